@@ -1,0 +1,53 @@
+// Ops and change sets: the unit that travels between replicas.
+//
+// The JSON encoding is written down at the top of engine/src/changeset/changeset.cpp
+// and in docs/PROTOCOL.md; this header is the in-memory form.
+//
+// An Op is one write of one record by one device: either a set of field values (a create
+// or a field-level update) or a delete. It carries the version it was written at and, for
+// each field it sets, the version of that field the writer had seen (`base`), which is how
+// receivers tell a true conflict from an ordinary overwrite.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lumbung/clock.h"
+#include "lumbung/schema.h"
+
+namespace lumbung {
+
+struct Op {
+  uint64_t seq = 0;          // the writing device's sequence number, from 1, gap-free
+  std::string collection;
+  std::string id;            // record id (UUID, made on the device)
+  Version version;           // hlc + writing device
+  bool is_delete = false;
+  Json set = Json::object();  // field -> value (null clears the field); empty for a delete
+  // field -> version the writer had seen (absent = it had seen none). For a delete, the
+  // single key "*" holds the newest version of the record the deleter had seen.
+  std::map<std::string, Version> base;
+};
+
+// A batch of one device's ops, in seq order, as pushed.
+struct ChangeSet {
+  std::string device;
+  std::vector<Op> ops;
+};
+
+// Encode and decode (see the format at the top of changeset.cpp). Decoding validates the
+// shape (types, required members, seq order) and throws Error(kProtocol) naming the
+// offending member; it does not check values against a schema.
+Json encode_op(const Op& op, bool with_device);
+Op decode_op(const Json& j, const std::string& default_device);
+Json encode_changeset(const ChangeSet& cs);
+ChangeSet decode_changeset(const Json& j);
+
+// "hlc.device" text form of a version, used in conflict ids and logs.
+std::string version_to_string(const Version& v);
+Json encode_version(const Version& v);    // [hlc, "device"]
+Version decode_version(const Json& j);    // throws Error(kProtocol)
+
+}  // namespace lumbung

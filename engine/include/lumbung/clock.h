@@ -1,0 +1,98 @@
+// Time and versions: the hybrid logical clock (HLC) and the field version it stamps.
+//
+// An HLC value is a uint64: the high 48 bits are physical milliseconds since the Unix
+// epoch, the low 16 bits a logical counter. It orders events like a wall clock when
+// clocks are right and stays monotonic and causal when they are not.
+//
+// Bound against clocks far in the future (a laptop set to 2031): a replica never moves
+// its own clock more than kMaxClockSkewMs ahead of its wall clock because of a remote
+// timestamp (observe() clamps), and a receiver that is the authority (the server) re-stamps
+// any incoming version more than kMaxClockSkewMs ahead of its own wall clock with its own
+// clock (see merge.h restamp_if_future). So a write from a far-future laptop competes as if
+// it was made when the server received it; it cannot win every conflict until 2031.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace lumbung {
+
+// Where physical time comes from; tests inject a fake.
+class WallClock {
+ public:
+  virtual ~WallClock() = default;
+  // Milliseconds since the Unix epoch. May jump backwards or forwards.
+  virtual int64_t now_ms() = 0;
+};
+
+// The system clock (std::chrono::system_clock).
+WallClock& system_wall_clock();
+
+namespace hlc {
+constexpr int kCounterBits = 16;
+constexpr uint64_t kCounterMask = (uint64_t{1} << kCounterBits) - 1;
+inline uint64_t make(int64_t physical_ms, uint64_t counter) {
+  return (static_cast<uint64_t>(physical_ms) << kCounterBits) | (counter & kCounterMask);
+}
+inline int64_t physical_ms(uint64_t h) { return static_cast<int64_t>(h >> kCounterBits); }
+inline uint64_t counter(uint64_t h) { return h & kCounterMask; }
+}  // namespace hlc
+
+// The version of a field write: HLC value, then the writing device's id as a tie-break.
+// Totally ordered; the empty version (hlc 0) is older than every real one.
+struct Version {
+  uint64_t hlc = 0;
+  std::string device;
+
+  bool empty() const { return hlc == 0; }
+  friend bool operator==(const Version& a, const Version& b) {
+    return a.hlc == b.hlc && a.device == b.device;
+  }
+  friend bool operator!=(const Version& a, const Version& b) { return !(a == b); }
+  friend bool operator<(const Version& a, const Version& b) {
+    return a.hlc != b.hlc ? a.hlc < b.hlc : a.device < b.device;
+  }
+  friend bool operator>(const Version& a, const Version& b) { return b < a; }
+  friend bool operator<=(const Version& a, const Version& b) { return !(b < a); }
+  friend bool operator>=(const Version& a, const Version& b) { return !(a < b); }
+};
+
+// A hybrid logical clock. Thread-safe: every call takes an internal mutex.
+class HybridClock {
+ public:
+  // `last` is the highest value this replica has issued or observed (persisted by the
+  // store so the clock stays monotonic across restarts).
+  explicit HybridClock(WallClock& wall, uint64_t last = 0);
+
+  // A new value for a local event: greater than every value issued or observed before,
+  // even if the wall clock went backwards.
+  uint64_t now();
+
+  // Absorbs a remote value so that later now() values are greater than it. A remote
+  // value whose physical part is more than kMaxClockSkewMs ahead of our wall clock is
+  // clamped to wall + kMaxClockSkewMs first; returns true if it was clamped.
+  bool observe(uint64_t remote);
+
+  // Corrects the physical source by `offset_ms` (what must be added to the wall clock to
+  // get the authority's time), learnt at sync. If the clock has run ahead of the corrected
+  // time by more than kMaxClockSkewMs (it issued far-future values), it is pulled back so
+  // that new values are near real time again; this is the one place monotonicity is given
+  // up, on purpose, and only after the far-future values were re-stamped by the server.
+  void set_offset_ms(int64_t offset_ms);
+  int64_t offset_ms() const;
+
+  // Highest value issued or observed; what the store persists.
+  uint64_t last() const;
+
+  // Corrected physical time in ms (wall + offset).
+  int64_t physical_now_ms() const;
+
+ private:
+  WallClock& wall_;
+  mutable std::mutex mu_;
+  uint64_t last_;
+  int64_t offset_ms_ = 0;
+};
+
+}  // namespace lumbung

@@ -1,0 +1,176 @@
+// The device-side store: enrolment records in a local SQLite database, every write logged.
+//
+//   auto store = lumbung::Store::open({.path = "desa.db", .schema = schema, .device_id = "dev-1"});
+//   std::string id = store->create("enrolment", record_json);
+//   store->update("enrolment", id, {{"phone", "0812..."}});
+//   auto rec = store->get("enrolment", id);
+//
+// Guarantees
+// - A write and its change-log entry commit in one SQLite transaction (WAL mode): after a
+//   crash either both are there or neither.
+// - Every write is validated against the schema first; an invalid write throws
+//   Error(kValidationFailed / kUnknownField / ...) and changes nothing.
+// - Record ids are UUIDv7 made here (time-ordered; no server needed) unless given.
+// - Field versions come from a hybrid logical clock persisted in the store.
+//
+// Thread-safety: a Store may be used from several threads at once; calls are serialised
+// on an internal mutex (one SQLite connection). A Batch holds that mutex from
+// begin_batch() until commit() or destruction, so do not call other Store methods from
+// the thread that holds an open Batch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lumbung/changeset.h"
+#include "lumbung/clock.h"
+#include "lumbung/error.h"
+#include "lumbung/merge.h"
+#include "lumbung/schema.h"
+
+namespace lumbung {
+
+struct OpenOptions {
+  std::string path;                             // SQLite file; created if missing
+  std::shared_ptr<const Schema> schema;         // required
+  std::string device_id;                        // required when the file is new; must match after
+  WallClock* clock = nullptr;                   // nullptr = system clock (tests inject)
+};
+
+// A record as stored: live values, per-field versions, deletion state.
+struct Record {
+  std::string collection;
+  std::string id;
+  Json fields = Json::object();  // live values (cleared fields omitted)
+  std::map<std::string, Version> versions;
+  bool deleted = false;
+  Version tombstone;
+};
+
+struct Query {
+  std::string collection;
+  std::string scope_prefix;  // region-code prefix (dots allowed); "" = all
+  std::string after_id;      // keyset paging: ids greater than this; "" = from the start
+  size_t limit = 0;          // 0 = kDefaultQueryPageSize; capped at kMaxQueryPageSize
+  bool include_deleted = false;
+};
+
+struct Page {
+  std::vector<Record> records;
+  std::string next_after;  // pass as after_id for the next page; "" when there is no more
+};
+
+// One entry of the local change log (the outbox).
+struct PendingChange {
+  Op op;
+  bool acknowledged = false;
+};
+
+struct StoreStats {
+  uint64_t records = 0;           // live records
+  uint64_t deleted = 0;           // tombstoned records
+  uint64_t pending_changes = 0;   // log entries not yet acknowledged by the server
+  uint64_t open_conflicts = 0;
+  std::optional<int64_t> oldest_pending_ms;  // wall time of the oldest unacknowledged write
+  std::optional<int64_t> last_sync_ms;       // set by the sync client
+};
+
+// The result of applying a remote change set.
+struct RemoteApplyResult {
+  size_t applied = 0;     // ops that changed local state
+  size_t duplicates = 0;  // ops already reflected (idempotent re-apply)
+  std::vector<Conflict> conflicts;
+};
+
+class Store;
+
+// A group of writes committed atomically (one transaction, one fsync). Obtained from
+// Store::begin_batch(); rolls back if destroyed without commit().
+class Batch {
+ public:
+  Batch(Batch&&) noexcept;
+  ~Batch();
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  Batch& operator=(Batch&&) = delete;
+
+  // As the Store methods of the same name, inside this batch.
+  std::string create(const std::string& collection, Json fields, std::string id = {});
+  void update(const std::string& collection, const std::string& id, Json patch);
+  void remove(const std::string& collection, const std::string& id);
+  void commit();
+
+ private:
+  friend class Store;
+  struct Impl;
+  explicit Batch(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+ public:
+  // Opens (or creates) the store. Throws Error(kSchemaMismatch) if the file belongs to
+  // another device, Error(kStorage) if SQLite cannot open it.
+  static std::unique_ptr<Store> open(const OpenOptions& options);
+  ~Store();
+
+  const Schema& schema() const;
+  const std::string& device_id() const;
+
+  // Creates a record from a whole JSON object of fields; returns its id (a new UUIDv7
+  // unless `id` is given). Throws kValidationFailed (first issue; see validate()),
+  // kUnknownCollection, kAlreadyExists.
+  std::string create(const std::string& collection, Json fields, std::string id = {});
+  // Field-level partial update: only the fields in `patch` are written (null clears a
+  // field). Fields whose value does not change are not logged. Throws kNotFound if the
+  // record does not exist or is deleted, kValidationFailed if the merged record would be
+  // invalid, kStatusRegression if a forward-only field would move back.
+  void update(const std::string& collection, const std::string& id, Json patch);
+  // Deletes (tombstones) a record. Throws kNotFound if absent or already deleted.
+  void remove(const std::string& collection, const std::string& id);
+  Batch begin_batch();
+
+  // Checks a whole record without writing; returns every issue (empty = valid).
+  std::vector<ValidationIssue> validate(const std::string& collection, Json fields) const;
+
+  std::optional<Record> get(const std::string& collection, const std::string& id,
+                            bool include_deleted = false) const;
+  // Live records whose natural key (e.g. NIK) equals `key` (normalised first). More than
+  // one means a duplicate enrolment.
+  std::vector<Record> find_by_key(const std::string& collection, const std::string& key) const;
+  Page query(const Query& q) const;
+  uint64_t count(const std::string& collection, const std::string& scope_prefix = {}) const;
+
+  // Unacknowledged change-log entries in seq order, at most `limit`, with seq > after_seq.
+  std::vector<PendingChange> pending_changes(size_t limit, uint64_t after_seq = 0) const;
+  // Marks every entry with seq <= up_to_seq acknowledged (the server has them).
+  void acknowledge(uint64_t up_to_seq);
+
+  // Conflicts this replica knows of (found when applying remote changes), newest first.
+  std::vector<Conflict> conflicts(bool include_resolved = false) const;
+
+  // Applies ops from elsewhere (a pull page) with the shared merge function, in one
+  // transaction together with `meta` key/values (e.g. the pull cursor) so that a page
+  // and its cursor commit together. Idempotent: re-applying changes nothing.
+  RemoteApplyResult apply_remote(const std::vector<Op>& ops,
+                                 const std::vector<std::pair<std::string, std::string>>& meta = {});
+
+  // Small persistent key/value settings (cursor, server url, last sync). "" if unset.
+  std::string get_meta(const std::string& key) const;
+  void set_meta(const std::string& key, const std::string& value);
+
+  StoreStats stats() const;
+  HybridClock& clock();
+
+ private:
+  friend class Batch;
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lumbung

@@ -1,0 +1,168 @@
+// CHANGE-SET FORMAT (version 1). Also documented in docs/PROTOCOL.md.
+//
+// A change set is one device's batch of ops, JSON, gzip on the wire:
+//
+//   {"device": "<device id>",
+//    "ops": [ <op>, ... ]}            ops in strictly increasing seq order
+//
+// An op is one write of one record:
+//
+//   {"seq":  <uint, from 1, gap-free per device>,
+//    "col":  "<collection>",
+//    "id":   "<record id, UUID>",
+//    "hlc":  <uint64 hybrid logical clock: ms since epoch << 16 | counter>,
+//    "dev":  "<writing device>"       only where the op travels without its change set
+//                                      (pull pages); in a change set the device is implied
+//    "set":  {"<field>": <value>, ...} the fields written (null clears one)
+//    "base": {"<field>": [<hlc>, "<device>"], ...}
+//                                      the version of each field the writer had seen;
+//                                      a field absent from base had no value when written
+//   }
+//
+// A delete has "del": true instead of "set", and "base": {"*": [<hlc>, "<device>"]}, the
+// newest version of the record the deleter had seen. A version is always the pair
+// [hlc, device], ordered by hlc then device.
+//
+// Decoding is strict: unknown members, wrong types, seq not increasing are kProtocol
+// errors naming the member, so that a bad client is told precisely what it sent wrong.
+
+#include "lumbung/changeset.h"
+
+#include "lumbung/error.h"
+
+namespace lumbung {
+namespace {
+
+[[noreturn]] void bad(const std::string& what) {
+  throw Error(ErrorCode::kProtocol, "invalid change set: " + what);
+}
+
+uint64_t get_uint(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) bad(std::string("op member \"") + name + "\" is missing");
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
+    bad(std::string("op member \"") + name + "\" must be a non-negative integer");
+  }
+  return it->get<uint64_t>();
+}
+
+const std::string& get_string(const Json& j, const char* name, size_t max_len) {
+  auto it = j.find(name);
+  if (it == j.end()) bad(std::string("member \"") + name + "\" is missing");
+  if (!it->is_string()) bad(std::string("member \"") + name + "\" must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.empty() || s.size() > max_len) {
+    bad(std::string("member \"") + name + "\" must be 1.." + std::to_string(max_len) +
+        " characters");
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string version_to_string(const Version& v) {
+  return std::to_string(v.hlc) + "." + v.device;
+}
+
+Json encode_version(const Version& v) { return Json::array({v.hlc, v.device}); }
+
+Version decode_version(const Json& j) {
+  if (!j.is_array() || j.size() != 2 || !j[0].is_number_unsigned() || !j[1].is_string()) {
+    bad("a version must be [hlc, \"device\"]");
+  }
+  Version v{j[0].get<uint64_t>(), j[1].get<std::string>()};
+  if (v.hlc == 0 || v.device.empty() || v.device.size() > 64) bad("version out of range");
+  return v;
+}
+
+Json encode_op(const Op& op, bool with_device) {
+  Json j = Json::object();
+  j["seq"] = op.seq;
+  j["col"] = op.collection;
+  j["id"] = op.id;
+  j["hlc"] = op.version.hlc;
+  if (with_device) j["dev"] = op.version.device;
+  if (op.is_delete) {
+    j["del"] = true;
+  } else {
+    j["set"] = op.set;
+  }
+  if (!op.base.empty()) {
+    Json b = Json::object();
+    for (const auto& [field, v] : op.base) b[field] = encode_version(v);
+    j["base"] = std::move(b);
+  }
+  return j;
+}
+
+Op decode_op(const Json& j, const std::string& default_device) {
+  if (!j.is_object()) bad("an op must be an object");
+  for (const auto& [key, _] : j.items()) {
+    if (key != "seq" && key != "col" && key != "id" && key != "hlc" && key != "dev" &&
+        key != "set" && key != "del" && key != "base") {
+      bad("unknown op member \"" + key + "\"");
+    }
+  }
+  Op op;
+  op.seq = get_uint(j, "seq");
+  if (op.seq == 0) bad("seq starts at 1");
+  op.collection = get_string(j, "col", 64);
+  op.id = get_string(j, "id", 64);
+  op.version.hlc = get_uint(j, "hlc");
+  if (op.version.hlc == 0) bad("hlc must be positive");
+  if (auto it = j.find("dev"); it != j.end()) {
+    op.version.device = get_string(j, "dev", 64);
+  } else {
+    op.version.device = default_device;
+  }
+  if (op.version.device.empty()) bad("op has no device");
+  auto del = j.find("del");
+  auto set = j.find("set");
+  if (del != j.end()) {
+    if (!del->is_boolean() || !del->get<bool>()) bad("\"del\" must be true when present");
+    if (set != j.end()) bad("an op has either \"set\" or \"del\", not both");
+    op.is_delete = true;
+  } else {
+    if (set == j.end() || !set->is_object()) bad("\"set\" must be an object");
+    if (set->empty()) bad("\"set\" must name at least one field");
+    op.set = *set;
+  }
+  if (auto b = j.find("base"); b != j.end()) {
+    if (!b->is_object()) bad("\"base\" must be an object");
+    for (const auto& [field, v] : b->items()) {
+      if (op.is_delete ? field != "*" : !op.set.contains(field)) {
+        bad("\"base\" names \"" + field + "\" which the op does not write");
+      }
+      op.base.emplace(field, decode_version(v));
+    }
+  }
+  return op;
+}
+
+Json encode_changeset(const ChangeSet& cs) {
+  Json ops = Json::array();
+  for (const auto& op : cs.ops) ops.push_back(encode_op(op, op.version.device != cs.device));
+  return Json{{"device", cs.device}, {"ops", std::move(ops)}};
+}
+
+ChangeSet decode_changeset(const Json& j) {
+  if (!j.is_object()) bad("a change set must be an object");
+  for (const auto& [key, _] : j.items()) {
+    if (key != "device" && key != "ops") bad("unknown member \"" + key + "\"");
+  }
+  ChangeSet cs;
+  cs.device = get_string(j, "device", 64);
+  auto ops = j.find("ops");
+  if (ops == j.end() || !ops->is_array()) bad("\"ops\" must be an array");
+  cs.ops.reserve(ops->size());
+  uint64_t prev = 0;
+  for (const auto& o : *ops) {
+    Op op = decode_op(o, cs.device);
+    if (op.seq <= prev) bad("ops must be in increasing seq order (seq " + std::to_string(op.seq) + ")");
+    prev = op.seq;
+    cs.ops.push_back(std::move(op));
+  }
+  return cs;
+}
+
+}  // namespace lumbung

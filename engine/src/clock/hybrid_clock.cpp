@@ -1,0 +1,73 @@
+#include <chrono>
+
+#include "lumbung/clock.h"
+#include "lumbung/tuning.h"
+
+namespace lumbung {
+namespace {
+
+class SystemWallClock final : public WallClock {
+ public:
+  int64_t now_ms() override {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  }
+};
+
+}  // namespace
+
+WallClock& system_wall_clock() {
+  static SystemWallClock clock;
+  return clock;
+}
+
+HybridClock::HybridClock(WallClock& wall, uint64_t last) : wall_(wall), last_(last) {}
+
+int64_t HybridClock::physical_now_ms() const { return wall_.now_ms() + offset_ms_; }
+
+uint64_t HybridClock::now() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t phys = physical_now_ms();
+  const int64_t last_phys = hlc::physical_ms(last_);
+  if (phys > last_phys) {
+    last_ = hlc::make(phys, 0);
+  } else if (hlc::counter(last_) < hlc::kCounterMask) {
+    // Wall clock stalled or went back: keep the old physical part, count up.
+    last_ += 1;
+  } else {
+    // 65,536 events in one ms (or a long stretch behind): borrow the next millisecond.
+    last_ = hlc::make(last_phys + 1, 0);
+  }
+  return last_;
+}
+
+bool HybridClock::observe(uint64_t remote) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t limit = physical_now_ms() + kMaxClockSkewMs;
+  bool clamped = false;
+  if (hlc::physical_ms(remote) > limit) {
+    remote = hlc::make(limit, 0);
+    clamped = true;
+  }
+  if (remote > last_) last_ = remote;
+  return clamped;
+}
+
+void HybridClock::set_offset_ms(int64_t offset_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  offset_ms_ = offset_ms;
+  const int64_t phys = physical_now_ms();
+  if (hlc::physical_ms(last_) > phys + kMaxClockSkewMs) last_ = hlc::make(phys, 0);
+}
+
+int64_t HybridClock::offset_ms() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return offset_ms_;
+}
+
+uint64_t HybridClock::last() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_;
+}
+
+}  // namespace lumbung
