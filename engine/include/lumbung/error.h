@@ -29,7 +29,11 @@ enum class ErrorCode {
   kUnauthorized,      // missing or wrong credential
   kForbidden,         // credential valid but not allowed this call
   kOutOfScope,        // a record outside the device's registered regions
-  kTooLarge,          // a body, batch, string or nesting beyond a documented limit
+  kBodyTooLarge,      // a request body (compressed or inflated) beyond kMaxBodyBytes
+  kBatchTooLarge,     // more ops in one push than kMaxBatchOps
+  kJsonTooDeep,       // JSON nested deeper than kMaxJsonDepth
+  kSeqGap,            // a push skipped sequence numbers; resend from the expected seq
+  kMethodNotAllowed,  // an endpoint called with the wrong HTTP method
   kRateLimited,       // too many requests; retry later
   kTransport,         // the link failed (timeout, refused, cut)
   kCancelled,         // the caller cancelled a long operation

@@ -20,7 +20,11 @@ const char* error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kUnauthorized: return "unauthorized";
     case ErrorCode::kForbidden: return "forbidden";
     case ErrorCode::kOutOfScope: return "out_of_scope";
-    case ErrorCode::kTooLarge: return "too_large";
+    case ErrorCode::kBodyTooLarge: return "body_too_large";
+    case ErrorCode::kBatchTooLarge: return "batch_too_large";
+    case ErrorCode::kJsonTooDeep: return "json_too_deep";
+    case ErrorCode::kSeqGap: return "seq_gap";
+    case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kTransport: return "transport_error";
     case ErrorCode::kCancelled: return "cancelled";

@@ -27,10 +27,17 @@
 
 #include "common/sqlite.h"
 #include "common/uuid.h"
+#include "store/record_codec.h"
 #include "lumbung/tuning.h"
 
 namespace lumbung {
 namespace {
+
+using codec::decode_conflict;
+using codec::decode_state;
+using codec::encode_conflict;
+using codec::encode_versions;
+using codec::json_quote;
 
 constexpr const char* kDdl = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -50,84 +57,6 @@ CREATE TABLE IF NOT EXISTS conflicts(
   found_ms INTEGER NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS conflicts_record ON conflicts(col, rid, resolved);
 )sql";
-
-std::string json_quote(const std::string& s) { return Json(s).dump(); }
-
-// Encodes field versions compactly (see the file comment).
-std::string encode_versions(const RecordState& st) {
-  std::map<Version, size_t> freq;
-  for (const auto& [_, fv] : st.fields) ++freq[fv.version];
-  Version common;
-  size_t best = 0;
-  for (const auto& [v, n] : freq) {
-    if (n >= best) {
-      best = n;
-      common = v;
-    }
-  }
-  std::string out = "{\"\":[" + std::to_string(common.hlc) + "," + json_quote(common.device) + "]";
-  for (const auto& [name, fv] : st.fields) {
-    if (fv.version == common) continue;
-    out += "," + json_quote(name) + ":[" + std::to_string(fv.version.hlc) + "," +
-           json_quote(fv.version.device) + "]";
-  }
-  out += "}";
-  return out;
-}
-
-RecordState decode_state(std::string_view doc, std::string_view ver, int64_t del_hlc,
-                         std::string_view del_dev) {
-  RecordState st;
-  Json d, v;
-  try {
-    d = Json::parse(doc);
-    v = Json::parse(ver);
-  } catch (const Json::exception& e) {
-    throw Error(ErrorCode::kCorrupt, std::string("stored record is not JSON: ") + e.what());
-  }
-  Version common;
-  if (auto it = v.find(""); it != v.end()) common = decode_version(*it);
-  for (auto& [name, value] : d.items()) {
-    auto it = v.find(name);
-    st.fields.emplace(name, FieldValue{std::move(value), it == v.end() ? common : decode_version(*it)});
-  }
-  st.tombstone = Version{static_cast<uint64_t>(del_hlc), std::string(del_dev)};
-  if (st.tombstone.hlc == 0) st.tombstone = Version{};
-  return st;
-}
-
-Json encode_conflict(const Conflict& c) {
-  Json j{{"id", c.id},
-         {"kind", conflict_kind_name(c.kind)},
-         {"collection", c.collection},
-         {"record_id", c.record_id},
-         {"field", c.field},
-         {"winner", {{"value", c.winner.value}, {"version", encode_version(c.winner.version)}}},
-         {"loser", {{"value", c.loser.value}, {"version", encode_version(c.loser.version)}}}};
-  if (!c.other_record.empty()) j["other_record"] = c.other_record;
-  return j;
-}
-
-ConflictKind conflict_kind_from(const std::string& s) {
-  for (auto k : {ConflictKind::kConcurrentUpdate, ConflictKind::kUpdateDelete,
-                 ConflictKind::kNeedsReview, ConflictKind::kDuplicateKey}) {
-    if (s == conflict_kind_name(k)) return k;
-  }
-  throw Error(ErrorCode::kCorrupt, "unknown conflict kind " + s);
-}
-
-Conflict decode_conflict(const Json& j) {
-  Conflict c;
-  c.id = j.at("id").get<std::string>();
-  c.kind = conflict_kind_from(j.at("kind").get<std::string>());
-  c.collection = j.at("collection").get<std::string>();
-  c.record_id = j.at("record_id").get<std::string>();
-  c.field = j.at("field").get<std::string>();
-  c.winner = {j.at("winner").at("value"), decode_version(j.at("winner").at("version"))};
-  c.loser = {j.at("loser").at("value"), decode_version(j.at("loser").at("version"))};
-  if (auto it = j.find("other_record"); it != j.end()) c.other_record = it->get<std::string>();
-  return c;
-}
 
 [[noreturn]] void throw_issues(const std::vector<ValidationIssue>& issues) {
   const ValidationIssue& first = issues.front();
@@ -206,14 +135,12 @@ struct Store::Impl {
   }
 
   void save(const CollectionSchema& cs, const std::string& id, const RecordState& st) {
-    Json doc = Json::object();
-    for (const auto& [name, fv] : st.fields) doc[name] = fv.value;
     auto key = key_of(cs, st);
     auto& ins = db->prepare(
         "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey) "
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(col,id) DO UPDATE SET "
         "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9");
-    ins.bind(1, cs.name()).bind(2, id).bind(3, doc.dump()).bind(4, encode_versions(st));
+    ins.bind(1, cs.name()).bind(2, id).bind(3, codec::encode_doc(st)).bind(4, encode_versions(st));
     ins.bind(5, static_cast<int64_t>(st.tombstone.hlc)).bind(6, st.tombstone.device);
     ins.bind(7, int64_t{st.live() ? 1 : 0}).bind(8, scope_of(cs, st));
     if (key) {
