@@ -37,11 +37,13 @@ enum class ErrorCode {
   kRateLimited,       // too many requests; retry later
   kTransport,         // the link failed (timeout, refused, cut)
   kCancelled,         // the caller cancelled a long operation
-  kInternal,          // a bug: an invariant did not hold
+  kInternal,          // a bug: an invariant did not hold (keep last: error_code_from_name)
 };
 
 // Stable snake_case name of a code, e.g. "validation_failed".
 const char* error_code_name(ErrorCode code) noexcept;
+// The code with that stable name, or kInternal if there is none (e.g. a newer server's).
+ErrorCode error_code_from_name(const std::string& name) noexcept;
 
 class Error : public std::runtime_error {
  public:

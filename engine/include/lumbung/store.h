@@ -16,7 +16,7 @@
 // Thread-safety: a Store may be used from several threads at once; calls are serialised
 // on an internal mutex (one SQLite connection). A Batch holds that mutex from
 // begin_batch() until commit() or destruction, so do not call other Store methods from
-// the thread that holds an open Batch.
+// the thread that holds an uncommitted Batch (it would deadlock).
 #pragma once
 
 #include <cstdint>
@@ -149,6 +149,15 @@ class Store {
   std::vector<PendingChange> pending_changes(size_t limit, uint64_t after_seq = 0) const;
   // Marks every entry with seq <= up_to_seq acknowledged (the server has them).
   void acknowledge(uint64_t up_to_seq);
+
+  // The server re-stamped some of this device's ops (its clock was far ahead; see
+  // clock.h): for each (seq, new hlc), fields and tombstones still at the op's old version
+  // take the new one, and the log entry is rewritten, so this replica matches the server.
+  void apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq_to_hlc);
+  // The server holds fewer of our ops than we thought (e.g. it was restored from a backup):
+  // entries after `seq` become pending again and are pushed again. Nothing is lost because
+  // the log keeps acknowledged entries.
+  void rewind_acknowledged(uint64_t seq);
 
   // Conflicts this replica knows of (found when applying remote changes), newest first.
   std::vector<Conflict> conflicts(bool include_resolved = false) const;

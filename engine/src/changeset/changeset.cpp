@@ -13,7 +13,9 @@
 //    "hlc":  <uint64 hybrid logical clock: ms since epoch << 16 | counter>,
 //    "dev":  "<writing device>"       only where the op travels without its change set
 //                                      (pull pages); in a change set the device is implied
-//    "set":  {"<field>": <value>, ...} the fields written (null clears one)
+//    "set":  {"<field>": <value>, ...} the fields written (null clears one); may be empty
+//                                      when every field of a create was overwritten
+//                                      before it was pushed (the op keeps seq gap-free)
 //    "base": {"<field>": [<hlc>, "<device>"], ...}
 //                                      the version of each field the writer had seen;
 //                                      a field absent from base had no value when written
@@ -124,7 +126,6 @@ Op decode_op(const Json& j, const std::string& default_device) {
     op.is_delete = true;
   } else {
     if (set == j.end() || !set->is_object()) bad("\"set\" must be an object");
-    if (set->empty()) bad("\"set\" must name at least one field");
     op.set = *set;
   }
   if (auto b = j.find("base"); b != j.end()) {

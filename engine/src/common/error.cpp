@@ -33,4 +33,12 @@ const char* error_code_name(ErrorCode code) noexcept {
   return "internal_error";
 }
 
+ErrorCode error_code_from_name(const std::string& name) noexcept {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
+    const auto code = static_cast<ErrorCode>(i);
+    if (name == error_code_name(code)) return code;
+  }
+  return ErrorCode::kInternal;
+}
+
 }  // namespace lumbung

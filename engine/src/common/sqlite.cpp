@@ -65,6 +65,19 @@ void Statement::run() {
   reset();
 }
 
+bool Statement::try_run() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+    reset();
+    return true;
+  }
+  const int ext = sqlite3_extended_errcode(db_);
+  const std::string msg = sqlite3_errmsg(db_);
+  reset();
+  if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) return false;
+  throw Error(ErrorCode::kStorage, "step failed: " + msg);
+}
+
 void Statement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

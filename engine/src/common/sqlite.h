@@ -32,6 +32,8 @@ class Statement {
   bool step();
   // Steps to completion (for statements that return no rows).
   void run();
+  // As run(), but a UNIQUE or PRIMARY KEY violation returns false instead of throwing.
+  bool try_run();
   void reset();  // resets and clears bindings, ready for reuse
 
   int64_t column_int(int i) const;

@@ -89,4 +89,49 @@ Conflict decode_conflict(const Json& j) {
   return c;
 }
 
+namespace {
+
+std::optional<int64_t> digits_value(std::string_view s, size_t max_len) {
+  if (s.empty() || s.size() > max_len) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+int64_t pow10(size_t n) {
+  int64_t p = 1;
+  while (n--) p *= 10;
+  return p;
+}
+
+}  // namespace
+
+std::optional<int64_t> scope_key(std::string_view region_code) {
+  auto v = digits_value(region_code, 10);
+  if (!v) return std::nullopt;
+  return *v * pow10(10 - region_code.size());
+}
+
+std::optional<std::pair<int64_t, int64_t>> scope_range(std::string_view prefix) {
+  auto v = digits_value(prefix, 10);
+  if (!v) return std::nullopt;
+  const int64_t unit = pow10(10 - prefix.size());
+  return std::make_pair(*v * unit, (*v + 1) * unit);
+}
+
+NaturalKey natural_key(std::string_view value) {
+  NaturalKey k;
+  k.text = value;
+  if (!value.empty() && value[0] != '0') {
+    if (auto v = digits_value(value, 18)) {
+      k.is_int = true;
+      k.i = *v;
+    }
+  }
+  return k;
+}
+
 }  // namespace lumbung::codec

@@ -7,7 +7,10 @@
 //        freshly created record stores one version, not one per field
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 
 #include "lumbung/merge.h"
@@ -23,6 +26,22 @@ RecordState decode_state(std::string_view doc, std::string_view ver, int64_t del
 Json encode_conflict(const Conflict& c);
 Conflict decode_conflict(const Json& j);  // throws Error(kCorrupt)
 ConflictKind conflict_kind_from(const std::string& name);  // throws Error(kCorrupt)
+
+// Index keys. Region codes and NIKs are digit strings that share long prefixes, and
+// comparing them as text dominated index maintenance; as integers they compare in one
+// instruction. A region code (at most 10 digits) maps to its digits right-padded to 10,
+// so every code under a prefix falls in one integer range.
+std::optional<int64_t> scope_key(std::string_view region_code);
+// [low, high) of scope keys under a prefix of digits; nullopt if it is not 1..10 digits.
+std::optional<std::pair<int64_t, int64_t>> scope_range(std::string_view prefix);
+// A natural key as stored in the index: an integer when it is 1..18 digits without a
+// leading zero (a one-to-one mapping), otherwise the text itself.
+struct NaturalKey {
+  bool is_int = false;
+  int64_t i = 0;
+  std::string_view text;
+};
+NaturalKey natural_key(std::string_view value);
 
 // JSON string literal for `s` (with quotes), for building JSON text without a DOM.
 std::string json_quote(const std::string& s);

@@ -2,16 +2,22 @@
 //
 //   meta(key PRIMARY KEY, value)        device_id, schema name, hlc (last clock value),
 //                                        acked_seq, clock_offset_ms, sync cursor, ...
-//   records(col, id, doc, ver, del_hlc, del_dev, live, scope, nkey)  PRIMARY KEY(col, id)
+//   records(rowid, col, id, doc, ver, del_hlc, del_dev, live, scope, nkey)  UNIQUE(col, id)
+//       a rowid table, not WITHOUT ROWID keyed by id: ids are random-ish, and ~450-byte rows
+//       inserted at random leaves made every commit rewrite most of the table into the WAL
+//       (measured 25k records/s); appending rows and indexing the short id is 2-4x faster
 //       doc  JSON object of every field ever written, cleared ones as null
 //       ver  JSON object of field versions: "" holds the version shared by most fields,
 //            other keys only the fields whose version differs ({"":[hlc,"dev"],"phone":[..]})
 //            so a freshly created record stores one version, not one per field
-//       scope  the scope field's canonical value (region code) for prefix queries
-//       nkey   the natural key's value (NIK) for duplicate lookups
+//       scope  the scope field's region code as an integer key (record_codec.h), for
+//              prefix queries; NULL when the record has none
+//       nkey   the natural key's value (NIK) for duplicate lookups, integer when digits
 //   changes(seq INTEGER PRIMARY KEY, col, id, hlc, wall_ms, op)
 //       the local change log / outbox; `op` is the op's wire JSON (changeset.cpp) without
-//       the device. Entries with seq <= meta.acked_seq are acknowledged by the server; they
+//       the device. For a create, `op` is NULL: its values are the record's fields still at
+//       the create's version (read back when pushed), so an import does not write every
+//       record twice. A field overwritten before the push travels in its own later entry. Entries with seq <= meta.acked_seq are acknowledged by the server; they
 //       are kept as the device's history.
 //   conflicts(cid PRIMARY KEY, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved)
 //
@@ -42,15 +48,16 @@ using codec::json_quote;
 constexpr const char* kDdl = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS records(
-  col TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, ver TEXT NOT NULL,
-  del_hlc INTEGER NOT NULL DEFAULT 0, del_dev TEXT NOT NULL DEFAULT '',
-  live INTEGER NOT NULL, scope TEXT NOT NULL DEFAULT '', nkey TEXT,
-  PRIMARY KEY(col, id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_scope ON records(col, scope);
-CREATE INDEX IF NOT EXISTS records_nkey ON records(col, nkey) WHERE nkey IS NOT NULL;
+  rid INTEGER PRIMARY KEY, col TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+  ver TEXT NOT NULL, del_hlc INTEGER NOT NULL DEFAULT 0, del_dev TEXT NOT NULL DEFAULT '',
+  live INTEGER NOT NULL, scope INTEGER, nkey ANY);
+-- Ids are UUIDs, unique across collections; keys without `col` compare faster.
+CREATE UNIQUE INDEX IF NOT EXISTS records_id ON records(id);
+CREATE INDEX IF NOT EXISTS records_scope ON records(scope);
+CREATE INDEX IF NOT EXISTS records_nkey ON records(nkey) WHERE nkey IS NOT NULL;
 CREATE TABLE IF NOT EXISTS changes(
   seq INTEGER PRIMARY KEY, col TEXT NOT NULL, id TEXT NOT NULL, hlc INTEGER NOT NULL,
-  wall_ms INTEGER NOT NULL, op TEXT NOT NULL);
+  wall_ms INTEGER NOT NULL, op TEXT);
 CREATE TABLE IF NOT EXISTS conflicts(
   cid TEXT PRIMARY KEY, kind TEXT NOT NULL, col TEXT NOT NULL, rid TEXT NOT NULL,
   field TEXT NOT NULL, body TEXT NOT NULL, hi_hlc INTEGER NOT NULL, hi_dev TEXT NOT NULL,
@@ -120,46 +127,90 @@ struct Store::Impl {
     return out;
   }
 
-  std::string scope_of(const CollectionSchema& cs, const RecordState& st) const {
-    if (cs.scope_field().empty()) return {};
-    auto it = st.fields.find(cs.scope_field());
-    return it != st.fields.end() && it->second.value.is_string()
-               ? it->second.value.get<std::string>()
-               : std::string();
+  static const std::string* string_field(const Json& fields, const std::string& name) {
+    if (name.empty()) return nullptr;
+    auto it = fields.find(name);
+    return it != fields.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
   }
-  std::optional<std::string> key_of(const CollectionSchema& cs, const RecordState& st) const {
-    if (cs.natural_key().empty()) return std::nullopt;
-    auto it = st.fields.find(cs.natural_key());
-    if (it == st.fields.end() || !it->second.value.is_string()) return std::nullopt;
-    return it->second.value.get<std::string>();
+  static const std::string* string_field(const RecordState& st, const std::string& name) {
+    if (name.empty()) return nullptr;
+    auto it = st.fields.find(name);
+    return it != st.fields.end() && it->second.value.is_string()
+               ? &it->second.value.get_ref<const std::string&>()
+               : nullptr;
+  }
+  // Binds the scope and natural-key index columns at `scope_col` and scope_col + 1.
+  static void bind_index_keys(sql::Statement& ins, int scope_col, const std::string* scope,
+                              const std::string* key) {
+    std::optional<int64_t> sk = scope ? codec::scope_key(*scope) : std::nullopt;
+    if (sk) {
+      ins.bind(scope_col, *sk);
+    } else {
+      ins.bind_null(scope_col);
+    }
+    if (!key) {
+      ins.bind_null(scope_col + 1);
+      return;
+    }
+    const codec::NaturalKey nk = codec::natural_key(*key);
+    if (nk.is_int) {
+      ins.bind(scope_col + 1, nk.i);
+    } else {
+      ins.bind_static(scope_col + 1, nk.text);
+    }
   }
 
   void save(const CollectionSchema& cs, const std::string& id, const RecordState& st) {
-    auto key = key_of(cs, st);
     auto& ins = db->prepare(
         "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(col,id) DO UPDATE SET "
-        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9");
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(id) DO UPDATE SET "
+        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9 WHERE col=?1");
     ins.bind(1, cs.name()).bind(2, id).bind(3, codec::encode_doc(st)).bind(4, encode_versions(st));
     ins.bind(5, static_cast<int64_t>(st.tombstone.hlc)).bind(6, st.tombstone.device);
-    ins.bind(7, int64_t{st.live() ? 1 : 0}).bind(8, scope_of(cs, st));
-    if (key) {
-      ins.bind(9, *key);
+    ins.bind(7, int64_t{st.live() ? 1 : 0});
+    bind_index_keys(ins, 8, string_field(st, cs.scope_field()), string_field(st, cs.natural_key()));
+    ins.run();
+    if (db->changes() == 0) {
+      throw Error(ErrorCode::kProtocol, "record id " + id + " belongs to another collection");
+    }
+  }
+
+  // `op_text` nullptr: a create, whose values live in the record (see the file comment).
+  void log_change(const Op& op, const std::string* op_text) {
+    auto& ins = db->prepare("INSERT INTO changes(seq,col,id,hlc,wall_ms,op) VALUES(?1,?2,?3,?4,?5,?6)");
+    ins.bind(1, static_cast<int64_t>(op.seq))
+        .bind_static(2, op.collection)
+        .bind_static(3, op.id)
+        .bind(4, static_cast<int64_t>(op.version.hlc))
+        .bind(5, wall->now_ms());
+    if (op_text) {
+      ins.bind_static(6, *op_text);
     } else {
-      ins.bind_null(9);
+      ins.bind_null(6);
     }
     ins.run();
   }
 
-  void log_change(const Op& op, const std::string& op_text) {
-    db->prepare("INSERT INTO changes(seq,col,id,hlc,wall_ms,op) VALUES(?1,?2,?3,?4,?5,?6)")
-        .bind(1, static_cast<int64_t>(op.seq))
-        .bind(2, op.collection)
-        .bind(3, op.id)
-        .bind(4, static_cast<int64_t>(op.version.hlc))
-        .bind(5, wall->now_ms())
-        .bind(6, op_text)
-        .run();
+  // Rebuilds a log entry from its row (seq, col, id, hlc, op).
+  Op change_from_row(sql::Statement& row) const {
+    if (!row.column_is_null(4)) {
+      try {
+        return decode_op(Json::parse(row.column_view(4)), device);
+      } catch (const Json::exception& e) {
+        throw Error(ErrorCode::kCorrupt, std::string("change log entry is not JSON: ") + e.what());
+      }
+    }
+    Op op;
+    op.seq = static_cast<uint64_t>(row.column_int(0));
+    op.collection = row.column_text(1);
+    op.id = row.column_text(2);
+    op.version = {static_cast<uint64_t>(row.column_int(3)), device};
+    if (auto st = load(op.collection, op.id)) {
+      for (const auto& [name, fv] : st->fields) {
+        if (fv.version == op.version) op.set[name] = fv.value;
+      }
+    }
+    return op;
   }
 
   void record_conflicts(const std::vector<Conflict>& conflicts) {
@@ -231,17 +282,23 @@ struct Store::Impl {
     } else if (!is_uuid(id)) {
       throw Error(ErrorCode::kInvalidArgument, "record id must be a UUID, got \"" + id + "\"");
     }
-    if (load(col, id)) throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
+    // The hot path of imports: a new record's state is its fields at one version, so it is
+    // written directly (no merge state built), and its text is made once for the row and
+    // the log entry. This is exactly what apply_op gives for a create into an empty state.
     Op op;
     op.seq = next_seq;
     op.collection = col;
     op.id = id;
     op.version = {clock->now(), device};
-    op.set = std::move(fields);
-    RecordState st;
-    apply_op(cs, st, op);
-    save(cs, id, st);
-    log_change(op, op_text(op, op.set.dump()));
+    const std::string doc = fields.dump();
+    const std::string ver = "{\"\":[" + std::to_string(op.version.hlc) + "," + json_quote(device) + "]}";
+    auto& ins = db->prepare(
+        "INSERT INTO records(col,id,doc,ver,live,scope,nkey) VALUES(?1,?2,?3,?4,1,?5,?6)");
+    ins.bind_static(1, col).bind_static(2, id).bind_static(3, doc).bind_static(4, ver);
+    bind_index_keys(ins, 5, string_field(fields, cs.scope_field()),
+                    string_field(fields, cs.natural_key()));
+    if (!ins.try_run()) throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
+    log_change(op, nullptr);
     ++next_seq;
     return id;
   }
@@ -287,7 +344,8 @@ struct Store::Impl {
     op.set = std::move(changed);
     auto result = apply_op(cs, *st, op);
     save(cs, id, *st);
-    log_change(op, op_text(op, op.set.dump()));
+    const std::string text = op_text(op, op.set.dump());
+    log_change(op, &text);
     record_conflicts(result.conflicts);
     settle_conflicts(op);
     ++next_seq;
@@ -306,7 +364,8 @@ struct Store::Impl {
     op.base.emplace("*", st->newest_version());
     apply_op(cs, *st, op);
     save(cs, id, *st);
-    log_change(op, op_text(op, {}));
+    const std::string text = op_text(op, {});
+    log_change(op, &text);
     settle_conflicts(op);
     ++next_seq;
   }
@@ -378,6 +437,8 @@ void Batch::commit() {
     impl_->s->persist_clock();
     impl_->txn->commit();
     impl_->committed = true;
+    impl_->txn.reset();
+    impl_->lock.unlock();  // a committed batch no longer blocks the store
   });
 }
 
@@ -478,6 +539,25 @@ std::optional<Record> Store::get(const std::string& collection, const std::strin
   return impl_->to_record(collection, id, *st);
 }
 
+namespace {
+
+// "74.02" -> the scope-key range of Konawe; "" -> nullopt (everything).
+std::optional<std::pair<int64_t, int64_t>> parse_scope_prefix(const std::string& prefix) {
+  if (prefix.empty()) return std::nullopt;
+  std::string digits;
+  for (char c : prefix) {
+    if (c != '.') digits.push_back(c);
+  }
+  auto range = codec::scope_range(digits);
+  if (!range) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "scope prefix must be a region code of 1..10 digits, got \"" + prefix + "\"");
+  }
+  return range;
+}
+
+}  // namespace
+
 std::vector<Record> Store::find_by_key(const std::string& collection, const std::string& key) const {
   const CollectionSchema& cs = impl_->collection(collection);
   std::vector<Record> out;
@@ -485,11 +565,17 @@ std::vector<Record> Store::find_by_key(const std::string& collection, const std:
   const FieldDef* def = cs.field(cs.natural_key());
   Json norm = def ? cs.normalize_value(*def, Json(key)) : Json(key);
   if (!norm.is_string()) return out;
+  const codec::NaturalKey nk = codec::natural_key(norm.get_ref<const std::string&>());
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT id, doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND nkey=?2 AND live=1 "
+      "SELECT id, doc, ver, del_hlc, del_dev FROM records WHERE nkey=?2 AND col=?1 AND live=1 "
       "ORDER BY id");
-  st.bind(1, collection).bind(2, norm.get<std::string>());
+  st.bind(1, collection);
+  if (nk.is_int) {
+    st.bind(2, nk.i);
+  } else {
+    st.bind(2, nk.text);
+  }
   while (st.step()) {
     std::string id = st.column_text(0);
     auto state = decode_state(st.column_view(1), st.column_view(2), st.column_int(3), st.column_view(4));
@@ -501,25 +587,18 @@ std::vector<Record> Store::find_by_key(const std::string& collection, const std:
 
 Page Store::query(const Query& q) const {
   const CollectionSchema& cs = impl_->collection(q.collection);
-  size_t limit = q.limit == 0 ? kDefaultQueryPageSize : std::min(q.limit, kMaxQueryPageSize);
-  std::string prefix;
-  if (!q.scope_prefix.empty()) {
-    for (char c : q.scope_prefix) {
-      if (c >= '0' && c <= '9') {
-        prefix.push_back(c);
-      } else if (c != '.') {
-        throw Error(ErrorCode::kInvalidArgument, "scope prefix must be a region code, got \"" +
-                                                     q.scope_prefix + "\"");
-      }
-    }
-  }
-  // A prefix range [prefix, prefix + ':') avoids LIKE and uses the (col, scope) index.
-  std::string upper = prefix + ":";
+  const size_t limit = q.limit == 0 ? kDefaultQueryPageSize : std::min(q.limit, kMaxQueryPageSize);
+  const auto range = parse_scope_prefix(q.scope_prefix);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
       "SELECT id, doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id>?2 "
-      "AND (?3='' OR (scope>=?3 AND scope<?4)) AND (?5 OR live=1) ORDER BY id LIMIT ?6");
-  st.bind(1, cs.name()).bind(2, q.after_id).bind(3, prefix).bind(4, upper);
+      "AND (?3 IS NULL OR (scope>=?3 AND scope<?4)) AND (?5 OR live=1) ORDER BY id LIMIT ?6");
+  st.bind(1, cs.name()).bind(2, q.after_id);
+  if (range) {
+    st.bind(3, range->first).bind(4, range->second);
+  } else {
+    st.bind_null(3).bind_null(4);
+  }
   st.bind(5, int64_t{q.include_deleted ? 1 : 0}).bind(6, static_cast<int64_t>(limit + 1));
   Page page;
   while (st.step()) {
@@ -536,14 +615,15 @@ Page Store::query(const Query& q) const {
 }
 
 uint64_t Store::count(const std::string& collection, const std::string& scope_prefix) const {
-  std::string prefix;
-  for (char c : scope_prefix) {
-    if (c != '.') prefix.push_back(c);
-  }
+  const auto range = parse_scope_prefix(scope_prefix);
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->db->prepare(
-      "SELECT count(*) FROM records WHERE col=?1 AND live=1 AND (?2='' OR (scope>=?2 AND scope<?3))");
-  st.bind(1, collection).bind(2, prefix).bind(3, prefix + ":");
+  // Two statements so that the prefix count can use the scope index.
+  auto& st = range ? impl_->db->prepare(
+                         "SELECT count(*) FROM records WHERE scope>=?2 AND scope<?3 AND col=?1 "
+                         "AND live=1")
+                   : impl_->db->prepare("SELECT count(*) FROM records WHERE col=?1 AND live=1");
+  st.bind(1, collection);
+  if (range) st.bind(2, range->first).bind(3, range->second);
   st.step();
   auto n = static_cast<uint64_t>(st.column_int(0));
   st.reset();
@@ -552,17 +632,16 @@ uint64_t Store::count(const std::string& collection, const std::string& scope_pr
 
 std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->db->prepare("SELECT op FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
+  auto& st = impl_->db->prepare(
+      "SELECT seq, col, id, hlc, op FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
   st.bind(1, static_cast<int64_t>(std::max(after_seq, impl_->acked_seq)));
   st.bind(2, static_cast<int64_t>(limit));
   std::vector<PendingChange> out;
-  while (st.step()) {
-    try {
-      out.push_back({decode_op(Json::parse(st.column_view(0)), impl_->device), false});
-    } catch (const Json::exception& e) {
-      st.reset();
-      throw Error(ErrorCode::kCorrupt, std::string("change log entry is not JSON: ") + e.what());
-    }
+  try {
+    while (st.step()) out.push_back({impl_->change_from_row(st), false});
+  } catch (...) {
+    st.reset();
+    throw;
   }
   st.reset();
   return out;
@@ -577,6 +656,53 @@ void Store::acknowledge(uint64_t up_to_seq) {
   }
   impl_->put_meta("acked_seq", std::to_string(up_to_seq));
   impl_->acked_seq = up_to_seq;
+}
+
+void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq_to_hlc) {
+  if (seq_to_hlc.empty()) return;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sql::Transaction txn(*impl_->db);
+  for (const auto& [seq, fresh] : seq_to_hlc) {
+    auto& st = impl_->db->prepare("SELECT seq, col, id, hlc, op FROM changes WHERE seq=?1");
+    st.bind(1, static_cast<int64_t>(seq));
+    if (!st.step()) {
+      st.reset();
+      throw Error(ErrorCode::kProtocol, "server re-stamped seq " + std::to_string(seq) +
+                                            " which this device never wrote");
+    }
+    const bool is_create = st.column_is_null(4);
+    Op op = impl_->change_from_row(st);
+    st.reset();
+    const Version old = op.version;
+    const Version now{fresh, impl_->device};
+    const CollectionSchema& cs = impl_->collection(op.collection);
+    if (auto state = impl_->load(op.collection, op.id)) {
+      for (auto& [_, fv] : state->fields) {
+        if (fv.version == old) fv.version = now;
+      }
+      if (state->tombstone == old) state->tombstone = now;
+      impl_->save(cs, op.id, *state);
+    }
+    op.version = now;
+    auto& upd = impl_->db->prepare("UPDATE changes SET hlc=?2, op=?3 WHERE seq=?1");
+    upd.bind(1, static_cast<int64_t>(seq)).bind(2, static_cast<int64_t>(fresh));
+    if (is_create) {
+      upd.bind_null(3);
+    } else {
+      upd.bind(3, encode_op(op, false).dump());
+    }
+    upd.run();
+    impl_->clock->observe(fresh);
+  }
+  impl_->persist_clock();
+  txn.commit();
+}
+
+void Store::rewind_acknowledged(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (seq >= impl_->acked_seq) return;
+  impl_->put_meta("acked_seq", std::to_string(seq));
+  impl_->acked_seq = seq;
 }
 
 std::vector<Conflict> Store::conflicts(bool include_resolved) const {

@@ -1,0 +1,138 @@
+// Syncing a device store with lumbung-server (protocol: docs/PROTOCOL.md).
+//
+//   auto transport = lumbung::make_http_transport("http://127.0.0.1:8080");
+//   lumbung::SyncClient client(*store, *transport, token);
+//   lumbung::SyncReport report = client.sync(options);
+//
+// A sync pushes the change log in batches, then pulls pages until the server has no more.
+// Every step is safe to interrupt: a push batch is keyed by (device, seq) so the server
+// applies a retried batch zero times; a pull page and its cursor commit in one local
+// transaction. On a dropped link the client waits (exponential backoff) and resumes from
+// where it stopped, up to SyncOptions::max_attempts consecutive failures.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lumbung/store.h"
+#include "lumbung/tuning.h"
+
+namespace lumbung {
+
+struct HttpRequest {
+  std::string method;  // "GET" or "POST"
+  std::string target;  // path and query, e.g. "/v1/pull?cursor=abc"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;                            // as received (maybe gzip; see headers)
+  size_t wire_bytes = 0;                       // bytes received, status line and headers included
+};
+
+// Where requests go. The HTTP implementation talks to a real server; tests wrap it to drop,
+// cut or duplicate traffic. send() throws Error(kTransport) when the link fails (refused,
+// timeout, cut mid-transfer); any HTTP status, even 500, is a response, not a throw.
+// Implementations must be safe to call from one thread at a time (the SyncClient's).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual HttpResponse send(const HttpRequest& request) = 0;
+};
+
+struct HttpTransportOptions {
+  int timeout_ms = 60000;  // per request; a 2G link moves ~10 KB/s
+  std::string ca_file;     // PEM file of certificates to trust for https (pinning)
+};
+
+// A Transport over HTTP/HTTPS to `base_url` (e.g. "http://127.0.0.1:8080"), built on
+// cpprestsdk. Keeps the connection alive between requests.
+std::unique_ptr<Transport> make_http_transport(const std::string& base_url,
+                                               const HttpTransportOptions& options = {});
+
+struct SyncProgress {
+  enum class Phase { kPush, kPull, kDone };
+  Phase phase = Phase::kPush;
+  uint64_t ops_pushed = 0;
+  uint64_t ops_to_push = 0;  // pending when the sync began
+  uint64_t ops_pulled = 0;
+  uint64_t bytes_up = 0;      // on the wire, headers included
+  uint64_t bytes_down = 0;
+  unsigned retries = 0;
+};
+
+struct SyncOptions {
+  size_t push_batch = kPushBatchOps;
+  size_t pull_page = kPullPageOps;
+  unsigned max_attempts = 8;        // consecutive failures before giving up
+  int initial_backoff_ms = 500;     // doubled after each failure ...
+  int max_backoff_ms = 30000;       // ... up to this
+  // Called after every batch or page, on the syncing thread.
+  std::function<void(const SyncProgress&)> on_progress;
+  // Set to true (from any thread) to stop at the next request boundary; sync() then
+  // throws Error(kCancelled). What was committed stays committed.
+  const std::atomic<bool>* cancel = nullptr;
+  // How to wait between retries; tests replace it to run without sleeping.
+  std::function<void(int ms)> sleep;
+};
+
+struct SyncReport {
+  uint64_t pushed = 0;       // ops the server acknowledged in this sync
+  uint64_t pulled = 0;       // ops received
+  uint64_t applied = 0;      // received ops that changed local state
+  uint64_t conflicts = 0;    // conflicts found locally while applying
+  uint64_t restamped = 0;    // own ops the server re-stamped (clock far ahead)
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  uint64_t requests = 0;
+  unsigned retries = 0;
+  double seconds = 0;
+};
+
+// What a field officer sees before syncing.
+struct SyncStatus {
+  uint64_t pending_changes = 0;
+  std::optional<int64_t> oldest_pending_ms;
+  std::optional<int64_t> last_sync_ms;
+  uint64_t open_conflicts = 0;
+};
+
+// Runs syncs of one Store against one server. Call from one thread at a time (usually a
+// background thread); the Store may be used by other threads meanwhile.
+class SyncClient {
+ public:
+  SyncClient(Store& store, Transport& transport, std::string token);
+
+  // Registers this device with a one-time enrolment code from the central office; returns
+  // the device token (shown once by the server: keep it). Throws Error with the server's
+  // code (e.g. kUnauthorized for a used code, kAlreadyExists) or kTransport.
+  std::string register_device(const std::string& code, const std::string& label);
+
+  // Push then pull until the server has no more. Throws Error(kUnauthorized / kForbidden /
+  // kOutOfScope / kValidationFailed ...) for refusals that retrying cannot fix,
+  // Error(kTransport) after max_attempts consecutive link failures, Error(kCancelled).
+  SyncReport sync(const SyncOptions& options = {});
+  SyncReport push(const SyncOptions& options = {});
+  SyncReport pull(const SyncOptions& options = {});
+
+  SyncStatus status() const;
+
+  void set_token(std::string token) { token_ = std::move(token); }
+
+ private:
+  class Run;
+  Store& store_;
+  Transport& transport_;
+  std::string token_;
+};
+
+}  // namespace lumbung

@@ -1,0 +1,292 @@
+// The sync client: pushes the change log, then pulls until the server has no more.
+//
+// One SyncClient::Run per call does the talking: it owns the retry loop (exponential
+// backoff on link failures, 5xx and 429), the byte and request counters, and the mapping
+// of problem+json refusals to lumbung::Error. It runs on the caller's thread.
+
+#include <chrono>
+#include <thread>
+
+#include "common/gzip.h"
+#include "lumbung/error.h"
+#include "lumbung/sync.h"
+
+namespace lumbung {
+namespace {
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+size_t request_wire_bytes(const HttpRequest& r) {
+  // Request line, our headers, the Host/Content-Length/Connection headers the HTTP stack
+  // adds (about 60 bytes), blank line, body.
+  size_t n = r.method.size() + r.target.size() + 12 + 60 + 2 + r.body.size();
+  for (const auto& [k, v] : r.headers) n += k.size() + v.size() + 4;
+  return n;
+}
+
+bool retryable(int status) { return status >= 500 || status == 429 || status == 408; }
+
+}  // namespace
+
+class SyncClient::Run {
+ public:
+  Run(SyncClient& c, const SyncOptions& o) : c_(c), o_(o), start_(std::chrono::steady_clock::now()) {
+    progress_.ops_to_push = c.store_.stats().pending_changes;
+  }
+
+  // Sends with retries; returns the decoded JSON of a 2xx answer. A refusal that a retry
+  // cannot fix throws Error with the server's code (and `problem` keeps its body).
+  Json call(const std::string& method, const std::string& target, const std::string& json_body,
+            Json* problem = nullptr) {
+    HttpRequest req;
+    req.method = method;
+    req.target = target;
+    req.headers = {{"Accept-Encoding", "gzip"}, {"Accept", "application/json"}};
+    if (!c_.token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + c_.token_);
+    if (!json_body.empty()) {
+      req.body = gzip::compress(json_body);
+      req.headers.emplace_back("Content-Type", "application/json");
+      req.headers.emplace_back("Content-Encoding", "gzip");
+    }
+    unsigned failures = 0;
+    int backoff = o_.initial_backoff_ms;
+    std::string last_error;
+    for (;;) {
+      check_cancel();
+      int retry_after_ms = 0;
+      try {
+        ++report_.requests;
+        report_.bytes_up += request_wire_bytes(req);
+        const std::chrono::steady_clock::time_point sent = std::chrono::steady_clock::now();
+        HttpResponse resp = c_.transport_.send(req);
+        rtt_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - sent)
+                      .count();
+        report_.bytes_down += resp.wire_bytes ? resp.wire_bytes : resp.body.size();
+        std::string body = resp.body;
+        if (auto it = resp.headers.find("content-encoding"); it != resp.headers.end() && it->second == "gzip") {
+          try {
+            body = gzip::decompress(body, 4 * kMaxBodyBytes);
+          } catch (const Error& e) {  // a body cut short on the way is a link failure
+            throw Error(ErrorCode::kTransport, std::string("bad gzip from server: ") + e.what());
+          }
+        }
+        if (resp.status >= 200 && resp.status < 300) {
+          try {
+            return Json::parse(body);
+          } catch (const Json::exception&) {
+            throw Error(ErrorCode::kTransport, "server answer is not JSON (cut short?)");
+          }
+        }
+        Json p = Json::parse(body, nullptr, false);
+        const std::string detail = p.is_object() && p.contains("detail") && p["detail"].is_string()
+                                       ? p["detail"].get<std::string>()
+                                       : "HTTP " + std::to_string(resp.status);
+        if (!retryable(resp.status)) {
+          if (problem) *problem = p;
+          const std::string code = p.is_object() && p.contains("code") && p["code"].is_string()
+                                       ? p["code"].get<std::string>()
+                                       : std::string();
+          throw Error(code.empty() ? ErrorCode::kProtocol : error_code_from_name(code), detail);
+        }
+        last_error = detail;
+        if (auto it = resp.headers.find("retry-after"); it != resp.headers.end()) {
+          retry_after_ms = std::atoi(it->second.c_str()) * 1000;
+        }
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kTransport) throw;
+        last_error = e.what();
+      }
+      if (++failures >= o_.max_attempts) {
+        throw Error(ErrorCode::kTransport, "gave up after " + std::to_string(failures) +
+                                               " attempts: " + last_error);
+      }
+      ++report_.retries;
+      ++progress_.retries;
+      wait(std::max(backoff, retry_after_ms));
+      backoff = std::min(backoff * 2, o_.max_backoff_ms);
+    }
+  }
+
+  void push() {
+    progress_.phase = SyncProgress::Phase::kPush;
+    Store& store = c_.store_;
+    for (;;) {
+      check_cancel();
+      auto batch = store.pending_changes(o_.push_batch);
+      if (batch.empty()) break;
+      std::string body = "{\"device\":" + Json(store.device_id()).dump() + ",\"ops\":[";
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (i) body += ',';
+        body += encode_op(batch[i].op, false).dump();
+      }
+      body += "]}";
+      Json problem;
+      Json ack;
+      try {
+        ack = call("POST", "/v1/push", body, &problem);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kSeqGap || !problem.contains("expected_seq")) throw;
+        // The server has a different idea of what it holds: realign and go on. Ahead =
+        // it applied a batch whose answer we lost; behind = it lost data (restored backup).
+        const uint64_t expected = problem["expected_seq"].get<uint64_t>();
+        if (expected == 0) throw;
+        const uint64_t have = expected - 1;
+        if (have >= batch.front().op.seq) {
+          store.acknowledge(std::min<uint64_t>(have, batch.back().op.seq));
+        } else {
+          store.rewind_acknowledged(have);
+        }
+        if (++realignments_ > 3) throw;
+        continue;
+      }
+      const uint64_t acked = ack.at("acked_seq").get<uint64_t>();
+      std::vector<std::pair<uint64_t, uint64_t>> restamps;
+      if (auto it = ack.find("restamped"); it != ack.end() && it->is_array()) {
+        for (const auto& r : *it) restamps.emplace_back(r.at("seq").get<uint64_t>(), r.at("hlc").get<uint64_t>());
+      }
+      store.apply_restamps(restamps);
+      report_.restamped += restamps.size();
+      const uint64_t before = store.stats().pending_changes;
+      store.acknowledge(std::min<uint64_t>(acked, batch.back().op.seq));
+      const uint64_t done = before - store.stats().pending_changes;
+      if (done == 0) throw Error(ErrorCode::kProtocol, "server acknowledged nothing of a push batch");
+      report_.pushed += done;
+      progress_.ops_pushed += done;
+      correct_clock(ack);
+      emit();
+    }
+  }
+
+  void pull() {
+    progress_.phase = SyncProgress::Phase::kPull;
+    Store& store = c_.store_;
+    for (int page = 0;; ++page) {
+      check_cancel();
+      const std::string cursor = store.get_meta("pull_cursor");
+      Json j = call("GET", "/v1/pull?limit=" + std::to_string(o_.pull_page) +
+                               (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)),
+                    "");
+      std::vector<Op> ops;
+      const Json& arr = j.at("ops");
+      ops.reserve(arr.size());
+      for (const auto& o : arr) ops.push_back(decode_op(o, ""));
+      const std::string next = j.at("next").get<std::string>();
+      auto r = store.apply_remote(ops, {{"pull_cursor", next}});
+      report_.pulled += ops.size();
+      report_.applied += r.applied;
+      report_.conflicts += r.conflicts.size();
+      progress_.ops_pulled += ops.size();
+      correct_clock(j);
+      emit();
+      if (!j.value("more", false)) break;
+      if (next == cursor && ops.empty()) throw Error(ErrorCode::kProtocol, "pull cursor did not move");
+    }
+  }
+
+  SyncReport finish() {
+    progress_.phase = SyncProgress::Phase::kDone;
+    emit();
+    report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    return report_;
+  }
+
+  void mark_synced() {
+    c_.store_.set_meta("last_sync_ms", std::to_string(c_.store_.clock().physical_now_ms()));
+  }
+
+ private:
+  void check_cancel() const {
+    if (o_.cancel && o_.cancel->load()) throw Error(ErrorCode::kCancelled, "sync cancelled");
+  }
+  void wait(int ms) {
+    if (o_.sleep) {
+      o_.sleep(ms);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
+  }
+  void emit() {
+    progress_.bytes_up = report_.bytes_up;
+    progress_.bytes_down = report_.bytes_down;
+    if (o_.on_progress) o_.on_progress(progress_);
+  }
+  // Learns the server's time so later local versions are near real time (clock.h). Half
+  // the round trip approximates when the server read its clock.
+  void correct_clock(const Json& j) {
+    auto it = j.find("server_time_ms");
+    if (it == j.end() || !it->is_number_integer()) return;
+    HybridClock& clock = c_.store_.clock();
+    const int64_t server_now = it->get<int64_t>() + rtt_ms_ / 2;
+    const int64_t drift = server_now - clock.physical_now_ms();
+    if (drift > -1000 && drift < 1000) return;  // within a second: leave it
+    const int64_t offset = clock.offset_ms() + drift;
+    clock.set_offset_ms(offset);
+    c_.store_.set_meta("clock_offset_ms", std::to_string(offset));
+  }
+
+  SyncClient& c_;
+  const SyncOptions& o_;
+  std::chrono::steady_clock::time_point start_;
+  SyncReport report_;
+  SyncProgress progress_;
+  int64_t rtt_ms_ = 0;
+  int realignments_ = 0;
+};
+
+SyncClient::SyncClient(Store& store, Transport& transport, std::string token)
+    : store_(store), transport_(transport), token_(std::move(token)) {}
+
+std::string SyncClient::register_device(const std::string& code, const std::string& label) {
+  SyncOptions o;
+  Run run(*this, o);
+  Json body{{"code", code}, {"device_id", store_.device_id()}, {"label", label}};
+  Json j = run.call("POST", "/v1/devices/register", body.dump());
+  token_ = j.at("token").get<std::string>();
+  return token_;
+}
+
+SyncReport SyncClient::sync(const SyncOptions& options) {
+  Run run(*this, options);
+  run.push();
+  run.pull();
+  run.mark_synced();
+  return run.finish();
+}
+
+SyncReport SyncClient::push(const SyncOptions& options) {
+  Run run(*this, options);
+  run.push();
+  return run.finish();
+}
+
+SyncReport SyncClient::pull(const SyncOptions& options) {
+  Run run(*this, options);
+  run.pull();
+  return run.finish();
+}
+
+SyncStatus SyncClient::status() const {
+  const StoreStats s = store_.stats();
+  SyncStatus out;
+  out.pending_changes = s.pending_changes;
+  out.oldest_pending_ms = s.oldest_pending_ms;
+  out.last_sync_ms = s.last_sync_ms;
+  out.open_conflicts = s.open_conflicts;
+  return out;
+}
+
+}  // namespace lumbung

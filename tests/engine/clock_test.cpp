@@ -1,0 +1,94 @@
+#include <doctest/doctest.h>
+
+#include "lumbung/clock.h"
+#include "lumbung/tuning.h"
+#include "support/fake_clock.h"
+
+using lumbung::HybridClock;
+using lumbung::kMaxClockSkewMs;
+using lumbung::test::FakeWallClock;
+using lumbung::test::kToday;
+namespace hlc = lumbung::hlc;
+
+TEST_CASE("hlc follows the wall clock when it moves forward") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall);
+  const uint64_t a = clock.now();
+  CHECK(hlc::physical_ms(a) == kToday);
+  CHECK(hlc::counter(a) == 0);
+  const uint64_t b = clock.now();
+  CHECK(b > a);
+  CHECK(hlc::physical_ms(b) == kToday);  // same ms: the counter moves
+  wall.advance(5);
+  const uint64_t c = clock.now();
+  CHECK(hlc::physical_ms(c) == kToday + 5);
+  CHECK(hlc::counter(c) == 0);
+}
+
+TEST_CASE("hlc stays monotonic when the wall clock jumps back") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall);
+  uint64_t prev = clock.now();
+  wall.set(kToday - 3LL * 24 * 3600 * 1000);  // three days back (CMOS battery, manual set)
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t v = clock.now();
+    REQUIRE(v > prev);
+    prev = v;
+  }
+  CHECK(hlc::physical_ms(prev) == kToday);
+}
+
+TEST_CASE("hlc borrows the next millisecond when the counter is exhausted") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall, hlc::make(kToday, hlc::kCounterMask - 1));
+  const uint64_t a = clock.now();
+  CHECK(hlc::counter(a) == hlc::kCounterMask);
+  const uint64_t b = clock.now();
+  CHECK(b > a);
+  CHECK(hlc::physical_ms(b) == kToday + 1);
+}
+
+TEST_CASE("hlc resumes above a persisted value after restart") {
+  FakeWallClock wall(kToday - 1000);
+  HybridClock clock(wall, hlc::make(kToday, 7));
+  CHECK(clock.now() > hlc::make(kToday, 7));
+}
+
+TEST_CASE("observe absorbs remote clocks within the skew bound") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall);
+  const uint64_t remote = hlc::make(kToday + 10 * 60 * 1000, 3);  // 10 minutes ahead
+  CHECK_FALSE(clock.observe(remote));
+  CHECK(clock.now() > remote);
+}
+
+TEST_CASE("observe clamps a far-future remote clock (a laptop set to 2031)") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall);
+  const int64_t year_2031 = kToday + 5LL * 365 * 24 * 3600 * 1000;
+  CHECK(clock.observe(hlc::make(year_2031, 0)));
+  const uint64_t v = clock.now();
+  CHECK(hlc::physical_ms(v) <= kToday + kMaxClockSkewMs);
+  CHECK(hlc::physical_ms(v) >= kToday);
+}
+
+TEST_CASE("a far-ahead local clock is pulled back once the offset is corrected") {
+  const int64_t year_2031 = kToday + 5LL * 365 * 24 * 3600 * 1000;
+  FakeWallClock wall(year_2031);  // the laptop itself believes it is 2031
+  HybridClock clock(wall);
+  const uint64_t offline_write = clock.now();
+  CHECK(hlc::physical_ms(offline_write) == year_2031);
+  // At sync the server says it is really kToday.
+  clock.set_offset_ms(kToday - year_2031);
+  const uint64_t next = clock.now();
+  CHECK(hlc::physical_ms(next) == kToday);
+  CHECK(clock.offset_ms() == kToday - year_2031);
+}
+
+TEST_CASE("a small offset correction keeps the clock monotonic") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall);
+  const uint64_t a = clock.now();
+  clock.set_offset_ms(-5 * 60 * 1000);  // five minutes fast: within the bound
+  CHECK(clock.now() > a);
+}

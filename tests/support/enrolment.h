@@ -1,0 +1,36 @@
+// The shipped BPJS enrolment schema and a valid sample record, for tests.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lumbung/schema.h"
+
+namespace lumbung::test {
+
+inline std::shared_ptr<const Schema> enrolment_schema() {
+  static const auto schema =
+      Schema::load_file(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
+  return schema;
+}
+
+// A valid enrolment (the first record of the workload, id removed). `serial` varies the
+// NIK's last four digits so callers can make many distinct people.
+inline Json sample_enrolment(int serial = 8654) {
+  std::string digits = std::to_string(serial % 10000 == 0 ? 1 : serial % 10000);
+  const std::string nik = "724211191180" + std::string(4 - digits.size(), '0') + digits;
+  return Json{{"nik", nik},
+              {"full_name", "Eko Setiawan"},
+              {"birth_date", "1980-11-19"},
+              {"gender", "L"},
+              {"village_code", "7242111687"},
+              {"position", "kasi pelayanan"},
+              {"phone", "08952220666"},
+              {"programs", {"JKK", "JKM"}},
+              {"monthly_income", 14000000},
+              {"status", "submitted"},
+              {"created_at", "2025-01-06T00:00:03.306Z"},
+              {"officer_id", "OFC-0022"}};
+}
+
+}  // namespace lumbung::test

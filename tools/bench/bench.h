@@ -1,0 +1,47 @@
+// Shared vocabulary of lumbung-bench: the command-line options every scenario receives and
+// the result each one returns, which main.cpp prints as one JSON line.
+//
+// A scenario is a function `Result run_<name>(const Options&, const Workload&)` in its own
+// file (scenario_<name>.cpp), registered in the table in main.cpp. It does its own timing
+// (only the work it measures: the workload is already in memory), verifies the end state,
+// and reports human progress on stderr only — stdout carries the one result line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace lumbung::bench {
+
+class Workload;
+
+struct Options {
+  std::string scenario;
+  std::string data;          // gzip NDJSON workload
+  std::string schema_path;   // schema document the stores open with
+  std::string workdir;       // where scenario files go (fresh per run)
+  size_t records = 0;        // first N records of the workload; 0 = all
+  size_t commit_every = 10000;  // local writes per Batch commit; 0 = one batch for all
+};
+
+struct Result {
+  size_t records = 0;
+  double seconds = 0;  // the timed part only
+  // Scenario-specific figures (e.g. the SQLite baseline), printed after records_per_s.
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+  uint64_t bytes_up = 0;    // bytes on the wire, headers included (sync scenarios)
+  uint64_t bytes_down = 0;
+  uint64_t requests = 0;
+  std::optional<double> server_peak_rss_mb;  // null when no server was involved
+  uint64_t db_bytes = 0;    // size of the device database file(s) at the end
+  bool verified = false;    // the end state was checked and found right
+  std::string digest;       // content digest of the replica(s) checked (digest.h)
+};
+
+// Seconds on a monotonic clock, for timing.
+double now_seconds();
+
+}  // namespace lumbung::bench

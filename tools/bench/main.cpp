@@ -1,0 +1,212 @@
+// lumbung-bench: runs one benchmark scenario of ../shared/workload/README.md and prints its
+// result as exactly one JSON line on stdout (human progress goes to stderr).
+//
+//   lumbung-bench --scenario local_write --data ../shared/workload/enrolments-100k.ndjson.gz
+//
+// Exit status: 0 verified, 1 the end state did not verify or the run failed, 2 bad usage.
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bench.h"
+#include "lumbung/error.h"
+#include "rss.h"
+#include "scenarios.h"
+#include "workload.h"
+
+namespace lumbung::bench {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+struct Scenario {
+  const char* name;
+  Result (*run)(const Options&, const Workload&);
+};
+
+// Every scenario this build knows. The sync scenarios of the workload README (push, pull,
+// concurrent_edit, resume, many_devices) join here as scenario_<name>.cpp files.
+const std::vector<Scenario>& scenarios() {
+  static const std::vector<Scenario> kAll = {
+      {"local_write", run_local_write},
+  };
+  return kAll;
+}
+
+std::string known_scenarios() {
+  std::string out;
+  for (const auto& s : scenarios()) out += (out.empty() ? "" : ", ") + std::string(s.name);
+  return out;
+}
+
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: lumbung-bench --scenario NAME [--data FILE.ndjson.gz] [--records N]\n"
+               "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
+               "  --scenario      one of: %s\n"
+               "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
+               "  --records       use the first N records (default: all)\n"
+               "  --schema        schema document (default %s/schema/enrolment.schema.json)\n"
+               "  --workdir       directory for the databases (default: a fresh temporary\n"
+               "                  directory, removed afterwards)\n"
+               "  --commit-every  local writes per batch commit (default 10000; 0 = one batch)\n"
+               "Prints one JSON result line on stdout; progress on stderr.\n"
+               "Exit: 0 verified, 1 not verified or failed, 2 bad usage.\n",
+               known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR);
+}
+
+[[noreturn]] void bad_usage(const std::string& msg) {
+  std::fprintf(stderr, "lumbung-bench: %s\n", msg.c_str());
+  usage(stderr);
+  std::exit(2);
+}
+
+size_t parse_count(const std::string& flag, const std::string& v) {
+  size_t used = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || v.empty() || v[0] == '-') bad_usage(flag + " needs a count, got \"" + v + "\"");
+  return static_cast<size_t>(n);
+}
+
+// Figures are printed with the precision they deserve: rates as whole numbers, times and
+// sizes in MiB to the millisecond / tenth.
+double rounded(double x, int decimals) {
+  const double f = std::pow(10.0, decimals);
+  return std::round(x * f) / f;
+}
+
+nlohmann::ordered_json result_line(const std::string& scenario, const Result& r) {
+  nlohmann::ordered_json j;
+  j["scenario"] = scenario;
+  j["records"] = r.records;
+  j["seconds"] = rounded(r.seconds, 3);
+  j["records_per_s"] = static_cast<int64_t>(std::llround(r.records / r.seconds));
+  for (const auto& [k, v] : r.extra.items()) {
+    if (v.is_number_float()) {
+      const double x = v.get<double>();
+      if (std::abs(x) >= 1000) {
+        j[k] = static_cast<int64_t>(std::llround(x));
+      } else {
+        j[k] = rounded(x, 3);
+      }
+    } else {
+      j[k] = v;
+    }
+  }
+  j["bytes_up"] = r.bytes_up;
+  j["bytes_down"] = r.bytes_down;
+  j["requests"] = r.requests;
+  j["peak_rss_mb"] = rounded(peak_rss_mb(), 1);
+  j["server_peak_rss_mb"] = r.server_peak_rss_mb ? nlohmann::ordered_json(rounded(*r.server_peak_rss_mb, 1))
+                                                 : nlohmann::ordered_json(nullptr);
+  j["db_bytes"] = r.db_bytes;
+  j["verified"] = r.verified;
+  j["digest"] = r.digest;
+  return j;
+}
+
+int run(int argc, char** argv) {
+  Options opt;
+  opt.data = std::string(LUMBUNG_SOURCE_DIR) + "/../shared/workload/enrolments-100k.ndjson.gz";
+  opt.schema_path = std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) bad_usage(a + " needs a value");
+    const std::string v = argv[++i];
+    if (a == "--scenario") {
+      opt.scenario = v;
+    } else if (a == "--data") {
+      opt.data = v;
+    } else if (a == "--records") {
+      opt.records = parse_count(a, v);
+      if (opt.records == 0) bad_usage("--records must be at least 1");
+    } else if (a == "--schema") {
+      opt.schema_path = v;
+    } else if (a == "--workdir") {
+      opt.workdir = v;
+    } else if (a == "--commit-every") {
+      opt.commit_every = parse_count(a, v);
+    } else {
+      bad_usage("unknown option " + a);
+    }
+  }
+  if (opt.scenario.empty()) bad_usage("--scenario is required (one of: " + known_scenarios() + ")");
+  const Scenario* chosen = nullptr;
+  for (const auto& s : scenarios()) {
+    if (opt.scenario == s.name) chosen = &s;
+  }
+  if (!chosen) {
+    std::fprintf(stderr, "lumbung-bench: unknown scenario \"%s\"; known scenarios: %s\n",
+                 opt.scenario.c_str(), known_scenarios().c_str());
+    return 2;
+  }
+
+  std::fprintf(stderr, "lumbung-bench: loading %s...\n", opt.data.c_str());
+  const double t_load = now_seconds();
+  const Workload workload = Workload::load(opt.data, opt.records);
+  std::fprintf(stderr, "lumbung-bench: %zu records, %.1f MB, loaded in %.2f s (RSS %.1f MB)\n",
+               workload.size(), workload.bytes() / 1e6, now_seconds() - t_load, current_rss_mb());
+  if (workload.size() == 0) {
+    std::fprintf(stderr, "lumbung-bench: the workload is empty\n");
+    return 1;
+  }
+
+  namespace fs = std::filesystem;
+  bool remove_workdir = false;
+  if (opt.workdir.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "lumbung-bench-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) {
+      std::perror("lumbung-bench: mkdtemp");
+      return 1;
+    }
+    opt.workdir = tmpl;
+    remove_workdir = true;
+  } else {
+    fs::create_directories(opt.workdir);
+  }
+
+  Result r;
+  try {
+    r = chosen->run(opt, workload);
+  } catch (...) {
+    if (remove_workdir) fs::remove_all(opt.workdir);
+    throw;
+  }
+  if (remove_workdir) fs::remove_all(opt.workdir);
+  std::cout << result_line(opt.scenario, r).dump() << std::endl;
+  if (!r.verified) std::fprintf(stderr, "lumbung-bench: verification FAILED\n");
+  return r.verified ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace lumbung::bench
+
+int main(int argc, char** argv) {
+  try {
+    return lumbung::bench::run(argc, argv);
+  } catch (const lumbung::Error& e) {
+    std::fprintf(stderr, "lumbung-bench: %s: %s%s%s\n", lumbung::error_code_name(e.code()), e.what(),
+                 e.field().empty() ? "" : " (field ", e.field().empty() ? "" : (e.field() + ")").c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lumbung-bench: %s\n", e.what());
+  }
+  return 1;
+}
