@@ -133,7 +133,14 @@ class SyncClient::Run {
         if (i) body += ',';
         body += encode_op(batch[i].op, false).dump();
       }
-      body += "]}";
+      // The device's status rides along so the central office sees pending work per laptop.
+      const StoreStats stats = store.stats();
+      Json report{{"pending", stats.pending_changes},
+                  {"records", stats.records},
+                  {"open_conflicts", stats.open_conflicts}};
+      if (stats.oldest_pending_ms) report["oldest_pending_ms"] = *stats.oldest_pending_ms;
+      if (stats.last_sync_ms) report["last_sync_ms"] = *stats.last_sync_ms;
+      body += "],\"report\":" + report.dump() + "}";
       Json problem;
       Json ack;
       try {

@@ -1,0 +1,281 @@
+// End-to-end: device stores syncing through the real SyncClient and HTTP transport with a
+// real lumbung-server process on 127.0.0.1 (no mocks), with faults injected on the link.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+#include "server/server_fixture.h"
+#include "support/enrolment.h"
+#include "support/fake_clock.h"
+#include "support/fault_transport.h"
+
+using namespace lumbung;
+using test::Fault;
+using test::ServerFixture;
+
+namespace {
+
+// One field laptop: its own store file, an HTTP link that can be made to fail, a client.
+class Laptop {
+ public:
+  Laptop(ServerFixture& server, const std::string& id, const std::vector<std::string>& scope,
+         WallClock* clock = nullptr)
+      : http_(make_http_transport(server.server().base_url())), link(*http_) {
+    OpenOptions o;
+    o.path = dir_.path() + "/" + id + ".db";
+    o.schema = test::enrolment_schema();
+    o.device_id = id;
+    o.clock = clock;
+    store = Store::open(o);
+    client = std::make_unique<SyncClient>(*store, link, "");
+    client->register_device(server.code(scope), "laptop " + id);
+  }
+
+  SyncReport sync() {
+    SyncOptions o;
+    o.sleep = [](int) {};  // retries without waiting: the tests are about outcomes
+    o.max_attempts = 5;
+    return client->sync(o);
+  }
+  // Every live record as id -> fields, for comparing replicas.
+  std::map<std::string, Json> contents() const {
+    std::map<std::string, Json> out;
+    Query q;
+    q.collection = "enrolment";
+    q.limit = 1000;
+    for (int page = 0; page < 100; ++page) {
+      Page p = store->query(q);
+      for (auto& r : p.records) out[r.id] = r.fields;
+      if (p.next_after.empty()) break;
+      q.after_id = p.next_after;
+    }
+    return out;
+  }
+
+ private:
+  test::TempDir dir_;
+  std::unique_ptr<Transport> http_;
+
+ public:
+  test::FaultTransport link;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<SyncClient> client;
+};
+
+std::map<std::string, Json> server_contents(ServerFixture& f, const std::string& reviewer) {
+  std::map<std::string, Json> out;
+  for (auto& r : f.records(reviewer)) {
+    if (!r["deleted"].get<bool>()) out[r["id"].get<std::string>()] = r["fields"];
+  }
+  return out;
+}
+
+Json konawe(int serial) {
+  Json r = test::sample_enrolment(serial);
+  r["village_code"] = "74.02.01.2006";  // Desa Awuliti, Kecamatan Lambuya, Kabupaten Konawe
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("offline edits of different fields of one record both survive everywhere") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(1));
+  a.sync();
+  b.sync();
+  REQUIRE(b.store->get("enrolment", id));
+
+  // Offline: A fixes the phone, B the income.
+  a.store->update("enrolment", id, {{"phone", "081234567890"}});
+  b.store->update("enrolment", id, {{"monthly_income", 2500000}});
+  a.sync();
+  b.sync();
+  a.sync();
+
+  const auto rec = server_contents(f, reviewer).at(id);
+  CHECK(rec["phone"] == "081234567890");
+  CHECK(rec["monthly_income"] == 2500000);
+  CHECK(a.contents() == server_contents(f, reviewer));
+  CHECK(b.contents() == server_contents(f, reviewer));
+  CHECK(f.http().get("/v1/conflicts", reviewer).json()["conflicts"].empty());
+}
+
+TEST_CASE("same field on two laptops: one winner everywhere, the loser kept, resolution reaches both") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(2));
+  a.sync();
+  b.sync();
+  a.store->update("enrolment", id, {{"phone", "081111111111"}});
+  b.store->update("enrolment", id, {{"phone", "082222222222"}});
+  a.sync();
+  b.sync();
+  a.sync();
+
+  const auto server = server_contents(f, reviewer);
+  CHECK(a.contents() == server);
+  CHECK(b.contents() == server);
+  const std::string winner = server.at(id)["phone"];
+  auto conflicts = f.http().get("/v1/conflicts", reviewer).json()["conflicts"];
+  REQUIRE(conflicts.size() == 1);
+  CHECK(conflicts[0]["field"] == "phone");
+  const std::set<std::string> sides = {conflicts[0]["winner"]["value"], conflicts[0]["loser"]["value"]};
+  CHECK(sides == std::set<std::string>{"081111111111", "082222222222"});
+  CHECK(conflicts[0]["winner"]["value"] == winner);
+
+  // The reviewer keeps the losing value; it becomes a new write that syncs everywhere.
+  const std::string loser = conflicts[0]["loser"]["value"];
+  auto r = f.http().post("/v1/conflicts/" + conflicts[0]["id"].get<std::string>() + "/resolve",
+                         Json{{"keep", "loser"}}, reviewer);
+  REQUIRE(r.status == 200);
+  a.sync();
+  b.sync();
+  CHECK(a.store->get("enrolment", id)->fields["phone"] == loser);
+  CHECK(b.store->get("enrolment", id)->fields["phone"] == loser);
+  CHECK(f.http().get("/v1/conflicts?status=open", reviewer).json()["conflicts"].empty());
+  // The laptop that saw the conflict locally sees it settled by the resolution.
+  CHECK(b.store->stats().open_conflicts == 0);
+  CHECK(a.store->stats().open_conflicts == 0);
+}
+
+TEST_CASE("a push whose answer is lost is applied once; a cut pull resumes; nothing doubles") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  for (int i = 1; i <= 30; ++i) a.store->create("enrolment", konawe(i));
+
+  a.link.on("/v1/push", Fault::kDropResponse);  // server applied it, the answer never came
+  SyncReport ra = a.sync();
+  CHECK(ra.retries >= 1);
+  CHECK(a.store->stats().pending_changes == 0);
+  CHECK(server_contents(f, reviewer).size() == 30);
+
+  b.link.on("/v1/pull", Fault::kCutResponse);  // the link dies halfway through the page
+  SyncReport rb = b.sync();
+  CHECK(rb.retries >= 1);
+  CHECK(b.contents() == server_contents(f, reviewer));
+
+  // A request delivered twice (a proxy retried) and a lost request: still no doubles.
+  a.store->update("enrolment", a.contents().begin()->first, {{"phone", "081299998888"}});
+  a.link.queue(Fault::kDuplicateRequest);
+  a.link.queue(Fault::kDropRequest);
+  a.sync();
+  b.sync();
+  CHECK(a.contents() == server_contents(f, reviewer));
+  CHECK(b.contents() == server_contents(f, reviewer));
+  // Every op reached the server once: 30 creates + 1 update, in the device's seq order.
+  auto devices = f.http().get("/v1/admin/devices", f.admin()).json()["devices"];
+  for (auto& d : devices) {
+    if (d["device_id"] == "laptop-a") CHECK(d["acked_seq"] == 31);
+  }
+}
+
+TEST_CASE("a link that keeps failing gives up with transport_error and loses nothing") {
+  ServerFixture f;
+  Laptop a(f, "laptop-a", {"74.02"});
+  a.store->create("enrolment", konawe(3));
+  a.link.queue(Fault::kDropRequest, 5);  // as many as the attempts allowed
+  try {
+    a.sync();
+    FAIL("expected the sync to give up");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::kTransport);
+  }
+  CHECK(a.store->stats().pending_changes == 1);
+  a.sync();  // the link is back
+  CHECK(a.store->stats().pending_changes == 0);
+}
+
+TEST_CASE("scope: a laptop for Konawe cannot push Buton Tengah records and pulls only Konawe") {
+  ServerFixture f;
+  Laptop konawe_laptop(f, "laptop-konawe", {"74.02"});
+  Laptop buton_laptop(f, "laptop-buteng", {"74.14"});
+  Json buteng = test::sample_enrolment(4);
+  buteng["village_code"] = "7414012001";
+  buton_laptop.store->create("enrolment", buteng);
+  buton_laptop.sync();
+  konawe_laptop.store->create("enrolment", konawe(5));
+  konawe_laptop.sync();
+  CHECK(konawe_laptop.store->count("enrolment") == 1);  // nothing from 74.14 came down
+  CHECK(buton_laptop.store->count("enrolment") == 1);
+
+  konawe_laptop.store->create("enrolment", buteng);  // outside its scope
+  try {
+    konawe_laptop.sync();
+    FAIL("expected out_of_scope");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::kOutOfScope);
+  }
+  CHECK(konawe_laptop.store->stats().pending_changes == 1);  // kept, not dropped
+
+  konawe_laptop.client->set_token("not-a-token");
+  try {
+    konawe_laptop.sync();
+    FAIL("expected unauthorized");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::kUnauthorized);
+  }
+}
+
+TEST_CASE("the same NIK enrolled on two laptops is a duplicate; merging converges everywhere") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id_a = a.store->create("enrolment", konawe(6));
+  Json same_person = konawe(6);
+  same_person["phone"] = "081377776666";
+  const std::string id_b = b.store->create("enrolment", same_person);
+  a.sync();
+  b.sync();
+  a.sync();
+  CHECK(a.store->find_by_key("enrolment", konawe(6)["nik"]).size() == 2);
+
+  auto dups = f.http().get("/v1/duplicates", reviewer).json()["duplicates"];
+  REQUIRE(dups.size() == 1);
+  auto r = f.http().post("/v1/duplicates/" + dups[0]["id"].get<std::string>() + "/merge",
+                         Json{{"survivor", id_a}}, reviewer);
+  REQUIRE(r.status == 200);
+  a.sync();
+  b.sync();
+  for (Laptop* l : {&a, &b}) {
+    auto found = l->store->find_by_key("enrolment", konawe(6)["nik"]);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].id == id_a);
+    auto merged_away = l->store->get("enrolment", id_b, true);
+    REQUIRE(merged_away);
+    CHECK(merged_away->deleted);
+    if (f.http().get("/v1/schema", reviewer).json().dump().find("merged_into") != std::string::npos) {
+      CHECK(merged_away->fields["merged_into"] == id_a);
+    }
+  }
+  CHECK(a.contents() == b.contents());
+  CHECK(a.contents() == server_contents(f, reviewer));
+}
+
+TEST_CASE("a laptop whose clock says 2031 is re-stamped and does not win later edits") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  test::FakeWallClock future(test::wall_ms() + 5LL * 365 * 24 * 3600 * 1000);
+  Laptop late(f, "laptop-2031", {"74.02"}, &future);
+  Laptop honest(f, "laptop-ok", {"74.02"});
+  const std::string id = late.store->create("enrolment", konawe(7));
+  SyncReport r = late.sync();
+  CHECK(r.restamped == 1);
+  // The laptop's copy now carries the server's version, so replicas agree on versions too.
+  auto server_rec = f.records(reviewer)[0];
+  CHECK(late.store->get("enrolment", id)->versions.at("nik") ==
+        decode_version(server_rec["versions"]["nik"]));
+  CHECK(hlc::physical_ms(late.store->clock().now()) < test::wall_ms() + kMaxClockSkewMs);
+
+  honest.sync();
+  honest.store->update("enrolment", id, {{"phone", "081355554444"}});
+  honest.sync();
+  late.sync();
+  CHECK(late.store->get("enrolment", id)->fields["phone"] == "081355554444");
+  CHECK(server_contents(f, reviewer).at(id)["phone"] == "081355554444");
+}

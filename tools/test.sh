@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (apt, as root), builds, runs the whole suite,
+# then builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs it again.
+#   tools/test.sh            everything (what CI runs)
+#   tools/test.sh --quick    skip the sanitizer pass
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+cd "$LUMBUNG_ROOT"
+
+ensure_packages
+say "build (RelWithDebInfo)"
+build build/main -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUMBUNG_BUILD_TESTS=ON
+say "tests"
+ctest --test-dir build/main --output-on-failure --timeout 600 -j2
+
+if [ "${1:-}" != "--quick" ]; then
+  say "build with AddressSanitizer + UndefinedBehaviorSanitizer"
+  build build/asan -DCMAKE_BUILD_TYPE=Debug -DLUMBUNG_SANITIZE=ON -DLUMBUNG_BUILD_TESTS=ON \
+    -DLUMBUNG_BUILD_TOOLS=OFF
+  say "tests under sanitizers"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/asan --output-on-failure --timeout 900 -j2
+fi
+say "all tests passed"
