@@ -34,6 +34,7 @@ enum class ErrorCode {
   kJsonTooDeep,       // JSON nested deeper than kMaxJsonDepth
   kSeqGap,            // a push skipped sequence numbers; resend from the expected seq
   kMethodNotAllowed,  // an endpoint called with the wrong HTTP method
+  kWrongPassphrase,   // the passphrase does not open this store's data key
   kRateLimited,       // too many requests; retry later
   kTransport,         // the link failed (timeout, refused, cut)
   kCancelled,         // the caller cancelled a long operation

@@ -39,6 +39,14 @@ struct OpenOptions {
   std::shared_ptr<const Schema> schema;         // required
   std::string device_id;                        // required when the file is new; must match after
   WallClock* clock = nullptr;                   // nullptr = system clock (tests inject)
+  // The officer's passphrase. When a store is created with one, every field the schema
+  // marks personal (and the change log, conflicts and secrets in meta) is encrypted at
+  // rest with AES-256-GCM under a random data key wrapped by a key derived from the
+  // passphrase (scrypt); lookups by natural key go through a keyed blind index (HMAC).
+  // A store created without one stays unencrypted (tests, benchmarks). Opening an
+  // encrypted store with a wrong or missing passphrase throws Error(kWrongPassphrase)
+  // and changes nothing.
+  std::string passphrase;
 };
 
 // A record as stored: live values, per-field versions, deletion state.
@@ -173,6 +181,17 @@ class Store {
   void set_meta(const std::string& key, const std::string& value);
 
   StoreStats stats() const;
+
+  // True if personal data in this store is encrypted at rest.
+  bool encrypted() const;
+  // Re-wraps the data key under a new passphrase (the data is not re-encrypted). Throws
+  // Error(kWrongPassphrase) if `old_passphrase` is wrong, kInvalidArgument if the store is
+  // not encrypted or the new passphrase is empty.
+  void change_passphrase(const std::string& old_passphrase, const std::string& new_passphrase);
+
+  // Secrets kept encrypted when the store is (e.g. the device token); "" if unset.
+  std::string get_secret(const std::string& key) const;
+  void set_secret(const std::string& key, const std::string& value);
   HybridClock& clock();
 
  private:

@@ -23,6 +23,11 @@ constexpr int kSqliteCacheKiB = 16 * 1024;
 constexpr size_t kMaxQueryPageSize = 10000;
 constexpr size_t kDefaultQueryPageSize = 100;
 
+// scrypt cost N for the key that wraps a store's data key (r = 8, p = 1): 2^15 takes
+// ~0.1 s and 32 MiB on a laptop core — paid once per open, slow enough to make guessing a
+// lost laptop's passphrase expensive, small enough for a phone's memory.
+constexpr uint64_t kScryptCost = uint64_t{1} << 15;
+
 // --- sync / wire -----------------------------------------------------------------------------
 // Ops per push batch. 2,000 records of ~350 B gzip to ~150 KB: about 10 s on a 128 kbit/s
 // 2G link, short enough that a drop loses little work, long enough to keep requests per

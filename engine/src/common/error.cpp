@@ -25,6 +25,7 @@ const char* error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kJsonTooDeep: return "json_too_deep";
     case ErrorCode::kSeqGap: return "seq_gap";
     case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
+    case ErrorCode::kWrongPassphrase: return "wrong_passphrase";
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kTransport: return "transport_error";
     case ErrorCode::kCancelled: return "cancelled";

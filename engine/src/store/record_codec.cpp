@@ -37,17 +37,28 @@ std::string encode_versions(const RecordState& st) {
 
 RecordState decode_state(std::string_view doc, std::string_view ver, int64_t del_hlc,
                          std::string_view del_dev) {
-  RecordState st;
-  Json d, v;
+  Json d;
   try {
     d = Json::parse(doc);
-    v = Json::parse(ver);
   } catch (const Json::exception& e) {
     throw Error(ErrorCode::kCorrupt, std::string("stored record is not JSON: ") + e.what());
   }
+  return decode_state(std::move(d), ver, del_hlc, del_dev);
+}
+
+RecordState decode_state(Json doc, std::string_view ver, int64_t del_hlc,
+                         std::string_view del_dev) {
+  RecordState st;
+  Json v;
+  try {
+    v = Json::parse(ver);
+  } catch (const Json::exception& e) {
+    throw Error(ErrorCode::kCorrupt, std::string("stored versions are not JSON: ") + e.what());
+  }
+  if (!doc.is_object() || !v.is_object()) throw Error(ErrorCode::kCorrupt, "stored record is not an object");
   Version common;
   if (auto it = v.find(""); it != v.end()) common = decode_version(*it);
-  for (auto& [name, value] : d.items()) {
+  for (auto& [name, value] : doc.items()) {
     auto it = v.find(name);
     st.fields.emplace(name, FieldValue{std::move(value), it == v.end() ? common : decode_version(*it)});
   }

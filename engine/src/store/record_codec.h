@@ -22,6 +22,7 @@ std::string encode_versions(const RecordState& st);
 // Throws Error(kCorrupt) if the stored text does not decode.
 RecordState decode_state(std::string_view doc, std::string_view ver, int64_t del_hlc,
                          std::string_view del_dev);
+RecordState decode_state(Json doc, std::string_view ver, int64_t del_hlc, std::string_view del_dev);
 
 Json encode_conflict(const Conflict& c);
 Conflict decode_conflict(const Json& j);  // throws Error(kCorrupt)

@@ -21,11 +21,21 @@
 //       are kept as the device's history.
 //   conflicts(cid PRIMARY KEY, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved)
 //
+// Encrypted stores (OpenOptions::passphrase; crypto/crypto.h): fields the schema marks
+// personal leave `doc` and live in `records.sealed` (AES-256-GCM of their JSON, the record
+// id as associated data); update/delete log entries live in `changes.sealed` (seq as
+// associated data) with `op` NULL; conflict bodies in `conflicts.sealed`; `nkey` is the
+// HMAC blind index of the natural key; secrets in meta are sealed. `meta.crypto` holds the
+// scrypt parameters, salt and the wrapped data key. What stays in clear: ids, versions,
+// region codes and the other non-personal fields, so sync and scope queries need no key.
+//
 // Invariant: a record row and its change-log entry are written in one transaction, and
 // `meta.hlc` is advanced in that transaction too, so after a crash the clock never issues
 // a version below one already logged.
 
 #include "lumbung/store.h"
+
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <mutex>
@@ -33,6 +43,7 @@
 
 #include "common/sqlite.h"
 #include "common/uuid.h"
+#include "crypto/crypto.h"
 #include "store/record_codec.h"
 #include "lumbung/tuning.h"
 
@@ -50,18 +61,18 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHO
 CREATE TABLE IF NOT EXISTS records(
   rid INTEGER PRIMARY KEY, col TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
   ver TEXT NOT NULL, del_hlc INTEGER NOT NULL DEFAULT 0, del_dev TEXT NOT NULL DEFAULT '',
-  live INTEGER NOT NULL, scope INTEGER, nkey ANY);
+  live INTEGER NOT NULL, scope INTEGER, nkey ANY, sealed BLOB);
 -- Ids are UUIDs, unique across collections; keys without `col` compare faster.
 CREATE UNIQUE INDEX IF NOT EXISTS records_id ON records(id);
 CREATE INDEX IF NOT EXISTS records_scope ON records(scope);
 CREATE INDEX IF NOT EXISTS records_nkey ON records(nkey) WHERE nkey IS NOT NULL;
 CREATE TABLE IF NOT EXISTS changes(
   seq INTEGER PRIMARY KEY, col TEXT NOT NULL, id TEXT NOT NULL, hlc INTEGER NOT NULL,
-  wall_ms INTEGER NOT NULL, op TEXT);
+  wall_ms INTEGER NOT NULL, op TEXT, sealed BLOB);
 CREATE TABLE IF NOT EXISTS conflicts(
   cid TEXT PRIMARY KEY, kind TEXT NOT NULL, col TEXT NOT NULL, rid TEXT NOT NULL,
   field TEXT NOT NULL, body TEXT NOT NULL, hi_hlc INTEGER NOT NULL, hi_dev TEXT NOT NULL,
-  found_ms INTEGER NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);
+  found_ms INTEGER NOT NULL, resolved INTEGER NOT NULL DEFAULT 0, sealed BLOB);
 CREATE INDEX IF NOT EXISTS conflicts_record ON conflicts(col, rid, resolved);
 )sql";
 
@@ -85,6 +96,38 @@ struct Store::Impl {
   mutable std::mutex mu;
   uint64_t next_seq = 1;  // in memory; reloaded on rollback
   uint64_t acked_seq = 0;
+  std::unique_ptr<crypto::Keyring> keys;  // set when the store is encrypted
+
+  bool personal(const CollectionSchema& cs, const std::string& field) const {
+    const FieldDef* def = cs.field(field);
+    return def && def->personal;
+  }
+  std::string seal(std::string_view plain, const std::string& aad) const {
+    return crypto::seal(keys->data_key(), plain, aad);
+  }
+  std::string unseal(std::string_view sealed, const std::string& aad) const {
+    auto plain = crypto::open(keys->data_key(), sealed, aad);
+    if (!plain) throw Error(ErrorCode::kCorrupt, "an encrypted entry does not decrypt (" + aad + ")");
+    return std::move(*plain);
+  }
+  std::string_view blob(const sql::Statement& st, int col) const { return st.column_view(col); }
+
+  // Decodes a record row whose columns from `first` are doc, ver, del_hlc, del_dev, sealed.
+  RecordState decode_row(const sql::Statement& st, int first, const std::string& id) const {
+    if (st.column_is_null(first + 4)) {
+      return decode_state(st.column_view(first), st.column_view(first + 1),
+                          st.column_int(first + 2), st.column_view(first + 3));
+    }
+    if (!keys) throw Error(ErrorCode::kCorrupt, "record " + id + " is encrypted but the store is not");
+    Json doc = Json::parse(st.column_view(first), nullptr, false);
+    Json priv = Json::parse(unseal(blob(st, first + 4), "rec:" + id), nullptr, false);
+    if (!doc.is_object() || !priv.is_object()) {
+      throw Error(ErrorCode::kCorrupt, "stored record " + id + " is not JSON");
+    }
+    for (auto& [k, v] : priv.items()) doc[k] = std::move(v);
+    return codec::decode_state(doc, st.column_view(first + 1), st.column_int(first + 2),
+                               st.column_view(first + 3));
+  }
 
   const CollectionSchema& collection(const std::string& name) const {
     const CollectionSchema* c = schema->collection(name);
@@ -117,11 +160,15 @@ struct Store::Impl {
 
   // Loads a record's merge state; nullopt if the id was never seen.
   std::optional<RecordState> load(const std::string& col, const std::string& id) const {
-    auto& st = db->prepare("SELECT doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id=?2");
+    auto& st = db->prepare(
+        "SELECT doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id=?2");
     st.bind_static(1, col).bind_static(2, id);
     std::optional<RecordState> out;
-    if (st.step()) {
-      out = decode_state(st.column_view(0), st.column_view(1), st.column_int(2), st.column_view(3));
+    try {
+      if (st.step()) out = decode_row(st, 0, id);
+    } catch (...) {
+      st.reset();
+      throw;
     }
     st.reset();
     return out;
@@ -140,8 +187,8 @@ struct Store::Impl {
                : nullptr;
   }
   // Binds the scope and natural-key index columns at `scope_col` and scope_col + 1.
-  static void bind_index_keys(sql::Statement& ins, int scope_col, const std::string* scope,
-                              const std::string* key) {
+  void bind_index_keys(sql::Statement& ins, int scope_col, const std::string* scope,
+                       const std::string* key) const {
     std::optional<int64_t> sk = scope ? codec::scope_key(*scope) : std::nullopt;
     if (sk) {
       ins.bind(scope_col, *sk);
@@ -150,6 +197,10 @@ struct Store::Impl {
     }
     if (!key) {
       ins.bind_null(scope_col + 1);
+      return;
+    }
+    if (keys) {
+      ins.bind(scope_col + 1, keys->blind_index(*key));
       return;
     }
     const codec::NaturalKey nk = codec::natural_key(*key);
@@ -162,10 +213,20 @@ struct Store::Impl {
 
   void save(const CollectionSchema& cs, const std::string& id, const RecordState& st) {
     auto& ins = db->prepare(
-        "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(id) DO UPDATE SET "
-        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9 WHERE col=?1");
-    ins.bind(1, cs.name()).bind(2, id).bind(3, codec::encode_doc(st)).bind(4, encode_versions(st));
+        "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey,sealed) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(id) DO UPDATE SET "
+        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9, sealed=?10 "
+        "WHERE col=?1");
+    ins.bind(1, cs.name()).bind(2, id).bind(4, encode_versions(st));
+    if (keys) {
+      Json clear = Json::object(), priv = Json::object();
+      for (const auto& [name, fv] : st.fields) (personal(cs, name) ? priv : clear)[name] = fv.value;
+      ins.bind(3, clear.dump());
+      const std::string sealed = seal(priv.dump(), "rec:" + id);
+      ins.bind_blob(10, sealed.data(), sealed.size());
+    } else {
+      ins.bind(3, codec::encode_doc(st)).bind_null(10);
+    }
     ins.bind(5, static_cast<int64_t>(st.tombstone.hlc)).bind(6, st.tombstone.device);
     ins.bind(7, int64_t{st.live() ? 1 : 0});
     bind_index_keys(ins, 8, string_field(st, cs.scope_field()), string_field(st, cs.natural_key()));
@@ -177,25 +238,37 @@ struct Store::Impl {
 
   // `op_text` nullptr: a create, whose values live in the record (see the file comment).
   void log_change(const Op& op, const std::string* op_text) {
-    auto& ins = db->prepare("INSERT INTO changes(seq,col,id,hlc,wall_ms,op) VALUES(?1,?2,?3,?4,?5,?6)");
+    auto& ins = db->prepare(
+        "INSERT INTO changes(seq,col,id,hlc,wall_ms,op,sealed) VALUES(?1,?2,?3,?4,?5,?6,?7)");
     ins.bind(1, static_cast<int64_t>(op.seq))
         .bind_static(2, op.collection)
         .bind_static(3, op.id)
         .bind(4, static_cast<int64_t>(op.version.hlc))
         .bind(5, wall->now_ms());
-    if (op_text) {
-      ins.bind_static(6, *op_text);
-    } else {
-      ins.bind_null(6);
-    }
+    bind_op_text(ins, 6, op.seq, op_text);
     ins.run();
   }
 
-  // Rebuilds a log entry from its row (seq, col, id, hlc, op).
+  // Binds a log entry's op text at `col` (clear) and col + 1 (sealed), one of them NULL.
+  void bind_op_text(sql::Statement& st, int col, uint64_t seq, const std::string* op_text) const {
+    if (op_text && keys) {
+      const std::string sealed = seal(*op_text, "chg:" + std::to_string(seq));
+      st.bind_null(col).bind_blob(col + 1, sealed.data(), sealed.size());
+    } else if (op_text) {
+      st.bind_static(col, *op_text).bind_null(col + 1);
+    } else {
+      st.bind_null(col).bind_null(col + 1);
+    }
+  }
+
+  // Rebuilds a log entry from its row (seq, col, id, hlc, op, sealed).
   Op change_from_row(sql::Statement& row) const {
-    if (!row.column_is_null(4)) {
+    if (!row.column_is_null(4) || !row.column_is_null(5)) {
+      const std::string text = row.column_is_null(4)
+                                   ? unseal(blob(row, 5), "chg:" + std::to_string(row.column_int(0)))
+                                   : row.column_text(4);
       try {
-        return decode_op(Json::parse(row.column_view(4)), device);
+        return decode_op(Json::parse(text), device);
       } catch (const Json::exception& e) {
         throw Error(ErrorCode::kCorrupt, std::string("change log entry is not JSON: ") + e.what());
       }
@@ -216,19 +289,25 @@ struct Store::Impl {
   void record_conflicts(const std::vector<Conflict>& conflicts) {
     for (const auto& c : conflicts) {
       const Version& hi = c.winner.version > c.loser.version ? c.winner.version : c.loser.version;
-      db->prepare(
-            "INSERT OR IGNORE INTO conflicts(cid,kind,col,rid,field,body,hi_hlc,hi_dev,found_ms) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)")
-          .bind(1, c.id)
+      const std::string body = encode_conflict(c).dump();
+      auto& ins = db->prepare(
+          "INSERT OR IGNORE INTO conflicts(cid,kind,col,rid,field,body,hi_hlc,hi_dev,found_ms,"
+          "sealed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+      ins.bind(1, c.id)
           .bind(2, conflict_kind_name(c.kind))
           .bind(3, c.collection)
           .bind(4, c.record_id)
           .bind(5, c.field)
-          .bind(6, encode_conflict(c).dump())
           .bind(7, static_cast<int64_t>(hi.hlc))
           .bind(8, hi.device)
-          .bind(9, wall->now_ms())
-          .run();
+          .bind(9, wall->now_ms());
+      if (keys) {
+        const std::string sealed = seal(body, "cfl:" + c.id);
+        ins.bind(6, std::string_view("")).bind_blob(10, sealed.data(), sealed.size());
+      } else {
+        ins.bind(6, body).bind_null(10);
+      }
+      ins.run();
     }
   }
 
@@ -290,13 +369,36 @@ struct Store::Impl {
     op.collection = col;
     op.id = id;
     op.version = {clock->now(), device};
+    // Index keys are taken before personal fields leave `fields` for the sealed column.
+    auto copy_of = [&](const std::string& name) {
+      const std::string* v = string_field(fields, name);
+      return v ? std::optional<std::string>(*v) : std::nullopt;
+    };
+    const std::optional<std::string> scope_copy = copy_of(cs.scope_field());
+    const std::optional<std::string> key_copy = copy_of(cs.natural_key());
+    std::string sealed;
+    if (keys) {
+      Json priv = Json::object();
+      for (const FieldDef& f : cs.fields()) {
+        if (!f.personal) continue;
+        if (auto it = fields.find(f.name); it != fields.end()) {
+          priv[f.name] = std::move(*it);
+          fields.erase(it);
+        }
+      }
+      sealed = seal(priv.dump(), "rec:" + id);
+    }
     const std::string doc = fields.dump();
     const std::string ver = "{\"\":[" + std::to_string(op.version.hlc) + "," + json_quote(device) + "]}";
     auto& ins = db->prepare(
-        "INSERT INTO records(col,id,doc,ver,live,scope,nkey) VALUES(?1,?2,?3,?4,1,?5,?6)");
+        "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) VALUES(?1,?2,?3,?4,1,?5,?6,?7)");
     ins.bind_static(1, col).bind_static(2, id).bind_static(3, doc).bind_static(4, ver);
-    bind_index_keys(ins, 5, string_field(fields, cs.scope_field()),
-                    string_field(fields, cs.natural_key()));
+    bind_index_keys(ins, 5, scope_copy ? &*scope_copy : nullptr, key_copy ? &*key_copy : nullptr);
+    if (keys) {
+      ins.bind_blob(7, sealed.data(), sealed.size());
+    } else {
+      ins.bind_null(7);
+    }
     if (!ins.try_run()) throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
     log_change(op, nullptr);
     ++next_seq;
@@ -447,6 +549,50 @@ void Batch::commit() {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+namespace {
+
+// meta.crypto: {"kdf":"scrypt","n":..,"r":..,"p":..,"salt":b64,"wrapped":b64}
+constexpr const char* kDataKeyAad = "lumbung data key v1";
+
+Json wrap_data_key(const std::string& data_key, const std::string& passphrase) {
+  crypto::KdfParams kdf;
+  kdf.salt = crypto::random_bytes(16);
+  kdf.n = kScryptCost;
+  std::string kek = crypto::derive_key(passphrase, kdf);
+  const std::string wrapped = crypto::seal(kek, data_key, kDataKeyAad);
+  OPENSSL_cleanse(kek.data(), kek.size());
+  return Json{{"kdf", "scrypt"}, {"n", kdf.n}, {"r", kdf.r}, {"p", kdf.p},
+              {"salt", crypto::base64(kdf.salt)}, {"wrapped", crypto::base64(wrapped)}};
+}
+
+std::unique_ptr<crypto::Keyring> unwrap_data_key(const std::string& meta_json,
+                                                 const std::string& passphrase) {
+  if (passphrase.empty()) {
+    throw Error(ErrorCode::kWrongPassphrase, "this store is encrypted: a passphrase is required");
+  }
+  const Json m = Json::parse(meta_json, nullptr, false);
+  crypto::KdfParams kdf;
+  std::optional<std::string> salt, wrapped;
+  if (m.is_object() && m.value("kdf", "") == "scrypt") {
+    salt = crypto::unbase64(m.value("salt", ""));
+    wrapped = crypto::unbase64(m.value("wrapped", ""));
+    kdf.n = m.value("n", uint64_t{0});
+    kdf.r = m.value("r", 0u);
+    kdf.p = m.value("p", 0u);
+  }
+  if (!salt || !wrapped || kdf.n < 2 || kdf.n > (uint64_t{1} << 22) || kdf.r == 0 || kdf.p == 0) {
+    throw Error(ErrorCode::kCorrupt, "the store's key parameters are damaged");
+  }
+  kdf.salt = *salt;
+  std::string kek = crypto::derive_key(passphrase, kdf);
+  auto data_key = crypto::open(kek, *wrapped, kDataKeyAad);
+  OPENSSL_cleanse(kek.data(), kek.size());
+  if (!data_key) throw Error(ErrorCode::kWrongPassphrase, "wrong passphrase");
+  return std::make_unique<crypto::Keyring>(std::move(*data_key));
+}
+
+}  // namespace
+
 std::unique_ptr<Store> Store::open(const OpenOptions& options) {
   if (!options.schema) throw Error(ErrorCode::kInvalidArgument, "OpenOptions.schema is required");
   if (options.path.empty()) throw Error(ErrorCode::kInvalidArgument, "OpenOptions.path is required");
@@ -465,6 +611,11 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
       impl->put_meta("device_id", options.device_id);
       impl->put_meta("schema", options.schema->name());
       impl->device = options.device_id;
+      if (!options.passphrase.empty()) {
+        std::string data_key = crypto::random_bytes(crypto::kKeyBytes);
+        impl->put_meta("crypto", wrap_data_key(data_key, options.passphrase).dump());
+        impl->keys = std::make_unique<crypto::Keyring>(std::move(data_key));
+      }
     } else {
       if (!options.device_id.empty() && options.device_id != stored_device) {
         throw Error(ErrorCode::kSchemaMismatch, "this store belongs to device " + stored_device +
@@ -475,8 +626,16 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
                                                     "\", not \"" + options.schema->name() + "\"");
       }
       impl->device = stored_device;
+      const std::string wrapped = impl->meta("crypto");
+      if (!wrapped.empty()) {
+        impl->keys = unwrap_data_key(wrapped, options.passphrase);
+      } else if (!options.passphrase.empty()) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "this store was created without encryption; it cannot take a passphrase");
+      }
     }
-    impl->put_meta("schema_version", std::to_string(options.schema->version()));
+    const std::string version = std::to_string(options.schema->version());
+    if (impl->meta("schema_version") != version) impl->put_meta("schema_version", version);
     txn.commit();
   }
   impl->reload_counters();
@@ -565,21 +724,30 @@ std::vector<Record> Store::find_by_key(const std::string& collection, const std:
   const FieldDef* def = cs.field(cs.natural_key());
   Json norm = def ? cs.normalize_value(*def, Json(key)) : Json(key);
   if (!norm.is_string()) return out;
-  const codec::NaturalKey nk = codec::natural_key(norm.get_ref<const std::string&>());
+  const std::string& key_text = norm.get_ref<const std::string&>();
+  const codec::NaturalKey nk = codec::natural_key(key_text);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT id, doc, ver, del_hlc, del_dev FROM records WHERE nkey=?2 AND col=?1 AND live=1 "
-      "ORDER BY id");
+      "SELECT id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE nkey=?2 AND col=?1 "
+      "AND live=1 ORDER BY id");
   st.bind(1, collection);
-  if (nk.is_int) {
+  if (impl_->keys) {
+    st.bind(2, impl_->keys->blind_index(key_text));
+  } else if (nk.is_int) {
     st.bind(2, nk.i);
   } else {
     st.bind(2, nk.text);
   }
-  while (st.step()) {
-    std::string id = st.column_text(0);
-    auto state = decode_state(st.column_view(1), st.column_view(2), st.column_int(3), st.column_view(4));
-    out.push_back(impl_->to_record(collection, id, state));
+  try {
+    while (st.step()) {
+      std::string id = st.column_text(0);
+      Record r = impl_->to_record(collection, id, impl_->decode_row(st, 1, id));
+      // A blind index can collide; the decrypted value decides.
+      if (r.fields.value(cs.natural_key(), Json()) == norm) out.push_back(std::move(r));
+    }
+  } catch (...) {
+    st.reset();
+    throw;
   }
   st.reset();
   return out;
@@ -591,7 +759,7 @@ Page Store::query(const Query& q) const {
   const auto range = parse_scope_prefix(q.scope_prefix);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT id, doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id>?2 "
+      "SELECT id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id>?2 "
       "AND (?3 IS NULL OR (scope>=?3 AND scope<?4)) AND (?5 OR live=1) ORDER BY id LIMIT ?6");
   st.bind(1, cs.name()).bind(2, q.after_id);
   if (range) {
@@ -601,14 +769,18 @@ Page Store::query(const Query& q) const {
   }
   st.bind(5, int64_t{q.include_deleted ? 1 : 0}).bind(6, static_cast<int64_t>(limit + 1));
   Page page;
-  while (st.step()) {
-    if (page.records.size() == limit) {
-      page.next_after = page.records.back().id;
-      break;
+  try {
+    while (st.step()) {
+      if (page.records.size() == limit) {
+        page.next_after = page.records.back().id;
+        break;
+      }
+      std::string id = st.column_text(0);
+      page.records.push_back(impl_->to_record(q.collection, id, impl_->decode_row(st, 1, id)));
     }
-    std::string id = st.column_text(0);
-    auto state = decode_state(st.column_view(1), st.column_view(2), st.column_int(3), st.column_view(4));
-    page.records.push_back(impl_->to_record(q.collection, id, state));
+  } catch (...) {
+    st.reset();
+    throw;
   }
   st.reset();
   return page;
@@ -633,7 +805,7 @@ uint64_t Store::count(const std::string& collection, const std::string& scope_pr
 std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT seq, col, id, hlc, op FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
+      "SELECT seq, col, id, hlc, op, sealed FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
   st.bind(1, static_cast<int64_t>(std::max(after_seq, impl_->acked_seq)));
   st.bind(2, static_cast<int64_t>(limit));
   std::vector<PendingChange> out;
@@ -663,14 +835,14 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
   for (const auto& [seq, fresh] : seq_to_hlc) {
-    auto& st = impl_->db->prepare("SELECT seq, col, id, hlc, op FROM changes WHERE seq=?1");
+    auto& st = impl_->db->prepare("SELECT seq, col, id, hlc, op, sealed FROM changes WHERE seq=?1");
     st.bind(1, static_cast<int64_t>(seq));
     if (!st.step()) {
       st.reset();
       throw Error(ErrorCode::kProtocol, "server re-stamped seq " + std::to_string(seq) +
                                             " which this device never wrote");
     }
-    const bool is_create = st.column_is_null(4);
+    const bool is_create = st.column_is_null(4) && st.column_is_null(5);
     Op op = impl_->change_from_row(st);
     st.reset();
     const Version old = op.version;
@@ -684,13 +856,10 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
       impl_->save(cs, op.id, *state);
     }
     op.version = now;
-    auto& upd = impl_->db->prepare("UPDATE changes SET hlc=?2, op=?3 WHERE seq=?1");
+    auto& upd = impl_->db->prepare("UPDATE changes SET hlc=?2, op=?3, sealed=?4 WHERE seq=?1");
     upd.bind(1, static_cast<int64_t>(seq)).bind(2, static_cast<int64_t>(fresh));
-    if (is_create) {
-      upd.bind_null(3);
-    } else {
-      upd.bind(3, encode_op(op, false).dump());
-    }
+    const std::string text = is_create ? std::string() : encode_op(op, false).dump();
+    impl_->bind_op_text(upd, 3, seq, is_create ? nullptr : &text);
     upd.run();
     impl_->clock->observe(fresh);
   }
@@ -708,10 +877,23 @@ void Store::rewind_acknowledged(uint64_t seq) {
 std::vector<Conflict> Store::conflicts(bool include_resolved) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT body FROM conflicts WHERE (?1 OR resolved=0) ORDER BY found_ms DESC, cid");
+      "SELECT body, sealed, cid FROM conflicts WHERE (?1 OR resolved=0) ORDER BY found_ms DESC, cid");
   st.bind(1, int64_t{include_resolved ? 1 : 0});
   std::vector<Conflict> out;
-  while (st.step()) out.push_back(decode_conflict(Json::parse(st.column_view(0))));
+  try {
+    while (st.step()) {
+      const std::string body = st.column_is_null(1)
+                                   ? st.column_text(0)
+                                   : impl_->unseal(st.column_view(1), "cfl:" + st.column_text(2));
+      out.push_back(decode_conflict(Json::parse(body)));
+    }
+  } catch (const Json::exception& e) {
+    st.reset();
+    throw Error(ErrorCode::kCorrupt, std::string("stored conflict is not JSON: ") + e.what());
+  } catch (...) {
+    st.reset();
+    throw;
+  }
   st.reset();
   return out;
 }
@@ -753,6 +935,33 @@ std::string Store::get_meta(const std::string& key) const {
 void Store::set_meta(const std::string& key, const std::string& value) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->put_meta(key, value);
+}
+
+bool Store::encrypted() const { return impl_->keys != nullptr; }
+
+void Store::change_passphrase(const std::string& old_passphrase, const std::string& new_passphrase) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->keys) throw Error(ErrorCode::kInvalidArgument, "this store is not encrypted");
+  if (new_passphrase.empty()) throw Error(ErrorCode::kInvalidArgument, "the new passphrase is empty");
+  sql::Transaction txn(*impl_->db);
+  auto keys = unwrap_data_key(impl_->meta("crypto"), old_passphrase);  // proves the old one
+  impl_->put_meta("crypto", wrap_data_key(keys->data_key(), new_passphrase).dump());
+  txn.commit();
+}
+
+std::string Store::get_secret(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const std::string v = impl_->meta("secret:" + key);
+  if (v.empty() || !impl_->keys) return v;
+  auto sealed = crypto::unbase64(v);
+  if (!sealed) throw Error(ErrorCode::kCorrupt, "stored secret is damaged");
+  return impl_->unseal(*sealed, "secret:" + key);
+}
+
+void Store::set_secret(const std::string& key, const std::string& value) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->put_meta("secret:" + key,
+                  impl_->keys ? crypto::base64(impl_->seal(value, "secret:" + key)) : value);
 }
 
 StoreStats Store::stats() const {

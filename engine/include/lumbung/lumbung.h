@@ -1,0 +1,296 @@
+/* Lumbung C API: one small, stable surface over the engine for apps written in other
+ * languages (Kotlin/JNI, Swift, Dart FFI, Python ctypes). See docs/EMBEDDING.md.
+ *
+ *   lb_error err;
+ *   lb_store* s = lb_store_open("desa.db", "enrolment.schema.json", "laptop-1", pass, &err);
+ *   char* id = lb_store_put(s, "enrolment", "{\"nik\": \"...\", ...}", &err);
+ *   char* rec = lb_store_get(s, "enrolment", id, &err);
+ *   lb_free(rec); lb_free(id);
+ *   lb_sync* c = lb_sync_new(s, "https://lumbung.example.id", token, &err);
+ *   char* report = NULL;
+ *   if (lb_sync_run(c, on_progress, app_state, &report, &err) != LB_OK) show(err.message);
+ *   lb_free(report); lb_sync_free(c); lb_store_close(s);
+ *
+ * CONVENTIONS (they hold for every function below unless it says otherwise)
+ *
+ * Errors.  The last argument is an `lb_error*`. It may be NULL (the details are then
+ *   dropped; the return value still tells success from failure). On entry the function
+ *   sets err->code = LB_OK and clears the strings; on failure it sets err->code to one of
+ *   the LB_ERR_* codes below, err->message to a human-readable message (UTF-8, at most 511
+ *   bytes, always NUL-terminated, never cut inside a UTF-8 sequence) and, for validation
+ *   failures, err->field to the field at fault. Functions returning `int` return the same
+ *   code (LB_OK = 0 on success). Functions returning a pointer return NULL on failure.
+ *   No function throws a C++ exception or aborts across this boundary; an internal failure
+ *   (including out of memory) is LB_ERR_INTERNAL.
+ *
+ * Strings.  Every `const char*` argument is NUL-terminated UTF-8, borrowed for the call
+ *   only (the library copies what it keeps). A NULL string argument is an
+ *   LB_ERR_INVALID_ARGUMENT unless the function says NULL is allowed.
+ *
+ * Ownership.  Every `char*` returned (and every `char*` stored through an out-parameter)
+ *   is a new NUL-terminated UTF-8 buffer owned by the caller, to be released with
+ *   lb_free() exactly once. `const char*` results (lb_version, lb_error_name) are static:
+ *   never free them. Handles (lb_store, lb_sync) are released only with their own
+ *   lb_store_close / lb_sync_free.
+ *
+ * JSON.  Records travel as JSON text. A record read back is
+ *   {"collection": "enrolment", "id": "0193...", "fields": {...}, "deleted": false}
+ *   with values normalised by the schema (e.g. region codes without dots).
+ *
+ * Threads.  An lb_store may be used from several threads at once: calls on one store are
+ *   serialised inside the engine (one SQLite connection). An lb_sync runs one operation
+ *   at a time: concurrent lb_sync_register / lb_sync_run calls on one lb_sync wait for
+ *   each other; lb_sync_cancel may be called from any thread at any time while the handle
+ *   is alive. Store calls from other threads proceed while a sync runs. Closing or freeing
+ *   a handle must not race with any other call on that same handle. lb_error structs are
+ *   not shared: give each thread its own.
+ *
+ * Stability.  The LB_* codes, struct layouts and function signatures here are ABI: codes
+ *   keep their numbers forever, new codes and functions are only appended, and structs
+ *   handed to callbacks only grow at the end. The library exports nothing but lb_*.
+ */
+#ifndef LUMBUNG_LUMBUNG_H_
+#define LUMBUNG_LUMBUNG_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(LUMBUNG_C_API_BUILD)
+#    define LB_EXPORT __declspec(dllexport)
+#  else
+#    define LB_EXPORT __declspec(dllimport)
+#  endif
+#else
+#  define LB_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped when functions are added (never when they change: they do not). */
+#define LB_API_VERSION 1
+
+/* ---- Errors ---------------------------------------------------------------------- */
+
+/* Mirrors lumbung::ErrorCode (engine/include/lumbung/error.h). The numbers are ABI. */
+enum {
+  LB_OK = 0,
+  LB_ERR_INVALID_ARGUMENT = 1,   /* a NULL or malformed argument (e.g. JSON that is not an object) */
+  LB_ERR_VALIDATION_FAILED = 2,  /* a record or patch breaks a schema rule; err->field names it */
+  LB_ERR_UNKNOWN_FIELD = 3,      /* a field the schema does not declare */
+  LB_ERR_UNKNOWN_COLLECTION = 4, /* a collection the schema does not declare */
+  LB_ERR_NOT_FOUND = 5,          /* the record to patch or delete does not exist (or is deleted) */
+  LB_ERR_ALREADY_EXISTS = 6,     /* e.g. registering a device id the server already knows */
+  LB_ERR_STATUS_REGRESSION = 7,  /* a forward-only field asked to move backwards */
+  LB_ERR_SCHEMA_INVALID = 8,     /* the schema file is malformed or unreadable */
+  LB_ERR_SCHEMA_MISMATCH = 9,    /* the store file belongs to another schema or device */
+  LB_ERR_STORAGE = 10,           /* SQLite failed (disk full, I/O, cannot open the file) */
+  LB_ERR_CORRUPT = 11,           /* stored data cannot be decoded */
+  LB_ERR_MALFORMED_JSON = 12,    /* a JSON argument is not JSON */
+  LB_ERR_PROTOCOL = 13,          /* the server answered something that breaks the protocol */
+  LB_ERR_UNAUTHORIZED = 14,      /* missing, wrong or revoked token; unknown enrolment code */
+  LB_ERR_FORBIDDEN = 15,         /* used or expired enrolment code; call not allowed */
+  LB_ERR_OUT_OF_SCOPE = 16,      /* a record outside the device's registered regions */
+  LB_ERR_BODY_TOO_LARGE = 17,
+  LB_ERR_BATCH_TOO_LARGE = 18,
+  LB_ERR_JSON_TOO_DEEP = 19,
+  LB_ERR_SEQ_GAP = 20,
+  LB_ERR_METHOD_NOT_ALLOWED = 21,
+  LB_ERR_WRONG_PASSPHRASE = 22,  /* the passphrase does not open this store */
+  LB_ERR_RATE_LIMITED = 23,      /* the server asked us to slow down (retries exhausted) */
+  LB_ERR_TRANSPORT = 24,         /* the link failed (refused, timeout, cut) after retries */
+  LB_ERR_CANCELLED = 25,         /* the caller cancelled (lb_sync_cancel / the callback) */
+  LB_ERR_INTERNAL = 26           /* a bug or out of memory; the message says which */
+};
+
+typedef struct lb_error {
+  int code;            /* LB_OK or an LB_ERR_* code */
+  char field[128];     /* the field at fault (validation errors), else "" */
+  char message[512];   /* human-readable, UTF-8, NUL-terminated; "" when code == LB_OK */
+} lb_error;
+
+/* The stable snake_case name of a code, as the server's problem+json uses it
+ * ("validation_failed", "wrong_passphrase", ...); "unknown" for a number not listed above.
+ * Static string: do not free. Thread-safe. */
+LB_EXPORT const char* lb_error_name(int code);
+
+/* The library version, e.g. "0.1.0". Static string: do not free. Thread-safe. */
+LB_EXPORT const char* lb_version(void);
+
+/* Releases a buffer returned by any lb_* function. NULL is allowed (no-op). Thread-safe. */
+LB_EXPORT void lb_free(void* buffer);
+
+/* ---- Store ----------------------------------------------------------------------- */
+
+typedef struct lb_store lb_store;
+
+/* Opens the store at `path` (an SQLite file, created if missing) with the schema document
+ * at `schema_path`. `device_id` (1-64 of A-Z a-z 0-9 . _ -) is required when the file is
+ * new and must match afterwards. `passphrase` may be NULL or "" for an unencrypted store;
+ * a store created with a passphrase keeps personal fields encrypted at rest and must be
+ * opened with the same passphrase. The app should take the passphrase from the officer
+ * (or the platform keystore) each time and never write it anywhere.
+ * Returns a new handle (close with lb_store_close), or NULL with err set:
+ * LB_ERR_SCHEMA_INVALID (schema unreadable or malformed), LB_ERR_SCHEMA_MISMATCH (another
+ * device's or schema's file), LB_ERR_WRONG_PASSPHRASE, LB_ERR_STORAGE, LB_ERR_INVALID_ARGUMENT.
+ * Thread-safe (distinct paths; do not open one file twice at once). */
+LB_EXPORT lb_store* lb_store_open(const char* path, const char* schema_path,
+                                  const char* device_id, const char* passphrase,
+                                  lb_error* err);
+
+/* Releases the handle. The database closes when the last lb_sync made from it has been
+ * freed too (an lb_sync keeps its store alive). NULL is allowed. Must not race with other
+ * calls on the same handle. */
+LB_EXPORT void lb_store_close(lb_store* store);
+
+/* Creates a record from a JSON object of fields (validated and normalised first; the
+ * write and its change-log entry commit together). Returns the new record id (a UUIDv7;
+ * free with lb_free), or NULL with err set: LB_ERR_VALIDATION_FAILED (the first issue;
+ * use lb_store_validate for all), LB_ERR_UNKNOWN_FIELD, LB_ERR_UNKNOWN_COLLECTION,
+ * LB_ERR_MALFORMED_JSON, LB_ERR_INVALID_ARGUMENT (not an object), LB_ERR_STORAGE.
+ * Nothing is written on failure. Thread-safe. */
+LB_EXPORT char* lb_store_put(lb_store* store, const char* collection, const char* json_fields,
+                             lb_error* err);
+
+/* Field-level update: only the members of the JSON object `json_patch` are written; a
+ * null member clears that field. Returns LB_OK, or LB_ERR_NOT_FOUND (absent or deleted),
+ * LB_ERR_VALIDATION_FAILED, LB_ERR_UNKNOWN_FIELD, LB_ERR_STATUS_REGRESSION,
+ * LB_ERR_MALFORMED_JSON, LB_ERR_INVALID_ARGUMENT, LB_ERR_STORAGE. Nothing is written on
+ * failure. Thread-safe. */
+LB_EXPORT int lb_store_patch(lb_store* store, const char* collection, const char* id,
+                             const char* json_patch, lb_error* err);
+
+/* Deletes (tombstones) a record; the delete syncs like any write. Returns LB_OK, or
+ * LB_ERR_NOT_FOUND (absent or already deleted), LB_ERR_UNKNOWN_COLLECTION, LB_ERR_STORAGE.
+ * Thread-safe. */
+LB_EXPORT int lb_store_delete(lb_store* store, const char* collection, const char* id,
+                              lb_error* err);
+
+/* The live record as JSON (see JSON above; free with lb_free). Returns NULL with
+ * err->code == LB_OK when there is no such live record (an expected miss, not an error),
+ * or NULL with an error code (LB_ERR_UNKNOWN_COLLECTION, LB_ERR_STORAGE, ...).
+ * Thread-safe. */
+LB_EXPORT char* lb_store_get(lb_store* store, const char* collection, const char* id,
+                             lb_error* err);
+
+/* One page of live records in id order:
+ *   {"records": [record, ...], "next": "<id>" | null}
+ * `scope_prefix` filters by the collection's scope field (a region-code prefix such as
+ * "74.02", dots optional); NULL or "" = all. `after_id` continues after that id: pass the
+ * previous page's "next"; NULL or "" = from the start. `limit` 0 = the engine default
+ * (100); larger values are capped (10000). "next" is null on the last page.
+ * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
+LB_EXPORT char* lb_store_query(lb_store* store, const char* collection,
+                               const char* scope_prefix, const char* after_id, size_t limit,
+                               lb_error* err);
+
+/* Live records whose natural key (e.g. NIK) equals `key` (normalised first):
+ *   {"records": [record, ...]}
+ * More than one means the same person was enrolled twice. Returns a new buffer (lb_free)
+ * or NULL with err set. Thread-safe. */
+LB_EXPORT char* lb_store_find_by_key(lb_store* store, const char* collection, const char* key,
+                                     lb_error* err);
+
+/* Checks a whole record without writing:
+ *   {"valid": true|false, "issues": [{"field": "...", "reason": "...", "message": "..."}]}
+ * every issue, in words an officer understands (for forms). Returns a new buffer
+ * (lb_free) or NULL with err set (LB_ERR_UNKNOWN_COLLECTION, LB_ERR_MALFORMED_JSON,
+ * LB_ERR_INVALID_ARGUMENT). An invalid record is not an error. Thread-safe. */
+LB_EXPORT char* lb_store_validate(lb_store* store, const char* collection,
+                                  const char* json_fields, lb_error* err);
+
+/* The outbox: up to `limit` (0 = 100) change-log entries not yet acknowledged by the
+ * server, oldest first, in the wire encoding of docs/PROTOCOL.md:
+ *   {"changes": [{"seq": 1, "collection": "...", "id": "...", "delete": false,
+ *                 "op": {...}}], "total": <all pending>}
+ * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
+LB_EXPORT char* lb_store_pending(lb_store* store, size_t limit, lb_error* err);
+
+/* Conflicts this replica knows of, newest first (resolved ones too if
+ * `include_resolved` is non-zero):
+ *   {"conflicts": [{"id", "kind": "concurrent_update"|"update_delete"|"needs_review"|
+ *                   "duplicate_key", "collection", "record_id", "field",
+ *                   "winner": {"value", "version"}, "loser": {"value", "version"},
+ *                   "other_record"}]}
+ * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
+LB_EXPORT char* lb_store_conflicts(lb_store* store, int include_resolved, lb_error* err);
+
+/* What an officer sees before syncing:
+ *   {"device_id", "schema", "schema_version", "records", "deleted", "pending_changes",
+ *    "open_conflicts", "oldest_pending_ms": <ms since epoch>|null,
+ *    "last_sync_ms": <ms since epoch>|null}
+ * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
+LB_EXPORT char* lb_store_status(lb_store* store, lb_error* err);
+
+/* ---- Sync ------------------------------------------------------------------------ */
+
+typedef struct lb_sync lb_sync;
+
+enum { LB_PHASE_PUSH = 0, LB_PHASE_PULL = 1, LB_PHASE_DONE = 2 };
+
+/* Handed to the progress callback; valid only during the call. Only grows at the end. */
+typedef struct lb_progress {
+  int phase;             /* LB_PHASE_* */
+  uint64_t ops_pushed;
+  uint64_t ops_to_push;  /* pending when the sync began */
+  uint64_t ops_pulled;
+  uint64_t bytes_up;     /* on the wire, headers included */
+  uint64_t bytes_down;
+  unsigned retries;
+} lb_progress;
+
+/* Called on the syncing thread after every push batch and pull page. Return 0 to go on,
+ * non-zero to cancel (the sync stops at the next request boundary with
+ * LB_ERR_CANCELLED). It must not call lb_sync_* on the same handle (it would deadlock);
+ * lb_store_* calls are fine. To update a UI, post to the UI thread from here. */
+typedef int (*lb_progress_fn)(const lb_progress* progress, void* user);
+
+/* A sync client for `store` against the server at `server_url` ("http://host:port" or
+ * "https://..."). `token` is the device token from lb_sync_register; NULL or "" before
+ * registration. No network traffic happens here. The handle keeps the store alive.
+ * Returns a new handle (lb_sync_free) or NULL with err set (LB_ERR_INVALID_ARGUMENT for
+ * a URL that is not http(s)). Thread-safe. */
+LB_EXPORT lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token,
+                               lb_error* err);
+
+/* Registers this device (the store's device id) with a one-time enrolment code from the
+ * central office and keeps the token in the handle for later runs. Returns the device
+ * token (free with lb_free; the server shows it only once: keep it in the platform
+ * keystore and pass it to lb_sync_new next time), or NULL with err set:
+ * LB_ERR_UNAUTHORIZED (unknown code), LB_ERR_FORBIDDEN (used or expired code),
+ * LB_ERR_ALREADY_EXISTS (device id taken), LB_ERR_TRANSPORT. Blocks on the network: call
+ * off the UI thread. Serialised with other calls on the same handle. */
+LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* label,
+                                 lb_error* err);
+
+/* Pushes the change log, then pulls until the server has no more. Link failures are
+ * retried with backoff; what was committed stays committed whatever happens, and the
+ * next run resumes. Blocks on the network: call from a background thread.
+ * `progress` may be NULL; `user` is passed to it as is. If `report_json` is not NULL,
+ * on success *report_json receives a new buffer (lb_free)
+ *   {"pushed", "pulled", "applied", "conflicts", "restamped", "bytes_up", "bytes_down",
+ *    "requests", "retries", "seconds"}
+ * and on failure NULL. Returns LB_OK, or LB_ERR_CANCELLED, LB_ERR_TRANSPORT (link down
+ * after all retries), LB_ERR_UNAUTHORIZED (token wrong or revoked), LB_ERR_FORBIDDEN,
+ * LB_ERR_OUT_OF_SCOPE, LB_ERR_VALIDATION_FAILED (server refused a record), LB_ERR_STORAGE.
+ * Serialised with other calls on the same handle. */
+LB_EXPORT int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user,
+                          char** report_json, lb_error* err);
+
+/* Asks the run in progress on this handle to stop at its next request boundary (also
+ * cuts a backoff wait short); that run returns LB_ERR_CANCELLED. A no-op when no run is
+ * in progress (it does not cancel a later run). Callable from any thread, e.g. the UI
+ * thread's "Cancel" button. NULL is allowed. */
+LB_EXPORT void lb_sync_cancel(lb_sync* sync);
+
+/* Releases the handle (and its reference to the store). NULL is allowed. Must not race
+ * with other calls on the same handle: cancel and join the syncing thread first. */
+LB_EXPORT void lb_sync_free(lb_sync* sync);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif  /* LUMBUNG_LUMBUNG_H_ */

@@ -1,0 +1,464 @@
+// The C API (include/lumbung/lumbung.h): a thin façade over the C++ Store and SyncClient.
+//
+// Every exported function does its work inside guarded(), the one place where C++
+// exceptions are caught and turned into an lb_error; nothing here throws past it. Returned
+// strings are malloc'd copies so that lb_free() is free() whatever allocator the caller's
+// runtime uses.
+
+#include "lumbung/lumbung.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <thread>
+
+#include "lumbung/changeset.h"
+#include "lumbung/error.h"
+#include "lumbung/merge.h"
+#include "lumbung/schema.h"
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+
+#ifndef LUMBUNG_VERSION_STRING
+#define LUMBUNG_VERSION_STRING "0.0.0"
+#endif
+
+// The handles. A store is shared so that an lb_sync can outlive lb_store_close.
+struct lb_store {
+  std::shared_ptr<lumbung::Store> store;
+};
+
+struct lb_sync {
+  std::shared_ptr<lumbung::Store> store;
+  std::unique_ptr<lumbung::Transport> transport;
+  std::unique_ptr<lumbung::SyncClient> client;
+
+  // Serialises register/run: Transport and SyncClient are single-threaded.
+  std::mutex op_mutex;
+  // Guards `running` and the reset of `cancel`, so a cancel lands on the run in progress
+  // only and never on a later one; `cancel_cv` cuts backoff waits short.
+  std::mutex state_mutex;
+  std::condition_variable cancel_cv;
+  bool running = false;
+  std::atomic<bool> cancel{false};
+};
+
+namespace {
+
+using lumbung::Error;
+using lumbung::ErrorCode;
+using lumbung::Json;
+
+// The ABI numbers of lumbung.h. A switch without default: a new ErrorCode makes the
+// compiler warn here until it gets its own (appended) number.
+int to_c_code(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return LB_ERR_INVALID_ARGUMENT;
+    case ErrorCode::kValidationFailed: return LB_ERR_VALIDATION_FAILED;
+    case ErrorCode::kUnknownField: return LB_ERR_UNKNOWN_FIELD;
+    case ErrorCode::kUnknownCollection: return LB_ERR_UNKNOWN_COLLECTION;
+    case ErrorCode::kNotFound: return LB_ERR_NOT_FOUND;
+    case ErrorCode::kAlreadyExists: return LB_ERR_ALREADY_EXISTS;
+    case ErrorCode::kStatusRegression: return LB_ERR_STATUS_REGRESSION;
+    case ErrorCode::kSchemaInvalid: return LB_ERR_SCHEMA_INVALID;
+    case ErrorCode::kSchemaMismatch: return LB_ERR_SCHEMA_MISMATCH;
+    case ErrorCode::kStorage: return LB_ERR_STORAGE;
+    case ErrorCode::kCorrupt: return LB_ERR_CORRUPT;
+    case ErrorCode::kMalformedJson: return LB_ERR_MALFORMED_JSON;
+    case ErrorCode::kProtocol: return LB_ERR_PROTOCOL;
+    case ErrorCode::kUnauthorized: return LB_ERR_UNAUTHORIZED;
+    case ErrorCode::kForbidden: return LB_ERR_FORBIDDEN;
+    case ErrorCode::kOutOfScope: return LB_ERR_OUT_OF_SCOPE;
+    case ErrorCode::kBodyTooLarge: return LB_ERR_BODY_TOO_LARGE;
+    case ErrorCode::kBatchTooLarge: return LB_ERR_BATCH_TOO_LARGE;
+    case ErrorCode::kJsonTooDeep: return LB_ERR_JSON_TOO_DEEP;
+    case ErrorCode::kSeqGap: return LB_ERR_SEQ_GAP;
+    case ErrorCode::kMethodNotAllowed: return LB_ERR_METHOD_NOT_ALLOWED;
+    case ErrorCode::kWrongPassphrase: return LB_ERR_WRONG_PASSPHRASE;
+    case ErrorCode::kRateLimited: return LB_ERR_RATE_LIMITED;
+    case ErrorCode::kTransport: return LB_ERR_TRANSPORT;
+    case ErrorCode::kCancelled: return LB_ERR_CANCELLED;
+    case ErrorCode::kInternal: return LB_ERR_INTERNAL;
+  }
+  return LB_ERR_INTERNAL;
+}
+
+// Copies `text` into a fixed buffer, cut at a UTF-8 character boundary.
+template <size_t N>
+void copy_text(char (&dst)[N], const char* text) {
+  size_t n = std::strlen(text);
+  if (n >= N) {
+    n = N - 1;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
+  std::memcpy(dst, text, n);
+  dst[n] = '\0';
+}
+
+void set_error(lb_error* err, int code, const char* message, const char* field = "") {
+  if (!err) return;
+  err->code = code;
+  copy_text(err->message, message);
+  copy_text(err->field, field);
+}
+
+// The one exception boundary: runs `fn`, maps whatever it throws to an lb_error, and
+// returns the code. noexcept: if mapping itself failed, terminate rather than unwind into C.
+template <typename Fn>
+int guarded(lb_error* err, Fn&& fn) noexcept {
+  set_error(err, LB_OK, "");
+  try {
+    fn();
+    return LB_OK;
+  } catch (const Error& e) {
+    set_error(err, to_c_code(e.code()), e.what(), e.field().c_str());
+    return to_c_code(e.code());
+  } catch (const Json::parse_error& e) {
+    set_error(err, LB_ERR_MALFORMED_JSON, e.what());
+    return LB_ERR_MALFORMED_JSON;
+  } catch (const std::bad_alloc&) {
+    set_error(err, LB_ERR_INTERNAL, "out of memory");
+    return LB_ERR_INTERNAL;
+  } catch (const std::exception& e) {
+    set_error(err, LB_ERR_INTERNAL, e.what());
+    return LB_ERR_INTERNAL;
+  } catch (...) {
+    set_error(err, LB_ERR_INTERNAL, "unknown exception");
+    return LB_ERR_INTERNAL;
+  }
+}
+
+// A caller-owned copy for lb_free().
+char* dup_string(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (!out) throw std::bad_alloc();
+  std::memcpy(out, s.data(), s.size());
+  out[s.size()] = '\0';
+  return out;
+}
+
+const char* need(const char* arg, const char* name) {
+  if (!arg) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is NULL");
+  return arg;
+}
+std::string optional_text(const char* arg) { return arg ? arg : ""; }
+
+lumbung::Store& need_store(lb_store* s) {
+  if (!s || !s->store) throw Error(ErrorCode::kInvalidArgument, "store is NULL");
+  return *s->store;
+}
+lb_sync& need_sync(lb_sync* s) {
+  if (!s) throw Error(ErrorCode::kInvalidArgument, "sync is NULL");
+  return *s;
+}
+
+Json parse_object(const char* text, const char* name) {
+  Json j = Json::parse(need(text, name));  // parse_error -> LB_ERR_MALFORMED_JSON
+  if (!j.is_object()) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(name) + " must be a JSON object");
+  }
+  return j;
+}
+
+Json record_json(const lumbung::Record& r) {
+  return Json{{"collection", r.collection}, {"id", r.id}, {"fields", r.fields},
+              {"deleted", r.deleted}};
+}
+
+Json records_json(const std::vector<lumbung::Record>& records) {
+  Json out = Json::array();
+  for (const auto& r : records) out.push_back(record_json(r));
+  return out;
+}
+
+Json side_json(const lumbung::ConflictSide& s) {
+  return Json{{"value", s.value}, {"version", lumbung::version_to_string(s.version)}};
+}
+
+Json optional_ms(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+
+}  // namespace
+
+extern "C" {
+
+const char* lb_error_name(int code) {
+  if (code == LB_OK) return "ok";
+  for (int i = 0; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
+    const auto c = static_cast<ErrorCode>(i);
+    if (to_c_code(c) == code) return lumbung::error_code_name(c);
+  }
+  return "unknown";
+}
+
+const char* lb_version(void) { return LUMBUNG_VERSION_STRING; }
+
+void lb_free(void* buffer) { std::free(buffer); }
+
+lb_store* lb_store_open(const char* path, const char* schema_path, const char* device_id,
+                        const char* passphrase, lb_error* err) {
+  lb_store* out = nullptr;
+  guarded(err, [&] {
+    lumbung::OpenOptions o;
+    o.path = need(path, "path");
+    o.schema = lumbung::Schema::load_file(need(schema_path, "schema_path"));
+    o.device_id = optional_text(device_id);
+    o.passphrase = optional_text(passphrase);
+    auto handle = std::make_unique<lb_store>();
+    handle->store = lumbung::Store::open(o);
+    out = handle.release();
+  });
+  return out;
+}
+
+void lb_store_close(lb_store* store) {
+  delete store;  // ~shared_ptr; the Store closes with its last lb_sync
+}
+
+char* lb_store_put(lb_store* store, const char* collection, const char* json_fields,
+                   lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    Json fields = parse_object(json_fields, "json_fields");
+    out = dup_string(s.create(need(collection, "collection"), std::move(fields)));
+  });
+  return out;
+}
+
+int lb_store_patch(lb_store* store, const char* collection, const char* id,
+                   const char* json_patch, lb_error* err) {
+  return guarded(err, [&] {
+    auto& s = need_store(store);
+    Json patch = parse_object(json_patch, "json_patch");
+    s.update(need(collection, "collection"), need(id, "id"), std::move(patch));
+  });
+}
+
+int lb_store_delete(lb_store* store, const char* collection, const char* id, lb_error* err) {
+  return guarded(err, [&] {
+    need_store(store).remove(need(collection, "collection"), need(id, "id"));
+  });
+}
+
+char* lb_store_get(lb_store* store, const char* collection, const char* id, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const std::string col = need(collection, "collection");
+    if (!s.schema().collection(col)) {
+      throw Error(ErrorCode::kUnknownCollection, "unknown collection: " + col);
+    }
+    auto rec = s.get(col, need(id, "id"));
+    if (rec) out = dup_string(record_json(*rec).dump());
+  });
+  return out;
+}
+
+char* lb_store_query(lb_store* store, const char* collection, const char* scope_prefix,
+                     const char* after_id, size_t limit, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    lumbung::Query q;
+    q.collection = need(collection, "collection");
+    q.scope_prefix = optional_text(scope_prefix);
+    q.after_id = optional_text(after_id);
+    q.limit = limit;
+    lumbung::Page page = need_store(store).query(q);
+    Json j{{"records", records_json(page.records)},
+           {"next", page.next_after.empty() ? Json(nullptr) : Json(page.next_after)}};
+    out = dup_string(j.dump());
+  });
+  return out;
+}
+
+char* lb_store_find_by_key(lb_store* store, const char* collection, const char* key,
+                           lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto found = need_store(store).find_by_key(need(collection, "collection"), need(key, "key"));
+    out = dup_string(Json{{"records", records_json(found)}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_validate(lb_store* store, const char* collection, const char* json_fields,
+                        lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const std::string col = need(collection, "collection");
+    if (!s.schema().collection(col)) {
+      throw Error(ErrorCode::kUnknownCollection, "unknown collection: " + col);
+    }
+    auto issues = s.validate(col, parse_object(json_fields, "json_fields"));
+    Json list = Json::array();
+    for (const auto& i : issues) {
+      list.push_back({{"field", i.field}, {"reason", i.reason}, {"message", i.message}});
+    }
+    out = dup_string(Json{{"valid", issues.empty()}, {"issues", std::move(list)}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_pending(lb_store* store, size_t limit, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const size_t n = limit == 0 ? lumbung::kDefaultQueryPageSize : limit;
+    Json list = Json::array();
+    for (const auto& p : s.pending_changes(n)) {
+      list.push_back({{"seq", p.op.seq},
+                      {"collection", p.op.collection},
+                      {"id", p.op.id},
+                      {"delete", p.op.is_delete},
+                      {"op", lumbung::encode_op(p.op, true)}});
+    }
+    out = dup_string(
+        Json{{"changes", std::move(list)}, {"total", s.stats().pending_changes}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_conflicts(lb_store* store, int include_resolved, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    Json list = Json::array();
+    for (const auto& c : need_store(store).conflicts(include_resolved != 0)) {
+      list.push_back({{"id", c.id},
+                      {"kind", lumbung::conflict_kind_name(c.kind)},
+                      {"collection", c.collection},
+                      {"record_id", c.record_id},
+                      {"field", c.field},
+                      {"winner", side_json(c.winner)},
+                      {"loser", side_json(c.loser)},
+                      {"other_record", c.other_record}});
+    }
+    out = dup_string(Json{{"conflicts", std::move(list)}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_status(lb_store* store, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const lumbung::StoreStats st = s.stats();
+    Json j{{"device_id", s.device_id()},
+           {"schema", s.schema().name()},
+           {"schema_version", s.schema().version()},
+           {"records", st.records},
+           {"deleted", st.deleted},
+           {"pending_changes", st.pending_changes},
+           {"open_conflicts", st.open_conflicts},
+           {"oldest_pending_ms", optional_ms(st.oldest_pending_ms)},
+           {"last_sync_ms", optional_ms(st.last_sync_ms)}};
+    out = dup_string(j.dump());
+  });
+  return out;
+}
+
+lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token,
+                     lb_error* err) {
+  lb_sync* out = nullptr;
+  guarded(err, [&] {
+    need_store(store);
+    const std::string url = need(server_url, "server_url");
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      throw Error(ErrorCode::kInvalidArgument, "server_url must start with http:// or https://");
+    }
+    auto handle = std::make_unique<lb_sync>();
+    handle->store = store->store;
+    handle->transport = lumbung::make_http_transport(url);
+    handle->client = std::make_unique<lumbung::SyncClient>(*handle->store, *handle->transport,
+                                                           optional_text(token));
+    out = handle.release();
+  });
+  return out;
+}
+
+char* lb_sync_register(lb_sync* sync, const char* code, const char* label, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& h = need_sync(sync);
+    std::lock_guard<std::mutex> op(h.op_mutex);
+    out = dup_string(h.client->register_device(need(code, "code"), optional_text(label)));
+  });
+  return out;
+}
+
+int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** report_json,
+                lb_error* err) {
+  if (report_json) *report_json = nullptr;
+  return guarded(err, [&] {
+    auto& h = need_sync(sync);
+    std::lock_guard<std::mutex> op(h.op_mutex);
+    {
+      std::lock_guard<std::mutex> st(h.state_mutex);
+      h.cancel = false;
+      h.running = true;
+    }
+    struct Finish {  // clears `running` however the run ends
+      lb_sync& h;
+      ~Finish() {
+        std::lock_guard<std::mutex> st(h.state_mutex);
+        h.running = false;
+      }
+    } finish{h};
+
+    lumbung::SyncOptions o;
+    o.cancel = &h.cancel;
+    if (progress) {
+      o.on_progress = [&](const lumbung::SyncProgress& p) {
+        lb_progress c{};
+        c.phase = p.phase == lumbung::SyncProgress::Phase::kPush   ? LB_PHASE_PUSH
+                  : p.phase == lumbung::SyncProgress::Phase::kPull ? LB_PHASE_PULL
+                                                                    : LB_PHASE_DONE;
+        c.ops_pushed = p.ops_pushed;
+        c.ops_to_push = p.ops_to_push;
+        c.ops_pulled = p.ops_pulled;
+        c.bytes_up = p.bytes_up;
+        c.bytes_down = p.bytes_down;
+        c.retries = p.retries;
+        if (progress(&c, user) != 0) h.cancel = true;
+      };
+    }
+    // Backoff waits end early on cancel, so "Cancel" answers within a request, not 30 s.
+    o.sleep = [&](int ms) {
+      std::unique_lock<std::mutex> st(h.state_mutex);
+      h.cancel_cv.wait_for(st, std::chrono::milliseconds(ms), [&] { return h.cancel.load(); });
+    };
+    const lumbung::SyncReport r = h.client->sync(o);
+    if (report_json) {
+      Json j{{"pushed", r.pushed},       {"pulled", r.pulled},         {"applied", r.applied},
+             {"conflicts", r.conflicts}, {"restamped", r.restamped},   {"bytes_up", r.bytes_up},
+             {"bytes_down", r.bytes_down}, {"requests", r.requests},   {"retries", r.retries},
+             {"seconds", r.seconds}};
+      *report_json = dup_string(j.dump());
+    }
+  });
+}
+
+void lb_sync_cancel(lb_sync* sync) {
+  if (!sync) return;
+  std::lock_guard<std::mutex> st(sync->state_mutex);
+  if (sync->running) {
+    sync->cancel = true;
+    sync->cancel_cv.notify_all();
+  }
+}
+
+void lb_sync_free(lb_sync* sync) {
+  if (!sync) return;
+  // The client refers to the transport and the store: destroy it first.
+  sync->client.reset();
+  sync->transport.reset();
+  delete sync;
+}
+
+}  // extern "C"

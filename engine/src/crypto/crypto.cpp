@@ -1,0 +1,155 @@
+#include "crypto/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <memory>
+
+#include "lumbung/error.h"
+
+namespace lumbung::crypto {
+namespace {
+
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+CipherCtx new_ctx() {
+  CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  if (!ctx) throw Error(ErrorCode::kInternal, "out of memory (cipher context)");
+  return ctx;
+}
+
+const unsigned char* bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+[[noreturn]] void fail(const char* what) {
+  throw Error(ErrorCode::kInternal, std::string("OpenSSL failed: ") + what);
+}
+
+}  // namespace
+
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    fail("RAND_bytes");
+  }
+  return out;
+}
+
+std::string seal(std::string_view key, std::string_view plaintext, std::string_view aad) {
+  if (key.size() != kKeyBytes) throw Error(ErrorCode::kInternal, "seal: bad key size");
+  std::string out = random_bytes(kNonceBytes);
+  out.resize(kNonceBytes + plaintext.size() + kTagBytes);
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  CipherCtx ctx = new_ctx();
+  int len = 0;
+  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key), o) != 1) fail("init");
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1) {
+    fail("aad");
+  }
+  if (EVP_EncryptUpdate(ctx.get(), o + kNonceBytes, &len, bytes(plaintext),
+                        static_cast<int>(plaintext.size())) != 1) {
+    fail("encrypt");
+  }
+  int fin = 0;
+  if (EVP_EncryptFinal_ex(ctx.get(), o + kNonceBytes + len, &fin) != 1) fail("final");
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
+                          o + kNonceBytes + plaintext.size()) != 1) {
+    fail("tag");
+  }
+  return out;
+}
+
+std::optional<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad) {
+  if (key.size() != kKeyBytes || sealed.size() < kNonceBytes + kTagBytes) return std::nullopt;
+  const size_t n = sealed.size() - kNonceBytes - kTagBytes;
+  std::string out(n, '\0');
+  CipherCtx ctx = new_ctx();
+  int len = 0;
+  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key), bytes(sealed)) != 1) {
+    fail("init");
+  }
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1) {
+    return std::nullopt;
+  }
+  if (EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
+                        bytes(sealed.substr(kNonceBytes)), static_cast<int>(n)) != 1) {
+    return std::nullopt;
+  }
+  std::string tag(sealed.substr(kNonceBytes + n));
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes),
+                          tag.data()) != 1) {
+    return std::nullopt;
+  }
+  int fin = 0;
+  if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) != 1) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::nullopt;  // wrong key or tampered
+  }
+  return out;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes(data), data.size(), mac,
+            &len)) {
+    fail("HMAC");
+  }
+  return std::string(reinterpret_cast<char*>(mac), len);
+}
+
+std::string derive_key(std::string_view passphrase, const KdfParams& params) {
+  std::string key(kKeyBytes, '\0');
+  // maxmem: scrypt needs 128 * N * r bytes; allow that plus slack.
+  const uint64_t maxmem = 128 * params.n * params.r + (1u << 20);
+  if (EVP_PBE_scrypt(passphrase.data(), passphrase.size(), bytes(params.salt), params.salt.size(),
+                     params.n, params.r, params.p, maxmem,
+                     reinterpret_cast<unsigned char*>(key.data()), key.size()) != 1) {
+    fail("scrypt");
+  }
+  return key;
+}
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(in),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> unbase64(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out(in.size() / 4 * 3 + 1, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(in),
+                                static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts padding bytes as output; remove them.
+  if (!in.empty() && in.back() == '=') --len;
+  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+Keyring::Keyring(std::string data_key)
+    : data_key_(std::move(data_key)), index_key_(hmac_sha256(data_key_, "lumbung blind index v1")) {}
+
+Keyring::~Keyring() {
+  OPENSSL_cleanse(data_key_.data(), data_key_.size());
+  OPENSSL_cleanse(index_key_.data(), index_key_.size());
+}
+
+int64_t Keyring::blind_index(std::string_view text) const {
+  const std::string mac = hmac_sha256(index_key_, text);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(mac[i]);
+  return static_cast<int64_t>(v >> 1);  // non-negative, 63 bits
+}
+
+}  // namespace lumbung::crypto
