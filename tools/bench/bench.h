@@ -25,6 +25,8 @@ struct Options {
   std::string workdir;       // where scenario files go (fresh per run)
   size_t records = 0;        // first N records of the workload; 0 = all
   size_t commit_every = 10000;  // local writes per Batch commit; 0 = one batch for all
+  std::string server_bin;    // lumbung-server binary (sync scenarios)
+  size_t devices = 50;       // many_devices: concurrent devices
 };
 
 struct Result {
@@ -36,6 +38,9 @@ struct Result {
   uint64_t bytes_down = 0;
   uint64_t requests = 0;
   std::optional<double> server_peak_rss_mb;  // null when no server was involved
+  // Peak RSS of the device process when the device part ran in a worker process of its
+  // own (sync scenarios); when unset, peak_rss_mb is this bench process's own peak.
+  std::optional<double> device_peak_rss_mb;
   uint64_t db_bytes = 0;    // size of the device database file(s) at the end
   bool verified = false;    // the end state was checked and found right
   std::string digest;       // content digest of the replica(s) checked (digest.h)

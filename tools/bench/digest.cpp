@@ -51,6 +51,13 @@ class Sha256 {
 
 }  // namespace
 
+ContentDigest::ContentDigest() : ctx_(new Sha256()) {}
+ContentDigest::~ContentDigest() { delete static_cast<Sha256*>(ctx_); }
+void ContentDigest::add_record(std::string_view id, const std::string& fields_json) {
+  static_cast<Sha256*>(ctx_)->add_record(id, fields_json);
+}
+std::string ContentDigest::hex() { return static_cast<Sha256*>(ctx_)->hex(); }
+
 std::string store_digest(const Store& store, const std::string& collection, uint64_t* records) {
   Sha256 sha;
   uint64_t n = 0;
@@ -83,17 +90,35 @@ Json expected_fields(std::string_view line, const CollectionSchema& cs) {
 }
 
 std::string workload_digest(const Workload& workload, const CollectionSchema& cs) {
+  return workload_digest(workload, cs, 0, workload.size(), nullptr);
+}
+
+std::string workload_digest(const Workload& workload, const CollectionSchema& cs, size_t begin,
+                            size_t end, const std::function<void(size_t, Json&)>& patch) {
   // Sort indices by id rather than materialising every normalised record, so checking
   // does not double the memory the benchmark reports.
-  std::vector<size_t> order(workload.size());
-  std::iota(order.begin(), order.end(), size_t{0});
+  std::vector<size_t> order(end - begin);
+  std::iota(order.begin(), order.end(), begin);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return extract_id(workload.line(a)) < extract_id(workload.line(b));
   });
   Sha256 sha;
   for (size_t i : order) {
     const std::string_view line = workload.line(i);
-    sha.add_record(extract_id(line), expected_fields(line, cs).dump());
+    if (!patch) {
+      sha.add_record(extract_id(line), expected_fields(line, cs).dump());
+      continue;
+    }
+    Json fields = Json::parse(line);
+    fields.erase("id");
+    patch(i, fields);
+    auto issues = cs.normalize_and_validate(fields, false);
+    if (!issues.empty()) {
+      throw std::runtime_error("patched workload record " + std::string(extract_id(line)) +
+                               " does not validate: " + issues.front().field + ": " +
+                               issues.front().message);
+    }
+    sha.add_record(extract_id(line), fields.dump());
   }
   return sha.hex();
 }

@@ -18,6 +18,7 @@
 #include "lumbung/error.h"
 #include "rss.h"
 #include "scenarios.h"
+#include "sync_support.h"
 #include "workload.h"
 
 namespace lumbung::bench {
@@ -33,11 +34,15 @@ struct Scenario {
   Result (*run)(const Options&, const Workload&);
 };
 
-// Every scenario this build knows. The sync scenarios of the workload README (push, pull,
-// concurrent_edit, resume, many_devices) join here as scenario_<name>.cpp files.
+// Every scenario this build knows (the table of ../shared/workload/README.md).
 const std::vector<Scenario>& scenarios() {
   static const std::vector<Scenario> kAll = {
       {"local_write", run_local_write},
+      {"push", run_push},
+      {"pull", run_pull},
+      {"concurrent_edit", run_concurrent_edit},
+      {"resume", run_resume},
+      {"many_devices", run_many_devices},
   };
   return kAll;
 }
@@ -52,6 +57,7 @@ void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: lumbung-bench --scenario NAME [--data FILE.ndjson.gz] [--records N]\n"
                "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
+               "                     [--server-bin PATH] [--devices K]\n"
                "  --scenario      one of: %s\n"
                "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
                "  --records       use the first N records (default: all)\n"
@@ -59,9 +65,11 @@ void usage(std::FILE* to) {
                "  --workdir       directory for the databases (default: a fresh temporary\n"
                "                  directory, removed afterwards)\n"
                "  --commit-every  local writes per batch commit (default 10000; 0 = one batch)\n"
+               "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
+               "  --devices       many_devices: concurrent devices (default 50)\n"
                "Prints one JSON result line on stdout; progress on stderr.\n"
                "Exit: 0 verified, 1 not verified or failed, 2 bad usage.\n",
-               known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR);
+               known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR, LUMBUNG_SERVER_BIN);
 }
 
 [[noreturn]] void bad_usage(const std::string& msg) {
@@ -110,7 +118,14 @@ nlohmann::ordered_json result_line(const std::string& scenario, const Result& r)
   j["bytes_up"] = r.bytes_up;
   j["bytes_down"] = r.bytes_down;
   j["requests"] = r.requests;
-  j["peak_rss_mb"] = rounded(peak_rss_mb(), 1);
+  if (r.device_peak_rss_mb) {
+    // The device part ran in a worker process of its own: its peak is the device's figure;
+    // this process (workload text, verification) is reported beside it.
+    j["peak_rss_mb"] = rounded(*r.device_peak_rss_mb, 1);
+    j["bench_peak_rss_mb"] = rounded(peak_rss_mb(), 1);
+  } else {
+    j["peak_rss_mb"] = rounded(peak_rss_mb(), 1);
+  }
   j["server_peak_rss_mb"] = r.server_peak_rss_mb ? nlohmann::ordered_json(rounded(*r.server_peak_rss_mb, 1))
                                                  : nlohmann::ordered_json(nullptr);
   j["db_bytes"] = r.db_bytes;
@@ -123,6 +138,9 @@ int run(int argc, char** argv) {
   Options opt;
   opt.data = std::string(LUMBUNG_SOURCE_DIR) + "/../shared/workload/enrolments-100k.ndjson.gz";
   opt.schema_path = std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json";
+  opt.server_bin = LUMBUNG_SERVER_BIN;
+  // Internal: the device worker of the sync scenarios (sync_support.h), started by the bench.
+  if (argc == 3 && std::string(argv[1]) == "--worker") return worker_main(argv[2]);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -144,6 +162,11 @@ int run(int argc, char** argv) {
       opt.workdir = v;
     } else if (a == "--commit-every") {
       opt.commit_every = parse_count(a, v);
+    } else if (a == "--server-bin") {
+      opt.server_bin = v;
+    } else if (a == "--devices") {
+      opt.devices = parse_count(a, v);
+      if (opt.devices == 0) bad_usage("--devices must be at least 1");
     } else {
       bad_usage("unknown option " + a);
     }

@@ -11,4 +11,20 @@ namespace lumbung::bench {
 // the same run with plain SQLite inserts of the same JSON text (sqlite_baseline.h).
 Result run_local_write(const Options& options, const Workload& workload);
 
+// The sync scenarios: each starts a real lumbung-server (sync_support.h), runs the device
+// side in a worker process through a byte-counting relay, and verifies every replica.
+// push: one device loads N records (untimed) and pushes them all to a fresh server.
+Result run_push(const Options& options, const Workload& workload);
+// pull: after a push (untimed), a second, fresh device pulls everything.
+Result run_pull(const Options& options, const Workload& workload);
+// concurrent_edit: A and B hold the data, edit the same 1% offline (A phone, B
+// monthly_income), then A push, B push, A pull, B pull; plus the same round at 10% and on a
+// 10x smaller database, to show the cost follows the changes, not the database.
+Result run_concurrent_edit(const Options& options, const Workload& workload);
+// resume: push N records, the link dies at about half (an answer lost, then refused
+// requests), the push gives up, a new push resumes: nothing lost, nothing applied twice.
+Result run_resume(const Options& options, const Workload& workload);
+// many_devices: K devices (Options::devices) push N/K records each, all at once.
+Result run_many_devices(const Options& options, const Workload& workload);
+
 }  // namespace lumbung::bench

@@ -76,6 +76,7 @@ struct Page {
 struct PendingChange {
   Op op;
   bool acknowledged = false;
+  int64_t written_ms = 0;  // wall time of the local write
 };
 
 struct StoreStats {
@@ -155,8 +156,11 @@ class Store {
 
   // Unacknowledged change-log entries in seq order, at most `limit`, with seq > after_seq.
   std::vector<PendingChange> pending_changes(size_t limit, uint64_t after_seq = 0) const;
-  // Marks every entry with seq <= up_to_seq acknowledged (the server has them).
-  void acknowledge(uint64_t up_to_seq);
+  // Marks every entry with seq <= up_to_seq acknowledged (the server has them); returns how
+  // many were newly acknowledged.
+  uint64_t acknowledge(uint64_t up_to_seq);
+  // Unacknowledged entries; cheap (kept in memory), unlike stats().
+  uint64_t pending_count() const;
 
   // The server re-stamped some of this device's ops (its clock was far ahead; see
   // clock.h): for each (seq, new hlc), fields and tombstones still at the op's old version
@@ -180,6 +184,7 @@ class Store {
   std::string get_meta(const std::string& key) const;
   void set_meta(const std::string& key, const std::string& value);
 
+  // Counts records (a table scan: call it for status, not per batch).
   StoreStats stats() const;
 
   // True if personal data in this store is encrypted at rest.

@@ -805,12 +805,13 @@ uint64_t Store::count(const std::string& collection, const std::string& scope_pr
 std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT seq, col, id, hlc, op, sealed FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
+      "SELECT seq, col, id, hlc, op, sealed, wall_ms FROM changes WHERE seq>?1 ORDER BY seq "
+      "LIMIT ?2");
   st.bind(1, static_cast<int64_t>(std::max(after_seq, impl_->acked_seq)));
   st.bind(2, static_cast<int64_t>(limit));
   std::vector<PendingChange> out;
   try {
-    while (st.step()) out.push_back({impl_->change_from_row(st), false});
+    while (st.step()) out.push_back({impl_->change_from_row(st), false, st.column_int(6)});
   } catch (...) {
     st.reset();
     throw;
@@ -819,15 +820,22 @@ std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_s
   return out;
 }
 
-void Store::acknowledge(uint64_t up_to_seq) {
+uint64_t Store::pending_count() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  if (up_to_seq <= impl_->acked_seq) return;
+  return impl_->next_seq - 1 - impl_->acked_seq;
+}
+
+uint64_t Store::acknowledge(uint64_t up_to_seq) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (up_to_seq <= impl_->acked_seq) return 0;
   if (up_to_seq >= impl_->next_seq) {
     throw Error(ErrorCode::kInvalidArgument,
                 "cannot acknowledge seq " + std::to_string(up_to_seq) + ": not written yet");
   }
   impl_->put_meta("acked_seq", std::to_string(up_to_seq));
+  const uint64_t newly = up_to_seq - impl_->acked_seq;
   impl_->acked_seq = up_to_seq;
+  return newly;
 }
 
 void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq_to_hlc) {
@@ -903,6 +911,14 @@ RemoteApplyResult Store::apply_remote(const std::vector<Op>& ops,
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
   RemoteApplyResult out;
+  // Settling needs a statement per op; a page with no open conflicts anywhere skips it.
+  bool any_open = false;
+  {
+    auto& st = impl_->db->prepare("SELECT EXISTS(SELECT 1 FROM conflicts WHERE resolved=0)");
+    st.step();
+    any_open = st.column_int(0) != 0;
+    st.reset();
+  }
   for (const Op& op : ops) {
     const CollectionSchema* cs = impl_->schema->collection(op.collection);
     if (!cs) {
@@ -918,7 +934,8 @@ RemoteApplyResult Store::apply_remote(const std::vector<Op>& ops,
       ++out.duplicates;
     }
     impl_->record_conflicts(r.conflicts);
-    impl_->settle_conflicts(op);
+    any_open = any_open || !r.conflicts.empty();
+    if (any_open) impl_->settle_conflicts(op);
     out.conflicts.insert(out.conflicts.end(), r.conflicts.begin(), r.conflicts.end());
   }
   for (const auto& [k, v] : meta) impl_->put_meta(k, v);

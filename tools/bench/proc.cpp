@@ -1,0 +1,148 @@
+#include "proc.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "bench.h"
+#include "rss.h"
+
+namespace lumbung::bench {
+
+Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& stderr_path) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    if (!stderr_path.empty()) {
+      const int e = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (e >= 0) dup2(e, STDERR_FILENO);
+    }
+    execv(args[0], args.data());
+    std::fprintf(stderr, "lumbung-bench: exec %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+  }
+  close(fds[1]);
+  pid_ = pid;
+  out_fd_ = fds[0];
+}
+
+Subprocess::~Subprocess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (out_fd_ >= 0) close(out_fd_);
+}
+
+std::optional<std::string> Subprocess::read_line(double timeout_s) {
+  const double deadline = now_seconds() + timeout_s;
+  for (;;) {
+    const size_t nl = buf_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buf_.substr(0, nl);
+      buf_.erase(0, nl + 1);
+      return line;
+    }
+    if (eof_) return std::nullopt;
+    const double left = deadline - now_seconds();
+    if (left <= 0) return std::nullopt;
+    pollfd p{out_fd_, POLLIN, 0};
+    const int r = poll(&p, 1, static_cast<int>(left * 1000) + 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    char tmp[65536];
+    const ssize_t n = read(out_fd_, tmp, sizeof tmp);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      eof_ = true;
+      continue;
+    }
+    buf_.append(tmp, static_cast<size_t>(n));
+  }
+}
+
+std::string Subprocess::read_rest(double timeout_s) {
+  std::string out;
+  const double deadline = now_seconds() + timeout_s;
+  while (auto line = read_line(deadline - now_seconds())) out += *line + "\n";
+  out += buf_;
+  buf_.clear();
+  return out;
+}
+
+std::optional<int> Subprocess::wait(double timeout_s) {
+  if (pid_ <= 0) return -1;
+  const double deadline = now_seconds() + timeout_s;
+  for (;;) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    if (r < 0 && errno != EINTR) {
+      pid_ = -1;
+      return -1;
+    }
+    if (now_seconds() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+int Subprocess::stop(double grace_s) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  if (auto st = wait(grace_s)) return *st;
+  kill(pid_, SIGKILL);
+  return wait(5).value_or(-1);
+}
+
+namespace {
+std::vector<std::string> server_args(const std::string& binary, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  return {binary, "--listen", "127.0.0.1:0", "--data", dir + "/data", "--admin-token-file",
+          dir + "/admin-token"};
+}
+}  // namespace
+
+ServerProc::ServerProc(const std::string& binary, const std::string& dir)
+    : dir_(dir), proc_(server_args(binary, dir), dir + "/server.log") {
+  const double deadline = now_seconds() + 30;
+  while (url_.empty()) {
+    auto line = proc_.read_line(deadline - now_seconds());
+    if (!line) {
+      throw std::runtime_error("lumbung-server did not report its port within 30 s; see " + dir +
+                               "/server.log");
+    }
+    static const std::string kPrefix = "listening on ";
+    if (line->rfind(kPrefix, 0) == 0) {
+      url_ = line->substr(kPrefix.size());
+      while (!url_.empty() && (url_.back() == ' ' || url_.back() == '\r')) url_.pop_back();
+      port_ = static_cast<uint16_t>(std::stoi(url_.substr(url_.rfind(':') + 1)));
+    }
+  }
+  std::ifstream in(dir + "/admin-token");
+  std::getline(in, admin_);
+  if (admin_.empty()) throw std::runtime_error("no admin token in " + dir + "/admin-token");
+}
+
+std::optional<double> ServerProc::peak_rss_mb() const { return process_peak_rss_mb(proc_.pid()); }
+
+}  // namespace lumbung::bench

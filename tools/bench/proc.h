@@ -1,0 +1,62 @@
+// Child processes of lumbung-bench: the real lumbung-server, and the device worker (this
+// same binary re-executed with --worker, so the device's memory figure is of a process that
+// holds only a device's store and sync client, not the ~40 MB workload text).
+// Every wait is bounded; processes are stopped by pid only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lumbung::bench {
+
+class Subprocess {
+ public:
+  // fork/exec `argv` (argv[0] is the program path); its stdout is a pipe we read, its
+  // stderr is inherited (or sent to `stderr_path` when not empty). Throws on failure.
+  Subprocess(const std::vector<std::string>& argv, const std::string& stderr_path = {});
+  ~Subprocess();  // SIGKILL + reap if still running
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Next line of stdout (without "\n"), waiting at most `timeout_s`; nullopt on timeout/EOF.
+  std::optional<std::string> read_line(double timeout_s);
+  // Everything left on stdout until EOF or `timeout_s`.
+  std::string read_rest(double timeout_s);
+  // Waits for exit up to `timeout_s`; returns the waitpid status, or nullopt on timeout.
+  std::optional<int> wait(double timeout_s);
+  // SIGTERM, wait up to `grace_s`, then SIGKILL. Returns the wait status (-1 if gone).
+  int stop(double grace_s = 10);
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string buf_;
+  bool eof_ = false;
+};
+
+// lumbung-server on 127.0.0.1:0 with a fresh data directory; reads the "listening on" line
+// and the admin token file.
+class ServerProc {
+ public:
+  ServerProc(const std::string& binary, const std::string& dir);
+  const std::string& url() const { return url_; }
+  const std::string& admin_token() const { return admin_; }
+  pid_t pid() const { return proc_.pid(); }
+  uint16_t port() const { return port_; }
+  // VmHWM of the server, MiB (read before stopping it).
+  std::optional<double> peak_rss_mb() const;
+  int stop() { return proc_.stop(); }
+
+ private:
+  std::string dir_;
+  Subprocess proc_;
+  std::string url_;
+  std::string admin_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace lumbung::bench

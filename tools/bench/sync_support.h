@@ -1,0 +1,119 @@
+// What the sync scenarios (push, pull, concurrent_edit, resume, many_devices) share:
+//
+// - SyncEnv: a real lumbung-server process (fresh data directory, port 0) with a byte-counting
+//   TCP relay in front of it (relay.h), plus the admin/reviewer calls the scenarios need
+//   (enrolment codes, /v1/records for the server's content digest, /v1/admin/devices,
+//   /metrics). Admin calls and device registration go to the server directly, so the relay
+//   counts only the devices' sync traffic.
+// - device helpers: open a store, load workload lines into it (untimed), register it.
+// - the device worker: the timed sync runs in a child process (this binary re-executed with
+//   `--worker SPEC.json`) that opens only the device stores it syncs, so its peak RSS is a
+//   device's footprint and not the bench's ~40 MB copy of the workload.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench.h"
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+#include "proc.h"
+#include "relay.h"
+
+namespace lumbung::bench {
+
+class Workload;
+
+struct HttpResult {
+  int status = 0;
+  Json body;
+};
+
+class SyncEnv {
+ public:
+  // Starts the server (binary Options::server_bin) in <workdir>/<name>/ and the relay.
+  SyncEnv(const Options& options, const std::string& name);
+  ~SyncEnv();
+
+  ServerProc& server() { return *server_; }
+  Relay& relay() { return *relay_; }
+  const std::string& dir() const { return dir_; }
+
+  HttpResult call(const std::string& method, const std::string& target, const Json& body,
+                  const std::string& token);
+  // One-time enrolment code for `scope` (region prefixes).
+  std::string code(const std::vector<std::string>& scope);
+  const std::string& reviewer();
+  // Digest (digest.h format) of the server's live records of `collection`, paged through
+  // GET /v1/records; `live` and `total` (deleted included) counted when not null.
+  std::string server_digest(const std::string& collection, uint64_t* live = nullptr,
+                            uint64_t* total = nullptr);
+  // acked_seq of a device as the server reports it (GET /v1/admin/devices); -1 if unknown.
+  int64_t acked_seq(const std::string& device_id);
+  // Open conflict entries (GET /v1/conflicts?status=open).
+  Json conflicts();
+  // Sum of a Prometheus counter over its label sets (GET /metrics); -1 if absent.
+  double metric(const std::string& name);
+  // Server VmHWM now, MiB: taken right after the timed part, before the verification's
+  // GET /v1/records pages (which cost the server memory of their own).
+  std::optional<double> server_rss_now() { return server_->peak_rss_mb(); }
+  // Peak RSS of the server (VmHWM), then stop it. Idempotent.
+  std::optional<double> stop_server();
+
+ private:
+  std::string dir_;
+  std::unique_ptr<ServerProc> server_;
+  std::unique_ptr<Relay> relay_;
+  std::unique_ptr<Transport> http_;
+  std::string reviewer_;
+  std::optional<double> server_rss_;
+  bool stopped_ = false;
+};
+
+// The collection the workload records belong to ("enrolment", or the schema's only one).
+std::string workload_collection(const Schema& schema);
+
+std::unique_ptr<Store> open_device(const std::string& path, std::shared_ptr<const Schema> schema,
+                                   const std::string& device_id);
+// Creates workload lines [begin, end) in `store` through Batch::create, a commit every
+// 10,000 (the local_write path; untimed by the callers).
+void load_records(Store& store, const Workload& workload, size_t begin, size_t end,
+                  const std::string& collection);
+// The 2-digit province prefixes of village_code over workload lines [begin, end), sorted.
+std::vector<std::string> province_prefixes(const Workload& workload, size_t begin, size_t end);
+// Registers the store's device with a code for `scope`; returns its token.
+std::string register_device(SyncEnv& env, Store& store, const std::vector<std::string>& scope);
+// Pushes or pulls through the server directly (setup steps, not measured).
+SyncReport sync_direct(SyncEnv& env, Store& store, const std::string& token, const std::string& what);
+
+// --- the device worker ---------------------------------------------------------------------
+struct WorkerDevice {
+  std::string db;
+  std::string device_id;
+  std::string token;
+};
+struct WorkerStep {
+  size_t device = 0;
+  std::string action;  // "push", "pull", "sync", or "push_cut_resume"
+};
+struct WorkerSpec {
+  std::string url;          // where devices connect (the relay)
+  std::string schema_path;
+  std::vector<WorkerDevice> devices;
+  std::vector<WorkerStep> steps;  // sequential mode: in order
+  bool concurrent = false;        // every device pushes at once, one thread each (steps unused)
+  size_t cut_after = 0;           // push_cut_resume: requests that pass before the link dies
+  size_t cut_down_for = 3;        // ... and how many requests fail after it
+};
+// Runs the spec in a child process; returns its JSON report: seconds (timed part), steps[],
+// errors, error_messages, peak_rss_mb, requests, retries, pushed, pulled, conflicts,
+// est_bytes_up/est_bytes_down (the SyncClient's own estimate).
+Json run_worker(const Options& options, const WorkerSpec& spec, const std::string& tag);
+// Entry point of `lumbung-bench --worker SPEC.json` (main.cpp).
+int worker_main(const std::string& spec_path);
+
+// The line fields every sync scenario prints (relay bytes, requests, bytes_per_record...).
+void fill_wire_figures(Result& r, const Json& worker, const Relay& relay, size_t records);
+
+}  // namespace lumbung::bench
