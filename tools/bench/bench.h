@@ -27,6 +27,7 @@ struct Options {
   size_t commit_every = 10000;  // local writes per Batch commit; 0 = one batch for all
   std::string server_bin;    // lumbung-server binary (sync scenarios)
   size_t devices = 50;       // many_devices: concurrent devices
+  std::string passphrase;    // local_write: encrypt personal data at rest with this passphrase
 };
 
 struct Result {

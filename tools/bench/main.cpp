@@ -57,7 +57,7 @@ void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: lumbung-bench --scenario NAME [--data FILE.ndjson.gz] [--records N]\n"
                "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
-               "                     [--server-bin PATH] [--devices K]\n"
+               "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
                "  --scenario      one of: %s\n"
                "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
                "  --records       use the first N records (default: all)\n"
@@ -67,6 +67,7 @@ void usage(std::FILE* to) {
                "  --commit-every  local writes per batch commit (default 10000; 0 = one batch)\n"
                "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
                "  --devices       many_devices: concurrent devices (default 50)\n"
+               "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
                "Prints one JSON result line on stdout; progress on stderr.\n"
                "Exit: 0 verified, 1 not verified or failed, 2 bad usage.\n",
                known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR, LUMBUNG_SERVER_BIN);
@@ -158,6 +159,8 @@ int run(int argc, char** argv) {
       if (opt.records == 0) bad_usage("--records must be at least 1");
     } else if (a == "--schema") {
       opt.schema_path = v;
+    } else if (a == "--passphrase") {
+      opt.passphrase = v;
     } else if (a == "--workdir") {
       opt.workdir = v;
     } else if (a == "--commit-every") {

@@ -66,7 +66,12 @@ Result run_local_write(const Options& options, const Workload& workload) {
 
   const std::string path = options.workdir + "/device-a.db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  auto store = Store::open({path, schema, kDeviceId, nullptr});
+  OpenOptions open_options;
+  open_options.path = path;
+  open_options.schema = schema;
+  open_options.device_id = kDeviceId;
+  open_options.passphrase = options.passphrase;  // empty: unencrypted (the target)
+  auto store = Store::open(open_options);
 
   std::fprintf(stderr, "local_write: writing %zu records, a commit every %zu...\n", n,
                options.commit_every == 0 ? n : options.commit_every);
