@@ -4,7 +4,7 @@
 
 using namespace lumbung::crypto;
 
-TEST_CASE("seal and open round-trip; a wrong key, changed byte or other aad fails") {
+TEST_CASE("seal and open round-trip: a wrong key - changed byte or other aad fails") {
   const std::string key = random_bytes(kKeyBytes);
   const std::string sealed = seal(key, "7242111911808654", "rec:1");
   CHECK(sealed.size() == kNonceBytes + 16 + kTagBytes);
@@ -40,7 +40,7 @@ TEST_CASE("base64 round-trips every length") {
   CHECK_FALSE(unbase64("abc"));
 }
 
-TEST_CASE("the blind index is keyed: same text same key, other key other value") {
+TEST_CASE("the blind index is keyed: same text same key - other key other value") {
   Keyring k1(random_bytes(kKeyBytes)), k2(random_bytes(kKeyBytes));
   CHECK(k1.blind_index("7242111911808654") == k1.blind_index("7242111911808654"));
   CHECK(k1.blind_index("7242111911808654") != k1.blind_index("7242111911808655"));

@@ -159,7 +159,7 @@ TEST_CASE("different fields edited on two devices both survive") {
   CHECK(same_state(one, two));
 }
 
-TEST_CASE("same field edited on two devices: one winner everywhere, the loser kept") {
+TEST_CASE("same field edited on two devices: one winner everywhere - the loser kept") {
   RecordState base;
   apply_op(coll(), base, set_op(10, "d1", {{"a", "orig"}}));
   const Version v10{10, "d1"};
@@ -226,7 +226,7 @@ TEST_CASE("needs-review field: every change of value opens a review item") {
   CHECK(st.values()["r"] == "second");
 }
 
-TEST_CASE("delete makes a tombstone; values are kept; a later edit revives") {
+TEST_CASE("delete makes a tombstone: values are kept: a later edit revives") {
   RecordState st;
   apply_op(coll(), st, set_op(10, "d1", {{"a", "x"}}));
   apply_op(coll(), st, del_op(20, "d1", Version{10, "d1"}));
@@ -236,7 +236,7 @@ TEST_CASE("delete makes a tombstone; values are kept; a later edit revives") {
   CHECK(st.live());
 }
 
-TEST_CASE("an edit concurrent with a delete is an update_delete conflict, in either order") {
+TEST_CASE("an edit concurrent with a delete is an update_delete conflict - in either order") {
   RecordState base;
   apply_op(coll(), base, set_op(10, "d1", {{"a", "x"}}));
   const Op del = del_op(20, "d1", Version{10, "d1"});

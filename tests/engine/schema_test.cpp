@@ -143,7 +143,7 @@ TEST_CASE("the shipped enrolment schema loads with its declared policies") {
   CHECK(std::string(lumbung::merge_policy_name(MergePolicy::kNeedsReview)) == "needs_review");
 }
 
-TEST_CASE("fingerprint follows content, not formatting") {
+TEST_CASE("fingerprint follows content - not formatting") {
   Json doc = schema_document();
   std::string a = Schema::parse(doc)->fingerprint();
   CHECK(Schema::parse(Json::parse(doc.dump(4)))->fingerprint() == a);
@@ -181,7 +181,7 @@ TEST_CASE("a valid record passes and is normalised") {
   CHECK(r["email"].is_null());
 }
 
-TEST_CASE("a record with every optional field, heirs included") {
+TEST_CASE("a record with every optional field - heirs included") {
   Json r = valid_record();
   r["birth_place"] = "Kendari";
   r["address"] = "Dusun II";
@@ -479,7 +479,7 @@ TEST_CASE("partial patches check only what they carry") {
   CHECK(check(patch, true).empty());
 }
 
-TEST_CASE("numbers, dates, timestamps and text") {
+TEST_CASE("numbers - dates - timestamps and text") {
   ValidationIssue s = only_issue("monthly_income", "2500000");
   CHECK(s.reason == "wrong_type");
   CHECK(s.message == "Penghasilan per bulan must be a whole number, got \"2500000\"");

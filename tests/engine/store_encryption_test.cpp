@@ -34,7 +34,7 @@ std::string all_bytes(const std::string& db) {
 
 }  // namespace
 
-TEST_CASE("no NIK, name or phone of the written records is in the database files") {
+TEST_CASE("no NIK - name or phone of the written records is in the database files") {
   test::TempDir dir;
   const std::string path = dir.file("secret.db");
   std::vector<Json> written;
@@ -107,7 +107,7 @@ TEST_CASE("a wrong passphrase is refused clearly and changes nothing") {
   CHECK(s->count("enrolment") == 1);
 }
 
-TEST_CASE("changing the passphrase re-wraps the key; the data stays readable") {
+TEST_CASE("changing the passphrase re-wraps the key: the data stays readable") {
   test::TempDir dir;
   const std::string path = dir.file("secret.db");
   std::string id;

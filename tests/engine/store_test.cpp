@@ -39,7 +39,7 @@ ErrorCode error_of(const std::function<void()>& f) {
 
 }  // namespace
 
-TEST_CASE("create, get, update, delete, each logged as one change") {
+TEST_CASE("create - get - update - delete - each logged as one change") {
   test::TempDir dir;
   auto store = open_store(dir.file("s.db"));
   const std::string id = store->create("enrolment", sample_enrolment());
@@ -111,7 +111,7 @@ TEST_CASE("invalid writes throw a clear error and change nothing") {
   CHECK(store->get("enrolment", id)->fields["gender"] == "L");
 }
 
-TEST_CASE("queries by natural key, scope prefix and pages") {
+TEST_CASE("queries by natural key - scope prefix and pages") {
   test::TempDir dir;
   auto store = open_store(dir.file("s.db"));
   auto batch = store->begin_batch();
@@ -147,7 +147,7 @@ TEST_CASE("queries by natural key, scope prefix and pages") {
   CHECK(store->find_by_key("enrolment", "7242111911809999").empty());
 }
 
-TEST_CASE("a batch rolled back leaves nothing, and the sequence continues without a gap") {
+TEST_CASE("a batch rolled back leaves nothing - and the sequence continues without a gap") {
   test::TempDir dir;
   auto store = open_store(dir.file("s.db"));
   {
@@ -162,7 +162,7 @@ TEST_CASE("a batch rolled back leaves nothing, and the sequence continues withou
   CHECK(pending[0].op.seq == 1);
 }
 
-TEST_CASE("acknowledged changes leave the outbox; the store reopens with its clock and seq") {
+TEST_CASE("acknowledged changes leave the outbox: the store reopens with its clock and seq") {
   test::TempDir dir;
   test::FakeWallClock wall(test::kToday);
   uint64_t last_hlc = 0;
@@ -187,7 +187,7 @@ TEST_CASE("acknowledged changes leave the outbox; the store reopens with its clo
   CHECK(error_of([&] { open_store(dir.file("s.db"), "dev-other"); }) == ErrorCode::kSchemaMismatch);
 }
 
-TEST_CASE("remote ops apply idempotently, keep conflicts, and commit with the cursor") {
+TEST_CASE("remote ops apply idempotently - keep conflicts - and commit with the cursor") {
   test::TempDir dir;
   auto a = open_store(dir.file("a.db"), "dev-a");
   auto b = open_store(dir.file("b.db"), "dev-b");
@@ -244,7 +244,7 @@ TEST_CASE("the store is safe to use from several threads") {
 // A child process writes batches of 100 records forever; the parent kills it with SIGKILL
 // while it is mid-batch. Every committed batch must be there with its change entries, and
 // no part of the interrupted one.
-TEST_CASE("a crash mid-batch leaves every committed write and its change entry, and no half write") {
+TEST_CASE("a crash mid-batch leaves every committed write and its change entry - and no half write") {
   test::TempDir dir;
   const std::string path = dir.file("crash.db");
   open_store(path).reset();  // create the file before forking

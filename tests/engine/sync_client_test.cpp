@@ -104,7 +104,7 @@ TEST_CASE("offline edits of different fields of one record both survive everywhe
   CHECK(f.http().get("/v1/conflicts", reviewer).json()["conflicts"].empty());
 }
 
-TEST_CASE("same field on two laptops: one winner everywhere, the loser kept, resolution reaches both") {
+TEST_CASE("same field on two laptops: one winner everywhere - the loser kept - resolution reaches both") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();
   Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
@@ -143,7 +143,7 @@ TEST_CASE("same field on two laptops: one winner everywhere, the loser kept, res
   CHECK(a.store->stats().open_conflicts == 0);
 }
 
-TEST_CASE("a push whose answer is lost is applied once; a cut pull resumes; nothing doubles") {
+TEST_CASE("a push whose answer is lost is applied once: a cut pull resumes: nothing doubles") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();
   Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
@@ -222,7 +222,7 @@ TEST_CASE("scope: a laptop for Konawe cannot push Buton Tengah records and pulls
   }
 }
 
-TEST_CASE("the same NIK enrolled on two laptops is a duplicate; merging converges everywhere") {
+TEST_CASE("the same NIK enrolled on two laptops is a duplicate: merging converges everywhere") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();
   Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});

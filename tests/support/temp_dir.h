@@ -1,19 +1,26 @@
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
+// A fresh directory (mkdtemp under $TMPDIR or /tmp), removed with everything in it at
+// scope exit.
 #pragma once
 
+#include <stdlib.h>
+
+#include <cstdlib>
 #include <filesystem>
-#include <random>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lumbung::test {
 
 class TempDir {
  public:
   TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("lumbung-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
+    const char* base = std::getenv("TMPDIR");
+    const std::string tmpl = std::string(base && *base ? base : "/tmp") + "/lumbung-test-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+    path_ = buf.data();
   }
   ~TempDir() {
     std::error_code ec;
@@ -22,11 +29,11 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
 
  private:
-  std::filesystem::path path_;
+  std::string path_;
 };
 
 }  // namespace lumbung::test

@@ -27,7 +27,8 @@ std::string compress(std::string_view data, int level) {
 
 std::string decompress(std::string_view data, size_t max_output) {
   z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) throw Error(ErrorCode::kInternal, "inflateInit2 failed");
+  // 15 + 32: accept a gzip or a zlib header.
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) throw Error(ErrorCode::kInternal, "inflateInit2 failed");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
   std::string out;

@@ -1,0 +1,33 @@
+// The ONE place exceptions become HTTP answers: application/problem+json (RFC 9457)
+//   {"type":"urn:lumbung:error:<code>","title":"...","status":N,"code":"<code>",
+//    "detail":"human message", ...extra members such as "seq", "field", "expected_seq"}
+// lumbung::Error maps by its code; a ProblemError adds extra members; nlohmann parse errors
+// are malformed_json; anything else is a 500 internal_error whose what() is logged (without
+// request data) but never sent.
+#pragma once
+
+#include <string>
+
+#include "api/http_types.h"
+#include "lumbung/error.h"
+#include "lumbung/schema.h"
+
+namespace lumbung::server {
+
+// An Error with extra problem members (e.g. {"seq": 12, "field": "nik"}).
+class ProblemError : public Error {
+ public:
+  ProblemError(ErrorCode code, const std::string& message, Json extra, std::string field = {})
+      : Error(code, message, std::move(field)), extra_(std::move(extra)) {}
+  const Json& extra() const { return extra_; }
+
+ private:
+  Json extra_;
+};
+
+int http_status_for(ErrorCode code);
+Response problem_response(ErrorCode code, const std::string& detail, const Json& extra = Json());
+// Call only inside a catch block: maps the exception in flight.
+Response response_for_current_exception();
+
+}  // namespace lumbung::server

@@ -1,0 +1,337 @@
+#include "api/router.h"
+
+#include <chrono>
+#include <map>
+
+#include "api/problem.h"
+#include "common/gzip.h"
+#include "common/json_input.h"
+#include "lumbung/error.h"
+#include "lumbung/tuning.h"
+
+namespace lumbung::server {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() + 0 && hex_digit(s[i + 1]) >= 0 &&
+               hex_digit(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view q) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  while (i <= q.size() && !q.empty()) {
+    size_t amp = q.find('&', i);
+    if (amp == std::string_view::npos) amp = q.size();
+    std::string_view kv = q.substr(i, amp - i);
+    if (!kv.empty()) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string_view::npos) {
+        out[percent_decode(kv)] = "";
+      } else {
+        out[percent_decode(kv.substr(0, eq))] = percent_decode(kv.substr(eq + 1));
+      }
+    }
+    if (amp >= q.size()) break;
+    i = amp + 1;
+  }
+  return out;
+}
+
+std::string query_param(const Request& req, const char* name, const std::string& def = {}) {
+  auto q = parse_query(req.query);
+  auto it = q.find(name);
+  return it == q.end() ? def : it->second;
+}
+
+size_t size_param(const Request& req, const char* name) {
+  const std::string v = query_param(req, name);
+  if (v.empty()) return 0;
+  if (v.size() > 9) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is too large");
+  size_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') {
+      throw Error(ErrorCode::kInvalidArgument, std::string(name) + " must be a positive integer");
+    }
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  return n;
+}
+
+Response json_response(const Json& j, int status = 200) {
+  Response r;
+  r.status = status;
+  r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return r;
+}
+
+bool accepts_gzip(const Request& req) {
+  auto h = req.header("accept-encoding");
+  return h && h->find("gzip") != std::string::npos;
+}
+
+}  // namespace
+
+Router::Router(const Schema& schema, std::string schema_document, SyncService& sync,
+               ReviewService& review, Enrolment& enrolment, Authenticator& auth, Metrics& metrics)
+    : schema_(schema),
+      schema_document_(std::move(schema_document)),
+      sync_(sync),
+      review_(review),
+      enrolment_(enrolment),
+      auth_(auth),
+      metrics_(metrics) {
+  routes_ = {
+      {"GET", "/v1/health", Access::kPublic, false, &Router::health},
+      {"GET", "/metrics", Access::kPublic, false, &Router::metrics},
+      {"GET", "/v1/schema", Access::kAnyToken, false, &Router::schema},
+      {"POST", "/v1/push", Access::kDevice, true, &Router::push},
+      {"GET", "/v1/pull", Access::kDevice, false, &Router::pull},
+      {"POST", "/v1/devices/register", Access::kPublic, true, &Router::register_device},
+      {"GET", "/v1/conflicts", Access::kReviewer, false, &Router::conflicts},
+      {"POST", "/v1/conflicts/{id}/resolve", Access::kReviewer, true, &Router::resolve},
+      {"GET", "/v1/duplicates", Access::kReviewer, false, &Router::duplicates},
+      {"POST", "/v1/duplicates/{id}/merge", Access::kReviewer, true, &Router::merge},
+      {"GET", "/v1/records", Access::kReviewer, false, &Router::records},
+      {"GET", "/v1/progress", Access::kReviewer, false, &Router::progress},
+      {"POST", "/v1/admin/codes", Access::kAdmin, true, &Router::create_code},
+      {"POST", "/v1/admin/tokens", Access::kAdmin, true, &Router::create_token},
+      {"GET", "/v1/admin/devices", Access::kAdmin, false, &Router::devices},
+      {"POST", "/v1/admin/devices/{id}/revoke", Access::kAdmin, false, &Router::revoke},
+  };
+}
+
+Response Router::handle(const Request& req) noexcept {
+  const auto start = std::chrono::steady_clock::now();
+  std::string route_name = "unmatched";
+  Response resp;
+  try {
+    resp = dispatch(req, route_name);
+  } catch (...) {
+    resp = response_for_current_exception();
+  }
+  try {
+    if (accepts_gzip(req) && resp.body.size() >= kGzipMinBytes) {
+      resp.body = gzip::compress(resp.body);
+      resp.headers["Content-Encoding"] = "gzip";
+    }
+    resp.headers["Vary"] = "Accept-Encoding";
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_.observe_request(route_name, resp.status, req.body.size(), resp.body.size(), secs);
+  } catch (...) {
+    resp = problem_response(ErrorCode::kInternal, "internal error");
+  }
+  return resp;
+}
+
+Response Router::dispatch(const Request& req, std::string& route_name) {
+  const auto segs = split_path(req.path);
+  const Route* found = nullptr;
+  std::string allow;
+  Params params;
+  for (const Route& r : routes_) {
+    const auto pat = split_path(r.pattern);
+    if (pat.size() != segs.size()) continue;
+    Params p;
+    bool match = true;
+    for (size_t i = 0; i < pat.size() && match; ++i) {
+      if (pat[i] == "{id}") {
+        p.push_back(std::string(segs[i]));
+      } else {
+        match = pat[i] == segs[i];
+      }
+    }
+    if (!match) continue;
+    if (r.method != req.method) {
+      if (!allow.empty()) allow += ", ";
+      allow += r.method;
+      route_name = r.pattern;
+      continue;
+    }
+    found = &r;
+    params = std::move(p);
+    break;
+  }
+  if (!found) {
+    if (!allow.empty()) {
+      throw ProblemError(ErrorCode::kMethodNotAllowed, req.method + " is not allowed here",
+                         Json{{"allow", allow}});
+    }
+    throw Error(ErrorCode::kNotFound, "no such endpoint");
+  }
+  route_name = found->pattern;
+
+  // Authenticate before looking at the body: an anonymous caller learns nothing else.
+  std::optional<Principal> who;
+  if (found->access != Access::kPublic) {
+    who = auth_.authenticate(req.header("authorization"));
+    const Role role = who->role;
+    switch (found->access) {
+      case Access::kDevice:
+        if (role != Role::kDevice) throw Error(ErrorCode::kForbidden, "this call needs a device token");
+        break;
+      case Access::kReviewer:
+        if (role == Role::kDevice) throw Error(ErrorCode::kForbidden, "this call needs a reviewer or admin token");
+        break;
+      case Access::kAdmin:
+        if (role != Role::kAdmin) throw Error(ErrorCode::kForbidden, "this call needs an admin token");
+        break;
+      default: break;
+    }
+  }
+
+  Json body;
+  if (found->json_body) {
+    if (req.body_too_large) {
+      throw Error(ErrorCode::kBodyTooLarge,
+                  "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
+    }
+    if (req.body.size() > kMaxBodyBytes) {
+      throw Error(ErrorCode::kBodyTooLarge,
+                  "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
+    }
+    auto enc = req.header("content-encoding");
+    if (enc && *enc == "gzip") {
+      body = parse_json_input(gzip::decompress(req.body, kMaxBodyBytes));
+    } else if (enc && !enc->empty() && *enc != "identity") {
+      throw Error(ErrorCode::kProtocol, "Content-Encoding must be gzip or identity");
+    } else {
+      body = parse_json_input(req.body);
+    }
+  }
+  return (this->*found->handler)(req, params, body, who ? &*who : nullptr);
+}
+
+Response Router::health(const Request&, const Params&, const Json&, const Principal*) {
+  return json_response(Json{{"status", "ok"},
+                            {"server_time_ms", sync_.now_ms()},
+                            {"schema", schema_.name()},
+                            {"schema_version", schema_.version()},
+                            {"protocol", 1}});
+}
+
+Response Router::metrics(const Request&, const Params&, const Json&, const Principal*) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = metrics_.render();
+  return r;
+}
+
+Response Router::schema(const Request&, const Params&, const Json&, const Principal*) {
+  Response r;
+  r.body = schema_document_;
+  return r;
+}
+
+Response Router::push(const Request&, const Params&, const Json& body, const Principal* who) {
+  PushResult res = sync_.push(*who, body);
+  // Written by hand: the response stays small and member order fixed.
+  std::string out = "{\"acked_seq\":" + std::to_string(res.acked_seq) +
+                    ",\"applied\":" + std::to_string(res.applied) +
+                    ",\"skipped\":" + std::to_string(res.duplicates) +
+                    ",\"conflicts\":" + std::to_string(res.conflicts) +
+                    ",\"duplicates\":" + std::to_string(res.duplicate_keys) + ",\"restamped\":[";
+  for (size_t i = 0; i < res.restamped.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"seq\":" + std::to_string(res.restamped[i].first) +
+           ",\"hlc\":" + std::to_string(res.restamped[i].second) + "}";
+  }
+  out += "],\"server_time_ms\":" + std::to_string(sync_.now_ms()) + "}";
+  Response r;
+  r.body = std::move(out);
+  return r;
+}
+
+Response Router::pull(const Request& req, const Params&, const Json&, const Principal* who) {
+  Response r;
+  r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"));
+  return r;
+}
+
+Response Router::register_device(const Request&, const Params&, const Json& body, const Principal*) {
+  return json_response(enrolment_.register_device(body), 201);
+}
+
+Response Router::conflicts(const Request& req, const Params&, const Json&, const Principal*) {
+  return json_response(review_.list_conflicts(query_param(req, "status", "open")));
+}
+
+Response Router::resolve(const Request&, const Params& p, const Json& body, const Principal* who) {
+  return json_response(review_.resolve_conflict(p.at(0), body, *who));
+}
+
+Response Router::duplicates(const Request& req, const Params&, const Json&, const Principal*) {
+  std::string status = query_param(req, "status", "open");
+  if (status == "merged") status = "resolved";
+  return json_response(review_.list_duplicates(status));
+}
+
+Response Router::merge(const Request&, const Params& p, const Json& body, const Principal* who) {
+  return json_response(review_.merge_duplicate(p.at(0), body, *who));
+}
+
+Response Router::records(const Request& req, const Params&, const Json&, const Principal*) {
+  std::string col = query_param(req, "collection");
+  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  return json_response(review_.records(col, query_param(req, "scope"), query_param(req, "after"),
+                                       size_param(req, "limit")));
+}
+
+Response Router::progress(const Request& req, const Params&, const Json&, const Principal*) {
+  std::string col = query_param(req, "collection");
+  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  return json_response(review_.progress(col, query_param(req, "scope")));
+}
+
+Response Router::create_code(const Request&, const Params&, const Json& body, const Principal*) {
+  return json_response(enrolment_.create_code(body), 201);
+}
+
+Response Router::create_token(const Request&, const Params&, const Json& body, const Principal*) {
+  return json_response(enrolment_.create_token(body), 201);
+}
+
+Response Router::devices(const Request&, const Params&, const Json&, const Principal*) {
+  return json_response(enrolment_.list_devices());
+}
+
+Response Router::revoke(const Request&, const Params& p, const Json&, const Principal*) {
+  return json_response(enrolment_.revoke_device(p.at(0)));
+}
+
+}  // namespace lumbung::server

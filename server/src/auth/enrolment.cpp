@@ -1,0 +1,154 @@
+#include "auth/enrolment.h"
+
+#include "auth/tokens.h"
+#include "lumbung/error.h"
+
+namespace lumbung::server {
+namespace {
+
+std::string string_member(const Json& body, const char* name, size_t max_len, bool required) {
+  auto it = body.find(name);
+  if (it == body.end()) {
+    if (required) throw Error(ErrorCode::kInvalidArgument, std::string("\"") + name + "\" is required");
+    return {};
+  }
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > max_len) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string("\"") + name + "\" must be a string of at most " +
+                    std::to_string(max_len) + " characters");
+  }
+  return it->get<std::string>();
+}
+
+void only_members(const Json& body, std::initializer_list<const char*> allowed) {
+  if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
+  for (const auto& [k, _] : body.items()) {
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || k == a;
+    if (!ok) throw Error(ErrorCode::kInvalidArgument, "unknown member \"" + k + "\"");
+  }
+}
+
+bool valid_device_id(const std::string& id) {
+  if (id.empty() || id.size() > 64 || id == kServerDevice) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Enrolment::bootstrap_admin() {
+  auto txn = store_.begin_write();
+  if (txn->count_tokens() > 0) return {};
+  const std::string token = new_token(Role::kAdmin);
+  txn->insert_token(secret_hash(token), Role::kAdmin, "first admin", wall_.now_ms());
+  txn->commit();
+  return token;
+}
+
+Json Enrolment::create_code(const Json& body) {
+  only_members(body, {"scope", "label", "expires_in_hours"});
+  auto sc = body.find("scope");
+  if (sc == body.end() || !sc->is_array() || sc->empty() || sc->size() > 100) {
+    throw Error(ErrorCode::kInvalidArgument, "\"scope\" must be a list of 1..100 region codes");
+  }
+  CodeRow c;
+  for (const auto& s : *sc) {
+    if (!s.is_string()) throw Error(ErrorCode::kInvalidArgument, "a scope entry must be a string");
+    c.scope.push_back(canonical_region_prefix(s.get<std::string>()));
+  }
+  c.label = string_member(body, "label", 200, false);
+  int64_t hours = 72;
+  if (auto it = body.find("expires_in_hours"); it != body.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 24 * 90) {
+      throw Error(ErrorCode::kInvalidArgument, "\"expires_in_hours\" must be an integer 1..2160");
+    }
+    hours = it->get<int64_t>();
+  }
+  c.created_ms = wall_.now_ms();
+  c.expires_ms = c.created_ms + hours * 3600 * 1000;
+  const std::string code = new_enrolment_code();
+  auto txn = store_.begin_write();
+  txn->insert_code(secret_hash(canonical_code(code)), c);
+  txn->commit();
+  return Json{{"code", code}, {"scope", c.scope}, {"label", c.label}, {"expires_ms", c.expires_ms}};
+}
+
+Json Enrolment::register_device(const Json& body) {
+  only_members(body, {"code", "device_id", "label"});
+  const std::string code = string_member(body, "code", 64, true);
+  const std::string device_id = string_member(body, "device_id", 64, true);
+  const std::string label = string_member(body, "label", 200, false);
+  if (!valid_device_id(device_id)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "device_id must be 1..64 of A-Z a-z 0-9 . _ - (and not \"server\")");
+  }
+  const std::string code_hash = secret_hash(canonical_code(code));
+  const int64_t now = wall_.now_ms();
+  auto txn = store_.begin_write();
+  auto c = txn->code(code_hash);
+  if (!c) throw Error(ErrorCode::kUnauthorized, "unknown enrolment code");
+  if (c->used_ms != 0) throw Error(ErrorCode::kForbidden, "enrolment code already used");
+  if (c->expires_ms <= now) throw Error(ErrorCode::kForbidden, "enrolment code expired");
+  if (txn->device(device_id)) throw Error(ErrorCode::kAlreadyExists, "device id already registered");
+  const std::string token = new_token(Role::kDevice);
+  DeviceRow d;
+  d.device_id = device_id;
+  d.label = label.empty() ? c->label : label;
+  d.scope = c->scope;
+  d.registered_ms = now;
+  txn->insert_device(d, secret_hash(token));
+  txn->mark_code_used(code_hash, device_id, now);
+  txn->commit();
+  return Json{{"device_id", device_id}, {"token", token}, {"scope", d.scope}, {"label", d.label}};
+}
+
+Json Enrolment::create_token(const Json& body) {
+  only_members(body, {"role", "label"});
+  const std::string role_text = string_member(body, "role", 16, true);
+  auto role = role_from(role_text);
+  if (!role || *role == Role::kDevice) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "\"role\" must be \"reviewer\" or \"admin\" (devices register with a code)");
+  }
+  const std::string label = string_member(body, "label", 200, false);
+  const std::string token = new_token(*role);
+  auto txn = store_.begin_write();
+  txn->insert_token(secret_hash(token), *role, label, wall_.now_ms());
+  txn->commit();
+  return Json{{"token", token}, {"role", role_name(*role)}, {"label", label}};
+}
+
+Json Enrolment::list_devices() {
+  const auto seen = sync_.seen_snapshot();
+  Json arr = Json::array();
+  for (const DeviceRow& d : store_.list_devices()) {
+    int64_t last_seen = d.last_seen_ms;
+    if (auto it = seen.find(d.device_id); it != seen.end()) last_seen = std::max(last_seen, it->second);
+    arr.push_back(Json{{"device_id", d.device_id},
+                       {"label", d.label},
+                       {"scope", d.scope},
+                       {"acked_seq", d.acked_seq},
+                       {"registered_ms", d.registered_ms},
+                       {"last_seen_ms", last_seen},
+                       {"last_sync_ms", d.last_sync_ms},
+                       {"revoked", d.revoked_ms != 0},
+                       {"revoked_ms", d.revoked_ms},
+                       {"status", d.status}});
+  }
+  return Json{{"devices", std::move(arr)}};
+}
+
+Json Enrolment::revoke_device(const std::string& device_id) {
+  const int64_t now = wall_.now_ms();
+  auto txn = store_.begin_write();
+  if (!txn->revoke_device(device_id, now)) throw Error(ErrorCode::kNotFound, "no such device");
+  txn->commit();
+  return Json{{"device_id", device_id}, {"revoked", true}};
+}
+
+}  // namespace lumbung::server

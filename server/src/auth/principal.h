@@ -1,0 +1,40 @@
+// Who is calling: the role a bearer token carries and, for a device, its id and scope.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lumbung::server {
+
+// Roles, from least to most trusted. A device pushes and pulls its scope; a reviewer reads
+// records and progress and works the review queues; an admin may do everything.
+enum class Role { kDevice = 0, kReviewer = 1, kAdmin = 2 };
+
+inline const char* role_name(Role r) {
+  switch (r) {
+    case Role::kDevice: return "device";
+    case Role::kReviewer: return "reviewer";
+    case Role::kAdmin: return "admin";
+  }
+  return "device";
+}
+
+inline std::optional<Role> role_from(std::string_view s) {
+  if (s == "device") return Role::kDevice;
+  if (s == "reviewer") return Role::kReviewer;
+  if (s == "admin") return Role::kAdmin;
+  return std::nullopt;
+}
+
+struct Principal {
+  Role role = Role::kDevice;
+  std::string device_id;           // kDevice only
+  std::vector<std::string> scope;  // kDevice only: region-code prefixes, digits only
+  std::string label;
+  bool revoked = false;
+  std::string stored_hash;  // the token hash as the store holds it (for the final compare)
+};
+
+}  // namespace lumbung::server

@@ -1,0 +1,147 @@
+#include "http/http_listener.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <stdexcept>
+
+#include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
+
+#include "api/http_types.h"
+#include "api/problem.h"
+#include "api/router.h"
+#include "lumbung/tuning.h"
+
+namespace lumbung::server {
+namespace http = web::http;
+using http::experimental::listener::http_listener;
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void send(http::http_request& req, const Response& r) {
+  http::http_response resp(static_cast<http::status_code>(r.status));
+  resp.set_body(std::vector<unsigned char>(r.body.begin(), r.body.end()));
+  resp.headers().set_content_type(r.content_type);
+  for (const auto& [k, v] : r.headers) resp.headers().add(k, v);
+  req.reply(resp).then([](pplx::task<void> t) {
+    try {
+      t.get();
+    } catch (...) {
+      // The client went away before the answer was written; nothing to do.
+    }
+  });
+}
+
+Request to_request(const http::http_request& req) {
+  Request r;
+  r.method = req.method();
+  const auto& rel = req.relative_uri();
+  r.path = web::uri::decode(rel.path());
+  r.query = rel.query();
+  for (const auto& [k, v] : req.headers()) r.headers[lower(k)] = v;
+  return r;
+}
+
+}  // namespace
+
+struct HttpListener::Impl {
+  std::unique_ptr<http_listener> listener;
+};
+
+void HttpListener::initialize_threads(size_t n) { crossplat::threadpool::initialize_with_threads(n); }
+
+uint16_t HttpListener::pick_free_port(const std::string& host) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    ::close(fd);
+    throw std::runtime_error("--listen host must be an IPv4 address such as 127.0.0.1");
+  }
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a free port on " + host);
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+HttpListener::HttpListener(std::string host, uint16_t port, Router& router)
+    : host_(std::move(host)), port_(port), router_(router), impl_(std::make_unique<Impl>()) {}
+
+HttpListener::~HttpListener() {
+  try {
+    close();
+  } catch (...) {
+  }
+}
+
+void HttpListener::open() {
+  const std::string url = "http://" + host_ + ":" + std::to_string(port_);
+  impl_->listener = std::make_unique<http_listener>(url);
+  Router* router = &router_;
+  impl_->listener->support([router](http::http_request req) {
+    try {
+      Request r = to_request(req);
+      const bool has_length = req.headers().has(http::header_names::content_length);
+      const auto length = req.headers().content_length();
+      if (has_length && length > kMaxBodyBytes) {
+        // Refuse before reading: the body is never buffered by us.
+        r.body_too_large = true;
+        send(req, router->handle(r));
+        return;
+      }
+      if (r.method == http::methods::GET || r.method == http::methods::HEAD ||
+          (has_length && length == 0)) {
+        send(req, router->handle(r));
+        return;
+      }
+      req.extract_vector().then([req, r = std::move(r), router](
+                                    pplx::task<std::vector<unsigned char>> t) mutable {
+        try {
+          std::vector<unsigned char> body = t.get();
+          if (body.size() > kMaxBodyBytes) {
+            r.body_too_large = true;
+          } else {
+            r.body.assign(body.begin(), body.end());
+          }
+          send(req, router->handle(r));
+        } catch (...) {
+          try {
+            send(req, problem_response(ErrorCode::kTransport, "could not read the request body"));
+          } catch (...) {
+          }
+        }
+      });
+    } catch (...) {
+      try {
+        send(req, response_for_current_exception());
+      } catch (...) {
+      }
+    }
+  });
+  impl_->listener->open().wait();
+}
+
+void HttpListener::close() {
+  if (impl_ && impl_->listener) {
+    impl_->listener->close().wait();
+    impl_->listener.reset();
+  }
+}
+
+}  // namespace lumbung::server

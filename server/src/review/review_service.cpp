@@ -1,0 +1,319 @@
+#include "review/review_service.h"
+
+#include "api/problem.h"
+#include "lumbung/changeset.h"
+#include "lumbung/error.h"
+#include "lumbung/tuning.h"
+#include "store/record_codec.h"
+
+namespace lumbung::server {
+namespace {
+
+constexpr size_t kListLimit = 1000;
+
+Json who_json(const Principal& who) {
+  return Json{{"role", role_name(who.role)}, {"label", who.label}};
+}
+
+const CollectionSchema& collection_or_throw(const Schema& schema, const std::string& name) {
+  const CollectionSchema* cs = schema.collection(name);
+  if (!cs) throw Error(ErrorCode::kCorrupt, "a review entry names an unknown collection");
+  return *cs;
+}
+
+}  // namespace
+
+Json record_json(const std::string& id, const RecordState& st) {
+  Json versions = Json::object();
+  for (const auto& [name, fv] : st.fields) versions[name] = encode_version(fv.version);
+  Json j{{"id", id},
+         {"fields", st.values()},
+         {"versions", std::move(versions)},
+         {"deleted", !st.live()}};
+  j["tombstone"] = st.tombstone.empty() ? Json() : encode_version(st.tombstone);
+  return j;
+}
+
+Json ReviewService::list_conflicts(const std::string& status) {
+  Json arr = Json::array();
+  for (const ConflictRow& row : store_.list_conflicts(status, kListLimit)) {
+    Json j = codec::encode_conflict(row.conflict);
+    j["status"] = row.resolved ? "resolved" : "open";
+    j["found_ms"] = row.found_ms;
+    j["resolution"] = row.resolution;
+    arr.push_back(std::move(j));
+  }
+  return Json{{"conflicts", std::move(arr)}};
+}
+
+Json ReviewService::resolve_conflict(const std::string& id, const Json& body, const Principal& who) {
+  if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "body must be an object");
+  const auto keep_it = body.find("keep");
+  const auto value_it = body.find("value");
+  if ((keep_it == body.end()) == (value_it == body.end())) {
+    throw Error(ErrorCode::kInvalidArgument, "give exactly one of \"keep\" or \"value\"");
+  }
+  for (const auto& [k, _] : body.items()) {
+    if (k != "keep" && k != "value") throw Error(ErrorCode::kInvalidArgument, "unknown member \"" + k + "\"");
+  }
+  std::string keep;
+  if (keep_it != body.end()) {
+    if (!keep_it->is_string() || (*keep_it != "winner" && *keep_it != "loser")) {
+      throw Error(ErrorCode::kInvalidArgument, "\"keep\" must be \"winner\" or \"loser\"");
+    }
+    keep = keep_it->get<std::string>();
+  }
+
+  const int64_t now = sync_.now_ms();
+  auto txn = store_.begin_write();
+  auto row = txn->conflict(id);
+  if (!row) throw Error(ErrorCode::kNotFound, "no conflict with this id");
+  if (row->resolved) throw Error(ErrorCode::kAlreadyExists, "this conflict is already resolved");
+  const Conflict& c = row->conflict;
+  const CollectionSchema& cs = collection_or_throw(sync_.schema(), c.collection);
+  RecordState st = txn->load_record(c.collection, c.record_id).value_or(RecordState{});
+
+  Op op = sync_.new_server_op(*txn);
+  op.collection = c.collection;
+  op.id = c.record_id;
+  Json chosen;
+  if (!c.field.empty()) {
+    // One field: write the chosen value over the field's current version.
+    if (!keep.empty()) {
+      chosen = keep == "winner" ? c.winner.value : c.loser.value;
+    } else {
+      chosen = *value_it;
+    }
+    Json set{{c.field, chosen}};
+    auto issues = cs.normalize_and_validate(set, /*partial=*/true);
+    if (!issues.empty()) {
+      throw ProblemError(ErrorCode::kValidationFailed, issues.front().message,
+                         Json{{"field", issues.front().field}}, issues.front().field);
+    }
+    chosen = set[c.field];
+    op.set = std::move(set);
+    if (auto it = st.fields.find(c.field); it != st.fields.end()) op.base[c.field] = it->second.version;
+  } else {
+    // Edit against delete: keep the delete (delete again) or keep the record (rewrite its
+    // live values so they are newer than the tombstone).
+    if (keep.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "an update/delete conflict takes \"keep\", not \"value\"");
+    }
+    const ConflictSide& side = keep == "winner" ? c.winner : c.loser;
+    const ConflictSide& other = keep == "winner" ? c.loser : c.winner;
+    // The delete side is the one whose value is null and whose version is not a field's.
+    const bool side_is_delete = side.value.is_null() && !(other.value.is_null() && other.version > side.version);
+    if (side_is_delete) {
+      op.is_delete = true;
+      op.set = Json::object();
+      op.base["*"] = st.newest_version();
+      chosen = "deleted";
+    } else {
+      op.set = st.values();
+      if (op.set.empty()) throw Error(ErrorCode::kInvalidArgument, "the record has no values to keep");
+      for (const auto& [name, _] : op.set.items()) op.base[name] = st.fields.at(name).version;
+      chosen = "kept";
+    }
+  }
+  sync_.clock().observe(op.version.hlc);
+  sync_.apply_locked(*txn, cs, op, nullptr, now);
+  Json resolution{{"by", who_json(who)},
+                  {"at_ms", now},
+                  {"value", chosen},
+                  {"op", encode_op(op, true)}};
+  if (!keep.empty()) resolution["keep"] = keep;
+  txn->resolve_conflict(id, resolution);
+  txn->set_meta("clock", std::to_string(sync_.clock().last()));
+  txn->commit();
+  metrics_.add_ops_applied(1);
+
+  Json j = codec::encode_conflict(c);
+  j["status"] = "resolved";
+  j["found_ms"] = row->found_ms;
+  j["resolution"] = std::move(resolution);
+  return j;
+}
+
+Json ReviewService::list_duplicates(const std::string& status) {
+  Json arr = Json::array();
+  for (const DuplicateRow& d : store_.list_duplicates(status, kListLimit)) {
+    Json records = Json::array();
+    for (const std::string* rid : {&d.record_a, &d.record_b}) {
+      auto st = store_.get_record(d.collection, *rid);
+      records.push_back(st ? record_json(*rid, *st) : Json{{"id", *rid}, {"missing", true}});
+    }
+    arr.push_back(Json{{"id", d.id},
+                       {"kind", "duplicate_key"},
+                       {"collection", d.collection},
+                       {"record_ids", Json::array({d.record_a, d.record_b})},
+                       {"records", std::move(records)},
+                       {"status", d.resolved ? "merged" : "open"},
+                       {"found_ms", d.found_ms},
+                       {"resolution", d.resolution}});
+  }
+  return Json{{"duplicates", std::move(arr)}};
+}
+
+Json ReviewService::merge_duplicate(const std::string& id, const Json& body, const Principal& who) {
+  if (!body.is_object() || !body.contains("survivor") || !body["survivor"].is_string() ||
+      body.size() != 1) {
+    throw Error(ErrorCode::kInvalidArgument, "body must be {\"survivor\": \"<record id>\"}");
+  }
+  const std::string survivor = body["survivor"].get<std::string>();
+  const int64_t now = sync_.now_ms();
+  auto txn = store_.begin_write();
+  auto d = txn->duplicate(id);
+  if (!d) throw Error(ErrorCode::kNotFound, "no duplicate entry with this id");
+  if (d->resolved) throw Error(ErrorCode::kAlreadyExists, "this duplicate entry is already merged");
+  if (survivor != d->record_a && survivor != d->record_b) {
+    throw Error(ErrorCode::kInvalidArgument, "survivor must be one of the entry's two record ids");
+  }
+  const std::string merged = survivor == d->record_a ? d->record_b : d->record_a;
+  const CollectionSchema& cs = collection_or_throw(sync_.schema(), d->collection);
+  auto s = txn->load_record(d->collection, survivor);
+  auto o = txn->load_record(d->collection, merged);
+  if (!s || !o) throw Error(ErrorCode::kNotFound, "a record of this entry no longer exists");
+
+  Json ops = Json::array();
+  auto run = [&](Op op) {
+    sync_.clock().observe(op.version.hlc);
+    sync_.apply_locked(*txn, cs, op, nullptr, now);
+    ops.push_back(encode_op(op, true));
+  };
+  // 1. Fill the survivor's empty fields from the merged-away record.
+  {
+    Op op = sync_.new_server_op(*txn);
+    op.collection = d->collection;
+    op.id = survivor;
+    for (const auto& [name, fv] : o->fields) {
+      if (fv.value.is_null() || name == "merged_into") continue;
+      auto it = s->fields.find(name);
+      if (it != s->fields.end() && !it->second.value.is_null()) continue;
+      op.set[name] = fv.value;
+      if (it != s->fields.end()) op.base[name] = it->second.version;
+    }
+    if (!op.set.empty()) {
+      run(std::move(op));
+    } else {
+      // Unused seq: give it back so the server's seq stays gap-free.
+      txn->set_meta("server_seq", std::to_string(op.seq - 1));
+    }
+  }
+  // 2. Point the merged-away record at the survivor, when the schema has the field.
+  if (cs.field("merged_into")) {
+    Op op = sync_.new_server_op(*txn);
+    op.collection = d->collection;
+    op.id = merged;
+    op.set = Json{{"merged_into", survivor}};
+    if (auto it = o->fields.find("merged_into"); it != o->fields.end()) {
+      op.base["merged_into"] = it->second.version;
+    }
+    run(std::move(op));
+  }
+  // 3. Delete it; its values and history stay in the store and the oplog.
+  {
+    auto now_o = txn->load_record(d->collection, merged);
+    Op op = sync_.new_server_op(*txn);
+    op.collection = d->collection;
+    op.id = merged;
+    op.is_delete = true;
+    op.set = Json::object();
+    if (now_o && !now_o->newest_version().empty()) op.base["*"] = now_o->newest_version();
+    run(std::move(op));
+  }
+  Json resolution{{"by", who_json(who)},
+                  {"at_ms", now},
+                  {"survivor", survivor},
+                  {"merged", merged},
+                  {"merged_into_field", cs.field("merged_into") != nullptr},
+                  {"ops", ops}};
+  txn->resolve_duplicate(id, resolution);
+  txn->set_meta("clock", std::to_string(sync_.clock().last()));
+  txn->commit();
+  metrics_.add_ops_applied(ops.size());
+  return Json{{"id", id}, {"status", "merged"}, {"resolution", std::move(resolution)}};
+}
+
+}  // namespace lumbung::server
+
+namespace lumbung::server {
+
+Json ReviewService::records(const std::string& collection, const std::string& scope,
+                            const std::string& after, size_t limit) {
+  const CollectionSchema* cs = sync_.schema().collection(collection);
+  if (!cs) throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + collection + "\"");
+  const std::string prefix = scope.empty() ? std::string() : canonical_region_prefix(scope);
+  if (limit == 0) limit = kDefaultQueryPageSize;
+  if (limit > kMaxQueryPageSize) limit = kMaxQueryPageSize;
+  auto rows = store_.list_records(collection, prefix, after, limit);
+  Json arr = Json::array();
+  for (const RecordRow& r : rows) arr.push_back(record_json(r.id, r.state));
+  const std::string next = rows.size() == limit ? rows.back().id : std::string();
+  return Json{{"collection", collection}, {"records", std::move(arr)}, {"next", next}};
+}
+
+Json ReviewService::progress(const std::string& collection, const std::string& scope) {
+  const CollectionSchema* cs = sync_.schema().collection(collection);
+  if (!cs) throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + collection + "\"");
+  const std::string prefix = scope.empty() ? std::string() : canonical_region_prefix(scope);
+  // Which fields to count by: "status" if the schema has it, and every enum_set (programs).
+  const FieldDef* status = cs->field("status");
+  std::vector<std::string> sets;
+  for (const FieldDef& f : cs->fields()) {
+    if (f.type == FieldType::kEnumSet) sets.push_back(f.name);
+  }
+  struct Tally {
+    uint64_t total = 0;
+    std::map<std::string, uint64_t> by_status;
+  };
+  static constexpr std::pair<const char*, size_t> kLevels[] = {
+      {"provinsi", 2}, {"kabupaten", 4}, {"kecamatan", 6}, {"desa", 10}};
+  // Per desa only when asked for one kabupaten or narrower: otherwise the answer would list
+  // every village of the country.
+  const bool with_desa = prefix.size() >= 4;
+  Tally all;
+  std::map<std::string, std::map<std::string, uint64_t>> by_set;  // field -> member -> n
+  std::map<std::string, std::map<std::string, Tally>> levels;
+  store_.for_each_live(collection, prefix, [&](const std::string& sc, std::string_view doc_text) {
+    Json doc = Json::parse(doc_text, nullptr, false);
+    if (!doc.is_object()) return;
+    std::string st = "(none)";
+    if (status) {
+      auto it = doc.find(status->name);
+      if (it != doc.end() && it->is_string()) st = it->get<std::string>();
+    }
+    ++all.total;
+    ++all.by_status[st];
+    for (const auto& f : sets) {
+      auto it = doc.find(f);
+      if (it == doc.end() || !it->is_array()) continue;
+      for (const auto& m : *it) {
+        if (m.is_string()) ++by_set[f][m.get<std::string>()];
+      }
+    }
+    for (const auto& [name, len] : kLevels) {
+      if (sc.size() < len || (len == 10 && !with_desa)) continue;
+      Tally& t = levels[name][sc.substr(0, len)];
+      ++t.total;
+      ++t.by_status[st];
+    }
+  });
+  auto tally_json = [](const Tally& t) {
+    return Json{{"total", t.total}, {"by_status", t.by_status}};
+  };
+  Json lv = Json::object();
+  for (const auto& [name, m] : levels) {
+    Json regions = Json::object();
+    for (const auto& [code, t] : m) regions[code] = tally_json(t);
+    lv[name] = std::move(regions);
+  }
+  return Json{{"collection", collection},
+              {"scope", prefix},
+              {"total", all.total},
+              {"by_status", all.by_status},
+              {"by_program", by_set},
+              {"regions", std::move(lv)},
+              {"server_time_ms", sync_.now_ms()}};
+}
+
+}  // namespace lumbung::server

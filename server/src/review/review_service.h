@@ -1,0 +1,56 @@
+// The review queues of the central office: conflicts the merge kept, and duplicate
+// enrolments (two live records with one natural key). Every decision is written as a new
+// op by the server's own device ("server"), applied with the same merge and appended to
+// the oplog, so it reaches every device on its next pull. Entries are never deleted: a
+// resolved entry keeps who decided, when, and what.
+//
+// Called by the router on listener threads; thread-safe (one write transaction per call).
+#pragma once
+
+#include <string>
+
+#include "auth/principal.h"
+#include "lumbung/schema.h"
+#include "store/server_store.h"
+#include "sync/sync_service.h"
+
+namespace lumbung::server {
+
+class ReviewService {
+ public:
+  ReviewService(ServerStore& store, SyncService& sync, Metrics& metrics)
+      : store_(store), sync_(sync), metrics_(metrics) {}
+
+  // {"conflicts":[...]} ; status "open" | "resolved" | "all".
+  Json list_conflicts(const std::string& status);
+  // body {"keep":"winner"|"loser"} or {"value": <json>}. Returns the resolved entry and the
+  // op written. Throws kNotFound, kAlreadyExists (already resolved), kInvalidArgument,
+  // kValidationFailed.
+  Json resolve_conflict(const std::string& id, const Json& body, const Principal& who);
+
+  // {"duplicates":[...]} with both records' current values.
+  Json list_duplicates(const std::string& status);
+  // body {"survivor":"<record id>"}: fills the survivor's empty fields from the other
+  // record, marks the other merged_into the survivor (if the schema has that field) and
+  // deletes it.
+  Json merge_duplicate(const std::string& id, const Json& body, const Principal& who);
+
+  // Reads for the central office (reviewer role).
+  // {"records":[record_json...],"next":"<id>"|""}: records of `collection` (deleted ones
+  // flagged) with id > after, scope prefix filter; limit capped at kMaxQueryPageSize.
+  Json records(const std::string& collection, const std::string& scope, const std::string& after,
+               size_t limit);
+  // Live record counts per status and per program, overall and per region level.
+  Json progress(const std::string& collection, const std::string& scope);
+
+ private:
+  ServerStore& store_;
+  SyncService& sync_;
+  Metrics& metrics_;
+};
+
+// JSON of a record for the review and records APIs:
+// {"id","fields":{live values},"versions":{field:[hlc,dev]},"deleted":bool,"tombstone":[..]|null}
+Json record_json(const std::string& id, const RecordState& st);
+
+}  // namespace lumbung::server

@@ -1,0 +1,170 @@
+// The server's storage, behind an interface so that the HTTP and service layers do not
+// know which database holds the data. SqliteServerStore (embedded, one file in --data) is
+// the default; a PostgreSQL store (many stateless servers, one database) can implement the
+// same interface later.
+//
+// Model (docs/PROTOCOL.md "Endpoints" describes what clients see of it):
+//   records     merge state of every record, encoded like the device store
+//               (engine/src/store/record_codec.h): doc, versions, tombstone, scope, nkey
+//   oplog       every accepted op in one global, gap-free order `pos`; pull cursors follow it
+//   devices     registered devices: scope prefixes, token hash, acked_seq, activity
+//   tokens      admin and reviewer tokens (hashes)
+//   codes       one-time enrolment codes (hashes)
+//   conflicts   conflict entries found by the merge, open or resolved
+//   duplicates  pairs of live records with one natural key, open or merged
+//   meta        server clock, the server's own op seq
+//
+// Concurrency contract: begin_write() serialises writers (one write transaction at a time;
+// a PostgreSQL store would use SERIALIZABLE or an advisory lock around the oplog append so
+// that `pos` stays gap-free and commit-ordered). Read calls may run on any thread
+// concurrently with a writer and each sees one committed snapshot.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/principal.h"
+#include "lumbung/merge.h"
+
+namespace lumbung::server {
+
+struct DeviceRow {
+  std::string device_id;
+  std::string label;
+  std::vector<std::string> scope;
+  uint64_t acked_seq = 0;
+  int64_t registered_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t last_sync_ms = 0;  // last successful push
+  int64_t revoked_ms = 0;    // 0 = active
+  Json status;               // last status report from the device (null if none)
+};
+
+struct CodeRow {
+  std::vector<std::string> scope;
+  std::string label;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+  int64_t used_ms = 0;  // 0 = unused
+  std::string used_by;
+};
+
+// One oplog row as pull needs it; op_text is the op's JSON (with "dev") as sent to devices.
+struct LogEntry {
+  uint64_t pos = 0;
+  std::string dev;
+  std::string scope;
+  std::string op_text;
+};
+
+struct LogPage {
+  std::vector<LogEntry> entries;
+  uint64_t last_scanned = 0;  // highest pos examined (the next cursor)
+  bool more = false;          // rows exist after last_scanned
+};
+
+struct ConflictRow {
+  Conflict conflict;
+  bool resolved = false;
+  int64_t found_ms = 0;
+  Json resolution;  // null while open
+};
+
+struct DuplicateRow {
+  std::string id;
+  std::string collection;
+  std::string record_a, record_b;  // record_a < record_b
+  bool resolved = false;
+  int64_t found_ms = 0;
+  Json resolution;  // null while open
+};
+
+struct RecordRow {
+  std::string collection;
+  std::string id;
+  RecordState state;
+};
+
+// One write transaction. Everything done through it becomes visible atomically at
+// commit(); destroying it without commit() rolls everything back. Not thread-safe: use it
+// from the thread that began it. Throws Error(kStorage) on database failures.
+class WriteTxn {
+ public:
+  virtual ~WriteTxn() = default;
+
+  // --- records and the log
+  virtual std::optional<RecordState> load_record(const std::string& col, const std::string& id) = 0;
+  virtual void save_record(const std::string& col, const std::string& id, const RecordState& st,
+                           const std::string& scope, const std::optional<std::string>& nkey) = 0;
+  // Ids of live records of `col` whose natural key is `key`, lowest ids first, at most `limit`.
+  virtual std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
+                                                     size_t limit) = 0;
+  // Appends an accepted op; returns its pos (max pos + 1: gap-free).
+  virtual uint64_t append_op(const Op& op, const std::string& scope, const std::string& op_text) = 0;
+
+  // --- review queues; inserts return false if the id already exists (kept as it was)
+  virtual bool insert_conflict(const Conflict& c, int64_t now_ms) = 0;
+  virtual std::optional<ConflictRow> conflict(const std::string& id) = 0;
+  virtual void resolve_conflict(const std::string& id, const Json& resolution) = 0;
+  virtual bool insert_duplicate(const DuplicateRow& d) = 0;
+  virtual std::optional<DuplicateRow> duplicate(const std::string& id) = 0;
+  virtual void resolve_duplicate(const std::string& id, const Json& resolution) = 0;
+
+  // --- devices, codes, tokens
+  virtual std::optional<DeviceRow> device(const std::string& id) = 0;
+  virtual void insert_device(const DeviceRow& d, const std::string& token_hash) = 0;
+  virtual void update_device_sync(const std::string& id, uint64_t acked_seq, int64_t now_ms,
+                                  const Json* status) = 0;
+  virtual bool revoke_device(const std::string& id, int64_t now_ms) = 0;  // false if unknown
+  // last_seen_ms = max(last_seen_ms, now_ms).
+  virtual void touch_device(const std::string& id, int64_t now_ms) = 0;
+  virtual std::optional<CodeRow> code(const std::string& code_hash) = 0;
+  virtual void insert_code(const std::string& code_hash, const CodeRow& c) = 0;
+  virtual void mark_code_used(const std::string& code_hash, const std::string& device_id,
+                              int64_t now_ms) = 0;
+  virtual void insert_token(const std::string& token_hash, Role role, const std::string& label,
+                            int64_t now_ms) = 0;
+  virtual uint64_t count_tokens() = 0;
+
+  // --- small persistent values (server clock, server op seq)
+  virtual std::string meta(const std::string& key) = 0;
+  virtual void set_meta(const std::string& key, const std::string& value) = 0;
+
+  virtual void commit() = 0;
+};
+
+class ServerStore {
+ public:
+  virtual ~ServerStore() = default;
+
+  // Starts the one write transaction; blocks while another is open.
+  virtual std::unique_ptr<WriteTxn> begin_write() = 0;
+
+  // The principal a token hash belongs to (revoked devices included, flagged), or nullopt.
+  virtual std::optional<Principal> find_principal(const std::string& token_hash) = 0;
+
+  // Oplog rows after `after_pos` in pos order whose scope starts with one of `prefixes`
+  // (an empty scope matches everyone) and whose dev != exclude_dev; at most `limit` rows
+  // returned and at most `scan_limit` rows examined.
+  virtual LogPage read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
+                           const std::string& exclude_dev, size_t limit, size_t scan_limit) = 0;
+
+  // status: "open", "resolved" or "all".
+  virtual std::vector<ConflictRow> list_conflicts(const std::string& status, size_t limit) = 0;
+  virtual std::vector<DuplicateRow> list_duplicates(const std::string& status, size_t limit) = 0;
+  virtual std::vector<DeviceRow> list_devices() = 0;
+  // Records of `col` (deleted ones included) with id > after_id, by id; scope_prefix "" = all.
+  virtual std::vector<RecordRow> list_records(const std::string& col, const std::string& scope_prefix,
+                                              const std::string& after_id, size_t limit) = 0;
+  virtual std::optional<RecordState> get_record(const std::string& col, const std::string& id) = 0;
+  // Calls fn(scope, doc_json_text) for every live record of `col` under scope_prefix.
+  virtual void for_each_live(const std::string& col, const std::string& scope_prefix,
+                             const std::function<void(const std::string&, std::string_view)>& fn) = 0;
+  virtual std::string read_meta(const std::string& key) = 0;
+};
+
+}  // namespace lumbung::server

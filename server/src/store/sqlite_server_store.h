@@ -1,0 +1,41 @@
+// The embedded ServerStore: one SQLite file (WAL) in the --data directory.
+//
+// One writer connection guarded by a mutex (held by the open WriteTxn) and a small pool
+// of reader connections, so pulls and review reads never wait for a push batch to commit
+// (WAL readers see the last committed snapshot).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/server_store.h"
+
+namespace lumbung::server {
+
+class SqliteServerStore : public ServerStore {
+ public:
+  // Opens or creates `<dir>/lumbung-server.db`. Throws Error(kStorage).
+  static std::unique_ptr<SqliteServerStore> open(const std::string& dir);
+  ~SqliteServerStore() override;
+
+  std::unique_ptr<WriteTxn> begin_write() override;
+  std::optional<Principal> find_principal(const std::string& token_hash) override;
+  LogPage read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
+                   const std::string& exclude_dev, size_t limit, size_t scan_limit) override;
+  std::vector<ConflictRow> list_conflicts(const std::string& status, size_t limit) override;
+  std::vector<DuplicateRow> list_duplicates(const std::string& status, size_t limit) override;
+  std::vector<DeviceRow> list_devices() override;
+  std::vector<RecordRow> list_records(const std::string& col, const std::string& scope_prefix,
+                                      const std::string& after_id, size_t limit) override;
+  std::optional<RecordState> get_record(const std::string& col, const std::string& id) override;
+  void for_each_live(const std::string& col, const std::string& scope_prefix,
+                     const std::function<void(const std::string&, std::string_view)>& fn) override;
+  std::string read_meta(const std::string& key) override;
+
+ private:
+  struct Impl;
+  explicit SqliteServerStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lumbung::server
