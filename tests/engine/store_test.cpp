@@ -297,3 +297,50 @@ TEST_CASE("a crash mid-batch leaves every committed write and its change entry -
   store->create("enrolment", sample_enrolment(9));
   CHECK(store->pending_changes(1, records).front().op.seq == records + 1);
 }
+
+TEST_CASE("pending_wire sends exactly the ops pending_changes describes") {
+  for (const std::string passphrase : {"", "kata sandi"}) {
+    CAPTURE(passphrase);
+    test::TempDir dir;
+    OpenOptions o;
+    o.path = dir.file("w.db");
+    o.schema = enrolment_schema();
+    o.device_id = "dev-w";
+    o.passphrase = passphrase;
+    auto store = Store::open(o);
+    const std::string a = store->create("enrolment", sample_enrolment(1));
+    const std::string b = store->create("enrolment", sample_enrolment(2));
+    store->create("enrolment", sample_enrolment(3));
+    store->update("enrolment", a, {{"phone", "081234567890"}});  // a's create now partial
+    store->remove("enrolment", b);
+    const auto changes = store->pending_changes(100);
+    const auto wire = store->pending_wire(100);
+    REQUIRE(changes.size() == wire.size());
+    for (size_t i = 0; i < wire.size(); ++i) {
+      CHECK(wire[i].seq == changes[i].op.seq);
+      const Op decoded = decode_op(Json::parse(wire[i].json), store->device_id());
+      CHECK(encode_op(decoded, true) == encode_op(changes[i].op, true));
+    }
+    CHECK_FALSE(decode_op(Json::parse(wire[0].json), "d").set.contains("phone"));
+    CHECK(store->pending_wire(100, 3).size() == 2);
+  }
+}
+
+TEST_CASE("pulled ops for unknown records take the insert path and equal the general merge") {
+  test::TempDir dir;
+  auto a = open_store(dir.file("a.db"), "dev-a");
+  auto b = open_store(dir.file("b.db"), "dev-b");
+  for (int i = 1; i <= 5; ++i) a->create("enrolment", sample_enrolment(i));
+  std::vector<Op> ops;
+  for (auto& c : a->pending_changes(10)) ops.push_back(c.op);
+  CHECK(b->apply_remote(ops).applied == 5);
+  CHECK(b->apply_remote(ops).duplicates == 5);
+  for (const auto& op : ops) {
+    auto ra = a->get("enrolment", op.id), rb = b->get("enrolment", op.id);
+    REQUIRE(rb);
+    CHECK(ra->fields == rb->fields);
+    CHECK(ra->versions == rb->versions);
+  }
+  CHECK(b->find_by_key("enrolment", sample_enrolment(2)["nik"]).size() == 1);
+  CHECK(b->count("enrolment", "72.42") == 5);
+}

@@ -79,6 +79,12 @@ struct PendingChange {
   int64_t written_ms = 0;  // wall time of the local write
 };
 
+struct WireChange {
+  uint64_t seq = 0;
+  int64_t written_ms = 0;
+  std::string json;
+};
+
 struct StoreStats {
   uint64_t records = 0;           // live records
   uint64_t deleted = 0;           // tombstoned records
@@ -156,6 +162,10 @@ class Store {
 
   // Unacknowledged change-log entries in seq order, at most `limit`, with seq > after_seq.
   std::vector<PendingChange> pending_changes(size_t limit, uint64_t after_seq = 0) const;
+  // The same entries as pending_changes(), as wire JSON (the op format of changeset.h,
+  // without the device): what the sync client sends. Cheaper than decoding every entry and
+  // encoding it again.
+  std::vector<WireChange> pending_wire(size_t limit, uint64_t after_seq = 0) const;
   // Marks every entry with seq <= up_to_seq acknowledged (the server has them); returns how
   // many were newly acknowledged.
   uint64_t acknowledge(uint64_t up_to_seq);

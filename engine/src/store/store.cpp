@@ -348,6 +348,37 @@ struct Store::Impl {
     return t + "}";
   }
 
+  // The hot path of imports and first pulls: a record this replica has never seen gets
+  // all its fields at one version. That is exactly what apply_op gives for a set applied to
+  // an empty state, written directly (no merge state built, the JSON made once). Returns
+  // false, writing nothing, if the id exists already.
+  bool insert_fresh(const CollectionSchema& cs, const std::string& id, const Json& fields,
+                    const Version& v) {
+    std::string doc, sealed;
+    if (keys) {
+      Json clear = Json::object(), priv = Json::object();
+      for (const auto& [name, value] : fields.items()) {
+        (personal(cs, name) ? priv : clear)[name] = value;
+      }
+      doc = clear.dump();
+      sealed = seal(priv.dump(), "rec:" + id);
+    } else {
+      doc = fields.dump();
+    }
+    const std::string ver = "{\"\":[" + std::to_string(v.hlc) + "," + json_quote(v.device) + "]}";
+    auto& ins = db->prepare(
+        "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) VALUES(?1,?2,?3,?4,1,?5,?6,?7)");
+    ins.bind_static(1, cs.name()).bind_static(2, id).bind_static(3, doc).bind_static(4, ver);
+    bind_index_keys(ins, 5, string_field(fields, cs.scope_field()),
+                    string_field(fields, cs.natural_key()));
+    if (keys) {
+      ins.bind_blob(7, sealed.data(), sealed.size());
+    } else {
+      ins.bind_null(7);
+    }
+    return ins.try_run();
+  }
+
   // --- the three local writes; caller holds mu and an open transaction ---------------------
 
   std::string create(const std::string& col, Json fields, std::string id) {
@@ -361,45 +392,14 @@ struct Store::Impl {
     } else if (!is_uuid(id)) {
       throw Error(ErrorCode::kInvalidArgument, "record id must be a UUID, got \"" + id + "\"");
     }
-    // The hot path of imports: a new record's state is its fields at one version, so it is
-    // written directly (no merge state built), and its text is made once for the row and
-    // the log entry. This is exactly what apply_op gives for a create into an empty state.
     Op op;
     op.seq = next_seq;
     op.collection = col;
     op.id = id;
     op.version = {clock->now(), device};
-    // Index keys are taken before personal fields leave `fields` for the sealed column.
-    auto copy_of = [&](const std::string& name) {
-      const std::string* v = string_field(fields, name);
-      return v ? std::optional<std::string>(*v) : std::nullopt;
-    };
-    const std::optional<std::string> scope_copy = copy_of(cs.scope_field());
-    const std::optional<std::string> key_copy = copy_of(cs.natural_key());
-    std::string sealed;
-    if (keys) {
-      Json priv = Json::object();
-      for (const FieldDef& f : cs.fields()) {
-        if (!f.personal) continue;
-        if (auto it = fields.find(f.name); it != fields.end()) {
-          priv[f.name] = std::move(*it);
-          fields.erase(it);
-        }
-      }
-      sealed = seal(priv.dump(), "rec:" + id);
+    if (!insert_fresh(cs, id, fields, op.version)) {
+      throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
     }
-    const std::string doc = fields.dump();
-    const std::string ver = "{\"\":[" + std::to_string(op.version.hlc) + "," + json_quote(device) + "]}";
-    auto& ins = db->prepare(
-        "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) VALUES(?1,?2,?3,?4,1,?5,?6,?7)");
-    ins.bind_static(1, col).bind_static(2, id).bind_static(3, doc).bind_static(4, ver);
-    bind_index_keys(ins, 5, scope_copy ? &*scope_copy : nullptr, key_copy ? &*key_copy : nullptr);
-    if (keys) {
-      ins.bind_blob(7, sealed.data(), sealed.size());
-    } else {
-      ins.bind_null(7);
-    }
-    if (!ins.try_run()) throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
     log_change(op, nullptr);
     ++next_seq;
     return id;
@@ -820,6 +820,46 @@ std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_s
   return out;
 }
 
+std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto& st = impl_->db->prepare(
+      "SELECT c.seq, c.col, c.id, c.hlc, c.op, c.sealed, c.wall_ms, r.doc, r.ver, r.sealed "
+      "FROM changes c LEFT JOIN records r ON c.op IS NULL AND c.sealed IS NULL AND r.id = c.id "
+      "WHERE c.seq>?1 ORDER BY c.seq LIMIT ?2");
+  st.bind(1, static_cast<int64_t>(std::max(after_seq, impl_->acked_seq)));
+  st.bind(2, static_cast<int64_t>(limit));
+  std::vector<WireChange> out;
+  try {
+    while (st.step()) {
+      WireChange w;
+      w.seq = static_cast<uint64_t>(st.column_int(0));
+      w.written_ms = st.column_int(6);
+      const bool create = st.column_is_null(4) && st.column_is_null(5);
+      const std::string one_version = "{\"\":[" + std::to_string(st.column_int(3)) + "," +
+                                      json_quote(impl_->device) + "]}";
+      if (!create && !st.column_is_null(4)) {
+        w.json = st.column_text(4);  // updates and deletes are logged in wire form
+      } else if (create && st.column_is_null(9) && !st.column_is_null(7) &&
+                 st.column_view(8) == one_version) {
+        // A create none of whose fields changed since: its values are the record's doc.
+        w.json = "{\"seq\":" + std::to_string(w.seq) + ",\"col\":" + json_quote(st.column_text(1)) +
+                 ",\"id\":" + json_quote(st.column_text(2)) +
+                 ",\"hlc\":" + std::to_string(st.column_int(3)) + ",\"set\":";
+        w.json.append(st.column_view(7));
+        w.json += "}";
+      } else {
+        w.json = encode_op(impl_->change_from_row(st), false).dump();
+      }
+      out.push_back(std::move(w));
+    }
+  } catch (...) {
+    st.reset();
+    throw;
+  }
+  st.reset();
+  return out;
+}
+
 uint64_t Store::pending_count() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->next_seq - 1 - impl_->acked_seq;
@@ -925,6 +965,12 @@ RemoteApplyResult Store::apply_remote(const std::vector<Op>& ops,
       throw Error(ErrorCode::kProtocol, "remote op for unknown collection \"" + op.collection + "\"");
     }
     impl_->clock->observe(op.version.hlc);
+    // Most pulled ops create records this replica has never seen: insert, no lookup first.
+    if (!op.is_delete && op.base.empty() && !op.set.empty() &&
+        impl_->insert_fresh(*cs, op.id, op.set, op.version)) {
+      ++out.applied;
+      continue;
+    }
     RecordState st = impl_->load(op.collection, op.id).value_or(RecordState{});
     ApplyResult r = apply_op(*cs, st, op);
     if (r.changed) {

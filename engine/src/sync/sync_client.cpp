@@ -2,9 +2,14 @@
 //
 // One SyncClient::Run per call does the talking: it owns the retry loop (exponential
 // backoff on link failures, 5xx and 429), the byte and request counters, and the mapping
-// of problem+json refusals to lumbung::Error. It runs on the caller's thread.
+// of problem+json refusals to lumbung::Error. It runs on the caller's thread, plus one
+// helper task at a time that overlaps the next step with the current one: while a push
+// batch is with the server the next batch is read and compressed; while a pull page is
+// applied the next page is fetched. Only one thread talks to the Transport at a time.
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "common/gzip.h"
@@ -49,15 +54,16 @@ class SyncClient::Run {
 
   // Sends with retries; returns the decoded JSON of a 2xx answer. A refusal that a retry
   // cannot fix throws Error with the server's code (and `problem` keeps its body).
-  Json call(const std::string& method, const std::string& target, const std::string& json_body,
-            Json* problem = nullptr) {
+  // `gzip_body` is the request body already gzip'ed ("" for none).
+  Json call(const std::string& method, const std::string& target, std::string gzip_body,
+            Json* problem = nullptr, int64_t* rtt_ms = nullptr) {
     HttpRequest req;
     req.method = method;
     req.target = target;
     req.headers = {{"Accept-Encoding", "gzip"}, {"Accept", "application/json"}};
     if (!c_.token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + c_.token_);
-    if (!json_body.empty()) {
-      req.body = gzip::compress(json_body);
+    if (!gzip_body.empty()) {
+      req.body = std::move(gzip_body);
       req.headers.emplace_back("Content-Type", "application/json");
       req.headers.emplace_back("Content-Encoding", "gzip");
     }
@@ -68,14 +74,16 @@ class SyncClient::Run {
       check_cancel();
       int retry_after_ms = 0;
       try {
-        ++report_.requests;
-        report_.bytes_up += request_wire_bytes(req);
+        ++requests_;
+        bytes_up_ += request_wire_bytes(req);
         const std::chrono::steady_clock::time_point sent = std::chrono::steady_clock::now();
         HttpResponse resp = c_.transport_.send(req);
-        rtt_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - sent)
-                      .count();
-        report_.bytes_down += resp.wire_bytes ? resp.wire_bytes : resp.body.size();
+        if (rtt_ms) {
+          *rtt_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - sent)
+                        .count();
+        }
+        bytes_down_ += resp.wire_bytes ? resp.wire_bytes : resp.body.size();
         std::string body = resp.body;
         if (auto it = resp.headers.find("content-encoding"); it != resp.headers.end() && it->second == "gzip") {
           try {
@@ -114,11 +122,34 @@ class SyncClient::Run {
         throw Error(ErrorCode::kTransport, "gave up after " + std::to_string(failures) +
                                                " attempts: " + last_error);
       }
-      ++report_.retries;
-      ++progress_.retries;
+      ++retries_;
       wait(std::max(backoff, retry_after_ms));
       backoff = std::min(backoff * 2, o_.max_backoff_ms);
     }
+  }
+
+  // One push batch, read from the log and compressed, ready to send.
+  struct Outgoing {
+    std::vector<WireChange> changes;
+    std::string gzip_body;
+  };
+
+  Outgoing prepare_batch(uint64_t after_seq, const Json& report_base) {
+    Store& store = c_.store_;
+    Outgoing out;
+    out.changes = store.pending_wire(o_.push_batch, after_seq);
+    if (out.changes.empty()) return out;
+    std::string body = "{\"device\":" + Json(store.device_id()).dump() + ",\"ops\":[";
+    for (size_t i = 0; i < out.changes.size(); ++i) {
+      if (i) body += ',';
+      body += out.changes[i].json;
+    }
+    Json report = report_base;
+    report["pending"] = store.pending_count();  // when this batch was read
+    report["oldest_pending_ms"] = out.changes.front().written_ms;
+    body += "],\"report\":" + report.dump() + "}";
+    out.gzip_body = gzip::compress(body);
+    return out;
   }
 
   void push() {
@@ -129,35 +160,31 @@ class SyncClient::Run {
     const StoreStats stats = store.stats();
     Json report{{"records", stats.records}, {"open_conflicts", stats.open_conflicts}};
     if (stats.last_sync_ms) report["last_sync_ms"] = *stats.last_sync_ms;
-    for (;;) {
+    Outgoing batch = prepare_batch(0, report);
+    while (!batch.changes.empty()) {
       check_cancel();
-      auto batch = store.pending_changes(o_.push_batch);
-      if (batch.empty()) break;
-      std::string body = "{\"device\":" + Json(store.device_id()).dump() + ",\"ops\":[";
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (i) body += ',';
-        body += encode_op(batch[i].op, false).dump();
-      }
-      report["pending"] = store.pending_count();
-      report["oldest_pending_ms"] = batch.front().written_ms;
-      body += "],\"report\":" + report.dump() + "}";
+      const uint64_t first = batch.changes.front().seq, last = batch.changes.back().seq;
+      // Read and compress the next batch while this one is with the server.
+      auto next = std::async(std::launch::async, [&, last] { return prepare_batch(last, report); });
       Json problem;
       Json ack;
+      int64_t rtt = 0;
       try {
-        ack = call("POST", "/v1/push", body, &problem);
+        ack = call("POST", "/v1/push", std::move(batch.gzip_body), &problem, &rtt);
       } catch (const Error& e) {
+        next.wait();
         if (e.code() != ErrorCode::kSeqGap || !problem.contains("expected_seq")) throw;
         // The server has a different idea of what it holds: realign and go on. Ahead =
         // it applied a batch whose answer we lost; behind = it lost data (restored backup).
         const uint64_t expected = problem["expected_seq"].get<uint64_t>();
-        if (expected == 0) throw;
+        if (expected == 0 || ++realignments_ > 3) throw;
         const uint64_t have = expected - 1;
-        if (have >= batch.front().op.seq) {
-          store.acknowledge(std::min<uint64_t>(have, batch.back().op.seq));
+        if (have >= first) {
+          store.acknowledge(std::min<uint64_t>(have, last));
         } else {
           store.rewind_acknowledged(have);
         }
-        if (++realignments_ > 3) throw;
+        batch = prepare_batch(0, report);
         continue;
       }
       const uint64_t acked = ack.at("acked_seq").get<uint64_t>();
@@ -167,44 +194,86 @@ class SyncClient::Run {
       }
       store.apply_restamps(restamps);
       report_.restamped += restamps.size();
-      const uint64_t done = store.acknowledge(std::min<uint64_t>(acked, batch.back().op.seq));
-      if (done == 0) throw Error(ErrorCode::kProtocol, "server acknowledged nothing of a push batch");
+      const uint64_t done = store.acknowledge(std::min<uint64_t>(acked, last));
+      if (done == 0) {
+        next.wait();
+        throw Error(ErrorCode::kProtocol, "server acknowledged nothing of a push batch");
+      }
       report_.pushed += done;
       progress_.ops_pushed += done;
-      correct_clock(ack);
+      correct_clock(ack, rtt);
       emit();
+      batch = next.get();
+      if (!batch.changes.empty() && batch.changes.front().seq != last + 1) {
+        batch = prepare_batch(0, report);  // the log moved under us (a rewind): start over
+      }
     }
+  }
+
+  // One pull page, fetched and decoded.
+  struct Incoming {
+    std::vector<Op> ops;
+    std::string next;
+    bool more = false;
+    Json reply;  // for server_time_ms
+    int64_t rtt_ms = 0;
+  };
+
+  Incoming fetch_page(const std::string& cursor) {
+    Incoming in;
+    in.reply = call("GET", "/v1/pull?limit=" + std::to_string(o_.pull_page) +
+                               (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)),
+                    "", nullptr, &in.rtt_ms);
+    Json& arr = in.reply.at("ops");
+    in.ops.reserve(arr.size());
+    for (const auto& o : arr) in.ops.push_back(decode_op(o, ""));
+    arr = Json();  // the ops are decoded; keep only the small members
+    in.next = in.reply.at("next").get<std::string>();
+    in.more = in.reply.value("more", false);
+    return in;
   }
 
   void pull() {
     progress_.phase = SyncProgress::Phase::kPull;
     Store& store = c_.store_;
-    for (int page = 0;; ++page) {
+    std::string cursor = store.get_meta("pull_cursor");
+    Incoming page = fetch_page(cursor);
+    for (int pages = 0;; ++pages) {
       check_cancel();
-      const std::string cursor = store.get_meta("pull_cursor");
-      Json j = call("GET", "/v1/pull?limit=" + std::to_string(o_.pull_page) +
-                               (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)),
-                    "");
-      std::vector<Op> ops;
-      const Json& arr = j.at("ops");
-      ops.reserve(arr.size());
-      for (const auto& o : arr) ops.push_back(decode_op(o, ""));
-      const std::string next = j.at("next").get<std::string>();
-      auto r = store.apply_remote(ops, {{"pull_cursor", next}});
-      report_.pulled += ops.size();
+      if (page.more && page.next == cursor && page.ops.empty()) {
+        throw Error(ErrorCode::kProtocol, "pull cursor did not move");
+      }
+      // Fetch the next page while this one is applied; its cursor commits with its ops.
+      std::future<Incoming> next;
+      if (page.more) {
+        next = std::async(std::launch::async, [this, c = page.next] { return fetch_page(c); });
+      }
+      RemoteApplyResult r;
+      try {
+        r = store.apply_remote(page.ops, {{"pull_cursor", page.next}});
+      } catch (...) {
+        if (next.valid()) next.wait();
+        throw;
+      }
+      report_.pulled += page.ops.size();
       report_.applied += r.applied;
       report_.conflicts += r.conflicts.size();
-      progress_.ops_pulled += ops.size();
-      correct_clock(j);
+      progress_.ops_pulled += page.ops.size();
+      correct_clock(page.reply, page.rtt_ms);
       emit();
-      if (!j.value("more", false)) break;
-      if (next == cursor && ops.empty()) throw Error(ErrorCode::kProtocol, "pull cursor did not move");
+      if (!next.valid()) break;
+      cursor = page.next;
+      page = next.get();
     }
   }
 
   SyncReport finish() {
     progress_.phase = SyncProgress::Phase::kDone;
     emit();
+    report_.requests = requests_;
+    report_.bytes_up = bytes_up_;
+    report_.bytes_down = bytes_down_;
+    report_.retries = retries_;
     report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     return report_;
   }
@@ -225,17 +294,18 @@ class SyncClient::Run {
     }
   }
   void emit() {
-    progress_.bytes_up = report_.bytes_up;
-    progress_.bytes_down = report_.bytes_down;
+    progress_.bytes_up = bytes_up_;
+    progress_.bytes_down = bytes_down_;
+    progress_.retries = retries_;
     if (o_.on_progress) o_.on_progress(progress_);
   }
   // Learns the server's time so later local versions are near real time (clock.h). Half
   // the round trip approximates when the server read its clock.
-  void correct_clock(const Json& j) {
+  void correct_clock(const Json& j, int64_t rtt_ms) {
     auto it = j.find("server_time_ms");
     if (it == j.end() || !it->is_number_integer()) return;
     HybridClock& clock = c_.store_.clock();
-    const int64_t server_now = it->get<int64_t>() + rtt_ms_ / 2;
+    const int64_t server_now = it->get<int64_t>() + rtt_ms / 2;
     const int64_t drift = server_now - clock.physical_now_ms();
     if (drift > -1000 && drift < 1000) return;  // within a second: leave it
     const int64_t offset = clock.offset_ms() + drift;
@@ -248,8 +318,10 @@ class SyncClient::Run {
   std::chrono::steady_clock::time_point start_;
   SyncReport report_;
   SyncProgress progress_;
-  int64_t rtt_ms_ = 0;
   int realignments_ = 0;
+  // Counted by call(), which runs on the syncing thread or its helper task.
+  std::atomic<uint64_t> requests_{0}, bytes_up_{0}, bytes_down_{0};
+  std::atomic<unsigned> retries_{0};
 };
 
 SyncClient::SyncClient(Store& store, Transport& transport, std::string token)
@@ -259,7 +331,7 @@ std::string SyncClient::register_device(const std::string& code, const std::stri
   SyncOptions o;
   Run run(*this, o);
   Json body{{"code", code}, {"device_id", store_.device_id()}, {"label", label}};
-  Json j = run.call("POST", "/v1/devices/register", body.dump());
+  Json j = run.call("POST", "/v1/devices/register", gzip::compress(body.dump()));
   token_ = j.at("token").get<std::string>();
   return token_;
 }
