@@ -112,7 +112,8 @@ typedef struct lb_error {
 } lb_error;
 
 /* The stable snake_case name of a code, as the server's problem+json uses it
- * ("validation_failed", "wrong_passphrase", ...); "unknown" for a number not listed above.
+ * ("validation_failed", "wrong_passphrase", ...); "ok" for LB_OK; "unknown" for a number
+ * not listed above.
  * Static string: do not free. Thread-safe. */
 LB_EXPORT const char* lb_error_name(int code);
 
@@ -218,11 +219,19 @@ LB_EXPORT char* lb_store_pending(lb_store* store, size_t limit, lb_error* err);
 LB_EXPORT char* lb_store_conflicts(lb_store* store, int include_resolved, lb_error* err);
 
 /* What an officer sees before syncing:
- *   {"device_id", "schema", "schema_version", "records", "deleted", "pending_changes",
- *    "open_conflicts", "oldest_pending_ms": <ms since epoch>|null,
+ *   {"device_id", "schema", "schema_version", "encrypted": true|false, "registered":
+ *    true|false (a device token is kept in the store), "records", "deleted",
+ *    "pending_changes", "open_conflicts", "oldest_pending_ms": <ms since epoch>|null,
  *    "last_sync_ms": <ms since epoch>|null}
  * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
 LB_EXPORT char* lb_store_status(lb_store* store, lb_error* err);
+
+/* Re-wraps the store's data key under `new_passphrase` (the data is not re-encrypted, so
+ * this is quick). Returns LB_OK, or LB_ERR_WRONG_PASSPHRASE (`old_passphrase` is wrong),
+ * LB_ERR_INVALID_ARGUMENT (the store is not encrypted, or the new passphrase is empty),
+ * LB_ERR_STORAGE. Thread-safe; other handles open on the same file keep working. */
+LB_EXPORT int lb_store_change_passphrase(lb_store* store, const char* old_passphrase,
+                                         const char* new_passphrase, lb_error* err);
 
 /* ---- Sync ------------------------------------------------------------------------ */
 
@@ -243,22 +252,27 @@ typedef struct lb_progress {
 
 /* Called on the syncing thread after every push batch and pull page. Return 0 to go on,
  * non-zero to cancel (the sync stops at the next request boundary with
- * LB_ERR_CANCELLED). It must not call lb_sync_* on the same handle (it would deadlock);
- * lb_store_* calls are fine. To update a UI, post to the UI thread from here. */
+ * LB_ERR_CANCELLED). It must not call lb_sync_register, lb_sync_run or lb_sync_free on
+ * the same handle (it would deadlock); lb_sync_cancel and lb_store_* calls are fine. It
+ * must return normally (no longjmp, no exception). To update a UI, post to the UI thread
+ * from here. */
 typedef int (*lb_progress_fn)(const lb_progress* progress, void* user);
 
 /* A sync client for `store` against the server at `server_url` ("http://host:port" or
- * "https://..."). `token` is the device token from lb_sync_register; NULL or "" before
- * registration. No network traffic happens here. The handle keeps the store alive.
+ * "https://..."). `token` is the device token; NULL or "" means the one lb_sync_register
+ * kept in the store (none before registration). No network traffic happens here. The
+ * handle keeps the store alive.
  * Returns a new handle (lb_sync_free) or NULL with err set (LB_ERR_INVALID_ARGUMENT for
  * a URL that is not http(s)). Thread-safe. */
 LB_EXPORT lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token,
                                lb_error* err);
 
 /* Registers this device (the store's device id) with a one-time enrolment code from the
- * central office and keeps the token in the handle for later runs. Returns the device
- * token (free with lb_free; the server shows it only once: keep it in the platform
- * keystore and pass it to lb_sync_new next time), or NULL with err set:
+ * central office. The device token is used by later runs of this handle and kept in the
+ * store as a secret (sealed under the passphrase when the store is encrypted), so later
+ * lb_sync_new calls may pass a NULL token. Returns the token too (free with lb_free; the
+ * server shows it only once — an app that keeps it elsewhere, e.g. in the platform
+ * keystore, passes it to lb_sync_new), or NULL with err set:
  * LB_ERR_UNAUTHORIZED (unknown code), LB_ERR_FORBIDDEN (used or expired code),
  * LB_ERR_ALREADY_EXISTS (device id taken), LB_ERR_TRANSPORT. Blocks on the network: call
  * off the UI thread. Serialised with other calls on the same handle. */

@@ -181,6 +181,9 @@ Json side_json(const lumbung::ConflictSide& s) {
   return Json{{"value", s.value}, {"version", lumbung::version_to_string(s.version)}};
 }
 
+// The Store secret where lb_sync_register keeps the device token.
+constexpr const char* kTokenSecret = "device_token";
+
 Json optional_ms(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
 }  // namespace
@@ -352,6 +355,8 @@ char* lb_store_status(lb_store* store, lb_error* err) {
     Json j{{"device_id", s.device_id()},
            {"schema", s.schema().name()},
            {"schema_version", s.schema().version()},
+           {"encrypted", s.encrypted()},
+           {"registered", !s.get_secret(kTokenSecret).empty()},
            {"records", st.records},
            {"deleted", st.deleted},
            {"pending_changes", st.pending_changes},
@@ -361,6 +366,14 @@ char* lb_store_status(lb_store* store, lb_error* err) {
     out = dup_string(j.dump());
   });
   return out;
+}
+
+int lb_store_change_passphrase(lb_store* store, const char* old_passphrase,
+                               const char* new_passphrase, lb_error* err) {
+  return guarded(err, [&] {
+    need_store(store).change_passphrase(need(old_passphrase, "old_passphrase"),
+                                        need(new_passphrase, "new_passphrase"));
+  });
 }
 
 lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token,
@@ -375,8 +388,10 @@ lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token,
     auto handle = std::make_unique<lb_sync>();
     handle->store = store->store;
     handle->transport = lumbung::make_http_transport(url);
-    handle->client = std::make_unique<lumbung::SyncClient>(*handle->store, *handle->transport,
-                                                           optional_text(token));
+    std::string t = optional_text(token);
+    if (t.empty()) t = handle->store->get_secret(kTokenSecret);
+    handle->client =
+        std::make_unique<lumbung::SyncClient>(*handle->store, *handle->transport, std::move(t));
     out = handle.release();
   });
   return out;
@@ -387,7 +402,9 @@ char* lb_sync_register(lb_sync* sync, const char* code, const char* label, lb_er
   guarded(err, [&] {
     auto& h = need_sync(sync);
     std::lock_guard<std::mutex> op(h.op_mutex);
-    out = dup_string(h.client->register_device(need(code, "code"), optional_text(label)));
+    const std::string token = h.client->register_device(need(code, "code"), optional_text(label));
+    h.store->set_secret(kTokenSecret, token);
+    out = dup_string(token);
   });
   return out;
 }
