@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing (apt, as root), builds, starts the central server
-# (lumbung-server on its embedded SQLite database) and runs two field laptops syncing
-# with it, printing every step. The server is left running for you to explore, with the
-# commands to do so; `tools/run.sh --once` stops it at the end instead.
+# (lumbung-server on its embedded SQLite database) and tells the story of two field laptops
+# in Kecamatan Lambuya, Kabupaten Konawe, with the real tools: `lumbung` on each laptop and
+# `lumbung-admin` at the central office. Every step is printed with the command it runs.
+# The server is left running for you to explore, with the commands to do so;
+# `tools/run.sh --once` stops it at the end instead.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$LUMBUNG_ROOT"
@@ -13,6 +15,7 @@ once=0
 ensure_packages curl
 say "build (Release)"
 build build/release -DCMAKE_BUILD_TYPE=Release -DLUMBUNG_BUILD_TESTS=OFF
+bin="$LUMBUNG_ROOT/build/release/tools/cli"
 
 work="$LUMBUNG_ROOT/build/demo/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$work"
@@ -31,8 +34,116 @@ done
 [ -n "$url" ] || { echo "server did not start; see $work/server.log" >&2; exit 1; }
 say "server is up at $url (pid $server_pid)"
 
-build/release/tools/demo/lumbung-demo --server "$url" --admin-token "$(cat "$work/admin-token")" \
-  --dir "$work"
+# The central office's tool finds the server and its credential in the environment.
+export LUMBUNG_SERVER="$url"
+export LUMBUNG_ADMIN_TOKEN="$(cat "$work/admin-token")"
+# Each laptop is one state directory; the CLIs speak Indonesian (add --lang en for English).
+A=laptop-awuliti
+B=laptop-lambuya
+step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+on() {  # on LAPTOP ARGS...: run `lumbung` on that laptop, showing the command
+  local who=$1; shift
+  printf '\033[36m[%s]$ lumbung %s\033[0m\n' "$who" "$*"
+  LUMBUNG_HOME="$work/$who" "$bin/lumbung" "$@"
+}
+office() {
+  printf '\033[35m[kantor pusat]$ lumbung-admin %s\033[0m\n' "$*"
+  "$bin/lumbung-admin" "$@"
+}
+code_from() { sed -n 's/.*\([0-9A-Z]\{5\}\(-[0-9A-Z]\{5\}\)\{3,\}\).*/\1/p' | head -1; }
+
+step "1. Kantor pusat membuat kode pendaftaran untuk dua laptop (the central office makes enrolment codes)"
+note "Both laptops work in Kecamatan Lambuya (74.02.01), so both see every desa of the kecamatan."
+office codes create --scope 74.02.01 --label "Laptop Desa Awuliti" | tee "$work/code-a.txt"
+office codes create --scope 74.02.01 --label "Laptop Lambuya" >"$work/code-b.txt"
+code_a=$(code_from <"$work/code-a.txt")
+code_b=$(code_from <"$work/code-b.txt")
+
+step "2. Laptop Awuliti is set up at the office and registers at once"
+on $A init --server "$url" --code "$code_a" --officer OFC-0001 --label "Laptop Desa Awuliti"
+step "   Laptop Lambuya is set up in the field with no signal: the code waits for the first sync"
+on $B init --server "http://127.0.0.1:9" --code "$code_b" --officer OFC-0002 --label "Laptop Lambuya"
+
+step "3. Offline in Desa Awuliti (74.02.01.2006): a guided enrolment, one field at a time"
+note "The officer types the kepala desa's birth date wrong; the NIK says otherwise, and the tool says so."
+printf '%s\n' 7402015203780001 "Siti Rahmawati" Unaaha 1978-03-21 12-03-1978 P 74.02.01.2006 "" "" \
+  1 "kepala desa" BPU "+62 812-4100-2201" "" "" 1,2 "Rp 4.500.000" APBDes "" "" | on $A enrol
+step "   ... and one with flags, as a script would"
+on $A enrol --nik 7402012107850002 --full-name "La Ode Amir" --birth-date 1985-07-21 --gender L \
+  --village-code 74.02.01.2006 --occupation perangkat_desa --position "sekretaris desa" \
+  --phone 0813-4100-2202 --programs JKK,JKM --monthly-income 3200000 --payment-source APBDes
+
+step "4. Offline in Lambuya: the village's list from a spreadsheet (';'-separated, as Excel saves it)"
+cat >"$work/daftar-lambuya.csv" <<'CSV'
+nik;full_name;birth_date;gender;village_code;occupation;position;programs;monthly_income;payment_source
+7402010901900003;Andi Saputra;09-01-1990;L;74.02.01.2001;perangkat_desa;kaur keuangan;JKK,JKM;2800000;APBDes
+7402014506920004;Wa Ode Nur;1992-06-05;P;74.02.01.2001;kader_posyandu;;JKK,JKM;1500000;APBD
+7402011503880005;Budi Santoso;1988-03-25;L;74.02.01.2001;petani;;JKK,JKM;1200000;APBD
+7402010901900003;Andi Saputra;09-01-1990;L;74.02.01.2001;perangkat_desa;kaur keuangan;JKK,JKM;2800000;APBDes
+CSV
+note "Row 4 contradicts its NIK (born the 15th, not the 25th) and is refused with the reason;"
+note "row 5 repeats row 2. Exit code 3 says some rows were refused; the others are in."
+on $B import-csv "$work/daftar-lambuya.csv" || note "(exit code $?)"
+step "   Running the same file again creates no duplicates"
+on $B import-csv "$work/daftar-lambuya.csv" || note "(exit code $?)"
+on $B list
+
+step "5. A signal! Both laptops sync (Lambuya registers first, with the code it kept)"
+on $A status
+on $A sync
+on $B --server "$url" sync
+on $A sync
+on $B list
+
+step "6. Offline again: both officers correct the kepala desa's phone, differently;"
+note "and the Lambuya officer enrols the sekretaris desa again (same NIK) — the tool warns."
+on $A edit 7402015203780001 --set phone=0812-4100-2299
+on $B edit 7402015203780001 --set phone=0852-4100-2288
+on $B enrol --nik 7402012107850002 --full-name "La Ode Amir" --birth-date 1985-07-21 --gender L \
+  --village-code 74.02.01.2006 --position "sekretaris desa" --phone 0813-4100-2277 \
+  --programs JKK,JKM,JHT --monthly-income 3200000
+on $A sync
+on $B sync
+on $A sync
+on $B conflicts
+
+step "7. The central office reviews: the phone conflict, and the same NIK enrolled twice side by side"
+office conflicts list
+office duplicates list
+conflict=$("$bin/lumbung-admin" --json conflicts list | python3 -c \
+  'import json,sys; print(next(c["id"] for c in json.load(sys.stdin)["conflicts"] if c["field"]=="phone"))')
+dup=$("$bin/lumbung-admin" --json duplicates list | python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["duplicates"][0]["id"])')
+note "The reviewer phones the village and types the number that is right:"
+office conflicts resolve "${conflict:0:8}" --value 0812-4100-2277
+note "Record A (the first enrolment) survives; B's extra JHT and phone fill nothing A lacks, and B is kept as history:"
+office duplicates merge "${dup:0:8}" --survivor A
+office progress --scope 74.02
+office devices list
+
+step "8. Next time each laptop has a signal, the decisions reach it"
+on $A sync
+on $B sync
+on $A show 7402015203780001
+on $B show 7402015203780001
+on $B status
+
+# Every replica must agree: the same live records with the same values.
+"$bin/lumbung" --home "$work/$A" --json list >"$work/a.json"
+"$bin/lumbung" --home "$work/$B" --json list >"$work/b.json"
+if python3 - "$work/a.json" "$work/b.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+norm = lambda l: sorted((r["id"], json.dumps(r["fields"], sort_keys=True)) for r in l["records"])
+sys.exit(0 if norm(a) == norm(b) else 1)
+PY
+then
+  step "Both laptops hold the same $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["count"])' "$work/a.json") records with the same values; nothing was lost."
+else
+  echo "REPLICAS DISAGREE: compare $work/a.json and $work/b.json" >&2
+  exit 1
+fi
 
 if [ $once -eq 1 ]; then
   say "done (--once): server stopped"
@@ -42,11 +153,16 @@ trap - EXIT
 cat <<EOT
 
 The server is still running (pid $server_pid). Explore it:
-  export TOKEN=\$(cat $work/admin-token)
-  curl -s $url/v1/health
-  curl -s -H "Authorization: Bearer \$TOKEN" "$url/v1/records?collection=enrolment"
-  curl -s -H "Authorization: Bearer \$TOKEN" "$url/v1/progress?collection=enrolment"
-  curl -s -H "Authorization: Bearer \$TOKEN" "$url/v1/conflicts?status=all"
+  export LUMBUNG_SERVER=$url
+  export LUMBUNG_ADMIN_TOKEN=\$(cat $work/admin-token)
+  export PATH=$bin:\$PATH
+  LUMBUNG_HOME=$work/$A lumbung status
+  LUMBUNG_HOME=$work/$A lumbung enrol            # guided, one field at a time
+  LUMBUNG_HOME=$work/$B lumbung --lang en list
+  lumbung-admin conflicts list --status all
+  lumbung-admin progress --scope 74.02
+  lumbung-admin export records --scope 74.02 --out records.csv
+  lumbung help; lumbung-admin help
   curl -s $url/metrics | grep lumbung_
 Stop it with: kill $server_pid
 EOT

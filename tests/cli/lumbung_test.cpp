@@ -1,0 +1,277 @@
+// End-to-end tests of the field officer's `lumbung` CLI: the real binary, a real server.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <set>
+
+#include "cli/cli_fixture.h"
+#include "cli/cli_runner.h"
+
+using lumbung::test::CliFixture;
+using lumbung::test::CliResult;
+using lumbung::test::official_flags;
+using nlohmann::json;
+
+namespace {
+
+// Answers for guided `enrol`, one per prompt in schema order (auto fields are not asked).
+// The first birth date contradicts the NIK (day 52 = a woman born on the 12th) and is
+// corrected on the second try.
+std::string guided_answers(const std::string& first_birth_date) {
+  return "7402015203780001\n"  // NIK
+         "Siti Rahmawati\n"    // full name
+         "Unaaha\n"            // birth place
+         + first_birth_date + "\n"
+         "12-03-1978\n"        // corrected, day-first form
+         "P\n"                 // gender
+         "74.02.01.2006\n"     // village (Awuliti)
+         "\n\n"                // address, RT/RW skipped
+         "1\n"                 // occupation by number: perangkat_desa
+         "kepala desa\n"
+         "BPU\n"
+         "+62 812-4100-2201\n"
+         "\n\n"                // email, KPJ skipped
+         "1,2\n"               // programs JKK,JKM
+         "Rp 4.500.000\n"
+         "APBDes\n"
+         "\n"                  // no heirs
+         "\n";                 // save? [Y/n]
+}
+
+}  // namespace
+
+TEST_CASE("guided enrol through stdin: a wrong birth date is explained and corrected") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+
+  CliResult r = f.lumbung("a", {"enrol"}, guided_answers("1978-03-21"), "id");
+  REQUIRE_MESSAGE(r.exit == 0, r.out << r.err);
+  // The cross-field problem is explained in Indonesian, with both dates.
+  CHECK(r.out.find("NIK menyatakan lahir 12-03-1978, Tanggal lahir menyatakan 1978-03-21") !=
+        std::string::npos);
+  CHECK(r.out.find("Tersimpan: Siti Rahmawati") != std::string::npos);
+
+  json list = f.json_of(f.lumbung("a", {"--json", "list"}));
+  REQUIRE(list["count"] == 1);
+  const json& rec = list["records"][0]["fields"];
+  CHECK(rec["birth_date"] == "1978-03-12");
+  CHECK(rec["village_code"] == "7402012006");
+  CHECK(rec["phone"] == "081241002201");
+  CHECK(rec["programs"] == json::array({"JKK", "JKM"}));
+  CHECK(rec["monthly_income"] == 4500000);
+  CHECK(rec["officer_id"] == "OFC-0001");
+  CHECK(rec["status"] == "submitted");
+
+  SUBCASE("the same NIK again warns, and 'no' saves nothing") {
+    r = f.lumbung("a", {"enrol"}, "7402015203780001\nn\n");
+    CHECK(r.exit == 130);
+    CHECK(r.out.find("already on this laptop") != std::string::npos);
+    CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 1);
+  }
+  SUBCASE("input ending half way aborts cleanly") {
+    r = f.lumbung("a", {"enrol"}, "7402012107850002\nLa Ode Amir\n");
+    CHECK(r.exit == 130);
+    CHECK(r.err.find("nothing saved") != std::string::npos);
+    CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 1);
+  }
+  SUBCASE("three wrong answers give up with exit 3") {
+    r = f.lumbung("a", {"enrol"}, "123\n7402\nabc\n");
+    CHECK(r.exit == 3);
+    CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 1);
+  }
+}
+
+TEST_CASE("enrol with flags - show - search - edit - delete: exit codes") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  CliResult r = f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+
+  // A contradiction refused with exit 3, the reason named.
+  r = f.lumbung("a", official_flags("7402012107850002", "La Ode Amir", "1985-07-12", "L"));
+  CHECK(r.exit == 3);
+  CHECK(r.err.find("NIK says born 21-07-1985") != std::string::npos);
+  // Usage errors: exit 2.
+  CHECK(f.lumbung("a", {"enrol", "--no-such-field", "x"}).exit == 2);
+  CHECK(f.lumbung("a", {"frobnicate"}).exit == 2);
+
+  json found = f.json_of(f.lumbung("a", {"--json", "search", "siti"}));
+  REQUIRE(found["count"] == 1);
+  const std::string id = found["records"][0]["id"];
+  CHECK(f.json_of(f.lumbung("a", {"--json", "search", "74.02.01"}))["count"] == 1);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "search", "7402015203780001"}))["count"] == 1);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "search", "budi"}))["count"] == 0);
+
+  // show by the last 8 characters, edit two fields, an invalid edit refused.
+  json shown = f.json_of(f.lumbung("a", {"--json", "show", id.substr(id.size() - 8)}));
+  CHECK(shown["id"] == id);
+  r = f.lumbung("a", {"edit", id, "--set", "phone=0813 1111 2222", "--set", "position=sekretaris desa"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  shown = f.json_of(f.lumbung("a", {"--json", "show", "7402015203780001"}));
+  CHECK(shown["fields"]["phone"] == "081311112222");
+  CHECK(shown["fields"]["position"] == "sekretaris desa");
+  CHECK(f.lumbung("a", {"edit", id, "--set", "monthly_income=5"}).exit == 3);
+  CHECK(f.lumbung("a", {"show", "ffffffff"}).exit == 4);
+
+  json status = f.json_of(f.lumbung("a", {"--json", "status"}));
+  CHECK(status["records"] == 1);
+  CHECK(status["pending_changes"] == 2);  // the create and the edit
+  CHECK(status["registered"] == true);
+
+  // delete asks: "no" keeps it (exit 130), --force deletes.
+  r = f.lumbung("a", {"delete", id}, "n\n");
+  CHECK(r.exit == 130);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 1);
+  CHECK(f.lumbung("a", {"delete", id, "--force"}).exit == 0);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 0);
+}
+
+TEST_CASE("import-csv: good - invalid and repeated rows: re-running creates no duplicates") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  // ';' separated with a BOM and CRLF, as Excel in the Indonesian locale saves it.
+  const std::string csv =
+      "\xEF\xBB\xBFnik;full_name;birth_date;gender;village_code;programs;monthly_income;position\r\n"
+      "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4.500.000;kepala desa\r\n"
+      "7402012107850002;La Ode Amir;21-07-1985;L;74.02.01.2006;JKK,JKM;3200000;sekretaris desa\r\n"
+      "7402010901900003;Andi Saputra;1990-01-19;L;74.02.01.2006;JKK;2800000;kaur keuangan\r\n"  // date wrong
+      "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4500000;kepala desa\r\n"  // repeat
+      "7402014506920004;Wa Ode Nur;1992-06-05;P;74.02.01.2006;JKK,JKM;999;kaur umum\r\n";  // income
+  const std::string path = f.write_file("desa-awuliti.csv", csv);
+
+  CliResult r = f.lumbung("a", {"--json", "import-csv", path});
+  CHECK(r.exit == 3);  // some rows refused; the others went in
+  json rep = f.json_of(r);
+  CHECK(rep["imported"] == 2);
+  CHECK(rep["updated"] == 0);
+  CHECK(rep["unchanged"] == 1);  // Siti's repeated row
+  CHECK(rep["refused"] == 2);
+  REQUIRE(rep["rows"].size() == 5);
+  CHECK(rep["rows"][0]["line"] == 2);
+  CHECK(rep["rows"][2]["result"] == "refused");
+  CHECK(rep["rows"][2]["reason"] == "nik_birth_date_mismatch");
+  CHECK(rep["rows"][4]["reason"] == "out_of_range");
+  CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 2);
+
+  // The human report names every row, in Indonesian by default.
+  r = f.lumbung("a", {"import-csv", path}, "", "id");
+  CHECK(r.exit == 3);
+  CHECK(r.out.find("baris 4: DITOLAK Andi Saputra") != std::string::npos);
+  CHECK(r.out.find("0 diimpor, 0 diperbarui, 3 tidak berubah, 2 ditolak") != std::string::npos);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 2);
+
+  // A corrected list updates only what changed (La Ode Amir now also takes JHT).
+  rep = f.json_of(f.lumbung("a", {"--json", "import-csv", f.write_file("koreksi.csv",
+      "nik,programs\n7402012107850002,\"JKK,JKM,JHT\"\n7402015203780001,\"JKK,JKM\"\n")}));
+  CHECK(rep["updated"] == 1);
+  CHECK(rep["unchanged"] == 1);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "show", "7402012107850002"}))["fields"]["programs"] ==
+        json::array({"JKK", "JKM", "JHT"}));
+
+  // An exported file imports back as unchanged (matched by id).
+  const std::string out = f.dir.path() + "/export.csv";
+  CHECK(f.lumbung("a", {"export-csv", out}).exit == 0);
+  rep = f.json_of(f.lumbung("a", {"--json", "import-csv", out}));
+  CHECK(rep["unchanged"] == 2);
+  CHECK(rep["imported"] == 0);
+  // An unknown column refuses the whole file (exit 2) before anything is written.
+  CHECK(f.lumbung("a", {"import-csv", f.write_file("bad.csv", "nik,nama\n1,2\n")}).exit == 2);
+}
+
+TEST_CASE("sync: a dropped link and a killed sync lose nothing and double nothing") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  // 1,500 people of Desa Awuliti (serials 0001..1500, all valid).
+  std::string csv = "nik,full_name,birth_date,gender,village_code,programs,monthly_income\n";
+  for (int i = 1; i <= 1500; ++i) {
+    char nik[17];
+    std::snprintf(nik, sizeof nik, "740201120785%04d", i);
+    csv += std::string(nik) + ",Warga " + std::to_string(i) + ",1985-07-12,L,7402012006,JKK;JKM,2000000\n";
+  }
+  // (JKK;JKM: enum sets split on ';' too inside a ','-separated file.)
+  CliResult r = f.lumbung("a", {"--json", "import-csv", f.write_file("warga.csv", csv)});
+  REQUIRE_MESSAGE(r.exit == 0, r.out.substr(0, 2000) << r.err);
+  CHECK(f.json_of(r)["imported"] == 1500);
+
+  // Start syncing in small batches and kill the process after its first progress line.
+  {
+    lumbung::test::Child c(LUMBUNG_CLI_BIN,
+                           {"--home", f.home("a"), "--lang", "en", "sync", "--batch", "10"}, {});
+    REQUIRE(c.wait_for_stderr("\n", 30000));
+    kill(c.pid(), SIGKILL);
+    CliResult killed = c.finish(10000);
+    CHECK(killed.exit == 128 + SIGKILL);
+  }
+  json st = f.json_of(f.lumbung("a", {"--json", "status"}));
+  INFO("pending after the kill: " << st["pending_changes"]);
+  CHECK(st["pending_changes"].get<int>() < 1500);  // some batches made it
+
+  // The server goes away: the sync gives up with exit 5, nothing is lost.
+  f.server.server().stop();
+  r = f.lumbung("a", {"sync", "--retries", "2"});
+  CHECK(r.exit == 5);
+  CHECK(r.err.find("cannot be reached") != std::string::npos);
+  const int pending_before = f.json_of(f.lumbung("a", {"--json", "status"}))["pending_changes"];
+
+  // Back on another port (port 0 again): the new address is given once and remembered.
+  f.server.start();
+  r = f.lumbung("a", {"--server", f.server.server().base_url(), "--json", "sync"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  json rep = f.json_of(r);
+  CHECK(rep["pushed"] == pending_before);
+  st = f.json_of(f.lumbung("a", {"--json", "status"}));
+  CHECK(st["pending_changes"] == 0);
+  CHECK(st["records"] == 1500);
+
+  // The server holds each record exactly once.
+  const json records = f.server.records(f.server.reviewer());
+  CHECK(records.size() == 1500);
+  std::set<std::string> niks;
+  for (const auto& rec : records) niks.insert(rec["fields"]["nik"].get<std::string>());
+  CHECK(niks.size() == 1500);
+
+  // A second laptop receives all of them.
+  f.init_laptop("b", "74.02.01", "OFC-0002");
+  CHECK(f.lumbung("b", {"sync"}).exit == 0);
+  CHECK(f.json_of(f.lumbung("b", {"--json", "status"}))["records"] == 1500);
+}
+
+TEST_CASE("init offline registers at the first sync: a revoked laptop is refused with exit 6") {
+  CliFixture f;
+  const std::string code = f.server.code({"74.02.01"});
+  // A port nobody listens on: init keeps the code and says so.
+  CliResult r = f.lumbung("a", {"init", "--server", "http://127.0.0.1:9", "--code", code});
+  CHECK(r.exit == 0);
+  CHECK(r.err.find("registers itself at the first") != std::string::npos);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["registered"] == false);
+  CHECK(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P")).exit == 0);
+  r = f.lumbung("a", {"--server", f.server.server().base_url(), "sync"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  json st = f.json_of(f.lumbung("a", {"--json", "status"}));
+  CHECK(st["registered"] == true);
+  CHECK(st["pending_changes"] == 0);
+
+  const std::string device = st["device_id"];
+  CHECK(f.admin({"devices", "revoke", device}).exit == 0);
+  r = f.lumbung("a", {"sync"});
+  CHECK(r.exit == 6);
+}
+
+TEST_CASE("a laptop made with a passphrase needs it for every command (exit 6 without)") {
+  CliFixture f;
+  const std::string code = f.server.code({"74.02.01"});
+  const std::vector<std::pair<std::string, std::string>> pass{{"LUMBUNG_PASSPHRASE", "kopi-tubruk-1978"}};
+  auto run = [&](std::vector<std::string> args, const decltype(pass)& env) {
+    std::vector<std::string> full{"--home", f.home("enc"), "--lang", "en"};
+    full.insert(full.end(), args.begin(), args.end());
+    return lumbung::test::run_cli(LUMBUNG_CLI_BIN, full, {}, env, 60000);
+  };
+  CliResult r = run({"init", "--server", f.server.server().base_url(), "--code", code}, pass);
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  auto flags = official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P");
+  REQUIRE(run(flags, pass).exit == 0);
+  CHECK(run({"status"}, {}).exit == 6);
+  CHECK(run({"status"}, {{"LUMBUNG_PASSPHRASE", "salah"}}).exit == 6);
+  CHECK(run({"sync"}, pass).exit == 0);
+  CHECK(f.server.records(f.server.reviewer()).size() == 1);
+}

@@ -1,0 +1,57 @@
+#include "common/api.h"
+
+#include "lumbung/error.h"
+
+namespace lumbung::cli {
+
+ApiClient::ApiClient(const std::string& base_url, std::string token, int timeout_ms)
+    : base_url_(base_url), token_(std::move(token)) {
+  HttpTransportOptions o;
+  o.timeout_ms = timeout_ms;
+  transport_ = make_http_transport(base_url, o);
+}
+
+Json ApiClient::call(const std::string& method, const std::string& target, const Json& body) {
+  HttpRequest req;
+  req.method = method;
+  req.target = target;
+  req.headers = {{"Accept", "application/json"}};
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  if (!body.is_null()) {
+    req.body = body.dump();
+    req.headers.emplace_back("Content-Type", "application/json");
+  }
+  const HttpResponse r = transport_->send(req);
+  Json j = Json::parse(r.body, nullptr, false);
+  if (r.status >= 200 && r.status < 300) {
+    if (j.is_discarded()) throw Error(ErrorCode::kProtocol, "server answer is not JSON");
+    return j;
+  }
+  std::string code, detail = "HTTP " + std::to_string(r.status);
+  if (j.is_object()) {
+    if (j.contains("code") && j["code"].is_string()) code = j["code"];
+    if (j.contains("detail") && j["detail"].is_string()) detail = j["detail"];
+  }
+  if (code.empty()) {
+    throw Error(r.status >= 500 ? ErrorCode::kInternal : ErrorCode::kProtocol, detail);
+  }
+  throw Error(error_code_from_name(code), detail,
+              j.contains("field") && j["field"].is_string() ? j["field"].get<std::string>() : "");
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+}  // namespace lumbung::cli

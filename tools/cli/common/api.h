@@ -1,0 +1,36 @@
+// JSON calls to lumbung-server's review and admin API (docs/PROTOCOL.md) over the engine's
+// Transport, so the tools never include cpprestsdk headers. Used by lumbung-admin (and by
+// lumbung for the few calls that are not sync).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lumbung/sync.h"
+
+namespace lumbung::cli {
+
+class ApiClient {
+ public:
+  // `base_url` like "http://127.0.0.1:8080"; `token` sent as a bearer credential ("" = none).
+  ApiClient(const std::string& base_url, std::string token, int timeout_ms = 60000);
+
+  // Sends one request and returns the JSON of a 2xx answer. A refusal throws Error with
+  // the server's stable code and its detail (problem+json); an unreachable server throws
+  // Error(kTransport). `body` null = no body.
+  Json call(const std::string& method, const std::string& target, const Json& body = Json());
+  Json get(const std::string& target) { return call("GET", target); }
+  Json post(const std::string& target, const Json& body) { return call("POST", target, body); }
+
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  std::string base_url_;
+  std::string token_;
+  std::unique_ptr<Transport> transport_;
+};
+
+// Percent-encodes a query parameter value.
+std::string url_encode(const std::string& s);
+
+}  // namespace lumbung::cli

@@ -1,0 +1,170 @@
+// The reference pages printed by `lumbung help` and `lumbung-admin help`, in both languages.
+// docs/CLI.md repeats them with examples; change both together.
+#include <string>
+
+#include "common/i18n.h"
+
+namespace lumbung::cli {
+namespace {
+
+const char* kExitCodesId = R"(Kode keluar:
+  0    berhasil
+  1    kesalahan lain (penyimpanan, data rusak)
+  2    perintah salah tulis (opsi/argumen), atau laptop belum disiapkan
+  3    data ditolak skema (enrol/edit; import-csv: ada baris yang ditolak, baris lain tetap masuk)
+  4    rekaman/konflik/duplikat/perangkat tidak ditemukan
+  5    server tidak terjangkau (setelah mencoba ulang); data tetap aman di laptop
+  6    kredensial atau wilayah ditolak (perangkat dicabut, kode dipakai, peran salah, kata sandi salah)
+  130  dibatalkan (Ctrl-C, input habis sebelum pendaftaran selesai, atau jawaban "tidak")
+)";
+
+const char* kExitCodesEn = R"(Exit codes:
+  0    done
+  1    any other error (storage, corrupt data)
+  2    wrong command line (option/argument), or the laptop is not set up
+  3    input refused by the schema (enrol/edit; import-csv: some row refused, the others went in)
+  4    record/conflict/duplicate/device not found
+  5    the server cannot be reached (after retries); the data stays safe on the laptop
+  6    credential or scope refused (device revoked, code used, wrong role, wrong passphrase)
+  130  cancelled (Ctrl-C, input ended before an enrolment was complete, or a "no" answer)
+)";
+
+const char* kLumbungId = R"(lumbung — alat petugas lapangan: mendaftarkan peserta BPJS Ketenagakerjaan tanpa sinyal,
+lalu sinkron dengan kantor pusat saat ada sambungan.
+
+Pemakaian: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] PERINTAH ...
+
+Menyiapkan laptop:
+  init --server URL [--code KODE] [--label NAMA] [--officer ID]
+                      siapkan laptop (id perangkat dibuat di sini) dan daftar dengan kode dari
+                      kantor pusat; tanpa sinyal kode disimpan dan dipakai saat sync pertama
+  config [--officer ID] [--label NAMA] [--server URL]   lihat/ubah pengaturan
+
+Pendaftaran dan rekaman:
+  enrol                terpandu: satu kolom demi satu, diperiksa langsung (juga --guided)
+  enrol --nik N --full-name "..." --birth-date 1980-11-19 ...
+                      dengan opsi: satu opsi per kolom skema (--programs JKK,JKM)
+  list [--village 74.02.01] [--limit N] [--deleted]
+  search TEKS | --name TEKS | --nik NIK | --village KODE
+  show ID|NIK          semua kolom satu rekaman (ID: lengkap atau 8 karakter terakhir)
+  edit ID|NIK --set kolom=nilai [--set ...]   (atau --kolom nilai; nilai kosong = hapus isi)
+  delete ID|NIK [--force]   bertanya dulu kecuali --force
+
+Berkas CSV (dari/ke spreadsheet):
+  import-csv BERKAS|- [--dry-run]
+                      baris judul = nama kolom (nik, full_name, ...; kolom id boleh ada).
+                      Tiap baris dilaporkan: diimpor / diperbarui / tidak berubah / ditolak + alasan.
+                      Dicocokkan dengan id, atau NIK; sel kosong tidak mengubah apa-apa; menjalankan
+                      berkas yang sama lagi tidak membuat duplikat. Pemisah , atau ; dikenali sendiri.
+  export-csv [BERKAS|-] [--village KODE]
+
+Sinkronisasi:
+  status               rekaman, perubahan belum terkirim, sinkron terakhir, konflik
+  conflicts [--all]    konflik yang diketahui laptop ini
+  sync [--retries N] [--timeout DETIK] [--batch N] [--quiet]
+                      kirim lalu terima; bilah kemajuan di stderr. Sambungan putus: dicoba ulang
+                      dengan jeda bertambah, lalu dilanjutkan dari titik terakhir. Ctrl-C: berhenti
+                      dengan rapi di batas permintaan berikutnya (Ctrl-C kedua: berhenti seketika;
+                      tetap aman). Jalankan lagi untuk melanjutkan.
+
+--json pada list, search, show, status, conflicts, sync, import-csv: keluaran JSON untuk skrip.
+Lingkungan: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA,
+LUMBUNG_PASSPHRASE (saat init: data pribadi dan token dienkripsi; lalu wajib untuk tiap perintah).
+
+)";
+
+const char* kLumbungEn = R"(lumbung — the field officer's tool: enrol BPJS Ketenagakerjaan participants with no signal,
+then sync with the central office when a link appears.
+
+Usage: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] COMMAND ...
+
+Setting up the laptop:
+  init --server URL [--code CODE] [--label NAME] [--officer ID]
+                      set up the laptop (its device id is made here) and register with a code
+                      from the central office; offline, the code is kept for the first sync
+  config [--officer ID] [--label NAME] [--server URL]   show/change settings
+
+Enrolment and records:
+  enrol                guided: one field at a time, checked as you go (also --guided)
+  enrol --nik N --full-name "..." --birth-date 1980-11-19 ...
+                      with flags: one flag per schema field (--programs JKK,JKM)
+  list [--village 74.02.01] [--limit N] [--deleted]
+  search TEXT | --name TEXT | --nik NIK | --village CODE
+  show ID|NIK          every field of one record (ID: whole, or its last 8 characters)
+  edit ID|NIK --set field=value [--set ...]   (or --field value; empty value = clear)
+  delete ID|NIK [--force]   asks first unless --force
+
+CSV files (from/to a spreadsheet):
+  import-csv FILE|- [--dry-run]
+                      header row = field names (nik, full_name, ...; an id column is optional).
+                      Every row is reported: imported / updated / unchanged / refused + reason.
+                      Matched by id, else NIK; empty cells change nothing; re-running the same
+                      file creates no duplicates. Separator , or ; is detected.
+  export-csv [FILE|-] [--village CODE]
+
+Sync:
+  status               records, changes not sent, last sync, conflicts
+  conflicts [--all]    conflicts this laptop knows of
+  sync [--retries N] [--timeout SECONDS] [--batch N] [--quiet]
+                      send then receive; progress bar on stderr. A dropped link is retried with
+                      growing waits and resumed where it stopped. Ctrl-C stops cleanly at the next
+                      request boundary (a second Ctrl-C stops at once; still safe). Run it again
+                      to continue.
+
+--json on list, search, show, status, conflicts, sync, import-csv: JSON output for scripts.
+Environment: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA,
+LUMBUNG_PASSPHRASE (at init: personal data and the token are encrypted; then needed by every command).
+
+)";
+
+const char* kAdminId = R"(lumbung-admin — alat kantor pusat. Bekerja lewat API HTTP lumbung-server, tidak membuka basis datanya.
+
+Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--lang id|en] [--json] PERINTAH
+  (atau LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)
+
+  codes create --scope 74.02.01[,74.02.02] [--label TEKS] [--expires-hours N]
+                      kode pendaftaran sekali pakai untuk satu laptop, dengan wilayahnya
+  tokens create --role reviewer|admin [--label TEKS]
+  devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat
+  devices revoke ID    cabut perangkat seketika
+  conflicts list [--status open|resolved|all]
+  conflicts resolve ID --keep winner|loser      (ID: lengkap atau awalnya)
+  conflicts resolve ID --value NILAI            ketik nilai baru (diperiksa skema)
+  duplicates list [--status open|merged|all]    dua rekaman berdampingan, ≠ menandai beda
+  duplicates merge ID --survivor A|B|ID_REKAMAN
+  progress [--scope 74.02] [--csv BERKAS|-]     jumlah per kabupaten/kecamatan/desa, status, program
+  export records [--scope 74.02] [--out BERKAS] [--deleted]
+  export progress [--scope 74.02] [--out BERKAS]
+
+)";
+
+const char* kAdminEn = R"(lumbung-admin — the central office's tool. Works over lumbung-server's HTTP API, never its database.
+
+Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id|en] [--json] COMMAND
+  (or LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)
+
+  codes create --scope 74.02.01[,74.02.02] [--label TEXT] [--expires-hours N]
+                      a one-time enrolment code for one laptop, with its regions
+  tokens create --role reviewer|admin [--label TEXT]
+  devices list         last seen, last sync, acked seq, what each device reported
+  devices revoke ID    revoke a device at once
+  conflicts list [--status open|resolved|all]
+  conflicts resolve ID --keep winner|loser      (ID: whole or its start)
+  conflicts resolve ID --value VALUE            type a new value (checked by the schema)
+  duplicates list [--status open|merged|all]    the two records side by side, ≠ marks differences
+  duplicates merge ID --survivor A|B|RECORD_ID
+  progress [--scope 74.02] [--csv FILE|-]       counts per kabupaten/kecamatan/desa, status, programme
+  export records [--scope 74.02] [--out FILE] [--deleted]
+  export progress [--scope 74.02] [--out FILE]
+
+)";
+
+}  // namespace
+
+std::string help_text(const std::string& key) {
+  const bool id = language() == Lang::kIndonesian;
+  if (key == "help.admin") return std::string(id ? kAdminId : kAdminEn) + (id ? kExitCodesId : kExitCodesEn);
+  return std::string(id ? kLumbungId : kLumbungEn) + (id ? kExitCodesId : kExitCodesEn);
+}
+
+}  // namespace lumbung::cli

@@ -1,0 +1,51 @@
+// The message catalogue of the command-line tools: Bahasa Indonesia by default (field
+// officers read Indonesian), English with --lang en or LUMBUNG_LANG=en.
+//
+// Every sentence a person reads goes through tr(key, {{"name", value}}), which picks the
+// language and fills {name} placeholders. The catalogue itself is one table in i18n.cpp,
+// Indonesian beside English, so a translator sees both. A missing key prints the key,
+// which the tests would notice.
+//
+// Validation issues come from the engine in English with a stable reason code; they are
+// translated by reason here (issue_text), and fall back to the engine's English message
+// for a reason the catalogue does not know.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "lumbung/schema.h"
+
+namespace lumbung::cli {
+
+enum class Lang { kIndonesian, kEnglish };
+
+void set_language(Lang lang);
+Lang language();
+// "id"/"en" (also "in", "indonesia", "english"); nullopt-like false if unknown.
+bool parse_language(const std::string& text, Lang* out);
+// Picks the language from --lang (if given) else LUMBUNG_LANG else Indonesian. Throws
+// Error(kInvalidArgument) for an unknown language.
+void choose_language(const std::string& flag_value);
+
+using Params = std::initializer_list<std::pair<std::string, std::string>>;
+std::string tr(const std::string& key, Params params = {});
+
+// A validation issue in the current language. `record` (optional) is the record being
+// checked, used to explain cross-field problems (NIK against birth date and gender).
+std::string issue_text(const ValidationIssue& issue, const CollectionSchema& schema,
+                       const Json* record = nullptr);
+
+// The label of a field in the current language: the schema's label (Indonesian) in
+// Indonesian, the field name in English.
+std::string field_label(const FieldDef& f);
+
+// The long help of `lumbung` ("help.lumbung") and `lumbung-admin` ("help.admin") in the
+// current language (help.cpp); tr() returns it for those keys.
+std::string help_text(const std::string& key);
+
+// 4500000 -> "4.500.000" (Indonesian) or "4,500,000" (English).
+std::string group_number(int64_t n);
+
+}  // namespace lumbung::cli

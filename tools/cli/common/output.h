@@ -1,0 +1,44 @@
+// Output helpers shared by both tools: aligned tables, times a person reads, values of
+// record fields as text, and the one way JSON is printed for scripts (--json).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lumbung/schema.h"
+
+namespace lumbung::cli {
+
+// Prints rows under headers with columns padded to the widest cell (UTF-8 aware).
+// Cells longer than `max_width` characters are cut with "…".
+void print_table(std::ostream& out, const std::vector<std::string>& headers,
+                 const std::vector<std::vector<std::string>>& rows, size_t max_width = 40);
+
+// Machine output: one JSON document, pretty-printed, newline-terminated.
+void print_json(std::ostream& out, const Json& j);
+
+// "2026-11-23 08:00" in local time; "-" for nullopt.
+std::string local_time(std::optional<int64_t> ms);
+// "3 jam lalu" / "3 hours ago"; "-" for nullopt.
+std::string time_ago(std::optional<int64_t> ms, int64_t now_ms);
+// The current UTC time as the schema's timestamp form, "2026-11-23T08:00:00Z".
+std::string utc_timestamp_now();
+int64_t now_ms();
+
+// A field value as one line of text: strings as they are, enum sets "JKK,JKM", numbers,
+// other JSON compactly. null -> "".
+std::string value_text(const Json& v);
+
+// "1,2 MB" style byte counts.
+std::string human_bytes(uint64_t bytes);
+
+// Number of characters (code points) in UTF-8 text.
+size_t utf8_width(const std::string& s);
+
+// True if the stream is a terminal (progress bars draw in place only there).
+bool is_terminal(int fd);
+
+}  // namespace lumbung::cli

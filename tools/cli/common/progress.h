@@ -1,0 +1,36 @@
+// The sync progress line on stderr: records, bytes and estimated time left, both ways.
+//
+//   ↑ kirim 1.200/5.000 ███████░░░░░░░░░ 24%  98,4 KB  sisa ~0:41 │ ↓ terima 300  20,1 KB
+//
+// On a terminal the line is redrawn in place; otherwise (a pipe, a log file) one line is
+// printed per update, at most once a second, so logs stay short. Called on the syncing
+// thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+
+#include "lumbung/sync.h"
+
+namespace lumbung::cli {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::ostream& out, bool terminal);
+  void update(const SyncProgress& p);
+  // Ends the line (terminal) so later output starts on a new one.
+  void finish();
+
+ private:
+  std::string render(const SyncProgress& p) const;
+  std::ostream& out_;
+  bool terminal_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point push_done_;
+  std::chrono::steady_clock::time_point last_print_;
+  bool pull_started_ = false;
+};
+
+}  // namespace lumbung::cli

@@ -1,0 +1,368 @@
+// import-csv and export-csv: a village's list to and from a spreadsheet.
+//
+// Import rules (also in `lumbung help`):
+// - The header row names fields (schema names, e.g. nik, full_name, birth_date); an `id`
+//   column is optional. Unknown columns refuse the file before anything is written.
+// - A row matches an existing record by `id` if it has one, else by the natural key (NIK).
+//   No match: a new record. A match: only the cells that differ are written (an empty cell
+//   leaves the field as it is), so re-running the same file changes nothing and creates
+//   no duplicates.
+// - Every row is reported: imported, updated, unchanged, or refused with the reason.
+// - Rows are committed in batches (one transaction each): a crash loses at most the batch
+//   in progress, and re-running the file completes it.
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "common/csv.h"
+#include "common/exit_codes.h"
+#include "common/fields.h"
+#include "common/i18n.h"
+#include "common/output.h"
+#include "commands.h"
+#include "lumbung/error.h"
+#include "laptop.h"
+#include "record_view.h"
+
+namespace lumbung::cli {
+namespace {
+
+// Rows per transaction: one fsync per 500 rows keeps a 10,000-row list to seconds on a
+// laptop disk, and a crash loses little.
+constexpr size_t kImportBatchRows = 500;
+
+enum class Outcome { kImported, kUpdated, kUnchanged, kRefused };
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kImported: return "imported";
+    case Outcome::kUpdated: return "updated";
+    case Outcome::kUnchanged: return "unchanged";
+    case Outcome::kRefused: return "refused";
+  }
+  return "";
+}
+
+struct RowResult {
+  size_t line = 0;
+  Outcome outcome = Outcome::kRefused;
+  std::string id;
+  std::string title;
+  std::string field;     // refused: the field at fault
+  std::string reason;    // refused: stable reason code
+  std::string message;   // refused: why, in the current language
+};
+
+// What a row will do, decided before the batch opens (lookups cannot run inside a batch).
+struct Planned {
+  RowResult result;
+  Json create;   // non-null: create with this whole record
+  Json patch;    // non-null: update result.id with this patch
+};
+
+// A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version 7, 74 random bits; the same
+// form the store makes, so imported records look like any other.
+std::string new_record_id() {
+  static std::random_device rd;
+  const uint64_t ms = static_cast<uint64_t>(now_ms());
+  unsigned char b[16];
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  for (int i = 6; i < 16; ++i) b[i] = static_cast<unsigned char>(rd());
+  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));
+  b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
+    s.push_back(hex[b[i] >> 4]);
+    s.push_back(hex[b[i] & 0xF]);
+  }
+  return s;
+}
+
+std::string read_all(std::istream& in) {
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+int cmd_import_csv(Context& ctx, Args& args) {
+  const bool dry_run = args.flag("dry-run");
+  const std::string path = args.next();
+  args.finish();
+  if (path.empty()) throw Error(ErrorCode::kInvalidArgument, tr("import.need_file"));
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  Store& store = lap.store();
+
+  std::string text;
+  if (path == "-") {
+    text = read_all(*ctx.in);
+  } else {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(ErrorCode::kNotFound, tr("import.cannot_open", {{"path", path}}));
+    text = read_all(f);
+  }
+  std::istringstream in(text);
+  CsvReader csv(in);
+  // Columns -> fields; refuse the whole file for an unknown column (a typo would otherwise
+  // silently drop a field from every row).
+  std::vector<const FieldDef*> columns;
+  int id_col = -1;
+  for (size_t i = 0; i < csv.header().size(); ++i) {
+    const std::string& h = csv.header()[i];
+    if (h == "id") {
+      id_col = static_cast<int>(i);
+      columns.push_back(nullptr);
+      continue;
+    }
+    const FieldDef* f = field_by_flag(cs, h);
+    if (!f) {
+      std::string names;
+      for (const FieldDef& d : cs.fields()) names += " " + d.name;
+      throw Error(ErrorCode::kInvalidArgument,
+                  tr("import.unknown_column", {{"col", h}, {"fields", names}}));
+    }
+    columns.push_back(f);
+  }
+  if (columns.empty()) throw Error(ErrorCode::kInvalidArgument, tr("import.empty"));
+
+  // State written earlier in this run, by id and by natural key, so a repeated row sees
+  // the record an earlier row made even before its batch commits.
+  std::map<std::string, Json> written;           // id -> fields
+  std::map<std::string, std::string> written_key;  // natural key -> id
+  const std::string& key_field = cs.natural_key();
+
+  std::vector<RowResult> results;
+  std::vector<Planned> plan;
+  auto commit = [&] {
+    if (plan.empty()) return;
+    if (!dry_run) {
+      Batch batch = store.begin_batch();
+      for (const Planned& p : plan) {
+        if (!p.create.is_null()) {
+          batch.create(cs.name(), p.create, p.result.id);
+        } else if (!p.patch.is_null()) {
+          batch.update(cs.name(), p.result.id, p.patch);
+        }
+      }
+      batch.commit();
+    }
+    for (const Planned& p : plan) results.push_back(p.result);
+    plan.clear();
+  };
+
+  auto refuse = [&](RowResult& r, const ValidationIssue& issue, const Json* rec) {
+    r.outcome = Outcome::kRefused;
+    r.field = issue.field;
+    r.reason = issue.reason;
+    r.message = issue_text(issue, cs, rec);
+  };
+
+  std::vector<std::string> cells;
+  size_t line = 0;
+  // Bounded by the input: every iteration consumes a row.
+  while (csv.next(cells, &line)) {
+    Planned p;
+    RowResult& r = p.result;
+    r.line = line;
+    Json row = Json::object();
+    std::string id;
+    for (size_t i = 0; i < columns.size() && i < cells.size(); ++i) {
+      if (static_cast<int>(i) == id_col) {
+        id = trim(cells[i]);
+        continue;
+      }
+      Json v = parse_field_text(*columns[i], cells[i]);
+      if (!v.is_null()) row[columns[i]->name] = v;
+    }
+    if (cells.size() > columns.size()) {
+      refuse(r, ValidationIssue{"", "extra_cells", "row has more cells than the header"}, nullptr);
+      r.message = tr("import.extra_cells", {{"n", std::to_string(cells.size())},
+                                            {"m", std::to_string(columns.size())}});
+      plan.push_back(std::move(p));
+      continue;
+    }
+    Json partial = row;
+    std::vector<ValidationIssue> issues = cs.normalize_and_validate(partial, true);
+    if (!issues.empty()) {
+      refuse(r, issues.front(), &partial);
+      r.title = record_title(cs, row);
+      plan.push_back(std::move(p));
+      continue;
+    }
+    // Find what this row is about: by id, else by natural key.
+    std::optional<Json> existing;
+    std::string existing_id;
+    if (!id.empty()) {
+      if (auto it = written.find(id); it != written.end()) {
+        existing = it->second;
+      } else if (auto rec = store.get(cs.name(), id, /*include_deleted=*/true)) {
+        if (rec->deleted) {
+          refuse(r, ValidationIssue{"id", "deleted", ""}, nullptr);
+          r.message = tr("import.deleted", {{"id", short_id(id)}});
+          plan.push_back(std::move(p));
+          continue;
+        }
+        existing = rec->fields;
+      }
+      existing_id = id;
+    } else if (!key_field.empty() && partial.contains(key_field) && partial[key_field].is_string()) {
+      const std::string key = partial[key_field].get<std::string>();
+      if (auto it = written_key.find(key); it != written_key.end()) {
+        existing_id = it->second;
+        existing = written[existing_id];
+      } else {
+        const std::vector<Record> found = store.find_by_key(cs.name(), key);
+        if (found.size() > 1) {
+          refuse(r, ValidationIssue{key_field, "ambiguous_key", ""}, nullptr);
+          r.message = tr("import.ambiguous", {{"key", key}, {"n", std::to_string(found.size())}});
+          plan.push_back(std::move(p));
+          continue;
+        }
+        if (found.size() == 1) {
+          existing_id = found.front().id;
+          existing = found.front().fields;
+        }
+      }
+    }
+    if (!existing) {
+      Json rec = partial;
+      fill_auto_fields(cs, rec, lap.officer());
+      issues = cs.normalize_and_validate(rec, false);
+      r.title = record_title(cs, rec);
+      if (!issues.empty()) {
+        refuse(r, issues.front(), &rec);
+        plan.push_back(std::move(p));
+        continue;
+      }
+      r.outcome = Outcome::kImported;
+      // The id is made here (not at commit) so that a later row of this run repeating
+      // this person finds the record.
+      r.id = id.empty() ? new_record_id() : id;
+      p.create = rec;
+      written[r.id] = rec;
+      if (!key_field.empty() && rec.contains(key_field) && rec[key_field].is_string()) {
+        written_key[rec[key_field].get<std::string>()] = r.id;
+      }
+    } else {
+      Json patch = Json::object();
+      for (auto it = partial.begin(); it != partial.end(); ++it) {
+        auto cur = existing->find(it.key());
+        if (cur == existing->end() || *cur != *it) patch[it.key()] = *it;
+      }
+      r.id = existing_id;
+      Json merged = *existing;
+      for (auto it = patch.begin(); it != patch.end(); ++it) merged[it.key()] = *it;
+      r.title = record_title(cs, merged);
+      if (patch.empty()) {
+        r.outcome = Outcome::kUnchanged;
+        plan.push_back(std::move(p));
+        continue;
+      }
+      issues = cs.normalize_and_validate(merged, false);
+      if (!issues.empty()) {
+        refuse(r, issues.front(), &merged);
+        plan.push_back(std::move(p));
+        continue;
+      }
+      r.outcome = Outcome::kUpdated;
+      p.patch = patch;
+      written[existing_id] = merged;
+      if (!key_field.empty() && merged.contains(key_field) && merged[key_field].is_string()) {
+        written_key[merged[key_field].get<std::string>()] = existing_id;
+      }
+    }
+    plan.push_back(std::move(p));
+    if (plan.size() >= kImportBatchRows) commit();
+  }
+  commit();
+
+  size_t counts[4] = {0, 0, 0, 0};
+  for (const RowResult& r : results) ++counts[static_cast<int>(r.outcome)];
+  if (ctx.json) {
+    Json rows = Json::array();
+    for (const RowResult& r : results) {
+      Json j{{"line", r.line}, {"result", outcome_name(r.outcome)}};
+      if (!r.id.empty()) j["id"] = r.id;
+      if (r.outcome == Outcome::kRefused) {
+        j["field"] = r.field;
+        j["reason"] = r.reason;
+        j["message"] = r.message;
+      }
+      rows.push_back(j);
+    }
+    print_json(*ctx.out, Json{{"imported", counts[0]}, {"updated", counts[1]},
+                              {"unchanged", counts[2]}, {"refused", counts[3]},
+                              {"dry_run", dry_run}, {"rows", rows}});
+  } else {
+    for (const RowResult& r : results) {
+      const std::string who = r.title.empty() ? "" : " " + r.title;
+      const std::string line_no = std::to_string(r.line);
+      switch (r.outcome) {
+        case Outcome::kImported:
+          *ctx.out << tr("import.row_imported", {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
+          break;
+        case Outcome::kUpdated:
+          *ctx.out << tr("import.row_updated", {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
+          break;
+        case Outcome::kUnchanged:
+          *ctx.out << tr("import.row_unchanged", {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
+          break;
+        case Outcome::kRefused:
+          *ctx.out << tr("import.row_refused", {{"line", line_no}, {"who", who}, {"why", r.message}});
+          break;
+      }
+      *ctx.out << "\n";
+    }
+    *ctx.out << tr(dry_run ? "import.summary_dry" : "import.summary",
+                   {{"imported", std::to_string(counts[0])}, {"updated", std::to_string(counts[1])},
+                    {"unchanged", std::to_string(counts[2])}, {"refused", std::to_string(counts[3])}})
+             << "\n";
+  }
+  return counts[3] > 0 ? kExitRefused : kExitOk;
+}
+
+int cmd_export_csv(Context& ctx, Args& args) {
+  const auto village = args.value("village");
+  const std::string path = args.next();
+  args.finish();
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  std::ofstream file;
+  std::ostream* out = ctx.out;
+  if (!path.empty() && path != "-") {
+    file.open(path, std::ios::binary | std::ios::trunc);
+    if (!file) throw Error(ErrorCode::kStorage, tr("export.cannot_write", {{"path", path}}));
+    out = &file;
+  }
+  std::vector<std::string> header{"id"};
+  for (const FieldDef& f : cs.fields()) header.push_back(f.name);
+  write_csv_row(*out, header);
+  std::string prefix;
+  if (village) {
+    for (char c : *village) {
+      if (std::isdigit(static_cast<unsigned char>(c))) prefix.push_back(c);
+    }
+  }
+  size_t n = 0;
+  for_each_record(lap.store(), cs, false, [&](const Record& r) {
+    std::vector<std::string> row{r.id};
+    for (const FieldDef& f : cs.fields()) {
+      auto it = r.fields.find(f.name);
+      row.push_back(it == r.fields.end() ? std::string() : value_text(*it));
+    }
+    write_csv_row(*out, row);
+    ++n;
+  }, prefix);
+  out->flush();
+  if (!*out) throw Error(ErrorCode::kStorage, tr("export.cannot_write", {{"path", path}}));
+  if (out != ctx.out) *ctx.err << tr("export.done", {{"n", std::to_string(n)}, {"path", path}}) << "\n";
+  return kExitOk;
+}
+
+}  // namespace lumbung::cli

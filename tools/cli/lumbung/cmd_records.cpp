@@ -1,0 +1,230 @@
+// list, search, show, edit, delete: the records on this laptop.
+#include <algorithm>
+#include <iostream>
+
+#include "common/exit_codes.h"
+#include "common/fields.h"
+#include "common/i18n.h"
+#include "common/output.h"
+#include "commands.h"
+#include "lumbung/error.h"
+#include "laptop.h"
+#include "record_view.h"
+
+namespace lumbung::cli {
+namespace {
+
+// Default rows in a table; --limit 0 shows everything. JSON output is never cut.
+constexpr size_t kDefaultTableRows = 100;
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void show_list(Context& ctx, const CollectionSchema& cs, const std::vector<Record>& records,
+               size_t limit) {
+  if (ctx.json) {
+    Json arr = Json::array();
+    for (const Record& r : records) arr.push_back(record_json(r));
+    print_json(*ctx.out, Json{{"count", records.size()}, {"records", arr}});
+    return;
+  }
+  if (records.empty()) {
+    *ctx.out << tr("list.none") << "\n";
+    return;
+  }
+  const size_t shown = limit == 0 ? records.size() : std::min(limit, records.size());
+  print_record_table(*ctx.out, cs, std::vector<Record>(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(shown)));
+  if (shown < records.size()) {
+    *ctx.out << tr("list.more", {{"shown", std::to_string(shown)}, {"n", std::to_string(records.size())}})
+             << "\n";
+  } else {
+    *ctx.out << tr("list.count", {{"n", std::to_string(records.size())}}) << "\n";
+  }
+}
+
+size_t limit_of(Args& args) {
+  const auto l = args.value("limit");
+  if (!l) return kDefaultTableRows;
+  try {
+    return static_cast<size_t>(std::stoul(*l));
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::kInvalidArgument, tr("usage.bad_number", {{"opt", "--limit"}}));
+  }
+}
+
+// The scope prefix a user typed ("74.02.01") in the store's form ("740201").
+std::string scope_prefix(const CollectionSchema& cs, const std::string& text) {
+  std::string digits;
+  for (char c : text) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      digits.push_back(c);
+    } else if (c != '.' && c != ' ') {
+      throw Error(ErrorCode::kInvalidArgument, tr("search.bad_village", {{"v", text}}));
+    }
+  }
+  (void)cs;
+  return digits;
+}
+
+// Reads the --set field=value pairs and per-field flags of edit into a patch.
+Json read_patch(const CollectionSchema& cs, Args& args) {
+  Json patch = Json::object();
+  auto put = [&](const std::string& name, const std::string& text) {
+    const FieldDef* f = field_by_flag(cs, name);
+    if (!f) throw Error(ErrorCode::kInvalidArgument, tr("edit.unknown_field", {{"field", name}}));
+    patch[f->name] = parse_field_text(*f, text);  // empty = clear the field
+  };
+  for (const std::string& s : args.values("set")) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos) {
+      throw Error(ErrorCode::kInvalidArgument, tr("edit.bad_set", {{"arg", s}}));
+    }
+    put(trim(s.substr(0, eq)), s.substr(eq + 1));
+  }
+  for (const auto& [flag, text] : args.take_all_options()) put(flag, text);
+  return patch;
+}
+
+}  // namespace
+
+int cmd_list(Context& ctx, Args& args) {
+  const auto village = args.value("village");
+  const bool deleted = args.flag("deleted");
+  const size_t limit = limit_of(args);
+  args.finish();
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  std::vector<Record> records;
+  for_each_record(lap.store(), cs, deleted, [&](const Record& r) { records.push_back(r); },
+                  village ? scope_prefix(cs, *village) : std::string());
+  show_list(ctx, cs, records, limit);
+  return kExitOk;
+}
+
+int cmd_search(Context& ctx, Args& args) {
+  auto name = args.value("name");
+  auto nik = args.value("nik");
+  auto village = args.value("village");
+  const size_t limit = limit_of(args);
+  std::string text;
+  for (std::string t = args.next(); !t.empty(); t = args.next()) text += (text.empty() ? "" : " ") + t;
+  args.finish();
+  if (!text.empty() && !name && !nik && !village) {
+    // One free word: digits are a NIK (16) or a village code (up to 10, dots allowed);
+    // anything else is part of a name.
+    std::string digits;
+    bool numeric = true;
+    for (char c : text) {
+      if (std::isdigit(static_cast<unsigned char>(c))) {
+        digits.push_back(c);
+      } else if (c != '.' && c != ' ') {
+        numeric = false;
+      }
+    }
+    if (numeric && digits.size() == 16) {
+      nik = digits;
+    } else if (numeric && !digits.empty()) {
+      village = digits;
+    } else {
+      name = text;
+    }
+  }
+  if (!name && !nik && !village) throw Error(ErrorCode::kInvalidArgument, tr("search.what"));
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  std::vector<Record> records;
+  if (nik && !cs.natural_key().empty()) {
+    records = lap.store().find_by_key(cs.name(), *nik);
+  } else {
+    const std::string needle = name ? lower(*name) : std::string();
+    for_each_record(lap.store(), cs, false, [&](const Record& r) {
+      if (!needle.empty() && lower(record_title(cs, r.fields)).find(needle) == std::string::npos) return;
+      records.push_back(r);
+    }, village ? scope_prefix(cs, *village) : std::string());
+  }
+  show_list(ctx, cs, records, limit);
+  return kExitOk;
+}
+
+int cmd_show(Context& ctx, Args& args) {
+  const std::string ref = args.next();
+  args.finish();
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  const Record r = resolve_record(lap.store(), cs, ref);
+  if (ctx.json) {
+    print_json(*ctx.out, record_json(r, true));
+    return kExitOk;
+  }
+  print_record(*ctx.out, cs, r);
+  for (const Conflict& c : lap.store().conflicts(false)) {
+    if (c.record_id == r.id) {
+      *ctx.out << "  ! " << tr("show.conflict", {{"field", c.field}, {"other", value_text(c.loser.value)}})
+               << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int cmd_edit(Context& ctx, Args& args) {
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  Json patch = read_patch(cs, args);
+  const std::string ref = args.next();
+  args.finish();
+  if (patch.empty()) throw Error(ErrorCode::kInvalidArgument, tr("edit.nothing"));
+  const Record r = resolve_record(lap.store(), cs, ref);
+  std::vector<ValidationIssue> issues = cs.normalize_and_validate(patch, true);
+  if (issues.empty()) {
+    // The record as it would be, checked whole (NIK against birth date and gender).
+    Json merged = r.fields;
+    for (auto it = patch.begin(); it != patch.end(); ++it) {
+      if (it->is_null()) {
+        merged.erase(it.key());
+      } else {
+        merged[it.key()] = *it;
+      }
+    }
+    issues = cs.normalize_and_validate(merged, false);
+    if (!issues.empty()) {
+      *ctx.err << tr("edit.refused") << "\n";
+      print_issues(*ctx.err, cs, issues, &merged);
+      return kExitRefused;
+    }
+  } else {
+    *ctx.err << tr("edit.refused") << "\n";
+    print_issues(*ctx.err, cs, issues, &patch);
+    return kExitRefused;
+  }
+  lap.store().update(cs.name(), r.id, patch);
+  std::string fields;
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    const FieldDef* f = cs.field(it.key());
+    fields += (fields.empty() ? "" : ", ") + (f ? field_label(*f) : it.key());
+  }
+  *ctx.out << tr("edit.saved", {{"name", record_title(cs, r.fields)}, {"fields", fields}}) << "\n";
+  return kExitOk;
+}
+
+int cmd_delete(Context& ctx, Args& args) {
+  const bool force = args.flag("force");
+  const std::string ref = args.next();
+  args.finish();
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  const Record r = resolve_record(lap.store(), cs, ref);
+  if (!force) {
+    print_record(*ctx.out, cs, r);
+    if (!confirm(ctx, tr("delete.question", {{"name", record_title(cs, r.fields)}}), false)) {
+      *ctx.out << tr("delete.kept") << "\n";
+      return kExitCancelled;
+    }
+  }
+  lap.store().remove(cs.name(), r.id);
+  *ctx.out << tr("delete.done", {{"name", record_title(cs, r.fields)}, {"id", short_id(r.id)}}) << "\n";
+  return kExitOk;
+}
+
+}  // namespace lumbung::cli

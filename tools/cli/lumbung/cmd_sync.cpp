@@ -1,0 +1,320 @@
+// init, config, status, conflicts and sync: the laptop's relationship with the server.
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <unistd.h>
+
+#include "common/api.h"
+#include "common/exit_codes.h"
+#include "common/fields.h"
+#include "common/i18n.h"
+#include "common/output.h"
+#include "common/progress.h"
+#include "commands.h"
+#include "lumbung/error.h"
+#include "laptop.h"
+#include "record_view.h"
+
+namespace lumbung::cli {
+namespace {
+
+std::string server_of(const Context& ctx, const Laptop& lap) {
+  std::string url = ctx.server.empty() ? lap.server_url() : ctx.server;
+  if (url.empty()) throw Error(ErrorCode::kInvalidArgument, tr("sync.no_server"));
+  return url;
+}
+
+// Says in words what a failed registration means and what to do.
+void explain_register_error(Context& ctx, const Error& e) {
+  if (e.code() == ErrorCode::kTransport) {
+    *ctx.err << tr("init.offline") << "\n";
+  } else if (e.code() == ErrorCode::kUnauthorized) {
+    *ctx.err << tr("init.code_unknown", {{"detail", e.what()}}) << "\n";
+  } else if (e.code() == ErrorCode::kForbidden) {
+    *ctx.err << tr("init.code_used", {{"detail", e.what()}}) << "\n";
+  } else if (e.code() == ErrorCode::kAlreadyExists) {
+    *ctx.err << tr("init.device_taken", {{"detail", e.what()}}) << "\n";
+  } else {
+    *ctx.err << e.what() << "\n";
+  }
+}
+
+// Ctrl-C during a sync: the first asks the client to stop at the next request boundary
+// (everything committed stays committed); a second one ends the process at once, which is
+// also safe because every page and batch commits atomically.
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_interrupt(int) {
+  if (g_cancel.exchange(true)) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+    return;
+  }
+  static const char msg[] = "\n^C\n";
+  ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+  (void)ignored;
+}
+
+}  // namespace
+
+int cmd_init(Context& ctx, Args& args) {
+  const std::string code = args.value("code").value_or("");
+  const std::string server = args.value("server").value_or(ctx.server);
+  const std::string label = args.value("label").value_or("");
+  const std::string officer = args.value("officer").value_or("");
+  const std::string schema = args.value("schema").value_or(default_schema_path());
+  args.finish();
+  if (server.empty()) throw Error(ErrorCode::kInvalidArgument, tr("init.need_server"));
+  if (!officer.empty() && officer.size() > 32) {
+    throw Error(ErrorCode::kInvalidArgument, tr("init.officer_too_long"));
+  }
+  if (!Laptop::exists(ctx.home)) {
+    Json config{{"server", server}};
+    if (!label.empty()) config["label"] = label;
+    if (!officer.empty()) config["officer"] = officer;
+    const std::string device = Laptop::create(ctx.home, schema, config);
+    *ctx.out << tr("init.created", {{"home", ctx.home}, {"device", device}}) << "\n";
+  }
+  Laptop lap(ctx.home);
+  // Re-running init on an existing laptop updates its server, label, officer and code.
+  lap.config()["server"] = server;
+  if (!label.empty()) lap.config()["label"] = label;
+  if (!officer.empty()) lap.config()["officer"] = officer;
+  lap.save_config();
+  if (lap.registered()) {
+    *ctx.out << tr("init.already_registered", {{"device", lap.store().device_id()}}) << "\n";
+    return kExitOk;
+  }
+  if (code.empty()) {
+    *ctx.out << tr("init.no_code_yet") << "\n";
+    return kExitOk;
+  }
+  lap.store().set_secret("enrol_code", code);
+  auto transport = make_http_transport(server);
+  try {
+    // One quick look first: registration retries a dead link for about a minute (the
+    // SyncClient's backoff), which is right for a sync but not for an officer at `init`
+    // with no signal.
+    ApiClient(server, "", 10000).get("/v1/health");
+    lap.register_if_needed(*transport);
+  } catch (const Error& e) {
+    explain_register_error(ctx, e);
+    if (e.code() == ErrorCode::kTransport) return kExitOk;  // registers at the first sync
+    lap.store().set_secret("enrol_code", "");
+    return exit_code_for(e.code());
+  }
+  *ctx.out << tr("init.registered", {{"device", lap.store().device_id()}, {"server", server}})
+           << "\n";
+  return kExitOk;
+}
+
+int cmd_config(Context& ctx, Args& args) {
+  const auto officer = args.value("officer");
+  const auto label = args.value("label");
+  args.finish();
+  Laptop lap(ctx.home);
+  if (!ctx.server.empty()) lap.config()["server"] = ctx.server;
+  if (officer) lap.config()["officer"] = *officer;
+  if (label) lap.config()["label"] = *label;
+  lap.save_config();
+  Json shown = lap.config();
+  shown["home"] = ctx.home;
+  shown["registered"] = lap.registered();
+  if (ctx.json) {
+    print_json(*ctx.out, shown);
+  } else {
+    for (auto it = shown.begin(); it != shown.end(); ++it) {
+      *ctx.out << "  " << it.key() << ": " << value_text(it.value()) << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int cmd_status(Context& ctx, Args& args) {
+  args.finish();
+  Laptop lap(ctx.home);
+  const StoreStats s = lap.store().stats();
+  const int64_t now = now_ms();
+  if (ctx.json) {
+    Json j{{"device_id", lap.store().device_id()},
+           {"server", lap.server_url()},
+           {"registered", lap.registered()},
+           {"records", s.records},
+           {"deleted", s.deleted},
+           {"pending_changes", s.pending_changes},
+           {"open_conflicts", s.open_conflicts},
+           {"oldest_pending_ms", s.oldest_pending_ms ? Json(*s.oldest_pending_ms) : Json()},
+           {"last_sync_ms", s.last_sync_ms ? Json(*s.last_sync_ms) : Json()}};
+    print_json(*ctx.out, j);
+    return kExitOk;
+  }
+  auto& o = *ctx.out;
+  o << tr("status.device", {{"device", lap.store().device_id()}, {"server", lap.server_url()}})
+    << "\n";
+  if (!lap.registered()) o << "  " << tr("status.not_registered") << "\n";
+  o << "  " << tr("status.records", {{"n", group_number(static_cast<int64_t>(s.records))}}) << "\n";
+  o << "  " << tr("status.pending", {{"n", group_number(static_cast<int64_t>(s.pending_changes))}})
+    << "\n";
+  o << "  " << tr("status.last_sync", {{"when", local_time(s.last_sync_ms)},
+                                       {"ago", time_ago(s.last_sync_ms, now)}})
+    << "\n";
+  if (s.oldest_pending_ms) {
+    o << "  " << tr("status.oldest", {{"when", local_time(s.oldest_pending_ms)},
+                                      {"ago", time_ago(s.oldest_pending_ms, now)}})
+      << "\n";
+  }
+  o << "  " << tr("status.conflicts", {{"n", std::to_string(s.open_conflicts)}}) << "\n";
+  if (s.pending_changes > 0) o << tr("status.hint_sync") << "\n";
+  return kExitOk;
+}
+
+int cmd_conflicts(Context& ctx, Args& args) {
+  const bool all = args.flag("all");
+  args.finish();
+  Laptop lap(ctx.home);
+  const CollectionSchema& cs = lap.collection();
+  const std::vector<Conflict> list = lap.store().conflicts(all);
+  auto title = [&](const Conflict& c) {
+    auto r = lap.store().get(c.collection, c.record_id, true);
+    return r ? record_title(cs, r->fields) : std::string();
+  };
+  if (ctx.json) {
+    Json arr = Json::array();
+    for (const Conflict& c : list) {
+      arr.push_back(Json{{"id", c.id},
+                         {"kind", conflict_kind_name(c.kind)},
+                         {"collection", c.collection},
+                         {"record_id", c.record_id},
+                         {"title", title(c)},
+                         {"field", c.field},
+                         {"winner", {{"value", c.winner.value}, {"version", encode_version(c.winner.version)}}},
+                         {"loser", {{"value", c.loser.value}, {"version", encode_version(c.loser.version)}}},
+                         {"other_record", c.other_record}});
+    }
+    print_json(*ctx.out, Json{{"conflicts", arr}});
+    return kExitOk;
+  }
+  if (list.empty()) {
+    *ctx.out << tr("conflicts.none") << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const Conflict& c : list) {
+    const FieldDef* f = cs.field(c.field);
+    rows.push_back({c.id.substr(0, 8), tr(std::string("kind.") + conflict_kind_name(c.kind)),
+                    title(c), f ? field_label(*f) : c.field, value_text(c.winner.value),
+                    value_text(c.loser.value)});
+  }
+  print_table(*ctx.out,
+              {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
+               tr("conflicts.kept"), tr("conflicts.other")},
+              rows, 28);
+  *ctx.out << tr("conflicts.hint") << "\n";
+  return kExitOk;
+}
+
+int cmd_sync(Context& ctx, Args& args) {
+  const auto retries = args.value("retries");
+  const auto timeout = args.value("timeout");
+  const auto batch = args.value("batch");
+  const bool quiet = args.flag("quiet");
+  args.finish();
+  Laptop lap(ctx.home);
+  if (!ctx.server.empty() && ctx.server != lap.server_url()) {
+    // A new address for the central office: remember it for next time.
+    lap.config()["server"] = ctx.server;
+    lap.save_config();
+  }
+  const std::string url = server_of(ctx, lap);
+  HttpTransportOptions topt;
+  if (timeout) topt.timeout_ms = std::stoi(*timeout) * 1000;
+  auto transport = make_http_transport(url, topt);
+
+  SyncOptions o;
+  if (retries) o.max_attempts = static_cast<unsigned>(std::max(1, std::stoi(*retries)));
+  if (batch) o.push_batch = static_cast<size_t>(std::max(1, std::stoi(*batch)));
+  ProgressBar bar(*ctx.err, is_terminal(2));
+  if (!quiet) o.on_progress = [&](const SyncProgress& p) { bar.update(p); };
+  g_cancel = false;
+  o.cancel = &g_cancel;
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  struct Restore {
+    struct sigaction a, b;
+    ~Restore() {
+      sigaction(SIGINT, &a, nullptr);
+      sigaction(SIGTERM, &b, nullptr);
+    }
+  } restore{old_int, old_term};
+
+  const uint64_t conflicts_before = lap.store().stats().open_conflicts;
+  try {
+    if (lap.register_if_needed(*transport)) {
+      *ctx.err << tr("sync.registered", {{"device", lap.store().device_id()}}) << "\n";
+    }
+    SyncClient client(lap.store(), *transport, lap.token());
+    const SyncReport r = client.sync(o);
+    bar.finish();
+    const uint64_t opened = lap.store().stats().open_conflicts - std::min(
+        lap.store().stats().open_conflicts, conflicts_before);
+    if (ctx.json) {
+      print_json(*ctx.out, Json{{"pushed", r.pushed}, {"pulled", r.pulled}, {"applied", r.applied},
+                                {"conflicts", r.conflicts}, {"open_conflicts", lap.store().stats().open_conflicts},
+                                {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
+                                {"requests", r.requests}, {"retries", r.retries},
+                                {"seconds", r.seconds}});
+    } else {
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.1f", r.seconds);
+      std::string s = secs;
+      if (language() == Lang::kIndonesian) std::replace(s.begin(), s.end(), '.', ',');
+      *ctx.out << tr("sync.summary", {{"sent", group_number(static_cast<int64_t>(r.pushed))},
+                                      {"received", group_number(static_cast<int64_t>(r.pulled))},
+                                      {"applied", group_number(static_cast<int64_t>(r.applied))},
+                                      {"conflicts", std::to_string(std::max<uint64_t>(opened, 0))},
+                                      {"up", human_bytes(r.bytes_up)},
+                                      {"down", human_bytes(r.bytes_down)},
+                                      {"secs", s}})
+               << "\n";
+      if (r.retries > 0) {
+        *ctx.out << tr("sync.retried", {{"n", std::to_string(r.retries)}}) << "\n";
+      }
+      const uint64_t open = lap.store().stats().open_conflicts;
+      if (open > 0) *ctx.out << tr("sync.open_conflicts", {{"n", std::to_string(open)}}) << "\n";
+    }
+    return kExitOk;
+  } catch (const Error& e) {
+    bar.finish();
+    const StoreStats s = lap.store().stats();
+    const std::string pending = group_number(static_cast<int64_t>(s.pending_changes));
+    switch (e.code()) {
+      case ErrorCode::kCancelled:
+        *ctx.err << tr("sync.cancelled", {{"pending", pending}}) << "\n";
+        break;
+      case ErrorCode::kTransport:
+        *ctx.err << tr("sync.unreachable", {{"server", url}, {"detail", e.what()}, {"pending", pending}})
+                 << "\n";
+        break;
+      case ErrorCode::kUnauthorized:
+      case ErrorCode::kForbidden:
+        if (!lap.registered()) {
+          explain_register_error(ctx, e);
+        } else {
+          *ctx.err << tr("sync.refused", {{"detail", e.what()}}) << "\n";
+        }
+        break;
+      case ErrorCode::kOutOfScope:
+        *ctx.err << tr("sync.out_of_scope", {{"detail", e.what()}}) << "\n";
+        break;
+      default:
+        *ctx.err << tr("sync.failed", {{"detail", e.what()}, {"pending", pending}}) << "\n";
+    }
+    return exit_code_for(e.code());
+  }
+}
+
+}  // namespace lumbung::cli

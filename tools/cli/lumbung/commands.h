@@ -1,0 +1,40 @@
+// The commands of `lumbung`, one function each (main.cpp dispatches). Each returns an exit
+// code (common/exit_codes.h) or throws lumbung::Error, which main maps to one.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "common/args.h"
+
+namespace lumbung::cli {
+
+struct Context {
+  std::string home;        // the laptop's state directory
+  std::string server;      // --server override ("" = from config)
+  bool json = false;       // --json: machine output on read commands
+  std::istream* in;        // answers to prompts (stdin)
+  std::ostream* out;       // results
+  std::ostream* err;       // messages, warnings, progress
+};
+
+int cmd_init(Context& ctx, Args& args);
+int cmd_config(Context& ctx, Args& args);
+int cmd_enrol(Context& ctx, Args& args);
+int cmd_list(Context& ctx, Args& args);
+int cmd_search(Context& ctx, Args& args);
+int cmd_show(Context& ctx, Args& args);
+int cmd_edit(Context& ctx, Args& args);
+int cmd_delete(Context& ctx, Args& args);
+int cmd_import_csv(Context& ctx, Args& args);
+int cmd_export_csv(Context& ctx, Args& args);
+int cmd_status(Context& ctx, Args& args);
+int cmd_conflicts(Context& ctx, Args& args);
+int cmd_sync(Context& ctx, Args& args);
+
+// Reads one answer line from ctx.in; false at end of input.
+bool read_answer(Context& ctx, std::string& line);
+// Asks a yes/no question; `default_yes` is the answer to a bare Enter. End of input = no.
+bool confirm(Context& ctx, const std::string& question, bool default_yes);
+
+}  // namespace lumbung::cli

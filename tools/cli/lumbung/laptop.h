@@ -1,0 +1,67 @@
+// The field laptop's state, all in one directory (--home DIR, else $LUMBUNG_HOME, else
+// ~/.lumbung), made by `lumbung init`:
+//
+//   config.json   {"server": URL, "officer": ID, "label": TEXT, "collection": NAME}
+//   schema.json   the schema this laptop validates with (copied at init)
+//   lumbung.db    the engine's Store (records, change log, conflicts, meta)
+//
+// The device id is made at init ("lap-" + 8 base32 characters) and is the Store's device
+// id. The device token the server issues is a Store secret ("device_token"); an enrolment
+// code given while offline waits there too ("enrol_code") until the first sync registers
+// the laptop. Secrets and personal data are encrypted at rest when the store is made with
+// a passphrase ($LUMBUNG_PASSPHRASE at `init`, then needed by every command); without one
+// the store, and so the token, is plain (tests, demos).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+
+namespace lumbung::cli {
+
+class Laptop {
+ public:
+  // The state directory chosen by flag, environment or default.
+  static std::string choose_home(const std::string& flag_value);
+  // Opens an initialised laptop. Throws Error(kInvalidArgument) saying to run
+  // `lumbung init` if `home` has no laptop yet.
+  explicit Laptop(std::string home);
+
+  // Creates the state directory, config, schema copy and store. `schema_path` is copied
+  // into the directory. Returns the new device id. Throws Error(kAlreadyExists) if the
+  // directory already holds a laptop.
+  static std::string create(const std::string& home, const std::string& schema_path,
+                            const Json& config);
+  static bool exists(const std::string& home);
+
+  Store& store() { return *store_; }
+  const CollectionSchema& collection() const { return *collection_; }
+  const std::string& home() const { return home_; }
+  Json& config() { return config_; }
+  void save_config();
+
+  std::string server_url() const { return config_.value("server", std::string()); }
+  std::string officer() const;
+  std::string label() const { return config_.value("label", std::string()); }
+  std::string token() const { return store_->get_secret("device_token"); }
+  bool registered() const { return !token().empty(); }
+
+  // Registers with the waiting enrolment code (if any and not yet registered). Returns
+  // true if it registered now. Throws the server's Error (e.g. kUnauthorized) or
+  // kTransport when the server cannot be reached (the code then stays for next time).
+  bool register_if_needed(Transport& transport);
+
+ private:
+  std::string home_;
+  Json config_;
+  std::unique_ptr<Store> store_;
+  const CollectionSchema* collection_ = nullptr;
+};
+
+// The schema file shipped with the tools (the repository's schema/enrolment.schema.json,
+// or $LUMBUNG_SCHEMA).
+std::string default_schema_path();
+
+}  // namespace lumbung::cli

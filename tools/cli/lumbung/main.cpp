@@ -1,0 +1,71 @@
+// lumbung: the field officer's command-line tool. Enrols participants on a laptop that is
+// offline for weeks and syncs with lumbung-server when a link appears.
+// `lumbung help` is the reference; docs/CLI.md has the same text with examples.
+#include <iostream>
+
+#include "common/exit_codes.h"
+#include "common/i18n.h"
+#include "commands.h"
+#include "lumbung/error.h"
+#include "laptop.h"
+
+using namespace lumbung;
+using namespace lumbung::cli;
+
+namespace {
+
+int help(std::ostream& out) {
+  out << tr("help.lumbung");
+  return kExitOk;
+}
+
+int run(int argc, char** argv) {
+  Args args(argc, argv);
+  // Global options, anywhere on the line.
+  choose_language(args.value("lang").value_or(""));
+  Context ctx;
+  ctx.home = Laptop::choose_home(args.value("home").value_or(""));
+  ctx.server = args.value("server").value_or("");
+  ctx.json = args.flag("json");
+  ctx.in = &std::cin;
+  ctx.out = &std::cout;
+  ctx.err = &std::cerr;
+  const bool want_help = args.flag("help") || args.flag("h");
+  const std::string cmd = args.next();
+  if (cmd.empty() || cmd == "help" || want_help) {
+    if (cmd.empty() && !want_help) {
+      help(std::cerr);
+      return kExitUsage;
+    }
+    return help(std::cout);
+  }
+  if (cmd == "init") return cmd_init(ctx, args);
+  if (cmd == "config") return cmd_config(ctx, args);
+  if (cmd == "enrol" || cmd == "daftar") return cmd_enrol(ctx, args);
+  if (cmd == "list") return cmd_list(ctx, args);
+  if (cmd == "search" || cmd == "cari") return cmd_search(ctx, args);
+  if (cmd == "show") return cmd_show(ctx, args);
+  if (cmd == "edit") return cmd_edit(ctx, args);
+  if (cmd == "delete") return cmd_delete(ctx, args);
+  if (cmd == "import-csv") return cmd_import_csv(ctx, args);
+  if (cmd == "export-csv") return cmd_export_csv(ctx, args);
+  if (cmd == "status") return cmd_status(ctx, args);
+  if (cmd == "conflicts") return cmd_conflicts(ctx, args);
+  if (cmd == "sync") return cmd_sync(ctx, args);
+  throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", cmd}}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const Error& e) {
+    std::cerr << "lumbung: " << e.what() << "\n";
+    if (e.code() == ErrorCode::kInvalidArgument) std::cerr << tr("usage.see_help") << "\n";
+    return exit_code_for(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "lumbung: " << e.what() << "\n";
+    return kExitError;
+  }
+}
