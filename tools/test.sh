@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$LUMBUNG_ROOT"
 
-ensure_packages
+ensure_packages clang libclang-rt-14-dev
 # doctest reads ',' and ';' in a --test-case filter as separators, so a test whose name has
 # one is registered in CTest but runs nothing: refuse such names.
 if grep -rnE 'TEST_CASE\("[^"]*[,;]' tests; then
@@ -22,9 +22,25 @@ ctest --test-dir build/main --output-on-failure --timeout 600 -j2
 if [ "${1:-}" != "--quick" ]; then
   say "build with AddressSanitizer + UndefinedBehaviorSanitizer"
   build build/asan -DCMAKE_BUILD_TYPE=Debug -DLUMBUNG_SANITIZE=ON -DLUMBUNG_BUILD_TESTS=ON \
-    -DLUMBUNG_BUILD_TOOLS=OFF
+    -DLUMBUNG_BUILD_TOOLS=ON -DLUMBUNG_BUILD_BENCH=OFF
   say "tests under sanitizers"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure --timeout 900 -j2
 fi
+# libFuzzer targets (tests/fuzz), each for LUMBUNG_FUZZ_SECONDS on a scratch copy of its corpus.
+say "fuzz (clang, -fsanitize=fuzzer,address,undefined)"
+CC=clang CXX=clang++ cmake -S "$LUMBUNG_ROOT" -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DLUMBUNG_FUZZ=ON -DLUMBUNG_BUILD_TESTS=ON -DLUMBUNG_BUILD_TOOLS=ON >/dev/null
+cmake --build build/fuzz -j"$(nproc)" --target lumbung_fuzz  # the targets only, not every test
+fuzz_seconds=${LUMBUNG_FUZZ_SECONDS:-30}
+for t in changeset cursor schema router csv; do
+  bin=build/fuzz/tests/fuzz/fuzz_$t
+  [ -x "$bin" ] || { echo "fuzz_$t not built" >&2; continue; }
+  work=$(mktemp -d)
+  cp -r "tests/fuzz/corpus/$t/." "$work/"
+  say "fuzz_$t for ${fuzz_seconds}s"
+  ASAN_OPTIONS=detect_leaks=0 "$bin" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 \
+    -artifact_prefix="build/fuzz/crash-$t-" "$work" 2>&1 | tail -n 3 || { rm -rf "$work"; exit 1; }
+  rm -rf "$work"
+done
 say "all tests passed"

@@ -1,8 +1,16 @@
 // lumbung-server: the central sync server.
 //
-//   lumbung-server --listen 127.0.0.1:PORT --data DIR [--schema PATH] [--admin-token-file PATH]
+//   lumbung-server --listen HOST:PORT --data DIR [--schema PATH] [--admin-token-file PATH]
+//                  [--tls-cert FILE --tls-key FILE | --insecure-http] [--new-admin-token]
+//                  [--admin-token-hours N] [--reviewer-token-hours N]
+//                  [--rate-limit-device R/B] [--rate-limit-address R/B] [--slow-client-ms N]
 //
-// PORT 0 picks a free port. Prints exactly "listening on http://127.0.0.1:<port>" on stdout
+// Transport: with --tls-cert/--tls-key it serves HTTPS and prints "tls pin sha256: <hex>"
+// (what clients pin) before the listening line. Plain HTTP needs --insecure-http, except on
+// a loopback address (127.x), where it is the default for local demos and tests; either way
+// plain HTTP prints a warning on stderr. Any other address without TLS is refused.
+//
+// PORT 0 picks a free port. Prints exactly "listening on http(s)://HOST:<port>" on stdout
 // once ready; on the first start with an empty data directory it first prints
 // "admin token: <token>" (the only time it is shown; --admin-token-file also writes it to
 // a 0600 file for scripts). SIGINT/SIGTERM close the listener and exit 0.
@@ -13,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -22,10 +31,13 @@
 #include <string>
 
 #include "api/router.h"
+#include "audit/audit_log.h"
 #include "auth/enrolment.h"
+#include "auth/rate_limiter.h"
 #include "auth/tokens.h"
 #include "http/http_listener.h"
 #include "lumbung/error.h"
+#include "lumbung/tuning.h"
 #include "metrics/metrics.h"
 #include "review/review_service.h"
 #include "store/sqlite_server_store.h"
@@ -43,13 +55,28 @@ struct Options {
   std::string data;
   std::string schema = LUMBUNG_DEFAULT_SCHEMA;
   std::string admin_token_file;
+  std::string tls_cert;
+  std::string tls_key;
+  bool insecure_http = false;
+  bool new_admin_token = false;
+  int64_t admin_token_hours = lumbung::kAdminTokenTtlHours;
+  int64_t reviewer_token_hours = lumbung::kReviewerTokenTtlHours;
+  double device_rate = lumbung::kDeviceRatePerSec;
+  double device_burst = lumbung::kDeviceRateBurst;
+  double address_rate = lumbung::kAddressRatePerSec;
+  double address_burst = lumbung::kAddressRateBurst;
+  int slow_client_ms = lumbung::kSlowClientTimeoutMs;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "lumbung-server: %s\n"
-               "usage: lumbung-server --listen HOST:PORT --data DIR [--schema PATH] "
-               "[--admin-token-file PATH]\n",
+               "usage: lumbung-server --listen HOST:PORT --data DIR [--schema PATH]\n"
+               "         [--admin-token-file PATH] [--new-admin-token]\n"
+               "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
+               "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
+               "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
+               "         [--slow-client-ms N]   (0 = never cut stalled connections)\n",
                why.c_str());
   std::exit(2);
 }
@@ -81,6 +108,40 @@ Options parse_args(int argc, char** argv) {
       o.schema = value();
     } else if (a == "--admin-token-file") {
       o.admin_token_file = value();
+    } else if (a == "--tls-cert") {
+      o.tls_cert = value();
+    } else if (a == "--tls-key") {
+      o.tls_key = value();
+    } else if (a == "--insecure-http") {
+      o.insecure_http = true;
+    } else if (a == "--new-admin-token") {
+      o.new_admin_token = true;
+    } else if (a == "--admin-token-hours" || a == "--reviewer-token-hours" ||
+               a == "--slow-client-ms") {
+      const std::string v = value();
+      int64_t n = -1;
+      try {
+        n = std::stoll(v);
+      } catch (...) {
+      }
+      if (n < 0 || n > 24LL * 365 * 10) usage(a + " must be a whole number >= 0");
+      if (a == "--admin-token-hours") o.admin_token_hours = n;
+      if (a == "--reviewer-token-hours") o.reviewer_token_hours = n;
+      if (a == "--slow-client-ms") o.slow_client_ms = static_cast<int>(n);
+    } else if (a == "--rate-limit-device" || a == "--rate-limit-address") {
+      const std::string v = value();
+      double rate = -1, burst = 1;
+      const auto slash = v.find('/');
+      try {
+        rate = std::stod(v.substr(0, slash));
+        if (slash != std::string::npos) burst = std::stod(v.substr(slash + 1));
+      } catch (...) {
+        rate = -1;
+      }
+      if (rate < 0 || burst < 1) usage(a + " must be RATE/BURST, e.g. 20/60 (0 = off)");
+      if (slash == std::string::npos) burst = std::max(1.0, rate * 3);
+      (a == "--rate-limit-device" ? o.device_rate : o.address_rate) = rate;
+      (a == "--rate-limit-device" ? o.device_burst : o.address_burst) = burst;
     } else if (a == "--help" || a == "-h") {
       usage("help");
     } else {
@@ -89,6 +150,14 @@ Options parse_args(int argc, char** argv) {
   }
   if (!have_listen) usage("--listen is required");
   if (o.data.empty()) usage("--data is required");
+  if (o.tls_cert.empty() != o.tls_key.empty()) usage("--tls-cert and --tls-key go together");
+  if (!o.tls_cert.empty() && o.insecure_http) usage("--insecure-http contradicts --tls-cert");
+  if (o.tls_cert.empty() && !o.insecure_http && o.host.compare(0, 4, "127.") != 0) {
+    usage("refusing to serve plain HTTP on " + o.host +
+          ": tokens and personal data would cross the network in clear text.\n"
+          "  Give --tls-cert FILE --tls-key FILE (tools/dev-cert.sh makes a pair), or\n"
+          "  --insecure-http if something else (a TLS proxy) encrypts the link");
+  }
   return o;
 }
 
@@ -139,20 +208,43 @@ int main(int argc, char** argv) {
     SyncService sync(*schema, *store, clock, system_wall_clock(), metrics);
     ReviewService review(*store, sync, metrics);
     Enrolment enrolment(*store, sync, system_wall_clock());
-    Authenticator auth(*store);
+    enrolment.set_token_ttl_hours(opt.reviewer_token_hours, opt.admin_token_hours);
+    Authenticator auth(*store, system_wall_clock());
     Router router(*schema, schema_text, sync, review, enrolment, auth, metrics);
+    AuditLog audit(*store, system_wall_clock());
+    RateLimiter per_address(opt.address_rate, opt.address_burst, kRateLimiterMaxKeys);
+    RateLimiter per_principal(opt.device_rate, opt.device_burst, kRateLimiterMaxKeys);
+    router.set_security(Router::Security{&per_address, &per_principal, &audit});
 
-    const std::string admin = enrolment.bootstrap_admin();
+    std::string admin = enrolment.bootstrap_admin();
+    if (admin.empty() && opt.new_admin_token) admin = enrolment.new_admin_token("recovery admin");
     if (!admin.empty()) {
+      audit.record(nullptr, "create_token", token_id(secret_hash(admin)),
+                   Json{{"role", "admin"}, {"at_start", true}});
       std::cout << "admin token: " << admin << std::endl;
       if (!opt.admin_token_file.empty()) write_secret_file(opt.admin_token_file, admin);
+    }
+
+    ListenerOptions lopt;
+    lopt.tls_cert = opt.tls_cert;
+    lopt.tls_key = opt.tls_key;
+    lopt.slow_client_timeout_ms = opt.slow_client_ms;
+    lopt.slow_client_min_bytes = kSlowClientMinBytes;
+    if (!opt.tls_cert.empty()) {
+      std::cout << "tls pin sha256: " << HttpListener::public_key_pin(opt.tls_cert) << std::endl;
+    } else {
+      std::fprintf(stderr,
+                   "lumbung-server: WARNING: serving PLAIN HTTP on %s. Bearer tokens and "
+                   "personal data cross the link unencrypted; anyone on the path can read and "
+                   "replay them. Use --tls-cert/--tls-key outside a single machine.\n",
+                   opt.host.c_str());
     }
 
     std::unique_ptr<HttpListener> listener;
     for (int attempt = 0; attempt < 5 && !listener; ++attempt) {
       const uint16_t port = opt.port == 0 ? HttpListener::pick_free_port(opt.host)
                                           : static_cast<uint16_t>(opt.port);
-      auto l = std::make_unique<HttpListener>(opt.host, port, router);
+      auto l = std::make_unique<HttpListener>(opt.host, port, router, lopt);
       try {
         l->open();
         listener = std::move(l);
@@ -160,7 +252,8 @@ int main(int argc, char** argv) {
         if (opt.port != 0 || attempt == 4) throw;
       }
     }
-    std::cout << "listening on http://" << opt.host << ":" << listener->port() << std::endl;
+    std::cout << "listening on " << (listener->tls() ? "https://" : "http://") << opt.host << ":"
+              << listener->port() << std::endl;
     std::fprintf(stderr, "lumbung-server: schema %s v%d, data in %s\n", schema->name().c_str(),
                  schema->version(), opt.data.c_str());
 

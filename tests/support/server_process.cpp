@@ -29,16 +29,27 @@ std::string read_text_file(const std::string& path) {
 
 ServerProcess::ServerProcess(const std::string& binary, const std::string& data_dir,
                              const std::string& admin_token_file,
-                             std::vector<std::string> extra_args) {
+                             std::vector<std::string> extra_args,
+                             const std::string& stderr_file) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--data", data_dir,
                                    "--admin-token-file", admin_token_file};
+  bool tls = false;
+  for (const auto& a : extra_args) tls = tls || a == "--tls-cert";
+  if (!tls) args.push_back("--insecure-http");  // tests say so explicitly (docs/SECURITY.md)
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::dup2(fds[1], STDOUT_FILENO);
+    if (!stderr_file.empty()) {
+      const int err = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (err >= 0) {
+        ::dup2(err, STDERR_FILENO);
+        ::close(err);
+      }
+    }
     ::close(fds[0]);
     ::close(fds[1]);
     std::vector<char*> argv;
@@ -54,6 +65,7 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::string buf;
   const std::string marker = "listening on http://127.0.0.1:";
+  const std::string tls_marker = "listening on https://127.0.0.1:";
   for (int rounds = 0; rounds < 3000 && port_ == 0; ++rounds) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                           deadline - std::chrono::steady_clock::now()).count();
@@ -73,6 +85,9 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
         lines_.push_back(line);
         if (line.compare(0, marker.size(), marker) == 0) {
           port_ = static_cast<uint16_t>(std::stoi(line.substr(marker.size())));
+        } else if (line.compare(0, tls_marker.size(), tls_marker) == 0) {
+          port_ = static_cast<uint16_t>(std::stoi(line.substr(tls_marker.size())));
+          scheme_ = "https";
         }
       }
     }
@@ -84,6 +99,19 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
 }
 
 ServerProcess::~ServerProcess() { stop(); }
+
+std::string ServerProcess::drain_stdout() {
+  std::string out;
+  for (int guard = 0; stdout_fd_ >= 0 && guard < 10000; ++guard) {
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    char chunk[4096];
+    const ssize_t n = ::read(stdout_fd_, chunk, sizeof chunk);
+    if (n <= 0) break;
+    out.append(chunk, static_cast<size_t>(n));
+  }
+  return out;
+}
 
 int ServerProcess::stop() {
   if (pid_ <= 0) return -1;

@@ -51,11 +51,21 @@ class Transport {
 
 struct HttpTransportOptions {
   int timeout_ms = 60000;  // per request; a 2G link moves ~10 KB/s
-  std::string ca_file;     // PEM file of certificates to trust for https (pinning)
+  // PEM file of certificates to trust for https, instead of the system store (e.g. the
+  // office's self-signed certificate, copied to the laptop when it was set up).
+  std::string ca_file;
+  // Lowercase hex SHA-256 of the server's public key (DER SubjectPublicKeyInfo), as printed
+  // by lumbung-server ("tls pin sha256: ...") and tools/dev-cert.sh. When set, the server
+  // must present exactly that key, on top of a certificate chain that verifies. https only.
+  std::string pin_sha256;
 };
 
-// A Transport over HTTP/HTTPS to `base_url` (e.g. "http://127.0.0.1:8080"), built on
-// cpprestsdk. Keeps the connection alive between requests.
+// A Transport over HTTP/HTTPS to `base_url` (e.g. "https://127.0.0.1:8443"), built on
+// cpprestsdk. Keeps the connection alive between requests. For https it verifies the
+// server's certificate chain (system store or options.ca_file) and host name, and the pin
+// if one is given; a failure is Error(kTransport) whose message starts "TLS: certificate
+// not trusted" or "TLS: pin mismatch". Throws Error(kInvalidArgument) for a bad URL, an
+// unreadable ca_file, or a pin that is not 64 hex digits or is given for plain http.
 std::unique_ptr<Transport> make_http_transport(const std::string& base_url,
                                                const HttpTransportOptions& options = {});
 

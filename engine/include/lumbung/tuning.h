@@ -46,4 +46,41 @@ constexpr int kMaxJsonDepth = 16;
 // Longest string value accepted in any field.
 constexpr size_t kMaxStringBytes = 4096;
 
+
+// --- server security (docs/SECURITY.md) ---------------------------------------------------
+// Default lifetime of a reviewer token. Reviewer tokens sit in lumbung-admin's environment
+// on district-office PCs that several people share; 30 days bounds how long a copied token
+// stays useful while asking the admin for a new one only once a month.
+constexpr int64_t kReviewerTokenTtlHours = 24 * 30;
+// Default lifetime of an admin token (the first one printed at start included). An admin
+// token can mint every other credential, so it lives a week; `lumbung-server
+// --new-admin-token` prints a fresh one for whoever holds the server's data directory.
+constexpr int64_t kAdminTokenTtlHours = 24 * 7;
+// Longest lifetime an admin may ask for when creating a reviewer or admin token (a year:
+// a token nobody renews for longer than that is a token nobody watches).
+constexpr int64_t kMaxStaffTokenTtlHours = 24 * 365;
+// Token bucket per credential (device id, staff token id). An honest sync cannot go
+// much faster than ~10 requests/s (a 2,000-op push takes the server >= 0.1 s, a pull page
+// ~50 ms), so 50/s sustained with a burst of 200 (a 100k-record first sync is ~100
+// requests) never slows a laptop, but a stolen token cannot hammer the server.
+constexpr double kDeviceRatePerSec = 50.0;
+constexpr double kDeviceRateBurst = 200.0;
+// Token bucket per client address, checked before authentication (so guessing tokens or
+// enrolment codes is slow too). Looser than per device: a district office puts 10-30
+// laptops behind one NAT address.
+constexpr double kAddressRatePerSec = 200.0;
+constexpr double kAddressRateBurst = 600.0;
+// Most client addresses / devices the limiter remembers; beyond it the fullest (idle)
+// buckets are forgotten, so memory stays bounded under address spraying.
+constexpr size_t kRateLimiterMaxKeys = 100000;
+// A connection that receives less than kSlowClientMinBytes and is sent nothing for
+// kSlowClientTimeoutMs is closed (also idle keep-alive connections). 30 s: a 2G link moves
+// ~300 KB in that time, so only a stalled or deliberately trickling client hits it; the
+// price is that a request the server takes longer than 30 s to answer is cut too (pushes
+// of 2,000 ops take well under 1 s).
+constexpr int kSlowClientTimeoutMs = 30000;
+constexpr uint64_t kSlowClientMinBytes = 512;
+// Most audit entries one GET /v1/admin/audit page returns.
+constexpr size_t kAuditPageMax = 1000;
+
 }  // namespace lumbung

@@ -1,10 +1,25 @@
 // Transport over HTTP(S) with cpprestsdk's http_client. This is the only engine file that
 // includes cpprestsdk (its headers cost ~15 s and 0.7 GB of compiler memory each).
+//
+// Certificate checks: cpprestsdk verifies the chain and (RFC 2818) the host name through
+// the per-connection verify callback it installs on the SSL stream. To add the pin and to
+// learn *why* a handshake failed, the SSL context callback installs OpenSSL's
+// cert_verify_callback, which runs the whole verification (X509_verify_cert, which still
+// calls cpprestsdk's host-name callback) and then compares the leaf's public key with the
+// pin. The reason of a refusal is kept in TlsState and becomes the Error's message.
+
+#include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <cpprest/http_client.h>
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <memory>
+#include <mutex>
 
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
@@ -14,10 +29,80 @@ namespace {
 
 namespace http = web::http;
 
+// Shared by the transport and the verify callback (which runs on a cpprestsdk thread).
+struct TlsState {
+  std::string pin;  // lowercase hex, or empty
+  std::mutex mu;
+  std::string failure;  // why the last verification refused, "" if it did not
+
+  void fail(std::string why) {
+    std::lock_guard<std::mutex> lock(mu);
+    failure = std::move(why);
+  }
+  std::string take_failure() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string out;
+    out.swap(failure);
+    return out;
+  }
+};
+
+std::string public_key_sha256(X509* cert) {
+  unsigned char* der = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  if (n <= 0) return {};
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(n), md);
+  OPENSSL_free(der);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+// OpenSSL's SSL_CTX_set_cert_verify_callback: replaces X509_verify_cert for the handshake.
+int verify_server_certificate(X509_STORE_CTX* store_ctx, void* arg) {
+  auto* st = static_cast<TlsState*>(arg);
+  if (X509_verify_cert(store_ctx) != 1) {
+    const int err = X509_STORE_CTX_get_error(store_ctx);
+    // X509_V_OK here means the chain was fine but the host-name check refused it.
+    st->fail(std::string("certificate not trusted: ") +
+             (err == X509_V_OK ? "it does not name this host"
+                               : X509_verify_cert_error_string(err)));
+    if (err == X509_V_OK) X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_HOSTNAME_MISMATCH);
+    return 0;
+  }
+  if (!st->pin.empty()) {
+    const std::string got = public_key_sha256(X509_STORE_CTX_get0_cert(store_ctx));
+    if (got != st->pin) {
+      st->fail("pin mismatch: the server's key is sha256 " + got + ", expected " + st->pin);
+      X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+std::string lower_hex_pin(const std::string& pin) {
+  std::string out;
+  for (char c : pin) {
+    if (c == ':') continue;  // accept "ab:cd:..." as openssl prints fingerprints
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  const bool hex = out.size() == 64 && std::all_of(out.begin(), out.end(), [](char c) {
+                     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                   });
+  if (!hex) throw Error(ErrorCode::kInvalidArgument, "pin_sha256 must be 64 hex digits");
+  return out;
+}
+
 class HttpTransport final : public Transport {
  public:
   HttpTransport(const std::string& base_url, const HttpTransportOptions& options)
-      : client_(make_client(base_url, options)) {}
+      : tls_(make_state(base_url, options)), client_(make_client(base_url, options, tls_)) {}
 
   HttpResponse send(const HttpRequest& request) override {
     http::http_request req(request.method == "POST" ? http::methods::POST : http::methods::GET);
@@ -26,6 +111,7 @@ class HttpTransport final : public Transport {
       req.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
     }
     for (const auto& [k, v] : request.headers) req.headers()[k] = v;  // replaces set_body's type
+    tls_->take_failure();
     try {
       http::http_response resp = client_.request(req).get();
       const std::vector<unsigned char> body = resp.extract_vector().get();
@@ -42,22 +128,46 @@ class HttpTransport final : public Transport {
       }
       out.wire_bytes = header_bytes + 2 + out.body.size();
       return out;
-    } catch (const http::http_exception& e) {
-      throw Error(ErrorCode::kTransport, e.what());
     } catch (const std::exception& e) {
+      const std::string why = tls_->take_failure();
+      if (!why.empty()) throw Error(ErrorCode::kTransport, "TLS: " + why);
       throw Error(ErrorCode::kTransport, e.what());
     }
   }
 
  private:
+  static std::shared_ptr<TlsState> make_state(const std::string& base_url,
+                                              const HttpTransportOptions& options) {
+    auto st = std::make_shared<TlsState>();
+    const bool https = base_url.compare(0, 8, "https://") == 0;
+    if (!options.pin_sha256.empty()) {
+      if (!https) {
+        throw Error(ErrorCode::kInvalidArgument, "a certificate pin needs an https:// server address");
+      }
+      st->pin = lower_hex_pin(options.pin_sha256);
+    }
+    if (!options.ca_file.empty() && !std::ifstream(options.ca_file)) {
+      throw Error(ErrorCode::kInvalidArgument, "cannot read CA file " + options.ca_file);
+    }
+    return st;
+  }
+
   static http::client::http_client make_client(const std::string& base_url,
-                                               const HttpTransportOptions& options) {
+                                               const HttpTransportOptions& options,
+                                               const std::shared_ptr<TlsState>& tls) {
     http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::milliseconds(options.timeout_ms));
-    if (!options.ca_file.empty()) {
-      const std::string ca = options.ca_file;
-      cfg.set_ssl_context_callback([ca](boost::asio::ssl::context& ctx) { ctx.load_verify_file(ca); });
-    }
+    const std::string ca = options.ca_file;
+    // The lambda keeps the state alive as long as the client's config.
+    cfg.set_ssl_context_callback([ca, tls](boost::asio::ssl::context& ctx) {
+      SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+      if (!ca.empty()) {
+        boost::system::error_code ec;
+        ctx.load_verify_file(ca, ec);
+        if (ec) tls->fail("cannot load CA file " + ca + ": " + ec.message());
+      }
+      SSL_CTX_set_cert_verify_callback(ctx.native_handle(), &verify_server_certificate, tls.get());
+    });
     try {
       return http::client::http_client(utility::conversions::to_string_t(base_url), cfg);
     } catch (const std::exception& e) {
@@ -65,6 +175,7 @@ class HttpTransport final : public Transport {
     }
   }
 
+  std::shared_ptr<TlsState> tls_;
   http::client::http_client client_;
 };
 

@@ -73,6 +73,9 @@ Response problem_response(ErrorCode code, const std::string& detail, const Json&
   if (code == ErrorCode::kMethodNotAllowed && extra.contains("allow")) {
     r.headers["Allow"] = extra["allow"].get<std::string>();
   }
+  if (code == ErrorCode::kRateLimited && extra.contains("retry_after_s")) {
+    r.headers["Retry-After"] = std::to_string(extra["retry_after_s"].get<int64_t>());
+  }
   return r;
 }
 

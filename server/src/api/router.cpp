@@ -1,6 +1,7 @@
 #include "api/router.h"
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 
 #include "api/problem.h"
@@ -132,6 +133,10 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"POST", "/v1/admin/tokens", Access::kAdmin, true, &Router::create_token},
       {"GET", "/v1/admin/devices", Access::kAdmin, false, &Router::devices},
       {"POST", "/v1/admin/devices/{id}/revoke", Access::kAdmin, false, &Router::revoke},
+      {"GET", "/v1/admin/tokens", Access::kAdmin, false, &Router::tokens},
+      {"POST", "/v1/admin/tokens/{id}/revoke", Access::kAdmin, false, &Router::revoke_token},
+      {"GET", "/v1/admin/audit", Access::kAdmin, false, &Router::audit},
+      {"GET", "/v1/admin/audit/verify", Access::kAdmin, false, &Router::audit_verify},
   };
 }
 
@@ -159,7 +164,33 @@ Response Router::handle(const Request& req) noexcept {
   return resp;
 }
 
+void Router::rate_limit(RateLimiter* limiter, const std::string& key) {
+  if (!limiter) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  const int64_t wait_s = limiter->acquire(key, now);
+  if (wait_s > 0) {
+    throw ProblemError(ErrorCode::kRateLimited,
+                       "too many requests; retry after " + std::to_string(wait_s) + " s",
+                       Json{{"retry_after_s", wait_s}});
+  }
+}
+
+void Router::audit_record(const Principal* who, const std::string& action,
+                          const std::string& target, const Json& detail,
+                          const std::string& anonymous_actor) {
+  if (!security_.audit) return;
+  try {
+    security_.audit->record(who, action, target, detail, anonymous_actor);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lumbung-server: audit entry for %s not written: %s\n", action.c_str(),
+                 e.what());
+  }
+}
+
 Response Router::dispatch(const Request& req, std::string& route_name) {
+  // Per address first, before any work: token and code guessing is throttled too.
+  rate_limit(security_.per_address, req.remote_address);
   const auto segs = split_path(req.path);
   const Route* found = nullptr;
   std::string allow;
@@ -213,6 +244,8 @@ Response Router::dispatch(const Request& req, std::string& route_name) {
         break;
       default: break;
     }
+    rate_limit(security_.per_principal,
+               role == Role::kDevice ? "d:" + who->device_id : "t:" + who->token_id);
   }
 
   Json body;
@@ -260,6 +293,13 @@ Response Router::schema(const Request&, const Params&, const Json&, const Princi
 
 Response Router::push(const Request&, const Params&, const Json& body, const Principal* who) {
   PushResult res = sync_.push(*who, body);
+  audit_record(who, "push", "",
+               Json{{"acked_seq", res.acked_seq},
+                    {"applied", res.applied},
+                    {"skipped", res.duplicates},
+                    {"conflicts", res.conflicts},
+                    {"duplicates", res.duplicate_keys},
+                    {"restamped", res.restamped.size()}});
   // Written by hand: the response stays small and member order fixed.
   std::string out = "{\"acked_seq\":" + std::to_string(res.acked_seq) +
                     ",\"applied\":" + std::to_string(res.applied) +
@@ -284,7 +324,12 @@ Response Router::pull(const Request& req, const Params&, const Json&, const Prin
 }
 
 Response Router::register_device(const Request&, const Params&, const Json& body, const Principal*) {
-  return json_response(enrolment_.register_device(body), 201);
+  Json out = enrolment_.register_device(body);
+  Principal device;
+  device.role = Role::kDevice;
+  device.device_id = out["device_id"].get<std::string>();
+  audit_record(&device, "register", device.device_id, Json{{"scope", out["scope"]}});
+  return json_response(out, 201);
 }
 
 Response Router::conflicts(const Request& req, const Params&, const Json&, const Principal*) {
@@ -292,7 +337,11 @@ Response Router::conflicts(const Request& req, const Params&, const Json&, const
 }
 
 Response Router::resolve(const Request&, const Params& p, const Json& body, const Principal* who) {
-  return json_response(review_.resolve_conflict(p.at(0), body, *who));
+  Json out = review_.resolve_conflict(p.at(0), body, *who);
+  std::string how = "value";
+  if (auto it = body.find("keep"); it != body.end() && it->is_string()) how = it->get<std::string>();
+  audit_record(who, "resolve", p.at(0), Json{{"keep", how}});
+  return json_response(out);
 }
 
 Response Router::duplicates(const Request& req, const Params&, const Json&, const Principal*) {
@@ -302,7 +351,11 @@ Response Router::duplicates(const Request& req, const Params&, const Json&, cons
 }
 
 Response Router::merge(const Request&, const Params& p, const Json& body, const Principal* who) {
-  return json_response(review_.merge_duplicate(p.at(0), body, *who));
+  Json out = review_.merge_duplicate(p.at(0), body, *who);
+  Json detail = Json::object();
+  if (auto it = body.find("survivor"); it != body.end() && it->is_string()) detail["survivor"] = *it;
+  audit_record(who, "merge", p.at(0), detail);
+  return json_response(out);
 }
 
 Response Router::records(const Request& req, const Params&, const Json&, const Principal*) {
@@ -318,20 +371,51 @@ Response Router::progress(const Request& req, const Params&, const Json&, const 
   return json_response(review_.progress(col, query_param(req, "scope")));
 }
 
-Response Router::create_code(const Request&, const Params&, const Json& body, const Principal*) {
-  return json_response(enrolment_.create_code(body), 201);
+Response Router::create_code(const Request&, const Params&, const Json& body, const Principal* who) {
+  Json out = enrolment_.create_code(body);
+  audit_record(who, "create_code", "",
+               Json{{"scope", out["scope"]}, {"expires_ms", out["expires_ms"]}});
+  return json_response(out, 201);
 }
 
-Response Router::create_token(const Request&, const Params&, const Json& body, const Principal*) {
-  return json_response(enrolment_.create_token(body), 201);
+Response Router::create_token(const Request&, const Params&, const Json& body, const Principal* who) {
+  Json out = enrolment_.create_token(body);
+  audit_record(who, "create_token", out["id"].get<std::string>(),
+               Json{{"role", out["role"]}, {"expires_ms", out["expires_ms"]}});
+  return json_response(out, 201);
 }
 
 Response Router::devices(const Request&, const Params&, const Json&, const Principal*) {
   return json_response(enrolment_.list_devices());
 }
 
-Response Router::revoke(const Request&, const Params& p, const Json&, const Principal*) {
-  return json_response(enrolment_.revoke_device(p.at(0)));
+Response Router::revoke(const Request&, const Params& p, const Json&, const Principal* who) {
+  Json out = enrolment_.revoke_device(p.at(0));
+  audit_record(who, "revoke_device", p.at(0), Json::object());
+  return json_response(out);
+}
+
+Response Router::tokens(const Request&, const Params&, const Json&, const Principal*) {
+  return json_response(enrolment_.list_tokens());
+}
+
+Response Router::revoke_token(const Request&, const Params& p, const Json&, const Principal* who) {
+  Json out = enrolment_.revoke_token(p.at(0));
+  audit_record(who, "revoke_token", out["id"].get<std::string>(), Json{{"role", out["role"]}});
+  return json_response(out);
+}
+
+Response Router::audit(const Request& req, const Params&, const Json&, const Principal*) {
+  if (!security_.audit) throw Error(ErrorCode::kNotFound, "this server keeps no audit log");
+  const std::string after = query_param(req, "after");
+  uint64_t after_seq = 0;
+  if (!after.empty()) after_seq = size_param(req, "after");
+  return json_response(security_.audit->page(after_seq, size_param(req, "limit")));
+}
+
+Response Router::audit_verify(const Request&, const Params&, const Json&, const Principal*) {
+  if (!security_.audit) throw Error(ErrorCode::kNotFound, "this server keeps no audit log");
+  return json_response(security_.audit->verify());
 }
 
 }  // namespace lumbung::server

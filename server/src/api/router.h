@@ -3,7 +3,9 @@
 // handle() never throws: each request goes through one path — match route (404/405),
 // authenticate and check the role (401/403), inflate a gzip body with the kMaxBodyBytes cap
 // (413), parse JSON with the depth limit (400), call the service, and map any exception
-// to application/problem+json in api/problem.cpp. Responses are gzip'ed when the client
+// to application/problem+json in api/problem.cpp. With set_security(): a per-address token
+// bucket before anything else and a per-credential one after authentication (429 with
+// Retry-After), and an audit entry for every state-changing call that succeeded. Responses are gzip'ed when the client
 // accepts gzip and the body is at least kGzipMinBytes. Every request is counted in Metrics.
 //
 // Thread-safe: called concurrently by the listener's threads.
@@ -13,7 +15,9 @@
 #include <vector>
 
 #include "api/http_types.h"
+#include "audit/audit_log.h"
 #include "auth/enrolment.h"
+#include "auth/rate_limiter.h"
 #include "auth/tokens.h"
 #include "metrics/metrics.h"
 #include "review/review_service.h"
@@ -30,6 +34,15 @@ class Router {
          ReviewService& review, Enrolment& enrolment, Authenticator& auth, Metrics& metrics);
 
   Response handle(const Request& req) noexcept;
+
+  // Optional parts, each may be null (in-process harnesses run without them). Call before
+  // the first handle(); the objects must outlive the Router.
+  struct Security {
+    RateLimiter* per_address = nullptr;    // keyed by Request::remote_address
+    RateLimiter* per_principal = nullptr;  // keyed by device id / staff token id
+    AuditLog* audit = nullptr;
+  };
+  void set_security(const Security& s) { security_ = s; }
 
  private:
   enum class Access { kPublic, kAnyToken, kDevice, kReviewer, kAdmin };
@@ -62,6 +75,16 @@ class Router {
   Response create_token(const Request&, const Params&, const Json&, const Principal*);
   Response devices(const Request&, const Params&, const Json&, const Principal*);
   Response revoke(const Request&, const Params&, const Json&, const Principal*);
+  Response tokens(const Request&, const Params&, const Json&, const Principal*);
+  Response revoke_token(const Request&, const Params&, const Json&, const Principal*);
+  Response audit(const Request&, const Params&, const Json&, const Principal*);
+  Response audit_verify(const Request&, const Params&, const Json&, const Principal*);
+
+  void rate_limit(RateLimiter* limiter, const std::string& key);
+  // Writes an audit entry if the audit log is on; a failure is logged, never thrown (the
+  // action it describes has already committed).
+  void audit_record(const Principal* who, const std::string& action, const std::string& target,
+                    const Json& detail, const std::string& anonymous_actor = {});
 
   const Schema& schema_;
   std::string schema_document_;
@@ -71,6 +94,7 @@ class Router {
   Authenticator& auth_;
   Metrics& metrics_;
   std::vector<Route> routes_;
+  Security security_;
 };
 
 }  // namespace lumbung::server

@@ -45,7 +45,19 @@ std::string Enrolment::bootstrap_admin() {
   auto txn = store_.begin_write();
   if (txn->count_tokens() > 0) return {};
   const std::string token = new_token(Role::kAdmin);
-  txn->insert_token(secret_hash(token), Role::kAdmin, "first admin", wall_.now_ms());
+  const int64_t now = wall_.now_ms();
+  txn->insert_token(secret_hash(token), Role::kAdmin, "first admin", now,
+                    admin_ttl_h_ > 0 ? now + admin_ttl_h_ * 3600 * 1000 : 0);
+  txn->commit();
+  return token;
+}
+
+std::string Enrolment::new_admin_token(const std::string& label) {
+  auto txn = store_.begin_write();
+  const std::string token = new_token(Role::kAdmin);
+  const int64_t now = wall_.now_ms();
+  txn->insert_token(secret_hash(token), Role::kAdmin, label, now,
+                    admin_ttl_h_ > 0 ? now + admin_ttl_h_ * 3600 * 1000 : 0);
   txn->commit();
   return token;
 }
@@ -108,7 +120,7 @@ Json Enrolment::register_device(const Json& body) {
 }
 
 Json Enrolment::create_token(const Json& body) {
-  only_members(body, {"role", "label"});
+  only_members(body, {"role", "label", "expires_in_hours"});
   const std::string role_text = string_member(body, "role", 16, true);
   auto role = role_from(role_text);
   if (!role || *role == Role::kDevice) {
@@ -116,11 +128,48 @@ Json Enrolment::create_token(const Json& body) {
                 "\"role\" must be \"reviewer\" or \"admin\" (devices register with a code)");
   }
   const std::string label = string_member(body, "label", 200, false);
+  int64_t hours = *role == Role::kAdmin ? admin_ttl_h_ : reviewer_ttl_h_;
+  if (auto it = body.find("expires_in_hours"); it != body.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 ||
+        it->get<int64_t>() > kMaxStaffTokenTtlHours) {
+      throw Error(ErrorCode::kInvalidArgument, "\"expires_in_hours\" must be an integer 1.." +
+                                                   std::to_string(kMaxStaffTokenTtlHours));
+    }
+    hours = it->get<int64_t>();
+  }
   const std::string token = new_token(*role);
+  const std::string hash = secret_hash(token);
+  const int64_t now = wall_.now_ms();
+  const int64_t expires = hours > 0 ? now + hours * 3600 * 1000 : 0;
   auto txn = store_.begin_write();
-  txn->insert_token(secret_hash(token), *role, label, wall_.now_ms());
+  txn->insert_token(hash, *role, label, now, expires);
   txn->commit();
-  return Json{{"token", token}, {"role", role_name(*role)}, {"label", label}};
+  return Json{{"token", token},     {"id", token_id(hash)}, {"role", role_name(*role)},
+              {"label", label},     {"expires_ms", expires}};
+}
+
+Json Enrolment::list_tokens() {
+  Json arr = Json::array();
+  for (const TokenRow& t : store_.list_tokens()) {
+    arr.push_back(Json{{"id", t.id},
+                       {"role", role_name(t.role)},
+                       {"label", t.label},
+                       {"created_ms", t.created_ms},
+                       {"expires_ms", t.expires_ms},
+                       {"revoked", t.revoked_ms != 0},
+                       {"revoked_ms", t.revoked_ms}});
+  }
+  return Json{{"tokens", std::move(arr)}};
+}
+
+Json Enrolment::revoke_token(const std::string& id) {
+  const int64_t now = wall_.now_ms();
+  auto txn = store_.begin_write();
+  auto t = txn->revoke_token(id, now);
+  if (!t) throw Error(ErrorCode::kNotFound, "no such token");
+  txn->commit();
+  return Json{{"id", t->id}, {"role", role_name(t->role)}, {"revoked", true},
+              {"revoked_ms", t->revoked_ms}};
 }
 
 Json Enrolment::list_devices() {

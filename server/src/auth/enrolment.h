@@ -10,6 +10,7 @@
 #include "auth/principal.h"
 #include "lumbung/clock.h"
 #include "lumbung/schema.h"
+#include "lumbung/tuning.h"
 #include "store/server_store.h"
 #include "sync/sync_service.h"
 
@@ -21,8 +22,17 @@ class Enrolment {
       : store_(store), sync_(sync), wall_(wall) {}
 
   // On an empty store: creates the first admin token and returns it (the only time it is
-  // ever visible); otherwise "".
+  // ever visible); otherwise "". It expires after kAdminTokenTtlHours like any admin token.
   std::string bootstrap_admin();
+  // Always creates a new admin token (lumbung-server --new-admin-token: recovery by whoever
+  // holds the data directory when every admin token expired or was revoked).
+  std::string new_admin_token(const std::string& label);
+  // Lifetimes given to reviewer/admin tokens created without "expires_in_hours"
+  // (defaults kReviewerTokenTtlHours / kAdminTokenTtlHours; 0 = never expire).
+  void set_token_ttl_hours(int64_t reviewer, int64_t admin) {
+    reviewer_ttl_h_ = reviewer;
+    admin_ttl_h_ = admin;
+  }
 
   // body {"scope":["74.02", ...], "label":"...", "expires_in_hours":72} -> {"code",...}
   Json create_code(const Json& body);
@@ -30,15 +40,22 @@ class Enrolment {
   // kUnauthorized (unknown code), kForbidden (used or expired code), kAlreadyExists
   // (device id taken), kInvalidArgument.
   Json register_device(const Json& body);
-  // body {"role":"reviewer"|"admin","label":"..."} -> {"token","role","label"}
+  // body {"role":"reviewer"|"admin","label":"...","expires_in_hours":N}
+  //   -> {"token","id","role","label","expires_ms"}
   Json create_token(const Json& body);
   Json list_devices();
   Json revoke_device(const std::string& device_id);
+  // {"tokens":[{"id","role","label","created_ms","expires_ms","revoked","revoked_ms"}]}
+  Json list_tokens();
+  // Revokes the reviewer/admin token with that id (16 hex digits). kNotFound if unknown.
+  Json revoke_token(const std::string& id);
 
  private:
   ServerStore& store_;
   SyncService& sync_;
   WallClock& wall_;
+  int64_t reviewer_ttl_h_ = kReviewerTokenTtlHours;
+  int64_t admin_ttl_h_ = kAdminTokenTtlHours;
 };
 
 }  // namespace lumbung::server

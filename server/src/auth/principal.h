@@ -34,6 +34,8 @@ struct Principal {
   std::vector<std::string> scope;  // kDevice only: region-code prefixes, digits only
   std::string label;
   bool revoked = false;
+  int64_t expires_ms = 0;   // reviewer/admin tokens: 0 = never; devices: always 0
+  std::string token_id;     // reviewer/admin: first 16 hex digits of the token hash
   std::string stored_hash;  // the token hash as the store holds it (for the final compare)
 };
 

@@ -39,6 +39,8 @@ std::string canonical_code(std::string_view typed) {
 
 std::string secret_hash(std::string_view secret) { return hex_encode(sha256(secret)); }
 
+std::string token_id(std::string_view token_hash) { return std::string(token_hash.substr(0, 16)); }
+
 bool hashes_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -61,6 +63,9 @@ Principal Authenticator::authenticate(const std::optional<std::string>& authoriz
   }
   if (p->revoked) {
     throw Error(ErrorCode::kUnauthorized, p->role == Role::kDevice ? "device revoked" : "token revoked");
+  }
+  if (wall_ && p->expires_ms != 0 && p->expires_ms <= wall_->now_ms()) {
+    throw Error(ErrorCode::kUnauthorized, "token expired");
   }
   return *p;
 }

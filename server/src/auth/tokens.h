@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "auth/principal.h"
+#include "lumbung/clock.h"
 #include "store/server_store.h"
 
 namespace lumbung::server {
@@ -26,18 +27,29 @@ std::string secret_hash(std::string_view secret);
 // Constant-time comparison of two hashes (CRYPTO_memcmp); false if the lengths differ.
 bool hashes_equal(std::string_view a, std::string_view b);
 
+// The public name of a reviewer/admin token: the first 16 hex digits of its hash (what
+// audit entries and GET /v1/admin/tokens show; it cannot be used to log in).
+std::string token_id(std::string_view token_hash);
+
 // Checks bearer tokens against the store. Thread-safe (the store's reads are).
 class Authenticator {
  public:
-  explicit Authenticator(ServerStore& store) : store_(store) {}
+  // Expiry of reviewer/admin tokens is checked against `wall` (lumbung-server passes the
+  // system clock, the same one Enrolment stamps expiries with).
+  Authenticator(ServerStore& store, WallClock& wall) : store_(store), wall_(&wall) {}
+  // For in-process harnesses whose Enrolment runs on a fake clock: expiry is NOT checked
+  // (revocation still is). lumbung-server never uses this.
+  explicit Authenticator(ServerStore& store) : store_(store), wall_(nullptr) {}
 
   // `authorization` is the Authorization header (nullopt if absent). Throws
-  // Error(kUnauthorized) for a missing, malformed or unknown token and, with the message
-  // "device revoked", for a revoked device.
+  // Error(kUnauthorized) for a missing, malformed or unknown token, with the detail
+  // "device revoked" / "token revoked" for a revoked one and "token expired" for an
+  // expired reviewer/admin token.
   Principal authenticate(const std::optional<std::string>& authorization) const;
 
  private:
   ServerStore& store_;
+  WallClock* wall_;
 };
 
 }  // namespace lumbung::server

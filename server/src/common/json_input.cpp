@@ -42,6 +42,11 @@ Json parse_json_input(std::string_view text) {
     // Say where, never what: bodies hold personal data.
     throw Error(ErrorCode::kMalformedJson,
                 "request body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const Json::exception&) {
+    // A number the parser cannot hold (e.g. 1e400: out_of_range.406) is not a parse_error;
+    // it escaped as a 500 (found by tests/fuzz/fuzz_changeset; regression:
+    // tests/regressions/json_number_overflow_test.cpp).
+    throw Error(ErrorCode::kMalformedJson, "request body has a number out of range");
   }
 }
 

@@ -8,7 +8,8 @@
 //               (engine/src/store/record_codec.h): doc, versions, tombstone, scope, nkey
 //   oplog       every accepted op in one global, gap-free order `pos`; pull cursors follow it
 //   devices     registered devices: scope prefixes, token hash, acked_seq, activity
-//   tokens      admin and reviewer tokens (hashes)
+//   tokens      admin and reviewer tokens (hashes), with expiry and revocation
+//   audit       append-only, hash-chained log of who did what (server/src/audit/)
 //   codes       one-time enrolment codes (hashes)
 //   conflicts   conflict entries found by the merge, open or resolved
 //   duplicates  pairs of live records with one natural key, open or merged
@@ -83,6 +84,31 @@ struct DuplicateRow {
   Json resolution;  // null while open
 };
 
+// A reviewer or admin token as the admin sees it (never the secret, never the hash: `id`
+// is the first 16 hex digits of the hash, enough to name it and useless to log in with).
+struct TokenRow {
+  std::string id;
+  Role role = Role::kReviewer;
+  std::string label;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;  // 0 = never
+  int64_t revoked_ms = 0;  // 0 = active
+};
+
+// One audit log entry (docs/SECURITY.md "Audit log"). `hash` = hex SHA-256 of prev_hash
+// followed by the canonical JSON of the other members (audit/audit_log.cpp).
+struct AuditRow {
+  uint64_t seq = 0;     // 1, 2, 3 ... without gaps
+  int64_t at_ms = 0;
+  std::string role;     // "device", "reviewer", "admin", "server", "anonymous"
+  std::string actor;    // device id, staff token id, or "" for the server itself
+  std::string action;   // "push", "resolve", "merge", "register", ...
+  std::string target;   // what it acted on: a conflict id, a device id, a token id, ""
+  std::string detail;   // canonical JSON object of counts; never record values
+  std::string prev_hash;
+  std::string hash;
+};
+
 struct RecordRow {
   std::string collection;
   std::string id;
@@ -105,6 +131,9 @@ class WriteTxn {
                                                      size_t limit) = 0;
   // Appends an accepted op; returns its pos (max pos + 1: gap-free).
   virtual uint64_t append_op(const Op& op, const std::string& scope, const std::string& op_text) = 0;
+  // The hlc the log holds for a device's op (`seq`), nullopt if it is not logged. A push
+  // retried after its answer was lost must repeat the answer's re-stamps (SyncService::push).
+  virtual std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) = 0;
 
   // --- review queues; inserts return false if the id already exists (kept as it was)
   virtual bool insert_conflict(const Conflict& c, int64_t now_ms) = 0;
@@ -126,9 +155,17 @@ class WriteTxn {
   virtual void insert_code(const std::string& code_hash, const CodeRow& c) = 0;
   virtual void mark_code_used(const std::string& code_hash, const std::string& device_id,
                               int64_t now_ms) = 0;
+  // expires_ms 0 = never expires.
   virtual void insert_token(const std::string& token_hash, Role role, const std::string& label,
-                            int64_t now_ms) = 0;
+                            int64_t now_ms, int64_t expires_ms) = 0;
   virtual uint64_t count_tokens() = 0;
+  // Revokes the reviewer/admin token whose hash starts with `id` (16 hex digits). Returns
+  // the row as it is now, or nullopt if no token has that id.
+  virtual std::optional<TokenRow> revoke_token(const std::string& id, int64_t now_ms) = 0;
+
+  // --- audit log: the newest entry (seq 0 and "" if none) and append
+  virtual std::pair<uint64_t, std::string> audit_head() = 0;
+  virtual void append_audit(const AuditRow& row) = 0;
 
   // --- small persistent values (server clock, server op seq)
   virtual std::string meta(const std::string& key) = 0;
@@ -165,6 +202,12 @@ class ServerStore {
   virtual void for_each_live(const std::string& col, const std::string& scope_prefix,
                              const std::function<void(const std::string&, std::string_view)>& fn) = 0;
   virtual std::string read_meta(const std::string& key) = 0;
+  // Reviewer and admin tokens, oldest first.
+  virtual std::vector<TokenRow> list_tokens() = 0;
+  // Audit entries with seq > after_seq in seq order, at most `limit`; calls fn for each
+  // (one read snapshot). fn returns false to stop.
+  virtual void read_audit(uint64_t after_seq, size_t limit,
+                          const std::function<bool(const AuditRow&)>& fn) = 0;
 };
 
 }  // namespace lumbung::server

@@ -58,7 +58,26 @@ CREATE TABLE IF NOT EXISTS duplicates(
   resolved INTEGER NOT NULL DEFAULT 0, found_ms INTEGER NOT NULL,
   resolution TEXT NOT NULL DEFAULT 'null') WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS duplicates_open ON duplicates(resolved, found_ms);
+-- Append-only: the server only ever INSERTs here; each row's hash covers the previous
+-- row's hash (audit/audit_log.cpp), and meta 'audit_head' repeats the newest seq:hash.
+CREATE TABLE IF NOT EXISTS audit(
+  seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, role TEXT NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
 )sql";
+
+// Columns added after the first release, each with the ALTER that adds it to an older file.
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* alter;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"tokens", "expires_ms", "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0"},
+};
+
+constexpr const char* kTokenCols = "hash,role,label,created_ms,expires_ms,revoked_ms";
+constexpr size_t kTokenIdHexDigits = 16;
 
 // Readers: enough for the listener's 4 threads to pull concurrently with one writer.
 constexpr size_t kReaderConnections = 3;
@@ -147,6 +166,18 @@ DuplicateRow read_duplicate(sql::Statement& st) {
   return d;
 }
 
+TokenRow read_token(sql::Statement& st) {
+  // Column order: kTokenCols
+  TokenRow t;
+  t.id = st.column_text(0).substr(0, kTokenIdHexDigits);
+  t.role = role_from(st.column_view(1)).value_or(Role::kReviewer);
+  t.label = st.column_text(2);
+  t.created_ms = st.column_int(3);
+  t.expires_ms = st.column_int(4);
+  t.revoked_ms = st.column_int(5);
+  return t;
+}
+
 int status_filter(const std::string& status) {
   if (status == "open") return 0;
   if (status == "resolved" || status == "merged") return 1;
@@ -211,6 +242,14 @@ class SqliteWriteTxn : public WriteTxn {
         .bind_static(7, op_text)
         .run();
     return static_cast<uint64_t>(db_.last_insert_rowid());
+  }
+
+  std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) override {
+    auto& st = db_.prepare("SELECT hlc FROM oplog WHERE dev=?1 AND seq=?2");  // oplog_dev_seq
+    ResetOnExit r{st};
+    st.bind_static(1, dev).bind(2, static_cast<int64_t>(seq));
+    if (!st.step()) return std::nullopt;
+    return static_cast<uint64_t>(st.column_int(0));
   }
 
   bool insert_conflict(const Conflict& c, int64_t now_ms) override {
@@ -357,12 +396,51 @@ class SqliteWriteTxn : public WriteTxn {
   }
 
   void insert_token(const std::string& token_hash, Role role, const std::string& label,
-                    int64_t now_ms) override {
-    db_.prepare("INSERT INTO tokens(hash,role,label,created_ms) VALUES(?1,?2,?3,?4)")
+                    int64_t now_ms, int64_t expires_ms) override {
+    db_.prepare("INSERT INTO tokens(hash,role,label,created_ms,expires_ms) VALUES(?1,?2,?3,?4,?5)")
         .bind(1, token_hash)
         .bind(2, std::string(role_name(role)))
         .bind(3, label)
         .bind(4, now_ms)
+        .bind(5, expires_ms)
+        .run();
+  }
+
+  std::optional<TokenRow> revoke_token(const std::string& id, int64_t now_ms) override {
+    if (id.size() != kTokenIdHexDigits) return std::nullopt;
+    const std::string end = prefix_end(id);
+    db_.prepare("UPDATE tokens SET revoked_ms=?3 WHERE hash>=?1 AND hash<?2 AND revoked_ms=0")
+        .bind_static(1, id)
+        .bind_static(2, end)
+        .bind(3, now_ms)
+        .run();
+    auto& st = db_.prepare(std::string("SELECT ") + kTokenCols +
+                           " FROM tokens WHERE hash>=?1 AND hash<?2 LIMIT 1");
+    ResetOnExit r{st};
+    st.bind_static(1, id).bind_static(2, end);
+    if (!st.step()) return std::nullopt;
+    return read_token(st);
+  }
+
+  std::pair<uint64_t, std::string> audit_head() override {
+    auto& st = db_.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    ResetOnExit r{st};
+    if (!st.step()) return {0, std::string()};
+    return {static_cast<uint64_t>(st.column_int(0)), st.column_text(1)};
+  }
+
+  void append_audit(const AuditRow& a) override {
+    db_.prepare("INSERT INTO audit(seq,at_ms,role,actor,action,target,detail,prev_hash,hash) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+        .bind(1, static_cast<int64_t>(a.seq))
+        .bind(2, a.at_ms)
+        .bind_static(3, a.role)
+        .bind_static(4, a.actor)
+        .bind_static(5, a.action)
+        .bind_static(6, a.target)
+        .bind_static(7, a.detail)
+        .bind_static(8, a.prev_hash)
+        .bind_static(9, a.hash)
         .run();
   }
 
@@ -470,6 +548,15 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
   impl->path = dir + "/lumbung-server.db";
   impl->writer = std::make_unique<sql::Database>(impl->path, true);
   impl->writer->exec(kDdl);
+  for (const AddedColumn& c : kAddedColumns) {
+    auto& st = impl->writer->prepare(
+        "SELECT count(*) FROM pragma_table_info(?1) WHERE name=?2");
+    st.bind_static(1, c.table).bind_static(2, c.column);
+    st.step();
+    const bool present = st.column_int(0) > 0;
+    st.reset();
+    if (!present) impl->writer->exec(c.alter);
+  }
   impl->writer->exec("PRAGMA cache_size=-" + std::to_string(kWriterCacheKiB));
   impl->writer->exec("PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages));
   for (size_t i = 0; i < kReaderConnections; ++i) {
@@ -492,7 +579,8 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
   Impl::Lease lease(*impl_);
   auto& db = lease.db();
   {
-    auto& st = db.prepare("SELECT hash, role, label, revoked_ms FROM tokens WHERE hash=?1");
+    auto& st = db.prepare(
+        "SELECT hash, role, label, revoked_ms, expires_ms FROM tokens WHERE hash=?1");
     ResetOnExit r{st};
     st.bind_static(1, token_hash);
     if (st.step()) {
@@ -502,7 +590,9 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
       p.role = *role;
       p.label = st.column_text(2);
       p.revoked = st.column_int(3) != 0;
+      p.expires_ms = st.column_int(4);
       p.stored_hash = st.column_text(0);
+      p.token_id = p.stored_hash.substr(0, kTokenIdHexDigits);
       return p;
     }
   }
@@ -671,6 +761,39 @@ std::string SqliteServerStore::read_meta(const std::string& key) {
   ResetOnExit r{st};
   st.bind_static(1, key);
   return st.step() ? st.column_text(0) : std::string();
+}
+
+std::vector<TokenRow> SqliteServerStore::list_tokens() {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare(std::string("SELECT ") + kTokenCols +
+                                " FROM tokens ORDER BY created_ms, hash");
+  ResetOnExit r{st};
+  std::vector<TokenRow> out;
+  while (st.step()) out.push_back(read_token(st));
+  return out;
+}
+
+void SqliteServerStore::read_audit(uint64_t after_seq, size_t limit,
+                                   const std::function<bool(const AuditRow&)>& fn) {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare(
+      "SELECT seq,at_ms,role,actor,action,target,detail,prev_hash,hash FROM audit "
+      "WHERE seq>?1 ORDER BY seq LIMIT ?2");
+  ResetOnExit r{st};
+  st.bind(1, static_cast<int64_t>(after_seq)).bind(2, static_cast<int64_t>(limit));
+  while (st.step()) {
+    AuditRow a;
+    a.seq = static_cast<uint64_t>(st.column_int(0));
+    a.at_ms = st.column_int(1);
+    a.role = st.column_text(2);
+    a.actor = st.column_text(3);
+    a.action = st.column_text(4);
+    a.target = st.column_text(5);
+    a.detail = st.column_text(6);
+    a.prev_hash = st.column_text(7);
+    a.hash = st.column_text(8);
+    if (!fn(a)) break;
+  }
 }
 
 }  // namespace lumbung::server

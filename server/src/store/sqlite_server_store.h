@@ -31,6 +31,9 @@ class SqliteServerStore : public ServerStore {
   void for_each_live(const std::string& col, const std::string& scope_prefix,
                      const std::function<void(const std::string&, std::string_view)>& fn) override;
   std::string read_meta(const std::string& key) override;
+  std::vector<TokenRow> list_tokens() override;
+  void read_audit(uint64_t after_seq, size_t limit,
+                  const std::function<bool(const AuditRow&)>& fn) override;
 
  private:
   struct Impl;

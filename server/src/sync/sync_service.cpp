@@ -139,6 +139,11 @@ PushResult SyncService::push(const Principal& device, Json body) {
     Op& op = cs.ops[i];
     if (op.seq <= row->acked_seq) {
       ++res.duplicates;
+      // A retry after a lost answer: that answer may have re-stamped this op, and a device
+      // that never learnt the new hlc would keep its far-future version for ever (found by
+      // tests/sim; regression: tests/regressions/restamp_lost_answer_test.cpp).
+      const auto logged = txn->logged_hlc(device.device_id, op.seq);
+      if (logged && *logged != op.version.hlc) res.restamped.emplace_back(op.seq, *logged);
       continue;
     }
     if (op.seq != acked + 1) {

@@ -1,0 +1,62 @@
+// The deterministic fault simulation: K device stores and one server core in one
+// process, driven by one seed. See docs/RELIABILITY.md for what is simulated and which
+// invariants are checked; tests/sim/sim_main.cpp is the command line.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lumbung/schema.h"
+
+namespace lumbung::sim {
+
+enum class FaultMode {
+  kNone,    // a perfect link, no restarts or crashes: the reference run of a schedule
+  kMasked,  // every fault, but each sync is retried until it completes within its step,
+            // so every device sees what it would have seen on a perfect link
+  kFull,    // every fault; a sync that gives up is left failed until the next one
+};
+const char* fault_mode_name(FaultMode m);
+
+struct SimOptions {
+  uint64_t seed = 1;
+  int devices = 5;
+  int steps = 60;
+  FaultMode faults = FaultMode::kFull;
+  bool verbose = false;  // log every step to stderr
+};
+
+struct SimStats {
+  uint64_t runs = 0;
+  uint64_t writes = 0;          // local creates, edits, deletes
+  uint64_t reviews = 0;         // conflict resolutions and duplicate merges
+  uint64_t syncs = 0;
+  uint64_t syncs_failed = 0;    // gave up (kFull) - retried in a later step
+  uint64_t requests = 0;        // requests the devices sent
+  uint64_t faults = 0;          // faults injected
+  uint64_t server_restarts = 0;
+  uint64_t device_crashes = 0;
+  uint64_t conflicts = 0;       // conflict entries at the end
+  uint64_t duplicates = 0;      // duplicate entries at the end
+  void add(const SimStats& o);
+};
+
+struct SimOutcome {
+  std::vector<std::string> failures;  // empty = every invariant held
+  SimStats stats;
+  // The server's conflict and duplicate entries, normalised so that runs of one schedule
+  // can be compared (see RELIABILITY.md "Conflict sets").
+  std::set<std::string> conflict_set;
+  Json final_records;  // id -> live fields, as the server holds them
+};
+
+SimOutcome run_simulation(const SimOptions& options);
+
+// One seed, as CI runs it: the schedule with full faults (invariants), and the same
+// schedule with no faults and with masked faults (invariants, and the two must end with
+// the same records and the same conflict set). Returns the failures, each naming the seed.
+std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose = false);
+
+}  // namespace lumbung::sim

@@ -1,0 +1,95 @@
+// lumbung-sim: runs the deterministic fault simulation (tests/sim/sim.h).
+//
+//   lumbung-sim --seed N [--verbose]        one seed (all three fault modes), as CI runs it
+//   lumbung-sim --seeds FIRST COUNT         seeds FIRST .. FIRST+COUNT-1 (what ctest runs)
+//   lumbung-sim --soak COUNT [--start N]    as --seeds, with progress and seeds/s
+//
+// Exit status 0 when every invariant held, 1 otherwise; every failure names its seed and
+// the command that re-runs it alone.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "sim/sim.h"
+
+namespace {
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: lumbung-sim --seed N [--verbose]\n"
+               "       lumbung-sim --seeds FIRST COUNT\n"
+               "       lumbung-sim --soak COUNT [--start FIRST]\n");
+  std::exit(2);
+}
+
+uint64_t number(const char* s) {
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(s, &end, 10);
+  if (!s[0] || *end) usage();
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t first = 1, count = 0;
+  bool verbose = false, soak = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--seed" && i + 1 < argc) {
+      first = number(argv[++i]);
+      count = 1;
+    } else if (a == "--seeds" && i + 2 < argc) {
+      first = number(argv[++i]);
+      count = number(argv[++i]);
+    } else if (a == "--soak" && i + 1 < argc) {
+      count = number(argv[++i]);
+      soak = true;
+    } else if (a == "--start" && i + 1 < argc) {
+      first = number(argv[++i]);
+    } else if (a == "--verbose") {
+      verbose = true;
+    } else {
+      usage();
+    }
+  }
+  if (count == 0) usage();
+
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  lumbung::sim::SimStats totals;
+  uint64_t failed = 0, done = 0;
+  double last_report = 0;
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    const auto failures = lumbung::sim::check_seed(seed, totals, verbose);
+    ++done;
+    if (!failures.empty()) {
+      ++failed;
+      for (const auto& f : failures) std::fprintf(stderr, "FAIL %s\n", f.c_str());
+      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose\n", argv[0],
+                   static_cast<unsigned long long>(seed));
+    }
+    if (soak && elapsed() - last_report >= 30) {
+      last_report = elapsed();
+      std::printf("soak: %llu seeds, %llu failed, %.1f seeds/s\n", static_cast<unsigned long long>(done),
+                  static_cast<unsigned long long>(failed), done / last_report);
+      std::fflush(stdout);
+    }
+  }
+  const double secs = elapsed();
+  std::printf(
+      "seeds %llu..%llu: %llu run, %llu failed in %.1f s (%.2f seeds/s)\n"
+      "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu requests,\n"
+      "  %llu faults, %llu server restarts, %llu device crashes; %llu conflict and %llu duplicate entries\n",
+      static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + count - 1),
+      static_cast<unsigned long long>(done), static_cast<unsigned long long>(failed), secs, done / secs,
+      static_cast<unsigned long long>(totals.runs), static_cast<unsigned long long>(totals.writes),
+      static_cast<unsigned long long>(totals.reviews), static_cast<unsigned long long>(totals.syncs),
+      static_cast<unsigned long long>(totals.syncs_failed), static_cast<unsigned long long>(totals.requests),
+      static_cast<unsigned long long>(totals.faults), static_cast<unsigned long long>(totals.server_restarts),
+      static_cast<unsigned long long>(totals.device_crashes), static_cast<unsigned long long>(totals.conflicts),
+      static_cast<unsigned long long>(totals.duplicates));
+  return failed == 0 ? 0 : 1;
+}
