@@ -49,7 +49,7 @@ json verify(SecServer& s) {
 
 }  // namespace
 
-TEST_CASE("the audit log records who did what, with counts and no personal data") {
+TEST_CASE("the audit log records who did what - with counts and no personal data") {
   SecServer s;
   const auto personal = do_things(s);
   auto r = s.http().get("/v1/admin/audit", s.admin());

@@ -132,7 +132,7 @@ TEST_CASE("every endpoint refuses every credential that is not its role's") {
   CHECK(refused == static_cast<int>(kEndpoints.size() * all.size() - allowed));
 }
 
-TEST_CASE("staff tokens: 256 random bits shown once, stored only as hashes, listed by id") {
+TEST_CASE("staff tokens: 256 random bits shown once - stored only as hashes - listed by id") {
   SecServer s;
   json t = s.staff("reviewer");
   const std::string token = t["token"];

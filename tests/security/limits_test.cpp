@@ -58,7 +58,7 @@ bool closed_within(int fd, int ms, const std::function<void()>& each_100ms = {})
 
 }  // namespace
 
-TEST_CASE("a device over its request budget gets 429 with Retry-After; others are unaffected") {
+TEST_CASE("a device over its request budget gets 429 with Retry-After: others are unaffected") {
   SecServer s({"--rate-limit-device", "1/3"});
   const std::string a = s.device("dev-a", {"7402"});
   const std::string b = s.device("dev-b", {"7402"});
@@ -95,7 +95,7 @@ TEST_CASE("an address over its budget gets 429 before authentication") {
 // Body and batch limits (413 body_too_large / batch_too_large, Content-Length checked before
 // the body is read) are covered by tests/server/api_test.cpp "limits and malformed input".
 
-TEST_CASE("a client that sends nothing, or trickles, is cut off within the bound") {
+TEST_CASE("a client that sends nothing - or trickles - is cut off within the bound") {
   // 1 s without progress (fewer than 512 bytes received, nothing sent back) closes a
   // connection; the reaper scans every 250 ms, so 1.25 s is the bound, 4 s the test's.
   SecServer s({"--slow-client-ms", "1000"});

@@ -39,7 +39,7 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a full sync leaves no NIK, name or phone in server logs or device errors") {
+TEST_CASE("a full sync leaves no NIK - name or phone in server logs or device errors") {
   SecServer s;
   const std::string url = s.server().base_url();
   HttpTransportOptions topt;

@@ -102,7 +102,7 @@ const std::vector<std::string> kNoRateLimits = {"--rate-limit-device", "0/1", "-
 
 }  // namespace
 
-TEST_CASE("server killed with SIGKILL mid-push: restarted on its files, the push completes") {
+TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the push completes") {
   test::TempDir dir;
   const std::string data = dir.path() + "/data";
   auto server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.path() + "/admin-token", kNoRateLimits);
@@ -154,7 +154,7 @@ TEST_CASE("server killed with SIGKILL mid-push: restarted on its files, the push
   CHECK(on_server == store_records(*store));
 }
 
-TEST_CASE("device process killed with SIGKILL mid-pull: reopened, the pull resumes, nothing lost or doubled") {
+TEST_CASE("device process killed with SIGKILL mid-pull: reopened - the pull resumes - nothing lost or doubled") {
   test::TempDir sdir;
   ServerProcess server(LUMBUNG_SERVER_BIN, sdir.path() + "/data", sdir.path() + "/admin-token", kNoRateLimits);
   const std::string admin = test::read_text_file(sdir.path() + "/admin-token");
