@@ -12,15 +12,18 @@ cd "$LUMBUNG_ROOT"
 once=0
 [ "${1:-}" = "--once" ] && once=1
 
-ensure_packages curl
+ensure_packages curl python3
 say "build (Release)"
 build build/release -DCMAKE_BUILD_TYPE=Release -DLUMBUNG_BUILD_TESTS=OFF
 bin="$LUMBUNG_ROOT/build/release/tools/cli"
 
 work="$LUMBUNG_ROOT/build/demo/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$work"
-say "starting lumbung-server (data in $work/server)"
+say "making a self-signed certificate for the demo (tools/dev-cert.sh)"
+tools/dev-cert.sh "$work/tls" 127.0.0.1 >/dev/null
+say "starting lumbung-server over HTTPS (data in $work/server)"
 build/release/server/lumbung-server --listen 127.0.0.1:0 --data "$work/server" \
+  --tls-cert "$work/tls/server.crt" --tls-key "$work/tls/server.key" \
   --admin-token-file "$work/admin-token" >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 trap '[ $once -eq 1 ] && kill $server_pid 2>/dev/null || true' EXIT
@@ -33,6 +36,12 @@ for _ in $(seq 1 100); do  # up to 10 s
 done
 [ -n "$url" ] || { echo "server did not start; see $work/server.log" >&2; exit 1; }
 say "server is up at $url (pid $server_pid)"
+pin=$(sed -n 's/^tls pin sha256: //p' "$work/server.out" | head -1)
+
+# Laptops set up at the office keep the office's certificate and pin its key: a man in
+# the middle on the way to the village cannot pose as the server.
+export LUMBUNG_CA_FILE="$work/tls/server.crt"
+export LUMBUNG_PIN="$pin"
 
 # The central office's tool finds the server and its credential in the environment.
 export LUMBUNG_SERVER="$url"
@@ -63,7 +72,7 @@ code_b=$(code_from <"$work/code-b.txt")
 step "2. Laptop Awuliti is set up at the office and registers at once"
 on $A init --server "$url" --code "$code_a" --officer OFC-0001 --label "Laptop Desa Awuliti"
 step "   Laptop Lambuya is set up in the field with no signal: the code waits for the first sync"
-on $B init --server "http://127.0.0.1:9" --code "$code_b" --officer OFC-0002 --label "Laptop Lambuya"
+on $B init --server "https://127.0.0.1:9" --code "$code_b" --officer OFC-0002 --label "Laptop Lambuya"
 
 step "3. Offline in Desa Awuliti (74.02.01.2006): a guided enrolment, one field at a time"
 note "The officer types the kepala desa's birth date wrong; the NIK says otherwise, and the tool says so."
@@ -121,6 +130,8 @@ note "Record A (the first enrolment) survives; B's extra JHT and phone fill noth
 office duplicates merge "${dup:0:8}" --survivor A
 office progress --scope 74.02
 office devices list
+note "Every action above is in the hash-chained audit log; editing or deleting history breaks the chain:"
+office audit verify
 
 step "8. Next time each laptop has a signal, the decisions reach it"
 on $A sync
@@ -155,6 +166,7 @@ cat <<EOT
 The server is still running (pid $server_pid). Explore it:
   export LUMBUNG_SERVER=$url
   export LUMBUNG_ADMIN_TOKEN=\$(cat $work/admin-token)
+  export LUMBUNG_CA_FILE=$work/tls/server.crt LUMBUNG_PIN=$pin
   export PATH=$bin:\$PATH
   LUMBUNG_HOME=$work/$A lumbung status
   LUMBUNG_HOME=$work/$A lumbung enrol            # guided, one field at a time
@@ -163,6 +175,6 @@ The server is still running (pid $server_pid). Explore it:
   lumbung-admin progress --scope 74.02
   lumbung-admin export records --scope 74.02 --out records.csv
   lumbung help; lumbung-admin help
-  curl -s $url/metrics | grep lumbung_
+  curl -s --cacert $work/tls/server.crt $url/metrics | grep lumbung_
 Stop it with: kill $server_pid
 EOT

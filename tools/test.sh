@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$LUMBUNG_ROOT"
 
-ensure_packages clang libclang-rt-14-dev
+ensure_packages clang libclang-rt-14-dev python3
 # doctest reads ',' and ';' in a --test-case filter as separators, so a test whose name has
 # one is registered in CTest but runs nothing: refuse such names.
 if grep -rnE 'TEST_CASE\("[^"]*[,;]' tests; then

@@ -116,6 +116,8 @@ class SyncClient::Run {
         }
       } catch (const Error& e) {
         if (e.code() != ErrorCode::kTransport) throw;
+        // An untrusted certificate or a pin mismatch will not heal by waiting.
+        if (std::string_view(e.what()).rfind("TLS:", 0) == 0) throw;
         last_error = e.what();
       }
       if (++failures >= o_.max_attempts) {

@@ -136,6 +136,41 @@ int tokens(Admin& a, Args& args) {
   return kExitOk;
 }
 
+// The audit log's hash chain, checked by the server (GET /v1/admin/audit/verify).
+int audit(Admin& a, Args& args) {
+  const std::string verb = args.next();
+  if (verb == "verify") {
+    args.finish();
+    const Json r = a.api->get("/v1/admin/audit/verify");
+    const bool ok = r.value("ok", false);
+    if (a.json) {
+      print_json(*a.out, r);
+    } else if (ok) {
+      const Json head = r.value("head", Json::object());
+      *a.out << tr("admin.audit_ok", {{"n", value_text(r.value("entries", Json(0)))},
+                                      {"seq", value_text(head.value("seq", Json(0)))},
+                                      {"hash", head.value("hash", std::string())}})
+             << "\n";
+    } else {
+      const Json bad = r.value("first_bad", Json::object());
+      *a.out << tr("admin.audit_bad", {{"seq", value_text(bad.value("seq", Json(0)))},
+                                       {"reason", bad.value("reason", std::string())}})
+             << "\n";
+    }
+    return ok ? kExitOk : kExitError;
+  }
+  if (verb == "list") {
+    const auto after = args.value("after");
+    const auto limit = args.value("limit");
+    args.finish();
+    std::string target = "/v1/admin/audit?limit=" + url_encode(limit.value_or("100"));
+    if (after) target += "&after=" + url_encode(*after);
+    print_json(*a.out, a.api->get(target));
+    return kExitOk;
+  }
+  throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "audit " + verb}}));
+}
+
 int devices(Admin& a, Args& args) {
   const std::string verb = args.next();
   if (verb == "revoke") {
@@ -496,6 +531,7 @@ int run(int argc, char** argv) {
   if (cmd == "duplicates") return duplicates(a, args);
   if (cmd == "progress") return progress(a, args);
   if (cmd == "export") return export_cmd(a, args);
+  if (cmd == "audit") return audit(a, args);
   throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", cmd}}));
 }
 

@@ -1,14 +1,27 @@
 #include "common/api.h"
 
+#include <cstdlib>
+
 #include "lumbung/error.h"
 
 namespace lumbung::cli {
 
-ApiClient::ApiClient(const std::string& base_url, std::string token, int timeout_ms)
-    : base_url_(base_url), token_(std::move(token)) {
+HttpTransportOptions transport_options(int timeout_ms, const Json* config) {
   HttpTransportOptions o;
   o.timeout_ms = timeout_ms;
-  transport_ = make_http_transport(base_url, o);
+  auto pick = [&](const char* env, const char* key) {
+    if (const char* v = std::getenv(env); v && *v) return std::string(v);
+    if (config && config->is_object()) return config->value(key, std::string());
+    return std::string();
+  };
+  o.ca_file = pick("LUMBUNG_CA_FILE", "ca_file");
+  o.pin_sha256 = pick("LUMBUNG_PIN", "pin_sha256");
+  return o;
+}
+
+ApiClient::ApiClient(const std::string& base_url, std::string token, int timeout_ms)
+    : base_url_(base_url), token_(std::move(token)) {
+  transport_ = make_http_transport(base_url, transport_options(timeout_ms));
 }
 
 Json ApiClient::call(const std::string& method, const std::string& target, const Json& body) {

@@ -30,6 +30,12 @@ class ApiClient {
   std::unique_ptr<Transport> transport_;
 };
 
+// How to trust the central office's HTTPS certificate: LUMBUNG_CA_FILE (a PEM file of
+// certificates to trust, e.g. the office's self-signed one) and LUMBUNG_PIN (the server's
+// "tls pin sha256"), else the laptop config's "ca_file" / "pin_sha256" when `config` is
+// given, else the system store and no pin.
+HttpTransportOptions transport_options(int timeout_ms = 60000, const Json* config = nullptr);
+
 // Percent-encodes a query parameter value.
 std::string url_encode(const std::string& s);
 

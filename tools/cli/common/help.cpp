@@ -135,6 +135,8 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   progress [--scope 74.02] [--csv BERKAS|-]     jumlah per kabupaten/kecamatan/desa, status, program
   export records [--scope 74.02] [--out BERKAS] [--deleted]
   export progress [--scope 74.02] [--out BERKAS]
+  audit verify         periksa rantai hash log audit; keluar 1 bila ada yang diubah/dihapus
+  audit list [--after SEQ] [--limit N]          siapa melakukan apa (tanpa data pribadi)
 
 )";
 
@@ -156,6 +158,8 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   progress [--scope 74.02] [--csv FILE|-]       counts per kabupaten/kecamatan/desa, status, programme
   export records [--scope 74.02] [--out FILE] [--deleted]
   export progress [--scope 74.02] [--out FILE]
+  audit verify         check the audit log's hash chain; exit 1 if history was edited or cut
+  audit list [--after SEQ] [--limit N]          who did what (no personal data)
 
 )";
 

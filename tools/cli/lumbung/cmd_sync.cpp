@@ -80,6 +80,10 @@ int cmd_init(Context& ctx, Args& args) {
   lap.config()["server"] = server;
   if (!label.empty()) lap.config()["label"] = label;
   if (!officer.empty()) lap.config()["officer"] = officer;
+  // The office's certificate and pin given at set-up are kept for every later sync.
+  const HttpTransportOptions tls = transport_options();
+  if (!tls.ca_file.empty()) lap.config()["ca_file"] = tls.ca_file;
+  if (!tls.pin_sha256.empty()) lap.config()["pin_sha256"] = tls.pin_sha256;
   lap.save_config();
   if (lap.registered()) {
     *ctx.out << tr("init.already_registered", {{"device", lap.store().device_id()}}) << "\n";
@@ -90,7 +94,7 @@ int cmd_init(Context& ctx, Args& args) {
     return kExitOk;
   }
   lap.store().set_secret("enrol_code", code);
-  auto transport = make_http_transport(server);
+  auto transport = make_http_transport(server, transport_options(60000, &lap.config()));
   try {
     // One quick look first: registration retries a dead link for about a minute (the
     // SyncClient's backoff), which is right for a sync but not for an officer at `init`
@@ -226,7 +230,7 @@ int cmd_sync(Context& ctx, Args& args) {
     lap.save_config();
   }
   const std::string url = server_of(ctx, lap);
-  HttpTransportOptions topt;
+  HttpTransportOptions topt = transport_options(60000, &lap.config());
   if (timeout) topt.timeout_ms = std::stoi(*timeout) * 1000;
   auto transport = make_http_transport(url, topt);
 
