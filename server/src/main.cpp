@@ -78,15 +78,16 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "lumbung-server: %s\n"
-               "usage: lumbung-server --listen HOST:PORT --data DIR [--schema PATH]\n"
-               "         [--admin-token-file PATH] [--new-admin-token]\n"
-               "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
-               "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
-               "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
-               "         [--slow-client-ms N]   (0 = never cut stalled connections)\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "lumbung-server: %s\n"
+      "usage: lumbung-server --listen HOST:PORT --data DIR [--schema PATH]\n"
+      "         [--admin-token-file PATH] [--new-admin-token]\n"
+      "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
+      "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
+      "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
+      "         [--slow-client-ms N]   (0 = never cut stalled connections)\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -251,8 +252,8 @@ int main(int argc, char** argv) {
 
     std::unique_ptr<HttpListener> listener;
     for (int attempt = 0; attempt < 5 && !listener; ++attempt) {
-      const uint16_t port = opt.port == 0 ? HttpListener::pick_free_port(opt.host)
-                                          : static_cast<uint16_t>(opt.port);
+      const uint16_t port =
+          opt.port == 0 ? HttpListener::pick_free_port(opt.host) : static_cast<uint16_t>(opt.port);
       auto l = std::make_unique<HttpListener>(opt.host, port, router, lopt);
       try {
         l->open();

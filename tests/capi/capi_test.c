@@ -15,26 +15,26 @@
 
 static int passed = 0, failed = 0;
 
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (cond) {                                                            \
-      ++passed;                                                            \
-    } else {                                                               \
-      ++failed;                                                            \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (cond) {                                                                \
+      ++passed;                                                                \
+    } else {                                                                   \
+      ++failed;                                                                \
       fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-    }                                                                      \
+    }                                                                          \
   } while (0)
 
 /* Prints the error when a call that should succeed did not. */
-#define CHECK_OK(err)                                                                  \
-  do {                                                                                 \
-    if ((err).code == LB_OK) {                                                         \
-      ++passed;                                                                        \
-    } else {                                                                           \
-      ++failed;                                                                        \
-      fprintf(stderr, "%s:%d: expected LB_OK, got %s: %s\n", __FILE__, __LINE__,       \
-              lb_error_name((err).code), (err).message);                               \
-    }                                                                                  \
+#define CHECK_OK(err)                                                            \
+  do {                                                                           \
+    if ((err).code == LB_OK) {                                                   \
+      ++passed;                                                                  \
+    } else {                                                                     \
+      ++failed;                                                                  \
+      fprintf(stderr, "%s:%d: expected LB_OK, got %s: %s\n", __FILE__, __LINE__, \
+              lb_error_name((err).code), (err).message);                         \
+    }                                                                            \
   } while (0)
 
 /* Two valid enrolments in Kabupaten Konawe (74.02), from the shared workload. */
@@ -42,18 +42,22 @@ static const char* kRecord1 =
     "{\"nik\":\"7402294809690329\",\"full_name\":\"Wulan Pratama\",\"birth_date\":\"1969-09-08\","
     "\"gender\":\"P\",\"village_code\":\"74.02.29.2053\",\"position\":\"kasi pelayanan\","
     "\"phone\":\"08222672973\",\"programs\":[\"JKK\",\"JKM\"],\"monthly_income\":4900000,"
-    "\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25.839Z\",\"officer_id\":\"OFC-0143\"}";
+    "\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25.839Z\",\"officer_id\":\"OFC-"
+    "0143\"}";
 static const char* kRecord2 =
-    "{\"nik\":\"7402100607814908\",\"full_name\":\"Joko Simanjuntak\",\"birth_date\":\"1981-07-06\","
+    "{\"nik\":\"7402100607814908\",\"full_name\":\"Joko "
+    "Simanjuntak\",\"birth_date\":\"1981-07-06\","
     "\"gender\":\"L\",\"village_code\":\"7402101229\",\"position\":\"kaur perencanaan\","
     "\"phone\":\"08210753712\",\"programs\":[\"JKK\",\"JKM\"],\"monthly_income\":5600000,"
-    "\"status\":\"submitted\",\"created_at\":\"2025-01-06T15:33:57.419Z\",\"officer_id\":\"OFC-0230\"}";
+    "\"status\":\"submitted\",\"created_at\":\"2025-01-06T15:33:57.419Z\",\"officer_id\":\"OFC-"
+    "0230\"}";
 /* Record 1 with a birth date the NIK contradicts. */
 static const char* kInvalid =
     "{\"nik\":\"7402294809690329\",\"full_name\":\"Wulan Pratama\",\"birth_date\":\"1970-01-01\","
     "\"gender\":\"P\",\"village_code\":\"7402292053\",\"position\":\"kasi pelayanan\","
     "\"phone\":\"08222672973\",\"programs\":[\"JKK\",\"JKM\"],\"monthly_income\":4900000,"
-    "\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25.839Z\",\"officer_id\":\"OFC-0143\"}";
+    "\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25.839Z\",\"officer_id\":\"OFC-"
+    "0143\"}";
 
 static int progress_calls = 0;
 static int last_phase = -1;
@@ -247,8 +251,8 @@ static void test_sync(test_server* server, const char* dir, const char* schema) 
   CHECK_OK(err);
   CHECK(report && test_json_int(report, "pushed") == 1);
   CHECK(progress_calls > 0);
-  printf("sync A: %s (%d progress calls, last phase %d)\n", report ? report : "-",
-         progress_calls, last_phase);
+  printf("sync A: %s (%d progress calls, last phase %d)\n", report ? report : "-", progress_calls,
+         last_phase);
   lb_free(report);
   char* status = lb_store_status(a, &err);
   CHECK(status && test_json_int(status, "pending_changes") == 0);

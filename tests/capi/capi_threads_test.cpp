@@ -55,7 +55,8 @@ struct StoreFile {
   lb_store* store = nullptr;
   explicit StoreFile(const char* device) {
     lb_error err;
-    store = lb_store_open((dir.path() + "/s.db").c_str(), LUMBUNG_SCHEMA_FILE, device, nullptr, &err);
+    store =
+        lb_store_open((dir.path() + "/s.db").c_str(), LUMBUNG_SCHEMA_FILE, device, nullptr, &err);
     REQUIRE_MESSAGE(store != nullptr, err.message);
   }
   ~StoreFile() { lb_store_close(store); }
@@ -90,8 +91,13 @@ TEST_CASE("several threads write - patch - read and list one store at once") {
       lb_error err;  // one per thread
       for (int i = 0; i < kPerThread; ++i) {
         Text id(lb_store_put(f.store, "enrolment", enrolment(t, i).c_str(), &err));
-        if (!id.p || err.code != LB_OK) { ++failures; continue; }
-        if (lb_store_patch(f.store, "enrolment", id.p, R"({"phone": "081234567890"})", &err) != LB_OK) ++failures;
+        if (!id.p || err.code != LB_OK) {
+          ++failures;
+          continue;
+        }
+        if (lb_store_patch(f.store, "enrolment", id.p, R"({"phone": "081234567890"})", &err) !=
+            LB_OK)
+          ++failures;
         Text rec(lb_store_get(f.store, "enrolment", id.p, &err));
         if (!rec.p || rec.parse()["fields"]["phone"] != "081234567890") ++failures;
         // An invalid write from this thread reports its own error, not another thread's.
@@ -111,7 +117,8 @@ TEST_CASE("several threads write - patch - read and list one store at once") {
   CHECK(status.parse()["pending_changes"] == 2 * kThreads * kPerThread);
 }
 
-TEST_CASE("a sync on a background thread while other threads write - and a cancel from another thread") {
+TEST_CASE(
+    "a sync on a background thread while other threads write - and a cancel from another thread") {
   lumbung::test::TempDir server_dir;
   lumbung::test::ServerProcess server(LUMBUNG_SERVER_BIN, server_dir.path() + "/data",
                                       server_dir.path() + "/admin-token");
@@ -175,8 +182,10 @@ TEST_CASE("a sync on a background thread while other threads write - and a cance
   Text status(lb_store_status(f.store, &err));
   CHECK(status.parse()["pending_changes"] == 0);
   const std::string reviewer =
-      http.post("/v1/admin/tokens", json{{"role", "reviewer"}, {"label", "r"}}, admin).json()["token"];
-  auto records = http.get("/v1/records?collection=enrolment&limit=10000", reviewer).json()["records"];
+      http.post("/v1/admin/tokens", json{{"role", "reviewer"}, {"label", "r"}}, admin)
+          .json()["token"];
+  auto records =
+      http.get("/v1/records?collection=enrolment&limit=10000", reviewer).json()["records"];
   CHECK(records.size() == size_t(3 * kPerThread));
 
   // Cancel from another thread while a run is in progress: the progress callback blocks
@@ -201,7 +210,8 @@ TEST_CASE("a sync on a background thread while other threads write - and a cance
     lb_error e;
     result = lb_sync_run(sync, wait_for_cancel, &gate, nullptr, &e);
   });
-  for (int i = 0; i < 1000 && !gate.in_run; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 1000 && !gate.in_run; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   lb_sync_cancel(sync);  // from this (another) thread
   gate.cancelled = true;
   runner.join();

@@ -70,8 +70,8 @@ int test_server_start(test_server* s, const char* binary) {
     dup2(fds[1], STDOUT_FILENO);
     close(fds[0]);
     close(fds[1]);
-    char* argv[] = {(char*)binary, "--listen", "127.0.0.1:0", "--data", data,
-                    "--admin-token-file", token_file, NULL};
+    char* argv[] = {(char*)binary, "--listen",           "127.0.0.1:0", "--data",
+                    data,          "--admin-token-file", token_file,    NULL};
     execv(binary, argv);
     _exit(127);
   }
@@ -148,8 +148,8 @@ static int send_all(int fd, const char* data, size_t n) {
   return 0;
 }
 
-int test_http_post(int port, const char* path, const char* token, const char* json_body,
-                   char* body, size_t body_size) {
+int test_http_post(int port, const char* path, const char* token, const char* json_body, char* body,
+                   size_t body_size) {
   if (body_size > 0) body[0] = '\0';
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;

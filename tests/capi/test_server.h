@@ -12,8 +12,8 @@ typedef struct test_server {
   pid_t pid;
   int stdout_fd;
   int port;
-  char dir[256];          /* temp dir holding data/ and admin-token; removed by stop */
-  char url[64];           /* "http://127.0.0.1:PORT" */
+  char dir[256]; /* temp dir holding data/ and admin-token; removed by stop */
+  char url[64];  /* "http://127.0.0.1:PORT" */
   char admin_token[256];
 } test_server;
 
@@ -26,8 +26,8 @@ void test_server_stop(test_server* s);
 /* POSTs `json_body` to `path` with an optional bearer token. Returns the HTTP status (or -1
  * if the exchange failed) and copies the response body (NUL-terminated, cut to fit) into
  * `body`. */
-int test_http_post(int port, const char* path, const char* token, const char* json_body,
-                   char* body, size_t body_size);
+int test_http_post(int port, const char* path, const char* token, const char* json_body, char* body,
+                   size_t body_size);
 
 /* Creates a one-time enrolment code for `scope_json` (e.g. "[\"74.02\"]") with the admin
  * token. Returns 0 and the code in `code`, or -1. */

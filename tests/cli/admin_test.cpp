@@ -18,7 +18,8 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   f.init_laptop("awuliti", "74.02.01", "OFC-0001");
   f.init_laptop("lambuya", "74.02.01", "OFC-0002");
 
-  CliResult r = f.lumbung("awuliti", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  CliResult r =
+      f.lumbung("awuliti", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
   REQUIRE_MESSAGE(r.exit == 0, r.err);
   REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
   REQUIRE(f.lumbung("lambuya", {"sync"}).exit == 0);
@@ -28,7 +29,8 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   // also enrols a person the Awuliti officer enrolled too (same NIK).
   CHECK(f.lumbung("awuliti", {"edit", "7402015203780001", "--phone", "081241002299"}).exit == 0);
   CHECK(f.lumbung("lambuya", {"edit", "7402015203780001", "--phone", "085241002288"}).exit == 0);
-  CHECK(f.lumbung("awuliti", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L")).exit == 0);
+  CHECK(f.lumbung("awuliti", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"))
+            .exit == 0);
   r = f.lumbung("lambuya", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"));
   CHECK(r.exit == 0);
   REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
@@ -50,7 +52,8 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   // Resolved by typing the number confirmed with the village (short id accepted).
   r = f.admin({"conflicts", "resolve", cid.substr(0, 8), "--value", "0812-4100-2277"});
   REQUIRE_MESSAGE(r.exit == 0, r.err);
-  CHECK(f.json_of(f.admin({"--json", "conflicts", "list"}))["conflicts"].size() == conflicts.size() - 1);
+  CHECK(f.json_of(f.admin({"--json", "conflicts", "list"}))["conflicts"].size() ==
+        conflicts.size() - 1);
 
   // The duplicate, side by side, then merged into record A.
   r = f.admin({"duplicates", "list"});
@@ -59,7 +62,8 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   json dups = f.json_of(f.admin({"--json", "duplicates", "list"}))["duplicates"];
   REQUIRE(dups.size() == 1);
   const std::string survivor = dups[0]["record_ids"][0];
-  r = f.admin({"duplicates", "merge", dups[0]["id"].get<std::string>().substr(0, 8), "--survivor", "A"});
+  r = f.admin(
+      {"duplicates", "merge", dups[0]["id"].get<std::string>().substr(0, 8), "--survivor", "A"});
   REQUIRE_MESSAGE(r.exit == 0, r.err);
 
   // Both laptops receive the decisions and agree.
@@ -100,9 +104,10 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   REQUIRE(r.exit == 0);
   const std::string reviewer = f.json_of(r)["token"];
   CliResult rr = lumbung::test::run_cli(
-      LUMBUNG_ADMIN_BIN, {"--server", f.server.server().base_url(), "--token", reviewer, "devices", "list"});
+      LUMBUNG_ADMIN_BIN,
+      {"--server", f.server.server().base_url(), "--token", reviewer, "devices", "list"});
   CHECK(rr.exit == 6);
-  rr = lumbung::test::run_cli(
-      LUMBUNG_ADMIN_BIN, {"--server", f.server.server().base_url(), "--token", reviewer, "progress"});
+  rr = lumbung::test::run_cli(LUMBUNG_ADMIN_BIN, {"--server", f.server.server().base_url(),
+                                                  "--token", reviewer, "progress"});
   CHECK(rr.exit == 0);
 }

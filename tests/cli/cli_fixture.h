@@ -31,13 +31,14 @@ class CliFixture {
     return run_cli(LUMBUNG_CLI_BIN, full, input, {}, 120000);
   }
   CliResult admin(std::vector<std::string> args) {
-    std::vector<std::string> full{"--server", server.server().base_url(), "--token", server.admin(),
-                                  "--lang", "en"};
+    std::vector<std::string> full{
+        "--server", server.server().base_url(), "--token", server.admin(), "--lang", "en"};
     full.insert(full.end(), args.begin(), args.end());
     return run_cli(LUMBUNG_ADMIN_BIN, full, {}, {}, 60000);
   }
   // Sets up and registers a laptop with a fresh code for `scope`.
-  void init_laptop(const std::string& laptop, const std::string& scope, const std::string& officer) {
+  void init_laptop(const std::string& laptop, const std::string& scope,
+                   const std::string& officer) {
     CliResult r = admin({"--json", "codes", "create", "--scope", scope, "--label", laptop});
     REQUIRE_MESSAGE(r.exit == 0, r.err);
     const std::string code = nlohmann::json::parse(r.out)["code"];
@@ -59,11 +60,27 @@ class CliFixture {
 
 // Flags of one valid enrolment in Desa Awuliti (74.02.01.2006), Kecamatan Lambuya, Konawe.
 inline std::vector<std::string> official_flags(const std::string& nik, const std::string& name,
-                                               const std::string& birth, const std::string& gender) {
-  return {"enrol",        "--nik",          nik,          "--full-name", name,
-          "--birth-date", birth,            "--gender",   gender,        "--village-code",
-          "74.02.01.2006", "--programs",    "JKK,JKM",    "--monthly-income", "4500000",
-          "--position",   "kepala desa",    "--phone",    "0812-4100-2201"};
+                                               const std::string& birth,
+                                               const std::string& gender) {
+  return {"enrol",
+          "--nik",
+          nik,
+          "--full-name",
+          name,
+          "--birth-date",
+          birth,
+          "--gender",
+          gender,
+          "--village-code",
+          "74.02.01.2006",
+          "--programs",
+          "JKK,JKM",
+          "--monthly-income",
+          "4500000",
+          "--position",
+          "kepala desa",
+          "--phone",
+          "0812-4100-2201"};
 }
 
 }  // namespace lumbung::test

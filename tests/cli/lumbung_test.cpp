@@ -21,21 +21,22 @@ std::string guided_answers(const std::string& first_birth_date) {
   return "7402015203780001\n"  // NIK
          "Siti Rahmawati\n"    // full name
          "Unaaha\n"            // birth place
-         + first_birth_date + "\n"
-         "12-03-1978\n"        // corrected, day-first form
-         "P\n"                 // gender
-         "74.02.01.2006\n"     // village (Awuliti)
-         "\n\n"                // address, RT/RW skipped
-         "1\n"                 // occupation by number: perangkat_desa
+         + first_birth_date +
+         "\n"
+         "12-03-1978\n"     // corrected, day-first form
+         "P\n"              // gender
+         "74.02.01.2006\n"  // village (Awuliti)
+         "\n\n"             // address, RT/RW skipped
+         "1\n"              // occupation by number: perangkat_desa
          "kepala desa\n"
          "BPU\n"
          "+62 812-4100-2201\n"
-         "\n\n"                // email, KPJ skipped
-         "1,2\n"               // programs JKK,JKM
+         "\n\n"   // email, KPJ skipped
+         "1,2\n"  // programs JKK,JKM
          "Rp 4.500.000\n"
          "APBDes\n"
-         "\n"                  // no heirs
-         "\n";                 // save? [Y/n]
+         "\n"   // no heirs
+         "\n";  // save? [Y/n]
 }
 
 }  // namespace
@@ -84,7 +85,8 @@ TEST_CASE("guided enrol through stdin: a wrong birth date is explained and corre
 TEST_CASE("enrol with flags - show - search - edit - delete: exit codes") {
   CliFixture f;
   f.init_laptop("a", "74.02.01", "OFC-0001");
-  CliResult r = f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  CliResult r =
+      f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
   REQUIRE_MESSAGE(r.exit == 0, r.err);
 
   // A contradiction refused with exit 3, the reason named.
@@ -105,7 +107,8 @@ TEST_CASE("enrol with flags - show - search - edit - delete: exit codes") {
   // show by the last 8 characters, edit two fields, an invalid edit refused.
   json shown = f.json_of(f.lumbung("a", {"--json", "show", id.substr(id.size() - 8)}));
   CHECK(shown["id"] == id);
-  r = f.lumbung("a", {"edit", id, "--set", "phone=0813 1111 2222", "--set", "position=sekretaris desa"});
+  r = f.lumbung("a",
+                {"edit", id, "--set", "phone=0813 1111 2222", "--set", "position=sekretaris desa"});
   CHECK_MESSAGE(r.exit == 0, r.err);
   shown = f.json_of(f.lumbung("a", {"--json", "show", "7402015203780001"}));
   CHECK(shown["fields"]["phone"] == "081311112222");
@@ -130,13 +133,20 @@ TEST_CASE("import-csv: good - invalid and repeated rows: re-running creates no d
   CliFixture f;
   f.init_laptop("a", "74.02.01", "OFC-0001");
   // ';' separated with a BOM and CRLF, as Excel in the Indonesian locale saves it.
-  const std::string csv =
-      "\xEF\xBB\xBFnik;full_name;birth_date;gender;village_code;programs;monthly_income;position\r\n"
-      "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4.500.000;kepala desa\r\n"
-      "7402012107850002;La Ode Amir;21-07-1985;L;74.02.01.2006;JKK,JKM;3200000;sekretaris desa\r\n"
-      "7402010901900003;Andi Saputra;1990-01-19;L;74.02.01.2006;JKK;2800000;kaur keuangan\r\n"  // date wrong
-      "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4500000;kepala desa\r\n"  // repeat
-      "7402014506920004;Wa Ode Nur;1992-06-05;P;74.02.01.2006;JKK,JKM;999;kaur umum\r\n";  // income
+  const std::
+      string
+          csv =
+              "\xEF\xBB\xBFnik;full_name;birth_date;gender;village_code;programs;monthly_income;"
+              "position\r\n"
+              "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4.500.000;kepala "
+              "desa\r\n"
+              "7402012107850002;La Ode Amir;21-07-1985;L;74.02.01.2006;JKK,JKM;3200000;sekretaris "
+              "desa\r\n"
+              "7402010901900003;Andi Saputra;1990-01-19;L;74.02.01.2006;JKK;2800000;kaur "
+              "keuangan\r\n"  // date wrong
+              "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4500000;kepala "
+              "desa\r\n"  // repeat
+              "7402014506920004;Wa Ode Nur;1992-06-05;P;74.02.01.2006;JKK,JKM;999;kaur umum\r\n";  // income
   const std::string path = f.write_file("desa-awuliti.csv", csv);
 
   CliResult r = f.lumbung("a", {"--json", "import-csv", path});
@@ -161,8 +171,12 @@ TEST_CASE("import-csv: good - invalid and repeated rows: re-running creates no d
   CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 2);
 
   // A corrected list updates only what changed (La Ode Amir now also takes JHT).
-  rep = f.json_of(f.lumbung("a", {"--json", "import-csv", f.write_file("koreksi.csv",
-      "nik,programs\n7402012107850002,\"JKK,JKM,JHT\"\n7402015203780001,\"JKK,JKM\"\n")}));
+  rep = f.json_of(f.lumbung(
+      "a",
+      {"--json", "import-csv",
+       f.write_file(
+           "koreksi.csv",
+           "nik,programs\n7402012107850002,\"JKK,JKM,JHT\"\n7402015203780001,\"JKK,JKM\"\n")}));
   CHECK(rep["updated"] == 1);
   CHECK(rep["unchanged"] == 1);
   CHECK(f.json_of(f.lumbung("a", {"--json", "show", "7402012107850002"}))["fields"]["programs"] ==
@@ -186,7 +200,8 @@ TEST_CASE("sync: a dropped link and a killed sync lose nothing and double nothin
   for (int i = 1; i <= 1500; ++i) {
     char nik[17];
     std::snprintf(nik, sizeof nik, "740201120785%04d", i);
-    csv += std::string(nik) + ",Warga " + std::to_string(i) + ",1985-07-12,L,7402012006,JKK;JKM,2000000\n";
+    csv += std::string(nik) + ",Warga " + std::to_string(i) +
+           ",1985-07-12,L,7402012006,JKK;JKM,2000000\n";
   }
   // (JKK;JKM: enum sets split on ';' too inside a ','-separated file.)
   CliResult r = f.lumbung("a", {"--json", "import-csv", f.write_file("warga.csv", csv)});
@@ -244,7 +259,8 @@ TEST_CASE("init offline registers at the first sync: a revoked laptop is refused
   CHECK(r.exit == 0);
   CHECK(r.err.find("registers itself at the first") != std::string::npos);
   CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["registered"] == false);
-  CHECK(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P")).exit == 0);
+  CHECK(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
+            .exit == 0);
   r = f.lumbung("a", {"--server", f.server.server().base_url(), "sync"});
   REQUIRE_MESSAGE(r.exit == 0, r.err);
   json st = f.json_of(f.lumbung("a", {"--json", "status"}));
@@ -260,7 +276,8 @@ TEST_CASE("init offline registers at the first sync: a revoked laptop is refused
 TEST_CASE("a laptop made with a passphrase needs it for every command (exit 6 without)") {
   CliFixture f;
   const std::string code = f.server.code({"74.02.01"});
-  const std::vector<std::pair<std::string, std::string>> pass{{"LUMBUNG_PASSPHRASE", "kopi-tubruk-1978"}};
+  const std::vector<std::pair<std::string, std::string>> pass{
+      {"LUMBUNG_PASSPHRASE", "kopi-tubruk-1978"}};
   auto run = [&](std::vector<std::string> args, const decltype(pass)& env) {
     std::vector<std::string> full{"--home", f.home("enc"), "--lang", "en"};
     full.insert(full.end(), args.begin(), args.end());

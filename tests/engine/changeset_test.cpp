@@ -62,12 +62,14 @@ TEST_CASE("an op carried alone (a pull page) names its device") {
 }
 
 TEST_CASE("malformed change sets are refused with protocol_error") {
-  const Json ok_op = {{"seq", 1}, {"col", "enrolment"}, {"id", "x"}, {"hlc", 5}, {"set", {{"a", 1}}}};
+  const Json ok_op = {
+      {"seq", 1}, {"col", "enrolment"}, {"id", "x"}, {"hlc", 5}, {"set", {{"a", 1}}}};
   CHECK(code_of(Json{{"device", "d"}, {"ops", Json::array({ok_op})}}) == ErrorCode::kInternal);
   CHECK(code_of(Json::array()) == ErrorCode::kProtocol);
   CHECK(code_of(Json{{"ops", Json::array()}}) == ErrorCode::kProtocol);  // no device
   CHECK(code_of(Json{{"device", "d"}, {"ops", 5}}) == ErrorCode::kProtocol);
-  CHECK(code_of(Json{{"device", "d"}, {"ops", Json::array()}, {"extra", 1}}) == ErrorCode::kProtocol);
+  CHECK(code_of(Json{{"device", "d"}, {"ops", Json::array()}, {"extra", 1}}) ==
+        ErrorCode::kProtocol);
 
   auto with = [&](const char* key, Json value) {
     Json op = ok_op;
@@ -82,9 +84,10 @@ TEST_CASE("malformed change sets are refused with protocol_error") {
   CHECK(code_of(with("id", std::string(65, 'x'))) == ErrorCode::kProtocol);
   CHECK(code_of(with("set", Json::array())) == ErrorCode::kProtocol);
   CHECK(code_of(with("set", Json::object())) == ErrorCode::kInternal);  // allowed: keeps seq
-  CHECK(code_of(with("del", true)) == ErrorCode::kProtocol);  // set and del together
+  CHECK(code_of(with("del", true)) == ErrorCode::kProtocol);            // set and del together
   CHECK(code_of(with("unknown", 1)) == ErrorCode::kProtocol);
-  CHECK(code_of(with("base", {{"b", Json::array({1, "d"})}})) == ErrorCode::kProtocol);  // b not set
+  CHECK(code_of(with("base", {{"b", Json::array({1, "d"})}})) ==
+        ErrorCode::kProtocol);  // b not set
   CHECK(code_of(with("base", {{"a", Json::array({1})}})) == ErrorCode::kProtocol);
   CHECK(code_of(with("base", {{"a", Json::array({0, "d"})}})) == ErrorCode::kProtocol);
 

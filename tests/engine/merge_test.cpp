@@ -13,7 +13,8 @@ namespace {
 
 const CollectionSchema& coll() { return *test::small_schema()->collection("t"); }
 
-Op set_op(uint64_t hlc, const std::string& dev, Json set, std::map<std::string, Version> base = {}) {
+Op set_op(uint64_t hlc, const std::string& dev, Json set,
+          std::map<std::string, Version> base = {}) {
   Op op;
   op.collection = "t";
   op.id = "r1";
@@ -93,7 +94,8 @@ TEST_CASE("merge converges for any order and any duplication (200 seeds)") {
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     CAPTURE(seed);
     std::mt19937_64 rng(seed);
-    const auto ops = random_ops(rng, 1 + static_cast<int>(seed % 5), 5 + static_cast<int>(seed % 40));
+    const auto ops =
+        random_ops(rng, 1 + static_cast<int>(seed % 5), 5 + static_cast<int>(seed % 40));
     const RecordState reference = apply_all(ops);
     for (int trial = 0; trial < 10; ++trial) {
       std::vector<Op> shuffled = ops;
@@ -193,7 +195,8 @@ TEST_CASE("concurrent equal values are not a conflict") {
   RecordState st;
   apply_op(coll(), st, set_op(10, "d1", {{"a", "one"}}));
   apply_op(coll(), st, set_op(20, "d1", {{"a", "same"}}, {{"a", Version{10, "d1"}}}));
-  const auto r = apply_op(coll(), st, set_op(21, "d2", {{"a", "same"}}, {{"a", Version{10, "d1"}}}));
+  const auto r =
+      apply_op(coll(), st, set_op(21, "d2", {{"a", "same"}}, {{"a", Version{10, "d1"}}}));
   CHECK(r.conflicts.empty());
 }
 
@@ -218,7 +221,8 @@ TEST_CASE("forward-only status: the higher state wins whatever the clocks say") 
 TEST_CASE("needs-review field: every change of value opens a review item") {
   RecordState st;
   CHECK(apply_op(coll(), st, set_op(10, "d1", {{"r", "first"}})).conflicts.empty());
-  const auto r = apply_op(coll(), st, set_op(20, "d1", {{"r", "second"}}, {{"r", Version{10, "d1"}}}));
+  const auto r =
+      apply_op(coll(), st, set_op(20, "d1", {{"r", "second"}}, {{"r", Version{10, "d1"}}}));
   REQUIRE(r.conflicts.size() == 1);
   CHECK(r.conflicts[0].kind == ConflictKind::kNeedsReview);
   CHECK(r.conflicts[0].winner.value == "second");  // last writer wins provisionally

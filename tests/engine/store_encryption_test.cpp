@@ -51,7 +51,8 @@ TEST_CASE("no NIK - name or phone of the written records is in the database file
       written.push_back(r);
     }
     // Updates and deletes go to the change log; conflicts keep values too.
-    store->update("enrolment", first, {{"phone", "081299990001"}, {"full_name", "Nama Baru Rahasia"}});
+    store->update("enrolment", first,
+                  {{"phone", "081299990001"}, {"full_name", "Nama Baru Rahasia"}});
     written.push_back({{"phone", "081299990001"}, {"full_name", "Nama Baru Rahasia"}});
     Op remote;
     remote.collection = "enrolment";

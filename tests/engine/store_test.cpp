@@ -91,22 +91,29 @@ TEST_CASE("invalid writes throw a clear error and change nothing") {
   Json unknown = sample_enrolment();
   unknown["shoe_size"] = 42;
   CHECK(error_of([&] { store->create("enrolment", unknown); }) == ErrorCode::kUnknownField);
-  CHECK(error_of([&] { store->create("nope", sample_enrolment()); }) == ErrorCode::kUnknownCollection);
+  CHECK(error_of([&] { store->create("nope", sample_enrolment()); }) ==
+        ErrorCode::kUnknownCollection);
   CHECK(error_of([&] { store->create("enrolment", sample_enrolment(), "not-a-uuid"); }) ==
         ErrorCode::kInvalidArgument);
   CHECK(store->stats().pending_changes == 0);
   CHECK(store->count("enrolment") == 0);
 
   const std::string id = store->create("enrolment", sample_enrolment());
-  CHECK(error_of([&] { store->create("enrolment", sample_enrolment(), id); }) == ErrorCode::kAlreadyExists);
-  CHECK(error_of([&] { store->update("enrolment", id, {{"gender", "P"}}); }) ==
-        ErrorCode::kValidationFailed);  // NIK day 19 says a man
-  CHECK(error_of([&] { store->update("enrolment", id, {{"status", "draft"}}); }) ==
-        ErrorCode::kStatusRegression);
-  CHECK(error_of([&] { store->update("enrolment", id, {{"nik", nullptr}}); }) ==
-        ErrorCode::kValidationFailed);  // required
-  CHECK(error_of([&] { store->update("enrolment", "0193a6c2-0000-7000-8000-000000000000", {{"phone", "0812345678"}}); }) ==
-        ErrorCode::kNotFound);
+  CHECK(error_of([&] { store->create("enrolment", sample_enrolment(), id); }) ==
+        ErrorCode::kAlreadyExists);
+  CHECK(error_of([&] {
+          store->update("enrolment", id, {{"gender", "P"}});
+        }) == ErrorCode::kValidationFailed);  // NIK day 19 says a man
+  CHECK(error_of([&] {
+          store->update("enrolment", id, {{"status", "draft"}});
+        }) == ErrorCode::kStatusRegression);
+  CHECK(error_of([&] {
+          store->update("enrolment", id, {{"nik", nullptr}});
+        }) == ErrorCode::kValidationFailed);  // required
+  CHECK(error_of([&] {
+          store->update("enrolment", "0193a6c2-0000-7000-8000-000000000000",
+                        {{"phone", "0812345678"}});
+        }) == ErrorCode::kNotFound);
   CHECK(store->stats().pending_changes == 1);
   CHECK(store->get("enrolment", id)->fields["gender"] == "L");
 }
@@ -244,7 +251,8 @@ TEST_CASE("the store is safe to use from several threads") {
 // A child process writes batches of 100 records forever; the parent kills it with SIGKILL
 // while it is mid-batch. Every committed batch must be there with its change entries, and
 // no part of the interrupted one.
-TEST_CASE("a crash mid-batch leaves every committed write and its change entry - and no half write") {
+TEST_CASE(
+    "a crash mid-batch leaves every committed write and its change entry - and no half write") {
   test::TempDir dir;
   const std::string path = dir.file("crash.db");
   open_store(path).reset();  // create the file before forking

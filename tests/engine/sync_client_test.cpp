@@ -104,7 +104,8 @@ TEST_CASE("offline edits of different fields of one record both survive everywhe
   CHECK(f.http().get("/v1/conflicts", reviewer).json()["conflicts"].empty());
 }
 
-TEST_CASE("same field on two laptops: one winner everywhere - the loser kept - resolution reaches both") {
+TEST_CASE(
+    "same field on two laptops: one winner everywhere - the loser kept - resolution reaches both") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();
   Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
@@ -124,7 +125,8 @@ TEST_CASE("same field on two laptops: one winner everywhere - the loser kept - r
   auto conflicts = f.http().get("/v1/conflicts", reviewer).json()["conflicts"];
   REQUIRE(conflicts.size() == 1);
   CHECK(conflicts[0]["field"] == "phone");
-  const std::set<std::string> sides = {conflicts[0]["winner"]["value"], conflicts[0]["loser"]["value"]};
+  const std::set<std::string> sides = {conflicts[0]["winner"]["value"],
+                                       conflicts[0]["loser"]["value"]};
   CHECK(sides == std::set<std::string>{"081111111111", "082222222222"});
   CHECK(conflicts[0]["winner"]["value"] == winner);
 
@@ -249,7 +251,8 @@ TEST_CASE("the same NIK enrolled on two laptops is a duplicate: merging converge
     auto merged_away = l->store->get("enrolment", id_b, true);
     REQUIRE(merged_away);
     CHECK(merged_away->deleted);
-    if (f.http().get("/v1/schema", reviewer).json().dump().find("merged_into") != std::string::npos) {
+    if (f.http().get("/v1/schema", reviewer).json().dump().find("merged_into") !=
+        std::string::npos) {
       CHECK(merged_away->fields["merged_into"] == id_a);
     }
   }

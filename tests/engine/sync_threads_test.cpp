@@ -60,7 +60,8 @@ TEST_CASE("pushing on one thread while three threads write loses and repeats not
     writers.emplace_back([&, t] {
       for (int i = 0; i < 150; ++i) {
         const std::string id = store->create("enrolment", test::sample_enrolment(t * 1000 + i + 1));
-        if (i % 3 == 0) store->update("enrolment", id, {{"phone", "0812345678" + std::to_string(t)}});
+        if (i % 3 == 0)
+          store->update("enrolment", id, {{"phone", "0812345678" + std::to_string(t)}});
       }
     });
   }

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const uint64_t pos = lumbung::server::decode_cursor(text);
     // A cursor that decodes names a position that encodes back to a decodable cursor.
-    if (lumbung::server::decode_cursor(lumbung::server::encode_cursor(pos)) != pos) __builtin_trap();
+    if (lumbung::server::decode_cursor(lumbung::server::encode_cursor(pos)) != pos)
+      __builtin_trap();
   } catch (const lumbung::Error& e) {
     if (e.code() != lumbung::ErrorCode::kInvalidArgument) __builtin_trap();
   }

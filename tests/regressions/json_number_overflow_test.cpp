@@ -14,7 +14,8 @@
 using namespace lumbung;
 
 TEST_CASE("a JSON number beyond double range is malformed_json - not a 500") {
-  for (const char* text : {"1e400", "{\"hlc\":115816898625e36000}", "[222222222222e444444]", "-1e999"}) {
+  for (const char* text :
+       {"1e400", "{\"hlc\":115816898625e36000}", "[222222222222e444444]", "-1e999"}) {
     CAPTURE(text);
     try {
       server::parse_json_input(text);

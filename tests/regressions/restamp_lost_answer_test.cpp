@@ -19,7 +19,8 @@ using namespace lumbung;
 
 namespace {
 
-std::unique_ptr<Store> open_store(const test::TempDir& dir, const std::string& id, WallClock& clock) {
+std::unique_ptr<Store> open_store(const test::TempDir& dir, const std::string& id,
+                                  WallClock& clock) {
   OpenOptions o;
   o.path = dir.file(id + ".db");
   o.schema = test::enrolment_schema();
@@ -29,7 +30,10 @@ std::unique_ptr<Store> open_store(const test::TempDir& dir, const std::string& i
 }
 
 Json server_record(test::InProcessServer& server, const std::string& token, const std::string& id) {
-  HttpRequest r{"GET", "/v1/records?collection=enrolment&limit=100", {{"Authorization", "Bearer " + token}}, ""};
+  HttpRequest r{"GET",
+                "/v1/records?collection=enrolment&limit=100",
+                {{"Authorization", "Bearer " + token}},
+                ""};
   test::InProcessTransport t(server);
   const HttpResponse resp = t.send(r);
   INFO("records answer " << resp.status << " " << resp.body);
@@ -41,7 +45,8 @@ Json server_record(test::InProcessServer& server, const std::string& token, cons
   return Json();
 }
 
-std::string post(test::InProcessServer& server, const std::string& target, const Json& body, const std::string& token) {
+std::string post(test::InProcessServer& server, const std::string& target, const Json& body,
+                 const std::string& token) {
   HttpRequest r{"POST", target, {{"Authorization", "Bearer " + token}}, body.dump()};
   test::InProcessTransport t(server);
   HttpResponse resp = t.send(r);
@@ -57,11 +62,11 @@ TEST_CASE("a re-stamp whose push answer was lost reaches the device on the retry
   test::FakeWallClock laptop_wall(test::kToday + 3LL * 365 * 24 * 3600 * 1000);  // "2029"
   test::InProcessServer server(dir.file("server"), server_wall,
                                std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
-  const std::string reviewer = Json::parse(post(server, "/v1/admin/tokens",
-                                                Json{{"role", "reviewer"}, {"label", "r"}},
-                                                server.admin_token()))["token"];
-  const std::string code = Json::parse(post(server, "/v1/admin/codes", Json{{"scope", {"72"}}},
-                                            server.admin_token()))["code"];
+  const std::string reviewer =
+      Json::parse(post(server, "/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "r"}},
+                       server.admin_token()))["token"];
+  const std::string code = Json::parse(
+      post(server, "/v1/admin/codes", Json{{"scope", {"72"}}}, server.admin_token()))["code"];
 
   auto store = open_store(dir, "laptop-2029", laptop_wall);
   test::InProcessTransport inner(server);

@@ -11,9 +11,13 @@ namespace {
 
 json op(uint64_t seq, const std::string& id, json set) {
   const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
-  return json{{"seq", seq}, {"col", "enrolment"}, {"id", id},
-              {"hlc", static_cast<uint64_t>(ms) << 16}, {"set", std::move(set)}};
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  return json{{"seq", seq},
+              {"col", "enrolment"},
+              {"id", id},
+              {"hlc", static_cast<uint64_t>(ms) << 16},
+              {"set", std::move(set)}};
 }
 
 json record(const std::string& nik, const std::string& name, const std::string& phone) {
@@ -30,15 +34,18 @@ json record(const std::string& nik, const std::string& name, const std::string& 
 std::vector<std::string> do_things(SecServer& s) {
   const std::string dev = s.device("dev-a", {"7402"});
   json created = s.staff("reviewer");
-  json ops = json::array({op(1, "rec-1", record("7402291911800001", "Sitti Aminah", "081234500001")),
-                          op(2, "rec-2", record("7402291911800002", "La Ode Baco", "081234500002"))});
+  json ops =
+      json::array({op(1, "rec-1", record("7402291911800001", "Sitti Aminah", "081234500001")),
+                   op(2, "rec-2", record("7402291911800002", "La Ode Baco", "081234500002"))});
   auto r = s.http().post("/v1/push", json{{"device", "dev-a"}, {"ops", ops}}, dev, true);
   REQUIRE(r.status == 200);
-  REQUIRE(s.http().post("/v1/admin/tokens/" + created["id"].get<std::string>() + "/revoke",
-                        json::object(), s.admin()).status == 200);
+  REQUIRE(s.http()
+              .post("/v1/admin/tokens/" + created["id"].get<std::string>() + "/revoke",
+                    json::object(), s.admin())
+              .status == 200);
   REQUIRE(s.http().post("/v1/admin/devices/dev-a/revoke", json::object(), s.admin()).status == 200);
-  return {"7402291911800001", "Sitti Aminah", "081234500001", "7402291911800002", "La Ode Baco",
-          "081234500002"};
+  return {"7402291911800001", "Sitti Aminah", "081234500001",
+          "7402291911800002", "La Ode Baco",  "081234500002"};
 }
 
 json verify(SecServer& s) {
@@ -60,7 +67,8 @@ TEST_CASE("the audit log records who did what - with counts and no personal data
   // The first admin token (at start), the code, the registration, the reviewer token, the
   // push, the two revocations.
   CHECK(actions == std::vector<std::string>{"create_token", "create_code", "register",
-                                            "create_token", "push", "revoke_token", "revoke_device"});
+                                            "create_token", "push", "revoke_token",
+                                            "revoke_device"});
   const json& first = page["entries"][0];
   CHECK(first["role"] == "server");
   CHECK(first["seq"] == 1);
@@ -86,8 +94,10 @@ TEST_CASE("the audit log records who did what - with counts and no personal data
     json p1 = s.http().get("/v1/admin/audit?limit=3", s.admin()).json();
     CHECK(p1["entries"].size() == 3);
     CHECK(p1["more"] == true);
-    json p2 = s.http().get("/v1/admin/audit?limit=3&after=" + std::to_string(p1["next"].get<int>()),
-                           s.admin()).json();
+    json p2 = s.http()
+                  .get("/v1/admin/audit?limit=3&after=" + std::to_string(p1["next"].get<int>()),
+                       s.admin())
+                  .json();
     CHECK(p2["entries"][0]["seq"] == 4);
     json p3 = s.http().get("/v1/admin/audit?after=6", s.admin()).json();
     CHECK(p3["entries"].size() == 1);
@@ -102,7 +112,8 @@ TEST_CASE("tampering with the stored audit log is detected by verify") {
   s.stop();
 
   SUBCASE("an edited entry") {
-    sql_exec(s.db_path(), "UPDATE audit SET detail='{\"acked_seq\":2,\"applied\":1}' WHERE action='push'");
+    sql_exec(s.db_path(),
+             "UPDATE audit SET detail='{\"acked_seq\":2,\"applied\":1}' WHERE action='push'");
     s.start();
     json v = verify(s);
     CHECK(v["ok"] == false);

@@ -14,22 +14,44 @@ using nlohmann::json;
 
 namespace {
 
-enum class Cred { kNone, kMalformed, kUnknown, kDevice, kRevokedDevice, kReviewer,
-                  kExpiredReviewer, kRevokedReviewer, kAdmin, kExpiredAdmin, kRevokedAdmin };
+enum class Cred {
+  kNone,
+  kMalformed,
+  kUnknown,
+  kDevice,
+  kRevokedDevice,
+  kReviewer,
+  kExpiredReviewer,
+  kRevokedReviewer,
+  kAdmin,
+  kExpiredAdmin,
+  kRevokedAdmin
+};
 
 const char* name(Cred c) {
   switch (c) {
-    case Cred::kNone: return "no token";
-    case Cred::kMalformed: return "malformed header";
-    case Cred::kUnknown: return "unknown token";
-    case Cred::kDevice: return "device";
-    case Cred::kRevokedDevice: return "revoked device";
-    case Cred::kReviewer: return "reviewer";
-    case Cred::kExpiredReviewer: return "expired reviewer";
-    case Cred::kRevokedReviewer: return "revoked reviewer";
-    case Cred::kAdmin: return "admin";
-    case Cred::kExpiredAdmin: return "expired admin";
-    case Cred::kRevokedAdmin: return "revoked admin";
+    case Cred::kNone:
+      return "no token";
+    case Cred::kMalformed:
+      return "malformed header";
+    case Cred::kUnknown:
+      return "unknown token";
+    case Cred::kDevice:
+      return "device";
+    case Cred::kRevokedDevice:
+      return "revoked device";
+    case Cred::kReviewer:
+      return "reviewer";
+    case Cred::kExpiredReviewer:
+      return "expired reviewer";
+    case Cred::kRevokedReviewer:
+      return "revoked reviewer";
+    case Cred::kAdmin:
+      return "admin";
+    case Cred::kExpiredAdmin:
+      return "expired admin";
+    case Cred::kRevokedAdmin:
+      return "revoked admin";
   }
   return "?";
 }
@@ -91,22 +113,30 @@ TEST_CASE("every endpoint refuses every credential that is not its role's") {
 
   // Revoke through the API; expire by moving the stored expiry into the past (the server
   // is running: WAL lets this second connection write between its transactions).
-  REQUIRE(s.http().post("/v1/admin/devices/dev-gone/revoke", json::object(), s.admin()).status == 200);
-  REQUIRE(s.http().post("/v1/admin/tokens/" + token_id_of(rev_rev) + "/revoke", json::object(), s.admin()).status == 200);
-  REQUIRE(s.http().post("/v1/admin/tokens/" + token_id_of(rev_adm) + "/revoke", json::object(), s.admin()).status == 200);
+  REQUIRE(s.http().post("/v1/admin/devices/dev-gone/revoke", json::object(), s.admin()).status ==
+          200);
+  REQUIRE(
+      s.http()
+          .post("/v1/admin/tokens/" + token_id_of(rev_rev) + "/revoke", json::object(), s.admin())
+          .status == 200);
+  REQUIRE(
+      s.http()
+          .post("/v1/admin/tokens/" + token_id_of(rev_adm) + "/revoke", json::object(), s.admin())
+          .status == 200);
   sql_exec(s.db_path(), "UPDATE tokens SET expires_ms=1 WHERE substr(hash,1,16) IN ('" +
                             token_id_of(exp_rev) + "','" + token_id_of(exp_adm) + "')");
 
-  const std::vector<Cred> all = {Cred::kNone, Cred::kMalformed, Cred::kUnknown, Cred::kDevice,
-                                 Cred::kRevokedDevice, Cred::kReviewer, Cred::kExpiredReviewer,
-                                 Cred::kRevokedReviewer, Cred::kAdmin, Cred::kExpiredAdmin,
-                                 Cred::kRevokedAdmin};
+  const std::vector<Cred> all = {
+      Cred::kNone,          Cred::kMalformed,    Cred::kUnknown,         Cred::kDevice,
+      Cred::kRevokedDevice, Cred::kReviewer,     Cred::kExpiredReviewer, Cred::kRevokedReviewer,
+      Cred::kAdmin,         Cred::kExpiredAdmin, Cred::kRevokedAdmin};
   int refused = 0, passed = 0;
   for (const Endpoint& e : kEndpoints) {
     for (Cred c : all) {
       RequestOptions o;
       if (!header[c].empty()) o.headers["Authorization"] = header[c];
-      HttpResult r = s.http().request(e.method, e.path, std::string(e.method) == "POST" ? "{}" : "", o);
+      HttpResult r =
+          s.http().request(e.method, e.path, std::string(e.method) == "POST" ? "{}" : "", o);
       INFO(e.method << " " << e.path << " with " << name(c) << ": " << r.status << " " << r.body);
       json body = json::parse(r.body, nullptr, false);
       if (e.allowed.count(c)) {
@@ -119,8 +149,10 @@ TEST_CASE("every endpoint refuses every credential that is not its role's") {
       CHECK(r.status == (wrong_role ? 403 : 401));
       REQUIRE(body.is_object());
       CHECK(body["code"] == (wrong_role ? "forbidden" : "unauthorized"));
-      if (c == Cred::kExpiredReviewer || c == Cred::kExpiredAdmin) CHECK(body["detail"] == "token expired");
-      if (c == Cred::kRevokedReviewer || c == Cred::kRevokedAdmin) CHECK(body["detail"] == "token revoked");
+      if (c == Cred::kExpiredReviewer || c == Cred::kExpiredAdmin)
+        CHECK(body["detail"] == "token expired");
+      if (c == Cred::kRevokedReviewer || c == Cred::kRevokedAdmin)
+        CHECK(body["detail"] == "token revoked");
       if (c == Cred::kRevokedDevice) CHECK(body["detail"] == "device revoked");
       ++refused;
     }
@@ -139,7 +171,8 @@ TEST_CASE("staff tokens: 256 random bits shown once - stored only as hashes - li
   CHECK(token.rfind("lbr_", 0) == 0);
   CHECK(token.size() == 4 + 43);  // base64url of 32 bytes, unpadded
   CHECK(t["id"].get<std::string>().size() == 16);
-  const int64_t now_ms = t["expires_ms"].get<int64_t>() - lumbung::kReviewerTokenTtlHours * 3600 * 1000;
+  const int64_t now_ms =
+      t["expires_ms"].get<int64_t>() - lumbung::kReviewerTokenTtlHours * 3600 * 1000;
   CHECK(now_ms > 1700000000000);  // expires_ms = creation + the default reviewer lifetime
 
   auto list = s.http().get("/v1/admin/tokens", s.admin());
@@ -168,22 +201,30 @@ TEST_CASE("staff tokens: 256 random bits shown once - stored only as hashes - li
     CHECK(bytes.find(s.admin().substr(4)) == std::string::npos);
   }
   SUBCASE("a chosen lifetime, and its bounds") {
-    auto r = s.http().post("/v1/admin/tokens",
-                           json{{"role", "admin"}, {"expires_in_hours", 2}}, s.admin());
+    auto r = s.http().post("/v1/admin/tokens", json{{"role", "admin"}, {"expires_in_hours", 2}},
+                           s.admin());
     REQUIRE(r.status == 201);
     CHECK(r.json()["token"].get<std::string>().rfind("lba_", 0) == 0);
-    CHECK(s.http().post("/v1/admin/tokens", json{{"role", "reviewer"}, {"expires_in_hours", 0}},
-                        s.admin()).status == 400);
+    CHECK(s.http()
+              .post("/v1/admin/tokens", json{{"role", "reviewer"}, {"expires_in_hours", 0}},
+                    s.admin())
+              .status == 400);
     CHECK(s.http().post("/v1/admin/tokens", json{{"role", "device"}}, s.admin()).status == 400);
   }
   SUBCASE("revocation is immediate, idempotent, and unknown ids are 404") {
     CHECK(s.http().get("/v1/conflicts", token).status == 200);
-    CHECK(s.http().post("/v1/admin/tokens/" + t["id"].get<std::string>() + "/revoke", json::object(),
-                        s.admin()).status == 200);
+    CHECK(s.http()
+              .post("/v1/admin/tokens/" + t["id"].get<std::string>() + "/revoke", json::object(),
+                    s.admin())
+              .status == 200);
     CHECK(s.http().get("/v1/conflicts", token).status == 401);
-    CHECK(s.http().post("/v1/admin/tokens/" + t["id"].get<std::string>() + "/revoke", json::object(),
-                        s.admin()).status == 200);
-    CHECK(s.http().post("/v1/admin/tokens/ffffffffffffffff/revoke", json::object(), s.admin()).status == 404);
+    CHECK(s.http()
+              .post("/v1/admin/tokens/" + t["id"].get<std::string>() + "/revoke", json::object(),
+                    s.admin())
+              .status == 200);
+    CHECK(s.http()
+              .post("/v1/admin/tokens/ffffffffffffffff/revoke", json::object(), s.admin())
+              .status == 404);
   }
 }
 
@@ -192,7 +233,9 @@ TEST_CASE("--new-admin-token recovers access when every admin token is gone") {
   const json list = s.http().get("/v1/admin/tokens", s.admin()).json()["tokens"];
   REQUIRE(list.size() == 1);
   const std::string first_id = list[0]["id"];
-  REQUIRE(s.http().post("/v1/admin/tokens/" + first_id + "/revoke", json::object(), s.admin()).status == 200);
+  REQUIRE(
+      s.http().post("/v1/admin/tokens/" + first_id + "/revoke", json::object(), s.admin()).status ==
+      200);
   CHECK(s.http().get("/v1/admin/devices", s.admin()).status == 401);
   s.stop();
   ServerProcess p(LUMBUNG_SERVER_BIN, s.data_dir(), s.data_dir() + "/../admin-token-2",

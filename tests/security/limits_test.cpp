@@ -111,8 +111,9 @@ TEST_CASE("a client that sends nothing - or trickles - is cut off within the bou
   }
   SUBCASE("trickling a header one byte every 100 ms") {
     const int fd = connect_to(port);
-    const std::string req = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " +
-                            std::string(400, 'x') + "\r\n\r\n";
+    const std::string req =
+        "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + std::string(400, 'x') +
+        "\r\n\r\n";
     size_t sent = 0;
     CHECK(closed_within(fd, 4000, [&] {
       if (sent < req.size()) {

@@ -16,13 +16,13 @@ using nlohmann::json;
 
 namespace {
 
-const char* kNames[] = {"Sitti Aminah", "La Ode Baco", "Wa Ode Sarina", "Andi Mappasessu",
+const char* kNames[] = {"Sitti Aminah", "La Ode Baco",   "Wa Ode Sarina",  "Andi Mappasessu",
                         "Ni Luh Ketut", "Yohanis Tandi", "Fransiska Lalu", "Muhammad Rizal"};
 
 std::string phone_for(int i) { return "0813" + std::to_string(41000000 + i * 7919); }
 
 Json person(int i) {
-  Json r = sample_enrolment(100 + i);  // born 1980-11-19, male
+  Json r = sample_enrolment(100 + i);                    // born 1980-11-19, male
   r["nik"] = "740201191180" + std::to_string(1000 + i);  // Kec. Lambuya, born 19-11-80
   r["full_name"] = kNames[i % 8] + std::string(i >= 8 ? " " + std::to_string(i) : "");
   r["phone"] = phone_for(i);
@@ -79,8 +79,10 @@ TEST_CASE("a full sync leaves no NIK - name or phone in server logs or device er
   auto conflicts = s.http().get("/v1/conflicts", reviewer).json()["conflicts"];
   for (const auto& cf : conflicts) {
     if (cf["field"] == "phone") {
-      CHECK(s.http().post("/v1/conflicts/" + cf["id"].get<std::string>() + "/resolve",
-                          json{{"value", "081377700004"}}, reviewer).status == 200);
+      CHECK(s.http()
+                .post("/v1/conflicts/" + cf["id"].get<std::string>() + "/resolve",
+                      json{{"value", "081377700004"}}, reviewer)
+                .status == 200);
     }
   }
   personal.push_back("081377700004");

@@ -101,8 +101,8 @@ class SecServer {
   explicit SecServer(std::vector<std::string> args = {}) : args_(std::move(args)) { start(); }
 
   void start() {
-    server_ = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data_dir(), dir_.path() + "/admin-token",
-                                              args_, stderr_path());
+    server_ = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data_dir(),
+                                              dir_.path() + "/admin-token", args_, stderr_path());
     http_ = std::make_unique<HttpTestClient>(server_->base_url());
     if (admin_.empty()) admin_ = read_text_file(dir_.path() + "/admin-token");
   }
@@ -120,7 +120,8 @@ class SecServer {
   const std::string& admin() const { return admin_; }
 
   std::string code(const std::vector<std::string>& scope) {
-    auto r = http_->post("/v1/admin/codes", nlohmann::json{{"scope", scope}, {"label", "sec"}}, admin_);
+    auto r =
+        http_->post("/v1/admin/codes", nlohmann::json{{"scope", scope}, {"label", "sec"}}, admin_);
     if (r.status != 201) throw std::runtime_error("code creation failed: " + r.body);
     return r.json()["code"];
   }
@@ -133,7 +134,8 @@ class SecServer {
   }
   // The created token's {"token","id",...}.
   nlohmann::json staff(const std::string& role) {
-    auto r = http_->post("/v1/admin/tokens", nlohmann::json{{"role", role}, {"label", role}}, admin_);
+    auto r =
+        http_->post("/v1/admin/tokens", nlohmann::json{{"role", role}, {"label", role}}, admin_);
     if (r.status != 201) throw std::runtime_error("token failed: " + r.body);
     return r.json();
   }

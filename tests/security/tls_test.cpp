@@ -36,7 +36,9 @@ HttpResponse call(Transport& t, const std::string& method, const std::string& ta
 struct TlsServer {
   TempDir dir;
   TestCert cert = make_cert(dir.path());
-  ServerProcess server{LUMBUNG_SERVER_BIN, dir.path() + "/data", dir.path() + "/admin-token",
+  ServerProcess server{LUMBUNG_SERVER_BIN,
+                       dir.path() + "/data",
+                       dir.path() + "/admin-token",
                        {"--tls-cert", cert.cert, "--tls-key", cert.key}};
   std::string admin = read_text_file(dir.path() + "/admin-token");
 
@@ -71,7 +73,8 @@ TEST_CASE("the server announces https and the key pin of its certificate") {
   TlsServer s;
   CHECK(s.server.base_url().rfind("https://127.0.0.1:", 0) == 0);
   bool pin_line = false;
-  for (const auto& l : s.server.startup_lines()) pin_line = pin_line || l == "tls pin sha256: " + s.cert.pin;
+  for (const auto& l : s.server.startup_lines())
+    pin_line = pin_line || l == "tls pin sha256: " + s.cert.pin;
   CHECK(pin_line);
 }
 
@@ -171,14 +174,17 @@ TEST_CASE("plain HTTP only when asked for - and said loudly") {
     const int rc = std::system(cmd.c_str());
     CHECK(WIFEXITED(rc));
     CHECK(WEXITSTATUS(rc) == 2);
-    CHECK(read_text_file(dir.path() + "/err").find("refusing to serve plain HTTP") != std::string::npos);
+    CHECK(read_text_file(dir.path() + "/err").find("refusing to serve plain HTTP") !=
+          std::string::npos);
   }
   SUBCASE("--insecure-http starts with a warning on stderr") {
     {
-      ServerProcess p(bin, dir.path() + "/data", dir.path() + "/admin-token", {}, dir.path() + "/err");
+      ServerProcess p(bin, dir.path() + "/data", dir.path() + "/admin-token", {},
+                      dir.path() + "/err");
       CHECK(p.base_url().rfind("http://", 0) == 0);
     }
-    CHECK(read_text_file(dir.path() + "/err").find("WARNING: serving PLAIN HTTP") != std::string::npos);
+    CHECK(read_text_file(dir.path() + "/err").find("WARNING: serving PLAIN HTTP") !=
+          std::string::npos);
   }
   SUBCASE("a key that does not match the certificate stops the start") {
     TempDir a, b;
@@ -189,6 +195,7 @@ TEST_CASE("plain HTTP only when asked for - and said loudly") {
     const int rc = std::system(cmd.c_str());
     CHECK(WIFEXITED(rc));
     CHECK(WEXITSTATUS(rc) == 1);
-    CHECK(read_text_file(dir.path() + "/err2").find("cannot load TLS certificate/key") != std::string::npos);
+    CHECK(read_text_file(dir.path() + "/err2").find("cannot load TLS certificate/key") !=
+          std::string::npos);
   }
 }

@@ -45,7 +45,8 @@ TEST_CASE("an enrolment code registers one device - once") {
   CHECK(r.json()["token"].get<std::string>().size() > 40);
 
   SUBCASE("second use of the code is refused") {
-    auto again = f.http().post("/v1/devices/register", json{{"code", code}, {"device_id", "laptop-b"}});
+    auto again =
+        f.http().post("/v1/devices/register", json{{"code", code}, {"device_id", "laptop-b"}});
     check_problem(again, 403, "forbidden");
   }
   SUBCASE("unknown code") {
@@ -75,9 +76,11 @@ TEST_CASE("tokens: missing - wrong - revoked - and roles") {
   CHECK(f.http().get("/v1/pull", d.token).status == 200);
 
   // A reviewer token cannot push or administer.
-  check_problem(f.http().post("/v1/push", json{{"device", "dev-a"}, {"ops", json::array()}}, reviewer),
-                403, "forbidden");
-  check_problem(f.http().post("/v1/admin/codes", json{{"scope", {"74"}}}, reviewer), 403, "forbidden");
+  check_problem(
+      f.http().post("/v1/push", json{{"device", "dev-a"}, {"ops", json::array()}}, reviewer), 403,
+      "forbidden");
+  check_problem(f.http().post("/v1/admin/codes", json{{"scope", {"74"}}}, reviewer), 403,
+                "forbidden");
   CHECK(f.http().get("/v1/conflicts", reviewer).status == 200);
   // A device token cannot use the review API or admin calls.
   check_problem(f.http().get("/v1/conflicts", d.token), 403, "forbidden");
@@ -105,7 +108,8 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
   ServerFixture f;
   Device d = f.device("dev-a", {"7402"});
   const std::string reviewer = f.reviewer();
-  REQUIRE(f.push(d, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1())})).status == 200);
+  REQUIRE(f.push(d, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1())})).status ==
+          200);
   const json before = f.records(reviewer);
   REQUIRE(before.size() == 1);
 
@@ -117,11 +121,13 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
   };
 
   SUBCASE("body larger than kMaxBodyBytes -> 413 body_too_large") {
-    std::string big = R"({"device":"dev-a","ops":[],"pad":")" + std::string(9 * 1024 * 1024, 'x') + "\"}";
+    std::string big =
+        R"({"device":"dev-a","ops":[],"pad":")" + std::string(9 * 1024 * 1024, 'x') + "\"}";
     check_problem(raw_push(big), 413, "body_too_large");
   }
   SUBCASE("gzip body inflating beyond the cap -> 413") {
-    std::string big = R"({"device":"dev-a","ops":[],"pad":")" + std::string(9 * 1024 * 1024, 'x') + "\"}";
+    std::string big =
+        R"({"device":"dev-a","ops":[],"pad":")" + std::string(9 * 1024 * 1024, 'x') + "\"}";
     check_problem(raw_push(big, true), 413, "body_too_large");
   }
   SUBCASE("too many ops -> 413 batch_too_large") {
@@ -130,15 +136,18 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
     check_problem(f.push(d, ops), 413, "batch_too_large");
   }
   SUBCASE("too deep -> 400 json_too_deep") {
-    std::string deep = R"({"device":"dev-a","ops":[)" + std::string(40, '[') + std::string(40, ']') + "]}";
+    std::string deep =
+        R"({"device":"dev-a","ops":[)" + std::string(40, '[') + std::string(40, ']') + "]}";
     check_problem(raw_push(deep), 400, "json_too_deep");
   }
   SUBCASE("malformed JSON -> 400 malformed_json") {
     check_problem(raw_push(R"({"device":"dev-a","ops":[)"), 400, "malformed_json");
   }
   SUBCASE("wrong types -> 400 protocol_error") {
-    check_problem(raw_push(R"({"device":"dev-a","ops":[{"seq":"two","col":"enrolment","id":"x","hlc":1,"set":{"phone":"0812"}}]})"),
-                  400, "protocol_error");
+    check_problem(
+        raw_push(
+            R"({"device":"dev-a","ops":[{"seq":"two","col":"enrolment","id":"x","hlc":1,"set":{"phone":"0812"}}]})"),
+        400, "protocol_error");
   }
   SUBCASE("unknown op member -> 400 protocol_error") {
     json op = make_op(2, "rec-1", hlc_now(), json{{"phone", "081234567890"}});
@@ -154,8 +163,8 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
     CHECK(r.json()["field"] == "monthly_income");
   }
   SUBCASE("unknown field -> 422 unknown_field") {
-    check_problem(f.push(d, json::array({make_op(2, "rec-1", hlc_now(), json{{"shoe_size", 42}})})), 422,
-                  "unknown_field");
+    check_problem(f.push(d, json::array({make_op(2, "rec-1", hlc_now(), json{{"shoe_size", 42}})})),
+                  422, "unknown_field");
   }
   SUBCASE("unknown collection -> 422 unknown_collection") {
     json op = make_op(2, "rec-1", hlc_now(), json{{"phone", "081234567890"}});
@@ -163,7 +172,8 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
     check_problem(f.push(d, json::array({op})), 422, "unknown_collection");
   }
   SUBCASE("another device's change set -> 403") {
-    check_problem(f.http().post("/v1/push", json{{"device", "someone-else"}, {"ops", json::array()}}, d.token),
+    check_problem(f.http().post("/v1/push",
+                                json{{"device", "someone-else"}, {"ops", json::array()}}, d.token),
                   403, "forbidden");
   }
   SUBCASE("malformed cursor -> 400 invalid_argument") {
@@ -172,7 +182,8 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
   }
   CHECK(f.records(reviewer) == before);
   // And the device can still continue at seq 2.
-  auto ok = f.push(d, json::array({make_op(2, "rec-1", hlc_now(), json{{"phone", "081234567890"}})}));
+  auto ok =
+      f.push(d, json::array({make_op(2, "rec-1", hlc_now(), json{{"phone", "081234567890"}})}));
   CHECK(ok.status == 200);
 }
 
@@ -182,7 +193,8 @@ TEST_CASE("gzip both ways - and metrics count it") {
   Device b = f.device("dev-b", {"7402"});
   json ops = json::array();
   json rec = konawe_record_1();
-  for (int i = 1; i <= 50; ++i) ops.push_back(make_op(i, "rec-" + std::to_string(i), hlc_now(i), rec));
+  for (int i = 1; i <= 50; ++i)
+    ops.push_back(make_op(i, "rec-" + std::to_string(i), hlc_now(i), rec));
   // Same NIK 50 times is fine for the wire (they become duplicates).
   auto p = f.push(a, ops, /*gzip=*/true);
   REQUIRE(p.status == 200);
@@ -204,10 +216,12 @@ TEST_CASE("gzip both ways - and metrics count it") {
 
   auto m = f.http().get("/metrics");
   REQUIRE(m.status == 200);
-  CHECK(m.body.find("lumbung_http_requests_total{route=\"/v1/push\",status=\"200\"} 1") != std::string::npos);
+  CHECK(m.body.find("lumbung_http_requests_total{route=\"/v1/push\",status=\"200\"} 1") !=
+        std::string::npos);
   CHECK(m.body.find("lumbung_ops_applied_total 50") != std::string::npos);
   CHECK(m.body.find("lumbung_duplicates_opened_total") != std::string::npos);
   CHECK(m.body.find("lumbung_conflicts_opened_total") != std::string::npos);
-  CHECK(m.body.find("lumbung_http_request_duration_seconds_bucket{route=\"/v1/pull\"") != std::string::npos);
+  CHECK(m.body.find("lumbung_http_request_duration_seconds_bucket{route=\"/v1/pull\"") !=
+        std::string::npos);
   CHECK(m.body.find("lumbung_http_response_bytes_total{route=\"/v1/pull\"}") != std::string::npos);
 }

@@ -57,7 +57,8 @@ class Fixture {
   Device device(const std::string& id, std::vector<std::string> scope) {
     auto c = http_.post("/v1/admin/codes", json{{"scope", scope}, {"label", "test"}}, admin_);
     REQUIRE(c.status == 201);
-    auto r = http_.post("/v1/devices/register", json{{"code", c.json()["code"]}, {"device_id", id}, {"label", id}});
+    auto r = http_.post("/v1/devices/register",
+                        json{{"code", c.json()["code"]}, {"device_id", id}, {"label", id}});
     REQUIRE(r.status == 201);
     return Device{id, r.json()["token"], 1};
   }
@@ -79,8 +80,8 @@ class Fixture {
 
 std::string digest(Fixture& f) {
   std::string all;
-  for (const char* path : {"/v1/records?collection=enrolment&limit=10000", "/v1/conflicts?status=all",
-                           "/v1/duplicates?status=all"}) {
+  for (const char* path : {"/v1/records?collection=enrolment&limit=10000",
+                           "/v1/conflicts?status=all", "/v1/duplicates?status=all"}) {
     auto r = f.http().get(path, f.admin());
     REQUIRE(r.status == 200);
     all += r.body;
@@ -93,7 +94,8 @@ std::string digest(Fixture& f) {
 }
 
 std::string nested(int depth) {
-  return std::string(static_cast<size_t>(depth), '[') + std::string(static_cast<size_t>(depth), ']');
+  return std::string(static_cast<size_t>(depth), '[') +
+         std::string(static_cast<size_t>(depth), ']');
 }
 
 }  // namespace
@@ -111,12 +113,18 @@ TEST_CASE("every endpoint answers bad input with its documented code and changes
   const uint64_t h0 = hlc_now();
   REQUIRE(f.push(d, json::array({make_op(1, rec, h0, konawe_record_1())})).status == 200);
   const json seen = json::array({h0, d.id});
-  REQUIRE(f.push(d, json::array({make_op(2, rec, h0 + 10, {{"phone", "081111111111"}}, {{"phone", seen}})})).status == 200);
-  REQUIRE(f.push(other, json::array({make_op(1, rec, h0 + 5, {{"phone", "082222222222"}}, {{"phone", seen}}),
-                                     make_op(2, dup, h0 + 6, konawe_record_1())})).status == 200);
+  REQUIRE(f.push(d, json::array(
+                        {make_op(2, rec, h0 + 10, {{"phone", "081111111111"}}, {{"phone", seen}})}))
+              .status == 200);
+  REQUIRE(f.push(other, json::array({make_op(1, rec, h0 + 5, {{"phone", "082222222222"}},
+                                             {{"phone", seen}}),
+                                     make_op(2, dup, h0 + 6, konawe_record_1())}))
+              .status == 200);
   REQUIRE(f.push(revoked, json::array({make_op(1, "0193a6c2-7d1e-7000-8000-0000000000b3", h0 + 7,
-                                               konawe_record_2())})).status == 200);
-  REQUIRE(f.http().post("/v1/admin/devices/dev-revoked/revoke", json::object(), f.admin()).status == 200);
+                                               konawe_record_2())}))
+              .status == 200);
+  REQUIRE(f.http().post("/v1/admin/devices/dev-revoked/revoke", json::object(), f.admin()).status ==
+          200);
   auto conflicts = f.http().get("/v1/conflicts", reviewer).json()["conflicts"];
   REQUIRE(conflicts.size() >= 1);
   const std::string conflict = conflicts[0]["id"];
@@ -142,164 +150,239 @@ TEST_CASE("every endpoint answers bad input with its documented code and changes
   wrong_type["programs"] = "JKK";
   json buteng = buton_tengah_record();
   json too_many = json::array();
-  for (int i = 0; i < 10001; ++i) too_many.push_back(make_op(3 + static_cast<uint64_t>(i), fresh, h, {{"phone", "081234567890"}}));
+  for (int i = 0; i < 10001; ++i)
+    too_many.push_back(
+        make_op(3 + static_cast<uint64_t>(i), fresh, h, {{"phone", "081234567890"}}));
   std::string deep_push = "{\"device\":\"dev-bad\",\"ops\":" + nested(40) + "}";
-  std::string over_8mib = "{\"device\":\"dev-bad\",\"ops\":[],\"report\":{\"x\":\"" + std::string(9u << 20, 'x') + "\"}}";
+  std::string over_8mib = "{\"device\":\"dev-bad\",\"ops\":[],\"report\":{\"x\":\"" +
+                          std::string(9u << 20, 'x') + "\"}}";
 
   const std::vector<Case> cases = {
       // --- POST /v1/push
       {"push: not JSON", "POST", "/v1/push", "{\"device\":", Who::kDevice, 400, "malformed_json"},
       {"push: empty body", "POST", "/v1/push", "", Who::kDevice, 400, "malformed_json"},
       {"push: deep nesting", "POST", "/v1/push", deep_push, Who::kDevice, 400, "json_too_deep"},
-      {"push: ops not an array", "POST", "/v1/push", R"({"device":"dev-bad","ops":"x"})", Who::kDevice, 400, "protocol_error"},
+      {"push: ops not an array", "POST", "/v1/push", R"({"device":"dev-bad","ops":"x"})",
+       Who::kDevice, 400, "protocol_error"},
       {"push: body an array", "POST", "/v1/push", "[1,2]", Who::kDevice, 400, "protocol_error"},
-      {"push: missing ops", "POST", "/v1/push", R"({"device":"dev-bad"})", Who::kDevice, 400, "protocol_error"},
-      {"push: missing device", "POST", "/v1/push", R"({"ops":[]})", Who::kDevice, 400, "protocol_error"},
+      {"push: missing ops", "POST", "/v1/push", R"({"device":"dev-bad"})", Who::kDevice, 400,
+       "protocol_error"},
+      {"push: missing device", "POST", "/v1/push", R"({"ops":[]})", Who::kDevice, 400,
+       "protocol_error"},
       {"push: seq a string", "POST", "/v1/push",
-       push_body(d.id, json::array({json{{"seq", "3"}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
+       push_body(
+           d.id,
+           json::array({json{
+               {"seq", "3"}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
        Who::kDevice, 400, "protocol_error"},
       {"push: seq negative", "POST", "/v1/push",
-       push_body(d.id, json::array({json{{"seq", -3}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
+       push_body(
+           d.id,
+           json::array({json{
+               {"seq", -3}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
        Who::kDevice, 400, "protocol_error"},
       {"push: seq fractional", "POST", "/v1/push",
-       push_body(d.id, json::array({json{{"seq", 3.5}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
+       push_body(
+           d.id,
+           json::array({json{
+               {"seq", 3.5}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
        Who::kDevice, 400, "protocol_error"},
       {"push: hlc beyond 2^64", "POST", "/v1/push",
        "{\"device\":\"dev-bad\",\"ops\":[{\"seq\":3,\"col\":\"enrolment\",\"id\":\"" + fresh +
            "\",\"hlc\":184467440737095516150,\"set\":{\"phone\":\"081234567890\"}}]}",
        Who::kDevice, 400, "protocol_error"},
       {"push: set not an object", "POST", "/v1/push",
-       push_body(d.id, json::array({json{{"seq", 3}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", json::array()}}})),
+       push_body(d.id, json::array({json{{"seq", 3},
+                                         {"col", "enrolment"},
+                                         {"id", fresh},
+                                         {"hlc", h},
+                                         {"set", json::array()}}})),
        Who::kDevice, 400, "protocol_error"},
       {"push: unknown op member", "POST", "/v1/push",
-       push_body(d.id, json::array({json{{"seq", 3}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"set", rec1}, {"bogus", 1}}})),
+       push_body(d.id, json::array({json{{"seq", 3},
+                                         {"col", "enrolment"},
+                                         {"id", fresh},
+                                         {"hlc", h},
+                                         {"set", rec1},
+                                         {"bogus", 1}}})),
        Who::kDevice, 400, "protocol_error"},
       {"push: base of the wrong shape", "POST", "/v1/push",
-       push_body(d.id, json::array({make_op(3, rec, h, {{"phone", "081234567890"}}, {{"phone", "yesterday"}})})),
+       push_body(d.id, json::array({make_op(3, rec, h, {{"phone", "081234567890"}},
+                                            {{"phone", "yesterday"}})})),
        Who::kDevice, 400, "protocol_error"},
       {"push: seq not increasing", "POST", "/v1/push",
-       push_body(d.id, json::array({make_op(3, fresh, h, rec1), make_op(3, fresh, h + 1, {{"phone", "081234567890"}})})),
+       push_body(d.id, json::array({make_op(3, fresh, h, rec1),
+                                    make_op(3, fresh, h + 1, {{"phone", "081234567890"}})})),
        Who::kDevice, 400, "protocol_error"},
       {"push: dev of another device", "POST", "/v1/push",
-       push_body(d.id, json::array({json{{"seq", 3}, {"col", "enrolment"}, {"id", fresh}, {"hlc", h}, {"dev", "dev-other"}, {"set", rec1}}})),
+       push_body(d.id, json::array({json{{"seq", 3},
+                                         {"col", "enrolment"},
+                                         {"id", fresh},
+                                         {"hlc", h},
+                                         {"dev", "dev-other"},
+                                         {"set", rec1}}})),
        Who::kDevice, 400, "protocol_error"},
-      {"push: gzip header, plain body", "POST", "/v1/push", push_body(d.id, json::array()), Who::kDevice, 400,
-       "protocol_error", false, {{"Content-Encoding", "gzip"}}},
-      {"push: unknown content encoding", "POST", "/v1/push", push_body(d.id, json::array()), Who::kDevice, 400,
-       "protocol_error", false, {{"Content-Encoding", "br"}}},
-      {"push: another device's change set", "POST", "/v1/push", push_body(other.id, json::array({make_op(3, fresh, h, rec1)})),
-       Who::kDevice, 403, "forbidden"},
-      {"push: huge string", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, huge_name)})),
-       Who::kDevice, 422, "validation_failed", true},
-      {"push: number out of range", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, big_income)})),
-       Who::kDevice, 422, "validation_failed"},
-      {"push: number below min", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, negative_income)})),
-       Who::kDevice, 422, "validation_failed"},
-      {"push: wrong value type", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, wrong_type)})),
-       Who::kDevice, 422, "validation_failed"},
-      {"push: unknown field", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, unknown_field)})),
-       Who::kDevice, 422, "unknown_field"},
+      {"push: gzip header, plain body",
+       "POST",
+       "/v1/push",
+       push_body(d.id, json::array()),
+       Who::kDevice,
+       400,
+       "protocol_error",
+       false,
+       {{"Content-Encoding", "gzip"}}},
+      {"push: unknown content encoding",
+       "POST",
+       "/v1/push",
+       push_body(d.id, json::array()),
+       Who::kDevice,
+       400,
+       "protocol_error",
+       false,
+       {{"Content-Encoding", "br"}}},
+      {"push: another device's change set", "POST", "/v1/push",
+       push_body(other.id, json::array({make_op(3, fresh, h, rec1)})), Who::kDevice, 403,
+       "forbidden"},
+      {"push: huge string", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, huge_name)})), Who::kDevice, 422,
+       "validation_failed", true},
+      {"push: number out of range", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, big_income)})), Who::kDevice, 422,
+       "validation_failed"},
+      {"push: number below min", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, negative_income)})), Who::kDevice, 422,
+       "validation_failed"},
+      {"push: wrong value type", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, wrong_type)})), Who::kDevice, 422,
+       "validation_failed"},
+      {"push: unknown field", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, unknown_field)})), Who::kDevice, 422,
+       "unknown_field"},
       {"push: unknown collection", "POST", "/v1/push",
-       push_body(d.id, json::array({json{{"seq", 3}, {"col", "nope"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
+       push_body(d.id,
+                 json::array({json{
+                     {"seq", 3}, {"col", "nope"}, {"id", fresh}, {"hlc", h}, {"set", rec1}}})),
        Who::kDevice, 422, "unknown_collection"},
-      {"push: out of scope", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, buteng)})),
-       Who::kDevice, 403, "out_of_scope"},
-      {"push: seq gap", "POST", "/v1/push", push_body(d.id, json::array({make_op(7, fresh, h, rec1)})),
-       Who::kDevice, 409, "seq_gap"},
+      {"push: out of scope", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, buteng)})), Who::kDevice, 403,
+       "out_of_scope"},
+      {"push: seq gap", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(7, fresh, h, rec1)})), Who::kDevice, 409, "seq_gap"},
       {"push: a valid op after an invalid one is not applied", "POST", "/v1/push",
-       push_body(d.id, json::array({make_op(3, fresh, h, rec1), make_op(4, fresh, h + 1, {{"phone", "12"}})})),
+       push_body(d.id, json::array({make_op(3, fresh, h, rec1),
+                                    make_op(4, fresh, h + 1, {{"phone", "12"}})})),
        Who::kDevice, 422, "validation_failed"},
-      {"push: too many ops", "POST", "/v1/push", push_body(d.id, too_many), Who::kDevice, 413, "batch_too_large", true},
-      {"push: body over 8 MiB", "POST", "/v1/push", over_8mib, Who::kDevice, 413, "body_too_large", true},
+      {"push: too many ops", "POST", "/v1/push", push_body(d.id, too_many), Who::kDevice, 413,
+       "batch_too_large", true},
+      {"push: body over 8 MiB", "POST", "/v1/push", over_8mib, Who::kDevice, 413, "body_too_large",
+       true},
       {"push: replayed batch", "POST", "/v1/push",
        push_body(d.id, json::array({make_op(1, rec, h0, konawe_record_1()),
-                                    make_op(2, rec, h0 + 10, {{"phone", "081111111111"}}, {{"phone", seen}})})),
+                                    make_op(2, rec, h0 + 10, {{"phone", "081111111111"}},
+                                            {{"phone", seen}})})),
        Who::kDevice, 200, nullptr},
-      {"push: revoked device", "POST", "/v1/push", push_body(revoked.id, json::array({make_op(2, fresh, h, rec1)})),
-       Who::kRevoked, 401, "unauthorized"},
+      {"push: revoked device", "POST", "/v1/push",
+       push_body(revoked.id, json::array({make_op(2, fresh, h, rec1)})), Who::kRevoked, 401,
+       "unauthorized"},
       {"push: replay from a revoked device", "POST", "/v1/push",
-       push_body(revoked.id, json::array({make_op(1, "0193a6c2-7d1e-7000-8000-0000000000b3", h0 + 7, konawe_record_2())})),
+       push_body(revoked.id, json::array({make_op(1, "0193a6c2-7d1e-7000-8000-0000000000b3", h0 + 7,
+                                                  konawe_record_2())})),
        Who::kRevoked, 401, "unauthorized"},
-      {"push: no token", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, rec1)})), Who::kNone,
-       401, "unauthorized"},
-      {"push: reviewer token", "POST", "/v1/push", push_body(d.id, json::array({make_op(3, fresh, h, rec1)})),
-       Who::kReviewer, 403, "forbidden"},
+      {"push: no token", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, rec1)})), Who::kNone, 401, "unauthorized"},
+      {"push: reviewer token", "POST", "/v1/push",
+       push_body(d.id, json::array({make_op(3, fresh, h, rec1)})), Who::kReviewer, 403,
+       "forbidden"},
       {"push: GET", "GET", "/v1/push", "", Who::kDevice, 405, "method_not_allowed"},
 
       // --- GET /v1/pull
-      {"pull: cursor not base64url", "GET", "/v1/pull?cursor=!!!", "", Who::kDevice, 400, "invalid_argument"},
-      {"pull: cursor of another format", "GET", "/v1/pull?cursor=djI6MTI", "", Who::kDevice, 400, "invalid_argument"},
-      {"pull: cursor with a non-number", "GET", "/v1/pull?cursor=djE6eA", "", Who::kDevice, 400, "invalid_argument"},
-      {"pull: huge cursor", "GET", "/v1/pull?cursor=" + std::string(5000, 'A'), "", Who::kDevice, 400, "invalid_argument"},
-      {"pull: limit not a number", "GET", "/v1/pull?limit=many", "", Who::kDevice, 400, "invalid_argument"},
-      {"pull: limit negative", "GET", "/v1/pull?limit=-1", "", Who::kDevice, 400, "invalid_argument"},
+      {"pull: cursor not base64url", "GET", "/v1/pull?cursor=!!!", "", Who::kDevice, 400,
+       "invalid_argument"},
+      {"pull: cursor of another format", "GET", "/v1/pull?cursor=djI6MTI", "", Who::kDevice, 400,
+       "invalid_argument"},
+      {"pull: cursor with a non-number", "GET", "/v1/pull?cursor=djE6eA", "", Who::kDevice, 400,
+       "invalid_argument"},
+      {"pull: huge cursor", "GET", "/v1/pull?cursor=" + std::string(5000, 'A'), "", Who::kDevice,
+       400, "invalid_argument"},
+      {"pull: limit not a number", "GET", "/v1/pull?limit=many", "", Who::kDevice, 400,
+       "invalid_argument"},
+      {"pull: limit negative", "GET", "/v1/pull?limit=-1", "", Who::kDevice, 400,
+       "invalid_argument"},
       {"pull: revoked device", "GET", "/v1/pull", "", Who::kRevoked, 401, "unauthorized"},
       {"pull: POST", "POST", "/v1/pull", "{}", Who::kDevice, 405, "method_not_allowed"},
 
       // --- POST /v1/devices/register
-      {"register: not JSON", "POST", "/v1/devices/register", "{", Who::kNone, 400, "malformed_json"},
-      {"register: missing fields", "POST", "/v1/devices/register", "{}", Who::kNone, 400, "invalid_argument"},
-      {"register: code a number", "POST", "/v1/devices/register", R"({"code":12345,"device_id":"x1"})", Who::kNone,
-       400, "invalid_argument"},
+      {"register: not JSON", "POST", "/v1/devices/register", "{", Who::kNone, 400,
+       "malformed_json"},
+      {"register: missing fields", "POST", "/v1/devices/register", "{}", Who::kNone, 400,
+       "invalid_argument"},
+      {"register: code a number", "POST", "/v1/devices/register",
+       R"({"code":12345,"device_id":"x1"})", Who::kNone, 400, "invalid_argument"},
       {"register: unknown code", "POST", "/v1/devices/register",
-       R"({"code":"7KQ2M-0P1ZX-AAAAA-BBBBB","device_id":"x1","label":"x"})", Who::kNone, 401, "unauthorized"},
-      {"register: deep nesting", "POST", "/v1/devices/register", "{\"code\":" + nested(30) + "}", Who::kNone, 400,
-       "json_too_deep"},
+       R"({"code":"7KQ2M-0P1ZX-AAAAA-BBBBB","device_id":"x1","label":"x"})", Who::kNone, 401,
+       "unauthorized"},
+      {"register: deep nesting", "POST", "/v1/devices/register", "{\"code\":" + nested(30) + "}",
+       Who::kNone, 400, "json_too_deep"},
 
       // --- review API
-      {"resolve: unknown conflict", "POST", "/v1/conflicts/ffff/resolve", R"({"keep":"winner"})", Who::kReviewer, 404,
-       "not_found"},
-      {"resolve: keep neither", "POST", "/v1/conflicts/" + conflict + "/resolve", R"({"keep":"neither"})",
+      {"resolve: unknown conflict", "POST", "/v1/conflicts/ffff/resolve", R"({"keep":"winner"})",
+       Who::kReviewer, 404, "not_found"},
+      {"resolve: keep neither", "POST", "/v1/conflicts/" + conflict + "/resolve",
+       R"({"keep":"neither"})", Who::kReviewer, 400, "invalid_argument"},
+      {"resolve: keep a number", "POST", "/v1/conflicts/" + conflict + "/resolve", R"({"keep":1})",
        Who::kReviewer, 400, "invalid_argument"},
-      {"resolve: keep a number", "POST", "/v1/conflicts/" + conflict + "/resolve", R"({"keep":1})", Who::kReviewer,
-       400, "invalid_argument"},
-      {"resolve: empty body object", "POST", "/v1/conflicts/" + conflict + "/resolve", "{}", Who::kReviewer, 400,
-       "invalid_argument"},
-      {"resolve: body an array", "POST", "/v1/conflicts/" + conflict + "/resolve", "[]", Who::kReviewer, 400,
-       "invalid_argument"},
-      {"resolve: invalid value", "POST", "/v1/conflicts/" + conflict + "/resolve", R"({"value":"not a phone"})",
-       Who::kReviewer, 422, "validation_failed"},
+      {"resolve: empty body object", "POST", "/v1/conflicts/" + conflict + "/resolve", "{}",
+       Who::kReviewer, 400, "invalid_argument"},
+      {"resolve: body an array", "POST", "/v1/conflicts/" + conflict + "/resolve", "[]",
+       Who::kReviewer, 400, "invalid_argument"},
+      {"resolve: invalid value", "POST", "/v1/conflicts/" + conflict + "/resolve",
+       R"({"value":"not a phone"})", Who::kReviewer, 422, "validation_failed"},
       {"resolve: huge value", "POST", "/v1/conflicts/" + conflict + "/resolve",
        json{{"value", std::string(200000, '9')}}.dump(), Who::kReviewer, 422, "validation_failed"},
-      {"resolve: not JSON", "POST", "/v1/conflicts/" + conflict + "/resolve", "keep=winner", Who::kReviewer, 400,
-       "malformed_json"},
-      {"resolve: device token", "POST", "/v1/conflicts/" + conflict + "/resolve", R"({"keep":"winner"})",
-       Who::kDevice, 403, "forbidden"},
-      {"merge: unknown entry", "POST", "/v1/duplicates/ffff/merge", json{{"survivor", rec}}.dump(), Who::kReviewer,
-       404, "not_found"},
-      {"merge: survivor a number", "POST", "/v1/duplicates/" + duplicate + "/merge", R"({"survivor":7})",
-       Who::kReviewer, 400, "invalid_argument"},
+      {"resolve: not JSON", "POST", "/v1/conflicts/" + conflict + "/resolve", "keep=winner",
+       Who::kReviewer, 400, "malformed_json"},
+      {"resolve: device token", "POST", "/v1/conflicts/" + conflict + "/resolve",
+       R"({"keep":"winner"})", Who::kDevice, 403, "forbidden"},
+      {"merge: unknown entry", "POST", "/v1/duplicates/ffff/merge", json{{"survivor", rec}}.dump(),
+       Who::kReviewer, 404, "not_found"},
+      {"merge: survivor a number", "POST", "/v1/duplicates/" + duplicate + "/merge",
+       R"({"survivor":7})", Who::kReviewer, 400, "invalid_argument"},
       {"merge: survivor not in the entry", "POST", "/v1/duplicates/" + duplicate + "/merge",
        json{{"survivor", fresh}}.dump(), Who::kReviewer, 400, "invalid_argument"},
       {"merge: unknown member", "POST", "/v1/duplicates/" + duplicate + "/merge",
        json{{"survivor", rec}, {"force", true}}.dump(), Who::kReviewer, 400, "invalid_argument"},
-      {"merge: missing survivor", "POST", "/v1/duplicates/" + duplicate + "/merge", "{}", Who::kReviewer, 400,
+      {"merge: missing survivor", "POST", "/v1/duplicates/" + duplicate + "/merge", "{}",
+       Who::kReviewer, 400, "invalid_argument"},
+      {"conflicts: bad status", "GET", "/v1/conflicts?status=maybe", "", Who::kReviewer, 400,
        "invalid_argument"},
-      {"conflicts: bad status", "GET", "/v1/conflicts?status=maybe", "", Who::kReviewer, 400, "invalid_argument"},
-      {"duplicates: bad status", "GET", "/v1/duplicates?status=maybe", "", Who::kReviewer, 400, "invalid_argument"},
-      {"records: limit not a number", "GET", "/v1/records?collection=enrolment&limit=x", "", Who::kReviewer, 400,
+      {"duplicates: bad status", "GET", "/v1/duplicates?status=maybe", "", Who::kReviewer, 400,
        "invalid_argument"},
-      {"records: bad scope", "GET", "/v1/records?collection=enrolment&scope=abc", "", Who::kReviewer, 400,
-       "invalid_argument"},
+      {"records: limit not a number", "GET", "/v1/records?collection=enrolment&limit=x", "",
+       Who::kReviewer, 400, "invalid_argument"},
+      {"records: bad scope", "GET", "/v1/records?collection=enrolment&scope=abc", "",
+       Who::kReviewer, 400, "invalid_argument"},
       {"records: unknown collection", "GET", "/v1/records?collection=nope", "", Who::kReviewer, 422,
        "unknown_collection"},
-      {"progress: bad scope", "GET", "/v1/progress?collection=enrolment&scope=7", "", Who::kReviewer, 400,
-       "invalid_argument"},
+      {"progress: bad scope", "GET", "/v1/progress?collection=enrolment&scope=7", "",
+       Who::kReviewer, 400, "invalid_argument"},
 
       // --- admin API
-      {"codes: scope not a list", "POST", "/v1/admin/codes", R"({"scope":"74.02"})", Who::kAdmin, 400,
-       "invalid_argument"},
-      {"codes: scope of 3 digits", "POST", "/v1/admin/codes", R"({"scope":["740"]})", Who::kAdmin, 400,
-       "invalid_argument"},
-      {"codes: expiry out of range", "POST", "/v1/admin/codes", R"({"scope":["74"],"expires_in_hours":99999})",
-       Who::kAdmin, 400, "invalid_argument"},
-      {"codes: expiry negative", "POST", "/v1/admin/codes", R"({"scope":["74"],"expires_in_hours":-1})", Who::kAdmin,
+      {"codes: scope not a list", "POST", "/v1/admin/codes", R"({"scope":"74.02"})", Who::kAdmin,
        400, "invalid_argument"},
-      {"codes: reviewer token", "POST", "/v1/admin/codes", R"({"scope":["74"]})", Who::kReviewer, 403, "forbidden"},
-      {"tokens: unknown role", "POST", "/v1/admin/tokens", R"({"role":"god","label":"x"})", Who::kAdmin, 400,
+      {"codes: scope of 3 digits", "POST", "/v1/admin/codes", R"({"scope":["740"]})", Who::kAdmin,
+       400, "invalid_argument"},
+      {"codes: expiry out of range", "POST", "/v1/admin/codes",
+       R"({"scope":["74"],"expires_in_hours":99999})", Who::kAdmin, 400, "invalid_argument"},
+      {"codes: expiry negative", "POST", "/v1/admin/codes",
+       R"({"scope":["74"],"expires_in_hours":-1})", Who::kAdmin, 400, "invalid_argument"},
+      {"codes: reviewer token", "POST", "/v1/admin/codes", R"({"scope":["74"]})", Who::kReviewer,
+       403, "forbidden"},
+      {"tokens: unknown role", "POST", "/v1/admin/tokens", R"({"role":"god","label":"x"})",
+       Who::kAdmin, 400, "invalid_argument"},
+      {"tokens: role a number", "POST", "/v1/admin/tokens", R"({"role":2})", Who::kAdmin, 400,
        "invalid_argument"},
-      {"tokens: role a number", "POST", "/v1/admin/tokens", R"({"role":2})", Who::kAdmin, 400, "invalid_argument"},
-      {"revoke: unknown device", "POST", "/v1/admin/devices/nobody/revoke", "{}", Who::kAdmin, 404, "not_found"},
+      {"revoke: unknown device", "POST", "/v1/admin/devices/nobody/revoke", "{}", Who::kAdmin, 404,
+       "not_found"},
       {"devices: device token", "GET", "/v1/admin/devices", "", Who::kDevice, 403, "forbidden"},
       {"unknown endpoint", "GET", "/v1/nothing", "", Who::kAdmin, 404, "not_found"},
   };
@@ -310,12 +393,23 @@ TEST_CASE("every endpoint answers bad input with its documented code and changes
     CAPTURE(name);
     RequestOptions o;
     switch (c.who) {
-      case Who::kNone: break;
-      case Who::kDevice: o.token = d.token; break;
-      case Who::kOtherDevice: o.token = other.token; break;
-      case Who::kRevoked: o.token = revoked.token; break;
-      case Who::kReviewer: o.token = reviewer; break;
-      case Who::kAdmin: o.token = f.admin(); break;
+      case Who::kNone:
+        break;
+      case Who::kDevice:
+        o.token = d.token;
+        break;
+      case Who::kOtherDevice:
+        o.token = other.token;
+        break;
+      case Who::kRevoked:
+        o.token = revoked.token;
+        break;
+      case Who::kReviewer:
+        o.token = reviewer;
+        break;
+      case Who::kAdmin:
+        o.token = f.admin();
+        break;
     }
     o.gzip_body = c.gzip;
     o.headers = c.headers;

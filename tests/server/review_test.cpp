@@ -16,7 +16,9 @@ json find_record(const json& records, const std::string& id) {
 }
 }  // namespace
 
-TEST_CASE("concurrent edits: different fields both survive - same field -> one conflict - resolved everywhere") {
+TEST_CASE(
+    "concurrent edits: different fields both survive - same field -> one conflict - resolved "
+    "everywhere") {
   ServerFixture f;
   Device a = f.device("dev-a", {"7402"});
   Device b = f.device("dev-b", {"7402"});
@@ -29,21 +31,23 @@ TEST_CASE("concurrent edits: different fields both survive - same field -> one c
   const json seen = json::array({h0, "dev-a"});
 
   // Offline: A edits phone and position, B edits phone and monthly_income.
-  auto pa = f.push(a, json::array({make_op(2, "rec-1", h0 + 10,
-                                           json{{"phone", "081111111111"}, {"position", "kaur umum"}},
-                                           json{{"phone", seen}, {"position", seen}})}));
+  auto pa =
+      f.push(a, json::array({make_op(2, "rec-1", h0 + 10,
+                                     json{{"phone", "081111111111"}, {"position", "kaur umum"}},
+                                     json{{"phone", seen}, {"position", seen}})}));
   REQUIRE(pa.status == 200);
   CHECK(pa.json()["conflicts"] == 0);
-  auto pb = f.push(b, json::array({make_op(1, "rec-1", h0 + 20,
-                                           json{{"phone", "082222222222"}, {"monthly_income", 7000000}},
-                                           json{{"phone", seen}, {"monthly_income", seen}})}));
+  auto pb =
+      f.push(b, json::array({make_op(1, "rec-1", h0 + 20,
+                                     json{{"phone", "082222222222"}, {"monthly_income", 7000000}},
+                                     json{{"phone", seen}, {"monthly_income", seen}})}));
   REQUIRE(pb.status == 200);
   CHECK(pb.json()["conflicts"] == 1);
 
   json rec = find_record(f.records(reviewer), "rec-1");
-  CHECK(rec["fields"]["position"] == "kaur umum");      // A's other field kept
-  CHECK(rec["fields"]["monthly_income"] == 7000000);    // B's other field kept
-  CHECK(rec["fields"]["phone"] == "082222222222");      // later write wins
+  CHECK(rec["fields"]["position"] == "kaur umum");    // A's other field kept
+  CHECK(rec["fields"]["monthly_income"] == 7000000);  // B's other field kept
+  CHECK(rec["fields"]["phone"] == "082222222222");    // later write wins
 
   auto list = f.http().get("/v1/conflicts?status=open", reviewer);
   REQUIRE(list.status == 200);
@@ -58,16 +62,22 @@ TEST_CASE("concurrent edits: different fields both survive - same field -> one c
 
   // A device may not resolve; a reviewer may.
   const std::string id = c["id"];
-  CHECK(f.http().post("/v1/conflicts/" + id + "/resolve", json{{"keep", "loser"}}, a.token).status == 403);
-  CHECK(f.http().post("/v1/conflicts/" + id + "/resolve", json{{"keep", "neither"}}, reviewer).status == 400);
+  CHECK(
+      f.http().post("/v1/conflicts/" + id + "/resolve", json{{"keep", "loser"}}, a.token).status ==
+      403);
+  CHECK(f.http()
+            .post("/v1/conflicts/" + id + "/resolve", json{{"keep", "neither"}}, reviewer)
+            .status == 400);
   auto res = f.http().post("/v1/conflicts/" + id + "/resolve", json{{"keep", "loser"}}, reviewer);
   REQUIRE_MESSAGE(res.status == 200, res.body);
   CHECK(res.json()["status"] == "resolved");
   CHECK(res.json()["resolution"]["value"] == "081111111111");
   CHECK(res.json()["resolution"]["op"]["dev"] == "server");
-  auto again = f.http().post("/v1/conflicts/" + id + "/resolve", json{{"keep", "winner"}}, reviewer);
+  auto again =
+      f.http().post("/v1/conflicts/" + id + "/resolve", json{{"keep", "winner"}}, reviewer);
   CHECK(again.status == 409);
-  CHECK(f.http().post("/v1/conflicts/nope/resolve", json{{"keep", "winner"}}, reviewer).status == 404);
+  CHECK(f.http().post("/v1/conflicts/nope/resolve", json{{"keep", "winner"}}, reviewer).status ==
+        404);
 
   // The resolution reaches both devices.
   for (auto dc : {std::make_pair(&a, &ca), std::make_pair(&b, &cb)}) {
@@ -89,7 +99,8 @@ TEST_CASE("concurrent edits: different fields both survive - same field -> one c
   CHECK(f.http().get("/v1/conflicts?status=bogus", reviewer).status == 400);
 }
 
-TEST_CASE("one NIK from two devices -> a duplicate entry - merging deletes the other with merged_into") {
+TEST_CASE(
+    "one NIK from two devices -> a duplicate entry - merging deletes the other with merged_into") {
   ServerFixture f;
   Device a = f.device("dev-a", {"7402"});
   Device b = f.device("dev-b", {"7402"});
@@ -114,7 +125,9 @@ TEST_CASE("one NIK from two devices -> a duplicate entry - merging deletes the o
   CHECK(dups[0]["records"].size() == 2);
   const std::string id = dups[0]["id"];
 
-  CHECK(f.http().post("/v1/duplicates/" + id + "/merge", json{{"survivor", "rec-zzz"}}, reviewer).status == 400);
+  CHECK(f.http()
+            .post("/v1/duplicates/" + id + "/merge", json{{"survivor", "rec-zzz"}}, reviewer)
+            .status == 400);
   auto m = f.http().post("/v1/duplicates/" + id + "/merge", json{{"survivor", "rec-b"}}, reviewer);
   REQUIRE_MESSAGE(m.status == 200, m.body);
   CHECK(m.json()["status"] == "merged");
@@ -139,14 +152,17 @@ TEST_CASE("one NIK from two devices -> a duplicate entry - merging deletes the o
     for (const auto& op : ops) {
       if (op["dev"] != "server") continue;
       if (op["id"] == "rec-a" && op.contains("del")) deleted = true;
-      if (op["id"] == "rec-b" && op.contains("set") && op["set"].contains("position")) filled = true;
+      if (op["id"] == "rec-b" && op.contains("set") && op["set"].contains("position"))
+        filled = true;
     }
     CHECK(deleted);
     CHECK(filled);
   }
   CHECK(f.http().get("/v1/duplicates", reviewer).json()["duplicates"].empty());
   CHECK(f.http().get("/v1/duplicates?status=merged", reviewer).json()["duplicates"].size() == 1);
-  CHECK(f.http().post("/v1/duplicates/" + id + "/merge", json{{"survivor", "rec-b"}}, reviewer).status == 409);
+  CHECK(f.http()
+            .post("/v1/duplicates/" + id + "/merge", json{{"survivor", "rec-b"}}, reviewer)
+            .status == 409);
 
   auto progress = f.http().get("/v1/progress?scope=74.02", reviewer);
   REQUIRE(progress.status == 200);

@@ -18,19 +18,22 @@ using nlohmann::json;
 // Valid enrolment records (from ../shared/workload): two in Konawe (74.02), one in
 // Buton Tengah (74.14).
 inline json konawe_record_1() {
-  return json::parse(R"({"nik":"7402294809690329","full_name":"Wulan Pratama","birth_date":"1969-09-08",
+  return json::parse(
+      R"({"nik":"7402294809690329","full_name":"Wulan Pratama","birth_date":"1969-09-08",
     "gender":"P","village_code":"7402292053","position":"kasi pelayanan","phone":"08222672973",
     "programs":["JKK","JKM"],"monthly_income":4900000,"status":"submitted",
     "created_at":"2025-01-06T12:34:25.839Z","officer_id":"OFC-0143"})");
 }
 inline json konawe_record_2() {
-  return json::parse(R"({"nik":"7402100607814908","full_name":"Joko Simanjuntak","birth_date":"1981-07-06",
+  return json::parse(
+      R"({"nik":"7402100607814908","full_name":"Joko Simanjuntak","birth_date":"1981-07-06",
     "gender":"L","village_code":"7402101229","position":"kaur perencanaan","phone":"08210753712",
     "programs":["JKK","JKM"],"monthly_income":5600000,"status":"submitted",
     "created_at":"2025-01-06T15:33:57.419Z","officer_id":"OFC-0230"})");
 }
 inline json buton_tengah_record() {
-  return json::parse(R"({"nik":"7414090107611329","full_name":"Joko Gunawan","birth_date":"1961-07-01",
+  return json::parse(
+      R"({"nik":"7414090107611329","full_name":"Joko Gunawan","birth_date":"1961-07-01",
     "gender":"L","village_code":"7414091481","position":"kaur perencanaan","phone":"089584002465",
     "programs":["JKK","JKM"],"monthly_income":12600000,"status":"submitted",
     "created_at":"2025-01-06T03:50:13.746Z","officer_id":"OFC-0096"})");
@@ -38,7 +41,8 @@ inline json buton_tengah_record() {
 
 inline int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 inline uint64_t hlc_now(uint64_t counter = 0) { return hlc::make(wall_ms(), counter); }
 
@@ -49,8 +53,8 @@ inline json make_op(uint64_t seq, const std::string& id, uint64_t hlc, json set,
   return op;
 }
 inline json make_delete(uint64_t seq, const std::string& id, uint64_t hlc, json seen) {
-  return json{{"seq", seq}, {"col", "enrolment"}, {"id", id}, {"hlc", hlc}, {"del", true},
-              {"base", {{"*", std::move(seen)}}}};
+  return json{{"seq", seq}, {"col", "enrolment"}, {"id", id},
+              {"hlc", hlc}, {"del", true},        {"base", {{"*", std::move(seen)}}}};
 }
 
 struct Device {

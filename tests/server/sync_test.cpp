@@ -86,13 +86,15 @@ TEST_CASE("a retried push (lost response) is applied zero times") {
 TEST_CASE("a seq gap is refused with the expected seq") {
   ServerFixture f;
   Device a = f.device("dev-a", {"7402"});
-  REQUIRE(f.push(a, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1())})).status == 200);
+  REQUIRE(f.push(a, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1())})).status ==
+          200);
   auto gap = f.push(a, json::array({make_op(3, "rec-2", hlc_now(), konawe_record_2())}));
   CHECK(gap.status == 409);
   CHECK(gap.json()["code"] == "seq_gap");
   CHECK(gap.json()["expected_seq"] == 2);
-  auto gap_inside = f.push(a, json::array({make_op(2, "rec-2", hlc_now(), konawe_record_2()),
-                                           make_op(4, "rec-2", hlc_now(1), json{{"phone", "081234567890"}})}));
+  auto gap_inside =
+      f.push(a, json::array({make_op(2, "rec-2", hlc_now(), konawe_record_2()),
+                             make_op(4, "rec-2", hlc_now(1), json{{"phone", "081234567890"}})}));
   CHECK(gap_inside.status == 409);
   CHECK(gap_inside.json()["expected_seq"] == 3);
   // Nothing of the refused batch was applied: seq 2 is still expected.
@@ -113,12 +115,19 @@ TEST_CASE("scope: a Konawe device cannot push Buton Tengah and pulls only Konawe
   CHECK(out.json()["code"] == "out_of_scope");
   CHECK(out.json()["seq"] == 2);
 
-  REQUIRE(f.push(konawe, json::array({make_op(1, "rec-k1", hlc_now(), konawe_record_1())})).status == 200);
-  REQUIRE(f.push(buton, json::array({make_op(1, "rec-b1", hlc_now(), buton_tengah_record())})).status == 200);
+  REQUIRE(
+      f.push(konawe, json::array({make_op(1, "rec-k1", hlc_now(), konawe_record_1())})).status ==
+      200);
+  REQUIRE(
+      f.push(buton, json::array({make_op(1, "rec-b1", hlc_now(), buton_tengah_record())})).status ==
+      200);
   // Moving a Konawe record into Buton Tengah is also out of scope; so is editing theirs.
-  auto move = f.push(konawe, json::array({make_op(2, "rec-k1", hlc_now(2), json{{"village_code", "7414091481"}})}));
+  auto move =
+      f.push(konawe,
+             json::array({make_op(2, "rec-k1", hlc_now(2), json{{"village_code", "7414091481"}})}));
   CHECK(move.json()["code"] == "out_of_scope");
-  auto edit = f.push(konawe, json::array({make_op(2, "rec-b1", hlc_now(2), json{{"phone", "081234567890"}})}));
+  auto edit = f.push(
+      konawe, json::array({make_op(2, "rec-b1", hlc_now(2), json{{"phone", "081234567890"}})}));
   CHECK(edit.json()["code"] == "out_of_scope");
 
   json k = f.pull_all(konawe);
@@ -159,7 +168,8 @@ TEST_CASE("a restart keeps records - devices - tokens - cursors and acked seqs")
   ServerFixture f;
   Device a = f.device("dev-a", {"7402"});
   Device b = f.device("dev-b", {"7402"});
-  REQUIRE(f.push(a, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1())})).status == 200);
+  REQUIRE(f.push(a, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1())})).status ==
+          200);
   std::string cursor;
   REQUIRE(f.pull_all(b, &cursor).size() == 1);
   const std::string reviewer = f.reviewer();
@@ -198,7 +208,8 @@ TEST_CASE("concurrent pushes from many devices: every op logged once - each devi
   ServerFixture f;
   constexpr int kDevices = 8, kBatches = 3, kOps = 50;
   std::vector<Device> devices;
-  for (int d = 0; d < kDevices; ++d) devices.push_back(f.device("dev-" + std::to_string(d), {"7402"}));
+  for (int d = 0; d < kDevices; ++d)
+    devices.push_back(f.device("dev-" + std::to_string(d), {"7402"}));
   Device reader = f.device("dev-reader", {"7402"});
   std::vector<int> failures(kDevices, 0);
   std::vector<std::thread> threads;
@@ -211,9 +222,11 @@ TEST_CASE("concurrent pushes from many devices: every op logged once - each devi
         for (int i = 0; i < kOps; ++i, ++seq) {
           json rec = konawe_record_2();
           rec.erase("nik");  // partial sets are valid; keeps this test free of duplicates
-          ops.push_back(make_op(seq, "rec-" + std::to_string(d) + "-" + std::to_string(seq), hlc_now(seq), rec));
+          ops.push_back(make_op(seq, "rec-" + std::to_string(d) + "-" + std::to_string(seq),
+                                hlc_now(seq), rec));
         }
-        auto r = http.post("/v1/push", json{{"device", devices[d].id}, {"ops", ops}}, devices[d].token, true);
+        auto r = http.post("/v1/push", json{{"device", devices[d].id}, {"ops", ops}},
+                           devices[d].token, true);
         if (r.status != 200 || r.json()["acked_seq"] != seq - 1) ++failures[d];
       }
     });
@@ -286,7 +299,8 @@ TEST_CASE("throughput: push and pull workload records in batches of 2 000") {
     pushed = r.json()["acked_seq"];
     up += body.size() + r.wire_body_bytes;
   }
-  const double push_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double push_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(pushed == count);
 
   const auto t1 = std::chrono::steady_clock::now();
@@ -302,14 +316,18 @@ TEST_CASE("throughput: push and pull workload records in batches of 2 000") {
     cursor = j["next"];
     if (!j["more"].get<bool>()) break;
   }
-  const double pull_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  const double pull_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   CHECK(got == count);
-  const std::string status = read_text_file("/proc/" + std::to_string(f.server().pid()) + "/status");
+  const std::string status =
+      read_text_file("/proc/" + std::to_string(f.server().pid()) + "/status");
   const size_t hwm = status.find("VmHWM:");
-  const long rss_kb = hwm == std::string::npos ? 0 : std::strtol(status.c_str() + hwm + 6, nullptr, 10);
+  const long rss_kb =
+      hwm == std::string::npos ? 0 : std::strtol(status.c_str() + hwm + 6, nullptr, 10);
   std::printf("throughput: server peak RSS %.0f MB\n", rss_kb / 1024.0);
-  std::printf("throughput: %zu records; push %.0f rec/s (%.2f s, %.1f body bytes/rec); "
-              "pull %.0f rec/s (%.2f s, %.1f body bytes/rec, %zu requests)\n",
-              count, count / push_s, push_s, double(up) / count, count / pull_s, pull_s,
-              double(down) / count, requests);
+  std::printf(
+      "throughput: %zu records; push %.0f rec/s (%.2f s, %.1f body bytes/rec); "
+      "pull %.0f rec/s (%.2f s, %.1f body bytes/rec, %zu requests)\n",
+      count, count / push_s, push_s, double(up) / count, count / pull_s, pull_s,
+      double(down) / count, requests);
 }

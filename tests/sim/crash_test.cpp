@@ -28,7 +28,8 @@ namespace {
 // Passes requests through and calls `after` with every answer (to kill the server there).
 class HookTransport final : public Transport {
  public:
-  HookTransport(Transport& inner, std::function<void(const HttpRequest&, const HttpResponse&)> after)
+  HookTransport(Transport& inner,
+                std::function<void(const HttpRequest&, const HttpResponse&)> after)
       : inner_(inner), after_(std::move(after)) {}
   HttpResponse send(const HttpRequest& request) override {
     HttpResponse r = inner_.send(request);
@@ -98,14 +99,16 @@ SyncOptions quick(size_t push_batch = kPushBatchOps) {
 }
 
 // The tests send bursts on purpose; the rate limits are tested elsewhere.
-const std::vector<std::string> kNoRateLimits = {"--rate-limit-device", "0/1", "--rate-limit-address", "0/1"};
+const std::vector<std::string> kNoRateLimits = {"--rate-limit-device", "0/1",
+                                                "--rate-limit-address", "0/1"};
 
 }  // namespace
 
 TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the push completes") {
   test::TempDir dir;
   const std::string data = dir.path() + "/data";
-  auto server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.path() + "/admin-token", kNoRateLimits);
+  auto server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data,
+                                                dir.path() + "/admin-token", kNoRateLimits);
   const std::string admin = test::read_text_file(dir.path() + "/admin-token");
   auto http = std::make_unique<HttpTestClient>(server->base_url());
 
@@ -122,8 +125,9 @@ TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the pus
       if (!killed && req.target.rfind("/v1/push", 0) == 0 && resp.status == 200) {
         auto enc = resp.headers.find("content-encoding");
         const bool gz = enc != resp.headers.end() && enc->second == "gzip";
-        acked_before_kill = Json::parse(gz ? test::gunzip_bytes(resp.body) : resp.body, nullptr, false)
-                                .value("acked_seq", uint64_t{0});
+        acked_before_kill =
+            Json::parse(gz ? test::gunzip_bytes(resp.body) : resp.body, nullptr, false)
+                .value("acked_seq", uint64_t{0});
         ::kill(server->pid(), SIGKILL);  // dies with the next batches unsent
         killed = true;
       }
@@ -140,7 +144,8 @@ TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the pus
 
   // Restarted on the same files (a new port), the same laptop finishes its push.
   server->stop();
-  server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.path() + "/admin-token", kNoRateLimits);
+  server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.path() + "/admin-token",
+                                           kNoRateLimits);
   http = std::make_unique<HttpTestClient>(server->base_url());
   CHECK(acked_seq(*http, admin, "laptop-kill") == 250);
   auto link = make_http_transport(server->base_url());
@@ -154,9 +159,12 @@ TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the pus
   CHECK(on_server == store_records(*store));
 }
 
-TEST_CASE("device process killed with SIGKILL mid-pull: reopened - the pull resumes - nothing lost or doubled") {
+TEST_CASE(
+    "device process killed with SIGKILL mid-pull: reopened - the pull resumes - nothing lost or "
+    "doubled") {
   test::TempDir sdir;
-  ServerProcess server(LUMBUNG_SERVER_BIN, sdir.path() + "/data", sdir.path() + "/admin-token", kNoRateLimits);
+  ServerProcess server(LUMBUNG_SERVER_BIN, sdir.path() + "/data", sdir.path() + "/admin-token",
+                       kNoRateLimits);
   const std::string admin = test::read_text_file(sdir.path() + "/admin-token");
   HttpTestClient http(server.base_url());
   constexpr int kRecords = 1000;
@@ -191,8 +199,8 @@ TEST_CASE("device process killed with SIGKILL mid-pull: reopened - the pull resu
     ::close(out[0]);
     ::close(out[1]);
     const std::string url = server.base_url();
-    ::execl(LUMBUNG_PULL_CHILD, LUMBUNG_PULL_CHILD, url.c_str(), path.c_str(), "laptop-b", token.c_str(),
-            schema.c_str(), static_cast<char*>(nullptr));
+    ::execl(LUMBUNG_PULL_CHILD, LUMBUNG_PULL_CHILD, url.c_str(), path.c_str(), "laptop-b",
+            token.c_str(), schema.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(out[1]);

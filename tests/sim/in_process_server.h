@@ -45,7 +45,9 @@ class InProcessServer {
  public:
   // `data_dir` must exist (or be creatable by SqliteServerStore); `wall` outlives this.
   InProcessServer(std::string data_dir, WallClock& wall, const std::string& schema_path)
-      : data_dir_(std::move(data_dir)), wall_(wall), schema_text_(slurp_file(schema_path)),
+      : data_dir_(std::move(data_dir)),
+        wall_(wall),
+        schema_text_(slurp_file(schema_path)),
         schema_(Schema::parse(Json::parse(schema_text_))) {
     start();
     admin_ = core_->enrolment->bootstrap_admin();
@@ -85,7 +87,8 @@ class InProcessServer {
     c->store = server::SqliteServerStore::open(data_dir_);
     const std::string last = c->store->read_meta("clock");
     c->clock = std::make_unique<HybridClock>(wall_, last.empty() ? 0 : std::stoull(last));
-    c->sync = std::make_unique<server::SyncService>(*schema_, *c->store, *c->clock, wall_, c->metrics);
+    c->sync =
+        std::make_unique<server::SyncService>(*schema_, *c->store, *c->clock, wall_, c->metrics);
     c->review = std::make_unique<server::ReviewService>(*c->store, *c->sync, c->metrics);
     c->enrolment = std::make_unique<server::Enrolment>(*c->store, *c->sync, wall_);
     c->auth = std::make_unique<server::Authenticator>(*c->store);

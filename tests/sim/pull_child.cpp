@@ -3,8 +3,8 @@
 // mid-pull. Usage: lumbung-pull-child URL STORE DEVICE_ID TOKEN SCHEMA
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <memory>
+#include <thread>
 
 #include "lumbung/store.h"
 #include "lumbung/sync.h"

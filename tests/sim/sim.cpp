@@ -165,9 +165,11 @@ class Simulation {
         faults_(o.seed ^ 0xD1B54A32D192ED03ULL),
         server_wall_(test::kToday),
         schema_path_(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json") {
-    server_ = std::make_unique<InProcessServer>(dir_.path() + "/server", server_wall_, schema_path_);
+    server_ =
+        std::make_unique<InProcessServer>(dir_.path() + "/server", server_wall_, schema_path_);
     InProcessTransport plain(*server_);
-    reviewer_ = admin_post("/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "sim"}})["token"];
+    reviewer_ =
+        admin_post("/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "sim"}})["token"];
     const int future = static_cast<int>(sched_() % static_cast<uint64_t>(o.devices));
     for (int i = 0; i < o.devices; ++i) {
       auto d = std::make_unique<SimDevice>();
@@ -300,16 +302,28 @@ class Simulation {
     const std::string id = ids[sched_() % ids.size()];
     Json patch = Json::object();
     const int nfields = 1 + static_cast<int>(sched_() % 2);
-    static const char* const kNames[] = {"Eko Setiawan", "Eko Setiawan S.", "Siti Rahma", "Budi Santoso"};
+    static const char* const kNames[] = {"Eko Setiawan", "Eko Setiawan S.", "Siti Rahma",
+                                         "Budi Santoso"};
     static const char* const kStatus[] = {"draft", "submitted", "verified", "rejected", "enrolled"};
     for (int i = 0; i < nfields; ++i) {
       switch (sched_() % 6) {
         case 0:
-        case 1: patch["phone"] = phone(); break;
-        case 2: patch["monthly_income"] = 1000000 + 100000 * static_cast<int64_t>(sched_() % 190); break;
-        case 3: patch["full_name"] = kNames[sched_() % 4]; break;
-        case 4: patch["status"] = kStatus[sched_() % 5]; break;
-        default: patch["position"] = sched_() % 5 == 0 ? Json() : Json("kaur " + std::to_string(sched_() % 9)); break;
+        case 1:
+          patch["phone"] = phone();
+          break;
+        case 2:
+          patch["monthly_income"] = 1000000 + 100000 * static_cast<int64_t>(sched_() % 190);
+          break;
+        case 3:
+          patch["full_name"] = kNames[sched_() % 4];
+          break;
+        case 4:
+          patch["status"] = kStatus[sched_() % 5];
+          break;
+        default:
+          patch["position"] =
+              sched_() % 5 == 0 ? Json() : Json("kaur " + std::to_string(sched_() % 9));
+          break;
       }
     }
     const uint64_t before = d.store->pending_count();
@@ -397,8 +411,10 @@ class Simulation {
     if (!body.is_null()) r.body = body.dump();
     InProcessTransport t(*server_);
     HttpResponse resp = t.send(r);
-    const bool review = target.rfind("/v1/conflicts/", 0) == 0 || target.rfind("/v1/duplicates/", 0) == 0;
-    if (mode_ != FaultMode::kNone && method == "POST" && review && faults_() % 5 == 0) held_.push_back(r);
+    const bool review =
+        target.rfind("/v1/conflicts/", 0) == 0 || target.rfind("/v1/duplicates/", 0) == 0;
+    if (mode_ != FaultMode::kNone && method == "POST" && review && faults_() % 5 == 0)
+      held_.push_back(r);
     if (status) *status = resp.status;
     Json j = Json::parse(resp.body, nullptr, false);
     if (!status && (resp.status < 200 || resp.status >= 300)) {
@@ -423,7 +439,8 @@ class Simulation {
     Json list = call("GET", "/v1/conflicts?status=open", Json(), reviewer_)["conflicts"];
     if (list.empty()) return;
     std::vector<Json> cs(list.begin(), list.end());
-    std::sort(cs.begin(), cs.end(), [](const Json& a, const Json& b) { return content_key(a) < content_key(b); });
+    std::sort(cs.begin(), cs.end(),
+              [](const Json& a, const Json& b) { return content_key(a) < content_key(b); });
     const Json& c = cs[sched_() % cs.size()];
     Json body;
     const int how = static_cast<int>(sched_() % 3);
@@ -433,18 +450,22 @@ class Simulation {
       body = Json{{"keep", how == 0 ? "winner" : "loser"}};
     }
     int status = 0;
-    Json r = call("POST", "/v1/conflicts/" + c["id"].get<std::string>() + "/resolve", body, reviewer_, &status);
+    Json r = call("POST", "/v1/conflicts/" + c["id"].get<std::string>() + "/resolve", body,
+                  reviewer_, &status);
     log("reviewer resolves %s %s: %d", content_key(c).c_str(), body.dump().c_str(), status);
     ++stats_.reviews;
     // A keep that cannot be written (e.g. nothing left to keep) is a refusal, not a bug.
-    if (status != 200 && status != 400) fail("resolve answered " + std::to_string(status) + ": " + r.dump());
+    if (status != 200 && status != 400)
+      fail("resolve answered " + std::to_string(status) + ": " + r.dump());
   }
 
   void merge_duplicate() {
     Json list = call("GET", "/v1/duplicates?status=open", Json(), reviewer_)["duplicates"];
     if (list.empty()) return;
     std::vector<Json> ds(list.begin(), list.end());
-    std::sort(ds.begin(), ds.end(), [](const Json& a, const Json& b) { return a["record_ids"].dump() < b["record_ids"].dump(); });
+    std::sort(ds.begin(), ds.end(), [](const Json& a, const Json& b) {
+      return a["record_ids"].dump() < b["record_ids"].dump();
+    });
     const Json& d = ds[sched_() % ds.size()];
     const std::string survivor = d["record_ids"][sched_() % 2];
     int status = 0;
@@ -460,7 +481,8 @@ class Simulation {
     // The server's view.
     std::map<std::string, Json> server_records;
     for (std::string after;;) {
-      Json page = call("GET", "/v1/records?collection=enrolment&limit=10000&after=" + after, Json(), reviewer_);
+      Json page = call("GET", "/v1/records?collection=enrolment&limit=10000&after=" + after, Json(),
+                       reviewer_);
       for (auto& r : page["records"]) server_records[r["id"].get<std::string>()] = r;
       after = page.value("next", "");
       if (after.empty() || page["records"].empty()) break;
@@ -480,8 +502,12 @@ class Simulation {
       for (auto& r : d->store->query(q).records) {
         Json versions = Json::object();
         for (auto& [f, v] : r.versions) versions[f] = encode_version(v);
-        mine[r.id] = Json{{"id", r.id}, {"fields", r.fields}, {"versions", versions}, {"deleted", r.deleted},
-                          {"tombstone", r.tombstone.empty() ? Json() : encode_version(r.tombstone)}};
+        mine[r.id] =
+            Json{{"id", r.id},
+                 {"fields", r.fields},
+                 {"versions", versions},
+                 {"deleted", r.deleted},
+                 {"tombstone", r.tombstone.empty() ? Json() : encode_version(r.tombstone)}};
       }
       if (mine.size() != server_records.size()) {
         fail(d->id + " holds " + std::to_string(mine.size()) + " records, the server " +
@@ -524,7 +550,8 @@ class Simulation {
     for (const Write& w : writes_) {
       auto it = oplog.find({w.device, w.seq});
       if (it == oplog.end()) {
-        fail("write (" + w.device + ", " + std::to_string(w.seq) + ") on " + w.id + " is not in the oplog");
+        fail("write (" + w.device + ", " + std::to_string(w.seq) + ") on " + w.id +
+             " is not in the oplog");
         continue;
       }
       const Op& op = it->second.op;
@@ -534,13 +561,14 @@ class Simulation {
       }
       for (auto& [f, v] : op.set.items()) {
         if (!w.set.contains(f) || w.set[f] != v) {
-          fail("oplog (" + w.device + ", " + std::to_string(w.seq) + ") field " + f + " = " + v.dump() +
-               " was not written");
+          fail("oplog (" + w.device + ", " + std::to_string(w.seq) + ") field " + f + " = " +
+               v.dump() + " was not written");
         }
       }
     }
     for (auto& [k, lo] : oplog) {
-      if (k.first != "server" && !std::any_of(devices_.begin(), devices_.end(), [&](auto& d) { return d->id == k.first; })) {
+      if (k.first != "server" && !std::any_of(devices_.begin(), devices_.end(),
+                                              [&](auto& d) { return d->id == k.first; })) {
         fail("oplog op of unknown device " + k.first);
       }
     }
@@ -567,7 +595,8 @@ class Simulation {
         }
         const Version cur = decode_version(rec["versions"][f]);
         if (cur == op.version) {
-          if (cur_value != v) fail("field " + f + " of " + op.id + " has the op's version but another value");
+          if (cur_value != v)
+            fail("field " + f + " of " + op.id + " has the op's version but another value");
           continue;
         }
         if (cur < op.version) {
@@ -588,20 +617,23 @@ class Simulation {
         for (auto& c : conflicts) {
           if (c["record_id"] != op.id || c["field"] != f) continue;
           for (const char* side : {"winner", "loser"}) {
-            if (decode_version(c[side]["version"]) == op.version && c[side]["value"] == v) kept = true;
+            if (decode_version(c[side]["version"]) == op.version && c[side]["value"] == v)
+              kept = true;
           }
         }
         if (!kept) {
-          fail("acknowledged write lost: " + k.first + " seq " + std::to_string(k.second) + " set " + f +
-               " = " + v.dump() + " on " + op.id + "; now " + cur_value.dump() + " at " +
-               version_to_string(cur) + ", and no conflict entry keeps it");
+          fail("acknowledged write lost: " + k.first + " seq " + std::to_string(k.second) +
+               " set " + f + " = " + v.dump() + " on " + op.id + "; now " + cur_value.dump() +
+               " at " + version_to_string(cur) + ", and no conflict entry keeps it");
         }
       }
     }
 
     // For comparing runs of one schedule.
     for (auto& c : conflicts) conflict_set_.insert("conflict " + content_key(c));
-    for (auto& d : duplicates) conflict_set_.insert("duplicate " + d["record_ids"].dump() + " " + d["status"].get<std::string>());
+    for (auto& d : duplicates)
+      conflict_set_.insert("duplicate " + d["record_ids"].dump() + " " +
+                           d["status"].get<std::string>());
     final_records_ = Json::object();
     for (auto& [id, r] : server_records) {
       final_records_[id] = Json{{"fields", r["fields"]}, {"deleted", r["deleted"]}};
@@ -609,15 +641,18 @@ class Simulation {
   }
 
   // Reads the server's oplog straight from its SQLite file, read-only.
-  void read_oplog(const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>& fn) {
+  void read_oplog(
+      const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>& fn) {
     sqlite3* db = nullptr;
-    if (sqlite3_open_v2(server_->db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(server_->db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
+        SQLITE_OK) {
       fail("cannot open the server database read-only");
       sqlite3_close(db);
       return;
     }
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT pos, dev, seq, op FROM oplog ORDER BY pos", -1, &st, nullptr) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT pos, dev, seq, op FROM oplog ORDER BY pos", -1, &st,
+                           nullptr) == SQLITE_OK) {
       while (sqlite3_step(st) == SQLITE_ROW) {
         fn(static_cast<uint64_t>(sqlite3_column_int64(st, 0)),
            reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
@@ -632,13 +667,15 @@ class Simulation {
   }
 
   void fail(const std::string& what) {
-    failures_.push_back("seed " + std::to_string(o_.seed) + " (" + fault_mode_name(o_.faults) + "): " + what);
+    failures_.push_back("seed " + std::to_string(o_.seed) + " (" + fault_mode_name(o_.faults) +
+                        "): " + what);
   }
 
   template <typename... A>
   void log(const char* fmt, A... a) {
     if (!o_.verbose) return;
-    std::fprintf(stderr, "[%s t=%lld] ", fault_mode_name(o_.faults), static_cast<long long>(now_ - test::kToday));
+    std::fprintf(stderr, "[%s t=%lld] ", fault_mode_name(o_.faults),
+                 static_cast<long long>(now_ - test::kToday));
     std::fprintf(stderr, fmt, a...);
     std::fputc('\n', stderr);
   }
@@ -668,9 +705,12 @@ class Simulation {
 
 const char* fault_mode_name(FaultMode m) {
   switch (m) {
-    case FaultMode::kNone: return "no faults";
-    case FaultMode::kMasked: return "masked faults";
-    case FaultMode::kFull: return "full faults";
+    case FaultMode::kNone:
+      return "no faults";
+    case FaultMode::kMasked:
+      return "masked faults";
+    case FaultMode::kFull:
+      return "full faults";
   }
   return "?";
 }
@@ -695,7 +735,8 @@ SimOutcome run_simulation(const SimOptions& options) {
     return sim.run();
   } catch (const std::exception& e) {
     SimOutcome out;
-    out.failures.push_back("seed " + std::to_string(options.seed) + " (" + fault_mode_name(options.faults) +
+    out.failures.push_back("seed " + std::to_string(options.seed) + " (" +
+                           fault_mode_name(options.faults) +
                            "): unexpected exception: " + e.what());
     return out;
   }
@@ -720,8 +761,10 @@ std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbos
     if (clean.conflict_set != masked.conflict_set) {
       std::ostringstream s;
       s << "seed " << seed << ": the conflict set differs between no faults and masked faults:";
-      for (auto& c : clean.conflict_set) if (!masked.conflict_set.count(c)) s << "\n  only without faults: " << c;
-      for (auto& c : masked.conflict_set) if (!clean.conflict_set.count(c)) s << "\n  only with faults:    " << c;
+      for (auto& c : clean.conflict_set)
+        if (!masked.conflict_set.count(c)) s << "\n  only without faults: " << c;
+      for (auto& c : masked.conflict_set)
+        if (!clean.conflict_set.count(c)) s << "\n  only with faults:    " << c;
       failures.push_back(s.str());
     }
     if (clean.final_records != masked.final_records) {

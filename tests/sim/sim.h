@@ -30,16 +30,16 @@ struct SimOptions {
 
 struct SimStats {
   uint64_t runs = 0;
-  uint64_t writes = 0;          // local creates, edits, deletes
-  uint64_t reviews = 0;         // conflict resolutions and duplicate merges
+  uint64_t writes = 0;   // local creates, edits, deletes
+  uint64_t reviews = 0;  // conflict resolutions and duplicate merges
   uint64_t syncs = 0;
-  uint64_t syncs_failed = 0;    // gave up (kFull) - retried in a later step
-  uint64_t requests = 0;        // requests the devices sent
-  uint64_t faults = 0;          // faults injected
+  uint64_t syncs_failed = 0;  // gave up (kFull) - retried in a later step
+  uint64_t requests = 0;      // requests the devices sent
+  uint64_t faults = 0;        // faults injected
   uint64_t server_restarts = 0;
   uint64_t device_crashes = 0;
-  uint64_t conflicts = 0;       // conflict entries at the end
-  uint64_t duplicates = 0;      // duplicate entries at the end
+  uint64_t conflicts = 0;   // conflict entries at the end
+  uint64_t duplicates = 0;  // duplicate entries at the end
   void add(const SimStats& o);
 };
 

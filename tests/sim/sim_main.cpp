@@ -58,7 +58,9 @@ int main(int argc, char** argv) {
   if (count == 0) usage();
 
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   lumbung::sim::SimStats totals;
   uint64_t failed = 0, done = 0;
   double last_report = 0;
@@ -73,23 +75,31 @@ int main(int argc, char** argv) {
     }
     if (soak && elapsed() - last_report >= 30) {
       last_report = elapsed();
-      std::printf("soak: %llu seeds, %llu failed, %.1f seeds/s\n", static_cast<unsigned long long>(done),
-                  static_cast<unsigned long long>(failed), done / last_report);
+      std::printf("soak: %llu seeds, %llu failed, %.1f seeds/s\n",
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(failed),
+                  done / last_report);
       std::fflush(stdout);
     }
   }
   const double secs = elapsed();
   std::printf(
       "seeds %llu..%llu: %llu run, %llu failed in %.1f s (%.2f seeds/s)\n"
-      "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu requests,\n"
-      "  %llu faults, %llu server restarts, %llu device crashes; %llu conflict and %llu duplicate entries\n",
+      "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu "
+      "requests,\n"
+      "  %llu faults, %llu server restarts, %llu device crashes; %llu conflict and %llu duplicate "
+      "entries\n",
       static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + count - 1),
-      static_cast<unsigned long long>(done), static_cast<unsigned long long>(failed), secs, done / secs,
-      static_cast<unsigned long long>(totals.runs), static_cast<unsigned long long>(totals.writes),
-      static_cast<unsigned long long>(totals.reviews), static_cast<unsigned long long>(totals.syncs),
-      static_cast<unsigned long long>(totals.syncs_failed), static_cast<unsigned long long>(totals.requests),
-      static_cast<unsigned long long>(totals.faults), static_cast<unsigned long long>(totals.server_restarts),
-      static_cast<unsigned long long>(totals.device_crashes), static_cast<unsigned long long>(totals.conflicts),
+      static_cast<unsigned long long>(done), static_cast<unsigned long long>(failed), secs,
+      done / secs, static_cast<unsigned long long>(totals.runs),
+      static_cast<unsigned long long>(totals.writes),
+      static_cast<unsigned long long>(totals.reviews),
+      static_cast<unsigned long long>(totals.syncs),
+      static_cast<unsigned long long>(totals.syncs_failed),
+      static_cast<unsigned long long>(totals.requests),
+      static_cast<unsigned long long>(totals.faults),
+      static_cast<unsigned long long>(totals.server_restarts),
+      static_cast<unsigned long long>(totals.device_crashes),
+      static_cast<unsigned long long>(totals.conflicts),
       static_cast<unsigned long long>(totals.duplicates));
   return failed == 0 ? 0 : 1;
 }

@@ -17,14 +17,14 @@ struct HttpResult {
   std::string body;                            // inflated if the response was gzip
   size_t wire_body_bytes = 0;                  // body bytes as received
   std::string error;
-  nlohmann::json json() const;                 // parsed body (throws if not JSON)
+  nlohmann::json json() const;  // parsed body (throws if not JSON)
   std::string header(const std::string& lower_name) const;
 };
 
 struct RequestOptions {
-  std::string token;          // sent as "Authorization: Bearer <token>" when not empty
-  bool gzip_body = false;     // gzip the request body, Content-Encoding: gzip
-  bool accept_gzip = true;    // Accept-Encoding: gzip
+  std::string token;        // sent as "Authorization: Bearer <token>" when not empty
+  bool gzip_body = false;   // gzip the request body, Content-Encoding: gzip
+  bool accept_gzip = true;  // Accept-Encoding: gzip
   std::map<std::string, std::string> headers;  // extra headers
   std::string content_type = "application/json";
 };

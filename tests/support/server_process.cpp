@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -29,12 +29,11 @@ std::string read_text_file(const std::string& path) {
 
 ServerProcess::ServerProcess(const std::string& binary, const std::string& data_dir,
                              const std::string& admin_token_file,
-                             std::vector<std::string> extra_args,
-                             const std::string& stderr_file) {
+                             std::vector<std::string> extra_args, const std::string& stderr_file) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--data", data_dir,
-                                   "--admin-token-file", admin_token_file};
+  std::vector<std::string> args = {binary,   "--listen",           "127.0.0.1:0",   "--data",
+                                   data_dir, "--admin-token-file", admin_token_file};
   bool tls = false;
   for (const auto& a : extra_args) tls = tls || a == "--tls-cert";
   if (!tls) args.push_back("--insecure-http");  // tests say so explicitly (docs/SECURITY.md)
@@ -68,7 +67,8 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
   const std::string tls_marker = "listening on https://127.0.0.1:";
   for (int rounds = 0; rounds < 3000 && port_ == 0; ++rounds) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline - std::chrono::steady_clock::now()).count();
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
     if (left <= 0) break;
     pollfd p{stdout_fd_, POLLIN, 0};
     const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 100)));

@@ -20,14 +20,14 @@ class Workload;
 
 struct Options {
   std::string scenario;
-  std::string data;          // gzip NDJSON workload
-  std::string schema_path;   // schema document the stores open with
-  std::string workdir;       // where scenario files go (fresh per run)
-  size_t records = 0;        // first N records of the workload; 0 = all
+  std::string data;             // gzip NDJSON workload
+  std::string schema_path;      // schema document the stores open with
+  std::string workdir;          // where scenario files go (fresh per run)
+  size_t records = 0;           // first N records of the workload; 0 = all
   size_t commit_every = 10000;  // local writes per Batch commit; 0 = one batch for all
-  std::string server_bin;    // lumbung-server binary (sync scenarios)
-  size_t devices = 50;       // many_devices: concurrent devices
-  std::string passphrase;    // local_write: encrypt personal data at rest with this passphrase
+  std::string server_bin;       // lumbung-server binary (sync scenarios)
+  size_t devices = 50;          // many_devices: concurrent devices
+  std::string passphrase;       // local_write: encrypt personal data at rest with this passphrase
 };
 
 struct Result {
@@ -35,16 +35,16 @@ struct Result {
   double seconds = 0;  // the timed part only
   // Scenario-specific figures (e.g. the SQLite baseline), printed after records_per_s.
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
-  uint64_t bytes_up = 0;    // bytes on the wire, headers included (sync scenarios)
+  uint64_t bytes_up = 0;  // bytes on the wire, headers included (sync scenarios)
   uint64_t bytes_down = 0;
   uint64_t requests = 0;
   std::optional<double> server_peak_rss_mb;  // null when no server was involved
   // Peak RSS of the device process when the device part ran in a worker process of its
   // own (sync scenarios); when unset, peak_rss_mb is this bench process's own peak.
   std::optional<double> device_peak_rss_mb;
-  uint64_t db_bytes = 0;    // size of the device database file(s) at the end
-  bool verified = false;    // the end state was checked and found right
-  std::string digest;       // content digest of the replica(s) checked (digest.h)
+  uint64_t db_bytes = 0;  // size of the device database file(s) at the end
+  bool verified = false;  // the end state was checked and found right
+  std::string digest;     // content digest of the replica(s) checked (digest.h)
 };
 
 // Seconds on a monotonic clock, for timing.

@@ -83,8 +83,8 @@ Json expected_fields(std::string_view line, const CollectionSchema& cs) {
   fields.erase("id");
   auto issues = cs.normalize_and_validate(fields, false);
   if (!issues.empty()) {
-    throw std::runtime_error("workload record " + id + " does not validate: " + issues.front().field +
-                             ": " + issues.front().message);
+    throw std::runtime_error("workload record " + id + " does not validate: " +
+                             issues.front().field + ": " + issues.front().message);
   }
   return fields;
 }

@@ -54,23 +54,24 @@ std::string known_scenarios() {
 }
 
 void usage(std::FILE* to) {
-  std::fprintf(to,
-               "usage: lumbung-bench --scenario NAME [--data FILE.ndjson.gz] [--records N]\n"
-               "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
-               "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
-               "  --scenario      one of: %s\n"
-               "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
-               "  --records       use the first N records (default: all)\n"
-               "  --schema        schema document (default %s/schema/enrolment.schema.json)\n"
-               "  --workdir       directory for the databases (default: a fresh temporary\n"
-               "                  directory, removed afterwards)\n"
-               "  --commit-every  local writes per batch commit (default 10000; 0 = one batch)\n"
-               "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
-               "  --devices       many_devices: concurrent devices (default 50)\n"
-               "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
-               "Prints one JSON result line on stdout; progress on stderr.\n"
-               "Exit: 0 verified, 1 not verified or failed, 2 bad usage.\n",
-               known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR, LUMBUNG_SERVER_BIN);
+  std::fprintf(
+      to,
+      "usage: lumbung-bench --scenario NAME [--data FILE.ndjson.gz] [--records N]\n"
+      "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
+      "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
+      "  --scenario      one of: %s\n"
+      "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
+      "  --records       use the first N records (default: all)\n"
+      "  --schema        schema document (default %s/schema/enrolment.schema.json)\n"
+      "  --workdir       directory for the databases (default: a fresh temporary\n"
+      "                  directory, removed afterwards)\n"
+      "  --commit-every  local writes per batch commit (default 10000; 0 = one batch)\n"
+      "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
+      "  --devices       many_devices: concurrent devices (default 50)\n"
+      "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
+      "Prints one JSON result line on stdout; progress on stderr.\n"
+      "Exit: 0 verified, 1 not verified or failed, 2 bad usage.\n",
+      known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR, LUMBUNG_SERVER_BIN);
 }
 
 [[noreturn]] void bad_usage(const std::string& msg) {
@@ -87,7 +88,8 @@ size_t parse_count(const std::string& flag, const std::string& v) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != v.size() || v.empty() || v[0] == '-') bad_usage(flag + " needs a count, got \"" + v + "\"");
+  if (used != v.size() || v.empty() || v[0] == '-')
+    bad_usage(flag + " needs a count, got \"" + v + "\"");
   return static_cast<size_t>(n);
 }
 
@@ -127,8 +129,9 @@ nlohmann::ordered_json result_line(const std::string& scenario, const Result& r)
   } else {
     j["peak_rss_mb"] = rounded(peak_rss_mb(), 1);
   }
-  j["server_peak_rss_mb"] = r.server_peak_rss_mb ? nlohmann::ordered_json(rounded(*r.server_peak_rss_mb, 1))
-                                                 : nlohmann::ordered_json(nullptr);
+  j["server_peak_rss_mb"] = r.server_peak_rss_mb
+                                ? nlohmann::ordered_json(rounded(*r.server_peak_rss_mb, 1))
+                                : nlohmann::ordered_json(nullptr);
   j["db_bytes"] = r.db_bytes;
   j["verified"] = r.verified;
   j["digest"] = r.digest;
@@ -229,8 +232,9 @@ int main(int argc, char** argv) {
   try {
     return lumbung::bench::run(argc, argv);
   } catch (const lumbung::Error& e) {
-    std::fprintf(stderr, "lumbung-bench: %s: %s%s%s\n", lumbung::error_code_name(e.code()), e.what(),
-                 e.field().empty() ? "" : " (field ", e.field().empty() ? "" : (e.field() + ")").c_str());
+    std::fprintf(stderr, "lumbung-bench: %s: %s%s%s\n", lumbung::error_code_name(e.code()),
+                 e.what(), e.field().empty() ? "" : " (field ",
+                 e.field().empty() ? "" : (e.field() + ")").c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lumbung-bench: %s\n", e.what());
   }

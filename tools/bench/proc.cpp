@@ -22,7 +22,8 @@ namespace lumbung::bench {
 
 Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& stderr_path) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -119,9 +120,18 @@ std::vector<std::string> server_args(const std::string& binary, const std::strin
   std::filesystem::create_directories(dir);
   // Plain HTTP on loopback, said explicitly; rate limits off because every simulated device
   // shares 127.0.0.1 and the bench measures capacity, not the admission policy.
-  return {binary, "--listen", "127.0.0.1:0", "--data", dir + "/data", "--admin-token-file",
-          dir + "/admin-token", "--insecure-http", "--rate-limit-device", "0",
-          "--rate-limit-address", "0"};
+  return {binary,
+          "--listen",
+          "127.0.0.1:0",
+          "--data",
+          dir + "/data",
+          "--admin-token-file",
+          dir + "/admin-token",
+          "--insecure-http",
+          "--rate-limit-device",
+          "0",
+          "--rate-limit-address",
+          "0"};
 }
 }  // namespace
 

@@ -29,8 +29,8 @@ struct Pipe {
   int from = -1, to = -1;
   std::vector<char> buf = std::vector<char>(256 * 1024);
   size_t len = 0, off = 0;
-  bool eof = false;      // `from` reached EOF
-  bool shut = false;     // we shut down `to` for writing after the EOF was flushed
+  bool eof = false;   // `from` reached EOF
+  bool shut = false;  // we shut down `to` for writing after the EOF was flushed
 };
 
 struct Conn {
@@ -54,7 +54,8 @@ Relay::Relay(uint16_t server_port) : server_port_(server_port) {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = 0;
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listen_fd_, 256) != 0) {
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      listen(listen_fd_, 256) != 0) {
     throw std::runtime_error(std::string("relay: bind/listen: ") + std::strerror(errno));
   }
   socklen_t len = sizeof a;
@@ -137,8 +138,8 @@ void Relay::loop() {
       Conn& c = *conns[static_cast<size_t>(who[k].first)];
       if (c.dead) continue;
       const bool is_client = who[k].second == 0;
-      Pipe& in = is_client ? c.up : c.down;    // what we read from this fd
-      Pipe& out = is_client ? c.down : c.up;   // what we write to this fd
+      Pipe& in = is_client ? c.up : c.down;   // what we read from this fd
+      Pipe& out = is_client ? c.down : c.up;  // what we write to this fd
       std::atomic<uint64_t>& counter = is_client ? up_ : down_;
       if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) && in.len == 0 && !in.eof) {
         const ssize_t n = recv(fds[k].fd, in.buf.data(), in.buf.size(), 0);

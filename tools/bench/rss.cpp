@@ -18,7 +18,8 @@ double current_rss_mb() {
   std::ifstream in("/proc/self/statm");
   long total = 0, resident = 0;
   if (!(in >> total >> resident)) return 0;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) /
+         (1024.0 * 1024.0);
 }
 
 std::optional<double> process_peak_rss_mb(pid_t pid) {

@@ -2,8 +2,8 @@
 // the sync scenarios, of a server process by pid).
 #pragma once
 
-#include <optional>
 #include <sys/types.h>
+#include <optional>
 
 namespace lumbung::bench {
 

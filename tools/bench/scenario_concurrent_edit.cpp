@@ -50,7 +50,8 @@ class Cluster {
     db_a_ = o.workdir + "/" + name + "-a.db";
     db_b_ = o.workdir + "/" + name + "-b.db";
     const auto scope = province_prefixes(w, 0, n);
-    std::fprintf(stderr, "concurrent_edit[%s]: A loads %zu records and syncs, B syncs (untimed)...\n",
+    std::fprintf(stderr,
+                 "concurrent_edit[%s]: A loads %zu records and syncs, B syncs (untimed)...\n",
                  name.c_str(), n);
     {
       auto a = open_device(db_a_, schema_, name + "-a");
@@ -76,13 +77,16 @@ class Cluster {
       Batch ba = a->begin_batch();
       for (size_t i = 0; i < n_; ++i) {
         if (!set.has(i)) continue;
-        ba.update(collection_, std::string(extract_id(w_.line(i))), Json{{"phone", edited_phone(i)}});
+        ba.update(collection_, std::string(extract_id(w_.line(i))),
+                  Json{{"phone", edited_phone(i)}});
         ++changed;
       }
       ba.commit();
       Batch bb = b->begin_batch();
       for (size_t i = 0; i < n_; ++i) {
-        if (set.has(i)) bb.update(collection_, std::string(extract_id(w_.line(i))), Json{{"monthly_income", edited_income(i)}});
+        if (set.has(i))
+          bb.update(collection_, std::string(extract_id(w_.line(i))),
+                    Json{{"monthly_income", edited_income(i)}});
       }
       bb.commit();
     }
@@ -107,9 +111,11 @@ class Cluster {
                        {"bytes_per_changed_record", r.extra["bytes_per_record"]},
                        {"device_peak_rss_mb", w.value("peak_rss_mb", 0.0)},
                        {"worker", w}};
-    std::fprintf(stderr, "concurrent_edit[%s]: %zu of %zu changed: %.3f s, %llu B up, %llu B down, %llu requests\n",
-                 name_.c_str(), changed, n_, w.value("seconds", 0.0), (unsigned long long)r.bytes_up,
-                 (unsigned long long)r.bytes_down, (unsigned long long)r.requests);
+    std::fprintf(
+        stderr,
+        "concurrent_edit[%s]: %zu of %zu changed: %.3f s, %llu B up, %llu B down, %llu requests\n",
+        name_.c_str(), changed, n_, w.value("seconds", 0.0), (unsigned long long)r.bytes_up,
+        (unsigned long long)r.bytes_down, (unsigned long long)r.requests);
 
     // Verify every replica against the workload with every edit so far applied.
     Checker local("concurrent_edit[" + name_ + "]");
@@ -143,7 +149,8 @@ class Cluster {
       local(s->stats().open_conflicts == 0, dev + " has open conflicts");
     }
     const Json conflicts = env_.conflicts();
-    local(conflicts.empty(), "server has " + std::to_string(conflicts.size()) + " open conflicts (edits were of different fields)");
+    local(conflicts.empty(), "server has " + std::to_string(conflicts.size()) +
+                                 " open conflicts (edits were of different fields)");
     out.figures["conflicts_open"] = conflicts.size();
     out.figures["verified"] = local.ok();
     out.figures["digest"] = sd;

@@ -85,8 +85,8 @@ Result run_local_write(const Options& options, const Workload& workload) {
       if (!batch) batch.emplace(store->begin_batch());
       Json fields = Json::parse(workload.line(i));
       auto id_it = fields.find("id");
-      std::string id = id_it != fields.end() && id_it->is_string() ? id_it->get<std::string>()
-                                                                      : std::string();
+      std::string id =
+          id_it != fields.end() && id_it->is_string() ? id_it->get<std::string>() : std::string();
       if (id_it != fields.end()) fields.erase(id_it);
       const double t_parsed = now_seconds();
       parse_s += t_parsed - t;
@@ -108,7 +108,8 @@ Result run_local_write(const Options& options, const Workload& workload) {
     }
   }
   const double seconds = now_seconds() - t0;
-  std::fprintf(stderr, "local_write: %.3f s (%.0f records/s): parse %.3f s, create %.3f s, commit %.3f s\n",
+  std::fprintf(stderr,
+               "local_write: %.3f s (%.0f records/s): parse %.3f s, create %.3f s, commit %.3f s\n",
                seconds, n / seconds, parse_s, create_s, commit_s);
 
   std::fprintf(stderr, "local_write: plain SQLite baseline...\n");

@@ -41,13 +41,15 @@ Result run_many_devices(const Options& options, const Workload& workload) {
     const std::string db = options.workdir + "/many-" + id + ".db";
     auto store = open_device(db, schema, id);
     load_records(*store, workload, begin, end, collection);
-    spec.devices.push_back({db, id, register_device(env, *store, province_prefixes(workload, begin, end))});
+    spec.devices.push_back(
+        {db, id, register_device(env, *store, province_prefixes(workload, begin, end))});
     counts.push_back(end - begin);
   }
   env.relay().reset();
   std::fprintf(stderr, "many_devices: %zu concurrent pushes (timed, worker process)...\n", k);
   const Json w = run_worker(options, spec, "many");
-  std::fprintf(stderr, "many_devices: %.3f s, errors %d\n", w.value("seconds", 0.0), w.value("errors", 0));
+  std::fprintf(stderr, "many_devices: %.3f s, errors %d\n", w.value("seconds", 0.0),
+               w.value("errors", 0));
 
   Result r;
   r.records = n;
@@ -61,13 +63,15 @@ Result run_many_devices(const Options& options, const Workload& workload) {
 
   std::fprintf(stderr, "many_devices: verifying...\n");
   check(w.value("errors", 0) == 0, "worker errors: " + w["error_messages"].dump());
-  check(w.value("pushed", uint64_t{0}) == n, "pushed " + std::to_string(w.value("pushed", uint64_t{0})));
+  check(w.value("pushed", uint64_t{0}) == n,
+        "pushed " + std::to_string(w.value("pushed", uint64_t{0})));
   for (size_t d = 0; d < k; ++d) {
     const auto& dev = spec.devices[d];
     auto store = open_device(dev.db, schema, dev.device_id);
     check(store->stats().pending_changes == 0, dev.device_id + " has pending changes");
     const int64_t acked = env.acked_seq(dev.device_id);
-    check(acked == static_cast<int64_t>(counts[d]), dev.device_id + " acked_seq " + std::to_string(acked));
+    check(acked == static_cast<int64_t>(counts[d]),
+          dev.device_id + " acked_seq " + std::to_string(acked));
   }
   const std::string expected = workload_digest(workload, cs);
   uint64_t live = 0;

@@ -26,7 +26,8 @@ Result run_pull(const Options& options, const Workload& workload) {
   const auto scope = province_prefixes(workload, 0, n);
   {
     auto a = open_device(options.workdir + "/pull-a.db", schema, "bench-a");
-    std::fprintf(stderr, "pull: loading %zu records into bench-a and pushing them (untimed)...\n", n);
+    std::fprintf(stderr, "pull: loading %zu records into bench-a and pushing them (untimed)...\n",
+                 n);
     load_records(*a, workload, 0, n, collection);
     const std::string token_a = register_device(env, *a, scope);
     const SyncReport pr = sync_direct(env, *a, token_a, "push");
@@ -46,7 +47,8 @@ Result run_pull(const Options& options, const Workload& workload) {
   env.relay().reset();
   std::fprintf(stderr, "pull: pulling into a fresh device (timed, worker process)...\n");
   const Json w = run_worker(options, spec, "pull");
-  std::fprintf(stderr, "pull: %.3f s, %s\n", w.value("seconds", 0.0), w.dump().substr(0, 400).c_str());
+  std::fprintf(stderr, "pull: %.3f s, %s\n", w.value("seconds", 0.0),
+               w.dump().substr(0, 400).c_str());
 
   Result r;
   r.records = n;
@@ -56,7 +58,8 @@ Result run_pull(const Options& options, const Workload& workload) {
 
   std::fprintf(stderr, "pull: verifying...\n");
   check(w.value("errors", 0) == 0, "worker errors: " + w["error_messages"].dump());
-  check(w.value("pulled", uint64_t{0}) == n, "pulled " + std::to_string(w.value("pulled", uint64_t{0})));
+  check(w.value("pulled", uint64_t{0}) == n,
+        "pulled " + std::to_string(w.value("pulled", uint64_t{0})));
   const std::string expected = workload_digest(workload, cs);
   {
     auto store = open_device(db, schema, "bench-b");

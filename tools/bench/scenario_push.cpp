@@ -40,7 +40,8 @@ Result run_push(const Options& options, const Workload& workload) {
   env.relay().reset();
   std::fprintf(stderr, "push: pushing (timed, worker process)...\n");
   const Json w = run_worker(options, spec, "push");
-  std::fprintf(stderr, "push: %.3f s, %s\n", w.value("seconds", 0.0), w.dump().substr(0, 400).c_str());
+  std::fprintf(stderr, "push: %.3f s, %s\n", w.value("seconds", 0.0),
+               w.dump().substr(0, 400).c_str());
 
   Result r;
   r.records = n;
@@ -50,7 +51,8 @@ Result run_push(const Options& options, const Workload& workload) {
 
   std::fprintf(stderr, "push: verifying...\n");
   check(w.value("errors", 0) == 0, "worker errors: " + w["error_messages"].dump());
-  check(w.value("pushed", uint64_t{0}) == n, "pushed " + std::to_string(w.value("pushed", uint64_t{0})));
+  check(w.value("pushed", uint64_t{0}) == n,
+        "pushed " + std::to_string(w.value("pushed", uint64_t{0})));
   const std::string expected = workload_digest(workload, cs);
   {
     auto store = open_device(db, schema, "bench-a");
@@ -61,7 +63,8 @@ Result run_push(const Options& options, const Workload& workload) {
   }
   uint64_t live = 0;
   const std::string sd = env.server_digest(collection, &live);
-  check(live == n, "server holds " + std::to_string(live) + " live records, expected " + std::to_string(n));
+  check(live == n,
+        "server holds " + std::to_string(live) + " live records, expected " + std::to_string(n));
   check(sd == expected, "server digest " + sd + " != workload digest " + expected);
   const int64_t acked = env.acked_seq("bench-a");
   check(acked == static_cast<int64_t>(n), "server acked_seq " + std::to_string(acked));

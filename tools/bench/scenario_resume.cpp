@@ -46,10 +46,12 @@ Result run_resume(const Options& options, const Workload& workload) {
   spec.cut_after = batches / 2;
   spec.cut_down_for = 3;
   env.relay().reset();
-  std::fprintf(stderr, "resume: pushing, link cut after %zu of %zu batches (timed, worker process)...\n",
+  std::fprintf(stderr,
+               "resume: pushing, link cut after %zu of %zu batches (timed, worker process)...\n",
                spec.cut_after, batches);
   const Json w = run_worker(options, spec, "resume");
-  std::fprintf(stderr, "resume: %.3f s, %s\n", w.value("seconds", 0.0), w.dump().substr(0, 600).c_str());
+  std::fprintf(stderr, "resume: %.3f s, %s\n", w.value("seconds", 0.0),
+               w.dump().substr(0, 600).c_str());
 
   Result r;
   r.records = n;
@@ -62,7 +64,8 @@ Result run_resume(const Options& options, const Workload& workload) {
   const Json step = w.at("steps").at(0);
   check(step.value("interrupted", false), "the first push was not interrupted");
   const uint64_t pending_after_cut = step.value("pending_after_cut", uint64_t{0});
-  check(pending_after_cut > 0 && pending_after_cut < n, "pending after the cut: " + std::to_string(pending_after_cut));
+  check(pending_after_cut > 0 && pending_after_cut < n,
+        "pending after the cut: " + std::to_string(pending_after_cut));
   r.extra["pending_after_cut"] = pending_after_cut;
   r.extra["cut_after_requests"] = spec.cut_after;
   const std::string expected = workload_digest(workload, cs);
@@ -75,12 +78,14 @@ Result run_resume(const Options& options, const Workload& workload) {
   }
   uint64_t live = 0, total = 0;
   const std::string sd = env.server_digest(collection, &live, &total);
-  check(live == n && total == n, "server holds " + std::to_string(live) + " live / " + std::to_string(total));
+  check(live == n && total == n,
+        "server holds " + std::to_string(live) + " live / " + std::to_string(total));
   check(sd == expected, "server digest " + sd + " != workload digest " + expected);
   const int64_t acked = env.acked_seq("bench-a");
   check(acked == static_cast<int64_t>(n), "server acked_seq " + std::to_string(acked));
   const double applied = env.metric("lumbung_ops_applied_total");
-  check(applied == static_cast<double>(n), "server applied " + std::to_string(applied) + " ops in all");
+  check(applied == static_cast<double>(n),
+        "server applied " + std::to_string(applied) + " ops in all");
   r.extra["acked_seq"] = acked;
   r.extra["server_ops_applied"] = applied;
   r.extra["server_peak_rss_end_mb"] = env.stop_server().value_or(-1);  // after verification

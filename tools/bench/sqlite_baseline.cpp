@@ -72,7 +72,8 @@ BaselineResult run_sqlite_baseline(const Workload& workload, const std::string& 
 
     Stmt count;
     sqlite3_prepare_v2(db.h, "SELECT count(*) FROM docs", -1, &count.h, nullptr);
-    if (sqlite3_step(count.h) == SQLITE_ROW) out.rows = static_cast<size_t>(sqlite3_column_int64(count.h, 0));
+    if (sqlite3_step(count.h) == SQLITE_ROW)
+      out.rows = static_cast<size_t>(sqlite3_column_int64(count.h, 0));
   }
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::error_code ec;

@@ -10,7 +10,7 @@ namespace lumbung::bench {
 class Workload;
 
 struct BaselineResult {
-  size_t rows = 0;   // rows in the table afterwards (checked == workload size)
+  size_t rows = 0;     // rows in the table afterwards (checked == workload size)
   double seconds = 0;  // BEGIN .. COMMIT, inserts included; opening the file is not timed
   unsigned long long db_bytes = 0;
 };

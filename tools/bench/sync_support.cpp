@@ -26,7 +26,8 @@ namespace lumbung::bench {
 
 // --- SyncEnv ----------------------------------------------------------------------------------
 
-SyncEnv::SyncEnv(const Options& options, const std::string& name) : dir_(options.workdir + "/" + name) {
+SyncEnv::SyncEnv(const Options& options, const std::string& name)
+    : dir_(options.workdir + "/" + name) {
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
   server_ = std::make_unique<ServerProc>(options.server_bin, dir_);
@@ -52,7 +53,8 @@ HttpResult SyncEnv::call(const std::string& method, const std::string& target, c
   HttpResponse resp = http_->send(req);
   HttpResult out;
   out.status = resp.status;
-  if (resp.headers.count("content-type") && resp.headers["content-type"].find("json") != std::string::npos) {
+  if (resp.headers.count("content-type") &&
+      resp.headers["content-type"].find("json") != std::string::npos) {
     out.body = Json::parse(resp.body, nullptr, false);
   } else {
     out.body = resp.body;
@@ -61,7 +63,8 @@ HttpResult SyncEnv::call(const std::string& method, const std::string& target, c
 }
 
 std::string SyncEnv::code(const std::vector<std::string>& scope) {
-  auto r = call("POST", "/v1/admin/codes", Json{{"scope", scope}, {"label", "bench"}}, server_->admin_token());
+  auto r = call("POST", "/v1/admin/codes", Json{{"scope", scope}, {"label", "bench"}},
+                server_->admin_token());
   if (r.status != 201) throw std::runtime_error("code creation failed: " + r.body.dump());
   return r.body.at("code").get<std::string>();
 }
@@ -81,8 +84,8 @@ std::string SyncEnv::server_digest(const std::string& collection, uint64_t* live
   uint64_t n_live = 0, n_all = 0;
   std::string after;
   for (int page = 0; page < 100000; ++page) {
-    auto r = call("GET", "/v1/records?collection=" + collection + "&limit=2000&after=" + after, Json(),
-                  reviewer());
+    auto r = call("GET", "/v1/records?collection=" + collection + "&limit=2000&after=" + after,
+                  Json(), reviewer());
     if (r.status != 200) throw std::runtime_error("GET /v1/records failed: " + r.body.dump());
     for (const auto& rec : r.body.at("records")) {
       ++n_all;
@@ -137,7 +140,8 @@ std::optional<double> SyncEnv::stop_server() {
     http_.reset();
     const int st = server_->stop();
     stopped_ = true;
-    std::fprintf(stderr, "  server stopped (status %d), peak RSS %.1f MB\n", st, server_rss_.value_or(-1));
+    std::fprintf(stderr, "  server stopped (status %d), peak RSS %.1f MB\n", st,
+                 server_rss_.value_or(-1));
   }
   return server_rss_;
 }
@@ -147,7 +151,8 @@ std::optional<double> SyncEnv::stop_server() {
 std::string workload_collection(const Schema& schema) {
   if (schema.collection("enrolment")) return "enrolment";
   if (schema.collections().size() == 1) return schema.collections().front().name();
-  throw std::runtime_error("schema " + schema.name() + " has no \"enrolment\" collection and more than one other");
+  throw std::runtime_error("schema " + schema.name() +
+                           " has no \"enrolment\" collection and more than one other");
 }
 
 std::unique_ptr<Store> open_device(const std::string& path, std::shared_ptr<const Schema> schema,
@@ -193,7 +198,8 @@ std::string register_device(SyncEnv& env, Store& store, const std::vector<std::s
   return client.register_device(env.code(scope), "bench " + store.device_id());
 }
 
-SyncReport sync_direct(SyncEnv& env, Store& store, const std::string& token, const std::string& what) {
+SyncReport sync_direct(SyncEnv& env, Store& store, const std::string& token,
+                       const std::string& what) {
   auto transport = make_http_transport(env.server().url());
   SyncClient client(store, *transport, token);
   if (what == "push") return client.push();
@@ -213,12 +219,17 @@ std::string self_exe() {
 }
 
 Json spec_to_json(const WorkerSpec& s) {
-  Json j{{"url", s.url}, {"schema", s.schema_path}, {"concurrent", s.concurrent},
-         {"cut_after", s.cut_after}, {"cut_down_for", s.cut_down_for}};
+  Json j{{"url", s.url},
+         {"schema", s.schema_path},
+         {"concurrent", s.concurrent},
+         {"cut_after", s.cut_after},
+         {"cut_down_for", s.cut_down_for}};
   j["devices"] = Json::array();
-  for (const auto& d : s.devices) j["devices"].push_back({{"db", d.db}, {"device_id", d.device_id}, {"token", d.token}});
+  for (const auto& d : s.devices)
+    j["devices"].push_back({{"db", d.db}, {"device_id", d.device_id}, {"token", d.token}});
   j["steps"] = Json::array();
-  for (const auto& st : s.steps) j["steps"].push_back({{"device", st.device}, {"action", st.action}});
+  for (const auto& st : s.steps)
+    j["steps"].push_back({{"device", st.device}, {"action", st.action}});
   return j;
 }
 
@@ -227,14 +238,16 @@ Json spec_to_json(const WorkerSpec& s) {
 // reaching it. heal() brings the link back.
 class CutTransport final : public Transport {
  public:
-  CutTransport(Transport& inner, size_t pass, size_t down_for) : inner_(inner), pass_(pass), down_for_(down_for) {}
+  CutTransport(Transport& inner, size_t pass, size_t down_for)
+      : inner_(inner), pass_(pass), down_for_(down_for) {}
   void heal() { healed_ = true; }
   size_t seen() const { return seen_; }
   HttpResponse send(const HttpRequest& request) override {
     const size_t n = ++seen_;
     if (!healed_ && n == pass_ + 1) {
       inner_.send(request);
-      throw Error(ErrorCode::kTransport, "bench: link cut (response lost after the server got the request)");
+      throw Error(ErrorCode::kTransport,
+                  "bench: link cut (response lost after the server got the request)");
     }
     if (!healed_ && n > pass_ + 1 && n <= pass_ + 1 + down_for_) {
       throw Error(ErrorCode::kTransport, "bench: link down");
@@ -250,8 +263,9 @@ class CutTransport final : public Transport {
 };
 
 Json report_json(const SyncReport& r) {
-  return Json{{"pushed", r.pushed}, {"pulled", r.pulled}, {"applied", r.applied},
-              {"conflicts", r.conflicts}, {"requests", r.requests}, {"retries", r.retries},
+  return Json{{"pushed", r.pushed},         {"pulled", r.pulled},
+              {"applied", r.applied},       {"conflicts", r.conflicts},
+              {"requests", r.requests},     {"retries", r.retries},
               {"est_bytes_up", r.bytes_up}, {"est_bytes_down", r.bytes_down}};
 }
 
@@ -295,7 +309,8 @@ Json run_worker(const Options& options, const WorkerSpec& spec, const std::strin
   Json j = Json::parse(last, nullptr, false);
   if (!status || !WIFEXITED(*status) || j.is_discarded()) {
     throw std::runtime_error("device worker " + tag + " failed (status " +
-                             std::to_string(status.value_or(-1)) + "), output: " + out.substr(0, 500));
+                             std::to_string(status.value_or(-1)) +
+                             "), output: " + out.substr(0, 500));
   }
   return j;
 }
@@ -303,7 +318,8 @@ Json run_worker(const Options& options, const WorkerSpec& spec, const std::strin
 int worker_main(const std::string& spec_path) {
   std::ifstream in(spec_path);
   const Json spec = Json::parse(in);
-  auto schema = std::shared_ptr<const Schema>(Schema::load_file(spec.at("schema").get<std::string>()));
+  auto schema =
+      std::shared_ptr<const Schema>(Schema::load_file(spec.at("schema").get<std::string>()));
   const std::string url = spec.at("url");
   std::vector<OpenDevice> devs;
   for (const auto& d : spec.at("devices")) {
@@ -321,11 +337,14 @@ int worker_main(const std::string& spec_path) {
     if (out["error_messages"].size() < 10) out["error_messages"].push_back(who + ": " + what);
   };
   SyncOptions so;
-  so.sleep = [](int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 200))); };
+  so.sleep = [](int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 200)));
+  };
 
   if (spec.value("concurrent", false)) {
     for (size_t i = 0; i < devs.size(); ++i) {
-      devs[i].client = std::make_unique<SyncClient>(*devs[i].store, *devs[i].http, jdevs[i].at("token").get<std::string>());
+      devs[i].client = std::make_unique<SyncClient>(*devs[i].store, *devs[i].http,
+                                                    jdevs[i].at("token").get<std::string>());
     }
     std::vector<SyncReport> reports(devs.size());
     std::vector<double> secs(devs.size());
@@ -440,7 +459,8 @@ void fill_wire_figures(Result& r, const Json& worker, const Relay& relay, size_t
   r.bytes_down = relay.bytes_down();
   r.requests = worker.value("requests", uint64_t{0});
   r.device_peak_rss_mb = worker.value("peak_rss_mb", 0.0);
-  r.extra["bytes_per_record"] = records ? static_cast<double>(r.bytes_up + r.bytes_down) / records : 0.0;
+  r.extra["bytes_per_record"] =
+      records ? static_cast<double>(r.bytes_up + r.bytes_down) / records : 0.0;
   r.extra["up_bytes_per_record"] = records ? static_cast<double>(r.bytes_up) / records : 0.0;
   r.extra["down_bytes_per_record"] = records ? static_cast<double>(r.bytes_down) / records : 0.0;
   r.extra["records_per_request"] = r.requests ? static_cast<double>(records) / r.requests : 0.0;

@@ -85,7 +85,8 @@ std::vector<std::string> province_prefixes(const Workload& workload, size_t begi
 // Registers the store's device with a code for `scope`; returns its token.
 std::string register_device(SyncEnv& env, Store& store, const std::vector<std::string>& scope);
 // Pushes or pulls through the server directly (setup steps, not measured).
-SyncReport sync_direct(SyncEnv& env, Store& store, const std::string& token, const std::string& what);
+SyncReport sync_direct(SyncEnv& env, Store& store, const std::string& token,
+                       const std::string& what);
 
 // --- the device worker ---------------------------------------------------------------------
 struct WorkerDevice {
@@ -98,7 +99,7 @@ struct WorkerStep {
   std::string action;  // "push", "pull", "sync", or "push_cut_resume"
 };
 struct WorkerSpec {
-  std::string url;          // where devices connect (the relay)
+  std::string url;  // where devices connect (the relay)
   std::string schema_path;
   std::vector<WorkerDevice> devices;
   std::vector<WorkerStep> steps;  // sequential mode: in order

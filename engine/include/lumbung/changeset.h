@@ -20,10 +20,10 @@
 namespace lumbung {
 
 struct Op {
-  uint64_t seq = 0;          // the writing device's sequence number, from 1, gap-free
+  uint64_t seq = 0;  // the writing device's sequence number, from 1, gap-free
   std::string collection;
-  std::string id;            // record id (UUID, made on the device)
-  Version version;           // hlc + writing device
+  std::string id;   // record id (UUID, made on the device)
+  Version version;  // hlc + writing device
   bool is_delete = false;
   Json set = Json::object();  // field -> value (null clears the field); empty for a delete
   // field -> version the writer had seen (absent = it had seen none). For a delete, the
@@ -47,7 +47,7 @@ ChangeSet decode_changeset(const Json& j);
 
 // "hlc.device" text form of a version, used in conflict ids and logs.
 std::string version_to_string(const Version& v);
-Json encode_version(const Version& v);    // [hlc, "device"]
-Version decode_version(const Json& j);    // throws Error(kProtocol)
+Json encode_version(const Version& v);  // [hlc, "device"]
+Version decode_version(const Json& j);  // throws Error(kProtocol)
 
 }  // namespace lumbung

@@ -13,32 +13,32 @@
 namespace lumbung {
 
 enum class ErrorCode {
-  kInvalidArgument,   // a caller passed something malformed (empty id, bad collection name)
-  kValidationFailed,  // a record or patch breaks a schema rule; Error::field() names the field
-  kUnknownField,      // a field the schema does not declare
-  kUnknownCollection, // a collection the schema does not declare
-  kNotFound,          // the record to update or delete does not exist (or is deleted)
-  kAlreadyExists,     // create with an id that is already taken
-  kStatusRegression,  // a forward-only field asked to move backwards
-  kSchemaInvalid,     // the schema file itself is malformed
-  kSchemaMismatch,    // the store was made with another schema / device identity
-  kStorage,           // SQLite reported an error (disk full, I/O, locked)
-  kCorrupt,           // stored data or a change set cannot be decoded
-  kMalformedJson,     // input is not JSON
-  kProtocol,          // a change set or message is JSON but breaks the wire format
-  kUnauthorized,      // missing or wrong credential
-  kForbidden,         // credential valid but not allowed this call
-  kOutOfScope,        // a record outside the device's registered regions
-  kBodyTooLarge,      // a request body (compressed or inflated) beyond kMaxBodyBytes
-  kBatchTooLarge,     // more ops in one push than kMaxBatchOps
-  kJsonTooDeep,       // JSON nested deeper than kMaxJsonDepth
-  kSeqGap,            // a push skipped sequence numbers; resend from the expected seq
-  kMethodNotAllowed,  // an endpoint called with the wrong HTTP method
-  kWrongPassphrase,   // the passphrase does not open this store's data key
-  kRateLimited,       // too many requests; retry later
-  kTransport,         // the link failed (timeout, refused, cut)
-  kCancelled,         // the caller cancelled a long operation
-  kInternal,          // a bug: an invariant did not hold (keep last: error_code_from_name)
+  kInvalidArgument,    // a caller passed something malformed (empty id, bad collection name)
+  kValidationFailed,   // a record or patch breaks a schema rule; Error::field() names the field
+  kUnknownField,       // a field the schema does not declare
+  kUnknownCollection,  // a collection the schema does not declare
+  kNotFound,           // the record to update or delete does not exist (or is deleted)
+  kAlreadyExists,      // create with an id that is already taken
+  kStatusRegression,   // a forward-only field asked to move backwards
+  kSchemaInvalid,      // the schema file itself is malformed
+  kSchemaMismatch,     // the store was made with another schema / device identity
+  kStorage,            // SQLite reported an error (disk full, I/O, locked)
+  kCorrupt,            // stored data or a change set cannot be decoded
+  kMalformedJson,      // input is not JSON
+  kProtocol,           // a change set or message is JSON but breaks the wire format
+  kUnauthorized,       // missing or wrong credential
+  kForbidden,          // credential valid but not allowed this call
+  kOutOfScope,         // a record outside the device's registered regions
+  kBodyTooLarge,       // a request body (compressed or inflated) beyond kMaxBodyBytes
+  kBatchTooLarge,      // more ops in one push than kMaxBatchOps
+  kJsonTooDeep,        // JSON nested deeper than kMaxJsonDepth
+  kSeqGap,             // a push skipped sequence numbers; resend from the expected seq
+  kMethodNotAllowed,   // an endpoint called with the wrong HTTP method
+  kWrongPassphrase,    // the passphrase does not open this store's data key
+  kRateLimited,        // too many requests; retry later
+  kTransport,          // the link failed (timeout, refused, cut)
+  kCancelled,          // the caller cancelled a long operation
+  kInternal,           // a bug: an invariant did not hold (keep last: error_code_from_name)
 };
 
 // Stable snake_case name of a code, e.g. "validation_failed".

@@ -56,13 +56,13 @@
 #include <stdint.h>
 
 #if defined(_WIN32)
-#  if defined(LUMBUNG_C_API_BUILD)
-#    define LB_EXPORT __declspec(dllexport)
-#  else
-#    define LB_EXPORT __declspec(dllimport)
-#  endif
+#if defined(LUMBUNG_C_API_BUILD)
+#define LB_EXPORT __declspec(dllexport)
 #else
-#  define LB_EXPORT __attribute__((visibility("default")))
+#define LB_EXPORT __declspec(dllimport)
+#endif
+#else
+#define LB_EXPORT __attribute__((visibility("default")))
 #endif
 
 #ifdef __cplusplus
@@ -77,9 +77,9 @@ extern "C" {
 /* Mirrors lumbung::ErrorCode (engine/include/lumbung/error.h). The numbers are ABI. */
 enum {
   LB_OK = 0,
-  LB_ERR_INVALID_ARGUMENT = 1,   /* a NULL or malformed argument (e.g. JSON that is not an object) */
-  LB_ERR_VALIDATION_FAILED = 2,  /* a record or patch breaks a schema rule; err->field names it */
-  LB_ERR_UNKNOWN_FIELD = 3,      /* a field the schema does not declare */
+  LB_ERR_INVALID_ARGUMENT = 1,  /* a NULL or malformed argument (e.g. JSON that is not an object) */
+  LB_ERR_VALIDATION_FAILED = 2, /* a record or patch breaks a schema rule; err->field names it */
+  LB_ERR_UNKNOWN_FIELD = 3,     /* a field the schema does not declare */
   LB_ERR_UNKNOWN_COLLECTION = 4, /* a collection the schema does not declare */
   LB_ERR_NOT_FOUND = 5,          /* the record to patch or delete does not exist (or is deleted) */
   LB_ERR_ALREADY_EXISTS = 6,     /* e.g. registering a device id the server already knows */
@@ -98,17 +98,17 @@ enum {
   LB_ERR_JSON_TOO_DEEP = 19,
   LB_ERR_SEQ_GAP = 20,
   LB_ERR_METHOD_NOT_ALLOWED = 21,
-  LB_ERR_WRONG_PASSPHRASE = 22,  /* the passphrase does not open this store */
-  LB_ERR_RATE_LIMITED = 23,      /* the server asked us to slow down (retries exhausted) */
-  LB_ERR_TRANSPORT = 24,         /* the link failed (refused, timeout, cut) after retries */
-  LB_ERR_CANCELLED = 25,         /* the caller cancelled (lb_sync_cancel / the callback) */
-  LB_ERR_INTERNAL = 26           /* a bug or out of memory; the message says which */
+  LB_ERR_WRONG_PASSPHRASE = 22, /* the passphrase does not open this store */
+  LB_ERR_RATE_LIMITED = 23,     /* the server asked us to slow down (retries exhausted) */
+  LB_ERR_TRANSPORT = 24,        /* the link failed (refused, timeout, cut) after retries */
+  LB_ERR_CANCELLED = 25,        /* the caller cancelled (lb_sync_cancel / the callback) */
+  LB_ERR_INTERNAL = 26          /* a bug or out of memory; the message says which */
 };
 
 typedef struct lb_error {
-  int code;            /* LB_OK or an LB_ERR_* code */
-  char field[128];     /* the field at fault (validation errors), else "" */
-  char message[512];   /* human-readable, UTF-8, NUL-terminated; "" when code == LB_OK */
+  int code;          /* LB_OK or an LB_ERR_* code */
+  char field[128];   /* the field at fault (validation errors), else "" */
+  char message[512]; /* human-readable, UTF-8, NUL-terminated; "" when code == LB_OK */
 } lb_error;
 
 /* The stable snake_case name of a code, as the server's problem+json uses it
@@ -137,9 +137,8 @@ typedef struct lb_store lb_store;
  * LB_ERR_SCHEMA_INVALID (schema unreadable or malformed), LB_ERR_SCHEMA_MISMATCH (another
  * device's or schema's file), LB_ERR_WRONG_PASSPHRASE, LB_ERR_STORAGE, LB_ERR_INVALID_ARGUMENT.
  * Thread-safe (distinct paths; do not open one file twice at once). */
-LB_EXPORT lb_store* lb_store_open(const char* path, const char* schema_path,
-                                  const char* device_id, const char* passphrase,
-                                  lb_error* err);
+LB_EXPORT lb_store* lb_store_open(const char* path, const char* schema_path, const char* device_id,
+                                  const char* passphrase, lb_error* err);
 
 /* Releases the handle. The database closes when the last lb_sync made from it has been
  * freed too (an lb_sync keeps its store alive). NULL is allowed. Must not race with other
@@ -183,9 +182,8 @@ LB_EXPORT char* lb_store_get(lb_store* store, const char* collection, const char
  * previous page's "next"; NULL or "" = from the start. `limit` 0 = the engine default
  * (100); larger values are capped (10000). "next" is null on the last page.
  * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
-LB_EXPORT char* lb_store_query(lb_store* store, const char* collection,
-                               const char* scope_prefix, const char* after_id, size_t limit,
-                               lb_error* err);
+LB_EXPORT char* lb_store_query(lb_store* store, const char* collection, const char* scope_prefix,
+                               const char* after_id, size_t limit, lb_error* err);
 
 /* Live records whose natural key (e.g. NIK) equals `key` (normalised first):
  *   {"records": [record, ...]}
@@ -199,8 +197,8 @@ LB_EXPORT char* lb_store_find_by_key(lb_store* store, const char* collection, co
  * every issue, in words an officer understands (for forms). Returns a new buffer
  * (lb_free) or NULL with err set (LB_ERR_UNKNOWN_COLLECTION, LB_ERR_MALFORMED_JSON,
  * LB_ERR_INVALID_ARGUMENT). An invalid record is not an error. Thread-safe. */
-LB_EXPORT char* lb_store_validate(lb_store* store, const char* collection,
-                                  const char* json_fields, lb_error* err);
+LB_EXPORT char* lb_store_validate(lb_store* store, const char* collection, const char* json_fields,
+                                  lb_error* err);
 
 /* The outbox: up to `limit` (0 = 100) change-log entries not yet acknowledged by the
  * server, oldest first, in the wire encoding of docs/PROTOCOL.md:
@@ -241,11 +239,11 @@ enum { LB_PHASE_PUSH = 0, LB_PHASE_PULL = 1, LB_PHASE_DONE = 2 };
 
 /* Handed to the progress callback; valid only during the call. Only grows at the end. */
 typedef struct lb_progress {
-  int phase;             /* LB_PHASE_* */
+  int phase; /* LB_PHASE_* */
   uint64_t ops_pushed;
-  uint64_t ops_to_push;  /* pending when the sync began */
+  uint64_t ops_to_push; /* pending when the sync began */
   uint64_t ops_pulled;
-  uint64_t bytes_up;     /* on the wire, headers included */
+  uint64_t bytes_up; /* on the wire, headers included */
   uint64_t bytes_down;
   unsigned retries;
 } lb_progress;
@@ -276,8 +274,7 @@ LB_EXPORT lb_sync* lb_sync_new(lb_store* store, const char* server_url, const ch
  * LB_ERR_UNAUTHORIZED (unknown code), LB_ERR_FORBIDDEN (used or expired code),
  * LB_ERR_ALREADY_EXISTS (device id taken), LB_ERR_TRANSPORT. Blocks on the network: call
  * off the UI thread. Serialised with other calls on the same handle. */
-LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* label,
-                                 lb_error* err);
+LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* label, lb_error* err);
 
 /* Pushes the change log, then pulls until the server has no more. Link failures are
  * retried with backoff; what was committed stays committed whatever happens, and the
@@ -290,8 +287,8 @@ LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* la
  * after all retries), LB_ERR_UNAUTHORIZED (token wrong or revoked), LB_ERR_FORBIDDEN,
  * LB_ERR_OUT_OF_SCOPE, LB_ERR_VALIDATION_FAILED (server refused a record), LB_ERR_STORAGE.
  * Serialised with other calls on the same handle. */
-LB_EXPORT int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user,
-                          char** report_json, lb_error* err);
+LB_EXPORT int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** report_json,
+                          lb_error* err);
 
 /* Asks the run in progress on this handle to stop at its next request boundary (also
  * cuts a backoff wait short); that run returns LB_ERR_CANCELLED. A no-op when no run is
@@ -304,7 +301,7 @@ LB_EXPORT void lb_sync_cancel(lb_sync* sync);
 LB_EXPORT void lb_sync_free(lb_sync* sync);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
-#endif  /* LUMBUNG_LUMBUNG_H_ */
+#endif /* LUMBUNG_LUMBUNG_H_ */

@@ -37,7 +37,7 @@ struct FieldValue {
 
 struct RecordState {
   std::map<std::string, FieldValue> fields;  // includes cleared fields (value null)
-  Version tombstone;                           // empty if never deleted
+  Version tombstone;                         // empty if never deleted
 
   // Newest version of any field (empty if none).
   Version newest_field_version() const;
@@ -84,7 +84,7 @@ struct Conflict {
 };
 
 struct ApplyResult {
-  bool changed = false;          // the state changed (false for a duplicate apply)
+  bool changed = false;  // the state changed (false for a duplicate apply)
   std::vector<std::string> changed_fields;
   std::vector<Conflict> conflicts;
 };
@@ -105,7 +105,7 @@ uint64_t restamp_if_future(uint64_t hlc, int64_t authority_now_ms, uint64_t fres
 // Deterministic conflict id: hex digest of kind, collection, record, field and both
 // versions (ordered), so replicas agree on it.
 std::string conflict_id(ConflictKind kind, const std::string& collection,
-                        const std::string& record_id, const std::string& field,
-                        const Version& a, const Version& b);
+                        const std::string& record_id, const std::string& field, const Version& a,
+                        const Version& b);
 
 }  // namespace lumbung

@@ -35,9 +35,9 @@ enum class MergePolicy {
 const char* merge_policy_name(MergePolicy p) noexcept;
 
 enum class FieldType {
-  kString,      // free text (trimmed; max_length applies)
-  kInteger,     // JSON integer (min/max apply)
-  kNumber,      // JSON number
+  kString,   // free text (trimmed; max_length applies)
+  kInteger,  // JSON integer (min/max apply)
+  kNumber,   // JSON number
   kBoolean,
   kDate,        // "YYYY-MM-DD", a real calendar date
   kTimestamp,   // ISO 8601 UTC timestamp "YYYY-MM-DDTHH:MM:SS(.sss)Z"
@@ -55,11 +55,11 @@ struct FieldDef {
   bool required = false;
   bool personal = false;  // personal data under UU 27/2022: encrypted at rest, never logged
   MergePolicy policy = MergePolicy::kLastWriterWins;
-  std::vector<std::string> values;  // kEnum / kEnumSet members; for kForwardOnly, in rank order
-  std::optional<int64_t> min, max;  // kInteger bounds
-  std::optional<size_t> max_length;  // kString
+  std::vector<std::string> values;    // kEnum / kEnumSet members; for kForwardOnly, in rank order
+  std::optional<int64_t> min, max;    // kInteger bounds
+  std::optional<size_t> max_length;   // kString
   std::vector<FieldDef> item_fields;  // kObjectList members
-  std::string label;  // human name for messages, e.g. "Tanggal lahir"
+  std::string label;                  // human name for messages, e.g. "Tanggal lahir"
 
   // Rank of a value under kForwardOnly (its index in `values`), -1 if not a member.
   int rank(const Json& value) const;
@@ -67,7 +67,8 @@ struct FieldDef {
 
 // One problem found in a record: the field, a stable reason code, and a message that
 // says what is wrong in words a field officer understands, e.g.
-// {"birth_date", "nik_birth_date_mismatch", "NIK says born 19-11-1980, birth_date says 1980-11-09"}.
+// {"birth_date", "nik_birth_date_mismatch", "NIK says born 19-11-1980, birth_date says
+// 1980-11-09"}.
 struct ValidationIssue {
   std::string field;
   std::string reason;

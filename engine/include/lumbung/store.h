@@ -35,10 +35,10 @@
 namespace lumbung {
 
 struct OpenOptions {
-  std::string path;                             // SQLite file; created if missing
-  std::shared_ptr<const Schema> schema;         // required
-  std::string device_id;                        // required when the file is new; must match after
-  WallClock* clock = nullptr;                   // nullptr = system clock (tests inject)
+  std::string path;                      // SQLite file; created if missing
+  std::shared_ptr<const Schema> schema;  // required
+  std::string device_id;                 // required when the file is new; must match after
+  WallClock* clock = nullptr;            // nullptr = system clock (tests inject)
   // The officer's passphrase. When a store is created with one, every field the schema
   // marks personal (and the change log, conflicts and secrets in meta) is encrypted at
   // rest with AES-256-GCM under a random data key wrapped by a key derived from the
@@ -86,9 +86,9 @@ struct WireChange {
 };
 
 struct StoreStats {
-  uint64_t records = 0;           // live records
-  uint64_t deleted = 0;           // tombstoned records
-  uint64_t pending_changes = 0;   // log entries not yet acknowledged by the server
+  uint64_t records = 0;          // live records
+  uint64_t deleted = 0;          // tombstoned records
+  uint64_t pending_changes = 0;  // log entries not yet acknowledged by the server
   uint64_t open_conflicts = 0;
   std::optional<int64_t> oldest_pending_ms;  // wall time of the oldest unacknowledged write
   std::optional<int64_t> last_sync_ms;       // set by the sync client

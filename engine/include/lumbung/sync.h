@@ -75,7 +75,7 @@ struct SyncProgress {
   uint64_t ops_pushed = 0;
   uint64_t ops_to_push = 0;  // pending when the sync began
   uint64_t ops_pulled = 0;
-  uint64_t bytes_up = 0;      // on the wire, headers included
+  uint64_t bytes_up = 0;  // on the wire, headers included
   uint64_t bytes_down = 0;
   unsigned retries = 0;
 };
@@ -83,9 +83,9 @@ struct SyncProgress {
 struct SyncOptions {
   size_t push_batch = kPushBatchOps;
   size_t pull_page = kPullPageOps;
-  unsigned max_attempts = 8;        // consecutive failures before giving up
-  int initial_backoff_ms = 500;     // doubled after each failure ...
-  int max_backoff_ms = 30000;       // ... up to this
+  unsigned max_attempts = 8;     // consecutive failures before giving up
+  int initial_backoff_ms = 500;  // doubled after each failure ...
+  int max_backoff_ms = 30000;    // ... up to this
   // Called after every batch or page, on the syncing thread.
   std::function<void(const SyncProgress&)> on_progress;
   // Set to true (from any thread) to stop at the next request boundary; sync() then
@@ -96,11 +96,11 @@ struct SyncOptions {
 };
 
 struct SyncReport {
-  uint64_t pushed = 0;       // ops the server acknowledged in this sync
-  uint64_t pulled = 0;       // ops received
-  uint64_t applied = 0;      // received ops that changed local state
-  uint64_t conflicts = 0;    // conflicts found locally while applying
-  uint64_t restamped = 0;    // own ops the server re-stamped (clock far ahead)
+  uint64_t pushed = 0;     // ops the server acknowledged in this sync
+  uint64_t pulled = 0;     // ops received
+  uint64_t applied = 0;    // received ops that changed local state
+  uint64_t conflicts = 0;  // conflicts found locally while applying
+  uint64_t restamped = 0;  // own ops the server re-stamped (clock far ahead)
   uint64_t bytes_up = 0;
   uint64_t bytes_down = 0;
   uint64_t requests = 0;

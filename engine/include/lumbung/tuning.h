@@ -46,7 +46,6 @@ constexpr int kMaxJsonDepth = 16;
 // Longest string value accepted in any field.
 constexpr size_t kMaxStringBytes = 4096;
 
-
 // --- server security (docs/SECURITY.md) ---------------------------------------------------
 // Default lifetime of a reviewer token. Reviewer tokens sit in lumbung-admin's environment
 // on district-office PCs that several people share; 30 days bounds how long a copied token

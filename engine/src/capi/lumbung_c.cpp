@@ -59,32 +59,58 @@ using lumbung::Json;
 // compiler warn here until it gets its own (appended) number.
 int to_c_code(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return LB_ERR_INVALID_ARGUMENT;
-    case ErrorCode::kValidationFailed: return LB_ERR_VALIDATION_FAILED;
-    case ErrorCode::kUnknownField: return LB_ERR_UNKNOWN_FIELD;
-    case ErrorCode::kUnknownCollection: return LB_ERR_UNKNOWN_COLLECTION;
-    case ErrorCode::kNotFound: return LB_ERR_NOT_FOUND;
-    case ErrorCode::kAlreadyExists: return LB_ERR_ALREADY_EXISTS;
-    case ErrorCode::kStatusRegression: return LB_ERR_STATUS_REGRESSION;
-    case ErrorCode::kSchemaInvalid: return LB_ERR_SCHEMA_INVALID;
-    case ErrorCode::kSchemaMismatch: return LB_ERR_SCHEMA_MISMATCH;
-    case ErrorCode::kStorage: return LB_ERR_STORAGE;
-    case ErrorCode::kCorrupt: return LB_ERR_CORRUPT;
-    case ErrorCode::kMalformedJson: return LB_ERR_MALFORMED_JSON;
-    case ErrorCode::kProtocol: return LB_ERR_PROTOCOL;
-    case ErrorCode::kUnauthorized: return LB_ERR_UNAUTHORIZED;
-    case ErrorCode::kForbidden: return LB_ERR_FORBIDDEN;
-    case ErrorCode::kOutOfScope: return LB_ERR_OUT_OF_SCOPE;
-    case ErrorCode::kBodyTooLarge: return LB_ERR_BODY_TOO_LARGE;
-    case ErrorCode::kBatchTooLarge: return LB_ERR_BATCH_TOO_LARGE;
-    case ErrorCode::kJsonTooDeep: return LB_ERR_JSON_TOO_DEEP;
-    case ErrorCode::kSeqGap: return LB_ERR_SEQ_GAP;
-    case ErrorCode::kMethodNotAllowed: return LB_ERR_METHOD_NOT_ALLOWED;
-    case ErrorCode::kWrongPassphrase: return LB_ERR_WRONG_PASSPHRASE;
-    case ErrorCode::kRateLimited: return LB_ERR_RATE_LIMITED;
-    case ErrorCode::kTransport: return LB_ERR_TRANSPORT;
-    case ErrorCode::kCancelled: return LB_ERR_CANCELLED;
-    case ErrorCode::kInternal: return LB_ERR_INTERNAL;
+    case ErrorCode::kInvalidArgument:
+      return LB_ERR_INVALID_ARGUMENT;
+    case ErrorCode::kValidationFailed:
+      return LB_ERR_VALIDATION_FAILED;
+    case ErrorCode::kUnknownField:
+      return LB_ERR_UNKNOWN_FIELD;
+    case ErrorCode::kUnknownCollection:
+      return LB_ERR_UNKNOWN_COLLECTION;
+    case ErrorCode::kNotFound:
+      return LB_ERR_NOT_FOUND;
+    case ErrorCode::kAlreadyExists:
+      return LB_ERR_ALREADY_EXISTS;
+    case ErrorCode::kStatusRegression:
+      return LB_ERR_STATUS_REGRESSION;
+    case ErrorCode::kSchemaInvalid:
+      return LB_ERR_SCHEMA_INVALID;
+    case ErrorCode::kSchemaMismatch:
+      return LB_ERR_SCHEMA_MISMATCH;
+    case ErrorCode::kStorage:
+      return LB_ERR_STORAGE;
+    case ErrorCode::kCorrupt:
+      return LB_ERR_CORRUPT;
+    case ErrorCode::kMalformedJson:
+      return LB_ERR_MALFORMED_JSON;
+    case ErrorCode::kProtocol:
+      return LB_ERR_PROTOCOL;
+    case ErrorCode::kUnauthorized:
+      return LB_ERR_UNAUTHORIZED;
+    case ErrorCode::kForbidden:
+      return LB_ERR_FORBIDDEN;
+    case ErrorCode::kOutOfScope:
+      return LB_ERR_OUT_OF_SCOPE;
+    case ErrorCode::kBodyTooLarge:
+      return LB_ERR_BODY_TOO_LARGE;
+    case ErrorCode::kBatchTooLarge:
+      return LB_ERR_BATCH_TOO_LARGE;
+    case ErrorCode::kJsonTooDeep:
+      return LB_ERR_JSON_TOO_DEEP;
+    case ErrorCode::kSeqGap:
+      return LB_ERR_SEQ_GAP;
+    case ErrorCode::kMethodNotAllowed:
+      return LB_ERR_METHOD_NOT_ALLOWED;
+    case ErrorCode::kWrongPassphrase:
+      return LB_ERR_WRONG_PASSPHRASE;
+    case ErrorCode::kRateLimited:
+      return LB_ERR_RATE_LIMITED;
+    case ErrorCode::kTransport:
+      return LB_ERR_TRANSPORT;
+    case ErrorCode::kCancelled:
+      return LB_ERR_CANCELLED;
+    case ErrorCode::kInternal:
+      return LB_ERR_INTERNAL;
   }
   return LB_ERR_INTERNAL;
 }
@@ -167,8 +193,8 @@ Json parse_object(const char* text, const char* name) {
 }
 
 Json record_json(const lumbung::Record& r) {
-  return Json{{"collection", r.collection}, {"id", r.id}, {"fields", r.fields},
-              {"deleted", r.deleted}};
+  return Json{
+      {"collection", r.collection}, {"id", r.id}, {"fields", r.fields}, {"deleted", r.deleted}};
 }
 
 Json records_json(const std::vector<lumbung::Record>& records) {
@@ -234,8 +260,8 @@ char* lb_store_put(lb_store* store, const char* collection, const char* json_fie
   return out;
 }
 
-int lb_store_patch(lb_store* store, const char* collection, const char* id,
-                   const char* json_patch, lb_error* err) {
+int lb_store_patch(lb_store* store, const char* collection, const char* id, const char* json_patch,
+                   lb_error* err) {
   return guarded(err, [&] {
     auto& s = need_store(store);
     Json patch = parse_object(json_patch, "json_patch");
@@ -244,9 +270,8 @@ int lb_store_patch(lb_store* store, const char* collection, const char* id,
 }
 
 int lb_store_delete(lb_store* store, const char* collection, const char* id, lb_error* err) {
-  return guarded(err, [&] {
-    need_store(store).remove(need(collection, "collection"), need(id, "id"));
-  });
+  return guarded(err,
+                 [&] { need_store(store).remove(need(collection, "collection"), need(id, "id")); });
 }
 
 char* lb_store_get(lb_store* store, const char* collection, const char* id, lb_error* err) {
@@ -322,8 +347,8 @@ char* lb_store_pending(lb_store* store, size_t limit, lb_error* err) {
                       {"delete", p.op.is_delete},
                       {"op", lumbung::encode_op(p.op, true)}});
     }
-    out = dup_string(
-        Json{{"changes", std::move(list)}, {"total", s.stats().pending_changes}}.dump());
+    out =
+        dup_string(Json{{"changes", std::move(list)}, {"total", s.stats().pending_changes}}.dump());
   });
   return out;
 }
@@ -376,8 +401,7 @@ int lb_store_change_passphrase(lb_store* store, const char* old_passphrase,
   });
 }
 
-lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token,
-                     lb_error* err) {
+lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token, lb_error* err) {
   lb_sync* out = nullptr;
   guarded(err, [&] {
     need_store(store);
@@ -435,7 +459,7 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
         lb_progress c{};
         c.phase = p.phase == lumbung::SyncProgress::Phase::kPush   ? LB_PHASE_PUSH
                   : p.phase == lumbung::SyncProgress::Phase::kPull ? LB_PHASE_PULL
-                                                                    : LB_PHASE_DONE;
+                                                                   : LB_PHASE_DONE;
         c.ops_pushed = p.ops_pushed;
         c.ops_to_push = p.ops_to_push;
         c.ops_pulled = p.ops_pulled;
@@ -452,8 +476,8 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
     };
     const lumbung::SyncReport r = h.client->sync(o);
     if (report_json) {
-      Json j{{"pushed", r.pushed},       {"pulled", r.pulled},         {"applied", r.applied},
-             {"conflicts", r.conflicts}, {"restamped", r.restamped},   {"bytes_up", r.bytes_up},
+      Json j{{"pushed", r.pushed},         {"pulled", r.pulled},       {"applied", r.applied},
+             {"conflicts", r.conflicts},   {"restamped", r.restamped}, {"bytes_up", r.bytes_up},
              {"bytes_down", r.bytes_down}, {"requests", r.requests},   {"retries", r.retries},
              {"seconds", r.seconds}};
       *report_json = dup_string(j.dump());

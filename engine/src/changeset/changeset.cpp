@@ -62,9 +62,7 @@ const std::string& get_string(const Json& j, const char* name, size_t max_len) {
 
 }  // namespace
 
-std::string version_to_string(const Version& v) {
-  return std::to_string(v.hlc) + "." + v.device;
-}
+std::string version_to_string(const Version& v) { return std::to_string(v.hlc) + "." + v.device; }
 
 Json encode_version(const Version& v) { return Json::array({v.hlc, v.device}); }
 
@@ -159,7 +157,8 @@ ChangeSet decode_changeset(const Json& j) {
   uint64_t prev = 0;
   for (const auto& o : *ops) {
     Op op = decode_op(o, cs.device);
-    if (op.seq <= prev) bad("ops must be in increasing seq order (seq " + std::to_string(op.seq) + ")");
+    if (op.seq <= prev)
+      bad("ops must be in increasing seq order (seq " + std::to_string(op.seq) + ")");
     prev = op.seq;
     cs.ops.push_back(std::move(op));
   }

@@ -11,8 +11,8 @@ namespace lumbung::gzip {
 
 std::string compress(std::string_view data, int level = 6);
 
-// Inflates `data` (gzip, or a zlib stream). Throws Error(kBodyTooLarge) as soon as the output would exceed
-// `max_output` (a zip bomb stops there), Error(kProtocol) if it is not valid gzip.
+// Inflates `data` (gzip, or a zlib stream). Throws Error(kBodyTooLarge) as soon as the output would
+// exceed `max_output` (a zip bomb stops there), Error(kProtocol) if it is not valid gzip.
 std::string decompress(std::string_view data, size_t max_output);
 
 }  // namespace lumbung::gzip

@@ -63,7 +63,8 @@ std::string seal(std::string_view key, std::string_view plaintext, std::string_v
   return out;
 }
 
-std::optional<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad) {
+std::optional<std::string> open(std::string_view key, std::string_view sealed,
+                                std::string_view aad) {
   if (key.size() != kKeyBytes || sealed.size() < kNonceBytes + kTagBytes) return std::nullopt;
   const size_t n = sealed.size() - kNonceBytes - kTagBytes;
   std::string out(n, '\0');
@@ -86,7 +87,8 @@ std::optional<std::string> open(std::string_view key, std::string_view sealed, s
     return std::nullopt;
   }
   int fin = 0;
-  if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) != 1) {
+  if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) !=
+      1) {
     OPENSSL_cleanse(out.data(), out.size());
     return std::nullopt;  // wrong key or tampered
   }
@@ -138,7 +140,8 @@ std::optional<std::string> unbase64(std::string_view in) {
 }
 
 Keyring::Keyring(std::string data_key)
-    : data_key_(std::move(data_key)), index_key_(hmac_sha256(data_key_, "lumbung blind index v1")) {}
+    : data_key_(std::move(data_key)),
+      index_key_(hmac_sha256(data_key_, "lumbung blind index v1")) {}
 
 Keyring::~Keyring() {
   OPENSSL_cleanse(data_key_.data(), data_key_.size());

@@ -24,7 +24,8 @@ std::string random_bytes(size_t n);
 // nonce || ciphertext || tag.
 std::string seal(std::string_view key, std::string_view plaintext, std::string_view aad);
 // nullopt if the key is wrong or the data was changed.
-std::optional<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad);
+std::optional<std::string> open(std::string_view key, std::string_view sealed,
+                                std::string_view aad);
 
 std::string hmac_sha256(std::string_view key, std::string_view data);
 

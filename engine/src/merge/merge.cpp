@@ -8,10 +8,14 @@ namespace lumbung {
 
 const char* conflict_kind_name(ConflictKind k) noexcept {
   switch (k) {
-    case ConflictKind::kConcurrentUpdate: return "concurrent_update";
-    case ConflictKind::kUpdateDelete: return "update_delete";
-    case ConflictKind::kNeedsReview: return "needs_review";
-    case ConflictKind::kDuplicateKey: return "duplicate_key";
+    case ConflictKind::kConcurrentUpdate:
+      return "concurrent_update";
+    case ConflictKind::kUpdateDelete:
+      return "update_delete";
+    case ConflictKind::kNeedsReview:
+      return "needs_review";
+    case ConflictKind::kDuplicateKey:
+      return "duplicate_key";
   }
   return "concurrent_update";
 }
@@ -136,7 +140,8 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
     auto b = op.base.find(name);
     const Version base = b == op.base.end() ? Version{} : b->second;
     const bool differs = cur.value != value;
-    const bool concurrent = differs && base < cur.version && cur.version.device != op.version.device;
+    const bool concurrent =
+        differs && base < cur.version && cur.version.device != op.version.device;
     const bool incoming_wins = field_wins(def, incoming, cur);
     const MergePolicy policy = def ? def->policy : MergePolicy::kLastWriterWins;
     if (concurrent && policy != MergePolicy::kForwardOnly) {

@@ -55,12 +55,14 @@ RecordState decode_state(Json doc, std::string_view ver, int64_t del_hlc,
   } catch (const Json::exception& e) {
     throw Error(ErrorCode::kCorrupt, std::string("stored versions are not JSON: ") + e.what());
   }
-  if (!doc.is_object() || !v.is_object()) throw Error(ErrorCode::kCorrupt, "stored record is not an object");
+  if (!doc.is_object() || !v.is_object())
+    throw Error(ErrorCode::kCorrupt, "stored record is not an object");
   Version common;
   if (auto it = v.find(""); it != v.end()) common = decode_version(*it);
   for (auto& [name, value] : doc.items()) {
     auto it = v.find(name);
-    st.fields.emplace(name, FieldValue{std::move(value), it == v.end() ? common : decode_version(*it)});
+    st.fields.emplace(name,
+                      FieldValue{std::move(value), it == v.end() ? common : decode_version(*it)});
   }
   st.tombstone = Version{static_cast<uint64_t>(del_hlc), std::string(del_dev)};
   if (st.tombstone.hlc == 0) st.tombstone = Version{};

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "lumbung/merge.h"
 
@@ -25,7 +25,7 @@ RecordState decode_state(std::string_view doc, std::string_view ver, int64_t del
 RecordState decode_state(Json doc, std::string_view ver, int64_t del_hlc, std::string_view del_dev);
 
 Json encode_conflict(const Conflict& c);
-Conflict decode_conflict(const Json& j);  // throws Error(kCorrupt)
+Conflict decode_conflict(const Json& j);                   // throws Error(kCorrupt)
 ConflictKind conflict_kind_from(const std::string& name);  // throws Error(kCorrupt)
 
 // Index keys. Region codes and NIKs are digit strings that share long prefixes, and

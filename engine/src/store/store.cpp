@@ -17,8 +17,9 @@
 //       the local change log / outbox; `op` is the op's wire JSON (changeset.cpp) without
 //       the device. For a create, `op` is NULL: its values are the record's fields still at
 //       the create's version (read back when pushed), so an import does not write every
-//       record twice. A field overwritten before the push travels in its own later entry. Entries with seq <= meta.acked_seq are acknowledged by the server; they
-//       are kept as the device's history.
+//       record twice. A field overwritten before the push travels in its own later entry. Entries
+//       with seq <= meta.acked_seq are acknowledged by the server; they are kept as the device's
+//       history.
 //   conflicts(cid PRIMARY KEY, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved)
 //
 // Encrypted stores (OpenOptions::passphrase; crypto/crypto.h): fields the schema marks
@@ -44,8 +45,8 @@
 #include "common/sqlite.h"
 #include "common/uuid.h"
 #include "crypto/crypto.h"
-#include "store/record_codec.h"
 #include "lumbung/tuning.h"
+#include "store/record_codec.h"
 
 namespace lumbung {
 namespace {
@@ -80,9 +81,9 @@ CREATE INDEX IF NOT EXISTS conflicts_record ON conflicts(col, rid, resolved);
   const ValidationIssue& first = issues.front();
   std::string msg = first.message;
   if (issues.size() > 1) msg += " (and " + std::to_string(issues.size() - 1) + " more problems)";
-  throw Error(first.reason == "unknown_field" ? ErrorCode::kUnknownField
-                                              : ErrorCode::kValidationFailed,
-              msg, first.field);
+  throw Error(
+      first.reason == "unknown_field" ? ErrorCode::kUnknownField : ErrorCode::kValidationFailed,
+      msg, first.field);
 }
 
 }  // namespace
@@ -107,7 +108,8 @@ struct Store::Impl {
   }
   std::string unseal(std::string_view sealed, const std::string& aad) const {
     auto plain = crypto::open(keys->data_key(), sealed, aad);
-    if (!plain) throw Error(ErrorCode::kCorrupt, "an encrypted entry does not decrypt (" + aad + ")");
+    if (!plain)
+      throw Error(ErrorCode::kCorrupt, "an encrypted entry does not decrypt (" + aad + ")");
     return std::move(*plain);
   }
   std::string_view blob(const sql::Statement& st, int col) const { return st.column_view(col); }
@@ -118,7 +120,8 @@ struct Store::Impl {
       return decode_state(st.column_view(first), st.column_view(first + 1),
                           st.column_int(first + 2), st.column_view(first + 3));
     }
-    if (!keys) throw Error(ErrorCode::kCorrupt, "record " + id + " is encrypted but the store is not");
+    if (!keys)
+      throw Error(ErrorCode::kCorrupt, "record " + id + " is encrypted but the store is not");
     Json doc = Json::parse(st.column_view(first), nullptr, false);
     Json priv = Json::parse(unseal(blob(st, first + 4), "rec:" + id), nullptr, false);
     if (!doc.is_object() || !priv.is_object()) {
@@ -264,9 +267,9 @@ struct Store::Impl {
   // Rebuilds a log entry from its row (seq, col, id, hlc, op, sealed).
   Op change_from_row(sql::Statement& row) const {
     if (!row.column_is_null(4) || !row.column_is_null(5)) {
-      const std::string text = row.column_is_null(4)
-                                   ? unseal(blob(row, 5), "chg:" + std::to_string(row.column_int(0)))
-                                   : row.column_text(4);
+      const std::string text =
+          row.column_is_null(4) ? unseal(blob(row, 5), "chg:" + std::to_string(row.column_int(0)))
+                                : row.column_text(4);
       try {
         return decode_op(Json::parse(text), device);
       } catch (const Json::exception& e) {
@@ -367,7 +370,8 @@ struct Store::Impl {
     }
     const std::string ver = "{\"\":[" + std::to_string(v.hlc) + "," + json_quote(v.device) + "]}";
     auto& ins = db->prepare(
-        "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) VALUES(?1,?2,?3,?4,1,?5,?6,?7)");
+        "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
+        "VALUES(?1,?2,?3,?4,1,?5,?6,?7)");
     ins.bind_static(1, cs.name()).bind_static(2, id).bind_static(3, doc).bind_static(4, ver);
     bind_index_keys(ins, 5, string_field(fields, cs.scope_field()),
                     string_field(fields, cs.natural_key()));
@@ -383,7 +387,8 @@ struct Store::Impl {
 
   std::string create(const std::string& col, Json fields, std::string id) {
     const CollectionSchema& cs = collection(col);
-    if (!fields.is_object()) throw Error(ErrorCode::kInvalidArgument, "a record must be a JSON object");
+    if (!fields.is_object())
+      throw Error(ErrorCode::kInvalidArgument, "a record must be a JSON object");
     if (auto issues = cs.normalize_and_validate(fields, false); !issues.empty()) {
       throw_issues(issues);
     }
@@ -407,7 +412,8 @@ struct Store::Impl {
 
   void update(const std::string& col, const std::string& id, Json patch) {
     const CollectionSchema& cs = collection(col);
-    if (!patch.is_object()) throw Error(ErrorCode::kInvalidArgument, "a patch must be a JSON object");
+    if (!patch.is_object())
+      throw Error(ErrorCode::kInvalidArgument, "a patch must be a JSON object");
     auto st = load(col, id);
     if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no record " + id + " in " + col);
     if (auto issues = cs.normalize_and_validate(patch, true); !issues.empty()) throw_issues(issues);
@@ -420,10 +426,10 @@ struct Store::Impl {
       const FieldDef* def = cs.field(name);
       if (def && def->policy == MergePolicy::kForwardOnly && !old.is_null() &&
           def->rank(value) < def->rank(old)) {
-        throw Error(ErrorCode::kStatusRegression,
-                    name + " can only move forward: " + old.dump() + " cannot become " +
-                        value.dump(),
-                    name);
+        throw Error(
+            ErrorCode::kStatusRegression,
+            name + " can only move forward: " + old.dump() + " cannot become " + value.dump(),
+            name);
       }
       if (value.is_null()) {
         merged.erase(name);
@@ -433,7 +439,8 @@ struct Store::Impl {
       changed[name] = value;
     }
     if (changed.empty()) return;  // nothing differs: no write, no change entry
-    if (auto issues = cs.normalize_and_validate(merged, false); !issues.empty()) throw_issues(issues);
+    if (auto issues = cs.normalize_and_validate(merged, false); !issues.empty())
+      throw_issues(issues);
     Op op;
     op.seq = next_seq;
     op.collection = col;
@@ -526,7 +533,8 @@ Batch::~Batch() {
 }
 
 std::string Batch::create(const std::string& collection, Json fields, std::string id) {
-  return impl_->guarded([&] { return impl_->s->create(collection, std::move(fields), std::move(id)); });
+  return impl_->guarded(
+      [&] { return impl_->s->create(collection, std::move(fields), std::move(id)); });
 }
 void Batch::update(const std::string& collection, const std::string& id, Json patch) {
   impl_->guarded([&] { impl_->s->update(collection, id, std::move(patch)); });
@@ -561,8 +569,12 @@ Json wrap_data_key(const std::string& data_key, const std::string& passphrase) {
   std::string kek = crypto::derive_key(passphrase, kdf);
   const std::string wrapped = crypto::seal(kek, data_key, kDataKeyAad);
   OPENSSL_cleanse(kek.data(), kek.size());
-  return Json{{"kdf", "scrypt"}, {"n", kdf.n}, {"r", kdf.r}, {"p", kdf.p},
-              {"salt", crypto::base64(kdf.salt)}, {"wrapped", crypto::base64(wrapped)}};
+  return Json{{"kdf", "scrypt"},
+              {"n", kdf.n},
+              {"r", kdf.r},
+              {"p", kdf.p},
+              {"salt", crypto::base64(kdf.salt)},
+              {"wrapped", crypto::base64(wrapped)}};
 }
 
 std::unique_ptr<crypto::Keyring> unwrap_data_key(const std::string& meta_json,
@@ -595,7 +607,8 @@ std::unique_ptr<crypto::Keyring> unwrap_data_key(const std::string& meta_json,
 
 std::unique_ptr<Store> Store::open(const OpenOptions& options) {
   if (!options.schema) throw Error(ErrorCode::kInvalidArgument, "OpenOptions.schema is required");
-  if (options.path.empty()) throw Error(ErrorCode::kInvalidArgument, "OpenOptions.path is required");
+  if (options.path.empty())
+    throw Error(ErrorCode::kInvalidArgument, "OpenOptions.path is required");
   auto impl = std::make_unique<Impl>();
   impl->schema = options.schema;
   impl->wall = options.clock ? options.clock : &system_wall_clock();
@@ -606,7 +619,8 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
     const std::string stored_device = impl->meta("device_id");
     if (stored_device.empty()) {
       if (options.device_id.empty() || options.device_id.size() > 64) {
-        throw Error(ErrorCode::kInvalidArgument, "a new store needs a device id of 1..64 characters");
+        throw Error(ErrorCode::kInvalidArgument,
+                    "a new store needs a device id of 1..64 characters");
       }
       impl->put_meta("device_id", options.device_id);
       impl->put_meta("schema", options.schema->name());
@@ -618,12 +632,13 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
       }
     } else {
       if (!options.device_id.empty() && options.device_id != stored_device) {
-        throw Error(ErrorCode::kSchemaMismatch, "this store belongs to device " + stored_device +
-                                                    ", not " + options.device_id);
+        throw Error(ErrorCode::kSchemaMismatch,
+                    "this store belongs to device " + stored_device + ", not " + options.device_id);
       }
       if (impl->meta("schema") != options.schema->name()) {
-        throw Error(ErrorCode::kSchemaMismatch, "this store holds schema \"" + impl->meta("schema") +
-                                                    "\", not \"" + options.schema->name() + "\"");
+        throw Error(ErrorCode::kSchemaMismatch, "this store holds schema \"" +
+                                                    impl->meta("schema") + "\", not \"" +
+                                                    options.schema->name() + "\"");
       }
       impl->device = stored_device;
       const std::string wrapped = impl->meta("crypto");
@@ -717,7 +732,8 @@ std::optional<std::pair<int64_t, int64_t>> parse_scope_prefix(const std::string&
 
 }  // namespace
 
-std::vector<Record> Store::find_by_key(const std::string& collection, const std::string& key) const {
+std::vector<Record> Store::find_by_key(const std::string& collection,
+                                       const std::string& key) const {
   const CollectionSchema& cs = impl_->collection(collection);
   std::vector<Record> out;
   if (cs.natural_key().empty()) return out;
@@ -835,8 +851,8 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
       w.seq = static_cast<uint64_t>(st.column_int(0));
       w.written_ms = st.column_int(6);
       const bool create = st.column_is_null(4) && st.column_is_null(5);
-      const std::string one_version = "{\"\":[" + std::to_string(st.column_int(3)) + "," +
-                                      json_quote(impl_->device) + "]}";
+      const std::string one_version =
+          "{\"\":[" + std::to_string(st.column_int(3)) + "," + json_quote(impl_->device) + "]}";
       if (!create && !st.column_is_null(4)) {
         w.json = st.column_text(4);  // updates and deletes are logged in wire form
       } else if (create && st.column_is_null(9) && !st.column_is_null(7) &&
@@ -925,7 +941,8 @@ void Store::rewind_acknowledged(uint64_t seq) {
 std::vector<Conflict> Store::conflicts(bool include_resolved) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT body, sealed, cid FROM conflicts WHERE (?1 OR resolved=0) ORDER BY found_ms DESC, cid");
+      "SELECT body, sealed, cid FROM conflicts WHERE (?1 OR resolved=0) ORDER BY found_ms DESC, "
+      "cid");
   st.bind(1, int64_t{include_resolved ? 1 : 0});
   std::vector<Conflict> out;
   try {
@@ -946,8 +963,8 @@ std::vector<Conflict> Store::conflicts(bool include_resolved) const {
   return out;
 }
 
-RemoteApplyResult Store::apply_remote(const std::vector<Op>& ops,
-                                      const std::vector<std::pair<std::string, std::string>>& meta) {
+RemoteApplyResult Store::apply_remote(
+    const std::vector<Op>& ops, const std::vector<std::pair<std::string, std::string>>& meta) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
   RemoteApplyResult out;
@@ -962,7 +979,8 @@ RemoteApplyResult Store::apply_remote(const std::vector<Op>& ops,
   for (const Op& op : ops) {
     const CollectionSchema* cs = impl_->schema->collection(op.collection);
     if (!cs) {
-      throw Error(ErrorCode::kProtocol, "remote op for unknown collection \"" + op.collection + "\"");
+      throw Error(ErrorCode::kProtocol,
+                  "remote op for unknown collection \"" + op.collection + "\"");
     }
     impl_->clock->observe(op.version.hlc);
     // Most pulled ops create records this replica has never seen: insert, no lookup first.
@@ -1002,10 +1020,12 @@ void Store::set_meta(const std::string& key, const std::string& value) {
 
 bool Store::encrypted() const { return impl_->keys != nullptr; }
 
-void Store::change_passphrase(const std::string& old_passphrase, const std::string& new_passphrase) {
+void Store::change_passphrase(const std::string& old_passphrase,
+                              const std::string& new_passphrase) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (!impl_->keys) throw Error(ErrorCode::kInvalidArgument, "this store is not encrypted");
-  if (new_passphrase.empty()) throw Error(ErrorCode::kInvalidArgument, "the new passphrase is empty");
+  if (new_passphrase.empty())
+    throw Error(ErrorCode::kInvalidArgument, "the new passphrase is empty");
   sql::Transaction txn(*impl_->db);
   auto keys = unwrap_data_key(impl_->meta("crypto"), old_passphrase);  // proves the old one
   impl_->put_meta("crypto", wrap_data_key(keys->data_key(), new_passphrase).dump());
@@ -1037,7 +1057,8 @@ StoreStats Store::stats() const {
   s.deleted = static_cast<uint64_t>(st.column_int(1));
   st.reset();
   s.pending_changes = impl_->next_seq - 1 - impl_->acked_seq;
-  auto& oldest = impl_->db->prepare("SELECT wall_ms FROM changes WHERE seq>?1 ORDER BY seq LIMIT 1");
+  auto& oldest =
+      impl_->db->prepare("SELECT wall_ms FROM changes WHERE seq>?1 ORDER BY seq LIMIT 1");
   oldest.bind(1, static_cast<int64_t>(impl_->acked_seq));
   if (oldest.step()) s.oldest_pending_ms = oldest.column_int(0);
   oldest.reset();

@@ -69,9 +69,9 @@ int verify_server_certificate(X509_STORE_CTX* store_ctx, void* arg) {
   if (X509_verify_cert(store_ctx) != 1) {
     const int err = X509_STORE_CTX_get_error(store_ctx);
     // X509_V_OK here means the chain was fine but the host-name check refused it.
-    st->fail(std::string("certificate not trusted: ") +
-             (err == X509_V_OK ? "it does not name this host"
-                               : X509_verify_cert_error_string(err)));
+    st->fail(std::string("certificate not trusted: ") + (err == X509_V_OK
+                                                             ? "it does not name this host"
+                                                             : X509_verify_cert_error_string(err)));
     if (err == X509_V_OK) X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_HOSTNAME_MISMATCH);
     return 0;
   }
@@ -142,7 +142,8 @@ class HttpTransport final : public Transport {
     const bool https = base_url.compare(0, 8, "https://") == 0;
     if (!options.pin_sha256.empty()) {
       if (!https) {
-        throw Error(ErrorCode::kInvalidArgument, "a certificate pin needs an https:// server address");
+        throw Error(ErrorCode::kInvalidArgument,
+                    "a certificate pin needs an https:// server address");
       }
       st->pin = lower_hex_pin(options.pin_sha256);
     }
@@ -171,7 +172,8 @@ class HttpTransport final : public Transport {
     try {
       return http::client::http_client(utility::conversions::to_string_t(base_url), cfg);
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::kInvalidArgument, "bad server address \"" + base_url + "\": " + e.what());
+      throw Error(ErrorCode::kInvalidArgument,
+                  "bad server address \"" + base_url + "\": " + e.what());
     }
   }
 

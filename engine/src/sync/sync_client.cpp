@@ -48,7 +48,8 @@ bool retryable(int status) { return status >= 500 || status == 429 || status == 
 
 class SyncClient::Run {
  public:
-  Run(SyncClient& c, const SyncOptions& o) : c_(c), o_(o), start_(std::chrono::steady_clock::now()) {
+  Run(SyncClient& c, const SyncOptions& o)
+      : c_(c), o_(o), start_(std::chrono::steady_clock::now()) {
     progress_.ops_to_push = c.store_.pending_count();
   }
 
@@ -85,7 +86,8 @@ class SyncClient::Run {
         }
         bytes_down_ += resp.wire_bytes ? resp.wire_bytes : resp.body.size();
         std::string body = resp.body;
-        if (auto it = resp.headers.find("content-encoding"); it != resp.headers.end() && it->second == "gzip") {
+        if (auto it = resp.headers.find("content-encoding");
+            it != resp.headers.end() && it->second == "gzip") {
           try {
             body = gzip::decompress(body, 4 * kMaxBodyBytes);
           } catch (const Error& e) {  // a body cut short on the way is a link failure
@@ -121,8 +123,8 @@ class SyncClient::Run {
         last_error = e.what();
       }
       if (++failures >= o_.max_attempts) {
-        throw Error(ErrorCode::kTransport, "gave up after " + std::to_string(failures) +
-                                               " attempts: " + last_error);
+        throw Error(ErrorCode::kTransport,
+                    "gave up after " + std::to_string(failures) + " attempts: " + last_error);
       }
       ++retries_;
       wait(std::max(backoff, retry_after_ms));
@@ -192,7 +194,8 @@ class SyncClient::Run {
       const uint64_t acked = ack.at("acked_seq").get<uint64_t>();
       std::vector<std::pair<uint64_t, uint64_t>> restamps;
       if (auto it = ack.find("restamped"); it != ack.end() && it->is_array()) {
-        for (const auto& r : *it) restamps.emplace_back(r.at("seq").get<uint64_t>(), r.at("hlc").get<uint64_t>());
+        for (const auto& r : *it)
+          restamps.emplace_back(r.at("seq").get<uint64_t>(), r.at("hlc").get<uint64_t>());
       }
       store.apply_restamps(restamps);
       report_.restamped += restamps.size();
@@ -223,8 +226,9 @@ class SyncClient::Run {
 
   Incoming fetch_page(const std::string& cursor) {
     Incoming in;
-    in.reply = call("GET", "/v1/pull?limit=" + std::to_string(o_.pull_page) +
-                               (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)),
+    in.reply = call("GET",
+                    "/v1/pull?limit=" + std::to_string(o_.pull_page) +
+                        (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)),
                     "", nullptr, &in.rtt_ms);
     Json& arr = in.reply.at("ops");
     in.ops.reserve(arr.size());
@@ -276,7 +280,8 @@ class SyncClient::Run {
     report_.bytes_up = bytes_up_;
     report_.bytes_down = bytes_down_;
     report_.retries = retries_;
-    report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    report_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     return report_;
   }
 

@@ -13,8 +13,8 @@ struct Request {
   std::string path;    // decoded path, no query, e.g. "/v1/pull"
   std::string query;   // raw query string without '?', still percent-encoded
   std::map<std::string, std::string> headers;  // keys lower case
-  std::string body;    // as received (maybe gzip)
-  std::string remote_address;  // the peer's IP address as text ("" when unknown)
+  std::string body;                            // as received (maybe gzip)
+  std::string remote_address;                  // the peer's IP address as text ("" when unknown)
   // Set by the transport when Content-Length announced more than kMaxBodyBytes; the body
   // was not read and the router answers 413.
   bool body_too_large = false;

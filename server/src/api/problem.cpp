@@ -6,32 +6,58 @@ namespace lumbung::server {
 
 int http_status_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kMalformedJson: return 400;
-    case ErrorCode::kProtocol: return 400;
-    case ErrorCode::kJsonTooDeep: return 400;
-    case ErrorCode::kUnauthorized: return 401;
-    case ErrorCode::kWrongPassphrase: return 401;
-    case ErrorCode::kForbidden: return 403;
-    case ErrorCode::kOutOfScope: return 403;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kMethodNotAllowed: return 405;
-    case ErrorCode::kAlreadyExists: return 409;
-    case ErrorCode::kSeqGap: return 409;
-    case ErrorCode::kSchemaMismatch: return 409;
-    case ErrorCode::kBodyTooLarge: return 413;
-    case ErrorCode::kBatchTooLarge: return 413;
-    case ErrorCode::kValidationFailed: return 422;
-    case ErrorCode::kUnknownField: return 422;
-    case ErrorCode::kUnknownCollection: return 422;
-    case ErrorCode::kStatusRegression: return 422;
-    case ErrorCode::kRateLimited: return 429;
-    case ErrorCode::kStorage: return 503;
-    case ErrorCode::kTransport: return 502;
-    case ErrorCode::kCancelled: return 500;
-    case ErrorCode::kSchemaInvalid: return 500;
-    case ErrorCode::kCorrupt: return 500;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kMalformedJson:
+      return 400;
+    case ErrorCode::kProtocol:
+      return 400;
+    case ErrorCode::kJsonTooDeep:
+      return 400;
+    case ErrorCode::kUnauthorized:
+      return 401;
+    case ErrorCode::kWrongPassphrase:
+      return 401;
+    case ErrorCode::kForbidden:
+      return 403;
+    case ErrorCode::kOutOfScope:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kMethodNotAllowed:
+      return 405;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kSeqGap:
+      return 409;
+    case ErrorCode::kSchemaMismatch:
+      return 409;
+    case ErrorCode::kBodyTooLarge:
+      return 413;
+    case ErrorCode::kBatchTooLarge:
+      return 413;
+    case ErrorCode::kValidationFailed:
+      return 422;
+    case ErrorCode::kUnknownField:
+      return 422;
+    case ErrorCode::kUnknownCollection:
+      return 422;
+    case ErrorCode::kStatusRegression:
+      return 422;
+    case ErrorCode::kRateLimited:
+      return 429;
+    case ErrorCode::kStorage:
+      return 503;
+    case ErrorCode::kTransport:
+      return 502;
+    case ErrorCode::kCancelled:
+      return 500;
+    case ErrorCode::kSchemaInvalid:
+      return 500;
+    case ErrorCode::kCorrupt:
+      return 500;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -39,18 +65,30 @@ int http_status_for(ErrorCode code) {
 namespace {
 const char* title_for(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Internal Server Error";
   }
 }
 }  // namespace

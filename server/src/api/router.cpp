@@ -167,7 +167,8 @@ Response Router::handle(const Request& req) noexcept {
 void Router::rate_limit(RateLimiter* limiter, const std::string& key) {
   if (!limiter) return;
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch()).count();
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
   const int64_t wait_s = limiter->acquire(key, now);
   if (wait_s > 0) {
     throw ProblemError(ErrorCode::kRateLimited,
@@ -234,15 +235,19 @@ Response Router::dispatch(const Request& req, std::string& route_name) {
     const Role role = who->role;
     switch (found->access) {
       case Access::kDevice:
-        if (role != Role::kDevice) throw Error(ErrorCode::kForbidden, "this call needs a device token");
+        if (role != Role::kDevice)
+          throw Error(ErrorCode::kForbidden, "this call needs a device token");
         break;
       case Access::kReviewer:
-        if (role == Role::kDevice) throw Error(ErrorCode::kForbidden, "this call needs a reviewer or admin token");
+        if (role == Role::kDevice)
+          throw Error(ErrorCode::kForbidden, "this call needs a reviewer or admin token");
         break;
       case Access::kAdmin:
-        if (role != Role::kAdmin) throw Error(ErrorCode::kForbidden, "this call needs an admin token");
+        if (role != Role::kAdmin)
+          throw Error(ErrorCode::kForbidden, "this call needs an admin token");
         break;
-      default: break;
+      default:
+        break;
     }
     rate_limit(security_.per_principal,
                role == Role::kDevice ? "d:" + who->device_id : "t:" + who->token_id);
@@ -323,7 +328,8 @@ Response Router::pull(const Request& req, const Params&, const Json&, const Prin
   return r;
 }
 
-Response Router::register_device(const Request&, const Params&, const Json& body, const Principal*) {
+Response Router::register_device(const Request&, const Params&, const Json& body,
+                                 const Principal*) {
   Json out = enrolment_.register_device(body);
   Principal device;
   device.role = Role::kDevice;
@@ -339,7 +345,8 @@ Response Router::conflicts(const Request& req, const Params&, const Json&, const
 Response Router::resolve(const Request&, const Params& p, const Json& body, const Principal* who) {
   Json out = review_.resolve_conflict(p.at(0), body, *who);
   std::string how = "value";
-  if (auto it = body.find("keep"); it != body.end() && it->is_string()) how = it->get<std::string>();
+  if (auto it = body.find("keep"); it != body.end() && it->is_string())
+    how = it->get<std::string>();
   audit_record(who, "resolve", p.at(0), Json{{"keep", how}});
   return json_response(out);
 }
@@ -353,7 +360,8 @@ Response Router::duplicates(const Request& req, const Params&, const Json&, cons
 Response Router::merge(const Request&, const Params& p, const Json& body, const Principal* who) {
   Json out = review_.merge_duplicate(p.at(0), body, *who);
   Json detail = Json::object();
-  if (auto it = body.find("survivor"); it != body.end() && it->is_string()) detail["survivor"] = *it;
+  if (auto it = body.find("survivor"); it != body.end() && it->is_string())
+    detail["survivor"] = *it;
   audit_record(who, "merge", p.at(0), detail);
   return json_response(out);
 }
@@ -371,14 +379,16 @@ Response Router::progress(const Request& req, const Params&, const Json&, const 
   return json_response(review_.progress(col, query_param(req, "scope")));
 }
 
-Response Router::create_code(const Request&, const Params&, const Json& body, const Principal* who) {
+Response Router::create_code(const Request&, const Params&, const Json& body,
+                             const Principal* who) {
   Json out = enrolment_.create_code(body);
   audit_record(who, "create_code", "",
                Json{{"scope", out["scope"]}, {"expires_ms", out["expires_ms"]}});
   return json_response(out, 201);
 }
 
-Response Router::create_token(const Request&, const Params&, const Json& body, const Principal* who) {
+Response Router::create_token(const Request&, const Params&, const Json& body,
+                              const Principal* who) {
   Json out = enrolment_.create_token(body);
   audit_record(who, "create_token", out["id"].get<std::string>(),
                Json{{"role", out["role"]}, {"expires_ms", out["expires_ms"]}});

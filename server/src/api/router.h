@@ -5,8 +5,9 @@
 // (413), parse JSON with the depth limit (400), call the service, and map any exception
 // to application/problem+json in api/problem.cpp. With set_security(): a per-address token
 // bucket before anything else and a per-credential one after authentication (429 with
-// Retry-After), and an audit entry for every state-changing call that succeeded. Responses are gzip'ed when the client
-// accepts gzip and the body is at least kGzipMinBytes. Every request is counted in Metrics.
+// Retry-After), and an audit entry for every state-changing call that succeeded. Responses are
+// gzip'ed when the client accepts gzip and the body is at least kGzipMinBytes. Every request is
+// counted in Metrics.
 //
 // Thread-safe: called concurrently by the listener's threads.
 #pragma once
@@ -53,7 +54,7 @@ class Router {
     std::string method;
     std::string pattern;  // "/v1/conflicts/{id}/resolve"
     Access access;
-    bool json_body;       // parse the body as JSON before calling
+    bool json_body;  // parse the body as JSON before calling
     Handler handler;
   };
 

@@ -127,11 +127,12 @@ Json AuditLog::verify() {
         head_seq = colon == std::string::npos ? 0 : std::stoull(head.substr(0, colon));
       } catch (...) {
       }
-      bad = head_seq > last
-                ? Json{{"seq", last + 1},
-                       {"reason", "entries " + std::to_string(last + 1) + ".." +
-                                      std::to_string(head_seq) + " are missing (log truncated)"}}
-                : Json{{"seq", last}, {"reason", "the recorded head does not match the last entry"}};
+      bad =
+          head_seq > last
+              ? Json{{"seq", last + 1},
+                     {"reason", "entries " + std::to_string(last + 1) + ".." +
+                                    std::to_string(head_seq) + " are missing (log truncated)"}}
+              : Json{{"seq", last}, {"reason", "the recorded head does not match the last entry"}};
     }
   }
   Json out{{"ok", bad.is_null()},

@@ -9,13 +9,14 @@ namespace {
 std::string string_member(const Json& body, const char* name, size_t max_len, bool required) {
   auto it = body.find(name);
   if (it == body.end()) {
-    if (required) throw Error(ErrorCode::kInvalidArgument, std::string("\"") + name + "\" is required");
+    if (required)
+      throw Error(ErrorCode::kInvalidArgument, std::string("\"") + name + "\" is required");
     return {};
   }
   if (!it->is_string() || it->get_ref<const std::string&>().size() > max_len) {
-    throw Error(ErrorCode::kInvalidArgument,
-                std::string("\"") + name + "\" must be a string of at most " +
-                    std::to_string(max_len) + " characters");
+    throw Error(ErrorCode::kInvalidArgument, std::string("\"") + name +
+                                                 "\" must be a string of at most " +
+                                                 std::to_string(max_len) + " characters");
   }
   return it->get<std::string>();
 }
@@ -106,7 +107,8 @@ Json Enrolment::register_device(const Json& body) {
   if (!c) throw Error(ErrorCode::kUnauthorized, "unknown enrolment code");
   if (c->used_ms != 0) throw Error(ErrorCode::kForbidden, "enrolment code already used");
   if (c->expires_ms <= now) throw Error(ErrorCode::kForbidden, "enrolment code expired");
-  if (txn->device(device_id)) throw Error(ErrorCode::kAlreadyExists, "device id already registered");
+  if (txn->device(device_id))
+    throw Error(ErrorCode::kAlreadyExists, "device id already registered");
   const std::string token = new_token(Role::kDevice);
   DeviceRow d;
   d.device_id = device_id;
@@ -144,8 +146,11 @@ Json Enrolment::create_token(const Json& body) {
   auto txn = store_.begin_write();
   txn->insert_token(hash, *role, label, now, expires);
   txn->commit();
-  return Json{{"token", token},     {"id", token_id(hash)}, {"role", role_name(*role)},
-              {"label", label},     {"expires_ms", expires}};
+  return Json{{"token", token},
+              {"id", token_id(hash)},
+              {"role", role_name(*role)},
+              {"label", label},
+              {"expires_ms", expires}};
 }
 
 Json Enrolment::list_tokens() {
@@ -168,7 +173,9 @@ Json Enrolment::revoke_token(const std::string& id) {
   auto t = txn->revoke_token(id, now);
   if (!t) throw Error(ErrorCode::kNotFound, "no such token");
   txn->commit();
-  return Json{{"id", t->id}, {"role", role_name(t->role)}, {"revoked", true},
+  return Json{{"id", t->id},
+              {"role", role_name(t->role)},
+              {"revoked", true},
               {"revoked_ms", t->revoked_ms}};
 }
 
@@ -177,7 +184,8 @@ Json Enrolment::list_devices() {
   Json arr = Json::array();
   for (const DeviceRow& d : store_.list_devices()) {
     int64_t last_seen = d.last_seen_ms;
-    if (auto it = seen.find(d.device_id); it != seen.end()) last_seen = std::max(last_seen, it->second);
+    if (auto it = seen.find(d.device_id); it != seen.end())
+      last_seen = std::max(last_seen, it->second);
     arr.push_back(Json{{"device_id", d.device_id},
                        {"label", d.label},
                        {"scope", d.scope},

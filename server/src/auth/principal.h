@@ -14,9 +14,12 @@ enum class Role { kDevice = 0, kReviewer = 1, kAdmin = 2 };
 
 inline const char* role_name(Role r) {
   switch (r) {
-    case Role::kDevice: return "device";
-    case Role::kReviewer: return "reviewer";
-    case Role::kAdmin: return "admin";
+    case Role::kDevice:
+      return "device";
+    case Role::kReviewer:
+      return "reviewer";
+    case Role::kAdmin:
+      return "admin";
   }
   return "device";
 }

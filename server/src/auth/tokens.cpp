@@ -62,7 +62,8 @@ Principal Authenticator::authenticate(const std::optional<std::string>& authoriz
     throw Error(ErrorCode::kUnauthorized, "unknown token");
   }
   if (p->revoked) {
-    throw Error(ErrorCode::kUnauthorized, p->role == Role::kDevice ? "device revoked" : "token revoked");
+    throw Error(ErrorCode::kUnauthorized,
+                p->role == Role::kDevice ? "device revoked" : "token revoked");
   }
   if (wall_ && p->expires_ms != 0 && p->expires_ms <= wall_->now_ms()) {
     throw Error(ErrorCode::kUnauthorized, "token expired");

@@ -123,7 +123,8 @@ void ConnectionReaper::scan(int64_t now_ms) {
     }
   }
   ::closedir(dir);
-  for (auto it = conns_.begin(); it != conns_.end();) it = it->second.seen ? std::next(it) : conns_.erase(it);
+  for (auto it = conns_.begin(); it != conns_.end();)
+    it = it->second.seen ? std::next(it) : conns_.erase(it);
   if (shut > 0) {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ += shut;

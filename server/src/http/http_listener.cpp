@@ -15,9 +15,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <boost/asio/ssl.hpp>
 #include <cpprest/http_listener.h>
 #include <pplx/threadpool.h>
+#include <boost/asio/ssl.hpp>
 
 #include "api/http_types.h"
 #include "api/problem.h"
@@ -103,7 +103,9 @@ std::string HttpListener::public_key_pin(const std::string& cert_file) {
   return out;
 }
 
-void HttpListener::initialize_threads(size_t n) { crossplat::threadpool::initialize_with_threads(n); }
+void HttpListener::initialize_threads(size_t n) {
+  crossplat::threadpool::initialize_with_threads(n);
+}
 
 uint16_t HttpListener::pick_free_port(const std::string& host) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -179,8 +181,8 @@ void HttpListener::open() {
         send(req, router->handle(r));
         return;
       }
-      req.extract_vector().then([req, r = std::move(r), router](
-                                    pplx::task<std::vector<unsigned char>> t) mutable {
+      req.extract_vector().then([req, r = std::move(r),
+                                 router](pplx::task<std::vector<unsigned char>> t) mutable {
         try {
           std::vector<unsigned char> body = t.get();
           if (body.size() > kMaxBodyBytes) {

@@ -12,8 +12,8 @@
 // the start, not every handshake. A ConnectionReaper closes stalled connections.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -23,8 +23,8 @@ class Router;
 class ConnectionReaper;
 
 struct ListenerOptions {
-  std::string tls_cert;  // PEM certificate chain; empty = plain HTTP
-  std::string tls_key;   // PEM private key (unencrypted)
+  std::string tls_cert;            // PEM certificate chain; empty = plain HTTP
+  std::string tls_key;             // PEM private key (unencrypted)
   int slow_client_timeout_ms = 0;  // 0 = never cut stalled connections
   uint64_t slow_client_min_bytes = 512;
 };

@@ -26,7 +26,8 @@ std::string Metrics::render() const {
     line(std::string("# TYPE ") + name + " counter");
     line(std::string(name) + " " + std::to_string(v));
   };
-  counter("lumbung_ops_applied_total", "Ops accepted from pushes and review actions.", ops_applied_);
+  counter("lumbung_ops_applied_total", "Ops accepted from pushes and review actions.",
+          ops_applied_);
   counter("lumbung_ops_pulled_total", "Ops sent in pull pages.", ops_pulled_);
   counter("lumbung_conflicts_opened_total", "Conflict entries opened.", conflicts_opened_);
   counter("lumbung_duplicates_opened_total", "Duplicate entries opened.", duplicates_opened_);

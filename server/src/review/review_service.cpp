@@ -46,7 +46,8 @@ Json ReviewService::list_conflicts(const std::string& status) {
   return Json{{"conflicts", std::move(arr)}};
 }
 
-Json ReviewService::resolve_conflict(const std::string& id, const Json& body, const Principal& who) {
+Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
+                                     const Principal& who) {
   if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "body must be an object");
   const auto keep_it = body.find("keep");
   const auto value_it = body.find("value");
@@ -54,7 +55,8 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body, co
     throw Error(ErrorCode::kInvalidArgument, "give exactly one of \"keep\" or \"value\"");
   }
   for (const auto& [k, _] : body.items()) {
-    if (k != "keep" && k != "value") throw Error(ErrorCode::kInvalidArgument, "unknown member \"" + k + "\"");
+    if (k != "keep" && k != "value")
+      throw Error(ErrorCode::kInvalidArgument, "unknown member \"" + k + "\"");
   }
   std::string keep;
   if (keep_it != body.end()) {
@@ -92,17 +94,20 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body, co
     }
     chosen = set[c.field];
     op.set = std::move(set);
-    if (auto it = st.fields.find(c.field); it != st.fields.end()) op.base[c.field] = it->second.version;
+    if (auto it = st.fields.find(c.field); it != st.fields.end())
+      op.base[c.field] = it->second.version;
   } else {
     // Edit against delete: keep the delete (delete again) or keep the record (rewrite its
     // live values so they are newer than the tombstone).
     if (keep.empty()) {
-      throw Error(ErrorCode::kInvalidArgument, "an update/delete conflict takes \"keep\", not \"value\"");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "an update/delete conflict takes \"keep\", not \"value\"");
     }
     const ConflictSide& side = keep == "winner" ? c.winner : c.loser;
     const ConflictSide& other = keep == "winner" ? c.loser : c.winner;
     // The delete side is the one whose value is null and whose version is not a field's.
-    const bool side_is_delete = side.value.is_null() && !(other.value.is_null() && other.version > side.version);
+    const bool side_is_delete =
+        side.value.is_null() && !(other.value.is_null() && other.version > side.version);
     if (side_is_delete) {
       op.is_delete = true;
       op.set = Json::object();
@@ -110,17 +115,16 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body, co
       chosen = "deleted";
     } else {
       op.set = st.values();
-      if (op.set.empty()) throw Error(ErrorCode::kInvalidArgument, "the record has no values to keep");
+      if (op.set.empty())
+        throw Error(ErrorCode::kInvalidArgument, "the record has no values to keep");
       for (const auto& [name, _] : op.set.items()) op.base[name] = st.fields.at(name).version;
       chosen = "kept";
     }
   }
   sync_.clock().observe(op.version.hlc);
   sync_.apply_locked(*txn, cs, op, nullptr, now);
-  Json resolution{{"by", who_json(who)},
-                  {"at_ms", now},
-                  {"value", chosen},
-                  {"op", encode_op(op, true)}};
+  Json resolution{
+      {"by", who_json(who)}, {"at_ms", now}, {"value", chosen}, {"op", encode_op(op, true)}};
   if (!keep.empty()) resolution["keep"] = keep;
   txn->resolve_conflict(id, resolution);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
@@ -307,12 +311,8 @@ Json ReviewService::progress(const std::string& collection, const std::string& s
     for (const auto& [code, t] : m) regions[code] = tally_json(t);
     lv[name] = std::move(regions);
   }
-  return Json{{"collection", collection},
-              {"scope", prefix},
-              {"total", all.total},
-              {"by_status", all.by_status},
-              {"by_program", by_set},
-              {"regions", std::move(lv)},
+  return Json{{"collection", collection},        {"scope", prefix},      {"total", all.total},
+              {"by_status", all.by_status},      {"by_program", by_set}, {"regions", std::move(lv)},
               {"server_time_ms", sync_.now_ms()}};
 }
 

@@ -98,13 +98,13 @@ struct TokenRow {
 // One audit log entry (docs/SECURITY.md "Audit log"). `hash` = hex SHA-256 of prev_hash
 // followed by the canonical JSON of the other members (audit/audit_log.cpp).
 struct AuditRow {
-  uint64_t seq = 0;     // 1, 2, 3 ... without gaps
+  uint64_t seq = 0;  // 1, 2, 3 ... without gaps
   int64_t at_ms = 0;
-  std::string role;     // "device", "reviewer", "admin", "server", "anonymous"
-  std::string actor;    // device id, staff token id, or "" for the server itself
-  std::string action;   // "push", "resolve", "merge", "register", ...
-  std::string target;   // what it acted on: a conflict id, a device id, a token id, ""
-  std::string detail;   // canonical JSON object of counts; never record values
+  std::string role;    // "device", "reviewer", "admin", "server", "anonymous"
+  std::string actor;   // device id, staff token id, or "" for the server itself
+  std::string action;  // "push", "resolve", "merge", "register", ...
+  std::string target;  // what it acted on: a conflict id, a device id, a token id, ""
+  std::string detail;  // canonical JSON object of counts; never record values
   std::string prev_hash;
   std::string hash;
 };
@@ -130,7 +130,8 @@ class WriteTxn {
   virtual std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
                                                      size_t limit) = 0;
   // Appends an accepted op; returns its pos (max pos + 1: gap-free).
-  virtual uint64_t append_op(const Op& op, const std::string& scope, const std::string& op_text) = 0;
+  virtual uint64_t append_op(const Op& op, const std::string& scope,
+                             const std::string& op_text) = 0;
   // The hlc the log holds for a device's op (`seq`), nullopt if it is not logged. A push
   // retried after its answer was lost must repeat the answer's re-stamps (SyncService::push).
   virtual std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) = 0;
@@ -195,12 +196,14 @@ class ServerStore {
   virtual std::vector<DuplicateRow> list_duplicates(const std::string& status, size_t limit) = 0;
   virtual std::vector<DeviceRow> list_devices() = 0;
   // Records of `col` (deleted ones included) with id > after_id, by id; scope_prefix "" = all.
-  virtual std::vector<RecordRow> list_records(const std::string& col, const std::string& scope_prefix,
+  virtual std::vector<RecordRow> list_records(const std::string& col,
+                                              const std::string& scope_prefix,
                                               const std::string& after_id, size_t limit) = 0;
   virtual std::optional<RecordState> get_record(const std::string& col, const std::string& id) = 0;
   // Calls fn(scope, doc_json_text) for every live record of `col` under scope_prefix.
-  virtual void for_each_live(const std::string& col, const std::string& scope_prefix,
-                             const std::function<void(const std::string&, std::string_view)>& fn) = 0;
+  virtual void for_each_live(
+      const std::string& col, const std::string& scope_prefix,
+      const std::function<void(const std::string&, std::string_view)>& fn) = 0;
   virtual std::string read_meta(const std::string& key) = 0;
   // Reviewer and admin tokens, oldest first.
   virtual std::vector<TokenRow> list_tokens() = 0;

@@ -4,8 +4,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <thread>
 #include <mutex>
+#include <thread>
 
 #include "common/sqlite.h"
 #include "lumbung/error.h"
@@ -268,7 +268,8 @@ class SqliteWriteTxn : public WriteTxn {
   }
 
   std::optional<ConflictRow> conflict(const std::string& id) override {
-    auto& st = db_.prepare("SELECT body, resolved, found_ms, resolution FROM conflicts WHERE id=?1");
+    auto& st =
+        db_.prepare("SELECT body, resolved, found_ms, resolution FROM conflicts WHERE id=?1");
     ResetOnExit r{st};
     st.bind_static(1, id);
     if (!st.step()) return std::nullopt;
@@ -311,7 +312,8 @@ class SqliteWriteTxn : public WriteTxn {
   }
 
   std::optional<DeviceRow> device(const std::string& id) override {
-    auto& st = db_.prepare(std::string("SELECT ") + kDeviceCols + " FROM devices WHERE device_id=?1");
+    auto& st =
+        db_.prepare(std::string("SELECT ") + kDeviceCols + " FROM devices WHERE device_id=?1");
     ResetOnExit r{st};
     st.bind_static(1, id);
     if (!st.step()) return std::nullopt;
@@ -430,8 +432,9 @@ class SqliteWriteTxn : public WriteTxn {
   }
 
   void append_audit(const AuditRow& a) override {
-    db_.prepare("INSERT INTO audit(seq,at_ms,role,actor,action,target,detail,prev_hash,hash) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+    db_.prepare(
+           "INSERT INTO audit(seq,at_ms,role,actor,action,target,detail,prev_hash,hash) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)")
         .bind(1, static_cast<int64_t>(a.seq))
         .bind(2, a.at_ms)
         .bind_static(3, a.role)
@@ -498,8 +501,8 @@ struct SqliteServerStore::Impl {
     std::unique_lock<std::mutex> lock(stop_mu);
     while (!stop_cv.wait_for(lock, kCheckpointInterval, [this] { return stopping; })) {
       int log_frames = 0, done_frames = 0;
-      const int rc = sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr,
-                                               SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+      const int rc = sqlite3_wal_checkpoint_v2(
+          checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
         std::fprintf(stderr, "lumbung-server: background checkpoint failed (%d)\n", rc);
       }
@@ -549,8 +552,7 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
   impl->writer = std::make_unique<sql::Database>(impl->path, true);
   impl->writer->exec(kDdl);
   for (const AddedColumn& c : kAddedColumns) {
-    auto& st = impl->writer->prepare(
-        "SELECT count(*) FROM pragma_table_info(?1) WHERE name=?2");
+    auto& st = impl->writer->prepare("SELECT count(*) FROM pragma_table_info(?1) WHERE name=?2");
     st.bind_static(1, c.table).bind_static(2, c.column);
     st.step();
     const bool present = st.column_int(0) > 0;
@@ -579,8 +581,8 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
   Impl::Lease lease(*impl_);
   auto& db = lease.db();
   {
-    auto& st = db.prepare(
-        "SELECT hash, role, label, revoked_ms, expires_ms FROM tokens WHERE hash=?1");
+    auto& st =
+        db.prepare("SELECT hash, role, label, revoked_ms, expires_ms FROM tokens WHERE hash=?1");
     ResetOnExit r{st};
     st.bind_static(1, token_hash);
     if (st.step()) {
@@ -638,7 +640,8 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
   } end_read{db};
   bool stopped_early = false;
   {
-    auto& st = db.prepare("SELECT pos, dev, scope, op FROM oplog WHERE pos>?1 ORDER BY pos LIMIT ?2");
+    auto& st =
+        db.prepare("SELECT pos, dev, scope, op FROM oplog WHERE pos>?1 ORDER BY pos LIMIT ?2");
     ResetOnExit r{st};
     st.bind(1, static_cast<int64_t>(after_pos)).bind(2, static_cast<int64_t>(scan_limit));
     size_t scanned = 0;
@@ -671,7 +674,8 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
   return page;
 }
 
-std::vector<ConflictRow> SqliteServerStore::list_conflicts(const std::string& status, size_t limit) {
+std::vector<ConflictRow> SqliteServerStore::list_conflicts(const std::string& status,
+                                                           size_t limit) {
   const int f = status_filter(status);
   Impl::Lease lease(*impl_);
   auto& st = lease.db().prepare(
@@ -684,7 +688,8 @@ std::vector<ConflictRow> SqliteServerStore::list_conflicts(const std::string& st
   return out;
 }
 
-std::vector<DuplicateRow> SqliteServerStore::list_duplicates(const std::string& status, size_t limit) {
+std::vector<DuplicateRow> SqliteServerStore::list_duplicates(const std::string& status,
+                                                             size_t limit) {
   const int f = status_filter(status);
   Impl::Lease lease(*impl_);
   auto& st = lease.db().prepare(
@@ -699,8 +704,8 @@ std::vector<DuplicateRow> SqliteServerStore::list_duplicates(const std::string& 
 
 std::vector<DeviceRow> SqliteServerStore::list_devices() {
   Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare(std::string("SELECT ") + kDeviceCols +
-                                " FROM devices ORDER BY device_id");
+  auto& st =
+      lease.db().prepare(std::string("SELECT ") + kDeviceCols + " FROM devices ORDER BY device_id");
   ResetOnExit r{st};
   std::vector<DeviceRow> out;
   while (st.step()) out.push_back(read_device(st));
@@ -733,8 +738,8 @@ std::vector<RecordRow> SqliteServerStore::list_records(const std::string& col,
 std::optional<RecordState> SqliteServerStore::get_record(const std::string& col,
                                                          const std::string& id) {
   Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare(
-      "SELECT doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id=?2");
+  auto& st =
+      lease.db().prepare("SELECT doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id=?2");
   ResetOnExit r{st};
   st.bind_static(1, col).bind_static(2, id);
   if (!st.step()) return std::nullopt;

@@ -88,7 +88,8 @@ PushResult SyncService::push(const Principal& device, Json body) {
       report = std::move(*it);
       body.erase(it);
     }
-    if (auto it = body.find("ops"); it != body.end() && it->is_array() && it->size() > kMaxBatchOps) {
+    if (auto it = body.find("ops");
+        it != body.end() && it->is_array() && it->size() > kMaxBatchOps) {
       throw ProblemError(ErrorCode::kBatchTooLarge,
                          "a push carries at most " + std::to_string(kMaxBatchOps) + " ops",
                          Json{{"max_ops", kMaxBatchOps}});
@@ -105,15 +106,17 @@ PushResult SyncService::push(const Principal& device, Json body) {
   for (size_t i = 0; i < cs.ops.size(); ++i) {
     Op& op = cs.ops[i];
     if (op.version.device != cs.device) {
-      throw ProblemError(ErrorCode::kProtocol, "op seq " + std::to_string(op.seq) +
-                             ": \"dev\" must be absent or the pushing device", seq_extra(op.seq));
+      throw ProblemError(
+          ErrorCode::kProtocol,
+          "op seq " + std::to_string(op.seq) + ": \"dev\" must be absent or the pushing device",
+          seq_extra(op.seq));
     }
     cols[i] = schema_.collection(op.collection);
     if (!cols[i]) {
-      throw ProblemError(ErrorCode::kUnknownCollection,
-                         "op seq " + std::to_string(op.seq) + ": unknown collection \"" +
-                             op.collection + "\"",
-                         seq_extra(op.seq));
+      throw ProblemError(
+          ErrorCode::kUnknownCollection,
+          "op seq " + std::to_string(op.seq) + ": unknown collection \"" + op.collection + "\"",
+          seq_extra(op.seq));
     }
     if (!op.is_delete) {
       auto issues = cols[i]->normalize_and_validate(op.set, /*partial=*/true);
@@ -123,7 +126,8 @@ PushResult SyncService::push(const Principal& device, Json body) {
                                                                : ErrorCode::kValidationFailed;
         Json extra{{"seq", op.seq}, {"field", first.field}, {"reason", first.reason}};
         std::string msg = "op seq " + std::to_string(op.seq) + ": " + first.message;
-        if (issues.size() > 1) msg += " (and " + std::to_string(issues.size() - 1) + " more problems)";
+        if (issues.size() > 1)
+          msg += " (and " + std::to_string(issues.size() - 1) + " more problems)";
         throw ProblemError(code, msg, std::move(extra), first.field);
       }
     }
@@ -196,10 +200,10 @@ OpOutcome SyncService::apply_locked(WriteTxn& txn, const CollectionSchema& cs, c
       if (it != op.set.end() && it->is_string()) after = it->get<std::string>();
     }
     if ((loaded && !before.empty() && !in_scope(before, *scope)) || !in_scope(after, *scope)) {
-      throw ProblemError(ErrorCode::kOutOfScope,
-                         "op seq " + std::to_string(op.seq) +
-                             ": the record is outside this device's regions",
-                         Json{{"seq", op.seq}});
+      throw ProblemError(
+          ErrorCode::kOutOfScope,
+          "op seq " + std::to_string(op.seq) + ": the record is outside this device's regions",
+          Json{{"seq", op.seq}});
     }
   }
   ApplyResult r = apply_op(cs, st, op);

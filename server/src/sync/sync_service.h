@@ -42,9 +42,9 @@ constexpr const char* kServerDevice = "server";
 
 struct PushResult {
   uint64_t acked_seq = 0;
-  size_t applied = 0;     // new ops accepted in this request
-  size_t duplicates = 0;  // ops skipped because already acknowledged earlier
-  size_t conflicts = 0;   // new conflict entries opened
+  size_t applied = 0;         // new ops accepted in this request
+  size_t duplicates = 0;      // ops skipped because already acknowledged earlier
+  size_t conflicts = 0;       // new conflict entries opened
   size_t duplicate_keys = 0;  // new duplicate entries opened
   std::vector<std::pair<uint64_t, uint64_t>> restamped;  // (seq, new hlc)
 };

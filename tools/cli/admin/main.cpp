@@ -85,7 +85,8 @@ Json find_entry(const Json& list, const std::string& ref, const std::string& wha
     }
   }
   if (n == 1) return found;
-  if (n > 1) throw Error(ErrorCode::kInvalidArgument, tr("admin.ambiguous", {{"ref", ref}, {"what", what}}));
+  if (n > 1)
+    throw Error(ErrorCode::kInvalidArgument, tr("admin.ambiguous", {{"ref", ref}, {"what", what}}));
   throw Error(ErrorCode::kNotFound, tr("admin.not_found", {{"ref", ref}, {"what", what}}));
 }
 
@@ -99,7 +100,9 @@ std::string field_name_text(Admin& a, const std::string& collection, const std::
 
 int codes(Admin& a, Args& args) {
   const std::string verb = args.next();
-  if (verb != "create") throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "codes " + verb}}));
+  if (verb != "create")
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("usage.unknown_command", {{"cmd", "codes " + verb}}));
   const auto scope = args.value("scope");
   const auto label = args.value("label");
   const auto hours = args.value("expires-hours");
@@ -112,7 +115,8 @@ int codes(Admin& a, Args& args) {
   if (a.json) {
     print_json(*a.out, r);
   } else {
-    *a.out << tr("admin.code_made", {{"code", r.value("code", "")}, {"scope", join(r["scope"], ", ")},
+    *a.out << tr("admin.code_made", {{"code", r.value("code", "")},
+                                     {"scope", join(r["scope"], ", ")},
                                      {"expires", local_time(opt_ms(r, "expires_ms"))}})
            << "\n";
   }
@@ -121,7 +125,9 @@ int codes(Admin& a, Args& args) {
 
 int tokens(Admin& a, Args& args) {
   const std::string verb = args.next();
-  if (verb != "create") throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "tokens " + verb}}));
+  if (verb != "create")
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("usage.unknown_command", {{"cmd", "tokens " + verb}}));
   const std::string role = args.value("role").value_or("reviewer");
   const auto label = args.value("label");
   args.finish();
@@ -186,7 +192,8 @@ int devices(Admin& a, Args& args) {
     return kExitOk;
   }
   if (verb != "list" && !verb.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "devices " + verb}}));
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("usage.unknown_command", {{"cmd", "devices " + verb}}));
   }
   args.finish();
   Json r = a.api->get("/v1/admin/devices");
@@ -204,13 +211,15 @@ int devices(Admin& a, Args& args) {
       if (st.contains("records")) records = value_text(st["records"]);
     }
     rows.push_back({d.value("device_id", ""), d.value("label", ""), join(d["scope"]),
-                    time_ago(opt_ms(d, "last_seen_ms"), now), time_ago(opt_ms(d, "last_sync_ms"), now),
+                    time_ago(opt_ms(d, "last_seen_ms"), now),
+                    time_ago(opt_ms(d, "last_sync_ms"), now),
                     value_text(d.value("acked_seq", Json(0))), records, pending,
                     d.value("revoked", false) ? tr("admin.revoked_word") : ""});
   }
-  print_table(*a.out, {tr("admin.col.device"), tr("admin.col.label"), tr("admin.col.scope"),
-                       tr("admin.col.seen"), tr("admin.col.synced"), tr("admin.col.acked"),
-                       tr("admin.col.records"), tr("admin.col.pending"), ""},
+  print_table(*a.out,
+              {tr("admin.col.device"), tr("admin.col.label"), tr("admin.col.scope"),
+               tr("admin.col.seen"), tr("admin.col.synced"), tr("admin.col.acked"),
+               tr("admin.col.records"), tr("admin.col.pending"), ""},
               rows, 30);
   return kExitOk;
 }
@@ -234,20 +243,24 @@ int conflicts(Admin& a, Args& args) {
     }
     std::vector<std::vector<std::string>> rows;
     for (const auto& c : r["conflicts"]) {
-      rows.push_back({c.value("id", "").substr(0, 8), tr("kind." + c.value("kind", std::string())),
-                      short_id(c.value("record_id", "")),
-                      field_name_text(a, c.value("collection", ""), c.value("field", "")),
-                      value_text(c["winner"]["value"]) + "  (" + value_text(c["winner"]["version"][1]) + ")",
-                      value_text(c["loser"]["value"]) + "  (" + value_text(c["loser"]["version"][1]) + ")",
-                      c.value("status", "")});
+      rows.push_back(
+          {c.value("id", "").substr(0, 8), tr("kind." + c.value("kind", std::string())),
+           short_id(c.value("record_id", "")),
+           field_name_text(a, c.value("collection", ""), c.value("field", "")),
+           value_text(c["winner"]["value"]) + "  (" + value_text(c["winner"]["version"][1]) + ")",
+           value_text(c["loser"]["value"]) + "  (" + value_text(c["loser"]["version"][1]) + ")",
+           c.value("status", "")});
     }
-    print_table(*a.out, {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
-                         tr("conflicts.kept"), tr("conflicts.other"), tr("admin.col.status")},
+    print_table(*a.out,
+                {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
+                 tr("conflicts.kept"), tr("conflicts.other"), tr("admin.col.status")},
                 rows, 36);
     *a.out << tr("admin.conflicts_hint") << "\n";
     return kExitOk;
   }
-  if (verb != "resolve") throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "conflicts " + verb}}));
+  if (verb != "resolve")
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("usage.unknown_command", {{"cmd", "conflicts " + verb}}));
   const std::string ref = args.next();
   const auto keep = args.value("keep");
   const auto value = args.value("value");
@@ -255,10 +268,12 @@ int conflicts(Admin& a, Args& args) {
   if (ref.empty() || (!keep && !value) || (keep && value)) {
     throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
   }
-  const Json c = find_entry(a.api->get("/v1/conflicts?status=all")["conflicts"], ref, tr("admin.what_conflict"));
+  const Json c = find_entry(a.api->get("/v1/conflicts?status=all")["conflicts"], ref,
+                            tr("admin.what_conflict"));
   Json body;
   if (keep) {
-    if (*keep != "winner" && *keep != "loser") throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
+    if (*keep != "winner" && *keep != "loser")
+      throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
     body = Json{{"keep", *keep}};
   } else {
     // The typed value is read as the field's type (numbers, lists) and checked here first,
@@ -282,9 +297,10 @@ int conflicts(Admin& a, Args& args) {
     print_json(*a.out, r);
   } else {
     const Json& res = r.value("resolution", Json::object());
-    *a.out << tr("admin.resolved", {{"id", c.value("id", "").substr(0, 8)},
-                                    {"field", field_name_text(a, c.value("collection", ""), c.value("field", ""))},
-                                    {"value", value_text(res.value("value", Json()))}})
+    *a.out << tr("admin.resolved",
+                 {{"id", c.value("id", "").substr(0, 8)},
+                  {"field", field_name_text(a, c.value("collection", ""), c.value("field", ""))},
+                  {"value", value_text(res.value("value", Json()))}})
            << "\n";
   }
   return kExitOk;
@@ -314,10 +330,12 @@ void print_side_by_side(Admin& a, const Json& d) {
     const FieldDef* f = cs ? cs->field(n) : nullptr;
     rows.push_back({va == vb ? "" : "≠", f ? field_label(*f) : n, value_text(va), value_text(vb)});
   }
-  *a.out << "\n" << tr("admin.dup_header", {{"id", d.value("id", "").substr(0, 8)},
-                                            {"status", d.value("status", "")}})
+  *a.out << "\n"
+         << tr("admin.dup_header",
+               {{"id", d.value("id", "").substr(0, 8)}, {"status", d.value("status", "")}})
          << "\n";
-  print_table(*a.out, {"", tr("conflicts.field"), "A  " + ra.value("id", ""), "B  " + rb.value("id", "")},
+  print_table(*a.out,
+              {"", tr("conflicts.field"), "A  " + ra.value("id", ""), "B  " + rb.value("id", "")},
               rows, 44);
 }
 
@@ -340,37 +358,48 @@ int duplicates(Admin& a, Args& args) {
     *a.out << "\n" << tr("admin.duplicates_hint") << "\n";
     return kExitOk;
   }
-  if (verb != "merge") throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "duplicates " + verb}}));
+  if (verb != "merge")
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("usage.unknown_command", {{"cmd", "duplicates " + verb}}));
   const std::string ref = args.next();
   const auto survivor = args.value("survivor");
   args.finish();
   if (ref.empty() || !survivor) throw Error(ErrorCode::kInvalidArgument, tr("admin.merge_usage"));
-  const Json d = find_entry(a.api->get("/v1/duplicates?status=all")["duplicates"], ref, tr("admin.what_duplicate"));
+  const Json d = find_entry(a.api->get("/v1/duplicates?status=all")["duplicates"], ref,
+                            tr("admin.what_duplicate"));
   // The survivor may be given as a whole id or its end (as `lumbung list` shows it), or A/B.
   std::string chosen;
   const Json& ids = d["record_ids"];
   for (size_t i = 0; i < ids.size(); ++i) {
     const std::string id = ids[i].get<std::string>();
-    const bool letter = (survivor->size() == 1 && std::toupper(static_cast<unsigned char>((*survivor)[0])) == static_cast<int>('A' + i));
-    const bool match = id == *survivor || letter ||
-                       (survivor->size() >= 6 && (id.compare(0, survivor->size(), *survivor) == 0 ||
-                                                   (id.size() >= survivor->size() &&
-                                                    id.compare(id.size() - survivor->size(), survivor->size(), *survivor) == 0)));
+    const bool letter =
+        (survivor->size() == 1 &&
+         std::toupper(static_cast<unsigned char>((*survivor)[0])) == static_cast<int>('A' + i));
+    const bool match =
+        id == *survivor || letter ||
+        (survivor->size() >= 6 &&
+         (id.compare(0, survivor->size(), *survivor) == 0 ||
+          (id.size() >= survivor->size() &&
+           id.compare(id.size() - survivor->size(), survivor->size(), *survivor) == 0)));
     if (match) chosen = id;
   }
-  if (chosen.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.bad_survivor", {{"ref", *survivor}}));
-  Json r = a.api->post("/v1/duplicates/" + url_encode(d.value("id", "")) + "/merge", Json{{"survivor", chosen}});
+  if (chosen.empty())
+    throw Error(ErrorCode::kInvalidArgument, tr("admin.bad_survivor", {{"ref", *survivor}}));
+  Json r = a.api->post("/v1/duplicates/" + url_encode(d.value("id", "")) + "/merge",
+                       Json{{"survivor", chosen}});
   if (a.json) {
     print_json(*a.out, r);
   } else {
-    *a.out << tr("admin.merged", {{"id", d.value("id", "").substr(0, 8)}, {"survivor", chosen}}) << "\n";
+    *a.out << tr("admin.merged", {{"id", d.value("id", "").substr(0, 8)}, {"survivor", chosen}})
+           << "\n";
   }
   return kExitOk;
 }
 
 // --- progress and exports ---------------------------------------------------------------
 
-std::string progress_target(const std::string& collection, const std::optional<std::string>& scope) {
+std::string progress_target(const std::string& collection,
+                            const std::optional<std::string>& scope) {
   std::string t = "/v1/progress?collection=" + url_encode(collection);
   if (scope) t += "&scope=" + url_encode(*scope);
   return t;
@@ -378,7 +407,8 @@ std::string progress_target(const std::string& collection, const std::optional<s
 
 void write_progress_csv(std::ostream& out, const Json& p) {
   std::set<std::string> statuses;
-  for (auto it = p["by_status"].begin(); it != p["by_status"].end(); ++it) statuses.insert(it.key());
+  for (auto it = p["by_status"].begin(); it != p["by_status"].end(); ++it)
+    statuses.insert(it.key());
   std::vector<std::string> header{"level", "code", "total"};
   for (const auto& s : statuses) header.push_back("status_" + s);
   write_csv_row(out, header);
@@ -390,7 +420,8 @@ void write_progress_csv(std::ostream& out, const Json& p) {
   row("all", p.value("scope", ""), p);
   for (const char* level : {"provinsi", "kabupaten", "kecamatan", "desa"}) {
     if (!p["regions"].contains(level)) continue;
-    for (auto it = p["regions"][level].begin(); it != p["regions"][level].end(); ++it) row(level, it.key(), *it);
+    for (auto it = p["regions"][level].begin(); it != p["regions"][level].end(); ++it)
+      row(level, it.key(), *it);
   }
   // Programme counts: one row per member, level "program".
   for (auto f = p["by_program"].begin(); f != p["by_program"].end(); ++f) {
@@ -423,7 +454,8 @@ int progress(Admin& a, Args& args) {
   }
   auto& o = *a.out;
   o << tr("admin.progress_total", {{"n", group_number(p.value("total", int64_t{0}))},
-                                   {"scope", p.value("scope", "").empty() ? tr("admin.all_regions") : p.value("scope", "")}})
+                                   {"scope", p.value("scope", "").empty() ? tr("admin.all_regions")
+                                                                          : p.value("scope", "")}})
     << "\n";
   std::string by_status;
   for (auto it = p["by_status"].begin(); it != p["by_status"].end(); ++it) {
@@ -432,7 +464,8 @@ int progress(Admin& a, Args& args) {
   if (!by_status.empty()) o << "  " << tr("admin.col.status") << ": " << by_status << "\n";
   for (auto f = p["by_program"].begin(); f != p["by_program"].end(); ++f) {
     std::string line;
-    for (auto m = f->begin(); m != f->end(); ++m) line += (line.empty() ? "" : ", ") + m.key() + " " + value_text(*m);
+    for (auto m = f->begin(); m != f->end(); ++m)
+      line += (line.empty() ? "" : ", ") + m.key() + " " + value_text(*m);
     o << "  " << field_name_text(a, collection, f.key()) << ": " << line << "\n";
   }
   for (const char* level : {"kabupaten", "kecamatan", "desa"}) {
@@ -479,7 +512,8 @@ int export_cmd(Admin& a, Args& args) {
   std::string after;
   size_t n = 0;
   for (int page = 0; page < kMaxExportPages; ++page) {
-    std::string t = "/v1/records?collection=" + url_encode(collection) + "&limit=" + std::to_string(kExportPage);
+    std::string t = "/v1/records?collection=" + url_encode(collection) +
+                    "&limit=" + std::to_string(kExportPage);
     if (scope) t += "&scope=" + url_encode(*scope);
     if (!after.empty()) t += "&after=" + url_encode(after);
     const Json r = a.api->get(t);
@@ -488,7 +522,8 @@ int export_cmd(Admin& a, Args& args) {
       if (is_deleted && !deleted) continue;
       std::vector<std::string> row{rec.value("id", "")};
       const Json fields = rec.value("fields", Json::object());
-      for (const FieldDef& fd : cs->fields()) row.push_back(value_text(fields.value(fd.name, Json())));
+      for (const FieldDef& fd : cs->fields())
+        row.push_back(value_text(fields.value(fd.name, Json())));
       if (deleted) row.push_back(is_deleted ? "1" : "0");
       write_csv_row(*out, row);
       ++n;
@@ -497,7 +532,8 @@ int export_cmd(Admin& a, Args& args) {
     if (after.empty() || r["records"].empty()) break;
   }
   out->flush();
-  if (out != a.out) *a.err << tr("export.done", {{"n", std::to_string(n)}, {"path", *path}}) << "\n";
+  if (out != a.out)
+    *a.err << tr("export.done", {{"n", std::to_string(n)}, {"path", *path}}) << "\n";
   return kExitOk;
 }
 

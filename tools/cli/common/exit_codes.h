@@ -7,13 +7,13 @@
 namespace lumbung::cli {
 
 enum ExitCode : int {
-  kExitOk = 0,         // done
-  kExitError = 1,      // anything else: storage, corrupt data, a bug
-  kExitUsage = 2,      // wrong command line
-  kExitRefused = 3,    // input refused by the schema (enrol, edit, import-csv: some row refused)
-  kExitNotFound = 4,   // the record, conflict, duplicate or device does not exist
-  kExitNetwork = 5,    // the server could not be reached (after retries)
-  kExitAuth = 6,       // the server refused the credential or the scope (revoked, wrong role)
+  kExitOk = 0,           // done
+  kExitError = 1,        // anything else: storage, corrupt data, a bug
+  kExitUsage = 2,        // wrong command line
+  kExitRefused = 3,      // input refused by the schema (enrol, edit, import-csv: some row refused)
+  kExitNotFound = 4,     // the record, conflict, duplicate or device does not exist
+  kExitNetwork = 5,      // the server could not be reached (after retries)
+  kExitAuth = 6,         // the server refused the credential or the scope (revoked, wrong role)
   kExitCancelled = 130,  // Ctrl-C, or input ended before a guided entry was complete
 };
 

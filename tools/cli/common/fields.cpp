@@ -22,7 +22,8 @@ std::string lower(std::string s) {
 }
 
 bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 // "19-11-1980" / "19/11/1980" / "19.11.1980" -> "1980-11-19"; anything else unchanged.
@@ -69,7 +70,8 @@ Json parse_field_text(const FieldDef& f, const std::string& raw) {
     case FieldType::kBoolean: {
       const std::string t = lower(text);
       if (t == "ya" || t == "y" || t == "yes" || t == "true" || t == "1") return true;
-      if (t == "tidak" || t == "t" || t == "no" || t == "n" || t == "false" || t == "0") return false;
+      if (t == "tidak" || t == "t" || t == "no" || t == "n" || t == "false" || t == "0")
+        return false;
       return text;
     }
     case FieldType::kDate:

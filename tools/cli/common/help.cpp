@@ -29,7 +29,8 @@ const char* kExitCodesEn = R"(Exit codes:
   130  cancelled (Ctrl-C, input ended before an enrolment was complete, or a "no" answer)
 )";
 
-const char* kLumbungId = R"(lumbung — alat petugas lapangan: mendaftarkan peserta BPJS Ketenagakerjaan tanpa sinyal,
+const char* kLumbungId =
+    R"(lumbung — alat petugas lapangan: mendaftarkan peserta BPJS Ketenagakerjaan tanpa sinyal,
 lalu sinkron dengan kantor pusat saat ada sambungan.
 
 Pemakaian: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] PERINTAH ...
@@ -73,7 +74,8 @@ LUMBUNG_PASSPHRASE (saat init: data pribadi dan token dienkripsi; lalu wajib unt
 
 )";
 
-const char* kLumbungEn = R"(lumbung — the field officer's tool: enrol BPJS Ketenagakerjaan participants with no signal,
+const char* kLumbungEn =
+    R"(lumbung — the field officer's tool: enrol BPJS Ketenagakerjaan participants with no signal,
 then sync with the central office when a link appears.
 
 Usage: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] COMMAND ...
@@ -117,7 +119,8 @@ LUMBUNG_PASSPHRASE (at init: personal data and the token are encrypted; then nee
 
 )";
 
-const char* kAdminId = R"(lumbung-admin — alat kantor pusat. Bekerja lewat API HTTP lumbung-server, tidak membuka basis datanya.
+const char* kAdminId =
+    R"(lumbung-admin — alat kantor pusat. Bekerja lewat API HTTP lumbung-server, tidak membuka basis datanya.
 
 Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--lang id|en] [--json] PERINTAH
   (atau LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)
@@ -140,7 +143,8 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
 
 )";
 
-const char* kAdminEn = R"(lumbung-admin — the central office's tool. Works over lumbung-server's HTTP API, never its database.
+const char* kAdminEn =
+    R"(lumbung-admin — the central office's tool. Works over lumbung-server's HTTP API, never its database.
 
 Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id|en] [--json] COMMAND
   (or LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)
@@ -167,7 +171,8 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
 
 std::string help_text(const std::string& key) {
   const bool id = language() == Lang::kIndonesian;
-  if (key == "help.admin") return std::string(id ? kAdminId : kAdminEn) + (id ? kExitCodesId : kExitCodesEn);
+  if (key == "help.admin")
+    return std::string(id ? kAdminId : kAdminEn) + (id ? kExitCodesId : kExitCodesEn);
   return std::string(id ? kLumbungId : kLumbungEn) + (id ? kExitCodesId : kExitCodesEn);
 }
 

@@ -107,7 +107,8 @@ std::string utc_timestamp_now() {
 std::string value_text(const Json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& x) { return x.is_string(); })) {
+  if (v.is_array() &&
+      std::all_of(v.begin(), v.end(), [](const Json& x) { return x.is_string(); })) {
     std::string out;
     for (const auto& x : v) {
       if (!out.empty()) out += ",";

@@ -48,13 +48,14 @@ std::string ProgressBar::render(const SyncProgress& p) const {
   up += "  " + human_bytes(p.bytes_up);
   // The server does not say how many ops a pull still has, so the pull side shows its rate
   // and an estimate only once a page came back short (the end is then known).
-  std::string down = "↓ " + tr("sync.down") + " " + group_number(static_cast<int64_t>(p.ops_pulled)) +
-                     "  " + human_bytes(p.bytes_down);
+  std::string down = "↓ " + tr("sync.down") + " " +
+                     group_number(static_cast<int64_t>(p.ops_pulled)) + "  " +
+                     human_bytes(p.bytes_down);
   if (pull_started_ && p.phase == SyncProgress::Phase::kPull) {
     const double elapsed = std::chrono::duration<double>(now - push_done_).count();
     if (elapsed > 0.5 && p.ops_pulled > 0) {
       down += "  " + tr("sync.rate", {{"n", std::to_string(static_cast<long>(
-                                                 static_cast<double>(p.ops_pulled) / elapsed))}});
+                                                static_cast<double>(p.ops_pulled) / elapsed))}});
     }
   } else if (p.phase == SyncProgress::Phase::kDone) {
     down += "  " + tr("sync.done_word");

@@ -16,14 +16,14 @@
 #include <random>
 #include <sstream>
 
+#include "commands.h"
 #include "common/csv.h"
 #include "common/exit_codes.h"
 #include "common/fields.h"
 #include "common/i18n.h"
 #include "common/output.h"
-#include "commands.h"
-#include "lumbung/error.h"
 #include "laptop.h"
+#include "lumbung/error.h"
 #include "record_view.h"
 
 namespace lumbung::cli {
@@ -37,10 +37,14 @@ enum class Outcome { kImported, kUpdated, kUnchanged, kRefused };
 
 const char* outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::kImported: return "imported";
-    case Outcome::kUpdated: return "updated";
-    case Outcome::kUnchanged: return "unchanged";
-    case Outcome::kRefused: return "refused";
+    case Outcome::kImported:
+      return "imported";
+    case Outcome::kUpdated:
+      return "updated";
+    case Outcome::kUnchanged:
+      return "unchanged";
+    case Outcome::kRefused:
+      return "refused";
   }
   return "";
 }
@@ -50,16 +54,16 @@ struct RowResult {
   Outcome outcome = Outcome::kRefused;
   std::string id;
   std::string title;
-  std::string field;     // refused: the field at fault
-  std::string reason;    // refused: stable reason code
-  std::string message;   // refused: why, in the current language
+  std::string field;    // refused: the field at fault
+  std::string reason;   // refused: stable reason code
+  std::string message;  // refused: why, in the current language
 };
 
 // What a row will do, decided before the batch opens (lookups cannot run inside a batch).
 struct Planned {
   RowResult result;
-  Json create;   // non-null: create with this whole record
-  Json patch;    // non-null: update result.id with this patch
+  Json create;  // non-null: create with this whole record
+  Json patch;   // non-null: update result.id with this patch
 };
 
 // A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version 7, 74 random bits; the same
@@ -133,7 +137,7 @@ int cmd_import_csv(Context& ctx, Args& args) {
 
   // State written earlier in this run, by id and by natural key, so a repeated row sees
   // the record an earlier row made even before its batch commits.
-  std::map<std::string, Json> written;           // id -> fields
+  std::map<std::string, Json> written;             // id -> fields
   std::map<std::string, std::string> written_key;  // natural key -> id
   const std::string& key_field = cs.natural_key();
 
@@ -182,8 +186,8 @@ int cmd_import_csv(Context& ctx, Args& args) {
     }
     if (cells.size() > columns.size()) {
       refuse(r, ValidationIssue{"", "extra_cells", "row has more cells than the header"}, nullptr);
-      r.message = tr("import.extra_cells", {{"n", std::to_string(cells.size())},
-                                            {"m", std::to_string(columns.size())}});
+      r.message = tr("import.extra_cells",
+                     {{"n", std::to_string(cells.size())}, {"m", std::to_string(columns.size())}});
       plan.push_back(std::move(p));
       continue;
     }
@@ -211,7 +215,8 @@ int cmd_import_csv(Context& ctx, Args& args) {
         existing = rec->fields;
       }
       existing_id = id;
-    } else if (!key_field.empty() && partial.contains(key_field) && partial[key_field].is_string()) {
+    } else if (!key_field.empty() && partial.contains(key_field) &&
+               partial[key_field].is_string()) {
       const std::string key = partial[key_field].get<std::string>();
       if (auto it = written_key.find(key); it != written_key.end()) {
         existing_id = it->second;
@@ -296,32 +301,41 @@ int cmd_import_csv(Context& ctx, Args& args) {
       }
       rows.push_back(j);
     }
-    print_json(*ctx.out, Json{{"imported", counts[0]}, {"updated", counts[1]},
-                              {"unchanged", counts[2]}, {"refused", counts[3]},
-                              {"dry_run", dry_run}, {"rows", rows}});
+    print_json(*ctx.out, Json{{"imported", counts[0]},
+                              {"updated", counts[1]},
+                              {"unchanged", counts[2]},
+                              {"refused", counts[3]},
+                              {"dry_run", dry_run},
+                              {"rows", rows}});
   } else {
     for (const RowResult& r : results) {
       const std::string who = r.title.empty() ? "" : " " + r.title;
       const std::string line_no = std::to_string(r.line);
       switch (r.outcome) {
         case Outcome::kImported:
-          *ctx.out << tr("import.row_imported", {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
+          *ctx.out << tr("import.row_imported",
+                         {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
           break;
         case Outcome::kUpdated:
-          *ctx.out << tr("import.row_updated", {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
+          *ctx.out << tr("import.row_updated",
+                         {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
           break;
         case Outcome::kUnchanged:
-          *ctx.out << tr("import.row_unchanged", {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
+          *ctx.out << tr("import.row_unchanged",
+                         {{"line", line_no}, {"who", who}, {"id", short_id(r.id)}});
           break;
         case Outcome::kRefused:
-          *ctx.out << tr("import.row_refused", {{"line", line_no}, {"who", who}, {"why", r.message}});
+          *ctx.out << tr("import.row_refused",
+                         {{"line", line_no}, {"who", who}, {"why", r.message}});
           break;
       }
       *ctx.out << "\n";
     }
     *ctx.out << tr(dry_run ? "import.summary_dry" : "import.summary",
-                   {{"imported", std::to_string(counts[0])}, {"updated", std::to_string(counts[1])},
-                    {"unchanged", std::to_string(counts[2])}, {"refused", std::to_string(counts[3])}})
+                   {{"imported", std::to_string(counts[0])},
+                    {"updated", std::to_string(counts[1])},
+                    {"unchanged", std::to_string(counts[2])},
+                    {"refused", std::to_string(counts[3])}})
              << "\n";
   }
   return counts[3] > 0 ? kExitRefused : kExitOk;
@@ -350,18 +364,22 @@ int cmd_export_csv(Context& ctx, Args& args) {
     }
   }
   size_t n = 0;
-  for_each_record(lap.store(), cs, false, [&](const Record& r) {
-    std::vector<std::string> row{r.id};
-    for (const FieldDef& f : cs.fields()) {
-      auto it = r.fields.find(f.name);
-      row.push_back(it == r.fields.end() ? std::string() : value_text(*it));
-    }
-    write_csv_row(*out, row);
-    ++n;
-  }, prefix);
+  for_each_record(
+      lap.store(), cs, false,
+      [&](const Record& r) {
+        std::vector<std::string> row{r.id};
+        for (const FieldDef& f : cs.fields()) {
+          auto it = r.fields.find(f.name);
+          row.push_back(it == r.fields.end() ? std::string() : value_text(*it));
+        }
+        write_csv_row(*out, row);
+        ++n;
+      },
+      prefix);
   out->flush();
   if (!*out) throw Error(ErrorCode::kStorage, tr("export.cannot_write", {{"path", path}}));
-  if (out != ctx.out) *ctx.err << tr("export.done", {{"n", std::to_string(n)}, {"path", path}}) << "\n";
+  if (out != ctx.out)
+    *ctx.err << tr("export.done", {{"n", std::to_string(n)}, {"path", path}}) << "\n";
   return kExitOk;
 }
 

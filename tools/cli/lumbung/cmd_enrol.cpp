@@ -2,13 +2,13 @@
 // time, checked as it goes so the officer fixes a mistake while the person is still there.
 #include <iostream>
 
+#include "commands.h"
 #include "common/exit_codes.h"
 #include "common/fields.h"
 #include "common/i18n.h"
 #include "common/output.h"
-#include "commands.h"
-#include "lumbung/error.h"
 #include "laptop.h"
+#include "lumbung/error.h"
 #include "record_view.h"
 
 namespace lumbung::cli {
@@ -146,8 +146,9 @@ Json ask_field(Context& ctx, Laptop& lap, const FieldDef& f, const Json& so_far,
     }
     if (attempt < kMaxAttempts) *ctx.out << indent << "  " << tr("enrol.try_again") << "\n";
   }
-  throw Error(ErrorCode::kValidationFailed,
-              tr("enrol.gave_up", {{"label", field_label(f)}, {"n", std::to_string(kMaxAttempts)}}));
+  throw Error(
+      ErrorCode::kValidationFailed,
+      tr("enrol.gave_up", {{"label", field_label(f)}, {"n", std::to_string(kMaxAttempts)}}));
 }
 
 // An object list (e.g. heirs): entries one by one; an empty first answer ends the list.
@@ -162,8 +163,8 @@ Json ask_list(Context& ctx, Laptop& lap, const FieldDef& f) {
       item = Json::object();
       for (size_t k = 0; k < f.item_fields.size(); ++k) {
         const FieldDef& sub = f.item_fields[k];
-        *ctx.out << "  #" << n << " " << field_label(sub) << (sub.required ? " *" : "")
-                 << hint(sub) << ": " << std::flush;
+        *ctx.out << "  #" << n << " " << field_label(sub) << (sub.required ? " *" : "") << hint(sub)
+                 << ": " << std::flush;
         std::string line;
         if (!read_answer(ctx, line)) throw Error(ErrorCode::kCancelled, tr("enrol.eof"));
         line = trim(line);
@@ -183,8 +184,9 @@ Json ask_list(Context& ctx, Laptop& lap, const FieldDef& f) {
       }
       print_issues(*ctx.out, cs, issues, &patch);
       if (attempt == kMaxAttempts) {
-        throw Error(ErrorCode::kValidationFailed,
-                    tr("enrol.gave_up", {{"label", field_label(f)}, {"n", std::to_string(kMaxAttempts)}}));
+        throw Error(
+            ErrorCode::kValidationFailed,
+            tr("enrol.gave_up", {{"label", field_label(f)}, {"n", std::to_string(kMaxAttempts)}}));
       }
       *ctx.out << "  " << tr("enrol.try_again") << "\n";
     }
@@ -242,7 +244,8 @@ int cmd_enrol(Context& ctx, Args& args) {
     *ctx.out << tr("enrol.intro") << "\n";
     for (const FieldDef& f : cs.fields()) {
       if (record.contains(f.name) || is_auto_field(cs, f)) continue;
-      Json v = f.type == FieldType::kObjectList ? ask_list(ctx, lap, f) : ask_field(ctx, lap, f, record);
+      Json v =
+          f.type == FieldType::kObjectList ? ask_list(ctx, lap, f) : ask_field(ctx, lap, f, record);
       if (v.is_null()) continue;
       record[f.name] = v;
       if (f.name == cs.natural_key()) {
@@ -282,8 +285,8 @@ int cmd_enrol(Context& ctx, Args& args) {
   if (ctx.json) {
     print_json(*ctx.out, Json{{"id", id}, {"fields", checked}});
   } else {
-    *ctx.out << tr("enrol.saved", {{"name", record_title(cs, checked)}, {"id", short_id(id)},
-                                   {"full_id", id}})
+    *ctx.out << tr("enrol.saved",
+                   {{"name", record_title(cs, checked)}, {"id", short_id(id)}, {"full_id", id}})
              << "\n";
   }
   return kExitOk;

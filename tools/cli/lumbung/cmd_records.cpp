@@ -2,13 +2,13 @@
 #include <algorithm>
 #include <iostream>
 
+#include "commands.h"
 #include "common/exit_codes.h"
 #include "common/fields.h"
 #include "common/i18n.h"
 #include "common/output.h"
-#include "commands.h"
-#include "lumbung/error.h"
 #include "laptop.h"
+#include "lumbung/error.h"
 #include "record_view.h"
 
 namespace lumbung::cli {
@@ -35,9 +35,12 @@ void show_list(Context& ctx, const CollectionSchema& cs, const std::vector<Recor
     return;
   }
   const size_t shown = limit == 0 ? records.size() : std::min(limit, records.size());
-  print_record_table(*ctx.out, cs, std::vector<Record>(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(shown)));
+  print_record_table(
+      *ctx.out, cs,
+      std::vector<Record>(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(shown)));
   if (shown < records.size()) {
-    *ctx.out << tr("list.more", {{"shown", std::to_string(shown)}, {"n", std::to_string(records.size())}})
+    *ctx.out << tr("list.more",
+                   {{"shown", std::to_string(shown)}, {"n", std::to_string(records.size())}})
              << "\n";
   } else {
     *ctx.out << tr("list.count", {{"n", std::to_string(records.size())}}) << "\n";
@@ -97,8 +100,9 @@ int cmd_list(Context& ctx, Args& args) {
   Laptop lap(ctx.home);
   const CollectionSchema& cs = lap.collection();
   std::vector<Record> records;
-  for_each_record(lap.store(), cs, deleted, [&](const Record& r) { records.push_back(r); },
-                  village ? scope_prefix(cs, *village) : std::string());
+  for_each_record(
+      lap.store(), cs, deleted, [&](const Record& r) { records.push_back(r); },
+      village ? scope_prefix(cs, *village) : std::string());
   show_list(ctx, cs, records, limit);
   return kExitOk;
 }
@@ -109,7 +113,8 @@ int cmd_search(Context& ctx, Args& args) {
   auto village = args.value("village");
   const size_t limit = limit_of(args);
   std::string text;
-  for (std::string t = args.next(); !t.empty(); t = args.next()) text += (text.empty() ? "" : " ") + t;
+  for (std::string t = args.next(); !t.empty(); t = args.next())
+    text += (text.empty() ? "" : " ") + t;
   args.finish();
   if (!text.empty() && !name && !nik && !village) {
     // One free word: digits are a NIK (16) or a village code (up to 10, dots allowed);
@@ -139,10 +144,15 @@ int cmd_search(Context& ctx, Args& args) {
     records = lap.store().find_by_key(cs.name(), *nik);
   } else {
     const std::string needle = name ? lower(*name) : std::string();
-    for_each_record(lap.store(), cs, false, [&](const Record& r) {
-      if (!needle.empty() && lower(record_title(cs, r.fields)).find(needle) == std::string::npos) return;
-      records.push_back(r);
-    }, village ? scope_prefix(cs, *village) : std::string());
+    for_each_record(
+        lap.store(), cs, false,
+        [&](const Record& r) {
+          if (!needle.empty() &&
+              lower(record_title(cs, r.fields)).find(needle) == std::string::npos)
+            return;
+          records.push_back(r);
+        },
+        village ? scope_prefix(cs, *village) : std::string());
   }
   show_list(ctx, cs, records, limit);
   return kExitOk;
@@ -161,7 +171,8 @@ int cmd_show(Context& ctx, Args& args) {
   print_record(*ctx.out, cs, r);
   for (const Conflict& c : lap.store().conflicts(false)) {
     if (c.record_id == r.id) {
-      *ctx.out << "  ! " << tr("show.conflict", {{"field", c.field}, {"other", value_text(c.loser.value)}})
+      *ctx.out << "  ! "
+               << tr("show.conflict", {{"field", c.field}, {"other", value_text(c.loser.value)}})
                << "\n";
     }
   }
@@ -223,7 +234,8 @@ int cmd_delete(Context& ctx, Args& args) {
     }
   }
   lap.store().remove(cs.name(), r.id);
-  *ctx.out << tr("delete.done", {{"name", record_title(cs, r.fields)}, {"id", short_id(r.id)}}) << "\n";
+  *ctx.out << tr("delete.done", {{"name", record_title(cs, r.fields)}, {"id", short_id(r.id)}})
+           << "\n";
   return kExitOk;
 }
 

@@ -1,18 +1,18 @@
 // init, config, status, conflicts and sync: the laptop's relationship with the server.
+#include <unistd.h>
 #include <csignal>
 #include <cstring>
 #include <iostream>
-#include <unistd.h>
 
+#include "commands.h"
 #include "common/api.h"
 #include "common/exit_codes.h"
 #include "common/fields.h"
 #include "common/i18n.h"
 #include "common/output.h"
 #include "common/progress.h"
-#include "commands.h"
-#include "lumbung/error.h"
 #include "laptop.h"
+#include "lumbung/error.h"
 #include "record_view.h"
 
 namespace lumbung::cli {
@@ -159,12 +159,14 @@ int cmd_status(Context& ctx, Args& args) {
   o << "  " << tr("status.records", {{"n", group_number(static_cast<int64_t>(s.records))}}) << "\n";
   o << "  " << tr("status.pending", {{"n", group_number(static_cast<int64_t>(s.pending_changes))}})
     << "\n";
-  o << "  " << tr("status.last_sync", {{"when", local_time(s.last_sync_ms)},
-                                       {"ago", time_ago(s.last_sync_ms, now)}})
+  o << "  "
+    << tr("status.last_sync",
+          {{"when", local_time(s.last_sync_ms)}, {"ago", time_ago(s.last_sync_ms, now)}})
     << "\n";
   if (s.oldest_pending_ms) {
-    o << "  " << tr("status.oldest", {{"when", local_time(s.oldest_pending_ms)},
-                                      {"ago", time_ago(s.oldest_pending_ms, now)}})
+    o << "  "
+      << tr("status.oldest", {{"when", local_time(s.oldest_pending_ms)},
+                              {"ago", time_ago(s.oldest_pending_ms, now)}})
       << "\n";
   }
   o << "  " << tr("status.conflicts", {{"n", std::to_string(s.open_conflicts)}}) << "\n";
@@ -185,15 +187,16 @@ int cmd_conflicts(Context& ctx, Args& args) {
   if (ctx.json) {
     Json arr = Json::array();
     for (const Conflict& c : list) {
-      arr.push_back(Json{{"id", c.id},
-                         {"kind", conflict_kind_name(c.kind)},
-                         {"collection", c.collection},
-                         {"record_id", c.record_id},
-                         {"title", title(c)},
-                         {"field", c.field},
-                         {"winner", {{"value", c.winner.value}, {"version", encode_version(c.winner.version)}}},
-                         {"loser", {{"value", c.loser.value}, {"version", encode_version(c.loser.version)}}},
-                         {"other_record", c.other_record}});
+      arr.push_back(Json{
+          {"id", c.id},
+          {"kind", conflict_kind_name(c.kind)},
+          {"collection", c.collection},
+          {"record_id", c.record_id},
+          {"title", title(c)},
+          {"field", c.field},
+          {"winner", {{"value", c.winner.value}, {"version", encode_version(c.winner.version)}}},
+          {"loser", {{"value", c.loser.value}, {"version", encode_version(c.loser.version)}}},
+          {"other_record", c.other_record}});
     }
     print_json(*ctx.out, Json{{"conflicts", arr}});
     return kExitOk;
@@ -244,7 +247,8 @@ int cmd_sync(Context& ctx, Args& args) {
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   struct Restore {
@@ -263,13 +267,18 @@ int cmd_sync(Context& ctx, Args& args) {
     SyncClient client(lap.store(), *transport, lap.token());
     const SyncReport r = client.sync(o);
     bar.finish();
-    const uint64_t opened = lap.store().stats().open_conflicts - std::min(
-        lap.store().stats().open_conflicts, conflicts_before);
+    const uint64_t opened = lap.store().stats().open_conflicts -
+                            std::min(lap.store().stats().open_conflicts, conflicts_before);
     if (ctx.json) {
-      print_json(*ctx.out, Json{{"pushed", r.pushed}, {"pulled", r.pulled}, {"applied", r.applied},
-                                {"conflicts", r.conflicts}, {"open_conflicts", lap.store().stats().open_conflicts},
-                                {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
-                                {"requests", r.requests}, {"retries", r.retries},
+      print_json(*ctx.out, Json{{"pushed", r.pushed},
+                                {"pulled", r.pulled},
+                                {"applied", r.applied},
+                                {"conflicts", r.conflicts},
+                                {"open_conflicts", lap.store().stats().open_conflicts},
+                                {"bytes_up", r.bytes_up},
+                                {"bytes_down", r.bytes_down},
+                                {"requests", r.requests},
+                                {"retries", r.retries},
                                 {"seconds", r.seconds}});
     } else {
       char secs[32];
@@ -300,7 +309,8 @@ int cmd_sync(Context& ctx, Args& args) {
         *ctx.err << tr("sync.cancelled", {{"pending", pending}}) << "\n";
         break;
       case ErrorCode::kTransport:
-        *ctx.err << tr("sync.unreachable", {{"server", url}, {"detail", e.what()}, {"pending", pending}})
+        *ctx.err << tr("sync.unreachable",
+                       {{"server", url}, {"detail", e.what()}, {"pending", pending}})
                  << "\n";
         break;
       case ErrorCode::kUnauthorized:

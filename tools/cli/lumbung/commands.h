@@ -10,12 +10,12 @@
 namespace lumbung::cli {
 
 struct Context {
-  std::string home;        // the laptop's state directory
-  std::string server;      // --server override ("" = from config)
-  bool json = false;       // --json: machine output on read commands
-  std::istream* in;        // answers to prompts (stdin)
-  std::ostream* out;       // results
-  std::ostream* err;       // messages, warnings, progress
+  std::string home;    // the laptop's state directory
+  std::string server;  // --server override ("" = from config)
+  bool json = false;   // --json: machine output on read commands
+  std::istream* in;    // answers to prompts (stdin)
+  std::ostream* out;   // results
+  std::ostream* err;   // messages, warnings, progress
 };
 
 int cmd_init(Context& ctx, Args& args);

@@ -3,11 +3,11 @@
 // `lumbung help` is the reference; docs/CLI.md has the same text with examples.
 #include <iostream>
 
+#include "commands.h"
 #include "common/exit_codes.h"
 #include "common/i18n.h"
-#include "commands.h"
-#include "lumbung/error.h"
 #include "laptop.h"
+#include "lumbung/error.h"
 
 using namespace lumbung;
 using namespace lumbung::cli;

@@ -43,7 +43,8 @@ Record resolve_record(const Store& store, const CollectionSchema& cs, const std:
   if (ref.size() >= 6) {
     for_each_record(store, cs, false, [&](const Record& r) {
       if (r.id.compare(0, ref.size(), ref) == 0 ||
-          (r.id.size() >= ref.size() && r.id.compare(r.id.size() - ref.size(), ref.size(), ref) == 0)) {
+          (r.id.size() >= ref.size() &&
+           r.id.compare(r.id.size() - ref.size(), ref.size(), ref) == 0)) {
         found.push_back(r);
       }
     });
