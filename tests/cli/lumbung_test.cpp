@@ -133,20 +133,18 @@ TEST_CASE("import-csv: good - invalid and repeated rows: re-running creates no d
   CliFixture f;
   f.init_laptop("a", "74.02.01", "OFC-0001");
   // ';' separated with a BOM and CRLF, as Excel in the Indonesian locale saves it.
-  const std::
-      string
-          csv =
-              "\xEF\xBB\xBFnik;full_name;birth_date;gender;village_code;programs;monthly_income;"
-              "position\r\n"
-              "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4.500.000;kepala "
-              "desa\r\n"
-              "7402012107850002;La Ode Amir;21-07-1985;L;74.02.01.2006;JKK,JKM;3200000;sekretaris "
-              "desa\r\n"
-              "7402010901900003;Andi Saputra;1990-01-19;L;74.02.01.2006;JKK;2800000;kaur "
-              "keuangan\r\n"  // date wrong
-              "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4500000;kepala "
-              "desa\r\n"  // repeat
-              "7402014506920004;Wa Ode Nur;1992-06-05;P;74.02.01.2006;JKK,JKM;999;kaur umum\r\n";  // income
+  const std::string csv =
+      "\xEF\xBB\xBFnik;full_name;birth_date;gender;village_code;programs;monthly_income;"
+      "position\r\n"
+      "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4.500.000;kepala "
+      "desa\r\n"
+      "7402012107850002;La Ode Amir;21-07-1985;L;74.02.01.2006;JKK,JKM;3200000;sekretaris "
+      "desa\r\n"
+      "7402010901900003;Andi Saputra;1990-01-19;L;74.02.01.2006;JKK;2800000;kaur "
+      "keuangan\r\n"  // date wrong
+      "7402015203780001;Siti Rahmawati;1978-03-12;P;74.02.01.2006;JKK,JKM;4500000;kepala "
+      "desa\r\n"                                                                           // repeat
+      "7402014506920004;Wa Ode Nur;1992-06-05;P;74.02.01.2006;JKK,JKM;999;kaur umum\r\n";  // income
   const std::string path = f.write_file("desa-awuliti.csv", csv);
 
   CliResult r = f.lumbung("a", {"--json", "import-csv", path});
