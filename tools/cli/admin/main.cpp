@@ -573,7 +573,23 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+namespace {
+int main_impl(int argc, char** argv);
+}
+
+// The exit code is decided before static teardown, and the process leaves with _Exit:
+// cpprestsdk's static thread pool may still be finishing a connect attempt to a server that
+// is gone, and tearing it down under it can abort (seen under ASan as exit 134 after a sync
+// that correctly gave up with exit 5). Every store was closed when its command returned.
 int main(int argc, char** argv) {
+  const int code = main_impl(argc, argv);
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(code);
+}
+
+namespace {
+int main_impl(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const Error& e) {
@@ -599,3 +615,5 @@ int main(int argc, char** argv) {
     return kExitError;
   }
 }
+
+}  // namespace

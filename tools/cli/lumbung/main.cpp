@@ -1,6 +1,7 @@
 // lumbung: the field officer's command-line tool. Enrols participants on a laptop that is
 // offline for weeks and syncs with lumbung-server when a link appears.
 // `lumbung help` is the reference; docs/CLI.md has the same text with examples.
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
@@ -57,7 +58,23 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+namespace {
+int main_impl(int argc, char** argv);
+}
+
+// The exit code is decided before static teardown, and the process leaves with _Exit:
+// cpprestsdk's static thread pool may still be finishing a connect attempt to a server that
+// is gone, and tearing it down under it can abort (seen under ASan as exit 134 after a sync
+// that correctly gave up with exit 5). Every store was closed when its command returned.
 int main(int argc, char** argv) {
+  const int code = main_impl(argc, argv);
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(code);
+}
+
+namespace {
+int main_impl(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const Error& e) {
@@ -69,3 +86,5 @@ int main(int argc, char** argv) {
     return kExitError;
   }
 }
+
+}  // namespace
