@@ -17,7 +17,9 @@
 //       the local change log / outbox; `op` is the op's wire JSON (changeset.cpp) without
 //       the device. For a create, `op` is NULL: its values are the record's fields still at
 //       the create's version (read back when pushed), so an import does not write every
-//       record twice. A field overwritten before the push travels in its own later entry. Entries
+//       record twice. A field overwritten before the push travels with its current value in
+//       the create and with its newer version in its own later entry, so every prefix of the
+//       log holds whole records. Entries
 //       with seq <= meta.acked_seq are acknowledged by the server; they are kept as the device's
 //       history.
 //   conflicts(cid PRIMARY KEY, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved)
@@ -281,9 +283,13 @@ struct Store::Impl {
     op.collection = row.column_text(1);
     op.id = row.column_text(2);
     op.version = {static_cast<uint64_t>(row.column_int(3)), device};
+    // Fields written after the create carry their current value here too (their own later
+    // entries bring the newer versions): a create read back without them would leave a record
+    // missing required fields on every replica that applies it before those entries (a page
+    // boundary, a crash between pages; soak seeds 1946 and 2101).
     if (auto st = load(op.collection, op.id)) {
       for (const auto& [name, fv] : st->fields) {
-        if (fv.version == op.version) op.set[name] = fv.value;
+        if (fv.version == op.version || !fv.value.is_null()) op.set[name] = fv.value;
       }
     }
     return op;
