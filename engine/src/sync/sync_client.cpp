@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/gzip.h"
+#include "sync/helper_thread.h"
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
 
@@ -169,7 +170,7 @@ class SyncClient::Run {
       check_cancel();
       const uint64_t first = batch.changes.front().seq, last = batch.changes.back().seq;
       // Read and compress the next batch while this one is with the server.
-      auto next = std::async(std::launch::async, [&, last] { return prepare_batch(last, report); });
+      auto next = helper_.submit([&, last] { return prepare_batch(last, report); });
       Json problem;
       Json ack;
       int64_t rtt = 0;
@@ -250,9 +251,9 @@ class SyncClient::Run {
         throw Error(ErrorCode::kProtocol, "pull cursor did not move");
       }
       // Fetch the next page while this one is applied; its cursor commits with its ops.
-      std::future<Incoming> next;
+      sync_detail::Pending<Incoming> next;
       if (page.more) {
-        next = std::async(std::launch::async, [this, c = page.next] { return fetch_page(c); });
+        next = helper_.submit([this, c = page.next] { return fetch_page(c); });
       }
       RemoteApplyResult r;
       try {
@@ -329,6 +330,8 @@ class SyncClient::Run {
   // Counted by call(), which runs on the syncing thread or its helper task.
   std::atomic<uint64_t> requests_{0}, bytes_up_{0}, bytes_down_{0};
   std::atomic<unsigned> retries_{0};
+  // Last member: destroyed first, so its queued tasks finish while the rest is alive.
+  sync_detail::HelperThread helper_;
 };
 
 SyncClient::SyncClient(Store& store, Transport& transport, std::string token)
