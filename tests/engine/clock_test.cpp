@@ -80,9 +80,25 @@ TEST_CASE("a far-ahead local clock is pulled back once the offset is corrected")
   CHECK(hlc::physical_ms(offline_write) == year_2031);
   // At sync the server says it is really kToday.
   clock.set_offset_ms(kToday - year_2031);
+  CHECK(clock.pull_back_if_ahead_of(kToday));
+  CHECK_FALSE(clock.pull_back_if_ahead_of(kToday));
   const uint64_t next = clock.now();
   CHECK(hlc::physical_ms(next) == kToday);
   CHECK(clock.offset_ms() == kToday - year_2031);
+}
+
+// Regression (soak seed 52609): the store restores the offset learnt at the last sync when
+// it reopens. A laptop whose wall clock went back two hours since then made that restore
+// look like a far-ahead clock, and the clock was pulled back: the officer's next edit got
+// an older version than the record's create, on the same laptop.
+TEST_CASE("restoring a stale offset after the wall clock went back keeps the clock monotonic") {
+  FakeWallClock wall(kToday);
+  HybridClock before(wall);
+  const uint64_t create = before.now();
+  wall.set(kToday - 2 * 3600 * 1000);  // the laptop's clock lost two hours
+  HybridClock reopened(wall, before.last());
+  reopened.set_offset_ms(0);  // the offset the store kept
+  CHECK(reopened.now() > create);
 }
 
 TEST_CASE("a small offset correction keeps the clock monotonic") {

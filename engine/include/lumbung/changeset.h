@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lumbung/clock.h"
@@ -44,6 +45,15 @@ Json encode_op(const Op& op, bool with_device);
 Op decode_op(const Json& j, const std::string& default_device);
 Json encode_changeset(const ChangeSet& cs);
 ChangeSet decode_changeset(const Json& j);
+// The same, moving each op's `set` out of `j` instead of copying it (a pushed batch or a
+// pulled page is ~2,000 of them); `j` is left valid but unspecified.
+Op decode_op(Json&& j, const std::string& default_device);
+ChangeSet decode_changeset(Json&& j);
+
+// An op's wire text around its `set` already serialized (`set_text` == op.set.dump()), for
+// callers that store the set too and so serialize it once. Decodes to the same op as
+// encode_op(op, with_device); member order differs from encode_op(...).dump().
+std::string encode_op_text(const Op& op, bool with_device, std::string_view set_text);
 
 // "hlc.device" text form of a version, used in conflict ids and logs.
 std::string version_to_string(const Version& v);

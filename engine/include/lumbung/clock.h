@@ -75,11 +75,18 @@ class HybridClock {
   bool observe(uint64_t remote);
 
   // Corrects the physical source by `offset_ms` (what must be added to the wall clock to
-  // get the authority's time), learnt at sync. If the clock has run ahead of the corrected
-  // time by more than kMaxClockSkewMs (it issued far-future values), it is pulled back so
-  // that new values are near real time again; this is the one place monotonicity is given
-  // up, on purpose, and only after the far-future values were re-stamped by the server.
+  // get the authority's time), learnt at sync and restored when the store reopens. Values
+  // stay monotonic: a wall clock that went back is absorbed by the counter.
   void set_offset_ms(int64_t offset_ms);
+
+  // Given the authority's (server's) current time: if this clock has run more than
+  // kMaxClockSkewMs ahead of it (it issued far-future values), pulls it back to the
+  // corrected physical time so that new values are near real time again. The one place
+  // monotonicity is given up, on purpose: call it only with the server's time, after the
+  // server re-stamped the far-future values pushed (never from a persisted offset, which
+  // may be stale: a laptop whose wall clock went back would rewind its own versions).
+  // Returns true if it pulled back.
+  bool pull_back_if_ahead_of(int64_t authority_now_ms);
   int64_t offset_ms() const;
 
   // Highest value issued or observed; what the store persists.

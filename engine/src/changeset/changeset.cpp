@@ -95,7 +95,11 @@ Json encode_op(const Op& op, bool with_device) {
   return j;
 }
 
-Op decode_op(const Json& j, const std::string& default_device) {
+namespace {
+
+// `take_set`: move the set out of `j` (only when J is non-const).
+template <class J>
+Op decode_op_impl(J& j, const std::string& default_device, bool take_set) {
   if (!j.is_object()) bad("an op must be an object");
   for (const auto& [key, _] : j.items()) {
     if (key != "seq" && key != "col" && key != "id" && key != "hlc" && key != "dev" &&
@@ -119,12 +123,16 @@ Op decode_op(const Json& j, const std::string& default_device) {
   auto del = j.find("del");
   auto set = j.find("set");
   if (del != j.end()) {
-    if (!del->is_boolean() || !del->get<bool>()) bad("\"del\" must be true when present");
+    if (!del->is_boolean() || !del->template get<bool>()) bad("\"del\" must be true when present");
     if (set != j.end()) bad("an op has either \"set\" or \"del\", not both");
     op.is_delete = true;
   } else {
     if (set == j.end() || !set->is_object()) bad("\"set\" must be an object");
-    op.set = *set;
+    if (take_set) {
+      op.set = std::move(*set);
+    } else {
+      op.set = *set;
+    }
   }
   if (auto b = j.find("base"); b != j.end()) {
     if (!b->is_object()) bad("\"base\" must be an object");
@@ -138,13 +146,8 @@ Op decode_op(const Json& j, const std::string& default_device) {
   return op;
 }
 
-Json encode_changeset(const ChangeSet& cs) {
-  Json ops = Json::array();
-  for (const auto& op : cs.ops) ops.push_back(encode_op(op, op.version.device != cs.device));
-  return Json{{"device", cs.device}, {"ops", std::move(ops)}};
-}
-
-ChangeSet decode_changeset(const Json& j) {
+template <class J>
+ChangeSet decode_changeset_impl(J& j, bool take_sets) {
   if (!j.is_object()) bad("a change set must be an object");
   for (const auto& [key, _] : j.items()) {
     if (key != "device" && key != "ops") bad("unknown member \"" + key + "\"");
@@ -155,14 +158,59 @@ ChangeSet decode_changeset(const Json& j) {
   if (ops == j.end() || !ops->is_array()) bad("\"ops\" must be an array");
   cs.ops.reserve(ops->size());
   uint64_t prev = 0;
-  for (const auto& o : *ops) {
-    Op op = decode_op(o, cs.device);
+  for (auto& o : *ops) {
+    Op op = decode_op_impl(o, cs.device, take_sets);
     if (op.seq <= prev)
       bad("ops must be in increasing seq order (seq " + std::to_string(op.seq) + ")");
     prev = op.seq;
     cs.ops.push_back(std::move(op));
   }
   return cs;
+}
+
+std::string quote(const std::string& s) { return Json(s).dump(); }
+
+}  // namespace
+
+Op decode_op(const Json& j, const std::string& default_device) {
+  return decode_op_impl(j, default_device, false);
+}
+Op decode_op(Json&& j, const std::string& default_device) {
+  return decode_op_impl(j, default_device, true);
+}
+ChangeSet decode_changeset(const Json& j) { return decode_changeset_impl(j, false); }
+ChangeSet decode_changeset(Json&& j) { return decode_changeset_impl(j, true); }
+
+std::string encode_op_text(const Op& op, bool with_device, std::string_view set_text) {
+  std::string t;
+  t.reserve(set_text.size() + 160);
+  t += "{\"seq\":" + std::to_string(op.seq) + ",\"col\":" + quote(op.collection) +
+       ",\"id\":" + quote(op.id) + ",\"hlc\":" + std::to_string(op.version.hlc);
+  if (with_device) t += ",\"dev\":" + quote(op.version.device);
+  if (op.is_delete) {
+    t += ",\"del\":true";
+  } else {
+    t += ",\"set\":";
+    t.append(set_text);
+  }
+  if (!op.base.empty()) {
+    t += ",\"base\":{";
+    bool first = true;
+    for (const auto& [f, v] : op.base) {
+      if (!first) t += ',';
+      first = false;
+      t += quote(f) + ":[" + std::to_string(v.hlc) + "," + quote(v.device) + "]";
+    }
+    t += '}';
+  }
+  t += '}';
+  return t;
+}
+
+Json encode_changeset(const ChangeSet& cs) {
+  Json ops = Json::array();
+  for (const auto& op : cs.ops) ops.push_back(encode_op(op, op.version.device != cs.device));
+  return Json{{"device", cs.device}, {"ops", std::move(ops)}};
 }
 
 }  // namespace lumbung

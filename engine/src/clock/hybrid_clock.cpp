@@ -56,8 +56,13 @@ bool HybridClock::observe(uint64_t remote) {
 void HybridClock::set_offset_ms(int64_t offset_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   offset_ms_ = offset_ms;
-  const int64_t phys = physical_now_ms();
-  if (hlc::physical_ms(last_) > phys + kMaxClockSkewMs) last_ = hlc::make(phys, 0);
+}
+
+bool HybridClock::pull_back_if_ahead_of(int64_t authority_now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (hlc::physical_ms(last_) <= authority_now_ms + kMaxClockSkewMs) return false;
+  last_ = hlc::make(authority_now_ms, 0);
+  return true;
 }
 
 int64_t HybridClock::offset_ms() const {

@@ -101,6 +101,8 @@ Database::Database(const std::string& path, bool create) {
     throw Error(ErrorCode::kStorage, "cannot open " + path + ": " + msg);
   }
   sqlite3_busy_timeout(db_, 5000);
+  // Only takes effect on a new file (before WAL mode writes the header); see tuning.h.
+  exec("PRAGMA page_size=" + std::to_string(kSqlitePageBytes));
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA foreign_keys=ON");

@@ -35,6 +35,10 @@ std::string encode_versions(const RecordState& st) {
   return out;
 }
 
+std::string encode_one_version(const Version& v) {
+  return "{\"\":[" + std::to_string(v.hlc) + "," + json_quote(v.device) + "]}";
+}
+
 RecordState decode_state(std::string_view doc, std::string_view ver, int64_t del_hlc,
                          std::string_view del_dev) {
   Json d;

@@ -19,6 +19,8 @@ namespace lumbung::codec {
 
 std::string encode_doc(const RecordState& st);
 std::string encode_versions(const RecordState& st);
+// encode_versions of a record whose fields all carry `v` (a create applied to nothing).
+std::string encode_one_version(const Version& v);
 // Throws Error(kCorrupt) if the stored text does not decode.
 RecordState decode_state(std::string_view doc, std::string_view ver, int64_t del_hlc,
                          std::string_view del_dev);

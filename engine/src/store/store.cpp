@@ -336,27 +336,6 @@ struct Store::Impl {
     for (const auto& [field, base] : op.base) settle(field == "*" ? "" : field, base);
   }
 
-  std::string op_text(const Op& op, const std::string& set_text) const {
-    std::string t = "{\"seq\":" + std::to_string(op.seq) + ",\"col\":" + json_quote(op.collection) +
-                    ",\"id\":" + json_quote(op.id) + ",\"hlc\":" + std::to_string(op.version.hlc);
-    if (op.is_delete) {
-      t += ",\"del\":true";
-    } else {
-      t += ",\"set\":" + set_text;
-    }
-    if (!op.base.empty()) {
-      t += ",\"base\":{";
-      bool first = true;
-      for (const auto& [f, v] : op.base) {
-        if (!first) t += ",";
-        first = false;
-        t += json_quote(f) + ":[" + std::to_string(v.hlc) + "," + json_quote(v.device) + "]";
-      }
-      t += "}";
-    }
-    return t + "}";
-  }
-
   // The hot path of imports and first pulls: a record this replica has never seen gets
   // all its fields at one version. That is exactly what apply_op gives for a set applied to
   // an empty state, written directly (no merge state built, the JSON made once). Returns
@@ -374,7 +353,7 @@ struct Store::Impl {
     } else {
       doc = fields.dump();
     }
-    const std::string ver = "{\"\":[" + std::to_string(v.hlc) + "," + json_quote(v.device) + "]}";
+    const std::string ver = codec::encode_one_version(v);
     auto& ins = db->prepare(
         "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
         "VALUES(?1,?2,?3,?4,1,?5,?6,?7)");
@@ -459,7 +438,7 @@ struct Store::Impl {
     op.set = std::move(changed);
     auto result = apply_op(cs, *st, op);
     save(cs, id, *st);
-    const std::string text = op_text(op, op.set.dump());
+    const std::string text = encode_op_text(op, false, op.set.dump());
     log_change(op, &text);
     record_conflicts(result.conflicts);
     settle_conflicts(op);
@@ -479,7 +458,7 @@ struct Store::Impl {
     op.base.emplace("*", st->newest_version());
     apply_op(cs, *st, op);
     save(cs, id, *st);
-    const std::string text = op_text(op, {});
+    const std::string text = encode_op_text(op, false, {});
     log_change(op, &text);
     settle_conflicts(op);
     ++next_seq;
@@ -619,6 +598,7 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
   impl->schema = options.schema;
   impl->wall = options.clock ? options.clock : &system_wall_clock();
   impl->db = std::make_unique<sql::Database>(options.path);
+  impl->db->exec("PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages));
   impl->db->exec(kDdl);
   {
     sql::Transaction txn(*impl->db);
@@ -858,7 +838,7 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
       w.written_ms = st.column_int(6);
       const bool create = st.column_is_null(4) && st.column_is_null(5);
       const std::string one_version =
-          "{\"\":[" + std::to_string(st.column_int(3)) + "," + json_quote(impl_->device) + "]}";
+          codec::encode_one_version({static_cast<uint64_t>(st.column_int(3)), impl_->device});
       if (!create && !st.column_is_null(4)) {
         w.json = st.column_text(4);  // updates and deletes are logged in wire form
       } else if (create && st.column_is_null(9) && !st.column_is_null(7) &&

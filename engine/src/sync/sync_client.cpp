@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "common/gzip.h"
-#include "sync/helper_thread.h"
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
+#include "sync/helper_thread.h"
 
 namespace lumbung {
 namespace {
@@ -198,6 +198,11 @@ class SyncClient::Run {
         for (const auto& r : *it)
           restamps.emplace_back(r.at("seq").get<uint64_t>(), r.at("hlc").get<uint64_t>());
       }
+      // Learn the server's time first: that may pull a far-future clock back to now, and the
+      // re-stamped versions observed after it then stay below every version issued next
+      // (in the other order the reset forgot them and the device issued a re-stamped
+      // version again as its own next one: soak seed 53097).
+      correct_clock(ack, rtt);
       store.apply_restamps(restamps);
       report_.restamped += restamps.size();
       const uint64_t done = store.acknowledge(std::min<uint64_t>(acked, last));
@@ -207,7 +212,6 @@ class SyncClient::Run {
       }
       report_.pushed += done;
       progress_.ops_pushed += done;
-      correct_clock(ack, rtt);
       emit();
       batch = next.get();
       if (!batch.changes.empty() && batch.changes.front().seq != last + 1) {
@@ -233,7 +237,7 @@ class SyncClient::Run {
                     "", nullptr, &in.rtt_ms);
     Json& arr = in.reply.at("ops");
     in.ops.reserve(arr.size());
-    for (const auto& o : arr) in.ops.push_back(decode_op(o, ""));
+    for (auto& o : arr) in.ops.push_back(decode_op(std::move(o), ""));
     arr = Json();  // the ops are decoded; keep only the small members
     in.next = in.reply.at("next").get<std::string>();
     in.more = in.reply.value("more", false);
@@ -315,10 +319,14 @@ class SyncClient::Run {
     HybridClock& clock = c_.store_.clock();
     const int64_t server_now = it->get<int64_t>() + rtt_ms / 2;
     const int64_t drift = server_now - clock.physical_now_ms();
-    if (drift > -1000 && drift < 1000) return;  // within a second: leave it
-    const int64_t offset = clock.offset_ms() + drift;
-    clock.set_offset_ms(offset);
-    c_.store_.set_meta("clock_offset_ms", std::to_string(offset));
+    if (drift <= -1000 || drift >= 1000) {  // within a second: leave it
+      const int64_t offset = clock.offset_ms() + drift;
+      clock.set_offset_ms(offset);
+      c_.store_.set_meta("clock_offset_ms", std::to_string(offset));
+    }
+    // Checked even when the offset was right already: a store reopened with a far-ahead
+    // clock value keeps it until told the time again.
+    clock.pull_back_if_ahead_of(server_now);
   }
 
   SyncClient& c_;

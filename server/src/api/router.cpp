@@ -151,7 +151,7 @@ Response Router::handle(const Request& req) noexcept {
   }
   try {
     if (accepts_gzip(req) && resp.body.size() >= kGzipMinBytes) {
-      resp.body = gzip::compress(resp.body);
+      resp.body = gzip::compress(resp.body, kResponseGzipLevel);
       resp.headers["Content-Encoding"] = "gzip";
     }
     resp.headers["Vary"] = "Accept-Encoding";
@@ -275,7 +275,7 @@ Response Router::dispatch(const Request& req, std::string& route_name) {
   return (this->*found->handler)(req, params, body, who ? &*who : nullptr);
 }
 
-Response Router::health(const Request&, const Params&, const Json&, const Principal*) {
+Response Router::health(const Request&, const Params&, Json&, const Principal*) {
   return json_response(Json{{"status", "ok"},
                             {"server_time_ms", sync_.now_ms()},
                             {"schema", schema_.name()},
@@ -283,21 +283,21 @@ Response Router::health(const Request&, const Params&, const Json&, const Princi
                             {"protocol", 1}});
 }
 
-Response Router::metrics(const Request&, const Params&, const Json&, const Principal*) {
+Response Router::metrics(const Request&, const Params&, Json&, const Principal*) {
   Response r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = metrics_.render();
   return r;
 }
 
-Response Router::schema(const Request&, const Params&, const Json&, const Principal*) {
+Response Router::schema(const Request&, const Params&, Json&, const Principal*) {
   Response r;
   r.body = schema_document_;
   return r;
 }
 
-Response Router::push(const Request&, const Params&, const Json& body, const Principal* who) {
-  PushResult res = sync_.push(*who, body);
+Response Router::push(const Request&, const Params&, Json& body, const Principal* who) {
+  PushResult res = sync_.push(*who, std::move(body));  // the handler owns the parsed body
   audit_record(who, "push", "",
                Json{{"acked_seq", res.acked_seq},
                     {"applied", res.applied},
@@ -322,14 +322,13 @@ Response Router::push(const Request&, const Params&, const Json& body, const Pri
   return r;
 }
 
-Response Router::pull(const Request& req, const Params&, const Json&, const Principal* who) {
+Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
   Response r;
   r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"));
   return r;
 }
 
-Response Router::register_device(const Request&, const Params&, const Json& body,
-                                 const Principal*) {
+Response Router::register_device(const Request&, const Params&, Json& body, const Principal*) {
   Json out = enrolment_.register_device(body);
   Principal device;
   device.role = Role::kDevice;
@@ -338,11 +337,11 @@ Response Router::register_device(const Request&, const Params&, const Json& body
   return json_response(out, 201);
 }
 
-Response Router::conflicts(const Request& req, const Params&, const Json&, const Principal*) {
+Response Router::conflicts(const Request& req, const Params&, Json&, const Principal*) {
   return json_response(review_.list_conflicts(query_param(req, "status", "open")));
 }
 
-Response Router::resolve(const Request&, const Params& p, const Json& body, const Principal* who) {
+Response Router::resolve(const Request&, const Params& p, Json& body, const Principal* who) {
   Json out = review_.resolve_conflict(p.at(0), body, *who);
   std::string how = "value";
   if (auto it = body.find("keep"); it != body.end() && it->is_string())
@@ -351,13 +350,13 @@ Response Router::resolve(const Request&, const Params& p, const Json& body, cons
   return json_response(out);
 }
 
-Response Router::duplicates(const Request& req, const Params&, const Json&, const Principal*) {
+Response Router::duplicates(const Request& req, const Params&, Json&, const Principal*) {
   std::string status = query_param(req, "status", "open");
   if (status == "merged") status = "resolved";
   return json_response(review_.list_duplicates(status));
 }
 
-Response Router::merge(const Request&, const Params& p, const Json& body, const Principal* who) {
+Response Router::merge(const Request&, const Params& p, Json& body, const Principal* who) {
   Json out = review_.merge_duplicate(p.at(0), body, *who);
   Json detail = Json::object();
   if (auto it = body.find("survivor"); it != body.end() && it->is_string())
@@ -366,56 +365,54 @@ Response Router::merge(const Request&, const Params& p, const Json& body, const 
   return json_response(out);
 }
 
-Response Router::records(const Request& req, const Params&, const Json&, const Principal*) {
+Response Router::records(const Request& req, const Params&, Json&, const Principal*) {
   std::string col = query_param(req, "collection");
   if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
   return json_response(review_.records(col, query_param(req, "scope"), query_param(req, "after"),
                                        size_param(req, "limit")));
 }
 
-Response Router::progress(const Request& req, const Params&, const Json&, const Principal*) {
+Response Router::progress(const Request& req, const Params&, Json&, const Principal*) {
   std::string col = query_param(req, "collection");
   if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
   return json_response(review_.progress(col, query_param(req, "scope")));
 }
 
-Response Router::create_code(const Request&, const Params&, const Json& body,
-                             const Principal* who) {
+Response Router::create_code(const Request&, const Params&, Json& body, const Principal* who) {
   Json out = enrolment_.create_code(body);
   audit_record(who, "create_code", "",
                Json{{"scope", out["scope"]}, {"expires_ms", out["expires_ms"]}});
   return json_response(out, 201);
 }
 
-Response Router::create_token(const Request&, const Params&, const Json& body,
-                              const Principal* who) {
+Response Router::create_token(const Request&, const Params&, Json& body, const Principal* who) {
   Json out = enrolment_.create_token(body);
   audit_record(who, "create_token", out["id"].get<std::string>(),
                Json{{"role", out["role"]}, {"expires_ms", out["expires_ms"]}});
   return json_response(out, 201);
 }
 
-Response Router::devices(const Request&, const Params&, const Json&, const Principal*) {
+Response Router::devices(const Request&, const Params&, Json&, const Principal*) {
   return json_response(enrolment_.list_devices());
 }
 
-Response Router::revoke(const Request&, const Params& p, const Json&, const Principal* who) {
+Response Router::revoke(const Request&, const Params& p, Json&, const Principal* who) {
   Json out = enrolment_.revoke_device(p.at(0));
   audit_record(who, "revoke_device", p.at(0), Json::object());
   return json_response(out);
 }
 
-Response Router::tokens(const Request&, const Params&, const Json&, const Principal*) {
+Response Router::tokens(const Request&, const Params&, Json&, const Principal*) {
   return json_response(enrolment_.list_tokens());
 }
 
-Response Router::revoke_token(const Request&, const Params& p, const Json&, const Principal* who) {
+Response Router::revoke_token(const Request&, const Params& p, Json&, const Principal* who) {
   Json out = enrolment_.revoke_token(p.at(0));
   audit_record(who, "revoke_token", out["id"].get<std::string>(), Json{{"role", out["role"]}});
   return json_response(out);
 }
 
-Response Router::audit(const Request& req, const Params&, const Json&, const Principal*) {
+Response Router::audit(const Request& req, const Params&, Json&, const Principal*) {
   if (!security_.audit) throw Error(ErrorCode::kNotFound, "this server keeps no audit log");
   const std::string after = query_param(req, "after");
   uint64_t after_seq = 0;
@@ -423,7 +420,7 @@ Response Router::audit(const Request& req, const Params&, const Json&, const Pri
   return json_response(security_.audit->page(after_seq, size_param(req, "limit")));
 }
 
-Response Router::audit_verify(const Request&, const Params&, const Json&, const Principal*) {
+Response Router::audit_verify(const Request&, const Params&, Json&, const Principal*) {
   if (!security_.audit) throw Error(ErrorCode::kNotFound, "this server keeps no audit log");
   return json_response(security_.audit->verify());
 }

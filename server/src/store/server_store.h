@@ -126,6 +126,12 @@ class WriteTxn {
   virtual std::optional<RecordState> load_record(const std::string& col, const std::string& id) = 0;
   virtual void save_record(const std::string& col, const std::string& id, const RecordState& st,
                            const std::string& scope, const std::optional<std::string>& nkey) = 0;
+  // A record seen for the first time, already encoded (record_codec.h): doc and versions
+  // text. Writes nothing and returns false if `id` exists in `col`.
+  virtual bool insert_new_record(const std::string& col, const std::string& id,
+                                 const std::string& doc, const std::string& versions,
+                                 const std::string& scope,
+                                 const std::optional<std::string>& nkey) = 0;
   // Ids of live records of `col` whose natural key is `key`, lowest ids first, at most `limit`.
   virtual std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
                                                      size_t limit) = 0;

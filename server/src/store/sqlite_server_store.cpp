@@ -216,6 +216,23 @@ class SqliteWriteTxn : public WriteTxn {
     ins.run();
   }
 
+  bool insert_new_record(const std::string& col, const std::string& id, const std::string& doc,
+                         const std::string& versions, const std::string& scope,
+                         const std::optional<std::string>& nkey) override {
+    auto& ins = db_.prepare(
+        "INSERT INTO records(col,id,doc,ver,live,scope,nkey) VALUES(?1,?2,?3,?4,1,?5,?6) "
+        "ON CONFLICT(col,id) DO NOTHING");
+    ins.bind_static(1, col).bind_static(2, id).bind_static(3, doc).bind_static(4, versions);
+    ins.bind_static(5, scope);
+    if (nkey) {
+      ins.bind(6, *nkey);
+    } else {
+      ins.bind_null(6);
+    }
+    ins.run();
+    return db_.changes() == 1;
+  }
+
   std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
                                              size_t limit) override {
     // INDEXED BY: without statistics SQLite prefers the primary key (col=?) and scans the

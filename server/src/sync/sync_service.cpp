@@ -7,6 +7,7 @@
 #include "lumbung/error.h"
 #include "lumbung/merge.h"
 #include "lumbung/tuning.h"
+#include "store/record_codec.h"
 
 namespace lumbung::server {
 namespace {
@@ -95,8 +96,8 @@ PushResult SyncService::push(const Principal& device, Json body) {
                          Json{{"max_ops", kMaxBatchOps}});
     }
   }
-  ChangeSet cs = decode_changeset(body);
-  body = Json();  // free the DOM early: a full batch is ~1 MB of nodes
+  ChangeSet cs = decode_changeset(std::move(body));
+  body = Json();  // free what is left of the DOM early: a full batch is ~1 MB of nodes
   if (cs.device != device.device_id) {
     throw Error(ErrorCode::kForbidden, "the change set's device is not the token's device");
   }
@@ -188,6 +189,9 @@ PushResult SyncService::push(const Principal& device, Json body) {
 
 OpOutcome SyncService::apply_locked(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                                     const std::vector<std::string>* scope, int64_t now_ms) {
+  if (!op.is_delete && op.base.empty() && !op.set.empty()) {
+    if (auto fresh = apply_fresh(txn, cs, op, scope, now_ms)) return *fresh;
+  }
   OpOutcome out;
   std::optional<RecordState> loaded = txn.load_record(op.collection, op.id);
   RecordState st = loaded ? std::move(*loaded) : RecordState{};
@@ -210,29 +214,68 @@ OpOutcome SyncService::apply_locked(WriteTxn& txn, const CollectionSchema& cs, c
   const std::string scope_now = scope_of(cs, st);
   const auto key = key_of(cs, st);
   if (r.changed) txn.save_record(op.collection, op.id, st, scope_now, key);
-  txn.append_op(op, scope_now, encode_op(op, /*with_device=*/true).dump());
+  txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, op.set.dump()));
   for (const Conflict& c : r.conflicts) {
     // A reviewer's own resolution replacing a needs_review value is the review itself.
     if (op.version.device == kServerDevice && c.kind == ConflictKind::kNeedsReview) continue;
     if (txn.insert_conflict(c, now_ms)) ++out.conflicts;
   }
-  if (r.changed && key && st.live()) {
-    size_t paired = 0;
-    for (const std::string& other :
-         txn.live_ids_with_key(op.collection, *key, kMaxDuplicatePairsPerOp + 1)) {
-      if (other == op.id) continue;
-      if (paired++ == kMaxDuplicatePairsPerOp) break;
-      DuplicateRow d;
-      d.collection = op.collection;
-      d.record_a = std::min(other, op.id);
-      d.record_b = std::max(other, op.id);
-      d.id = duplicate_id(d.collection, d.record_a, d.record_b);
-      d.found_ms = now_ms;
-      if (txn.insert_duplicate(d)) ++out.duplicate_keys;
-    }
-  }
+  if (r.changed && key && st.live()) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
   out.changed = r.changed;
   return out;
+}
+
+// The hot path of a first push: a create of a record the server has never seen gets all
+// its fields at the op's version, which is what apply_op gives for a set applied to an
+// empty state, so it is written directly (no load, no merge state; the set serialized once,
+// for the record and the log). nullopt, having written nothing, if the record exists: the
+// caller takes the general path.
+std::optional<OpOutcome> SyncService::apply_fresh(WriteTxn& txn, const CollectionSchema& cs,
+                                                  const Op& op,
+                                                  const std::vector<std::string>* scope,
+                                                  int64_t now_ms) {
+  std::string scope_now;
+  if (!cs.scope_field().empty()) {
+    auto it = op.set.find(cs.scope_field());
+    if (it != op.set.end() && it->is_string()) scope_now = it->get<std::string>();
+    // Where the record would be is checked here; where it already is, by the general path.
+    if (scope && !in_scope(scope_now, *scope)) return std::nullopt;
+  }
+  std::optional<std::string> key;
+  if (!cs.natural_key().empty()) {
+    auto it = op.set.find(cs.natural_key());
+    if (it != op.set.end() && it->is_string()) key = it->get<std::string>();
+  }
+  const std::string set_text = op.set.dump();
+  if (!txn.insert_new_record(op.collection, op.id, set_text, codec::encode_one_version(op.version),
+                             scope_now, key)) {
+    return std::nullopt;
+  }
+  txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, set_text));
+  OpOutcome out;
+  out.changed = true;
+  if (key) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
+  return out;
+}
+
+// Opens a duplicate entry for each other live record with the same natural key (bounded).
+size_t SyncService::pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key,
+                                    int64_t now_ms) {
+  size_t opened = 0;
+  size_t paired = 0;
+  for (const std::string& other :
+       txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
+    if (other == op.id) continue;
+    if (paired++ == kMaxDuplicatePairsPerOp) break;
+    DuplicateRow d;
+    d.collection = op.collection;
+    d.record_a = std::min(other, op.id);
+    d.record_b = std::max(other, op.id);
+    d.id = duplicate_id(d.collection, d.record_a, d.record_b);
+    d.found_ms = now_ms;
+    if (txn.insert_duplicate(d)) ++opened;
+  }
+  return opened;
 }
 
 Op SyncService::new_server_op(WriteTxn& txn) {

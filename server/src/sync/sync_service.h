@@ -82,6 +82,9 @@ class SyncService {
   // The op's hlc must be final (re-stamped) and its set normalised.
   OpOutcome apply_locked(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                          const std::vector<std::string>* scope, int64_t now_ms);
+  std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
+                                       const std::vector<std::string>* scope, int64_t now_ms);
+  size_t pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key, int64_t now_ms);
 
   // A new op written by the server itself (resolutions, merges): next server seq, a fresh
   // hlc. Caller fills collection/id/set/base/is_delete, then calls apply_locked.
