@@ -92,3 +92,43 @@ TEST_CASE("a re-stamp whose push answer was lost reaches the device on the retry
     CHECK(v == decode_version(on_server["versions"][field]));
   }
 }
+
+// Regression (found by the soak, seeds 52411, 53097, 56277 and others): the push answer
+// carries re-stamps and the server's time. The client applied the re-stamps (the clock
+// observed them) and then learnt the time, which pulled the far-ahead clock back to "now"
+// and forgot them; in the same millisecond the laptop's next edit got the very version the
+// server had minted for its create, so the edit and the create were indistinguishable.
+// Fix: engine/src/sync/sync_client.cpp learns the time first, then applies the re-stamps.
+TEST_CASE("an edit after a re-stamped create gets a newer version than the create") {
+  test::TempDir dir;
+  test::FakeWallClock server_wall(test::kToday);
+  test::FakeWallClock laptop_wall(test::kToday + 3LL * 365 * 24 * 3600 * 1000);  // "2029"
+  test::InProcessServer server(dir.file("server"), server_wall,
+                               std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
+  const std::string reviewer =
+      Json::parse(post(server, "/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "r"}},
+                       server.admin_token()))["token"];
+  const std::string code = Json::parse(
+      post(server, "/v1/admin/codes", Json{{"scope", {"72"}}}, server.admin_token()))["code"];
+
+  auto store = open_store(dir, "laptop-2029", laptop_wall);
+  test::InProcessTransport link(server);
+  SyncClient client(*store, link, "");
+  client.set_token(client.register_device(code, "laptop"));
+  const std::string id = store->create("enrolment", test::sample_enrolment(7));
+  SyncOptions o;
+  o.sleep = [](int) {};
+  client.sync(o);  // the create is re-stamped to the server's "now"
+  const Version created = store->get("enrolment", id)->versions.at("phone");
+  CHECK(hlc::physical_ms(created.hlc) == test::kToday);
+
+  // Neither clock moves: the edit happens in the same millisecond as the re-stamp.
+  store->update("enrolment", id, {{"phone", "081299990000"}});
+  const Version edited = store->get("enrolment", id)->versions.at("phone");
+  CHECK(edited > created);
+  client.sync(o);
+  const Json on_server = server_record(server, reviewer, id);
+  REQUIRE(on_server.is_object());
+  CHECK(on_server["fields"]["phone"] == "081299990000");
+  CHECK(decode_version(on_server["versions"]["phone"]) == edited);
+}
