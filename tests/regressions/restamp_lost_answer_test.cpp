@@ -115,10 +115,11 @@ TEST_CASE("an edit after a re-stamped create gets a newer version than the creat
   test::InProcessTransport link(server);
   SyncClient client(*store, link, "");
   client.set_token(client.register_device(code, "laptop"));
+  store->create("enrolment", test::sample_enrolment(6));
   const std::string id = store->create("enrolment", test::sample_enrolment(7));
   SyncOptions o;
   o.sleep = [](int) {};
-  client.sync(o);  // the create is re-stamped to the server's "now"
+  client.sync(o);  // both creates are re-stamped to the server's "now": counters 0 and 1
   const Version created = store->get("enrolment", id)->versions.at("phone");
   CHECK(hlc::physical_ms(created.hlc) == test::kToday);
 
