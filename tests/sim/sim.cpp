@@ -358,6 +358,7 @@ class Simulation {
   SyncOptions sync_options() const {
     SyncOptions so;
     so.sleep = [](int) {};
+    so.monotonic_ms = [] { return int64_t{0}; };  // round trips take no time: reproducible
     so.max_attempts = 4;
     so.push_batch = 7;  // small batches: more requests, more places for faults to land
     so.pull_page = 9;

@@ -93,6 +93,10 @@ struct SyncOptions {
   const std::atomic<bool>* cancel = nullptr;
   // How to wait between retries; tests replace it to run without sleeping.
   std::function<void(int ms)> sleep;
+  // How round trips are timed, in monotonic ms (half of one corrects the server's time,
+  // see SyncClient). Default std::chrono::steady_clock; a deterministic simulation
+  // replaces it so that real elapsed time cannot change the versions it issues.
+  std::function<int64_t()> monotonic_ms;
 };
 
 struct SyncReport {

@@ -78,13 +78,9 @@ class SyncClient::Run {
       try {
         ++requests_;
         bytes_up_ += request_wire_bytes(req);
-        const std::chrono::steady_clock::time_point sent = std::chrono::steady_clock::now();
+        const int64_t sent = monotonic_ms();
         HttpResponse resp = c_.transport_.send(req);
-        if (rtt_ms) {
-          *rtt_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - sent)
-                        .count();
-        }
+        if (rtt_ms) *rtt_ms = monotonic_ms() - sent;
         bytes_down_ += resp.wire_bytes ? resp.wire_bytes : resp.body.size();
         std::string body = resp.body;
         if (auto it = resp.headers.find("content-encoding");
@@ -295,6 +291,12 @@ class SyncClient::Run {
   }
 
  private:
+  int64_t monotonic_ms() const {
+    if (o_.monotonic_ms) return o_.monotonic_ms();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   void check_cancel() const {
     if (o_.cancel && o_.cancel->load()) throw Error(ErrorCode::kCancelled, "sync cancelled");
   }
