@@ -143,6 +143,35 @@ TEST_CASE("scope: a Konawe device cannot push Buton Tengah and pulls only Konawe
   CHECK(k2[0]["id"] == "rec-k1");
 }
 
+// The server writes an op without base for an unknown id directly (SyncService::apply_fresh);
+// an op without base for an id it holds must still merge field by field.
+TEST_CASE("an op without base on a known record merges - it does not replace the record") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"7402"});
+  Device b = f.device("dev-b", {"7402"});
+  const uint64_t h = hlc_now();
+  REQUIRE(f.push(a, json::array({make_op(1, "rec-1", h, konawe_record_1())})).status == 200);
+  // B writes phone without a base (it had not seen A's create: a concurrent first write),
+  // then a create of the same id with one field different (an id collision, or a replay).
+  json again = konawe_record_1();
+  again["monthly_income"] = 5100000;
+  auto pb = f.push(b, json::array({make_op(1, "rec-1", h + 5, json{{"phone", "081234567890"}}),
+                                   make_op(2, "rec-1", h + 6, again)}));
+  REQUIRE(pb.status == 200);
+  CHECK(pb.json()["applied"] == 2);
+  json recs = f.records(f.reviewer());
+  REQUIRE(recs.size() == 1);
+  const json& r = recs[0];
+  CHECK(r["fields"]["full_name"] == "Wulan Pratama");  // kept from A's create
+  CHECK(r["fields"]["phone"] == "08222672973");        // B's create (h + 6) is newest
+  CHECK(r["fields"]["monthly_income"] == 5100000);
+  CHECK(r["versions"]["monthly_income"][1] == "dev-b");
+  CHECK(r["versions"]["nik"][1] == "dev-b");  // same value, newer version
+  // The log holds all three ops; a third device pulls them and nothing else.
+  Device c = f.device("dev-c", {"7402"});
+  CHECK(f.pull_all(c).size() == 3);
+}
+
 TEST_CASE("a far-future hlc is re-stamped with the server clock") {
   ServerFixture f;
   Device a = f.device("dev-a", {"7402"});
