@@ -54,25 +54,32 @@ std::string post(test::InProcessServer& server, const std::string& target, const
   return resp.body;
 }
 
-}  // namespace
-
-TEST_CASE("a re-stamp whose push answer was lost reaches the device on the retry") {
+// A server at kToday and a laptop whose clock says three years later, with a reviewer
+// token and an enrolment code for Sulawesi Tengah (72).
+struct FarAheadLaptop {
   test::TempDir dir;
-  test::FakeWallClock server_wall(test::kToday);
-  test::FakeWallClock laptop_wall(test::kToday + 3LL * 365 * 24 * 3600 * 1000);  // "2029"
-  test::InProcessServer server(dir.file("server"), server_wall,
-                               std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
+  test::FakeWallClock server_wall{test::kToday};
+  test::FakeWallClock laptop_wall{test::kToday + 3LL * 365 * 24 * 3600 * 1000};  // "2029"
+  test::InProcessServer server{dir.file("server"), server_wall,
+                               std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json"};
   const std::string reviewer =
       Json::parse(post(server, "/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "r"}},
                        server.admin_token()))["token"];
   const std::string code = Json::parse(
       post(server, "/v1/admin/codes", Json{{"scope", {"72"}}}, server.admin_token()))["code"];
+  std::unique_ptr<Store> store = open_store(dir, "laptop-2029", laptop_wall);
+};
 
-  auto store = open_store(dir, "laptop-2029", laptop_wall);
+}  // namespace
+
+TEST_CASE("a re-stamp whose push answer was lost reaches the device on the retry") {
+  FarAheadLaptop f;
+  auto& server = f.server;
+  auto& store = f.store;
   test::InProcessTransport inner(server);
   test::FaultTransport link(inner);
   SyncClient client(*store, link, "");
-  client.set_token(client.register_device(code, "laptop"));
+  client.set_token(client.register_device(f.code, "laptop"));
   const std::string id = store->create("enrolment", test::sample_enrolment(7));
 
   link.on("/v1/push", test::Fault::kDropResponse);  // applied and re-stamped; answer lost
@@ -81,7 +88,7 @@ TEST_CASE("a re-stamp whose push answer was lost reaches the device on the retry
   o.max_attempts = 3;
   client.sync(o);
 
-  const Json on_server = server_record(server, reviewer, id);
+  const Json on_server = server_record(server, f.reviewer, id);
   REQUIRE(on_server.is_object());
   const Version server_version = decode_version(on_server["versions"]["nik"]);
   CHECK(hlc::physical_ms(server_version.hlc) < test::kToday + 3600 * 1000);  // re-stamped
@@ -100,21 +107,12 @@ TEST_CASE("a re-stamp whose push answer was lost reaches the device on the retry
 // server had minted for its create, so the edit and the create were indistinguishable.
 // Fix: engine/src/sync/sync_client.cpp learns the time first, then applies the re-stamps.
 TEST_CASE("an edit after a re-stamped create gets a newer version than the create") {
-  test::TempDir dir;
-  test::FakeWallClock server_wall(test::kToday);
-  test::FakeWallClock laptop_wall(test::kToday + 3LL * 365 * 24 * 3600 * 1000);  // "2029"
-  test::InProcessServer server(dir.file("server"), server_wall,
-                               std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
-  const std::string reviewer =
-      Json::parse(post(server, "/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "r"}},
-                       server.admin_token()))["token"];
-  const std::string code = Json::parse(
-      post(server, "/v1/admin/codes", Json{{"scope", {"72"}}}, server.admin_token()))["code"];
-
-  auto store = open_store(dir, "laptop-2029", laptop_wall);
+  FarAheadLaptop f;
+  auto& server = f.server;
+  auto& store = f.store;
   test::InProcessTransport link(server);
   SyncClient client(*store, link, "");
-  client.set_token(client.register_device(code, "laptop"));
+  client.set_token(client.register_device(f.code, "laptop"));
   store->create("enrolment", test::sample_enrolment(6));
   const std::string id = store->create("enrolment", test::sample_enrolment(7));
   SyncOptions o;
@@ -128,7 +126,7 @@ TEST_CASE("an edit after a re-stamped create gets a newer version than the creat
   const Version edited = store->get("enrolment", id)->versions.at("phone");
   CHECK(edited > created);
   client.sync(o);
-  const Json on_server = server_record(server, reviewer, id);
+  const Json on_server = server_record(server, f.reviewer, id);
   REQUIRE(on_server.is_object());
   CHECK(on_server["fields"]["phone"] == "081299990000");
   CHECK(decode_version(on_server["versions"]["phone"]) == edited);
