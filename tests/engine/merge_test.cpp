@@ -210,7 +210,11 @@ TEST_CASE("forward-only status: the higher state wins whatever the clocks say") 
   apply_op(coll(), s2, verified);
   CHECK(s1.values()["st"] == "verified");
   CHECK(same_state(s1, s2));
-  CHECK(r.conflicts.empty());  // settled by the declared rule
+  // Settled by the declared rule; d2 had not seen "verified", so its state is kept for review.
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].rule == ConflictRule::kUnseenRank);
+  CHECK(r.conflicts[0].winner.value == "verified");
+  CHECK(r.conflicts[0].loser.value == "submitted");
   // rejected outranks verified; enrolled outranks rejected.
   apply_op(coll(), s1, set_op(5, "d3", {{"st", "rejected"}}));
   CHECK(s1.values()["st"] == "rejected");

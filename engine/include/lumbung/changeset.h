@@ -27,9 +27,16 @@ struct Op {
   Version version;  // hlc + writing device
   bool is_delete = false;
   Json set = Json::object();  // field -> value (null clears the field); empty for a delete
-  // field -> version the writer had seen (absent = it had seen none). For a delete, the
-  // single key "*" holds the newest version of the record the deleter had seen.
+  // field -> version the writer had seen (absent = it had seen none). An update lists the
+  // fields it sets; a delete lists every field of the record as the deleter saw it. (A
+  // version-1 delete carried one key "*", the newest version it had seen: still accepted,
+  // read as its view of every field - merge.h seen_version.)
   std::map<std::string, Version> base;
+  // Pulled only, written by the server when a record changes region (changeset.cpp):
+  // `record` = the whole record ({"fields", "versions", "tombstone"}) for devices of the
+  // region it entered; `gone` = it left the puller's regions.
+  Json record;
+  bool gone = false;
 };
 
 // A batch of one device's ops, in seq order, as pushed.

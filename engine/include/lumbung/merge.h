@@ -18,6 +18,7 @@
 // and pull guarantee. The *state* never depends on detection.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -66,6 +67,32 @@ enum class ConflictKind {
 
 const char* conflict_kind_name(ConflictKind k) noexcept;
 
+// Which rule of the conflict table found an entry (conflict_rules() lists them all, with
+// when each applies and how it is resolved).
+enum class ConflictRule {
+  kUnseenOverwrite,       // update over an unseen value (lww, needs_review)
+  kUnseenRank,            // update over an unseen value of a forward_only field
+  kReviewedChange,        // informed change of a needs_review field
+  kDeleteOverUnseenEdit,  // delete of a record with a field the deleter had not seen
+  kEditOfUnseenDelete,    // edit of a record deleted by a delete the editor had not seen
+  kDuplicateNaturalKey,   // two live records with one natural key (found by the server)
+};
+
+struct ConflictRuleRow {
+  ConflictRule rule;
+  ConflictKind kind;       // what the entry is called on the wire and in review
+  const char* op;          // the op kind the rule fires on
+  const char* when;        // the condition, in words
+  const char* resolution;  // what the merge keeps, and where the other side goes
+};
+
+// Every conflict rule, as one table: the whole of conflict detection at a glance.
+const std::array<ConflictRuleRow, 6>& conflict_rules();
+
+// The version of `field` that `op`'s writer had seen: base[field], or for a version-1
+// delete its single "*" version; empty if it had seen none.
+Version seen_version(const Op& op, const std::string& field);
+
 // One side of a conflict: a value, the version it was written at.
 struct ConflictSide {
   Json value;
@@ -77,7 +104,8 @@ struct Conflict {
   ConflictKind kind = ConflictKind::kConcurrentUpdate;
   std::string collection;
   std::string record_id;
-  std::string field;         // "" for kUpdateDelete on the whole record, or kDuplicateKey
+  ConflictRule rule = ConflictRule::kUnseenOverwrite;  // not stored: known where found
+  std::string field;         // the field at stake; "" for kDuplicateKey
   ConflictSide winner;       // the value the merge kept
   ConflictSide loser;        // the value kept only here
   std::string other_record;  // kDuplicateKey: the other record's id

@@ -95,7 +95,10 @@ class CollectionSchema {
   // are checked on their own. A JSON null in a patch means "clear this field" and is
   // allowed for fields that are not required. Returns every issue found (empty = valid).
   // Unknown fields are an issue with reason "unknown_field".
-  std::vector<ValidationIssue> normalize_and_validate(Json& fields, bool partial) const;
+  // When `normalized` is given and the fields are valid, the names of the fields whose
+  // value normalising changed are appended to it (the server tells the writer: PROTOCOL.md).
+  std::vector<ValidationIssue> normalize_and_validate(
+      Json& fields, bool partial, std::vector<std::string>* normalized = nullptr) const;
 
   // Normalises one value of `field` the way normalize_and_validate would store it
   // (e.g. "74.02.01.2006" -> "7402012006"); used to normalise query arguments.

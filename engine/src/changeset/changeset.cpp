@@ -21,9 +21,23 @@
 //                                      a field absent from base had no value when written
 //   }
 //
-// A delete has "del": true instead of "set", and "base": {"*": [<hlc>, "<device>"]}, the
-// newest version of the record the deleter had seen. A version is always the pair
+// A delete has "del": true instead of "set", and "base" lists every field of the record
+// as the deleter had seen it, with its version: the server keeps any newer write the
+// deleter had not seen in an update_delete entry. (Version-1 deletes carried
+// "base": {"*": [<hlc>, "<device>"]}, one newest version; still accepted.) A version is always the pair
 // [hlc, device], ordered by hlc then device.
+//
+// Pull pages also carry two kinds of op that only the server writes, when a record moves
+// from one region to another (its scope field changes):
+//   {"seq", "col", "id", "hlc", "dev": "server",
+//    "rec": {"fields": {<field>: <value>}, "versions": {<field>: [hlc, dev]},
+//            "tombstone": [hlc, dev] | null}}
+//        the whole record, for devices of the region it moved into; applied as a join of
+//        every field register and the tombstone (no conflicts: nobody wrote anything)
+//   {"seq", "col", "id", "hlc", "dev": "server", "gone": true}
+//        the record moved out of the puller's regions: the device stops showing it and
+//        refuses edits of it (it keeps the row while its own changes to it are unsent)
+// A pushed change set may contain neither.
 //
 // Decoding is strict: unknown members, wrong types, seq not increasing are kProtocol
 // errors naming the member, so that a bad client is told precisely what it sent wrong.
@@ -99,11 +113,12 @@ namespace {
 
 // `take_set`: move the set out of `j` (only when J is non-const).
 template <class J>
-Op decode_op_impl(J& j, const std::string& default_device, bool take_set) {
+Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool pulled) {
   if (!j.is_object()) bad("an op must be an object");
   for (const auto& [key, _] : j.items()) {
     if (key != "seq" && key != "col" && key != "id" && key != "hlc" && key != "dev" &&
-        key != "set" && key != "del" && key != "base") {
+        key != "set" && key != "del" && key != "base" &&
+        !(pulled && (key == "rec" || key == "gone"))) {
       bad("unknown op member \"" + key + "\"");
     }
   }
@@ -122,6 +137,26 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set) {
   if (op.version.device.empty()) bad("op has no device");
   auto del = j.find("del");
   auto set = j.find("set");
+  if (pulled) {
+    // The server's notices about region moves (see the format above).
+    if (auto rec = j.find("rec"); rec != j.end()) {
+      if (set != j.end() || del != j.end() || j.contains("gone")) bad("\"rec\" stands alone");
+      if (!rec->is_object() || !rec->contains("fields") || !(*rec)["fields"].is_object() ||
+          !rec->contains("versions") || !(*rec)["versions"].is_object()) {
+        bad("\"rec\" must be {\"fields\": {...}, \"versions\": {...}, \"tombstone\": ...}");
+      }
+      op.record = *rec;
+      return op;
+    }
+    if (auto gone = j.find("gone"); gone != j.end()) {
+      if (!gone->is_boolean() || !gone->template get<bool>() || set != j.end() ||
+          del != j.end()) {
+        bad("\"gone\" must be true and stand alone");
+      }
+      op.gone = true;
+      return op;
+    }
+  }
   if (del != j.end()) {
     if (!del->is_boolean() || !del->template get<bool>()) bad("\"del\" must be true when present");
     if (set != j.end()) bad("an op has either \"set\" or \"del\", not both");
@@ -137,8 +172,8 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set) {
   if (auto b = j.find("base"); b != j.end()) {
     if (!b->is_object()) bad("\"base\" must be an object");
     for (const auto& [field, v] : b->items()) {
-      if (op.is_delete ? field != "*" : !op.set.contains(field)) {
-        bad("\"base\" names \"" + field + "\" which the op does not write");
+      if (op.is_delete ? field.empty() || field.size() > 64 : !op.set.contains(field)) {
+        bad("\"base\" names \"" + field.substr(0, 64) + "\" which the op does not write");
       }
       op.base.emplace(field, decode_version(v));
     }
@@ -159,7 +194,7 @@ ChangeSet decode_changeset_impl(J& j, bool take_sets) {
   cs.ops.reserve(ops->size());
   uint64_t prev = 0;
   for (auto& o : *ops) {
-    Op op = decode_op_impl(o, cs.device, take_sets);
+    Op op = decode_op_impl(o, cs.device, take_sets, /*pulled=*/false);
     if (op.seq <= prev)
       bad("ops must be in increasing seq order (seq " + std::to_string(op.seq) + ")");
     prev = op.seq;
@@ -173,10 +208,10 @@ std::string quote(const std::string& s) { return Json(s).dump(); }
 }  // namespace
 
 Op decode_op(const Json& j, const std::string& default_device) {
-  return decode_op_impl(j, default_device, false);
+  return decode_op_impl(j, default_device, false, /*pulled=*/true);
 }
 Op decode_op(Json&& j, const std::string& default_device) {
-  return decode_op_impl(j, default_device, true);
+  return decode_op_impl(j, default_device, true, /*pulled=*/true);
 }
 ChangeSet decode_changeset(const Json& j) { return decode_changeset_impl(j, false); }
 ChangeSet decode_changeset(Json&& j) { return decode_changeset_impl(j, true); }

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <array>
+
 #include "lumbung/tuning.h"
 
 namespace lumbung {
@@ -73,19 +75,79 @@ std::string conflict_id(ConflictKind kind, const std::string& collection,
   return out;
 }
 
+const std::array<ConflictRuleRow, 6>& conflict_rules() {
+  // The one table of conflict rules. apply_op below implements each row; every row has
+  // its own test in tests/engine/merge_test.cpp ("rule: <name>"). "Unseen" always means:
+  // the op's base for that field (seen_version) is older than the field's current version,
+  // and the current version is another device's (a device's own writes reach every replica
+  // in its seq order, so it has always seen them).
+  static const std::array<ConflictRuleRow, 6> rules{{
+      {ConflictRule::kUnseenOverwrite, ConflictKind::kConcurrentUpdate, "update",
+       "an lww or needs_review field is overwritten with a different value by a writer that "
+       "had not seen its current value",
+       "the higher version stands; the other value is kept in the entry"},
+      {ConflictRule::kUnseenRank, ConflictKind::kConcurrentUpdate, "update",
+       "a forward_only field gets a different value from a writer that had not seen its "
+       "current value",
+       "the higher rank stands (the version breaks ties); the losing state is kept in the "
+       "entry"},
+      {ConflictRule::kReviewedChange, ConflictKind::kNeedsReview, "update",
+       "a needs_review field that had a value is changed by a writer that had seen it",
+       "the new value stands provisionally; the old one is kept in the entry"},
+      {ConflictRule::kDeleteOverUnseenEdit, ConflictKind::kUpdateDelete, "delete",
+       "a live record is deleted by a writer that had not seen a field's current version "
+       "(one entry per such field)",
+       "the newer of edit and delete stands; the edit's value is kept in the entry"},
+      {ConflictRule::kEditOfUnseenDelete, ConflictKind::kUpdateDelete, "update",
+       "a field of a record another device deleted is edited by a writer that had not seen "
+       "the delete (one entry per field the edit wrote)",
+       "the newer of edit and delete stands; the edit's value is kept in the entry"},
+      {ConflictRule::kDuplicateNaturalKey, ConflictKind::kDuplicateKey, "(server)",
+       "two live records carry one natural key (NIK)",
+       "a reviewer merges them; the merged-away record points to the survivor"},
+  }};
+  return rules;
+}
+
+const ConflictRuleRow& conflict_rule(ConflictRule r) {
+  for (const auto& row : conflict_rules()) {
+    if (row.rule == r) return row;
+  }
+  return conflict_rules().front();
+}
+
+Version seen_version(const Op& op, const std::string& field) {
+  if (auto it = op.base.find(field); it != op.base.end()) return it->second;
+  // Deletes of version-1 clients carry one version for the whole record; it is read as the
+  // deleter's view of every field (which can hide an unseen field: PROTOCOL.md).
+  if (op.is_delete) {
+    if (auto it = op.base.find("*"); it != op.base.end()) return it->second;
+  }
+  return Version{};
+}
+
 namespace {
 
-Conflict make_conflict(ConflictKind kind, const Op& op, const std::string& field,
+Conflict make_conflict(ConflictRule rule, const Op& op, const std::string& field,
                        ConflictSide winner, ConflictSide loser) {
   Conflict c;
-  c.kind = kind;
+  c.kind = conflict_rule(rule).kind;
+  c.rule = rule;
   c.collection = op.collection;
   c.record_id = op.id;
   c.field = field;
-  c.id = conflict_id(kind, op.collection, op.id, field, winner.version, loser.version);
+  c.id = conflict_id(c.kind, op.collection, op.id, field, winner.version, loser.version);
   c.winner = std::move(winner);
   c.loser = std::move(loser);
   return c;
+}
+
+// An entry between an edit of `field` and a delete; the side that prevails (the record is
+// live after the merge iff an edit is newer than the tombstone) is the winner.
+Conflict edit_delete_conflict(ConflictRule rule, const Op& op, const std::string& field,
+                              ConflictSide edit, ConflictSide del, bool record_live) {
+  return record_live ? make_conflict(rule, op, field, std::move(edit), std::move(del))
+                     : make_conflict(rule, op, field, std::move(del), std::move(edit));
 }
 
 void apply_delete(RecordState& state, const Op& op, ApplyResult& out) {
@@ -95,20 +157,45 @@ void apply_delete(RecordState& state, const Op& op, ApplyResult& out) {
     state.tombstone = op.version;
     out.changed = true;
   }
-  // An edit the deleter had not seen, by someone else: the delete and the edit conflict.
-  auto seen = op.base.find("*");
-  const Version base = seen == op.base.end() ? Version{} : seen->second;
-  const Version newest = state.newest_field_version();
-  if (was_live && newest > base && newest.device != op.version.device) {
-    const std::string* field = nullptr;
-    for (const auto& [name, fv] : state.fields) {
-      if (fv.version == newest) field = &name;
+  if (!was_live) return;  // nothing live to bury: a concurrent delete already did
+  for (const auto& [name, fv] : state.fields) {
+    if (fv.version.device == op.version.device || !(seen_version(op, name) < fv.version))
+      continue;
+    out.conflicts.push_back(edit_delete_conflict(ConflictRule::kDeleteOverUnseenEdit, op, name,
+                                                 {fv.value, fv.version}, {Json(), op.version},
+                                                 state.live()));
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// A whole record sent by the server (a region move): every register and the tombstone
+// join the local ones. Nobody wrote anything, so nothing conflicts.
+void apply_record(const CollectionSchema& schema, RecordState& state, const Op& op,
+                  ApplyResult& out) {
+  const Json& fields = op.record["fields"];
+  for (const auto& [name, vj] : op.record["versions"].items()) {
+    FieldValue incoming{fields.contains(name) ? fields[name] : Json(), decode_version(vj)};
+    auto it = state.fields.find(name);
+    if (it == state.fields.end()) {
+      state.fields.emplace(name, std::move(incoming));
+    } else if (it->second.version != incoming.version &&
+               field_wins(schema.field(name), incoming, it->second)) {
+      it->second = std::move(incoming);
+    } else {
+      continue;
     }
-    ConflictSide edit{field ? state.fields[*field].value : Json(), newest};
-    ConflictSide del{Json(), op.version};
-    const bool edit_wins = state.live();
-    out.conflicts.push_back(make_conflict(ConflictKind::kUpdateDelete, op, "",
-                                          edit_wins ? edit : del, edit_wins ? del : edit));
+    out.changed = true;
+    out.changed_fields.push_back(name);
+  }
+  if (auto t = op.record.find("tombstone"); t != op.record.end() && !t->is_null()) {
+    const Version tomb = decode_version(*t);
+    if (tomb > state.tombstone) {
+      state.tombstone = tomb;
+      out.changed = true;
+    }
   }
 }
 
@@ -116,6 +203,11 @@ void apply_delete(RecordState& state, const Op& op, ApplyResult& out) {
 
 ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const Op& op) {
   ApplyResult out;
+  if (op.gone) return out;  // where the record may be seen is the store's business
+  if (!op.record.is_null()) {
+    apply_record(schema, state, op, out);
+    return out;
+  }
   if (op.is_delete) {
     apply_delete(state, op, out);
     return out;
@@ -124,47 +216,47 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
   const bool tombstoned_by_other = !state.tombstone.empty() && !state.live() &&
                                    state.tombstone.device != op.version.device &&
                                    state.tombstone != op.version;
-  bool edited = false;
   for (const auto& [name, value] : op.set.items()) {
     const FieldDef* def = schema.field(name);
     FieldValue incoming{value, op.version};
     auto it = state.fields.find(name);
     if (it == state.fields.end()) {
       state.fields.emplace(name, std::move(incoming));
-      out.changed = edited = true;
+      out.changed = true;
       out.changed_fields.push_back(name);
       continue;
     }
     FieldValue& cur = it->second;
     if (cur.version == op.version) continue;  // the same write, applied again
-    auto b = op.base.find(name);
-    const Version base = b == op.base.end() ? Version{} : b->second;
     const bool differs = cur.value != value;
-    const bool concurrent =
-        differs && base < cur.version && cur.version.device != op.version.device;
+    const bool unseen = seen_version(op, name) < cur.version;
+    const bool concurrent = differs && unseen && cur.version.device != op.version.device;
     const bool incoming_wins = field_wins(def, incoming, cur);
     const MergePolicy policy = def ? def->policy : MergePolicy::kLastWriterWins;
-    if (concurrent && policy != MergePolicy::kForwardOnly) {
+    if (concurrent) {
+      const ConflictRule rule = policy == MergePolicy::kForwardOnly ? ConflictRule::kUnseenRank
+                                                                    : ConflictRule::kUnseenOverwrite;
       ConflictSide in{value, op.version}, here{cur.value, cur.version};
-      out.conflicts.push_back(make_conflict(ConflictKind::kConcurrentUpdate, op, name,
-                                            incoming_wins ? in : here, incoming_wins ? here : in));
+      out.conflicts.push_back(make_conflict(rule, op, name, incoming_wins ? in : here,
+                                            incoming_wins ? here : in));
     } else if (policy == MergePolicy::kNeedsReview && differs && incoming_wins &&
                !cur.value.is_null()) {
-      out.conflicts.push_back(make_conflict(ConflictKind::kNeedsReview, op, name,
+      out.conflicts.push_back(make_conflict(ConflictRule::kReviewedChange, op, name,
                                             {value, op.version}, {cur.value, cur.version}));
     }
     if (incoming_wins) {
       cur = std::move(incoming);
-      out.changed = edited = true;
+      out.changed = true;
       out.changed_fields.push_back(name);
     }
   }
-  if (tombstoned_by_other && edited) {
-    const bool edit_wins = state.live();
-    ConflictSide edit{op.set.begin().value(), op.version};
-    ConflictSide del{Json(), state.tombstone};
-    out.conflicts.push_back(make_conflict(ConflictKind::kUpdateDelete, op, "",
-                                          edit_wins ? edit : del, edit_wins ? del : edit));
+  if (tombstoned_by_other) {
+    const bool live = state.live();
+    for (const std::string& name : out.changed_fields) {
+      out.conflicts.push_back(edit_delete_conflict(
+          ConflictRule::kEditOfUnseenDelete, op, name, {op.set.at(name), op.version},
+          {Json(), state.tombstone}, live));
+    }
   }
   return out;
 }

@@ -36,6 +36,9 @@
 // change it; any change of content (labels included) does.
 #include "lumbung/schema.h"
 
+#include <functional>
+#include <string_view>
+
 #include <openssl/evp.h>
 
 #include <climits>
@@ -305,15 +308,42 @@ int FieldDef::rank(const Json& value) const {
 
 const FieldDef* CollectionSchema::field(std::string_view name) const { return find(fields_, name); }
 
-std::vector<ValidationIssue> CollectionSchema::normalize_and_validate(Json& fields,
-                                                                      bool partial) const {
+namespace {
+
+// A cheap digest of a value, to tell whether normalising changed it without copying it
+// (strings, the common case, hash in place).
+size_t value_digest(const Json& v) {
+  if (v.is_string()) return std::hash<std::string_view>{}(v.get_ref<const std::string&>());
+  if (v.is_array()) {
+    size_t h = 0x9e3779b97f4a7c15ULL;
+    for (const Json& e : v) h = (h ^ value_digest(e)) * 0x100000001b3ULL;
+    return h;
+  }
+  return std::hash<std::string>{}(v.dump());
+}
+
+}  // namespace
+
+std::vector<ValidationIssue> CollectionSchema::normalize_and_validate(
+    Json& fields, bool partial, std::vector<std::string>* normalized) const {
   std::vector<ValidationIssue> issues;
   if (!fields.is_object()) {
     issues.push_back(ValidationIssue{"", "wrong_type",
                                      "a " + name_ + " record must be a JSON object of fields"});
     return issues;
   }
+  std::vector<size_t> before;
+  if (normalized) {
+    before.reserve(fields.size());
+    for (const auto& [_, v] : fields.items()) before.push_back(value_digest(v));
+  }
   validators::validate_object(fields_, name_, fields, partial, {}, issues);
+  if (normalized && issues.empty()) {
+    size_t i = 0;
+    for (const auto& [name, v] : fields.items()) {
+      if (value_digest(v) != before[i++]) normalized->push_back(name);
+    }
+  }
   return issues;
 }
 

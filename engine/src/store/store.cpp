@@ -455,7 +455,10 @@ struct Store::Impl {
     op.id = id;
     op.version = {clock->now(), device};
     op.is_delete = true;
-    op.base.emplace("*", st->newest_version());
+    // What the deleter had seen, field by field: an edit it had not seen (another device's
+    // newer version of any field, or a field it never had) is then found wherever the delete
+    // lands, and kept in an update_delete entry.
+    for (const auto& [name, fv] : st->fields) op.base.emplace(name, fv.version);
     apply_op(cs, *st, op);
     save(cs, id, *st);
     const std::string text = encode_op_text(op, false, {});

@@ -127,6 +127,9 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"POST", "/v1/conflicts/{id}/resolve", Access::kReviewer, true, &Router::resolve},
       {"GET", "/v1/duplicates", Access::kReviewer, false, &Router::duplicates},
       {"POST", "/v1/duplicates/{id}/merge", Access::kReviewer, true, &Router::merge},
+      {"GET", "/v1/refused", Access::kReviewer, false, &Router::refused},
+      {"POST", "/v1/refused/{id}/apply", Access::kReviewer, true, &Router::refused_apply},
+      {"POST", "/v1/refused/{id}/dismiss", Access::kReviewer, true, &Router::refused_dismiss},
       {"GET", "/v1/records", Access::kReviewer, false, &Router::records},
       {"GET", "/v1/progress", Access::kReviewer, false, &Router::progress},
       {"POST", "/v1/admin/codes", Access::kAdmin, true, &Router::create_code},
@@ -304,7 +307,8 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
                     {"skipped", res.duplicates},
                     {"conflicts", res.conflicts},
                     {"duplicates", res.duplicate_keys},
-                    {"restamped", res.restamped.size()}});
+                    {"restamped", res.restamped.size()},
+                    {"refused", res.refused.size()}});
   // Written by hand: the response stays small and member order fixed.
   std::string out = "{\"acked_seq\":" + std::to_string(res.acked_seq) +
                     ",\"applied\":" + std::to_string(res.applied) +
@@ -316,7 +320,24 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
     out += "{\"seq\":" + std::to_string(res.restamped[i].first) +
            ",\"hlc\":" + std::to_string(res.restamped[i].second) + "}";
   }
-  out += "],\"server_time_ms\":" + std::to_string(sync_.now_ms()) + "}";
+  out += "],\"refused\":[";
+  for (size_t i = 0; i < res.refused.size(); ++i) {
+    if (i) out += ',';
+    const RefusedOp& r = res.refused[i];
+    out += Json{{"seq", r.seq},
+                {"code", error_code_name(r.why.code)},
+                {"field", r.why.field},
+                {"message", r.why.message}}
+               .dump();
+  }
+  out += "],\"stored\":[";
+  for (size_t i = 0; i < res.stored.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"seq\":" + std::to_string(res.stored[i].first) +
+           ",\"set\":" + res.stored[i].second.dump() + "}";
+  }
+  out += "],\"epoch\":\"" + sync_.epoch() + "\"";
+  out += ",\"server_time_ms\":" + std::to_string(sync_.now_ms()) + "}";
   Response r;
   r.body = std::move(out);
   return r;
@@ -362,6 +383,25 @@ Response Router::merge(const Request&, const Params& p, Json& body, const Princi
   if (auto it = body.find("survivor"); it != body.end() && it->is_string())
     detail["survivor"] = *it;
   audit_record(who, "merge", p.at(0), detail);
+  return json_response(out);
+}
+
+Response Router::refused(const Request& req, const Params&, Json&, const Principal*) {
+  return json_response(review_.refused().list(query_param(req, "status", "open"),
+                                              query_param(req, "device"),
+                                              query_param(req, "after"), size_param(req, "limit")));
+}
+
+Response Router::refused_apply(const Request&, const Params& p, Json& body, const Principal* who) {
+  Json out = review_.refused().apply(p.at(0), body, *who);
+  audit_record(who, "refused_apply", p.at(0), Json::object());
+  return json_response(out);
+}
+
+Response Router::refused_dismiss(const Request&, const Params& p, Json& body,
+                                 const Principal* who) {
+  Json out = review_.refused().dismiss(p.at(0), body, *who);
+  audit_record(who, "refused_dismiss", p.at(0), Json::object());
   return json_response(out);
 }
 

@@ -73,6 +73,9 @@ class Router {
   Response resolve(const Request&, const Params&, Json&, const Principal*);
   Response duplicates(const Request&, const Params&, Json&, const Principal*);
   Response merge(const Request&, const Params&, Json&, const Principal*);
+  Response refused(const Request&, const Params&, Json&, const Principal*);
+  Response refused_apply(const Request&, const Params&, Json&, const Principal*);
+  Response refused_dismiss(const Request&, const Params&, Json&, const Principal*);
   Response records(const Request&, const Params&, Json&, const Principal*);
   Response progress(const Request&, const Params&, Json&, const Principal*);
   Response create_code(const Request&, const Params&, Json&, const Principal*);

@@ -1,5 +1,7 @@
 #include "review/review_service.h"
 
+#include <algorithm>
+
 #include "api/problem.h"
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
@@ -75,12 +77,16 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
   const CollectionSchema& cs = collection_or_throw(sync_.schema(), c.collection);
   RecordState st = txn->load_record(c.collection, c.record_id).value_or(RecordState{});
 
-  Op op = sync_.new_server_op(*txn);
+  Op op = sync_.writer().new_server_op(*txn);
   op.collection = c.collection;
   op.id = c.record_id;
+  // The reviewer saw the entry, not whatever the record holds now: the resolution's base
+  // is the entry's newer side, so a write that arrived after the entry was shown is not
+  // overwritten silently but opens an entry of its own (merge.h, rule unseen_overwrite).
+  const Version entry_seen = c.winner.version > c.loser.version ? c.winner.version : c.loser.version;
   Json chosen;
-  if (!c.field.empty()) {
-    // One field: write the chosen value over the field's current version.
+  if (c.kind != ConflictKind::kUpdateDelete) {
+    // One field: write the chosen value over what the entry showed.
     if (!keep.empty()) {
       chosen = keep == "winner" ? c.winner.value : c.loser.value;
     } else {
@@ -95,7 +101,7 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
     chosen = set[c.field];
     op.set = std::move(set);
     if (auto it = st.fields.find(c.field); it != st.fields.end())
-      op.base[c.field] = it->second.version;
+      op.base[c.field] = std::min(it->second.version, entry_seen);
   } else {
     // Edit against delete: keep the delete (delete again) or keep the record (rewrite its
     // live values so they are newer than the tombstone).
@@ -111,18 +117,20 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
     if (side_is_delete) {
       op.is_delete = true;
       op.set = Json::object();
-      op.base["*"] = st.newest_version();
+      // Seen: every field as far as the entry showed; a newer write stays unseen.
+      for (const auto& [name, fv] : st.fields) op.base[name] = std::min(fv.version, entry_seen);
       chosen = "deleted";
     } else {
       op.set = st.values();
       if (op.set.empty())
         throw Error(ErrorCode::kInvalidArgument, "the record has no values to keep");
-      for (const auto& [name, _] : op.set.items()) op.base[name] = st.fields.at(name).version;
+      for (const auto& [name, _] : op.set.items())
+        op.base[name] = std::min(st.fields.at(name).version, entry_seen);
       chosen = "kept";
     }
   }
   sync_.clock().observe(op.version.hlc);
-  sync_.apply_locked(*txn, cs, op, nullptr, now);
+  sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   Json resolution{
       {"by", who_json(who)}, {"at_ms", now}, {"value", chosen}, {"op", encode_op(op, true)}};
   if (!keep.empty()) resolution["keep"] = keep;
@@ -181,12 +189,12 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
   Json ops = Json::array();
   auto run = [&](Op op) {
     sync_.clock().observe(op.version.hlc);
-    sync_.apply_locked(*txn, cs, op, nullptr, now);
+    sync_.writer().apply(*txn, cs, op, OpContext{}, now);
     ops.push_back(encode_op(op, true));
   };
   // 1. Fill the survivor's empty fields from the merged-away record.
   {
-    Op op = sync_.new_server_op(*txn);
+    Op op = sync_.writer().new_server_op(*txn);
     op.collection = d->collection;
     op.id = survivor;
     for (const auto& [name, fv] : o->fields) {
@@ -205,7 +213,7 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
   }
   // 2. Point the merged-away record at the survivor, when the schema has the field.
   if (cs.field("merged_into")) {
-    Op op = sync_.new_server_op(*txn);
+    Op op = sync_.writer().new_server_op(*txn);
     op.collection = d->collection;
     op.id = merged;
     op.set = Json{{"merged_into", survivor}};
@@ -217,12 +225,15 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
   // 3. Delete it; its values and history stay in the store and the oplog.
   {
     auto now_o = txn->load_record(d->collection, merged);
-    Op op = sync_.new_server_op(*txn);
+    Op op = sync_.writer().new_server_op(*txn);
     op.collection = d->collection;
     op.id = merged;
     op.is_delete = true;
     op.set = Json::object();
-    if (now_o && !now_o->newest_version().empty()) op.base["*"] = now_o->newest_version();
+    // The reviewer chose to merge this record away as it stands now: every field seen.
+    if (now_o) {
+      for (const auto& [name, fv] : now_o->fields) op.base[name] = fv.version;
+    }
     run(std::move(op));
   }
   Json resolution{{"by", who_json(who)},

@@ -11,6 +11,7 @@
 
 #include "auth/principal.h"
 #include "lumbung/schema.h"
+#include "review/refused_queue.h"
 #include "store/server_store.h"
 #include "sync/sync_service.h"
 
@@ -19,7 +20,10 @@ namespace lumbung::server {
 class ReviewService {
  public:
   ReviewService(ServerStore& store, SyncService& sync, Metrics& metrics)
-      : store_(store), sync_(sync), metrics_(metrics) {}
+      : store_(store), sync_(sync), metrics_(metrics), refused_(store, sync) {}
+
+  // The refused queue (ops acknowledged but not applied).
+  RefusedQueue& refused() { return refused_; }
 
   // {"conflicts":[...]} ; status "open" | "resolved" | "all".
   Json list_conflicts(const std::string& status);
@@ -47,6 +51,7 @@ class ReviewService {
   ServerStore& store_;
   SyncService& sync_;
   Metrics& metrics_;
+  RefusedQueue refused_;
 };
 
 // JSON of a record for the review and records APIs:

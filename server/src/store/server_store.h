@@ -13,6 +13,10 @@
 //   codes       one-time enrolment codes (hashes)
 //   conflicts   conflict entries found by the merge, open or resolved
 //   duplicates  pairs of live records with one natural key, open or merged
+//   refused     ops acknowledged but never applied (out of scope, invalid), with their data,
+//               reason and device, open until the office applies or dismisses them
+//   epochs      the histories this database has had: one per server start, each with the
+//               first oplog position it may use (positions are never reused: SyncService)
 //   meta        server clock, the server's own op seq
 //
 // Concurrency contract: begin_write() serialises writers (one write transaction at a time;
@@ -60,6 +64,17 @@ struct LogEntry {
   std::string dev;
   std::string scope;
   std::string op_text;
+  std::string not_scope;  // devices covering this skip the row ("" = nobody skips)
+};
+
+// One server history: a start of the server on this database. `start_pos` is the lowest
+// position its ops may take; it is at least the wall clock in microseconds at the start,
+// so that a database restored from an older copy never hands out a position it handed out
+// before the restore (the lost history's positions were all taken earlier).
+struct Epoch {
+  std::string id;  // 16 hex digits, random
+  uint64_t start_pos = 0;
+  int64_t started_ms = 0;
 };
 
 struct LogPage {
@@ -73,6 +88,24 @@ struct ConflictRow {
   bool resolved = false;
   int64_t found_ms = 0;
   Json resolution;  // null while open
+};
+
+// An op the server acknowledged but will never apply as it stands (docs/PROTOCOL.md
+// "Refused ops"). id = "<device>:<seq>".
+struct RefusedRow {
+  std::string id;
+  std::string device;
+  uint64_t seq = 0;
+  std::string collection;
+  std::string record_id;
+  std::string code;     // stable error code name (out_of_scope, validation_failed, ...)
+  std::string field;    // the field at fault, "" if none
+  std::string message;  // human message (Indonesian/English as the server wrote it)
+  std::string op_text;  // the op as pushed (with "dev"), normalised where it was valid
+  std::string scope;    // where the op would put the record (region code), "" if unknown
+  int64_t found_ms = 0;
+  std::string status = "open";  // open, applied, dismissed
+  Json resolution;              // null while open
 };
 
 struct DuplicateRow {
@@ -135,9 +168,11 @@ class WriteTxn {
   // Ids of live records of `col` whose natural key is `key`, lowest ids first, at most `limit`.
   virtual std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
                                                      size_t limit) = 0;
-  // Appends an accepted op; returns its pos (max pos + 1: gap-free).
-  virtual uint64_t append_op(const Op& op, const std::string& scope,
-                             const std::string& op_text) = 0;
+  // Appends an accepted op; returns its pos (max pos + 1 within the current epoch, and at
+  // least the epoch's start_pos). `not_scope`: devices whose regions cover it skip the row
+  // (a "moved out of your regions" notice is not for devices that also see the new place).
+  virtual uint64_t append_op(const Op& op, const std::string& scope, const std::string& op_text,
+                             const std::string& not_scope = std::string()) = 0;
   // The hlc the log holds for a device's op (`seq`), nullopt if it is not logged. A push
   // retried after its answer was lost must repeat the answer's re-stamps (SyncService::push).
   virtual std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) = 0;
@@ -149,6 +184,16 @@ class WriteTxn {
   virtual bool insert_duplicate(const DuplicateRow& d) = 0;
   virtual std::optional<DuplicateRow> duplicate(const std::string& id) = 0;
   virtual void resolve_duplicate(const std::string& id, const Json& resolution) = 0;
+
+  // --- refused ops: insert returns false if the id exists (a retried push)
+  virtual bool insert_refused(const RefusedRow& r) = 0;
+  virtual std::optional<RefusedRow> refused(const std::string& id) = 0;
+  virtual void resolve_refused(const std::string& id, const std::string& status,
+                               const Json& resolution) = 0;
+  // True if `device` has an open refused op on record `rid` (a later edit of a record whose
+  // creation was refused is refused with it, not applied as a fragment).
+  virtual bool has_open_refused(const std::string& device, const std::string& col,
+                                const std::string& rid) = 0;
 
   // --- devices, codes, tokens
   virtual std::optional<DeviceRow> device(const std::string& id) = 0;
@@ -196,6 +241,19 @@ class ServerStore {
   // returned and at most `scan_limit` rows examined.
   virtual LogPage read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
                            const std::string& exclude_dev, size_t limit, size_t scan_limit) = 0;
+
+  // This database's histories, oldest first; the last is the current one (made by open).
+  virtual std::vector<Epoch> epochs() = 0;
+  // The highest oplog position below `before_pos` (0 if none): where a history ended.
+  virtual uint64_t last_pos_before(uint64_t before_pos) = 0;
+  // A device's acknowledged seq (0 if unknown).
+  virtual uint64_t device_acked_seq(const std::string& device_id) = 0;
+
+  // Refused ops, oldest first; status "open", "applied", "dismissed" or "all"; device ""
+  // = every device; at most `limit`, after the row `after_id` in that order ("" = first).
+  virtual std::vector<RefusedRow> list_refused(const std::string& status,
+                                               const std::string& device,
+                                               const std::string& after_id, size_t limit) = 0;
 
   // status: "open", "resolved" or "all".
   virtual std::vector<ConflictRow> list_conflicts(const std::string& status, size_t limit) = 0;

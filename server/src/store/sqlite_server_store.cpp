@@ -1,12 +1,15 @@
 #include "store/sqlite_server_store.h"
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <thread>
 
+#include "common/encoding.h"
 #include "common/sqlite.h"
 #include "lumbung/error.h"
 #include "store/record_codec.h"
@@ -58,6 +61,15 @@ CREATE TABLE IF NOT EXISTS duplicates(
   resolved INTEGER NOT NULL DEFAULT 0, found_ms INTEGER NOT NULL,
   resolution TEXT NOT NULL DEFAULT 'null') WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS duplicates_open ON duplicates(resolved, found_ms);
+CREATE TABLE IF NOT EXISTS refused(
+  id TEXT PRIMARY KEY, dev TEXT NOT NULL, seq INTEGER NOT NULL, col TEXT NOT NULL,
+  rid TEXT NOT NULL, code TEXT NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL,
+  op TEXT NOT NULL, scope TEXT NOT NULL, found_ms INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open', resolution TEXT NOT NULL DEFAULT 'null') WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refused_order ON refused(found_ms, id);
+CREATE INDEX IF NOT EXISTS refused_record ON refused(dev, col, rid, status);
+CREATE TABLE IF NOT EXISTS epochs(
+  id TEXT PRIMARY KEY, start_pos INTEGER NOT NULL, started_ms INTEGER NOT NULL) WITHOUT ROWID;
 -- Append-only: the server only ever INSERTs here; each row's hash covers the previous
 -- row's hash (audit/audit_log.cpp), and meta 'audit_head' repeats the newest seq:hash.
 CREATE TABLE IF NOT EXISTS audit(
@@ -74,6 +86,7 @@ struct AddedColumn {
 };
 constexpr AddedColumn kAddedColumns[] = {
     {"tokens", "expires_ms", "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0"},
+    {"oplog", "not_scope", "ALTER TABLE oplog ADD COLUMN not_scope TEXT NOT NULL DEFAULT ''"},
 };
 
 constexpr const char* kTokenCols = "hash,role,label,created_ms,expires_ms,revoked_ms";
@@ -166,6 +179,28 @@ DuplicateRow read_duplicate(sql::Statement& st) {
   return d;
 }
 
+constexpr const char* kRefusedCols =
+    "id,dev,seq,col,rid,code,field,message,op,scope,found_ms,status,resolution";
+
+RefusedRow read_refused(sql::Statement& st) {
+  // Column order: kRefusedCols
+  RefusedRow r;
+  r.id = st.column_text(0);
+  r.device = st.column_text(1);
+  r.seq = static_cast<uint64_t>(st.column_int(2));
+  r.collection = st.column_text(3);
+  r.record_id = st.column_text(4);
+  r.code = st.column_text(5);
+  r.field = st.column_text(6);
+  r.message = st.column_text(7);
+  r.op_text = st.column_text(8);
+  r.scope = st.column_text(9);
+  r.found_ms = st.column_int(10);
+  r.status = st.column_text(11);
+  r.resolution = json_or_null(st.column_view(12));
+  return r;
+}
+
 TokenRow read_token(sql::Statement& st) {
   // Column order: kTokenCols
   TokenRow t;
@@ -187,7 +222,8 @@ int status_filter(const std::string& status) {
 
 class SqliteWriteTxn : public WriteTxn {
  public:
-  SqliteWriteTxn(std::mutex& mu, sql::Database& db) : lock_(mu), db_(db), tx_(db) {}
+  SqliteWriteTxn(std::mutex& mu, sql::Database& db, uint64_t epoch_start)
+      : lock_(mu), db_(db), tx_(db), epoch_start_(epoch_start) {}
 
   std::optional<RecordState> load_record(const std::string& col, const std::string& id) override {
     auto& st = db_.prepare("SELECT doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id=?2");
@@ -248,17 +284,74 @@ class SqliteWriteTxn : public WriteTxn {
     return out;
   }
 
-  uint64_t append_op(const Op& op, const std::string& scope, const std::string& op_text) override {
-    db_.prepare("INSERT INTO oplog(dev,seq,col,id,scope,hlc,op) VALUES(?1,?2,?3,?4,?5,?6,?7)")
-        .bind_static(1, op.version.device)
-        .bind(2, static_cast<int64_t>(op.seq))
-        .bind_static(3, op.collection)
-        .bind_static(4, op.id)
-        .bind_static(5, scope)
-        .bind(6, static_cast<int64_t>(op.version.hlc))
-        .bind_static(7, op_text)
+  uint64_t append_op(const Op& op, const std::string& scope, const std::string& op_text,
+                     const std::string& not_scope) override {
+    if (next_pos_ == 0) {
+      // The first append of this transaction: max(pos) is one b-tree descent.
+      auto& st = db_.prepare("SELECT coalesce(max(pos), 0) FROM oplog");
+      ResetOnExit r{st};
+      st.step();
+      next_pos_ = std::max(static_cast<uint64_t>(st.column_int(0)) + 1, epoch_start_);
+    }
+    db_.prepare(
+           "INSERT INTO oplog(pos,dev,seq,col,id,scope,hlc,op,not_scope) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+        .bind(1, static_cast<int64_t>(next_pos_))
+        .bind_static(2, op.version.device)
+        .bind(3, static_cast<int64_t>(op.seq))
+        .bind_static(4, op.collection)
+        .bind_static(5, op.id)
+        .bind_static(6, scope)
+        .bind(7, static_cast<int64_t>(op.version.hlc))
+        .bind_static(8, op_text)
+        .bind_static(9, not_scope)
         .run();
-    return static_cast<uint64_t>(db_.last_insert_rowid());
+    return next_pos_++;
+  }
+
+  bool insert_refused(const RefusedRow& r) override {
+    db_.prepare(
+           "INSERT OR IGNORE INTO refused(id,dev,seq,col,rid,code,field,message,op,scope,"
+           "found_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)")
+        .bind_static(1, r.id)
+        .bind_static(2, r.device)
+        .bind(3, static_cast<int64_t>(r.seq))
+        .bind_static(4, r.collection)
+        .bind_static(5, r.record_id)
+        .bind_static(6, r.code)
+        .bind_static(7, r.field)
+        .bind_static(8, r.message)
+        .bind_static(9, r.op_text)
+        .bind_static(10, r.scope)
+        .bind(11, r.found_ms)
+        .run();
+    return db_.changes() > 0;
+  }
+
+  std::optional<RefusedRow> refused(const std::string& id) override {
+    auto& st = db_.prepare(std::string("SELECT ") + kRefusedCols + " FROM refused WHERE id=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_refused(st);
+  }
+
+  void resolve_refused(const std::string& id, const std::string& status,
+                       const Json& resolution) override {
+    db_.prepare("UPDATE refused SET status=?2, resolution=?3 WHERE id=?1")
+        .bind_static(1, id)
+        .bind_static(2, status)
+        .bind(3, resolution.dump())
+        .run();
+  }
+
+  bool has_open_refused(const std::string& device, const std::string& col,
+                        const std::string& rid) override {
+    auto& st = db_.prepare(
+        "SELECT 1 FROM refused WHERE dev=?1 AND col=?2 AND rid=?3 AND status='open' LIMIT 1");
+    ResetOnExit r{st};
+    st.bind_static(1, device).bind_static(2, col).bind_static(3, rid);
+    return st.step();
   }
 
   std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) override {
@@ -492,9 +585,47 @@ class SqliteWriteTxn : public WriteTxn {
   std::unique_lock<std::mutex> lock_;
   sql::Database& db_;
   sql::Transaction tx_;
+  uint64_t epoch_start_;
+  uint64_t next_pos_ = 0;  // 0 until the first append_op of this transaction
 };
 
 }  // namespace
+
+// Records this start of the server as a new history (Epoch) and returns every epoch,
+// oldest first. The new epoch's positions start above both the log and the wall clock in
+// microseconds: a database restored from an older copy then never reuses a position that
+// the lost history gave out (those were all taken at earlier times).
+std::vector<Epoch> start_epoch(sql::Database& db) {
+  sql::Transaction txn(db);
+  uint64_t max_pos = 0;
+  {
+    auto& st = db.prepare("SELECT coalesce(max(pos), 0) FROM oplog");
+    ResetOnExit r{st};
+    st.step();
+    max_pos = static_cast<uint64_t>(st.column_int(0));
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  Epoch e;
+  e.id = hex_encode(random_bytes(8));
+  e.start_pos = std::max<uint64_t>(max_pos + 1, static_cast<uint64_t>(std::max<int64_t>(now_us, 1)));
+  e.started_ms = now_ms;
+  db.prepare("INSERT INTO epochs(id,start_pos,started_ms) VALUES(?1,?2,?3)")
+      .bind_static(1, e.id)
+      .bind(2, static_cast<int64_t>(e.start_pos))
+      .bind(3, e.started_ms)
+      .run();
+  txn.commit();
+  std::vector<Epoch> out;
+  auto& st = db.prepare("SELECT id, start_pos, started_ms FROM epochs ORDER BY start_pos");
+  ResetOnExit r{st};
+  while (st.step()) {
+    out.push_back(Epoch{st.column_text(0), static_cast<uint64_t>(st.column_int(1)),
+                        st.column_int(2)});
+  }
+  return out;
+}
 
 struct SqliteServerStore::Impl {
   struct Reader {
@@ -506,6 +637,7 @@ struct SqliteServerStore::Impl {
   std::unique_ptr<sql::Database> writer;
   std::vector<std::unique_ptr<Reader>> readers;
   std::atomic<size_t> next_reader{0};
+  std::vector<Epoch> epochs;  // read at open, then only this start's epoch is added
 
   // Background checkpointer: its own connection, woken every kCheckpointInterval.
   std::unique_ptr<sql::Database> checkpointer;
@@ -576,6 +708,10 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
     st.reset();
     if (!present) impl->writer->exec(c.alter);
   }
+  // An acknowledged push must survive a power cut, not only a crash: the commit that the
+  // answer reports is fsync'ed (WAL + synchronous=FULL). Measured in BENCHMARKS.md.
+  impl->writer->exec("PRAGMA synchronous=FULL");
+  impl->epochs = start_epoch(*impl->writer);
   impl->writer->exec("PRAGMA cache_size=-" + std::to_string(kWriterCacheKiB));
   impl->writer->exec("PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages));
   for (size_t i = 0; i < kReaderConnections; ++i) {
@@ -591,7 +727,8 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
 }
 
 std::unique_ptr<WriteTxn> SqliteServerStore::begin_write() {
-  return std::make_unique<SqliteWriteTxn>(impl_->write_mu, *impl_->writer);
+  return std::make_unique<SqliteWriteTxn>(impl_->write_mu, *impl_->writer,
+                                          impl_->epochs.back().start_pos);
 }
 
 std::optional<Principal> SqliteServerStore::find_principal(const std::string& token_hash) {
@@ -658,7 +795,8 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
   bool stopped_early = false;
   {
     auto& st =
-        db.prepare("SELECT pos, dev, scope, op FROM oplog WHERE pos>?1 ORDER BY pos LIMIT ?2");
+        db.prepare("SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>?1 ORDER BY pos "
+                   "LIMIT ?2");
     ResetOnExit r{st};
     st.bind(1, static_cast<int64_t>(after_pos)).bind(2, static_cast<int64_t>(scan_limit));
     size_t scanned = 0;
@@ -667,7 +805,8 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
       page.last_scanned = static_cast<uint64_t>(st.column_int(0));
       const std::string_view dev = st.column_view(1);
       const std::string_view scope = st.column_view(2);
-      if (dev != exclude_dev && in_scope(scope)) {
+      const std::string_view not_scope = st.column_view(4);
+      if (dev != exclude_dev && in_scope(scope) && (not_scope.empty() || !in_scope(not_scope))) {
         LogEntry e;
         e.pos = page.last_scanned;
         e.dev = std::string(dev);
@@ -689,6 +828,54 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
     page.more = st.step();
   }
   return page;
+}
+
+std::vector<Epoch> SqliteServerStore::epochs() { return impl_->epochs; }
+
+uint64_t SqliteServerStore::last_pos_before(uint64_t before_pos) {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare("SELECT coalesce(max(pos), 0) FROM oplog WHERE pos < ?1");
+  ResetOnExit r{st};
+  st.bind(1, static_cast<int64_t>(std::min<uint64_t>(before_pos, INT64_MAX)));
+  st.step();
+  return static_cast<uint64_t>(st.column_int(0));
+}
+
+uint64_t SqliteServerStore::device_acked_seq(const std::string& device_id) {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare("SELECT acked_seq FROM devices WHERE device_id=?1");
+  ResetOnExit r{st};
+  st.bind_static(1, device_id);
+  return st.step() ? static_cast<uint64_t>(st.column_int(0)) : 0;
+}
+
+std::vector<RefusedRow> SqliteServerStore::list_refused(const std::string& status,
+                                                        const std::string& device,
+                                                        const std::string& after_id,
+                                                        size_t limit) {
+  if (status != "open" && status != "applied" && status != "dismissed" && status != "all") {
+    throw Error(ErrorCode::kInvalidArgument, "status must be open, applied, dismissed or all");
+  }
+  Impl::Lease lease(*impl_);
+  auto& db = lease.db();
+  int64_t after_ms = -1;
+  if (!after_id.empty()) {
+    auto& st = db.prepare("SELECT found_ms FROM refused WHERE id=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, after_id);
+    if (!st.step()) throw Error(ErrorCode::kInvalidArgument, "unknown \"after\" id");
+    after_ms = st.column_int(0);
+  }
+  auto& st = db.prepare(std::string("SELECT ") + kRefusedCols +
+                        " FROM refused WHERE (?1='all' OR status=?1) AND (?2='' OR dev=?2) "
+                        "AND (found_ms > ?3 OR (found_ms = ?3 AND id > ?4)) "
+                        "ORDER BY found_ms, id LIMIT ?5");
+  ResetOnExit r{st};
+  st.bind_static(1, status).bind_static(2, device).bind(3, after_ms).bind_static(4, after_id);
+  st.bind(5, static_cast<int64_t>(limit));
+  std::vector<RefusedRow> out;
+  while (st.step()) out.push_back(read_refused(st));
+  return out;
 }
 
 std::vector<ConflictRow> SqliteServerStore::list_conflicts(const std::string& status,

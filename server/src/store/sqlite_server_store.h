@@ -22,6 +22,11 @@ class SqliteServerStore : public ServerStore {
   std::optional<Principal> find_principal(const std::string& token_hash) override;
   LogPage read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
                    const std::string& exclude_dev, size_t limit, size_t scan_limit) override;
+  std::vector<Epoch> epochs() override;
+  uint64_t last_pos_before(uint64_t before_pos) override;
+  uint64_t device_acked_seq(const std::string& device_id) override;
+  std::vector<RefusedRow> list_refused(const std::string& status, const std::string& device,
+                                       const std::string& after_id, size_t limit) override;
   std::vector<ConflictRow> list_conflicts(const std::string& status, size_t limit) override;
   std::vector<DuplicateRow> list_duplicates(const std::string& status, size_t limit) override;
   std::vector<DeviceRow> list_devices() override;

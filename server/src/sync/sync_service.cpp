@@ -1,6 +1,8 @@
 #include "sync/sync_service.h"
 
 #include <algorithm>
+#include <cctype>
+#include <climits>
 
 #include "api/problem.h"
 #include "common/encoding.h"
@@ -12,52 +14,55 @@
 namespace lumbung::server {
 namespace {
 
-bool in_scope(const std::string& scope, const std::vector<std::string>& prefixes) {
-  for (const auto& p : prefixes) {
-    if (scope.compare(0, p.size(), p) == 0) return true;
-  }
-  return false;
-}
-
-std::string scope_of(const CollectionSchema& cs, const RecordState& st) {
-  if (cs.scope_field().empty()) return {};
-  auto it = st.fields.find(cs.scope_field());
-  return it != st.fields.end() && it->second.value.is_string() ? it->second.value.get<std::string>()
-                                                               : std::string();
-}
-
-std::optional<std::string> key_of(const CollectionSchema& cs, const RecordState& st) {
-  if (cs.natural_key().empty()) return std::nullopt;
-  auto it = st.fields.find(cs.natural_key());
-  if (it == st.fields.end() || !it->second.value.is_string()) return std::nullopt;
-  return it->second.value.get<std::string>();
-}
-
-// Deterministic id of a duplicate pair: the same two records always name one entry, so a
-// pair found again (by a later op on either record) is not queued twice.
-std::string duplicate_id(const std::string& col, const std::string& a, const std::string& b) {
-  return hex_encode(sha256("duplicate_key\n" + col + "\n" + a + "\n" + b)).substr(0, 32);
-}
-
 Json seq_extra(uint64_t seq) { return Json{{"seq", seq}}; }
+
+std::string op_message(uint64_t seq, const std::string& what) {
+  return "op seq " + std::to_string(seq) + ": " + what;
+}
+
+Refusal refusal_from(uint64_t seq, const std::vector<ValidationIssue>& issues) {
+  const ValidationIssue& first = issues.front();
+  Refusal r;
+  r.code = first.reason == "unknown_field" ? ErrorCode::kUnknownField
+                                           : ErrorCode::kValidationFailed;
+  r.field = first.field;
+  r.message = op_message(seq, first.message);
+  if (issues.size() > 1) r.message += " (and " + std::to_string(issues.size() - 1) + " more problems)";
+  return r;
+}
 
 }  // namespace
 
-std::string encode_cursor(uint64_t pos) { return base64url_encode("v1:" + std::to_string(pos)); }
+// Cursor text: base64url("v2:<epoch>:<pos>"); version-1 cursors ("v1:<pos>") are still read.
+std::string encode_cursor(const std::string& epoch, uint64_t pos) {
+  return base64url_encode("v2:" + epoch + ":" + std::to_string(pos));
+}
 
-uint64_t decode_cursor(const std::string& cursor) {
-  if (cursor.empty()) return 0;
-  auto raw = cursor.size() <= 40 ? base64url_decode(cursor) : std::nullopt;
-  if (!raw || raw->size() < 4 || raw->compare(0, 3, "v1:") != 0 || raw->size() > 23) {
-    throw Error(ErrorCode::kInvalidArgument, "malformed cursor");
+Cursor decode_cursor(const std::string& text) {
+  Cursor c;
+  if (text.empty()) return c;
+  auto raw = text.size() <= 64 ? base64url_decode(text) : std::nullopt;
+  auto malformed = [] { return Error(ErrorCode::kInvalidArgument, "malformed cursor"); };
+  if (!raw || raw->size() < 4) throw malformed();
+  size_t digits_at = 3;
+  if (raw->compare(0, 3, "v2:") == 0) {
+    const size_t colon = raw->find(':', 3);
+    if (colon == std::string::npos || colon == 3 || colon - 3 > 32) throw malformed();
+    c.epoch = raw->substr(3, colon - 3);
+    for (char ch : c.epoch) {
+      if (!std::isxdigit(static_cast<unsigned char>(ch))) throw malformed();
+    }
+    digits_at = colon + 1;
+  } else if (raw->compare(0, 3, "v1:") != 0) {
+    throw malformed();
   }
-  uint64_t pos = 0;
-  for (size_t i = 3; i < raw->size(); ++i) {
-    const char c = (*raw)[i];
-    if (c < '0' || c > '9') throw Error(ErrorCode::kInvalidArgument, "malformed cursor");
-    pos = pos * 10 + static_cast<uint64_t>(c - '0');
+  if (raw->size() == digits_at || raw->size() - digits_at > 19) throw malformed();
+  for (size_t i = digits_at; i < raw->size(); ++i) {
+    const char ch = (*raw)[i];
+    if (ch < '0' || ch > '9') throw malformed();
+    c.pos = c.pos * 10 + static_cast<uint64_t>(ch - '0');
   }
-  return pos;
+  return c;
 }
 
 std::string canonical_region_prefix(const std::string& text) {
@@ -78,7 +83,15 @@ std::string canonical_region_prefix(const std::string& text) {
 
 SyncService::SyncService(const Schema& schema, ServerStore& store, HybridClock& clock,
                          WallClock& wall, Metrics& metrics)
-    : schema_(schema), store_(store), clock_(clock), wall_(wall), metrics_(metrics) {}
+    : schema_(schema),
+      store_(store),
+      clock_(clock),
+      wall_(wall),
+      metrics_(metrics),
+      writer_(schema, clock),
+      epochs_(store.epochs()) {}
+
+const std::string& SyncService::epoch() const { return epochs_.back().id; }
 
 PushResult SyncService::push(const Principal& device, Json body) {
   // The optional status report is ours, not the change-set format's: take it out first.
@@ -102,36 +115,43 @@ PushResult SyncService::push(const Principal& device, Json body) {
     throw Error(ErrorCode::kForbidden, "the change set's device is not the token's device");
   }
 
-  // Schema checks need no lock: do them before taking the write transaction.
-  std::vector<const CollectionSchema*> cols(cs.ops.size());
+  // Schema checks need no lock: do them before taking the write transaction. An op that
+  // fails them is refused (kept, acknowledged), not a reason to reject the batch: one bad
+  // entry must never stop a laptop's later changes (docs/PROTOCOL.md "Refused ops").
+  struct Checked {
+    const CollectionSchema* cs = nullptr;
+    OpContext ctx;
+    std::optional<Refusal> refusal;
+    std::vector<std::string> normalized;  // fields whose stored form differs from the sent one
+  };
+  std::vector<Checked> checked(cs.ops.size());
   for (size_t i = 0; i < cs.ops.size(); ++i) {
     Op& op = cs.ops[i];
+    Checked& c = checked[i];
     if (op.version.device != cs.device) {
-      throw ProblemError(
-          ErrorCode::kProtocol,
-          "op seq " + std::to_string(op.seq) + ": \"dev\" must be absent or the pushing device",
-          seq_extra(op.seq));
+      throw ProblemError(ErrorCode::kProtocol,
+                         op_message(op.seq, "\"dev\" must be absent or the pushing device"),
+                         seq_extra(op.seq));
     }
-    cols[i] = schema_.collection(op.collection);
-    if (!cols[i]) {
-      throw ProblemError(
-          ErrorCode::kUnknownCollection,
-          "op seq " + std::to_string(op.seq) + ": unknown collection \"" + op.collection + "\"",
-          seq_extra(op.seq));
+    c.cs = schema_.collection(op.collection);
+    c.ctx.scope = &device.scope;
+    if (!c.cs) {
+      c.refusal = Refusal{ErrorCode::kUnknownCollection, "",
+                          op_message(op.seq, "unknown collection \"" + op.collection + "\"")};
+      continue;
     }
-    if (!op.is_delete) {
-      auto issues = cols[i]->normalize_and_validate(op.set, /*partial=*/true);
-      if (!issues.empty()) {
-        const ValidationIssue& first = issues.front();
-        const ErrorCode code = first.reason == "unknown_field" ? ErrorCode::kUnknownField
-                                                               : ErrorCode::kValidationFailed;
-        Json extra{{"seq", op.seq}, {"field", first.field}, {"reason", first.reason}};
-        std::string msg = "op seq " + std::to_string(op.seq) + ": " + first.message;
-        if (issues.size() > 1)
-          msg += " (and " + std::to_string(issues.size() - 1) + " more problems)";
-        throw ProblemError(code, msg, std::move(extra), first.field);
-      }
+    if (op.is_delete) continue;
+    // An op without base may create the record: validated as a whole record (one pass
+    // that also normalises); if that fails, the partial rules decide whether it is the
+    // values themselves (refused) or only the whole (refused if the record is unknown).
+    auto issues = c.cs->normalize_and_validate(op.set, /*partial=*/op.base.size() > 0,
+                                               &c.normalized);
+    if (!issues.empty() && op.base.empty()) {
+      c.ctx.whole_record_issue = refusal_from(op.seq, issues);
+      c.normalized.clear();
+      issues = c.cs->normalize_and_validate(op.set, /*partial=*/true, &c.normalized);
     }
+    if (!issues.empty()) c.refusal = refusal_from(op.seq, issues);
   }
 
   const int64_t now = wall_.now_ms();
@@ -166,11 +186,26 @@ PushResult SyncService::push(const Principal& device, Json body) {
       res.restamped.emplace_back(op.seq, h);
     }
     clock_.observe(op.version.hlc);
-    const OpOutcome o = apply_locked(*txn, *cols[i], op, &device.scope, now);
+    acked = op.seq;
+    Checked& c = checked[i];
+    if (c.refusal) {
+      writer_.refuse(*txn, op, *c.refusal, now);
+      res.refused.push_back(RefusedOp{op.seq, std::move(*c.refusal)});
+      continue;
+    }
+    OpOutcome o = writer_.apply(*txn, *c.cs, op, c.ctx, now);
+    if (o.refused) {
+      res.refused.push_back(RefusedOp{op.seq, std::move(*o.refused)});
+      continue;
+    }
     res.conflicts += o.conflicts;
     res.duplicate_keys += o.duplicate_keys;
     ++res.applied;
-    acked = op.seq;
+    if (!c.normalized.empty()) {
+      Json stored = Json::object();
+      for (const std::string& f : c.normalized) stored[f] = op.set[f];
+      res.stored.emplace_back(op.seq, std::move(stored));
+    }
   }
   txn->update_device_sync(device.device_id, acked, now, report.is_object() ? &report : nullptr);
   txn->set_meta("clock", std::to_string(clock_.last()));
@@ -187,114 +222,44 @@ PushResult SyncService::push(const Principal& device, Json body) {
   return res;
 }
 
-OpOutcome SyncService::apply_locked(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
-                                    const std::vector<std::string>* scope, int64_t now_ms) {
-  if (!op.is_delete && op.base.empty() && !op.set.empty()) {
-    if (auto fresh = apply_fresh(txn, cs, op, scope, now_ms)) return *fresh;
+// Where the history a cursor names ends in this database's history, or nullopt if this
+// database never had that history (restored from a copy older than the cursor's epoch).
+std::optional<uint64_t> SyncService::history_end(const std::string& epoch_id) {
+  for (size_t i = 0; i < epochs_.size(); ++i) {
+    if (epochs_[i].id != epoch_id) continue;
+    if (i + 1 == epochs_.size()) return UINT64_MAX;  // the current history: still growing
+    return store_.last_pos_before(epochs_[i + 1].start_pos);
   }
-  OpOutcome out;
-  std::optional<RecordState> loaded = txn.load_record(op.collection, op.id);
-  RecordState st = loaded ? std::move(*loaded) : RecordState{};
-  if (scope && !cs.scope_field().empty()) {
-    // The writer must be allowed both where the record is and where the op puts it.
-    const std::string before = scope_of(cs, st);
-    std::string after = before;
-    if (!op.is_delete) {
-      auto it = op.set.find(cs.scope_field());
-      if (it != op.set.end() && it->is_string()) after = it->get<std::string>();
+  return std::nullopt;
+}
+
+const std::string& SyncService::epoch_of(uint64_t pos) const {
+  const Epoch* e = &epochs_.front();
+  for (const Epoch& x : epochs_) {
+    if (x.start_pos <= pos) e = &x;
+  }
+  return e->id;
+}
+
+std::string SyncService::pull(const Principal& device, const std::string& cursor_text,
+                              size_t limit) {
+  const Cursor cursor = decode_cursor(cursor_text);
+  uint64_t after = cursor.pos;
+  bool reset = false;
+  if (!cursor.epoch.empty()) {
+    // A cursor past the end of its history here: the server lost what the device pulled
+    // (restored from an older copy). Start again from the beginning; apply is idempotent.
+    const auto end = history_end(cursor.epoch);
+    if (!end || after > *end) {
+      after = 0;
+      reset = true;
     }
-    if ((loaded && !before.empty() && !in_scope(before, *scope)) || !in_scope(after, *scope)) {
-      throw ProblemError(
-          ErrorCode::kOutOfScope,
-          "op seq " + std::to_string(op.seq) + ": the record is outside this device's regions",
-          Json{{"seq", op.seq}});
-    }
   }
-  ApplyResult r = apply_op(cs, st, op);
-  const std::string scope_now = scope_of(cs, st);
-  const auto key = key_of(cs, st);
-  if (r.changed) txn.save_record(op.collection, op.id, st, scope_now, key);
-  txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, op.set.dump()));
-  for (const Conflict& c : r.conflicts) {
-    // A reviewer's own resolution replacing a needs_review value is the review itself.
-    if (op.version.device == kServerDevice && c.kind == ConflictKind::kNeedsReview) continue;
-    if (txn.insert_conflict(c, now_ms)) ++out.conflicts;
-  }
-  if (r.changed && key && st.live()) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
-  out.changed = r.changed;
-  return out;
-}
-
-// The hot path of a first push: a create of a record the server has never seen gets all
-// its fields at the op's version, which is what apply_op gives for a set applied to an
-// empty state, so it is written directly (no load, no merge state; the set serialized once,
-// for the record and the log). nullopt, having written nothing, if the record exists: the
-// caller takes the general path.
-std::optional<OpOutcome> SyncService::apply_fresh(WriteTxn& txn, const CollectionSchema& cs,
-                                                  const Op& op,
-                                                  const std::vector<std::string>* scope,
-                                                  int64_t now_ms) {
-  std::string scope_now;
-  if (!cs.scope_field().empty()) {
-    auto it = op.set.find(cs.scope_field());
-    if (it != op.set.end() && it->is_string()) scope_now = it->get<std::string>();
-    // Where the record would be is checked here; where it already is, by the general path.
-    if (scope && !in_scope(scope_now, *scope)) return std::nullopt;
-  }
-  std::optional<std::string> key;
-  if (!cs.natural_key().empty()) {
-    auto it = op.set.find(cs.natural_key());
-    if (it != op.set.end() && it->is_string()) key = it->get<std::string>();
-  }
-  const std::string set_text = op.set.dump();
-  if (!txn.insert_new_record(op.collection, op.id, set_text, codec::encode_one_version(op.version),
-                             scope_now, key)) {
-    return std::nullopt;
-  }
-  txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, set_text));
-  OpOutcome out;
-  out.changed = true;
-  if (key) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
-  return out;
-}
-
-// Opens a duplicate entry for each other live record with the same natural key (bounded).
-size_t SyncService::pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key,
-                                    int64_t now_ms) {
-  size_t opened = 0;
-  size_t paired = 0;
-  for (const std::string& other :
-       txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
-    if (other == op.id) continue;
-    if (paired++ == kMaxDuplicatePairsPerOp) break;
-    DuplicateRow d;
-    d.collection = op.collection;
-    d.record_a = std::min(other, op.id);
-    d.record_b = std::max(other, op.id);
-    d.id = duplicate_id(d.collection, d.record_a, d.record_b);
-    d.found_ms = now_ms;
-    if (txn.insert_duplicate(d)) ++opened;
-  }
-  return opened;
-}
-
-Op SyncService::new_server_op(WriteTxn& txn) {
-  const std::string last = txn.meta("server_seq");
-  const uint64_t seq = (last.empty() ? 0 : std::stoull(last)) + 1;
-  txn.set_meta("server_seq", std::to_string(seq));
-  Op op;
-  op.seq = seq;
-  op.version = Version{clock_.now(), kServerDevice};
-  return op;
-}
-
-std::string SyncService::pull(const Principal& device, const std::string& cursor, size_t limit) {
-  const uint64_t after = decode_cursor(cursor);
   if (limit == 0 || limit > kPullPageOps) limit = kPullPageOps;
   LogPage page = store_.read_log(after, device.scope, device.device_id, limit, kPullScanRows);
   const int64_t now = wall_.now_ms();
   // Built as text: the oplog already holds each op's JSON, so a page is a concatenation.
-  size_t total = 96;
+  size_t total = 160;
   for (const auto& e : page.entries) total += e.op_text.size() + 1;
   std::string out;
   out.reserve(total);
@@ -304,9 +269,14 @@ std::string SyncService::pull(const Principal& device, const std::string& cursor
     out += page.entries[i].op_text;
   }
   out += "],\"next\":\"";
-  out += encode_cursor(page.last_scanned);
+  out += encode_cursor(epoch_of(page.last_scanned), page.last_scanned);
   out += "\",\"more\":";
   out += page.more ? "true" : "false";
+  if (reset) out += ",\"reset\":true";
+  out += ",\"epoch\":\"" + epoch() + "\"";
+  // The device's acknowledged seq here: a device with nothing to push learns from it that
+  // the server lost some of its changes, and sends them again from its log.
+  out += ",\"acked_seq\":" + std::to_string(store_.device_acked_seq(device.device_id));
   out += ",\"server_time_ms\":";
   out += std::to_string(now);
   out += '}';

@@ -2,9 +2,9 @@
 // thread-safe (writes serialise on the store's write transaction, pulls read snapshots).
 //
 // Push applies a device's change set atomically: every op validated against the schema,
-// checked against the device's scope, re-stamped if its clock is far in the future, merged
-// with lumbung::apply_op (the same merge as the devices), appended to the global oplog;
-// conflicts and duplicate natural keys are queued for review. Ops the device already
+// re-stamped if its clock is far in the future, and handed to OpWriter (scope, merge,
+// oplog, review entries); an op that can never be applied as it stands is refused and
+// kept, and the push goes on. Ops the device already
 // pushed (seq <= acked_seq) are skipped, so a retry after a lost response applies nothing
 // twice. Pull pages through the oplog after an opaque cursor, filtered to the device's
 // scope, without the device's own ops.
@@ -24,6 +24,7 @@
 #include "lumbung/schema.h"
 #include "metrics/metrics.h"
 #include "store/server_store.h"
+#include "sync/op_writer.h"
 
 namespace lumbung::server {
 
@@ -32,13 +33,10 @@ namespace lumbung::server {
 // log: 20,000 rows read in ~10 ms, so a pull answers quickly on any database size.
 constexpr size_t kPullScanRows = 20000;
 
-// Most duplicate entries one op opens. A NIK entered N times would otherwise open N^2/2
-// pairs; linking each new record to the (up to) 8 lowest-id records with its key keeps the
-// work per op bounded and still puts every copy in the review queue.
-constexpr size_t kMaxDuplicatePairsPerOp = 8;
-
-// The server's own device id: resolutions and merges are ops written by "server".
-constexpr const char* kServerDevice = "server";
+struct RefusedOp {
+  uint64_t seq = 0;
+  Refusal why;
+};
 
 struct PushResult {
   uint64_t acked_seq = 0;
@@ -47,19 +45,19 @@ struct PushResult {
   size_t conflicts = 0;       // new conflict entries opened
   size_t duplicate_keys = 0;  // new duplicate entries opened
   std::vector<std::pair<uint64_t, uint64_t>> restamped;  // (seq, new hlc)
+  std::vector<RefusedOp> refused;                        // acknowledged, kept, not applied
+  std::vector<std::pair<uint64_t, Json>> stored;  // (seq, {field: value as normalised})
 };
 
-// What applying one op did (see SyncService::apply_locked).
-struct OpOutcome {
-  bool changed = false;
-  size_t conflicts = 0;
-  size_t duplicate_keys = 0;
+// Pull cursor: base64url("v2:<epoch>:<pos>"), pos = the last oplog row examined, epoch =
+// the server history it belongs to. decode_cursor throws Error(kInvalidArgument) for
+// anything else; "" means the start; a version-1 cursor ("v1:<pos>") has no epoch.
+struct Cursor {
+  std::string epoch;
+  uint64_t pos = 0;
 };
-
-// Pull cursor: base64url("v1:<pos>"), pos = the last oplog row examined. Throws
-// Error(kInvalidArgument) for anything else; "" means the start (pos 0).
-std::string encode_cursor(uint64_t pos);
-uint64_t decode_cursor(const std::string& cursor);
+std::string encode_cursor(const std::string& epoch, uint64_t pos);
+Cursor decode_cursor(const std::string& cursor);
 
 // Region-code prefix in stored form: dots removed, digits only, 2/4/6/10 digits.
 // Throws Error(kInvalidArgument).
@@ -70,25 +68,19 @@ class SyncService {
   SyncService(const Schema& schema, ServerStore& store, HybridClock& clock, WallClock& wall,
               Metrics& metrics);
 
-  // Throws Error (kProtocol, kValidationFailed, kUnknownField, kUnknownCollection,
-  // kOutOfScope, kSeqGap, kBatchTooLarge, kForbidden) and changes nothing when it does.
+  // Applies a change set. Ops the server will never apply as they stand are refused and
+  // kept (PushResult::refused), never a reason to reject the batch. Throws Error
+  // (kProtocol, kSeqGap, kBatchTooLarge, kForbidden, kUnauthorized) and changes nothing
+  // when the change set itself is unusable.
   PushResult push(const Principal& device, Json body);
 
   // The pull response body (JSON text). `limit` 0 = kPullPageOps.
   std::string pull(const Principal& device, const std::string& cursor, size_t limit);
 
-  // Applies one op inside an open write transaction: merge, save, log, conflicts,
-  // duplicates. `scope` = the writer's prefixes to enforce, nullptr for the server's own ops.
-  // The op's hlc must be final (re-stamped) and its set normalised.
-  OpOutcome apply_locked(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
-                         const std::vector<std::string>* scope, int64_t now_ms);
-  std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
-                                       const std::vector<std::string>* scope, int64_t now_ms);
-  size_t pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key, int64_t now_ms);
-
-  // A new op written by the server itself (resolutions, merges): next server seq, a fresh
-  // hlc. Caller fills collection/id/set/base/is_delete, then calls apply_locked.
-  Op new_server_op(WriteTxn& txn);
+  // The one write path for ops (pushes, reviews, re-applied refusals).
+  OpWriter& writer() { return writer_; }
+  // This server history's id (a new one at every start: ServerStore::epochs).
+  const std::string& epoch() const;
 
   // Remembers that a device was seen (pulls do not write); flushed by flush_activity().
   void note_seen(const std::string& device_id, int64_t now_ms);
@@ -100,11 +92,16 @@ class SyncService {
   const Schema& schema() const { return schema_; }
 
  private:
+  std::optional<uint64_t> history_end(const std::string& epoch_id);
+  const std::string& epoch_of(uint64_t pos) const;
+
   const Schema& schema_;
   ServerStore& store_;
   HybridClock& clock_;
   WallClock& wall_;
   Metrics& metrics_;
+  OpWriter writer_;
+  std::vector<Epoch> epochs_;  // fixed for the life of the process
   mutable std::mutex seen_mu_;
   std::map<std::string, int64_t> seen_;
 };

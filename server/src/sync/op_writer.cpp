@@ -1,0 +1,210 @@
+#include "sync/op_writer.h"
+
+#include <algorithm>
+
+#include "common/encoding.h"
+#include "lumbung/merge.h"
+#include "store/record_codec.h"
+
+namespace lumbung::server {
+namespace {
+
+std::optional<std::string> key_of(const CollectionSchema& cs, const RecordState& st) {
+  if (cs.natural_key().empty()) return std::nullopt;
+  auto it = st.fields.find(cs.natural_key());
+  if (it == st.fields.end() || !it->second.value.is_string()) return std::nullopt;
+  return it->second.value.get<std::string>();
+}
+
+// Deterministic id of a duplicate pair: the same two records always name one entry, so a
+// pair found again (by a later op on either record) is not queued twice.
+std::string duplicate_id(const std::string& col, const std::string& a, const std::string& b) {
+  return hex_encode(sha256("duplicate_key\n" + col + "\n" + a + "\n" + b)).substr(0, 32);
+}
+
+std::string quote(const std::string& s) { return Json(s).dump(); }
+
+// The head of a server notice op (a "rec" or "gone" op: changeset.cpp), up to its last member.
+std::string notice_head(const Op& op) {
+  return "{\"seq\":" + std::to_string(op.seq) + ",\"col\":" + quote(op.collection) +
+         ",\"id\":" + quote(op.id) + ",\"hlc\":" + std::to_string(op.version.hlc) +
+         ",\"dev\":" + quote(op.version.device);
+}
+
+std::string target_scope(const CollectionSchema& cs, const Op& op, const std::string& current) {
+  if (op.is_delete || cs.scope_field().empty()) return current;
+  auto it = op.set.find(cs.scope_field());
+  return it != op.set.end() && it->is_string() ? it->get<std::string>() : current;
+}
+
+}  // namespace
+
+bool in_scope(const std::string& scope, const std::vector<std::string>& prefixes) {
+  for (const auto& p : prefixes) {
+    if (scope.compare(0, p.size(), p) == 0) return true;
+  }
+  return false;
+}
+
+std::string scope_of(const CollectionSchema& cs, const RecordState& st) {
+  if (cs.scope_field().empty()) return {};
+  auto it = st.fields.find(cs.scope_field());
+  return it != st.fields.end() && it->second.value.is_string() ? it->second.value.get<std::string>()
+                                                               : std::string();
+}
+
+void OpWriter::refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms) {
+  RefusedRow r;
+  r.id = op.version.device + ":" + std::to_string(op.seq);
+  r.device = op.version.device;
+  r.seq = op.seq;
+  r.collection = op.collection;
+  r.record_id = op.id;
+  r.code = error_code_name(why.code);
+  r.field = why.field;
+  r.message = why.message;
+  r.op_text = encode_op_text(op, /*with_device=*/true, op.is_delete ? "{}" : op.set.dump());
+  const CollectionSchema* cs = schema_.collection(op.collection);
+  r.scope = cs ? target_scope(*cs, op, "") : "";
+  r.found_ms = now_ms;
+  txn.insert_refused(r);
+}
+
+OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
+                          const OpContext& ctx, int64_t now_ms) {
+  if (!op.is_delete && op.base.empty() && !op.set.empty() && !ctx.whole_record_issue) {
+    if (auto fresh = apply_fresh(txn, cs, op, ctx, now_ms)) return *fresh;
+  }
+  OpOutcome out;
+  auto refused = [&](Refusal why) {
+    refuse(txn, op, why, now_ms);
+    out.refused = std::move(why);
+    return out;
+  };
+  std::optional<RecordState> loaded = txn.load_record(op.collection, op.id);
+  const std::string before = loaded ? scope_of(cs, *loaded) : std::string();
+  const std::string after = target_scope(cs, op, before);
+  if (ctx.scope && !cs.scope_field().empty()) {
+    // The writer must be allowed both where the record is and where the op puts it.
+    if ((loaded && !before.empty() && !in_scope(before, *ctx.scope)) ||
+        !in_scope(after, *ctx.scope)) {
+      return refused({ErrorCode::kOutOfScope, cs.scope_field(),
+                      "op seq " + std::to_string(op.seq) +
+                          ": the record is outside this device's regions"});
+    }
+  }
+  if (!loaded && ctx.scope) {
+    // A record the server does not know: the op must describe a whole, valid record, and
+    // must not build on a creation of this device that was refused.
+    if (ctx.whole_record_issue) return refused(*ctx.whole_record_issue);
+    if ((op.is_delete || !op.base.empty()) &&
+        txn.has_open_refused(op.version.device, op.collection, op.id)) {
+      return refused({ErrorCode::kValidationFailed, "",
+                      "op seq " + std::to_string(op.seq) +
+                          ": the record's creation was refused earlier; this change waits "
+                          "with it in the refused queue"});
+    }
+  }
+  RecordState st = loaded ? std::move(*loaded) : RecordState{};
+  ApplyResult r = apply_op(cs, st, op);
+  const std::string scope_now = scope_of(cs, st);
+  const auto key = key_of(cs, st);
+  if (r.changed) txn.save_record(op.collection, op.id, st, scope_now, key);
+  txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, op.set.dump()));
+  if (loaded && !before.empty() && !scope_now.empty() && before != scope_now) {
+    log_move(txn, op, st, before, scope_now);
+  }
+  for (const Conflict& c : r.conflicts) {
+    // A reviewer's own resolution replacing a needs_review value is the review itself.
+    if (op.version.device == kServerDevice && c.kind == ConflictKind::kNeedsReview) continue;
+    if (txn.insert_conflict(c, now_ms)) ++out.conflicts;
+  }
+  if (r.changed && key && st.live()) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
+  out.changed = r.changed;
+  return out;
+}
+
+// A record changed region: devices of the new region get the whole record ("rec"), devices
+// of the old one a notice that it left ("gone"); a device covering both needs neither.
+void OpWriter::log_move(WriteTxn& txn, const Op& cause, const RecordState& st,
+                        const std::string& from, const std::string& to) {
+  Json fields = Json::object(), versions = Json::object();
+  for (const auto& [name, fv] : st.fields) {
+    fields[name] = fv.value;
+    versions[name] = encode_version(fv.version);
+  }
+  Json rec{{"fields", std::move(fields)},
+           {"versions", std::move(versions)},
+           {"tombstone", st.tombstone.empty() ? Json() : encode_version(st.tombstone)}};
+  Op whole = new_server_op(txn);
+  whole.collection = cause.collection;
+  whole.id = cause.id;
+  txn.append_op(whole, to, notice_head(whole) + ",\"rec\":" + rec.dump() + "}", from);
+  Op gone = new_server_op(txn);
+  gone.collection = cause.collection;
+  gone.id = cause.id;
+  txn.append_op(gone, from, notice_head(gone) + ",\"gone\":true}", to);
+}
+
+// The hot path of a first push: a create of a record the server has never seen gets all
+// its fields at the op's version, which is what apply_op gives for a set applied to an
+// empty state, so it is written directly (no load, no merge state; the set serialized once,
+// for the record and the log). nullopt, having written nothing, if the record exists or
+// the op is out of scope: the caller takes the general path.
+std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSchema& cs,
+                                               const Op& op, const OpContext& ctx,
+                                               int64_t now_ms) {
+  std::string scope_now;
+  if (!cs.scope_field().empty()) {
+    auto it = op.set.find(cs.scope_field());
+    if (it != op.set.end() && it->is_string()) scope_now = it->get<std::string>();
+    if (ctx.scope && !in_scope(scope_now, *ctx.scope)) return std::nullopt;
+  }
+  std::optional<std::string> key;
+  if (!cs.natural_key().empty()) {
+    auto it = op.set.find(cs.natural_key());
+    if (it != op.set.end() && it->is_string()) key = it->get<std::string>();
+  }
+  const std::string set_text = op.set.dump();
+  if (!txn.insert_new_record(op.collection, op.id, set_text, codec::encode_one_version(op.version),
+                             scope_now, key)) {
+    return std::nullopt;
+  }
+  txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, set_text));
+  OpOutcome out;
+  out.changed = true;
+  if (key) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
+  return out;
+}
+
+// Opens a duplicate entry for each other live record with the same natural key (bounded).
+size_t OpWriter::pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key,
+                                 int64_t now_ms) {
+  size_t opened = 0;
+  size_t paired = 0;
+  for (const std::string& other :
+       txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
+    if (other == op.id) continue;
+    if (paired++ == kMaxDuplicatePairsPerOp) break;
+    DuplicateRow d;
+    d.collection = op.collection;
+    d.record_a = std::min(other, op.id);
+    d.record_b = std::max(other, op.id);
+    d.id = duplicate_id(d.collection, d.record_a, d.record_b);
+    d.found_ms = now_ms;
+    if (txn.insert_duplicate(d)) ++opened;
+  }
+  return opened;
+}
+
+Op OpWriter::new_server_op(WriteTxn& txn) {
+  const std::string last = txn.meta("server_seq");
+  const uint64_t seq = (last.empty() ? 0 : std::stoull(last)) + 1;
+  txn.set_meta("server_seq", std::to_string(seq));
+  Op op;
+  op.seq = seq;
+  op.version = Version{clock_.now(), kServerDevice};
+  return op;
+}
+
+}  // namespace lumbung::server

@@ -1,0 +1,96 @@
+// The server's one write path for ops. Pushed ops (SyncService), reviewers' resolutions and
+// merges (ReviewService) and re-applied refused ops all go through OpWriter::apply inside
+// a write transaction: scope check, merge with lumbung::apply_op, record save, oplog
+// append, conflict and duplicate entries, region-move notices. Not thread-safe by itself:
+// the caller holds the store's write transaction, which serialises writers.
+//
+// A device's op that can never be applied as it stands is *refused*, not thrown: nothing is
+// merged, the op is kept with its reason in the refused queue (RefusedRow) and the push
+// goes on with the next op (docs/PROTOCOL.md "Refused ops").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lumbung/changeset.h"
+#include "lumbung/clock.h"
+#include "lumbung/error.h"
+#include "lumbung/schema.h"
+#include "store/server_store.h"
+
+namespace lumbung::server {
+
+// The server's own device id: resolutions and merges are ops written by "server".
+constexpr const char* kServerDevice = "server";
+
+// Most duplicate entries one op opens. A NIK entered N times would otherwise open N^2/2
+// pairs; linking each new record to the (up to) 8 lowest-id records with its key keeps the
+// work per op bounded and still puts every copy in the review queue.
+constexpr size_t kMaxDuplicatePairsPerOp = 8;
+
+// Why an op is refused: a stable code, the field at fault and a message for people.
+struct Refusal {
+  ErrorCode code = ErrorCode::kValidationFailed;
+  std::string field;
+  std::string message;
+};
+
+// What the writer may assume about an op before applying it.
+struct OpContext {
+  // The writing device's region prefixes, enforced where the record is and where the op
+  // puts it; nullptr for the server's own ops (reviewers act everywhere).
+  const std::vector<std::string>* scope = nullptr;
+  // Set when the op, read as a whole record, breaks a rule (a required field missing, a
+  // NIK that contradicts the birth date): refused if the server does not know the record.
+  std::optional<Refusal> whole_record_issue;
+};
+
+// What applying one op did.
+struct OpOutcome {
+  bool changed = false;
+  size_t conflicts = 0;
+  size_t duplicate_keys = 0;
+  std::optional<Refusal> refused;  // set: nothing was applied; the refusal was recorded
+};
+
+class OpWriter {
+ public:
+  OpWriter(const Schema& schema, HybridClock& clock) : schema_(schema), clock_(clock) {}
+
+  // Applies `op` (hlc final, set normalised). Returns a refusal (recorded in the refused
+  // queue, nothing else written) instead of applying when the op is out of the writer's
+  // scope, or creates a record the server does not know with an invalid whole record, or
+  // edits a record whose creation by the same device was refused.
+  OpOutcome apply(WriteTxn& txn, const CollectionSchema& cs, const Op& op, const OpContext& ctx,
+                  int64_t now_ms);
+
+  // Records `op` as refused for `why` (idempotent per device and seq).
+  void refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms);
+
+  // A new op written by the server itself (resolutions, merges, move notices): next server
+  // seq, a fresh hlc. The caller fills collection/id/set/base/is_delete.
+  Op new_server_op(WriteTxn& txn);
+
+  HybridClock& clock() { return clock_; }
+  const Schema& schema() const { return schema_; }
+
+ private:
+  std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
+                                       const OpContext& ctx, int64_t now_ms);
+  size_t pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key, int64_t now_ms);
+  void log_move(WriteTxn& txn, const Op& cause, const RecordState& st, const std::string& from,
+                const std::string& to);
+
+  const Schema& schema_;
+  HybridClock& clock_;
+};
+
+// The region a record is in (its scope field's value), "" if none.
+std::string scope_of(const CollectionSchema& cs, const RecordState& st);
+
+// True if `scope` starts with one of `prefixes`.
+bool in_scope(const std::string& scope, const std::vector<std::string>& prefixes);
+
+}  // namespace lumbung::server
