@@ -206,14 +206,31 @@ TEST_CASE("scope: a laptop for Konawe cannot push Buton Tengah records and pulls
   CHECK(konawe_laptop.store->count("enrolment") == 1);  // nothing from 74.14 came down
   CHECK(buton_laptop.store->count("enrolment") == 1);
 
-  konawe_laptop.store->create("enrolment", buteng);  // outside its scope
-  try {
-    konawe_laptop.sync();
-    FAIL("expected out_of_scope");
-  } catch (const Error& e) {
-    CHECK(e.code() == ErrorCode::kOutOfScope);
-  }
-  CHECK(konawe_laptop.store->stats().pending_changes == 1);  // kept, not dropped
+  // The laptop learnt its regions when it registered: a Buton Tengah village is refused at
+  // entry, before anything is written.
+  CHECK(konawe_laptop.store->regions() == std::vector<std::string>{"7402"});
+  CHECK_THROWS_WITH_AS(konawe_laptop.store->create("enrolment", buteng),
+                       doctest::Contains("outside this device's regions"), Error);
+  CHECK(konawe_laptop.store->stats().pending_changes == 0);
+
+  // A laptop that did not know them yet: the server refuses the change and keeps it, the
+  // laptop records the refusal, and the change behind it still goes through.
+  konawe_laptop.store->set_regions({});
+  const std::string stray = konawe_laptop.store->create("enrolment", buteng);
+  const std::string later = konawe_laptop.store->create("enrolment", konawe(6));
+  const SyncReport rep = konawe_laptop.sync();
+  CHECK(rep.refused == 1);
+  CHECK(konawe_laptop.store->stats().pending_changes == 0);
+  CHECK(konawe_laptop.store->stats().refused_changes == 1);
+  const auto refused = konawe_laptop.store->refused_changes();
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].code == "out_of_scope");
+  CHECK(refused[0].record_id == stray);
+  CHECK(konawe_laptop.store->regions() == std::vector<std::string>{"7402"});  // learnt again
+  auto on_server = f.http().get("/v1/records?collection=enrolment", f.reviewer()).json();
+  bool later_arrived = false;
+  for (const auto& r : on_server["records"]) later_arrived = later_arrived || r["id"] == later;
+  CHECK(later_arrived);
 
   konawe_laptop.client->set_token("not-a-token");
   try {

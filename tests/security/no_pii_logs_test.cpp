@@ -96,19 +96,27 @@ TEST_CASE("a full sync leaves no NIK - name or phone in server logs or device er
   a.sync();
   b.sync();
 
-  // Laptop C writes a Konawe record it has no right to: the server refuses the push.
+  // Laptop C writes a Konawe record it has no right to: the laptop knows its regions and
+  // refuses it at entry; a laptop that did not know them yet pushes it and the server
+  // refuses (and keeps) the op. Neither message may carry the person's data.
   Json stray = person(20);
   personal.push_back(stray["nik"]);
   personal.push_back(stray["full_name"]);
   personal.push_back(stray["phone"]);
-  c.store->create("enrolment", stray);
   try {
-    c.sync();
-    FAIL("an out-of-scope push was accepted");
+    c.store->create("enrolment", stray);
+    FAIL("an out-of-region record was accepted on the laptop");
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::kOutOfScope);
     device_errors.push_back(e.what());
   }
+  c.store->set_regions({});
+  c.store->create("enrolment", stray);
+  c.sync();
+  const auto refused = c.store->refused_changes();
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].code == "out_of_scope");
+  device_errors.push_back(refused[0].message);
   // A local validation error names the field, not the value.
   Json bad = person(21);
   bad["nik"] = "7402015503990011";  // says born 15-03-1999 (female), not the birth date given

@@ -20,6 +20,24 @@ void check_problem(const HttpResult& r, int status, const std::string& code) {
   CHECK(j["detail"].is_string());
 }
 
+// A push answered 200 whose op `seq` was refused with `code` (acknowledged, not applied).
+void check_refused(const HttpResult& r, uint64_t seq, const std::string& code,
+                   const std::string& field = "") {
+  INFO("body: " << r.body << " error: " << r.error);
+  REQUIRE(r.status == 200);
+  const json j = r.json();
+  CHECK(j["acked_seq"].get<uint64_t>() >= seq);
+  bool found = false;
+  for (const auto& x : j["refused"]) {
+    if (x["seq"] != seq) continue;
+    found = true;
+    CHECK(x["code"] == code);
+    CHECK(x["message"].get<std::string>().find("op seq " + std::to_string(seq)) == 0);
+    if (!field.empty()) CHECK(x["field"] == field);
+  }
+  CHECK(found);
+}
+
 }  // namespace
 
 TEST_CASE("health answers without a token - unknown routes and wrong methods are refused") {
@@ -154,22 +172,30 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
     op["surprise"] = 1;
     check_problem(f.push(d, json::array({op})), 400, "protocol_error");
   }
-  SUBCASE("invalid value -> 422 validation_failed naming seq and field; batch refused") {
-    json ops = json::array({make_op(2, "rec-1", hlc_now(), json{{"phone", "081234567890"}}),
+  // A bad op is refused and kept, not a reason to reject the batch (issue 11: one refused
+  // change must never block a laptop). Here both ops are refused: rec-9 is unknown to the
+  // server and a phone number alone is not a whole record; 5 is no income.
+  SUBCASE("invalid value -> refused validation_failed naming seq and field; batch goes on") {
+    json ops = json::array({make_op(2, "rec-9", hlc_now(), json{{"phone", "081234567890"}}),
                             make_op(3, "rec-1", hlc_now(1), json{{"monthly_income", 5}})});
     auto r = f.push(d, ops);
-    check_problem(r, 422, "validation_failed");
-    CHECK(r.json()["seq"] == 3);
-    CHECK(r.json()["field"] == "monthly_income");
+    check_refused(r, 2, "validation_failed");
+    check_refused(r, 3, "validation_failed", "monthly_income");
+    CHECK(r.json()["applied"] == 0);
+    auto q = f.http().get("/v1/refused?device=dev-a", reviewer);
+    REQUIRE(q.status == 200);
+    REQUIRE(q.json()["refused"].size() == 2);
+    CHECK(q.json()["refused"][1]["op"]["set"]["monthly_income"] == 5);
   }
-  SUBCASE("unknown field -> 422 unknown_field") {
-    check_problem(f.push(d, json::array({make_op(2, "rec-1", hlc_now(), json{{"shoe_size", 42}})})),
-                  422, "unknown_field");
+  SUBCASE("unknown field -> refused unknown_field") {
+    check_refused(
+        f.push(d, json::array({make_op(2, "rec-1", hlc_now(), json{{"shoe_size", 42}})})), 2,
+        "unknown_field", "shoe_size");
   }
-  SUBCASE("unknown collection -> 422 unknown_collection") {
+  SUBCASE("unknown collection -> refused unknown_collection") {
     json op = make_op(2, "rec-1", hlc_now(), json{{"phone", "081234567890"}});
     op["col"] = "nope";
-    check_problem(f.push(d, json::array({op})), 422, "unknown_collection");
+    check_refused(f.push(d, json::array({op})), 2, "unknown_collection");
   }
   SUBCASE("another device's change set -> 403") {
     check_problem(f.http().post("/v1/push",
@@ -181,10 +207,11 @@ TEST_CASE("limits and malformed input: each has its code - and nothing changes")
     check_problem(f.http().get("/v1/pull?cursor=djI6MTA", d.token), 400, "invalid_argument");
   }
   CHECK(f.records(reviewer) == before);
-  // And the device can still continue at seq 2.
-  auto ok =
-      f.push(d, json::array({make_op(2, "rec-1", hlc_now(), json{{"phone", "081234567890"}})}));
+  // And the device can still go on: after refusals at its next seq, otherwise at seq 2.
+  const uint64_t next = f.http().get("/v1/pull", d.token).json()["acked_seq"].get<uint64_t>() + 1;
+  auto ok = f.push(d, json::array({make_op(next, "rec-2", hlc_now(), konawe_record_1())}));
   CHECK(ok.status == 200);
+  CHECK(ok.json()["applied"] == 1);
 }
 
 TEST_CASE("gzip both ways - and metrics count it") {

@@ -109,26 +109,34 @@ TEST_CASE("scope: a Konawe device cannot push Buton Tengah and pulls only Konawe
   Device buton = f.device("dev-buton", {"74.14"});
   Device office = f.device("dev-province", {"74"});
 
+  // The Buton Tengah op is refused and kept; the Konawe one before it is applied, and the
+  // device's seq moves past both (a refused op never blocks the ops behind it).
   auto out = f.push(konawe, json::array({make_op(1, "rec-k1", hlc_now(), konawe_record_1()),
                                          make_op(2, "rec-b1", hlc_now(1), buton_tengah_record())}));
-  CHECK(out.status == 403);
-  CHECK(out.json()["code"] == "out_of_scope");
-  CHECK(out.json()["seq"] == 2);
+  REQUIRE(out.status == 200);
+  CHECK(out.json()["acked_seq"] == 2);
+  CHECK(out.json()["applied"] == 1);
+  REQUIRE(out.json()["refused"].size() == 1);
+  CHECK(out.json()["refused"][0]["seq"] == 2);
+  CHECK(out.json()["refused"][0]["code"] == "out_of_scope");
 
-  REQUIRE(
-      f.push(konawe, json::array({make_op(1, "rec-k1", hlc_now(), konawe_record_1())})).status ==
-      200);
   REQUIRE(
       f.push(buton, json::array({make_op(1, "rec-b1", hlc_now(), buton_tengah_record())})).status ==
       200);
   // Moving a Konawe record into Buton Tengah is also out of scope; so is editing theirs.
   auto move =
       f.push(konawe,
-             json::array({make_op(2, "rec-k1", hlc_now(2), json{{"village_code", "7414091481"}})}));
-  CHECK(move.json()["code"] == "out_of_scope");
+             json::array({make_op(3, "rec-k1", hlc_now(2), json{{"village_code", "7414091481"}})}));
+  REQUIRE(move.json()["refused"].size() == 1);
+  CHECK(move.json()["refused"][0]["code"] == "out_of_scope");
   auto edit = f.push(
-      konawe, json::array({make_op(2, "rec-b1", hlc_now(2), json{{"phone", "081234567890"}})}));
-  CHECK(edit.json()["code"] == "out_of_scope");
+      konawe, json::array({make_op(4, "rec-b1", hlc_now(3), json{{"phone", "081234567890"}})}));
+  REQUIRE(edit.json()["refused"].size() == 1);
+  CHECK(edit.json()["refused"][0]["code"] == "out_of_scope");
+  // The office sees all three with their data and reasons.
+  auto q = f.http().get("/v1/refused?device=dev-konawe", f.reviewer());
+  REQUIRE(q.status == 200);
+  CHECK(q.json()["refused"].size() == 3);
 
   json k = f.pull_all(konawe);
   REQUIRE(k.size() == 0);  // its own op is not returned; Buton's is out of scope
@@ -250,7 +258,11 @@ TEST_CASE("concurrent pushes from many devices: every op logged once - each devi
         json ops = json::array();
         for (int i = 0; i < kOps; ++i, ++seq) {
           json rec = konawe_record_2();
-          rec.erase("nik");  // partial sets are valid; keeps this test free of duplicates
+          // A create must be a whole record; a NIK of its own (serial digits) per record
+          // keeps this test free of duplicates.
+          char serial[8];
+          std::snprintf(serial, sizeof serial, "%04d", d * 200 + static_cast<int>(seq));
+          rec["nik"] = "740210060781" + std::string(serial);
           ops.push_back(make_op(seq, "rec-" + std::to_string(d) + "-" + std::to_string(seq),
                                 hlc_now(seq), rec));
         }

@@ -90,8 +90,23 @@ struct StoreStats {
   uint64_t deleted = 0;          // tombstoned records
   uint64_t pending_changes = 0;  // log entries not yet acknowledged by the server
   uint64_t open_conflicts = 0;
+  uint64_t refused_changes = 0;  // changes the server acknowledged but refused (see below)
   std::optional<int64_t> oldest_pending_ms;  // wall time of the oldest unacknowledged write
   std::optional<int64_t> last_sync_ms;       // set by the sync client
+};
+
+// A change of this device that the server acknowledged but will not apply as it stands
+// (outside the laptop's regions, not a valid record, ...). It is kept on the server in the
+// refused queue for the central office to fix and apply, or dismiss; the device's later
+// changes are not held up by it (docs/PROTOCOL.md "Refused ops").
+struct RefusedChange {
+  uint64_t seq = 0;  // the change's seq in this device's log
+  std::string collection;
+  std::string record_id;
+  std::string code;     // stable error code name, e.g. "out_of_scope", "validation_failed"
+  std::string field;    // the field at fault, "" if none
+  std::string message;  // the server's message
+  int64_t at_ms = 0;    // when the device learnt of it
 };
 
 // The result of applying a remote change set.
@@ -180,13 +195,31 @@ class Store {
   // entries after `seq` become pending again and are pushed again. Nothing is lost because
   // the log keeps acknowledged entries.
   void rewind_acknowledged(uint64_t seq);
+  // Keeps the server's refusals of pushed changes (each `seq` a logged change; repeated
+  // seqs are kept once).
+  void record_refused(const std::vector<RefusedChange>& refused);
+  // Refused changes, newest first.
+  std::vector<RefusedChange> refused_changes() const;
+  // The server stored some values of change `seq` in normal form (e.g. a phone number
+  // "+62 812..." as "0812..."): fields still at that change's version take the stored
+  // value, under the same version, so this replica holds what every other one holds.
+  void apply_stored(const std::vector<std::pair<uint64_t, Json>>& seq_to_values);
+
+  // The regions this device is registered for (region-code prefixes, digits only, as the
+  // server sends them). When set, create and update refuse a record whose scope field
+  // (village code) is outside them with Error(kOutOfScope), before writing anything.
+  // Empty = unknown (no check here; the server still refuses).
+  void set_regions(const std::vector<std::string>& prefixes);
+  std::vector<std::string> regions() const;
 
   // Conflicts this replica knows of (found when applying remote changes), newest first.
   std::vector<Conflict> conflicts(bool include_resolved = false) const;
 
   // Applies ops from elsewhere (a pull page) with the shared merge function, in one
   // transaction together with `meta` key/values (e.g. the pull cursor) so that a page
-  // and its cursor commit together. Idempotent: re-applying changes nothing.
+  // and its cursor commit together. Idempotent: re-applying changes nothing. A "gone" op
+  // (the record moved out of this device's regions) hides the record: it is no longer
+  // listed, read or editable (kOutOfScope); a "rec" op (it moved in) brings it whole.
   RemoteApplyResult apply_remote(const std::vector<Op>& ops,
                                  const std::vector<std::pair<std::string, std::string>>& meta = {});
 

@@ -105,6 +105,7 @@ struct SyncReport {
   uint64_t applied = 0;    // received ops that changed local state
   uint64_t conflicts = 0;  // conflicts found locally while applying
   uint64_t restamped = 0;  // own ops the server re-stamped (clock far ahead)
+  uint64_t refused = 0;    // own ops the server acknowledged but refused (Store::refused_changes)
   uint64_t bytes_up = 0;
   uint64_t bytes_down = 0;
   uint64_t requests = 0;
@@ -118,6 +119,7 @@ struct SyncStatus {
   std::optional<int64_t> oldest_pending_ms;
   std::optional<int64_t> last_sync_ms;
   uint64_t open_conflicts = 0;
+  uint64_t refused_changes = 0;  // changes the server refused; see Store::refused_changes
 };
 
 // Runs syncs of one Store against one server. Call from one thread at a time (usually a

@@ -202,6 +202,7 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
     txn.commit();
   }
   impl->reload_counters();
+  impl->load_regions_and_away();
   // The clock resumes above everything it issued before, even if it crashed after logging.
   const std::string h = impl->meta("hlc");
   uint64_t last = h.empty() ? 0 : std::stoull(h);
@@ -258,6 +259,7 @@ std::optional<Record> Store::get(const std::string& collection, const std::strin
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto st = impl_->load(collection, id);
   if (!st || (!include_deleted && !st->live())) return std::nullopt;
+  if (impl_->is_away(id) && !include_deleted) return std::nullopt;
   return impl_->to_record(collection, id, *st);
 }
 
@@ -425,6 +427,10 @@ StoreStats Store::stats() const {
   c.step();
   s.open_conflicts = static_cast<uint64_t>(c.column_int(0));
   c.reset();
+  auto& rf = impl_->db->prepare("SELECT count(*) FROM refused");
+  rf.step();
+  s.refused_changes = static_cast<uint64_t>(rf.column_int(0));
+  rf.reset();
   const std::string last = impl_->meta("last_sync_ms");
   if (!last.empty()) s.last_sync_ms = std::stoll(last);
   return s;

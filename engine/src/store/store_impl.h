@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/sqlite.h"
 #include "common/uuid.h"
@@ -43,6 +44,10 @@ CREATE TABLE IF NOT EXISTS conflicts(
   field TEXT NOT NULL, body TEXT NOT NULL, hi_hlc INTEGER NOT NULL, hi_dev TEXT NOT NULL,
   found_ms INTEGER NOT NULL, resolved INTEGER NOT NULL DEFAULT 0, sealed BLOB);
 CREATE INDEX IF NOT EXISTS conflicts_record ON conflicts(col, rid, resolved);
+CREATE TABLE IF NOT EXISTS refused(
+  seq INTEGER PRIMARY KEY, col TEXT NOT NULL, rid TEXT NOT NULL, code TEXT NOT NULL,
+  field TEXT NOT NULL, message TEXT NOT NULL, at_ms INTEGER NOT NULL, sealed BLOB);
+CREATE TABLE IF NOT EXISTS away(id TEXT PRIMARY KEY) WITHOUT ROWID;
 )sql";
 
 [[noreturn]] inline void throw_issues(const std::vector<ValidationIssue>& issues) {
@@ -68,6 +73,52 @@ struct Store::Impl {
   uint64_t next_seq = 1;  // in memory; reloaded on rollback
   uint64_t acked_seq = 0;
   std::unique_ptr<crypto::Keyring> keys;  // set when the store is encrypted
+  std::vector<std::string> regions;       // meta "regions"; empty = unknown
+  std::unordered_set<std::string> away;   // ids that moved out of the regions (table away)
+
+  // Refuses a record whose scope field lies outside the device's regions (if known).
+  void check_regions(const CollectionSchema& cs, const Json& fields) const {
+    if (regions.empty() || cs.scope_field().empty()) return;
+    const std::string* scope = string_field(fields, cs.scope_field());
+    if (!scope) return;
+    for (const auto& p : regions) {
+      if (scope->compare(0, p.size(), p) == 0) return;
+    }
+    std::string list;
+    for (const auto& p : regions) list += (list.empty() ? "" : ", ") + p;
+    const FieldDef* def = cs.field(cs.scope_field());
+    throw Error(ErrorCode::kOutOfScope,
+                (def && !def->label.empty() ? def->label : cs.scope_field()) + " " + *scope +
+                    " is outside this device's regions (" + list + ")",
+                cs.scope_field());
+  }
+
+  // A record that moved out of this device's regions ("gone" from the server).
+  bool is_away(const std::string& id) const { return !away.empty() && away.count(id) > 0; }
+  // The record left this device's regions: it is hidden from now on; its row is removed
+  // unless changes of this device to it are still unsent (a create is read back from its
+  // row when pushed). Caller holds mu and a transaction.
+  void move_away(const std::string& col, const std::string& id) {
+    if (!away.insert(id).second) return;
+    db->prepare("INSERT OR IGNORE INTO away(id) VALUES(?1)").bind(1, id).run();
+    auto& pending = db->prepare("SELECT 1 FROM changes WHERE seq>?1 AND id=?2 LIMIT 1");
+    pending.bind(1, static_cast<int64_t>(acked_seq)).bind_static(2, id);
+    const bool unsent = pending.step();
+    pending.reset();
+    if (unsent) {
+      db->prepare("UPDATE records SET live=0 WHERE id=?1 AND col=?2").bind(1, id).bind(2, col).run();
+    } else {
+      db->prepare("DELETE FROM records WHERE id=?1 AND col=?2").bind(1, id).bind(2, col).run();
+    }
+  }
+
+  void throw_if_away(const std::string& id) const {
+    if (is_away(id)) {
+      throw Error(ErrorCode::kOutOfScope,
+                  "record " + id + " moved out of this device's regions; it can no longer be "
+                  "changed here");
+    }
+  }
 
   bool personal(const CollectionSchema& cs, const std::string& field) const {
     const FieldDef* def = cs.field(field);
@@ -120,6 +171,20 @@ struct Store::Impl {
         .bind(1, key)
         .bind(2, value)
         .run();
+  }
+
+  void load_regions_and_away() {
+    regions.clear();
+    const Json r = Json::parse(meta("regions"), nullptr, false);
+    if (r.is_array()) {
+      for (const auto& p : r) {
+        if (p.is_string()) regions.push_back(p.get<std::string>());
+      }
+    }
+    away.clear();
+    auto& st = db->prepare("SELECT id FROM away");
+    while (st.step()) away.insert(st.column_text(0));
+    st.reset();
   }
 
   void reload_counters() {
@@ -201,7 +266,7 @@ struct Store::Impl {
       ins.bind(3, codec::encode_doc(st)).bind_null(10);
     }
     ins.bind(5, static_cast<int64_t>(st.tombstone.hlc)).bind(6, st.tombstone.device);
-    ins.bind(7, int64_t{st.live() ? 1 : 0});
+    ins.bind(7, int64_t{st.live() && !is_away(id) ? 1 : 0});
     bind_index_keys(ins, 8, string_field(st, cs.scope_field()), string_field(st, cs.natural_key()));
     ins.run();
     if (db->changes() == 0) {
@@ -345,6 +410,7 @@ struct Store::Impl {
     if (auto issues = cs.normalize_and_validate(fields, false); !issues.empty()) {
       throw_issues(issues);
     }
+    check_regions(cs, fields);
     if (id.empty()) {
       id = make_uuid_v7(clock->physical_now_ms());
     } else if (!is_uuid(id)) {
@@ -367,6 +433,7 @@ struct Store::Impl {
     const CollectionSchema& cs = collection(col);
     if (!patch.is_object())
       throw Error(ErrorCode::kInvalidArgument, "a patch must be a JSON object");
+    throw_if_away(id);
     auto st = load(col, id);
     if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no record " + id + " in " + col);
     if (auto issues = cs.normalize_and_validate(patch, true); !issues.empty()) throw_issues(issues);
@@ -394,6 +461,7 @@ struct Store::Impl {
     if (changed.empty()) return;  // nothing differs: no write, no change entry
     if (auto issues = cs.normalize_and_validate(merged, false); !issues.empty())
       throw_issues(issues);
+    check_regions(cs, merged);
     Op op;
     op.seq = next_seq;
     op.collection = col;
@@ -415,6 +483,7 @@ struct Store::Impl {
 
   void remove(const std::string& col, const std::string& id) {
     const CollectionSchema& cs = collection(col);
+    throw_if_away(id);
     auto st = load(col, id);
     if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no record " + id + " in " + col);
     Op op;

@@ -173,6 +173,14 @@ RemoteApplyResult Store::apply_remote(
                   "remote op for unknown collection \"" + op.collection + "\"");
     }
     impl_->clock->observe(op.version.hlc);
+    if (op.gone) {
+      impl_->move_away(op.collection, op.id);
+      ++out.applied;
+      continue;
+    }
+    if (!op.record.is_null() && impl_->away.erase(op.id) > 0) {
+      impl_->db->prepare("DELETE FROM away WHERE id=?1").bind(1, op.id).run();
+    }
     // Most pulled ops create records this replica has never seen: insert, no lookup first.
     if (!op.is_delete && op.base.empty() && !op.set.empty() &&
         impl_->insert_fresh(*cs, op.id, op.set, op.version)) {
@@ -196,6 +204,101 @@ RemoteApplyResult Store::apply_remote(
   impl_->persist_clock();
   txn.commit();
   return out;
+}
+
+void Store::record_refused(const std::vector<RefusedChange>& refused) {
+  if (refused.empty()) return;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sql::Transaction txn(*impl_->db);
+  for (const RefusedChange& r : refused) {
+    auto& ins = impl_->db->prepare(
+        "INSERT OR IGNORE INTO refused(seq,col,rid,code,field,message,at_ms,sealed) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    ins.bind(1, static_cast<int64_t>(r.seq))
+        .bind(2, r.collection)
+        .bind(3, r.record_id)
+        .bind(4, r.code)
+        .bind(5, r.field)
+        .bind(7, r.at_ms);
+    if (impl_->keys) {  // the server's message may quote the refused value
+      const std::string sealed = impl_->seal(r.message, "ref:" + std::to_string(r.seq));
+      ins.bind(6, std::string_view("")).bind_blob(8, sealed.data(), sealed.size());
+    } else {
+      ins.bind(6, r.message).bind_null(8);
+    }
+    ins.run();
+  }
+  txn.commit();
+}
+
+std::vector<RefusedChange> Store::refused_changes() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto& st = impl_->db->prepare(
+      "SELECT seq, col, rid, code, field, message, at_ms, sealed FROM refused ORDER BY seq DESC");
+  std::vector<RefusedChange> out;
+  try {
+    while (st.step()) {
+      RefusedChange r;
+      r.seq = static_cast<uint64_t>(st.column_int(0));
+      r.collection = st.column_text(1);
+      r.record_id = st.column_text(2);
+      r.code = st.column_text(3);
+      r.field = st.column_text(4);
+      r.message = st.column_is_null(7)
+                      ? st.column_text(5)
+                      : impl_->unseal(st.column_view(7), "ref:" + std::to_string(r.seq));
+      r.at_ms = st.column_int(6);
+      out.push_back(std::move(r));
+    }
+  } catch (...) {
+    st.reset();
+    throw;
+  }
+  st.reset();
+  return out;
+}
+
+void Store::apply_stored(const std::vector<std::pair<uint64_t, Json>>& seq_to_values) {
+  if (seq_to_values.empty()) return;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sql::Transaction txn(*impl_->db);
+  for (const auto& [seq, values] : seq_to_values) {
+    if (!values.is_object()) throw Error(ErrorCode::kProtocol, "\"stored\" values must be an object");
+    auto& st = impl_->db->prepare("SELECT col, id, hlc FROM changes WHERE seq=?1");
+    st.bind(1, static_cast<int64_t>(seq));
+    if (!st.step()) {
+      st.reset();
+      throw Error(ErrorCode::kProtocol, "server stored values for seq " + std::to_string(seq) +
+                                            " which this device never wrote");
+    }
+    const std::string col = st.column_text(0), id = st.column_text(1);
+    const Version v{static_cast<uint64_t>(st.column_int(2)), impl_->device};
+    st.reset();
+    auto state = impl_->load(col, id);
+    if (!state) continue;
+    bool changed = false;
+    for (const auto& [field, value] : values.items()) {
+      auto it = state->fields.find(field);
+      // Only a field still at this change's version holds the value the server normalised.
+      if (it != state->fields.end() && it->second.version == v && it->second.value != value) {
+        it->second.value = value;
+        changed = true;
+      }
+    }
+    if (changed) impl_->save(impl_->collection(col), id, *state);
+  }
+  txn.commit();
+}
+
+void Store::set_regions(const std::vector<std::string>& prefixes) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->put_meta("regions", Json(prefixes).dump());
+  impl_->regions = prefixes;
+}
+
+std::vector<std::string> Store::regions() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->regions;
 }
 
 }  // namespace lumbung

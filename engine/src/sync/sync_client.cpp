@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "common/gzip.h"
@@ -201,6 +202,7 @@ class SyncClient::Run {
       correct_clock(ack, rtt);
       store.apply_restamps(restamps);
       report_.restamped += restamps.size();
+      apply_outcomes(ack, first, last);
       const uint64_t done = store.acknowledge(std::min<uint64_t>(acked, last));
       if (done == 0) {
         next.wait();
@@ -213,6 +215,45 @@ class SyncClient::Run {
       if (!batch.changes.empty() && batch.changes.front().seq != last + 1) {
         batch = prepare_batch(0, report);  // the log moved under us (a rewind): start over
       }
+    }
+  }
+
+  // What the server did with some ops of a push batch other than applying them as sent:
+  // refused them (kept in its refused queue; recorded here for the officer) or stored some
+  // values in normal form (taken over under the same version).
+  void apply_outcomes(const Json& ack, uint64_t first, uint64_t last) {
+    Store& store = c_.store_;
+    std::vector<RefusedChange> refused;
+    if (auto it = ack.find("refused"); it != ack.end() && it->is_array()) {
+      std::map<uint64_t, const WireChange*> by_seq;
+      for (const auto& r : *it) {
+        RefusedChange rc;
+        rc.seq = r.at("seq").get<uint64_t>();
+        if (rc.seq < first || rc.seq > last) continue;  // not of this batch: ignore
+        rc.code = r.value("code", "");
+        rc.field = r.value("field", "");
+        rc.message = r.value("message", "");
+        rc.at_ms = store.clock().physical_now_ms();
+        refused.push_back(std::move(rc));
+      }
+    }
+    if (!refused.empty()) {
+      // The record each refused change was about, from the log.
+      for (const PendingChange& p : store.pending_changes(last - first + 1, first - 1)) {
+        for (RefusedChange& rc : refused) {
+          if (rc.seq == p.op.seq) {
+            rc.collection = p.op.collection;
+            rc.record_id = p.op.id;
+          }
+        }
+      }
+      store.record_refused(refused);
+      report_.refused += refused.size();
+    }
+    if (auto it = ack.find("stored"); it != ack.end() && it->is_array() && !it->empty()) {
+      std::vector<std::pair<uint64_t, Json>> stored;
+      for (const auto& s : *it) stored.emplace_back(s.at("seq").get<uint64_t>(), s.at("set"));
+      store.apply_stored(stored);
     }
   }
 
@@ -267,12 +308,41 @@ class SyncClient::Run {
       report_.conflicts += r.conflicts.size();
       progress_.ops_pulled += page.ops.size();
       correct_clock(page.reply, page.rtt_ms);
+      learn_from_page(page.reply);
       emit();
       if (!next.valid()) break;
       cursor = page.next;
       page = next.get();
     }
   }
+
+  // A pull answer also says which regions this device has and how far the server holds
+  // its changes. A server restored from an older copy holds fewer than the device was told:
+  // the device then sends them again from its log (it keeps acknowledged entries).
+  void learn_from_page(const Json& reply) {
+    Store& store = c_.store_;
+    if (auto it = reply.find("regions"); it != reply.end() && it->is_array()) {
+      std::vector<std::string> regions;
+      for (const auto& r : *it) {
+        if (r.is_string()) regions.push_back(r.get<std::string>());
+      }
+      if (regions != store.regions()) store.set_regions(regions);
+    }
+    if (auto it = reply.find("acked_seq"); it != reply.end() && it->is_number_unsigned()) {
+      const uint64_t server_has = it->get<uint64_t>();
+      if (server_has < acked_seq_of(store)) {
+        store.rewind_acknowledged(server_has);
+        resend_needed_ = true;
+      }
+    }
+  }
+
+  static uint64_t acked_seq_of(const Store& store) {
+    const std::string a = store.get_meta("acked_seq");
+    return a.empty() ? 0 : std::stoull(a);
+  }
+
+  bool resend_needed() const { return resend_needed_; }
 
   SyncReport finish() {
     progress_.phase = SyncProgress::Phase::kDone;
@@ -337,6 +407,7 @@ class SyncClient::Run {
   SyncReport report_;
   SyncProgress progress_;
   int realignments_ = 0;
+  bool resend_needed_ = false;
   // Counted by call(), which runs on the syncing thread or its helper task.
   std::atomic<uint64_t> requests_{0}, bytes_up_{0}, bytes_down_{0};
   std::atomic<unsigned> retries_{0};
@@ -353,6 +424,13 @@ std::string SyncClient::register_device(const std::string& code, const std::stri
   Json body{{"code", code}, {"device_id", store_.device_id()}, {"label", label}};
   Json j = run.call("POST", "/v1/devices/register", gzip::compress(body.dump()));
   token_ = j.at("token").get<std::string>();
+  if (auto it = j.find("scope"); it != j.end() && it->is_array()) {
+    std::vector<std::string> regions;
+    for (const auto& r : *it) {
+      if (r.is_string()) regions.push_back(r.get<std::string>());
+    }
+    store_.set_regions(regions);
+  }
   return token_;
 }
 
@@ -360,6 +438,12 @@ SyncReport SyncClient::sync(const SyncOptions& options) {
   Run run(*this, options);
   run.push();
   run.pull();
+  if (run.resend_needed()) {
+    // The server had lost changes it once acknowledged (restored from an older copy):
+    // they are pending again; send them, then pull what they changed.
+    run.push();
+    run.pull();
+  }
   run.mark_synced();
   return run.finish();
 }
@@ -383,6 +467,7 @@ SyncStatus SyncClient::status() const {
   out.oldest_pending_ms = s.oldest_pending_ms;
   out.last_sync_ms = s.last_sync_ms;
   out.open_conflicts = s.open_conflicts;
+  out.refused_changes = s.refused_changes;
   return out;
 }
 

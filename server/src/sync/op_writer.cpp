@@ -84,6 +84,8 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
   std::optional<RecordState> loaded = txn.load_record(op.collection, op.id);
   const std::string before = loaded ? scope_of(cs, *loaded) : std::string();
   const std::string after = target_scope(cs, op, before);
+  // Not a whole record, and the server has none to complete: nothing to place anywhere.
+  if (!loaded && ctx.scope && ctx.whole_record_issue) return refused(*ctx.whole_record_issue);
   if (ctx.scope && !cs.scope_field().empty()) {
     // The writer must be allowed both where the record is and where the op puts it.
     if ((loaded && !before.empty() && !in_scope(before, *ctx.scope)) ||
@@ -94,9 +96,8 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
     }
   }
   if (!loaded && ctx.scope) {
-    // A record the server does not know: the op must describe a whole, valid record, and
-    // must not build on a creation of this device that was refused.
-    if (ctx.whole_record_issue) return refused(*ctx.whole_record_issue);
+    // A record the server does not know: the op must not build on a creation of this
+    // device that was refused.
     if ((op.is_delete || !op.base.empty()) &&
         txn.has_open_refused(op.version.device, op.collection, op.id)) {
       return refused({ErrorCode::kValidationFailed, "",

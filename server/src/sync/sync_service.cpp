@@ -277,6 +277,8 @@ std::string SyncService::pull(const Principal& device, const std::string& cursor
   // The device's acknowledged seq here: a device with nothing to push learns from it that
   // the server lost some of its changes, and sends them again from its log.
   out += ",\"acked_seq\":" + std::to_string(store_.device_acked_seq(device.device_id));
+  // The device's regions, so it can refuse an out-of-region village code at entry.
+  out += ",\"regions\":" + Json(device.scope).dump();
   out += ",\"server_time_ms\":";
   out += std::to_string(now);
   out += '}';
