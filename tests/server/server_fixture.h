@@ -67,9 +67,12 @@ class ServerFixture {
  public:
   ServerFixture() { start(); }
 
-  void start() {
+  // port 0: any free port; otherwise that one (to come back where laptops look for it).
+  void start(uint16_t port = 0) {
+    std::vector<std::string> args;
+    if (port != 0) args = {"--listen", "127.0.0.1:" + std::to_string(port)};
     server_ = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, dir_.path() + "/data",
-                                              dir_.path() + "/admin-token");
+                                              dir_.path() + "/admin-token", args);
     http_ = std::make_unique<HttpTestClient>(server_->base_url());
     if (admin_.empty()) admin_ = read_text_file(dir_.path() + "/admin-token");
   }
@@ -77,6 +80,9 @@ class ServerFixture {
     server_->stop();
     start();
   }
+  // Stops the server process (by pid); start() brings it back on the same data directory.
+  void stop() { server_->stop(); }
+  std::string data_dir() const { return dir_.path() + "/data"; }
 
   HttpTestClient& http() { return *http_; }
   ServerProcess& server() { return *server_; }

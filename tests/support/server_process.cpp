@@ -35,7 +35,17 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
   std::vector<std::string> args = {binary,   "--listen",           "127.0.0.1:0",   "--data",
                                    data_dir, "--admin-token-file", admin_token_file};
   bool tls = false;
-  for (const auto& a : extra_args) tls = tls || a == "--tls-cert";
+  for (size_t i = 0; i < extra_args.size(); ++i) {
+    tls = tls || extra_args[i] == "--tls-cert";
+    // A test that restarts a server on the port its laptops know asks for it (loopback only).
+    if (extra_args[i] == "--listen" && i + 1 < extra_args.size() &&
+        extra_args[i + 1].rfind("127.0.0.1:", 0) == 0) {
+      args[2] = extra_args[i + 1];
+      extra_args.erase(extra_args.begin() + static_cast<long>(i),
+                       extra_args.begin() + static_cast<long>(i) + 2);
+      --i;
+    }
+  }
   if (!tls) args.push_back("--insecure-http");  // tests say so explicitly (docs/SECURITY.md)
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = ::fork();

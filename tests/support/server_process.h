@@ -16,7 +16,8 @@ namespace lumbung::test {
 
 class ServerProcess {
  public:
-  // Starts `binary` on a free port with `data_dir`; the admin token (first start only) is
+  // Starts `binary` on a free port (or the one extra_args name with "--listen"
+  // "127.0.0.1:<port>") with `data_dir`; the admin token (first start only) is
   // written to <data_dir>/../admin-token unless `admin_token_file` says otherwise.
   // Throws std::runtime_error if the server does not report its port within 30 s.
   // `stderr_file`, when not empty, receives the server's stderr (appended), and its stdout

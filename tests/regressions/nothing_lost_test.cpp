@@ -1,0 +1,278 @@
+// Issue 11, "nothing lost, nothing wedged": each case the outside reviewers reported, as
+// they reported it, through the real lumbung-server and real laptops (Store + SyncClient
+// over HTTP). Each failed on the code before the fix.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+#include "server/server_fixture.h"
+#include "support/enrolment.h"
+#include "support/laptop.h"
+
+using namespace lumbung;
+using test::Laptop;
+using test::ServerFixture;
+using json = nlohmann::json;
+
+namespace {
+
+Json konawe(int serial) {
+  Json r = test::sample_enrolment(serial);
+  r["village_code"] = "74.02.01.2006";  // Desa Awuliti, Kecamatan Lambuya, Kabupaten Konawe
+  return r;
+}
+
+// The open and resolved conflict entries on the server.
+json conflicts(ServerFixture& f, const std::string& reviewer) {
+  auto r = f.http().get("/v1/conflicts?status=all", reviewer);
+  REQUIRE(r.status == 200);
+  return r.json()["conflicts"];
+}
+
+// True if some entry of `kind` on `record` keeps `value` for `field` on either side.
+bool kept(const json& entries, const std::string& kind, const std::string& record,
+          const std::string& field, const json& value) {
+  for (const auto& c : entries) {
+    if (c["kind"] != kind || c["record_id"] != record || c["field"] != field) continue;
+    if (c["winner"]["value"] == value || c["loser"]["value"] == value) return true;
+  }
+  return false;
+}
+
+json server_record(ServerFixture& f, const std::string& reviewer, const std::string& id) {
+  for (auto& r : f.records(reviewer)) {
+    if (r["id"] == id) return r;
+  }
+  return json();
+}
+
+}  // namespace
+
+TEST_CASE("issue 11.1: a delete does not bury an edit its writer never saw") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(1));
+  a.sync();
+  b.sync();
+  // Offline: A changes the income; B, later, its phone - then B deletes the record.
+  a.store->update("enrolment", id, {{"monthly_income", 3100000}});
+  b.store->update("enrolment", id, {{"phone", "081299990001"}});
+  b.sync();
+  b.store->remove("enrolment", id);
+  a.sync();  // A's income edit reaches the server before B's delete
+  b.sync();
+  // B's own newer phone version must not hide that it never saw A's income.
+  CHECK(kept(conflicts(f, reviewer), "update_delete", id, "monthly_income", 3100000));
+}
+
+TEST_CASE("issue 11.2: a reviewer's resolution does not silently overwrite a newer write") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(2));
+  a.sync();
+  b.sync();
+  a.store->update("enrolment", id, {{"phone", "081200000001"}});
+  b.store->update("enrolment", id, {{"phone", "081200000002"}});
+  a.sync();
+  b.sync();
+  json open = conflicts(f, reviewer);
+  REQUIRE(open.size() == 1);
+  // The officer writes a third value after the entry was shown to the reviewer...
+  a.sync();
+  a.store->update("enrolment", id, {{"phone", "081200000003"}});
+  a.sync();
+  // ... and the reviewer keeps one of the two older values.
+  auto r = f.http().post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
+                         json{{"keep", "loser"}}, reviewer);
+  REQUIRE(r.status == 200);
+  CHECK(kept(conflicts(f, reviewer), "concurrent_update", id, "phone", "081200000003"));
+}
+
+TEST_CASE("issue 11.3: a late rejection of an enrolled record is kept for review") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(3));
+  a.sync();
+  b.sync();
+  a.store->update("enrolment", id, {{"status", "enrolled"}});
+  a.sync();
+  b.store->update("enrolment", id, {{"status", "rejected"}});  // B had not seen "enrolled"
+  b.sync();
+  a.sync();
+  CHECK(server_record(f, reviewer, id)["fields"]["status"] == "enrolled");  // rank settles it
+  CHECK(kept(conflicts(f, reviewer), "concurrent_update", id, "status", "rejected"));
+  CHECK(a.store->get("enrolment", id)->fields["status"] == "enrolled");
+  CHECK(b.store->get("enrolment", id)->fields["status"] == "enrolled");
+}
+
+TEST_CASE("issue 11.4: one refused change never blocks a laptop's other changes") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop k(f, "laptop-k", {"74.02.01"}), office(f, "laptop-office", {"74"});
+  // The laptop knows its regions: a 73.x village is refused at entry.
+  Json stray = konawe(4);
+  stray["village_code"] = "7371011001";
+  CHECK_THROWS_AS(k.store->create("enrolment", stray), Error);
+  // A laptop that did not know them (installed before this release) accepted it; the
+  // records and edits behind it must still reach the server.
+  k.store->set_regions({});
+  const std::string bad = k.store->create("enrolment", stray);
+  std::vector<std::string> good;
+  for (int i = 0; i < 5; ++i) good.push_back(k.store->create("enrolment", konawe(10 + i)));
+  k.store->update("enrolment", bad, {{"phone", "081200000004"}});  // editing it changes nothing
+  good.push_back(k.store->create("enrolment", konawe(20)));
+  SyncReport rep;
+  CHECK_NOTHROW(rep = k.sync());
+  CHECK(rep.refused == 2);
+  CHECK(k.store->stats().pending_changes == 0);
+  for (const auto& id : good) CHECK_FALSE(server_record(f, reviewer, id).is_null());
+  CHECK(server_record(f, reviewer, bad).is_null());
+  // The officer sees both refusals with their reason; the office sees them with their data.
+  const auto mine = k.store->refused_changes();
+  REQUIRE(mine.size() == 2);
+  CHECK(mine[1].code == "out_of_scope");
+  CHECK(mine[0].record_id == bad);
+  auto q = f.http().get("/v1/refused?device=laptop-k", reviewer);
+  REQUIRE(q.json()["refused"].size() == 2);
+  const json first = q.json()["refused"][0];
+  CHECK(first["op"]["set"]["village_code"] == "7371011001");
+  CHECK(first["code"] == "out_of_scope");
+
+  // Another device moves a record out of this laptop's regions while it edits it offline:
+  // the edit is refused and kept, the laptop is not wedged.
+  office.sync();
+  k.store->update("enrolment", good[0], {{"phone", "081200000005"}});
+  office.store->update("enrolment", good[0], {{"village_code", "7402022001"}});
+  office.sync();
+  const std::string after = k.store->create("enrolment", konawe(21));
+  CHECK_NOTHROW(rep = k.sync());
+  CHECK(rep.refused == 1);
+  CHECK_FALSE(server_record(f, reviewer, after).is_null());
+
+  // The office fixes the stray enrolment's village and applies it: it becomes a record.
+  auto fixed = f.http().post("/v1/refused/" + first["id"].get<std::string>() + "/apply",
+                             json{{"set", {{"village_code", "7402012006"}}}}, reviewer);
+  REQUIRE(fixed.status == 200);
+  CHECK(fixed.json()["status"] == "applied");
+  CHECK(server_record(f, reviewer, bad)["fields"]["village_code"] == "7402012006");
+  k.sync();
+  CHECK(k.store->get("enrolment", bad)->fields["village_code"] == "7402012006");
+}
+
+TEST_CASE("issue 11.5: a record moved to another region arrives there whole and leaves the old") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop konawe_laptop(f, "laptop-konawe", {"74.02"});
+  Laptop both(f, "laptop-both", {"73", "74"});
+  const std::string id = konawe_laptop.store->create("enrolment", konawe(5));
+  konawe_laptop.sync();
+  both.sync();
+  both.store->update("enrolment", id, {{"village_code", "7371011001"}});
+  both.sync();
+
+  Laptop makassar(f, "laptop-makassar", {"73"});  // a fresh 73 laptop
+  makassar.sync();
+  auto got = makassar.store->get("enrolment", id);
+  REQUIRE(got);
+  CHECK(got->fields == server_record(f, reviewer, id)["fields"]);  // the whole record
+  CHECK(got->fields.contains("nik"));
+  CHECK(got->fields.contains("full_name"));
+
+  konawe_laptop.sync();
+  CHECK_FALSE(konawe_laptop.store->get("enrolment", id));  // moved out: not shown
+  CHECK_THROWS_AS(konawe_laptop.store->update("enrolment", id, {{"phone", "081200000006"}}),
+                  Error);
+  // Not wedged: its next changes go through.
+  const std::string next = konawe_laptop.store->create("enrolment", konawe(6));
+  CHECK_NOTHROW(konawe_laptop.sync());
+  CHECK_FALSE(server_record(f, reviewer, next).is_null());
+  both.sync();
+  CHECK(both.store->get("enrolment", id));  // a device covering both keeps it
+}
+
+TEST_CASE("issue 11.6: after a restore from an older copy every replica converges") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  for (int i = 0; i < 3; ++i) a.store->create("enrolment", konawe(30 + i));
+  a.sync();
+  b.sync();
+  // The operator's backup: a copy of the database with the server stopped.
+  namespace fs = std::filesystem;
+  const fs::path db = fs::path(f.data_dir()) / "lumbung-server.db";
+  const fs::path backup = fs::path(f.data_dir()) / ".." / "backup.db";
+  const uint16_t port = f.server().port();
+  f.stop();
+  const bool wal_left = fs::exists(db.string() + "-wal") && fs::file_size(db.string() + "-wal") > 0;
+  REQUIRE_FALSE(wal_left);  // a clean stop checkpoints: the .db file alone is the backup
+  fs::copy_file(db, backup);
+  f.start(port);
+  // Work after the backup, acknowledged to both laptops.
+  for (int i = 0; i < 2; ++i) a.store->create("enrolment", konawe(40 + i));
+  b.store->create("enrolment", konawe(50));
+  a.sync();
+  b.sync();
+  a.sync();
+  REQUIRE(a.contents().size() == 6);
+  REQUIRE(b.contents().size() == 6);
+  // Disaster: the server comes back from the older copy.
+  f.stop();
+  for (const char* ext : {"-wal", "-shm"}) fs::remove(db.string() + ext);
+  fs::copy_file(backup, db, fs::copy_options::overwrite_existing);
+  f.start(port);
+  REQUIRE(f.records(reviewer).size() == 3);
+  // Neither laptop has anything pending; each learns from its next sync what the server lost.
+  CHECK(a.store->stats().pending_changes == 0);
+  a.sync();
+  b.sync();
+  a.sync();
+  CHECK(f.records(reviewer).size() == 6);
+  CHECK(a.contents() == b.contents());
+  Laptop c(f, "laptop-c", {"74.02"});
+  c.sync();
+  CHECK(c.contents() == a.contents());
+}
+
+TEST_CASE("issue 11.7: the server refuses creates the laptops would refuse") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  test::Device d = f.device("dev-raw", {"74.02"});
+  test::Device other = f.device("dev-other", {"74.02"});
+  Json contradicting = konawe(7);
+  contradicting["birth_date"] = "1970-01-01";  // the NIK says otherwise
+  auto r = f.push(d, json::array({test::make_op(1, "0193a6c2-7d1e-7000-8000-00000000a001",
+                                                test::hlc_now(), {{"village_code", "7402012006"}}),
+                                  test::make_op(2, "0193a6c2-7d1e-7000-8000-00000000a002",
+                                                test::hlc_now(1), contradicting)}));
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["applied"] == 0);
+  CHECK(r.json()["refused"].size() == 2);
+  CHECK(f.records(reviewer).empty());
+  CHECK(f.pull_all(other).empty());  // nothing spread to other laptops
+}
+
+TEST_CASE("issue 11.8: values the server normalised reach their writer") {
+  ServerFixture f;
+  test::Device d = f.device("dev-raw", {"74.02"});
+  Laptop b(f, "laptop-b", {"74.02"});
+  Json raw = konawe(8);
+  raw["phone"] = "+62 812-3456-7890";
+  raw["gender"] = "l";
+  auto r = f.push(d, json::array({test::make_op(1, "0193a6c2-7d1e-7000-8000-00000000b001",
+                                                test::hlc_now(), raw)}));
+  REQUIRE(r.status == 200);
+  REQUIRE(r.json()["stored"].size() == 1);
+  const json stored = r.json()["stored"][0];
+  CHECK(stored["seq"] == 1);
+  CHECK(stored["set"]["phone"] == "081234567890");
+  CHECK(stored["set"]["gender"] == "L");
+  CHECK_FALSE(stored["set"].contains("nik"));  // only what changed
+  b.sync();
+  CHECK(b.store->get("enrolment", "0193a6c2-7d1e-7000-8000-00000000b001")->fields["phone"] ==
+        "081234567890");
+}
