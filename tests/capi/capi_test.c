@@ -199,6 +199,12 @@ static void test_local(const char* dir, const char* schema) {
   char* conflicts = lb_store_conflicts(s, 0, &err);
   CHECK(conflicts && strcmp(conflicts, "{\"conflicts\":[]}") == 0);
   lb_free(conflicts);
+  char* refused = lb_store_refused(s, &err);
+  CHECK_OK(err);
+  CHECK(refused && strcmp(refused, "{\"refused\":[]}") == 0);
+  lb_free(refused);
+  CHECK(lb_store_refused(NULL, &err) == NULL);
+  CHECK(err.code == LB_ERR_INVALID_ARGUMENT);
 
   /* A sync handle: a bad URL is refused without network traffic. */
   CHECK(lb_sync_new(s, "ftp://example", NULL, &err) == NULL);

@@ -216,10 +216,20 @@ LB_EXPORT char* lb_store_pending(lb_store* store, size_t limit, lb_error* err);
  * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
 LB_EXPORT char* lb_store_conflicts(lb_store* store, int include_resolved, lb_error* err);
 
+/* Changes of this device that the server acknowledged but refused (outside the device's
+ * regions, not a valid record, ...): they are kept in the server's refused queue for the
+ * central office, and never hold up the device's other changes. Newest first:
+ *   {"refused": [{"seq", "collection", "record_id", "code": "out_of_scope"|
+ *                 "validation_failed"|"unknown_field"|"unknown_collection", "field",
+ *                 "message", "at_ms"}]}
+ * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
+LB_EXPORT char* lb_store_refused(lb_store* store, lb_error* err);
+
 /* What an officer sees before syncing:
  *   {"device_id", "schema", "schema_version", "encrypted": true|false, "registered":
  *    true|false (a device token is kept in the store), "records", "deleted",
- *    "pending_changes", "open_conflicts", "oldest_pending_ms": <ms since epoch>|null,
+ *    "pending_changes", "open_conflicts", "refused_changes",
+ *    "oldest_pending_ms": <ms since epoch>|null,
  *    "last_sync_ms": <ms since epoch>|null}
  * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
 LB_EXPORT char* lb_store_status(lb_store* store, lb_error* err);
@@ -281,7 +291,7 @@ LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* la
  * next run resumes. Blocks on the network: call from a background thread.
  * `progress` may be NULL; `user` is passed to it as is. If `report_json` is not NULL,
  * on success *report_json receives a new buffer (lb_free)
- *   {"pushed", "pulled", "applied", "conflicts", "restamped", "bytes_up", "bytes_down",
+ *   {"pushed", "pulled", "applied", "conflicts", "restamped", "refused", "bytes_up", "bytes_down",
  *    "requests", "retries", "seconds"}
  * and on failure NULL. Returns LB_OK, or LB_ERR_CANCELLED, LB_ERR_TRANSPORT (link down
  * after all retries), LB_ERR_UNAUTHORIZED (token wrong or revoked), LB_ERR_FORBIDDEN,

@@ -372,6 +372,24 @@ char* lb_store_conflicts(lb_store* store, int include_resolved, lb_error* err) {
   return out;
 }
 
+char* lb_store_refused(lb_store* store, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    Json list = Json::array();
+    for (const auto& r : need_store(store).refused_changes()) {
+      list.push_back({{"seq", r.seq},
+                      {"collection", r.collection},
+                      {"record_id", r.record_id},
+                      {"code", r.code},
+                      {"field", r.field},
+                      {"message", r.message},
+                      {"at_ms", r.at_ms}});
+    }
+    out = dup_string(Json{{"refused", std::move(list)}}.dump());
+  });
+  return out;
+}
+
 char* lb_store_status(lb_store* store, lb_error* err) {
   char* out = nullptr;
   guarded(err, [&] {
@@ -386,6 +404,7 @@ char* lb_store_status(lb_store* store, lb_error* err) {
            {"deleted", st.deleted},
            {"pending_changes", st.pending_changes},
            {"open_conflicts", st.open_conflicts},
+           {"refused_changes", st.refused_changes},
            {"oldest_pending_ms", optional_ms(st.oldest_pending_ms)},
            {"last_sync_ms", optional_ms(st.last_sync_ms)}};
     out = dup_string(j.dump());
@@ -477,7 +496,7 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
     const lumbung::SyncReport r = h.client->sync(o);
     if (report_json) {
       Json j{{"pushed", r.pushed},         {"pulled", r.pulled},       {"applied", r.applied},
-             {"conflicts", r.conflicts},   {"restamped", r.restamped}, {"bytes_up", r.bytes_up},
+             {"conflicts", r.conflicts},   {"restamped", r.restamped}, {"refused", r.refused}, {"bytes_up", r.bytes_up},
              {"bytes_down", r.bytes_down}, {"requests", r.requests},   {"retries", r.retries},
              {"seconds", r.seconds}};
       *report_json = dup_string(j.dump());
