@@ -1,0 +1,385 @@
+// The SQLite server store's write transaction (server_store.h WriteTxn): every write the
+// server makes goes through one of these, one at a time.
+#include <algorithm>
+
+#include "store/sqlite_rows.h"
+
+namespace lumbung::server::sqlite_detail {
+namespace {
+
+class SqliteWriteTxn : public WriteTxn {
+ public:
+  SqliteWriteTxn(std::mutex& mu, sql::Database& db, uint64_t epoch_start)
+      : lock_(mu), db_(db), tx_(db), epoch_start_(epoch_start) {}
+
+  std::optional<RecordState> load_record(const std::string& col, const std::string& id) override {
+    auto& st = db_.prepare("SELECT doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id=?2");
+    ResetOnExit r{st};
+    st.bind_static(1, col).bind_static(2, id);
+    if (!st.step()) return std::nullopt;
+    return codec::decode_state(st.column_view(0), st.column_view(1), st.column_int(2),
+                               st.column_view(3));
+  }
+
+  void save_record(const std::string& col, const std::string& id, const RecordState& s,
+                   const std::string& scope, const std::optional<std::string>& nkey) override {
+    auto& ins = db_.prepare(
+        "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(col,id) DO UPDATE SET "
+        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9");
+    ins.bind_static(1, col).bind_static(2, id);
+    ins.bind(3, codec::encode_doc(s)).bind(4, codec::encode_versions(s));
+    ins.bind(5, static_cast<int64_t>(s.tombstone.hlc)).bind(6, s.tombstone.device);
+    ins.bind(7, int64_t{s.live() ? 1 : 0}).bind_static(8, scope);
+    if (nkey) {
+      ins.bind(9, *nkey);
+    } else {
+      ins.bind_null(9);
+    }
+    ins.run();
+  }
+
+  bool insert_new_record(const std::string& col, const std::string& id, const std::string& doc,
+                         const std::string& versions, const std::string& scope,
+                         const std::optional<std::string>& nkey) override {
+    auto& ins = db_.prepare(
+        "INSERT INTO records(col,id,doc,ver,live,scope,nkey) VALUES(?1,?2,?3,?4,1,?5,?6) "
+        "ON CONFLICT(col,id) DO NOTHING");
+    ins.bind_static(1, col).bind_static(2, id).bind_static(3, doc).bind_static(4, versions);
+    ins.bind_static(5, scope);
+    if (nkey) {
+      ins.bind(6, *nkey);
+    } else {
+      ins.bind_null(6);
+    }
+    ins.run();
+    return db_.changes() == 1;
+  }
+
+  std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
+                                             size_t limit) override {
+    // INDEXED BY: without statistics SQLite prefers the primary key (col=?) and scans the
+    // whole collection per op (measured: minutes for 100k records); the partial index is
+    // one lookup.
+    auto& st = db_.prepare(
+        "SELECT id FROM records INDEXED BY records_nkey "
+        "WHERE col=?1 AND nkey=?2 AND nkey IS NOT NULL AND live=1 ORDER BY id LIMIT ?3");
+    ResetOnExit r{st};
+    st.bind_static(1, col).bind_static(2, key).bind(3, static_cast<int64_t>(limit));
+    std::vector<std::string> out;
+    while (st.step()) out.push_back(st.column_text(0));
+    return out;
+  }
+
+  uint64_t append_op(const Op& op, const std::string& scope, const std::string& op_text,
+                     const std::string& not_scope) override {
+    if (next_pos_ == 0) {
+      // The first append of this transaction: max(pos) is one b-tree descent.
+      auto& st = db_.prepare("SELECT coalesce(max(pos), 0) FROM oplog");
+      ResetOnExit r{st};
+      st.step();
+      next_pos_ = std::max(static_cast<uint64_t>(st.column_int(0)) + 1, epoch_start_);
+    }
+    db_.prepare(
+           "INSERT INTO oplog(pos,dev,seq,col,id,scope,hlc,op,not_scope) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+        .bind(1, static_cast<int64_t>(next_pos_))
+        .bind_static(2, op.version.device)
+        .bind(3, static_cast<int64_t>(op.seq))
+        .bind_static(4, op.collection)
+        .bind_static(5, op.id)
+        .bind_static(6, scope)
+        .bind(7, static_cast<int64_t>(op.version.hlc))
+        .bind_static(8, op_text)
+        .bind_static(9, not_scope)
+        .run();
+    return next_pos_++;
+  }
+
+  bool insert_refused(const RefusedRow& r) override {
+    db_.prepare(
+           "INSERT OR IGNORE INTO refused(id,dev,seq,col,rid,code,field,message,op,scope,"
+           "found_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)")
+        .bind_static(1, r.id)
+        .bind_static(2, r.device)
+        .bind(3, static_cast<int64_t>(r.seq))
+        .bind_static(4, r.collection)
+        .bind_static(5, r.record_id)
+        .bind_static(6, r.code)
+        .bind_static(7, r.field)
+        .bind_static(8, r.message)
+        .bind_static(9, r.op_text)
+        .bind_static(10, r.scope)
+        .bind(11, r.found_ms)
+        .run();
+    return db_.changes() > 0;
+  }
+
+  std::optional<RefusedRow> refused(const std::string& id) override {
+    auto& st = db_.prepare(std::string("SELECT ") + kRefusedCols + " FROM refused WHERE id=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_refused(st);
+  }
+
+  void resolve_refused(const std::string& id, const std::string& status,
+                       const Json& resolution) override {
+    db_.prepare("UPDATE refused SET status=?2, resolution=?3 WHERE id=?1")
+        .bind_static(1, id)
+        .bind_static(2, status)
+        .bind(3, resolution.dump())
+        .run();
+  }
+
+  bool has_open_refused(const std::string& device, const std::string& col,
+                        const std::string& rid) override {
+    auto& st = db_.prepare(
+        "SELECT 1 FROM refused WHERE dev=?1 AND col=?2 AND rid=?3 AND status='open' LIMIT 1");
+    ResetOnExit r{st};
+    st.bind_static(1, device).bind_static(2, col).bind_static(3, rid);
+    return st.step();
+  }
+
+  std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) override {
+    auto& st = db_.prepare("SELECT hlc FROM oplog WHERE dev=?1 AND seq=?2");  // oplog_dev_seq
+    ResetOnExit r{st};
+    st.bind_static(1, dev).bind(2, static_cast<int64_t>(seq));
+    if (!st.step()) return std::nullopt;
+    return static_cast<uint64_t>(st.column_int(0));
+  }
+
+  bool insert_conflict(const Conflict& c, int64_t now_ms) override {
+    db_.prepare(
+           "INSERT OR IGNORE INTO conflicts(id,kind,col,rid,field,body,found_ms) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7)")
+        .bind(1, c.id)
+        .bind(2, conflict_kind_name(c.kind))
+        .bind(3, c.collection)
+        .bind(4, c.record_id)
+        .bind(5, c.field)
+        .bind(6, codec::encode_conflict(c).dump())
+        .bind(7, now_ms)
+        .run();
+    return db_.changes() > 0;
+  }
+
+  std::optional<ConflictRow> conflict(const std::string& id) override {
+    auto& st =
+        db_.prepare("SELECT body, resolved, found_ms, resolution FROM conflicts WHERE id=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_conflict(st);
+  }
+
+  void resolve_conflict(const std::string& id, const Json& resolution) override {
+    db_.prepare("UPDATE conflicts SET resolved=1, resolution=?2 WHERE id=?1")
+        .bind_static(1, id)
+        .bind(2, resolution.dump())
+        .run();
+  }
+
+  bool insert_duplicate(const DuplicateRow& d) override {
+    db_.prepare(
+           "INSERT OR IGNORE INTO duplicates(id,col,rid_a,rid_b,found_ms) VALUES(?1,?2,?3,?4,?5)")
+        .bind(1, d.id)
+        .bind(2, d.collection)
+        .bind(3, d.record_a)
+        .bind(4, d.record_b)
+        .bind(5, d.found_ms)
+        .run();
+    return db_.changes() > 0;
+  }
+
+  std::optional<DuplicateRow> duplicate(const std::string& id) override {
+    auto& st = db_.prepare(
+        "SELECT id, col, rid_a, rid_b, resolved, found_ms, resolution FROM duplicates WHERE id=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_duplicate(st);
+  }
+
+  void resolve_duplicate(const std::string& id, const Json& resolution) override {
+    db_.prepare("UPDATE duplicates SET resolved=1, resolution=?2 WHERE id=?1")
+        .bind_static(1, id)
+        .bind(2, resolution.dump())
+        .run();
+  }
+
+  std::optional<DeviceRow> device(const std::string& id) override {
+    auto& st =
+        db_.prepare(std::string("SELECT ") + kDeviceCols + " FROM devices WHERE device_id=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_device(st);
+  }
+
+  void insert_device(const DeviceRow& d, const std::string& token_hash) override {
+    db_.prepare(
+           "INSERT INTO devices(device_id,label,scope,token_hash,registered_ms,last_seen_ms) "
+           "VALUES(?1,?2,?3,?4,?5,?5)")
+        .bind(1, d.device_id)
+        .bind(2, d.label)
+        .bind(3, scope_to_text(d.scope))
+        .bind(4, token_hash)
+        .bind(5, d.registered_ms)
+        .run();
+  }
+
+  void update_device_sync(const std::string& id, uint64_t acked_seq, int64_t now_ms,
+                          const Json* status) override {
+    auto& st = db_.prepare(
+        "UPDATE devices SET acked_seq=?2, last_sync_ms=?3, last_seen_ms=max(last_seen_ms,?3), "
+        "status=coalesce(?4, status) WHERE device_id=?1");
+    st.bind_static(1, id).bind(2, static_cast<int64_t>(acked_seq)).bind(3, now_ms);
+    if (status) {
+      st.bind(4, status->dump());
+    } else {
+      st.bind_null(4);
+    }
+    st.run();
+  }
+
+  bool revoke_device(const std::string& id, int64_t now_ms) override {
+    db_.prepare("UPDATE devices SET revoked_ms=?2 WHERE device_id=?1 AND revoked_ms=0")
+        .bind_static(1, id)
+        .bind(2, now_ms)
+        .run();
+    if (db_.changes() > 0) return true;
+    return device(id).has_value();
+  }
+
+  void touch_device(const std::string& id, int64_t now_ms) override {
+    db_.prepare("UPDATE devices SET last_seen_ms=max(last_seen_ms,?2) WHERE device_id=?1")
+        .bind_static(1, id)
+        .bind(2, now_ms)
+        .run();
+  }
+
+  std::optional<CodeRow> code(const std::string& code_hash) override {
+    auto& st = db_.prepare(
+        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by FROM codes WHERE hash=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, code_hash);
+    if (!st.step()) return std::nullopt;
+    CodeRow c;
+    c.scope = scope_from_text(st.column_view(0));
+    c.label = st.column_text(1);
+    c.created_ms = st.column_int(2);
+    c.expires_ms = st.column_int(3);
+    c.used_ms = st.column_int(4);
+    c.used_by = st.column_text(5);
+    return c;
+  }
+
+  void insert_code(const std::string& code_hash, const CodeRow& c) override {
+    db_.prepare("INSERT INTO codes(hash,scope,label,created_ms,expires_ms) VALUES(?1,?2,?3,?4,?5)")
+        .bind(1, code_hash)
+        .bind(2, scope_to_text(c.scope))
+        .bind(3, c.label)
+        .bind(4, c.created_ms)
+        .bind(5, c.expires_ms)
+        .run();
+  }
+
+  void mark_code_used(const std::string& code_hash, const std::string& device_id,
+                      int64_t now_ms) override {
+    db_.prepare("UPDATE codes SET used_ms=?2, used_by=?3 WHERE hash=?1")
+        .bind_static(1, code_hash)
+        .bind(2, now_ms)
+        .bind(3, device_id)
+        .run();
+  }
+
+  void insert_token(const std::string& token_hash, Role role, const std::string& label,
+                    int64_t now_ms, int64_t expires_ms) override {
+    db_.prepare("INSERT INTO tokens(hash,role,label,created_ms,expires_ms) VALUES(?1,?2,?3,?4,?5)")
+        .bind(1, token_hash)
+        .bind(2, std::string(role_name(role)))
+        .bind(3, label)
+        .bind(4, now_ms)
+        .bind(5, expires_ms)
+        .run();
+  }
+
+  std::optional<TokenRow> revoke_token(const std::string& id, int64_t now_ms) override {
+    if (id.size() != kTokenIdHexDigits) return std::nullopt;
+    const std::string end = prefix_end(id);
+    db_.prepare("UPDATE tokens SET revoked_ms=?3 WHERE hash>=?1 AND hash<?2 AND revoked_ms=0")
+        .bind_static(1, id)
+        .bind_static(2, end)
+        .bind(3, now_ms)
+        .run();
+    auto& st = db_.prepare(std::string("SELECT ") + kTokenCols +
+                           " FROM tokens WHERE hash>=?1 AND hash<?2 LIMIT 1");
+    ResetOnExit r{st};
+    st.bind_static(1, id).bind_static(2, end);
+    if (!st.step()) return std::nullopt;
+    return read_token(st);
+  }
+
+  std::pair<uint64_t, std::string> audit_head() override {
+    auto& st = db_.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    ResetOnExit r{st};
+    if (!st.step()) return {0, std::string()};
+    return {static_cast<uint64_t>(st.column_int(0)), st.column_text(1)};
+  }
+
+  void append_audit(const AuditRow& a) override {
+    db_.prepare(
+           "INSERT INTO audit(seq,at_ms,role,actor,action,target,detail,prev_hash,hash) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+        .bind(1, static_cast<int64_t>(a.seq))
+        .bind(2, a.at_ms)
+        .bind_static(3, a.role)
+        .bind_static(4, a.actor)
+        .bind_static(5, a.action)
+        .bind_static(6, a.target)
+        .bind_static(7, a.detail)
+        .bind_static(8, a.prev_hash)
+        .bind_static(9, a.hash)
+        .run();
+  }
+
+  uint64_t count_tokens() override {
+    auto& st = db_.prepare("SELECT count(*) FROM tokens");
+    ResetOnExit r{st};
+    st.step();
+    return static_cast<uint64_t>(st.column_int(0));
+  }
+
+  std::string meta(const std::string& key) override {
+    auto& st = db_.prepare("SELECT value FROM meta WHERE key=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, key);
+    return st.step() ? st.column_text(0) : std::string();
+  }
+
+  void set_meta(const std::string& key, const std::string& value) override {
+    db_.prepare("INSERT INTO meta(key,value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=?2")
+        .bind_static(1, key)
+        .bind_static(2, value)
+        .run();
+  }
+
+  void commit() override { tx_.commit(); }
+
+ private:
+  // Order matters: the transaction rolls back (if not committed) before the lock is released.
+  std::unique_lock<std::mutex> lock_;
+  sql::Database& db_;
+  sql::Transaction tx_;
+  uint64_t epoch_start_;
+  uint64_t next_pos_ = 0;  // 0 until the first append_op of this transaction
+};
+
+}  // namespace
+
+std::unique_ptr<WriteTxn> make_write_txn(std::mutex& mu, sql::Database& db, uint64_t epoch_start) {
+  return std::make_unique<SqliteWriteTxn>(mu, db, epoch_start);
+}
+
+}  // namespace lumbung::server::sqlite_detail
