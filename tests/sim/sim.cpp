@@ -3,26 +3,32 @@
 // Two random streams per seed: the *schedule* stream picks what the officers and the
 // reviewers do (writes, syncs, reviews, clock jumps); the *fault* stream picks what the
 // link, the server process and the device processes do wrong. The schedule stream never
-// depends on faults, so the same seed run with and without faults performs the same
-// writes in the same order; with masked faults (every sync retried to completion) the
-// outcome must therefore be the same as on a perfect link.
+// depends on faults: it is drawn a fixed number of times per step, and a step's own choices
+// (which record, which entry) come from a stream seeded by one of those draws, so a step
+// whose choices depend on what a device holds cannot shift the steps after it. The same
+// seed run with and without faults therefore performs the same actions in the same order;
+// with masked faults (every sync retried to completion) the outcome must be the same as on
+// a perfect link. What the link carries and the writes asked for are recorded by the oracle
+// (oracle.h), which checks at the end that nothing acknowledged was lost.
 #include "sim/sim.h"
-
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <deque>
-#include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 
 #include "lumbung/error.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
+#include "sim/faulty_link.h"
 #include "sim/in_process_server.h"
+#include "sim/invariants.h"
+#include "sim/oracle.h"
 #include "support/enrolment.h"
 #include "support/fake_clock.h"
 #include "support/temp_dir.h"
@@ -37,114 +43,6 @@ using test::InProcessTransport;
 constexpr int64_t kYearMs = 365LL * 24 * 3600 * 1000;
 const char* const kScope = "72";  // every device covers the records' province (Sulawesi Tengah)
 
-// Thrown by the link to simulate the device process dying at a request boundary: the
-// harness throws the Store and SyncClient away and reopens the store from its file.
-struct DeviceCrash {};
-
-// The misbehaving network, server process and device process of one device, driven by the
-// fault stream. Faults (probabilities per request in kMasked/kFull):
-//   drop request            the request never arrives; the client sees a link error
-//   drop response           the server acts (commits), the answer is lost
-//   duplicate               the request arrives twice (a proxy retried)
-//   hold copy               a copy is kept and delivered later, after newer requests
-//   hold instead            the request is delayed: the client gives up on it, it arrives later
-//   cut response            the answer stops halfway through its body
-//   restart server          the server process is killed and restarted from its files
-//                           (before delivering, or after committing and before answering)
-//   device crash            the device process dies before the request or after its answer
-//                           arrived (before the client could use it)
-class FaultyLink final : public Transport {
- public:
-  FaultyLink(InProcessServer& server, std::mt19937_64& rng, FaultMode mode, SimStats& stats,
-             std::deque<HttpRequest>& held)
-      : server_(server), inner_(server), rng_(rng), mode_(mode), stats_(stats), held_(held) {}
-
-  HttpResponse send(const HttpRequest& request) override {
-    ++stats_.requests;
-    if (mode_ == FaultMode::kNone) return inner_.send(request);
-    deliver_some_held();
-    const int roll = static_cast<int>(rng_() % 1000);
-    if (roll >= 300) return inner_.send(request);  // 70% clean
-    ++stats_.faults;
-    if (roll < 40) throw Error(ErrorCode::kTransport, "sim: request lost");
-    if (roll < 80) {
-      inner_.send(request);
-      throw Error(ErrorCode::kTransport, "sim: response lost");
-    }
-    if (roll < 120) {
-      inner_.send(request);
-      return inner_.send(request);
-    }
-    if (roll < 150) {
-      held_.push_back(request);
-      return inner_.send(request);
-    }
-    if (roll < 180) {
-      held_.push_back(request);
-      throw Error(ErrorCode::kTransport, "sim: request delayed");
-    }
-    if (roll < 220) {
-      HttpResponse r = inner_.send(request);
-      r.body.resize(r.body.size() / 2);
-      return r;
-    }
-    if (roll < 240) {
-      restart_server();
-      return inner_.send(request);
-    }
-    if (roll < 255) {
-      inner_.send(request);
-      restart_server();
-      throw Error(ErrorCode::kTransport, "sim: server killed before answering");
-    }
-    if (roll < 270) {
-      ++stats_.device_crashes;
-      throw DeviceCrash{};
-    }
-    if (roll < 285) {
-      inner_.send(request);
-      ++stats_.device_crashes;
-      throw DeviceCrash{};
-    }
-    // 285..299: a clean request that also delivers every held one after it.
-    HttpResponse r = inner_.send(request);
-    while (!held_.empty()) deliver_one_held();
-    return r;
-  }
-
-  void deliver_some_held() {
-    while (!held_.empty() && rng_() % 4 == 0) deliver_one_held();
-  }
-
- private:
-  void deliver_one_held() {
-    const size_t i = static_cast<size_t>(rng_() % held_.size());
-    HttpRequest r = std::move(held_[i]);
-    held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
-    inner_.send(r);  // whoever sent it stopped listening long ago
-  }
-  void restart_server() {
-    server_.restart();
-    ++stats_.server_restarts;
-  }
-
-  InProcessServer& server_;
-  InProcessTransport inner_;
-  std::mt19937_64& rng_;
-  FaultMode mode_;
-  SimStats& stats_;
-  std::deque<HttpRequest>& held_;
-};
-
-struct Write {
-  std::string device;
-  uint64_t seq = 0;
-  std::string id;
-  bool is_delete = false;
-  bool is_create = false;
-  Json set = Json::object();
-};
-
 struct SimDevice {
   std::string id;
   std::string path;
@@ -157,6 +55,9 @@ struct SimDevice {
   uint64_t seq = 0;  // change-log entries written (the harness's count)
 };
 
+// The fields the officers edit, and what they type into them.
+const char* const kEditable[] = {"phone", "monthly_income", "full_name", "status", "position"};
+
 class Simulation {
  public:
   explicit Simulation(const SimOptions& o)
@@ -164,7 +65,8 @@ class Simulation {
         sched_(o.seed * 0x9E3779B97F4A7C15ULL + 1),
         faults_(o.seed ^ 0xD1B54A32D192ED03ULL),
         server_wall_(test::kToday),
-        schema_path_(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json") {
+        schema_path_(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json"),
+        oracle_(*test::enrolment_schema()->collection("enrolment")) {
     server_ =
         std::make_unique<InProcessServer>(dir_.path() + "/server", server_wall_, schema_path_);
     InProcessTransport plain(*server_);
@@ -190,22 +92,30 @@ class Simulation {
   SimOutcome run() {
     for (int step = 0; step < o_.steps; ++step) {
       advance_time();
-      const int what = static_cast<int>(sched_() % 100);
-      SimDevice& d = *devices_[sched_() % devices_.size()];
-      if (what < 22) {
+      // Each step draws its choices from its own stream, seeded by one draw of the schedule:
+      // a step whose choices depend on what a device holds (which differs when faults fall
+      // differently) cannot shift the choices of the steps after it.
+      step_.seed(sched_());
+      const int what = static_cast<int>(step_() % 100);
+      SimDevice& d = *devices_[step_() % devices_.size()];
+      if (what < 20) {
         create(d);
-      } else if (what < 47) {
+      } else if (what < 44) {
         edit(d);
-      } else if (what < 52) {
+      } else if (what < 49) {
         remove(d);
-      } else if (what < 82) {
+      } else if (what < 53) {
+        contested_delete();
+      } else if (what < 79) {
         sync(d);
+      } else if (what < 84) {
+        if (auto c = pick_open_conflict()) resolve(*c);
       } else if (what < 88) {
-        resolve_conflict();
+        contested_resolution();
       } else if (what < 92) {
         merge_duplicate();
       } else if (what < 96) {
-        d.skew_ms -= 1000 * static_cast<int64_t>(1 + sched_() % 7200);  // clock jumps back
+        d.skew_ms -= 1000 * static_cast<int64_t>(1 + step_() % 7200);  // clock jumps back
         d.wall->set(now_ + d.skew_ms);
         log("%s clock jumps back to skew %lld ms", d.id.c_str(), static_cast<long long>(d.skew_ms));
       } else {
@@ -246,14 +156,15 @@ class Simulation {
     oo.device_id = d.id;
     oo.clock = d.wall.get();
     d.store = Store::open(oo);
-    d.link = std::make_unique<FaultyLink>(*server_, faults_, mode_, stats_, held_);
+    d.link = std::make_unique<FaultyLink>(*server_, faults_, mode_, stats_, held_, d.id, oracle_);
     d.client = std::make_unique<SyncClient>(*d.store, *d.link, d.token);
   }
 
-  void record_write(SimDevice& d, Write w, uint64_t pending_before) {
+  void record_write(SimDevice& d, HarnessWrite w, uint64_t pending_before) {
     if (d.store->pending_count() == pending_before) return;  // nothing changed: not logged
     w.device = d.id;
     w.seq = ++d.seq;
+    oracle_.local_write(w.device, w.seq, w.id, w.is_delete, w.set);
     writes_.push_back(std::move(w));
     ++stats_.writes;
   }
@@ -264,13 +175,14 @@ class Simulation {
     q.collection = "enrolment";
     q.limit = 10000;
     for (auto& r : d.store->query(q).records) ids.push_back(r.id);
+    std::sort(ids.begin(), ids.end());
     return ids;
   }
 
   void create(SimDevice& d) {
     int serial;
-    if (!serials_.empty() && sched_() % 4 == 0) {
-      serial = serials_[sched_() % serials_.size()];  // the same person enrolled twice
+    if (!serials_.empty() && step_() % 4 == 0) {
+      serial = serials_[step_() % serials_.size()];  // the same person enrolled twice
     } else {
       serial = 1 + static_cast<int>(serials_.size());
       serials_.push_back(serial);
@@ -278,54 +190,55 @@ class Simulation {
     Json rec = test::sample_enrolment(serial);
     rec["phone"] = phone();
     const uint64_t before = d.store->pending_count();
-    Write w;
+    HarnessWrite w;
     w.is_create = true;
     // Ids are given, not UUIDv7s (which carry random bits), so every run of a seed names
     // its records the same way and runs can be compared.
     char id[40];
     std::snprintf(id, sizeof id, "00000000-0000-7000-8000-%012d", ++records_made_);
     w.id = d.store->create("enrolment", rec, id);
-    w.set = d.store->get("enrolment", w.id)->fields;
+    w.set = rec;  // what the harness asked for, not what the store read back
     log("%s creates %s (nik serial %d)", d.id.c_str(), w.id.c_str(), serial);
     record_write(d, std::move(w), before);
   }
 
   std::string phone() {
     std::string p = "0812";
-    for (int i = 0; i < 7; ++i) p.push_back(static_cast<char>('0' + sched_() % 10));
+    for (int i = 0; i < 7; ++i) p.push_back(static_cast<char>('0' + step_() % 10));
     return p;
   }
 
-  void edit(SimDevice& d) {
-    auto ids = live_ids(d);
-    if (ids.empty()) return create(d);
-    const std::string id = ids[sched_() % ids.size()];
-    Json patch = Json::object();
-    const int nfields = 1 + static_cast<int>(sched_() % 2);
+  Json value_for(const std::string& field) {
     static const char* const kNames[] = {"Eko Setiawan", "Eko Setiawan S.", "Siti Rahma",
                                          "Budi Santoso"};
     static const char* const kStatus[] = {"draft", "submitted", "verified", "rejected", "enrolled"};
+    if (field == "phone") return phone();
+    if (field == "monthly_income") return 1000000 + 100000 * static_cast<int64_t>(step_() % 190);
+    if (field == "full_name") return kNames[step_() % 4];
+    if (field == "status") return kStatus[step_() % 5];
+    return step_() % 5 == 0 ? Json() : Json("kaur " + std::to_string(step_() % 9));  // position
+  }
+
+  Json random_patch() {
+    Json patch = Json::object();
+    const int nfields = 1 + static_cast<int>(step_() % 2);
     for (int i = 0; i < nfields; ++i) {
-      switch (sched_() % 6) {
-        case 0:
-        case 1:
-          patch["phone"] = phone();
-          break;
-        case 2:
-          patch["monthly_income"] = 1000000 + 100000 * static_cast<int64_t>(sched_() % 190);
-          break;
-        case 3:
-          patch["full_name"] = kNames[sched_() % 4];
-          break;
-        case 4:
-          patch["status"] = kStatus[sched_() % 5];
-          break;
-        default:
-          patch["position"] =
-              sched_() % 5 == 0 ? Json() : Json("kaur " + std::to_string(sched_() % 9));
-          break;
-      }
+      static const int kField[] = {0, 0, 1, 2, 3, 4};  // phone twice as often
+      const char* f = kEditable[kField[step_() % 6]];
+      patch[f] = value_for(f);
     }
+    return patch;
+  }
+
+  // The officer on `d` edits record `id` (live on d) with `patch`; a status the store refuses
+  // to move back is left out, as the officer would.
+  void edit_record(SimDevice& d, const std::string& id, Json patch) {
+    // A field typed with the value it already has is no write (the store logs none).
+    const Json had = d.store->get("enrolment", id)->fields;
+    for (auto it = patch.begin(); it != patch.end();) {
+      it = had.value(it.key(), Json()) == it.value() ? patch.erase(it) : std::next(it);
+    }
+    if (patch.empty()) return;
     const uint64_t before = d.store->pending_count();
     try {
       d.store->update("enrolment", id, patch);
@@ -335,24 +248,58 @@ class Simulation {
       if (patch.empty()) return;
       d.store->update("enrolment", id, patch);
     }
-    Write w;
+    HarnessWrite w;
     w.id = id;
     w.set = patch;
     log("%s edits %s %s", d.id.c_str(), id.c_str(), patch.dump().c_str());
     record_write(d, std::move(w), before);
   }
 
-  void remove(SimDevice& d) {
+  void edit(SimDevice& d) {
     auto ids = live_ids(d);
-    if (ids.empty()) return;
-    const std::string id = ids[sched_() % ids.size()];
+    if (ids.empty()) return create(d);
+    const std::string id = ids[step_() % ids.size()];
+    edit_record(d, id, random_patch());
+  }
+
+  void remove_record(SimDevice& d, const std::string& id) {
     const uint64_t before = d.store->pending_count();
     d.store->remove("enrolment", id);
-    Write w;
+    HarnessWrite w;
     w.id = id;
     w.is_delete = true;
     log("%s deletes %s", d.id.c_str(), id.c_str());
     record_write(d, std::move(w), before);
+  }
+
+  void remove(SimDevice& d) {
+    auto ids = live_ids(d);
+    if (ids.empty()) return;
+    remove_record(d, ids[step_() % ids.size()]);
+  }
+
+  // Officer A edits a record offline while officer B, who holds it too, edits it, maybe
+  // syncs, and deletes it (issue 11, case 1: B's own newer edit must not hide that B never
+  // saw A's).
+  void contested_delete() {
+    const size_t n = devices_.size();
+    const size_t ia = step_() % n, ib = (ia + 1 + step_() % (n - 1)) % n;
+    SimDevice& a = *devices_[ia];
+    SimDevice& b = *devices_[ib];
+    const auto la = live_ids(a), lb = live_ids(b);
+    std::vector<std::string> both;
+    std::set_intersection(la.begin(), la.end(), lb.begin(), lb.end(), std::back_inserter(both));
+    if (both.empty()) return;
+    const std::string id = both[step_() % both.size()];
+    const int plan = static_cast<int>(step_() % 32);
+    log("%s edits %s while %s deletes it (plan %d)", a.id.c_str(), id.c_str(), b.id.c_str(), plan);
+    edit_record(a, id, random_patch());
+    if (plan & 1) edit_record(b, id, random_patch());
+    if (plan & 2) sync(b);
+    if (plan & 4) sync(a);
+    if (b.store->get("enrolment", id)) remove_record(b, id);
+    if (plan & 8) sync(b);
+    if (plan & 16) sync(a);
   }
 
   SyncOptions sync_options() const {
@@ -365,12 +312,15 @@ class Simulation {
     return so;
   }
 
-  // One sync attempt; true if it completed. A DeviceCrash reopens the store.
+  // One sync attempt; true if it completed. A DeviceCrash reopens the store. The oracle is
+  // told the stored pull cursor before and after: the pages between them were applied.
   bool sync_once(SimDevice& d) {
     ++stats_.syncs;
+    oracle_.sync_began(d.id, d.store->get_meta("pull_cursor"));
+    bool done = false;
     try {
       d.client->sync(sync_options());
-      return true;
+      done = true;
     } catch (const DeviceCrash&) {
       log("%s crashed mid-sync; reopening its store", d.id.c_str());
       open_device(d);
@@ -379,8 +329,9 @@ class Simulation {
         fail("sync of " + d.id + " refused: " + error_code_name(e.code()) + ": " + e.what());
       }
     }
-    ++stats_.syncs_failed;
-    return false;
+    oracle_.sync_ended(d.id, d.store->get_meta("pull_cursor"));
+    if (!done) ++stats_.syncs_failed;
+    return done;
   }
 
   void sync(SimDevice& d) {
@@ -396,7 +347,8 @@ class Simulation {
   }
 
   void quiet_sync(SimDevice& d) {
-    d.link = std::make_unique<FaultyLink>(*server_, faults_, FaultMode::kNone, stats_, held_);
+    d.link = std::make_unique<FaultyLink>(*server_, faults_, FaultMode::kNone, stats_, held_, d.id,
+                                          oracle_);
     d.client = std::make_unique<SyncClient>(*d.store, *d.link, d.token);
     if (!sync_once(d)) fail("final quiet sync of " + d.id + " failed");
   }
@@ -436,17 +388,24 @@ class Simulation {
            c["kind"].get<std::string>() + "|" + sides[0] + "|" + sides[1];
   }
 
-  void resolve_conflict() {
+  std::optional<Json> pick_open_conflict() {
     Json list = call("GET", "/v1/conflicts?status=open", Json(), reviewer_)["conflicts"];
-    if (list.empty()) return;
+    if (list.empty()) return std::nullopt;
     std::vector<Json> cs(list.begin(), list.end());
     std::sort(cs.begin(), cs.end(),
               [](const Json& a, const Json& b) { return content_key(a) < content_key(b); });
-    const Json& c = cs[sched_() % cs.size()];
+    return cs[step_() % cs.size()];
+  }
+
+  // The reviewer resolves entry `c` as it was shown: the server's op is told to the oracle
+  // with the entry's two versions as everything the reviewer saw.
+  void resolve(const Json& c) {
     Json body;
-    const int how = static_cast<int>(sched_() % 3);
-    if (how == 2 && c["kind"] != "update_delete" && c["field"] == "phone") {
-      body = Json{{"value", phone()}};
+    const int how = static_cast<int>(step_() % 3);
+    const std::string field = c["field"];
+    if (how == 2 && c["kind"] != "update_delete" &&
+        (field == "phone" || field == "monthly_income" || field == "position")) {
+      body = Json{{"value", value_for(field)}};
     } else {
       body = Json{{"keep", how == 0 ? "winner" : "loser"}};
     }
@@ -455,9 +414,51 @@ class Simulation {
                   reviewer_, &status);
     log("reviewer resolves %s %s: %d", content_key(c).c_str(), body.dump().c_str(), status);
     ++stats_.reviews;
-    // A keep that cannot be written (e.g. nothing left to keep) is a refusal, not a bug.
-    if (status != 200 && status != 400)
+    if (status == 200) {
+      oracle_.server_wrote(Json::array({r["resolution"]["op"]}),
+                           {decode_version(c["winner"]["version"]),
+                            decode_version(c["loser"]["version"])},
+                           "resolution");
+    } else if (status != 400) {
+      // A keep that cannot be written (e.g. nothing left to keep) is a refusal, not a bug.
       fail("resolve answered " + std::to_string(status) + ": " + r.dump());
+    }
+  }
+
+  // A reviewer resolves an entry while an officer edits the same field: the officer's value
+  // reaches the server before the resolution (the reviewer was shown the entry without it:
+  // issue 11, case 2), after it (the officer had not seen the resolution), or they cross.
+  void contested_resolution() {
+    auto c = pick_open_conflict();
+    if (!c) return;
+    const std::string id = (*c)["record_id"];
+    std::string field = (*c)["field"];
+    if (std::find(std::begin(kEditable), std::end(kEditable), field) == std::end(kEditable))
+      field = kEditable[step_() % 5];
+    const size_t first = step_() % devices_.size();
+    SimDevice* officer = nullptr;
+    for (size_t k = 0; k < devices_.size() && !officer; ++k) {
+      SimDevice& cand = *devices_[(first + k) % devices_.size()];
+      if (cand.store->get("enrolment", id)) officer = &cand;
+    }
+    const int order = static_cast<int>(step_() % 3);
+    const Json patch{{field, value_for(field)}};
+    if (!officer) return resolve(*c);
+    log("%s edits %s while the reviewer resolves it (order %d)", officer->id.c_str(), id.c_str(),
+        order);
+    if (order == 0) {
+      edit_record(*officer, id, patch);
+      sync(*officer);
+      resolve(*c);
+    } else if (order == 1) {
+      resolve(*c);
+      edit_record(*officer, id, patch);
+      sync(*officer);
+    } else {
+      edit_record(*officer, id, patch);
+      resolve(*c);
+      sync(*officer);
+    }
   }
 
   void merge_duplicate() {
@@ -467,17 +468,30 @@ class Simulation {
     std::sort(ds.begin(), ds.end(), [](const Json& a, const Json& b) {
       return a["record_ids"].dump() < b["record_ids"].dump();
     });
-    const Json& d = ds[sched_() % ds.size()];
-    const std::string survivor = d["record_ids"][sched_() % 2];
+    const Json& d = ds[step_() % ds.size()];
+    const std::string survivor = d["record_ids"][step_() % 2];
     int status = 0;
     Json r = call("POST", "/v1/duplicates/" + d["id"].get<std::string>() + "/merge",
                   Json{{"survivor", survivor}}, reviewer_, &status);
     log("reviewer merges %s into %s: %d", d["record_ids"].dump().c_str(), survivor.c_str(), status);
     ++stats_.reviews;
-    if (status != 200) fail("merge answered " + std::to_string(status) + ": " + r.dump());
+    if (status != 200) {
+      fail("merge answered " + std::to_string(status) + ": " + r.dump());
+      return;
+    }
+    // The reviewer was shown both records whole: every version in them.
+    std::vector<Version> shown;
+    for (const Json& rec : d["records"]) {
+      if (rec.contains("versions")) {
+        for (const auto& [f, v] : rec["versions"].items()) shown.push_back(decode_version(v));
+      }
+      if (rec.contains("tombstone") && !rec["tombstone"].is_null())
+        shown.push_back(decode_version(rec["tombstone"]));
+    }
+    oracle_.server_wrote(r["resolution"]["ops"], shown, "merge");
   }
 
-  // --- invariants
+  // --- invariants (invariants.h) and the oracle (oracle.h)
   void check_invariants() {
     // The server's view.
     std::map<std::string, Json> server_records;
@@ -492,154 +506,40 @@ class Simulation {
     Json duplicates = call("GET", "/v1/duplicates?status=all", Json(), reviewer_)["duplicates"];
     stats_.conflicts = conflicts.size();
     stats_.duplicates = duplicates.size();
+    // The refused queue (issue 11, item 4); null from a server that has none.
+    Json refused;
+    for (std::string after;;) {
+      int status = 0;
+      Json page = call("GET", "/v1/refused?status=all&limit=10000&after=" + after, Json(),
+                       reviewer_, &status);
+      if (status != 200 || !page.contains("refused")) break;
+      if (refused.is_null()) refused = Json::array();
+      for (auto& r : page["refused"]) refused.push_back(r);
+      after = page.value("next", "");
+      if (after.empty() || page["refused"].empty()) break;
+    }
 
+    std::vector<std::string> found;
     // 1. Every replica equals the server: records, values, versions, deletion.
+    std::vector<std::string> names;
+    std::vector<StateView> replicas;
     for (auto& d : devices_) {
-      Query q;
-      q.collection = "enrolment";
-      q.include_deleted = true;
-      q.limit = 10000;
-      std::map<std::string, Json> mine;
-      for (auto& r : d->store->query(q).records) {
-        Json versions = Json::object();
-        for (auto& [f, v] : r.versions) versions[f] = encode_version(v);
-        mine[r.id] =
-            Json{{"id", r.id},
-                 {"fields", r.fields},
-                 {"versions", versions},
-                 {"deleted", r.deleted},
-                 {"tombstone", r.tombstone.empty() ? Json() : encode_version(r.tombstone)}};
-      }
-      if (mine.size() != server_records.size()) {
-        fail(d->id + " holds " + std::to_string(mine.size()) + " records, the server " +
-             std::to_string(server_records.size()));
-      }
-      for (auto& [id, rec] : server_records) {
-        auto it = mine.find(id);
-        if (it == mine.end()) {
-          fail(d->id + " lacks record " + id);
-        } else if (it->second != rec) {
-          fail(d->id + " differs from the server on " + id + ":\n  device " + it->second.dump() +
-               "\n  server " + rec.dump());
-        }
-      }
-      if (d->store->pending_count() != 0) fail(d->id + " still has unacknowledged changes");
+      names.push_back(d->id);
+      replicas.push_back(check_replica(d->id, *d->store, server_records, found));
     }
-
-    // 2. No change applied twice or lost: acked_seq and the oplog against the harness.
-    Json devices = call("GET", "/v1/admin/devices", Json(), server_->admin_token())["devices"];
-    for (auto& d : devices_) {
-      for (auto& row : devices) {
-        if (row["device_id"] == d->id && row["acked_seq"].get<uint64_t>() != d->seq) {
-          fail(d->id + ": server acked_seq " + row["acked_seq"].dump() + " but the device wrote " +
-               std::to_string(d->seq) + " changes");
-        }
-      }
-    }
-    struct LoggedOp {
-      uint64_t pos;
-      Op op;
-    };
-    std::map<std::pair<std::string, uint64_t>, LoggedOp> oplog;
-    std::map<std::string, std::vector<const LoggedOp*>> ops_by_record;
-    read_oplog([&](uint64_t pos, const std::string& dev, uint64_t seq, const std::string& text) {
-      const auto key = std::make_pair(dev, seq);
-      if (oplog.count(key)) fail("oplog holds (" + dev + ", " + std::to_string(seq) + ") twice");
-      oplog[key] = LoggedOp{pos, decode_op(Json::parse(text), "")};
-    });
-    for (auto& [k, lo] : oplog) ops_by_record[lo.op.id].push_back(&lo);
-    for (const Write& w : writes_) {
-      auto it = oplog.find({w.device, w.seq});
-      if (it == oplog.end()) {
-        fail("write (" + w.device + ", " + std::to_string(w.seq) + ") on " + w.id +
-             " is not in the oplog");
-        continue;
-      }
-      const Op& op = it->second.op;
-      if (op.id != w.id || op.is_delete != w.is_delete) {
-        fail("oplog (" + w.device + ", " + std::to_string(w.seq) + ") is another write");
-        continue;
-      }
-      // A create is read back from the record when pushed, so it also carries the values of
-      // the device's later edits of that record (store.cpp, the changes table).
-      auto later_edit_wrote = [&](const std::string& f, const Json& v) {
-        if (!w.is_create) return false;
-        return std::any_of(writes_.begin(), writes_.end(), [&](const Write& x) {
-          return x.device == w.device && x.id == w.id && x.seq > w.seq && x.set.contains(f) &&
-                 x.set[f] == v;
-        });
-      };
-      for (auto& [f, v] : op.set.items()) {
-        if ((!w.set.contains(f) || w.set[f] != v) && !later_edit_wrote(f, v)) {
-          fail("oplog (" + w.device + ", " + std::to_string(w.seq) + ") field " + f + " = " +
-               v.dump() + " was not written");
-        }
-      }
-    }
-    for (auto& [k, lo] : oplog) {
-      if (k.first != "server" && !std::any_of(devices_.begin(), devices_.end(),
-                                              [&](auto& d) { return d->id == k.first; })) {
-        fail("oplog op of unknown device " + k.first);
-      }
-    }
-
-    // 3. Every acknowledged write is current, or was overwritten by a writer that had
-    //    seen it, or is kept in a conflict entry; forward-only fields settle by rank.
-    const CollectionSchema& cs = *server_->schema().collection("enrolment");
-    for (auto& [k, lo] : oplog) {
-      const Op& op = lo.op;
-      if (op.is_delete) continue;
-      auto rit = server_records.find(op.id);
-      if (rit == server_records.end()) {
-        fail("record " + op.id + " of oplog op is missing on the server");
-        continue;
-      }
-      const Json& rec = rit->second;
-      for (auto& [f, v] : op.set.items()) {
-        const FieldDef* fd = cs.field(f);
-        if (fd && fd->policy == MergePolicy::kForwardOnly) continue;
-        const Json cur_value = rec["fields"].contains(f) ? rec["fields"][f] : Json();
-        if (!rec["versions"].contains(f)) {
-          fail("field " + f + " of " + op.id + " has no version on the server");
-          continue;
-        }
-        const Version cur = decode_version(rec["versions"][f]);
-        if (cur == op.version) {
-          if (cur_value != v)
-            fail("field " + f + " of " + op.id + " has the op's version but another value");
-          continue;
-        }
-        if (cur < op.version) {
-          fail("field " + f + " of " + op.id + " went back to an older version");
-          continue;
-        }
-        if (cur_value == v) continue;
-        bool seen = false;
-        for (const LoggedOp* other : ops_by_record[op.id]) {
-          auto b = other->op.base.find(f);
-          if (other->op.set.contains(f) && b != other->op.base.end() && b->second >= op.version) {
-            seen = true;
-            break;
-          }
-        }
-        if (seen) continue;
-        bool kept = false;
-        for (auto& c : conflicts) {
-          if (c["record_id"] != op.id || c["field"] != f) continue;
-          for (const char* side : {"winner", "loser"}) {
-            // The write itself, or a later write of the same value that replaced it without
-            // loss (two officers typed the same thing; soak seed 2336).
-            if (decode_version(c[side]["version"]) >= op.version && c[side]["value"] == v)
-              kept = true;
-          }
-        }
-        if (!kept) {
-          fail("acknowledged write lost: " + k.first + " seq " + std::to_string(k.second) +
-               " set " + f + " = " + v.dump() + " on " + op.id + "; now " + cur_value.dump() +
-               " at " + version_to_string(cur) + ", and no conflict entry keeps it");
-        }
-      }
-    }
+    // 2. No change applied twice or lost on the way: acked_seq and the oplog.
+    Json admin_devices =
+        call("GET", "/v1/admin/devices", Json(), server_->admin_token())["devices"];
+    std::map<std::string, uint64_t> seqs;
+    for (auto& d : devices_) seqs[d->id] = d->seq;
+    check_oplog(server_->db_path(), writes_, seqs, admin_devices, found);
+    // 3. The oracle: every acknowledged write is current, or was overwritten or deleted by a
+    //    writer that had seen it, or is kept in a conflict entry.
+    StateView server_view;
+    for (auto& [id, r] : server_records) server_view[id] = record_view(r);
+    for (auto& f : oracle_.check(server_view, names, replicas, conflicts, refused))
+      found.push_back(std::move(f));
+    for (auto& f : found) fail(f);
 
     // For comparing runs of one schedule.
     for (auto& c : conflicts) conflict_set_.insert("conflict " + content_key(c));
@@ -650,32 +550,6 @@ class Simulation {
     for (auto& [id, r] : server_records) {
       final_records_[id] = Json{{"fields", r["fields"]}, {"deleted", r["deleted"]}};
     }
-  }
-
-  // Reads the server's oplog straight from its SQLite file, read-only.
-  void read_oplog(
-      const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>& fn) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(server_->db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
-        SQLITE_OK) {
-      fail("cannot open the server database read-only");
-      sqlite3_close(db);
-      return;
-    }
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT pos, dev, seq, op FROM oplog ORDER BY pos", -1, &st,
-                           nullptr) == SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        fn(static_cast<uint64_t>(sqlite3_column_int64(st, 0)),
-           reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
-           static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
-           reinterpret_cast<const char*>(sqlite3_column_text(st, 3)));
-      }
-    } else {
-      fail(std::string("cannot read the oplog: ") + sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
   }
 
   void fail(const std::string& what) {
@@ -694,19 +568,21 @@ class Simulation {
 
   SimOptions o_;
   std::mt19937_64 sched_;
+  std::mt19937_64 step_;  // this step's choices, seeded from sched_
   std::mt19937_64 faults_;
   FaultMode mode_ = o_.faults;
   test::TempDir dir_;
   int64_t now_ = test::kToday;
   FakeWallClock server_wall_;
   std::string schema_path_;
+  Oracle oracle_;
   std::unique_ptr<InProcessServer> server_;
   std::string reviewer_;
   std::vector<std::unique_ptr<SimDevice>> devices_;
   std::deque<HttpRequest> held_;
   std::vector<int> serials_;
   int records_made_ = 0;
-  std::vector<Write> writes_;
+  std::vector<HarnessWrite> writes_;
   std::vector<std::string> failures_;
   SimStats stats_;
   std::set<std::string> conflict_set_;

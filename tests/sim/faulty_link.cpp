@@ -1,0 +1,139 @@
+// The simulation's misbehaving link (see faulty_link.h).
+#include "sim/faulty_link.h"
+
+#include "common/gzip.h"
+#include "lumbung/error.h"
+
+namespace lumbung::sim {
+
+FaultyLink::FaultyLink(test::InProcessServer& server, std::mt19937_64& rng, FaultMode mode,
+                       SimStats& stats, std::deque<HttpRequest>& held, std::string device,
+                       Oracle& oracle)
+    : server_(server),
+      inner_(server),
+      rng_(rng),
+      mode_(mode),
+      stats_(stats),
+      held_(held),
+      device_(std::move(device)),
+      oracle_(oracle) {}
+
+HttpResponse FaultyLink::send(const HttpRequest& request) {
+  ++stats_.requests;
+  const bool push = request.method == "POST" && request.target == "/v1/push";
+  const bool pull = request.method == "GET" && request.target.rfind("/v1/pull", 0) == 0;
+  if (push) {
+    std::string encoding;
+    for (const auto& [k, v] : request.headers) {
+      if (test::lower(k) == "content-encoding") encoding = v;
+    }
+    if (auto j = decode(request.body, encoding)) oracle_.push_sent(device_, *j);
+  }
+  HttpResponse r = deliver(request);
+  if ((push || pull) && r.status >= 200 && r.status < 300) {
+    auto enc = r.headers.find("content-encoding");
+    if (auto j = decode(r.body, enc == r.headers.end() ? std::string() : enc->second)) {
+      if (push) {
+        oracle_.push_answered(device_, *j);
+      } else {
+        oracle_.pull_answered(device_, cursor_of(request.target), *j);
+      }
+    }
+  }
+  return r;
+}
+
+void FaultyLink::deliver_some_held() {
+  while (!held_.empty() && rng_() % 4 == 0) deliver_one_held();
+}
+
+std::optional<Json> FaultyLink::decode(const std::string& body, const std::string& encoding) {
+  std::string text = body;
+  if (encoding == "gzip") {
+    try {
+      text = gzip::decompress(body, 64u << 20);
+    } catch (const Error&) {
+      return std::nullopt;  // cut short on the way: the client cannot use it either
+    }
+  }
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+std::string FaultyLink::cursor_of(const std::string& target) {
+  const auto q = target.find('?');
+  if (q == std::string::npos) return {};
+  const std::string query = "&" + target.substr(q + 1);
+  const auto c = query.find("&cursor=");
+  if (c == std::string::npos) return {};
+  const auto end = query.find('&', c + 1);
+  return test::percent_decode(
+      query.substr(c + 8, end == std::string::npos ? std::string::npos : end - c - 8));
+}
+
+HttpResponse FaultyLink::deliver(const HttpRequest& request) {
+  if (mode_ == FaultMode::kNone) return inner_.send(request);
+  deliver_some_held();
+  const int roll = static_cast<int>(rng_() % 1000);
+  if (roll >= 300) return inner_.send(request);  // 70% clean
+  ++stats_.faults;
+  if (roll < 40) throw Error(ErrorCode::kTransport, "sim: request lost");
+  if (roll < 80) {
+    inner_.send(request);
+    throw Error(ErrorCode::kTransport, "sim: response lost");
+  }
+  if (roll < 120) {
+    inner_.send(request);
+    return inner_.send(request);
+  }
+  if (roll < 150) {
+    held_.push_back(request);
+    return inner_.send(request);
+  }
+  if (roll < 180) {
+    held_.push_back(request);
+    throw Error(ErrorCode::kTransport, "sim: request delayed");
+  }
+  if (roll < 220) {
+    HttpResponse r = inner_.send(request);
+    r.body.resize(r.body.size() / 2);
+    return r;
+  }
+  if (roll < 240) {
+    restart_server();
+    return inner_.send(request);
+  }
+  if (roll < 255) {
+    inner_.send(request);
+    restart_server();
+    throw Error(ErrorCode::kTransport, "sim: server killed before answering");
+  }
+  if (roll < 270) {
+    ++stats_.device_crashes;
+    throw DeviceCrash{};
+  }
+  if (roll < 285) {
+    inner_.send(request);
+    ++stats_.device_crashes;
+    throw DeviceCrash{};
+  }
+  // 285..299: a clean request that also delivers every held one after it.
+  HttpResponse r = inner_.send(request);
+  while (!held_.empty()) deliver_one_held();
+  return r;
+}
+
+void FaultyLink::deliver_one_held() {
+  const size_t i = static_cast<size_t>(rng_() % held_.size());
+  HttpRequest r = std::move(held_[i]);
+  held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+  inner_.send(r);  // whoever sent it stopped listening long ago
+}
+
+void FaultyLink::restart_server() {
+  server_.restart();
+  ++stats_.server_restarts;
+}
+
+}  // namespace lumbung::sim

@@ -1,0 +1,148 @@
+// Invariants 1 and 2 of the simulation (see invariants.h).
+#include "sim/invariants.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "lumbung/changeset.h"
+
+namespace lumbung::sim {
+namespace {
+
+// Reads the server's oplog straight from its SQLite file, read-only.
+void read_oplog(
+    const std::string& db_path,
+    const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>& fn,
+    std::vector<std::string>& failures) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    failures.push_back("cannot open the server database read-only");
+    sqlite3_close(db);
+    return;
+  }
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT pos, dev, seq, op FROM oplog ORDER BY pos", -1, &st,
+                         nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      fn(static_cast<uint64_t>(sqlite3_column_int64(st, 0)),
+         reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
+         static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
+         reinterpret_cast<const char*>(sqlite3_column_text(st, 3)));
+    }
+  } else {
+    failures.push_back(std::string("cannot read the oplog: ") + sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+}  // namespace
+
+Json record_json(const Record& r) {
+  Json versions = Json::object();
+  for (const auto& [f, v] : r.versions) versions[f] = encode_version(v);
+  return Json{{"id", r.id},
+              {"fields", r.fields},
+              {"versions", versions},
+              {"deleted", r.deleted},
+              {"tombstone", r.tombstone.empty() ? Json() : encode_version(r.tombstone)}};
+}
+
+RecordView record_view(const Json& j) {
+  RecordView r;
+  r.fields = j.at("fields");
+  for (const auto& [f, v] : j.at("versions").items()) r.versions[f] = decode_version(v);
+  r.deleted = j.at("deleted").get<bool>();
+  if (!j.at("tombstone").is_null()) r.tombstone = decode_version(j.at("tombstone"));
+  return r;
+}
+
+StateView check_replica(const std::string& name, const Store& store,
+                        const std::map<std::string, Json>& server_records,
+                        std::vector<std::string>& failures) {
+  Query q;
+  q.collection = "enrolment";
+  q.include_deleted = true;
+  q.limit = 10000;
+  std::map<std::string, Json> mine;
+  StateView view;
+  for (auto& r : store.query(q).records) {
+    mine[r.id] = record_json(r);
+    view[r.id] = record_view(mine[r.id]);
+  }
+  if (mine.size() != server_records.size()) {
+    failures.push_back(name + " holds " + std::to_string(mine.size()) + " records, the server " +
+                       std::to_string(server_records.size()));
+  }
+  for (auto& [id, rec] : server_records) {
+    auto it = mine.find(id);
+    if (it == mine.end()) {
+      failures.push_back(name + " lacks record " + id);
+    } else if (it->second != rec) {
+      failures.push_back(name + " differs from the server on " + id + ":\n  device " +
+                         it->second.dump() + "\n  server " + rec.dump());
+    }
+  }
+  if (store.pending_count() != 0) failures.push_back(name + " still has unacknowledged changes");
+  return view;
+}
+
+void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& writes,
+                 const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
+                 std::vector<std::string>& failures) {
+  for (const auto& [dev, seq] : device_seqs) {
+    for (auto& row : admin_devices) {
+      if (row["device_id"] == dev && row["acked_seq"].get<uint64_t>() != seq) {
+        failures.push_back(dev + ": server acked_seq " + row["acked_seq"].dump() +
+                           " but the device wrote " + std::to_string(seq) + " changes");
+      }
+    }
+  }
+  std::map<std::pair<std::string, uint64_t>, Op> oplog;
+  read_oplog(
+      db_path,
+      [&](uint64_t, const std::string& dev, uint64_t seq, const std::string& text) {
+        const auto key = std::make_pair(dev, seq);
+        if (oplog.count(key)) {
+          failures.push_back("oplog holds (" + dev + ", " + std::to_string(seq) + ") twice");
+        }
+        oplog[key] = decode_op(Json::parse(text), "");
+      },
+      failures);
+  for (const HarnessWrite& w : writes) {
+    auto it = oplog.find({w.device, w.seq});
+    const std::string key = "(" + w.device + ", " + std::to_string(w.seq) + ")";
+    if (it == oplog.end()) {
+      failures.push_back("write " + key + " on " + w.id + " is not in the oplog");
+      continue;
+    }
+    const Op& op = it->second;
+    if (op.id != w.id || op.is_delete != w.is_delete) {
+      failures.push_back("oplog " + key + " is another write");
+      continue;
+    }
+    // A create is read back from the record when pushed, so it also carries the values of
+    // the device's later edits of that record (store.cpp, the changes table).
+    auto later_edit_wrote = [&](const std::string& f, const Json& v) {
+      if (!w.is_create) return false;
+      return std::any_of(writes.begin(), writes.end(), [&](const HarnessWrite& x) {
+        return x.device == w.device && x.id == w.id && x.seq > w.seq && x.set.contains(f) &&
+               x.set[f] == v;
+      });
+    };
+    for (auto& [f, v] : op.set.items()) {
+      if ((!w.set.contains(f) || w.set[f] != v) && !later_edit_wrote(f, v)) {
+        failures.push_back("oplog " + key + " field " + f + " = " + v.dump() + " was not written");
+      }
+    }
+  }
+  for (auto& [k, op] : oplog) {
+    if (k.first != "server" && !device_seqs.count(k.first)) {
+      failures.push_back("oplog op of unknown device " + k.first);
+    }
+  }
+}
+
+}  // namespace lumbung::sim

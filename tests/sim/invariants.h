@@ -1,0 +1,46 @@
+// Invariants 1 and 2 of the simulation (docs/RELIABILITY.md), checked after every run:
+// every replica equals the server, and no change was applied twice or lost on the way.
+// The "nothing lost" check made from the harness's own record is the oracle (oracle.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lumbung/schema.h"
+#include "lumbung/store.h"
+#include "sim/oracle.h"
+
+namespace lumbung::sim {
+
+// A write the harness asked a device for, as it asked.
+struct HarnessWrite {
+  std::string device;
+  uint64_t seq = 0;  // the device's change-log seq
+  std::string id;
+  bool is_delete = false;
+  bool is_create = false;
+  Json set = Json::object();
+};
+
+// A record of GET /v1/records, and the same for a device's Record, in one JSON shape:
+// {"id", "fields", "versions", "deleted", "tombstone"}.
+Json record_json(const Record& r);
+RecordView record_view(const Json& record_json);
+
+// Invariant 1: `store` holds exactly `server_records` (id -> record_json), values, versions,
+// deletion and tombstones, and nothing unacknowledged. Returns the device's records.
+StateView check_replica(const std::string& name, const Store& store,
+                        const std::map<std::string, Json>& server_records,
+                        std::vector<std::string>& failures);
+
+// Invariant 2: the server's acked_seq per device (`admin_devices`, GET /v1/admin/devices)
+// equals the number of writes the device made (`device_seqs`); the server's oplog (read from
+// its SQLite file `db_path`, read-only) holds each (device, seq) once, and every write under
+// its (device, seq) with the values written.
+void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& writes,
+                 const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
+                 std::vector<std::string>& failures);
+
+}  // namespace lumbung::sim

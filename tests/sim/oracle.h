@@ -1,0 +1,179 @@
+// The simulation's oracle: its own record of every write and of what each writer had seen,
+// kept apart from the system under test, and the "nothing lost" check made from it.
+//
+// What it records (never reading a `base`, a conflict decision or a merge result):
+// - every write the harness asked a device for: (device, seq), record, the fields and values
+//   set or the delete; and every write the server made for the central office (conflict
+//   resolutions, duplicate merges), from the review answer's ops;
+// - each write's version: the hlc of the op in the push request the link carried, replaced
+//   by the push answer's `restamped` entry when one arrives (the server's version is final);
+//   and its values as the server stored them when a push answer says (`stored`: normalised);
+// - each device's causal past: the writes it made, and the ops of every pull page it
+//   *applied* (for a whole record moved into its regions: every version in it). A page
+//   counts as applied when the device's stored pull cursor moved past it: the store commits
+//   a page and its cursor in one transaction (Store::apply_remote), so a page the client
+//   received and could not use (a body cut short, a crash after the answer arrived, a sync
+//   that gave up with a page fetched ahead) leaves the cursor behind it. The cursor is read
+//   from the store before and after every sync attempt (after the reopen, if it crashed),
+//   and the delivered pages are chained from one to the other;
+// - for a server write, what the reviewer was shown: the versions in the conflict entry
+//   (or both records of a duplicate entry), not everything the server held;
+// - acknowledgement: a device write is acknowledged once a push answer delivered to its
+//   device carries an `acked_seq` at or above its seq; a server write when it is answered.
+// Causal pasts are closed transitively (a writer that saw w2 saw what w2's writer had seen).
+//
+// What it checks at the end (check()), on the server and on every replica, for every
+// acknowledged write w ("w is accounted for"):
+// - w of field f: f's value is w's value at w's version or a newer one (two officers who
+//   typed the same value are one write), and the record is live or its tombstone came from
+//   a writer that had w in its causal past; or f's current version came from a write whose
+//   writer had w (or the same value at a newer version) in its causal past; or a conflict
+//   entry (GET /v1/conflicts?status=all, any status) keeps w's value at w's version or a
+//   newer one; or a later write of f (or delete of the record) whose writer had seen w is
+//   itself accounted for (w -> x was an ordinary overwrite; whether x survived is x's
+//   question). forward_only fields get no exemption: a concurrent lower rank must be kept
+//   in an entry too. A last-writer-wins field never goes back to an older version.
+// - a delete w: the record is deleted with a tombstone at w's version or newer; or it is
+//   live again through a write whose writer had seen w (or a newer delete of it); or an
+//   update_delete entry keeps a delete of the record at w's version or newer; or a later
+//   delete whose writer had seen w is accounted for.
+// - a refused write (the push answer's `refused`): it is in GET /v1/refused?status=all.
+// Every version found on a replica must be one the oracle recorded, on that record; no two
+// writes may share a version; every write must be acknowledged by the end. "Had seen" is
+// always the oracle's causal past, never an op's `base`.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lumbung/clock.h"
+#include "lumbung/schema.h"
+
+namespace lumbung::sim {
+
+// A record as a replica or the server holds it at the end.
+struct RecordView {
+  Json fields = Json::object();  // live values (null-valued fields omitted)
+  std::map<std::string, Version> versions;
+  bool deleted = false;
+  Version tombstone;
+};
+using StateView = std::map<std::string, RecordView>;  // record id -> record
+
+// A growable bit set over write indices (a causal past).
+class WriteSet {
+ public:
+  void insert(size_t i);
+  bool contains(size_t i) const;
+  void add_all(const WriteSet& other);
+  template <typename F>
+  void for_each(F f) const {
+    for (size_t w = 0; w < words_.size(); ++w) {
+      for (uint64_t bits = words_[w]; bits; bits &= bits - 1)
+        f(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
+    }
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+class Oracle {
+ public:
+  // `schema` must outlive the oracle.
+  explicit Oracle(const CollectionSchema& schema);
+
+  // --- what the harness asked for: a device wrote (its change-log seq `seq`) to `record`.
+  // `set` is what the harness asked to write (the whole record for a create).
+  void local_write(const std::string& device, uint64_t seq, const std::string& record,
+                   bool is_delete, const Json& set);
+
+  // --- what the link carried. Each is called with the decoded body; bodies that do not
+  // decode (cut short) are not reported.
+  void push_sent(const std::string& device, const Json& change_set);  // request, as sent
+  void push_answered(const std::string& device, const Json& answer);  // 2xx, delivered
+  void pull_answered(const std::string& device, const std::string& cursor,
+                     const Json& page);  // 2xx, delivered to the client
+  // A sync attempt begins / ended (completed or not, after any crash and reopen), with the
+  // device's stored pull cursor at that moment.
+  void sync_began(const std::string& device, const std::string& stored_cursor);
+  void sync_ended(const std::string& device, const std::string& stored_cursor);
+
+  // --- the central office: the server wrote `ops` (encoded ops with dev "server" and seq)
+  // answering a reviewer who had been shown `shown` (versions of the entry).
+  void server_wrote(const Json& ops, const std::vector<Version>& shown, const std::string& why);
+
+  // --- the end. `conflicts` is GET /v1/conflicts?status=all's array; `refused` the array of
+  // GET /v1/refused?status=all, or null when the server has no refused queue.
+  std::vector<std::string> check(const StateView& server, const std::vector<std::string>& names,
+                                 const std::vector<StateView>& replicas, const Json& conflicts,
+                                 const Json& refused);
+
+  size_t writes() const { return writes_.size(); }
+
+ private:
+  using Key = std::pair<std::string, uint64_t>;  // (device, seq); device "server" for its ops
+  struct Write {
+    Key key;
+    std::string record;
+    bool is_delete = false;
+    std::string why;  // server writes: "resolution", "merge"
+    Json set = Json::object();
+    uint64_t hlc = 0;  // 0 until the link carried it
+    WriteSet direct;   // the writer's causal past when it wrote (device writes)
+    std::vector<Version> shown;  // versions seen without their ops: what a reviewer was
+                                 // shown, or whole records a device pulled ("rec" notices)
+    bool acked = false;
+    std::optional<Json> refused;  // the push answer's refused entry
+    Version version() const { return Version{hlc, key.first}; }
+  };
+  struct Page {
+    std::string next;
+    std::vector<Key> ops;
+    std::vector<Version> versions;  // of whole records moved into the device's regions
+  };
+  struct Device {
+    WriteSet past;
+    std::vector<Version> seen;  // versions seen in whole-record notices (resolved at the end)
+    uint64_t acked = 0;
+    std::string cursor_at_start;
+    std::map<std::string, Page> pages;  // this attempt's delivered pages, by request cursor
+  };
+
+  void note(const std::string& what) { notes_.push_back(what); }
+  std::optional<size_t> find(const Key& k) const;
+  std::string describe(size_t i) const;
+
+  // The check, once the versions are final.
+  struct Context;
+  bool informed(const Context& cx, std::optional<size_t> writer, size_t w,
+                const std::string& field) const;
+  bool informed_of_delete(const Context& cx, std::optional<size_t> writer, size_t w) const;
+  bool entry_keeps(const Context& cx, size_t w, const std::string& field) const;
+  bool entry_keeps_delete(const Context& cx, size_t w) const;
+  bool refused_kept(size_t w, const Json& refused) const;
+  bool read_back(const Context& cx, size_t w, const std::string& field, const Json& now) const;
+  bool field_accounted(const Context& cx, size_t w, const std::string& field, const RecordView& r,
+                       std::set<size_t>& visiting) const;
+  bool delete_accounted(const Context& cx, size_t w, const RecordView& r,
+                        std::set<size_t>& visiting) const;
+  void check_state(const Context& cx, const std::string& where, const StateView& state,
+                   std::vector<std::string>& out) const;
+  void check_field(const Context& cx, size_t w, const std::string& field, const RecordView& r,
+                   const std::string& where, std::vector<std::string>& out) const;
+  void check_delete(const Context& cx, size_t w, const RecordView& r, const std::string& where,
+                    std::vector<std::string>& out) const;
+
+  const CollectionSchema& schema_;
+  std::vector<Write> writes_;
+  std::map<Key, size_t> index_;
+  std::map<std::string, Device> devices_;
+  std::vector<std::string> notes_;  // inconsistencies seen while recording
+};
+
+}  // namespace lumbung::sim
