@@ -184,3 +184,34 @@ TEST_CASE("a delete that had seen every field opens nothing") {
   CHECK(r.conflicts.empty());
   CHECK_FALSE(st.live());
 }
+
+TEST_CASE("the server's device is many writers: its own earlier write is not assumed seen") {
+  // Two reviewers resolve as "server"; the second had been shown an older version.
+  RecordState st;
+  apply_op(coll(), st, set_op(10, "d1", {{"a", "x"}}));
+  apply_op(coll(), st, set_op(20, kServerDeviceId, {{"a", "first review"}}, {{"a", v10}}));
+  const auto r = apply_op(coll(), st, set_op(30, kServerDeviceId, {{"a", "second"}}, {{"a", v10}}));
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].rule == ConflictRule::kUnseenOverwrite);
+  CHECK(r.conflicts[0].loser.value == "first review");
+  // A device's own earlier write is always seen.
+  const auto own = apply_op(coll(), st, set_op(40, "d1", {{"b", "y"}}));
+  apply_op(coll(), st, set_op(50, "d1", {{"b", "z"}}));
+  CHECK(own.conflicts.empty());
+}
+
+TEST_CASE("an edit that had seen the delete (base \"*\") revives the record without an entry") {
+  RecordState st;
+  apply_op(coll(), st, set_op(10, "d1", {{"a", "x"}}));
+  apply_op(coll(), st, del_op(20, "d2", {{"a", v10}}));
+  Op keep = set_op(30, kServerDeviceId, {{"a", "x"}}, {{"a", v10}});
+  keep.base["*"] = Version{20, "d2"};
+  const auto r = apply_op(coll(), st, keep);
+  CHECK(st.live());
+  CHECK(r.conflicts.empty());
+  // Without it, the same revive is an edit of an unseen delete.
+  RecordState st2;
+  apply_op(coll(), st2, set_op(10, "d1", {{"a", "x"}}));
+  apply_op(coll(), st2, del_op(20, "d2", {{"a", v10}}));
+  CHECK(apply_op(coll(), st2, set_op(30, kServerDeviceId, {{"a", "y"}}, {{"a", v10}})).conflicts.size() == 1);
+}

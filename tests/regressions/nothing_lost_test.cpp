@@ -106,6 +106,22 @@ TEST_CASE("issue 11.3: a late rejection of an enrolled record is kept for review
   a.sync();
   CHECK(server_record(f, reviewer, id)["fields"]["status"] == "enrolled");  // rank settles it
   CHECK(kept(conflicts(f, reviewer), "concurrent_update", id, "status", "rejected"));
+  // The reviewer cannot "keep" the rejection (the merge would silently keep "enrolled"):
+  // told so plainly, the entry stays open; keeping the current state closes it.
+  json entry;
+  for (const auto& c : conflicts(f, reviewer)) {
+    if (c["field"] == "status") entry = c;
+  }
+  REQUIRE(entry.is_object());
+  const std::string loser = entry["winner"]["value"] == "rejected" ? "winner" : "loser";
+  auto refused = f.http().post("/v1/conflicts/" + entry["id"].get<std::string>() + "/resolve",
+                               json{{"keep", loser}}, reviewer);
+  CHECK(refused.status == 422);
+  CHECK(refused.json()["code"] == "status_regression");
+  auto closed = f.http().post("/v1/conflicts/" + entry["id"].get<std::string>() + "/resolve",
+                              json{{"keep", loser == "winner" ? "loser" : "winner"}}, reviewer);
+  CHECK(closed.status == 200);
+  a.sync();
   CHECK(a.store->get("enrolment", id)->fields["status"] == "enrolled");
   CHECK(b.store->get("enrolment", id)->fields["status"] == "enrolled");
 }

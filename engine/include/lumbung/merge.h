@@ -67,6 +67,12 @@ enum class ConflictKind {
 
 const char* conflict_kind_name(ConflictKind k) noexcept;
 
+// The device id of ops the server writes on people's behalf (reviewers' resolutions and
+// merges, re-applied refusals, region-move notices). Several people write as this one
+// device, so - unlike any other device - its own earlier writes are NOT assumed seen by
+// its later ones: only the op's base says what its writer had seen.
+inline constexpr const char* kServerDeviceId = "server";
+
 // Which rule of the conflict table found an entry (conflict_rules() lists them all, with
 // when each applies and how it is resolved).
 enum class ConflictRule {
@@ -88,6 +94,11 @@ struct ConflictRuleRow {
 
 // Every conflict rule, as one table: the whole of conflict detection at a glance.
 const std::array<ConflictRuleRow, 6>& conflict_rules();
+
+// True if `op`'s writer had not seen `current`: its base for `field` is older (for the
+// tombstone, field "*": only an explicit base "*" counts) and `current` is not the writer's
+// own earlier write (kServerDeviceId excepted).
+bool unseen_by(const Op& op, const std::string& field, const Version& current);
 
 // The version of `field` that `op`'s writer had seen: base[field], or for a version-1
 // delete its single "*" version; empty if it had seen none.

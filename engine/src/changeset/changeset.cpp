@@ -18,7 +18,9 @@
 //                                      before it was pushed (the op keeps seq gap-free)
 //    "base": {"<field>": [<hlc>, "<device>"], ...}
 //                                      the version of each field the writer had seen;
-//                                      a field absent from base had no value when written
+//                                      a field absent from base had no value when written;
+//                                      "*": the record's delete the writer had seen (an
+//                                      edit that knowingly revives a deleted record)
 //   }
 //
 // A delete has "del": true instead of "set", and "base" lists every field of the record
@@ -172,7 +174,8 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool p
   if (auto b = j.find("base"); b != j.end()) {
     if (!b->is_object()) bad("\"base\" must be an object");
     for (const auto& [field, v] : b->items()) {
-      if (op.is_delete ? field.empty() || field.size() > 64 : !op.set.contains(field)) {
+      if (op.is_delete ? field.empty() || field.size() > 64
+                       : field != "*" && !op.set.contains(field)) {
         bad("\"base\" names \"" + field.substr(0, 64) + "\" which the op does not write");
       }
       op.base.emplace(field, decode_version(v));

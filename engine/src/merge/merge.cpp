@@ -77,10 +77,11 @@ std::string conflict_id(ConflictKind kind, const std::string& collection,
 
 const std::array<ConflictRuleRow, 6>& conflict_rules() {
   // The one table of conflict rules. apply_op below implements each row; every row has
-  // its own test in tests/engine/merge_test.cpp ("rule: <name>"). "Unseen" always means:
-  // the op's base for that field (seen_version) is older than the field's current version,
-  // and the current version is another device's (a device's own writes reach every replica
-  // in its seq order, so it has always seen them).
+  // its own test in tests/engine/conflict_rules_test.cpp. "Unseen" always means
+  // (unseen_by): the op's base for that field (seen_version) is older than the field's
+  // current version, and the current version is another device's (a device's own writes
+  // reach every replica in its seq order, so it has always seen them) - except for the
+  // server's device, which several reviewers write as.
   static const std::array<ConflictRuleRow, 6> rules{{
       {ConflictRule::kUnseenOverwrite, ConflictKind::kConcurrentUpdate, "update",
        "an lww or needs_review field is overwritten with a different value by a writer that "
@@ -126,6 +127,15 @@ Version seen_version(const Op& op, const std::string& field) {
   return Version{};
 }
 
+bool unseen_by(const Op& op, const std::string& field, const Version& current) {
+  if (current.device == op.version.device && op.version.device != kServerDeviceId) return false;
+  if (field == "*") {  // the record as a whole (its tombstone): only an explicit "*" says so
+    auto it = op.base.find("*");
+    return it == op.base.end() || it->second < current;
+  }
+  return seen_version(op, field) < current;
+}
+
 namespace {
 
 Conflict make_conflict(ConflictRule rule, const Op& op, const std::string& field,
@@ -159,8 +169,7 @@ void apply_delete(RecordState& state, const Op& op, ApplyResult& out) {
   }
   if (!was_live) return;  // nothing live to bury: a concurrent delete already did
   for (const auto& [name, fv] : state.fields) {
-    if (fv.version.device == op.version.device || !(seen_version(op, name) < fv.version))
-      continue;
+    if (!unseen_by(op, name, fv.version)) continue;
     out.conflicts.push_back(edit_delete_conflict(ConflictRule::kDeleteOverUnseenEdit, op, name,
                                                  {fv.value, fv.version}, {Json(), op.version},
                                                  state.live()));
@@ -213,9 +222,11 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
     return out;
   }
   // An edit of a record that someone else deleted without this edit having seen it.
+  // (An update says it had seen the delete with base "*" at least the tombstone: a
+  // reviewer keeping a deleted record.)
   const bool tombstoned_by_other = !state.tombstone.empty() && !state.live() &&
-                                   state.tombstone.device != op.version.device &&
-                                   state.tombstone != op.version;
+                                   state.tombstone != op.version &&
+                                   unseen_by(op, "*", state.tombstone);
   for (const auto& [name, value] : op.set.items()) {
     const FieldDef* def = schema.field(name);
     FieldValue incoming{value, op.version};
@@ -229,8 +240,7 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
     FieldValue& cur = it->second;
     if (cur.version == op.version) continue;  // the same write, applied again
     const bool differs = cur.value != value;
-    const bool unseen = seen_version(op, name) < cur.version;
-    const bool concurrent = differs && unseen && cur.version.device != op.version.device;
+    const bool concurrent = differs && unseen_by(op, name, cur.version);
     const bool incoming_wins = field_wins(def, incoming, cur);
     const MergePolicy policy = def ? def->policy : MergePolicy::kLastWriterWins;
     if (concurrent) {

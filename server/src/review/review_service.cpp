@@ -99,6 +99,19 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
                          Json{{"field", issues.front().field}}, issues.front().field);
     }
     chosen = set[c.field];
+    // A forward-only field (status) cannot be moved back by a resolution either: the merge
+    // would keep the higher state and the reviewer's choice would silently not take.
+    if (const FieldDef* def = cs.field(c.field); def && def->policy == MergePolicy::kForwardOnly) {
+      auto cur = st.fields.find(c.field);
+      if (cur != st.fields.end() && !cur->second.value.is_null() &&
+          def->rank(chosen) < def->rank(cur->second.value)) {
+        throw ProblemError(ErrorCode::kStatusRegression,
+                           c.field + " can only move forward: " + cur->second.value.dump() +
+                               " cannot become " + chosen.dump() +
+                               "; keep the current state to close this entry",
+                           Json{{"field", c.field}}, c.field);
+      }
+    }
     op.set = std::move(set);
     if (auto it = st.fields.find(c.field); it != st.fields.end())
       op.base[c.field] = std::min(it->second.version, entry_seen);
@@ -126,6 +139,9 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
         throw Error(ErrorCode::kInvalidArgument, "the record has no values to keep");
       for (const auto& [name, _] : op.set.items())
         op.base[name] = std::min(st.fields.at(name).version, entry_seen);
+      // The reviewer saw the delete in the entry: reviving over it is informed (a newer
+      // delete since would still open an entry).
+      op.base["*"] = entry_seen;
       chosen = "kept";
     }
   }
