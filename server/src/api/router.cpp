@@ -314,7 +314,9 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
                     ",\"applied\":" + std::to_string(res.applied) +
                     ",\"skipped\":" + std::to_string(res.duplicates) +
                     ",\"conflicts\":" + std::to_string(res.conflicts) +
-                    ",\"duplicates\":" + std::to_string(res.duplicate_keys) + ",\"restamped\":[";
+                    // Only pairs inside the device's regions: no NIK oracle (SECURITY.md).
+                    ",\"duplicates\":" + std::to_string(res.duplicate_keys_in_scope) +
+                    ",\"restamped\":[";
   for (size_t i = 0; i < res.restamped.size(); ++i) {
     if (i) out += ',';
     out += "{\"seq\":" + std::to_string(res.restamped[i].first) +

@@ -120,7 +120,7 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
     if (op.version.device == kServerDevice && c.kind == ConflictKind::kNeedsReview) continue;
     if (txn.insert_conflict(c, now_ms)) ++out.conflicts;
   }
-  if (r.changed && key && st.live()) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
+  if (r.changed && key && st.live()) pair_duplicates(txn, cs, op, *key, ctx, now_ms, out);
   out.changed = r.changed;
   return out;
 }
@@ -174,14 +174,16 @@ std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSc
   txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, set_text));
   OpOutcome out;
   out.changed = true;
-  if (key) out.duplicate_keys = pair_duplicates(txn, op, *key, now_ms);
+  if (key) pair_duplicates(txn, cs, op, *key, ctx, now_ms, out);
   return out;
 }
 
 // Opens a duplicate entry for each other live record with the same natural key (bounded).
-size_t OpWriter::pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key,
-                                 int64_t now_ms) {
-  size_t opened = 0;
+// The writer is told only of pairs whose other record lies in its own regions: counting the
+// others would tell a device whether a NIK is enrolled anywhere (issue 12, item 3).
+void OpWriter::pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
+                               const std::string& key, const OpContext& ctx, int64_t now_ms,
+                               OpOutcome& out) {
   size_t paired = 0;
   for (const std::string& other :
        txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
@@ -193,9 +195,15 @@ size_t OpWriter::pair_duplicates(WriteTxn& txn, const Op& op, const std::string&
     d.record_b = std::max(other, op.id);
     d.id = duplicate_id(d.collection, d.record_a, d.record_b);
     d.found_ms = now_ms;
-    if (txn.insert_duplicate(d)) ++opened;
+    if (!txn.insert_duplicate(d)) continue;
+    ++out.duplicate_keys;
+    if (!ctx.scope || cs.scope_field().empty()) {
+      ++out.duplicate_keys_in_scope;
+    } else if (auto st = txn.load_record(op.collection, other);
+               st && in_scope(scope_of(cs, *st), *ctx.scope)) {
+      ++out.duplicate_keys_in_scope;
+    }
   }
-  return opened;
 }
 
 Op OpWriter::new_server_op(WriteTxn& txn) {

@@ -51,7 +51,8 @@ struct OpContext {
 struct OpOutcome {
   bool changed = false;
   size_t conflicts = 0;
-  size_t duplicate_keys = 0;
+  size_t duplicate_keys = 0;          // duplicate entries opened (all regions)
+  size_t duplicate_keys_in_scope = 0;  // of those, pairs whose other record the writer may see
   std::optional<Refusal> refused;  // set: nothing was applied; the refusal was recorded
 };
 
@@ -79,7 +80,9 @@ class OpWriter {
  private:
   std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                                        const OpContext& ctx, int64_t now_ms);
-  size_t pair_duplicates(WriteTxn& txn, const Op& op, const std::string& key, int64_t now_ms);
+  void pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
+                       const std::string& key, const OpContext& ctx, int64_t now_ms,
+                       OpOutcome& out);
   void log_move(WriteTxn& txn, const Op& cause, const RecordState& st, const std::string& from,
                 const std::string& to);
 

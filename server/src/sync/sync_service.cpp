@@ -200,6 +200,7 @@ PushResult SyncService::push(const Principal& device, Json body) {
     }
     res.conflicts += o.conflicts;
     res.duplicate_keys += o.duplicate_keys;
+    res.duplicate_keys_in_scope += o.duplicate_keys_in_scope;
     ++res.applied;
     if (!c.normalized.empty()) {
       Json stored = Json::object();
