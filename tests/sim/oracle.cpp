@@ -177,11 +177,13 @@ void Oracle::sync_began(const std::string& device, const std::string& stored_cur
   d.pages.clear();
 }
 
-void Oracle::sync_ended(const std::string& device, const std::string& stored_cursor) {
+void Oracle::sync_ended(const std::string& device, const std::string& stored_cursor,
+                        bool completed) {
   Device& d = devices_[device];
   // The pages between the cursor the attempt started from and the one the store holds now
   // were applied (each committed with its cursor); any other delivered page was not.
   std::string at = d.cursor_at_start;
+  size_t applied = 0;
   for (size_t hops = 0; at != stored_cursor; ++hops) {
     auto it = d.pages.find(at);
     if (it == d.pages.end() || hops > d.pages.size()) {
@@ -198,8 +200,20 @@ void Oracle::sync_ended(const std::string& device, const std::string& stored_cur
       }
     }
     d.seen.insert(d.seen.end(), it->second.versions.begin(), it->second.versions.end());
+    ++applied;
     if (it->second.next == at) break;
     at = it->second.next;
+  }
+  // A sync that completed used every page it received (the last one says there is no
+  // more); one left over means the cursor is not where the oracle reads it, and the
+  // oracle would under-count what the device saw.
+  if (completed && at == stored_cursor) {
+    size_t moving = 0;  // pages that move the cursor (an empty last page may not)
+    for (const auto& [from, p] : d.pages) moving += p.next != from;
+    if (applied < moving) {
+      note(device + " completed a sync with " + std::to_string(moving - applied) +
+           " received page(s) its stored pull cursor never passed");
+    }
   }
   d.pages.clear();
 }

@@ -99,10 +99,10 @@ class Oracle {
   void push_answered(const std::string& device, const Json& answer);  // 2xx, delivered
   void pull_answered(const std::string& device, const std::string& cursor,
                      const Json& page);  // 2xx, delivered to the client
-  // A sync attempt begins / ended (completed or not, after any crash and reopen), with the
-  // device's stored pull cursor at that moment.
+  // A sync attempt begins / ended (`completed` or not, after any crash and reopen), with
+  // the device's stored pull cursor at that moment.
   void sync_began(const std::string& device, const std::string& stored_cursor);
-  void sync_ended(const std::string& device, const std::string& stored_cursor);
+  void sync_ended(const std::string& device, const std::string& stored_cursor, bool completed);
 
   // --- the central office: the server wrote `ops` (encoded ops with dev "server" and seq)
   // answering a reviewer who had been shown `shown` (versions of the entry).

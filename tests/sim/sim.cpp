@@ -329,7 +329,7 @@ class Simulation {
         fail("sync of " + d.id + " refused: " + error_code_name(e.code()) + ": " + e.what());
       }
     }
-    oracle_.sync_ended(d.id, d.store->get_meta("pull_cursor"));
+    oracle_.sync_ended(d.id, d.store->get_meta("pull_cursor"), done);
     if (!done) ++stats_.syncs_failed;
     return done;
   }
@@ -505,6 +505,13 @@ class Simulation {
     Json conflicts = call("GET", "/v1/conflicts?status=all", Json(), reviewer_)["conflicts"];
     Json duplicates = call("GET", "/v1/duplicates?status=all", Json(), reviewer_)["duplicates"];
     stats_.conflicts = conflicts.size();
+    for (auto& c : conflicts) {
+      log("entry %s %s %s: %s at %s / %s at %s (%s)", c["kind"].get<std::string>().c_str(),
+          c["record_id"].get<std::string>().c_str(), c["field"].get<std::string>().c_str(),
+          c["winner"]["value"].dump().c_str(), c["winner"]["version"].dump().c_str(),
+          c["loser"]["value"].dump().c_str(), c["loser"]["version"].dump().c_str(),
+          c["status"].get<std::string>().c_str());
+    }
     stats_.duplicates = duplicates.size();
     // The refused queue (issue 11, item 4); null from a server that has none.
     Json refused;
