@@ -360,8 +360,10 @@ Response Router::register_device(const Request&, const Params&, Json& body, cons
   return json_response(out, 201);
 }
 
-Response Router::conflicts(const Request& req, const Params&, Json&, const Principal*) {
-  return json_response(review_.list_conflicts(query_param(req, "status", "open")));
+Response Router::conflicts(const Request& req, const Params&, Json&, const Principal* who) {
+  return json_response(review_.list_conflicts(*who, query_param(req, "status", "open"),
+                                              query_param(req, "after"),
+                                              size_param(req, "limit")));
 }
 
 Response Router::resolve(const Request&, const Params& p, Json& body, const Principal* who) {
@@ -373,10 +375,11 @@ Response Router::resolve(const Request&, const Params& p, Json& body, const Prin
   return json_response(out);
 }
 
-Response Router::duplicates(const Request& req, const Params&, Json&, const Principal*) {
+Response Router::duplicates(const Request& req, const Params&, Json&, const Principal* who) {
   std::string status = query_param(req, "status", "open");
   if (status == "merged") status = "resolved";
-  return json_response(review_.list_duplicates(status));
+  return json_response(review_.list_duplicates(*who, status, query_param(req, "after"),
+                                               size_param(req, "limit")));
 }
 
 Response Router::merge(const Request&, const Params& p, Json& body, const Principal* who) {
@@ -388,8 +391,8 @@ Response Router::merge(const Request&, const Params& p, Json& body, const Princi
   return json_response(out);
 }
 
-Response Router::refused(const Request& req, const Params&, Json&, const Principal*) {
-  return json_response(review_.refused().list(query_param(req, "status", "open"),
+Response Router::refused(const Request& req, const Params&, Json&, const Principal* who) {
+  return json_response(review_.refused().list(*who, query_param(req, "status", "open"),
                                               query_param(req, "device"),
                                               query_param(req, "after"), size_param(req, "limit")));
 }
@@ -407,17 +410,17 @@ Response Router::refused_dismiss(const Request&, const Params& p, Json& body,
   return json_response(out);
 }
 
-Response Router::records(const Request& req, const Params&, Json&, const Principal*) {
+Response Router::records(const Request& req, const Params&, Json&, const Principal* who) {
   std::string col = query_param(req, "collection");
   if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
-  return json_response(review_.records(col, query_param(req, "scope"), query_param(req, "after"),
-                                       size_param(req, "limit")));
+  return json_response(review_.records(*who, col, query_param(req, "scope"),
+                                       query_param(req, "after"), size_param(req, "limit")));
 }
 
-Response Router::progress(const Request& req, const Params&, Json&, const Principal*) {
+Response Router::progress(const Request& req, const Params&, Json&, const Principal* who) {
   std::string col = query_param(req, "collection");
   if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
-  return json_response(review_.progress(col, query_param(req, "scope")));
+  return json_response(review_.progress(*who, col, query_param(req, "scope")));
 }
 
 Response Router::create_code(const Request&, const Params&, Json& body, const Principal* who) {

@@ -122,7 +122,7 @@ Json Enrolment::register_device(const Json& body) {
 }
 
 Json Enrolment::create_token(const Json& body) {
-  only_members(body, {"role", "label", "expires_in_hours"});
+  only_members(body, {"role", "label", "expires_in_hours", "scope"});
   const std::string role_text = string_member(body, "role", 16, true);
   auto role = role_from(role_text);
   if (!role || *role == Role::kDevice) {
@@ -139,17 +139,32 @@ Json Enrolment::create_token(const Json& body) {
     }
     hours = it->get<int64_t>();
   }
+  // A reviewer's regions: what it may list and act on (absent = every region).
+  std::vector<std::string> scope;
+  if (auto sc = body.find("scope"); sc != body.end()) {
+    if (*role != Role::kReviewer) {
+      throw Error(ErrorCode::kInvalidArgument, "only reviewer tokens have a \"scope\"");
+    }
+    if (!sc->is_array() || sc->empty() || sc->size() > 100) {
+      throw Error(ErrorCode::kInvalidArgument, "\"scope\" must be a list of 1..100 region codes");
+    }
+    for (const auto& s : *sc) {
+      if (!s.is_string()) throw Error(ErrorCode::kInvalidArgument, "a scope entry must be a string");
+      scope.push_back(canonical_region_prefix(s.get<std::string>()));
+    }
+  }
   const std::string token = new_token(*role);
   const std::string hash = secret_hash(token);
   const int64_t now = wall_.now_ms();
   const int64_t expires = hours > 0 ? now + hours * 3600 * 1000 : 0;
   auto txn = store_.begin_write();
-  txn->insert_token(hash, *role, label, now, expires);
+  txn->insert_token(hash, *role, label, now, expires, scope);
   txn->commit();
   return Json{{"token", token},
               {"id", token_id(hash)},
               {"role", role_name(*role)},
               {"label", label},
+              {"scope", scope},
               {"expires_ms", expires}};
 }
 
@@ -161,6 +176,7 @@ Json Enrolment::list_tokens() {
                        {"label", t.label},
                        {"created_ms", t.created_ms},
                        {"expires_ms", t.expires_ms},
+                       {"scope", t.scope},
                        {"revoked", t.revoked_ms != 0},
                        {"revoked_ms", t.revoked_ms}});
   }

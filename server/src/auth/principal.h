@@ -34,7 +34,9 @@ inline std::optional<Role> role_from(std::string_view s) {
 struct Principal {
   Role role = Role::kDevice;
   std::string device_id;           // kDevice only
-  std::vector<std::string> scope;  // kDevice only: region-code prefixes, digits only
+  // Region-code prefixes, digits only: a device's regions; a reviewer's regions (empty =
+  // every region: the national office); unused for admins (every region).
+  std::vector<std::string> scope;
   std::string label;
   bool revoked = false;
   int64_t expires_ms = 0;   // reviewer/admin tokens: 0 = never; devices: always 0

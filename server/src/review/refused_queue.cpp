@@ -4,6 +4,10 @@
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
 #include "lumbung/tuning.h"
+#include "lumbung/merge.h"
+#include "review/reader_scope.h"
+
+#include <algorithm>
 
 namespace lumbung::server {
 namespace {
@@ -12,9 +16,11 @@ Json who_json(const Principal& who) {
   return Json{{"role", role_name(who.role)}, {"label", who.label}};
 }
 
-RefusedRow open_row_or_throw(WriteTxn& txn, const std::string& id) {
+RefusedRow open_row_or_throw(WriteTxn& txn, const std::string& id, const Principal& who) {
   auto row = txn.refused(id);
-  if (!row) throw Error(ErrorCode::kNotFound, "no refused op with this id");
+  if (!row || !reader_sees(who, row->scope)) {
+    throw Error(ErrorCode::kNotFound, "no refused op with this id");
+  }
   if (row->status != "open") {
     throw Error(ErrorCode::kAlreadyExists, "this refused op is already " + row->status);
   }
@@ -40,15 +46,18 @@ Json refused_json(const RefusedRow& r) {
               {"resolution", r.resolution}};
 }
 
-Json RefusedQueue::list(const std::string& status, const std::string& device,
-                        const std::string& after, size_t limit) {
-  if (limit == 0) limit = kDefaultQueryPageSize;
-  if (limit > kMaxQueryPageSize) limit = kMaxQueryPageSize;
-  const auto rows = store_.list_refused(status.empty() ? "open" : status, device, after, limit);
+Json RefusedQueue::list(const Principal& who, const std::string& status,
+                        const std::string& device, const std::string& after, size_t limit) {
+  ReviewQuery q;
+  q.status = status.empty() ? "open" : status;
+  q.device = device;
+  q.prefixes = reader_regions(who);
+  q.after = after;
+  q.limit = limit == 0 ? kDefaultQueryPageSize : std::min(limit, kMaxQueryPageSize);
+  const auto page = store_.list_refused(q);
   Json arr = Json::array();
-  for (const RefusedRow& r : rows) arr.push_back(refused_json(r));
-  return Json{{"refused", std::move(arr)},
-              {"next", rows.size() == limit ? rows.back().id : std::string()}};
+  for (const RefusedRow& r : page.rows) arr.push_back(refused_json(r));
+  return Json{{"refused", std::move(arr)}, {"next", page.next}, {"total", page.total}};
 }
 
 Json RefusedQueue::apply(const std::string& id, const Json& body, const Principal& who) {
@@ -59,7 +68,7 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
   }
   const int64_t now = sync_.now_ms();
   auto txn = store_.begin_write();
-  RefusedRow row = open_row_or_throw(*txn, id);
+  RefusedRow row = open_row_or_throw(*txn, id, who);
   const Op original = decode_op(Json::parse(row.op_text), "");
   const CollectionSchema* cs = sync_.schema().collection(original.collection);
   if (!cs) {
@@ -79,7 +88,8 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
     if (auto it = body.find("set"); it != body.end()) {
       for (const auto& [f, v] : it->items()) op.set[f] = v;
     }
-    const bool known = txn->load_record(op.collection, op.id).has_value();
+    const auto existing = txn->load_record(op.collection, op.id);
+    const bool known = existing.has_value();
     auto issues = cs->normalize_and_validate(op.set, /*partial=*/known);
     if (!issues.empty()) {
       const ValidationIssue& first = issues.front();
@@ -89,6 +99,17 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
                                        "whole record: ") +
                              first.message,
                          Json{{"field", first.field}, {"reason", first.reason}}, first.field);
+    }
+  }
+  // The reviewer must hold where the record is and where the op puts it.
+  {
+    RecordState after = txn->load_record(op.collection, op.id).value_or(RecordState{});
+    const std::string before_scope = scope_of(*cs, after);
+    if (!op.is_delete) {
+      for (const auto& [f, v] : op.set.items()) after.fields[f] = FieldValue{v, op.version};
+    }
+    if (!reader_sees(who, before_scope) || !reader_sees(who, scope_of(*cs, after))) {
+      throw Error(ErrorCode::kNotFound, "no refused op with this id");
     }
   }
   sync_.clock().observe(op.version.hlc);
@@ -117,7 +138,7 @@ Json RefusedQueue::dismiss(const std::string& id, const Json& body, const Princi
     note = v.get<std::string>();
   }
   auto txn = store_.begin_write();
-  RefusedRow row = open_row_or_throw(*txn, id);
+  RefusedRow row = open_row_or_throw(*txn, id, who);
   Json resolution{
       {"by", who_json(who)}, {"at_ms", sync_.now_ms()}, {"action", "dismissed"}, {"note", note}};
   txn->resolve_refused(id, "dismissed", resolution);

@@ -20,12 +20,15 @@ class RefusedQueue {
  public:
   RefusedQueue(ServerStore& store, SyncService& sync) : store_(store), sync_(sync) {}
 
-  // {"refused":[entry...], "next": "<id>"|""}; status open|applied|dismissed|all; device ""
-  // = all; after = the last id of the previous page; limit capped at kMaxQueryPageSize.
-  Json list(const std::string& status, const std::string& device, const std::string& after,
-            size_t limit);
+  // {"refused":[entry...], "next", "total"}: the reader's regions only; status
+  // open|applied|dismissed|all; device "" = all; after = the previous page's next; limit
+  // capped at kMaxQueryPageSize.
+  Json list(const Principal& who, const std::string& status, const std::string& device,
+            const std::string& after, size_t limit);
 
   // body {} or {"set": {field: value}} (corrections, merged over the op's own values).
+  // An entry outside the reader's regions (where the op would put the record, where the
+  // record is now, where the corrections put it) is kNotFound.
   // Throws kNotFound, kAlreadyExists (not open), kValidationFailed / kUnknownField (the
   // corrected op is still not a valid record: nothing changes), kInvalidArgument.
   Json apply(const std::string& id, const Json& body, const Principal& who);

@@ -6,6 +6,7 @@
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
 #include "lumbung/tuning.h"
+#include "review/reader_scope.h"
 #include "store/record_codec.h"
 
 namespace lumbung::server {
@@ -36,16 +37,37 @@ Json record_json(const std::string& id, const RecordState& st) {
   return j;
 }
 
-Json ReviewService::list_conflicts(const std::string& status) {
+namespace {
+
+ReviewQuery query_for(const Principal& who, const std::string& status, const std::string& after,
+                      size_t limit) {
+  ReviewQuery q;
+  q.status = status;
+  q.prefixes = reader_regions(who);
+  q.after = after;
+  q.limit = limit == 0 ? kListLimit : std::min(limit, kMaxQueryPageSize);
+  return q;
+}
+
+// An entry about a record outside the reader's regions does not exist for that reader.
+[[noreturn]] void not_found(const char* what) {
+  throw Error(ErrorCode::kNotFound, std::string("no ") + what + " with this id");
+}
+
+}  // namespace
+
+Json ReviewService::list_conflicts(const Principal& who, const std::string& status,
+                                   const std::string& after, size_t limit) {
+  const auto page = store_.list_conflicts(query_for(who, status, after, limit));
   Json arr = Json::array();
-  for (const ConflictRow& row : store_.list_conflicts(status, kListLimit)) {
+  for (const ConflictRow& row : page.rows) {
     Json j = codec::encode_conflict(row.conflict);
     j["status"] = row.resolved ? "resolved" : "open";
     j["found_ms"] = row.found_ms;
     j["resolution"] = row.resolution;
     arr.push_back(std::move(j));
   }
-  return Json{{"conflicts", std::move(arr)}};
+  return Json{{"conflicts", std::move(arr)}, {"next", page.next}, {"total", page.total}};
 }
 
 Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
@@ -71,11 +93,12 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
   const int64_t now = sync_.now_ms();
   auto txn = store_.begin_write();
   auto row = txn->conflict(id);
-  if (!row) throw Error(ErrorCode::kNotFound, "no conflict with this id");
-  if (row->resolved) throw Error(ErrorCode::kAlreadyExists, "this conflict is already resolved");
+  if (!row) not_found("conflict");
   const Conflict& c = row->conflict;
   const CollectionSchema& cs = collection_or_throw(sync_.schema(), c.collection);
   RecordState st = txn->load_record(c.collection, c.record_id).value_or(RecordState{});
+  if (!reader_sees(who, scope_of(cs, st))) not_found("conflict");
+  if (row->resolved) throw Error(ErrorCode::kAlreadyExists, "this conflict is already resolved");
 
   Op op = sync_.writer().new_server_op(*txn);
   op.collection = c.collection;
@@ -162,24 +185,37 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
   return j;
 }
 
-Json ReviewService::list_duplicates(const std::string& status) {
+Json ReviewService::list_duplicates(const Principal& who, const std::string& status,
+                                    const std::string& after, size_t limit) {
+  const auto page = store_.list_duplicates(query_for(who, status, after, limit));
   Json arr = Json::array();
-  for (const DuplicateRow& d : store_.list_duplicates(status, kListLimit)) {
+  for (const DuplicateRow& d : page.rows) {
+    const CollectionSchema* cs = sync_.schema().collection(d.collection);
     Json records = Json::array();
+    std::vector<std::string> scopes;
     for (const std::string* rid : {&d.record_a, &d.record_b}) {
       auto st = store_.get_record(d.collection, *rid);
-      records.push_back(st ? record_json(*rid, *st) : Json{{"id", *rid}, {"missing", true}});
+      scopes.push_back(st && cs ? scope_of(*cs, *st) : std::string());
+      if (!st) {
+        records.push_back(Json{{"id", *rid}, {"missing", true}});
+      } else if (!reader_sees(who, scopes.back())) {
+        // The other side of a cross-region pair: its existence, not its data.
+        records.push_back(Json{{"id", *rid}, {"outside_your_regions", true}});
+      } else {
+        records.push_back(record_json(*rid, *st));
+      }
     }
     arr.push_back(Json{{"id", d.id},
                        {"kind", "duplicate_key"},
                        {"collection", d.collection},
                        {"record_ids", Json::array({d.record_a, d.record_b})},
                        {"records", std::move(records)},
+                       {"cross_region", scopes[0] != scopes[1]},
                        {"status", d.resolved ? "merged" : "open"},
                        {"found_ms", d.found_ms},
                        {"resolution", d.resolution}});
   }
-  return Json{{"duplicates", std::move(arr)}};
+  return Json{{"duplicates", std::move(arr)}, {"next", page.next}, {"total", page.total}};
 }
 
 Json ReviewService::merge_duplicate(const std::string& id, const Json& body, const Principal& who) {
@@ -191,8 +227,7 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
   const int64_t now = sync_.now_ms();
   auto txn = store_.begin_write();
   auto d = txn->duplicate(id);
-  if (!d) throw Error(ErrorCode::kNotFound, "no duplicate entry with this id");
-  if (d->resolved) throw Error(ErrorCode::kAlreadyExists, "this duplicate entry is already merged");
+  if (!d) not_found("duplicate entry");
   if (survivor != d->record_a && survivor != d->record_b) {
     throw Error(ErrorCode::kInvalidArgument, "survivor must be one of the entry's two record ids");
   }
@@ -201,6 +236,14 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
   auto s = txn->load_record(d->collection, survivor);
   auto o = txn->load_record(d->collection, merged);
   if (!s || !o) throw Error(ErrorCode::kNotFound, "a record of this entry no longer exists");
+  // A pair is acted on only by a reviewer holding both records' regions.
+  if (!reader_sees(who, scope_of(cs, *s)) || !reader_sees(who, scope_of(cs, *o))) {
+    not_found("duplicate entry");
+  }
+  if (d->resolved) throw Error(ErrorCode::kAlreadyExists, "this duplicate entry is already merged");
+  // Across regions, personal data of the merged-away record is never copied into the
+  // survivor: devices of the survivor's region would read it (issue 12, item 2).
+  const bool cross_region = scope_of(cs, *s) != scope_of(cs, *o);
 
   Json ops = Json::array();
   auto run = [&](Op op) {
@@ -215,6 +258,7 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
     op.id = survivor;
     for (const auto& [name, fv] : o->fields) {
       if (fv.value.is_null() || name == "merged_into") continue;
+      if (const FieldDef* def = cs.field(name); cross_region && def && def->personal) continue;
       auto it = s->fields.find(name);
       if (it != s->fields.end() && !it->second.value.is_null()) continue;
       op.set[name] = fv.value;
@@ -257,6 +301,7 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
                   {"survivor", survivor},
                   {"merged", merged},
                   {"merged_into_field", cs.field("merged_into") != nullptr},
+                  {"cross_region", cross_region},
                   {"ops", ops}};
   txn->resolve_duplicate(id, resolution);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
@@ -269,11 +314,11 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
 
 namespace lumbung::server {
 
-Json ReviewService::records(const std::string& collection, const std::string& scope,
-                            const std::string& after, size_t limit) {
+Json ReviewService::records(const Principal& who, const std::string& collection,
+                            const std::string& scope, const std::string& after, size_t limit) {
   const CollectionSchema* cs = sync_.schema().collection(collection);
   if (!cs) throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + collection + "\"");
-  const std::string prefix = scope.empty() ? std::string() : canonical_region_prefix(scope);
+  const std::string prefix = reader_prefix(who, scope);
   if (limit == 0) limit = kDefaultQueryPageSize;
   if (limit > kMaxQueryPageSize) limit = kMaxQueryPageSize;
   auto rows = store_.list_records(collection, prefix, after, limit);
@@ -283,10 +328,11 @@ Json ReviewService::records(const std::string& collection, const std::string& sc
   return Json{{"collection", collection}, {"records", std::move(arr)}, {"next", next}};
 }
 
-Json ReviewService::progress(const std::string& collection, const std::string& scope) {
+Json ReviewService::progress(const Principal& who, const std::string& collection,
+                             const std::string& scope) {
   const CollectionSchema* cs = sync_.schema().collection(collection);
   if (!cs) throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + collection + "\"");
-  const std::string prefix = scope.empty() ? std::string() : canonical_region_prefix(scope);
+  const std::string prefix = reader_prefix(who, scope);
   // Which fields to count by: "status" if the schema has it, and every enum_set (programs).
   const FieldDef* status = cs->field("status");
   std::vector<std::string> sets;

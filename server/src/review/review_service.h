@@ -25,15 +25,20 @@ class ReviewService {
   // The refused queue (ops acknowledged but not applied).
   RefusedQueue& refused() { return refused_; }
 
-  // {"conflicts":[...]} ; status "open" | "resolved" | "all".
-  Json list_conflicts(const std::string& status);
+  // {"conflicts":[...], "next", "total"}: the reader's regions only (reader_scope.h);
+  // status "open" | "resolved" | "all"; `after` = the previous page's next; limit 0 = 1,000.
+  Json list_conflicts(const Principal& who, const std::string& status, const std::string& after,
+                      size_t limit);
   // body {"keep":"winner"|"loser"} or {"value": <json>}. Returns the resolved entry and the
   // op written. Throws kNotFound, kAlreadyExists (already resolved), kInvalidArgument,
   // kValidationFailed.
   Json resolve_conflict(const std::string& id, const Json& body, const Principal& who);
 
-  // {"duplicates":[...]} with both records' current values.
-  Json list_duplicates(const std::string& status);
+  // {"duplicates":[...], "next", "total"} with both records' current values (a record
+  // outside the reader's regions only as {"id", "outside_your_regions": true}) and
+  // "cross_region" when the two lie in different regions.
+  Json list_duplicates(const Principal& who, const std::string& status, const std::string& after,
+                       size_t limit);
   // body {"survivor":"<record id>"}: fills the survivor's empty fields from the other
   // record, marks the other merged_into the survivor (if the schema has that field) and
   // deletes it.
@@ -42,10 +47,10 @@ class ReviewService {
   // Reads for the central office (reviewer role).
   // {"records":[record_json...],"next":"<id>"|""}: records of `collection` (deleted ones
   // flagged) with id > after, scope prefix filter; limit capped at kMaxQueryPageSize.
-  Json records(const std::string& collection, const std::string& scope, const std::string& after,
-               size_t limit);
+  Json records(const Principal& who, const std::string& collection, const std::string& scope,
+               const std::string& after, size_t limit);
   // Live record counts per status and per program, overall and per region level.
-  Json progress(const std::string& collection, const std::string& scope);
+  Json progress(const Principal& who, const std::string& collection, const std::string& scope);
 
  private:
   ServerStore& store_;

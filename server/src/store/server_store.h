@@ -126,6 +126,7 @@ struct TokenRow {
   int64_t created_ms = 0;
   int64_t expires_ms = 0;  // 0 = never
   int64_t revoked_ms = 0;  // 0 = active
+  std::vector<std::string> scope;  // reviewer's region prefixes; empty = every region
 };
 
 // One audit log entry (docs/SECURITY.md "Audit log"). `hash` = hex SHA-256 of prev_hash
@@ -140,6 +141,23 @@ struct AuditRow {
   std::string detail;  // canonical JSON object of counts; never record values
   std::string prev_hash;
   std::string hash;
+};
+
+// One page of a review queue: which rows, in (found_ms, id) order.
+struct ReviewQuery {
+  std::string status = "open";        // open | resolved (merged) | all; refused: open |
+                                      // applied | dismissed | all
+  std::vector<std::string> prefixes;  // the reader's regions; empty = every region
+  std::string device;                 // refused only: one device, "" = all
+  std::string after;                  // the previous page's `next`, "" = from the start
+  size_t limit = 1000;
+};
+
+template <class Row>
+struct ReviewPage {
+  std::vector<Row> rows;
+  std::string next;    // pass as `after` for the next page; "" = this was the last
+  uint64_t total = 0;  // rows matching the query (status and regions), all pages
 };
 
 struct RecordRow {
@@ -207,9 +225,10 @@ class WriteTxn {
   virtual void insert_code(const std::string& code_hash, const CodeRow& c) = 0;
   virtual void mark_code_used(const std::string& code_hash, const std::string& device_id,
                               int64_t now_ms) = 0;
-  // expires_ms 0 = never expires.
+  // expires_ms 0 = never expires; scope: a reviewer's region prefixes (empty = all).
   virtual void insert_token(const std::string& token_hash, Role role, const std::string& label,
-                            int64_t now_ms, int64_t expires_ms) = 0;
+                            int64_t now_ms, int64_t expires_ms,
+                            const std::vector<std::string>& scope = {}) = 0;
   virtual uint64_t count_tokens() = 0;
   // Revokes the reviewer/admin token whose hash starts with `id` (16 hex digits). Returns
   // the row as it is now, or nullopt if no token has that id.
@@ -249,15 +268,14 @@ class ServerStore {
   // A device's acknowledged seq (0 if unknown).
   virtual uint64_t device_acked_seq(const std::string& device_id) = 0;
 
-  // Refused ops, oldest first; status "open", "applied", "dismissed" or "all"; device ""
-  // = every device; at most `limit`, after the row `after_id` in that order ("" = first).
-  virtual std::vector<RefusedRow> list_refused(const std::string& status,
-                                               const std::string& device,
-                                               const std::string& after_id, size_t limit) = 0;
-
-  // status: "open", "resolved" or "all".
-  virtual std::vector<ConflictRow> list_conflicts(const std::string& status, size_t limit) = 0;
-  virtual std::vector<DuplicateRow> list_duplicates(const std::string& status, size_t limit) = 0;
+  // Review queues, oldest first, one page at a time with a stable cursor and the total.
+  // A conflict is in the reader's regions when its record is; a duplicate pair when either
+  // record is (the reader sees the other one only if it is in its regions too); a refused
+  // op when the region it would put its record in is. Throws kInvalidArgument for a bad
+  // status or cursor.
+  virtual ReviewPage<RefusedRow> list_refused(const ReviewQuery& q) = 0;
+  virtual ReviewPage<ConflictRow> list_conflicts(const ReviewQuery& q) = 0;
+  virtual ReviewPage<DuplicateRow> list_duplicates(const ReviewQuery& q) = 0;
   virtual std::vector<DeviceRow> list_devices() = 0;
   // Records of `col` (deleted ones included) with id > after_id, by id; scope_prefix "" = all.
   virtual std::vector<RecordRow> list_records(const std::string& col,

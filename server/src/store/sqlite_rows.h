@@ -87,9 +87,11 @@ struct AddedColumn {
 inline constexpr AddedColumn kAddedColumns[] = {
     {"tokens", "expires_ms", "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0"},
     {"oplog", "not_scope", "ALTER TABLE oplog ADD COLUMN not_scope TEXT NOT NULL DEFAULT ''"},
+    {"tokens", "scope", "ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT '[]'"},
 };
 
-inline constexpr const char* kTokenCols = "hash,role,label,created_ms,expires_ms,revoked_ms";
+inline constexpr const char* kTokenCols =
+    "hash,role,label,created_ms,expires_ms,revoked_ms,scope";
 inline constexpr size_t kTokenIdHexDigits = 16;
 
 inline std::vector<std::string> scope_from_text(std::string_view text) {
@@ -195,6 +197,7 @@ inline TokenRow read_token(sql::Statement& st) {
   t.created_ms = st.column_int(3);
   t.expires_ms = st.column_int(4);
   t.revoked_ms = st.column_int(5);
+  t.scope = scope_from_text(st.column_view(6));
   return t;
 }
 

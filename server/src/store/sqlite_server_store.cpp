@@ -6,6 +6,7 @@
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -179,7 +180,8 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
   auto& db = lease.db();
   {
     auto& st =
-        db.prepare("SELECT hash, role, label, revoked_ms, expires_ms FROM tokens WHERE hash=?1");
+        db.prepare(
+            "SELECT hash, role, label, revoked_ms, expires_ms, scope FROM tokens WHERE hash=?1");
     ResetOnExit r{st};
     st.bind_static(1, token_hash);
     if (st.step()) {
@@ -192,6 +194,7 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
       p.expires_ms = st.column_int(4);
       p.stored_hash = st.column_text(0);
       p.token_id = p.stored_hash.substr(0, kTokenIdHexDigits);
+      if (p.role == Role::kReviewer) p.scope = scope_from_text(st.column_view(5));
       return p;
     }
   }
@@ -292,61 +295,124 @@ uint64_t SqliteServerStore::device_acked_seq(const std::string& device_id) {
   return st.step() ? static_cast<uint64_t>(st.column_int(0)) : 0;
 }
 
-std::vector<RefusedRow> SqliteServerStore::list_refused(const std::string& status,
-                                                        const std::string& device,
-                                                        const std::string& after_id,
-                                                        size_t limit) {
-  if (status != "open" && status != "applied" && status != "dismissed" && status != "all") {
+namespace {
+
+// Review-queue paging: the cursor is "<found_ms>:<id>" of the last row of a page.
+std::pair<int64_t, std::string> decode_after(const std::string& after) {
+  if (after.empty()) return {-1, ""};
+  const size_t colon = after.find(':');
+  if (colon == std::string::npos || colon == 0 || colon > 19 || after.size() > 200) {
+    throw Error(ErrorCode::kInvalidArgument, "malformed \"after\" cursor");
+  }
+  int64_t ms = 0;
+  for (size_t i = 0; i < colon; ++i) {
+    if (after[i] < '0' || after[i] > '9') {
+      throw Error(ErrorCode::kInvalidArgument, "malformed \"after\" cursor");
+    }
+    ms = ms * 10 + (after[i] - '0');
+  }
+  return {ms, after.substr(colon + 1)};
+}
+
+// "(col >= ?k AND col < ?k+1 OR ...)" for the reader's prefixes, binding from index `first`;
+// "1" when the reader sees every region.
+std::string prefix_sql(const std::string& col, const std::vector<std::string>& prefixes,
+                       int first) {
+  if (prefixes.empty()) return "1";
+  std::string out = "(";
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    const int k = first + static_cast<int>(2 * i);
+    if (i) out += " OR ";
+    out += "(" + col + ">=?" + std::to_string(k) + " AND " + col + "<?" + std::to_string(k + 1) +
+           ")";
+  }
+  return out + ")";
+}
+
+void bind_prefixes(sql::Statement& st, const std::vector<std::string>& prefixes, int first) {
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    const int k = first + static_cast<int>(2 * i);
+    st.bind(k, prefixes[i]).bind(k + 1, prefix_end(prefixes[i]));
+  }
+}
+
+// Runs the page query and the count for one review table. `from_where` is the FROM and
+// WHERE text with ?1 = status filter value, ?2 = device, regions from ?10; the page adds
+// the cursor (?3, ?4) and limit (?5).
+template <class Row, class Read>
+ReviewPage<Row> review_page(sql::Database& db, const std::string& select,
+                            const std::string& from_where, const std::string& order_cols,
+                            const ReviewQuery& q, const std::string& status_value, Read read,
+                            const std::function<std::string(const Row&)>& cursor_of) {
+  const auto [after_ms, after_id] = decode_after(q.after);
+  ReviewPage<Row> page;
+  {
+    auto& st = db.prepare("SELECT count(*) " + from_where);
+    ResetOnExit r{st};
+    st.bind(1, status_value).bind(2, q.device);
+    bind_prefixes(st, q.prefixes, 10);
+    st.step();
+    page.total = static_cast<uint64_t>(st.column_int(0));
+  }
+  // order_cols is "(a, b)": compared as a row value, sorted as a column list.
+  const std::string sql = "SELECT " + select + " " + from_where + " AND (" + order_cols +
+                          " > (?3, ?4)) ORDER BY " +
+                          order_cols.substr(1, order_cols.size() - 2) + " LIMIT ?5";
+  auto& st = db.prepare(sql);
+  ResetOnExit r{st};
+  st.bind(1, status_value).bind(2, q.device).bind(3, after_ms).bind(4, after_id);
+  st.bind(5, static_cast<int64_t>(q.limit));
+  bind_prefixes(st, q.prefixes, 10);
+  while (st.step()) page.rows.push_back(read(st));
+  if (page.rows.size() == q.limit && !page.rows.empty()) page.next = cursor_of(page.rows.back());
+  return page;
+}
+
+}  // namespace
+
+ReviewPage<RefusedRow> SqliteServerStore::list_refused(const ReviewQuery& q) {
+  if (q.status != "open" && q.status != "applied" && q.status != "dismissed" &&
+      q.status != "all") {
     throw Error(ErrorCode::kInvalidArgument, "status must be open, applied, dismissed or all");
   }
   Impl::Lease lease(*impl_);
-  auto& db = lease.db();
-  int64_t after_ms = -1;
-  if (!after_id.empty()) {
-    auto& st = db.prepare("SELECT found_ms FROM refused WHERE id=?1");
-    ResetOnExit r{st};
-    st.bind_static(1, after_id);
-    if (!st.step()) throw Error(ErrorCode::kInvalidArgument, "unknown \"after\" id");
-    after_ms = st.column_int(0);
+  std::string cols;
+  for (const char* c : {"id", "dev", "seq", "col", "rid", "code", "field", "message", "op", "scope",
+                        "found_ms", "status", "resolution"}) {
+    cols += std::string(cols.empty() ? "" : ",") + "f." + c;
   }
-  auto& st = db.prepare(std::string("SELECT ") + kRefusedCols +
-                        " FROM refused WHERE (?1='all' OR status=?1) AND (?2='' OR dev=?2) "
-                        "AND (found_ms > ?3 OR (found_ms = ?3 AND id > ?4)) "
-                        "ORDER BY found_ms, id LIMIT ?5");
-  ResetOnExit r{st};
-  st.bind_static(1, status).bind_static(2, device).bind(3, after_ms).bind_static(4, after_id);
-  st.bind(5, static_cast<int64_t>(limit));
-  std::vector<RefusedRow> out;
-  while (st.step()) out.push_back(read_refused(st));
-  return out;
+  return review_page<RefusedRow>(
+      lease.db(), cols,
+      "FROM refused f WHERE (?1='all' OR f.status=?1) AND (?2='' OR f.dev=?2) AND " +
+          prefix_sql("f.scope", q.prefixes, 10),
+      "(f.found_ms, f.id)", q, q.status, read_refused,
+      [](const RefusedRow& r) { return std::to_string(r.found_ms) + ":" + r.id; });
 }
 
-std::vector<ConflictRow> SqliteServerStore::list_conflicts(const std::string& status,
-                                                           size_t limit) {
-  const int f = status_filter(status);
+ReviewPage<ConflictRow> SqliteServerStore::list_conflicts(const ReviewQuery& q) {
+  const int f = status_filter(q.status);
   Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare(
-      "SELECT body, resolved, found_ms, resolution FROM conflicts WHERE (?1<0 OR resolved=?1) "
-      "ORDER BY found_ms, id LIMIT ?2");
-  ResetOnExit r{st};
-  st.bind(1, int64_t{f}).bind(2, static_cast<int64_t>(limit));
-  std::vector<ConflictRow> out;
-  while (st.step()) out.push_back(read_conflict(st));
-  return out;
+  return review_page<ConflictRow>(
+      lease.db(), "c.body, c.resolved, c.found_ms, c.resolution, c.id",
+      "FROM conflicts c LEFT JOIN records r ON r.col=c.col AND r.id=c.rid "
+      "WHERE (?1='-1' OR c.resolved=CAST(?1 AS INTEGER)) AND ?2=?2 AND " +
+          prefix_sql("coalesce(r.scope,'')", q.prefixes, 10),
+      "(c.found_ms, c.id)", q, std::to_string(f), read_conflict,
+      [](const ConflictRow& r) { return std::to_string(r.found_ms) + ":" + r.conflict.id; });
 }
 
-std::vector<DuplicateRow> SqliteServerStore::list_duplicates(const std::string& status,
-                                                             size_t limit) {
-  const int f = status_filter(status);
+ReviewPage<DuplicateRow> SqliteServerStore::list_duplicates(const ReviewQuery& q) {
+  const int f = status_filter(q.status);
   Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare(
-      "SELECT id, col, rid_a, rid_b, resolved, found_ms, resolution FROM duplicates "
-      "WHERE (?1<0 OR resolved=?1) ORDER BY found_ms, id LIMIT ?2");
-  ResetOnExit r{st};
-  st.bind(1, int64_t{f}).bind(2, static_cast<int64_t>(limit));
-  std::vector<DuplicateRow> out;
-  while (st.step()) out.push_back(read_duplicate(st));
-  return out;
+  return review_page<DuplicateRow>(
+      lease.db(), "d.id, d.col, d.rid_a, d.rid_b, d.resolved, d.found_ms, d.resolution",
+      "FROM duplicates d LEFT JOIN records a ON a.col=d.col AND a.id=d.rid_a "
+      "LEFT JOIN records b ON b.col=d.col AND b.id=d.rid_b "
+      "WHERE (?1='-1' OR d.resolved=CAST(?1 AS INTEGER)) AND ?2=?2 AND (" +
+          prefix_sql("coalesce(a.scope,'')", q.prefixes, 10) + " OR " +
+          prefix_sql("coalesce(b.scope,'')", q.prefixes, 10) + ")",
+      "(d.found_ms, d.id)", q, std::to_string(f), read_duplicate,
+      [](const DuplicateRow& r) { return std::to_string(r.found_ms) + ":" + r.id; });
 }
 
 std::vector<DeviceRow> SqliteServerStore::list_devices() {

@@ -25,10 +25,9 @@ class SqliteServerStore : public ServerStore {
   std::vector<Epoch> epochs() override;
   uint64_t last_pos_before(uint64_t before_pos) override;
   uint64_t device_acked_seq(const std::string& device_id) override;
-  std::vector<RefusedRow> list_refused(const std::string& status, const std::string& device,
-                                       const std::string& after_id, size_t limit) override;
-  std::vector<ConflictRow> list_conflicts(const std::string& status, size_t limit) override;
-  std::vector<DuplicateRow> list_duplicates(const std::string& status, size_t limit) override;
+  ReviewPage<RefusedRow> list_refused(const ReviewQuery& q) override;
+  ReviewPage<ConflictRow> list_conflicts(const ReviewQuery& q) override;
+  ReviewPage<DuplicateRow> list_duplicates(const ReviewQuery& q) override;
   std::vector<DeviceRow> list_devices() override;
   std::vector<RecordRow> list_records(const std::string& col, const std::string& scope_prefix,
                                       const std::string& after_id, size_t limit) override;

@@ -295,13 +295,17 @@ class SqliteWriteTxn : public WriteTxn {
   }
 
   void insert_token(const std::string& token_hash, Role role, const std::string& label,
-                    int64_t now_ms, int64_t expires_ms) override {
-    db_.prepare("INSERT INTO tokens(hash,role,label,created_ms,expires_ms) VALUES(?1,?2,?3,?4,?5)")
+                    int64_t now_ms, int64_t expires_ms,
+                    const std::vector<std::string>& scope) override {
+    db_.prepare(
+           "INSERT INTO tokens(hash,role,label,created_ms,expires_ms,scope) "
+           "VALUES(?1,?2,?3,?4,?5,?6)")
         .bind(1, token_hash)
         .bind(2, std::string(role_name(role)))
         .bind(3, label)
         .bind(4, now_ms)
         .bind(5, expires_ms)
+        .bind(6, scope_to_text(scope))
         .run();
   }
 
