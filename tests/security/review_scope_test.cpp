@@ -169,3 +169,31 @@ TEST_CASE("review queues page with a stable cursor and report totals") {
   CHECK(seen.size() == total);
   CHECK(f.http().get("/v1/duplicates?after=garbage", reviewer).status == 400);
 }
+
+TEST_CASE("one device cannot bury the review queue: past its hourly budget ops are set aside") {
+  ServerFixture f;
+  Device d = f.device("dev-flood", {"74.02"});
+  Device other = f.device("dev-other", {"74.02"});
+  json ops = json::array();
+  for (int i = 1; i <= 200; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof id, "0193a6c2-7d1e-7000-8000-0000001f%04d", i);
+    ops.push_back(make_op(i, id, hlc_now(i), konawe_record_1()));  // one NIK, 200 times
+  }
+  auto r = f.push(d, ops);
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["acked_seq"] == 200);  // all acknowledged: nothing lost, nothing blocked
+  const size_t refused = r.json()["refused"].size();
+  CHECK(refused > 0);
+  CHECK(r.json()["refused"][0]["code"] == "rate_limited");
+  const std::string reviewer = f.reviewer();
+  const uint64_t opened = f.http().get("/v1/duplicates?limit=1", reviewer).json()["total"];
+  CHECK(opened <= 500);
+  CHECK(f.http().get("/v1/refused?limit=1", reviewer).json()["total"] == refused);
+  // Another device still gets its duplicates found.
+  auto o = f.push(other, json::array({make_op(1, "0193a6c2-7d1e-7000-8000-0000002f0001",
+                                              hlc_now(300), konawe_record_1())}));
+  REQUIRE(o.status == 200);
+  CHECK(o.json()["refused"].empty());
+  CHECK(o.json()["duplicates"].get<int>() > 0);
+}

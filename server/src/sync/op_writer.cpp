@@ -107,9 +107,21 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
     }
   }
   RecordState st = loaded ? std::move(*loaded) : RecordState{};
-  ApplyResult r = apply_op(cs, st, op);
+  ApplyResult r = apply_op(cs, st, op);  // on a copy: nothing is written until save_record
   const std::string scope_now = scope_of(cs, st);
   const auto key = key_of(cs, st);
+  std::vector<std::string> others;
+  if (r.changed && key && st.live()) others = same_key(txn, op, *key);
+  size_t entries = 0;  // what this op would open, counted against the device's budget
+  for (const std::string& other : others) {
+    const std::string& lo = std::min(other, op.id);
+    const std::string& hi = std::max(other, op.id);
+    if (!txn.duplicate(duplicate_id(op.collection, lo, hi))) ++entries;
+  }
+  for (const Conflict& c : r.conflicts) {
+    if (!(op.version.device == kServerDevice && c.kind == ConflictKind::kNeedsReview)) ++entries;
+  }
+  if (auto over = spend_review_budget(op, ctx, entries, now_ms)) return refused(*over);
   if (r.changed) txn.save_record(op.collection, op.id, st, scope_now, key);
   txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, op.set.dump()));
   if (loaded && !before.empty() && !scope_now.empty() && before != scope_now) {
@@ -120,7 +132,7 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
     if (op.version.device == kServerDevice && c.kind == ConflictKind::kNeedsReview) continue;
     if (txn.insert_conflict(c, now_ms)) ++out.conflicts;
   }
-  if (r.changed && key && st.live()) pair_duplicates(txn, cs, op, *key, ctx, now_ms, out);
+  pair_duplicates(txn, cs, op, others, ctx, now_ms, out);
   out.changed = r.changed;
   return out;
 }
@@ -166,6 +178,16 @@ std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSc
     auto it = op.set.find(cs.natural_key());
     if (it != op.set.end() && it->is_string()) key = it->get<std::string>();
   }
+  // Looked up before the insert, so the list never holds the new record itself.
+  std::vector<std::string> others;
+  if (key) others = same_key(txn, op, *key);
+  if (!others.empty() && ctx.scope) {
+    // Over its review budget: the general path refuses it (and checks the id is new).
+    const auto it = review_budget_.find(op.version.device);
+    const int64_t hour = now_ms / 3600000;
+    const size_t spent = it != review_budget_.end() && it->second.first == hour ? it->second.second : 0;
+    if (spent + others.size() > kMaxReviewEntriesPerDeviceHour) return std::nullopt;
+  }
   const std::string set_text = op.set.dump();
   if (!txn.insert_new_record(op.collection, op.id, set_text, codec::encode_one_version(op.version),
                              scope_now, key)) {
@@ -174,7 +196,8 @@ std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSc
   txn.append_op(op, scope_now, encode_op_text(op, /*with_device=*/true, set_text));
   OpOutcome out;
   out.changed = true;
-  if (key) pair_duplicates(txn, cs, op, *key, ctx, now_ms, out);
+  spend_review_budget(op, ctx, others.size(), now_ms);
+  pair_duplicates(txn, cs, op, others, ctx, now_ms, out);
   return out;
 }
 
@@ -182,13 +205,9 @@ std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSc
 // The writer is told only of pairs whose other record lies in its own regions: counting the
 // others would tell a device whether a NIK is enrolled anywhere (issue 12, item 3).
 void OpWriter::pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
-                               const std::string& key, const OpContext& ctx, int64_t now_ms,
-                               OpOutcome& out) {
-  size_t paired = 0;
-  for (const std::string& other :
-       txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
-    if (other == op.id) continue;
-    if (paired++ == kMaxDuplicatePairsPerOp) break;
+                               const std::vector<std::string>& others, const OpContext& ctx,
+                               int64_t now_ms, OpOutcome& out) {
+  for (const std::string& other : others) {
     DuplicateRow d;
     d.collection = op.collection;
     d.record_a = std::min(other, op.id);
@@ -204,6 +223,36 @@ void OpWriter::pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const 
       ++out.duplicate_keys_in_scope;
     }
   }
+}
+
+std::vector<std::string> OpWriter::same_key(WriteTxn& txn, const Op& op, const std::string& key) {
+  std::vector<std::string> out;
+  for (std::string& other : txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
+    if (other == op.id) continue;
+    if (out.size() == kMaxDuplicatePairsPerOp) break;
+    out.push_back(std::move(other));
+  }
+  return out;
+}
+
+std::optional<Refusal> OpWriter::spend_review_budget(const Op& op, const OpContext& ctx,
+                                                     size_t entries, int64_t now_ms) {
+  if (!ctx.scope || entries == 0) return std::nullopt;  // the server's own ops: no budget
+  auto& [hour, spent] = review_budget_[op.version.device];
+  const int64_t now_hour = now_ms / 3600000;
+  if (hour != now_hour) {
+    hour = now_hour;
+    spent = 0;
+  }
+  if (spent + entries > kMaxReviewEntriesPerDeviceHour) {
+    return Refusal{ErrorCode::kRateLimited, "",
+                   "op seq " + std::to_string(op.seq) + ": this device has opened " +
+                       std::to_string(spent) + " review entries this hour (at most " +
+                       std::to_string(kMaxReviewEntriesPerDeviceHour) +
+                       "); the change is kept for the central office"};
+  }
+  spent += entries;
+  return std::nullopt;
 }
 
 Op OpWriter::new_server_op(WriteTxn& txn) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,13 @@ constexpr const char* kServerDevice = "server";
 // pairs; linking each new record to the (up to) 8 lowest-id records with its key keeps the
 // work per op bounded and still puts every copy in the review queue.
 constexpr size_t kMaxDuplicatePairsPerOp = 8;
+
+// Most review entries (conflicts and duplicate pairs) one device's ops may open in an
+// hour. One push of 2,200 crafted ops opened 1,100 duplicate entries in 0.1 s and buried
+// the queue (issue 12); a real officer re-enrolling a village someone else already did
+// opens a few hundred at most. Past the bound an op is refused and kept, never lost: the
+// office applies it when it has looked.
+constexpr size_t kMaxReviewEntriesPerDeviceHour = 500;
 
 // Why an op is refused: a stable code, the field at fault and a message for people.
 struct Refusal {
@@ -81,13 +89,22 @@ class OpWriter {
   std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                                        const OpContext& ctx, int64_t now_ms);
   void pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
-                       const std::string& key, const OpContext& ctx, int64_t now_ms,
-                       OpOutcome& out);
+                       const std::vector<std::string>& others, const OpContext& ctx,
+                       int64_t now_ms, OpOutcome& out);
+  // Other live records with `key` (at most kMaxDuplicatePairsPerOp, never `op.id`).
+  std::vector<std::string> same_key(WriteTxn& txn, const Op& op, const std::string& key);
+  // A refusal if a device's op would open `entries` more review entries than its hourly
+  // budget allows; otherwise counts them against it.
+  std::optional<Refusal> spend_review_budget(const Op& op, const OpContext& ctx, size_t entries,
+                                             int64_t now_ms);
   void log_move(WriteTxn& txn, const Op& cause, const RecordState& st, const std::string& from,
                 const std::string& to);
 
   const Schema& schema_;
   HybridClock& clock_;
+  // Review entries opened per device in the current hour (device -> (hour, count)). Kept
+  // in memory: the writer is used under the store's write transaction, one op at a time.
+  std::map<std::string, std::pair<int64_t, size_t>> review_budget_;
 };
 
 // The region a record is in (its scope field's value), "" if none.
