@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "cli/cli_fixture.h"
 
@@ -110,4 +111,139 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   rr = lumbung::test::run_cli(LUMBUNG_ADMIN_BIN, {"--server", f.server.server().base_url(),
                                                   "--token", reviewer, "progress"});
   CHECK(rr.exit == 0);
+}
+
+TEST_CASE("a refused change is set aside: the officer is told, the office applies or dismisses") {
+  CliFixture f;
+  f.init_laptop("awuliti", "74.02.01", "OFC-0001");  // Kecamatan Lambuya only
+  f.init_laptop("kantor", "74", "OFC-0100");         // a laptop covering all of Sulawesi Tenggara
+  CliResult r =
+      f.lumbung("awuliti", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  r = f.lumbung("awuliti", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  REQUIRE(f.lumbung("kantor", {"sync"}).exit == 0);
+  const std::string device =
+      f.json_of(f.lumbung("awuliti", {"--json", "status"}))["device_id"].get<std::string>();
+
+  // Offline, the Awuliti officer corrects both phone numbers, while the other laptop moves
+  // both people to Kecamatan Abuki (74.02.02), outside Awuliti's regions, and syncs first.
+  for (const char* nik : {"7402015203780001", "7402012107850002"}) {
+    CHECK(f.lumbung("awuliti", {"edit", nik, "--phone", "0813-1111-2222"}).exit == 0);
+    CHECK(f.lumbung("kantor", {"edit", nik, "--village-code", "74.02.02.2001"}).exit == 0);
+  }
+  REQUIRE(f.lumbung("kantor", {"sync"}).exit == 0);
+  // A new enrolment behind the two edits that will be refused.
+  r = f.lumbung("awuliti", official_flags("7402014506920004", "Wa Ode Nur", "1992-06-05", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+
+  // The sync is not wedged: exit 0, it says two changes were refused and where to look.
+  r = f.lumbung("awuliti", {"sync"}, "", "id");
+  REQUIRE_MESSAGE(r.exit == 0, r.out << r.err);
+  CHECK_MESSAGE(r.out.find("2 perubahan ditolak server pada sinkronisasi ini") != std::string::npos,
+                r.out);
+  CHECK(r.out.find("lumbung refused") != std::string::npos);
+  json st = f.json_of(f.lumbung("awuliti", {"--json", "status"}));
+  CHECK(st["pending_changes"] == 0);
+  CHECK(st["refused_changes"] == 2);
+  CHECK(st["records"] == 1);  // the two people moved out of this laptop's regions
+  bool wa_ode_on_server = false;
+  for (const auto& rec : f.server.records(f.server.reviewer())) {
+    wa_ode_on_server = wa_ode_on_server || rec["fields"]["nik"] == "7402014506920004";
+  }
+  CHECK(wa_ode_on_server);
+
+  // The officer sees them in `status` and in `refused`, in Indonesian, with what to do.
+  r = f.lumbung("awuliti", {"status"}, "", "id");
+  CHECK(r.exit == 0);
+  CHECK(r.out.find("Perubahan ditolak server:  2") != std::string::npos);
+  CHECK(r.out.find("Lihat `lumbung refused`") != std::string::npos);
+  r = f.lumbung("awuliti", {"refused"}, "", "id");
+  CHECK(r.exit == 0);
+  CHECK_MESSAGE(r.out.find("Perubahan yang ditolak server (2)") != std::string::npos, r.out);
+  CHECK(r.out.find("sudah berada di luar wilayah laptop ini") != std::string::npos);
+  CHECK(r.out.find("Yang perlu dilakukan: Tidak ada yang perlu dilakukan di laptop ini") !=
+        std::string::npos);
+  CHECK(f.lumbung("awuliti", {"ditolak"}, "", "id").out == r.out);  // the Indonesian name
+  json mine = f.json_of(f.lumbung("awuliti", {"--json", "refused"}));
+  REQUIRE(mine["count"] == 2);
+  for (const auto& e : mine["refused"]) {
+    CHECK(e["code"] == "out_of_scope");
+    CHECK(e["on_laptop"] == false);
+    CHECK(!e["reason"].get<std::string>().empty());
+  }
+  // The moved record cannot be edited here; it says so (exit 4: not on this laptop).
+  r = f.lumbung("awuliti",
+                {"edit", mine["refused"][0]["record_id"].get<std::string>(), "--phone", "0813"}, "",
+                "id");
+  CHECK(r.exit == 4);
+  CHECK(r.err.find("sudah pindah ke luar wilayah laptop ini") != std::string::npos);
+
+  // The office lists them (paged by the API's "next"), and sees the count per device.
+  json q = f.json_of(f.admin({"--json", "refused", "list"}));
+  REQUIRE(q["refused"].size() == 2);
+  CHECK(q["next"] == "");
+  for (const auto& e : q["refused"]) {
+    CHECK(e["device_id"] == device);
+    CHECK(e["code"] == "out_of_scope");
+    CHECK(e["op"]["set"]["phone"] == "081311112222");
+  }
+  json page = f.json_of(f.admin({"--json", "refused", "list", "--limit", "1"}));
+  CHECK(page["refused"].size() == 1);
+  CHECK(page["next"] != "");
+  r = f.admin({"refused", "list", "--limit", "1"});
+  CHECK(r.exit == 0);
+  CHECK(r.out.find("There are more: --after") != std::string::npos);
+  page = f.json_of(f.admin({"--json", "refused", "list", "--limit", "1", "--all-pages"}));
+  CHECK(page["refused"].size() == 2);
+  CHECK(page["next"] == "");
+  r = f.admin({"refused", "list", "--device", device});
+  CHECK(r.exit == 0);
+  CHECK(r.out.find("outside regions") != std::string::npos);
+  CHECK(r.out.find("Phone=081311112222") != std::string::npos);
+  CHECK(f.json_of(f.admin({"--json", "refused", "list", "--device", "lap-nobody"}))["refused"]
+            .empty());
+  auto open_count = [&]() {
+    const json devices = f.json_of(f.admin({"--json", "devices", "list"}));
+    for (const auto& d : devices["devices"]) {
+      if (d["device_id"] == device) return d["open_refused"].get<int>();
+    }
+    return -1;
+  };
+  CHECK(open_count() == 2);
+  CHECK(f.admin({"devices", "list"}).out.find("refused") != std::string::npos);
+
+  // Apply one with a correction (checked here first: a bad phone is exit 3, nothing done),
+  // dismiss the other with a note.
+  const std::string first = q["refused"][0]["id"], second = q["refused"][1]["id"];
+  r = f.admin({"refused", "apply", first, "--set", "phone=12"});
+  CHECK(r.exit == 3);
+  CHECK(r.err.find("Still not valid") != std::string::npos);
+  r = f.admin({"refused", "apply", first, "--set", "phone=0813-9999-0000"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find("applied with corrections Phone = 081399990000") != std::string::npos);
+  r = f.admin({"refused", "dismiss", second, "--note", "nomor lama, sudah dikonfirmasi"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find("closed without applying") != std::string::npos);
+  // Done once: again is refused (exit 1), an unknown id is not found (exit 4).
+  CHECK(f.admin({"refused", "dismiss", first}).exit == 1);
+  CHECK(f.admin({"refused", "apply", device + ":999"}).exit == 4);
+  CHECK(f.admin({"refused", "list", "--status", "maybe"}).exit == 2);
+  CHECK(f.admin({"refused", "list"}).out.find("No refused changes.") != std::string::npos);
+  q = f.json_of(f.admin({"--json", "refused", "list", "--status", "all"}));
+  REQUIRE(q["refused"].size() == 2);
+  std::set<std::string> statuses;
+  for (const auto& e : q["refused"]) statuses.insert(e["status"].get<std::string>());
+  CHECK(statuses == std::set<std::string>{"applied", "dismissed"});
+  CHECK(open_count() == 0);
+
+  // The applied correction reaches the laptop of the record's new region.
+  REQUIRE(f.lumbung("kantor", {"sync"}).exit == 0);
+  const std::string applied_record = q["refused"][0]["id"] == first
+                                         ? q["refused"][0]["record_id"].get<std::string>()
+                                         : q["refused"][1]["record_id"].get<std::string>();
+  json shown = f.json_of(f.lumbung("kantor", {"--json", "show", applied_record}));
+  CHECK(shown["fields"]["phone"] == "081399990000");
+  CHECK(shown["fields"]["village_code"] == "7402022001");
 }

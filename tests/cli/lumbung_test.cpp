@@ -17,17 +17,18 @@ namespace {
 // Answers for guided `enrol`, one per prompt in schema order (auto fields are not asked).
 // The first birth date contradicts the NIK (day 52 = a woman born on the 12th) and is
 // corrected on the second try.
-std::string guided_answers(const std::string& first_birth_date) {
+std::string guided_answers(const std::string& first_birth_date,
+                           const std::string& village_answers = "74.02.01.2006\n") {
   return "7402015203780001\n"  // NIK
          "Siti Rahmawati\n"    // full name
          "Unaaha\n"            // birth place
          + first_birth_date +
          "\n"
-         "12-03-1978\n"     // corrected, day-first form
-         "P\n"              // gender
-         "74.02.01.2006\n"  // village (Awuliti)
-         "\n\n"             // address, RT/RW skipped
-         "1\n"              // occupation by number: perangkat_desa
+         "12-03-1978\n"       // corrected, day-first form
+         "P\n"                // gender
+         + village_answers +  // village (Awuliti)
+         "\n\n"               // address, RT/RW skipped
+         "1\n"                // occupation by number: perangkat_desa
          "kepala desa\n"
          "BPU\n"
          "+62 812-4100-2201\n"
@@ -289,4 +290,107 @@ TEST_CASE("a laptop made with a passphrase needs it for every command (exit 6 wi
   CHECK(run({"status"}, {{"LUMBUNG_PASSPHRASE", "salah"}}).exit == 6);
   CHECK(run({"sync"}, pass).exit == 0);
   CHECK(f.server.records(f.server.reviewer()).size() == 1);
+}
+
+TEST_CASE("a village outside the laptop's regions: refused at enrol, edit and import-csv") {
+  CliFixture f;
+  f.init_laptop("a", "74.02", "OFC-0001");  // Kabupaten Konawe: the regions come at registration
+  auto makassar = official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P");
+  makassar[10] = "73.71.01.1001";  // --village-code: Kota Makassar, not Konawe
+  REQUIRE(makassar[9] == "--village-code");
+
+  // enrol with flags: an Indonesian message naming the laptop's regions, exit 3, nothing saved.
+  CliResult r = f.lumbung("a", makassar, "", "id");
+  CHECK(r.exit == 3);
+  CHECK_MESSAGE(
+      r.err.find("Kode desa 73.71.01.1001 di luar wilayah laptop ini (74.02)") != std::string::npos,
+      r.err);
+  CHECK(r.err.find("tidak ada yang disimpan") != std::string::npos);
+  CHECK(r.err.find("outside this device") == std::string::npos);  // not the engine's English
+  json st = f.json_of(f.lumbung("a", {"--json", "status"}));
+  CHECK(st["records"] == 0);
+  CHECK(st["pending_changes"] == 0);
+  CHECK(st["regions"] == json::array({"7402"}));
+
+  // Guided: the village prompt says so and asks again, while the person is still there.
+  r = f.lumbung("a", {"enrol"}, guided_answers("1978-03-21", "73.71.01.1001\n74.02.01.2006\n"),
+                "id");
+  REQUIRE_MESSAGE(r.exit == 0, r.out << r.err);
+  CHECK(r.out.find("✗ Kode desa 73.71.01.1001 di luar wilayah laptop ini (74.02)") !=
+        std::string::npos);
+  CHECK(r.out.find("Tersimpan: Siti Rahmawati") != std::string::npos);
+
+  // edit: moving the record out of the regions is refused the same way; nothing changes.
+  r = f.lumbung("a", {"edit", "7402015203780001", "--set", "village_code=73.71.01.1001"}, "", "id");
+  CHECK(r.exit == 3);
+  CHECK(r.err.find("Perubahan ditolak, tidak ada yang disimpan") != std::string::npos);
+  CHECK(r.err.find("di luar wilayah laptop ini (74.02)") != std::string::npos);
+  json shown = f.json_of(f.lumbung("a", {"--json", "show", "7402015203780001"}));
+  CHECK(shown["fields"]["village_code"] == "7402012006");
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["pending_changes"] == 1);
+  // In English too (--lang en), still the CLI's sentence, not the engine's.
+  r = f.lumbung("a", {"edit", "7402015203780001", "--village-code", "7371011001"});
+  CHECK(r.exit == 3);
+  CHECK(r.err.find("Village code 73.71.01.1001 is outside this laptop's regions (74.02)") !=
+        std::string::npos);
+
+  // import-csv: out-of-region rows are reported like other refused rows; the rest go in.
+  const std::string csv =
+      "nik,full_name,birth_date,gender,village_code,programs,monthly_income\n"
+      "7402012107850002,La Ode Amir,1985-07-21,L,74.02.01.2006,JKK,3200000\n"
+      "7371014506920004,Wa Ode Nur,1992-06-05,P,73.71.01.1001,JKK,2800000\n"
+      "7403010901900003,Andi Saputra,1990-01-09,L,74.03.01.2001,JKK,2800000\n"
+      "7402015203780001,Siti Rahmawati,1978-03-12,P,73.71.01.1001,JKK,4500000\n";  // a move
+  const std::string path = f.write_file("campur.csv", csv);
+  r = f.lumbung("a", {"--json", "import-csv", path});
+  CHECK(r.exit == 3);
+  json rep = f.json_of(r);
+  CHECK(rep["imported"] == 1);
+  CHECK(rep["refused"] == 3);
+  REQUIRE(rep["rows"].size() == 4);
+  for (int i : {1, 2, 3}) {
+    CAPTURE(i);
+    CHECK(rep["rows"][i]["result"] == "refused");
+    CHECK(rep["rows"][i]["reason"] == "out_of_scope");
+    CHECK(rep["rows"][i]["field"] == "village_code");
+  }
+  CHECK(f.json_of(f.lumbung("a", {"--json", "list"}))["count"] == 2);
+  shown = f.json_of(f.lumbung("a", {"--json", "show", "7402015203780001"}));
+  CHECK(shown["fields"]["village_code"] == "7402012006");
+  r = f.lumbung("a", {"import-csv", path}, "", "id");
+  CHECK(r.exit == 3);
+  CHECK(r.out.find("baris 3: DITOLAK Wa Ode Nur: Kode desa 73.71.01.1001 di luar wilayah laptop "
+                   "ini (74.02)") != std::string::npos);
+  CHECK(r.out.find("baris 4: DITOLAK Andi Saputra: Kode desa 74.03.01.2001 di luar wilayah") !=
+        std::string::npos);
+
+  // What was accepted syncs; nothing is refused by the server.
+  r = f.lumbung("a", {"--json", "sync"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(f.json_of(r)["refused"] == 0);
+  CHECK(f.server.records(f.server.reviewer()).size() == 2);
+}
+
+TEST_CASE("names and labels with control characters are printed escaped") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  // A name as a broken spreadsheet or a hostile file could carry it: a terminal escape that
+  // would recolour the screen or retitle the window.
+  const std::string evil = "Siti \x1b]0;owned\x07Rahmawati\x1b[31m";
+  CliResult r = f.lumbung("a", official_flags("7402015203780001", evil, "1978-03-12", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find("Siti \\x1b]0;owned\\x07Rahmawati\\x1b[31m") != std::string::npos);
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"list"}, {"show", "7402015203780001"}, {"search", "siti"}}) {
+    r = f.lumbung("a", cmd);
+    CAPTURE(cmd[0]);
+    CHECK(r.exit == 0);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find('\x07') == std::string::npos);
+    CHECK(r.out.find("\\x1b") != std::string::npos);
+  }
+  // JSON keeps the value exact (escaped the JSON way).
+  json shown = f.json_of(f.lumbung("a", {"--json", "show", "7402015203780001"}));
+  CHECK(shown["fields"]["full_name"] == evil);
 }

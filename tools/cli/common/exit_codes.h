@@ -10,7 +10,8 @@ enum ExitCode : int {
   kExitOk = 0,           // done
   kExitError = 1,        // anything else: storage, corrupt data, a bug
   kExitUsage = 2,        // wrong command line
-  kExitRefused = 3,      // input refused by the schema (enrol, edit, import-csv: some row refused)
+  kExitRefused = 3,      // input refused by the schema or outside the laptop's regions (enrol,
+                         // edit, import-csv: some row refused; refused apply: still invalid)
   kExitNotFound = 4,     // the record, conflict, duplicate or device does not exist
   kExitNetwork = 5,      // the server could not be reached (after retries)
   kExitAuth = 6,         // the server refused the credential or the scope (revoked, wrong role)

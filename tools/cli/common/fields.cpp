@@ -175,4 +175,20 @@ std::string short_id(const std::string& id) {
   return id.size() <= 8 ? id : id.substr(id.size() - 8);
 }
 
+std::string dotted_region(const std::string& code) {
+  if (!all_digits(code)) return code;
+  std::string out;
+  for (size_t i = 0; i < code.size(); ++i) {
+    if (i == 2 || i == 4 || i == 6) out.push_back('.');
+    out.push_back(code[i]);
+  }
+  return out;
+}
+
+std::string regions_text(const std::vector<std::string>& prefixes) {
+  std::string out;
+  for (const auto& p : prefixes) out += (out.empty() ? "" : ", ") + dotted_region(p);
+  return out;
+}
+
 }  // namespace lumbung::cli

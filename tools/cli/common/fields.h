@@ -41,4 +41,10 @@ std::string short_id(const std::string& id);
 
 std::string trim(std::string s);
 
+// A Kemendagri region code as people write it: "740201" -> "74.02.01", "7402012006" ->
+// "74.02.01.2006" (2-2-2-4 digits). Text that is not all digits is returned unchanged.
+std::string dotted_region(const std::string& code);
+// Region prefixes as one line: "74.02.01, 74.02.02".
+std::string regions_text(const std::vector<std::string>& prefixes);
+
 }  // namespace lumbung::cli

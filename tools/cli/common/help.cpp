@@ -11,7 +11,8 @@ const char* kExitCodesId = R"(Kode keluar:
   0    berhasil
   1    kesalahan lain (penyimpanan, data rusak)
   2    perintah salah tulis (opsi/argumen), atau laptop belum disiapkan
-  3    data ditolak skema (enrol/edit; import-csv: ada baris yang ditolak, baris lain tetap masuk)
+  3    data ditolak skema atau kode desa di luar wilayah laptop (enrol/edit; import-csv: ada
+       baris yang ditolak, baris lain tetap masuk; refused apply: koreksi masih tidak sah)
   4    rekaman/konflik/duplikat/perangkat tidak ditemukan
   5    server tidak terjangkau (setelah mencoba ulang); data tetap aman di laptop
   6    kredensial atau wilayah ditolak (perangkat dicabut, kode dipakai, peran salah, kata sandi salah)
@@ -22,7 +23,8 @@ const char* kExitCodesEn = R"(Exit codes:
   0    done
   1    any other error (storage, corrupt data)
   2    wrong command line (option/argument), or the laptop is not set up
-  3    input refused by the schema (enrol/edit; import-csv: some row refused, the others went in)
+  3    input refused by the schema, or a village code outside the laptop's regions (enrol/edit;
+       import-csv: some row refused, the others went in; refused apply: still not valid)
   4    record/conflict/duplicate/device not found
   5    the server cannot be reached (after retries); the data stays safe on the laptop
   6    credential or scope refused (device revoked, code used, wrong role, wrong passphrase)
@@ -42,7 +44,8 @@ Menyiapkan laptop:
   config [--officer ID] [--label NAMA] [--server URL]   lihat/ubah pengaturan
 
 Pendaftaran dan rekaman:
-  enrol                terpandu: satu kolom demi satu, diperiksa langsung (juga --guided)
+  enrol                terpandu: satu kolom demi satu, diperiksa langsung (juga --guided);
+                      kode desa harus di wilayah laptop (diketahui saat mendaftar dan tiap sync)
   enrol --nik N --full-name "..." --birth-date 1980-11-19 ...
                       dengan opsi: satu opsi per kolom skema (--programs JKK,JKM)
   list [--village 74.02.01] [--limit N] [--deleted]
@@ -60,15 +63,18 @@ Berkas CSV (dari/ke spreadsheet):
   export-csv [BERKAS|-] [--village KODE]
 
 Sinkronisasi:
-  status               rekaman, perubahan belum terkirim, sinkron terakhir, konflik
+  status               rekaman, perubahan belum terkirim, sinkron terakhir, konflik, ditolak
   conflicts [--all]    konflik yang diketahui laptop ini
+  refused [--limit N]  perubahan yang ditolak server (mis. kode desa di luar wilayah laptop):
+                      alasannya dan apa yang perlu dilakukan. Perubahan itu disimpan di kantor
+                      pusat dan tidak menahan perubahan lain (juga: ditolak)
   sync [--retries N] [--timeout DETIK] [--batch N] [--quiet]
                       kirim lalu terima; bilah kemajuan di stderr. Sambungan putus: dicoba ulang
                       dengan jeda bertambah, lalu dilanjutkan dari titik terakhir. Ctrl-C: berhenti
                       dengan rapi di batas permintaan berikutnya (Ctrl-C kedua: berhenti seketika;
                       tetap aman). Jalankan lagi untuk melanjutkan.
 
---json pada list, search, show, status, conflicts, sync, import-csv: keluaran JSON untuk skrip.
+--json pada list, search, show, status, conflicts, refused, sync, import-csv: keluaran JSON.
 Lingkungan: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA,
 LUMBUNG_PASSPHRASE (saat init: data pribadi dan token dienkripsi; lalu wajib untuk tiap perintah).
 
@@ -87,7 +93,8 @@ Setting up the laptop:
   config [--officer ID] [--label NAME] [--server URL]   show/change settings
 
 Enrolment and records:
-  enrol                guided: one field at a time, checked as you go (also --guided)
+  enrol                guided: one field at a time, checked as you go (also --guided); the
+                      village must be in the laptop's regions (learnt at registration, each sync)
   enrol --nik N --full-name "..." --birth-date 1980-11-19 ...
                       with flags: one flag per schema field (--programs JKK,JKM)
   list [--village 74.02.01] [--limit N] [--deleted]
@@ -105,15 +112,18 @@ CSV files (from/to a spreadsheet):
   export-csv [FILE|-] [--village CODE]
 
 Sync:
-  status               records, changes not sent, last sync, conflicts
+  status               records, changes not sent, last sync, conflicts, refused changes
   conflicts [--all]    conflicts this laptop knows of
+  refused [--limit N]  changes the server refused (e.g. a village outside the laptop's
+                      regions): why, and what to do. They are kept at the central office and
+                      hold up no other change
   sync [--retries N] [--timeout SECONDS] [--batch N] [--quiet]
                       send then receive; progress bar on stderr. A dropped link is retried with
                       growing waits and resumed where it stopped. Ctrl-C stops cleanly at the next
                       request boundary (a second Ctrl-C stops at once; still safe). Run it again
                       to continue.
 
---json on list, search, show, status, conflicts, sync, import-csv: JSON output for scripts.
+--json on list, search, show, status, conflicts, refused, sync, import-csv: JSON output.
 Environment: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA,
 LUMBUNG_PASSPHRASE (at init: personal data and the token are encrypted; then needed by every command).
 
@@ -128,13 +138,20 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   codes create --scope 74.02.01[,74.02.02] [--label TEKS] [--expires-hours N]
                       kode pendaftaran sekali pakai untuk satu laptop, dengan wilayahnya
   tokens create --role reviewer|admin [--label TEKS]
-  devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat
+  devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat,
+                      perubahan ditolak yang masih terbuka
   devices revoke ID    cabut perangkat seketika
   conflicts list [--status open|resolved|all]
   conflicts resolve ID --keep winner|loser      (ID: lengkap atau awalnya)
   conflicts resolve ID --value NILAI            ketik nilai baru (diperiksa skema)
   duplicates list [--status open|merged|all]    dua rekaman berdampingan, ≠ menandai beda
   duplicates merge ID --survivor A|B|ID_REKAMAN
+  refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
+               [--limit N] [--after ID]
+                      perubahan yang ditolak server (di luar wilayah, tidak sah): perangkat,
+                      rekaman, alasan, isi perubahan; per halaman (--all-pages: semua)
+  refused apply ID [--set kolom=nilai ...]      terapkan, boleh dengan koreksi (diperiksa skema)
+  refused dismiss ID [--note TEKS]              tutup tanpa menerapkan
   progress [--scope 74.02] [--csv BERKAS|-]     jumlah per kabupaten/kecamatan/desa, status, program
   export records [--scope 74.02] [--out BERKAS] [--deleted]
   export progress [--scope 74.02] [--out BERKAS]
@@ -152,13 +169,20 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   codes create --scope 74.02.01[,74.02.02] [--label TEXT] [--expires-hours N]
                       a one-time enrolment code for one laptop, with its regions
   tokens create --role reviewer|admin [--label TEXT]
-  devices list         last seen, last sync, acked seq, what each device reported
+  devices list         last seen, last sync, acked seq, what each device reported, its open
+                      refused changes
   devices revoke ID    revoke a device at once
   conflicts list [--status open|resolved|all]
   conflicts resolve ID --keep winner|loser      (ID: whole or its start)
   conflicts resolve ID --value VALUE            type a new value (checked by the schema)
   duplicates list [--status open|merged|all]    the two records side by side, ≠ marks differences
   duplicates merge ID --survivor A|B|RECORD_ID
+  refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
+               [--limit N] [--after ID]
+                      changes the server refused (outside regions, invalid): device, record,
+                      reason, what the change was; one page (--all-pages: every page)
+  refused apply ID [--set field=value ...]      apply, corrections allowed (checked by the schema)
+  refused dismiss ID [--note TEXT]              close without applying
   progress [--scope 74.02] [--csv FILE|-]       counts per kabupaten/kecamatan/desa, status, programme
   export records [--scope 74.02] [--out FILE] [--deleted]
   export progress [--scope 74.02] [--out FILE]

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <ostream>
 
@@ -17,6 +20,47 @@ size_t utf8_width(const std::string& s) {
 }
 
 namespace {
+
+// The length of the well-formed UTF-8 sequence starting at s[i] (1-4), or 0 if the bytes
+// there are not one (a stray continuation byte, an overlong form, a surrogate, a cut end).
+size_t utf8_sequence(const std::string& s, size_t i, uint32_t* cp) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  size_t n;
+  uint32_t v;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    v = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    v = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    v = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    const unsigned char d = static_cast<unsigned char>(s[i + k]);
+    if ((d & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (d & 0x3F);
+  }
+  static const uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return n;
+}
+
+// Characters that must not reach a terminal as they are: controls, and the bidi controls
+// that can make text display in another order than it is stored.
+bool unprintable(uint32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
 
 // Cuts UTF-8 text to at most `width` characters, marking the cut with "…".
 std::string fit(const std::string& s, size_t width) {
@@ -36,8 +80,46 @@ std::string fit(const std::string& s, size_t width) {
 
 }  // namespace
 
+std::string printable(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  char buf[16];
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    const size_t n = utf8_sequence(s, i, &cp);
+    if (n == 0) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
+      out += buf;
+      ++i;
+      continue;
+    }
+    if (!unprintable(cp)) {
+      out.append(s, i, n);
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp < 0x80) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      out += buf;
+    }
+    i += n;
+  }
+  return out;
+}
+
 void print_table(std::ostream& out, const std::vector<std::string>& headers,
-                 const std::vector<std::vector<std::string>>& rows, size_t max_width) {
+                 const std::vector<std::vector<std::string>>& rows_in, size_t max_width) {
+  // Cells come from records and the server: nothing in them may drive the terminal.
+  std::vector<std::vector<std::string>> rows = rows_in;
+  for (auto& r : rows) {
+    for (auto& cell : r) cell = printable(cell);
+  }
   std::vector<size_t> widths(headers.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
@@ -67,7 +149,11 @@ void print_table(std::ostream& out, const std::vector<std::string>& headers,
   for (const auto& r : rows) line(r);
 }
 
-void print_json(std::ostream& out, const Json& j) { out << j.dump(2) << "\n"; }
+// Bytes that are not UTF-8 (they cannot come from parsed JSON, but a record is only as good
+// as the file it was imported from) are replaced rather than aborting the output.
+void print_json(std::ostream& out, const Json& j) {
+  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -35,6 +35,13 @@ std::string value_text(const Json& v);
 // "1,2 MB" style byte counts.
 std::string human_bytes(uint64_t bytes);
 
+// Text from the server or from records (names, messages, labels), made safe to print on a
+// terminal: control characters (C0, DEL, C1), Unicode bidi overrides and bytes that are not
+// UTF-8 are shown as escapes (\n, \t, \x1b, \u202e, \xff); everything else, Indonesian and
+// other accented letters included, is kept as it is. Tables (print_table) apply it to every
+// cell; other printed lines call it for whatever did not come from the catalogue.
+std::string printable(const std::string& s);
+
 // Number of characters (code points) in UTF-8 text.
 size_t utf8_width(const std::string& s);
 

@@ -25,6 +25,7 @@
 #include "laptop.h"
 #include "lumbung/error.h"
 #include "record_view.h"
+#include "regions.h"
 
 namespace lumbung::cli {
 namespace {
@@ -167,6 +168,18 @@ int cmd_import_csv(Context& ctx, Args& args) {
     r.message = issue_text(issue, cs, rec);
   };
 
+  // A village outside the laptop's regions: the row is refused like an invalid one, before
+  // the batch (where the store would refuse it and take the batch's other rows with it).
+  auto refuse_outside = [&](RowResult& r, const Json& rec) {
+    const auto outside = region_refusal(store, cs, rec);
+    if (!outside) return false;
+    r.outcome = Outcome::kRefused;
+    r.field = cs.scope_field();
+    r.reason = "out_of_scope";
+    r.message = *outside;
+    return true;
+  };
+
   std::vector<std::string> cells;
   size_t line = 0;
   // Bounded by the input: every iteration consumes a row.
@@ -213,6 +226,12 @@ int cmd_import_csv(Context& ctx, Args& args) {
           continue;
         }
         existing = rec->fields;
+      } else if (moved_away(store, cs, id)) {
+        // Hidden here and refused by the store: report it instead of creating it again.
+        refuse(r, ValidationIssue{"id", "moved_away", ""}, nullptr);
+        r.message = tr("import.moved_away", {{"id", short_id(id)}});
+        plan.push_back(std::move(p));
+        continue;
       }
       existing_id = id;
     } else if (!key_field.empty() && partial.contains(key_field) &&
@@ -245,6 +264,10 @@ int cmd_import_csv(Context& ctx, Args& args) {
         plan.push_back(std::move(p));
         continue;
       }
+      if (refuse_outside(r, rec)) {
+        plan.push_back(std::move(p));
+        continue;
+      }
       r.outcome = Outcome::kImported;
       // The id is made here (not at commit) so that a later row of this run repeating
       // this person finds the record.
@@ -272,6 +295,10 @@ int cmd_import_csv(Context& ctx, Args& args) {
       issues = cs.normalize_and_validate(merged, false);
       if (!issues.empty()) {
         refuse(r, issues.front(), &merged);
+        plan.push_back(std::move(p));
+        continue;
+      }
+      if (refuse_outside(r, merged)) {
         plan.push_back(std::move(p));
         continue;
       }
@@ -309,7 +336,7 @@ int cmd_import_csv(Context& ctx, Args& args) {
                               {"rows", rows}});
   } else {
     for (const RowResult& r : results) {
-      const std::string who = r.title.empty() ? "" : " " + r.title;
+      const std::string who = r.title.empty() ? "" : " " + printable(r.title);
       const std::string line_no = std::to_string(r.line);
       switch (r.outcome) {
         case Outcome::kImported:
@@ -326,7 +353,7 @@ int cmd_import_csv(Context& ctx, Args& args) {
           break;
         case Outcome::kRefused:
           *ctx.out << tr("import.row_refused",
-                         {{"line", line_no}, {"who", who}, {"why", r.message}});
+                         {{"line", line_no}, {"who", who}, {"why", printable(r.message)}});
           break;
       }
       *ctx.out << "\n";

@@ -10,6 +10,7 @@
 #include "laptop.h"
 #include "lumbung/error.h"
 #include "record_view.h"
+#include "regions.h"
 
 namespace lumbung::cli {
 namespace {
@@ -105,8 +106,8 @@ void warn_duplicates(Context& ctx, Laptop& lap, const Json& record) {
   const Json& key = record[cs.natural_key()];
   if (!key.is_string()) return;
   for (const Record& r : lap.store().find_by_key(cs.name(), key.get<std::string>())) {
-    *ctx.err << tr("enrol.duplicate", {{"key", key.get<std::string>()},
-                                       {"name", record_title(cs, r.fields)},
+    *ctx.err << tr("enrol.duplicate", {{"key", printable(key.get<std::string>())},
+                                       {"name", printable(record_title(cs, r.fields))},
                                        {"id", short_id(r.id)}})
              << "\n";
   }
@@ -134,13 +135,17 @@ Json ask_field(Context& ctx, Laptop& lap, const FieldDef& f, const Json& so_far,
       Json trial = so_far;
       trial[f.name] = patch[f.name];
       issues = cross_issues(cs, trial, f.name);
-      if (issues.empty()) {
+      // A village outside the laptop's regions is caught here, while the person is there.
+      const auto outside =
+          f.name == cs.scope_field() ? region_refusal(lap.store(), cs, trial) : std::nullopt;
+      if (issues.empty() && outside) {
+        *ctx.out << indent << "  ✗ " << *outside << "\n";
+      } else if (issues.empty()) {
         const std::string shown = value_text(patch[f.name]);
         if (shown != line) *ctx.out << indent << "  = " << shown << "\n";
         return patch[f.name];
       }
-      Json rec = trial;
-      print_issues(*ctx.out, cs, issues, &rec);
+      if (!issues.empty()) print_issues(*ctx.out, cs, issues, &trial);
     } else {
       print_issues(*ctx.out, cs, issues, &patch);
     }
@@ -271,6 +276,10 @@ int cmd_enrol(Context& ctx, Args& args) {
     print_issues(*ctx.err, cs, issues, &checked);
     return kExitRefused;
   }
+  if (const auto outside = region_refusal(lap.store(), cs, checked)) {
+    *ctx.err << tr("enrol.refused") << "\n  ✗ " << *outside << "\n";
+    return kExitRefused;
+  }
   if (!guided) warn_duplicates(ctx, lap, checked);
   if (guided && !yes) {
     Record preview;
@@ -281,12 +290,26 @@ int cmd_enrol(Context& ctx, Args& args) {
       throw Error(ErrorCode::kCancelled, tr("enrol.cancelled"));
     }
   }
-  const std::string id = lap.store().create(cs.name(), checked);
+  std::string id;
+  try {
+    id = lap.store().create(cs.name(), checked);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kOutOfScope) throw;
+    // The engine's own region check (the same rule as region_refusal), said in words.
+    const auto v = checked.find(cs.scope_field());
+    *ctx.err << tr("enrol.refused") << "\n  ✗ "
+             << region_refusal_text(
+                    lap.store(), cs,
+                    v != checked.end() && v->is_string() ? v->get<std::string>() : std::string())
+             << "\n";
+    return kExitRefused;
+  }
   if (ctx.json) {
     print_json(*ctx.out, Json{{"id", id}, {"fields", checked}});
   } else {
-    *ctx.out << tr("enrol.saved",
-                   {{"name", record_title(cs, checked)}, {"id", short_id(id)}, {"full_id", id}})
+    *ctx.out << tr("enrol.saved", {{"name", printable(record_title(cs, checked))},
+                                   {"id", short_id(id)},
+                                   {"full_id", id}})
              << "\n";
   }
   return kExitOk;

@@ -10,6 +10,7 @@
 #include "laptop.h"
 #include "lumbung/error.h"
 #include "record_view.h"
+#include "regions.h"
 
 namespace lumbung::cli {
 namespace {
@@ -90,6 +91,20 @@ Json read_patch(const CollectionSchema& cs, Args& args) {
   return patch;
 }
 
+// resolve_record, and when a whole id names nothing, whether that record moved out of this
+// laptop's regions (hidden, not editable) - which is worth saying in words.
+Record resolve_or_moved(Laptop& lap, const std::string& ref) {
+  try {
+    return resolve_record(lap.store(), lap.collection(), ref);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kNotFound && ref.size() >= 32 &&
+        moved_away(lap.store(), lap.collection(), ref)) {
+      throw Error(ErrorCode::kNotFound, tr("record.moved_away", {{"ref", printable(ref)}}));
+    }
+    throw;
+  }
+}
+
 }  // namespace
 
 int cmd_list(Context& ctx, Args& args) {
@@ -163,7 +178,7 @@ int cmd_show(Context& ctx, Args& args) {
   args.finish();
   Laptop lap(ctx.home);
   const CollectionSchema& cs = lap.collection();
-  const Record r = resolve_record(lap.store(), cs, ref);
+  const Record r = resolve_or_moved(lap, ref);
   if (ctx.json) {
     print_json(*ctx.out, record_json(r, true));
     return kExitOk;
@@ -172,7 +187,8 @@ int cmd_show(Context& ctx, Args& args) {
   for (const Conflict& c : lap.store().conflicts(false)) {
     if (c.record_id == r.id) {
       *ctx.out << "  ! "
-               << tr("show.conflict", {{"field", c.field}, {"other", value_text(c.loser.value)}})
+               << tr("show.conflict",
+                     {{"field", c.field}, {"other", printable(value_text(c.loser.value))}})
                << "\n";
     }
   }
@@ -186,7 +202,7 @@ int cmd_edit(Context& ctx, Args& args) {
   const std::string ref = args.next();
   args.finish();
   if (patch.empty()) throw Error(ErrorCode::kInvalidArgument, tr("edit.nothing"));
-  const Record r = resolve_record(lap.store(), cs, ref);
+  const Record r = resolve_or_moved(lap, ref);
   std::vector<ValidationIssue> issues = cs.normalize_and_validate(patch, true);
   if (issues.empty()) {
     // The record as it would be, checked whole (NIK against birth date and gender).
@@ -204,18 +220,41 @@ int cmd_edit(Context& ctx, Args& args) {
       print_issues(*ctx.err, cs, issues, &merged);
       return kExitRefused;
     }
+    if (const auto outside = region_refusal(lap.store(), cs, merged)) {
+      *ctx.err << tr("edit.refused") << "\n  ✗ " << *outside << "\n";
+      return kExitRefused;
+    }
   } else {
     *ctx.err << tr("edit.refused") << "\n";
     print_issues(*ctx.err, cs, issues, &patch);
     return kExitRefused;
   }
-  lap.store().update(cs.name(), r.id, patch);
+  try {
+    lap.store().update(cs.name(), r.id, patch);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kOutOfScope) throw;
+    // Moved out of the regions since it was read, or the engine's region check (the same
+    // rule as region_refusal): said in words either way.
+    if (moved_away(lap.store(), cs, r.id)) {
+      throw Error(ErrorCode::kNotFound, tr("record.moved_away", {{"ref", printable(ref)}}));
+    }
+    const auto v = r.fields.find(cs.scope_field());
+    const auto p = patch.find(cs.scope_field());
+    const Json& village = p != patch.end() ? *p : v != r.fields.end() ? *v : Json();
+    *ctx.err << tr("edit.refused") << "\n  ✗ "
+             << region_refusal_text(lap.store(), cs,
+                                    village.is_string() ? village.get<std::string>() : "")
+             << "\n";
+    return kExitRefused;
+  }
   std::string fields;
   for (auto it = patch.begin(); it != patch.end(); ++it) {
     const FieldDef* f = cs.field(it.key());
     fields += (fields.empty() ? "" : ", ") + (f ? field_label(*f) : it.key());
   }
-  *ctx.out << tr("edit.saved", {{"name", record_title(cs, r.fields)}, {"fields", fields}}) << "\n";
+  *ctx.out << tr("edit.saved",
+                 {{"name", printable(record_title(cs, r.fields))}, {"fields", fields}})
+           << "\n";
   return kExitOk;
 }
 
@@ -225,17 +264,17 @@ int cmd_delete(Context& ctx, Args& args) {
   args.finish();
   Laptop lap(ctx.home);
   const CollectionSchema& cs = lap.collection();
-  const Record r = resolve_record(lap.store(), cs, ref);
+  const Record r = resolve_or_moved(lap, ref);
+  const std::string name = printable(record_title(cs, r.fields));
   if (!force) {
     print_record(*ctx.out, cs, r);
-    if (!confirm(ctx, tr("delete.question", {{"name", record_title(cs, r.fields)}}), false)) {
+    if (!confirm(ctx, tr("delete.question", {{"name", name}}), false)) {
       *ctx.out << tr("delete.kept") << "\n";
       return kExitCancelled;
     }
   }
   lap.store().remove(cs.name(), r.id);
-  *ctx.out << tr("delete.done", {{"name", record_title(cs, r.fields)}, {"id", short_id(r.id)}})
-           << "\n";
+  *ctx.out << tr("delete.done", {{"name", name}, {"id", short_id(r.id)}}) << "\n";
   return kExitOk;
 }
 

@@ -29,13 +29,13 @@ void explain_register_error(Context& ctx, const Error& e) {
   if (e.code() == ErrorCode::kTransport) {
     *ctx.err << tr("init.offline") << "\n";
   } else if (e.code() == ErrorCode::kUnauthorized) {
-    *ctx.err << tr("init.code_unknown", {{"detail", e.what()}}) << "\n";
+    *ctx.err << tr("init.code_unknown", {{"detail", printable(e.what())}}) << "\n";
   } else if (e.code() == ErrorCode::kForbidden) {
-    *ctx.err << tr("init.code_used", {{"detail", e.what()}}) << "\n";
+    *ctx.err << tr("init.code_used", {{"detail", printable(e.what())}}) << "\n";
   } else if (e.code() == ErrorCode::kAlreadyExists) {
-    *ctx.err << tr("init.device_taken", {{"detail", e.what()}}) << "\n";
+    *ctx.err << tr("init.device_taken", {{"detail", printable(e.what())}}) << "\n";
   } else {
-    *ctx.err << e.what() << "\n";
+    *ctx.err << printable(e.what()) << "\n";
   }
 }
 
@@ -147,6 +147,8 @@ int cmd_status(Context& ctx, Args& args) {
            {"deleted", s.deleted},
            {"pending_changes", s.pending_changes},
            {"open_conflicts", s.open_conflicts},
+           {"refused_changes", s.refused_changes},
+           {"regions", lap.store().regions()},
            {"oldest_pending_ms", s.oldest_pending_ms ? Json(*s.oldest_pending_ms) : Json()},
            {"last_sync_ms", s.last_sync_ms ? Json(*s.last_sync_ms) : Json()}};
     print_json(*ctx.out, j);
@@ -156,6 +158,9 @@ int cmd_status(Context& ctx, Args& args) {
   o << tr("status.device", {{"device", lap.store().device_id()}, {"server", lap.server_url()}})
     << "\n";
   if (!lap.registered()) o << "  " << tr("status.not_registered") << "\n";
+  if (const auto regions = lap.store().regions(); !regions.empty()) {
+    o << "  " << tr("status.regions", {{"regions", regions_text(regions)}}) << "\n";
+  }
   o << "  " << tr("status.records", {{"n", group_number(static_cast<int64_t>(s.records))}}) << "\n";
   o << "  " << tr("status.pending", {{"n", group_number(static_cast<int64_t>(s.pending_changes))}})
     << "\n";
@@ -170,7 +175,10 @@ int cmd_status(Context& ctx, Args& args) {
       << "\n";
   }
   o << "  " << tr("status.conflicts", {{"n", std::to_string(s.open_conflicts)}}) << "\n";
+  const std::string refused = group_number(static_cast<int64_t>(s.refused_changes));
+  o << "  " << tr("status.refused", {{"n", refused}}) << "\n";
   if (s.pending_changes > 0) o << tr("status.hint_sync") << "\n";
+  if (s.refused_changes > 0) o << tr("status.hint_refused", {{"n", refused}}) << "\n";
   return kExitOk;
 }
 
@@ -275,6 +283,8 @@ int cmd_sync(Context& ctx, Args& args) {
                                 {"applied", r.applied},
                                 {"conflicts", r.conflicts},
                                 {"open_conflicts", lap.store().stats().open_conflicts},
+                                {"refused", r.refused},
+                                {"refused_total", lap.store().stats().refused_changes},
                                 {"bytes_up", r.bytes_up},
                                 {"bytes_down", r.bytes_down},
                                 {"requests", r.requests},
@@ -298,6 +308,10 @@ int cmd_sync(Context& ctx, Args& args) {
       }
       const uint64_t open = lap.store().stats().open_conflicts;
       if (open > 0) *ctx.out << tr("sync.open_conflicts", {{"n", std::to_string(open)}}) << "\n";
+      if (r.refused > 0) {
+        *ctx.out << tr("sync.refused_now", {{"n", group_number(static_cast<int64_t>(r.refused))}})
+                 << "\n";
+      }
     }
     return kExitOk;
   } catch (const Error& e) {
@@ -310,7 +324,7 @@ int cmd_sync(Context& ctx, Args& args) {
         break;
       case ErrorCode::kTransport:
         *ctx.err << tr("sync.unreachable",
-                       {{"server", url}, {"detail", e.what()}, {"pending", pending}})
+                       {{"server", url}, {"detail", printable(e.what())}, {"pending", pending}})
                  << "\n";
         break;
       case ErrorCode::kUnauthorized:
@@ -318,14 +332,15 @@ int cmd_sync(Context& ctx, Args& args) {
         if (!lap.registered()) {
           explain_register_error(ctx, e);
         } else {
-          *ctx.err << tr("sync.refused", {{"detail", e.what()}}) << "\n";
+          *ctx.err << tr("sync.refused", {{"detail", printable(e.what())}}) << "\n";
         }
         break;
       case ErrorCode::kOutOfScope:
-        *ctx.err << tr("sync.out_of_scope", {{"detail", e.what()}}) << "\n";
+        *ctx.err << tr("sync.out_of_scope", {{"detail", printable(e.what())}}) << "\n";
         break;
       default:
-        *ctx.err << tr("sync.failed", {{"detail", e.what()}, {"pending", pending}}) << "\n";
+        *ctx.err << tr("sync.failed", {{"detail", printable(e.what())}, {"pending", pending}})
+                 << "\n";
     }
     return exit_code_for(e.code());
   }

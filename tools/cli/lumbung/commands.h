@@ -30,6 +30,7 @@ int cmd_import_csv(Context& ctx, Args& args);
 int cmd_export_csv(Context& ctx, Args& args);
 int cmd_status(Context& ctx, Args& args);
 int cmd_conflicts(Context& ctx, Args& args);
+int cmd_refused(Context& ctx, Args& args);
 int cmd_sync(Context& ctx, Args& args);
 
 // Reads one answer line from ctx.in; false at end of input.

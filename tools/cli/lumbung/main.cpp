@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "common/exit_codes.h"
 #include "common/i18n.h"
+#include "common/output.h"
 #include "laptop.h"
 #include "lumbung/error.h"
 
@@ -52,6 +53,7 @@ int run(int argc, char** argv) {
   if (cmd == "export-csv") return cmd_export_csv(ctx, args);
   if (cmd == "status") return cmd_status(ctx, args);
   if (cmd == "conflicts") return cmd_conflicts(ctx, args);
+  if (cmd == "refused" || cmd == "ditolak") return cmd_refused(ctx, args);
   if (cmd == "sync") return cmd_sync(ctx, args);
   throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", cmd}}));
 }
@@ -78,11 +80,11 @@ int main_impl(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const Error& e) {
-    std::cerr << "lumbung: " << e.what() << "\n";
+    std::cerr << "lumbung: " << printable(e.what()) << "\n";
     if (e.code() == ErrorCode::kInvalidArgument) std::cerr << tr("usage.see_help") << "\n";
     return exit_code_for(e.code());
   } catch (const std::exception& e) {
-    std::cerr << "lumbung: " << e.what() << "\n";
+    std::cerr << "lumbung: " << printable(e.what()) << "\n";
     return kExitError;
   }
 }

@@ -83,7 +83,9 @@ void print_record(std::ostream& out, const CollectionSchema& cs, const Record& r
   size_t w = 0;
   for (const auto& row : rows) w = std::max(w, utf8_width(row[0]));
   for (const auto& row : rows) {
-    out << "  " << row[0] << std::string(w - utf8_width(row[0]) + 2, ' ') << row[1] << "\n";
+    // Values come from records (typed in, imported, or pulled from other laptops).
+    out << "  " << row[0] << std::string(w - utf8_width(row[0]) + 2, ' ') << printable(row[1])
+        << "\n";
   }
 }
 

@@ -1,0 +1,20 @@
+// The message catalogue's table type, shared by the files that fill it (i18n.cpp: the
+// laptop's sentences; i18n_admin.cpp: lumbung-admin's; i18n_refused.cpp: refused changes
+// and regions, both tools). Private to tools/cli/common: everyone else calls tr().
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace lumbung::cli::i18n_detail {
+
+struct Entry {
+  const char* id;  // Bahasa Indonesia
+  const char* en;  // English
+};
+using Catalogue = std::map<std::string, Entry>;
+
+void add_admin_entries(Catalogue& c);
+void add_refused_entries(Catalogue& c);
+
+}  // namespace lumbung::cli::i18n_detail
