@@ -30,7 +30,8 @@ std::string key_text(const std::string& device, uint64_t seq) {
 // A member as an unsigned number, or nullopt.
 std::optional<uint64_t> uint_member(const Json& j, const char* name) {
   auto it = j.find(name);
-  if (it == j.end() || !it->is_number_unsigned()) return std::nullopt;
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  if (!it->is_number_unsigned() && it->get<int64_t>() < 0) return std::nullopt;
   return it->get<uint64_t>();
 }
 

@@ -415,12 +415,16 @@ class Simulation {
     log("reviewer resolves %s %s: %d", content_key(c).c_str(), body.dump().c_str(), status);
     ++stats_.reviews;
     if (status == 200) {
-      oracle_.server_wrote(Json::array({r["resolution"]["op"]}),
-                           {decode_version(c["winner"]["version"]),
-                            decode_version(c["loser"]["version"])},
-                           "resolution");
-    } else if (status != 400) {
-      // A keep that cannot be written (e.g. nothing left to keep) is a refusal, not a bug.
+      std::vector<Version> shown{decode_version(c["winner"]["version"]),
+                                 decode_version(c["loser"]["version"])};
+      if (c.contains("record") && c["record"].is_object()) {  // an entry showing the record
+        for (const auto& [f, v] : c["record"].value("versions", Json::object()).items())
+          shown.push_back(decode_version(v));
+      }
+      oracle_.server_wrote(Json::array({r["resolution"]["op"]}), shown, "resolution");
+    } else if (status != 400 && status != 422) {
+      // A keep that cannot be written (nothing left to keep; a forward-only field that
+      // would move back) is a refusal, not a bug: the entry stays open.
       fail("resolve answered " + std::to_string(status) + ": " + r.dump());
     }
   }
