@@ -119,12 +119,20 @@ TEST_CASE("the shipped enrolment schema loads with its declared policies") {
     CHECK(c.field(name)->policy == MergePolicy::kNeedsReview);
     CHECK(c.field(name)->personal);
   }
-  for (const char* name : {"birth_place", "phone", "address", "email", "heirs"}) {
+  // Personal data under UU 27/2022 (docs/SECURITY.md "Which fields are personal"): income is
+  // financial data, and the office held ("kepala desa") names one person in a village.
+  for (const char* name : {"birth_place", "gender", "address", "rt_rw", "phone", "email",
+                           "kpj_number", "heirs", "monthly_income", "position"}) {
     CAPTURE(name);
     REQUIRE(c.field(name));
     CHECK(c.field(name)->personal);
   }
-  CHECK_FALSE(c.field("monthly_income")->personal);
+  for (const char* name : {"village_code", "occupation", "segment", "programs", "payment_source",
+                           "status", "created_at", "officer_id", "merged_into"}) {
+    CAPTURE(name);
+    REQUIRE(c.field(name));
+    CHECK_FALSE(c.field(name)->personal);
+  }
   CHECK(c.field("monthly_income")->policy == MergePolicy::kLastWriterWins);
   const FieldDef* status = c.field("status");
   REQUIRE(status);

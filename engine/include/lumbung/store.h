@@ -43,9 +43,15 @@ struct OpenOptions {
   // marks personal (and the change log, conflicts and secrets in meta) is encrypted at
   // rest with AES-256-GCM under a random data key wrapped by a key derived from the
   // passphrase (scrypt); lookups by natural key go through a keyed blind index (HMAC).
-  // A store created without one stays unencrypted (tests, benchmarks). Opening an
-  // encrypted store with a wrong or missing passphrase throws Error(kWrongPassphrase)
-  // and changes nothing.
+  // What stays in clear (ids, versions, region codes, non-personal fields, the log's
+  // seqs) is integrity-protected: every row carries a MAC under a key derived from the
+  // data key, checked at every read; a row changed without the passphrase makes the read
+  // (get, query, find_by_key, update, pending_wire, ...) throw Error(kCorrupt) naming the
+  // record or entry, and is never pushed. A store made before row MACs is upgraded when
+  // opened with its passphrase. A store created without one stays unencrypted and
+  // unprotected (tests, benchmarks, laptops set up with `lumbung init --unencrypted`).
+  // Opening an encrypted store with a wrong or missing passphrase throws
+  // Error(kWrongPassphrase) and changes nothing.
   std::string passphrase;
 };
 
@@ -144,7 +150,8 @@ class Batch {
 class Store {
  public:
   // Opens (or creates) the store. Throws Error(kSchemaMismatch) if the file belongs to
-  // another device, Error(kStorage) if SQLite cannot open it.
+  // another device, Error(kStorage) if SQLite cannot open it, Error(kCorrupt) if a setting
+  // or the newest log entry of an encrypted store fails its integrity check.
   static std::unique_ptr<Store> open(const OpenOptions& options);
   ~Store();
 

@@ -1,10 +1,13 @@
 #include "crypto/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "lumbung/error.h"
@@ -139,9 +142,74 @@ std::optional<std::string> unbase64(std::string_view in) {
   return out;
 }
 
+struct RowMac::Ctx {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+  ~Ctx() {
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+  }
+};
+
+RowMac::RowMac(std::string_view key) : ctx_(std::make_unique<Ctx>()) {
+  ctx_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (!ctx_->mac) fail("EVP_MAC_fetch(HMAC)");
+  ctx_->ctx = EVP_MAC_CTX_new(ctx_->mac);
+  if (!ctx_->ctx) fail("EVP_MAC_CTX_new");
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+  if (EVP_MAC_init(ctx_->ctx, bytes(key), key.size(), params) != 1) fail("EVP_MAC_init");
+  buf_.reserve(2048);
+}
+
+RowMac::~RowMac() { OPENSSL_cleanse(buf_.data(), buf_.size()); }
+
+RowMac& RowMac::begin(std::string_view domain) {
+  buf_.clear();
+  return add(domain);
+}
+
+RowMac& RowMac::add(std::string_view b) {
+  const auto n = static_cast<uint32_t>(b.size());
+  const char head[5] = {'\x01', static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                        static_cast<char>(n >> 8), static_cast<char>(n)};
+  buf_.append(head, sizeof head);
+  buf_.append(b);
+  return *this;
+}
+
+RowMac& RowMac::add(int64_t v) {
+  char text[24];
+  const int n = std::snprintf(text, sizeof text, "%lld", static_cast<long long>(v));
+  return add(std::string_view(text, static_cast<size_t>(n)));
+}
+
+RowMac& RowMac::add_null() {
+  buf_.push_back('\x00');
+  return *this;
+}
+
+std::string RowMac::finish() {
+  // A NULL key re-initialises HMAC with the key given at construction (its padded key
+  // blocks are kept), so no key schedule per row.
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_MAC_init(ctx_->ctx, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(ctx_->ctx, bytes(buf_), buf_.size()) != 1 ||
+      EVP_MAC_final(ctx_->ctx, out, &len, sizeof out) != 1 || len < kRowMacBytes) {
+    fail("HMAC (row)");
+  }
+  return std::string(reinterpret_cast<char*>(out), kRowMacBytes);
+}
+
 Keyring::Keyring(std::string data_key)
     : data_key_(std::move(data_key)),
-      index_key_(hmac_sha256(data_key_, "lumbung blind index v1")) {}
+      index_key_(hmac_sha256(data_key_, "lumbung blind index v1")) {
+  std::string row_key = hmac_sha256(data_key_, "lumbung row mac v1");
+  row_mac_ = std::make_unique<RowMac>(row_key);
+  OPENSSL_cleanse(row_key.data(), row_key.size());
+}
 
 Keyring::~Keyring() {
   OPENSSL_cleanse(data_key_.data(), data_key_.size());

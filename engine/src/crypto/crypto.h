@@ -5,10 +5,12 @@
 // cannot be moved to another row). The data key is stored only wrapped (AES-256-GCM) under
 // a key-encryption key derived from the officer's passphrase with scrypt and a random
 // salt; changing the passphrase re-wraps the data key and leaves the data alone. A second
-// key derived from the data key (HMAC) makes the blind index for lookups by NIK.
+// key derived from the data key (HMAC) makes the blind index for lookups by NIK, and a
+// third the row MACs (RowMac) that protect what an encrypted store keeps in clear.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +42,35 @@ std::string derive_key(std::string_view passphrase, const KdfParams& params);
 std::string base64(std::string_view bytes);
 std::optional<std::string> unbase64(std::string_view text);
 
+// HMAC-SHA256 truncated to 128 bits (as HMAC-SHA-256-128, RFC 4868) over a row given
+// field by field, with one OpenSSL EVP_MAC context kept for every row (the key schedule is
+// done once, not per row). The encoding cannot be read two ways: a domain tag naming the
+// table and layout, then per field 0x00 for NULL or 0x01, a 4-byte big-endian length and
+// the bytes. Integers are added as their decimal text, which is how SQLite renders an
+// INTEGER column, so a row read back hashes exactly as it was written.
+// Not thread-safe: one user at a time (the store's mutex).
+constexpr size_t kRowMacBytes = 16;
+
+class RowMac {
+ public:
+  explicit RowMac(std::string_view key);
+  ~RowMac();
+  RowMac(const RowMac&) = delete;
+  RowMac& operator=(const RowMac&) = delete;
+
+  RowMac& begin(std::string_view domain);
+  RowMac& add(std::string_view bytes);
+  RowMac& add(int64_t v);
+  RowMac& add_null();
+  // The MAC of everything added since begin() (kRowMacBytes). Compare with CRYPTO_memcmp.
+  std::string finish();
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+  std::string buf_;
+};
+
 // Holds the unwrapped keys; wipes them when destroyed.
 class Keyring {
  public:
@@ -51,10 +82,14 @@ class Keyring {
   const std::string& data_key() const { return data_key_; }
   // The blind-index value of `text` as a 64-bit integer key.
   int64_t blind_index(std::string_view text) const;
+  // The row MAC under HMAC(data key, "lumbung row mac v1"); shared state, so callers
+  // serialise (the store holds its mutex).
+  RowMac& row_mac() const { return *row_mac_; }
 
  private:
   std::string data_key_;
   std::string index_key_;
+  std::unique_ptr<RowMac> row_mac_;
 };
 
 }  // namespace lumbung::crypto

@@ -1,11 +1,13 @@
 // The device store. Layout of the SQLite file (schema version 1):
 //
-//   meta(key PRIMARY KEY, value)        device_id, schema name, hlc (last clock value),
-//                                        acked_seq, clock_offset_ms, sync cursor, ...
-//   records(rowid, col, id, doc, ver, del_hlc, del_dev, live, scope, nkey)  UNIQUE(col, id)
-//       a rowid table, not WITHOUT ROWID keyed by id: ids are random-ish, and ~450-byte rows
-//       inserted at random leaves made every commit rewrite most of the table into the WAL
-//       (measured 25k records/s); appending rows and indexing the short id is 2-4x faster
+//   meta(key PRIMARY KEY, value, mac)   device_id, schema name, hlc (last clock value),
+//                                        acked_seq, clock_offset_ms, sync cursor, regions,
+//                                        secrets, crypto, sealed_fields, ...
+//   records(rowid, col, id, doc, ver, del_hlc, del_dev, live, scope, nkey, sealed, mac)
+//       UNIQUE(id); a rowid table, not WITHOUT ROWID keyed by id: ids are random-ish, and
+//       ~450-byte rows inserted at random leaves made every commit rewrite most of the table
+//       into the WAL (measured 25k records/s); appending rows and indexing the short id is
+//       2-4x faster
 //       doc  JSON object of every field ever written, cleared ones as null
 //       ver  JSON object of field versions: "" holds the version shared by most fields,
 //            other keys only the fields whose version differs ({"":[hlc,"dev"],"phone":[..]})
@@ -13,7 +15,7 @@
 //       scope  the scope field's region code as an integer key (record_codec.h), for
 //              prefix queries; NULL when the record has none
 //       nkey   the natural key's value (NIK) for duplicate lookups, integer when digits
-//   changes(seq INTEGER PRIMARY KEY, col, id, hlc, wall_ms, op)
+//   changes(seq INTEGER PRIMARY KEY, col, id, hlc, wall_ms, op, sealed, mac)
 //       the local change log / outbox; `op` is the op's wire JSON (changeset.cpp) without
 //       the device. For a create, `op` is NULL: its values are the record's fields still at
 //       the create's version (read back when pushed), so an import does not write every
@@ -22,15 +24,39 @@
 //       log holds whole records. Entries
 //       with seq <= meta.acked_seq are acknowledged by the server; they are kept as the device's
 //       history.
-//   conflicts(cid PRIMARY KEY, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved)
+//   conflicts(cid PRIMARY KEY, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved,
+//             sealed, mac)
+//   refused(seq PRIMARY KEY, col, rid, code, field, message, at_ms, sealed, mac)
+//   away(id PRIMARY KEY, mac)
 //
 // Encrypted stores (OpenOptions::passphrase; crypto/crypto.h): fields the schema marks
 // personal leave `doc` and live in `records.sealed` (AES-256-GCM of their JSON, the record
 // id as associated data); update/delete log entries live in `changes.sealed` (seq as
-// associated data) with `op` NULL; conflict bodies in `conflicts.sealed`; `nkey` is the
-// HMAC blind index of the natural key; secrets in meta are sealed. `meta.crypto` holds the
-// scrypt parameters, salt and the wrapped data key. What stays in clear: ids, versions,
-// region codes and the other non-personal fields, so sync and scope queries need no key.
+// associated data) with `op` NULL; conflict bodies in `conflicts.sealed`, refusal messages
+// in `refused.sealed`; `nkey` is the HMAC blind index of the natural key; secrets in meta
+// are sealed. `meta.crypto` holds the scrypt parameters, salt and the wrapped data key.
+// What stays in clear: ids, versions, region codes, the log's seqs and clock values, and the
+// other non-personal fields, so sync and scope queries need no decryption.
+//
+// Integrity (encrypted stores): every row of every table carries `mac`, HMAC-SHA256
+// truncated to 128 bits (crypto::RowMac) under a key derived from the data key, over all
+// the row's other columns in the order of the LB_*_COLS lists (store_impl.h), with a domain
+// tag per table; meta rows cover key and value, except meta.crypto, which AES-GCM under the
+// passphrase authenticates. Every write path computes it (save, insert_fresh, log_change,
+// apply_restamps, record_conflicts and the settling of conflicts, record_refused, move_away,
+// put_meta) and every read checks it before using the row: a mismatch is Error(kCorrupt)
+// naming the record or entry, so a row edited without the passphrase is neither shown,
+// merged into, written over nor pushed (pending_wire checks the log entry and, for a create,
+// the record row it reads the values from). The unsent log must also be gap-free. What the
+// MACs cannot show: a row deleted whole, or a row replaced by an older authentic copy of
+// itself (docs/SECURITY.md). Counts (count(), stats()) come from clear columns unchecked.
+//
+// Upgrade: a data key wrapped with "lumbung data key v1" marks a store made before row
+// MACs; opening it with the passphrase adds the `mac` columns, MACs every row as it stands,
+// reseals records under the current personal fields and wraps the key as v2, in one
+// transaction, then VACUUMs so that values newly sealed leave no copy in free pages. A
+// schema that marks more fields personal than meta.sealed_fields records makes open()
+// reseal every record the same way.
 //
 // Invariant: a record row and its change-log entry are written in one transaction, and
 
@@ -106,8 +132,12 @@ Store::~Store() = default;
 
 namespace {
 
-// meta.crypto: {"kdf":"scrypt","n":..,"r":..,"p":..,"salt":b64,"wrapped":b64}
-constexpr const char* kDataKeyAad = "lumbung data key v1";
+// meta.crypto: {"kdf":"scrypt","n":..,"r":..,"p":..,"salt":b64,"wrapped":b64}. The data key
+// is wrapped with one of two associated data strings: v2 says every row carries a MAC; a
+// key wrapped with v1 (stores made before row MACs) makes open() add them (upgrade_store).
+// The wrapping cannot be turned back from v2 into v1 without the passphrase.
+constexpr const char* kDataKeyAadV1 = "lumbung data key v1";
+constexpr const char* kDataKeyAad = "lumbung data key v2: rows carry MACs";
 
 Json wrap_data_key(const std::string& data_key, const std::string& passphrase) {
   crypto::KdfParams kdf;
@@ -124,8 +154,12 @@ Json wrap_data_key(const std::string& data_key, const std::string& passphrase) {
               {"wrapped", crypto::base64(wrapped)}};
 }
 
-std::unique_ptr<crypto::Keyring> unwrap_data_key(const std::string& meta_json,
-                                                 const std::string& passphrase) {
+struct Unwrapped {
+  std::unique_ptr<crypto::Keyring> keys;
+  bool before_macs = false;  // wrapped with v1: the rows have no MACs yet
+};
+
+Unwrapped unwrap_data_key(const std::string& meta_json, const std::string& passphrase) {
   if (passphrase.empty()) {
     throw Error(ErrorCode::kWrongPassphrase, "this store is encrypted: a passphrase is required");
   }
@@ -144,13 +178,138 @@ std::unique_ptr<crypto::Keyring> unwrap_data_key(const std::string& meta_json,
   }
   kdf.salt = *salt;
   std::string kek = crypto::derive_key(passphrase, kdf);
+  Unwrapped out;
   auto data_key = crypto::open(kek, *wrapped, kDataKeyAad);
+  if (!data_key) {
+    data_key = crypto::open(kek, *wrapped, kDataKeyAadV1);
+    out.before_macs = data_key.has_value();
+  }
   OPENSSL_cleanse(kek.data(), kek.size());
   if (!data_key) throw Error(ErrorCode::kWrongPassphrase, "wrong passphrase");
-  return std::make_unique<crypto::Keyring>(std::move(*data_key));
+  out.keys = std::make_unique<crypto::Keyring>(std::move(*data_key));
+  return out;
+}
+
+// A setting read before the keys are known (no MAC check; open() checks it afterwards).
+std::string raw_meta(sql::Database& db, const std::string& key) {
+  auto& st = db.prepare("SELECT value FROM meta WHERE key=?1");
+  st.bind(1, key);
+  std::string out = st.step() ? st.column_text(0) : std::string();
+  st.reset();
+  return out;
+}
+
+// Files made before row MACs get the `mac` columns (NULL until upgrade_store fills them).
+void add_mac_columns(sql::Database& db) {
+  for (const char* table : kMacTables) {
+    auto& st = db.prepare(std::string("SELECT 1 FROM pragma_table_info('") + table +
+                          "') WHERE name='mac'");
+    const bool has = st.step();
+    st.reset();
+    if (!has) db.exec(std::string("ALTER TABLE ") + table + " ADD COLUMN mac BLOB");
+  }
+}
+
+// Which fields the schema seals, per collection: kept in meta "sealed_fields" so that a
+// schema marking more fields personal makes open() reseal the records already stored.
+std::string sealed_fields(const Schema& schema) {
+  std::string out;
+  for (const CollectionSchema& cs : schema.collections()) {
+    out += cs.name() + ":";
+    std::vector<std::string> names;
+    for (const FieldDef& f : cs.fields()) {
+      if (f.personal) names.push_back(f.name);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) out += n + ",";
+    out += ";";
+  }
+  return out;
 }
 
 }  // namespace
+
+// Writes every record row again under the schema's current personal fields (which moves
+// values that became personal out of `doc` into `sealed`) with a fresh MAC. `checked`:
+// the rows carry MACs already and each is checked first. Pages of rows by rowid, each read
+// whole before it is written.
+void Store::Impl::reseal_records(bool checked) {
+  int64_t after = 0;
+  for (;;) {
+    std::vector<std::tuple<int64_t, std::string, std::string, RecordState>> rows;
+    auto& st = db->prepare("SELECT rid, " LB_RECORD_COLS
+                             " FROM records WHERE rid>?1 ORDER BY rid LIMIT 512");
+    st.bind(1, after);
+    try {
+      while (st.step()) {
+        rows.emplace_back(st.column_int(0), st.column_text(1 + rc::kCol),
+                          st.column_text(1 + rc::kId), decode_row(st, 1, checked));
+      }
+    } catch (...) {
+      st.reset();
+      throw;
+    }
+    st.reset();
+    if (rows.empty()) return;
+    for (const auto& [rid, col, id, state] : rows) {
+      const CollectionSchema* cs = schema->collection(col);
+      if (!cs) throw Error(ErrorCode::kCorrupt, "record " + id + " is of unknown collection " + col);
+      save(*cs, id, state);
+    }
+    after = std::get<0>(rows.back());
+  }
+}
+
+// Gives every row of a table a MAC of its content as it stands (stores made before row
+// MACs). `key_col`: the column that names a row, for the UPDATE.
+void Store::Impl::mac_table(const std::string& table, const std::string& cols, int n,
+                            const char* domain, const std::string& key_col) {
+  struct Row {
+    std::string key;  // text keys (meta, conflicts, away)
+    int64_t seq;      // integer keys (changes, refused)
+    std::string mac;
+  };
+  const bool int_key = key_col == "seq";
+  std::vector<Row> rows;
+  auto& st = db->prepare("SELECT " + cols + ", " + key_col + " FROM " + table);
+  try {
+    while (st.step()) {
+      if (table == "meta" && meta_unmacked(st.column_view(n))) continue;
+      rows.push_back({int_key ? std::string() : st.column_text(n), st.column_int(n),
+                      row_mac_of(st, domain, 0, n)});
+    }
+  } catch (...) {
+    st.reset();
+    throw;
+  }
+  st.reset();
+  auto& upd = db->prepare("UPDATE " + table + " SET mac=?2 WHERE " + key_col + "=?1");
+  for (const Row& r : rows) {
+    if (int_key) {
+      upd.bind(1, r.seq);
+    } else {
+      upd.bind(1, r.key);
+    }
+    bind_mac(upd, 2, r.mac);
+    upd.run();
+  }
+}
+
+// An encrypted store made before row MACs: every row gets its MAC (the rows are taken as
+// they stand: nothing earlier can vouch for them) and records are resealed under the current
+// personal fields. The caller wraps the data key again as v2, in the same transaction.
+void Store::Impl::add_row_macs() {
+  mac_table("changes", "seq, col, id, hlc, wall_ms, op, sealed", cc::kCount, kMacChange, "seq");
+  mac_table("conflicts",
+            "cid, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved, sealed", 11,
+            kMacConflict, "cid");
+  mac_table("refused", "seq, col, rid, code, field, message, at_ms, sealed", 8, kMacRefused,
+            "seq");
+  mac_table("away", "id", 1, kMacAway, "id");
+  mac_table("meta", "key, value", 2, kMacMeta, "key");
+  load_regions_and_away();  // now checked; a record that moved away keeps live=0
+  reseal_records(false);
+}
 
 std::unique_ptr<Store> Store::open(const OpenOptions& options) {
   if (!options.schema) throw Error(ErrorCode::kInvalidArgument, "OpenOptions.schema is required");
@@ -162,44 +321,77 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
   impl->db = std::make_unique<sql::Database>(options.path);
   impl->db->exec("PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages));
   impl->db->exec(kDdl);
+  bool rewritten = false;  // rows rewritten: old cells are purged from the file afterwards
   {
     sql::Transaction txn(*impl->db);
-    const std::string stored_device = impl->meta("device_id");
+    // Nothing is written before the passphrase is proven (a wrong one changes nothing).
+    const std::string stored_device = raw_meta(*impl->db, "device_id");
+    const std::string wrapped = raw_meta(*impl->db, "crypto");
+    bool before_macs = false;
     if (stored_device.empty()) {
+      if (!wrapped.empty()) {
+        throw Error(ErrorCode::kCorrupt, "the store's device id is missing (key present)");
+      }
       if (options.device_id.empty() || options.device_id.size() > 64) {
         throw Error(ErrorCode::kInvalidArgument,
                     "a new store needs a device id of 1..64 characters");
       }
-      impl->put_meta("device_id", options.device_id);
-      impl->put_meta("schema", options.schema->name());
-      impl->device = options.device_id;
+    } else if (!wrapped.empty()) {
+      Unwrapped u = unwrap_data_key(wrapped, options.passphrase);
+      impl->keys = std::move(u.keys);
+      before_macs = u.before_macs;
+    } else if (!options.passphrase.empty()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "this store was created without encryption; it cannot take a passphrase");
+    }
+    add_mac_columns(*impl->db);
+    if (stored_device.empty()) {
       if (!options.passphrase.empty()) {
         std::string data_key = crypto::random_bytes(crypto::kKeyBytes);
         impl->put_meta("crypto", wrap_data_key(data_key, options.passphrase).dump());
         impl->keys = std::make_unique<crypto::Keyring>(std::move(data_key));
+        impl->put_meta("sealed_fields", sealed_fields(*options.schema));
       }
+      impl->put_meta("device_id", options.device_id);
+      impl->put_meta("schema", options.schema->name());
+      impl->device = options.device_id;
     } else {
-      if (!options.device_id.empty() && options.device_id != stored_device) {
+      if (before_macs) {
+        impl->add_row_macs();
+        impl->put_meta("crypto", wrap_data_key(impl->keys->data_key(), options.passphrase).dump());
+        impl->put_meta("sealed_fields", sealed_fields(*options.schema));
+        rewritten = true;
+      }
+      // Read again through the MAC check.
+      impl->device = impl->meta("device_id");
+      if (!options.device_id.empty() && options.device_id != impl->device) {
         throw Error(ErrorCode::kSchemaMismatch,
-                    "this store belongs to device " + stored_device + ", not " + options.device_id);
+                    "this store belongs to device " + impl->device + ", not " + options.device_id);
       }
       if (impl->meta("schema") != options.schema->name()) {
         throw Error(ErrorCode::kSchemaMismatch, "this store holds schema \"" +
                                                     impl->meta("schema") + "\", not \"" +
                                                     options.schema->name() + "\"");
       }
-      impl->device = stored_device;
-      const std::string wrapped = impl->meta("crypto");
-      if (!wrapped.empty()) {
-        impl->keys = unwrap_data_key(wrapped, options.passphrase);
-      } else if (!options.passphrase.empty()) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    "this store was created without encryption; it cannot take a passphrase");
+    }
+    if (impl->keys) {
+      const std::string fields = sealed_fields(*options.schema);
+      if (impl->meta("sealed_fields") != fields) {
+        impl->load_regions_and_away();  // a record that moved away keeps live=0
+        impl->reseal_records(true);
+        impl->put_meta("sealed_fields", fields);
+        rewritten = true;
       }
     }
     const std::string version = std::to_string(options.schema->version());
     if (impl->meta("schema_version") != version) impl->put_meta("schema_version", version);
     txn.commit();
+  }
+  if (rewritten) {
+    // Values that were in clear before (a field newly marked personal, rows from before the
+    // upgrade) must not linger in free pages or the WAL.
+    impl->db->exec("VACUUM");
+    impl->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   impl->reload_counters();
   impl->load_regions_and_away();
@@ -207,9 +399,18 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
   const std::string h = impl->meta("hlc");
   uint64_t last = h.empty() ? 0 : std::stoull(h);
   {
-    auto& st = impl->db->prepare("SELECT coalesce(max(hlc),0) FROM changes");
-    st.step();
-    last = std::max<uint64_t>(last, static_cast<uint64_t>(st.column_int(0)));
+    // The entry with the highest clock value (checked: a forged one would move the clock).
+    auto& st = impl->db->prepare("SELECT " LB_CHANGE_COLS
+                                 " FROM changes ORDER BY hlc DESC LIMIT 1");
+    if (st.step()) {
+      try {
+        impl->check_change_row(st, 0);
+      } catch (...) {
+        st.reset();
+        throw;
+      }
+      last = std::max<uint64_t>(last, static_cast<uint64_t>(st.column_int(cc::kHlc)));
+    }
     st.reset();
   }
   impl->clock = std::make_unique<HybridClock>(*impl->wall, last);
@@ -294,8 +495,7 @@ std::vector<Record> Store::find_by_key(const std::string& collection,
   const codec::NaturalKey nk = codec::natural_key(key_text);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE nkey=?2 AND col=?1 "
-      "AND live=1 ORDER BY id");
+      "SELECT " LB_RECORD_COLS " FROM records WHERE nkey=?2 AND col=?1 AND live=1 ORDER BY id");
   st.bind(1, collection);
   if (impl_->keys) {
     st.bind(2, impl_->keys->blind_index(key_text));
@@ -306,8 +506,8 @@ std::vector<Record> Store::find_by_key(const std::string& collection,
   }
   try {
     while (st.step()) {
-      std::string id = st.column_text(0);
-      Record r = impl_->to_record(collection, id, impl_->decode_row(st, 1, id));
+      std::string id = st.column_text(rc::kId);
+      Record r = impl_->to_record(collection, id, impl_->decode_row(st, 0));
       // A blind index can collide; the decrypted value decides.
       if (r.fields.value(cs.natural_key(), Json()) == norm) out.push_back(std::move(r));
     }
@@ -325,7 +525,7 @@ Page Store::query(const Query& q) const {
   const auto range = parse_scope_prefix(q.scope_prefix);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id>?2 "
+      "SELECT " LB_RECORD_COLS " FROM records WHERE col=?1 AND id>?2 "
       "AND (?3 IS NULL OR (scope>=?3 AND scope<?4)) AND (?5 OR live=1) ORDER BY id LIMIT ?6");
   st.bind(1, cs.name()).bind(2, q.after_id);
   if (range) {
@@ -341,8 +541,8 @@ Page Store::query(const Query& q) const {
         page.next_after = page.records.back().id;
         break;
       }
-      std::string id = st.column_text(0);
-      page.records.push_back(impl_->to_record(q.collection, id, impl_->decode_row(st, 1, id)));
+      std::string id = st.column_text(rc::kId);
+      page.records.push_back(impl_->to_record(q.collection, id, impl_->decode_row(st, 0)));
     }
   } catch (...) {
     st.reset();
@@ -388,8 +588,8 @@ void Store::change_passphrase(const std::string& old_passphrase,
   if (new_passphrase.empty())
     throw Error(ErrorCode::kInvalidArgument, "the new passphrase is empty");
   sql::Transaction txn(*impl_->db);
-  auto keys = unwrap_data_key(impl_->meta("crypto"), old_passphrase);  // proves the old one
-  impl_->put_meta("crypto", wrap_data_key(keys->data_key(), new_passphrase).dump());
+  auto old = unwrap_data_key(impl_->meta("crypto"), old_passphrase);  // proves the old one
+  impl_->put_meta("crypto", wrap_data_key(old.keys->data_key(), new_passphrase).dump());
   txn.commit();
 }
 

@@ -11,13 +11,17 @@ namespace lumbung {
 std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT seq, col, id, hlc, op, sealed, wall_ms FROM changes WHERE seq>?1 ORDER BY seq "
-      "LIMIT ?2");
-  st.bind(1, static_cast<int64_t>(std::max(after_seq, impl_->acked_seq)));
+      "SELECT " LB_CHANGE_COLS " FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
+  const uint64_t from = std::max(after_seq, impl_->acked_seq);
+  st.bind(1, static_cast<int64_t>(from));
   st.bind(2, static_cast<int64_t>(limit));
   std::vector<PendingChange> out;
+  uint64_t expect = from + 1;
   try {
-    while (st.step()) out.push_back({impl_->change_from_row(st), false, st.column_int(6)});
+    while (st.step()) {
+      impl_->check_next_seq(expect, static_cast<uint64_t>(st.column_int(cc::kSeq)));
+      out.push_back({impl_->change_from_row(st), false, st.column_int(cc::kWall)});
+    }
   } catch (...) {
     st.reset();
     throw;
@@ -28,33 +32,56 @@ std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_s
 
 std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  // A create's values are read back from its record row, joined here; on an encrypted store
+  // both rows' MACs are checked before anything of them is sent.
   auto& st = impl_->db->prepare(
-      "SELECT c.seq, c.col, c.id, c.hlc, c.op, c.sealed, c.wall_ms, r.doc, r.ver, r.sealed "
+      "SELECT c.seq, c.col, c.id, c.hlc, c.wall_ms, c.op, c.sealed, c.mac, "
+      "r.col, r.id, r.doc, r.ver, r.del_hlc, r.del_dev, r.live, r.scope, r.nkey, r.sealed, r.mac "
       "FROM changes c LEFT JOIN records r ON c.op IS NULL AND c.sealed IS NULL AND r.id = c.id "
       "WHERE c.seq>?1 ORDER BY c.seq LIMIT ?2");
-  st.bind(1, static_cast<int64_t>(std::max(after_seq, impl_->acked_seq)));
+  constexpr int kRec = cc::kCount + 1;  // the record's first column
+  const uint64_t from = std::max(after_seq, impl_->acked_seq);
+  st.bind(1, static_cast<int64_t>(from));
   st.bind(2, static_cast<int64_t>(limit));
   std::vector<WireChange> out;
+  uint64_t expect = from + 1;
   try {
     while (st.step()) {
       WireChange w;
-      w.seq = static_cast<uint64_t>(st.column_int(0));
-      w.written_ms = st.column_int(6);
-      const bool create = st.column_is_null(4) && st.column_is_null(5);
-      const std::string one_version =
-          codec::encode_one_version({static_cast<uint64_t>(st.column_int(3)), impl_->device});
-      if (!create && !st.column_is_null(4)) {
-        w.json = st.column_text(4);  // updates and deletes are logged in wire form
-      } else if (create && st.column_is_null(9) && !st.column_is_null(7) &&
-                 st.column_view(8) == one_version) {
+      w.seq = static_cast<uint64_t>(st.column_int(cc::kSeq));
+      w.written_ms = st.column_int(cc::kWall);
+      impl_->check_next_seq(expect, w.seq);
+      const bool create = st.column_is_null(cc::kOp) && st.column_is_null(cc::kSealed);
+      const bool has_record = create && !st.column_is_null(kRec + rc::kId);
+      if (!create) {
+        if (!st.column_is_null(cc::kOp)) {
+          impl_->check_change_row(st, 0);
+          w.json = st.column_text(cc::kOp);  // updates and deletes are logged in wire form
+        } else {
+          w.json = encode_op(impl_->change_from_row(st), false).dump();
+        }
+        out.push_back(std::move(w));
+        continue;
+      }
+      impl_->check_change_row(st, 0);
+      if (has_record) impl_->check_record_row(st, kRec);
+      const auto hlc = static_cast<uint64_t>(st.column_int(cc::kHlc));
+      if (has_record && st.column_is_null(kRec + rc::kSealed) &&
+          st.column_view(kRec + rc::kVer) == codec::encode_one_version({hlc, impl_->device})) {
         // A create none of whose fields changed since: its values are the record's doc.
-        w.json = "{\"seq\":" + std::to_string(w.seq) + ",\"col\":" + json_quote(st.column_text(1)) +
-                 ",\"id\":" + json_quote(st.column_text(2)) +
-                 ",\"hlc\":" + std::to_string(st.column_int(3)) + ",\"set\":";
-        w.json.append(st.column_view(7));
+        w.json = "{\"seq\":" + std::to_string(w.seq) +
+                 ",\"col\":" + json_quote(st.column_text(cc::kCol)) +
+                 ",\"id\":" + json_quote(st.column_text(cc::kId)) +
+                 ",\"hlc\":" + std::to_string(hlc) + ",\"set\":";
+        w.json.append(st.column_view(kRec + rc::kDoc));
         w.json += "}";
       } else {
-        w.json = encode_op(impl_->change_from_row(st), false).dump();
+        std::optional<RecordState> state;
+        if (has_record) state = impl_->decode_row(st, kRec, /*check=*/false);
+        w.json = encode_op(impl_->create_op(w.seq, st.column_text(cc::kCol),
+                                            st.column_text(cc::kId), hlc, state),
+                           false)
+                     .dump();
       }
       out.push_back(std::move(w));
     }
@@ -89,15 +116,22 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
   for (const auto& [seq, fresh] : seq_to_hlc) {
-    auto& st = impl_->db->prepare("SELECT seq, col, id, hlc, op, sealed FROM changes WHERE seq=?1");
+    auto& st = impl_->db->prepare("SELECT " LB_CHANGE_COLS " FROM changes WHERE seq=?1");
     st.bind(1, static_cast<int64_t>(seq));
     if (!st.step()) {
       st.reset();
       throw Error(ErrorCode::kProtocol, "server re-stamped seq " + std::to_string(seq) +
                                             " which this device never wrote");
     }
-    const bool is_create = st.column_is_null(4) && st.column_is_null(5);
-    Op op = impl_->change_from_row(st);
+    const bool is_create = st.column_is_null(cc::kOp) && st.column_is_null(cc::kSealed);
+    const int64_t wall_ms = st.column_int(cc::kWall);
+    Op op;
+    try {
+      op = impl_->change_from_row(st);
+    } catch (...) {
+      st.reset();
+      throw;
+    }
     st.reset();
     const Version old = op.version;
     const Version now{fresh, impl_->device};
@@ -110,10 +144,13 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
       impl_->save(cs, op.id, *state);
     }
     op.version = now;
-    auto& upd = impl_->db->prepare("UPDATE changes SET hlc=?2, op=?3, sealed=?4 WHERE seq=?1");
+    auto& upd =
+        impl_->db->prepare("UPDATE changes SET hlc=?2, op=?3, sealed=?4, mac=?5 WHERE seq=?1");
     upd.bind(1, static_cast<int64_t>(seq)).bind(2, static_cast<int64_t>(fresh));
     const std::string text = is_create ? std::string() : encode_op(op, false).dump();
-    impl_->bind_op_text(upd, 3, seq, is_create ? nullptr : &text);
+    const auto oc = impl_->op_columns(seq, is_create ? nullptr : &text);
+    impl_->bind_op_columns(upd, 3, oc);
+    impl_->bind_mac(upd, 5, impl_->change_mac(seq, op.collection, op.id, fresh, wall_ms, oc));
     upd.run();
     impl_->clock->observe(fresh);
   }
@@ -130,16 +167,20 @@ void Store::rewind_acknowledged(uint64_t seq) {
 
 std::vector<Conflict> Store::conflicts(bool include_resolved) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->db->prepare(
-      "SELECT body, sealed, cid FROM conflicts WHERE (?1 OR resolved=0) ORDER BY found_ms DESC, "
-      "cid");
+  auto& st = impl_->db->prepare("SELECT " LB_CONFLICT_COLS
+                                " FROM conflicts WHERE (?1 OR resolved=0) ORDER BY found_ms DESC, "
+                                "cid");
   st.bind(1, int64_t{include_resolved ? 1 : 0});
   std::vector<Conflict> out;
   try {
     while (st.step()) {
-      const std::string body = st.column_is_null(1)
-                                   ? st.column_text(0)
-                                   : impl_->unseal(st.column_view(1), "cfl:" + st.column_text(2));
+      const std::string cid = st.column_text(0);
+      if (impl_->keys && !impl_->row_intact(st, kMacConflict, 0, 11)) {
+        Impl::throw_tampered("conflict " + cid);
+      }
+      const std::string body = st.column_is_null(10)
+                                   ? st.column_text(5)
+                                   : impl_->unseal(st.column_view(10), "cfl:" + cid);
       out.push_back(decode_conflict(Json::parse(body)));
     }
   } catch (const Json::exception& e) {
@@ -212,8 +253,8 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
   sql::Transaction txn(*impl_->db);
   for (const RefusedChange& r : refused) {
     auto& ins = impl_->db->prepare(
-        "INSERT OR IGNORE INTO refused(seq,col,rid,code,field,message,at_ms,sealed) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+        "INSERT OR IGNORE INTO refused(seq,col,rid,code,field,message,at_ms,sealed,mac) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     ins.bind(1, static_cast<int64_t>(r.seq))
         .bind(2, r.collection)
         .bind(3, r.record_id)
@@ -223,8 +264,11 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
     if (impl_->keys) {  // the server's message may quote the refused value
       const std::string sealed = impl_->seal(r.message, "ref:" + std::to_string(r.seq));
       ins.bind(6, std::string_view("")).bind_blob(8, sealed.data(), sealed.size());
+      crypto::RowMac& m = impl_->keys->row_mac().begin(kMacRefused);
+      m.add(static_cast<int64_t>(r.seq)).add(r.collection).add(r.record_id).add(r.code);
+      Impl::bind_mac(ins, 9, m.add(r.field).add("").add(r.at_ms).add(sealed).finish());
     } else {
-      ins.bind(6, r.message).bind_null(8);
+      ins.bind(6, r.message).bind_null(8).bind_null(9);
     }
     ins.run();
   }
@@ -233,13 +277,16 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
 
 std::vector<RefusedChange> Store::refused_changes() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->db->prepare(
-      "SELECT seq, col, rid, code, field, message, at_ms, sealed FROM refused ORDER BY seq DESC");
+  auto& st =
+      impl_->db->prepare("SELECT " LB_REFUSED_COLS " FROM refused ORDER BY seq DESC");
   std::vector<RefusedChange> out;
   try {
     while (st.step()) {
       RefusedChange r;
       r.seq = static_cast<uint64_t>(st.column_int(0));
+      if (impl_->keys && !impl_->row_intact(st, kMacRefused, 0, 8)) {
+        Impl::throw_tampered("refused change " + std::to_string(r.seq));
+      }
       r.collection = st.column_text(1);
       r.record_id = st.column_text(2);
       r.code = st.column_text(3);
@@ -264,15 +311,21 @@ void Store::apply_stored(const std::vector<std::pair<uint64_t, Json>>& seq_to_va
   sql::Transaction txn(*impl_->db);
   for (const auto& [seq, values] : seq_to_values) {
     if (!values.is_object()) throw Error(ErrorCode::kProtocol, "\"stored\" values must be an object");
-    auto& st = impl_->db->prepare("SELECT col, id, hlc FROM changes WHERE seq=?1");
+    auto& st = impl_->db->prepare("SELECT " LB_CHANGE_COLS " FROM changes WHERE seq=?1");
     st.bind(1, static_cast<int64_t>(seq));
     if (!st.step()) {
       st.reset();
       throw Error(ErrorCode::kProtocol, "server stored values for seq " + std::to_string(seq) +
                                             " which this device never wrote");
     }
-    const std::string col = st.column_text(0), id = st.column_text(1);
-    const Version v{static_cast<uint64_t>(st.column_int(2)), impl_->device};
+    try {
+      impl_->check_change_row(st, 0);
+    } catch (...) {
+      st.reset();
+      throw;
+    }
+    const std::string col = st.column_text(cc::kCol), id = st.column_text(cc::kId);
+    const Version v{static_cast<uint64_t>(st.column_int(cc::kHlc)), impl_->device};
     st.reset();
     auto state = impl_->load(col, id);
     if (!state) continue;
