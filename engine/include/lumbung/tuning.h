@@ -83,13 +83,54 @@ constexpr double kAddressRateBurst = 600.0;
 // Most client addresses / devices the limiter remembers; beyond it the fullest (idle)
 // buckets are forgotten, so memory stays bounded under address spraying.
 constexpr size_t kRateLimiterMaxKeys = 100000;
-// A connection that receives less than kSlowClientMinBytes and is sent nothing for
-// kSlowClientTimeoutMs is closed (also idle keep-alive connections). 30 s: a 2G link moves
-// ~300 KB in that time, so only a stalled or deliberately trickling client hits it; the
-// price is that a request the server takes longer than 30 s to answer is cut too (pushes
-// of 2,000 ops take well under 1 s).
+// Slow clients (server/src/http/http_listener.cpp). A connection has kSlowClientTimeoutMs to
+// send a whole request head (counted from the accept, or from the end of the previous answer,
+// so an idle keep-alive connection is closed after it too), and a body or an answer must move
+// at kSlowClientMinBytes per second on average after that same grace: a body of N bytes must
+// be in within 30 s + N / 1 KiB/s. 30 s: a 2G link moves ~300 KB in that time. 1 KiB/s
+// (8 kbit/s) is a fifth of a poor GPRS link; a laptop slower than that could not sync a
+// day's work anyway. Before, any client sending 512 bytes per 30 s was never cut (issue 12).
+// Time the server spends answering is not counted.
 constexpr int kSlowClientTimeoutMs = 30000;
-constexpr uint64_t kSlowClientMinBytes = 512;
+constexpr uint64_t kSlowClientMinBytes = 1024;  // bytes per second
+
+// --- server: memory bounded before trust (docs/SECURITY.md "Limits") ---------------------
+// Largest request head (request line and headers). A device's head is ~300 bytes (a 48-byte
+// bearer token, a handful of headers); 16 KiB is what common servers allow (nginx: 4 x 8 KiB).
+// Beyond it: 431 and the connection closed; cpprestsdk's listener kept any head whole.
+constexpr size_t kMaxHeadBytes = 16 * 1024;
+// Most header lines in one request head: our clients send fewer than 10, browsers ~20.
+constexpr size_t kMaxHeaderCount = 64;
+// Body limit of calls anyone may make without a token (POST /v1/devices/register: a code, a
+// device id and a label, < 1 KiB) and of calls that take no JSON body. Whoever reaches the
+// port can make the server hold this much per connection, no more.
+constexpr size_t kMaxPublicBodyBytes = 16 * 1024;
+// Body limit of staff calls (resolve, merge, refused apply/dismiss, admin codes and tokens):
+// at most one record's values (a few KiB; 64 fields of kMaxStringBytes is 256 KiB).
+constexpr size_t kMaxStaffBodyBytes = 1024 * 1024;
+// Request bodies held at once, summed over all connections (received and not yet answered).
+// 48 MiB is six bodies of kMaxBodyBytes or ~300 gzip'ed 2,000-op pushes of ~150 KB. A body
+// that does not fit is refused (429, Retry-After: 1) before it is read.
+constexpr size_t kMaxBufferedBodyBytes = 48u * 1024 * 1024;
+// Heap a parsed JSON body is estimated to take (common/json_input.h), for one body and for
+// all bodies being parsed or handled at once. nlohmann's DOM costs ~6x the text for real ops
+// (a 2,000-op push with field bases: 1.9 MB of JSON, 11 MB parsed) but ~27x for "[{},{},...]";
+// four such 8 MiB bodies took the server to 1.1 GiB. 64 MiB admits the largest honest body
+// (8 MiB of ops, ~54 MB parsed); one that would take more is 413, and while others hold the
+// budget a body is 429 (Retry-After: 1) before the parser allocates anything.
+constexpr size_t kMaxJsonParseBytes = 64u * 1024 * 1024;
+// Connections open at once. Each costs at most a head buffer and a TLS session (~60 KB);
+// 512 is many times the laptops of a district syncing at the same minute. More are closed
+// at accept.
+constexpr size_t kMaxConnections = 512;
+// After refusing a request without reading its body, the server shuts its side, then reads
+// and throws away (16 KiB at a time, never kept) what the client is still sending, for at
+// most kLingerMs or kLingerBytes, before closing: a client that reads the answer only after
+// writing its whole body (cpprestsdk's client does) then gets its 413 or 401 instead of a
+// connection reset. 16 MiB is twice the largest body; 5 s is ample on loopback or a LAN; on
+// a slow link such a client gets the reset, but our sync client never sends that much.
+constexpr int kLingerMs = 5000;
+constexpr size_t kLingerBytes = 16u * 1024 * 1024;
 // Most audit entries one GET /v1/admin/audit page returns.
 constexpr size_t kAuditPageMax = 1000;
 

@@ -143,15 +143,42 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
   };
 }
 
-Response Router::handle(const Request& req) noexcept {
-  const auto start = std::chrono::steady_clock::now();
-  std::string route_name = "unmatched";
+size_t Router::body_limit(const Route& r) {
+  if (!r.json_body) return kMaxPublicBodyBytes;  // read and ignored
+  if (r.access == Access::kPublic) return kMaxPublicBodyBytes;
+  if (r.access == Access::kDevice) return kMaxBodyBytes;  // push
+  return kMaxStaffBodyBytes;
+}
+
+Router::Admission Router::admit(const Request& req) noexcept {
+  Admission a;
+  a.start = std::chrono::steady_clock::now();
+  try {
+    admit_or_throw(req, a);
+  } catch (...) {
+    a.refusal = finish(req, response_for_current_exception(), a);
+  }
+  return a;
+}
+
+Response Router::handle(const Request& req, const Admission& a) noexcept {
+  if (a.refusal) return *a.refusal;
   Response resp;
   try {
-    resp = dispatch(req, route_name);
+    resp = run(req, a);
   } catch (...) {
     resp = response_for_current_exception();
   }
+  return finish(req, std::move(resp), a);
+}
+
+Response Router::handle(const Request& req) noexcept {
+  Admission a = admit(req);
+  if (a.refusal) return std::move(*a.refusal);
+  return handle(req, a);
+}
+
+Response Router::finish(const Request& req, Response resp, const Admission& a) noexcept {
   try {
     if (accepts_gzip(req) && resp.body.size() >= kGzipMinBytes) {
       resp.body = gzip::compress(resp.body, kResponseGzipLevel);
@@ -159,8 +186,8 @@ Response Router::handle(const Request& req) noexcept {
     }
     resp.headers["Vary"] = "Accept-Encoding";
     const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics_.observe_request(route_name, resp.status, req.body.size(), resp.body.size(), secs);
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - a.start).count();
+    metrics_.observe_request(a.route_name, resp.status, req.body.size(), resp.body.size(), secs);
   } catch (...) {
     resp = problem_response(ErrorCode::kInternal, "internal error");
   }
@@ -192,7 +219,7 @@ void Router::audit_record(const Principal* who, const std::string& action,
   }
 }
 
-Response Router::dispatch(const Request& req, std::string& route_name) {
+void Router::admit_or_throw(const Request& req, Admission& a) {
   // Per address first, before any work: token and code guessing is throttled too.
   rate_limit(security_.per_address, req.remote_address);
   const auto segs = split_path(req.path);
@@ -215,7 +242,7 @@ Response Router::dispatch(const Request& req, std::string& route_name) {
     if (r.method != req.method) {
       if (!allow.empty()) allow += ", ";
       allow += r.method;
-      route_name = r.pattern;
+      a.route_name = r.pattern;
       continue;
     }
     found = &r;
@@ -229,7 +256,7 @@ Response Router::dispatch(const Request& req, std::string& route_name) {
     }
     throw Error(ErrorCode::kNotFound, "no such endpoint");
   }
-  route_name = found->pattern;
+  a.route_name = found->pattern;
 
   // Authenticate before looking at the body: an anonymous caller learns nothing else.
   std::optional<Principal> who;
@@ -256,26 +283,48 @@ Response Router::dispatch(const Request& req, std::string& route_name) {
                role == Role::kDevice ? "d:" + who->device_id : "t:" + who->token_id);
   }
 
-  Json body;
-  if (found->json_body) {
-    if (req.body_too_large) {
-      throw Error(ErrorCode::kBodyTooLarge,
-                  "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
+  a.route = static_cast<size_t>(found - routes_.data());
+  a.params = std::move(params);
+  a.who = std::move(who);
+
+  // The body limit before the body: the transport reads no byte of a refused one.
+  a.max_body_bytes = body_limit(*found);
+  const std::string too_large =
+      "request body exceeds " + std::to_string(a.max_body_bytes) + " bytes";
+  if (auto len = req.header("content-length")) {
+    // Digits only (the transport refuses anything else); more than 12 is beyond any limit.
+    bool over = len->size() > 12;
+    size_t n = 0;
+    for (char c : *len) {
+      if (c < '0' || c > '9') throw Error(ErrorCode::kProtocol, "Content-Length must be digits");
+      if (!over) n = n * 10 + static_cast<size_t>(c - '0');
     }
-    if (req.body.size() > kMaxBodyBytes) {
+    if (over || n > a.max_body_bytes) throw Error(ErrorCode::kBodyTooLarge, too_large);
+  }
+  if (req.body_too_large || req.body.size() > a.max_body_bytes) {
+    throw Error(ErrorCode::kBodyTooLarge, too_large);
+  }
+}
+
+Response Router::run(const Request& req, const Admission& a) {
+  const Route& route = routes_.at(a.route);
+  Json body;
+  JsonLease parsed;  // the parsed body's share of the parse budget, until the handler returns
+  if (route.json_body) {
+    if (req.body.size() > a.max_body_bytes) {
       throw Error(ErrorCode::kBodyTooLarge,
-                  "request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
+                  "request body exceeds " + std::to_string(a.max_body_bytes) + " bytes");
     }
     auto enc = req.header("content-encoding");
     if (enc && *enc == "gzip") {
-      body = parse_json_input(gzip::decompress(req.body, kMaxBodyBytes));
+      body = parse_json_input(gzip::decompress(req.body, a.max_body_bytes), &parsed);
     } else if (enc && !enc->empty() && *enc != "identity") {
       throw Error(ErrorCode::kProtocol, "Content-Encoding must be gzip or identity");
     } else {
-      body = parse_json_input(req.body);
+      body = parse_json_input(req.body, &parsed);
     }
   }
-  return (this->*found->handler)(req, params, body, who ? &*who : nullptr);
+  return (this->*route.handler)(req, a.params, body, a.who ? &*a.who : nullptr);
 }
 
 Response Router::health(const Request&, const Params&, Json&, const Principal*) {

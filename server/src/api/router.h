@@ -1,9 +1,11 @@
 // Routing for every endpoint of docs/PROTOCOL.md, independent of the HTTP library.
 //
 // handle() never throws: each request goes through one path — match route (404/405),
-// authenticate and check the role (401/403), inflate a gzip body with the kMaxBodyBytes cap
-// (413), parse JSON with the depth limit (400), call the service, and map any exception
-// to application/problem+json in api/problem.cpp. With set_security(): a per-address token
+// authenticate and check the role (401/403), check the route's body limit (413), inflate a
+// gzip body with the same cap (413), parse JSON with the depth and cost limits (400/413),
+// call the service, and map any exception to application/problem+json in api/problem.cpp.
+// Everything up to the body limit is admit(), which needs only the request's head: the
+// transport calls it before reading any body byte and sends its refusal at once. With set_security(): a per-address token
 // bucket before anything else and a per-credential one after authentication (429 with
 // Retry-After), and an audit entry for every state-changing call that succeeded. Responses are
 // gzip'ed when the client accepts gzip and the body is at least kGzipMinBytes. Every request is
@@ -12,6 +14,8 @@
 // Thread-safe: called concurrently by the listener's threads.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +42,28 @@ class Router {
   Router(const Schema& schema, std::string schema_document, SyncService& sync,
          ReviewService& review, Enrolment& enrolment, Authenticator& auth, Metrics& metrics);
 
+  // What is decided from a request's head alone, before any body byte is read: the
+  // per-address rate limit, the route (404/405), the token and its role (401/403), the
+  // per-credential rate limit and the route's body limit against Content-Length (413).
+  struct Admission {
+    std::optional<Response> refusal;  // set: send it, read no body, close the connection
+    size_t max_body_bytes = 0;        // else: the route's body limit, as sent and inflated
+
+   private:
+    friend class Router;
+    size_t route = 0;
+    std::vector<std::string> params;
+    std::optional<Principal> who;
+    std::string route_name = "unmatched";
+    std::chrono::steady_clock::time_point start;
+  };
+  // `head` needs method, path, query, headers and remote_address; its body is not looked at
+  // (beyond its size, for in-process callers that pass one). Never throws.
+  Admission admit(const Request& head) noexcept;
+  // The rest of a request that admit() let through (req.body holds at most
+  // max_body_bytes): inflate, parse, call the service. Never throws.
+  Response handle(const Request& req, const Admission& admitted) noexcept;
+  // admit() then handle(): for callers that hold the whole request (tests, simulation).
   Response handle(const Request& req) noexcept;
 
   // Optional parts, each may be null (in-process harnesses run without them). Call before
@@ -61,7 +87,11 @@ class Router {
     Handler handler;
   };
 
-  Response dispatch(const Request& req, std::string& route_name);
+  void admit_or_throw(const Request& req, Admission& a);
+  Response run(const Request& req, const Admission& a);
+  // gzip, Vary and metrics of every answer, refusals included.
+  Response finish(const Request& req, Response resp, const Admission& a) noexcept;
+  static size_t body_limit(const Route& r);
 
   Response health(const Request&, const Params&, Json&, const Principal*);
   Response metrics(const Request&, const Params&, Json&, const Principal*);

@@ -5,9 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cctype>
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -15,70 +19,436 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <cpprest/http_listener.h>
-#include <pplx/threadpool.h>
+#include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
 #include "api/http_types.h"
 #include "api/problem.h"
 #include "api/router.h"
-#include "http/connection_reaper.h"
+#include "http/http_wire.h"
 #include "lumbung/tuning.h"
 
 namespace lumbung::server {
-namespace http = web::http;
-using http::experimental::listener::http_listener;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-void send(http::http_request& req, const Response& r) {
-  http::http_response resp(static_cast<http::status_code>(r.status));
-  resp.set_body(std::vector<unsigned char>(r.body.begin(), r.body.end()));
-  resp.headers().set_content_type(r.content_type);
-  for (const auto& [k, v] : r.headers) resp.headers().add(k, v);
-  req.reply(resp).then([](pplx::task<void> t) {
-    try {
-      t.get();
-    } catch (...) {
-      // The client went away before the answer was written; nothing to do.
-    }
-  });
-}
-
-Request to_request(const http::http_request& req) {
-  Request r;
-  r.method = req.method();
-  const auto& rel = req.relative_uri();
-  r.path = web::uri::decode(rel.path());
-  r.query = rel.query();
-  for (const auto& [k, v] : req.headers()) r.headers[lower(k)] = v;
-  r.remote_address = req.remote_address();
-  return r;
-}
+size_t g_threads = 4;
 
 // Server side TLS settings: TLS 1.2 or newer, the chain and key from files.
-void configure_tls(boost::asio::ssl::context& ctx, const ListenerOptions& o) {
-  ctx.set_options(boost::asio::ssl::context::default_workarounds |
-                  boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
-                  boost::asio::ssl::context::single_dh_use);
+void configure_tls(asio::ssl::context& ctx, const ListenerOptions& o) {
+  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                  asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  // Idle connections give their 2 x ~34 KB record buffers back.
+  SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   ctx.use_certificate_chain_file(o.tls_cert);
-  ctx.use_private_key_file(o.tls_key, boost::asio::ssl::context::pem);
+  ctx.use_private_key_file(o.tls_key, asio::ssl::context::pem);
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
     throw std::runtime_error("the TLS key does not match the certificate");
   }
 }
 
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+bool header_safe(const std::string& s) {
+  return s.find_first_of("\r\n") == std::string::npos && !s.empty();
+}
+
+// 431 is no lumbung::ErrorCode (the request never reaches the Router), so it is written here
+// in the same problem+json shape.
+Response headers_too_large(const std::string& detail) {
+  Response r;
+  r.status = 431;
+  r.content_type = "application/problem+json";
+  r.body = Json{{"type", "urn:lumbung:error:headers_too_large"},
+                {"title", reason_phrase(431)},
+                {"status", 431},
+                {"code", "headers_too_large"},
+                {"detail", detail}}
+               .dump();
+  return r;
+}
+
+Response server_busy() {
+  return problem_response(ErrorCode::kRateLimited,
+                          "the server holds too many request bodies now; retry after 1 s",
+                          Json{{"retry_after_s", 1}});
+}
+
+// What all connections share.
+struct Shared {
+  Router& router;
+  ListenerOptions options;
+  asio::ssl::context* tls = nullptr;  // null: plain HTTP
+  std::atomic<size_t> body_bytes{0};  // request body bytes held, all connections
+  std::atomic<size_t> connections{0};
+
+  Shared(Router& r, ListenerOptions o) : router(r), options(std::move(o)) {}
+
+  bool take_body(size_t n) {
+    size_t used = body_bytes.load();
+    do {
+      if (used + n > kMaxBufferedBodyBytes) return false;
+    } while (!body_bytes.compare_exchange_weak(used, used + n));
+    return true;
+  }
+  void give_body(size_t n) { body_bytes.fetch_sub(n); }
+};
+
+// One accepted connection. Every handler runs on the connection's strand (the socket's
+// executor), so its state needs no lock; a handler that finds the connection closed returns.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, Shared& shared)
+      : sock_(std::move(socket)), timer_(sock_.get_executor()), sh_(shared) {
+    sh_.connections.fetch_add(1);
+  }
+  ~Connection() {
+    release_body();
+    sh_.connections.fetch_sub(1);
+  }
+
+  tcp::socket::executor_type executor() { return sock_.get_executor(); }
+
+  void start() {
+    error_code ec;
+    sock_.set_option(tcp::no_delay(true), ec);
+    const auto peer = sock_.remote_endpoint(ec);
+    if (!ec) remote_ = peer.address().to_string();
+    if (sh_.tls) {
+      tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, *sh_.tls);
+      arm_after(grace_ms());
+      tls_->async_handshake(asio::ssl::stream_base::server,
+                            [self = shared_from_this()](const error_code& e) {
+                              if (self->closed_) return;
+                              if (e) return self->close_now();
+                              self->read_head();
+                            });
+      return;
+    }
+    read_head();
+  }
+
+ private:
+  int grace_ms() const { return sh_.options.slow_client_timeout_ms; }
+
+  // --- deadlines ---------------------------------------------------------------------------
+  // One timer per connection; arming it again replaces the deadline, disarm() removes it.
+  void arm(Clock::time_point deadline) {
+    if (grace_ms() <= 0) return;
+    const uint64_t gen = ++timer_gen_;
+    timer_.expires_at(deadline);
+    timer_.async_wait([self = shared_from_this(), gen](const error_code& e) {
+      if (e || gen != self->timer_gen_ || self->closed_) return;
+      self->close_now();
+    });
+  }
+  void arm_after(int64_t ms) { arm(Clock::now() + std::chrono::milliseconds(ms)); }
+  // The grace plus `bytes` at the minimum rate.
+  int64_t transfer_ms(uint64_t bytes) const {
+    const uint64_t rate = std::max<uint64_t>(1, sh_.options.slow_client_min_bytes);
+    return grace_ms() + static_cast<int64_t>(std::min<uint64_t>(bytes, 1ull << 40) * 1000 / rate);
+  }
+  void disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
+  // --- I/O helpers ---------------------------------------------------------------------------
+  template <class Handler>
+  void read_some(Handler&& h) {
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(rbuf_), std::forward<Handler>(h));
+    } else {
+      sock_.async_read_some(asio::buffer(rbuf_), std::forward<Handler>(h));
+    }
+  }
+  template <class Buffers, class Handler>
+  void write_all(const Buffers& b, Handler&& h) {
+    if (tls_) {
+      asio::async_write(*tls_, b, std::forward<Handler>(h));
+    } else {
+      asio::async_write(sock_, b, std::forward<Handler>(h));
+    }
+  }
+  // Reads more into in_, then calls `next` (a member function).
+  void read_more(void (Connection::*next)()) {
+    read_some([self = shared_from_this(), next](const error_code& e, size_t n) {
+      if (self->closed_) return;
+      if (e) return self->close_now();  // EOF, reset, or closed by a deadline
+      self->in_.append(self->rbuf_.data(), n);
+      ((*self).*next)();
+    });
+  }
+
+  void close_now() {
+    if (closed_) return;
+    closed_ = true;
+    disarm();
+    error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+  }
+
+  void release_body() {
+    if (body_reserved_ > 0) sh_.give_body(body_reserved_);
+    body_reserved_ = 0;
+  }
+
+  // --- head --------------------------------------------------------------------------------
+  void read_head() {
+    arm_after(grace_ms());  // the whole head within the grace, however it trickles
+    scanned_ = 0;
+    lines_ = 0;
+    on_head_bytes();
+  }
+
+  void on_head_bytes() {
+    size_t head_bytes = 0;
+    switch (wire::scan_head(in_, scanned_, lines_, kMaxHeadBytes, kMaxHeaderCount, head_bytes)) {
+      case wire::HeadScan::kIncomplete:
+        return read_more(&Connection::on_head_bytes);
+      case wire::HeadScan::kTooLarge:
+        return refuse(headers_too_large("the request head exceeds " +
+                                        std::to_string(kMaxHeadBytes) + " bytes"));
+      case wire::HeadScan::kTooMany:
+        return refuse(headers_too_large("the request has more than " +
+                                        std::to_string(kMaxHeaderCount) + " header lines"));
+      case wire::HeadScan::kComplete:
+        break;
+    }
+    const std::string bad =
+        wire::parse_head(std::string_view(in_).substr(0, head_bytes), head_);
+    in_.erase(0, head_bytes);
+    if (!bad.empty()) return refuse(problem_response(ErrorCode::kProtocol, "bad request: " + bad));
+
+    req_ = Request{};
+    req_.method = head_.method;
+    req_.path = head_.path;
+    req_.query = head_.query;
+    req_.remote_address = remote_;
+    for (auto& [name, value] : head_.headers) {
+      auto [it, fresh] = req_.headers.emplace(name, value);
+      if (!fresh) it->second += ", " + value;
+    }
+    admission_ = sh_.router.admit(req_);
+    if (admission_.refusal) return refuse(std::move(*admission_.refusal));
+
+    const bool has_body = head_.chunked || (head_.has_length && head_.content_length > 0);
+    if (!has_body) return dispatch();
+    if (head_.has_length) {
+      // admit() checked it against the route's limit; hold its size from the budget.
+      const auto n = static_cast<size_t>(head_.content_length);
+      if (!sh_.take_body(n)) return refuse(server_busy());
+      body_reserved_ = n;
+      req_.body.reserve(n);  // address space only: pages are touched as bytes arrive
+    }
+    body_received_ = 0;
+    body_start_ = Clock::now();
+    arm(body_start_ + std::chrono::milliseconds(transfer_ms(0)));
+    if (head_.expect_continue) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return write_all(asio::buffer(kContinue),
+                       [self = shared_from_this()](const error_code& e, size_t) {
+                         if (self->closed_) return;
+                         if (e) return self->close_now();
+                         self->on_body_bytes();
+                       });
+    }
+    on_body_bytes();
+  }
+
+  // --- body --------------------------------------------------------------------------------
+  void on_body_bytes() {
+    const size_t limit = admission_.max_body_bytes;
+    if (head_.chunked) {
+      // The most this feed can append, taken from the budget first (in steps, so that a
+      // small body holds little).
+      const size_t could = std::min(limit, req_.body.size() + in_.size());
+      if (could > body_reserved_) {
+        const size_t want = std::min(limit, std::max(could, body_reserved_ * 2 + 64 * 1024));
+        if (!sh_.take_body(want - body_reserved_)) return refuse(server_busy());
+        body_reserved_ = want;
+      }
+      size_t used = 0;
+      const auto st = chunked_.feed(in_, used, req_.body, limit);
+      body_received_ += used;
+      in_.erase(0, used);
+      switch (st) {
+        case wire::ChunkedDecoder::Status::kDone:
+          return dispatch();
+        case wire::ChunkedDecoder::Status::kTooLarge:
+          return refuse(problem_response(ErrorCode::kBodyTooLarge,
+                                         "request body exceeds " + std::to_string(limit) +
+                                             " bytes"));
+        case wire::ChunkedDecoder::Status::kBad:
+          return refuse(problem_response(ErrorCode::kProtocol, "bad request: malformed chunked body"));
+        case wire::ChunkedDecoder::Status::kMore:
+          break;
+      }
+    } else {
+      const size_t want = static_cast<size_t>(head_.content_length) - req_.body.size();
+      const size_t n = std::min(want, in_.size());
+      req_.body.append(in_, 0, n);
+      in_.erase(0, n);
+      body_received_ += n;
+      if (req_.body.size() == head_.content_length) return dispatch();
+    }
+    // The deadline moves with what has arrived: after the grace, the body must keep up the
+    // minimum rate on average (a trickler is cut within a few grace periods).
+    arm(body_start_ + std::chrono::milliseconds(transfer_ms(body_received_)));
+    read_more(&Connection::on_body_bytes);
+  }
+
+  // --- answer ------------------------------------------------------------------------------
+  void dispatch() {
+    disarm();  // the server's own time is not the client's fault
+    Response r = sh_.router.handle(req_, admission_);
+    std::string().swap(req_.body);
+    release_body();
+    if (in_.capacity() > 64 * 1024) in_.shrink_to_fit();
+    respond(std::move(r), head_.close, /*refused=*/false);
+  }
+
+  // Sends `r` and closes the connection; no body byte is read any more.
+  void refuse(Response r) { respond(std::move(r), true, true); }
+
+  void respond(Response r, bool close, bool refused) {
+    std::string& h = out_head_;
+    h.clear();
+    h += "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
+    if (header_safe(r.content_type)) h += "Content-Type: " + r.content_type + "\r\n";
+    for (const auto& [k, v] : r.headers) {
+      if (header_safe(k) && header_safe(v)) h += k + ": " + v + "\r\n";
+    }
+    h += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (close) h += "Connection: close\r\n";
+    h += "\r\n";
+    out_body_ = std::move(r.body);
+    if (head_.method == "HEAD" && !refused) out_body_.clear();
+    arm_after(transfer_ms(h.size() + out_body_.size()));
+    const std::array<asio::const_buffer, 2> bufs{asio::buffer(out_head_), asio::buffer(out_body_)};
+    write_all(bufs, [self = shared_from_this(), close](const error_code& e, size_t) {
+      if (self->closed_) return;
+      if (e) return self->close_now();
+      std::string().swap(self->out_body_);
+      if (close) return self->linger();
+      self->next_request();
+    });
+  }
+
+  void next_request() {
+    head_ = wire::RequestHead{};
+    chunked_ = wire::ChunkedDecoder{};
+    admission_ = Router::Admission{};
+    req_ = Request{};
+    read_head();
+  }
+
+  // After the last answer: no more sending, discard what the client still sends (bounded),
+  // then close, so that the client reads the answer rather than a reset.
+  void linger() {
+    release_body();
+    std::string().swap(req_.body);
+    error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close_now();
+    arm_after(kLingerMs);
+    lingered_ = 0;
+    drain();
+  }
+  void drain() {
+    // The raw socket, also under TLS: these bytes are thrown away undecrypted.
+    sock_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const error_code& e,
+                                                                            size_t n) {
+      if (self->closed_) return;
+      self->lingered_ += n;
+      if (e || self->lingered_ > kLingerBytes) return self->close_now();
+      self->drain();
+    });
+  }
+
+  tcp::socket sock_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  asio::steady_timer timer_;
+  Shared& sh_;
+  std::string remote_;
+  std::array<char, 16 * 1024> rbuf_{};
+  std::string in_;  // received, not yet consumed (a head, body bytes, the next request)
+  bool closed_ = false;
+  uint64_t timer_gen_ = 0;
+
+  size_t scanned_ = 0;
+  size_t lines_ = 0;
+  wire::RequestHead head_;
+  Request req_;
+  Router::Admission admission_;
+  wire::ChunkedDecoder chunked_;
+  size_t body_reserved_ = 0;
+  uint64_t body_received_ = 0;
+  Clock::time_point body_start_;
+  std::string out_head_;
+  std::string out_body_;
+  size_t lingered_ = 0;
+};
+
 }  // namespace
 
 struct HttpListener::Impl {
-  std::unique_ptr<http_listener> listener;
-  std::unique_ptr<ConnectionReaper> reaper;
+  std::unique_ptr<Shared> shared;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<asio::io_context> io;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> retry;
+  std::vector<std::thread> threads;
+
+  void accept() {
+    acceptor->async_accept(asio::make_strand(*io), [this](const error_code& ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+      if (ec) {
+        // Out of descriptors or similar: try again shortly instead of spinning.
+        retry->expires_after(std::chrono::milliseconds(50));
+        retry->async_wait([this](const error_code& e) {
+          if (!e) accept();
+        });
+        return;
+      }
+      if (shared->connections.load() >= kMaxConnections) {
+        error_code ignored;
+        s.close(ignored);
+      } else {
+        auto conn = std::make_shared<Connection>(std::move(s), *shared);
+        // Started on its own strand, like every later handler of it.
+        asio::dispatch(conn->executor(), [conn] { conn->start(); });
+      }
+      accept();
+    });
+  }
 };
 
 std::string HttpListener::public_key_pin(const std::string& cert_file) {
@@ -103,9 +473,7 @@ std::string HttpListener::public_key_pin(const std::string& cert_file) {
   return out;
 }
 
-void HttpListener::initialize_threads(size_t n) {
-  crossplat::threadpool::initialize_with_threads(n);
-}
+void HttpListener::initialize_threads(size_t n) { g_threads = n == 0 ? 1 : n; }
 
 uint16_t HttpListener::pick_free_port(const std::string& host) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -128,11 +496,7 @@ uint16_t HttpListener::pick_free_port(const std::string& host) {
 }
 
 HttpListener::HttpListener(std::string host, uint16_t port, Router& router, ListenerOptions options)
-    : host_(std::move(host)),
-      port_(port),
-      router_(router),
-      options_(std::move(options)),
-      impl_(std::make_unique<Impl>()) {}
+    : host_(std::move(host)), port_(port), router_(router), options_(std::move(options)) {}
 
 HttpListener::~HttpListener() {
   try {
@@ -142,82 +506,65 @@ HttpListener::~HttpListener() {
 }
 
 void HttpListener::open() {
-  http::experimental::listener::http_listener_config cfg;
+  auto impl = std::make_unique<Impl>();
+  impl->shared = std::make_unique<Shared>(router_, options_);
   if (tls()) {
-    // Load once here so that a wrong path or a mismatched key stops the start with a clear
-    // message; the callback then repeats it for every connection's context.
+    // Loaded once: a wrong path or a mismatched key stops the start with a clear message,
+    // and every connection shares the context.
     try {
-      boost::asio::ssl::context probe(boost::asio::ssl::context::tls_server);
-      configure_tls(probe, options_);
+      impl->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      configure_tls(*impl->tls, options_);
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot load TLS certificate/key (" + options_.tls_cert + ", " +
                                options_.tls_key + "): " + e.what());
     }
-    const ListenerOptions o = options_;
-    cfg.set_ssl_context_callback([o](boost::asio::ssl::context& ctx) {
-      try {
-        configure_tls(ctx, o);
-      } catch (...) {
-        // Files changed under us: this connection's handshake fails, the server lives.
+    impl->shared->tls = impl->tls.get();
+  }
+  impl->io = std::make_unique<asio::io_context>(static_cast<int>(g_threads));
+  error_code ec;
+  const auto address = asio::ip::make_address(host_, ec);
+  if (ec) throw std::runtime_error("--listen host must be an IP address such as 127.0.0.1");
+  impl->acceptor = std::make_unique<tcp::acceptor>(*impl->io);
+  impl->retry = std::make_unique<asio::steady_timer>(*impl->io);
+  const tcp::endpoint endpoint(address, port_);
+  impl->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(endpoint, ec);
+  if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("bind: " + ec.message());
+  impl->accept();
+  for (size_t i = 0; i < g_threads; ++i) {
+    impl->threads.emplace_back([io = impl->io.get()] {
+      for (;;) {
+        try {
+          io->run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler must not throw; if one does, log it and keep serving.
+          std::fprintf(stderr, "lumbung-server: listener error: %s\n", e.what());
+        }
       }
     });
   }
-  const std::string url = (tls() ? "https://" : "http://") + host_ + ":" + std::to_string(port_);
-  impl_->listener = std::make_unique<http_listener>(url, cfg);
-  Router* router = &router_;
-  impl_->listener->support([router](http::http_request req) {
-    try {
-      Request r = to_request(req);
-      const bool has_length = req.headers().has(http::header_names::content_length);
-      const auto length = req.headers().content_length();
-      if (has_length && length > kMaxBodyBytes) {
-        // Refuse before reading: the body is never buffered by us.
-        r.body_too_large = true;
-        send(req, router->handle(r));
-        return;
-      }
-      if (r.method == http::methods::GET || r.method == http::methods::HEAD ||
-          (has_length && length == 0)) {
-        send(req, router->handle(r));
-        return;
-      }
-      req.extract_vector().then([req, r = std::move(r),
-                                 router](pplx::task<std::vector<unsigned char>> t) mutable {
-        try {
-          std::vector<unsigned char> body = t.get();
-          if (body.size() > kMaxBodyBytes) {
-            r.body_too_large = true;
-          } else {
-            r.body.assign(body.begin(), body.end());
-          }
-          send(req, router->handle(r));
-        } catch (...) {
-          try {
-            send(req, problem_response(ErrorCode::kTransport, "could not read the request body"));
-          } catch (...) {
-          }
-        }
-      });
-    } catch (...) {
-      try {
-        send(req, response_for_current_exception());
-      } catch (...) {
-      }
-    }
-  });
-  impl_->listener->open().wait();
-  if (options_.slow_client_timeout_ms > 0) {
-    impl_->reaper = std::make_unique<ConnectionReaper>(port_, options_.slow_client_timeout_ms,
-                                                       options_.slow_client_min_bytes);
-  }
+  impl_ = std::move(impl);
 }
 
 void HttpListener::close() {
-  if (impl_) impl_->reaper.reset();
-  if (impl_ && impl_->listener) {
-    impl_->listener->close().wait();
-    impl_->listener.reset();
-  }
+  if (!impl_) return;
+  auto impl = std::move(impl_);
+  asio::post(*impl->io, [a = impl->acceptor.get()] {
+    error_code ec;
+    a->close(ec);
+  });
+  // A Router call in progress returns first; then every pending handler (and with it every
+  // connection) is destroyed with the io_context, before what they point to.
+  impl->io->stop();
+  for (auto& t : impl->threads) t.join();
+  impl->acceptor.reset();
+  impl->retry.reset();
+  impl->io.reset();
+  impl->tls.reset();
+  impl->shared.reset();
 }
 
 }  // namespace lumbung::server

@@ -1,15 +1,31 @@
-// The HTTP transport: cpprestsdk's http_listener feeding api::Router. This header is free
-// of cpprestsdk types on purpose; http_listener.cpp is the only file that includes them.
+// The HTTP transport feeding api::Router: a small HTTP/1.1 server on boost::asio (which
+// cpprestsdk brings), plain or TLS. This header is free of asio types on purpose;
+// http_listener.cpp is the only file that includes them.
 //
-// For every request the adapter copies method, path, query and headers; if Content-Length
-// is above kMaxBodyBytes it does not read the body and lets the router answer 413;
-// otherwise it reads the body, calls Router::handle on a listener thread and replies.
-// Every task continuation catches, so no task exception is left unobserved (which would
-// abort the process).
+// Why not cpprestsdk's http_listener (it served here until issue 12): its asio listener
+// (Release/src/http/listener/http_server_asio.cpp) reads the head with async_read_until into
+// an unbounded streambuf (a 64 MiB header line was kept whole), calls the handler as soon
+// as the head is parsed but goes on reading the body into the request's in-memory stream
+// whatever the handler does, and writes any answer only after the last body byte
+// (do_response waits for content_ready): a 413 or 401 could not stop a 256 MiB upload.
+// Chunk sizes are read into an int with no limit. There is no hook to close a connection
+// from a handler. So memory could not be bounded before trust through it.
 //
-// With ListenerOptions::tls_cert/tls_key it serves HTTPS (TLS 1.2+, OpenSSL through
-// cpprestsdk's ssl context callback); the pair is loaded once in open() so a bad file fails
-// the start, not every handshake. A ConnectionReaper closes stalled connections.
+// This server, per connection:
+//   - a head must arrive within slow_client_timeout_ms of the connection being free (accept,
+//     TLS handshake or the end of the previous answer), at most kMaxHeadBytes and
+//     kMaxHeaderCount lines, else 431 (400 for a malformed head) and close;
+//   - Router::admit() judges the head (rate limit, route, token, role, Content-Length against
+//     the route's limit) before any body byte is read; a refusal is sent at once and the
+//     connection closed (after a bounded linger that discards what the client still sends,
+//     so it reads the answer rather than a reset);
+//   - the body (Content-Length or chunked) is counted as it arrives and never read beyond
+//     the route's limit (413), must move at slow_client_min_bytes per second after the
+//     grace, and takes its size from a process-wide budget of kMaxBufferedBodyBytes (429
+//     Retry-After: 1 when full);
+//   - Router::handle() runs on one of the listener's threads; the answer must be read by the
+//     client at the same minimum rate.
+// At most kMaxConnections connections are open; more are closed at accept.
 #pragma once
 
 #include <cstddef>
@@ -20,23 +36,21 @@
 namespace lumbung::server {
 
 class Router;
-class ConnectionReaper;
 
 struct ListenerOptions {
   std::string tls_cert;            // PEM certificate chain; empty = plain HTTP
   std::string tls_key;             // PEM private key (unencrypted)
-  int slow_client_timeout_ms = 0;  // 0 = never cut stalled connections
-  uint64_t slow_client_min_bytes = 512;
+  int slow_client_timeout_ms = 0;  // 0 = no deadlines (heads, bodies and answers may stall)
+  uint64_t slow_client_min_bytes = 1024;  // bytes per second after the grace (kSlowClientMinBytes)
 };
 
 class HttpListener {
  public:
-  // Sizes cpprestsdk's shared thread pool; must run before anything else touches
-  // cpprestsdk. 2-4 threads are several times faster than the default 40 on 2 cores.
+  // Threads that run the listener (I/O and Router calls). Call before open(). 2-4 threads
+  // are several times faster than 40 on 2 cores.
   static void initialize_threads(size_t n);
 
-  // A port on `host` that was free a moment ago (bind port 0, read it, close). cpprestsdk
-  // cannot report the port it bound for port 0, so the server picks one first; open()
+  // A port on `host` that was free a moment ago (bind port 0, read it, close); open()
   // retries with a new pick if another process takes it in between.
   static uint16_t pick_free_port(const std::string& host);
 
@@ -54,7 +68,7 @@ class HttpListener {
   // the certificate/key cannot be loaded or do not match.
   void open();
   bool tls() const { return !options_.tls_cert.empty(); }
-  // Stops accepting; waits for the listener to close.
+  // Stops accepting, closes every connection (a Router call in progress finishes first).
   void close();
   uint16_t port() const { return port_; }
 
