@@ -332,13 +332,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string().swap(req_.body);
     release_body();
     if (in_.capacity() > 64 * 1024) in_.shrink_to_fit();
-    respond(std::move(r), head_.close, /*refused=*/false);
+    respond(std::move(r), head_.close);
   }
 
   // Sends `r` and closes the connection; no body byte is read any more.
-  void refuse(Response r) { respond(std::move(r), true, true); }
+  void refuse(Response r) { respond(std::move(r), true); }
 
-  void respond(Response r, bool close, bool refused) {
+  void respond(Response r, bool close) {
     std::string& h = out_head_;
     h.clear();
     h += "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
@@ -350,7 +350,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (close) h += "Connection: close\r\n";
     h += "\r\n";
     out_body_ = std::move(r.body);
-    if (head_.method == "HEAD" && !refused) out_body_.clear();
+    if (head_.method == "HEAD") out_body_.clear();  // its Content-Length stays
     arm_after(transfer_ms(h.size() + out_body_.size()));
     const std::array<asio::const_buffer, 2> bufs{asio::buffer(out_head_), asio::buffer(out_body_)};
     write_all(bufs, [self = shared_from_this(), close](const error_code& e, size_t) {
