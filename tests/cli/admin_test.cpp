@@ -30,6 +30,11 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   // also enrols a person the Awuliti officer enrolled too (same NIK).
   CHECK(f.lumbung("awuliti", {"edit", "7402015203780001", "--phone", "081241002299"}).exit == 0);
   CHECK(f.lumbung("lambuya", {"edit", "7402015203780001", "--phone", "085241002288"}).exit == 0);
+  // ... and her position, differently too (a second conflict: the lists page).
+  CHECK(f.lumbung("awuliti", {"edit", "7402015203780001", "--position", "kepala desa (pj)"}).exit ==
+        0);
+  CHECK(f.lumbung("lambuya", {"edit", "7402015203780001", "--position", "kepala desa definitif"})
+            .exit == 0);
   CHECK(f.lumbung("awuliti", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"))
             .exit == 0);
   r = f.lumbung("lambuya", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"));
@@ -46,6 +51,19 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   }
   REQUIRE_MESSAGE(!phone.is_null(), conflicts.dump());
   const std::string cid = phone["id"];
+  // The list pages (the API's "next"): one entry a page, then every page.
+  REQUIRE(conflicts.size() >= 2);
+  {
+    json one = f.json_of(f.admin({"--json", "conflicts", "list", "--limit", "1"}));
+    CHECK(one["conflicts"].size() == 1);
+    CHECK(one["next"] != "");
+    CHECK(one["total"] == conflicts.size());
+    CHECK(f.admin({"conflicts", "list", "--limit", "1"}).out.find("Next: --after") !=
+          std::string::npos);
+    json all = f.json_of(f.admin({"--json", "conflicts", "list", "--limit", "1", "--all-pages"}));
+    CHECK(all["conflicts"].size() == conflicts.size());
+    CHECK(all["next"] == "");
+  }
   // Unknown ids and bad usage have their exit codes.
   CHECK(f.admin({"conflicts", "resolve", "ffffffff", "--keep", "winner"}).exit == 4);
   CHECK(f.admin({"conflicts", "resolve", cid, "--keep", "both"}).exit == 2);
@@ -192,9 +210,10 @@ TEST_CASE("a refused change is set aside: the officer is told, the office applie
   json page = f.json_of(f.admin({"--json", "refused", "list", "--limit", "1"}));
   CHECK(page["refused"].size() == 1);
   CHECK(page["next"] != "");
+  CHECK(page["total"] == 2);
   r = f.admin({"refused", "list", "--limit", "1"});
   CHECK(r.exit == 0);
-  CHECK(r.out.find("There are more: --after") != std::string::npos);
+  CHECK(r.out.find("1 of 2 shown. Next: --after") != std::string::npos);
   page = f.json_of(f.admin({"--json", "refused", "list", "--limit", "1", "--all-pages"}));
   CHECK(page["refused"].size() == 2);
   CHECK(page["next"] == "");

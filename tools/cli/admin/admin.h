@@ -43,22 +43,46 @@ int export_cmd(Admin& a, Args& args);
 // refused.cpp
 int refused(Admin& a, Args& args);
 
-// Open refused changes per device, from one bounded paged pass over GET /v1/refused
-// (status=open). `complete` is false when the pass stopped at its bound (counts are then
-// lower bounds).
+// Open refused changes per device (`devices`: the ids to count for): one page of GET
+// /v1/refused?status=open when that is all there is, else one `total` per device. `complete`
+// is false only if the server gave no totals and the page was cut (counts are then lower
+// bounds).
 struct RefusedCounts {
   std::map<std::string, uint64_t> by_device;
-  uint64_t entries = 0;
   bool complete = true;
 };
-RefusedCounts open_refused_counts(Admin& a);
+RefusedCounts open_refused_counts(Admin& a, const std::vector<std::string>& devices);
 
 // Shared helpers (main.cpp).
 std::vector<std::string> split_commas(const std::string& s);
 std::string join(const Json& arr, const char* sep = ",");
 std::optional<int64_t> opt_ms(const Json& j, const char* key);
-// Finds the one entry whose id is `ref` or starts with it (lists show 8 characters).
-Json find_entry(const Json& list, const std::string& ref, const std::string& what);
+// The review lists page (GET /v1/conflicts, /v1/duplicates, /v1/refused: `limit`, `after`,
+// answer `next` and `total`). read_pages reads `target` (path and its own query) from
+// `after`, one page or, with `all_pages`, until the end or kMaxListPages pages; `limit` 0 =
+// the server's default page.
+constexpr int kMaxListPages = 1000;
+struct ListPages {
+  Json entries = Json::array();
+  std::string next;               // "" = the end was reached
+  std::optional<uint64_t> total;  // every matching entry, all pages (if the server says)
+};
+ListPages read_pages(Admin& a, const std::string& target, const char* key, size_t limit,
+                     const std::string& after, bool all_pages);
+// The --limit/--after/--all-pages options of a list command.
+struct PageOptions {
+  size_t limit = 0;
+  std::string after;
+  bool all_pages = false;
+};
+PageOptions page_options(Args& args);
+// After a table: "N of TOTAL shown; next: --after X, or --all-pages" when there is more.
+void print_more(Admin& a, const ListPages& p, bool all_pages);
+
+// Finds the one entry of the list at `target` (every page, bounded) whose id is `ref` or
+// starts with it (lists show 8 characters).
+Json find_entry(Admin& a, const std::string& target, const char* key, const std::string& ref,
+                const std::string& what);
 std::string field_name_text(Admin& a, const std::string& collection, const std::string& field);
 
 }  // namespace lumbung::cli::admin

@@ -57,17 +57,71 @@ std::optional<int64_t> opt_ms(const Json& j, const char* key) {
   return it->get<int64_t>();
 }
 
-// Finds the one entry whose id is `ref` or starts with it (lists show 8 characters).
-Json find_entry(const Json& list, const std::string& ref, const std::string& what) {
+ListPages read_pages(Admin& a, const std::string& target, const char* key, size_t limit,
+                     const std::string& after, bool all_pages) {
+  ListPages out;
+  std::string from = after;
+  const std::string sep = target.find('?') == std::string::npos ? "?" : "&";
+  for (int page = 0; page < (all_pages ? kMaxListPages : 1); ++page) {
+    std::string query;
+    if (limit > 0) query += "&limit=" + std::to_string(limit);
+    if (!from.empty()) query += "&after=" + url_encode(from);
+    Json r = a.api->get(query.empty() ? target : target + sep + query.substr(1));
+    for (auto& e : r[key]) out.entries.push_back(std::move(e));
+    if (auto it = r.find("total"); it != r.end() && it->is_number_unsigned()) {
+      out.total = it->get<uint64_t>();
+    }
+    out.next = r.value("next", "");
+    if (out.next.empty()) break;
+    from = out.next;
+  }
+  return out;
+}
+
+PageOptions page_options(Args& args) {
+  PageOptions o;
+  if (const auto l = args.value("limit")) {
+    try {
+      o.limit = static_cast<size_t>(std::stoul(*l));
+    } catch (const std::exception&) {
+      throw Error(ErrorCode::kInvalidArgument, tr("usage.bad_number", {{"opt", "--limit"}}));
+    }
+  }
+  o.after = args.value("after").value_or("");
+  o.all_pages = args.flag("all-pages");
+  return o;
+}
+
+void print_more(Admin& a, const ListPages& p, bool all_pages) {
+  if (p.next.empty()) return;
+  const std::string shown = group_number(static_cast<int64_t>(p.entries.size()));
+  const std::string total = p.total ? group_number(static_cast<int64_t>(*p.total)) : "?";
+  *a.out << tr(all_pages ? "admin.list_cut" : "admin.list_more",
+               {{"shown", shown},
+                {"total", total},
+                {"next", printable(p.next)},
+                {"n", std::to_string(kMaxListPages)}})
+         << "\n";
+}
+
+Json find_entry(Admin& a, const std::string& target, const char* key, const std::string& ref,
+                const std::string& what) {
   Json found;
   int n = 0;
-  for (const auto& e : list) {
-    const std::string id = e.value("id", std::string());
-    if (id == ref) return e;
-    if (ref.size() >= 4 && id.compare(0, ref.size(), ref) == 0) {
-      found = e;
-      ++n;
+  std::string after;
+  // Every page (a match may be anywhere), bounded like read_pages.
+  for (int page = 0; page < kMaxListPages; ++page) {
+    const ListPages p = read_pages(a, target, key, 0, after, false);
+    for (const auto& e : p.entries) {
+      const std::string id = e.value("id", std::string());
+      if (id == ref) return e;
+      if (ref.size() >= 4 && id.compare(0, ref.size(), ref) == 0) {
+        found = e;
+        ++n;
+      }
     }
+    after = p.next;
+    if (after.empty()) break;
   }
   if (n == 1) return found;
   if (n > 1)
@@ -183,7 +237,9 @@ int devices(Admin& a, Args& args) {
   args.finish();
   Json r = a.api->get("/v1/admin/devices");
   // Each device's open refused changes: what its officer is waiting on the office for.
-  const RefusedCounts refused = open_refused_counts(a);
+  std::vector<std::string> ids;
+  for (const auto& d : r["devices"]) ids.push_back(d.value("device_id", ""));
+  const RefusedCounts refused = open_refused_counts(a, ids);
   for (auto& d : r["devices"]) {
     auto it = refused.by_device.find(d.value("device_id", ""));
     d["open_refused"] = it == refused.by_device.end() ? 0 : it->second;
@@ -218,11 +274,7 @@ int devices(Admin& a, Args& args) {
                tr("admin.col.seen"), tr("admin.col.synced"), tr("admin.col.acked"),
                tr("admin.col.records"), tr("admin.col.pending"), tr("admin.col.refused"), ""},
               rows, 30);
-  if (!refused.complete) {
-    *a.out << tr("admin.refused_counts_cut",
-                 {{"n", group_number(static_cast<int64_t>(refused.entries))}})
-           << "\n";
-  }
+  if (!refused.complete) *a.out << tr("admin.refused_counts_cut") << "\n";
   return kExitOk;
 }
 

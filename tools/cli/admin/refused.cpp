@@ -15,22 +15,19 @@
 namespace lumbung::cli::admin {
 namespace {
 
-// Entries per page: a plain `refused list` shows the server's usual page; --all-pages
-// reads bigger pages, at most kMaxListPages of them (a guard: a million entries).
-constexpr size_t kListPage = 100;
+// Entries per page of --all-pages (a plain `refused list` shows the server's page, 100).
 constexpr size_t kAllPagesPage = 1000;
-constexpr int kMaxListPages = 1000;
-// Counting open entries per device for `devices list`: pages of the server's maximum, at
-// most kMaxCountPages (100,000 open entries; beyond that the counts are lower bounds).
+// Counting open entries per device for `devices list`: one page of the server's maximum;
+// beyond that, one `total` per device.
 constexpr size_t kCountPage = 10000;
-constexpr int kMaxCountPages = 10;
 // Looking up one entry (to check corrections against its collection and op) reads at most
 // this many pages of its device's entries.
 constexpr int kMaxFindPages = 20;
 
 std::string list_target(const std::string& status, const std::string& device,
                         const std::string& after, size_t limit) {
-  std::string t = "/v1/refused?status=" + url_encode(status) + "&limit=" + std::to_string(limit);
+  std::string t = "/v1/refused?status=" + url_encode(status);
+  if (limit > 0) t += "&limit=" + std::to_string(limit);
   if (!device.empty()) t += "&device=" + url_encode(device);
   if (!after.empty()) t += "&after=" + url_encode(after);
   return t;
@@ -83,34 +80,20 @@ Json find_refused(Admin& a, const std::string& id) {
 int list(Admin& a, Args& args) {
   const std::string status = args.value("status").value_or("open");
   const std::string device = args.value("device").value_or("");
-  std::string after = args.value("after").value_or("");
-  const auto limit_text = args.value("limit");
-  const bool all_pages = args.flag("all-pages");
+  PageOptions po = page_options(args);
   args.finish();
   if (status != "open" && status != "applied" && status != "dismissed" && status != "all") {
     throw Error(ErrorCode::kInvalidArgument, tr("admin.refused_bad_status"));
   }
-  size_t limit = all_pages ? kAllPagesPage : kListPage;
-  if (limit_text) {
-    try {
-      limit = static_cast<size_t>(std::stoul(*limit_text));
-    } catch (const std::exception&) {
-      throw Error(ErrorCode::kInvalidArgument, tr("usage.bad_number", {{"opt", "--limit"}}));
-    }
-    if (limit == 0) limit = kListPage;
-  }
-  Json entries = Json::array();
-  std::string next;
-  const int max_pages = all_pages ? kMaxListPages : 1;
-  for (int page = 0; page < max_pages; ++page) {
-    Json r = a.api->get(list_target(status, device, after, limit));
-    for (auto& e : r["refused"]) entries.push_back(std::move(e));
-    next = r.value("next", "");
-    if (next.empty()) break;
-    after = next;
-  }
+  if (po.limit == 0 && po.all_pages) po.limit = kAllPagesPage;
+  const ListPages p = read_pages(a, list_target(status, device, "", 0), "refused", po.limit,
+                                 po.after, po.all_pages);
+  const Json& entries = p.entries;
+  const std::string& next = p.next;
   if (a.json) {
-    print_json(*a.out, Json{{"refused", entries}, {"next", next}});
+    Json r{{"refused", entries}, {"next", next}};
+    if (p.total) r["total"] = *p.total;
+    print_json(*a.out, r);
     return kExitOk;
   }
   if (entries.empty()) {
@@ -139,11 +122,7 @@ int list(Admin& a, Args& args) {
               {"id", tr("admin.col.when"), tr("conflicts.record"), tr("admin.col.reason"),
                tr("admin.col.target"), tr("admin.col.change"), tr("admin.col.status")},
               rows, 40);
-  if (!next.empty()) {
-    *a.out << tr(all_pages ? "admin.refused_cut" : "admin.refused_more",
-                 {{"next", printable(next)}, {"n", std::to_string(max_pages)}})
-           << "\n";
-  }
+  print_more(a, p, po.all_pages);
   if (status == "open" || status == "all") *a.out << tr("admin.refused_hint") << "\n";
   return kExitOk;
 }
@@ -260,19 +239,22 @@ int dismiss(Admin& a, Args& args) {
 
 }  // namespace
 
-RefusedCounts open_refused_counts(Admin& a) {
+RefusedCounts open_refused_counts(Admin& a, const std::vector<std::string>& devices) {
   RefusedCounts c;
-  std::string after;
-  for (int page = 0; page < kMaxCountPages; ++page) {
-    const Json r = a.api->get(list_target("open", "", after, kCountPage));
-    for (const auto& e : r["refused"]) {
-      ++c.by_device[e.value("device_id", "")];
-      ++c.entries;
+  const Json r = a.api->get(list_target("open", "", "", kCountPage));
+  for (const auto& e : r["refused"]) ++c.by_device[e.value("device_id", "")];
+  if (r.value("next", "").empty()) return c;
+  // More open entries than one page: ask each device's total instead (one small request
+  // per device, exact).
+  for (const std::string& d : devices) {
+    const Json one = a.api->get(list_target("open", d, "", 1));
+    auto it = one.find("total");
+    if (it != one.end() && it->is_number_unsigned()) {
+      c.by_device[d] = it->get<uint64_t>();
+    } else {
+      c.complete = false;  // an older server: the first page's counts are lower bounds
     }
-    after = r.value("next", "");
-    if (after.empty()) return c;
   }
-  c.complete = false;
   return c;
 }
 

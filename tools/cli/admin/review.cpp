@@ -51,18 +51,22 @@ int conflicts(Admin& a, Args& args) {
   if (verb.empty()) verb = "list";
   if (verb == "list") {
     const std::string status = args.value("status").value_or("open");
+    const PageOptions po = page_options(args);
     args.finish();
-    Json r = a.api->get("/v1/conflicts?status=" + url_encode(status));
+    const ListPages p = read_pages(a, "/v1/conflicts?status=" + url_encode(status), "conflicts",
+                                   po.limit, po.after, po.all_pages);
     if (a.json) {
+      Json r{{"conflicts", p.entries}, {"next", p.next}};
+      if (p.total) r["total"] = *p.total;
       print_json(*a.out, r);
       return kExitOk;
     }
-    if (r["conflicts"].empty()) {
+    if (p.entries.empty()) {
       *a.out << tr("conflicts.none_server") << "\n";
       return kExitOk;
     }
     std::vector<std::vector<std::string>> rows;
-    for (const auto& c : r["conflicts"]) {
+    for (const auto& c : p.entries) {
       rows.push_back(
           {c.value("id", "").substr(0, 8), tr("kind." + c.value("kind", std::string())),
            short_id(c.value("record_id", "")),
@@ -75,6 +79,7 @@ int conflicts(Admin& a, Args& args) {
                 {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
                  tr("conflicts.kept"), tr("conflicts.other"), tr("admin.col.status")},
                 rows, 36);
+    print_more(a, p, po.all_pages);
     *a.out << tr("admin.conflicts_hint") << "\n";
     return kExitOk;
   }
@@ -88,8 +93,8 @@ int conflicts(Admin& a, Args& args) {
   if (ref.empty() || (!keep && !value) || (keep && value)) {
     throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
   }
-  const Json c = find_entry(a.api->get("/v1/conflicts?status=all")["conflicts"], ref,
-                            tr("admin.what_conflict"));
+  const Json c =
+      find_entry(a, "/v1/conflicts?status=all", "conflicts", ref, tr("admin.what_conflict"));
   Json body;
   if (keep) {
     if (*keep != "winner" && *keep != "loser")
@@ -131,18 +136,24 @@ int duplicates(Admin& a, Args& args) {
   if (verb.empty()) verb = "list";
   if (verb == "list") {
     const std::string status = args.value("status").value_or("open");
+    const PageOptions po = page_options(args);
     args.finish();
-    Json r = a.api->get("/v1/duplicates?status=" + url_encode(status));
+    const ListPages p = read_pages(a, "/v1/duplicates?status=" + url_encode(status), "duplicates",
+                                   po.limit, po.after, po.all_pages);
     if (a.json) {
+      Json r{{"duplicates", p.entries}, {"next", p.next}};
+      if (p.total) r["total"] = *p.total;
       print_json(*a.out, r);
       return kExitOk;
     }
-    if (r["duplicates"].empty()) {
+    if (p.entries.empty()) {
       *a.out << tr("admin.no_duplicates") << "\n";
       return kExitOk;
     }
-    for (const auto& d : r["duplicates"]) print_side_by_side(a, d);
-    *a.out << "\n" << tr("admin.duplicates_hint") << "\n";
+    for (const auto& d : p.entries) print_side_by_side(a, d);
+    *a.out << "\n";
+    print_more(a, p, po.all_pages);
+    *a.out << tr("admin.duplicates_hint") << "\n";
     return kExitOk;
   }
   if (verb != "merge")
@@ -152,8 +163,8 @@ int duplicates(Admin& a, Args& args) {
   const auto survivor = args.value("survivor");
   args.finish();
   if (ref.empty() || !survivor) throw Error(ErrorCode::kInvalidArgument, tr("admin.merge_usage"));
-  const Json d = find_entry(a.api->get("/v1/duplicates?status=all")["duplicates"], ref,
-                            tr("admin.what_duplicate"));
+  const Json d =
+      find_entry(a, "/v1/duplicates?status=all", "duplicates", ref, tr("admin.what_duplicate"));
   // The survivor may be given as a whole id or its end (as `lumbung list` shows it), or A/B.
   std::string chosen;
   const Json& ids = d["record_ids"];

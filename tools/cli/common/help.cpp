@@ -141,10 +141,11 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat,
                       perubahan ditolak yang masih terbuka
   devices revoke ID    cabut perangkat seketika
-  conflicts list [--status open|resolved|all]
+  conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: lengkap atau awalnya)
   conflicts resolve ID --value NILAI            ketik nilai baru (diperiksa skema)
-  duplicates list [--status open|merged|all]    dua rekaman berdampingan, ≠ menandai beda
+  duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
+                      dua rekaman berdampingan, ≠ menandai beda
   duplicates merge ID --survivor A|B|ID_REKAMAN
   refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
                [--limit N] [--after ID]
@@ -157,6 +158,9 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   export progress [--scope 74.02] [--out BERKAS]
   audit verify         periksa rantai hash log audit; keluar 1 bila ada yang diubah/dihapus
   audit list [--after SEQ] [--limit N]          siapa melakukan apa (tanpa data pribadi)
+
+Daftar conflicts, duplicates dan refused per halaman: --limit N, --after ID (dari baris
+"Berikutnya"), --all-pages untuk semua halaman.
 
 )";
 
@@ -172,10 +176,11 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   devices list         last seen, last sync, acked seq, what each device reported, its open
                       refused changes
   devices revoke ID    revoke a device at once
-  conflicts list [--status open|resolved|all]
+  conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: whole or its start)
   conflicts resolve ID --value VALUE            type a new value (checked by the schema)
-  duplicates list [--status open|merged|all]    the two records side by side, ≠ marks differences
+  duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
+                      the two records side by side, ≠ marks differences
   duplicates merge ID --survivor A|B|RECORD_ID
   refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
                [--limit N] [--after ID]
@@ -188,6 +193,9 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   export progress [--scope 74.02] [--out FILE]
   audit verify         check the audit log's hash chain; exit 1 if history was edited or cut
   audit list [--after SEQ] [--limit N]          who did what (no personal data)
+
+The conflicts, duplicates and refused lists come in pages: --limit N, --after ID (from the
+"Next" line), --all-pages for every page.
 
 )";
 

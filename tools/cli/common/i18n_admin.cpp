@@ -94,6 +94,13 @@ void add_admin_entries(Catalogue& c) {
       {"admin.export_usage",
        {"pakai: export records|progress [--scope KODE] [--out BERKAS]",
         "use: export records|progress [--scope CODE] [--out FILE]"}},
+      {"admin.list_more",
+       {"{shown} dari {total} ditampilkan. Berikutnya: --after {next}, atau --all-pages untuk "
+        "semua.",
+        "{shown} of {total} shown. Next: --after {next}, or --all-pages for all."}},
+      {"admin.list_cut",
+       {"{shown} dari {total} ditampilkan; berhenti setelah {n} halaman. Sisanya: --after {next}.",
+        "{shown} of {total} shown; stopped after {n} pages. The rest: --after {next}."}},
   };
   c.insert(entries.begin(), entries.end());
 }

@@ -120,6 +120,18 @@ void add_refused_entries(Catalogue& c) {
         "Perubahannya disimpan di kantor pusat.",
         "Contact the central office: this laptop may need a new schema or Lumbung version. The "
         "change is kept at the central office."}},
+      {"refused.rate_limited",
+       {"Laptop ini membuka terlalu banyak entri tinjauan (konflik, duplikat) dalam satu jam, "
+        "jadi server menyisihkan perubahan ini.",
+        "This laptop opened too many review entries (conflicts, duplicates) within an hour, so "
+        "the server set this change aside."}},
+      {"refused.rate_limited_todo",
+       {"Tidak perlu mengetik ulang: kantor pusat menerapkannya dari daftar penolakan. Bila "
+        "banyak, periksa apakah daftar yang sama diimpor berulang kali, dan hubungi kantor "
+        "pusat.",
+        "No need to type it again: the central office applies it from its refused list. If "
+        "there are many, check whether the same list was imported again and again, and call "
+        "the central office."}},
       {"refused.other", {"Ditolak server ({code}).", "Refused by the server ({code})."}},
       // --- lumbung-admin refused ---
       {"admin.col.refused", {"ditolak", "refused"}},
@@ -132,6 +144,7 @@ void add_refused_entries(Catalogue& c) {
       {"reason.validation_failed", {"data tidak sah", "invalid data"}},
       {"reason.unknown_field", {"kolom tak dikenal", "unknown field"}},
       {"reason.unknown_collection", {"koleksi tak dikenal", "unknown collection"}},
+      {"reason.rate_limited", {"batas tinjauan per jam", "hourly review budget"}},
       {"admin.change_delete", {"hapus rekaman", "delete the record"}},
       {"admin.change_create", {"rekaman baru", "new record"}},
       {"admin.no_refused", {"Tidak ada perubahan yang ditolak.", "No refused changes."}},
@@ -140,12 +153,6 @@ void add_refused_entries(Catalogue& c) {
         "tutup tanpa menerapkan: lumbung-admin refused dismiss ID [--note TEKS]",
         "Apply (corrections allowed): lumbung-admin refused apply ID [--set field=value]; close "
         "without applying: lumbung-admin refused dismiss ID [--note TEXT]"}},
-      {"admin.refused_more",
-       {"Ada lagi: --after {next}, atau --all-pages untuk semua.",
-        "There are more: --after {next}, or --all-pages for all."}},
-      {"admin.refused_cut",
-       {"Berhenti setelah {n} halaman; sisanya: --after {next}.",
-        "Stopped after {n} pages; the rest: --after {next}."}},
       {"admin.refused_usage",
        {"pakai: refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages] | "
         "refused apply ID [--set kolom=nilai ...] | refused dismiss ID [--note TEKS]",
@@ -172,8 +179,8 @@ void add_refused_entries(Catalogue& c) {
       {"admin.refused_still_invalid",
        {"Masih tidak sah, tidak ada yang diubah:", "Still not valid, nothing changed:"}},
       {"admin.refused_counts_cut",
-       {"(jumlah ditolak: dari {n} entri terbuka pertama saja)",
-        "(refused counts: from the first {n} open entries only)"}},
+       {"(jumlah ditolak: dari halaman pertama saja; server ini tidak memberi total)",
+        "(refused counts: from the first page only; this server gives no totals)"}},
   };
   c.insert(entries.begin(), entries.end());
 }

@@ -106,6 +106,11 @@ Explained explain(Store& store, const RefusedChange& rc) {
     x.todo = tr("refused.schema_todo");
     return x;
   }
+  if (rc.code == "rate_limited") {
+    x.reason = tr("refused.rate_limited");
+    x.todo = tr("refused.rate_limited_todo");
+    return x;
+  }
   x.reason = tr("refused.other", {{"code", printable(rc.code)}});
   x.todo = tr("refused.office_todo");
   x.show_server_message = true;
