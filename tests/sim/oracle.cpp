@@ -309,7 +309,7 @@ bool Oracle::entry_keeps(const Context& cx, size_t w, const std::string& field) 
     const bool whole_record = f.empty() && str_member(*c, "kind") == "update_delete";
     if (f != field && !whole_record) continue;
     for (const char* side : {"winner", "loser"}) {
-      const Json& s = (*c)[side];
+      const Json& s = c->at(side);
       const Version v = decode_version(s.at("version"));
       if (whole_record) {
         const auto by = cx.writer(v);
@@ -329,7 +329,7 @@ bool Oracle::entry_keeps_delete(const Context& cx, size_t w) const {
   for (const Json* c : it->second) {
     if (str_member(*c, "kind") != "update_delete") continue;
     for (const char* side : {"winner", "loser"}) {
-      const Version v = decode_version((*c)[side].at("version"));
+      const Version v = decode_version(c->at(side).at("version"));
       const auto by = cx.writer(v);
       if (by && writes_[*by].is_delete && writes_[*by].record == ww.record &&
           v >= ww.version())

@@ -1,0 +1,69 @@
+// One seed as CI runs it (sim.h check_seed): the schedule under full, no and masked faults,
+// and the comparison of the no-fault and masked-fault outcomes (docs/RELIABILITY.md,
+// "Conflict sets"). The runs themselves are sim.cpp.
+#include "sim/sim.h"
+
+#include <sstream>
+
+namespace lumbung::sim {
+
+const char* fault_mode_name(FaultMode m) {
+  switch (m) {
+    case FaultMode::kNone:
+      return "no faults";
+    case FaultMode::kMasked:
+      return "masked faults";
+    case FaultMode::kFull:
+      return "full faults";
+  }
+  return "?";
+}
+
+void SimStats::add(const SimStats& o) {
+  runs += o.runs;
+  writes += o.writes;
+  reviews += o.reviews;
+  syncs += o.syncs;
+  syncs_failed += o.syncs_failed;
+  requests += o.requests;
+  faults += o.faults;
+  server_restarts += o.server_restarts;
+  device_crashes += o.device_crashes;
+  conflicts += o.conflicts;
+  duplicates += o.duplicates;
+}
+
+std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose) {
+  std::vector<std::string> failures;
+  SimOptions o;
+  o.seed = seed;
+  o.verbose = verbose;
+  SimOutcome outcomes[3];
+  const FaultMode modes[3] = {FaultMode::kFull, FaultMode::kNone, FaultMode::kMasked};
+  for (int i = 0; i < 3; ++i) {
+    o.faults = modes[i];
+    outcomes[i] = run_simulation(o);
+    totals.add(outcomes[i].stats);
+    failures.insert(failures.end(), outcomes[i].failures.begin(), outcomes[i].failures.end());
+  }
+  const SimOutcome& clean = outcomes[1];
+  const SimOutcome& masked = outcomes[2];
+  if (clean.failures.empty() && masked.failures.empty()) {
+    if (clean.conflict_set != masked.conflict_set) {
+      std::ostringstream s;
+      s << "seed " << seed << ": the conflict set differs between no faults and masked faults:";
+      for (auto& c : clean.conflict_set)
+        if (!masked.conflict_set.count(c)) s << "\n  only without faults: " << c;
+      for (auto& c : masked.conflict_set)
+        if (!clean.conflict_set.count(c)) s << "\n  only with faults:    " << c;
+      failures.push_back(s.str());
+    }
+    if (clean.final_records != masked.final_records) {
+      failures.push_back("seed " + std::to_string(seed) +
+                         ": the final records differ between no faults and masked faults");
+    }
+  }
+  return failures;
+}
+
+}  // namespace lumbung::sim
