@@ -6,8 +6,9 @@
 // header line, a million header lines, "[{},{},...]" bodies inside the byte limit, clients
 // trickling a head or a body at just over 512 bytes a second - run at once while a
 // legitimate laptop pushes and another pulls. The server's VmHWM (/proc/<pid>/status) must
-// stay <= 256 MB, each hostile client must get its refusal before it has sent more than a
-// few MiB (or be cut, for the tricklers), and the laptops' sync must complete.
+// stay <= 256 MB (768 MB under AddressSanitizer), each hostile client must get its refusal
+// before it has sent more than a few MiB (or be cut, for the tricklers), and the laptops'
+// sync must complete.
 //
 // Bounded: loopback only, every client has a byte budget and a deadline, a watchdog kills
 // the server by pid if it passes 1.5 GiB (so a regression fails fast instead of eating the
@@ -51,10 +52,11 @@ namespace {
 constexpr uint64_t KiB = 1024;
 constexpr uint64_t MiB = 1024 * KiB;
 
-// The issue's target. Under AddressSanitizer the server's RSS also holds shadow memory and
-// the allocator's quarantine of freed blocks, so there only the behaviour is checked (see
-// docs/SECURITY.md "Limits").
-constexpr uint64_t kRssBoundBytes = 256 * 1000 * 1000;
+// The issue's target, 256 MB. Under AddressSanitizer the server's RSS also holds shadow
+// memory (1/8 of what it maps), redzones and up to 256 MB of freed blocks in quarantine
+// (measured there: 90 MB at start, VmHWM 262 MB under this test), so the bound there is
+// 768 MB: still far below where the old listener went (> 1.5 GiB within seconds).
+constexpr uint64_t kRssBoundBytes = (kAsan ? 768 : 256) * 1000 * 1000;
 constexpr uint64_t kWatchdogKillBytes = 1536 * MiB;
 
 struct Mem {
@@ -484,9 +486,7 @@ TEST_CASE("memory stays bounded under eight parallel hostile clients of every ki
 
   REQUIRE_MESSAGE(alive, "the server passed " << kWatchdogKillBytes / MiB
                                               << " MiB and was killed");
-  if (!kAsan) {
-    CHECK(after.hwm <= kRssBoundBytes);
-  }
+  CHECK(after.hwm <= kRssBoundBytes);
   INFO("legit sync error: " << legit_error);
   CHECK(legit_error.empty());
   CHECK(pushed == kRecords);
