@@ -301,7 +301,7 @@ namespace {
 std::pair<int64_t, std::string> decode_after(const std::string& after) {
   if (after.empty()) return {-1, ""};
   const size_t colon = after.find(':');
-  if (colon == std::string::npos || colon == 0 || colon > 19 || after.size() > 200) {
+  if (colon == std::string::npos || colon == 0 || colon > 18 || after.size() > 200) {
     throw Error(ErrorCode::kInvalidArgument, "malformed \"after\" cursor");
   }
   int64_t ms = 0;
