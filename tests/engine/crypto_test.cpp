@@ -46,6 +46,28 @@ TEST_CASE("the blind index is keyed: same text same key - other key other value"
   CHECK(k1.blind_index("7242111911808654") != k1.blind_index("7242111911808655"));
   CHECK(k1.blind_index("7242111911808654") != k2.blind_index("7242111911808654"));
   CHECK(k1.blind_index("x") >= 0);
+  // The value stored files hold: the top 63 bits of HMAC(HMAC(key, label), text).
+  const std::string key = random_bytes(kKeyBytes);
+  const std::string mac = hmac_sha256(hmac_sha256(key, "lumbung blind index v1"), "7242111911808654");
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(mac[i]);
+  CHECK(Keyring(key).blind_index("7242111911808654") == static_cast<int64_t>(v >> 1));
+}
+
+TEST_CASE("the keyring's kept cipher contexts seal and open as seal() and open() do") {
+  const std::string key = random_bytes(kKeyBytes);
+  Keyring k(key);
+  for (int i = 0; i < 3; ++i) {  // the contexts are reused message after message
+    const std::string a = k.seal("7242111911808654", "rec:1");
+    CHECK(open(key, a, "rec:1") == std::optional<std::string>("7242111911808654"));
+    CHECK(k.open(seal(key, "x", "rec:2"), "rec:2") == std::optional<std::string>("x"));
+    CHECK_FALSE(k.open(a, "rec:2"));
+    std::string bad = a;
+    bad[kNonceBytes] ^= 1;
+    CHECK_FALSE(k.open(bad, "rec:1"));
+    CHECK(k.open(a, "rec:1") == std::optional<std::string>("7242111911808654"));
+  }
+  CHECK_FALSE(Keyring(random_bytes(kKeyBytes)).open(k.seal("y", "a"), "a"));
 }
 
 TEST_CASE("row MACs: HMAC-SHA256/128 of an encoding that cannot be read two ways") {

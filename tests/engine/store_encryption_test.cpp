@@ -270,6 +270,13 @@ TEST_CASE("an edit of a clear column without the passphrase is refused at every 
        Stops::kPush, "change log entry 4"},
       {"an unsent entry deleted", "DELETE FROM changes WHERE seq=3", Stops::kPush,
        "change log entry 3 is missing"},
+      {"the newest unsent entry deleted", "DELETE FROM changes WHERE seq=5", Stops::kOpen,
+       "up to 5 are missing"},
+      {"the newest entries deleted and the record of the log's end with them",
+       "DELETE FROM changes WHERE seq>=4; DELETE FROM meta WHERE key='log_end'", Stops::kOpen,
+       "are missing"},
+      {"the record row of an unsent create deleted", "DELETE FROM records WHERE id=" + B,
+       Stops::kPush, m.b},
       {"a forged entry appended",
        "INSERT INTO changes(seq,col,id,hlc,wall_ms) SELECT 6, col, id, hlc+1, wall_ms FROM "
        "changes WHERE seq=1",

@@ -7,7 +7,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#include <cstdio>
+#include <charconv>
 #include <memory>
 
 #include "lumbung/error.h"
@@ -142,7 +142,7 @@ std::optional<std::string> unbase64(std::string_view in) {
   return out;
 }
 
-struct RowMac::Ctx {
+struct Hmac::Ctx {
   EVP_MAC* mac = nullptr;
   EVP_MAC_CTX* ctx = nullptr;
   ~Ctx() {
@@ -151,7 +151,7 @@ struct RowMac::Ctx {
   }
 };
 
-RowMac::RowMac(std::string_view key) : ctx_(std::make_unique<Ctx>()) {
+Hmac::Hmac(std::string_view key) : ctx_(std::make_unique<Ctx>()) {
   ctx_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (!ctx_->mac) fail("EVP_MAC_fetch(HMAC)");
   ctx_->ctx = EVP_MAC_CTX_new(ctx_->mac);
@@ -160,7 +160,21 @@ RowMac::RowMac(std::string_view key) : ctx_(std::make_unique<Ctx>()) {
   const OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
   if (EVP_MAC_init(ctx_->ctx, bytes(key), key.size(), params) != 1) fail("EVP_MAC_init");
-  buf_.reserve(2048);
+}
+
+Hmac::~Hmac() = default;
+
+std::string Hmac::mac(std::string_view data) {
+  // A NULL key re-initialises HMAC with the key given at construction (its padded key
+  // blocks are kept), so there is no key schedule per message.
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_MAC_init(ctx_->ctx, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(ctx_->ctx, bytes(data), data.size()) != 1 ||
+      EVP_MAC_final(ctx_->ctx, out, &len, sizeof out) != 1) {
+    fail("HMAC");
+  }
+  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 RowMac::~RowMac() { OPENSSL_cleanse(buf_.data(), buf_.size()); }
@@ -181,8 +195,8 @@ RowMac& RowMac::add(std::string_view b) {
 
 RowMac& RowMac::add(int64_t v) {
   char text[24];
-  const int n = std::snprintf(text, sizeof text, "%lld", static_cast<long long>(v));
-  return add(std::string_view(text, static_cast<size_t>(n)));
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;  // as "%lld" prints it
+  return add(std::string_view(text, static_cast<size_t>(end - text)));
 }
 
 RowMac& RowMac::add_null() {
@@ -190,34 +204,93 @@ RowMac& RowMac::add_null() {
   return *this;
 }
 
-std::string RowMac::finish() {
-  // A NULL key re-initialises HMAC with the key given at construction (its padded key
-  // blocks are kept), so no key schedule per row.
-  unsigned char out[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  if (EVP_MAC_init(ctx_->ctx, nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(ctx_->ctx, bytes(buf_), buf_.size()) != 1 ||
-      EVP_MAC_final(ctx_->ctx, out, &len, sizeof out) != 1 || len < kRowMacBytes) {
-    fail("HMAC (row)");
-  }
-  return std::string(reinterpret_cast<char*>(out), kRowMacBytes);
-}
+std::string RowMac::finish() { return hmac_.mac(buf_).substr(0, kRowMacBytes); }
+
+// AES-256-GCM contexts keyed once; each message only sets its nonce.
+struct Keyring::Ciphers {
+  EVP_CIPHER* gcm = nullptr;
+  CipherCtx enc{nullptr, &EVP_CIPHER_CTX_free};
+  CipherCtx dec{nullptr, &EVP_CIPHER_CTX_free};
+  ~Ciphers() { EVP_CIPHER_free(gcm); }
+};
 
 Keyring::Keyring(std::string data_key)
-    : data_key_(std::move(data_key)),
-      index_key_(hmac_sha256(data_key_, "lumbung blind index v1")) {
+    : data_key_(std::move(data_key)), ciphers_(std::make_unique<Ciphers>()) {
+  if (data_key_.size() != kKeyBytes) throw Error(ErrorCode::kInternal, "keyring: bad key size");
+  std::string index_key = hmac_sha256(data_key_, "lumbung blind index v1");
   std::string row_key = hmac_sha256(data_key_, "lumbung row mac v1");
+  index_mac_ = std::make_unique<Hmac>(index_key);
   row_mac_ = std::make_unique<RowMac>(row_key);
+  OPENSSL_cleanse(index_key.data(), index_key.size());
   OPENSSL_cleanse(row_key.data(), row_key.size());
+  ciphers_->gcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (!ciphers_->gcm) fail("EVP_CIPHER_fetch(AES-256-GCM)");
+  ciphers_->enc = new_ctx();
+  ciphers_->dec = new_ctx();
+  if (EVP_EncryptInit_ex(ciphers_->enc.get(), ciphers_->gcm, nullptr, bytes(data_key_),
+                         nullptr) != 1 ||
+      EVP_DecryptInit_ex(ciphers_->dec.get(), ciphers_->gcm, nullptr, bytes(data_key_),
+                         nullptr) != 1) {
+    fail("init");
+  }
 }
 
-Keyring::~Keyring() {
-  OPENSSL_cleanse(data_key_.data(), data_key_.size());
-  OPENSSL_cleanse(index_key_.data(), index_key_.size());
+Keyring::~Keyring() { OPENSSL_cleanse(data_key_.data(), data_key_.size()); }
+
+std::string Keyring::seal(std::string_view plaintext, std::string_view aad) const {
+  std::string out = random_bytes(kNonceBytes);
+  out.resize(kNonceBytes + plaintext.size() + kTagBytes);
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  EVP_CIPHER_CTX* ctx = ciphers_->enc.get();
+  int len = 0;
+  if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, o) != 1) fail("init");
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1) {
+    fail("aad");
+  }
+  if (EVP_EncryptUpdate(ctx, o + kNonceBytes, &len, bytes(plaintext),
+                        static_cast<int>(plaintext.size())) != 1) {
+    fail("encrypt");
+  }
+  int fin = 0;
+  if (EVP_EncryptFinal_ex(ctx, o + kNonceBytes + len, &fin) != 1) fail("final");
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
+                          o + kNonceBytes + plaintext.size()) != 1) {
+    fail("tag");
+  }
+  return out;
+}
+
+std::optional<std::string> Keyring::open(std::string_view sealed, std::string_view aad) const {
+  if (sealed.size() < kNonceBytes + kTagBytes) return std::nullopt;
+  const size_t n = sealed.size() - kNonceBytes - kTagBytes;
+  std::string out(n, '\0');
+  EVP_CIPHER_CTX* ctx = ciphers_->dec.get();
+  int len = 0;
+  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, bytes(sealed)) != 1) fail("init");
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1) {
+    return std::nullopt;
+  }
+  if (EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
+                        bytes(sealed.substr(kNonceBytes)), static_cast<int>(n)) != 1) {
+    return std::nullopt;
+  }
+  std::string tag(sealed.substr(kNonceBytes + n));
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) !=
+      1) {
+    return std::nullopt;
+  }
+  int fin = 0;
+  if (EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &fin) != 1) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::nullopt;  // wrong key or tampered
+  }
+  return out;
 }
 
 int64_t Keyring::blind_index(std::string_view text) const {
-  const std::string mac = hmac_sha256(index_key_, text);
+  const std::string mac = index_mac_->mac(text);
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(mac[i]);
   return static_cast<int64_t>(v >> 1);  // non-negative, 63 bits

@@ -51,9 +51,25 @@ std::optional<std::string> unbase64(std::string_view text);
 // Not thread-safe: one user at a time (the store's mutex).
 constexpr size_t kRowMacBytes = 16;
 
+// HMAC-SHA256 with one OpenSSL EVP_MAC context keyed once and reused for every message.
+// Not thread-safe: one user at a time.
+class Hmac {
+ public:
+  explicit Hmac(std::string_view key);
+  ~Hmac();
+  Hmac(const Hmac&) = delete;
+  Hmac& operator=(const Hmac&) = delete;
+  // HMAC-SHA256(key, data), 32 bytes.
+  std::string mac(std::string_view data);
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
 class RowMac {
  public:
-  explicit RowMac(std::string_view key);
+  explicit RowMac(std::string_view key) : hmac_(key) { buf_.reserve(2048); }
   ~RowMac();
   RowMac(const RowMac&) = delete;
   RowMac& operator=(const RowMac&) = delete;
@@ -66,12 +82,13 @@ class RowMac {
   std::string finish();
 
  private:
-  struct Ctx;
-  std::unique_ptr<Ctx> ctx_;
+  Hmac hmac_;
   std::string buf_;
 };
 
-// Holds the unwrapped keys; wipes them when destroyed.
+// Holds the unwrapped keys and the OpenSSL contexts made from them (key schedules done once
+// per store, not per row); wipes the keys when destroyed. The contexts are shared state:
+// callers serialise (the store holds its mutex).
 class Keyring {
  public:
   explicit Keyring(std::string data_key);
@@ -80,16 +97,20 @@ class Keyring {
   Keyring& operator=(const Keyring&) = delete;
 
   const std::string& data_key() const { return data_key_; }
+  // seal() / open() above under the data key, with cipher contexts kept (same output format).
+  std::string seal(std::string_view plaintext, std::string_view aad) const;
+  std::optional<std::string> open(std::string_view sealed, std::string_view aad) const;
   // The blind-index value of `text` as a 64-bit integer key.
   int64_t blind_index(std::string_view text) const;
-  // The row MAC under HMAC(data key, "lumbung row mac v1"); shared state, so callers
-  // serialise (the store holds its mutex).
+  // The row MAC under HMAC(data key, "lumbung row mac v1").
   RowMac& row_mac() const { return *row_mac_; }
 
  private:
+  struct Ciphers;
   std::string data_key_;
-  std::string index_key_;
+  std::unique_ptr<Hmac> index_mac_;  // HMAC(data key, "lumbung blind index v1")
   std::unique_ptr<RowMac> row_mac_;
+  std::unique_ptr<Ciphers> ciphers_;
 };
 
 }  // namespace lumbung::crypto

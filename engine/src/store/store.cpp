@@ -47,9 +47,11 @@
 // put_meta) and every read checks it before using the row: a mismatch is Error(kCorrupt)
 // naming the record or entry, so a row edited without the passphrase is neither shown,
 // merged into, written over nor pushed (pending_wire checks the log entry and, for a create,
-// the record row it reads the values from). The unsent log must also be gap-free. What the
-// MACs cannot show: a row deleted whole, or a row replaced by an older authentic copy of
-// itself (docs/SECURITY.md). Counts (count(), stats()) come from clear columns unchecked.
+// the record row it reads the values from, which must exist). The unsent log must also be
+// gap-free, and reach meta.log_end, the newest seq recorded at each commit, so entries cut
+// from its end are noticed at open. What the MACs cannot show: other rows deleted whole, or
+// a row replaced by an older authentic copy of itself (docs/SECURITY.md). Counts (count(),
+// stats()) come from clear columns unchecked.
 //
 // Upgrade: a data key wrapped with "lumbung data key v1" marks a store made before row
 // MACs; opening it with the passphrase adds the `mac` columns, MACs every row as it stands,
@@ -360,6 +362,8 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
         impl->add_row_macs();
         impl->put_meta("crypto", wrap_data_key(impl->keys->data_key(), options.passphrase).dump());
         impl->put_meta("sealed_fields", sealed_fields(*options.schema));
+        impl->reload_counters();
+        impl->put_meta("log_end", std::to_string(impl->next_seq - 1));
         rewritten = true;
       }
       // Read again through the MAC check.
@@ -394,6 +398,7 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
     impl->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   impl->reload_counters();
+  impl->check_log_end();
   impl->load_regions_and_away();
   // The clock resumes above everything it issued before, even if it crashed after logging.
   const std::string h = impl->meta("hlc");

@@ -160,10 +160,10 @@ struct Store::Impl {
     return def && def->personal;
   }
   std::string seal(std::string_view plain, const std::string& aad) const {
-    return crypto::seal(keys->data_key(), plain, aad);
+    return keys->seal(plain, aad);
   }
   std::string unseal(std::string_view sealed, const std::string& aad) const {
-    auto plain = crypto::open(keys->data_key(), sealed, aad);
+    auto plain = keys->open(sealed, aad);
     if (!plain)
       throw Error(ErrorCode::kCorrupt, "an encrypted entry does not decrypt (" + aad + ")");
     return std::move(*plain);
@@ -539,8 +539,19 @@ struct Store::Impl {
     }
     std::string col = row.column_text(cc::kCol), id = row.column_text(cc::kId);
     auto st = load(col, id);
+    if (!st) throw_create_without_record(seq, id);
     return create_op(seq, std::move(col), std::move(id),
                      static_cast<uint64_t>(row.column_int(cc::kHlc)), st);
+  }
+
+  // An unsent create's record row is kept until it is sent (even if the record moves away),
+  // so on an encrypted store a missing one was deleted outside Lumbung.
+  void throw_create_without_record(uint64_t seq, const std::string& id) const {
+    if (!keys) return;
+    throw Error(ErrorCode::kCorrupt, "record " + id + " of change log entry " +
+                                         std::to_string(seq) +
+                                         " is missing: it was deleted outside Lumbung, so "
+                                         "nothing is sent");
   }
 
   // On an encrypted store the unsent log is gap-free: a missing entry (deleted outside
@@ -779,7 +790,24 @@ struct Store::Impl {
     ++next_seq;
   }
 
-  void persist_clock() { put_meta("hlc", std::to_string(clock->last())); }
+  // At each commit: the clock, and on an encrypted store the newest log seq ("log_end",
+  // under its MAC), so that log entries deleted from the end are noticed at open.
+  void persist_clock() {
+    put_meta("hlc", std::to_string(clock->last()));
+    if (keys) put_meta("log_end", std::to_string(next_seq - 1));
+  }
+  // Encrypted stores: the log must reach the seq the last commit recorded.
+  void check_log_end() const {
+    if (!keys || next_seq == 1) return;
+    const std::string end = meta("log_end");
+    const uint64_t want = end.empty() ? 0 : std::stoull(end);
+    if (end.empty() || want > next_seq - 1) {
+      throw Error(ErrorCode::kCorrupt,
+                  "change log entries after " + std::to_string(next_seq - 1) +
+                      (end.empty() ? "" : " up to " + end) +
+                      " are missing: the log was changed outside Lumbung");
+    }
+  }
 
   Record to_record(const std::string& col, const std::string& id, const RecordState& st) const {
     Record r;

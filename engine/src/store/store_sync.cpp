@@ -64,7 +64,11 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
         continue;
       }
       impl_->check_change_row(st, 0);
-      if (has_record) impl_->check_record_row(st, kRec);
+      if (has_record) {
+        impl_->check_record_row(st, kRec);
+      } else {
+        impl_->throw_create_without_record(w.seq, st.column_text(cc::kId));
+      }
       const auto hlc = static_cast<uint64_t>(st.column_int(cc::kHlc));
       if (has_record && st.column_is_null(kRec + rc::kSealed) &&
           st.column_view(kRec + rc::kVer) == codec::encode_one_version({hlc, impl_->device})) {
