@@ -49,12 +49,20 @@ export LUMBUNG_ADMIN_TOKEN="$(cat "$work/admin-token")"
 # Each laptop is one state directory; the CLIs speak Indonesian (add --lang en for English).
 A=laptop-awuliti
 B=laptop-lambuya
+# Each laptop's store is encrypted with its officer's passphrase (`lumbung init` refuses to
+# make one without, unless --unencrypted). An officer types it when `lumbung` asks (it is not
+# shown) or hands it over with --passphrase-fd; this demo is a script, so it makes a random
+# one per laptop and passes it in LUMBUNG_PASSPHRASE to each command. It lives only in this
+# shell, never in a file.
+declare -A pass
+pass[$A]=$(python3 -c 'import secrets; print(secrets.token_urlsafe(15))')
+pass[$B]=$(python3 -c 'import secrets; print(secrets.token_urlsafe(15))')
 step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
 on() {  # on LAPTOP ARGS...: run `lumbung` on that laptop, showing the command
   local who=$1; shift
   printf '\033[36m[%s]$ lumbung %s\033[0m\n' "$who" "$*"
-  LUMBUNG_HOME="$work/$who" "$bin/lumbung" "$@"
+  LUMBUNG_HOME="$work/$who" LUMBUNG_PASSPHRASE="${pass[$who]}" "$bin/lumbung" "$@"
 }
 office() {
   printf '\033[35m[kantor pusat]$ lumbung-admin %s\033[0m\n' "$*"
@@ -141,8 +149,8 @@ on $B show 7402015203780001
 on $B status
 
 # Every replica must agree: the same live records with the same values.
-"$bin/lumbung" --home "$work/$A" --json list >"$work/a.json"
-"$bin/lumbung" --home "$work/$B" --json list >"$work/b.json"
+LUMBUNG_PASSPHRASE="${pass[$A]}" "$bin/lumbung" --home "$work/$A" --json list >"$work/a.json"
+LUMBUNG_PASSPHRASE="${pass[$B]}" "$bin/lumbung" --home "$work/$B" --json list >"$work/b.json"
 if python3 - "$work/a.json" "$work/b.json" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
@@ -168,9 +176,12 @@ The server is still running (pid $server_pid). Explore it:
   export LUMBUNG_ADMIN_TOKEN=\$(cat $work/admin-token)
   export LUMBUNG_CA_FILE=$work/tls/server.crt LUMBUNG_PIN=$pin
   export PATH=$bin:\$PATH
-  LUMBUNG_HOME=$work/$A lumbung status
+  LUMBUNG_HOME=$work/$A lumbung status           # asks for the laptop's passphrase
   LUMBUNG_HOME=$work/$A lumbung enrol            # guided, one field at a time
   LUMBUNG_HOME=$work/$B lumbung --lang en list
+The laptops' passphrases, made up by this demo (a real officer chooses and remembers one):
+  $A: ${pass[$A]}
+  $B: ${pass[$B]}
   lumbung-admin conflicts list --status all
   lumbung-admin progress --scope 74.02
   lumbung-admin export records --scope 74.02 --out records.csv

@@ -36,14 +36,15 @@ class CliFixture {
     full.insert(full.end(), args.begin(), args.end());
     return run_cli(LUMBUNG_ADMIN_BIN, full, {}, {}, 60000);
   }
-  // Sets up and registers a laptop with a fresh code for `scope`.
+  // Sets up and registers a laptop with a fresh code for `scope`. Unencrypted (the flag a
+  // real laptop never gets): these tests are about the commands; encryption has its own.
   void init_laptop(const std::string& laptop, const std::string& scope,
                    const std::string& officer) {
     CliResult r = admin({"--json", "codes", "create", "--scope", scope, "--label", laptop});
     REQUIRE_MESSAGE(r.exit == 0, r.err);
     const std::string code = nlohmann::json::parse(r.out)["code"];
-    r = lumbung(laptop, {"init", "--server", server.server().base_url(), "--code", code,
-                         "--officer", officer, "--label", laptop});
+    r = lumbung(laptop, {"init", "--unencrypted", "--server", server.server().base_url(), "--code",
+                         code, "--officer", officer, "--label", laptop});
     REQUIRE_MESSAGE(r.exit == 0, r.err);
   }
   nlohmann::json json_of(const CliResult& r) {

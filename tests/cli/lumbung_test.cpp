@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <set>
 
 #include "cli/cli_fixture.h"
@@ -254,7 +255,8 @@ TEST_CASE("init offline registers at the first sync: a revoked laptop is refused
   CliFixture f;
   const std::string code = f.server.code({"74.02.01"});
   // A port nobody listens on: init keeps the code and says so.
-  CliResult r = f.lumbung("a", {"init", "--server", "http://127.0.0.1:9", "--code", code});
+  CliResult r = f.lumbung("a", {"init", "--unencrypted", "--server", "http://127.0.0.1:9", "--code",
+                                code});
   CHECK(r.exit == 0);
   CHECK(r.err.find("registers itself at the first") != std::string::npos);
   CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["registered"] == false);
@@ -290,6 +292,45 @@ TEST_CASE("a laptop made with a passphrase needs it for every command (exit 6 wi
   CHECK(run({"status"}, {{"LUMBUNG_PASSPHRASE", "salah"}}).exit == 6);
   CHECK(run({"sync"}, pass).exit == 0);
   CHECK(f.server.records(f.server.reviewer()).size() == 1);
+}
+
+TEST_CASE("init without a passphrase refuses - unless --unencrypted - which warns") {
+  CliFixture f;
+  const std::string url = f.server.server().base_url();
+  auto run = [&](const std::string& home, std::vector<std::string> args,
+                 const std::vector<std::pair<std::string, std::string>>& env = {},
+                 const std::string& input = {}, const std::string& lang = "en") {
+    std::vector<std::string> full{"--home", f.home(home), "--lang", lang};
+    full.insert(full.end(), args.begin(), args.end());
+    return lumbung::test::run_cli(LUMBUNG_CLI_BIN, full, input, env, 60000);
+  };
+  // No passphrase, no terminal to ask on: refused in Indonesian, nothing made.
+  CliResult r = run("plain", {"init", "--server", url}, {}, {}, "id");
+  CHECK(r.exit == 2);
+  CHECK(r.err.find("perlu frasa sandi") != std::string::npos);
+  CHECK(r.err.find("--unencrypted") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.home("plain")));
+  // With the flag: made, with a warning that says what it means.
+  r = run("plain", {"init", "--unencrypted", "--server", url});
+  CHECK(r.exit == 0);
+  CHECK(r.err.find("WARNING: this laptop is made WITHOUT encryption") != std::string::npos);
+  CHECK(run("plain", {"--json", "status"}).exit == 0);
+  // A passphrase and the flag together, or a short passphrase: refused, nothing made.
+  const std::vector<std::pair<std::string, std::string>> pass{
+      {"LUMBUNG_PASSPHRASE", "kopi-tubruk-1978"}};
+  CHECK(run("both", {"init", "--unencrypted", "--server", url}, pass).exit == 2);
+  CHECK(run("short", {"init", "--server", url}, {{"LUMBUNG_PASSPHRASE", "kopi"}}).exit == 2);
+  CHECK_FALSE(std::filesystem::exists(f.home("both")));
+  CHECK_FALSE(std::filesystem::exists(f.home("short")));
+  // --passphrase-fd: one line read from a descriptor (here stdin), no variable, no file.
+  r = run("fd", {"--passphrase-fd", "0", "init", "--server", url}, {}, "kopi-tubruk-1978\n");
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.err.find("WARNING") == std::string::npos);
+  CHECK(run("fd", {"status"}).exit == 6);  // encrypted: needs it
+  CHECK(run("fd", {"--passphrase-fd", "0", "status"}, {}, "kopi-tubruk-1978\n").exit == 0);
+  CHECK(run("fd", {"status"}, pass).exit == 0);
+  CHECK(run("fd", {"--passphrase-fd", "0", "status"}, {}, "salah-sekali-ini\n").exit == 6);
+  CHECK(run("fd", {"--passphrase-fd", "x", "status"}).exit == 2);
 }
 
 TEST_CASE("a village outside the laptop's regions: refused at enrol, edit and import-csv") {

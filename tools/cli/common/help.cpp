@@ -35,12 +35,17 @@ const char* kLumbungId =
     R"(lumbung — alat petugas lapangan: mendaftarkan peserta BPJS Ketenagakerjaan tanpa sinyal,
 lalu sinkron dengan kantor pusat saat ada sambungan.
 
-Pemakaian: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] PERINTAH ...
+Pemakaian: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] [--passphrase-fd N]
+                PERINTAH ...
 
 Menyiapkan laptop:
-  init --server URL [--code KODE] [--label NAMA] [--officer ID]
+  init --server URL [--code KODE] [--label NAMA] [--officer ID] [--unencrypted]
                       siapkan laptop (id perangkat dibuat di sini) dan daftar dengan kode dari
-                      kantor pusat; tanpa sinyal kode disimpan dan dipakai saat sync pertama
+                      kantor pusat; tanpa sinyal kode disimpan dan dipakai saat sync pertama.
+                      Menanyakan frasa sandi baru (minimal 10 karakter): data pribadi dan token
+                      dienkripsi, dan perubahan pada berkas tanpa frasa sandi ketahuan. Tanpa
+                      frasa sandi init menolak, kecuali --unencrypted (hanya uji coba; memberi
+                      peringatan)
   config [--officer ID] [--label NAMA] [--server URL]   lihat/ubah pengaturan
 
 Pendaftaran dan rekaman:
@@ -75,8 +80,9 @@ Sinkronisasi:
                       tetap aman). Jalankan lagi untuk melanjutkan.
 
 --json pada list, search, show, status, conflicts, refused, sync, import-csv: keluaran JSON.
-Lingkungan: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA,
-LUMBUNG_PASSPHRASE (saat init: data pribadi dan token dienkripsi; lalu wajib untuk tiap perintah).
+Frasa sandi: diketik saat ditanya (tidak tampil di layar), atau dari --passphrase-fd N (satu
+baris dari deskriptor N) atau LUMBUNG_PASSPHRASE (untuk skrip). Jangan simpan di berkas.
+Lingkungan: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA, LUMBUNG_PASSPHRASE.
 
 )";
 
@@ -84,12 +90,17 @@ const char* kLumbungEn =
     R"(lumbung — the field officer's tool: enrol BPJS Ketenagakerjaan participants with no signal,
 then sync with the central office when a link appears.
 
-Usage: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] COMMAND ...
+Usage: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] [--passphrase-fd N]
+              COMMAND ...
 
 Setting up the laptop:
-  init --server URL [--code CODE] [--label NAME] [--officer ID]
+  init --server URL [--code CODE] [--label NAME] [--officer ID] [--unencrypted]
                       set up the laptop (its device id is made here) and register with a code
-                      from the central office; offline, the code is kept for the first sync
+                      from the central office; offline, the code is kept for the first sync.
+                      Asks for a new passphrase (at least 10 characters): personal data and the
+                      token are encrypted, and a change made to the file without it is caught.
+                      Without a passphrase init refuses, unless --unencrypted (tests only; it
+                      warns)
   config [--officer ID] [--label NAME] [--server URL]   show/change settings
 
 Enrolment and records:
@@ -124,8 +135,9 @@ Sync:
                       to continue.
 
 --json on list, search, show, status, conflicts, refused, sync, import-csv: JSON output.
-Environment: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA,
-LUMBUNG_PASSPHRASE (at init: personal data and the token are encrypted; then needed by every command).
+Passphrase: typed when asked (not shown), or from --passphrase-fd N (one line from descriptor
+N) or LUMBUNG_PASSPHRASE (for scripts). Never keep it in a file.
+Environment: LUMBUNG_HOME (default ~/.lumbung), LUMBUNG_LANG, LUMBUNG_SCHEMA, LUMBUNG_PASSPHRASE.
 
 )";
 

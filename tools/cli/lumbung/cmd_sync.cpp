@@ -63,6 +63,7 @@ int cmd_init(Context& ctx, Args& args) {
   const std::string label = args.value("label").value_or("");
   const std::string officer = args.value("officer").value_or("");
   const std::string schema = args.value("schema").value_or(default_schema_path());
+  const bool unencrypted = args.flag("unencrypted");  // tests and demos only; warns
   args.finish();
   if (server.empty()) throw Error(ErrorCode::kInvalidArgument, tr("init.need_server"));
   if (!officer.empty() && officer.size() > 32) {
@@ -72,7 +73,7 @@ int cmd_init(Context& ctx, Args& args) {
     Json config{{"server", server}};
     if (!label.empty()) config["label"] = label;
     if (!officer.empty()) config["officer"] = officer;
-    const std::string device = Laptop::create(ctx.home, schema, config);
+    const std::string device = Laptop::create(ctx.home, schema, config, unencrypted, *ctx.err);
     *ctx.out << tr("init.created", {{"home", ctx.home}, {"device", device}}) << "\n";
   }
   Laptop lap(ctx.home);

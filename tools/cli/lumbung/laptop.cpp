@@ -1,10 +1,14 @@
 #include "laptop.h"
 
 #include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -48,11 +52,112 @@ std::string new_device_id() {
   return id;
 }
 
-// The officer's passphrase for an encrypted store, from the environment (a prompt would
-// break scripts; the field laptop's login profile sets it). "" = unencrypted store.
-std::string passphrase() {
-  const char* p = std::getenv("LUMBUNG_PASSPHRASE");
-  return p ? p : "";
+// --- the passphrase (laptop.h) ---------------------------------------------------------------
+
+// The sentences of this part, Indonesian beside English (kept here with the code that says
+// them).
+std::string say(const char* id, const char* en) {
+  return language() == Lang::kEnglish ? en : id;
+}
+
+constexpr size_t kMinPassphraseChars = 10;
+
+int g_passphrase_fd = -1;
+std::optional<std::string> g_passphrase;  // read once per run
+
+// One line from `fd` (without its newline); nullopt at once-empty input.
+std::optional<std::string> read_line_fd(int fd) {
+  std::string line;
+  char c;
+  for (;;) {
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    line.push_back(c);
+    if (line.size() > 4096) break;
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return std::nullopt;
+  return line;
+}
+
+// Asks on the terminal (stdin) without echo; nullopt if stdin is not a terminal.
+std::optional<std::string> ask_hidden(const std::string& question) {
+  if (!::isatty(STDIN_FILENO)) return std::nullopt;
+  // Echo off before the question appears (as getpass does), so no answer is ever shown.
+  termios old{};
+  const bool can_hide = ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (can_hide) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::cerr << question << std::flush;
+  std::optional<std::string> line = read_line_fd(STDIN_FILENO);
+  if (can_hide) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  return line ? line : std::optional<std::string>(std::string());
+}
+
+// The passphrase from --passphrase-fd or the environment, if given (read once).
+std::optional<std::string> given_passphrase() {
+  if (g_passphrase) return g_passphrase;
+  if (g_passphrase_fd >= 0) {
+    g_passphrase = read_line_fd(g_passphrase_fd);
+    if (!g_passphrase) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  say("tidak ada frasa sandi terbaca dari --passphrase-fd ",
+                      "no passphrase could be read from --passphrase-fd ") +
+                      std::to_string(g_passphrase_fd));
+    }
+    return g_passphrase;
+  }
+  if (const char* p = std::getenv("LUMBUNG_PASSPHRASE"); p && *p) g_passphrase = std::string(p);
+  return g_passphrase;
+}
+
+// The passphrase of a new laptop: given, or typed twice at the terminal; "" if none.
+std::string new_passphrase() {
+  if (auto p = given_passphrase()) return *p;
+  auto first = ask_hidden(say("Frasa sandi baru untuk laptop ini (minimal 10 karakter; tidak "
+                              "tampil di layar): ",
+                              "New passphrase for this laptop (at least 10 characters; not "
+                              "shown): "));
+  if (!first || first->empty()) return {};
+  auto again = ask_hidden(say("Ketik sekali lagi: ", "Type it again: "));
+  if (!again || *again != *first) {
+    throw Error(ErrorCode::kInvalidArgument,
+                say("kedua frasa sandi tidak sama; laptop belum dibuat",
+                    "the two passphrases differ; the laptop was not made"));
+  }
+  g_passphrase = first;
+  return *first;
+}
+
+// Opens the laptop's store: with the given passphrase, else as it is; an encrypted store
+// with none given asks at the terminal (three tries).
+std::unique_ptr<Store> open_store(OpenOptions o) {
+  if (auto p = given_passphrase()) {
+    o.passphrase = *p;
+    return Store::open(o);
+  }
+  try {
+    return Store::open(o);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kWrongPassphrase || !::isatty(STDIN_FILENO)) throw;
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto typed = ask_hidden(say("Frasa sandi laptop: ", "Laptop passphrase: "));
+    o.passphrase = typed.value_or("");
+    try {
+      auto store = Store::open(o);
+      g_passphrase = o.passphrase;
+      return store;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kWrongPassphrase || attempt == 3 || o.passphrase.empty()) throw;
+      std::cerr << say("Frasa sandi salah; coba lagi.", "Wrong passphrase; try again.") << "\n";
+    }
+  }
 }
 
 }  // namespace
@@ -72,10 +177,41 @@ std::string Laptop::choose_home(const std::string& flag_value) {
 bool Laptop::exists(const std::string& home) { return fs::exists(fs::path(home) / kConfig); }
 
 std::string Laptop::create(const std::string& home, const std::string& schema_path,
-                           const Json& config) {
+                           const Json& config, bool unencrypted, std::ostream& warn) {
   if (exists(home)) throw Error(ErrorCode::kAlreadyExists, tr("init.already", {{"home", home}}));
   const std::string schema_text = read_file(schema_path);
   auto schema = Schema::parse(Json::parse(schema_text));  // refuse a broken file before writing
+  // The passphrase question is settled before anything is written (no prompt when the
+  // officer asked for no encryption; a passphrase given all the same is refused below).
+  const std::string pass = unencrypted ? given_passphrase().value_or("") : new_passphrase();
+  if (!pass.empty() && unencrypted) {
+    throw Error(ErrorCode::kInvalidArgument,
+                say("--unencrypted dan frasa sandi tidak bisa dipakai bersama: pilih salah satu",
+                    "--unencrypted and a passphrase do not go together: choose one"));
+  }
+  if (pass.empty() && !unencrypted) {
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        say("laptop ini akan menyimpan NIK, nama, penghasilan dan data pribadi lain, jadi perlu "
+            "frasa sandi, dan belum ada yang diberikan. Jalankan `lumbung init` di terminal untuk "
+            "mengetiknya (tidak tampil di layar), atau berikan lewat --passphrase-fd N atau "
+            "LUMBUNG_PASSPHRASE. Jangan simpan frasa sandi di berkas (mis. profil login): siapa "
+            "pun yang membawa laptop akan ikut membawanya. Hanya untuk uji coba: --unencrypted "
+            "membuat laptop tanpa enkripsi. Laptop belum dibuat.",
+            "this laptop will hold NIKs, names, incomes and other personal data, so it needs a "
+            "passphrase, and none was given. Run `lumbung init` in a terminal to type it (it is "
+            "not shown), or give it with --passphrase-fd N or LUMBUNG_PASSPHRASE. Do not keep "
+            "the passphrase in a file (such as the login profile): whoever takes the laptop "
+            "takes it too. For tests only: --unencrypted makes a laptop without encryption. "
+            "Nothing was made."));
+  }
+  if (!pass.empty() && pass.size() < kMinPassphraseChars) {
+    throw Error(ErrorCode::kInvalidArgument,
+                say("frasa sandi terlalu pendek: minimal 10 karakter (frasa sandi pendek bisa "
+                    "ditebak bila laptop dicuri); laptop belum dibuat",
+                    "the passphrase is too short: at least 10 characters (a short one can be "
+                    "guessed if the laptop is stolen); nothing was made"));
+  }
   fs::create_directories(home);
   // Personal data lives here: only the officer's account may read it.
   ::chmod(home.c_str(), 0700);
@@ -85,8 +221,21 @@ std::string Laptop::create(const std::string& home, const std::string& schema_pa
   o.path = (fs::path(home) / kStoreFile).string();
   o.schema = schema;
   o.device_id = device;
-  o.passphrase = passphrase();
+  o.passphrase = pass;
   Store::open(o);
+  if (unencrypted) {
+    warn << say("PERINGATAN: laptop ini dibuat TANPA enkripsi (--unencrypted). Data pribadi "
+                "peserta dan token perangkat tersimpan terbuka di ",
+                "WARNING: this laptop is made WITHOUT encryption (--unencrypted). Participants' "
+                "personal data and the device token are kept in the clear in ")
+         << o.path
+         << say(": siapa pun yang memegang laptop atau salinan berkasnya dapat membaca dan "
+                "mengubahnya tanpa ketahuan. Hanya untuk uji coba dan demo, jangan untuk "
+                "pendaftaran sungguhan.",
+                ": anyone holding the laptop or a copy of the file can read and change them "
+                "unnoticed. For tests and demos only, never for real enrolments.")
+         << "\n";
+  }
   Json c = config;
   c["device_id"] = device;
   if (!c.contains("collection")) c["collection"] = schema->collections().front().name();
@@ -107,8 +256,7 @@ Laptop::Laptop(std::string home) : home_(std::move(home)) {
   o.path = (fs::path(home_) / kStoreFile).string();
   o.schema = Schema::load_file((fs::path(home_) / kSchema).string());
   o.device_id = config_.value("device_id", std::string());
-  o.passphrase = passphrase();
-  store_ = Store::open(o);
+  store_ = open_store(o);
   const std::string col = config_.value("collection", std::string());
   collection_ = col.empty() ? &o.schema->collections().front() : o.schema->collection(col);
   if (!collection_) {
@@ -123,6 +271,20 @@ void Laptop::save_config() {
 std::string Laptop::officer() const {
   std::string o = config_.value("officer", std::string());
   return o.empty() ? store_->device_id() : o;
+}
+
+void set_passphrase_fd(const std::optional<std::string>& value) {
+  if (!value) return;
+  char* end = nullptr;
+  const long fd = std::strtol(value->c_str(), &end, 10);
+  if (value->empty() || *end != '\0' || fd < 0 || fd > 1000000) {
+    throw Error(ErrorCode::kInvalidArgument,
+                say("--passphrase-fd perlu nomor deskriptor berkas yang terbuka, mis. "
+                    "--passphrase-fd 3",
+                    "--passphrase-fd needs the number of an open file descriptor, e.g. "
+                    "--passphrase-fd 3"));
+  }
+  g_passphrase_fd = static_cast<int>(fd);
 }
 
 bool Laptop::register_if_needed(Transport& transport) {

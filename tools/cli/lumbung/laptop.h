@@ -8,12 +8,16 @@
 // The device id is made at init ("lap-" + 8 base32 characters) and is the Store's device
 // id. The device token the server issues is a Store secret ("device_token"); an enrolment
 // code given while offline waits there too ("enrol_code") until the first sync registers
-// the laptop. Secrets and personal data are encrypted at rest when the store is made with
-// a passphrase ($LUMBUNG_PASSPHRASE at `init`, then needed by every command); without one
-// the store, and so the token, is plain (tests, demos).
+// the laptop. Secrets and personal data are encrypted at rest, and what stays in clear is
+// integrity-protected, because the store is made with the officer's passphrase (asked at
+// `init`, then needed by every command; see "The passphrase" below). A store without one
+// is made only with `init --unencrypted`, which warns: the store, and so the token, is then
+// plain (tests, demos).
 #pragma once
 
+#include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lumbung/store.h"
@@ -31,9 +35,12 @@ class Laptop {
 
   // Creates the state directory, config, schema copy and store. `schema_path` is copied
   // into the directory. Returns the new device id. Throws Error(kAlreadyExists) if the
-  // directory already holds a laptop.
+  // directory already holds a laptop. The store is encrypted with the officer's passphrase
+  // (new_passphrase()); with none, it throws Error(kInvalidArgument) saying how to give one,
+  // unless `unencrypted` (then `warn` gets a warning and the store is plain). Nothing is
+  // written before the passphrase question is settled.
   static std::string create(const std::string& home, const std::string& schema_path,
-                            const Json& config);
+                            const Json& config, bool unencrypted, std::ostream& warn);
   static bool exists(const std::string& home);
 
   Store& store() { return *store_; }
@@ -63,5 +70,17 @@ class Laptop {
 // The schema file shipped with the tools (the repository's schema/enrolment.schema.json,
 // or $LUMBUNG_SCHEMA).
 std::string default_schema_path();
+
+// --- The passphrase ------------------------------------------------------------------------
+// Taken, in this order, from: the global option --passphrase-fd N (one line read from that
+// open descriptor: a pipe from a password manager or a script's here-string), the
+// environment variable LUMBUNG_PASSPHRASE (scripts, tests), or, when stdin is a terminal, a
+// prompt that does not echo. Read once per run. The tools never read it from, or advise
+// keeping it in, a file (a login profile holding it would hand it to whoever takes the
+// laptop along with the data it protects).
+//
+// Records --passphrase-fd's value (main, before any command). Throws Error(kInvalidArgument)
+// if it is not a descriptor number.
+void set_passphrase_fd(const std::optional<std::string>& value);
 
 }  // namespace lumbung::cli

@@ -29,6 +29,7 @@ int run(int argc, char** argv) {
   ctx.home = Laptop::choose_home(args.value("home").value_or(""));
   ctx.server = args.value("server").value_or("");
   ctx.json = args.flag("json");
+  set_passphrase_fd(args.value("passphrase-fd"));  // laptop.h "The passphrase"
   ctx.in = &std::cin;
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
