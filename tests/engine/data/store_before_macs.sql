@@ -1,5 +1,6 @@
--- An encrypted device store as the engine made it before row MACs (commit 9ba1020, the
--- commit before they were added), dumped with `sqlite3 FILE .dump`. Passphrase
+-- An encrypted device store as the engine made it before row MACs (commit 9ba1020; the
+-- engine did not change from there to the commit before 5551653), dumped with
+-- `sqlite3 FILE .dump`. Passphrase
 -- "lama-sebelum-mac"; schema: schema/enrolment.schema.json of that commit (monthly_income
 -- and position not yet personal, so they are in records.doc in clear). Made by a program
 -- linked to that commit's engine, which wrote, as device dev-old:
@@ -8,7 +9,8 @@
 --   pulled: a record d (…0d) of dev-z and a concurrent phone edit of a (one conflict), cursor;
 --   c moved out of the regions with its create unsent (hidden, row kept, away mark);
 --   a refusal of seq 1 (validation_failed, phone, sealed message).
--- Read by tests/engine/store_encryption_test.cpp ("a store made before row MACs ...").
+-- The program: make_store_before_macs.cpp beside this file. Read by
+-- tests/engine/store_encryption_test.cpp ("a store made before row MACs ...").
 PRAGMA foreign_keys=OFF;
 BEGIN TRANSACTION;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
