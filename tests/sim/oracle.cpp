@@ -339,9 +339,10 @@ bool Oracle::entry_keeps_delete(const Context& cx, size_t w) const {
   return false;
 }
 
-// A refused op is kept when the server's refused queue lists it. The queue is not served
-// yet (issue 11, item 4): `refused` is null until it is, and a refused op then counts as
-// lost. Assumed entry shape: {"device" (or "device_id"), "seq", ...}.
+// A refused op is kept when the server's refused queue lists it (GET /v1/refused entries:
+// {"device_id", "seq", "op", "code", "status", ...}; any status: applied and dismissed
+// entries were decided by a reviewer who saw them). `refused` is null from a server without
+// the queue, and a refused op then counts as lost.
 bool Oracle::refused_kept(size_t w, const Json& refused) const {
   if (!refused.is_array()) return false;
   const Write& ww = writes_[w];
