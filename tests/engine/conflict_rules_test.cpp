@@ -215,3 +215,21 @@ TEST_CASE("an edit that had seen the delete (base \"*\") revives the record with
   apply_op(coll(), st2, del_op(20, "d2", {{"a", v10}}));
   CHECK(apply_op(coll(), st2, set_op(30, kServerDeviceId, {{"a", "y"}}, {{"a", v10}})).conflicts.size() == 1);
 }
+
+TEST_CASE("rule: unseen_rank - a base newer than the current state is not a sight of it") {
+  // enrolled@20 stands by rank over d3's verified@30; d3 then writes rejected@40 on top of
+  // its own verified: its base (30) is newer than enrolled's version but it never saw it.
+  RecordState st;
+  apply_op(coll(), st, set_op(10, "d1", {{"st", "submitted"}}));
+  apply_op(coll(), st, set_op(20, "d2", {{"st", "enrolled"}}, {{"st", v10}}));
+  apply_op(coll(), st, set_op(30, "d3", {{"st", "verified"}}, {{"st", v10}}));
+  const auto r =
+      apply_op(coll(), st, set_op(40, "d3", {{"st", "rejected"}}, {{"st", Version{30, "d3"}}}));
+  CHECK(st.values()["st"] == "enrolled");
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].rule == ConflictRule::kUnseenRank);
+  CHECK(r.conflicts[0].loser.value == "rejected");
+  // A writer that had seen "enrolled" holds exactly its version: nothing to keep.
+  const auto seen = apply_op(coll(), st, set_op(50, "d4", {{"st", "enrolled"}}, {{"st", Version{20, "d2"}}}));
+  CHECK(seen.conflicts.empty());
+}

@@ -240,9 +240,20 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
     FieldValue& cur = it->second;
     if (cur.version == op.version) continue;  // the same write, applied again
     const bool differs = cur.value != value;
-    const bool concurrent = differs && unseen_by(op, name, cur.version);
-    const bool incoming_wins = field_wins(def, incoming, cur);
     const MergePolicy policy = def ? def->policy : MergePolicy::kLastWriterWins;
+    // Under forward_only the current value may carry an OLDER version than writes the writer
+    // did see (rank beats version), so "base >= current" does not mean it was seen: a writer
+    // that had seen the current state holds exactly its version (its own join has it).
+    // Found by the simulation's oracle (seed 411).
+    const bool unseen =
+        policy == MergePolicy::kForwardOnly
+            ? unseen_by(op, name, cur.version) ||
+                  (seen_version(op, name) != cur.version &&
+                   (cur.version.device != op.version.device ||
+                    op.version.device == kServerDeviceId))
+            : unseen_by(op, name, cur.version);
+    const bool concurrent = differs && unseen;
+    const bool incoming_wins = field_wins(def, incoming, cur);
     if (concurrent) {
       const ConflictRule rule = policy == MergePolicy::kForwardOnly ? ConflictRule::kUnseenRank
                                                                     : ConflictRule::kUnseenOverwrite;
