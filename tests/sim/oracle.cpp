@@ -167,7 +167,14 @@ void Oracle::pull_answered(const std::string& device, const std::string& cursor,
       continue;
     }
     const auto seq = uint_member(op, "seq");
-    p.ops.emplace_back(str_member(op, "dev"), seq ? *seq : 0);
+    const auto hlc = uint_member(op, "hlc");
+    if (seq) {
+      p.ops.emplace_back(str_member(op, "dev"), *seq);
+    } else if (hlc) {  // an op known by its version only: resolved at the end
+      p.versions.push_back(Version{*hlc, str_member(op, "dev")});
+    } else {
+      note(device + " received a pulled op with neither seq nor hlc: " + op.dump());
+    }
   }
   devices_[device].pages[cursor] = std::move(p);
 }

@@ -135,7 +135,7 @@ class Oracle {
   struct Page {
     std::string next;
     std::vector<Key> ops;
-    std::vector<Version> versions;  // of whole records moved into the device's regions
+    std::vector<Version> versions;  // seen by version only (whole-record notices)
   };
   struct Device {
     WriteSet past;

@@ -96,6 +96,18 @@ TEST_CASE("oracle: overwriting a write the writer had pulled is ordinary") {
   CHECK_MESSAGE(found.empty(), joined(found));
 }
 
+TEST_CASE("oracle: a pulled op without seq is known by its version") {
+  Oracle o(enrolment());
+  Dev a{o, "dev-a"}, b{o, "dev-b"};
+  a.write({{"phone", "0811"}}, 100);
+  Json op = pulled("dev-a", 1, 100, {{"phone", "0811"}});
+  op.erase("seq");
+  b.pull(Json::array({op}), "", "c1", "c1");
+  b.write({{"phone", "0822"}}, 200);
+  const auto found = check(o, one({{"phone", "0822"}}, {{"phone", {200, "dev-b"}}}), Json::array());
+  CHECK_MESSAGE(found.empty(), joined(found));
+}
+
 TEST_CASE("oracle: overwriting an unseen write needs a conflict entry that keeps it") {
   Oracle o(enrolment());
   Dev a{o, "dev-a"}, b{o, "dev-b"};
