@@ -116,10 +116,10 @@ struct Conflict {
   std::string collection;
   std::string record_id;
   ConflictRule rule = ConflictRule::kUnseenOverwrite;  // not stored: known where found
-  std::string field;         // the field at stake; "" for kDuplicateKey
-  ConflictSide winner;       // the value the merge kept
-  ConflictSide loser;        // the value kept only here
-  std::string other_record;  // kDuplicateKey: the other record's id
+  std::string field;                                   // the field at stake; "" for kDuplicateKey
+  ConflictSide winner;                                 // the value the merge kept
+  ConflictSide loser;                                  // the value kept only here
+  std::string other_record;                            // kDuplicateKey: the other record's id
 };
 
 struct ApplyResult {

@@ -495,10 +495,10 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
     };
     const lumbung::SyncReport r = h.client->sync(o);
     if (report_json) {
-      Json j{{"pushed", r.pushed},         {"pulled", r.pulled},       {"applied", r.applied},
-             {"conflicts", r.conflicts},   {"restamped", r.restamped}, {"refused", r.refused}, {"bytes_up", r.bytes_up},
-             {"bytes_down", r.bytes_down}, {"requests", r.requests},   {"retries", r.retries},
-             {"seconds", r.seconds}};
+      Json j{{"pushed", r.pushed},       {"pulled", r.pulled},         {"applied", r.applied},
+             {"conflicts", r.conflicts}, {"restamped", r.restamped},   {"refused", r.refused},
+             {"bytes_up", r.bytes_up},   {"bytes_down", r.bytes_down}, {"requests", r.requests},
+             {"retries", r.retries},     {"seconds", r.seconds}};
       *report_json = dup_string(j.dump());
     }
   });

@@ -26,8 +26,8 @@
 // A delete has "del": true instead of "set", and "base" lists every field of the record
 // as the deleter had seen it, with its version: the server keeps any newer write the
 // deleter had not seen in an update_delete entry. (Version-1 deletes carried
-// "base": {"*": [<hlc>, "<device>"]}, one newest version; still accepted.) A version is always the pair
-// [hlc, device], ordered by hlc then device.
+// "base": {"*": [<hlc>, "<device>"]}, one newest version; still accepted.) A version is always the
+// pair [hlc, device], ordered by hlc then device.
 //
 // Pull pages also carry two kinds of op that only the server writes, when a record moves
 // from one region to another (its scope field changes):
@@ -151,8 +151,7 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool p
       return op;
     }
     if (auto gone = j.find("gone"); gone != j.end()) {
-      if (!gone->is_boolean() || !gone->template get<bool>() || set != j.end() ||
-          del != j.end()) {
+      if (!gone->is_boolean() || !gone->template get<bool>() || set != j.end() || del != j.end()) {
         bad("\"gone\" must be true and stand alone");
       }
       op.gone = true;

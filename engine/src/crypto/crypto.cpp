@@ -157,8 +157,8 @@ Hmac::Hmac(std::string_view key) : ctx_(std::make_unique<Ctx>()) {
   ctx_->ctx = EVP_MAC_CTX_new(ctx_->mac);
   if (!ctx_->ctx) fail("EVP_MAC_CTX_new");
   char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
   if (EVP_MAC_init(ctx_->ctx, bytes(key), key.size(), params) != 1) fail("EVP_MAC_init");
 }
 
@@ -227,10 +227,10 @@ Keyring::Keyring(std::string data_key)
   if (!ciphers_->gcm) fail("EVP_CIPHER_fetch(AES-256-GCM)");
   ciphers_->enc = new_ctx();
   ciphers_->dec = new_ctx();
-  if (EVP_EncryptInit_ex(ciphers_->enc.get(), ciphers_->gcm, nullptr, bytes(data_key_),
-                         nullptr) != 1 ||
-      EVP_DecryptInit_ex(ciphers_->dec.get(), ciphers_->gcm, nullptr, bytes(data_key_),
-                         nullptr) != 1) {
+  if (EVP_EncryptInit_ex(ciphers_->enc.get(), ciphers_->gcm, nullptr, bytes(data_key_), nullptr) !=
+          1 ||
+      EVP_DecryptInit_ex(ciphers_->dec.get(), ciphers_->gcm, nullptr, bytes(data_key_), nullptr) !=
+          1) {
     fail("init");
   }
 }

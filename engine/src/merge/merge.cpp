@@ -247,19 +247,19 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
     // Found by the simulation's oracle (seed 411).
     const bool unseen =
         policy == MergePolicy::kForwardOnly
-            ? unseen_by(op, name, cur.version) ||
-                  (seen_version(op, name) != cur.version &&
-                   (cur.version.device != op.version.device ||
-                    op.version.device == kServerDeviceId))
+            ? unseen_by(op, name, cur.version) || (seen_version(op, name) != cur.version &&
+                                                   (cur.version.device != op.version.device ||
+                                                    op.version.device == kServerDeviceId))
             : unseen_by(op, name, cur.version);
     const bool concurrent = differs && unseen;
     const bool incoming_wins = field_wins(def, incoming, cur);
     if (concurrent) {
-      const ConflictRule rule = policy == MergePolicy::kForwardOnly ? ConflictRule::kUnseenRank
-                                                                    : ConflictRule::kUnseenOverwrite;
+      const ConflictRule rule = policy == MergePolicy::kForwardOnly
+                                    ? ConflictRule::kUnseenRank
+                                    : ConflictRule::kUnseenOverwrite;
       ConflictSide in{value, op.version}, here{cur.value, cur.version};
-      out.conflicts.push_back(make_conflict(rule, op, name, incoming_wins ? in : here,
-                                            incoming_wins ? here : in));
+      out.conflicts.push_back(
+          make_conflict(rule, op, name, incoming_wins ? in : here, incoming_wins ? here : in));
     } else if (policy == MergePolicy::kNeedsReview && differs && incoming_wins &&
                !cur.value.is_null()) {
       out.conflicts.push_back(make_conflict(ConflictRule::kReviewedChange, op, name,
@@ -274,9 +274,9 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
   if (tombstoned_by_other) {
     const bool live = state.live();
     for (const std::string& name : out.changed_fields) {
-      out.conflicts.push_back(edit_delete_conflict(
-          ConflictRule::kEditOfUnseenDelete, op, name, {op.set.at(name), op.version},
-          {Json(), state.tombstone}, live));
+      out.conflicts.push_back(edit_delete_conflict(ConflictRule::kEditOfUnseenDelete, op, name,
+                                                   {op.set.at(name), op.version},
+                                                   {Json(), state.tombstone}, live));
     }
   }
   return out;

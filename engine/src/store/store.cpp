@@ -240,7 +240,7 @@ void Store::Impl::reseal_records(bool checked) {
   for (;;) {
     std::vector<std::tuple<int64_t, std::string, std::string, RecordState>> rows;
     auto& st = db->prepare("SELECT rid, " LB_RECORD_COLS
-                             " FROM records WHERE rid>?1 ORDER BY rid LIMIT 512");
+                           " FROM records WHERE rid>?1 ORDER BY rid LIMIT 512");
     st.bind(1, after);
     try {
       while (st.step()) {
@@ -255,7 +255,8 @@ void Store::Impl::reseal_records(bool checked) {
     if (rows.empty()) return;
     for (const auto& [rid, col, id, state] : rows) {
       const CollectionSchema* cs = schema->collection(col);
-      if (!cs) throw Error(ErrorCode::kCorrupt, "record " + id + " is of unknown collection " + col);
+      if (!cs)
+        throw Error(ErrorCode::kCorrupt, "record " + id + " is of unknown collection " + col);
       save(*cs, id, state);
     }
     after = std::get<0>(rows.back());
@@ -305,8 +306,7 @@ void Store::Impl::add_row_macs() {
   mac_table("conflicts",
             "cid, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved, sealed", 11,
             kMacConflict, "cid");
-  mac_table("refused", "seq, col, rid, code, field, message, at_ms, sealed", 8, kMacRefused,
-            "seq");
+  mac_table("refused", "seq, col, rid, code, field, message, at_ms, sealed", 8, kMacRefused, "seq");
   mac_table("away", "id", 1, kMacAway, "id");
   mac_table("meta", "key, value", 2, kMacMeta, "key");
   load_regions_and_away();  // now checked; a record that moved away keeps live=0
@@ -405,8 +405,8 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
   uint64_t last = h.empty() ? 0 : std::stoull(h);
   {
     // The entry with the highest clock value (checked: a forged one would move the clock).
-    auto& st = impl->db->prepare("SELECT " LB_CHANGE_COLS
-                                 " FROM changes ORDER BY hlc DESC LIMIT 1");
+    auto& st =
+        impl->db->prepare("SELECT " LB_CHANGE_COLS " FROM changes ORDER BY hlc DESC LIMIT 1");
     if (st.step()) {
       try {
         impl->check_change_row(st, 0);
@@ -499,8 +499,8 @@ std::vector<Record> Store::find_by_key(const std::string& collection,
   const std::string& key_text = norm.get_ref<const std::string&>();
   const codec::NaturalKey nk = codec::natural_key(key_text);
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->db->prepare(
-      "SELECT " LB_RECORD_COLS " FROM records WHERE nkey=?2 AND col=?1 AND live=1 ORDER BY id");
+  auto& st = impl_->db->prepare("SELECT " LB_RECORD_COLS
+                                " FROM records WHERE nkey=?2 AND col=?1 AND live=1 ORDER BY id");
   st.bind(1, collection);
   if (impl_->keys) {
     st.bind(2, impl_->keys->blind_index(key_text));
@@ -530,7 +530,8 @@ Page Store::query(const Query& q) const {
   const auto range = parse_scope_prefix(q.scope_prefix);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& st = impl_->db->prepare(
-      "SELECT " LB_RECORD_COLS " FROM records WHERE col=?1 AND id>?2 "
+      "SELECT " LB_RECORD_COLS
+      " FROM records WHERE col=?1 AND id>?2 "
       "AND (?3 IS NULL OR (scope>=?3 AND scope<?4)) AND (?5 OR live=1) ORDER BY id LIMIT ?6");
   st.bind(1, cs.name()).bind(2, q.after_id);
   if (range) {
@@ -572,7 +573,6 @@ uint64_t Store::count(const std::string& collection, const std::string& scope_pr
   st.reset();
   return n;
 }
-
 
 std::string Store::get_meta(const std::string& key) const {
   std::lock_guard<std::mutex> lock(impl_->mu);

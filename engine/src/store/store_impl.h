@@ -51,8 +51,8 @@ CREATE TABLE IF NOT EXISTS away(id TEXT PRIMARY KEY, mac BLOB) WITHOUT ROWID;
 )sql";
 
 // The tables that carry a `mac` column (added by ALTER TABLE to files made before it).
-inline constexpr const char* kMacTables[] = {"meta", "records", "changes", "conflicts", "refused",
-                                             "away"};
+inline constexpr const char* kMacTables[] = {"meta",      "records", "changes",
+                                             "conflicts", "refused", "away"};
 
 // Column lists in the order their MACs cover them (row MACs, encrypted stores only: see
 // store.cpp). Every read of a row selects one of these so the check sees what was written.
@@ -150,8 +150,9 @@ struct Store::Impl {
   void throw_if_away(const std::string& id) const {
     if (is_away(id)) {
       throw Error(ErrorCode::kOutOfScope,
-                  "record " + id + " moved out of this device's regions; it can no longer be "
-                  "changed here");
+                  "record " + id +
+                      " moved out of this device's regions; it can no longer be "
+                      "changed here");
     }
   }
 
@@ -177,8 +178,7 @@ struct Store::Impl {
     if (st.column_is_null(first + n)) return false;
     const std::string mac = row_mac_of(st, domain, first, n);
     const std::string_view stored = st.column_view(first + n);
-    return stored.size() == mac.size() &&
-           CRYPTO_memcmp(mac.data(), stored.data(), mac.size()) == 0;
+    return stored.size() == mac.size() && CRYPTO_memcmp(mac.data(), stored.data(), mac.size()) == 0;
   }
   // The MAC of a row as read back (columns first .. first + n - 1), e.g. to add one to a row
   // written before row MACs; `changed` >= 0 replaces that column by `value`.
@@ -198,8 +198,9 @@ struct Store::Impl {
   }
   [[noreturn]] static void throw_tampered(const std::string& what) {
     throw Error(ErrorCode::kCorrupt,
-                what + " fails its integrity check: it was changed outside Lumbung (or the file "
-                       "is damaged), so it is neither used nor sent");
+                what +
+                    " fails its integrity check: it was changed outside Lumbung (or the file "
+                    "is damaged), so it is neither used nor sent");
   }
   void check_record_row(const sql::Statement& st, int first) const {
     if (keys && !row_intact(st, kMacRecord, first, rc::kCount)) {
@@ -802,10 +803,9 @@ struct Store::Impl {
     const std::string end = meta("log_end");
     const uint64_t want = end.empty() ? 0 : std::stoull(end);
     if (end.empty() || want > next_seq - 1) {
-      throw Error(ErrorCode::kCorrupt,
-                  "change log entries after " + std::to_string(next_seq - 1) +
-                      (end.empty() ? "" : " up to " + end) +
-                      " are missing: the log was changed outside Lumbung");
+      throw Error(ErrorCode::kCorrupt, "change log entries after " + std::to_string(next_seq - 1) +
+                                           (end.empty() ? "" : " up to " + end) +
+                                           " are missing: the log was changed outside Lumbung");
     }
   }
 

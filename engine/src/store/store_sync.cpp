@@ -10,8 +10,8 @@ namespace lumbung {
 
 std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->db->prepare(
-      "SELECT " LB_CHANGE_COLS " FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
+  auto& st = impl_->db->prepare("SELECT " LB_CHANGE_COLS
+                                " FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
   const uint64_t from = std::max(after_seq, impl_->acked_seq);
   st.bind(1, static_cast<int64_t>(from));
   st.bind(2, static_cast<int64_t>(limit));
@@ -281,8 +281,7 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
 
 std::vector<RefusedChange> Store::refused_changes() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st =
-      impl_->db->prepare("SELECT " LB_REFUSED_COLS " FROM refused ORDER BY seq DESC");
+  auto& st = impl_->db->prepare("SELECT " LB_REFUSED_COLS " FROM refused ORDER BY seq DESC");
   std::vector<RefusedChange> out;
   try {
     while (st.step()) {
@@ -314,7 +313,8 @@ void Store::apply_stored(const std::vector<std::pair<uint64_t, Json>>& seq_to_va
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
   for (const auto& [seq, values] : seq_to_values) {
-    if (!values.is_object()) throw Error(ErrorCode::kProtocol, "\"stored\" values must be an object");
+    if (!values.is_object())
+      throw Error(ErrorCode::kProtocol, "\"stored\" values must be an object");
     auto& st = impl_->db->prepare("SELECT " LB_CHANGE_COLS " FROM changes WHERE seq=?1");
     st.bind(1, static_cast<int64_t>(seq));
     if (!st.step()) {
