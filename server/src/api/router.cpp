@@ -411,8 +411,7 @@ Response Router::register_device(const Request&, const Params&, Json& body, cons
 
 Response Router::conflicts(const Request& req, const Params&, Json&, const Principal* who) {
   return json_response(review_.list_conflicts(*who, query_param(req, "status", "open"),
-                                              query_param(req, "after"),
-                                              size_param(req, "limit")));
+                                              query_param(req, "after"), size_param(req, "limit")));
 }
 
 Response Router::resolve(const Request&, const Params& p, Json& body, const Principal* who) {
@@ -427,8 +426,8 @@ Response Router::resolve(const Request&, const Params& p, Json& body, const Prin
 Response Router::duplicates(const Request& req, const Params&, Json&, const Principal* who) {
   std::string status = query_param(req, "status", "open");
   if (status == "merged") status = "resolved";
-  return json_response(review_.list_duplicates(*who, status, query_param(req, "after"),
-                                               size_param(req, "limit")));
+  return json_response(
+      review_.list_duplicates(*who, status, query_param(req, "after"), size_param(req, "limit")));
 }
 
 Response Router::merge(const Request&, const Params& p, Json& body, const Principal* who) {
@@ -442,8 +441,8 @@ Response Router::merge(const Request&, const Params& p, Json& body, const Princi
 
 Response Router::refused(const Request& req, const Params&, Json&, const Principal* who) {
   return json_response(review_.refused().list(*who, query_param(req, "status", "open"),
-                                              query_param(req, "device"),
-                                              query_param(req, "after"), size_param(req, "limit")));
+                                              query_param(req, "device"), query_param(req, "after"),
+                                              size_param(req, "limit")));
 }
 
 Response Router::refused_apply(const Request&, const Params& p, Json& body, const Principal* who) {

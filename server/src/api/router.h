@@ -5,11 +5,11 @@
 // gzip body with the same cap (413), parse JSON with the depth and cost limits (400/413),
 // call the service, and map any exception to application/problem+json in api/problem.cpp.
 // Everything up to the body limit is admit(), which needs only the request's head: the
-// transport calls it before reading any body byte and sends its refusal at once. With set_security(): a per-address token
-// bucket before anything else and a per-credential one after authentication (429 with
-// Retry-After), and an audit entry for every state-changing call that succeeded. Responses are
-// gzip'ed when the client accepts gzip and the body is at least kGzipMinBytes. Every request is
-// counted in Metrics.
+// transport calls it before reading any body byte and sends its refusal at once. With
+// set_security(): a per-address token bucket before anything else and a per-credential one after
+// authentication (429 with Retry-After), and an audit entry for every state-changing call that
+// succeeded. Responses are gzip'ed when the client accepts gzip and the body is at least
+// kGzipMinBytes. Every request is counted in Metrics.
 //
 // Thread-safe: called concurrently by the listener's threads.
 #pragma once

@@ -149,7 +149,8 @@ Json Enrolment::create_token(const Json& body) {
       throw Error(ErrorCode::kInvalidArgument, "\"scope\" must be a list of 1..100 region codes");
     }
     for (const auto& s : *sc) {
-      if (!s.is_string()) throw Error(ErrorCode::kInvalidArgument, "a scope entry must be a string");
+      if (!s.is_string())
+        throw Error(ErrorCode::kInvalidArgument, "a scope entry must be a string");
       scope.push_back(canonical_region_prefix(s.get<std::string>()));
     }
   }
@@ -160,12 +161,8 @@ Json Enrolment::create_token(const Json& body) {
   auto txn = store_.begin_write();
   txn->insert_token(hash, *role, label, now, expires, scope);
   txn->commit();
-  return Json{{"token", token},
-              {"id", token_id(hash)},
-              {"role", role_name(*role)},
-              {"label", label},
-              {"scope", scope},
-              {"expires_ms", expires}};
+  return Json{{"token", token}, {"id", token_id(hash)}, {"role", role_name(*role)},
+              {"label", label}, {"scope", scope},       {"expires_ms", expires}};
 }
 
 Json Enrolment::list_tokens() {

@@ -33,7 +33,7 @@ inline std::optional<Role> role_from(std::string_view s) {
 
 struct Principal {
   Role role = Role::kDevice;
-  std::string device_id;           // kDevice only
+  std::string device_id;  // kDevice only
   // Region-code prefixes, digits only: a device's regions; a reviewer's regions (empty =
   // every region: the national office); unused for admins (every region).
   std::vector<std::string> scope;

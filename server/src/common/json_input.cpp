@@ -14,12 +14,12 @@ namespace {
 // What nlohmann 3.11's DOM allocates, in glibc malloc chunks on 64-bit (measured with
 // mallinfo2 on parsed bodies: "[{},...]" 81 B an element, "[[],...]" 49, "[\"\",...]" 65,
 // "[0,...]" 17, {"k":0,...} 96 a member; real push ops 5.9-6.5 B per byte of text).
-constexpr size_t kRootSlot = 16;        // the basic_json itself
-constexpr size_t kArraySlot = 32;       // 16 B in the vector, doubled for its growth slack
-constexpr size_t kMemberCost = 112;     // std::map node: rb header + std::string key + value
-constexpr size_t kObjectCost = 64;      // the std::map, allocated for every object
-constexpr size_t kArrayCost = 32;       // the std::vector, allocated for every array
-constexpr size_t kStringCost = 48;      // the std::string, allocated for every string value
+constexpr size_t kRootSlot = 16;     // the basic_json itself
+constexpr size_t kArraySlot = 32;    // 16 B in the vector, doubled for its growth slack
+constexpr size_t kMemberCost = 112;  // std::map node: rb header + std::string key + value
+constexpr size_t kObjectCost = 64;   // the std::map, allocated for every object
+constexpr size_t kArrayCost = 32;    // the std::vector, allocated for every array
+constexpr size_t kStringCost = 48;   // the std::string, allocated for every string value
 
 // A string's own heap buffer beyond the small-string optimisation (15 chars).
 size_t long_string_cost(size_t len) { return len > 15 ? ((len + 1 + 15) / 16) * 16 + 16 : 0; }
@@ -42,7 +42,9 @@ class DomBuilder {
     return put(Json(v)) != nullptr;
   }
   bool string(Json::string_t& v) { return put(Json(std::move(v))) != nullptr; }
-  bool binary(Json::binary_t&) { throw Error(ErrorCode::kMalformedJson, "request body is not JSON"); }
+  bool binary(Json::binary_t&) {
+    throw Error(ErrorCode::kMalformedJson, "request body is not JSON");
+  }
   bool start_object(std::size_t) { return open(put(Json::object())); }
   bool start_array(std::size_t) { return open(put(Json::array())); }
   bool end_object() { return close(); }

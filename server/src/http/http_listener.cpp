@@ -54,24 +54,42 @@ void configure_tls(asio::ssl::context& ctx, const ListenerOptions& o) {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -85,12 +103,13 @@ Response headers_too_large(const std::string& detail) {
   Response r;
   r.status = 431;
   r.content_type = "application/problem+json";
-  r.body = Json{{"type", "urn:lumbung:error:headers_too_large"},
-                {"title", reason_phrase(431)},
-                {"status", 431},
-                {"code", "headers_too_large"},
-                {"detail", detail}}
-               .dump();
+  r.body = Json{
+      {"type", "urn:lumbung:error:headers_too_large"},
+      {"title", reason_phrase(431)},
+      {"status", 431},
+      {"code", "headers_too_large"},
+      {"detail",
+       detail}}.dump();
   return r;
 }
 
@@ -242,8 +261,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case wire::HeadScan::kComplete:
         break;
     }
-    const std::string bad =
-        wire::parse_head(std::string_view(in_).substr(0, head_bytes), head_);
+    const std::string bad = wire::parse_head(std::string_view(in_).substr(0, head_bytes), head_);
     in_.erase(0, head_bytes);
     if (!bad.empty()) return refuse(problem_response(ErrorCode::kProtocol, "bad request: " + bad));
 
@@ -303,11 +321,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         case wire::ChunkedDecoder::Status::kDone:
           return dispatch();
         case wire::ChunkedDecoder::Status::kTooLarge:
-          return refuse(problem_response(ErrorCode::kBodyTooLarge,
-                                         "request body exceeds " + std::to_string(limit) +
-                                             " bytes"));
+          return refuse(
+              problem_response(ErrorCode::kBodyTooLarge,
+                               "request body exceeds " + std::to_string(limit) + " bytes"));
         case wire::ChunkedDecoder::Status::kBad:
-          return refuse(problem_response(ErrorCode::kProtocol, "bad request: malformed chunked body"));
+          return refuse(
+              problem_response(ErrorCode::kProtocol, "bad request: malformed chunked body"));
         case wire::ChunkedDecoder::Status::kMore:
           break;
       }
@@ -384,13 +403,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   void drain() {
     // The raw socket, also under TLS: these bytes are thrown away undecrypted.
-    sock_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const error_code& e,
-                                                                            size_t n) {
-      if (self->closed_) return;
-      self->lingered_ += n;
-      if (e || self->lingered_ > kLingerBytes) return self->close_now();
-      self->drain();
-    });
+    sock_.async_read_some(asio::buffer(rbuf_),
+                          [self = shared_from_this()](const error_code& e, size_t n) {
+                            if (self->closed_) return;
+                            self->lingered_ += n;
+                            if (e || self->lingered_ > kLingerBytes) return self->close_now();
+                            self->drain();
+                          });
   }
 
   tcp::socket sock_;

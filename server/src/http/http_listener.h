@@ -38,9 +38,9 @@ namespace lumbung::server {
 class Router;
 
 struct ListenerOptions {
-  std::string tls_cert;            // PEM certificate chain; empty = plain HTTP
-  std::string tls_key;             // PEM private key (unencrypted)
-  int slow_client_timeout_ms = 0;  // 0 = no deadlines (heads, bodies and answers may stall)
+  std::string tls_cert;                   // PEM certificate chain; empty = plain HTTP
+  std::string tls_key;                    // PEM private key (unencrypted)
+  int slow_client_timeout_ms = 0;         // 0 = no deadlines (heads, bodies and answers may stall)
   uint64_t slow_client_min_bytes = 1024;  // bytes per second after the grace (kSlowClientMinBytes)
 };
 

@@ -3,8 +3,8 @@
 #include "api/problem.h"
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
-#include "lumbung/tuning.h"
 #include "lumbung/merge.h"
+#include "lumbung/tuning.h"
 #include "review/reader_scope.h"
 
 #include <algorithm>
@@ -46,8 +46,8 @@ Json refused_json(const RefusedRow& r) {
               {"resolution", r.resolution}};
 }
 
-Json RefusedQueue::list(const Principal& who, const std::string& status,
-                        const std::string& device, const std::string& after, size_t limit) {
+Json RefusedQueue::list(const Principal& who, const std::string& status, const std::string& device,
+                        const std::string& after, size_t limit) {
   ReviewQuery q;
   q.status = status.empty() ? "open" : status;
   q.device = device;
@@ -93,12 +93,13 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
     auto issues = cs->normalize_and_validate(op.set, /*partial=*/known);
     if (!issues.empty()) {
       const ValidationIssue& first = issues.front();
-      throw ProblemError(first.reason == "unknown_field" ? ErrorCode::kUnknownField
-                                                         : ErrorCode::kValidationFailed,
-                         (known ? "" : "the record is not on the server, so the op must be a "
-                                       "whole record: ") +
-                             first.message,
-                         Json{{"field", first.field}, {"reason", first.reason}}, first.field);
+      throw ProblemError(
+          first.reason == "unknown_field" ? ErrorCode::kUnknownField : ErrorCode::kValidationFailed,
+          (known ? ""
+                 : "the record is not on the server, so the op must be a "
+                   "whole record: ") +
+              first.message,
+          Json{{"field", first.field}, {"reason", first.reason}}, first.field);
     }
   }
   // The reviewer must hold where the record is and where the op puts it.
@@ -114,12 +115,9 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
   }
   sync_.clock().observe(op.version.hlc);
   OpOutcome o = sync_.writer().apply(*txn, *cs, op, OpContext{}, now);
-  Json resolution{{"by", who_json(who)},
-                  {"at_ms", now},
-                  {"action", "applied"},
-                  {"op", encode_op(op, true)},
-                  {"conflicts", o.conflicts},
-                  {"duplicates", o.duplicate_keys}};
+  Json resolution{{"by", who_json(who)},      {"at_ms", now},
+                  {"action", "applied"},      {"op", encode_op(op, true)},
+                  {"conflicts", o.conflicts}, {"duplicates", o.duplicate_keys}};
   txn->resolve_refused(id, "applied", resolution);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
