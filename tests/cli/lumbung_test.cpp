@@ -333,7 +333,7 @@ TEST_CASE("init without a passphrase refuses - unless --unencrypted - which warn
   CHECK(run("fd", {"--passphrase-fd", "x", "status"}).exit == 2);
 }
 
-TEST_CASE("a village outside the laptop's regions: refused at enrol, edit and import-csv") {
+TEST_CASE("a village outside the laptop's regions: refused at enrol and edit and import-csv") {
   CliFixture f;
   f.init_laptop("a", "74.02", "OFC-0001");  // Kabupaten Konawe: the regions come at registration
   auto makassar = official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P");
