@@ -7,16 +7,20 @@
 //
 // Transport: with --tls-cert/--tls-key it serves HTTPS and prints "tls pin sha256: <hex>"
 // (what clients pin) before the listening line. Plain HTTP needs --insecure-http, except on
-// a loopback address (127.x), where it is the default for local demos and tests; either way
-// plain HTTP prints a warning on stderr. Any other address without TLS is refused.
+// a loopback IP address (127.0.0.0/8 or ::1, never a host name), where it is the default for
+// local demos and tests; either way plain HTTP prints a warning on stderr. Any other
+// address without TLS is refused.
 //
 // PORT 0 picks a free port. Prints exactly "listening on http(s)://HOST:<port>" on stdout
 // once ready; on the first start with an empty data directory it first prints
-// "admin token: <token>" (the only time it is shown; --admin-token-file also writes it to
-// a 0600 file for scripts). SIGINT/SIGTERM close the listener and exit 0.
+// "admin token: <token>" (the only time it is shown), or with --admin-token-file writes it
+// only to that 0600 file and prints "admin token written to PATH". SIGINT/SIGTERM close
+// the listener and exit 0.
 // Logs (stderr) carry counts, device ids and seqs only, never record contents.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,6 +80,15 @@ struct Options {
   double address_burst = lumbung::kAddressRateBurst;
   int slow_client_ms = lumbung::kSlowClientTimeoutMs;
 };
+
+// A loopback IP address written as one (127.0.0.0/8 or ::1), never a host name: a name
+// such as "127.example" or "localhost" resolves through DNS or /etc/hosts to anything.
+bool is_loopback_address(const std::string& host) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(
@@ -162,7 +175,7 @@ Options parse_args(int argc, char** argv) {
   if (o.data.empty()) usage("--data is required");
   if (o.tls_cert.empty() != o.tls_key.empty()) usage("--tls-cert and --tls-key go together");
   if (!o.tls_cert.empty() && o.insecure_http) usage("--insecure-http contradicts --tls-cert");
-  if (o.tls_cert.empty() && !o.insecure_http && o.host.compare(0, 4, "127.") != 0) {
+  if (o.tls_cert.empty() && !o.insecure_http && !is_loopback_address(o.host)) {
     usage("refusing to serve plain HTTP on " + o.host +
           ": tokens and personal data would cross the network in clear text.\n"
           "  Give --tls-cert FILE --tls-key FILE (tools/dev-cert.sh makes a pair), or\n"
@@ -231,8 +244,13 @@ int main(int argc, char** argv) {
     if (!admin.empty()) {
       audit.record(nullptr, "create_token", token_id(secret_hash(admin)),
                    Json{{"role", "admin"}, {"at_start", true}});
-      std::cout << "admin token: " << admin << std::endl;
-      if (!opt.admin_token_file.empty()) write_secret_file(opt.admin_token_file, admin);
+      // With a file the token goes only there: stdout is often a log (systemd, run.sh).
+      if (opt.admin_token_file.empty()) {
+        std::cout << "admin token: " << admin << std::endl;
+      } else {
+        write_secret_file(opt.admin_token_file, admin);
+        std::cout << "admin token written to " << opt.admin_token_file << std::endl;
+      }
     }
 
     ListenerOptions lopt;

@@ -230,6 +230,9 @@ TEST_CASE("staff tokens: 256 random bits shown once - stored only as hashes - li
 
 TEST_CASE("--new-admin-token recovers access when every admin token is gone") {
   SecServer s;
+  for (const auto& l : s.server().startup_lines()) {  // the first token: file only
+    CHECK(l.find(s.admin()) == std::string::npos);
+  }
   const json list = s.http().get("/v1/admin/tokens", s.admin()).json()["tokens"];
   REQUIRE(list.size() == 1);
   const std::string first_id = list[0]["id"];
@@ -238,13 +241,18 @@ TEST_CASE("--new-admin-token recovers access when every admin token is gone") {
       200);
   CHECK(s.http().get("/v1/admin/devices", s.admin()).status == 401);
   s.stop();
-  ServerProcess p(LUMBUNG_SERVER_BIN, s.data_dir(), s.data_dir() + "/../admin-token-2",
-                  {"--new-admin-token"});
-  std::string fresh;
-  for (const auto& l : p.startup_lines()) {
-    if (l.rfind("admin token: ", 0) == 0) fresh = l.substr(13);
-  }
+  const std::string file = s.data_dir() + "/../admin-token-2";
+  ServerProcess p(LUMBUNG_SERVER_BIN, s.data_dir(), file, {"--new-admin-token"});
+  const std::string fresh = read_text_file(file);
   REQUIRE(fresh.rfind("lba_", 0) == 0);
   HttpTestClient http(p.base_url());
   CHECK(http.get("/v1/admin/devices", fresh).status == 200);
+  // Given --admin-token-file, the token goes only to that file, never to stdout (a log).
+  bool announced = false;
+  for (const auto& l : p.startup_lines()) {
+    CHECK(l.find(fresh) == std::string::npos);
+    CHECK(l.find("lba_") == std::string::npos);
+    announced = announced || l == "admin token written to " + file;
+  }
+  CHECK(announced);
 }

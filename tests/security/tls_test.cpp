@@ -2,7 +2,14 @@
 // the engine's HTTP transport verifying it (CA file, pin), as a field laptop would.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -67,7 +74,70 @@ std::string transport_error(Transport& t) {
   }
 }
 
+// One TLS handshake with the server at 127.0.0.1:port from an OpenSSL client that offers
+// only `ciphers` (TLS 1.2 names) at protocol versions up to `max_version`. The client
+// checks nothing about the server's certificate: the question is only what the server
+// agrees to. Returns the cipher suite agreed, or "" when the handshake failed. Bounded by
+// 10 s socket timeouts.
+std::string handshake(uint16_t port, const char* ciphers, int max_version) {
+  ::signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        SSL_CTX_free);
+  REQUIRE(ctx);
+  SSL_CTX_set_security_level(ctx.get(), 0);  // offer what the test asks, old or not
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx.get(), max_version);
+  REQUIRE(SSL_CTX_set_cipher_list(ctx.get(), ciphers) == 1);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string agreed;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    SSL* ssl = SSL_new(ctx.get());
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1) {
+      agreed = SSL_get_cipher_name(ssl);
+      SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+  }
+  ::close(fd);
+  return agreed;
+}
+
 }  // namespace
+
+TEST_CASE("TLS: only AEAD suites with forward secrecy - CBC suites and TLS 1.1 are refused") {
+  TlsServer s;
+  const uint16_t port = s.server.port();
+  // A client offering only CBC suites (HMAC-SHA1 or SHA-2, ECDHE or not) gets no session.
+  CHECK(handshake(port, "ECDHE-ECDSA-AES128-SHA", TLS1_2_VERSION).empty());
+  CHECK(handshake(port,
+                  "ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:"
+                  "AES128-SHA:AES256-SHA:AES128-SHA256:ECDHE-ECDSA-DES-CBC3-SHA",
+                  TLS1_2_VERSION)
+            .empty());
+  // TLS 1.1 and 1.0 are refused whatever the suite.
+  CHECK(handshake(port, "ECDHE-ECDSA-AES128-SHA", TLS1_1_VERSION).empty());
+  // AEAD suites with ECDHE are agreed on TLS 1.2, and TLS 1.3 (AEAD only) works.
+  CHECK(handshake(port, "ECDHE-ECDSA-AES128-GCM-SHA256", TLS1_2_VERSION) ==
+        "ECDHE-ECDSA-AES128-GCM-SHA256");
+  CHECK(handshake(port, "ECDHE-ECDSA-CHACHA20-POLY1305", TLS1_2_VERSION) ==
+        "ECDHE-ECDSA-CHACHA20-POLY1305");
+  CHECK(handshake(port, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-GCM-SHA384", TLS1_2_VERSION) ==
+        "ECDHE-ECDSA-AES256-GCM-SHA384");
+  CHECK(handshake(port, "ECDHE-ECDSA-AES128-SHA", TLS1_3_VERSION).rfind("TLS_", 0) == 0);
+  // The server is unharmed by the refusals.
+  auto ok = make_http_transport(s.server.base_url(), s.trusted());
+  CHECK(call(*ok, "GET", "/v1/health", "").status == 200);
+}
 
 TEST_CASE("the server announces https and the key pin of its certificate") {
   TlsServer s;
@@ -176,6 +246,21 @@ TEST_CASE("plain HTTP only when asked for - and said loudly") {
     CHECK(WEXITSTATUS(rc) == 2);
     CHECK(read_text_file(dir.path() + "/err").find("refusing to serve plain HTTP") !=
           std::string::npos);
+  }
+  SUBCASE("a host name that only looks like loopback is not loopback") {
+    // The check parses an IP address (127.0.0.0/8, ::1); a name is refused whatever it
+    // starts with, since it resolves to whatever DNS or /etc/hosts say.
+    int n = 0;
+    for (const char* host : {"127.example", "127.0.0.1.nip.io", "localhost", "128.0.0.1", "::2"}) {
+      CAPTURE(host);
+      const std::string err = dir.path() + "/err-" + std::to_string(n++);
+      const std::string cmd = "'" + bin + "' --listen '" + host + ":0' --data '" + dir.path() +
+                              "/d' >/dev/null 2>'" + err + "'";
+      const int rc = std::system(cmd.c_str());
+      CHECK(WIFEXITED(rc));
+      CHECK(WEXITSTATUS(rc) == 2);
+      CHECK(read_text_file(err).find("refusing to serve plain HTTP") != std::string::npos);
+    }
   }
   SUBCASE("--insecure-http starts with a warning on stderr") {
     {

@@ -56,6 +56,10 @@ constexpr size_t kMaxBatchOps = 10000;
 constexpr int kMaxJsonDepth = 16;
 // Longest string value accepted in any field.
 constexpr size_t kMaxStringBytes = 4096;
+// Largest status report (the `report` object of a push, serialised) the server keeps. The
+// laptop's report is a handful of counters (~120 bytes); it is stored per device and sent
+// in every devices listing, so a hostile device must not park megabytes there (413).
+constexpr size_t kMaxStatusReportBytes = 4 * 1024;
 
 // --- server security (docs/SECURITY.md) ---------------------------------------------------
 // Default lifetime of a reviewer token. Reviewer tokens sit in lumbung-admin's environment

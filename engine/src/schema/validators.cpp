@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 
+#include "lumbung/text.h"
 #include "lumbung/tuning.h"
 
 namespace lumbung {
@@ -418,6 +419,13 @@ bool validate_text_value(const FieldDef& f, Json& v, std::string_view prefix,
     add_issue(issues, prefix, f, "too_long",
               label + " is too long: " + std::to_string(s.size()) + " bytes, at most " +
                   std::to_string(kMaxStringBytes));
+    return false;
+  }
+  // Text is data (lumbung/text.h): checked for every textual type, not only free text, so
+  // that no message below ever quotes a control character back.
+  if (auto fault = find_text_fault(s)) {
+    add_issue(issues, prefix, f, fault->reason(),
+              label + " contains " + describe_text_fault(*fault));
     return false;
   }
   switch (f.type) {

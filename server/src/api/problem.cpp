@@ -4,6 +4,39 @@
 
 namespace lumbung::server {
 
+std::string issue_detail(const ValidationIssue& issue) {
+  // One row per reason the schema layer reports (engine/src/schema/validators.cpp).
+  static const struct {
+    const char* reason;
+    const char* words;
+  } kWords[] = {
+      {"required", "is required"},
+      {"wrong_type", "has the wrong JSON type"},
+      {"too_long", "is too long"},
+      {"out_of_range", "is out of range"},
+      {"invalid_date", "is not a real date written YYYY-MM-DD"},
+      {"invalid_timestamp", "is not a UTC time written YYYY-MM-DDTHH:MM:SSZ"},
+      {"not_in_enum", "is not one of the schema's values"},
+      {"duplicate_value", "lists a value more than once"},
+      {"invalid_nik", "is not a valid NIK"},
+      {"invalid_region_code", "is not a valid region code"},
+      {"invalid_phone", "is not an Indonesian phone number"},
+      {"nik_birth_date_mismatch", "does not match the birth date the NIK holds"},
+      {"nik_gender_mismatch", "does not match the NIK (women have 40 added to the day)"},
+      {"control_character", "contains a control character (text is one line, no controls)"},
+      {"invalid_utf8", "contains bytes that are not UTF-8"},
+      {"unknown_field", "is not a field of the collection"},
+  };
+  const char* words = "is not valid";
+  for (const auto& w : kWords) {
+    if (issue.reason == w.reason) words = w.words;
+  }
+  // Field paths are schema names ("heirs[1].nik"); an unknown member's name is the
+  // sender's, so it is cut to a readable length.
+  const std::string field = issue.field.size() > 64 ? issue.field.substr(0, 64) + "..." : issue.field;
+  return "\"" + field + "\" " + words + " (" + issue.reason + ")";
+}
+
 int http_status_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:

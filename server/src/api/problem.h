@@ -25,6 +25,13 @@ class ProblemError : public Error {
   Json extra_;
 };
 
+// The detail the server gives for a schema issue: the field, what is wrong in general
+// words, and the reason code, e.g. `"birth_date" is not a real date written YYYY-MM-DD
+// (invalid_date)`. Never the submitted value: the engine's own message quotes it for the
+// officer at the keyboard, but an answer travels through proxies and logs and is kept in
+// the refused queue, and the value is often personal data (a NIK, a name).
+std::string issue_detail(const ValidationIssue& issue);
+
 int http_status_for(ErrorCode code);
 Response problem_response(ErrorCode code, const std::string& detail, const Json& extra = Json());
 // Call only inside a catch block: maps the exception in flight.

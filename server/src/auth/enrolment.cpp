@@ -1,7 +1,9 @@
 #include "auth/enrolment.h"
 
+#include "api/problem.h"
 #include "auth/tokens.h"
 #include "lumbung/error.h"
+#include "lumbung/text.h"
 
 namespace lumbung::server {
 namespace {
@@ -19,6 +21,19 @@ std::string string_member(const Json& body, const char* name, size_t max_len, bo
                                                  std::to_string(max_len) + " characters");
   }
   return it->get<std::string>();
+}
+
+// A label is shown in every devices and tokens listing and by both CLIs: text is data
+// (lumbung/text.h), refused like a schema text field (422 validation_failed, with the
+// field and the reason "control_character" or "invalid_utf8"; never the label itself).
+std::string label_member(const Json& body) {
+  std::string label = string_member(body, "label", 200, false);
+  if (auto fault = find_text_fault(label)) {
+    throw ProblemError(ErrorCode::kValidationFailed,
+                       "\"label\" contains " + describe_text_fault(*fault),
+                       Json{{"field", "label"}, {"reason", fault->reason()}}, "label");
+  }
+  return label;
 }
 
 void only_members(const Json& body, std::initializer_list<const char*> allowed) {
@@ -74,7 +89,7 @@ Json Enrolment::create_code(const Json& body) {
     if (!s.is_string()) throw Error(ErrorCode::kInvalidArgument, "a scope entry must be a string");
     c.scope.push_back(canonical_region_prefix(s.get<std::string>()));
   }
-  c.label = string_member(body, "label", 200, false);
+  c.label = label_member(body);
   int64_t hours = 72;
   if (auto it = body.find("expires_in_hours"); it != body.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 24 * 90) {
@@ -95,7 +110,7 @@ Json Enrolment::register_device(const Json& body) {
   only_members(body, {"code", "device_id", "label"});
   const std::string code = string_member(body, "code", 64, true);
   const std::string device_id = string_member(body, "device_id", 64, true);
-  const std::string label = string_member(body, "label", 200, false);
+  const std::string label = label_member(body);
   if (!valid_device_id(device_id)) {
     throw Error(ErrorCode::kInvalidArgument,
                 "device_id must be 1..64 of A-Z a-z 0-9 . _ - (and not \"server\")");
@@ -129,7 +144,7 @@ Json Enrolment::create_token(const Json& body) {
     throw Error(ErrorCode::kInvalidArgument,
                 "\"role\" must be \"reviewer\" or \"admin\" (devices register with a code)");
   }
-  const std::string label = string_member(body, "label", 200, false);
+  const std::string label = label_member(body);
   int64_t hours = *role == Role::kAdmin ? admin_ttl_h_ : reviewer_ttl_h_;
   if (auto it = body.find("expires_in_hours"); it != body.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 1 ||

@@ -98,7 +98,7 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
           (known ? ""
                  : "the record is not on the server, so the op must be a "
                    "whole record: ") +
-              first.message,
+              issue_detail(first),
           Json{{"field", first.field}, {"reason", first.reason}}, first.field);
     }
   }

@@ -118,8 +118,9 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
     Json set{{c.field, chosen}};
     auto issues = cs.normalize_and_validate(set, /*partial=*/true);
     if (!issues.empty()) {
-      throw ProblemError(ErrorCode::kValidationFailed, issues.front().message,
-                         Json{{"field", issues.front().field}}, issues.front().field);
+      throw ProblemError(ErrorCode::kValidationFailed, issue_detail(issues.front()),
+                         Json{{"field", issues.front().field}, {"reason", issues.front().reason}},
+                         issues.front().field);
     }
     chosen = set[c.field];
     // A forward-only field (status) cannot be moved back by a resolution either: the merge

@@ -26,7 +26,7 @@ Refusal refusal_from(uint64_t seq, const std::vector<ValidationIssue>& issues) {
   r.code = first.reason == "unknown_field" ? ErrorCode::kUnknownField
                                            : ErrorCode::kValidationFailed;
   r.field = first.field;
-  r.message = op_message(seq, first.message);
+  r.message = op_message(seq, issue_detail(first));
   if (issues.size() > 1) r.message += " (and " + std::to_string(issues.size() - 1) + " more problems)";
   return r;
 }
@@ -99,6 +99,15 @@ PushResult SyncService::push(const Principal& device, Json body) {
   if (body.is_object()) {
     if (auto it = body.find("report"); it != body.end()) {
       if (!it->is_object()) throw Error(ErrorCode::kProtocol, "\"report\" must be an object");
+      // Kept per device and sent in every devices listing: a few counters, not a store.
+      if (it->dump(-1, ' ', false, Json::error_handler_t::replace).size() >
+          kMaxStatusReportBytes) {
+        throw ProblemError(ErrorCode::kBodyTooLarge,
+                           "\"report\" is larger than " + std::to_string(kMaxStatusReportBytes) +
+                               " bytes",
+                           Json{{"field", "report"}, {"max_bytes", kMaxStatusReportBytes}},
+                           "report");
+      }
       report = std::move(*it);
       body.erase(it);
     }

@@ -307,6 +307,14 @@ const Catalogue& catalogue() {
         "812-3456-7890",
         "{label} is not an Indonesian phone number; write it like 0812-3456-7890 or +62 "
         "812-3456-7890"}},
+      {"issue.control_character",
+       {"{label} berisi karakter kendali (tab, baris baru, escape atau tanda arah teks); "
+        "tulis sebagai satu baris teks biasa",
+        "{label} contains a control character (tab, line break, escape or a text direction "
+        "mark); write it as one line of plain text"}},
+      {"issue.invalid_utf8",
+       {"{label} berisi byte yang bukan teks UTF-8; simpan berkasnya sebagai UTF-8",
+        "{label} holds bytes that are not UTF-8 text; save the file as UTF-8"}},
       {"issue.invalid_region_code",
        {"{label} harus kode wilayah Kemendagri yang benar, mis. 74.02.01.2006 (desa: 10 angka)",
         "{label} must be a real Kemendagri region code, e.g. 74.02.01.2006 (desa: 10 digits)"}},
@@ -501,7 +509,8 @@ std::string issue_text(const ValidationIssue& issue, const CollectionSchema& cs,
     text = tr("issue.too_long",
               {{"label", label}, {"max", std::to_string(f->max_length.value_or(4096))}});
   } else if (r == "invalid_date" || r == "invalid_timestamp" || r == "invalid_phone" ||
-             r == "invalid_region_code" || r == "duplicate_value") {
+             r == "invalid_region_code" || r == "duplicate_value" || r == "control_character" ||
+             r == "invalid_utf8") {
     text = tr("issue." + r, {{"label", label}});
   } else if (r == "not_in_enum") {
     text = tr("issue.not_in_enum", {{"label", label}, {"values", join(f->values)}});
