@@ -1,6 +1,7 @@
 // lumbung-server: the central sync server.
 //
-//   lumbung-server --listen HOST:PORT --data DIR [--schema PATH] [--admin-token-file PATH]
+//   lumbung-server --listen HOST:PORT --data DIR [--key-file PATH] [--schema PATH]
+//                  [--admin-token-file PATH]
 //                  [--tls-cert FILE --tls-key FILE | --insecure-http] [--new-admin-token]
 //                  [--admin-token-hours N] [--reviewer-token-hours N]
 //                  [--rate-limit-device R/B] [--rate-limit-address R/B] [--slow-client-ms N]
@@ -17,6 +18,11 @@
 // only to that 0600 file and prints "admin token written to PATH". SIGINT/SIGTERM close
 // the listener and exit 0.
 // Logs (stderr) carry counts, device ids and seqs only, never record contents.
+//
+// Keys: --key-file (default "<DIR>.key", beside the data directory) holds the secret of the
+// audit chain and of sealed data (keys/server_keys.h). It is created, 0600, at the first
+// start; the server refuses to start if it is missing for a data directory keyed with it,
+// belongs to another one, or can be read by group or others.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -40,6 +46,7 @@
 #include "auth/rate_limiter.h"
 #include "auth/tokens.h"
 #include "http/http_listener.h"
+#include "keys/server_keys.h"
 #include "lumbung/error.h"
 #include "lumbung/tuning.h"
 #include "metrics/metrics.h"
@@ -66,6 +73,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string data;
+  std::string key_file;
   std::string schema = LUMBUNG_DEFAULT_SCHEMA;
   std::string admin_token_file;
   std::string tls_cert;
@@ -94,7 +102,7 @@ bool is_loopback_address(const std::string& host) {
   std::fprintf(
       stderr,
       "lumbung-server: %s\n"
-      "usage: lumbung-server --listen HOST:PORT --data DIR [--schema PATH]\n"
+      "usage: lumbung-server --listen HOST:PORT --data DIR [--key-file PATH] [--schema PATH]\n"
       "         [--admin-token-file PATH] [--new-admin-token]\n"
       "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
       "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
@@ -127,6 +135,8 @@ Options parse_args(int argc, char** argv) {
       have_listen = true;
     } else if (a == "--data") {
       o.data = value();
+    } else if (a == "--key-file") {
+      o.key_file = value();
     } else if (a == "--schema") {
       o.schema = value();
     } else if (a == "--admin-token-file") {
@@ -173,6 +183,8 @@ Options parse_args(int argc, char** argv) {
   }
   if (!have_listen) usage("--listen is required");
   if (o.data.empty()) usage("--data is required");
+  if (o.key_file.empty()) o.key_file = lumbung::server::ServerKeys::default_path(o.data);
+  if (o.key_file.empty()) usage("--key-file is required when --data has no name to put it beside");
   if (o.tls_cert.empty() != o.tls_key.empty()) usage("--tls-cert and --tls-key go together");
   if (!o.tls_cert.empty() && o.insecure_http) usage("--insecure-http contradicts --tls-cert");
   if (o.tls_cert.empty() && !o.insecure_http && !is_loopback_address(o.host)) {
@@ -225,6 +237,19 @@ int main(int argc, char** argv) {
     const std::string schema_text = read_file(opt.schema);
     auto schema = Schema::parse(Json::parse(schema_text));
     auto store = SqliteServerStore::open(opt.data);
+    ServerKeys::DbFacts facts;
+    {
+      auto txn = store->begin_write();
+      facts.key_id = txn->meta("key_id");
+      facts.audit_count = txn->audit_head().first;
+    }
+    const auto keys = ServerKeys::open_or_create(opt.key_file, facts);
+    if (keys->created()) {
+      std::fprintf(stderr,
+                   "lumbung-server: created key file %s (key %s). Keep a copy apart from the data "
+                   "directory and its backups: without it the audit log cannot be verified.\n",
+                   keys->path().c_str(), keys->key_id().c_str());
+    }
     const std::string last = store->read_meta("clock");
     HybridClock clock(system_wall_clock(), last.empty() ? 0 : std::stoull(last));
     Metrics metrics;
@@ -234,7 +259,8 @@ int main(int argc, char** argv) {
     enrolment.set_token_ttl_hours(opt.reviewer_token_hours, opt.admin_token_hours);
     Authenticator auth(*store, system_wall_clock());
     Router router(*schema, schema_text, sync, review, enrolment, auth, metrics);
-    AuditLog audit(*store, system_wall_clock());
+    AuditLog audit(*store, system_wall_clock(), keys.get());
+    audit.adopt_keys();
     RateLimiter per_address(opt.address_rate, opt.address_burst, kRateLimiterMaxKeys);
     RateLimiter per_principal(opt.device_rate, opt.device_burst, kRateLimiterMaxKeys);
     router.set_security(Router::Security{&per_address, &per_principal, &audit});
@@ -290,6 +316,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lumbung-server: signal %d, closing\n", sig);
     listener->close();
     sync.flush_activity();
+    audit.checkpoint();
     {
       auto txn = store->begin_write();
       txn->set_meta("clock", std::to_string(clock.last()));

@@ -87,6 +87,8 @@ const std::vector<Endpoint> kEndpoints = {
     {"POST", "/v1/admin/devices/no-such-device/revoke", kAdminOnly},
     {"GET", "/v1/admin/audit", kAdminOnly},
     {"GET", "/v1/admin/audit/verify", kAdminOnly},
+    {"POST", "/v1/admin/audit/verify", kAdminOnly},
+    {"POST", "/v1/admin/audit/checkpoint", kAdminOnly},
 };
 
 std::string token_id_of(const json& created) { return created["id"]; }

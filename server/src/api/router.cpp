@@ -140,6 +140,8 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"POST", "/v1/admin/tokens/{id}/revoke", Access::kAdmin, false, &Router::revoke_token},
       {"GET", "/v1/admin/audit", Access::kAdmin, false, &Router::audit},
       {"GET", "/v1/admin/audit/verify", Access::kAdmin, false, &Router::audit_verify},
+      {"POST", "/v1/admin/audit/verify", Access::kAdmin, true, &Router::audit_verify},
+      {"POST", "/v1/admin/audit/checkpoint", Access::kAdmin, false, &Router::audit_checkpoint},
   };
 }
 
@@ -478,6 +480,18 @@ Response Router::create_code(const Request&, const Params&, Json& body, const Pr
   return json_response(out, 201);
 }
 
+Response Router::revoke_code(const Request&, const Params& p, Json&, const Principal* who) {
+  Json out = enrolment_.revoke_code(p.at(0));
+  audit_record(who, "revoke_code", p.at(0), Json{{"used", out["used"]}});
+  return json_response(out);
+}
+
+Response Router::rotate_token(const Request&, const Params&, Json&, const Principal* who) {
+  Json out = enrolment_.rotate_device_token(*who);
+  audit_record(who, "rotate_token", who->device_id, Json::object());
+  return json_response(out);
+}
+
 Response Router::create_token(const Request&, const Params&, Json& body, const Principal* who) {
   Json out = enrolment_.create_token(body);
   audit_record(who, "create_token", out["id"].get<std::string>(),
@@ -513,9 +527,23 @@ Response Router::audit(const Request& req, const Params&, Json&, const Principal
   return json_response(security_.audit->page(after_seq, size_param(req, "limit")));
 }
 
-Response Router::audit_verify(const Request&, const Params&, Json&, const Principal*) {
+// GET: the chain, its head and the server's own checkpoints. POST {"checkpoint": {...}}:
+// also against a checkpoint the operator kept (audit_log.h).
+Response Router::audit_verify(const Request& req, const Params&, Json& body, const Principal*) {
   if (!security_.audit) throw Error(ErrorCode::kNotFound, "this server keeps no audit log");
-  return json_response(security_.audit->verify());
+  if (req.method != "POST") return json_response(security_.audit->verify());
+  auto it = body.is_object() ? body.find("checkpoint") : body.end();
+  if (!body.is_object() || it == body.end() || !it->is_object()) {
+    throw Error(ErrorCode::kInvalidArgument, "body must be {\"checkpoint\": {...}}");
+  }
+  return json_response(security_.audit->verify(&*it));
+}
+
+// The entry for this request first, so that the checkpoint covers it too.
+Response Router::audit_checkpoint(const Request&, const Params&, Json&, const Principal* who) {
+  if (!security_.audit) throw Error(ErrorCode::kNotFound, "this server keeps no audit log");
+  security_.audit->record(who, "audit_checkpoint", "", Json::object());
+  return json_response(security_.audit->checkpoint(), 201);
 }
 
 }  // namespace lumbung::server

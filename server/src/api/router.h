@@ -116,6 +116,7 @@ class Router {
   Response revoke_token(const Request&, const Params&, Json&, const Principal*);
   Response audit(const Request&, const Params&, Json&, const Principal*);
   Response audit_verify(const Request&, const Params&, Json&, const Principal*);
+  Response audit_checkpoint(const Request&, const Params&, Json&, const Principal*);
 
   void rate_limit(RateLimiter* limiter, const std::string& key);
   // Writes an audit entry if the audit log is on; a failure is logged, never thrown (the

@@ -13,6 +13,8 @@ std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
 
 std::string hex_encode(std::string_view bytes);
+// nullopt unless `hex` is an even number of lowercase hex digits.
+std::optional<std::string> hex_decode(std::string_view hex);
 // Raw 32-byte SHA-256 digest.
 std::string sha256(std::string_view data);
 // `n` bytes from OpenSSL's CSPRNG (RAND_bytes). Throws Error(kInternal) if it fails.

@@ -9,7 +9,8 @@
 //   oplog       every accepted op in one global, gap-free order `pos`; pull cursors follow it
 //   devices     registered devices: scope prefixes, token hash, acked_seq, activity
 //   tokens      admin and reviewer tokens (hashes), with expiry and revocation
-//   audit       append-only, hash-chained log of who did what (server/src/audit/)
+//   audit       append-only, keyed hash chain of who did what (server/src/audit/), and
+//               audit_checkpoints: signed (count, head) marks of it
 //   codes       one-time enrolment codes (hashes)
 //   conflicts   conflict entries found by the merge, open or resolved
 //   duplicates  pairs of live records with one natural key, open or merged
@@ -129,8 +130,9 @@ struct TokenRow {
   std::vector<std::string> scope;  // reviewer's region prefixes; empty = every region
 };
 
-// One audit log entry (docs/SECURITY.md "Audit log"). `hash` = hex SHA-256 of prev_hash
-// followed by the canonical JSON of the other members (audit/audit_log.cpp).
+// One audit log entry (docs/SECURITY.md "Audit log"). `hash` is the entry's link: hex
+// HMAC-SHA256 under the audit key (or, for entries before the key file, plain SHA-256) of
+// prev_hash followed by the canonical JSON of the other members (audit/audit_log.h).
 struct AuditRow {
   uint64_t seq = 0;  // 1, 2, 3 ... without gaps
   int64_t at_ms = 0;
@@ -141,6 +143,16 @@ struct AuditRow {
   std::string detail;  // canonical JSON object of counts; never record values
   std::string prev_hash;
   std::string hash;
+};
+
+// A signed audit checkpoint (audit/audit_log.h): the chain had `count` entries, the last
+// one's link `head`, at `at_ms`; `sig` is the hex Ed25519 signature of the server key `key_id`.
+struct AuditCheckpoint {
+  uint64_t count = 0;
+  std::string head;
+  int64_t at_ms = 0;
+  std::string key_id;
+  std::string sig;
 };
 
 // One page of a review queue: which rows, in (found_ms, id) order.
@@ -237,6 +249,8 @@ class WriteTxn {
   // --- audit log: the newest entry (seq 0 and "" if none) and append
   virtual std::pair<uint64_t, std::string> audit_head() = 0;
   virtual void append_audit(const AuditRow& row) = 0;
+  // Stores a checkpoint (one per count: a later one at the same count replaces it).
+  virtual void put_audit_checkpoint(const AuditCheckpoint& cp) = 0;
 
   // --- small persistent values (server clock, server op seq)
   virtual std::string meta(const std::string& key) = 0;
@@ -293,6 +307,8 @@ class ServerStore {
   // (one read snapshot). fn returns false to stop.
   virtual void read_audit(uint64_t after_seq, size_t limit,
                           const std::function<bool(const AuditRow&)>& fn) = 0;
+  // Every stored audit checkpoint, lowest count first.
+  virtual std::vector<AuditCheckpoint> audit_checkpoints() = 0;
 };
 
 }  // namespace lumbung::server

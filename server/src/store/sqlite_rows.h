@@ -70,12 +70,17 @@ CREATE INDEX IF NOT EXISTS refused_order ON refused(found_ms, id);
 CREATE INDEX IF NOT EXISTS refused_record ON refused(dev, col, rid, status);
 CREATE TABLE IF NOT EXISTS epochs(
   id TEXT PRIMARY KEY, start_pos INTEGER NOT NULL, started_ms INTEGER NOT NULL) WITHOUT ROWID;
--- Append-only: the server only ever INSERTs here; each row's hash covers the previous
--- row's hash (audit/audit_log.cpp), and meta 'audit_head' repeats the newest seq:hash.
+-- Append-only: the server only ever INSERTs here; each row's hash (its link) covers the
+-- previous row's link (audit/audit_log.h), and meta 'audit_head' repeats the newest
+-- seq:link with the audit key's tag.
 CREATE TABLE IF NOT EXISTS audit(
   seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, role TEXT NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL);
+-- Signed marks of the audit chain (audit/audit_log.h): sig = Ed25519 of the server key.
+CREATE TABLE IF NOT EXISTS audit_checkpoints(
+  count INTEGER PRIMARY KEY, head TEXT NOT NULL, at_ms INTEGER NOT NULL, key_id TEXT NOT NULL,
+  sig TEXT NOT NULL);
 )sql";
 
 // Columns added after the first release, each with the ALTER that adds it to an older file.

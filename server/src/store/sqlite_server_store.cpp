@@ -514,4 +514,17 @@ void SqliteServerStore::read_audit(uint64_t after_seq, size_t limit,
   }
 }
 
+std::vector<AuditCheckpoint> SqliteServerStore::audit_checkpoints() {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare(
+      "SELECT count, head, at_ms, key_id, sig FROM audit_checkpoints ORDER BY count");
+  ResetOnExit r{st};
+  std::vector<AuditCheckpoint> out;
+  while (st.step()) {
+    out.push_back(AuditCheckpoint{static_cast<uint64_t>(st.column_int(0)), st.column_text(1),
+                                  st.column_int(2), st.column_text(3), st.column_text(4)});
+  }
+  return out;
+}
+
 }  // namespace lumbung::server

@@ -38,6 +38,7 @@ class SqliteServerStore : public ServerStore {
   std::vector<TokenRow> list_tokens() override;
   void read_audit(uint64_t after_seq, size_t limit,
                   const std::function<bool(const AuditRow&)>& fn) override;
+  std::vector<AuditCheckpoint> audit_checkpoints() override;
 
  private:
   struct Impl;

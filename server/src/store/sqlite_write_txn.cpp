@@ -348,6 +348,18 @@ class SqliteWriteTxn : public WriteTxn {
         .run();
   }
 
+  void put_audit_checkpoint(const AuditCheckpoint& cp) override {
+    db_.prepare(
+           "INSERT OR REPLACE INTO audit_checkpoints(count,head,at_ms,key_id,sig) "
+           "VALUES(?1,?2,?3,?4,?5)")
+        .bind(1, static_cast<int64_t>(cp.count))
+        .bind_static(2, cp.head)
+        .bind(3, cp.at_ms)
+        .bind_static(4, cp.key_id)
+        .bind_static(5, cp.sig)
+        .run();
+  }
+
   uint64_t count_tokens() override {
     auto& st = db_.prepare("SELECT count(*) FROM tokens");
     ResetOnExit r{st};

@@ -181,12 +181,28 @@ int tokens(Admin& a, Args& args) {
   return kExitOk;
 }
 
-// The audit log's hash chain, checked by the server (GET /v1/admin/audit/verify).
+// The audit log's keyed chain and signed checkpoints, checked by the server
+// (GET /v1/admin/audit/verify; POST with the operator's checkpoint file from
+// `audit checkpoint --out FILE`, server/src/audit/audit_log.h).
 int audit(Admin& a, Args& args) {
   const std::string verb = args.next();
   if (verb == "verify") {
+    const auto checkpoint_file = args.value("checkpoint");
     args.finish();
-    const Json r = a.api->get("/v1/admin/audit/verify");
+    Json r;
+    if (checkpoint_file) {
+      std::ifstream in(*checkpoint_file, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      Json held = Json::parse(text.str(), nullptr, false);
+      if (!in || held.is_discarded() || !held.is_object()) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    tr("admin.audit_checkpoint_unreadable", {{"path", *checkpoint_file}}));
+      }
+      r = a.api->post("/v1/admin/audit/verify", Json{{"checkpoint", std::move(held)}});
+    } else {
+      r = a.api->get("/v1/admin/audit/verify");
+    }
     const bool ok = r.value("ok", false);
     if (a.json) {
       print_json(*a.out, r);
@@ -196,13 +212,47 @@ int audit(Admin& a, Args& args) {
                                       {"seq", value_text(head.value("seq", Json(0)))},
                                       {"hash", head.value("hash", std::string())}})
              << "\n";
+      if (checkpoint_file) {
+        *a.out << tr("admin.audit_checkpoint_held_ok",
+                     {{"count", value_text(r["held_checkpoint"].value("count", Json(0)))}})
+               << "\n";
+      }
     } else {
       const Json bad = r.value("first_bad", Json::object());
       *a.out << tr("admin.audit_bad", {{"seq", value_text(bad.value("seq", Json(0)))},
-                                       {"reason", bad.value("reason", std::string())}})
+                                       {"reason", printable(bad.value("reason", std::string()))}})
              << "\n";
+      const Json problems = r.value("problems", Json::array());
+      for (size_t i = 1; i < problems.size(); ++i) {
+        *a.out << "  #" << value_text(problems[i].value("seq", Json(0))) << ": "
+               << printable(problems[i].value("reason", std::string())) << "\n";
+      }
     }
     return ok ? kExitOk : kExitError;
+  }
+  if (verb == "checkpoint") {
+    const auto out_file = args.value("out");
+    args.finish();
+    const Json cp = a.api->call("POST", "/v1/admin/audit/checkpoint");
+    if (out_file) {
+      std::ofstream out(*out_file, std::ios::binary | std::ios::trunc);
+      out << cp.dump(2) << "\n";
+      out.close();
+      if (!out) {
+        throw Error(ErrorCode::kInvalidArgument, tr("export.cannot_write", {{"path", *out_file}}));
+      }
+    }
+    if (a.json || !out_file) {
+      print_json(*a.out, cp);
+    } else {
+      *a.out << tr("admin.audit_checkpoint_made",
+                   {{"count", value_text(cp.value("count", Json(0)))},
+                    {"head", cp.value("head", std::string())},
+                    {"key", cp.value("key_id", std::string())},
+                    {"path", *out_file}})
+             << "\n";
+    }
+    return kExitOk;
   }
   if (verb == "list") {
     const auto after = args.value("after");

@@ -168,7 +168,11 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   progress [--scope 74.02] [--csv BERKAS|-]     jumlah per kabupaten/kecamatan/desa, status, program
   export records [--scope 74.02] [--out BERKAS] [--deleted]
   export progress [--scope 74.02] [--out BERKAS]
-  audit verify         periksa rantai hash log audit; keluar 1 bila ada yang diubah/dihapus
+  audit verify [--checkpoint BERKAS]
+                      periksa rantai log audit (berkunci), tanda tangan titik periksa, dan
+                      titik periksa yang Anda simpan; keluar 1 bila ada yang diubah/dipotong
+  audit checkpoint [--out BERKAS]               titik periksa bertanda tangan untuk disimpan
+                      di luar server
   audit list [--after SEQ] [--limit N]          siapa melakukan apa (tanpa data pribadi)
 
 Daftar conflicts, duplicates dan refused per halaman: --limit N, --after ID (dari baris
@@ -203,7 +207,10 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   progress [--scope 74.02] [--csv FILE|-]       counts per kabupaten/kecamatan/desa, status, programme
   export records [--scope 74.02] [--out FILE] [--deleted]
   export progress [--scope 74.02] [--out FILE]
-  audit verify         check the audit log's hash chain; exit 1 if history was edited or cut
+  audit verify [--checkpoint FILE]
+                      check the audit log's keyed chain, the signed checkpoints, and one you
+                      kept; exit 1 if history was edited or cut
+  audit checkpoint [--out FILE]                 a signed checkpoint to keep off the server
   audit list [--after SEQ] [--limit N]          who did what (no personal data)
 
 The conflicts, duplicates and refused lists come in pages: --limit N, --after ID (from the

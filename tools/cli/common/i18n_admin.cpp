@@ -44,13 +44,24 @@ void add_admin_entries(Catalogue& c) {
         "Device {device} revoked; its next request is refused."}},
       {"admin.revoked_word", {"DICABUT", "REVOKED"}},
       {"admin.audit_ok",
-       {"Log audit utuh: {n} entri, kepala #{seq} {hash}. Catat kepala ini untuk dibandingkan "
-        "nanti.",
-        "Audit log intact: {n} entries, head #{seq} {hash}. Write the head down to compare "
-        "later."}},
+       {"Log audit utuh: {n} entri, kepala #{seq} {hash}. Simpan titik periksa di luar server: "
+        "lumbung-admin audit checkpoint --out BERKAS",
+        "Audit log intact: {n} entries, head #{seq} {hash}. Keep a checkpoint off the server: "
+        "lumbung-admin audit checkpoint --out FILE"}},
       {"admin.audit_bad",
        {"LOG AUDIT RUSAK di entri #{seq}: {reason}. Riwayat telah diubah atau dihapus.",
         "AUDIT LOG BROKEN at entry #{seq}: {reason}. History was edited or deleted."}},
+      {"admin.audit_checkpoint_made",
+       {"Titik periksa audit #{count} (kepala {head}, kunci {key}) ditandatangani dan ditulis ke "
+        "{path}. Simpan di luar server ini; nanti: lumbung-admin audit verify --checkpoint {path}",
+        "Audit checkpoint #{count} (head {head}, key {key}) signed and written to {path}. Keep it "
+        "off this server; later: lumbung-admin audit verify --checkpoint {path}"}},
+      {"admin.audit_checkpoint_held_ok",
+       {"Titik periksa Anda #{count} masih ada dalam rantai, ditandatangani kunci server ini.",
+        "Your checkpoint #{count} is still in the chain, signed by this server's key."}},
+      {"admin.audit_checkpoint_unreadable",
+       {"{path} bukan berkas titik periksa audit (dari audit checkpoint --out)",
+        "{path} is not an audit checkpoint file (from audit checkpoint --out)"}},
       {"admin.col.device", {"perangkat", "device"}},
       {"admin.col.label", {"nama", "label"}},
       {"admin.col.scope", {"wilayah", "scope"}},
