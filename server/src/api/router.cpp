@@ -123,6 +123,7 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"POST", "/v1/push", Access::kDevice, true, &Router::push},
       {"GET", "/v1/pull", Access::kDevice, false, &Router::pull},
       {"POST", "/v1/devices/register", Access::kPublic, true, &Router::register_device},
+      {"POST", "/v1/devices/token/rotate", Access::kDevice, false, &Router::rotate_token},
       {"GET", "/v1/conflicts", Access::kReviewer, false, &Router::conflicts},
       {"POST", "/v1/conflicts/{id}/resolve", Access::kReviewer, true, &Router::resolve},
       {"GET", "/v1/duplicates", Access::kReviewer, false, &Router::duplicates},
@@ -133,6 +134,7 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"GET", "/v1/records", Access::kReviewer, false, &Router::records},
       {"GET", "/v1/progress", Access::kReviewer, false, &Router::progress},
       {"POST", "/v1/admin/codes", Access::kAdmin, true, &Router::create_code},
+      {"POST", "/v1/admin/codes/{id}/revoke", Access::kAdmin, false, &Router::revoke_code},
       {"POST", "/v1/admin/tokens", Access::kAdmin, true, &Router::create_token},
       {"GET", "/v1/admin/devices", Access::kAdmin, false, &Router::devices},
       {"POST", "/v1/admin/devices/{id}/revoke", Access::kAdmin, false, &Router::revoke},
@@ -478,6 +480,18 @@ Response Router::create_code(const Request&, const Params&, Json& body, const Pr
   audit_record(who, "create_code", "",
                Json{{"scope", out["scope"]}, {"expires_ms", out["expires_ms"]}});
   return json_response(out, 201);
+}
+
+Response Router::revoke_code(const Request&, const Params& p, Json&, const Principal* who) {
+  Json out = enrolment_.revoke_code(p.at(0));
+  audit_record(who, "revoke_code", p.at(0), Json{{"used", out["used"]}});
+  return json_response(out);
+}
+
+Response Router::rotate_token(const Request&, const Params&, Json&, const Principal* who) {
+  Json out = enrolment_.rotate_device_token(*who);
+  audit_record(who, "rotate_token", who->device_id, Json::object());
+  return json_response(out);
 }
 
 Response Router::revoke_code(const Request&, const Params& p, Json&, const Principal* who) {

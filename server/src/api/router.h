@@ -109,6 +109,8 @@ class Router {
   Response records(const Request&, const Params&, Json&, const Principal*);
   Response progress(const Request&, const Params&, Json&, const Principal*);
   Response create_code(const Request&, const Params&, Json&, const Principal*);
+  Response revoke_code(const Request&, const Params&, Json&, const Principal*);
+  Response rotate_token(const Request&, const Params&, Json&, const Principal*);
   Response create_token(const Request&, const Params&, Json&, const Principal*);
   Response devices(const Request&, const Params&, Json&, const Principal*);
   Response revoke(const Request&, const Params&, Json&, const Principal*);

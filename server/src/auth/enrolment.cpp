@@ -100,10 +100,12 @@ Json Enrolment::create_code(const Json& body) {
   c.created_ms = wall_.now_ms();
   c.expires_ms = c.created_ms + hours * 3600 * 1000;
   const std::string code = new_enrolment_code();
+  const std::string hash = secret_hash(canonical_code(code));
   auto txn = store_.begin_write();
-  txn->insert_code(secret_hash(canonical_code(code)), c);
+  txn->insert_code(hash, c);
   txn->commit();
-  return Json{{"code", code}, {"scope", c.scope}, {"label", c.label}, {"expires_ms", c.expires_ms}};
+  return Json{{"code", code},      {"id", token_id(hash)},         {"scope", c.scope},
+              {"label", c.label}, {"expires_ms", c.expires_ms}};
 }
 
 Json Enrolment::register_device(const Json& body) {
@@ -120,8 +122,13 @@ Json Enrolment::register_device(const Json& body) {
   auto txn = store_.begin_write();
   auto c = txn->code(code_hash);
   if (!c) throw Error(ErrorCode::kUnauthorized, "unknown enrolment code");
-  if (c->used_ms != 0) throw Error(ErrorCode::kForbidden, "enrolment code already used");
-  if (c->expires_ms <= now) throw Error(ErrorCode::kForbidden, "enrolment code expired");
+  // 403 forbidden, told apart by "reason" (PROTOCOL.md): the laptop says which to the officer.
+  auto refuse = [](const char* reason, const char* detail) {
+    return ProblemError(ErrorCode::kForbidden, detail, Json{{"reason", reason}});
+  };
+  if (c->revoked_ms != 0) throw refuse("code_revoked", "enrolment code revoked");
+  if (c->used_ms != 0) throw refuse("code_used", "enrolment code already used");
+  if (c->expires_ms <= now) throw refuse("code_expired", "enrolment code expired");
   if (txn->device(device_id))
     throw Error(ErrorCode::kAlreadyExists, "device id already registered");
   const std::string token = new_token(Role::kDevice);
@@ -134,6 +141,29 @@ Json Enrolment::register_device(const Json& body) {
   txn->mark_code_used(code_hash, device_id, now);
   txn->commit();
   return Json{{"device_id", device_id}, {"token", token}, {"scope", d.scope}, {"label", d.label}};
+}
+
+Json Enrolment::revoke_code(const std::string& id) {
+  const int64_t now = wall_.now_ms();
+  auto txn = store_.begin_write();
+  auto c = txn->revoke_code(id, now);
+  if (!c) throw Error(ErrorCode::kNotFound, "no such enrolment code");
+  txn->commit();
+  return Json{{"id", id},
+              {"revoked", true},
+              {"revoked_ms", c->revoked_ms},
+              {"used", c->used_ms != 0},
+              {"used_by", c->used_by}};
+}
+
+Json Enrolment::rotate_device_token(const Principal& device) {
+  const std::string token = new_token(Role::kDevice);
+  auto txn = store_.begin_write();
+  auto d = txn->device(device.device_id);
+  if (!d || d->revoked_ms != 0) throw Error(ErrorCode::kUnauthorized, "device revoked");
+  txn->set_next_device_token(device.device_id, secret_hash(token));
+  txn->commit();
+  return Json{{"device_id", device.device_id}, {"token", token}};
 }
 
 Json Enrolment::create_token(const Json& body) {

@@ -34,12 +34,21 @@ class Enrolment {
     admin_ttl_h_ = admin;
   }
 
-  // body {"scope":["74.02", ...], "label":"...", "expires_in_hours":72} -> {"code",...}
+  // body {"scope":["74.02", ...], "label":"...", "expires_in_hours":72}
+  //   -> {"code","id","scope","label","expires_ms"}; `id` (16 hex digits of the code's
+  //   hash) names the code for revoke_code without being able to register.
   Json create_code(const Json& body);
+  // Revokes an enrolment code by id: it can no longer register a device. kNotFound if
+  // unknown. -> {"id","revoked","revoked_ms","used","used_by"}
+  Json revoke_code(const std::string& id);
   // body {"code","device_id","label"} -> {"device_id","token","scope"}. Throws
-  // kUnauthorized (unknown code), kForbidden (used or expired code), kAlreadyExists
-  // (device id taken), kInvalidArgument.
+  // kUnauthorized (unknown code), kForbidden with reason code_revoked / code_used /
+  // code_expired, kAlreadyExists (device id taken), kInvalidArgument.
   Json register_device(const Json& body);
+  // A new token for an authenticated device -> {"device_id","token"}. The device's current
+  // token keeps working until the new one is first used (Authenticator promotes it then);
+  // a second rotation before that replaces the pending token.
+  Json rotate_device_token(const Principal& device);
   // body {"role":"reviewer"|"admin","label":"...","expires_in_hours":N}
   //   -> {"token","id","role","label","expires_ms"}
   Json create_token(const Json& body);

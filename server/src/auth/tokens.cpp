@@ -68,6 +68,13 @@ Principal Authenticator::authenticate(const std::optional<std::string>& authoriz
   if (wall_ && p->expires_ms != 0 && p->expires_ms <= wall_->now_ms()) {
     throw Error(ErrorCode::kUnauthorized, "token expired");
   }
+  if (p->pending_token) {
+    // The first call with a rotated token: it becomes the device's only token, and the
+    // old one stops working. Until now both worked, so a lost rotate answer strands no one.
+    auto txn = store_.begin_write();
+    if (txn->promote_device_token(p->device_id, hash)) txn->commit();
+    p->pending_token = false;
+  }
   return *p;
 }
 

@@ -44,7 +44,8 @@ class Authenticator {
   // `authorization` is the Authorization header (nullopt if absent). Throws
   // Error(kUnauthorized) for a missing, malformed or unknown token, with the detail
   // "device revoked" / "token revoked" for a revoked one and "token expired" for an
-  // expired reviewer/admin token.
+  // expired reviewer/admin token. A device's pending rotated token is accepted and, on
+  // this first use, replaces the device's old token (a write).
   Principal authenticate(const std::optional<std::string>& authorization) const;
 
  private:

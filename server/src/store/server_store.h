@@ -57,6 +57,7 @@ struct CodeRow {
   int64_t expires_ms = 0;
   int64_t used_ms = 0;  // 0 = unused
   std::string used_by;
+  int64_t revoked_ms = 0;  // 0 = not revoked
 };
 
 // One oplog row as pull needs it; op_text is the op's JSON (with "dev") as sent to devices.
@@ -237,6 +238,17 @@ class WriteTxn {
   virtual void insert_code(const std::string& code_hash, const CodeRow& c) = 0;
   virtual void mark_code_used(const std::string& code_hash, const std::string& device_id,
                               int64_t now_ms) = 0;
+  // Revokes the code whose hash starts with `id` (16 hex digits); returns the row as it is
+  // now, or nullopt if no code has that id. A used code stays used (its device stays).
+  virtual std::optional<CodeRow> revoke_code(const std::string& id, int64_t now_ms) = 0;
+  // Device token rotation: `next_hash` becomes the device's pending token (replacing any
+  // earlier pending one); the current token keeps working until promote_device_token.
+  virtual void set_next_device_token(const std::string& device_id,
+                                     const std::string& next_hash) = 0;
+  // The pending token `next_hash` becomes the device's only token (the old one stops).
+  // False if it is no longer that device's pending token.
+  virtual bool promote_device_token(const std::string& device_id,
+                                    const std::string& next_hash) = 0;
   // expires_ms 0 = never expires; scope: a reviewer's region prefixes (empty = all).
   virtual void insert_token(const std::string& token_hash, Role role, const std::string& label,
                             int64_t now_ms, int64_t expires_ms,

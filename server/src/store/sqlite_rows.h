@@ -93,7 +93,13 @@ inline constexpr AddedColumn kAddedColumns[] = {
     {"tokens", "expires_ms", "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0"},
     {"oplog", "not_scope", "ALTER TABLE oplog ADD COLUMN not_scope TEXT NOT NULL DEFAULT ''"},
     {"tokens", "scope", "ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT '[]'"},
+    {"codes", "revoked_ms", "ALTER TABLE codes ADD COLUMN revoked_ms INTEGER NOT NULL DEFAULT 0"},
+    {"devices", "next_token_hash", "ALTER TABLE devices ADD COLUMN next_token_hash TEXT"},
 };
+// Indexes on added columns, made once the columns exist.
+inline constexpr const char* kAddedIndexes =
+    "CREATE UNIQUE INDEX IF NOT EXISTS devices_next_token ON devices(next_token_hash) "
+    "WHERE next_token_hash IS NOT NULL";
 
 inline constexpr const char* kTokenCols =
     "hash,role,label,created_ms,expires_ms,revoked_ms,scope";

@@ -153,6 +153,7 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
     st.reset();
     if (!present) impl->writer->exec(c.alter);
   }
+  impl->writer->exec(kAddedIndexes);
   // An acknowledged push must survive a power cut, not only a crash: the commit that the
   // answer reports is fsync'ed (WAL + synchronous=FULL). Measured in BENCHMARKS.md.
   impl->writer->exec("PRAGMA synchronous=FULL");
@@ -198,19 +199,24 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
       return p;
     }
   }
-  auto& st = db.prepare(
-      "SELECT device_id, label, scope, revoked_ms, token_hash FROM devices WHERE token_hash=?1");
-  ResetOnExit r{st};
-  st.bind_static(1, token_hash);
-  if (!st.step()) return std::nullopt;
-  Principal p;
-  p.role = Role::kDevice;
-  p.device_id = st.column_text(0);
-  p.label = st.column_text(1);
-  p.scope = scope_from_text(st.column_view(2));
-  p.revoked = st.column_int(3) != 0;
-  p.stored_hash = st.column_text(4);
-  return p;
+  // A device's token, or its pending rotated token (PROTOCOL.md "Token rotation").
+  for (const char* column : {"token_hash", "next_token_hash"}) {
+    auto& st = db.prepare(std::string("SELECT device_id, label, scope, revoked_ms, ") + column +
+                          " FROM devices WHERE " + column + "=?1");
+    ResetOnExit r{st};
+    st.bind_static(1, token_hash);
+    if (!st.step()) continue;
+    Principal p;
+    p.role = Role::kDevice;
+    p.device_id = st.column_text(0);
+    p.label = st.column_text(1);
+    p.scope = scope_from_text(st.column_view(2));
+    p.revoked = st.column_int(3) != 0;
+    p.stored_hash = st.column_text(4);
+    p.pending_token = std::string_view(column) == "next_token_hash";
+    return p;
+  }
+  return std::nullopt;
 }
 
 LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,

@@ -261,7 +261,8 @@ class SqliteWriteTxn : public WriteTxn {
 
   std::optional<CodeRow> code(const std::string& code_hash) override {
     auto& st = db_.prepare(
-        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by FROM codes WHERE hash=?1");
+        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms FROM codes "
+        "WHERE hash=?1");
     ResetOnExit r{st};
     st.bind_static(1, code_hash);
     if (!st.step()) return std::nullopt;
@@ -272,7 +273,44 @@ class SqliteWriteTxn : public WriteTxn {
     c.expires_ms = st.column_int(3);
     c.used_ms = st.column_int(4);
     c.used_by = st.column_text(5);
+    c.revoked_ms = st.column_int(6);
     return c;
+  }
+
+  std::optional<CodeRow> revoke_code(const std::string& id, int64_t now_ms) override {
+    if (id.size() != kTokenIdHexDigits) return std::nullopt;
+    const std::string end = prefix_end(id);
+    db_.prepare("UPDATE codes SET revoked_ms=?3 WHERE hash>=?1 AND hash<?2 AND revoked_ms=0")
+        .bind_static(1, id)
+        .bind_static(2, end)
+        .bind(3, now_ms)
+        .run();
+    auto& st = db_.prepare("SELECT hash FROM codes WHERE hash>=?1 AND hash<?2 LIMIT 1");
+    std::string hash;
+    {
+      ResetOnExit r{st};
+      st.bind_static(1, id).bind_static(2, end);
+      if (!st.step()) return std::nullopt;
+      hash = st.column_text(0);
+    }
+    return code(hash);
+  }
+
+  void set_next_device_token(const std::string& device_id, const std::string& next_hash) override {
+    db_.prepare("UPDATE devices SET next_token_hash=?2 WHERE device_id=?1")
+        .bind_static(1, device_id)
+        .bind(2, next_hash)
+        .run();
+  }
+
+  bool promote_device_token(const std::string& device_id, const std::string& next_hash) override {
+    db_.prepare(
+           "UPDATE devices SET token_hash=next_token_hash, next_token_hash=NULL "
+           "WHERE device_id=?1 AND next_token_hash=?2")
+        .bind_static(1, device_id)
+        .bind_static(2, next_hash)
+        .run();
+    return db_.changes() > 0;
   }
 
   void insert_code(const std::string& code_hash, const CodeRow& c) override {
