@@ -494,18 +494,6 @@ Response Router::rotate_token(const Request&, const Params&, Json&, const Princi
   return json_response(out);
 }
 
-Response Router::revoke_code(const Request&, const Params& p, Json&, const Principal* who) {
-  Json out = enrolment_.revoke_code(p.at(0));
-  audit_record(who, "revoke_code", p.at(0), Json{{"used", out["used"]}});
-  return json_response(out);
-}
-
-Response Router::rotate_token(const Request&, const Params&, Json&, const Principal* who) {
-  Json out = enrolment_.rotate_device_token(*who);
-  audit_record(who, "rotate_token", who->device_id, Json::object());
-  return json_response(out);
-}
-
 Response Router::create_token(const Request&, const Params&, Json& body, const Principal* who) {
   Json out = enrolment_.create_token(body);
   audit_record(who, "create_token", out["id"].get<std::string>(),
