@@ -266,3 +266,53 @@ TEST_CASE("a refused change is set aside: the officer is told and the office app
   CHECK(shown["fields"]["phone"] == "081399990000");
   CHECK(shown["fields"]["village_code"] == "7402022001");
 }
+
+TEST_CASE("admin mints a reviewer token for some regions and revokes an unused enrolment code") {
+  CliFixture f;
+  // A kabupaten reviewer for Konawe (74.02) and all of Sulawesi Tenggara's neighbour 73.
+  CliResult r = f.admin({"tokens", "create", "--role", "reviewer", "--scope", "74.02,73",
+                         "--label", "Kab. Konawe"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find("lbr_") != std::string::npos);
+  CHECK(r.out.find("regions: 7402, 73") != std::string::npos);
+  json made = f.json_of(f.admin({"--json", "tokens", "create", "--role", "reviewer", "--scope",
+                                 "74.02.01", "--expires-hours", "48"}));
+  CHECK(made["scope"] == json::array({"740201"}));
+  CHECK(made["expires_ms"].get<int64_t>() - lumbung::test::wall_ms() <= 48LL * 3600 * 1000);
+  const std::string kecamatan = made["token"];
+  // The token sees its regions only: progress outside them is refused (exit 6), inside works.
+  auto as_kecamatan = [&](std::vector<std::string> args) {
+    std::vector<std::string> full{"--server", f.server.server().base_url(), "--token", kecamatan,
+                                  "--lang", "en"};
+    full.insert(full.end(), args.begin(), args.end());
+    return lumbung::test::run_cli(LUMBUNG_ADMIN_BIN, full, {}, {}, 60000);
+  };
+  CHECK(as_kecamatan({"progress", "--scope", "74.02.01"}).exit == 0);
+  CliResult outside = as_kecamatan({"progress", "--scope", "74.14"});
+  CHECK(outside.exit != 0);
+  // Without --scope a reviewer token is the national office's, and says so.
+  r = f.admin({"tokens", "create", "--role", "reviewer"});
+  CHECK(r.out.find("every region") != std::string::npos);
+  // A scope is for reviewer tokens only (the server refuses it for admin tokens).
+  CHECK(f.admin({"tokens", "create", "--role", "admin", "--scope", "74.02"}).exit != 0);
+
+  // Codes: the id printed at creation revokes it; the laptop then cannot register with it.
+  r = f.admin({"codes", "create", "--scope", "74.02.01", "--label", "lost in the post"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  const auto at = r.out.find("code id ");
+  REQUIRE(at != std::string::npos);
+  const std::string id = r.out.substr(at + 8, 16);
+  const auto code_at = r.out.find("Enrolment code: ");
+  REQUIRE(code_at != std::string::npos);
+  const std::string code = r.out.substr(code_at + 16, r.out.find('\n', code_at) - code_at - 16);
+  r = f.admin({"codes", "revoke", id});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find("revoked") != std::string::npos);
+  r = f.lumbung("awuliti", {"init", "--unencrypted", "--server", f.server.server().base_url(),
+                            "--code", code, "--officer", "OFC-0001"});
+  CHECK(r.exit != 0);
+  CHECK(r.err.find("enrolment code revoked") != std::string::npos);
+  CHECK(f.json_of(f.admin({"--json", "devices", "list"}))["devices"].empty());
+  // An unknown id is reported as such.
+  CHECK(f.admin({"codes", "revoke", "ffffffffffffffff"}).exit != 0);
+}

@@ -1,6 +1,8 @@
 // End-to-end tests of the field officer's `lumbung` CLI: the real binary, a real server.
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 #include <csignal>
 #include <filesystem>
 #include <set>
@@ -412,16 +414,32 @@ TEST_CASE("a village outside the laptop's regions: refused at enrol and edit and
   CHECK(f.server.records(f.server.reviewer()).size() == 2);
 }
 
-TEST_CASE("names and labels with control characters are printed escaped") {
+TEST_CASE("names with control characters are refused - and printed escaped if a record has one") {
   CliFixture f;
   f.init_laptop("a", "74.02.01", "OFC-0001");
   // A name as a broken spreadsheet or a hostile file could carry it: a terminal escape that
   // would recolour the screen or retitle the window.
   const std::string evil = "Siti \x1b]0;owned\x07Rahmawati\x1b[31m";
   CliResult r = f.lumbung("a", official_flags("7402015203780001", evil, "1978-03-12", "P"));
+  CHECK(r.exit == 3);  // text is data: refused like any invalid value, nothing stored
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find("control character") != std::string::npos);
+  r = f.lumbung("a", official_flags("7402015203780001", evil, "1978-03-12", "P"), {}, "id");
+  CHECK(r.err.find("karakter kendali") != std::string::npos);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["records"] == 0);
+
+  // A record that holds one anyway (written before the rule, or by another tool): put in
+  // the (unencrypted) store directly, as JSON escapes inside the stored document.
+  r = f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
   REQUIRE_MESSAGE(r.exit == 0, r.err);
-  CHECK(r.out.find('\x1b') == std::string::npos);
-  CHECK(r.out.find("Siti \\x1b]0;owned\\x07Rahmawati\\x1b[31m") != std::string::npos);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((f.home("a") + "/lumbung.db").c_str(), &db) == SQLITE_OK);
+  const char* sql =
+      "UPDATE records SET doc = replace(doc, '\"Siti Rahmawati\"', "
+      "'\"Siti \\u001b]0;owned\\u0007Rahmawati\\u001b[31m\"')";
+  CHECK(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(sqlite3_changes(db) == 1);
+  sqlite3_close(db);
   for (const std::vector<std::string>& cmd :
        {std::vector<std::string>{"list"}, {"show", "7402015203780001"}, {"search", "siti"}}) {
     r = f.lumbung("a", cmd);
@@ -434,4 +452,72 @@ TEST_CASE("names and labels with control characters are printed escaped") {
   // JSON keeps the value exact (escaped the JSON way).
   json shown = f.json_of(f.lumbung("a", {"--json", "show", "7402015203780001"}));
   CHECK(shown["fields"]["full_name"] == evil);
+}
+
+namespace {
+// A value of the laptop store's meta table (the tests' stores are unencrypted, so a secret
+// such as "secret:device_token" is there in clear).
+std::string store_meta(const std::string& home, const std::string& key) {
+  sqlite3* db = nullptr;
+  std::string value;
+  if (sqlite3_open_v2((home + "/lumbung.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key=?1", -1, &st, nullptr) ==
+        SQLITE_OK) {
+      sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) == SQLITE_ROW)
+        value = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return value;
+}
+}  // namespace
+
+TEST_CASE("token rotate: a new device token - the old one stops - unsent changes go out with it") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  REQUIRE(f.lumbung("a", {"sync"}).exit == 0);
+  // Enrolled while offline: one change waits.
+  CliResult r =
+      f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  const std::string old_token = store_meta(f.home("a"), "secret:device_token");
+  REQUIRE(old_token.rfind("lbd_", 0) == 0);
+
+  r = f.lumbung("a", {"token", "rotate"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find("replaced") != std::string::npos);
+  const std::string new_token = store_meta(f.home("a"), "secret:device_token");
+  CHECK(new_token.rfind("lbd_", 0) == 0);
+  CHECK(new_token != old_token);
+  CHECK(store_meta(f.home("a"), "secret:device_token_next").empty());
+  CHECK(f.server.http().get("/v1/pull?cursor=", old_token).status == 401);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["pending_changes"] == 1);
+
+  // The waiting change goes out with the new token.
+  json s = f.json_of(f.lumbung("a", {"--json", "sync"}));
+  CHECK(s["pushed"] == 1);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["pending_changes"] == 0);
+
+  // A rotation whose new token was kept but never confirmed (the link was cut right after
+  // the answer) finishes at the next sync.
+  auto half = f.server.http().post("/v1/devices/token/rotate", json::object(), new_token);
+  REQUIRE(half.status == 200);
+  const std::string waiting = half.json()["token"];
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((f.home("a") + "/lumbung.db").c_str(), &db) == SQLITE_OK);
+  const std::string sql =
+      "INSERT OR REPLACE INTO meta(key, value) VALUES('secret:device_token_next', '" + waiting +
+      "')";
+  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  r = f.lumbung("a", {"sync"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.err.find("new device token is in use") != std::string::npos);
+  CHECK(store_meta(f.home("a"), "secret:device_token") == waiting);
+  CHECK(f.server.http().get("/v1/pull?cursor=", new_token).status == 401);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "token", "rotate"}))["rotated"] == true);
 }

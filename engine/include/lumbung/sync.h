@@ -144,6 +144,20 @@ class SyncClient {
 
   void set_token(std::string token) { token_ = std::move(token); }
 
+  // Device token rotation (docs/PROTOCOL.md "POST /v1/devices/token/rotate"), in two steps
+  // so that no answer lost on the link strands the device:
+  //  1. request_new_token() asks the server, with the current token, for a new one and
+  //     returns it. The server keeps accepting the current token. The caller keeps the new
+  //     one durably (beside the current one) before step 2.
+  //  2. confirm_token(next) makes one authenticated call with `next`; from then the server
+  //     accepts only `next`, and so does this client. On failure this client keeps its
+  //     current token: Error(kUnauthorized) means `next` is dead (a later request replaced
+  //     it; drop it and rotate again), Error(kTransport) that the link failed (keep both
+  //     and confirm later: the current token still works meanwhile).
+  // Neither step touches the store's records or change log.
+  std::string request_new_token();
+  void confirm_token(const std::string& next);
+
  private:
   class Run;
   Store& store_;

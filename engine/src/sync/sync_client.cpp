@@ -434,6 +434,30 @@ std::string SyncClient::register_device(const std::string& code, const std::stri
   return token_;
 }
 
+std::string SyncClient::request_new_token() {
+  SyncOptions o;
+  Run run(*this, o);
+  Json j = run.call("POST", "/v1/devices/token/rotate", std::string());
+  const auto it = j.find("token");
+  if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    throw Error(ErrorCode::kProtocol, "token rotation answer has no token");
+  }
+  return it->get<std::string>();
+}
+
+void SyncClient::confirm_token(const std::string& next) {
+  std::string current = std::move(token_);
+  token_ = next;
+  try {
+    SyncOptions o;
+    Run run(*this, o);
+    run.call("GET", "/v1/schema", std::string());  // any authenticated call promotes `next`
+  } catch (...) {
+    token_ = std::move(current);
+    throw;
+  }
+}
+
 SyncReport SyncClient::sync(const SyncOptions& options) {
   Run run(*this, options);
   run.push();

@@ -139,6 +139,23 @@ std::string field_name_text(Admin& a, const std::string& collection, const std::
 
 int codes(Admin& a, Args& args) {
   const std::string verb = args.next();
+  if (verb == "revoke") {
+    const std::string id = args.next();
+    args.finish();
+    if (id.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_code_id"));
+    Json r = a.api->call("POST", "/v1/admin/codes/" + url_encode(id) + "/revoke");
+    if (a.json) {
+      print_json(*a.out, r);
+    } else {
+      *a.out << tr("admin.code_revoked", {{"id", printable(id)}}) << "\n";
+      if (r.value("used", false)) {
+        *a.out << tr("admin.code_revoked_used",
+                     {{"device", printable(r.value("used_by", std::string()))}})
+               << "\n";
+      }
+    }
+    return kExitOk;
+  }
   if (verb != "create")
     throw Error(ErrorCode::kInvalidArgument,
                 tr("usage.unknown_command", {{"cmd", "codes " + verb}}));
@@ -157,7 +174,8 @@ int codes(Admin& a, Args& args) {
     *a.out << tr("admin.code_made", {{"code", r.value("code", "")},
                                      {"scope", join(r["scope"], ", ")},
                                      {"expires", local_time(opt_ms(r, "expires_ms"))}})
-           << "\n";
+           << "\n"
+           << tr("admin.code_id", {{"id", r.value("id", "")}}) << "\n";
   }
   return kExitOk;
 }
@@ -169,14 +187,27 @@ int tokens(Admin& a, Args& args) {
                 tr("usage.unknown_command", {{"cmd", "tokens " + verb}}));
   const std::string role = args.value("role").value_or("reviewer");
   const auto label = args.value("label");
+  const auto scope = args.value("scope");  // a reviewer's regions: 74.02,73
+  const auto hours = args.value("expires-hours");
   args.finish();
   Json body{{"role", role}};
   if (label) body["label"] = *label;
+  if (scope) body["scope"] = split_commas(*scope);
+  if (hours) body["expires_in_hours"] = std::stoi(*hours);
   Json r = a.api->post("/v1/admin/tokens", body);
   if (a.json) {
     print_json(*a.out, r);
   } else {
     *a.out << tr("admin.token_made", {{"role", role}, {"token", r.value("token", "")}}) << "\n";
+    const Json regions = r.value("scope", Json::array());
+    if (role == "reviewer") {
+      *a.out << (regions.empty() ? tr("admin.token_every_region")
+                                 : tr("admin.token_regions", {{"scope", join(regions, ", ")}}))
+             << "\n";
+    }
+    *a.out << tr("admin.token_expires", {{"id", r.value("id", "")},
+                                         {"expires", local_time(opt_ms(r, "expires_ms"))}})
+           << "\n";
   }
   return kExitOk;
 }

@@ -78,6 +78,8 @@ Sinkronisasi:
                       dengan jeda bertambah, lalu dilanjutkan dari titik terakhir. Ctrl-C: berhenti
                       dengan rapi di batas permintaan berikutnya (Ctrl-C kedua: berhenti seketika;
                       tetap aman). Jalankan lagi untuk melanjutkan.
+  token rotate         minta token perangkat baru (mis. setelah laptop lepas dari tangan Anda);
+                      token lama berlaku sampai yang baru dipakai; data belum terkirim tetap
 
 --json pada list, search, show, status, conflicts, refused, sync, import-csv: keluaran JSON.
 Frasa sandi: diketik saat ditanya (tidak tampil di layar), atau dari --passphrase-fd N (satu
@@ -133,6 +135,8 @@ Sync:
                       growing waits and resumed where it stopped. Ctrl-C stops cleanly at the next
                       request boundary (a second Ctrl-C stops at once; still safe). Run it again
                       to continue.
+  token rotate         get a new device token (e.g. after the laptop was out of your hands); the
+                      old one works until the new one is used; unsent changes stay
 
 --json on list, search, show, status, conflicts, refused, sync, import-csv: JSON output.
 Passphrase: typed when asked (not shown), or from --passphrase-fd N (one line from descriptor
@@ -149,7 +153,9 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
 
   codes create --scope 74.02.01[,74.02.02] [--label TEKS] [--expires-hours N]
                       kode pendaftaran sekali pakai untuk satu laptop, dengan wilayahnya
-  tokens create --role reviewer|admin [--label TEKS]
+  codes revoke ID      cabut kode yang belum dipakai (ID dicetak saat kode dibuat)
+  tokens create --role reviewer|admin [--label TEKS] [--scope 74.02[,73]] [--expires-hours N]
+                      --scope: wilayah token reviewer (tanpa itu: semua wilayah)
   devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat,
                       perubahan ditolak yang masih terbuka
   devices revoke ID    cabut perangkat seketika
@@ -188,7 +194,9 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
 
   codes create --scope 74.02.01[,74.02.02] [--label TEXT] [--expires-hours N]
                       a one-time enrolment code for one laptop, with its regions
-  tokens create --role reviewer|admin [--label TEXT]
+  codes revoke ID      revoke a code not used yet (its ID is printed when it is made)
+  tokens create --role reviewer|admin [--label TEXT] [--scope 74.02[,73]] [--expires-hours N]
+                      --scope: a reviewer token's regions (without it: every region)
   devices list         last seen, last sync, acked seq, what each device reported, its open
                       refused changes
   devices revoke ID    revoke a device at once

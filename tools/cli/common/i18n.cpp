@@ -84,10 +84,10 @@ const Catalogue& catalogue() {
         "The server does not know this enrolment code ({detail}). Check the code from the central "
         "office."}},
       {"init.code_used",
-       {"Kode pendaftaran sudah dipakai atau kedaluwarsa ({detail}). Minta kode baru ke kantor "
-        "pusat.",
-        "The enrolment code was already used or has expired ({detail}). Ask the central office for "
-        "a new one."}},
+       {"Kode pendaftaran sudah dipakai, dicabut atau kedaluwarsa ({detail}). Minta kode baru ke "
+        "kantor pusat.",
+        "The enrolment code was already used, was revoked or has expired ({detail}). Ask the "
+        "central office for a new one."}},
       {"init.device_taken",
        {"Id perangkat ini sudah terdaftar ({detail}).",
         "This device id is already registered ({detail})."}},
@@ -248,6 +248,22 @@ const Catalogue& catalogue() {
       {"sync.rate", {"{n}/d", "{n}/s"}},
       {"sync.done_word", {"selesai", "done"}},
       {"sync.retries", {"(mencoba ulang ×{n})", "(retried ×{n})"}},
+      {"sync.token_renewed",
+       {"Token perangkat baru mulai dipakai; token lama tidak berlaku lagi.",
+        "The new device token is in use; the old one no longer works."}},
+      {"token.rotated",
+       {"Token perangkat diganti: token baru tersimpan di laptop ini dan token lama tidak berlaku "
+        "lagi. Perubahan yang belum terkirim ({pending}) tetap menunggu sinkronisasi.",
+        "Device token replaced: the new token is kept on this laptop and the old one no longer "
+        "works. Unsent changes ({pending}) still wait for the next sync."}},
+      {"token.offline",
+       {"Server tidak terjangkau ({detail}); token belum diganti. Token sekarang tetap berlaku; "
+        "jalankan lagi `lumbung token rotate` saat ada sinyal.",
+        "The server cannot be reached ({detail}); the token was not replaced. The current token "
+        "still works; run `lumbung token rotate` again when there is a signal."}},
+      {"token.not_registered",
+       {"Laptop ini belum terdaftar; belum ada token untuk diganti (jalankan `lumbung sync`).",
+        "This laptop is not registered yet; there is no token to replace (run `lumbung sync`)."}},
       {"sync.registered",
        {"Laptop terdaftar di server sebagai {device}.",
         "Laptop registered with the server as {device}."}},

@@ -273,6 +273,8 @@ int cmd_sync(Context& ctx, Args& args) {
     if (lap.register_if_needed(*transport)) {
       *ctx.err << tr("sync.registered", {{"device", lap.store().device_id()}}) << "\n";
     }
+    // A rotation left half done (link cut, crash) finishes first.
+    if (lap.rotate_token(*transport, false)) *ctx.err << tr("sync.token_renewed") << "\n";
     SyncClient client(lap.store(), *transport, lap.token());
     const SyncReport r = client.sync(o);
     bar.finish();
@@ -345,6 +347,35 @@ int cmd_sync(Context& ctx, Args& args) {
     }
     return exit_code_for(e.code());
   }
+}
+
+// `lumbung token rotate`: a new device token, the old one kept until the new one works
+// (Laptop::rotate_token). Nothing else on the laptop changes.
+int cmd_token(Context& ctx, Args& args) {
+  const std::string verb = args.next();
+  args.finish();
+  if (verb != "rotate") {
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("usage.unknown_command", {{"cmd", "token " + verb}}));
+  }
+  Laptop lap(ctx.home);
+  if (!lap.registered()) throw Error(ErrorCode::kUnauthorized, tr("token.not_registered"));
+  auto transport = make_http_transport(server_of(ctx, lap), transport_options(60000, &lap.config()));
+  try {
+    lap.rotate_token(*transport, true);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kTransport) throw;
+    *ctx.err << tr("token.offline", {{"detail", printable(e.what())}}) << "\n";
+    return exit_code_for(e.code());
+  }
+  const uint64_t pending = lap.store().stats().pending_changes;
+  if (ctx.json) {
+    print_json(*ctx.out, Json{{"rotated", true}, {"pending_changes", pending}});
+  } else {
+    *ctx.out << tr("token.rotated", {{"pending", group_number(static_cast<int64_t>(pending))}})
+             << "\n";
+  }
+  return kExitOk;
 }
 
 }  // namespace lumbung::cli

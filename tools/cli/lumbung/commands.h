@@ -32,6 +32,7 @@ int cmd_status(Context& ctx, Args& args);
 int cmd_conflicts(Context& ctx, Args& args);
 int cmd_refused(Context& ctx, Args& args);
 int cmd_sync(Context& ctx, Args& args);
+int cmd_token(Context& ctx, Args& args);
 
 // Reads one answer line from ctx.in; false at end of input.
 bool read_answer(Context& ctx, std::string& line);

@@ -300,4 +300,30 @@ bool Laptop::register_if_needed(Transport& transport) {
   return true;
 }
 
+bool Laptop::rotate_token(Transport& transport, bool start) {
+  SyncClient client(*store_, transport, token());
+  // In this order: a crash between the two leaves both secrets equal, which is harmless.
+  auto adopt = [this](const std::string& next) {
+    store_->set_secret("device_token", next);
+    store_->set_secret("device_token_next", "");
+    return true;
+  };
+  if (std::string waiting = store_->get_secret("device_token_next"); !waiting.empty()) {
+    try {
+      client.confirm_token(waiting);
+      return adopt(waiting);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kUnauthorized) throw;
+      // The server does not know it (a later rotation, whose answer was lost, replaced it):
+      // the current token is still the device's.
+      store_->set_secret("device_token_next", "");
+    }
+  }
+  if (!start) return false;
+  const std::string next = client.request_new_token();
+  store_->set_secret("device_token_next", next);  // kept before it is ever used
+  client.confirm_token(next);
+  return adopt(next);
+}
+
 }  // namespace lumbung::cli

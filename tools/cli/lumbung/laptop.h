@@ -60,6 +60,15 @@ class Laptop {
   // kTransport when the server cannot be reached (the code then stays for next time).
   bool register_if_needed(Transport& transport);
 
+  // Device token rotation (docs/PROTOCOL.md "POST /v1/devices/token/rotate"). A new token
+  // waits in the secret "device_token_next" from the moment the server gave it until one
+  // call made with it succeeded; only then does it replace "device_token". With `start`,
+  // asks the server for a new token first (unless one is already waiting); without, only
+  // finishes a rotation left waiting (a cut link, a crash). Returns true if the token
+  // changed now. Records, the change log and everything unsent are untouched. Throws
+  // kTransport (both tokens kept: the current one still works) or the server's Error.
+  bool rotate_token(Transport& transport, bool start);
+
  private:
   std::string home_;
   Json config_;

@@ -56,6 +56,7 @@ int run(int argc, char** argv) {
   if (cmd == "conflicts") return cmd_conflicts(ctx, args);
   if (cmd == "refused" || cmd == "ditolak") return cmd_refused(ctx, args);
   if (cmd == "sync") return cmd_sync(ctx, args);
+  if (cmd == "token") return cmd_token(ctx, args);
   throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", cmd}}));
 }
 
