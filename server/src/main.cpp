@@ -20,7 +20,8 @@
 // Logs (stderr) carry counts, device ids and seqs only, never record contents.
 //
 // Keys: --key-file (default "<DIR>.key", beside the data directory) holds the secret of the
-// audit chain and of sealed data (keys/server_keys.h). It is created, 0600, at the first
+// audit chain and of the personal data sealed in the database (keys/server_keys.h,
+// store/sealer.h). It is created, 0600, at the first
 // start; the server refuses to start if it is missing for a data directory keyed with it,
 // belongs to another one, or can be read by group or others.
 
@@ -247,8 +248,13 @@ int main(int argc, char** argv) {
     if (keys->created()) {
       std::fprintf(stderr,
                    "lumbung-server: created key file %s (key %s). Keep a copy apart from the data "
-                   "directory and its backups: without it the audit log cannot be verified.\n",
+                   "directory and its backups: without it the audit log cannot be verified nor the "
+                   "personal data read.\n",
                    keys->path().c_str(), keys->key_id().c_str());
+    }
+    if (const uint64_t n = store->seal_personal_data(*keys, *schema); n > 0) {
+      std::fprintf(stderr, "lumbung-server: sealed the personal data of %llu rows kept in clear\n",
+                   static_cast<unsigned long long>(n));
     }
     const std::string last = store->read_meta("clock");
     HybridClock clock(system_wall_clock(), last.empty() ? 0 : std::stoull(last));

@@ -13,6 +13,7 @@
 #include "common/sqlite.h"
 #include "lumbung/error.h"
 #include "store/record_codec.h"
+#include "store/sealer.h"
 #include "store/server_store.h"
 
 namespace lumbung::server::sqlite_detail {
@@ -95,6 +96,8 @@ inline constexpr AddedColumn kAddedColumns[] = {
     {"tokens", "scope", "ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT '[]'"},
     {"codes", "revoked_ms", "ALTER TABLE codes ADD COLUMN revoked_ms INTEGER NOT NULL DEFAULT 0"},
     {"devices", "next_token_hash", "ALTER TABLE devices ADD COLUMN next_token_hash TEXT"},
+    // The record's personal fields, sealed (store/sealer.h); NULL in a store without keys.
+    {"records", "sealed", "ALTER TABLE records ADD COLUMN sealed TEXT"},
 };
 // Indexes on added columns, made once the columns exist.
 inline constexpr const char* kAddedIndexes =
@@ -154,17 +157,19 @@ inline DeviceRow read_device(sql::Statement& st) {
 inline constexpr const char* kDeviceCols =
     "device_id,label,scope,acked_seq,registered_ms,last_seen_ms,last_sync_ms,revoked_ms,status";
 
-inline ConflictRow read_conflict(sql::Statement& st) {
+// `s`: the store's Sealer, nullptr when it keeps everything in clear.
+inline ConflictRow read_conflict(sql::Statement& st, const Sealer* s, std::string_view id) {
   // Column order: body, resolved, found_ms, resolution
   ConflictRow r;
-  r.conflict = codec::decode_conflict(Json::parse(st.column_view(0)));
+  r.conflict =
+      codec::decode_conflict(Json::parse(open_or_clear(s, "conflicts.body", id, st.column_view(0))));
   r.resolved = st.column_int(1) != 0;
   r.found_ms = st.column_int(2);
-  r.resolution = json_or_null(st.column_view(3));
+  r.resolution = json_or_null(open_or_clear(s, "conflicts.resolution", id, st.column_view(3)));
   return r;
 }
 
-inline DuplicateRow read_duplicate(sql::Statement& st) {
+inline DuplicateRow read_duplicate(sql::Statement& st, const Sealer* s) {
   // Column order: id, col, rid_a, rid_b, resolved, found_ms, resolution
   DuplicateRow d;
   d.id = st.column_text(0);
@@ -173,14 +178,14 @@ inline DuplicateRow read_duplicate(sql::Statement& st) {
   d.record_b = st.column_text(3);
   d.resolved = st.column_int(4) != 0;
   d.found_ms = st.column_int(5);
-  d.resolution = json_or_null(st.column_view(6));
+  d.resolution = json_or_null(open_or_clear(s, "duplicates.resolution", d.id, st.column_view(6)));
   return d;
 }
 
 inline constexpr const char* kRefusedCols =
     "id,dev,seq,col,rid,code,field,message,op,scope,found_ms,status,resolution";
 
-inline RefusedRow read_refused(sql::Statement& st) {
+inline RefusedRow read_refused(sql::Statement& st, const Sealer* s) {
   // Column order: kRefusedCols
   RefusedRow r;
   r.id = st.column_text(0);
@@ -190,12 +195,12 @@ inline RefusedRow read_refused(sql::Statement& st) {
   r.record_id = st.column_text(4);
   r.code = st.column_text(5);
   r.field = st.column_text(6);
-  r.message = st.column_text(7);
-  r.op_text = st.column_text(8);
+  r.message = open_or_clear(s, "refused.message", r.id, st.column_view(7));
+  r.op_text = open_or_clear(s, "refused.op", r.id, st.column_view(8));
   r.scope = st.column_text(9);
   r.found_ms = st.column_int(10);
   r.status = st.column_text(11);
-  r.resolution = json_or_null(st.column_view(12));
+  r.resolution = json_or_null(open_or_clear(s, "refused.resolution", r.id, st.column_view(12)));
   return r;
 }
 
@@ -221,6 +226,29 @@ inline int status_filter(const std::string& status) {
 
 // The one write transaction of SqliteServerStore (sqlite_write_txn.cpp): holds `mu` for
 // its life; positions of new oplog rows start at `epoch_start` at the least.
-std::unique_ptr<WriteTxn> make_write_txn(std::mutex& mu, sql::Database& db, uint64_t epoch_start);
+// `sealer`: personal data sealed at this boundary (store/sealer.h), nullptr = in clear.
+std::unique_ptr<WriteTxn> make_write_txn(std::mutex& mu, sql::Database& db, uint64_t epoch_start,
+                                         const Sealer* sealer);
+
+// Seals, in one transaction, whatever `db` still holds in clear (a database from before
+// sealing): records' personal fields and natural keys, oplog ops, conflict bodies,
+// resolutions and refused ops (sqlite_seal.cpp). Marks the database sealed (meta
+// 'sealed'); does nothing if it is already. Returns the number of rows sealed.
+uint64_t seal_database(sql::Database& db, const Sealer& s);
+
+// A record row as the merge reads it, its sealed fields joined back in: columns doc, ver,
+// del_hlc, del_dev from `first`, and `sealed_col`.
+inline RecordState decode_record(const Sealer* s, const std::string& col, const std::string& id,
+                                 sql::Statement& st, int first, int sealed_col) {
+  if (!s) {
+    return codec::decode_state(st.column_view(first), st.column_view(first + 1),
+                               st.column_int(first + 2), st.column_view(first + 3));
+  }
+  std::optional<std::string_view> sealed;
+  if (!st.column_is_null(sealed_col)) sealed = st.column_view(sealed_col);
+  return codec::decode_state(s->join_doc(col, id, st.column_view(first), sealed),
+                             st.column_view(first + 1), st.column_int(first + 2),
+                             st.column_view(first + 3));
+}
 
 }  // namespace lumbung::server::sqlite_detail

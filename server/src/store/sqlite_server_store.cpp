@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/encoding.h"
@@ -83,6 +85,7 @@ struct SqliteServerStore::Impl {
   std::vector<std::unique_ptr<Reader>> readers;
   std::atomic<size_t> next_reader{0};
   std::vector<Epoch> epochs;  // read at open, then only this start's epoch is added
+  std::unique_ptr<Sealer> sealer;  // set once at start (seal_personal_data); null = in clear
 
   // Background checkpointer: its own connection, woken every kCheckpointInterval.
   std::unique_ptr<sql::Database> checkpointer;
@@ -172,8 +175,32 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
   return std::unique_ptr<SqliteServerStore>(new SqliteServerStore(std::move(impl)));
 }
 
+uint64_t SqliteServerStore::seal_personal_data(const ServerKeys& keys, const Schema& schema) {
+  std::map<std::string, std::set<std::string>> personal;
+  for (const auto& cs : schema.collections()) {
+    for (const auto& f : cs.fields()) {
+      if (f.personal) personal[cs.name()].insert(f.name);
+    }
+  }
+  auto sealer = std::make_unique<Sealer>(keys.data_key(), keys.index_key(), std::move(personal));
+  uint64_t sealed = 0;
+  {
+    std::lock_guard<std::mutex> lock(impl_->write_mu);
+    sealed = seal_database(*impl_->writer, *sealer);
+    if (sealed > 0) {
+      // The clear values are still in free pages and in the WAL's old frames: rebuild the
+      // file and empty the WAL.
+      impl_->writer->exec("VACUUM");
+      impl_->writer->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+  }
+  impl_->sealer = std::move(sealer);
+  return sealed;
+}
+
 std::unique_ptr<WriteTxn> SqliteServerStore::begin_write() {
-  return make_write_txn(impl_->write_mu, *impl_->writer, impl_->epochs.back().start_pos);
+  return make_write_txn(impl_->write_mu, *impl_->writer, impl_->epochs.back().start_pos,
+                        impl_->sealer.get());
 }
 
 std::optional<Principal> SqliteServerStore::find_principal(const std::string& token_hash) {
@@ -263,7 +290,8 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
         e.pos = page.last_scanned;
         e.dev = std::string(dev);
         e.scope = std::string(scope);
-        e.op_text = st.column_text(3);
+        e.op_text =
+            open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos), st.column_view(3));
         page.entries.push_back(std::move(e));
         if (page.entries.size() >= limit) {
           stopped_early = true;
@@ -391,7 +419,8 @@ ReviewPage<RefusedRow> SqliteServerStore::list_refused(const ReviewQuery& q) {
       lease.db(), cols,
       "FROM refused f WHERE (?1='all' OR f.status=?1) AND (?2='' OR f.dev=?2) AND " +
           prefix_sql("f.scope", q.prefixes, 10),
-      "(f.found_ms, f.id)", q, q.status, read_refused,
+      "(f.found_ms, f.id)", q, q.status,
+      [s = impl_->sealer.get()](sql::Statement& st) { return read_refused(st, s); },
       [](const RefusedRow& r) { return std::to_string(r.found_ms) + ":" + r.id; });
 }
 
@@ -403,7 +432,10 @@ ReviewPage<ConflictRow> SqliteServerStore::list_conflicts(const ReviewQuery& q) 
       "FROM conflicts c LEFT JOIN records r ON r.col=c.col AND r.id=c.rid "
       "WHERE (?1='-1' OR c.resolved=CAST(?1 AS INTEGER)) AND ?2=?2 AND " +
           prefix_sql("coalesce(r.scope,'')", q.prefixes, 10),
-      "(c.found_ms, c.id)", q, std::to_string(f), read_conflict,
+      "(c.found_ms, c.id)", q, std::to_string(f),
+      [s = impl_->sealer.get()](sql::Statement& st) {
+        return read_conflict(st, s, st.column_view(4));
+      },
       [](const ConflictRow& r) { return std::to_string(r.found_ms) + ":" + r.conflict.id; });
 }
 
@@ -417,7 +449,8 @@ ReviewPage<DuplicateRow> SqliteServerStore::list_duplicates(const ReviewQuery& q
       "WHERE (?1='-1' OR d.resolved=CAST(?1 AS INTEGER)) AND ?2=?2 AND (" +
           prefix_sql("coalesce(a.scope,'')", q.prefixes, 10) + " OR " +
           prefix_sql("coalesce(b.scope,'')", q.prefixes, 10) + ")",
-      "(d.found_ms, d.id)", q, std::to_string(f), read_duplicate,
+      "(d.found_ms, d.id)", q, std::to_string(f),
+      [s = impl_->sealer.get()](sql::Statement& st) { return read_duplicate(st, s); },
       [](const DuplicateRow& r) { return std::to_string(r.found_ms) + ":" + r.id; });
 }
 
@@ -436,7 +469,7 @@ std::vector<RecordRow> SqliteServerStore::list_records(const std::string& col,
                                                        const std::string& after_id, size_t limit) {
   Impl::Lease lease(*impl_);
   auto& st = lease.db().prepare(
-      "SELECT id, doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id>?2 "
+      "SELECT id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id>?2 "
       "AND (?3='' OR (scope>=?3 AND scope<?4)) ORDER BY id LIMIT ?5");
   ResetOnExit r{st};
   const std::string end = prefix_end(scope_prefix);
@@ -447,8 +480,7 @@ std::vector<RecordRow> SqliteServerStore::list_records(const std::string& col,
     RecordRow row;
     row.collection = col;
     row.id = st.column_text(0);
-    row.state = codec::decode_state(st.column_view(1), st.column_view(2), st.column_int(3),
-                                    st.column_view(4));
+    row.state = decode_record(impl_->sealer.get(), col, row.id, st, 1, 5);
     out.push_back(std::move(row));
   }
   return out;
@@ -458,12 +490,12 @@ std::optional<RecordState> SqliteServerStore::get_record(const std::string& col,
                                                          const std::string& id) {
   Impl::Lease lease(*impl_);
   auto& st =
-      lease.db().prepare("SELECT doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id=?2");
+      lease.db().prepare(
+          "SELECT doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id=?2");
   ResetOnExit r{st};
   st.bind_static(1, col).bind_static(2, id);
   if (!st.step()) return std::nullopt;
-  return codec::decode_state(st.column_view(0), st.column_view(1), st.column_int(2),
-                             st.column_view(3));
+  return decode_record(impl_->sealer.get(), col, id, st, 0, 4);
 }
 
 void SqliteServerStore::for_each_live(

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "keys/server_keys.h"
+#include "lumbung/schema.h"
 #include "store/server_store.h"
 
 namespace lumbung::server {
@@ -16,6 +18,13 @@ class SqliteServerStore : public ServerStore {
  public:
   // Opens or creates `<dir>/lumbung-server.db`. Throws Error(kStorage).
   static std::unique_ptr<SqliteServerStore> open(const std::string& dir);
+
+  // From now on keeps personal data sealed (store/sealer.h: the fields `schema` marks
+  // personal, under the key file's data key; natural keys as a blind index under its index
+  // key). A database that still holds them in clear is sealed first, in one transaction,
+  // then VACUUMed and its WAL truncated, so that the clear values leave the files. Call
+  // once, at start, before any other use. Returns the number of rows that upgrade sealed.
+  uint64_t seal_personal_data(const ServerKeys& keys, const Schema& schema);
   ~SqliteServerStore() override;
 
   std::unique_ptr<WriteTxn> begin_write() override;

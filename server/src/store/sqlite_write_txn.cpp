@@ -9,33 +9,52 @@ namespace {
 
 class SqliteWriteTxn : public WriteTxn {
  public:
-  SqliteWriteTxn(std::mutex& mu, sql::Database& db, uint64_t epoch_start)
-      : lock_(mu), db_(db), tx_(db), epoch_start_(epoch_start) {}
+  SqliteWriteTxn(std::mutex& mu, sql::Database& db, uint64_t epoch_start, const Sealer* sealer)
+      : lock_(mu), db_(db), tx_(db), epoch_start_(epoch_start), s_(sealer) {}
 
   std::optional<RecordState> load_record(const std::string& col, const std::string& id) override {
-    auto& st = db_.prepare("SELECT doc, ver, del_hlc, del_dev FROM records WHERE col=?1 AND id=?2");
+    auto& st = db_.prepare(
+        "SELECT doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id=?2");
     ResetOnExit r{st};
     st.bind_static(1, col).bind_static(2, id);
     if (!st.step()) return std::nullopt;
-    return codec::decode_state(st.column_view(0), st.column_view(1), st.column_int(2),
-                               st.column_view(3));
+    return decode_record(s_, col, id, st, 0, 4);
+  }
+
+  // Binds doc (?3), sealed (?sealed_at) and nkey (?nkey_at) as this store keeps them.
+  void bind_personal(sql::Statement& st, const std::string& col, const std::string& id,
+                     const std::string& doc, const std::optional<std::string>& nkey, int sealed_at,
+                     int nkey_at) {
+    if (s_) {
+      Sealer::Doc d = s_->split_doc(col, id, doc);
+      st.bind(3, d.clear);
+      if (d.sealed) {
+        st.bind(sealed_at, *d.sealed);
+      } else {
+        st.bind_null(sealed_at);
+      }
+    } else {
+      st.bind(3, doc);
+      st.bind_null(sealed_at);
+    }
+    if (nkey) {
+      st.bind(nkey_at, s_ ? s_->blind(col, *nkey) : *nkey);
+    } else {
+      st.bind_null(nkey_at);
+    }
   }
 
   void save_record(const std::string& col, const std::string& id, const RecordState& s,
                    const std::string& scope, const std::optional<std::string>& nkey) override {
     auto& ins = db_.prepare(
-        "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(col,id) DO UPDATE SET "
-        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9");
+        "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey,sealed) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(col,id) DO UPDATE SET "
+        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9, sealed=?10");
     ins.bind_static(1, col).bind_static(2, id);
-    ins.bind(3, codec::encode_doc(s)).bind(4, codec::encode_versions(s));
+    bind_personal(ins, col, id, codec::encode_doc(s), nkey, 10, 9);
+    ins.bind(4, codec::encode_versions(s));
     ins.bind(5, static_cast<int64_t>(s.tombstone.hlc)).bind(6, s.tombstone.device);
     ins.bind(7, int64_t{s.live() ? 1 : 0}).bind_static(8, scope);
-    if (nkey) {
-      ins.bind(9, *nkey);
-    } else {
-      ins.bind_null(9);
-    }
     ins.run();
   }
 
@@ -43,15 +62,11 @@ class SqliteWriteTxn : public WriteTxn {
                          const std::string& versions, const std::string& scope,
                          const std::optional<std::string>& nkey) override {
     auto& ins = db_.prepare(
-        "INSERT INTO records(col,id,doc,ver,live,scope,nkey) VALUES(?1,?2,?3,?4,1,?5,?6) "
-        "ON CONFLICT(col,id) DO NOTHING");
-    ins.bind_static(1, col).bind_static(2, id).bind_static(3, doc).bind_static(4, versions);
+        "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
+        "VALUES(?1,?2,?3,?4,1,?5,?6,?7) ON CONFLICT(col,id) DO NOTHING");
+    ins.bind_static(1, col).bind_static(2, id).bind_static(4, versions);
     ins.bind_static(5, scope);
-    if (nkey) {
-      ins.bind(6, *nkey);
-    } else {
-      ins.bind_null(6);
-    }
+    bind_personal(ins, col, id, doc, nkey, 7, 6);
     ins.run();
     return db_.changes() == 1;
   }
@@ -65,7 +80,8 @@ class SqliteWriteTxn : public WriteTxn {
         "SELECT id FROM records INDEXED BY records_nkey "
         "WHERE col=?1 AND nkey=?2 AND nkey IS NOT NULL AND live=1 ORDER BY id LIMIT ?3");
     ResetOnExit r{st};
-    st.bind_static(1, col).bind_static(2, key).bind(3, static_cast<int64_t>(limit));
+    st.bind_static(1, col).bind(2, s_ ? s_->blind(col, key) : key);
+    st.bind(3, static_cast<int64_t>(limit));
     std::vector<std::string> out;
     while (st.step()) out.push_back(st.column_text(0));
     return out;
@@ -90,7 +106,7 @@ class SqliteWriteTxn : public WriteTxn {
         .bind_static(5, op.id)
         .bind_static(6, scope)
         .bind(7, static_cast<int64_t>(op.version.hlc))
-        .bind_static(8, op_text)
+        .bind(8, seal_or_clear(s_, "oplog.op", std::to_string(next_pos_), op_text))
         .bind_static(9, not_scope)
         .run();
     return next_pos_++;
@@ -107,8 +123,8 @@ class SqliteWriteTxn : public WriteTxn {
         .bind_static(5, r.record_id)
         .bind_static(6, r.code)
         .bind_static(7, r.field)
-        .bind_static(8, r.message)
-        .bind_static(9, r.op_text)
+        .bind(8, seal_or_clear(s_, "refused.message", r.id, r.message))
+        .bind(9, seal_or_clear(s_, "refused.op", r.id, r.op_text))
         .bind_static(10, r.scope)
         .bind(11, r.found_ms)
         .run();
@@ -120,7 +136,7 @@ class SqliteWriteTxn : public WriteTxn {
     ResetOnExit r{st};
     st.bind_static(1, id);
     if (!st.step()) return std::nullopt;
-    return read_refused(st);
+    return read_refused(st, s_);
   }
 
   void resolve_refused(const std::string& id, const std::string& status,
@@ -128,7 +144,7 @@ class SqliteWriteTxn : public WriteTxn {
     db_.prepare("UPDATE refused SET status=?2, resolution=?3 WHERE id=?1")
         .bind_static(1, id)
         .bind_static(2, status)
-        .bind(3, resolution.dump())
+        .bind(3, seal_or_clear(s_, "refused.resolution", id, resolution.dump()))
         .run();
   }
 
@@ -158,7 +174,7 @@ class SqliteWriteTxn : public WriteTxn {
         .bind(3, c.collection)
         .bind(4, c.record_id)
         .bind(5, c.field)
-        .bind(6, codec::encode_conflict(c).dump())
+        .bind(6, seal_or_clear(s_, "conflicts.body", c.id, codec::encode_conflict(c).dump()))
         .bind(7, now_ms)
         .run();
     return db_.changes() > 0;
@@ -170,13 +186,13 @@ class SqliteWriteTxn : public WriteTxn {
     ResetOnExit r{st};
     st.bind_static(1, id);
     if (!st.step()) return std::nullopt;
-    return read_conflict(st);
+    return read_conflict(st, s_, id);
   }
 
   void resolve_conflict(const std::string& id, const Json& resolution) override {
     db_.prepare("UPDATE conflicts SET resolved=1, resolution=?2 WHERE id=?1")
         .bind_static(1, id)
-        .bind(2, resolution.dump())
+        .bind(2, seal_or_clear(s_, "conflicts.resolution", id, resolution.dump()))
         .run();
   }
 
@@ -198,13 +214,13 @@ class SqliteWriteTxn : public WriteTxn {
     ResetOnExit r{st};
     st.bind_static(1, id);
     if (!st.step()) return std::nullopt;
-    return read_duplicate(st);
+    return read_duplicate(st, s_);
   }
 
   void resolve_duplicate(const std::string& id, const Json& resolution) override {
     db_.prepare("UPDATE duplicates SET resolved=1, resolution=?2 WHERE id=?1")
         .bind_static(1, id)
-        .bind(2, resolution.dump())
+        .bind(2, seal_or_clear(s_, "duplicates.resolution", id, resolution.dump()))
         .run();
   }
 
@@ -428,12 +444,14 @@ class SqliteWriteTxn : public WriteTxn {
   sql::Transaction tx_;
   uint64_t epoch_start_;
   uint64_t next_pos_ = 0;  // 0 until the first append_op of this transaction
+  const Sealer* s_;         // nullptr: personal data in clear
 };
 
 }  // namespace
 
-std::unique_ptr<WriteTxn> make_write_txn(std::mutex& mu, sql::Database& db, uint64_t epoch_start) {
-  return std::make_unique<SqliteWriteTxn>(mu, db, epoch_start);
+std::unique_ptr<WriteTxn> make_write_txn(std::mutex& mu, sql::Database& db, uint64_t epoch_start,
+                                         const Sealer* sealer) {
+  return std::make_unique<SqliteWriteTxn>(mu, db, epoch_start, sealer);
 }
 
 }  // namespace lumbung::server::sqlite_detail
