@@ -270,8 +270,8 @@ TEST_CASE("a refused change is set aside: the officer is told and the office app
 TEST_CASE("admin mints a reviewer token for some regions and revokes an unused enrolment code") {
   CliFixture f;
   // A kabupaten reviewer for Konawe (74.02) and all of Sulawesi Tenggara's neighbour 73.
-  CliResult r = f.admin({"tokens", "create", "--role", "reviewer", "--scope", "74.02,73",
-                         "--label", "Kab. Konawe"});
+  CliResult r = f.admin(
+      {"tokens", "create", "--role", "reviewer", "--scope", "74.02,73", "--label", "Kab. Konawe"});
   REQUIRE_MESSAGE(r.exit == 0, r.err);
   CHECK(r.out.find("lbr_") != std::string::npos);
   CHECK(r.out.find("regions: 7402, 73") != std::string::npos);
@@ -282,8 +282,8 @@ TEST_CASE("admin mints a reviewer token for some regions and revokes an unused e
   const std::string kecamatan = made["token"];
   // The token sees its regions only: progress outside them is refused (exit 6), inside works.
   auto as_kecamatan = [&](std::vector<std::string> args) {
-    std::vector<std::string> full{"--server", f.server.server().base_url(), "--token", kecamatan,
-                                  "--lang", "en"};
+    std::vector<std::string> full{
+        "--server", f.server.server().base_url(), "--token", kecamatan, "--lang", "en"};
     full.insert(full.end(), args.begin(), args.end());
     return lumbung::test::run_cli(LUMBUNG_ADMIN_BIN, full, {}, {}, 60000);
   };

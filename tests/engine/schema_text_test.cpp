@@ -68,27 +68,31 @@ TEST_CASE("text is data: find_text_fault names the first refused character and i
   };
   const std::vector<Case> refused = {
       {std::string("a\0b", 3), 1, 0x00},
-      {"Siti\x1b[2J", 4, 0x1B},                   // ESC: clear screen
-      {"\x07", 0, 0x07},                          // BEL
-      {"Siti\tAminah", 4, 0x09},                  // TAB: text is one line
-      {"Siti\nAminah", 4, 0x0A},                  // LF
-      {"Siti\rAminah", 4, 0x0D},                  // CR
-      {"x\x7F", 1, 0x7F},                         // DEL
-      {"\xC3\xA9\xC2\x9B" "31m", 1, 0x9B},        // é then U+009B (C1 CSI)
-      {"\xC2\x80", 0, 0x80},                      // first C1
-      {"\xC2\x9F", 0, 0x9F},                      // last C1
-      {"abc\xE2\x80\xAE" "cba", 3, 0x202E},       // RIGHT-TO-LEFT OVERRIDE
-      {"\xE2\x80\xAA", 0, 0x202A},                // LEFT-TO-RIGHT EMBEDDING
-      {"\xE2\x81\xA6x", 0, 0x2066},               // LEFT-TO-RIGHT ISOLATE
-      {"ab\xE2\x81\xA9", 2, 0x2069},              // POP DIRECTIONAL ISOLATE
-      {"\xC0\xAF", 0, TextFault::kNotUtf8},       // overlong '/'
-      {"\xE0\x80\xAF", 0, TextFault::kNotUtf8},   // overlong, three bytes
-      {"\xED\xA0\x80", 0, TextFault::kNotUtf8},   // UTF-16 surrogate
+      {"Siti\x1b[2J", 4, 0x1B},   // ESC: clear screen
+      {"\x07", 0, 0x07},          // BEL
+      {"Siti\tAminah", 4, 0x09},  // TAB: text is one line
+      {"Siti\nAminah", 4, 0x0A},  // LF
+      {"Siti\rAminah", 4, 0x0D},  // CR
+      {"x\x7F", 1, 0x7F},         // DEL
+      {"\xC3\xA9\xC2\x9B"
+       "31m",
+       1, 0x9B},              // é then U+009B (C1 CSI)
+      {"\xC2\x80", 0, 0x80},  // first C1
+      {"\xC2\x9F", 0, 0x9F},  // last C1
+      {"abc\xE2\x80\xAE"
+       "cba",
+       3, 0x202E},                                   // RIGHT-TO-LEFT OVERRIDE
+      {"\xE2\x80\xAA", 0, 0x202A},                   // LEFT-TO-RIGHT EMBEDDING
+      {"\xE2\x81\xA6x", 0, 0x2066},                  // LEFT-TO-RIGHT ISOLATE
+      {"ab\xE2\x81\xA9", 2, 0x2069},                 // POP DIRECTIONAL ISOLATE
+      {"\xC0\xAF", 0, TextFault::kNotUtf8},          // overlong '/'
+      {"\xE0\x80\xAF", 0, TextFault::kNotUtf8},      // overlong, three bytes
+      {"\xED\xA0\x80", 0, TextFault::kNotUtf8},      // UTF-16 surrogate
       {"\xF4\x90\x80\x80", 0, TextFault::kNotUtf8},  // above U+10FFFF
-      {"ab\x80", 2, TextFault::kNotUtf8},         // stray continuation byte
-      {"ab\xE2\x80", 2, TextFault::kNotUtf8},     // truncated at the end
+      {"ab\x80", 2, TextFault::kNotUtf8},            // stray continuation byte
+      {"ab\xE2\x80", 2, TextFault::kNotUtf8},        // truncated at the end
       {"\xF5\x80\x80\x80", 0, TextFault::kNotUtf8},
-      {"caf\xE9", 3, TextFault::kNotUtf8},        // Latin-1 é from an old spreadsheet
+      {"caf\xE9", 3, TextFault::kNotUtf8},  // Latin-1 é from an old spreadsheet
   };
   for (const Case& c : refused) {
     CAPTURE(c.text);
@@ -117,7 +121,8 @@ TEST_CASE("text is data: every text field of a record refuses controls without q
                             "village_code", "email", "officer_id", "birth_date", "gender"}) {
     for (const std::string& bad :
          {std::string("08\x1b]52;c;aGk=\x07"), std::string("08\n12"), std::string("08\xC2\x9B"),
-          std::string("08\xE2\x80\xAE" "21")}) {
+          std::string("08\xE2\x80\xAE"
+                      "21")}) {
       CAPTURE(field);
       CAPTURE(bad);
       auto issues = with(field, bad);
@@ -152,13 +157,18 @@ TEST_CASE("text is data: every text field of a record refuses controls without q
 
   // Members of object lists, and patches, are checked the same way.
   r = valid_record();
-  r["heirs"] = Json::array({{{"name", "La Ode\x1b" "c"}, {"relationship", "anak"}}});
+  r["heirs"] = Json::array({{{"name",
+                              "La Ode\x1b"
+                              "c"},
+                             {"relationship", "anak"}}});
   issues = enrolment().normalize_and_validate(r, false);
   INFO(describe(issues));
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].field == "heirs[0].name");
   CHECK(issues[0].reason == "control_character");
-  Json patch = {{"phone", "0812\xE2\x81\xA6" "3456"}};
+  Json patch = {{"phone",
+                 "0812\xE2\x81\xA6"
+                 "3456"}};
   issues = enrolment().normalize_and_validate(patch, true);
   REQUIRE(issues.size() == 1);
   CHECK(issues[0].reason == "control_character");

@@ -37,8 +37,8 @@ int pull_status(SecServer& s, const std::string& token) {
 
 TEST_CASE("a revoked enrolment code cannot register a device: 403 with reason code_revoked") {
   SecServer s;
-  auto made = s.http().post("/v1/admin/codes", json{{"scope", {"74.02"}}, {"label", "Lambuya"}},
-                            s.admin());
+  auto made =
+      s.http().post("/v1/admin/codes", json{{"scope", {"74.02"}}, {"label", "Lambuya"}}, s.admin());
   REQUIRE(made.status == 201);
   const std::string code = made.json()["code"];
   const std::string id = made.json()["id"];
@@ -60,9 +60,9 @@ TEST_CASE("a revoked enrolment code cannot register a device: 403 with reason co
   // Revoking again is harmless; an unknown id is 404; the id is not a code.
   CHECK(s.http().post("/v1/admin/codes/" + id + "/revoke", json::object(), s.admin()).status ==
         200);
-  CHECK(s.http()
-            .post("/v1/admin/codes/ffffffffffffffff/revoke", json::object(), s.admin())
-            .status == 404);
+  CHECK(
+      s.http().post("/v1/admin/codes/ffffffffffffffff/revoke", json::object(), s.admin()).status ==
+      404);
   CHECK(register_with(s, id, "laptop-b")["_status"] == 401);
 
   // Used and expired codes say so the same way.
@@ -142,7 +142,6 @@ TEST_CASE("device token rotation: the old token works until the new one is first
   CHECK(s.http().post("/v1/devices/token/rotate", json::object(), s.admin()).status == 403);
   int rotations = 0;
   const json audit = s.http().get("/v1/admin/audit", s.admin()).json();
-  for (const auto& e : audit["entries"])
-    rotations += e["action"] == "rotate_token";
+  for (const auto& e : audit["entries"]) rotations += e["action"] == "rotate_token";
   CHECK(rotations == 3);
 }

@@ -53,8 +53,12 @@ TEST_CASE("text is data: labels with control characters are refused for codes - 
   SecServer s;
   const std::string osc = "Konawe\x1b]0;owned\x07";          // retitles a terminal
   const std::string clip = "rev\x1b]52;c;cm0gLXJmIH4=\x07";  // OSC 52: writes the clipboard
-  const std::string rlo = "laptop-\xE2\x80\xAE" "exe.txt";   // displays reversed
-  const std::string c1 = "x\xC2\x9B" "2J";                   // C1 CSI: clears some terminals
+  const std::string rlo =
+      "laptop-\xE2\x80\xAE"
+      "exe.txt";  // displays reversed
+  const std::string c1 =
+      "x\xC2\x9B"
+      "2J";  // C1 CSI: clears some terminals
 
   check_text_refused(
       s.http().post("/v1/admin/codes", json{{"scope", {"74.02"}}, {"label", osc}}, s.admin()),
@@ -70,17 +74,19 @@ TEST_CASE("text is data: labels with control characters are refused for codes - 
   const std::string code = s.code({"74.02"});
   for (const std::string& bad : {rlo, c1, std::string("A\nB"), std::string("A\0B", 3)}) {
     CAPTURE(bad);
-    check_text_refused(s.http().post("/v1/devices/register",
-                                     json{{"code", code}, {"device_id", "laptop-a"}, {"label", bad}}),
-                       "label", "control_character", bad);
+    check_text_refused(
+        s.http().post("/v1/devices/register",
+                      json{{"code", code}, {"device_id", "laptop-a"}, {"label", bad}}),
+        "label", "control_character", bad);
   }
-  auto ok = s.http().post("/v1/devices/register",
-                          json{{"code", code}, {"device_id", "laptop-a"}, {"label", "Laptop Siti - Lambuya"}});
+  auto ok = s.http().post(
+      "/v1/devices/register",
+      json{{"code", code}, {"device_id", "laptop-a"}, {"label", "Laptop Siti - Lambuya"}});
   CHECK(ok.status == 201);
   // Letters beyond ASCII are text, not controls.
   CHECK(s.http()
-            .post("/v1/admin/tokens", json{{"role", "reviewer"}, {"label", "Pak Andi Sukarno \xC3\xA9"}},
-                  s.admin())
+            .post("/v1/admin/tokens",
+                  json{{"role", "reviewer"}, {"label", "Pak Andi Sukarno \xC3\xA9"}}, s.admin())
             .status == 201);
 
   // Nothing with a control character reached a listing.
@@ -115,9 +121,9 @@ TEST_CASE("a device's status report is capped: a 7 MiB report is refused with 41
   json big = json::object();
   big["pending"] = 1;
   big["junk"] = std::string(7u * 1024 * 1024, 'x');
-  auto r = s.http().post("/v1/push",
-                         json{{"device", "laptop-a"}, {"ops", {op(1, "r-1", rec)}}, {"report", big}},
-                         token, /*gzip_body=*/true);
+  auto r = s.http().post(
+      "/v1/push", json{{"device", "laptop-a"}, {"ops", {op(1, "r-1", rec)}}, {"report", big}},
+      token, /*gzip_body=*/true);
   INFO("body: " << r.body.substr(0, 400));
   CHECK(r.status == 413);
   const json j = json::parse(r.body, nullptr, false);
@@ -129,7 +135,8 @@ TEST_CASE("a device's status report is capped: a 7 MiB report is refused with 41
   // Just over the cap is refused too, and nothing of that push was applied or kept.
   big["junk"] = std::string(4096, 'x');
   r = s.http().post("/v1/push",
-                    json{{"device", "laptop-a"}, {"ops", {op(1, "r-1", rec)}}, {"report", big}}, token);
+                    json{{"device", "laptop-a"}, {"ops", {op(1, "r-1", rec)}}, {"report", big}},
+                    token);
   CHECK(r.status == 413);
   json dev = s.http().get("/v1/admin/devices", s.admin()).json()["devices"][0];
   CHECK(dev["acked_seq"] == 0);
@@ -157,11 +164,11 @@ TEST_CASE("error details name the field and the rule - never the submitted value
   bad_date["birth_date"] = "1980-11-31";
   json bad_phone = rec;
   bad_phone["phone"] = "0000-SITI-AMINAH";
-  auto r = s.http().post("/v1/push",
-                         json{{"device", "laptop-a"},
-                              {"ops", {op(1, "r-1", bad_nik), op(2, "r-2", bad_date),
-                                       op(3, "r-3", bad_phone)}}},
-                         token);
+  auto r = s.http().post(
+      "/v1/push",
+      json{{"device", "laptop-a"},
+           {"ops", {op(1, "r-1", bad_nik), op(2, "r-2", bad_date), op(3, "r-3", bad_phone)}}},
+      token);
   INFO("body: " << r.body);
   REQUIRE(r.status == 200);
   REQUIRE(r.json()["refused"].size() == 3);

@@ -72,8 +72,8 @@ std::string describe_text_fault(const TextFault& fault) {
   char cp[16];
   std::snprintf(cp, sizeof cp, "U+%04X", static_cast<unsigned>(fault.code_point));
   const bool bidi = fault.code_point >= 0x202A;
-  return std::string(bidi ? "a bidirectional control character (" : "a control character (") +
-         cp + ")" + where;
+  return std::string(bidi ? "a bidirectional control character (" : "a control character (") + cp +
+         ")" + where;
 }
 
 }  // namespace lumbung

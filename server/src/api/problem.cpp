@@ -33,7 +33,8 @@ std::string issue_detail(const ValidationIssue& issue) {
   }
   // Field paths are schema names ("heirs[1].nik"); an unknown member's name is the
   // sender's, so it is cut to a readable length.
-  const std::string field = issue.field.size() > 64 ? issue.field.substr(0, 64) + "..." : issue.field;
+  const std::string field =
+      issue.field.size() > 64 ? issue.field.substr(0, 64) + "..." : issue.field;
   return "\"" + field + "\" " + words + " (" + issue.reason + ")";
 }
 

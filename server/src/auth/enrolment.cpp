@@ -104,8 +104,11 @@ Json Enrolment::create_code(const Json& body) {
   auto txn = store_.begin_write();
   txn->insert_code(hash, c);
   txn->commit();
-  return Json{{"code", code},      {"id", token_id(hash)},         {"scope", c.scope},
-              {"label", c.label}, {"expires_ms", c.expires_ms}};
+  return Json{{"code", code},
+              {"id", token_id(hash)},
+              {"scope", c.scope},
+              {"label", c.label},
+              {"expires_ms", c.expires_ms}};
 }
 
 Json Enrolment::register_device(const Json& body) {

@@ -56,8 +56,8 @@ void configure_tls(asio::ssl::context& ctx, const ListenerOptions& o) {
   if (SSL_CTX_set_cipher_list(ctx.native_handle(), kTls12Ciphers) != 1) {
     throw std::runtime_error("OpenSSL knows none of the TLS 1.2 AEAD cipher suites");
   }
-  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
-                                               SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                               SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   // Idle connections give their 2 x ~34 KB record buffers back.
   SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   ctx.use_certificate_chain_file(o.tls_cert);

@@ -360,7 +360,8 @@ int cmd_token(Context& ctx, Args& args) {
   }
   Laptop lap(ctx.home);
   if (!lap.registered()) throw Error(ErrorCode::kUnauthorized, tr("token.not_registered"));
-  auto transport = make_http_transport(server_of(ctx, lap), transport_options(60000, &lap.config()));
+  auto transport =
+      make_http_transport(server_of(ctx, lap), transport_options(60000, &lap.config()));
   try {
     lap.rotate_token(*transport, true);
   } catch (const Error& e) {
