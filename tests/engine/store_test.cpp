@@ -355,3 +355,29 @@ TEST_CASE("pulled ops for unknown records take the insert path and equal the gen
   CHECK(b->find_by_key("enrolment", sample_enrolment(2)["nik"]).size() == 1);
   CHECK(b->count("enrolment", "72.42") == 5);
 }
+
+// tests/sim seed 425: a laptop whose clock ran ahead deleted a record it had created before
+// it learnt that the server re-stamped the create; the delete's base named the far-future
+// version, which the server read as a sight of every newer edit, and buried one.
+TEST_CASE("a re-stamp also rewrites the base of later unsent entries that name it") {
+  test::TempDir dir;
+  auto store = open_store(dir.file("a.db"));
+  const std::string id = store->create("enrolment", sample_enrolment(1));
+  store->update("enrolment", id, {{"phone", "081211112222"}});
+  store->remove("enrolment", id);
+  const Version created = store->pending_changes(10).front().op.version;
+  REQUIRE(store->pending_changes(10).back().op.base.at("nik") == created);
+  const uint64_t fresh = created.hlc - 5000;  // the server's time, well before
+  store->apply_restamps({{1, fresh}});
+  const auto pending = store->pending_changes(10);
+  REQUIRE(pending.size() == 3);
+  CHECK(pending[0].op.version.hlc == fresh);
+  CHECK(pending[1].op.base.at("phone") == Version{fresh, "dev-a"});
+  for (const auto& [field, v] : pending[2].op.base) {
+    const Version renamed{fresh, "dev-a"};
+    if (field != "phone") CHECK_MESSAGE(v == renamed, field);
+  }
+  CHECK(pending[2].op.base.at("phone") == pending[1].op.version);  // not re-stamped: kept
+  const auto wire = store->pending_wire(10);
+  CHECK(Json::parse(wire[2].json)["base"]["nik"][0] == fresh);
+}

@@ -292,3 +292,58 @@ TEST_CASE("issue 11.8: values the server normalised reach their writer") {
   CHECK(b.store->get("enrolment", "0193a6c2-7d1e-7000-8000-00000000b001")->fields["phone"] ==
         "081234567890");
 }
+
+// Found by the simulation with region moves: a push whose answer was lost is sent again;
+// the server skipped the already-acknowledged ops without saying one had been refused, so
+// the laptop never learnt it (and never showed it to the officer).
+TEST_CASE("a refusal reaches the laptop even when the first answer was lost") {
+  ServerFixture f;
+  test::Device d = f.device("dev-raw", {"74.02"});
+  Json elsewhere = konawe(9);
+  elsewhere["village_code"] = "7301012001";  // outside 74.02
+  const json ops = json::array(
+      {test::make_op(1, "0193a6c2-7d1e-7000-8000-00000000c001", test::hlc_now(), elsewhere),
+       test::make_op(2, "0193a6c2-7d1e-7000-8000-00000000c002", test::hlc_now(1), konawe(10))});
+  auto first = f.push(d, ops);
+  REQUIRE(first.status == 200);
+  REQUIRE(first.json()["refused"].size() == 1);
+  auto again = f.push(d, ops);  // the same batch: its answer was lost on the way
+  REQUIRE(again.status == 200);
+  CHECK(again.json()["acked_seq"] == 2);
+  REQUIRE(again.json()["refused"].size() == 1);
+  CHECK(again.json()["refused"][0]["seq"] == 1);
+  CHECK(again.json()["refused"][0]["code"] == "out_of_scope");
+}
+
+// Found by the simulation (seed 425): a laptop whose clock runs years ahead creates a record;
+// the server re-stamps the create, but the answer is lost. Offline, the laptop deletes the
+// record; its delete's base names the far-future version of its create, which compared
+// newer than another officer's edit - read as "seen", and the edit was buried.
+TEST_CASE("a delete based on a re-stamped version does not bury an unseen edit") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  test::Device ahead = f.device("dev-ahead", {"74.02"});
+  test::Device other = f.device("dev-other", {"74.02"});
+  const std::string id = "0193a6c2-7d1e-7000-8000-00000000d001";
+  const uint64_t far = hlc::make(test::wall_ms() + 3LL * 365 * 24 * 3600 * 1000, 0);
+  const json create = test::make_op(1, id, far, konawe(11));
+  auto first = f.push(ahead, json::array({create}));
+  REQUIRE(first.status == 200);
+  REQUIRE(first.json()["restamped"].size() == 1);  // ... and this answer is lost
+  const json restamped = json::array({first.json()["restamped"][0]["hlc"], "dev-ahead"});
+  // Another officer pulls the record and edits its income.
+  auto edit = f.push(other, json::array({test::make_op(1, id, test::hlc_now(9),
+                                                       {{"monthly_income", 4200000}},
+                                                       {{"monthly_income", restamped}})}));
+  REQUIRE(edit.status == 200);
+  REQUIRE(edit.json()["applied"] == 1);
+  // The laptop sends its create again with its delete, whose base is the far-future version.
+  json seen = json::object();
+  const json fields = konawe(11);
+  for (const auto& [field, _] : fields.items()) seen[field] = json::array({far, "dev-ahead"});
+  const json del{{"seq", 2}, {"col", "enrolment"}, {"id", id}, {"hlc", far + 1},
+                 {"del", true}, {"base", seen}};
+  auto again = f.push(ahead, json::array({create, del}));
+  REQUIRE(again.status == 200);
+  CHECK(kept(conflicts(f, reviewer), "update_delete", id, "monthly_income", 4200000));
+}

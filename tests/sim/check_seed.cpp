@@ -28,16 +28,19 @@ void SimStats::add(const SimStats& o) {
   requests += o.requests;
   faults += o.faults;
   server_restarts += o.server_restarts;
+  server_restores += o.server_restores;
   device_crashes += o.device_crashes;
   conflicts += o.conflicts;
   duplicates += o.duplicates;
 }
 
-std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose) {
+std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose,
+                                    bool restores) {
   std::vector<std::string> failures;
   SimOptions o;
   o.seed = seed;
   o.verbose = verbose;
+  o.restores = restores;
   SimOutcome outcomes[3];
   const FaultMode modes[3] = {FaultMode::kFull, FaultMode::kNone, FaultMode::kMasked};
   for (int i = 0; i < 3; ++i) {

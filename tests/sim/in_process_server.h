@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -61,6 +62,24 @@ class InProcessServer {
     ++restarts_;
   }
 
+  // The operator's backup: the server stopped (a clean stop leaves the database whole in
+  // its files), its database files copied to `to`, the server started again.
+  void backup(const std::string& to) {
+    core_.reset();
+    copy_db(db_path(), to);
+    start();
+    ++restarts_;
+  }
+
+  // The disaster: the server stopped and started again from the copy made by backup(),
+  // everything it wrote since then gone.
+  void restore(const std::string& from) {
+    core_.reset();
+    copy_db(from, db_path());
+    start();
+    ++restarts_;
+  }
+
   server::Response handle(const server::Request& req) { return core_->router->handle(req); }
 
   const std::string& admin_token() const { return admin_; }
@@ -80,6 +99,14 @@ class InProcessServer {
     std::unique_ptr<server::Authenticator> auth;
     std::unique_ptr<server::Router> router;
   };
+
+  static void copy_db(const std::string& from, const std::string& to) {
+    namespace fs = std::filesystem;
+    for (const char* ext : {"", "-wal", "-shm"}) {
+      fs::remove(to + ext);
+      if (fs::exists(from + ext)) fs::copy_file(from + ext, to + ext);
+    }
+  }
 
   void start() {
     ::mkdir(data_dir_.c_str(), 0700);  // as main.cpp: the data directory may not exist yet

@@ -38,9 +38,10 @@ StateView check_replica(const std::string& name, const Store& store,
 // Invariant 2: the server's acked_seq per device (`admin_devices`, GET /v1/admin/devices)
 // equals the number of writes the device made (`device_seqs`); the server's oplog (read from
 // its SQLite file `db_path`, read-only) holds each (device, seq) once, and every write under
-// its (device, seq) with the values written.
+// its (device, seq) with the values written, unless `refused_queue` (GET /v1/refused
+// entries) holds it.
 void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& writes,
                  const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
-                 std::vector<std::string>& failures);
+                 const Json& refused_queue, std::vector<std::string>& failures);
 
 }  // namespace lumbung::sim

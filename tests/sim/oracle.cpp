@@ -226,6 +226,22 @@ void Oracle::sync_ended(const std::string& device, const std::string& stored_cur
   d.pages.clear();
 }
 
+void Oracle::server_backed_up() { backup_mark_ = writes_.size(); }
+
+void Oracle::server_restored() {
+  ++restores_;
+  for (size_t i = backup_mark_; i < writes_.size(); ++i) {
+    Write& w = writes_[i];
+    if (w.key.first != "server" || w.lost_in_restore) continue;
+    // The restored server numbers its own ops from the backup's count again: the lost
+    // write gives up its key.
+    index_.erase(w.key);
+    w.key.first = "server (lost in restore " + std::to_string(restores_) + ")";
+    index_[w.key] = i;
+    w.lost_in_restore = true;
+  }
+}
+
 void Oracle::server_wrote(const Json& ops, const std::vector<Version>& shown,
                           const std::string& why) {
   WriteSet earlier;  // the answer's earlier ops: one reviewer action writes them in order
@@ -516,6 +532,7 @@ void Oracle::check_delete(const Context& cx, size_t w, const RecordView& r,
 }
 
 void Oracle::check_state(const Context& cx, const std::string& where, const StateView& state,
+                         const std::set<std::string>& outside,
                          std::vector<std::string>& out) const {
   // Every version a replica holds is one the oracle recorded, on that record.
   for (const auto& [id, r] : state) {
@@ -534,7 +551,7 @@ void Oracle::check_state(const Context& cx, const std::string& where, const Stat
   }
   for (size_t i = 0; i < writes_.size(); ++i) {
     const Write& w = writes_[i];
-    if (!w.acked || w.refused) continue;
+    if (!w.acked || w.refused || outside.count(w.record)) continue;
     auto rit = state.find(w.record);
     if (rit == state.end()) {
       out.push_back("record " + w.record + " of " + describe(i) + " is missing on " + where);
@@ -551,11 +568,17 @@ void Oracle::check_state(const Context& cx, const std::string& where, const Stat
 std::vector<std::string> Oracle::check(const StateView& server,
                                        const std::vector<std::string>& names,
                                        const std::vector<StateView>& replicas,
-                                       const Json& conflicts, const Json& refused) {
+                                       const Json& conflicts, const Json& refused,
+                                       const std::vector<std::set<std::string>>& outside) {
   std::vector<std::string> out = notes_;
   Context cx;
   for (size_t i = 0; i < writes_.size(); ++i) {
     Write& w = writes_[i];
+    if (w.lost_in_restore) {  // known by its version (a replica may still show it), no more
+      w.acked = false;
+      cx.by_version.emplace(w.version(), i);
+      continue;
+    }
     if (w.key.first != "server") w.acked = w.key.second <= devices_[w.key.first].acked;
     cx.by_record[w.record].push_back(i);
     if (w.hlc == 0) {
@@ -601,14 +624,15 @@ std::vector<std::string> Oracle::check(const StateView& server,
   };
   const std::string server_where = "the server";
   std::vector<std::string> on_server;
-  check_state(cx, server_where, server, on_server);
+  check_state(cx, server_where, server, {}, on_server);
   std::set<std::string> seen;
   for (const auto& s : on_server) seen.insert(generic(s, server_where));
   out.insert(out.end(), on_server.begin(), on_server.end());
   for (size_t d = 0; d < replicas.size(); ++d) {
     const std::string where = "replica " + names[d];
     std::vector<std::string> mine;
-    check_state(cx, where, replicas[d], mine);
+    check_state(cx, where, replicas[d], d < outside.size() ? outside[d] : std::set<std::string>(),
+                mine);
     for (const auto& s : mine) {
       if (!seen.count(generic(s, where))) out.push_back(s);
     }

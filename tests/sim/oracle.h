@@ -38,6 +38,10 @@
 //   update_delete entry keeps a delete of the record at w's version or newer; or a later
 //   delete whose writer had seen w is accounted for.
 // - a refused write (the push answer's `refused`): it is in GET /v1/refused?status=all.
+// - after a restore from a backup: the server's own writes made after the backup are gone
+//   (the operator chose that history); every device write is checked as above, so whatever
+//   a device had been told was acknowledged must be back on the server and every replica.
+// - a replica is not checked on records outside its regions at the end (region moves).
 // Every version found on a replica must be one the oracle recorded, on that record; no two
 // writes may share a version; every write must be acknowledged by the end. "Had seen" is
 // always the oracle's causal past, never an op's `base`.
@@ -108,11 +112,20 @@ class Oracle {
   // answering a reviewer who had been shown `shown` (versions of the entry).
   void server_wrote(const Json& ops, const std::vector<Version>& shown, const std::string& why);
 
+  // --- the operator: a backup of the server's database was taken / the server was restored
+  // from it. The server's own writes (review decisions) made in between are gone with the
+  // history they were in; what devices wrote is theirs to send again, and is checked as ever.
+  void server_backed_up();
+  void server_restored();
+
   // --- the end. `conflicts` is GET /v1/conflicts?status=all's array; `refused` the array of
-  // GET /v1/refused?status=all, or null when the server has no refused queue.
+  // GET /v1/refused?status=all, or null when the server has no refused queue. `outside[d]`
+  // names the records replica d must not hold (outside its regions at the end): its writes
+  // to them are checked on the server and on the replicas that hold them.
   std::vector<std::string> check(const StateView& server, const std::vector<std::string>& names,
                                  const std::vector<StateView>& replicas, const Json& conflicts,
-                                 const Json& refused);
+                                 const Json& refused,
+                                 const std::vector<std::set<std::string>>& outside = {});
 
   size_t writes() const { return writes_.size(); }
 
@@ -129,8 +142,10 @@ class Oracle {
     std::vector<Version> shown;  // versions seen without their ops: what a reviewer was
                                  // shown, or whole records a device pulled ("rec" notices)
     bool acked = false;
+    bool lost_in_restore = false;  // a server write the restore took back (see server_restored)
     std::optional<Json> refused;  // the push answer's refused entry
-    Version version() const { return Version{hlc, key.first}; }
+    // A lost server write gave up its key, not its version.
+    Version version() const { return Version{hlc, lost_in_restore ? "server" : key.first}; }
   };
   struct Page {
     std::string next;
@@ -163,7 +178,7 @@ class Oracle {
   bool delete_accounted(const Context& cx, size_t w, const RecordView& r,
                         std::set<size_t>& visiting) const;
   void check_state(const Context& cx, const std::string& where, const StateView& state,
-                   std::vector<std::string>& out) const;
+                   const std::set<std::string>& outside, std::vector<std::string>& out) const;
   void check_field(const Context& cx, size_t w, const std::string& field, const RecordView& r,
                    const std::string& where, std::vector<std::string>& out) const;
   void check_delete(const Context& cx, size_t w, const RecordView& r, const std::string& where,
@@ -174,6 +189,8 @@ class Oracle {
   std::map<Key, size_t> index_;
   std::map<std::string, Device> devices_;
   std::vector<std::string> notes_;  // inconsistencies seen while recording
+  size_t backup_mark_ = 0;          // writes_.size() when the backup was taken
+  int restores_ = 0;
 };
 
 }  // namespace lumbung::sim

@@ -40,7 +40,14 @@ using test::InProcessServer;
 using test::InProcessTransport;
 
 constexpr int64_t kYearMs = 365LL * 24 * 3600 * 1000;
-const char* const kScope = "72";  // every device covers the records' province (Sulawesi Tengah)
+// Two kabupaten of Sulawesi Tengah. Most laptops cover the province; with four devices or
+// more, the last covers only Sigi and the one before it only Banggai, so records moving
+// between the two (region moves, issue 11 item 5) leave one laptop and reach another.
+const char* const kProvince = "72";
+const char* const kSigi = "72.42";
+const char* const kBanggai = "72.01";
+const char* const kSigiVillage = "7242111687";
+const char* const kBanggaiVillage = "7201011001";
 
 struct SimDevice {
   std::string id;
@@ -51,7 +58,15 @@ struct SimDevice {
   std::unique_ptr<FaultyLink> link;
   std::unique_ptr<SyncClient> client;
   std::string token;
-  uint64_t seq = 0;  // change-log entries written (the harness's count)
+  std::string scope = kProvince;  // its one region prefix
+  uint64_t seq = 0;               // change-log entries written (the harness's count)
+  bool covers(const std::string& village) const {
+    std::string digits;
+    for (char c : scope) {
+      if (c != '.') digits.push_back(c);
+    }
+    return village.compare(0, digits.size(), digits) == 0;
+  }
 };
 
 // The fields the officers edit, and what they type into them.
@@ -77,10 +92,12 @@ class Simulation {
       d->id = "dev-" + std::to_string(i);
       d->path = dir_.file(d->id + ".db");
       d->skew_ms = i == future ? 3 * kYearMs : 0;  // one laptop believes it is 2029
+      if (o.devices >= 4 && i == o.devices - 1) d->scope = kSigi;
+      if (o.devices >= 4 && i == o.devices - 2) d->scope = kBanggai;
       d->wall = std::make_unique<FakeWallClock>(now_ + d->skew_ms);
       open_device(*d);
       const std::string code =
-          admin_post("/v1/admin/codes", Json{{"scope", {kScope}}, {"label", d->id}})["code"];
+          admin_post("/v1/admin/codes", Json{{"scope", {d->scope}}, {"label", d->id}})["code"];
       SyncClient reg(*d->store, plain, "");
       d->token = reg.register_device(code, d->id);
       d->client->set_token(d->token);
@@ -105,6 +122,14 @@ class Simulation {
         remove(d);
       } else if (what < 53) {
         contested_delete();
+      } else if (what < 56) {
+        move_region(d);
+      } else if (what < 57) {
+        if (o_.restores) {
+          backup_or_restore();
+        } else {
+          sync(d);
+        }
       } else if (what < 79) {
         sync(d);
       } else if (what < 84) {
@@ -188,6 +213,8 @@ class Simulation {
     }
     Json rec = test::sample_enrolment(serial);
     rec["phone"] = phone();
+    const bool banggai = d.scope == kBanggai || (d.scope == kProvince && step_() % 4 == 0);
+    rec["village_code"] = banggai ? kBanggaiVillage : kSigiVillage;
     const uint64_t before = d.store->pending_count();
     HarnessWrite w;
     w.is_create = true;
@@ -275,6 +302,64 @@ class Simulation {
     auto ids = live_ids(d);
     if (ids.empty()) return;
     remove_record(d, ids[step_() % ids.size()]);
+  }
+
+  // An officer moves a record to the other kabupaten (issue 11 item 5): a laptop covering
+  // only the old one loses it, one covering only the new one receives it whole. A laptop
+  // that covers one kabupaten refuses, on the spot, to move a record or enrol a person out
+  // of it: nothing is written.
+  void move_region(SimDevice& d) {
+    auto ids = live_ids(d);
+    if (ids.empty()) return;
+    const std::string id = ids[step_() % ids.size()];
+    const std::string from = d.store->get("enrolment", id)->fields.value("village_code", "");
+    const std::string to = from == kSigiVillage ? kBanggaiVillage : kSigiVillage;
+    if (d.covers(to)) return edit_record(d, id, Json{{"village_code", to}});
+    const uint64_t before = d.store->pending_count();
+    Json rec = test::sample_enrolment(1 + static_cast<int>(step_() % 9000));
+    rec["village_code"] = to;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        if (attempt == 0) {
+          d.store->update("enrolment", id, Json{{"village_code", to}});
+        } else {
+          d.store->create("enrolment", rec);
+        }
+        fail(d.id + " (" + d.scope + ") wrote a record into " + to);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kOutOfScope) throw;
+      }
+    }
+    if (d.store->pending_count() != before) fail(d.id + ": a refused out-of-scope write was logged");
+    log("%s may not move %s to %s: refused on the laptop", d.id.c_str(), id.c_str(), to.c_str());
+  }
+
+  // The operator backs the server's database up; the next time this comes round the server
+  // is restored from that copy, losing everything written since (issue 11 item 6). Laptops
+  // learn it from the new history (epoch) and the lower acked_seq, send again what the
+  // server no longer has, and every replica must converge with nothing acknowledged lost.
+  void backup_or_restore() {
+    const std::string copy = dir_.path() + "/backup.db";
+    if (!backed_up_) {
+      log("the operator backs the server up");
+      server_->backup(copy);
+      oracle_.server_backed_up();
+      backed_up_ = true;
+      return;
+    }
+    log("the server is restored from its backup");
+    server_->restore(copy);
+    oracle_.server_restored();
+    backed_up_ = false;
+    ++stats_.server_restores;
+    // A reviewer's request held on the way is not delivered into the restored history: the
+    // harness could not tell the oracle what that reviewer had been shown.
+    held_.erase(std::remove_if(held_.begin(), held_.end(),
+                               [](const HttpRequest& r) {
+                                 return r.target.rfind("/v1/conflicts/", 0) == 0 ||
+                                        r.target.rfind("/v1/duplicates/", 0) == 0;
+                               }),
+                held_.end());
   }
 
   // Officer A edits a record offline while officer B, who holds it too, edits it, maybe
@@ -533,21 +618,34 @@ class Simulation {
     // 1. Every replica equals the server: records, values, versions, deletion.
     std::vector<std::string> names;
     std::vector<StateView> replicas;
+    std::vector<std::set<std::string>> outside;
     for (auto& d : devices_) {
       names.push_back(d->id);
-      replicas.push_back(check_replica(d->id, *d->store, server_records, found));
+      // What the device must hold: the server's records in its regions (by their village).
+      std::map<std::string, Json> its_records;
+      outside.emplace_back();
+      for (auto& [id, r] : server_records) {
+        const Json& fields = r["fields"];
+        const std::string village = fields.is_object() ? fields.value("village_code", "") : "";
+        if (d->covers(village)) {
+          its_records[id] = r;
+        } else {
+          outside.back().insert(id);
+        }
+      }
+      replicas.push_back(check_replica(d->id, *d->store, its_records, found));
     }
     // 2. No change applied twice or lost on the way: acked_seq and the oplog.
     Json admin_devices =
         call("GET", "/v1/admin/devices", Json(), server_->admin_token())["devices"];
     std::map<std::string, uint64_t> seqs;
     for (auto& d : devices_) seqs[d->id] = d->seq;
-    check_oplog(server_->db_path(), writes_, seqs, admin_devices, found);
+    check_oplog(server_->db_path(), writes_, seqs, admin_devices, refused, found);
     // 3. The oracle: every acknowledged write is current, or was overwritten or deleted by a
     //    writer that had seen it, or is kept in a conflict entry.
     StateView server_view;
     for (auto& [id, r] : server_records) server_view[id] = record_view(r);
-    for (auto& f : oracle_.check(server_view, names, replicas, conflicts, refused))
+    for (auto& f : oracle_.check(server_view, names, replicas, conflicts, refused, outside))
       found.push_back(std::move(f));
     for (auto& f : found) fail(f);
 
@@ -592,6 +690,7 @@ class Simulation {
   std::deque<HttpRequest> held_;
   std::vector<int> serials_;
   int records_made_ = 0;
+  bool backed_up_ = false;
   std::vector<HarnessWrite> writes_;
   std::vector<std::string> failures_;
   SimStats stats_;

@@ -26,6 +26,9 @@ struct SimOptions {
   int steps = 60;
   FaultMode faults = FaultMode::kFull;
   bool verbose = false;  // log every step to stderr
+  // Back the server up and restore it from that copy now and then. Off in CI: seeds fail on
+  // the open defects listed in docs/RELIABILITY.md "Restore from a backup".
+  bool restores = false;
 };
 
 struct SimStats {
@@ -37,6 +40,7 @@ struct SimStats {
   uint64_t requests = 0;      // requests the devices sent
   uint64_t faults = 0;        // faults injected
   uint64_t server_restarts = 0;
+  uint64_t server_restores = 0;  // restored from an older copy of its database
   uint64_t device_crashes = 0;
   uint64_t conflicts = 0;   // conflict entries at the end
   uint64_t duplicates = 0;  // duplicate entries at the end
@@ -57,6 +61,7 @@ SimOutcome run_simulation(const SimOptions& options);
 // One seed, as CI runs it: the schedule with full faults (invariants), and the same
 // schedule with no faults and with masked faults (invariants, and the two must end with
 // the same records and the same conflict set). Returns the failures, each naming the seed.
-std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose = false);
+std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose = false,
+                                    bool restores = false);
 
 }  // namespace lumbung::sim

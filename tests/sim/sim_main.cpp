@@ -3,6 +3,8 @@
 //   lumbung-sim --seed N [--verbose]        one seed (all three fault modes), as CI runs it
 //   lumbung-sim --seeds FIRST COUNT         seeds FIRST .. FIRST+COUNT-1 (what ctest runs)
 //   lumbung-sim --soak COUNT [--start N]    as --seeds, with progress and seeds/s
+//   --restores (with any of them)           also back the server up and restore it
+//                                           (not in CI: see docs/RELIABILITY.md)
 //
 // Exit status 0 when every invariant held, 1 otherwise; every failure names its seed and
 // the command that re-runs it alone.
@@ -20,7 +22,8 @@ namespace {
   std::fprintf(stderr,
                "usage: lumbung-sim --seed N [--verbose]\n"
                "       lumbung-sim --seeds FIRST COUNT\n"
-               "       lumbung-sim --soak COUNT [--start FIRST]\n");
+               "       lumbung-sim --soak COUNT [--start FIRST]\n"
+               "       (any of them with --restores: also restore the server from a backup)\n");
   std::exit(2);
 }
 
@@ -35,7 +38,7 @@ uint64_t number(const char* s) {
 
 int main(int argc, char** argv) {
   uint64_t first = 1, count = 0;
-  bool verbose = false, soak = false;
+  bool verbose = false, soak = false, restores = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--seed" && i + 1 < argc) {
@@ -51,6 +54,8 @@ int main(int argc, char** argv) {
       first = number(argv[++i]);
     } else if (a == "--verbose") {
       verbose = true;
+    } else if (a == "--restores") {
+      restores = true;
     } else {
       usage();
     }
@@ -65,13 +70,13 @@ int main(int argc, char** argv) {
   uint64_t failed = 0, done = 0;
   double last_report = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
-    const auto failures = lumbung::sim::check_seed(seed, totals, verbose);
+    const auto failures = lumbung::sim::check_seed(seed, totals, verbose, restores);
     ++done;
     if (!failures.empty()) {
       ++failed;
       for (const auto& f : failures) std::fprintf(stderr, "FAIL %s\n", f.c_str());
-      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose\n", argv[0],
-                   static_cast<unsigned long long>(seed));
+      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose%s\n", argv[0],
+                   static_cast<unsigned long long>(seed), restores ? " --restores" : "");
     }
     if (soak && elapsed() - last_report >= 30) {
       last_report = elapsed();
@@ -86,7 +91,7 @@ int main(int argc, char** argv) {
       "seeds %llu..%llu: %llu run, %llu failed in %.1f s (%.2f seeds/s)\n"
       "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu "
       "requests,\n"
-      "  %llu faults, %llu server restarts, %llu device crashes; %llu conflict and %llu duplicate "
+      "  %llu faults, %llu server restarts, %llu restores from a backup, %llu device crashes; %llu conflict and %llu duplicate "
       "entries\n",
       static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + count - 1),
       static_cast<unsigned long long>(done), static_cast<unsigned long long>(failed), secs,
@@ -98,6 +103,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(totals.requests),
       static_cast<unsigned long long>(totals.faults),
       static_cast<unsigned long long>(totals.server_restarts),
+      static_cast<unsigned long long>(totals.server_restores),
       static_cast<unsigned long long>(totals.device_crashes),
       static_cast<unsigned long long>(totals.conflicts),
       static_cast<unsigned long long>(totals.duplicates));

@@ -119,6 +119,9 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
   if (seq_to_hlc.empty()) return;
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
+  std::map<uint64_t, uint64_t> aliases;  // old hlc -> the server's
+  std::set<std::string> records;
+  uint64_t first_seq = UINT64_MAX;
   for (const auto& [seq, fresh] : seq_to_hlc) {
     auto& st = impl_->db->prepare("SELECT " LB_CHANGE_COLS " FROM changes WHERE seq=?1");
     st.bind(1, static_cast<int64_t>(seq));
@@ -148,6 +151,9 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
       impl_->save(cs, op.id, *state);
     }
     op.version = now;
+    aliases[old.hlc] = fresh;
+    records.insert(op.id);
+    first_seq = std::min(first_seq, seq);
     auto& upd =
         impl_->db->prepare("UPDATE changes SET hlc=?2, op=?3, sealed=?4, mac=?5 WHERE seq=?1");
     upd.bind(1, static_cast<int64_t>(seq)).bind(2, static_cast<int64_t>(fresh));
@@ -158,6 +164,7 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
     upd.run();
     impl_->clock->observe(fresh);
   }
+  impl_->rebase_pending(aliases, records, first_seq);
   impl_->persist_clock();
   txn.commit();
 }

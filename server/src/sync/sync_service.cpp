@@ -169,6 +169,18 @@ PushResult SyncService::push(const Principal& device, Json body) {
   auto row = txn->device(device.device_id);
   if (!row || row->revoked_ms != 0) throw Error(ErrorCode::kUnauthorized, "device revoked");
   uint64_t acked = row->acked_seq;
+  // Versions of this device re-stamped in this request (the far-future hlc it wrote -> the
+  // one the server gave): a later op of the batch names the old one in its base, and a base
+  // from the future would read as a sight of every write (seed 425).
+  std::map<uint64_t, uint64_t> restamped_in_batch;
+  auto unalias_base = [&](Op& op) {
+    if (restamped_in_batch.empty()) return;
+    for (auto& [field, v] : op.base) {
+      if (v.device != device.device_id) continue;
+      if (auto it = restamped_in_batch.find(v.hlc); it != restamped_in_batch.end())
+        v.hlc = it->second;
+    }
+  };
   for (size_t i = 0; i < cs.ops.size(); ++i) {
     Op& op = cs.ops[i];
     if (op.seq <= row->acked_seq) {
@@ -177,7 +189,18 @@ PushResult SyncService::push(const Principal& device, Json body) {
       // that never learnt the new hlc would keep its far-future version for ever (found by
       // tests/sim; regression: tests/regressions/restamp_lost_answer_test.cpp).
       const auto logged = txn->logged_hlc(device.device_id, op.seq);
-      if (logged && *logged != op.version.hlc) res.restamped.emplace_back(op.seq, *logged);
+      if (logged && *logged != op.version.hlc) {
+        res.restamped.emplace_back(op.seq, *logged);
+        restamped_in_batch[op.version.hlc] = *logged;
+      }
+      // Likewise a refusal: a laptop whose answer was lost must still learn it (found by
+      // tests/sim with region moves).
+      if (!logged) {
+        if (auto r = txn->refused(device.device_id + ":" + std::to_string(op.seq))) {
+          res.refused.push_back(
+              RefusedOp{op.seq, Refusal{error_code_from_name(r->code), r->field, r->message}});
+        }
+      }
       continue;
     }
     if (op.seq != acked + 1) {
@@ -191,9 +214,11 @@ PushResult SyncService::push(const Principal& device, Json body) {
                            ? restamp_if_future(op.version.hlc, now, clock_.now())
                            : op.version.hlc;
     if (h != op.version.hlc) {
+      restamped_in_batch[op.version.hlc] = h;
       op.version.hlc = h;
       res.restamped.emplace_back(op.seq, h);
     }
+    unalias_base(op);
     clock_.observe(op.version.hlc);
     acked = op.seq;
     Checked& c = checked[i];
