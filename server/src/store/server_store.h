@@ -308,7 +308,9 @@ class ServerStore {
                                               const std::string& scope_prefix,
                                               const std::string& after_id, size_t limit) = 0;
   virtual std::optional<RecordState> get_record(const std::string& col, const std::string& id) = 0;
-  // Calls fn(scope, doc_json_text) for every live record of `col` under scope_prefix.
+  // Calls fn(scope, doc_json_text) for every live record of `col` under scope_prefix. A
+  // store that seals personal data (SqliteServerStore::seal_personal_data) gives only the
+  // fields the schema does not mark personal: enough for counts, never opened for them.
   virtual void for_each_live(
       const std::string& col, const std::string& scope_prefix,
       const std::function<void(const std::string&, std::string_view)>& fn) = 0;

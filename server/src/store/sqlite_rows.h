@@ -233,8 +233,9 @@ std::unique_ptr<WriteTxn> make_write_txn(std::mutex& mu, sql::Database& db, uint
 // Seals, in one transaction, whatever `db` still holds in clear (a database from before
 // sealing): records' personal fields and natural keys, oplog ops, conflict bodies,
 // resolutions and refused ops (sqlite_seal.cpp). Marks the database sealed (meta
-// 'sealed'); does nothing if it is already. Returns the number of rows sealed.
-uint64_t seal_database(sql::Database& db, const Sealer& s);
+// 'sealed') and, in the same transaction, names the key file it needs (meta 'key_id', if
+// not named yet); does nothing if it is sealed already. Returns the number of rows sealed.
+uint64_t seal_database(sql::Database& db, const Sealer& s, const std::string& key_id);
 
 // A record row as the merge reads it, its sealed fields joined back in: columns doc, ver,
 // del_hlc, del_dev from `first`, and `sealed_col`.

@@ -33,7 +33,7 @@ uint64_t seal_column(sql::Database& db, const Sealer& s, const std::string& tabl
 
 }  // namespace
 
-uint64_t seal_database(sql::Database& db, const Sealer& s) {
+uint64_t seal_database(sql::Database& db, const Sealer& s, const std::string& key_id) {
   sql::Transaction txn(db);
   {
     auto& st = db.prepare("SELECT value FROM meta WHERE key='sealed'");
@@ -82,6 +82,9 @@ uint64_t seal_database(sql::Database& db, const Sealer& s) {
   n += seal_column(db, s, "refused", "id", "message");
   n += seal_column(db, s, "refused", "id", "resolution");
   db.prepare("INSERT INTO meta(key,value) VALUES('sealed','1')").run();
+  // Sealed data is lost without its key file: from this commit on the server refuses to
+  // start without it (keys/server_keys.h).
+  db.prepare("INSERT OR IGNORE INTO meta(key,value) VALUES('key_id',?1)").bind(1, key_id).run();
   txn.commit();
   return n;
 }

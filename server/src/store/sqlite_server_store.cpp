@@ -186,7 +186,7 @@ uint64_t SqliteServerStore::seal_personal_data(const ServerKeys& keys, const Sch
   uint64_t sealed = 0;
   {
     std::lock_guard<std::mutex> lock(impl_->write_mu);
-    sealed = seal_database(*impl_->writer, *sealer);
+    sealed = seal_database(*impl_->writer, *sealer, keys.key_id());
     if (sealed > 0) {
       // The clear values are still in free pages and in the WAL's old frames: rebuild the
       // file and empty the WAL.
