@@ -347,3 +347,31 @@ TEST_CASE("a delete based on a re-stamped version does not bury an unseen edit")
   REQUIRE(again.status == 200);
   CHECK(kept(conflicts(f, reviewer), "update_delete", id, "monthly_income", 4200000));
 }
+
+// Found by the simulation with region moves (seeds 1082, 1250): a record leaves a laptop's
+// regions and comes back before the laptop's offline edit of it arrives. The laptop sends
+// the edit (accepted: the record is back), then pulls "moved away" (it removes its copy)
+// and the whole record as it was when it came back - older than its own edit, which the
+// server never sends back to its writer. The laptop's own edit must not vanish from it.
+TEST_CASE("a laptop keeps its own edit of a record that left its regions and came back") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop konawe_laptop(f, "laptop-konawe", {"74.02"});
+  Laptop both(f, "laptop-both", {"73", "74"});
+  const std::string id = konawe_laptop.store->create("enrolment", konawe(12));
+  konawe_laptop.sync();
+  both.sync();
+  both.store->update("enrolment", id, {{"village_code", "7371011001"}});
+  both.sync();
+  both.store->update("enrolment", id, {{"village_code", "7402012006"}});
+  both.sync();
+  // Offline all along, the Konawe officer updates the phone, then syncs.
+  konawe_laptop.store->update("enrolment", id, {{"phone", "081200000012"}});
+  konawe_laptop.sync();
+  const Json on_server = server_record(f, reviewer, id);
+  REQUIRE(on_server["fields"]["phone"] == "081200000012");
+  auto mine = konawe_laptop.store->get("enrolment", id);
+  REQUIRE(mine);
+  CHECK(mine->fields["phone"] == "081200000012");
+  CHECK(mine->fields == on_server["fields"]);
+}

@@ -415,7 +415,8 @@ bool Oracle::field_accounted(const Context& cx, size_t w, const std::string& fie
   if (entry_keeps(cx, w, field)) return true;
   for (size_t x : cx.by_record.at(ww.record)) {
     const Write& wx = writes_[x];
-    if (x == w || !wx.acked || wx.refused || !cx.past[x].contains(w)) continue;
+    // x had seen w, or the same value of the field at a newer version (one write).
+    if (x == w || !wx.acked || wx.refused || !informed(cx, x, w, field)) continue;
     if (wx.is_delete ? delete_accounted(cx, x, r, visiting)
                      : wx.set.contains(field) && field_accounted(cx, x, field, r, visiting))
       return true;

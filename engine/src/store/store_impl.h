@@ -526,6 +526,49 @@ struct Store::Impl {
     return op;
   }
 
+  // Records that came back whole ("rec": moved into this device's regions again) hold the
+  // server's snapshot taken at the move, which may predate this device's own later writes
+  // to them; the server never sends a device its own ops, so they are joined back from the
+  // log (kept after acknowledgement; refused ones excepted): each field and the tombstone
+  // take the newer of the two versions, as the merge of a whole record does (tests/sim
+  // seed 1250).
+  void rejoin_own_writes(const std::map<std::string, std::string>& records) {
+    if (records.empty()) return;
+    std::vector<Op> own;
+    auto& log = db->prepare("SELECT " LB_CHANGE_COLS
+                            " FROM changes WHERE (op IS NOT NULL OR sealed IS NOT NULL) AND seq NOT "
+                            "IN (SELECT seq FROM refused) ORDER BY seq");
+    try {
+      while (log.step()) {
+        if (records.count(log.column_text(cc::kId))) own.push_back(change_from_row(log));
+      }
+    } catch (...) {
+      log.reset();
+      throw;
+    }
+    log.reset();
+    for (const Op& op : own) {
+      auto st = load(op.collection, op.id);
+      if (!st) continue;
+      bool changed = false;
+      if (op.is_delete) {
+        if (st->tombstone < op.version) {
+          st->tombstone = op.version;
+          changed = true;
+        }
+      } else {
+        for (const auto& [field, value] : op.set.items()) {
+          FieldValue& fv = st->fields[field];
+          if (fv.version < op.version) {
+            fv = FieldValue{value, op.version};
+            changed = true;
+          }
+        }
+      }
+      if (changed) save(collection(op.collection), op.id, *st);
+    }
+  }
+
   // Log entries after `after_seq` on `records`, written before the server re-stamped this
   // device's versions (`aliases`: old hlc -> new), name the old versions in their base;
   // rewritten to the new ones, or the server would read a base from the far future as a

@@ -218,6 +218,7 @@ RemoteApplyResult Store::apply_remote(
     any_open = st.column_int(0) != 0;
     st.reset();
   }
+  std::map<std::string, std::string> arrived_whole;  // record id -> collection ("rec" ops)
   for (const Op& op : ops) {
     const CollectionSchema* cs = impl_->schema->collection(op.collection);
     if (!cs) {
@@ -230,8 +231,10 @@ RemoteApplyResult Store::apply_remote(
       ++out.applied;
       continue;
     }
-    if (!op.record.is_null() && impl_->away.erase(op.id) > 0) {
-      impl_->db->prepare("DELETE FROM away WHERE id=?1").bind(1, op.id).run();
+    if (!op.record.is_null()) {
+      arrived_whole.emplace(op.id, op.collection);
+      if (impl_->away.erase(op.id) > 0)
+        impl_->db->prepare("DELETE FROM away WHERE id=?1").bind(1, op.id).run();
     }
     // Most pulled ops create records this replica has never seen: insert, no lookup first.
     if (!op.is_delete && op.base.empty() && !op.set.empty() &&
@@ -252,6 +255,7 @@ RemoteApplyResult Store::apply_remote(
     if (any_open) impl_->settle_conflicts(op);
     out.conflicts.insert(out.conflicts.end(), r.conflicts.begin(), r.conflicts.end());
   }
+  impl_->rejoin_own_writes(arrived_whole);
   for (const auto& [k, v] : meta) impl_->put_meta(k, v);
   impl_->persist_clock();
   txn.commit();
