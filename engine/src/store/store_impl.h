@@ -279,44 +279,9 @@ struct Store::Impl {
     st.run();
   }
 
-  void load_regions_and_away() {
-    regions.clear();
-    const Json r = Json::parse(meta("regions"), nullptr, false);
-    if (r.is_array()) {
-      for (const auto& p : r) {
-        if (p.is_string()) regions.push_back(p.get<std::string>());
-      }
-    }
-    away.clear();
-    auto& st = db->prepare("SELECT id, mac FROM away");
-    while (st.step()) {
-      if (keys && !row_intact(st, kMacAway, 0, 1)) {
-        const std::string id = st.column_text(0);
-        st.reset();
-        throw_tampered("the moved-away mark of record " + id);
-      }
-      away.insert(st.column_text(0));
-    }
-    st.reset();
-  }
+  void load_regions_and_away();
 
-  void reload_counters() {
-    // The newest entry's seq (checked: a forged high seq would skip numbers).
-    auto& st = db->prepare("SELECT " LB_CHANGE_COLS " FROM changes ORDER BY seq DESC LIMIT 1");
-    next_seq = 1;
-    if (st.step()) {
-      try {
-        check_change_row(st, 0);
-      } catch (...) {
-        st.reset();
-        throw;
-      }
-      next_seq = static_cast<uint64_t>(st.column_int(cc::kSeq)) + 1;
-    }
-    st.reset();
-    const std::string acked = meta("acked_seq");
-    acked_seq = acked.empty() ? 0 : std::stoull(acked);
-  }
+  void reload_counters();
 
   // Loads a record's merge state; nullopt if the id was never seen.
   std::optional<RecordState> load(const std::string& col, const std::string& id) const {
@@ -406,39 +371,7 @@ struct Store::Impl {
     }
     return m.add(sealed).finish();
   }
-  void save(const CollectionSchema& cs, const std::string& id, const RecordState& st) {
-    auto& ins = db->prepare(
-        "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey,sealed,mac) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) ON CONFLICT(id) DO UPDATE SET "
-        "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9, sealed=?10, "
-        "mac=?11 WHERE col=?1");
-    const std::string ver = encode_versions(st);
-    const auto del_hlc = static_cast<int64_t>(st.tombstone.hlc);
-    const int64_t live = st.live() && !is_away(id) ? 1 : 0;
-    const IndexKeys k =
-        index_keys(string_field(st, cs.scope_field()), string_field(st, cs.natural_key()));
-    ins.bind_static(1, cs.name()).bind_static(2, id).bind_static(4, ver);
-    ins.bind(5, del_hlc).bind_static(6, st.tombstone.device).bind(7, live);
-    bind_index_keys(ins, 8, k);
-    std::string doc, sealed;
-    if (keys) {
-      Json clear = Json::object(), priv = Json::object();
-      for (const auto& [name, fv] : st.fields) (personal(cs, name) ? priv : clear)[name] = fv.value;
-      doc = clear.dump();
-      sealed = seal(priv.dump(), "rec:" + id);
-      ins.bind_blob(10, sealed.data(), sealed.size());
-      bind_mac(ins, 11,
-               record_mac(cs.name(), id, doc, ver, del_hlc, st.tombstone.device, live, k, sealed));
-    } else {
-      doc = codec::encode_doc(st);
-      ins.bind_null(10).bind_null(11);
-    }
-    ins.bind_static(3, doc);
-    ins.run();
-    if (db->changes() == 0) {
-      throw Error(ErrorCode::kProtocol, "record id " + id + " belongs to another collection");
-    }
-  }
+  void save(const CollectionSchema& cs, const std::string& id, const RecordState& st);
 
   // A log entry's op text as stored: clear (unencrypted stores) or sealed, or neither (a
   // create, whose values live in the record).
@@ -490,21 +423,7 @@ struct Store::Impl {
   }
 
   // `op_text` nullptr: a create, whose values live in the record (see the file comment).
-  void log_change(const Op& op, const std::string* op_text) {
-    auto& ins = db->prepare(
-        "INSERT INTO changes(seq,col,id,hlc,wall_ms,op,sealed,mac) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
-    const int64_t wall_ms = wall->now_ms();
-    ins.bind(1, static_cast<int64_t>(op.seq))
-        .bind_static(2, op.collection)
-        .bind_static(3, op.id)
-        .bind(4, static_cast<int64_t>(op.version.hlc))
-        .bind(5, wall_ms);
-    const OpColumns oc = op_columns(op.seq, op_text);
-    bind_op_columns(ins, 6, oc);
-    bind_mac(ins, 8, change_mac(op.seq, op.collection, op.id, op.version.hlc, wall_ms, oc));
-    ins.run();
-  }
+  void log_change(const Op& op, const std::string* op_text);
 
   // A create read back from its record (nullopt: the row is gone): every field still at the
   // create's version, and fields written after the create with their current value (their
@@ -532,114 +451,17 @@ struct Store::Impl {
   // log (kept after acknowledgement; refused ones excepted): each field and the tombstone
   // take the newer of the two versions, as the merge of a whole record does (tests/sim
   // seed 1250).
-  void rejoin_own_writes(const std::map<std::string, std::string>& records) {
-    if (records.empty()) return;
-    std::vector<Op> own;
-    auto& log = db->prepare("SELECT " LB_CHANGE_COLS
-                            " FROM changes WHERE (op IS NOT NULL OR sealed IS NOT NULL) AND seq NOT "
-                            "IN (SELECT seq FROM refused) ORDER BY seq");
-    try {
-      while (log.step()) {
-        if (records.count(log.column_text(cc::kId))) own.push_back(change_from_row(log));
-      }
-    } catch (...) {
-      log.reset();
-      throw;
-    }
-    log.reset();
-    for (const Op& op : own) {
-      auto st = load(op.collection, op.id);
-      if (!st) continue;
-      bool changed = false;
-      if (op.is_delete) {
-        if (st->tombstone < op.version) {
-          st->tombstone = op.version;
-          changed = true;
-        }
-      } else {
-        for (const auto& [field, value] : op.set.items()) {
-          FieldValue& fv = st->fields[field];
-          if (fv.version < op.version) {
-            fv = FieldValue{value, op.version};
-            changed = true;
-          }
-        }
-      }
-      if (changed) save(collection(op.collection), op.id, *st);
-    }
-  }
+  void rejoin_own_writes(const std::map<std::string, std::string>& records);
 
   // Log entries after `after_seq` on `records`, written before the server re-stamped this
   // device's versions (`aliases`: old hlc -> new), name the old versions in their base;
   // rewritten to the new ones, or the server would read a base from the far future as a
   // sight of every write (tests/sim seed 425). Creates carry no base. Inside a transaction.
   void rebase_pending(const std::map<uint64_t, uint64_t>& aliases,
-                      const std::set<std::string>& records, uint64_t after_seq) {
-    if (aliases.empty()) return;
-    struct Rewrite {
-      uint64_t seq;
-      Op op;
-      int64_t wall_ms;
-    };
-    std::vector<Rewrite> rewrites;
-    auto& sel = db->prepare("SELECT " LB_CHANGE_COLS
-                            " FROM changes WHERE seq>?1 AND (op IS NOT NULL OR sealed IS NOT "
-                            "NULL) ORDER BY seq");
-    sel.bind(1, static_cast<int64_t>(after_seq));
-    try {
-      while (sel.step()) {
-        if (!records.count(sel.column_text(cc::kId))) continue;
-        Op op = change_from_row(sel);
-        bool changed = false;
-        for (auto& [field, v] : op.base) {
-          if (v.device != device) continue;
-          if (auto it = aliases.find(v.hlc); it != aliases.end()) {
-            v.hlc = it->second;
-            changed = true;
-          }
-        }
-        if (changed) {
-          rewrites.push_back({static_cast<uint64_t>(sel.column_int(cc::kSeq)), std::move(op),
-                              sel.column_int(cc::kWall)});
-        }
-      }
-    } catch (...) {
-      sel.reset();
-      throw;
-    }
-    sel.reset();
-    for (const Rewrite& r : rewrites) {
-      const std::string text = encode_op(r.op, false).dump();
-      const auto oc = op_columns(r.seq, &text);
-      auto& upd = db->prepare("UPDATE changes SET op=?2, sealed=?3, mac=?4 WHERE seq=?1");
-      upd.bind(1, static_cast<int64_t>(r.seq));
-      bind_op_columns(upd, 2, oc);
-      bind_mac(upd, 4,
-               change_mac(r.seq, r.op.collection, r.op.id, r.op.version.hlc, r.wall_ms, oc));
-      upd.run();
-    }
-  }
+                      const std::set<std::string>& records, uint64_t after_seq);
 
   // Rebuilds a log entry from its row (LB_CHANGE_COLS), after checking its MAC.
-  Op change_from_row(const sql::Statement& row) const {
-    check_change_row(row, 0);
-    const auto seq = static_cast<uint64_t>(row.column_int(cc::kSeq));
-    if (!row.column_is_null(cc::kOp) || !row.column_is_null(cc::kSealed)) {
-      const std::string text = row.column_is_null(cc::kOp)
-                                   ? unseal(blob(row, cc::kSealed), "chg:" + std::to_string(seq))
-                                   : row.column_text(cc::kOp);
-      try {
-        return decode_op(Json::parse(text), device);
-      } catch (const Json::exception& e) {
-        throw Error(ErrorCode::kCorrupt, std::string("change log entry is not JSON: ") + e.what());
-      }
-    }
-    std::string col = row.column_text(cc::kCol), id = row.column_text(cc::kId);
-    auto st = load(col, id);
-    if (!st) throw_create_without_record(seq, id);
-    return create_op(seq, std::move(col), std::move(id),
-                     static_cast<uint64_t>(row.column_int(cc::kHlc)), st);
-  }
+  Op change_from_row(const sql::Statement& row) const;
 
   // An unsent create's record row is kept until it is sent (even if the record moves away),
   // so on an encrypted store a missing one was deleted outside Lumbung.
@@ -673,110 +495,17 @@ struct Store::Impl {
     return m.add(sealed).finish();
   }
 
-  void record_conflicts(const std::vector<Conflict>& conflicts) {
-    for (const auto& c : conflicts) {
-      const Version& hi = c.winner.version > c.loser.version ? c.winner.version : c.loser.version;
-      const std::string body = encode_conflict(c).dump();
-      auto& ins = db->prepare(
-          "INSERT OR IGNORE INTO conflicts(cid,kind,col,rid,field,body,hi_hlc,hi_dev,found_ms,"
-          "sealed,mac) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
-      const int64_t found_ms = wall->now_ms();
-      ins.bind(1, c.id)
-          .bind(2, conflict_kind_name(c.kind))
-          .bind(3, c.collection)
-          .bind(4, c.record_id)
-          .bind(5, c.field)
-          .bind(7, static_cast<int64_t>(hi.hlc))
-          .bind(8, hi.device)
-          .bind(9, found_ms);
-      if (keys) {
-        const std::string sealed = seal(body, "cfl:" + c.id);
-        ins.bind(6, std::string_view("")).bind_blob(10, sealed.data(), sealed.size());
-        bind_mac(ins, 11,
-                 conflict_mac(c, "", static_cast<int64_t>(hi.hlc), hi.device, found_ms, sealed));
-      } else {
-        ins.bind(6, body).bind_null(10).bind_null(11);
-      }
-      ins.run();
-    }
-  }
+  void record_conflicts(const std::vector<Conflict>& conflicts);
 
   // A write that had seen both sides of a conflict settles it on this replica.
-  void settle_conflicts(const Op& op) {
-    static constexpr const char* kWhich =
-        " WHERE col=?1 AND rid=?2 AND resolved=0 AND (field=?3 OR field='') AND "
-        "(hi_hlc < ?4 OR (hi_hlc = ?4 AND hi_dev <= ?5))";
-    auto settle = [&](const std::string& field, const Version& base) {
-      auto bind = [&](sql::Statement& st) {
-        st.bind(1, op.collection)
-            .bind(2, op.id)
-            .bind(3, field)
-            .bind(4, static_cast<int64_t>(base.hlc))
-            .bind(5, base.device);
-      };
-      if (!keys) {
-        auto& upd = db->prepare(std::string("UPDATE conflicts SET resolved=1") + kWhich);
-        bind(upd);
-        upd.run();
-        return;
-      }
-      // Encrypted: each settled row gets its MAC again (resolved is covered).
-      auto& sel = db->prepare(std::string("SELECT " LB_CONFLICT_COLS " FROM conflicts") + kWhich);
-      bind(sel);
-      std::vector<std::pair<std::string, std::string>> settled;  // cid, new MAC
-      while (sel.step()) {
-        if (!row_intact(sel, kMacConflict, 0, 11)) {
-          const std::string cid = sel.column_text(0);
-          sel.reset();
-          throw_tampered("conflict " + cid);
-        }
-        settled.emplace_back(sel.column_text(0), row_mac_of(sel, kMacConflict, 0, 11, 9, 1));
-      }
-      sel.reset();
-      for (const auto& [cid, mac] : settled) {
-        auto& upd = db->prepare("UPDATE conflicts SET resolved=1, mac=?2 WHERE cid=?1");
-        upd.bind(1, cid);
-        bind_mac(upd, 2, mac);
-        upd.run();
-      }
-    };
-    for (const auto& [field, base] : op.base) settle(field == "*" ? "" : field, base);
-  }
+  void settle_conflicts(const Op& op);
 
   // The hot path of imports and first pulls: a record this replica has never seen gets
   // all its fields at one version. That is exactly what apply_op gives for a set applied to
   // an empty state, written directly (no merge state built, the JSON made once). Returns
   // false, writing nothing, if the id exists already.
   bool insert_fresh(const CollectionSchema& cs, const std::string& id, const Json& fields,
-                    const Version& v) {
-    std::string doc, sealed;
-    if (keys) {
-      Json clear = Json::object(), priv = Json::object();
-      for (const auto& [name, value] : fields.items()) {
-        (personal(cs, name) ? priv : clear)[name] = value;
-      }
-      doc = clear.dump();
-      sealed = seal(priv.dump(), "rec:" + id);
-    } else {
-      doc = fields.dump();
-    }
-    const std::string ver = codec::encode_one_version(v);
-    const IndexKeys k =
-        index_keys(string_field(fields, cs.scope_field()), string_field(fields, cs.natural_key()));
-    auto& ins = db->prepare(
-        "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed,mac) "
-        "VALUES(?1,?2,?3,?4,1,?5,?6,?7,?8)");
-    ins.bind_static(1, cs.name()).bind_static(2, id).bind_static(3, doc).bind_static(4, ver);
-    bind_index_keys(ins, 5, k);
-    if (keys) {
-      ins.bind_blob(7, sealed.data(), sealed.size());
-      // del_hlc and del_dev take their defaults, 0 and ''.
-      bind_mac(ins, 8, record_mac(cs.name(), id, doc, ver, 0, "", 1, k, sealed));
-    } else {
-      ins.bind_null(7).bind_null(8);
-    }
-    return ins.try_run();
-  }
+                    const Version& v);
 
   // --- rewriting a whole encrypted store (store.cpp; at open, in its transaction) ----------
   void reseal_records(bool checked);
@@ -786,106 +515,11 @@ struct Store::Impl {
 
   // --- the three local writes; caller holds mu and an open transaction ---------------------
 
-  std::string create(const std::string& col, Json fields, std::string id) {
-    const CollectionSchema& cs = collection(col);
-    if (!fields.is_object())
-      throw Error(ErrorCode::kInvalidArgument, "a record must be a JSON object");
-    if (auto issues = cs.normalize_and_validate(fields, false); !issues.empty()) {
-      throw_issues(issues);
-    }
-    check_regions(cs, fields);
-    if (id.empty()) {
-      id = make_uuid_v7(clock->physical_now_ms());
-    } else if (!is_uuid(id)) {
-      throw Error(ErrorCode::kInvalidArgument, "record id must be a UUID, got \"" + id + "\"");
-    }
-    Op op;
-    op.seq = next_seq;
-    op.collection = col;
-    op.id = id;
-    op.version = {clock->now(), device};
-    if (!insert_fresh(cs, id, fields, op.version)) {
-      throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
-    }
-    log_change(op, nullptr);
-    ++next_seq;
-    return id;
-  }
+  std::string create(const std::string& col, Json fields, std::string id);
 
-  void update(const std::string& col, const std::string& id, Json patch) {
-    const CollectionSchema& cs = collection(col);
-    if (!patch.is_object())
-      throw Error(ErrorCode::kInvalidArgument, "a patch must be a JSON object");
-    throw_if_away(id);
-    auto st = load(col, id);
-    if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no record " + id + " in " + col);
-    if (auto issues = cs.normalize_and_validate(patch, true); !issues.empty()) throw_issues(issues);
-    Json merged = st->values();
-    Json changed = Json::object();
-    for (auto& [name, value] : patch.items()) {
-      auto cur = st->fields.find(name);
-      const Json& old = cur == st->fields.end() ? Json() : cur->second.value;
-      if (old == value) continue;
-      const FieldDef* def = cs.field(name);
-      if (def && def->policy == MergePolicy::kForwardOnly && !old.is_null() &&
-          def->rank(value) < def->rank(old)) {
-        throw Error(
-            ErrorCode::kStatusRegression,
-            name + " can only move forward: " + old.dump() + " cannot become " + value.dump(),
-            name);
-      }
-      if (value.is_null()) {
-        merged.erase(name);
-      } else {
-        merged[name] = value;
-      }
-      changed[name] = value;
-    }
-    if (changed.empty()) return;  // nothing differs: no write, no change entry
-    if (auto issues = cs.normalize_and_validate(merged, false); !issues.empty())
-      throw_issues(issues);
-    check_regions(cs, merged);
-    Op op;
-    op.seq = next_seq;
-    op.collection = col;
-    op.id = id;
-    op.version = {clock->now(), device};
-    for (const auto& [name, _] : changed.items()) {
-      auto cur = st->fields.find(name);
-      if (cur != st->fields.end()) op.base.emplace(name, cur->second.version);
-    }
-    op.set = std::move(changed);
-    auto result = apply_op(cs, *st, op);
-    save(cs, id, *st);
-    const std::string text = encode_op_text(op, false, op.set.dump());
-    log_change(op, &text);
-    record_conflicts(result.conflicts);
-    settle_conflicts(op);
-    ++next_seq;
-  }
+  void update(const std::string& col, const std::string& id, Json patch);
 
-  void remove(const std::string& col, const std::string& id) {
-    const CollectionSchema& cs = collection(col);
-    throw_if_away(id);
-    auto st = load(col, id);
-    if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no record " + id + " in " + col);
-    Op op;
-    op.seq = next_seq;
-    op.collection = col;
-    op.id = id;
-    op.version = {clock->now(), device};
-    op.is_delete = true;
-    // What the deleter had seen, field by field: an edit it had not seen (another device's
-    // newer version of any field, or a field it never had) is then found wherever the delete
-    // lands, and kept in an update_delete entry.
-    for (const auto& [name, fv] : st->fields) op.base.emplace(name, fv.version);
-    apply_op(cs, *st, op);
-    save(cs, id, *st);
-    const std::string text = encode_op_text(op, false, {});
-    log_change(op, &text);
-    settle_conflicts(op);
-    ++next_seq;
-  }
+  void remove(const std::string& col, const std::string& id);
 
   // At each commit: the clock, and on an encrypted store the newest log seq ("log_end",
   // under its MAC), so that log entries deleted from the end are noticed at open.

@@ -1,0 +1,107 @@
+// The device store's three local writes (Store::Impl members declared in store_impl.h):
+// create, update and remove, each validated, merged and logged. The caller holds the mutex
+// and an open transaction (store.cpp).
+
+#include "store/store_impl.h"
+
+namespace lumbung {
+
+std::string Store::Impl::create(const std::string& col, Json fields, std::string id) {
+  const CollectionSchema& cs = collection(col);
+  if (!fields.is_object())
+    throw Error(ErrorCode::kInvalidArgument, "a record must be a JSON object");
+  if (auto issues = cs.normalize_and_validate(fields, false); !issues.empty()) {
+    throw_issues(issues);
+  }
+  check_regions(cs, fields);
+  if (id.empty()) {
+    id = make_uuid_v7(clock->physical_now_ms());
+  } else if (!is_uuid(id)) {
+    throw Error(ErrorCode::kInvalidArgument, "record id must be a UUID, got \"" + id + "\"");
+  }
+  Op op;
+  op.seq = next_seq;
+  op.collection = col;
+  op.id = id;
+  op.version = {clock->now(), device};
+  if (!insert_fresh(cs, id, fields, op.version)) {
+    throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
+  }
+  log_change(op, nullptr);
+  ++next_seq;
+  return id;
+}
+
+void Store::Impl::update(const std::string& col, const std::string& id, Json patch) {
+  const CollectionSchema& cs = collection(col);
+  if (!patch.is_object()) throw Error(ErrorCode::kInvalidArgument, "a patch must be a JSON object");
+  throw_if_away(id);
+  auto st = load(col, id);
+  if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no record " + id + " in " + col);
+  if (auto issues = cs.normalize_and_validate(patch, true); !issues.empty()) throw_issues(issues);
+  Json merged = st->values();
+  Json changed = Json::object();
+  for (auto& [name, value] : patch.items()) {
+    auto cur = st->fields.find(name);
+    const Json& old = cur == st->fields.end() ? Json() : cur->second.value;
+    if (old == value) continue;
+    const FieldDef* def = cs.field(name);
+    if (def && def->policy == MergePolicy::kForwardOnly && !old.is_null() &&
+        def->rank(value) < def->rank(old)) {
+      throw Error(ErrorCode::kStatusRegression,
+                  name + " can only move forward: " + old.dump() + " cannot become " + value.dump(),
+                  name);
+    }
+    if (value.is_null()) {
+      merged.erase(name);
+    } else {
+      merged[name] = value;
+    }
+    changed[name] = value;
+  }
+  if (changed.empty()) return;  // nothing differs: no write, no change entry
+  if (auto issues = cs.normalize_and_validate(merged, false); !issues.empty()) throw_issues(issues);
+  check_regions(cs, merged);
+  Op op;
+  op.seq = next_seq;
+  op.collection = col;
+  op.id = id;
+  op.version = {clock->now(), device};
+  for (const auto& [name, _] : changed.items()) {
+    auto cur = st->fields.find(name);
+    if (cur != st->fields.end()) op.base.emplace(name, cur->second.version);
+  }
+  op.set = std::move(changed);
+  auto result = apply_op(cs, *st, op);
+  save(cs, id, *st);
+  const std::string text = encode_op_text(op, false, op.set.dump());
+  log_change(op, &text);
+  record_conflicts(result.conflicts);
+  settle_conflicts(op);
+  ++next_seq;
+}
+
+void Store::Impl::remove(const std::string& col, const std::string& id) {
+  const CollectionSchema& cs = collection(col);
+  throw_if_away(id);
+  auto st = load(col, id);
+  if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no record " + id + " in " + col);
+  Op op;
+  op.seq = next_seq;
+  op.collection = col;
+  op.id = id;
+  op.version = {clock->now(), device};
+  op.is_delete = true;
+  // What the deleter had seen, field by field: an edit it had not seen (another device's
+  // newer version of any field, or a field it never had) is then found wherever the delete
+  // lands, and kept in an update_delete entry.
+  for (const auto& [name, fv] : st->fields) op.base.emplace(name, fv.version);
+  apply_op(cs, *st, op);
+  save(cs, id, *st);
+  const std::string text = encode_op_text(op, false, {});
+  log_change(op, &text);
+  settle_conflicts(op);
+  ++next_seq;
+}
+
+}  // namespace lumbung
