@@ -158,9 +158,12 @@ Json AuditLog::checkpoint() {
   const AuditCheckpoint cp = sign_checkpoint(count, head);
   txn->put_audit_checkpoint(cp);
   txn->commit();
-  return Json{{"format", kCheckpointFormat}, {"count", cp.count},
-              {"head", cp.head},             {"at_ms", cp.at_ms},
-              {"key_id", cp.key_id},         {"public_key", hex_encode(keys_->public_key())},
+  return Json{{"format", kCheckpointFormat},
+              {"count", cp.count},
+              {"head", cp.head},
+              {"at_ms", cp.at_ms},
+              {"key_id", cp.key_id},
+              {"public_key", hex_encode(keys_->public_key())},
               {"sig", cp.sig}};
 }
 
@@ -235,10 +238,10 @@ Json AuditLog::verify(const Json* held) {
         problems.push_back(problem(a.seq, "prev_hash does not match the previous entry"));
       } else if (link(a.seq, prev, canonical(a)) != a.hash) {
         const bool keyed = keys_ && a.seq >= keys_->audit_keyed_from();
-        problems.push_back(problem(
-            a.seq, keyed ? "the entry does not match its link under the audit key (edited, "
-                           "forged, or the chain recomputed without the key)"
-                         : "hash does not match the entry (edited)"));
+        problems.push_back(
+            problem(a.seq, keyed ? "the entry does not match its link under the audit key (edited, "
+                                   "forged, or the chain recomputed without the key)"
+                                 : "hash does not match the entry (edited)"));
       } else {
         prev = a.hash;
         ++checked;
@@ -259,11 +262,11 @@ Json AuditLog::verify(const Json* held) {
     const bool keyed = keys_ && std::max(last, head.seq) >= keys_->audit_keyed_from();
     if (keys_ && last < keys_->audit_keyed_from()) {
       // adopt_keys() writes an entry at keyed_from before the server does anything else.
-      problems.push_back(problem(
-          last + 1, "the chain ends at #" + std::to_string(last) +
-                        ", before the keyed entries that the key file starts at #" +
-                        std::to_string(keys_->audit_keyed_from()) +
-                        ": entries were cut from the end"));
+      problems.push_back(
+          problem(last + 1, "the chain ends at #" + std::to_string(last) +
+                                ", before the keyed entries that the key file starts at #" +
+                                std::to_string(keys_->audit_keyed_from()) +
+                                ": entries were cut from the end"));
     } else if (keyed && head.tag != head_tag(head.seq, head.link)) {
       problems.push_back(problem(
           last, "the recorded head (#" + std::to_string(head.seq) +
@@ -317,19 +320,22 @@ Json AuditLog::verify(const Json* held) {
     const size_t before = problems.size();
     if (!ServerKeys::verify(h.public_key, checkpoint_message(h.key_id, h.count, h.head, h.at_ms),
                             h.sig)) {
-      problems.push_back(problem(h.count, "the checkpoint you hold is not validly signed (the "
-                                          "file was changed)"));
+      problems.push_back(problem(h.count,
+                                 "the checkpoint you hold is not validly signed (the "
+                                 "file was changed)"));
     } else if (!keys_ || keys_->public_key() != h.public_key) {
-      problems.push_back(problem(h.count, "this server's signing key is not the one that signed "
-                                          "your checkpoint: the key file was replaced"));
+      problems.push_back(problem(h.count,
+                                 "this server's signing key is not the one that signed "
+                                 "your checkpoint: the key file was replaced"));
     } else if (h.count > last) {
-      problems.push_back(
-          chain_ok ? problem(last + 1, "the chain ends at #" + std::to_string(last) +
-                                           " but your checkpoint covers #" +
-                                           std::to_string(h.count) +
-                                           ": entries were cut from the end")
-                   : problem(h.count, "your checkpoint could not be checked: the chain breaks "
-                                      "before it"));
+      problems.push_back(chain_ok
+                             ? problem(last + 1, "the chain ends at #" + std::to_string(last) +
+                                                     " but your checkpoint covers #" +
+                                                     std::to_string(h.count) +
+                                                     ": entries were cut from the end")
+                             : problem(h.count,
+                                       "your checkpoint could not be checked: the chain breaks "
+                                       "before it"));
     } else if (h.count > 0 && links_at[h.count] != h.head) {
       problems.push_back(problem(h.count, "entry #" + std::to_string(h.count) +
                                               " differs from your checkpoint: the chain was "

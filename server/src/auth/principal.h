@@ -39,9 +39,9 @@ struct Principal {
   std::vector<std::string> scope;
   std::string label;
   bool revoked = false;
-  int64_t expires_ms = 0;   // reviewer/admin tokens: 0 = never; devices: always 0
-  std::string token_id;     // reviewer/admin: first 16 hex digits of the token hash
-  std::string stored_hash;  // the token hash as the store holds it (for the final compare)
+  int64_t expires_ms = 0;      // reviewer/admin tokens: 0 = never; devices: always 0
+  std::string token_id;        // reviewer/admin: first 16 hex digits of the token hash
+  std::string stored_hash;     // the token hash as the store holds it (for the final compare)
   bool pending_token = false;  // kDevice: the token is the rotated one not yet used
 };
 

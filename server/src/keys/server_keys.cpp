@@ -31,20 +31,19 @@ std::string hkdf(std::string_view master, std::string_view info, size_t n) {
   EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   if (!kdf) fail("EVP_KDF_fetch(HKDF)");
   std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf),
-                                                                  &EVP_KDF_CTX_free);
+                                                                &EVP_KDF_CTX_free);
   EVP_KDF_free(kdf);
   if (!ctx) fail("EVP_KDF_CTX_new");
   static const char kSalt[] = "lumbung-server";
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(master.data()),
-                                        master.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(kSalt),
-                                        sizeof kSalt - 1),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
-                                        info.size()),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_octet_string(
+                             OSSL_KDF_PARAM_KEY, const_cast<char*>(master.data()), master.size()),
+                         OSSL_PARAM_construct_octet_string(
+                             OSSL_KDF_PARAM_SALT, const_cast<char*>(kSalt), sizeof kSalt - 1),
+                         OSSL_PARAM_construct_octet_string(
+                             OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size()),
+                         OSSL_PARAM_construct_end()};
   std::string out(n, '\0');
   if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), n, params) != 1) {
     fail("EVP_KDF_derive(HKDF)");
@@ -135,8 +134,8 @@ ServerKeys::ServerKeys(std::string path, std::string_view master, uint64_t audit
   if (!signer_->key) fail("EVP_PKEY_new_raw_private_key(ED25519)");
   size_t len = 32;
   public_key_.assign(32, '\0');
-  if (EVP_PKEY_get_raw_public_key(signer_->key, reinterpret_cast<unsigned char*>(public_key_.data()),
-                                  &len) != 1 ||
+  if (EVP_PKEY_get_raw_public_key(
+          signer_->key, reinterpret_cast<unsigned char*>(public_key_.data()), &len) != 1 ||
       len != 32) {
     fail("EVP_PKEY_get_raw_public_key");
   }
@@ -186,8 +185,10 @@ std::unique_ptr<ServerKeys> ServerKeys::open_or_create(const std::string& path, 
                              ") is not this data directory's key (" + db.key_id + ")");
   }
   if (db.key_id.empty() && db.audit_count >= from) {
-    throw std::runtime_error("key file " + path + " was made for another data directory: this one "
-                             "has " + std::to_string(db.audit_count) +
+    throw std::runtime_error("key file " + path +
+                             " was made for another data directory: this one "
+                             "has " +
+                             std::to_string(db.audit_count) +
                              " unkeyed audit entries and the file keys them from #" +
                              std::to_string(from));
   }

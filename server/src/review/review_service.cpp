@@ -106,7 +106,8 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
   // The reviewer saw the entry, not whatever the record holds now: the resolution's base
   // is the entry's newer side, so a write that arrived after the entry was shown is not
   // overwritten silently but opens an entry of its own (merge.h, rule unseen_overwrite).
-  const Version entry_seen = c.winner.version > c.loser.version ? c.winner.version : c.loser.version;
+  const Version entry_seen =
+      c.winner.version > c.loser.version ? c.winner.version : c.loser.version;
   Json chosen;
   if (c.kind != ConflictKind::kUpdateDelete) {
     // One field: write the chosen value over what the entry showed.

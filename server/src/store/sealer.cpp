@@ -43,7 +43,8 @@ Sealer::Doc Sealer::split_doc(const std::string& col, const std::string& id,
   out.clear = j.dump();
   if (!sealed.empty()) {
     out.sealed = std::string(kPrefix) +
-                 crypto::base64(crypto::seal(data_key_, sealed.dump(), aad("records", col + std::string(1, '\0') + id)));
+                 crypto::base64(crypto::seal(data_key_, sealed.dump(),
+                                             aad("records", col + std::string(1, '\0') + id)));
   }
   return out;
 }
@@ -55,10 +56,11 @@ Json Sealer::join_doc(const std::string& col, const std::string& id, std::string
     if (!j.is_object()) throw Error(ErrorCode::kCorrupt, "record " + id + ": doc is not JSON");
     return j;
   }
-  const auto raw = is_sealed(*sealed) ? crypto::unbase64(sealed->substr(kPrefix.size()))
-                                      : std::nullopt;
+  const auto raw =
+      is_sealed(*sealed) ? crypto::unbase64(sealed->substr(kPrefix.size())) : std::nullopt;
   const auto plain =
-      raw ? crypto::open(data_key_, *raw, aad("records", col + std::string(1, '\0') + id)) : std::nullopt;
+      raw ? crypto::open(data_key_, *raw, aad("records", col + std::string(1, '\0') + id))
+          : std::nullopt;
   Json fields = plain ? Json::parse(*plain, nullptr, false) : Json();
   Json j = Json::parse(clear, nullptr, false);
   if (!fields.is_object() || !j.is_object()) {
@@ -82,8 +84,8 @@ std::string Sealer::seal_text(std::string_view where, std::string_view row_id,
 std::string Sealer::open_text(std::string_view where, std::string_view row_id,
                               std::string_view stored) const {
   if (stored.empty() || stored == "null") return std::string(stored);
-  const auto raw = is_sealed(stored) ? crypto::unbase64(stored.substr(kPrefix.size()))
-                                     : std::nullopt;
+  const auto raw =
+      is_sealed(stored) ? crypto::unbase64(stored.substr(kPrefix.size())) : std::nullopt;
   auto plain = raw ? crypto::open(data_key_, *raw, aad(where, row_id)) : std::nullopt;
   if (!plain) {
     throw Error(ErrorCode::kCorrupt, std::string(where) + " of " + std::string(row_id) +

@@ -44,7 +44,7 @@ class Sealer {
   Doc split_doc(const std::string& col, const std::string& id, std::string_view doc) const;
   // The whole doc again. Throws Error(kCorrupt) naming the record if `sealed` does not open.
   Json join_doc(const std::string& col, const std::string& id, std::string_view clear,
-                       const std::optional<std::string_view>& sealed) const;
+                const std::optional<std::string_view>& sealed) const;
 
   std::string blind(const std::string& col, const std::string& key) const;
 

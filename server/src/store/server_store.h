@@ -126,8 +126,8 @@ struct TokenRow {
   Role role = Role::kReviewer;
   std::string label;
   int64_t created_ms = 0;
-  int64_t expires_ms = 0;  // 0 = never
-  int64_t revoked_ms = 0;  // 0 = active
+  int64_t expires_ms = 0;          // 0 = never
+  int64_t revoked_ms = 0;          // 0 = active
   std::vector<std::string> scope;  // reviewer's region prefixes; empty = every region
 };
 
@@ -247,8 +247,7 @@ class WriteTxn {
                                      const std::string& next_hash) = 0;
   // The pending token `next_hash` becomes the device's only token (the old one stops).
   // False if it is no longer that device's pending token.
-  virtual bool promote_device_token(const std::string& device_id,
-                                    const std::string& next_hash) = 0;
+  virtual bool promote_device_token(const std::string& device_id, const std::string& next_hash) = 0;
   // expires_ms 0 = never expires; scope: a reviewer's region prefixes (empty = all).
   virtual void insert_token(const std::string& token_hash, Role role, const std::string& label,
                             int64_t now_ms, int64_t expires_ms,

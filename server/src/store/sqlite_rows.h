@@ -104,8 +104,7 @@ inline constexpr const char* kAddedIndexes =
     "CREATE UNIQUE INDEX IF NOT EXISTS devices_next_token ON devices(next_token_hash) "
     "WHERE next_token_hash IS NOT NULL";
 
-inline constexpr const char* kTokenCols =
-    "hash,role,label,created_ms,expires_ms,revoked_ms,scope";
+inline constexpr const char* kTokenCols = "hash,role,label,created_ms,expires_ms,revoked_ms,scope";
 inline constexpr size_t kTokenIdHexDigits = 16;
 
 inline std::vector<std::string> scope_from_text(std::string_view text) {
@@ -119,7 +118,9 @@ inline std::vector<std::string> scope_from_text(std::string_view text) {
   return out;
 }
 
-inline std::string scope_to_text(const std::vector<std::string>& scope) { return Json(scope).dump(); }
+inline std::string scope_to_text(const std::vector<std::string>& scope) {
+  return Json(scope).dump();
+}
 
 inline Json json_or_null(std::string_view text) {
   Json j = Json::parse(text, nullptr, false);
@@ -161,8 +162,8 @@ inline constexpr const char* kDeviceCols =
 inline ConflictRow read_conflict(sql::Statement& st, const Sealer* s, std::string_view id) {
   // Column order: body, resolved, found_ms, resolution
   ConflictRow r;
-  r.conflict =
-      codec::decode_conflict(Json::parse(open_or_clear(s, "conflicts.body", id, st.column_view(0))));
+  r.conflict = codec::decode_conflict(
+      Json::parse(open_or_clear(s, "conflicts.body", id, st.column_view(0))));
   r.resolved = st.column_int(1) != 0;
   r.found_ms = st.column_int(2);
   r.resolution = json_or_null(open_or_clear(s, "conflicts.resolution", id, st.column_view(3)));
