@@ -341,11 +341,11 @@ TEST_CASE("memory stays bounded under eight parallel hostile clients of every ki
   kinds.push_back({{"chunked 256 MiB to register (64 KiB chunks)",
                     post_head("/v1/devices/register", "Transfer-Encoding: chunked"),
                     chunked_body(64 * KiB, 256 * MiB), 260 * MiB},
-                   refused_at_once(413, 8 * MiB)});
+                   refused_at_limit(8 * MiB)});
   kinds.push_back({{"chunked 256 MiB to register (1000-byte chunks)",
                     post_head("/v1/devices/register", "Transfer-Encoding: chunked"),
                     chunked_body(1000, 256 * MiB), 260 * MiB},
-                   refused_at_once(413, 8 * MiB)});
+                   refused_at_limit(8 * MiB)});
   // 2. chunked huge bodies to push with a (stolen) device token: stopped at 8 MiB
   kinds.push_back({{"chunked 256 MiB to push with a token",
                     post_head("/v1/push", "Transfer-Encoding: chunked", stolen),
@@ -416,7 +416,8 @@ TEST_CASE("memory stays bounded under eight parallel hostile clients of every ki
                     post_head("/v1/devices/register", "Content-Length: 16000"),
                     repeat_bytes(' ', 16000), 17000, 100, 60},
                    [](const Outcome& o) {
-                     CHECK(o.closed);
+                     // Cut, or refused before its body when the body budget is full.
+                     CHECK((o.closed || o.status == 429));
                      // Cut at ~2.7 s on a quiet machine, 5.9 s under ASan with -j2 in CI;
                      // finishing at the 1 KiB/s floor would take ~16.6 s, at 600 B/s 27 s.
                      CHECK(o.seconds < 12.0);
