@@ -131,7 +131,8 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   CHECK(rr.exit == 0);
 }
 
-TEST_CASE("a refused change is set aside: the officer is told and the office applies or dismisses") {
+TEST_CASE(
+    "a refused change is set aside: the officer is told and the office applies or dismisses") {
   CliFixture f;
   f.init_laptop("awuliti", "74.02.01", "OFC-0001");  // Kecamatan Lambuya only
   f.init_laptop("kantor", "74", "OFC-0100");         // a laptop covering all of Sulawesi Tenggara

@@ -257,8 +257,8 @@ TEST_CASE("init offline registers at the first sync: a revoked laptop is refused
   CliFixture f;
   const std::string code = f.server.code({"74.02.01"});
   // A port nobody listens on: init keeps the code and says so.
-  CliResult r = f.lumbung("a", {"init", "--unencrypted", "--server", "http://127.0.0.1:9", "--code",
-                                code});
+  CliResult r =
+      f.lumbung("a", {"init", "--unencrypted", "--server", "http://127.0.0.1:9", "--code", code});
   CHECK(r.exit == 0);
   CHECK(r.err.find("registers itself at the first") != std::string::npos);
   CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["registered"] == false);

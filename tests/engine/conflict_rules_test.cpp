@@ -55,8 +55,11 @@ std::map<ConflictRule, std::pair<Scenario, Scenario>> cases() {
   std::map<ConflictRule, std::pair<Scenario, Scenario>> m;
   const Op a0 = set_op(10, "d1", {{"a", "orig"}, {"b", "b0"}, {"st", "submitted"}, {"r", "r0"}});
   m[ConflictRule::kUnseenOverwrite] = {
-      {{a0}, set_op(20, "d2", {{"a", "X"}}, {{"a", v10}}), set_op(25, "d3", {{"a", "Y"}}, {{"a", v10}})},
-      {{a0}, set_op(20, "d2", {{"a", "X"}}, {{"a", v10}}),
+      {{a0},
+       set_op(20, "d2", {{"a", "X"}}, {{"a", v10}}),
+       set_op(25, "d3", {{"a", "Y"}}, {{"a", v10}})},
+      {{a0},
+       set_op(20, "d2", {{"a", "X"}}, {{"a", v10}}),
        set_op(25, "d3", {{"a", "Y"}}, {{"a", Version{20, "d2"}}})}};
   m[ConflictRule::kUnseenRank] = {
       {{a0},
@@ -67,9 +70,12 @@ std::map<ConflictRule, std::pair<Scenario, Scenario>> cases() {
        set_op(25, "d3", {{"st", "enrolled"}}, {{"st", Version{20, "d2"}}})}};
   // needs_review: an informed change of a value is itself the row; its "informed variant"
   // is a change to the same value (nothing to review).
-  m[ConflictRule::kReviewedChange] = {
-      {{a0}, set_op(20, "d2", {{"r", "r1"}}, {{"r", v10}}), set_op(25, "d2", {{"b", "b1"}}, {{"b", v10}})},
-      {{a0}, set_op(20, "d2", {{"r", "r0"}}, {{"r", v10}}), set_op(25, "d2", {{"b", "b1"}}, {{"b", v10}})}};
+  m[ConflictRule::kReviewedChange] = {{{a0},
+                                       set_op(20, "d2", {{"r", "r1"}}, {{"r", v10}}),
+                                       set_op(25, "d2", {{"b", "b1"}}, {{"b", v10}})},
+                                      {{a0},
+                                       set_op(20, "d2", {{"r", "r0"}}, {{"r", v10}}),
+                                       set_op(25, "d2", {{"b", "b1"}}, {{"b", v10}})}};
   // The delete had seen a, b, st, r at v10; d2's income-like edit of b it had not.
   const std::map<std::string, Version> all_v10{{"a", v10}, {"b", v10}, {"st", v10}, {"r", v10}};
   m[ConflictRule::kDeleteOverUnseenEdit] = {
@@ -81,7 +87,8 @@ std::map<ConflictRule, std::pair<Scenario, Scenario>> cases() {
        del_op(40, "d3",
               {{"a", Version{30, "d3"}}, {"b", Version{20, "d2"}}, {"st", v10}, {"r", v10}})}};
   m[ConflictRule::kEditOfUnseenDelete] = {
-      {{a0, del_op(20, "d3", all_v10)}, set_op(25, "d2", {{"b", "late"}}, {{"b", v10}}),
+      {{a0, del_op(20, "d3", all_v10)},
+       set_op(25, "d2", {{"b", "late"}}, {{"b", v10}}),
        set_op(26, "d4", {{"a", "whatever"}}, {{"a", v10}})},
       {{a0}, del_op(20, "d3", all_v10), set_op(25, "d3", {{"b", "mine"}}, {{"b", v10}})}};
   return m;
@@ -213,7 +220,8 @@ TEST_CASE("an edit that had seen the delete (base \"*\") revives the record with
   RecordState st2;
   apply_op(coll(), st2, set_op(10, "d1", {{"a", "x"}}));
   apply_op(coll(), st2, del_op(20, "d2", {{"a", v10}}));
-  CHECK(apply_op(coll(), st2, set_op(30, kServerDeviceId, {{"a", "y"}}, {{"a", v10}})).conflicts.size() == 1);
+  CHECK(apply_op(coll(), st2, set_op(30, kServerDeviceId, {{"a", "y"}}, {{"a", v10}}))
+            .conflicts.size() == 1);
 }
 
 TEST_CASE("rule: unseen_rank - a base newer than the current state is not a sight of it") {
@@ -230,6 +238,7 @@ TEST_CASE("rule: unseen_rank - a base newer than the current state is not a sigh
   CHECK(r.conflicts[0].rule == ConflictRule::kUnseenRank);
   CHECK(r.conflicts[0].loser.value == "rejected");
   // A writer that had seen "enrolled" holds exactly its version: nothing to keep.
-  const auto seen = apply_op(coll(), st, set_op(50, "d4", {{"st", "enrolled"}}, {{"st", Version{20, "d2"}}}));
+  const auto seen =
+      apply_op(coll(), st, set_op(50, "d4", {{"st", "enrolled"}}, {{"st", Version{20, "d2"}}}));
   CHECK(seen.conflicts.empty());
 }

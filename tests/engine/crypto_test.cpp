@@ -48,7 +48,8 @@ TEST_CASE("the blind index is keyed: same text same key - other key other value"
   CHECK(k1.blind_index("x") >= 0);
   // The value stored files hold: the top 63 bits of HMAC(HMAC(key, label), text).
   const std::string key = random_bytes(kKeyBytes);
-  const std::string mac = hmac_sha256(hmac_sha256(key, "lumbung blind index v1"), "7242111911808654");
+  const std::string mac =
+      hmac_sha256(hmac_sha256(key, "lumbung blind index v1"), "7242111911808654");
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(mac[i]);
   CHECK(Keyring(key).blind_index("7242111911808654") == static_cast<int64_t>(v >> 1));
@@ -78,8 +79,15 @@ TEST_CASE("row MACs: HMAC-SHA256/128 of an encoding that cannot be read two ways
   // The context is reused row after row: the same input gives the same MAC.
   CHECK(m.begin("t").add("ab").add("c").finish() == ab);
   // Equal to HMAC-SHA256 of the documented encoding, cut to 128 bits.
-  const std::string enc = std::string("\x01\0\0\0\x01t", 6) + std::string("\x01\0\0\0\x02" "ab", 7) +
-                          std::string("\x01\0\0\0\x01" "c", 6);
+  const std::string enc = std::string("\x01\0\0\0\x01t", 6) +
+                          std::string(
+                              "\x01\0\0\0\x02"
+                              "ab",
+                              7) +
+                          std::string(
+                              "\x01\0\0\0\x01"
+                              "c",
+                              6);
   CHECK(hmac_sha256(key, enc).substr(0, kRowMacBytes) == ab);
   // Moving a boundary, NULL against empty, another table, another key: all differ.
   CHECK(m.begin("t").add("a").add("bc").finish() != ab);

@@ -56,7 +56,8 @@ std::vector<Epoch> start_epoch(sql::Database& db) {
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
   Epoch e;
   e.id = hex_encode(random_bytes(8));
-  e.start_pos = std::max<uint64_t>(max_pos + 1, static_cast<uint64_t>(std::max<int64_t>(now_us, 1)));
+  e.start_pos =
+      std::max<uint64_t>(max_pos + 1, static_cast<uint64_t>(std::max<int64_t>(now_us, 1)));
   e.started_ms = now_ms;
   db.prepare("INSERT INTO epochs(id,start_pos,started_ms) VALUES(?1,?2,?3)")
       .bind_static(1, e.id)
@@ -68,8 +69,8 @@ std::vector<Epoch> start_epoch(sql::Database& db) {
   auto& st = db.prepare("SELECT id, start_pos, started_ms FROM epochs ORDER BY start_pos");
   ResetOnExit r{st};
   while (st.step()) {
-    out.push_back(Epoch{st.column_text(0), static_cast<uint64_t>(st.column_int(1)),
-                        st.column_int(2)});
+    out.push_back(
+        Epoch{st.column_text(0), static_cast<uint64_t>(st.column_int(1)), st.column_int(2)});
   }
   return out;
 }
@@ -84,7 +85,7 @@ struct SqliteServerStore::Impl {
   std::unique_ptr<sql::Database> writer;
   std::vector<std::unique_ptr<Reader>> readers;
   std::atomic<size_t> next_reader{0};
-  std::vector<Epoch> epochs;  // read at open, then only this start's epoch is added
+  std::vector<Epoch> epochs;       // read at open, then only this start's epoch is added
   std::unique_ptr<Sealer> sealer;  // set once at start (seal_personal_data); null = in clear
 
   // Background checkpointer: its own connection, woken every kCheckpointInterval.
@@ -207,9 +208,8 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
   Impl::Lease lease(*impl_);
   auto& db = lease.db();
   {
-    auto& st =
-        db.prepare(
-            "SELECT hash, role, label, revoked_ms, expires_ms, scope FROM tokens WHERE hash=?1");
+    auto& st = db.prepare(
+        "SELECT hash, role, label, revoked_ms, expires_ms, scope FROM tokens WHERE hash=?1");
     ResetOnExit r{st};
     st.bind_static(1, token_hash);
     if (st.step()) {
@@ -273,9 +273,9 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
   } end_read{db};
   bool stopped_early = false;
   {
-    auto& st =
-        db.prepare("SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>?1 ORDER BY pos "
-                   "LIMIT ?2");
+    auto& st = db.prepare(
+        "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>?1 ORDER BY pos "
+        "LIMIT ?2");
     ResetOnExit r{st};
     st.bind(1, static_cast<int64_t>(after_pos)).bind(2, static_cast<int64_t>(scan_limit));
     size_t scanned = 0;
@@ -290,8 +290,8 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
         e.pos = page.last_scanned;
         e.dev = std::string(dev);
         e.scope = std::string(scope);
-        e.op_text =
-            open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos), st.column_view(3));
+        e.op_text = open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos),
+                                  st.column_view(3));
         page.entries.push_back(std::move(e));
         if (page.entries.size() >= limit) {
           stopped_early = true;
@@ -357,8 +357,8 @@ std::string prefix_sql(const std::string& col, const std::vector<std::string>& p
   for (size_t i = 0; i < prefixes.size(); ++i) {
     const int k = first + static_cast<int>(2 * i);
     if (i) out += " OR ";
-    out += "(" + col + ">=?" + std::to_string(k) + " AND " + col + "<?" + std::to_string(k + 1) +
-           ")";
+    out +=
+        "(" + col + ">=?" + std::to_string(k) + " AND " + col + "<?" + std::to_string(k + 1) + ")";
   }
   return out + ")";
 }
@@ -390,8 +390,8 @@ ReviewPage<Row> review_page(sql::Database& db, const std::string& select,
   }
   // order_cols is "(a, b)": compared as a row value, sorted as a column list.
   const std::string sql = "SELECT " + select + " " + from_where + " AND (" + order_cols +
-                          " > (?3, ?4)) ORDER BY " +
-                          order_cols.substr(1, order_cols.size() - 2) + " LIMIT ?5";
+                          " > (?3, ?4)) ORDER BY " + order_cols.substr(1, order_cols.size() - 2) +
+                          " LIMIT ?5";
   auto& st = db.prepare(sql);
   ResetOnExit r{st};
   st.bind(1, status_value).bind(2, q.device).bind(3, after_ms).bind(4, after_id);
@@ -405,8 +405,7 @@ ReviewPage<Row> review_page(sql::Database& db, const std::string& select,
 }  // namespace
 
 ReviewPage<RefusedRow> SqliteServerStore::list_refused(const ReviewQuery& q) {
-  if (q.status != "open" && q.status != "applied" && q.status != "dismissed" &&
-      q.status != "all") {
+  if (q.status != "open" && q.status != "applied" && q.status != "dismissed" && q.status != "all") {
     throw Error(ErrorCode::kInvalidArgument, "status must be open, applied, dismissed or all");
   }
   Impl::Lease lease(*impl_);
@@ -489,9 +488,8 @@ std::vector<RecordRow> SqliteServerStore::list_records(const std::string& col,
 std::optional<RecordState> SqliteServerStore::get_record(const std::string& col,
                                                          const std::string& id) {
   Impl::Lease lease(*impl_);
-  auto& st =
-      lease.db().prepare(
-          "SELECT doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id=?2");
+  auto& st = lease.db().prepare(
+      "SELECT doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id=?2");
   ResetOnExit r{st};
   st.bind_static(1, col).bind_static(2, id);
   if (!st.step()) return std::nullopt;

@@ -444,7 +444,7 @@ class SqliteWriteTxn : public WriteTxn {
   sql::Transaction tx_;
   uint64_t epoch_start_;
   uint64_t next_pos_ = 0;  // 0 until the first append_op of this transaction
-  const Sealer* s_;         // nullptr: personal data in clear
+  const Sealer* s_;        // nullptr: personal data in clear
 };
 
 }  // namespace

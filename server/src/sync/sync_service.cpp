@@ -23,11 +23,12 @@ std::string op_message(uint64_t seq, const std::string& what) {
 Refusal refusal_from(uint64_t seq, const std::vector<ValidationIssue>& issues) {
   const ValidationIssue& first = issues.front();
   Refusal r;
-  r.code = first.reason == "unknown_field" ? ErrorCode::kUnknownField
-                                           : ErrorCode::kValidationFailed;
+  r.code =
+      first.reason == "unknown_field" ? ErrorCode::kUnknownField : ErrorCode::kValidationFailed;
   r.field = first.field;
   r.message = op_message(seq, issue_detail(first));
-  if (issues.size() > 1) r.message += " (and " + std::to_string(issues.size() - 1) + " more problems)";
+  if (issues.size() > 1)
+    r.message += " (and " + std::to_string(issues.size() - 1) + " more problems)";
   return r;
 }
 
@@ -100,13 +101,11 @@ PushResult SyncService::push(const Principal& device, Json body) {
     if (auto it = body.find("report"); it != body.end()) {
       if (!it->is_object()) throw Error(ErrorCode::kProtocol, "\"report\" must be an object");
       // Kept per device and sent in every devices listing: a few counters, not a store.
-      if (it->dump(-1, ' ', false, Json::error_handler_t::replace).size() >
-          kMaxStatusReportBytes) {
-        throw ProblemError(ErrorCode::kBodyTooLarge,
-                           "\"report\" is larger than " + std::to_string(kMaxStatusReportBytes) +
-                               " bytes",
-                           Json{{"field", "report"}, {"max_bytes", kMaxStatusReportBytes}},
-                           "report");
+      if (it->dump(-1, ' ', false, Json::error_handler_t::replace).size() > kMaxStatusReportBytes) {
+        throw ProblemError(
+            ErrorCode::kBodyTooLarge,
+            "\"report\" is larger than " + std::to_string(kMaxStatusReportBytes) + " bytes",
+            Json{{"field", "report"}, {"max_bytes", kMaxStatusReportBytes}}, "report");
       }
       report = std::move(*it);
       body.erase(it);
@@ -153,8 +152,8 @@ PushResult SyncService::push(const Principal& device, Json body) {
     // An op without base may create the record: validated as a whole record (one pass
     // that also normalises); if that fails, the partial rules decide whether it is the
     // values themselves (refused) or only the whole (refused if the record is unknown).
-    auto issues = c.cs->normalize_and_validate(op.set, /*partial=*/op.base.size() > 0,
-                                               &c.normalized);
+    auto issues =
+        c.cs->normalize_and_validate(op.set, /*partial=*/op.base.size() > 0, &c.normalized);
     if (!issues.empty() && op.base.empty()) {
       c.ctx.whole_record_issue = refusal_from(op.seq, issues);
       c.normalized.clear();
