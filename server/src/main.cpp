@@ -1,6 +1,7 @@
 // lumbung-server: the central sync server.
 //
 //   lumbung-server --listen HOST:PORT --data DIR [--key-file PATH] [--schema PATH]
+//   lumbung-server --listen HOST:PORT --db postgresql://... --key-file PATH [...]
 //                  [--admin-token-file PATH]
 //                  [--tls-cert FILE --tls-key FILE | --insecure-http] [--new-admin-token]
 //                  [--admin-token-hours N] [--reviewer-token-hours N]
@@ -18,6 +19,10 @@
 // only to that 0600 file and prints "admin token written to PATH". SIGINT/SIGTERM close
 // the listener and exit 0.
 // Logs (stderr) carry counts, device ids and seqs only, never record contents.
+//
+// Database: --data DIR keeps everything in one SQLite file in DIR (one server process);
+// --db takes a libpq connection URI instead, and any number of server processes may share
+// that PostgreSQL database (store/pg_server_store.h). They must share one --key-file too.
 //
 // Keys: --key-file (default "<DIR>.key", beside the data directory) holds the secret of the
 // audit chain and of the personal data sealed in the database (keys/server_keys.h,
@@ -52,6 +57,7 @@
 #include "lumbung/tuning.h"
 #include "metrics/metrics.h"
 #include "review/review_service.h"
+#include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
 #include "sync/sync_service.h"
 
@@ -74,6 +80,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string data;
+  std::string db;  // libpq URI; when set, the PostgreSQL store instead of --data
   std::string key_file;
   std::string schema = LUMBUNG_DEFAULT_SCHEMA;
   std::string admin_token_file;
@@ -104,6 +111,7 @@ bool is_loopback_address(const std::string& host) {
       stderr,
       "lumbung-server: %s\n"
       "usage: lumbung-server --listen HOST:PORT --data DIR [--key-file PATH] [--schema PATH]\n"
+      "       lumbung-server --listen HOST:PORT --db postgresql://... --key-file PATH [...]\n"
       "         [--admin-token-file PATH] [--new-admin-token]\n"
       "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
       "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
@@ -136,6 +144,8 @@ Options parse_args(int argc, char** argv) {
       have_listen = true;
     } else if (a == "--data") {
       o.data = value();
+    } else if (a == "--db") {
+      o.db = value();
     } else if (a == "--key-file") {
       o.key_file = value();
     } else if (a == "--schema") {
@@ -183,7 +193,10 @@ Options parse_args(int argc, char** argv) {
     }
   }
   if (!have_listen) usage("--listen is required");
-  if (o.data.empty()) usage("--data is required");
+  if (o.data.empty() == o.db.empty()) usage("give one of --data DIR and --db URI");
+  // With --db there is no directory to put the key file beside, and every server process
+  // of one database needs the same one.
+  if (!o.db.empty() && o.key_file.empty()) usage("--db needs --key-file");
   if (o.key_file.empty()) o.key_file = lumbung::server::ServerKeys::default_path(o.data);
   if (o.key_file.empty()) usage("--key-file is required when --data has no name to put it beside");
   if (o.tls_cert.empty() != o.tls_key.empty()) usage("--tls-cert and --tls-key go together");
@@ -232,12 +245,19 @@ int main(int argc, char** argv) {
 
   HttpListener::initialize_threads(4);
   try {
-    if (::mkdir(opt.data.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (opt.db.empty() && ::mkdir(opt.data.c_str(), 0700) != 0 && errno != EEXIST) {
       throw std::runtime_error("cannot create data directory " + opt.data);
     }
     const std::string schema_text = read_file(opt.schema);
     auto schema = Schema::parse(Json::parse(schema_text));
-    auto store = SqliteServerStore::open(opt.data);
+    std::unique_ptr<SqliteServerStore> sqlite_store;
+    std::unique_ptr<PgServerStore> pg_store;
+    if (opt.db.empty()) {
+      sqlite_store = SqliteServerStore::open(opt.data);
+    } else {
+      pg_store = PgServerStore::open(opt.db);
+    }
+    ServerStore* store = pg_store ? static_cast<ServerStore*>(pg_store.get()) : sqlite_store.get();
     ServerKeys::DbFacts facts;
     {
       auto txn = store->begin_write();
@@ -252,7 +272,9 @@ int main(int argc, char** argv) {
                    "personal data read.\n",
                    keys->path().c_str(), keys->key_id().c_str());
     }
-    if (const uint64_t n = store->seal_personal_data(*keys, *schema); n > 0) {
+    if (const uint64_t n = pg_store ? pg_store->seal_personal_data(*keys, *schema)
+                                    : sqlite_store->seal_personal_data(*keys, *schema);
+        n > 0) {
       std::fprintf(stderr, "lumbung-server: sealed the personal data of %llu rows kept in clear\n",
                    static_cast<unsigned long long>(n));
     }
@@ -315,7 +337,7 @@ int main(int argc, char** argv) {
     std::cout << "listening on " << (listener->tls() ? "https://" : "http://") << opt.host << ":"
               << listener->port() << std::endl;
     std::fprintf(stderr, "lumbung-server: schema %s v%d, data in %s\n", schema->name().c_str(),
-                 schema->version(), opt.data.c_str());
+                 schema->version(), opt.db.empty() ? opt.data.c_str() : "PostgreSQL (--db)");
 
     int sig = 0;
     sigwait(&stop, &sig);
