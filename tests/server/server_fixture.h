@@ -10,6 +10,9 @@
 #include "lumbung/clock.h"
 #include "support/http_test_client.h"
 #include "support/server_process.h"
+#ifdef LUMBUNG_TEST_POSTGRES
+#include "support/pg_cluster.h"
+#endif
 
 namespace lumbung::test {
 
@@ -71,7 +74,15 @@ class ServerFixture {
   void start(uint16_t port = 0) {
     std::vector<std::string> args;
     if (port != 0) args = {"--listen", "127.0.0.1:" + std::to_string(port)};
-    server_ = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, dir_.path() + "/data",
+    std::string data = dir_.path() + "/data";
+#ifdef LUMBUNG_TEST_POSTGRES
+    // The same tests on the PostgreSQL store: a new database of the test binary's cluster
+    // per fixture (tests/CMakeLists.txt builds these tests a second time with this macro).
+    if (db_url_.empty()) db_url_ = PgCluster::shared().create_database();
+    args.insert(args.end(), {"--db", db_url_, "--key-file", dir_.path() + "/server.key"});
+    data.clear();
+#endif
+    server_ = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data,
                                               dir_.path() + "/admin-token", args);
     http_ = std::make_unique<HttpTestClient>(server_->base_url());
     if (admin_.empty()) admin_ = read_text_file(dir_.path() + "/admin-token");
@@ -131,6 +142,7 @@ class ServerFixture {
 
  private:
   TempDir dir_;
+  std::string db_url_;  // PostgreSQL builds only
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<HttpTestClient> http_;
   std::string admin_;

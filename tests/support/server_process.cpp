@@ -32,8 +32,10 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& data_
                              std::vector<std::string> extra_args, const std::string& stderr_file) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {binary,   "--listen",           "127.0.0.1:0",   "--data",
-                                   data_dir, "--admin-token-file", admin_token_file};
+  std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--admin-token-file",
+                                   admin_token_file};
+  // No data directory: extra_args name the database (--db, PostgreSQL).
+  if (!data_dir.empty()) args.insert(args.end(), {"--data", data_dir});
   bool tls = false;
   for (size_t i = 0; i < extra_args.size(); ++i) {
     tls = tls || extra_args[i] == "--tls-cert";

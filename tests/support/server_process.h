@@ -19,6 +19,7 @@ class ServerProcess {
   // Starts `binary` on a free port (or the one extra_args name with "--listen"
   // "127.0.0.1:<port>") with `data_dir`; the admin token (first start only) is
   // written to <data_dir>/../admin-token unless `admin_token_file` says otherwise.
+  // An empty `data_dir` passes no --data (extra_args then give --db and --key-file).
   // Throws std::runtime_error if the server does not report its port within 30 s.
   // `stderr_file`, when not empty, receives the server's stderr (appended), and its stdout
   // after the ready line is kept readable through drain_stdout().

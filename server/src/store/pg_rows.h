@@ -97,6 +97,8 @@ CREATE TABLE IF NOT EXISTS refused(
   resolution text NOT NULL DEFAULT 'null');
 CREATE INDEX IF NOT EXISTS refused_order ON refused(found_ms, id);
 CREATE INDEX IF NOT EXISTS refused_record ON refused(dev, col, rid, status);
+CREATE INDEX IF NOT EXISTS refused_waiting ON refused(col, rid)
+  WHERE status='open' AND code='waiting_for_record';
 -- pos_offset: added to every position of the epoch (pos_of); cluster: the PostgreSQL
 -- cluster and timeline it was made on (a restore from a backup shows as another one).
 CREATE TABLE IF NOT EXISTS epochs(

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/encoding.h"
 #include "store/pg_rows.h"
@@ -170,9 +171,28 @@ std::optional<Principal> PgServerStore::find_principal(const std::string& token_
 LogPage PgServerStore::read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
                                 const std::string& exclude_dev, size_t limit,
                                 size_t scan_limit) {
+  // A transaction that is still running holds back every row above its position, including
+  // rows already committed (it may yet add rows below them). Such a transaction is usually
+  // short (another push, an autovacuum ANALYZE): look again a few times, ~175 ms at most,
+  // before answering with what is final now.
+  static constexpr int kWaitMs[] = {5, 20, 50, 100};
+  bool held = false;
+  LogPage page = read_log_once(after_pos, prefixes, exclude_dev, limit, scan_limit, &held);
+  for (int wait_ms : kWaitMs) {
+    if (!held) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    page = read_log_once(after_pos, prefixes, exclude_dev, limit, scan_limit, &held);
+  }
+  return page;
+}
+
+LogPage PgServerStore::read_log_once(uint64_t after_pos, const std::vector<std::string>& prefixes,
+                                     const std::string& exclude_dev, size_t limit,
+                                     size_t scan_limit, bool* held) {
   Pool::Lease c(impl_->pool);
   LogPage page;
   page.last_scanned = after_pos;
+  *held = false;
   auto in_scope = [&prefixes](std::string_view scope) {
     if (scope.empty()) return true;
     for (const auto& p : prefixes) {
@@ -230,6 +250,8 @@ LogPage PgServerStore::read_log(uint64_t after_pos, const std::vector<std::strin
     page.more =
         c->exec("SELECT 1 FROM oplog WHERE pos>$1 AND pos<$2 LIMIT 1", {page.last_scanned, bound})
             .rows() > 0;
+  } else {
+    *held = c->exec("SELECT 1 FROM oplog WHERE pos>=$1 LIMIT 1", {bound}).rows() > 0;
   }
   return page;
 }

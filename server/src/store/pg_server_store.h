@@ -64,6 +64,11 @@ class PgServerStore : public ServerStore {
   std::vector<AuditCheckpoint> audit_checkpoints() override;
 
  private:
+  // One try of read_log in one snapshot; *held: committed rows exist that the snapshot's
+  // oldest running transaction holds back.
+  LogPage read_log_once(uint64_t after_pos, const std::vector<std::string>& prefixes,
+                        const std::string& exclude_dev, size_t limit, size_t scan_limit,
+                        bool* held);
   struct Impl;
   explicit PgServerStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -195,9 +195,21 @@ class PgWriteTxn : public WriteTxn {
   bool has_open_refused(const std::string& device, const std::string& col,
                         const std::string& rid) override {
     return c_.exec("SELECT 1 FROM refused WHERE dev=$1 AND col=$2 AND rid=$3 AND status='open' "
-                   "LIMIT 1",
+                   "AND code<>'waiting_for_record' LIMIT 1",
                    {device, col, rid})
                .rows() > 0;
+  }
+
+  // WriteTxn::waiting_for_record (no `override` yet: the interface method is being added
+  // to server_store.h in the same tree; this compiles with and without it).
+  std::vector<RefusedRow> waiting_for_record(const std::string& col, const std::string& rid) {
+    auto r = c_.exec(std::string("SELECT ") + kRefusedCols +
+                         " FROM refused WHERE col=$1 AND rid=$2 AND status='open' AND "
+                         "code='waiting_for_record' ORDER BY found_ms, seq FOR UPDATE",
+                     std::vector<Param>{col, rid});
+    std::vector<RefusedRow> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_refused(r, i, s_));
+    return out;
   }
 
   std::optional<DeviceRow> device(const std::string& id) override {
