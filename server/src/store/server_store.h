@@ -1,12 +1,13 @@
 // The server's storage, behind an interface so that the HTTP and service layers do not
 // know which database holds the data. SqliteServerStore (embedded, one file in --data) is
-// the default; a PostgreSQL store (many stateless servers, one database) can implement the
-// same interface later.
+// the default; PgServerStore (--db, many stateless servers on one PostgreSQL database)
+// implements the same interface.
 //
 // Model (docs/PROTOCOL.md "Endpoints" describes what clients see of it):
 //   records     merge state of every record, encoded like the device store
 //               (engine/src/store/record_codec.h): doc, versions, tombstone, scope, nkey
-//   oplog       every accepted op in one global, gap-free order `pos`; pull cursors follow it
+//   oplog       every accepted op in one global order `pos` (gap-free on SQLite; with gaps on
+//               PostgreSQL, pg_server_store.h); pull cursors follow it
 //   devices     registered devices: scope prefixes, token hash, acked_seq, activity
 //   tokens      admin and reviewer tokens (hashes), with expiry and revocation
 //   audit       append-only, keyed hash chain of who did what (server/src/audit/), and
@@ -20,10 +21,12 @@
 //               first oplog position it may use (positions are never reused: SyncService)
 //   meta        server clock, the server's own op seq
 //
-// Concurrency contract: begin_write() serialises writers (one write transaction at a time;
-// a PostgreSQL store would use SERIALIZABLE or an advisory lock around the oplog append so
-// that `pos` stays gap-free and commit-ordered). Read calls may run on any thread
-// concurrently with a writer and each sees one committed snapshot.
+// Concurrency contract: begin_write() gives a transaction that behaves as if it were the
+// only writer (SQLite: one at a time; PostgreSQL: row and advisory locks on what it reads
+// to change, so a read-modify-write never loses an update; it may throw kStorage on a
+// deadlock). read_log never returns a row at a position below which a row of a still-open
+// transaction could yet appear, so a cursor never passes an op that commits later. Read
+// calls may run on any thread concurrently with writers and each sees committed data.
 #pragma once
 
 #include <cstdint>
