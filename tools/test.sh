@@ -7,7 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$LUMBUNG_ROOT"
 
-ensure_packages clang libclang-rt-14-dev python3
+# chromium, chromium-driver, python3-selenium: the office page's browser test (tests/web/).
+ensure_packages clang libclang-rt-14-dev python3 chromium chromium-driver python3-selenium
 # doctest reads ',' and ';' in a --test-case filter as separators, so a test whose name has
 # one is registered in CTest but runs nothing: refuse such names.
 if grep -rnE 'TEST_CASE\("[^"]*[,;]' tests; then

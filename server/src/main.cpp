@@ -60,6 +60,7 @@
 #include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
 #include "sync/sync_service.h"
+#include "web/web_app.h"
 
 #ifndef LUMBUNG_DEFAULT_SCHEMA
 #define LUMBUNG_DEFAULT_SCHEMA "schema/enrolment.schema.json"
@@ -292,6 +293,11 @@ int main(int argc, char** argv) {
     RateLimiter per_address(opt.address_rate, opt.address_burst, kRateLimiterMaxKeys);
     RateLimiter per_principal(opt.device_rate, opt.device_burst, kRateLimiterMaxKeys);
     router.set_security(Router::Security{&per_address, &per_principal, &audit});
+    // The office web page on the same port (docs/WEB.md); its cookies are Secure under TLS.
+    WebApp web(*schema, *store, sync, review, auth, system_wall_clock());
+    web.set_secure_cookies(!opt.tls_cert.empty());
+    web.set_audit(&audit);
+    router.set_web(&web);
 
     std::string admin = enrolment.bootstrap_admin();
     if (admin.empty() && opt.new_admin_token) admin = enrolment.new_admin_token("recovery admin");

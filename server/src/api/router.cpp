@@ -9,6 +9,7 @@
 #include "common/json_input.h"
 #include "lumbung/error.h"
 #include "lumbung/tuning.h"
+#include "web/web_app.h"
 
 namespace lumbung::server {
 namespace {
@@ -144,6 +145,15 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"GET", "/v1/admin/audit/verify", Access::kAdmin, false, &Router::audit_verify},
       {"POST", "/v1/admin/audit/verify", Access::kAdmin, true, &Router::audit_verify},
       {"POST", "/v1/admin/audit/checkpoint", Access::kAdmin, false, &Router::audit_checkpoint},
+      // The office web page (web/web_app.h, docs/WEB.md).
+      {"POST", "/v1/web/login", Access::kPublic, true, &Router::web},
+      {"POST", "/v1/web/logout", Access::kReviewer, false, &Router::web},
+      {"GET", "/v1/web/session", Access::kReviewer, false, &Router::web},
+      {"GET", "/v1/web/progress", Access::kReviewer, false, &Router::web},
+      {"GET", "/v1/web/enrolments", Access::kReviewer, false, &Router::web},
+      {"GET", "/v1/web/enrolments.csv", Access::kReviewer, false, &Router::web},
+      {"GET", "/v1/web/records/{id}", Access::kReviewer, false, &Router::web},
+      {"POST", "/v1/web/records/{id}/status", Access::kReviewer, true, &Router::web},
   };
 }
 
@@ -184,6 +194,7 @@ Response Router::handle(const Request& req) noexcept {
 
 Response Router::finish(const Request& req, Response resp, const Admission& a) noexcept {
   try {
+    if (web_) WebApp::decorate(req, resp);
     if (accepts_gzip(req) && resp.body.size() >= kGzipMinBytes) {
       resp.body = gzip::compress(resp.body, kResponseGzipLevel);
       resp.headers["Content-Encoding"] = "gzip";
@@ -226,6 +237,13 @@ void Router::audit_record(const Principal* who, const std::string& action,
 void Router::admit_or_throw(const Request& req, Admission& a) {
   // Per address first, before any work: token and code guessing is throttled too.
   rate_limit(security_.per_address, req.remote_address);
+  if (web_ && WebApp::is_static_path(req.path)) {
+    a.web_static = true;
+    a.route_name = "static";
+    a.max_body_bytes = kMaxPublicBodyBytes;
+    check_body_limit(req, a);
+    return;
+  }
   const auto segs = split_path(req.path);
   const Route* found = nullptr;
   std::string allow;
@@ -265,7 +283,12 @@ void Router::admit_or_throw(const Request& req, Admission& a) {
   // Authenticate before looking at the body: an anonymous caller learns nothing else.
   std::optional<Principal> who;
   if (found->access != Access::kPublic) {
-    who = auth_.authenticate(req.header("authorization"));
+    if (web_ && WebApp::uses_session(req)) {
+      // The office page's cookie; a state change must carry the session's CSRF token.
+      who = web_->session_principal(req, req.method != "GET" && req.method != "HEAD");
+    } else {
+      who = auth_.authenticate(req.header("authorization"));
+    }
     const Role role = who->role;
     switch (found->access) {
       case Access::kDevice:
@@ -293,6 +316,10 @@ void Router::admit_or_throw(const Request& req, Admission& a) {
 
   // The body limit before the body: the transport reads no byte of a refused one.
   a.max_body_bytes = body_limit(*found);
+  check_body_limit(req, a);
+}
+
+void Router::check_body_limit(const Request& req, const Admission& a) {
   const std::string too_large =
       "request body exceeds " + std::to_string(a.max_body_bytes) + " bytes";
   if (auto len = req.header("content-length")) {
@@ -311,6 +338,7 @@ void Router::admit_or_throw(const Request& req, Admission& a) {
 }
 
 Response Router::run(const Request& req, const Admission& a) {
+  if (a.web_static) return web_->serve_static(req);
   const Route& route = routes_.at(a.route);
   Json body;
   JsonLease parsed;  // the parsed body's share of the parse budget, until the handler returns
@@ -546,6 +574,11 @@ Response Router::audit_checkpoint(const Request&, const Params&, Json&, const Pr
   if (!security_.audit) throw Error(ErrorCode::kNotFound, "this server keeps no audit log");
   security_.audit->record(who, "audit_checkpoint", "", Json::object());
   return json_response(security_.audit->checkpoint(), 201);
+}
+
+Response Router::web(const Request& req, const Params& p, Json& body, const Principal* who) {
+  if (!web_) throw Error(ErrorCode::kNotFound, "this server has no web page");
+  return web_->api(req, p, body, who);
 }
 
 }  // namespace lumbung::server

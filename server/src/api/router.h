@@ -30,6 +30,8 @@
 
 namespace lumbung::server {
 
+class WebApp;
+
 // Below this a gzip'ed body is not smaller enough to pay for the gzip header and CPU.
 constexpr size_t kGzipMinBytes = 256;
 // zlib level of gzip'ed answers. A 2,000-op pull page is ~1.6 MB of JSON: level 6 cost
@@ -56,6 +58,7 @@ class Router {
     std::optional<Principal> who;
     std::string route_name = "unmatched";
     std::chrono::steady_clock::time_point start;
+    bool web_static = false;  // a file of the office web page (web/web_app.h)
   };
   // `head` needs method, path, query, headers and remote_address; its body is not looked at
   // (beyond its size, for in-process callers that pass one). Never throws.
@@ -74,6 +77,9 @@ class Router {
     AuditLog* audit = nullptr;
   };
   void set_security(const Security& s) { security_ = s; }
+  // Optional: the office web page (static files outside /v1/, /v1/web/ endpoints, session
+  // cookies with CSRF accepted in place of a staff bearer token). Null = API only (404).
+  void set_web(WebApp* web) { web_ = web; }
 
  private:
   enum class Access { kPublic, kAnyToken, kDevice, kReviewer, kAdmin };
@@ -92,6 +98,8 @@ class Router {
   // gzip, Vary and metrics of every answer, refusals included.
   Response finish(const Request& req, Response resp, const Admission& a) noexcept;
   static size_t body_limit(const Route& r);
+  // 413 if Content-Length or the body read so far exceeds a.max_body_bytes.
+  static void check_body_limit(const Request& req, const Admission& a);
 
   Response health(const Request&, const Params&, Json&, const Principal*);
   Response metrics(const Request&, const Params&, Json&, const Principal*);
@@ -119,6 +127,7 @@ class Router {
   Response audit(const Request&, const Params&, Json&, const Principal*);
   Response audit_verify(const Request&, const Params&, Json&, const Principal*);
   Response audit_checkpoint(const Request&, const Params&, Json&, const Principal*);
+  Response web(const Request&, const Params&, Json&, const Principal*);
 
   void rate_limit(RateLimiter* limiter, const std::string& key);
   // Writes an audit entry if the audit log is on; a failure is logged, never thrown (the
@@ -135,6 +144,7 @@ class Router {
   Metrics& metrics_;
   std::vector<Route> routes_;
   Security security_;
+  WebApp* web_ = nullptr;
 };
 
 }  // namespace lumbung::server

@@ -1,0 +1,200 @@
+// Pages: progress by region, the enrolment table, one record, laptops (admin).
+'use strict';
+
+function countTable(title, counts, keyTitle) {
+  const entries = Object.entries(counts || {}).sort((a, b) => b[1] - a[1]);
+  const max = entries.reduce((m, e) => Math.max(m, e[1]), 1);
+  return el('div', { class: 'panel' }, el('h2', {}, title),
+    entries.length === 0 ? el('p', { class: 'muted' }, t('none')) :
+      el('div', { class: 'scroll' }, el('table', {},
+        el('thead', {}, el('tr', {}, el('th', {}, keyTitle), el('th', { class: 'num' }, t('total')), el('th', {}, ''))),
+        el('tbody', {}, entries.map(([k, n]) => el('tr', {},
+          el('td', {}, statusWord(k)), el('td', { class: 'num' }, n),
+          el('td', { style: 'width:40%' }, el('div', { class: 'bar', style: 'width:' + Math.round(100 * n / max) + '%' }))))))));
+}
+
+L.pages.progress = async (view, args) => {
+  const scope = (args[0] || '').replace(/\D/g, '');
+  const p = await api('GET', '/v1/web/progress?scope=' + encodeURIComponent(scope));
+  const here = p.scope;
+  const statuses = Object.keys(p.by_status).sort();
+  for (const c of p.children) for (const s of Object.keys(c.by_status)) if (!statuses.includes(s)) statuses.push(s);
+  // Breadcrumbs: Indonesia > provinsi > kabupaten > kecamatan > desa, each a link up.
+  const crumbs = el('nav', { class: 'crumbs', 'aria-label': 'wilayah' },
+    el('a', { href: '#/progress' }, t('indonesia')));
+  for (const len of [2, 4, 6, 10]) {
+    if (here.length >= len) {
+      const code = here.slice(0, len);
+      crumbs.append(el('a', { href: '#/progress/' + code }, (regionName(code) || dotted(code))));
+    }
+  }
+  const level = levelOf(p.level_len);
+  const rows = p.children.map((c) => el('tr', {},
+    el('td', {}, dotted(c.code)),
+    el('td', {}, p.level_len < 10 || c.code.length < 10 ?
+      el('a', { href: '#/progress/' + c.code }, regionName(c.code) || dotted(c.code)) :
+      el('a', { href: '#/enrolments?scope=' + c.code }, regionName(c.code) || dotted(c.code))),
+    el('td', { class: 'num' }, c.total),
+    statuses.map((s) => el('td', { class: 'num' }, c.by_status[s] || 0))));
+  view.replaceChildren(
+    el('h1', {}, t('nav_progress') + ': ' + (here ? (regionName(here) || dotted(here)) : t('indonesia'))),
+    crumbs,
+    el('div', { class: 'cards' },
+      el('div', { class: 'card' }, el('div', { class: 'muted' }, t('total')), el('div', { class: 'n', id: 'progress-total' }, p.total)),
+      statuses.map((s) => el('div', { class: 'card' }, el('div', { class: 'muted' }, statusWord(s)), el('div', { class: 'n' }, p.by_status[s] || 0)))),
+    el('h2', {}, t(level)),
+    p.children.length === 0 ? el('p', { class: 'muted' }, t('no_data')) :
+      el('div', { class: 'scroll' }, el('table', { id: 'progress-table' },
+        el('thead', {}, el('tr', {}, el('th', {}, t('code')), el('th', {}, t('name')),
+          el('th', { class: 'num' }, t('total')), statuses.map((s) => el('th', { class: 'num' }, statusWord(s))))),
+        el('tbody', {}, rows))),
+    el('p', {}, el('a', { href: '#/enrolments?scope=' + here }, t('show_enrolments'))),
+    el('div', { class: 'grid2' },
+      countTable(t('by_program'), p.by_program, t('program')),
+      countTable(t('by_segment'), p.by_segment, t('segment')),
+      countTable(t('by_officer'), p.by_officer, t('officer')),
+      countTable(t('by_day'), p.by_day, t('day'))));
+};
+
+const DEFAULT_COLS = ['nik', 'full_name', 'village_code', 'programs', 'status', 'officer_id', 'created_at'];
+
+L.pages.enrolments = async (view, args, params) => {
+  const field = (n) => L.fields.find((f) => f.name === n) || { values: [] };
+  const cols = (params.get('cols') || localStorage.getItem('lumbung_cols') || DEFAULT_COLS.join(','))
+    .split(',').filter((c) => L.fields.some((f) => f.name === c));
+  const select = (name, values) => el('select', { name, id: 'f-' + name },
+    el('option', { value: '' }, t('all')),
+    values.map((v) => el('option', { value: v, selected: params.get(name) === v }, statusWord(v))));
+  const input = (name, type, label) => el('div', {}, el('label', { for: 'f-' + name }, label),
+    el('input', { id: 'f-' + name, name, type, value: params.get(name) || '' }));
+  const form = el('form', { class: 'filters', role: 'search' },
+    input('q', 'search', t('search_label')),
+    input('scope', 'text', t('region')),
+    el('div', {}, el('label', { for: 'f-status' }, t('status')), select('status', field('status').values || [])),
+    el('div', {}, el('label', { for: 'f-program' }, t('program')), select('program', field('programs').values || [])),
+    el('div', {}, el('label', { for: 'f-segment' }, t('segment')), select('segment', field('segment').values || [])),
+    input('officer', 'text', t('officer')),
+    input('from', 'date', t('from')),
+    input('to', 'date', t('to')),
+    el('button', { type: 'submit', id: 'search-button' }, t('search')));
+  const filterParams = () => {
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (v) q.set(k, k === 'scope' ? v.replace(/\D/g, '') : v);
+    return q;
+  };
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    location.hash = '#/enrolments?' + filterParams().toString();
+  });
+  const colBox = el('fieldset', { class: 'colchoice' }, el('legend', {}, t('columns')),
+    L.fields.map((f) => el('label', {}, el('input', {
+      type: 'checkbox', value: f.name, checked: cols.includes(f.name),
+      onchange: () => {
+        const chosen = [...colBox.querySelectorAll('input:checked')].map((i) => i.value);
+        localStorage.setItem('lumbung_cols', chosen.join(','));
+        route();
+      },
+    }), ' ' + f.label)));
+  const q = filterParams();
+  const after = params.get('after') || '';
+  if (after) q.set('after', after);
+  q.set('limit', '50');
+  const res = await api('GET', '/v1/web/enrolments?' + q.toString());
+  const csv = filterParams();
+  csv.set('cols', cols.join(','));
+  const table = el('table', { id: 'enrolments-table' },
+    el('thead', {}, el('tr', {}, cols.map((c) => el('th', {}, fieldLabel(c))))),
+    el('tbody', {}, res.records.map((r) => el('tr', {}, cols.map((c, i) => el('td', {},
+      i === 0 ? el('a', { href: '#/record/' + encodeURIComponent(r.id) }, showValue(r.fields[c]) || r.id) :
+        c === 'village_code' ? dotted(r.fields[c]) + ' ' + regionName(r.fields[c]) :
+          c === 'status' ? statusWord(r.fields[c]) : showValue(r.fields[c])))))));
+  const back = params.get('back') ? params.get('back').split(',') : [];
+  const nav = el('div', { class: 'row' });
+  if (after) {
+    const prevQ = filterParams();
+    const prevAfter = back.slice(0, -1);
+    if (back.length) prevQ.set('after', back[back.length - 1]);
+    if (prevAfter.length) prevQ.set('back', prevAfter.join(','));
+    nav.append(el('a', { href: '#/enrolments?' + prevQ.toString() }, '‹ ' + t('prev')));
+  }
+  if (res.next) {
+    const nextQ = filterParams();
+    nextQ.set('after', res.next);
+    nextQ.set('back', [...back, after].join(','));
+    nav.append(el('a', { href: '#/enrolments?' + nextQ.toString(), id: 'next-page' }, t('next') + ' ›'));
+  }
+  nav.append(el('a', { href: '/v1/web/enrolments.csv?' + csv.toString(), download: '', id: 'export-csv' }, t('export_csv')));
+  view.replaceChildren(el('h1', {}, t('nav_enrolments')), form, colBox,
+    el('p', { class: 'muted' }, res.records.length + ' · ' + res.scanned + ' ' + t('scanned')),
+    res.records.length ? el('div', { class: 'scroll' }, table) : el('p', {}, t('none')), nav);
+};
+
+L.pages.record = async (view, args) => {
+  const id = args[0];
+  const r = await api('GET', '/v1/web/records/' + encodeURIComponent(id));
+  const names = Object.keys(r.fields);
+  for (const f of L.fields) if (!names.includes(f.name)) names.push(f.name);
+  const rows = L.fields.map((f) => f.name).concat(Object.keys(r.fields).filter((n) => !L.fields.some((f) => f.name === n)))
+    .map((n) => {
+      const lw = r.last_write[n];
+      let v = showValue(r.fields[n]);
+      if (n === 'village_code' && r.fields[n]) v = dotted(r.fields[n]) + ' ' + regionName(r.fields[n]);
+      return el('tr', {}, el('th', {}, fieldLabel(n)), el('td', { class: 'value' }, v),
+        el('td', { class: 'muted' }, lw ? lw.device + ' · ' + fmtTime(lw.at_ms) : '—'));
+    });
+  const actions = el('div', { class: 'row', id: 'status-actions' });
+  if (!r.deleted) {
+    for (const s of ['verified', 'rejected', 'enrolled']) {
+      actions.append(el('button', { type: 'button', class: s === 'rejected' ? 'danger' : '',
+        onclick: () => confirmBox(actions, el('p', {}, t('confirm_status') + ' "' + statusWord(s) + '"?'), async () => {
+          await api('POST', '/v1/web/records/' + encodeURIComponent(id) + '/status', { status: s });
+          say(t('saved'));
+          route();
+        }) }, t('to_' + s)));
+    }
+  }
+  const list = (items, render) => items.length ? el('ul', {}, items.map((x) => el('li', {}, render(x)))) : el('p', { class: 'muted' }, t('none'));
+  view.replaceChildren(
+    el('h1', {}, t('record') + ': ' + (r.fields.full_name || r.id) + (r.deleted ? ' (' + t('deleted') + ')' : '')),
+    el('p', { class: 'muted' }, r.id + ' · ' + dotted(r.scope) + ' ' + regionName(r.scope)),
+    el('div', { class: 'panel' }, el('h2', {}, t('move_status') + ' (' + statusWord(r.fields.status) + ')'), actions),
+    el('div', { class: 'scroll' }, el('table', { id: 'record-table' },
+      el('thead', {}, el('tr', {}, el('th', {}, t('field')), el('th', {}, t('value')), el('th', {}, t('last_change')))),
+      el('tbody', {}, rows))),
+    el('p', { class: 'muted' }, t('history_note')),
+    el('h2', {}, t('conflicts')),
+    list(r.conflicts, (c) => [fieldLabel(c.field) + ': ', el('span', { class: 'value' }, showValue(c.winner.value)),
+      ' / ', el('span', { class: 'value' }, showValue(c.loser.value)), ' — ' + statusWord(c.status) + ' ',
+      c.status === 'open' ? el('a', { href: '#/conflicts' }, t('nav_conflicts')) : '']),
+    el('h2', {}, t('duplicates')),
+    list(r.duplicates, (d) => [d.record_ids.filter((x) => x !== id).map((x) =>
+      el('a', { href: '#/record/' + encodeURIComponent(x) }, x)), ' — ' + statusWord(d.status)]),
+    el('h2', {}, t('refused')),
+    list(r.refused, (x) => [x.code + ': ' + x.message + ' — ' + statusWord(x.status)]));
+};
+
+L.pages.laptops = async (view) => {
+  const res = await api('GET', '/v1/admin/devices');
+  const now = Date.now();
+  const rows = res.devices.map((d) => {
+    const stuck = !d.revoked && (now - (d.last_sync_ms || d.registered_ms)) > 3 * 86400000;
+    const cell = el('td', {});
+    if (!d.revoked) {
+      cell.append(el('button', { type: 'button', class: 'danger', onclick: () => confirmBox(cell,
+        el('p', {}, t('revoke') + ' ' + d.device_id + '?'), async () => {
+          await api('POST', '/v1/admin/devices/' + encodeURIComponent(d.device_id) + '/revoke');
+          say(t('saved'));
+          route();
+        }) }, t('revoke')));
+    } else {
+      cell.append(t('revoked'));
+    }
+    return el('tr', { class: stuck ? 'stuck' : '' }, el('td', {}, d.device_id), el('td', {}, d.label),
+      el('td', {}, (d.scope || []).map(dotted).join(', ')), el('td', {}, fmtTime(d.last_seen_ms)),
+      el('td', {}, fmtTime(d.last_sync_ms) + (stuck ? ' (' + t('stuck') + ')' : '')),
+      el('td', { class: 'num' }, d.acked_seq), cell);
+  });
+  view.replaceChildren(el('h1', {}, t('nav_laptops')), el('div', { class: 'scroll' }, el('table', {},
+    el('thead', {}, el('tr', {}, [t('device'), t('name'), t('region'), t('last_seen'), t('last_sync'), t('acked'), ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows))));
+};

@@ -1,0 +1,275 @@
+#!/usr/bin/python3
+"""Issue 16: the office web page in a real browser (headless Chromium from Debian, driven by
+python3-selenium through chromedriver), against the real lumbung-server on 127.0.0.1.
+
+  browser_test.py --server PATH [--screenshots DIR]
+
+Seeds the server over its API (two laptops in Kecamatan Lambuya, a phone conflict, a refused
+change, a hostile name, a record in another kabupaten), then, as a Kabupaten Konawe reviewer:
+logs in (a wrong token first), drills into progress by region name down to Desa Awuliti,
+finds a person by NIK, sees a hostile name rendered as text, cannot open a record of
+Buton Tengah, resolves the conflict (and a laptop's next pull receives the decision),
+dismisses the refused change with a note, logs out. Every wait is bounded; the browser may
+reach only 127.0.0.1. Exit 0 = passed.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+WAIT_S = 15  # longest wait for any one thing on the page
+
+
+def http(base, method, path, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def must(result, status=(200, 201)):
+    code, body = result
+    if code not in status:
+        raise AssertionError("HTTP %d: %s" % (code, body))
+    return body
+
+
+def hlc(counter=0):
+    return (int(time.time() * 1000) << 16) | counter
+
+
+def record(nik, name, desa, officer, phone):
+    return {"nik": nik, "full_name": name, "birth_date": "19" + nik[10:12] + "-" + nik[8:10] + "-"
+            + "%02d" % (int(nik[6:8]) % 40), "gender": "P" if int(nik[6:8]) > 40 else "L",
+            "village_code": desa, "position": "kaur keuangan", "phone": phone,
+            "programs": ["JKK", "JKM"], "monthly_income": 3000000, "status": "submitted",
+            "created_at": "2026-11-30T08:00:00.000Z", "officer_id": officer}
+
+
+def seed(base, admin):
+    def device(dev_id, scope):
+        code = must(http(base, "POST", "/v1/admin/codes", {"scope": scope, "label": dev_id}, admin))["code"]
+        tok = must(http(base, "POST", "/v1/devices/register",
+                        {"code": code, "device_id": dev_id, "label": dev_id}))["token"]
+        return dev_id, tok
+
+    a = device("laptop-awuliti", ["74.02.01"])
+    b = device("laptop-lambuya", ["74.02.01"])
+    prov = device("laptop-provinsi", ["74"])
+    h = hlc()
+    siti = record("7402015203780001", "Siti Rahmawati", "7402012006", "OFC-0001", "081241002201")
+    amir = record("7402012107850002", "La Ode Amir", "7402012006", "OFC-0001", "081341002202")
+    hostile = record("7402010901900003", '<img src=x id=pwned onerror="document.title=1">Andi',
+                     "7402012001", "OFC-0002", "081341002203")
+    buton = record("7414090107611329", "Joko Gunawan", "7414091481", "OFC-0096", "089584002465")
+    push = lambda dev, ops: must(http(base, "POST", "/v1/push", {"device": dev[0], "ops": ops}, dev[1]))
+    op = lambda seq, rid, hl, s, base_=None: dict(seq=seq, col="enrolment", id=rid, hlc=hl, set=s,
+                                                   **({"base": base_} if base_ else {}))
+    push(a, [op(1, "rec-siti", h, siti), op(2, "rec-amir", h + 1, amir),
+             op(3, "rec-andi", h + 2, hostile)])
+    push(prov, [op(1, "rec-buton", h + 3, buton)])
+    # Both laptops change Siti's phone having seen the same version: one conflict.
+    seen = {"phone": [h, a[0]]}
+    push(a, [op(4, "rec-siti", h + 10, {"phone": "081241002299"}, seen)])
+    push(b, [op(1, "rec-siti", h + 20, {"phone": "085241002288"}, seen)])
+    # Lambuya's laptop enrols someone outside its kecamatan (74.02.29): refused and kept.
+    out = push(b, [op(2, "rec-far", h + 30, record("7402294809690329", "Wulan Pratama",
+                                                     "7402292053", "OFC-0002", "082226729730"))])
+    assert out["refused"] and out["refused"][0]["code"] == "out_of_scope", out
+    reviewer = must(http(base, "POST", "/v1/admin/tokens",
+                         {"role": "reviewer", "label": "Kab. Konawe", "scope": ["74.02"]}, admin))["token"]
+    return reviewer, b
+
+
+def start_server(binary, work):
+    out = open(os.path.join(work, "server.out"), "w+")
+    err = open(os.path.join(work, "server.log"), "w")
+    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--data", os.path.join(work, "data"),
+                             "--admin-token-file", os.path.join(work, "admin-token")],
+                            stdout=out, stderr=err)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        out.seek(0)
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", out.read())
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("lumbung-server did not start; see " + err.name)
+
+
+def browser():
+    opts = webdriver.ChromeOptions()
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1366,768", "--no-first-run", "--no-default-browser-check",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-extensions", "--no-proxy-server",
+                # Loopback only: every other host name fails to resolve.
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]:
+        opts.add_argument(arg)
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    d = webdriver.Chrome(service=service, options=opts)
+    d.set_page_load_timeout(WAIT_S)
+    d.set_script_timeout(WAIT_S)
+    return d
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--screenshots", default="")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="lumbung-web-")
+    proc, base = start_server(args.server, work)
+    driver = None
+    try:
+        admin = open(os.path.join(work, "admin-token")).read().strip()
+        reviewer, laptop_b = seed(base, admin)
+        driver = browser()
+        wait = WebDriverWait(driver, WAIT_S)
+        shot = lambda name: args.screenshots and driver.save_screenshot(
+            os.path.join(args.screenshots, name + ".png"))
+        by_id = lambda i: wait.until(EC.visibility_of_element_located((By.ID, i)))
+        text_in = lambda sel, txt: wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, sel), txt))
+
+        step = "login"
+        driver.get(base + "/")
+        by_id("token").send_keys("lbr_wrong")
+        driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        text_in("#login-error", "unknown token")
+        shot("login")
+        tok = driver.find_element(By.ID, "token")
+        tok.clear()
+        tok.send_keys(reviewer)
+        driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        by_id("nav")
+        cookie = driver.get_cookie("lumbung_session")
+        assert cookie and cookie["httpOnly"] and cookie.get("sameSite") == "Strict", cookie
+        assert driver.execute_script("return document.cookie") == "", "session cookie readable by script"
+
+        step = "progress drill-down by name"
+        text_in("#progress-table", "Lambuya")
+        assert by_id("progress-total").text == "3", by_id("progress-total").text
+        shot("progress")
+        driver.find_element(By.LINK_TEXT, "Lambuya").click()
+        text_in("#progress-table", "Awuliti")
+        driver.find_element(By.LINK_TEXT, "Awuliti").click()  # a desa: its enrolments
+        text_in("#enrolments-table", "Siti Rahmawati")
+
+        step = "search by NIK"
+        driver.get(base + "/#/enrolments")
+        q = by_id("f-q")
+        q.send_keys("7402012107850002")
+        by_id("search-button").click()
+        text_in("#enrolments-table", "La Ode Amir")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#enrolments-table tbody tr")
+        assert len(rows) == 1, len(rows)
+        shot("enrolments")
+
+        step = "hostile name renders as text"
+        q = by_id("f-q")
+        q.clear()
+        q.send_keys("7402010901900003")
+        by_id("search-button").click()
+        text_in("#enrolments-table", "<img src=x")
+        assert not driver.find_elements(By.ID, "pwned"), "a name became markup"
+        assert driver.title != "1", "a name ran script"
+
+        step = "record page"
+        driver.find_element(By.CSS_SELECTOR, "#enrolments-table tbody a").click()
+        text_in("#record-table", "OFC-0002")
+        shot("record")
+
+        step = "another kabupaten's record does not exist for this reviewer"
+        driver.get(base + "/#/record/rec-buton")
+        text_in("#view", "no record with this id")
+
+        step = "resolve the conflict"
+        driver.get(base + "/#/conflicts")
+        text_in("#view h1", "(1)")
+        text_in(".conflict h2", "Siti Rahmawati")
+        shot("conflicts")
+        driver.find_element(By.CSS_SELECTOR, ".conflict .keep-loser").click()
+        # Lambuya's write is newer and in force; the reviewer keeps Awuliti's number.
+        text_in(".conflict .side.kept", "085241002288")
+        text_in(".confirm", "081241002299")
+        driver.find_element(By.CSS_SELECTOR, ".confirm button").click()
+        text_in("#view h1", "(0)")
+        # The laptop's next pull receives the decision.
+        cursor, got = "", False
+        for _ in range(50):
+            page = must(http(base, "GET", "/v1/pull?cursor=" + cursor, None, laptop_b[1]))
+            got = got or any(o.get("dev") == "server" and o.get("id") == "rec-siti" and
+                             o.get("set", {}).get("phone") == "081241002299" for o in page["ops"])
+            cursor = page["next"]
+            if not page["more"]:
+                break
+        assert got, "the resolution did not reach the laptop"
+
+        step = "duplicates page"
+        driver.get(base + "/#/duplicates")
+        text_in("#view h1", "(")
+        shot("duplicates")
+
+        step = "dismiss the refused change with a note"
+        driver.get(base + "/#/refused")
+        text_in("#view h1", "(1)")
+        text_in(".refused", "out_of_scope")
+        shot("refused")
+        driver.find_element(By.CSS_SELECTOR, ".refused textarea.note").send_keys("salah kecamatan")
+        driver.find_element(By.CSS_SELECTOR, ".refused .dismiss").click()
+        driver.find_element(By.CSS_SELECTOR, ".confirm button").click()
+        text_in("#view h1", "(0)")
+        dismissed = must(http(base, "GET", "/v1/refused?status=dismissed", None, reviewer))["refused"]
+        assert dismissed and "salah kecamatan" in json.dumps(dismissed[0]["resolution"]), dismissed
+
+        step = "logout ends the session"
+        by_id("logout").click()
+        by_id("token")
+        driver.get(base + "/#/progress")
+        by_id("token")
+        assert not driver.find_element(By.ID, "nav").is_displayed()
+        print("browser test passed")
+        return 0
+    except Exception as e:  # report the step, the page and the server log
+        print("FAILED at step '%s': %r" % (locals().get("step", "?"), e), file=sys.stderr)
+        if driver:
+            print(driver.find_element(By.TAG_NAME, "body").text[:2000], file=sys.stderr)
+        return 1
+    finally:
+        if driver:
+            driver.quit()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
