@@ -164,6 +164,13 @@ else
   exit 1
 fi
 
+# The office web page (docs/WEB.md) is on the same port: a Kabupaten Konawe reviewer logs in.
+reviewer=$("$bin/lumbung-admin" --json tokens create --role reviewer --scope 74.02 \
+  --label "Reviewer Kab. Konawe" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+step "The office web page: $url/  (log in with the reviewer token below)"
+note "reviewer token (Kab. Konawe): $reviewer"
+note "The browser warns about the demo's self-signed certificate ($work/tls/server.crt)."
+
 if [ $once -eq 1 ]; then
   say "done (--once): server stopped"
   exit 0
