@@ -186,7 +186,9 @@ async function route() {
       view.replaceChildren(el('p', { class: 'error', role: 'alert' }, t('error') + ': ' + e.message));
     }
   }
-  document.getElementById('main').focus();
+  // Focus for keyboard and screen-reader users, without scrolling past the header.
+  document.getElementById('main').focus({ preventScroll: true });
+  window.scrollTo(0, 0);
 }
 
 // A two-step action: the button shows a preview with Yes/Cancel; Yes runs `run`.

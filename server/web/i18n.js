@@ -36,6 +36,9 @@ window.LUMBUNG_T = {
     acked: 'Urutan diterima', revoke: 'Cabut', revoked: 'dicabut', stuck: 'tidak sinkron > 3 hari',
     regions_of: 'Wilayah Anda', history_note:
       'Riwayat: penulis terakhir setiap isian; nilai yang bersaing ada di konflik.',
+    // Status values of the schema, as the office says them.
+    draft: 'Draf', submitted: 'Diajukan', verified: 'Terverifikasi', rejected: 'Ditolak',
+    enrolled: 'Terdaftar', '(none)': '(kosong)',
   },
   en: {
     nav_progress: 'Progress', nav_enrolments: 'Enrolments', nav_conflicts: 'Conflicts',
@@ -70,5 +73,7 @@ window.LUMBUNG_T = {
     found: 'Found', last_seen: 'Last seen', last_sync: 'Last sync', acked: 'Acked seq',
     revoke: 'Revoke', revoked: 'revoked', stuck: 'no sync for > 3 days', regions_of: 'Your regions',
     history_note: 'History: the last writer of each field; competing values are in conflicts.',
+    draft: 'Draft', submitted: 'Submitted', verified: 'Verified', rejected: 'Rejected',
+    enrolled: 'Enrolled', '(none)': '(empty)',
   },
 };

@@ -92,8 +92,11 @@ def seed(base, admin):
     seen = {"phone": [h, a[0]]}
     push(a, [op(4, "rec-siti", h + 10, {"phone": "081241002299"}, seen)])
     push(b, [op(1, "rec-siti", h + 20, {"phone": "085241002288"}, seen)])
+    # Lambuya's laptop enrols La Ode Amir again (same NIK, another phone): a duplicate entry.
+    amir2 = dict(amir, phone="081341002277", programs=["JKK", "JKM", "JHT"])
+    push(b, [op(2, "rec-amir-2", h + 25, amir2)])
     # Lambuya's laptop enrols someone outside its kecamatan (74.02.29): refused and kept.
-    out = push(b, [op(2, "rec-far", h + 30, record("7402294809690329", "Wulan Pratama",
+    out = push(b, [op(3, "rec-far", h + 30, record("7402294809690329", "Wulan Pratama",
                                                      "7402292053", "OFC-0002", "082226729730"))])
     assert out["refused"] and out["refused"][0]["code"] == "out_of_scope", out
     reviewer = must(http(base, "POST", "/v1/admin/tokens",
@@ -172,7 +175,7 @@ def main():
 
         step = "progress drill-down by name"
         text_in("#progress-table", "Lambuya")
-        assert by_id("progress-total").text == "3", by_id("progress-total").text
+        assert by_id("progress-total").text == "4", by_id("progress-total").text
         shot("progress")
         driver.find_element(By.LINK_TEXT, "Lambuya").click()
         text_in("#progress-table", "Awuliti")
@@ -186,7 +189,7 @@ def main():
         by_id("search-button").click()
         text_in("#enrolments-table", "La Ode Amir")
         rows = driver.find_elements(By.CSS_SELECTOR, "#enrolments-table tbody tr")
-        assert len(rows) == 1, len(rows)
+        assert len(rows) == 2, len(rows)  # enrolled twice: the duplicate merged below
         shot("enrolments")
 
         step = "hostile name renders as text"
@@ -229,10 +232,17 @@ def main():
                 break
         assert got, "the resolution did not reach the laptop"
 
-        step = "duplicates page"
+        step = "merge the duplicate, the first enrolment surviving"
         driver.get(base + "/#/duplicates")
-        text_in("#view h1", "(")
+        text_in("#view h1", "(1)")
+        text_in(".duplicate tr.diff", "081341002277")  # the differing phone is marked
         shot("duplicates")
+        driver.find_element(By.CSS_SELECTOR, ".duplicate input[value='rec-amir']").click()
+        driver.find_element(By.CSS_SELECTOR, ".duplicate .merge").click()
+        driver.find_element(By.CSS_SELECTOR, ".confirm button").click()
+        text_in("#view h1", "(0)")
+        merged = must(http(base, "GET", "/v1/duplicates?status=merged", None, reviewer))["duplicates"]
+        assert merged and merged[0]["resolution"]["survivor"] == "rec-amir", merged
 
         step = "dismiss the refused change with a note"
         driver.get(base + "/#/refused")
