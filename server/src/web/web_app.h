@@ -38,7 +38,8 @@ namespace lumbung::server {
 // (export), never a silent cut.
 constexpr size_t kWebMaxScan = 200000;
 constexpr size_t kWebMaxPage = 500;
-constexpr size_t kWebMaxExportRows = 100000;
+// ~300 bytes a row: an export answer stays under ~15 MB before gzip.
+constexpr size_t kWebMaxExportRows = 50000;
 
 class WebApp {
  public:

@@ -176,45 +176,8 @@ Response WebApp::enrolments(const Request& req, const Principal& who, bool csv) 
   std::string after = csv ? std::string() : web::param(q, "after");
   if (after.size() > 200) throw Error(ErrorCode::kInvalidArgument, "after is too long");
 
-  std::vector<RecordRow> hits;
-  size_t scanned = 0;
-  bool exhausted = false;  // every record under the prefix was examined
-  // Pages of 1,000 by id; at most kWebMaxScan records examined per request.
-  while (hits.size() < limit && scanned < kWebMaxScan) {
-    auto rows = store_.list_records(col, prefix, after, 1000);
-    size_t used = 0;
-    for (auto& r : rows) {
-      ++scanned;
-      ++used;
-      after = r.id;
-      if (filter.match(r.state.values(), r.state.live())) hits.push_back(std::move(r));
-      if (hits.size() >= limit || scanned >= kWebMaxScan) break;
-    }
-    if (used == rows.size() && rows.size() < 1000) {
-      exhausted = true;
-      break;
-    }
-  }
-  const bool end = exhausted;
-  if (!csv) {
-    Json arr = Json::array();
-    for (const auto& r : hits) {
-      Json j = record_json(r.id, r.state);
-      j.erase("versions");
-      arr.push_back(std::move(j));
-    }
-    return web::json_answer(Json{{"records", std::move(arr)},
-                                 {"next", end ? std::string() : after},
-                                 {"scanned", scanned},
-                                 {"scope", prefix}});
-  }
-  if (!end) {
-    throw ProblemError(ErrorCode::kInvalidArgument,
-                       "more than " + std::to_string(kWebMaxExportRows) +
-                           " rows (or records to examine) match; narrow the region or filters",
-                       Json{{"reason", "export_too_large"}});
-  }
-  // Columns: the schema's fields in order, or those named in cols= (the page's choice).
+  // Columns of the export: the schema's fields in order, or those named in cols= (the
+  // page's choice).
   std::vector<std::string> cols;
   const std::string wanted = web::param(q, "cols");
   for (const FieldDef& f : cs->fields()) {
@@ -222,19 +185,60 @@ Response WebApp::enrolments(const Request& req, const Principal& who, bool csv) 
       cols.push_back(f.name);
   }
   // UTF-8 with a BOM (Excel otherwise reads it as ANSI and breaks names), ';' between cells
-  // (the Indonesian locale's list separator: ',' is its decimal mark), CRLF rows.
+  // (the Indonesian locale's list separator: ',' is its decimal mark), CRLF rows. Rows are
+  // written as they are found: the export holds text, not records.
   std::string out = "\xEF\xBB\xBF";
-  out += "id";
-  for (const auto& c : cols) out += ";" + c;
-  out += "\r\n";
-  for (const auto& r : hits) {
-    const Json v = r.state.values();
-    out += csv_cell(Json(r.id));
-    for (const auto& c : cols) {
-      auto it = v.find(c);
-      out += ";" + (it == v.end() ? std::string() : csv_cell(*it));
-    }
+  if (csv) {
+    out += "id";
+    for (const auto& c : cols) out += ";" + c;
     out += "\r\n";
+  }
+  Json page = Json::array();
+  size_t hits = 0;
+  size_t scanned = 0;
+  bool exhausted = false;  // every record under the prefix was examined
+  // Pages of 1,000 by id; at most kWebMaxScan records examined per request.
+  while (hits < limit && scanned < kWebMaxScan) {
+    auto rows = store_.list_records(col, prefix, after, 1000);
+    size_t used = 0;
+    for (auto& r : rows) {
+      ++scanned;
+      ++used;
+      after = r.id;
+      const Json v = r.state.values();
+      if (filter.match(v, r.state.live())) {
+        ++hits;
+        if (!csv) {
+          Json j = record_json(r.id, r.state);
+          j.erase("versions");
+          page.push_back(std::move(j));
+        } else if (hits <= kWebMaxExportRows) {
+          out += csv_cell(Json(r.id));
+          for (const auto& c : cols) {
+            auto it = v.find(c);
+            out += ";" + (it == v.end() ? std::string() : csv_cell(*it));
+          }
+          out += "\r\n";
+        }
+      }
+      if (hits >= limit || scanned >= kWebMaxScan) break;
+    }
+    if (used == rows.size() && rows.size() < 1000) {
+      exhausted = true;
+      break;
+    }
+  }
+  if (!csv) {
+    return web::json_answer(Json{{"records", std::move(page)},
+                                 {"next", exhausted ? std::string() : after},
+                                 {"scanned", scanned},
+                                 {"scope", prefix}});
+  }
+  if (!exhausted) {
+    throw ProblemError(ErrorCode::kInvalidArgument,
+                       "more than " + std::to_string(kWebMaxExportRows) +
+                           " rows (or records to examine) match; narrow the region or filters",
+                       Json{{"reason", "export_too_large"}});
   }
   Response resp;
   resp.content_type = "text/csv; charset=utf-8";
@@ -243,7 +247,7 @@ Response WebApp::enrolments(const Request& req, const Principal& who, bool csv) 
                                         (prefix.empty() ? std::string("semua") : prefix) + ".csv\"";
   if (audit_) {
     try {
-      audit_->record(&who, "web_export", prefix, Json{{"rows", hits.size()}});
+      audit_->record(&who, "web_export", prefix, Json{{"rows", hits}});
     } catch (...) {
     }
   }
