@@ -198,3 +198,31 @@ L.pages.laptops = async (view) => {
     el('thead', {}, el('tr', {}, [t('device'), t('name'), t('region'), t('last_seen'), t('last_sync'), t('acked'), ''].map((h) => el('th', {}, h)))),
     el('tbody', {}, rows))));
 };
+
+// The audit log (admin): newest entries first by paging from `after`, with the chain's check.
+L.pages.audit = async (view, args, params) => {
+  const after = params.get('after') || '';
+  const action = params.get('action') || '';
+  const [page, check] = await Promise.all([
+    api('GET', '/v1/admin/audit?limit=200' + (after ? '&after=' + encodeURIComponent(after) : '')),
+    api('GET', '/v1/admin/audit/verify'),
+  ]);
+  const entries = page.entries.filter((e) => !action || e.action === action);
+  const actions = [...new Set(page.entries.map((e) => e.action))].sort();
+  const filter = el('select', { id: 'audit-action', onchange: (ev) => {
+    location.hash = '#/audit?action=' + encodeURIComponent(ev.target.value) + (after ? '&after=' + after : '');
+  } }, el('option', { value: '' }, t('all')), actions.map((a) => el('option', { value: a, selected: a === action }, a)));
+  const nav = el('div', { class: 'row' });
+  if (page.more) nav.append(el('a', { href: '#/audit?after=' + page.next }, t('next') + ' ›'));
+  view.replaceChildren(el('h1', {}, t('nav_audit')),
+    el('p', { class: check.ok ? 'ok' : 'error', id: 'audit-state' },
+      (check.ok ? t('audit_ok') : t('audit_broken')) + ' · ' + (check.entries || 0) + ' ' + t('entries')),
+    check.ok ? '' : el('pre', { class: 'value' }, JSON.stringify(check.problems || check, null, 1)),
+    el('div', { class: 'filters' }, el('label', { for: 'audit-action' }, t('action')), filter),
+    el('div', { class: 'scroll' }, el('table', {},
+      el('thead', {}, el('tr', {}, ['#', t('when'), t('role'), t('actor'), t('action'), t('target'), t('detail')].map((h) => el('th', {}, h)))),
+      el('tbody', {}, entries.map((e) => el('tr', {}, el('td', { class: 'num' }, e.seq), el('td', {}, fmtTime(e.at_ms)),
+        el('td', {}, e.role), el('td', {}, e.actor), el('td', {}, e.action), el('td', {}, e.target),
+        el('td', { class: 'value' }, JSON.stringify(e.detail))))))),
+    nav);
+};

@@ -262,6 +262,18 @@ def main():
         driver.get(base + "/#/progress")
         by_id("token")
         assert not driver.find_element(By.ID, "nav").is_displayed()
+
+        step = "admin: laptops and the audit log"
+        by_id("token").send_keys(admin)
+        driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        by_id("nav")
+        driver.get(base + "/#/laptops")
+        text_in("#view table", "laptop-lambuya")
+        shot("laptops")
+        driver.get(base + "/#/audit")
+        text_in("#audit-state", "utuh")  # the chain verifies
+        text_in("#view table", "web_login")
+        shot("audit")
         print("browser test passed")
         return 0
     except Exception as e:  # report the step, the page and the server log
