@@ -4,6 +4,9 @@
 // enrolment search and CSV export, status moves through the write path.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "server/server_fixture.h"
 
 using namespace lumbung::test;
@@ -335,4 +338,28 @@ TEST_CASE("web: a record with its details and a status move through the write pa
   bool logged = false;
   for (auto& e : audit["entries"]) logged = logged || e["action"] == "web_status";
   CHECK(logged);
+}
+
+TEST_CASE("web: sessions are bounded - the one idle longest is evicted past 1000") {
+  ServerFixture f;
+  const std::string token = f.reviewer();
+  Browser first = login(f, token);
+  Browser recent = login(f, token);
+  // 999 more logins (each a request; a 429 from the per-address limit waits, bounded).
+  int opened = 0;
+  for (int attempt = 0; attempt < 1500 && opened < 999; ++attempt) {
+    auto r = login_raw(f, token);
+    if (r.status == 429) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    REQUIRE(r.status == 200);
+    ++opened;
+  }
+  REQUIRE(opened == 999);
+  // 1,001 sessions were opened: the oldest idle one is gone, the others still work.
+  check_refusal(get(f, first, "/v1/web/session"), 401, "unauthorized", "session_unknown");
+  auto s = get(f, recent, "/v1/web/session");
+  REQUIRE(s.status == 200);
+  CHECK(s.json()["sessions"] == 1000);
 }
