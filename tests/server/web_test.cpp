@@ -223,6 +223,9 @@ TEST_CASE("web: a kabupaten reviewer sees only its regions on every web endpoint
   auto e = get(f, buton, "/v1/web/enrolments?q=7402");
   REQUIRE(e.status == 200);
   CHECK(e.json()["records"].empty());
+  // A whole NIK goes through the natural-key index: the same scope applies.
+  CHECK(get(f, buton, "/v1/web/enrolments?q=7402294809690329").json()["records"].empty());
+  CHECK(get(f, buton, "/v1/web/enrolments?q=7414090107611329").json()["records"].size() == 1);
   check_refusal(get(f, buton, "/v1/web/records/rec-k1"), 404, "not_found");
   check_refusal(post(f, buton, "/v1/web/records/rec-k1/status", json{{"status", "verified"}}), 404,
                 "not_found");

@@ -194,6 +194,28 @@ Response WebApp::enrolments(const Request& req, const Principal& who, bool csv) 
     out += "\r\n";
   }
   Json page = Json::array();
+  if (!csv && filter.q_digits.size() == 16 && !filter.deleted && cs->natural_key() == "nik") {
+    // A whole NIK: the natural-key index (a blind index when sealed) instead of a scan that
+    // opens every record (100k records: 1.8 s scanned, milliseconds this way). The index is
+    // read inside a write transaction (the only place the store offers it), rolled back.
+    std::vector<std::string> ids;
+    {
+      auto txn = store_.begin_write();
+      ids = txn->live_ids_with_key(col, filter.q_digits, kWebMaxPage);
+    }
+    for (const std::string& id : ids) {
+      auto st = store_.get_record(col, id);
+      if (!st || !reader_sees(who, scope_of(*cs, *st))) continue;
+      const std::string sc = scope_of(*cs, *st);
+      if (sc.compare(0, prefix.size(), prefix) != 0) continue;
+      if (!filter.match(st->values(), st->live())) continue;
+      Json j = record_json(id, *st);
+      j.erase("versions");
+      page.push_back(std::move(j));
+    }
+    return web::json_answer(Json{
+        {"records", std::move(page)}, {"next", ""}, {"scanned", ids.size()}, {"scope", prefix}});
+  }
   size_t hits = 0;
   size_t scanned = 0;
   bool exhausted = false;  // every record under the prefix was examined
