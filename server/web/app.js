@@ -19,6 +19,8 @@ function el(tag, attrs, ...kids) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else if (k === 'class') e.className = v;
+    // Through the CSSOM: the CSP forbids style attributes (style-src has no 'unsafe-inline').
+    else if (k === 'style') e.style.cssText = v;
     else e.setAttribute(k, v === true ? '' : String(v));
   }
   for (const k of kids.flat()) {

@@ -133,6 +133,7 @@ def browser():
                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]:
         opts.add_argument(arg)
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports, script errors
     service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
     d = webdriver.Chrome(service=service, options=opts)
     d.set_page_load_timeout(WAIT_S)
@@ -274,6 +275,12 @@ def main():
         text_in("#audit-state", "utuh")  # the chain verifies
         text_in("#view table", "web_login")
         shot("audit")
+        step = "no CSP violation or script error on any page"
+        log = driver.get_log("browser")  # everything since the last call (it drains)
+        bad = [e for e in log
+               if e["level"] == "SEVERE" and "/v1/" not in e["message"]]  # refused calls: expected
+        csp = [e for e in log if "Content Security Policy" in e["message"]]
+        assert not bad and not csp, bad + csp
         print("browser test passed")
         return 0
     except Exception as e:  # report the step, the page and the server log
