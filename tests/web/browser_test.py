@@ -178,6 +178,13 @@ def main():
         text_in("#progress-table", "Lambuya")
         assert by_id("progress-total").text == "4", by_id("progress-total").text
         shot("progress")
+        # A phone: one column, nothing wider than the screen (tables scroll inside their box).
+        driver.set_window_size(390, 844)
+        text_in("#progress-table", "Lambuya")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= driver.execute_script("return window.innerWidth") + 1, width
+        shot("progress-phone")
+        driver.set_window_size(1366, 768)
         driver.find_element(By.LINK_TEXT, "Lambuya").click()
         text_in("#progress-table", "Awuliti")
         driver.find_element(By.LINK_TEXT, "Awuliti").click()  # a desa: its enrolments
