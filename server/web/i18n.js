@@ -39,6 +39,7 @@ window.LUMBUNG_T = {
     // Status values of the schema, as the office says them.
     draft: 'Draf', submitted: 'Diajukan', verified: 'Terverifikasi', rejected: 'Ditolak',
     enrolled: 'Terdaftar', '(none)': '(kosong)',
+    pending: 'Tertunda', refused_open: 'Ditolak (terbuka)',
     nav_audit: 'Audit', audit_ok: 'Rantai audit utuh', audit_broken: 'RANTAI AUDIT RUSAK',
     entries: 'entri', role: 'Peran', actor: 'Pelaku', action: 'Tindakan', target: 'Sasaran',
     detail: 'Rincian',
@@ -78,6 +79,7 @@ window.LUMBUNG_T = {
     history_note: 'History: the last writer of each field; competing values are in conflicts.',
     draft: 'Draft', submitted: 'Submitted', verified: 'Verified', rejected: 'Rejected',
     enrolled: 'Enrolled', '(none)': '(empty)',
+    pending: 'Pending', refused_open: 'Refused (open)',
     nav_audit: 'Audit', audit_ok: 'Audit chain intact', audit_broken: 'AUDIT CHAIN BROKEN',
     entries: 'entries', role: 'Role', actor: 'Actor', action: 'Action', target: 'Target',
     detail: 'Detail',

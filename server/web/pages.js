@@ -173,11 +173,20 @@ L.pages.record = async (view, args) => {
     list(r.refused, (x) => [x.code + ': ' + x.message + ' — ' + statusWord(x.status)]));
 };
 
+// Laptops (admin): what each reported at its last push (pending changes) and the refused
+// changes still open for it, from one page of the refused queue (at most 1,000).
 L.pages.laptops = async (view) => {
-  const res = await api('GET', '/v1/admin/devices');
+  const [res, refused] = await Promise.all([
+    api('GET', '/v1/admin/devices'), api('GET', '/v1/refused?status=open&limit=1000')]);
+  const openRefused = new Map();
+  for (const x of refused.refused) openRefused.set(x.device_id, (openRefused.get(x.device_id) || 0) + 1);
   const now = Date.now();
   const rows = res.devices.map((d) => {
-    const stuck = !d.revoked && (now - (d.last_sync_ms || d.registered_ms)) > 3 * 86400000;
+    const report = (d.status && typeof d.status === 'object') ? d.status : {};
+    const pending = Number.isFinite(report.pending) ? report.pending : null;
+    // Stuck: no sync for 3 days, or changes waiting on it for 3 days.
+    const stuck = !d.revoked && ((now - (d.last_sync_ms || d.registered_ms)) > 3 * 86400000 ||
+      (pending > 0 && report.oldest_pending_ms && now - report.oldest_pending_ms > 3 * 86400000));
     const cell = el('td', {});
     if (!d.revoked) {
       cell.append(el('button', { type: 'button', class: 'danger', onclick: () => confirmBox(cell,
@@ -189,13 +198,16 @@ L.pages.laptops = async (view) => {
     } else {
       cell.append(t('revoked'));
     }
-    return el('tr', { class: stuck ? 'stuck' : '' }, el('td', {}, d.device_id), el('td', {}, d.label),
+    return el('tr', { class: stuck ? 'stuck' : '', 'data-device': d.device_id }, el('td', {}, d.device_id), el('td', {}, d.label),
       el('td', {}, (d.scope || []).map(dotted).join(', ')), el('td', {}, fmtTime(d.last_seen_ms)),
       el('td', {}, fmtTime(d.last_sync_ms) + (stuck ? ' (' + t('stuck') + ')' : '')),
+      el('td', { class: 'num' }, pending === null ? '—' : pending),
+      el('td', { class: 'num' }, openRefused.get(d.device_id) || 0),
       el('td', { class: 'num' }, d.acked_seq), cell);
   });
-  view.replaceChildren(el('h1', {}, t('nav_laptops')), el('div', { class: 'scroll' }, el('table', {},
-    el('thead', {}, el('tr', {}, [t('device'), t('name'), t('region'), t('last_seen'), t('last_sync'), t('acked'), ''].map((h) => el('th', {}, h)))),
+  view.replaceChildren(el('h1', {}, t('nav_laptops')), el('div', { class: 'scroll' }, el('table', { id: 'laptops-table' },
+    el('thead', {}, el('tr', {}, [t('device'), t('name'), t('region'), t('last_seen'), t('last_sync'), t('pending'),
+      t('refused_open'), t('acked'), ''].map((h) => el('th', {}, h)))),
     el('tbody', {}, rows))));
 };
 

@@ -276,7 +276,9 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
         by_id("nav")
         driver.get(base + "/#/laptops")
-        text_in("#view table", "laptop-lambuya")
+        text_in("#laptops-table", "laptop-lambuya")
+        cells = driver.find_elements(By.CSS_SELECTOR, "tr[data-device='laptop-lambuya'] td")
+        assert cells[5].text == "—" and cells[6].text == "0", [c.text for c in cells]  # dismissed
         shot("laptops")
         driver.get(base + "/#/audit")
         text_in("#audit-state", "utuh")  # the chain verifies
