@@ -9,8 +9,10 @@ change, a hostile name, a record in another kabupaten), then, as a Kabupaten Kon
 logs in (a wrong token first), drills into progress by region name down to Desa Awuliti,
 finds a person by NIK, sees a hostile name rendered as text, cannot open a record of
 Buton Tengah, resolves the conflict (and a laptop's next pull receives the decision),
-dismisses the refused change with a note, logs out. Every wait is bounded; the browser may
-reach only 127.0.0.1. Exit 0 = passed.
+merges the duplicate, dismisses the refused change with a note, logs out; then as admin
+opens the laptops and audit pages; checks the cookie is Secure over TLS and that no page
+logged a CSP violation or script error. Every wait is bounded; the browser may reach only
+127.0.0.1. Exit 0 = passed.
 """
 import argparse
 import json
@@ -104,16 +106,16 @@ def seed(base, admin):
     return reviewer, b
 
 
-def start_server(binary, work):
+def start_server(binary, work, extra=()):
     out = open(os.path.join(work, "server.out"), "w+")
     err = open(os.path.join(work, "server.log"), "w")
     proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--data", os.path.join(work, "data"),
-                             "--admin-token-file", os.path.join(work, "admin-token")],
+                             "--admin-token-file", os.path.join(work, "admin-token")] + list(extra),
                             stdout=out, stderr=err)
     deadline = time.time() + 30
     while time.time() < deadline:
         out.seek(0)
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", out.read())
+        m = re.search(r"listening on (https?://127\.0\.0\.1:\d+)", out.read())
         if m:
             return proc, m.group(1)
         if proc.poll() is not None:
@@ -121,6 +123,37 @@ def start_server(binary, work):
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError("lumbung-server did not start; see " + err.name)
+
+
+def secure_cookie_over_tls(binary, source_dir):
+    """Over HTTPS the session cookie is also Secure (no browser needed: the header)."""
+    import ssl
+    work = tempfile.mkdtemp(prefix="lumbung-web-tls-")
+    subprocess.run([os.path.join(source_dir, "tools", "dev-cert.sh"), os.path.join(work, "tls"),
+                    "127.0.0.1"], check=True, stdout=subprocess.DEVNULL, timeout=60)
+    crt, key = os.path.join(work, "tls", "server.crt"), os.path.join(work, "tls", "server.key")
+    proc, base = start_server(binary, work, ["--tls-cert", crt, "--tls-key", key])
+    try:
+        admin = open(os.path.join(work, "admin-token")).read().strip()
+        ctx = ssl.create_default_context(cafile=crt)
+        req = urllib.request.Request(base + "/v1/web/login", data=json.dumps({"token": admin}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
+            cookie = r.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie, cookie
+    finally:
+        stop(proc)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stop(proc):
+    """SIGTERM by pid, SIGKILL after 10 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 def browser():
@@ -284,6 +317,10 @@ def main():
         text_in("#audit-state", "utuh")  # the chain verifies
         text_in("#view table", "web_login")
         shot("audit")
+        step = "the cookie is Secure over TLS"
+        secure_cookie_over_tls(args.server, os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))))
+
         step = "no CSP violation or script error on any page"
         log = driver.get_log("browser")  # everything since the last call (it drains)
         bad = [e for e in log
@@ -300,12 +337,7 @@ def main():
     finally:
         if driver:
             driver.quit()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop(proc)
         shutil.rmtree(work, ignore_errors=True)
 
 
