@@ -223,6 +223,13 @@ def main():
         driver.find_element(By.LINK_TEXT, "Awuliti").click()  # a desa: its enrolments
         text_in("#enrolments-table", "Siti Rahmawati")
 
+        step = "English switch"
+        by_id("lang").click()
+        text_in("#nav", "Enrolments")
+        text_in("#view h1", "Enrolments")  # the page re-renders in English
+        by_id("lang").click()
+        text_in("#nav", "Peserta")
+
         step = "search by NIK"
         driver.get(base + "/#/enrolments")
         q = by_id("f-q")
