@@ -63,11 +63,19 @@ L.pages.duplicates = async (view) => {
     const [a, b] = d.records;
     const names = new Set([...Object.keys(a.fields || {}), ...Object.keys(b.fields || {})]);
     const ordered = L.fields.map((f) => f.name).filter((n) => names.has(n));
+    // Each differing field: which record's value the survivor keeps (A or B), chosen
+    // explicitly; an empty value is never taken (the merge fills only from a value).
+    const diffs = [];
     const rows = ordered.map((n) => {
       const va = showValue((a.fields || {})[n]);
       const vb = showValue((b.fields || {})[n]);
-      return el('tr', { class: va !== vb ? 'diff' : '' }, el('th', {}, fieldLabel(n)),
-        el('td', { class: 'value' }, va), el('td', { class: 'value' }, vb));
+      const differ = va !== vb && n !== 'merged_into';
+      if (differ) diffs.push(n);
+      const choice = (side, v) => differ && v !== '—' ? el('label', {}, el('input', { type: 'radio',
+        name: 'field-' + d.id + '-' + n, value: side, class: 'field-choice', 'data-field': n,
+        'aria-label': fieldLabel(n) + ' ' + side.toUpperCase() }), ' ') : '';
+      return el('tr', { class: differ ? 'diff' : '' }, el('th', {}, fieldLabel(n)),
+        el('td', { class: 'value' }, choice('a', va), va), el('td', { class: 'value' }, choice('b', vb), vb));
     });
     const pick = (rec, label) => el('label', {}, el('input', { type: 'radio', name: 'survivor-' + d.id, value: rec.id,
       disabled: !!(rec.outside_your_regions || rec.missing) }), ' ' + t('keep_this') + ' (' + label + ')');
@@ -75,8 +83,13 @@ L.pages.duplicates = async (view) => {
       const chosen = card.querySelector('input[name="survivor-' + d.id + '"]:checked');
       if (!chosen) { say(t('survivor') + '?', true); return; }
       const keptName = chosen.value === a.id ? t('record_a') : t('record_b');
-      confirmBox(card, el('p', {}, t('survivor') + ': ' + keptName + '. ' + t('merge_preview')), async () => {
-        await api('POST', '/v1/duplicates/' + encodeURIComponent(d.id) + '/merge', { survivor: chosen.value });
+      const otherSide = chosen.value === a.id ? 'b' : 'a';
+      const take = [...card.querySelectorAll('input.field-choice:checked')]
+        .filter((i) => i.value === otherSide).map((i) => i.dataset.field);
+      const body = take.length ? { survivor: chosen.value, take } : { survivor: chosen.value };
+      confirmBox(card, el('p', {}, t('survivor') + ': ' + keptName + '. ' +
+        (take.length ? t('taken_fields') + ': ' + take.map(fieldLabel).join(', ') + '. ' : '') + t('merge_preview')), async () => {
+        await api('POST', '/v1/duplicates/' + encodeURIComponent(d.id) + '/merge', body);
         say(t('merge_done'));
         route();
       });

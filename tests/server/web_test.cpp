@@ -366,3 +366,35 @@ TEST_CASE("web: sessions are bounded - the one idle longest is evicted past 1000
   REQUIRE(s.status == 200);
   CHECK(s.json()["sessions"] == 1000);
 }
+
+TEST_CASE("web: a duplicate merged with fields taken from the other record") {
+  ServerFixture f;
+  Device d = f.device("dev-prov", {"74"});
+  const uint64_t h = hlc_now();
+  json other = konawe_record_1();
+  other["phone"] = "081299990000";
+  other["programs"] = json::array({"JKK", "JKM", "JHT"});
+  REQUIRE(f.push(d, json::array({make_op(1, "rec-a", h, konawe_record_1()),
+                                 make_op(2, "rec-b", h + 1, other)}))
+              .status == 200);
+  Browser b = login(f, f.reviewer());
+  auto list = get(f, b, "/v1/duplicates").json()["duplicates"];
+  REQUIRE(list.size() == 1);
+  const std::string id = list[0]["id"];
+  const std::string path = "/v1/duplicates/" + id + "/merge";
+  check_refusal(post(f, b, path, json{{"survivor", "rec-a"}, {"take", "phone"}}), 400,
+                "invalid_argument");
+  check_refusal(post(f, b, path, json{{"survivor", "rec-a"}, {"take", {"no_such_field"}}}), 400,
+                "invalid_argument");
+  check_refusal(post(f, b, path, json{{"survivor", "rec-a"}, {"take", {"merged_into"}}}), 400,
+                "invalid_argument");
+  check_refusal(post(f, b, path, json{{"survivor", "rec-a"}, {"take", {"phone"}}, {"x", 1}}), 400,
+                "invalid_argument");
+  auto m = post(f, b, path, json{{"survivor", "rec-a"}, {"take", {"phone"}}});
+  INFO(m.body);
+  REQUIRE(m.status == 200);
+  json kept = get(f, b, "/v1/web/records/rec-a").json()["fields"];
+  CHECK(kept["phone"] == "081299990000");                               // taken
+  CHECK(kept["programs"] == json::array({"JKK", "JKM"}));               // not taken: its own
+  CHECK(get(f, b, "/v1/web/records/rec-b").json()["deleted"] == true);  // merged away
+}

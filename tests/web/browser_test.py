@@ -286,11 +286,17 @@ def main():
         text_in(".duplicate tr.diff", "081341002277")  # the differing phone is marked
         shot("duplicates")
         driver.find_element(By.CSS_SELECTOR, ".duplicate input[value='rec-amir']").click()
+        # The survivor keeps its own phone but takes the other record's programmes (JHT).
+        driver.find_element(By.CSS_SELECTOR, ".duplicate input[data-field='phone'][value='a']").click()
+        driver.find_element(By.CSS_SELECTOR, ".duplicate input[data-field='programs'][value='b']").click()
         driver.find_element(By.CSS_SELECTOR, ".duplicate .merge").click()
+        text_in(".confirm", "Program")
         driver.find_element(By.CSS_SELECTOR, ".confirm button").click()
         text_in("#view h1", "(0)")
         merged = must(http(base, "GET", "/v1/duplicates?status=merged", None, reviewer))["duplicates"]
         assert merged and merged[0]["resolution"]["survivor"] == "rec-amir", merged
+        kept = must(http(base, "GET", "/v1/web/records/rec-amir", None, reviewer))["fields"]
+        assert sorted(kept["programs"]) == ["JHT", "JKK", "JKM"] and kept["phone"] == "081341002202", kept
 
         step = "dismiss the refused change with a note"
         driver.get(base + "/#/refused")

@@ -1,6 +1,7 @@
 #include "review/review_service.h"
 
 #include <algorithm>
+#include <set>
 
 #include "api/problem.h"
 #include "lumbung/changeset.h"
@@ -226,11 +227,27 @@ Json ReviewService::list_duplicates(const Principal& who, const std::string& sta
 }
 
 Json ReviewService::merge_duplicate(const std::string& id, const Json& body, const Principal& who) {
+  const auto take_it = body.is_object() ? body.find("take") : body.end();
+  const bool has_take = body.is_object() && take_it != body.end();
   if (!body.is_object() || !body.contains("survivor") || !body["survivor"].is_string() ||
-      body.size() != 1) {
-    throw Error(ErrorCode::kInvalidArgument, "body must be {\"survivor\": \"<record id>\"}");
+      body.size() != (has_take ? 2u : 1u)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "body must be {\"survivor\": \"<record id>\"} (optionally \"take\": [fields])");
   }
   const std::string survivor = body["survivor"].get<std::string>();
+  // Fields whose value comes from the merged-away record even where the survivor has one.
+  std::set<std::string> take;
+  if (has_take) {
+    if (!take_it->is_array() || take_it->size() > 64) {
+      throw Error(ErrorCode::kInvalidArgument, "\"take\" must be an array of field names");
+    }
+    for (const auto& f : *take_it) {
+      if (!f.is_string() || f == "merged_into") {
+        throw Error(ErrorCode::kInvalidArgument, "\"take\" must be an array of field names");
+      }
+      take.insert(f.get<std::string>());
+    }
+  }
   const int64_t now = sync_.now_ms();
   auto txn = store_.begin_write();
   auto d = txn->duplicate(id);
@@ -251,6 +268,19 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
   // Across regions, personal data of the merged-away record is never copied into the
   // survivor: devices of the survivor's region would read it (issue 12, item 2).
   const bool cross_region = scope_of(cs, *s) != scope_of(cs, *o);
+  for (const std::string& name : take) {
+    const FieldDef* def = cs.field(name);
+    if (!def) {
+      throw ProblemError(ErrorCode::kInvalidArgument,
+                         "\"take\" names " + name + ", a field the schema does not have",
+                         Json::object(), name);
+    }
+    if (cross_region && def->personal) {
+      throw ProblemError(ErrorCode::kInvalidArgument,
+                         name + " is personal data: it is not copied across regions",
+                         Json::object(), name);
+    }
+  }
 
   Json ops = Json::array();
   auto run = [&](Op op) {
@@ -258,7 +288,8 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
     sync_.writer().apply(*txn, cs, op, OpContext{}, now);
     ops.push_back(encode_op(op, true));
   };
-  // 1. Fill the survivor's empty fields from the merged-away record.
+  // 1. Fill the survivor's empty fields, and those the reviewer chose ("take"), from the
+  //    merged-away record.
   {
     Op op = sync_.writer().new_server_op(*txn);
     op.collection = d->collection;
@@ -267,7 +298,8 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
       if (fv.value.is_null() || name == "merged_into") continue;
       if (const FieldDef* def = cs.field(name); cross_region && def && def->personal) continue;
       auto it = s->fields.find(name);
-      if (it != s->fields.end() && !it->second.value.is_null()) continue;
+      if (it != s->fields.end() && !it->second.value.is_null() && !take.count(name)) continue;
+      if (it != s->fields.end() && it->second.value == fv.value) continue;
       op.set[name] = fv.value;
       if (it != s->fields.end()) op.base[name] = it->second.version;
     }

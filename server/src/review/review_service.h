@@ -41,7 +41,8 @@ class ReviewService {
                        size_t limit);
   // body {"survivor":"<record id>"}: fills the survivor's empty fields from the other
   // record, marks the other merged_into the survivor (if the schema has that field) and
-  // deletes it.
+  // deletes it. Optional "take": ["<field>", ...]: fields whose value the reviewer chose
+  // from the other record, written over the survivor's (the office page's per-field choice).
   Json merge_duplicate(const std::string& id, const Json& body, const Principal& who);
 
   // Reads for the central office (reviewer role).
