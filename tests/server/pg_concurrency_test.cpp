@@ -422,7 +422,9 @@ TEST_CASE("pushes that lock two records in opposite orders all land once") {
   const std::string reviewer = s.reviewer();
   auto r = s.http(1).get("/v1/records?collection=enrolment&limit=10", reviewer);
   REQUIRE(r.status == 200);
-  for (const auto& rec : r.json()["records"]) {
+  const json recs = r.json()["records"];  // kept: a range-for over a temporary's member dangles
+  REQUIRE(recs.size() == 2);
+  for (const auto& rec : recs) {
     CHECK(rec["fields"]["phone"] == "0812" + std::to_string(100000 + kRounds - 1));
     CHECK(rec["fields"]["officer_id"] == "OFC-" + std::to_string(100000 + kRounds - 1));
   }
