@@ -205,7 +205,24 @@ L.pages.laptops = async (view) => {
       el('td', { class: 'num' }, openRefused.get(d.device_id) || 0),
       el('td', { class: 'num' }, d.acked_seq), cell);
   });
-  view.replaceChildren(el('h1', {}, t('nav_laptops')), el('div', { class: 'scroll' }, el('table', { id: 'laptops-table' },
+  // A one-time enrolment code for a new laptop (shown once; the laptop types it at
+  // `lumbung init --server <this address> --code <code>`).
+  const scopeIn = el('input', { id: 'code-scope', type: 'text', placeholder: '74.02.01', required: true });
+  const labelIn = el('input', { id: 'code-label', type: 'text', placeholder: 'Laptop Desa …' });
+  const made = el('div', { id: 'code-made', role: 'status' });
+  const codeForm = el('form', { class: 'filters', onsubmit: (ev) => {
+    ev.preventDefault();
+    confirmBox(codeForm, el('p', {}, t('new_code') + ': ' + scopeIn.value + '?'), async () => {
+      const c = await api('POST', '/v1/admin/codes', {
+        scope: scopeIn.value.split(',').map((x) => x.trim()).filter(Boolean), label: labelIn.value.trim() });
+      codeForm.querySelectorAll('.confirm').forEach((b) => b.remove());
+      made.replaceChildren(el('p', {}, t('code') + ': ', el('strong', { class: 'value', id: 'code-value' }, c.code)),
+        el('p', { class: 'muted' }, t('server') + ': ' + location.origin + ' · ' + t('valid_until') + ' ' + fmtTime(c.expires_ms)));
+    });
+  } }, el('div', {}, el('label', { for: 'code-scope' }, t('region')), scopeIn),
+  el('div', {}, el('label', { for: 'code-label' }, t('name')), labelIn),
+  el('button', { type: 'submit' }, t('new_code')));
+  view.replaceChildren(el('h1', {}, t('nav_laptops')), codeForm, made, el('div', { class: 'scroll' }, el('table', { id: 'laptops-table' },
     el('thead', {}, el('tr', {}, [t('device'), t('name'), t('region'), t('last_seen'), t('last_sync'), t('pending'),
       t('refused_open'), t('acked'), ''].map((h) => el('th', {}, h)))),
     el('tbody', {}, rows))));

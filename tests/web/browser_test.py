@@ -325,6 +325,15 @@ def main():
         text_in("#laptops-table", "laptop-lambuya")
         cells = driver.find_elements(By.CSS_SELECTOR, "tr[data-device='laptop-lambuya'] td")
         assert cells[5].text == "—" and cells[6].text == "0", [c.text for c in cells]  # dismissed
+        by_id("code-scope").send_keys("74.02.01")
+        by_id("code-label").send_keys("Laptop baru")
+        driver.find_element(By.CSS_SELECTOR, "form.filters button[type='submit']").click()
+        driver.find_element(By.CSS_SELECTOR, "form.filters .confirm button").click()
+        code = by_id("code-value").text
+        assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){3,}", code), code
+        # The code registers a laptop.
+        must(http(base, "POST", "/v1/devices/register", {"code": code, "device_id": "laptop-baru",
+                                                          "label": "baru"}))
         shot("laptops")
         driver.get(base + "/#/audit")
         text_in("#audit-state", "utuh")  # the chain verifies
