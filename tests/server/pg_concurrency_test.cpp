@@ -112,7 +112,9 @@ class Servers {
   std::string admin_;
 };
 
-json push_body(const Device& d, json ops) { return json{{"device", d.id}, {"ops", std::move(ops)}}; }
+json push_body(const Device& d, json ops) {
+  return json{{"device", d.id}, {"ops", std::move(ops)}};
+}
 
 json konawe_with_nik(const std::string& nik) {
   json rec = konawe_record_2();
@@ -171,9 +173,10 @@ TEST_CASE("concurrent edits of one record through two servers lose no update") {
   Device a = s.device("dev-a", {"7402"});
   Device b = s.device("dev-b", {"7402"});
   const uint64_t h0 = hlc_now();
-  REQUIRE(s.http(0).post("/v1/push", push_body(a, json::array({make_op(1, "rec-1", h0,
-                                                                        konawe_record_1())})),
-                         a.token, true)
+  REQUIRE(s.http(0)
+              .post("/v1/push",
+                    push_body(a, json::array({make_op(1, "rec-1", h0, konawe_record_1())})),
+                    a.token, true)
               .status == 200);
   // Each device sets its own field 20 times, its pushes on its own server, at the same time.
   // A lost update would leave a field at an older value (or drop one device's field).
@@ -183,8 +186,7 @@ TEST_CASE("concurrent edits of one record through two servers lose no update") {
     auto http = s.http(via);
     for (int i = 0; i < kRounds; ++i) {
       const std::string value = std::string(prefix) + std::to_string(100000 + i);
-      json op = make_op(seq0 + i, "rec-1", hlc_now(static_cast<uint64_t>(i)),
-                        json{{field, value}});
+      json op = make_op(seq0 + i, "rec-1", hlc_now(static_cast<uint64_t>(i)), json{{field, value}});
       for (int attempt = 0; attempt < 5; ++attempt) {  // a 503 (deadlock victim) is retried
         auto r = http.post("/v1/push", push_body(d, json::array({op})), d.token, true);
         if (r.status == 200) break;
@@ -247,10 +249,10 @@ TEST_CASE("a pull never skips an op whose transaction commits late") {
   Device a = s.device("dev-a", {"7402"});
   Device b = s.device("dev-b", {"7402"});
   Device c = s.device("dev-c", {"7402"});
-  REQUIRE(s.http(0).post("/v1/push",
-                         push_body(a, json::array({make_op(1, "rec-x", hlc_now(),
-                                                           konawe_record_1())})),
-                         a.token, true)
+  REQUIRE(s.http(0)
+              .post("/v1/push",
+                    push_body(a, json::array({make_op(1, "rec-x", hlc_now(), konawe_record_1())})),
+                    a.token, true)
               .status == 200);
   // Everyone is up to date.
   std::string cursor_b, cursor_c;
@@ -268,15 +270,17 @@ TEST_CASE("a pull never skips an op whose transaction commits late") {
   std::thread slow([&] {
     late = s.http(0).post(
         "/v1/push",
-        push_body(a, json::array({make_op(2, "rec-late", hlc_now(1), konawe_record_2()),
-                                  make_op(3, "rec-x", hlc_now(2), json{{"phone", "081299990000"}})})),
+        push_body(a,
+                  json::array({make_op(2, "rec-late", hlc_now(1), konawe_record_2()),
+                               make_op(3, "rec-x", hlc_now(2), json{{"phone", "081299990000"}})})),
         a.token, true);
   });
   Sql watch(s.url());
   bool waiting = false;
   for (int i = 0; i < 400 && !waiting; ++i) {  // at most 20 s
-    waiting = watch.number("SELECT count(*) FROM pg_stat_activity WHERE datname=current_database() "
-                           "AND wait_event_type='Lock'") > 0;
+    waiting = watch.number(
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname=current_database() "
+                  "AND wait_event_type='Lock'") > 0;
     if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   REQUIRE_MESSAGE(waiting, "the slow push never waited on the held row lock");
@@ -285,8 +289,8 @@ TEST_CASE("a pull never skips an op whose transaction commits late") {
   // Meanwhile B pushes through server 1 and commits: its op's position is above rec-late's.
   auto quick = s.http(1).post(
       "/v1/push",
-      push_body(b, json::array({make_op(1, "rec-quick", hlc_now(3), konawe_with_nik(
-                                                                        "7402100607816000"))})),
+      push_body(b, json::array(
+                       {make_op(1, "rec-quick", hlc_now(3), konawe_with_nik("7402100607816000"))})),
       b.token, true);
   REQUIRE_MESSAGE(quick.status == 200, quick.body);
   // C pulls now, through each server in turn. Whatever it gets, its cursor must not pass
@@ -324,7 +328,8 @@ TEST_CASE("interleaved pushes through three servers reach a reader once and in s
   Servers s(3);
   constexpr int kDevices = 6, kBatches = 4, kOps = 25;
   std::vector<Device> devices;
-  for (int d = 0; d < kDevices; ++d) devices.push_back(s.device("dev-" + std::to_string(d), {"7402"}));
+  for (int d = 0; d < kDevices; ++d)
+    devices.push_back(s.device("dev-" + std::to_string(d), {"7402"}));
   Device reader = s.device("dev-reader", {"7402"});
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
@@ -350,8 +355,8 @@ TEST_CASE("interleaved pushes through three servers reach a reader once and in s
                                 hlc_now(seq), konawe_with_nik(nik)));
         }
         // Each batch through another server.
-        auto r = s.http((d + bt) % 3).post("/v1/push", push_body(devices[d], ops),
-                                           devices[d].token, true);
+        auto r = s.http((d + bt) % 3)
+                     .post("/v1/push", push_body(devices[d], ops), devices[d].token, true);
         if (r.status != 200 || r.json()["acked_seq"] != seq - 1) ++failures;
       }
     });
@@ -383,11 +388,11 @@ TEST_CASE("pushes that lock two records in opposite orders all land once") {
   Servers s(2);
   Device a = s.device("dev-a", {"7402"});
   Device b = s.device("dev-b", {"7402"});
-  REQUIRE(s.http(0).post("/v1/push",
-                         push_body(a, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1()),
-                                                   make_op(2, "rec-2", hlc_now(1),
-                                                           konawe_record_2())})),
-                         a.token, true)
+  REQUIRE(s.http(0)
+              .post("/v1/push",
+                    push_body(a, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1()),
+                                              make_op(2, "rec-2", hlc_now(1), konawe_record_2())})),
+                    a.token, true)
               .status == 200);
   constexpr int kRounds = 6;
   std::atomic<int> failures{0}, retries{0};

@@ -37,7 +37,8 @@ std::string dump_tables(const std::string& url) {
   std::string out;
   for (const char* t : {"records", "oplog", "conflicts", "duplicates", "refused", "meta", "audit",
                         "devices", "epochs", "clocks"}) {
-    const std::string sql = std::string("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM ") + t + " t";
+    const std::string sql =
+        std::string("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM ") + t + " t";
     PGresult* r = PQexec(c, sql.c_str());
     REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
     out += PQgetvalue(r, 0, 0);
@@ -63,7 +64,8 @@ std::string cluster_bytes(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("the PostgreSQL database holds no NIK - name - phone or income in clear - yet serves them") {
+TEST_CASE(
+    "the PostgreSQL database holds no NIK - name - phone or income in clear - yet serves them") {
   ServerFixture f;
   Device a = f.device("dev-a", {"7402"});
   Device b = f.device("dev-b", {"7402"});
@@ -95,7 +97,8 @@ TEST_CASE("the PostgreSQL database holds no NIK - name - phone or income in clea
   // Served in clear.
   json pulled = f.pull_all(b);
   bool found = false;
-  for (const auto& op : pulled) found = found || (op["id"] == "rec-3" && op["set"]["full_name"] == "Wa Ode Pgseal D");
+  for (const auto& op : pulled)
+    found = found || (op["id"] == "rec-3" && op["set"]["full_name"] == "Wa Ode Pgseal D");
   CHECK(found);
   auto dups = f.http().get("/v1/duplicates", f.admin());
   REQUIRE(dups.status == 200);

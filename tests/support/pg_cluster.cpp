@@ -130,8 +130,8 @@ PgCluster::PgCluster() {
       ::close(fd);
     }
   }
-  const pid_t init = spawn({bin + "/initdb", "-D", dir_ + "/data", "-U", "lumbung",
-                            "--auth=trust", "-N", "-E", "UTF8", "--locale=C"},
+  const pid_t init = spawn({bin + "/initdb", "-D", dir_ + "/data", "-U", "lumbung", "--auth=trust",
+                            "-N", "-E", "UTF8", "--locale=C"},
                            as, log);
   const int st = wait_for(init, 60);
   if (st == -1) {
@@ -142,9 +142,9 @@ PgCluster::PgCluster() {
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     throw std::runtime_error("initdb failed: " + tail_of(log));
   }
-  pid_ = spawn({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c", "listen_addresses=",
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=200", "-c", "shared_buffers=32MB"},
+  pid_ = spawn({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c",
+                "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+                "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB"},
                as, log);
   const std::string probe = url("postgres");
   for (int i = 0; i < 300; ++i) {

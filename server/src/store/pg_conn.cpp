@@ -52,8 +52,7 @@ Result Conn::exec(const std::string& sql, const std::vector<Param>& params) {
 Result Conn::exec_n(const char* sql, const Param* params, size_t n) {
   std::vector<const char*> values(n);
   for (size_t i = 0; i < n; ++i) values[i] = params[i].v ? params[i].v->c_str() : nullptr;
-  Result r(PQexecParams(c_, sql, static_cast<int>(n), nullptr, values.data(), nullptr, nullptr,
-                        0));
+  Result r(PQexecParams(c_, sql, static_cast<int>(n), nullptr, values.data(), nullptr, nullptr, 0));
   PGresult* raw = r.r_;
   const ExecStatusType st = PQresultStatus(raw);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
@@ -69,8 +68,9 @@ void Conn::script(const char* sql) {
   const ExecStatusType st = PQresultStatus(r.r_);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
   const char* state = r.r_ ? PQresultErrorField(r.r_, PG_DIAG_SQLSTATE) : nullptr;
-  throw Error(ErrorCode::kStorage, "postgresql [" + std::string(state ? state : "no sqlstate") +
-                                       "]: " + (r.r_ ? PQresultErrorMessage(r.r_) : PQerrorMessage(c_)));
+  throw Error(ErrorCode::kStorage,
+              "postgresql [" + std::string(state ? state : "no sqlstate") +
+                  "]: " + (r.r_ ? PQresultErrorMessage(r.r_) : PQerrorMessage(c_)));
 }
 
 Pool::Pool(std::string url, size_t size) : url_(std::move(url)), size_(size) {}

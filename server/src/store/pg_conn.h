@@ -27,13 +27,13 @@ namespace lumbung::server::pg {
 // One statement parameter as text (PostgreSQL casts it to the column's type); nullopt = NULL.
 struct Param {
   std::optional<std::string> v;
-  Param(const std::string& s) : v(s) {}     // NOLINT: implicit on purpose, keeps calls short
+  Param(const std::string& s) : v(s) {}        // NOLINT: implicit on purpose, keeps calls short
   Param(std::string&& s) : v(std::move(s)) {}  // NOLINT
   Param(const char* s) : v(std::string(s)) {}  // NOLINT
   Param(int64_t i) : v(std::to_string(i)) {}   // NOLINT
   Param(uint64_t i) : v(std::to_string(i)) {}  // NOLINT
   Param(int i) : v(std::to_string(i)) {}       // NOLINT
-  Param(std::nullopt_t) {}                      // NOLINT
+  Param(std::nullopt_t) {}                     // NOLINT
   Param(const std::optional<std::string>& s) : v(s) {}  // NOLINT
 };
 

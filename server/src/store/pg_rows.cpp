@@ -102,8 +102,7 @@ RecordState read_record(const Result& r, int row, int first, const Sealer* s,
   std::optional<std::string_view> sealed;
   if (!r.null(row, first + 4)) sealed = r.view(row, first + 4);
   return codec::decode_state(s->join_doc(col, id, r.view(row, first), sealed),
-                             r.view(row, first + 1), r.i64(row, first + 2),
-                             r.view(row, first + 3));
+                             r.view(row, first + 1), r.i64(row, first + 2), r.view(row, first + 3));
 }
 
 }  // namespace lumbung::server::pg

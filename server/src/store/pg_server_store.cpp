@@ -53,12 +53,12 @@ std::vector<std::pair<Epoch, uint64_t>> open_schema(Conn& c) {
     const uint64_t base = pos_of(0, xid, 0);
     const uint64_t offset = max_pos + 1 > base ? max_pos + 1 - base : 0;
     const auto now = std::chrono::system_clock::now().time_since_epoch();
-    c.exec("INSERT INTO epochs(id,start_pos,started_ms,pos_offset,cluster) "
-           "VALUES($1,$2,$3,$4,$5)",
-           {hex_encode(random_bytes(8)), pos_of(offset, xid, 0),
-            static_cast<int64_t>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(now).count()),
-            offset, cluster});
+    c.exec(
+        "INSERT INTO epochs(id,start_pos,started_ms,pos_offset,cluster) "
+        "VALUES($1,$2,$3,$4,$5)",
+        {hex_encode(random_bytes(8)), pos_of(offset, xid, 0),
+         static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()),
+         offset, cluster});
   }
   c.run("COMMIT");
   std::vector<std::pair<Epoch, uint64_t>> out;
@@ -132,9 +132,9 @@ std::unique_ptr<WriteTxn> PgServerStore::begin_write() {
 std::optional<Principal> PgServerStore::find_principal(const std::string& token_hash) {
   Pool::Lease c(impl_->pool);
   {
-    auto r = c->exec(
-        "SELECT hash, role, label, revoked_ms, expires_ms, scope FROM tokens WHERE hash=$1",
-        {token_hash});
+    auto r =
+        c->exec("SELECT hash, role, label, revoked_ms, expires_ms, scope FROM tokens WHERE hash=$1",
+                {token_hash});
     if (r.rows() > 0) {
       auto role = role_from(r.view(0, 1));
       if (!role) throw Error(ErrorCode::kCorrupt, "stored token has an unknown role");
@@ -169,8 +169,7 @@ std::optional<Principal> PgServerStore::find_principal(const std::string& token_
 }
 
 LogPage PgServerStore::read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
-                                const std::string& exclude_dev, size_t limit,
-                                size_t scan_limit) {
+                                const std::string& exclude_dev, size_t limit, size_t scan_limit) {
   // A transaction that is still running holds back every row above its position, including
   // rows already committed (it may yet add rows below them). Such a transaction is usually
   // short (another push, an autovacuum ANALYZE): look again a few times, ~175 ms at most,
@@ -215,8 +214,7 @@ LogPage PgServerStore::read_log_once(uint64_t after_pos, const std::vector<std::
   // gets a larger xid: the rows below this position are all the rows there will ever be
   // below it. A row above it may still be joined by a row of a slower transaction with a
   // smaller position, so the cursor must not pass it yet (docs/ARCHITECTURE.md).
-  const uint64_t xmin =
-      c->exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").u64(0, 0);
+  const uint64_t xmin = c->exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").u64(0, 0);
   const uint64_t bound = pos_of(impl_->offset, std::min(xmin, kMaxXid), 0);
   bool stopped_early = false;
   {
@@ -348,8 +346,8 @@ std::string PgServerStore::read_meta(const std::string& key) {
 
 std::vector<TokenRow> PgServerStore::list_tokens() {
   Pool::Lease c(impl_->pool);
-  auto r = c->exec(std::string("SELECT ") + kTokenCols + " FROM tokens ORDER BY created_ms, hash",
-                   {});
+  auto r =
+      c->exec(std::string("SELECT ") + kTokenCols + " FROM tokens ORDER BY created_ms, hash", {});
   std::vector<TokenRow> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(read_token(r, i));
   return out;

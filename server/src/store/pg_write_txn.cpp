@@ -24,7 +24,10 @@ class PgWriteTxn : public WriteTxn {
  public:
   PgWriteTxn(std::unique_ptr<Pool::Lease> lease, uint64_t offset, const Sealer* sealer,
              std::string instance)
-      : lease_(std::move(lease)), c_(**lease_), offset_(offset), s_(sealer),
+      : lease_(std::move(lease)),
+        c_(**lease_),
+        offset_(offset),
+        s_(sealer),
         instance_(std::move(instance)) {
     c_.run("BEGIN");
   }
@@ -40,9 +43,10 @@ class PgWriteTxn : public WriteTxn {
   }
 
   std::optional<RecordState> load_record(const std::string& col, const std::string& id) override {
-    auto r = c_.exec("SELECT doc, ver, del_hlc, del_dev, sealed FROM records "
-                     "WHERE col=$1 AND id=$2 FOR UPDATE",
-                     {col, id});
+    auto r = c_.exec(
+        "SELECT doc, ver, del_hlc, del_dev, sealed FROM records "
+        "WHERE col=$1 AND id=$2 FOR UPDATE",
+        {col, id});
     if (r.rows() == 0) return std::nullopt;
     return read_record(r, 0, 0, s_, col, id);
   }
@@ -83,19 +87,22 @@ class PgWriteTxn : public WriteTxn {
     Stored v = stored(col, id, doc, nkey);
     // A concurrent insert of the same id waits on the unique index, then does nothing here:
     // the caller merges into the record instead.
-    return c_.exec("INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
-                   "VALUES($1,$2,$3,$4,true,$5,$6,$7) ON CONFLICT(col,id) DO NOTHING",
-                   {col, id, v.doc, versions, scope, v.nkey, v.sealed})
+    return c_.exec(
+                 "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
+                 "VALUES($1,$2,$3,$4,true,$5,$6,$7) ON CONFLICT(col,id) DO NOTHING",
+                 {col, id, v.doc, versions, scope, v.nkey, v.sealed})
                .affected() == 1;
   }
 
   std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
                                              size_t limit) override {
     const std::string blinded = s_ ? s_->blind(col, key) : key;
-    c_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {"nkey:" + col + ":" + blinded});
-    auto r = c_.exec("SELECT id FROM records WHERE col=$1 AND nkey=$2 AND live ORDER BY id "
-                     "LIMIT $3",
-                     {col, blinded, static_cast<uint64_t>(limit)});
+    c_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            {"nkey:" + col + ":" + blinded});
+    auto r = c_.exec(
+        "SELECT id FROM records WHERE col=$1 AND nkey=$2 AND live ORDER BY id "
+        "LIMIT $3",
+        {col, blinded, static_cast<uint64_t>(limit)});
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
     return out;
@@ -115,10 +122,11 @@ class PgWriteTxn : public WriteTxn {
     }
     const uint64_t pos = pos_of(offset_, xid_, rows_++);
     const std::string p = std::to_string(pos);
-    c_.exec("INSERT INTO oplog(pos,xid,dev,seq,col,id,scope,hlc,op,not_scope) "
-            "VALUES($1,$2::xid8,$3,$4,$5,$6,$7,$8,$9,$10)",
-            {p, xid_, op.version.device, op.seq, op.collection, op.id, scope,
-             op.version.hlc, seal_or_clear(s_, "oplog.op", p, op_text), not_scope});
+    c_.exec(
+        "INSERT INTO oplog(pos,xid,dev,seq,col,id,scope,hlc,op,not_scope) "
+        "VALUES($1,$2::xid8,$3,$4,$5,$6,$7,$8,$9,$10)",
+        {p, xid_, op.version.device, op.seq, op.collection, op.id, scope, op.version.hlc,
+         seal_or_clear(s_, "oplog.op", p, op_text), not_scope});
     return pos;
   }
 
@@ -129,18 +137,20 @@ class PgWriteTxn : public WriteTxn {
   }
 
   bool insert_conflict(const Conflict& c, int64_t now_ms) override {
-    return c_.exec("INSERT INTO conflicts(id,kind,col,rid,field,body,found_ms) "
-                   "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(id) DO NOTHING",
-                   {c.id, conflict_kind_name(c.kind), c.collection, c.record_id, c.field,
-                    seal_or_clear(s_, "conflicts.body", c.id, codec::encode_conflict(c).dump()),
-                    now_ms})
+    return c_.exec(
+                 "INSERT INTO conflicts(id,kind,col,rid,field,body,found_ms) "
+                 "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(id) DO NOTHING",
+                 {c.id, conflict_kind_name(c.kind), c.collection, c.record_id, c.field,
+                  seal_or_clear(s_, "conflicts.body", c.id, codec::encode_conflict(c).dump()),
+                  now_ms})
                .affected() > 0;
   }
 
   std::optional<ConflictRow> conflict(const std::string& id) override {
-    auto r = c_.exec("SELECT body, resolved, found_ms, resolution FROM conflicts WHERE id=$1 "
-                     "FOR UPDATE",
-                     {id});
+    auto r = c_.exec(
+        "SELECT body, resolved, found_ms, resolution FROM conflicts WHERE id=$1 "
+        "FOR UPDATE",
+        {id});
     if (r.rows() == 0) return std::nullopt;
     return read_conflict(r, 0, s_, id);
   }
@@ -151,16 +161,18 @@ class PgWriteTxn : public WriteTxn {
   }
 
   bool insert_duplicate(const DuplicateRow& d) override {
-    return c_.exec("INSERT INTO duplicates(id,col,rid_a,rid_b,found_ms) VALUES($1,$2,$3,$4,$5) "
-                   "ON CONFLICT(id) DO NOTHING",
-                   {d.id, d.collection, d.record_a, d.record_b, d.found_ms})
+    return c_.exec(
+                 "INSERT INTO duplicates(id,col,rid_a,rid_b,found_ms) VALUES($1,$2,$3,$4,$5) "
+                 "ON CONFLICT(id) DO NOTHING",
+                 {d.id, d.collection, d.record_a, d.record_b, d.found_ms})
                .affected() > 0;
   }
 
   std::optional<DuplicateRow> duplicate(const std::string& id) override {
-    auto r = c_.exec("SELECT id, col, rid_a, rid_b, resolved, found_ms, resolution "
-                     "FROM duplicates WHERE id=$1 FOR UPDATE",
-                     {id});
+    auto r = c_.exec(
+        "SELECT id, col, rid_a, rid_b, resolved, found_ms, resolution "
+        "FROM duplicates WHERE id=$1 FOR UPDATE",
+        {id});
     if (r.rows() == 0) return std::nullopt;
     return read_duplicate(r, 0, s_);
   }
@@ -171,11 +183,12 @@ class PgWriteTxn : public WriteTxn {
   }
 
   bool insert_refused(const RefusedRow& f) override {
-    return c_.exec("INSERT INTO refused(id,dev,seq,col,rid,code,field,message,op,scope,found_ms) "
-                   "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT(id) DO NOTHING",
-                   {f.id, f.device, f.seq, f.collection, f.record_id, f.code, f.field,
-                    seal_or_clear(s_, "refused.message", f.id, f.message),
-                    seal_or_clear(s_, "refused.op", f.id, f.op_text), f.scope, f.found_ms})
+    return c_.exec(
+                 "INSERT INTO refused(id,dev,seq,col,rid,code,field,message,op,scope,found_ms) "
+                 "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT(id) DO NOTHING",
+                 {f.id, f.device, f.seq, f.collection, f.record_id, f.code, f.field,
+                  seal_or_clear(s_, "refused.message", f.id, f.message),
+                  seal_or_clear(s_, "refused.op", f.id, f.op_text), f.scope, f.found_ms})
                .affected() > 0;
   }
 
@@ -194,9 +207,10 @@ class PgWriteTxn : public WriteTxn {
 
   bool has_open_refused(const std::string& device, const std::string& col,
                         const std::string& rid) override {
-    return c_.exec("SELECT 1 FROM refused WHERE dev=$1 AND col=$2 AND rid=$3 AND status='open' "
-                   "AND code<>'waiting_for_record' LIMIT 1",
-                   {device, col, rid})
+    return c_.exec(
+                 "SELECT 1 FROM refused WHERE dev=$1 AND col=$2 AND rid=$3 AND status='open' "
+                 "AND code<>'waiting_for_record' LIMIT 1",
+                 {device, col, rid})
                .rows() > 0;
   }
 
@@ -214,26 +228,27 @@ class PgWriteTxn : public WriteTxn {
 
   std::optional<DeviceRow> device(const std::string& id) override {
     // The push's first statement: the lock that serialises one device's pushes (see top).
-    auto r = c_.exec(std::string("SELECT ") + kDeviceCols +
-                         " FROM devices WHERE device_id=$1 FOR UPDATE",
-                     std::vector<Param>{id});
+    auto r = c_.exec(
+        std::string("SELECT ") + kDeviceCols + " FROM devices WHERE device_id=$1 FOR UPDATE",
+        std::vector<Param>{id});
     if (r.rows() == 0) return std::nullopt;
     return read_device(r, 0);
   }
 
   void insert_device(const DeviceRow& d, const std::string& token_hash) override {
-    c_.exec("INSERT INTO devices(device_id,label,scope,token_hash,registered_ms,last_seen_ms) "
-            "VALUES($1,$2,$3,$4,$5,$5)",
-            {d.device_id, d.label, scope_to_text(d.scope), token_hash, d.registered_ms});
+    c_.exec(
+        "INSERT INTO devices(device_id,label,scope,token_hash,registered_ms,last_seen_ms) "
+        "VALUES($1,$2,$3,$4,$5,$5)",
+        {d.device_id, d.label, scope_to_text(d.scope), token_hash, d.registered_ms});
   }
 
   void update_device_sync(const std::string& id, uint64_t acked_seq, int64_t now_ms,
                           const Json* status) override {
-    c_.exec("UPDATE devices SET acked_seq=$2, last_sync_ms=$3, "
-            "last_seen_ms=greatest(last_seen_ms,$3), status=coalesce($4, status) "
-            "WHERE device_id=$1",
-            {id, acked_seq, now_ms,
-             status ? Param(status->dump()) : Param(std::nullopt)});
+    c_.exec(
+        "UPDATE devices SET acked_seq=$2, last_sync_ms=$3, "
+        "last_seen_ms=greatest(last_seen_ms,$3), status=coalesce($4, status) "
+        "WHERE device_id=$1",
+        {id, acked_seq, now_ms, status ? Param(status->dump()) : Param(std::nullopt)});
   }
 
   bool revoke_device(const std::string& id, int64_t now_ms) override {
@@ -252,9 +267,10 @@ class PgWriteTxn : public WriteTxn {
 
   std::optional<CodeRow> code(const std::string& code_hash) override {
     // Locked: of two servers given one enrolment code at once, the second sees it used.
-    auto r = c_.exec("SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms "
-                     "FROM codes WHERE hash=$1 FOR UPDATE",
-                     {code_hash});
+    auto r = c_.exec(
+        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms "
+        "FROM codes WHERE hash=$1 FOR UPDATE",
+        {code_hash});
     if (r.rows() == 0) return std::nullopt;
     CodeRow c;
     c.scope = scope_from_text(r.view(0, 0));
@@ -292,18 +308,20 @@ class PgWriteTxn : public WriteTxn {
   }
 
   bool promote_device_token(const std::string& device_id, const std::string& next_hash) override {
-    return c_.exec("UPDATE devices SET token_hash=next_token_hash, next_token_hash=NULL "
-                   "WHERE device_id=$1 AND next_token_hash=$2",
-                   {device_id, next_hash})
+    return c_.exec(
+                 "UPDATE devices SET token_hash=next_token_hash, next_token_hash=NULL "
+                 "WHERE device_id=$1 AND next_token_hash=$2",
+                 {device_id, next_hash})
                .affected() > 0;
   }
 
   void insert_token(const std::string& token_hash, Role role, const std::string& label,
                     int64_t now_ms, int64_t expires_ms,
                     const std::vector<std::string>& scope) override {
-    c_.exec("INSERT INTO tokens(hash,role,label,created_ms,expires_ms,scope) "
-            "VALUES($1,$2,$3,$4,$5,$6)",
-            {token_hash, role_name(role), label, now_ms, expires_ms, scope_to_text(scope)});
+    c_.exec(
+        "INSERT INTO tokens(hash,role,label,created_ms,expires_ms,scope) "
+        "VALUES($1,$2,$3,$4,$5,$6)",
+        {token_hash, role_name(role), label, now_ms, expires_ms, scope_to_text(scope)});
   }
 
   uint64_t count_tokens() override {
@@ -316,9 +334,9 @@ class PgWriteTxn : public WriteTxn {
     if (id.size() != kTokenIdHexDigits) return std::nullopt;
     c_.exec("UPDATE tokens SET revoked_ms=$2 WHERE starts_with(hash, $1) AND revoked_ms=0",
             {id, now_ms});
-    auto r = c_.exec(std::string("SELECT ") + kTokenCols +
-                         " FROM tokens WHERE starts_with(hash, $1) LIMIT 1",
-                     std::vector<Param>{id});
+    auto r = c_.exec(
+        std::string("SELECT ") + kTokenCols + " FROM tokens WHERE starts_with(hash, $1) LIMIT 1",
+        std::vector<Param>{id});
     if (r.rows() == 0) return std::nullopt;
     return read_token(r, 0);
   }
@@ -332,15 +350,17 @@ class PgWriteTxn : public WriteTxn {
   }
 
   void append_audit(const AuditRow& a) override {
-    c_.exec("INSERT INTO audit(seq,at_ms,role,actor,action,target,detail,prev_hash,hash) "
-            "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-            {a.seq, a.at_ms, a.role, a.actor, a.action, a.target, a.detail, a.prev_hash, a.hash});
+    c_.exec(
+        "INSERT INTO audit(seq,at_ms,role,actor,action,target,detail,prev_hash,hash) "
+        "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        {a.seq, a.at_ms, a.role, a.actor, a.action, a.target, a.detail, a.prev_hash, a.hash});
   }
 
   void put_audit_checkpoint(const AuditCheckpoint& cp) override {
-    c_.exec("INSERT INTO audit_checkpoints(count,head,at_ms,key_id,sig) VALUES($1,$2,$3,$4,$5) "
-            "ON CONFLICT(count) DO UPDATE SET head=$2, at_ms=$3, key_id=$4, sig=$5",
-            {cp.count, cp.head, cp.at_ms, cp.key_id, cp.sig});
+    c_.exec(
+        "INSERT INTO audit_checkpoints(count,head,at_ms,key_id,sig) VALUES($1,$2,$3,$4,$5) "
+        "ON CONFLICT(count) DO UPDATE SET head=$2, at_ms=$3, key_id=$4, sig=$5",
+        {cp.count, cp.head, cp.at_ms, cp.key_id, cp.sig});
   }
 
   std::string meta(const std::string& key) override {
@@ -365,9 +385,10 @@ class PgWriteTxn : public WriteTxn {
         }
         v = v * 10 + static_cast<uint64_t>(ch - '0');
       }
-      c_.exec("INSERT INTO clocks(instance,value) VALUES($1,$2) "
-              "ON CONFLICT(instance) DO UPDATE SET value=greatest(clocks.value, $2)",
-              {instance_, v});
+      c_.exec(
+          "INSERT INTO clocks(instance,value) VALUES($1,$2) "
+          "ON CONFLICT(instance) DO UPDATE SET value=greatest(clocks.value, $2)",
+          {instance_, v});
       return;
     }
     c_.exec("INSERT INTO meta(key,value) VALUES($1,$2) ON CONFLICT(key) DO UPDATE SET value=$2",
