@@ -73,8 +73,13 @@ StateView check_replica(const std::string& name, const Store& store,
     view[r.id] = record_view(mine[r.id]);
   }
   if (mine.size() != server_records.size()) {
+    std::string extra;
+    for (const auto& [id, rec] : mine) {
+      if (!server_records.count(id)) extra += " " + id + " " + rec.dump();
+    }
     failures.push_back(name + " holds " + std::to_string(mine.size()) + " records, the server " +
-                       std::to_string(server_records.size()));
+                       std::to_string(server_records.size()) +
+                       (extra.empty() ? "" : "; not on the server:" + extra));
   }
   for (auto& [id, rec] : server_records) {
     auto it = mine.find(id);

@@ -202,6 +202,14 @@ class Store {
   // entries after `seq` become pending again and are pushed again. Nothing is lost because
   // the log keeps acknowledged entries.
   void rewind_acknowledged(uint64_t seq);
+  // The server no longer has part of the history this replica pulled (it was restored from
+  // an older copy and answered a pull with "reset"). Values and tombstones the server wrote
+  // itself (review resolutions, duplicate merges) may be gone for good, so they are dropped
+  // here, before the replay of the server's log brings back the ones it still has; values
+  // of devices stay (each device sends its own writes again), and this device's own writes
+  // are joined back from its log. A record left with nothing is removed. Returns the number
+  // of records changed. Idempotent.
+  size_t forget_server_history();
   // Keeps the server's refusals of pushed changes (each `seq` a logged change; repeated
   // seqs are kept once).
   void record_refused(const std::vector<RefusedChange>& refused);

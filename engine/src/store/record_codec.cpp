@@ -15,6 +15,8 @@ std::string encode_doc(const RecordState& st) {
 }
 
 std::string encode_versions(const RecordState& st) {
+  // No fields (a record that holds only a tombstone): no shared version to name.
+  if (st.fields.empty()) return "{}";
   std::map<Version, size_t> freq;
   for (const auto& [_, fv] : st.fields) ++freq[fv.version];
   Version common;

@@ -17,13 +17,14 @@
 //       nkey   the natural key's value (NIK) for duplicate lookups, integer when digits
 //   changes(seq INTEGER PRIMARY KEY, col, id, hlc, wall_ms, op, sealed, mac)
 //       the local change log / outbox; `op` is the op's wire JSON (changeset.cpp) without
-//       the device. For a create, `op` is NULL: its values are the record's fields still at
-//       the create's version (read back when pushed), so an import does not write every
-//       record twice. A field overwritten before the push travels with its current value in
-//       the create and with its newer version in its own later entry, so every prefix of the
-//       log holds whole records. Entries
-//       with seq <= meta.acked_seq are acknowledged by the server; they are kept as the device's
-//       history.
+//       the device, creates included (with their own values: a create sent again after a
+//       server restore must carry what this device wrote, not what the record holds now).
+//       Stores written before that have creates with `op` NULL, read back from the record
+//       when pushed: the fields still at the create's version, and fields overwritten since
+//       with their current value (their own later entries bring the newer versions), so
+//       every prefix of the log holds whole records. Entries with seq <= meta.acked_seq are
+//       acknowledged by the server; they are kept as the device's history (sent again if a
+//       restored server no longer has them).
 //   conflicts(cid PRIMARY KEY, kind, col, rid, field, body, hi_hlc, hi_dev, found_ms, resolved,
 //             sealed, mac)
 //   refused(seq PRIMARY KEY, col, rid, code, field, message, at_ms, sealed, mac)

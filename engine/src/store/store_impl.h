@@ -422,7 +422,8 @@ struct Store::Impl {
     return m.finish();
   }
 
-  // `op_text` nullptr: a create, whose values live in the record (see the file comment).
+  // `op_text` nullptr: a create read back from its record (stores before creates were logged
+  // with their values; see the file comment of store.cpp).
   void log_change(const Op& op, const std::string* op_text);
 
   // A create read back from its record (nullopt: the row is gone): every field still at the

@@ -6,7 +6,7 @@
 
 namespace lumbung {
 
-// `op_text` nullptr: a create, whose values live in the record (see the file comment).
+// `op_text` nullptr: a create read back from its record (older stores; store.cpp).
 void Store::Impl::log_change(const Op& op, const std::string* op_text) {
   auto& ins = db->prepare(
       "INSERT INTO changes(seq,col,id,hlc,wall_ms,op,sealed,mac) "

@@ -10,8 +10,13 @@ namespace lumbung {
 
 std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->db->prepare("SELECT " LB_CHANGE_COLS
-                                " FROM changes WHERE seq>?1 ORDER BY seq LIMIT ?2");
+  // The record rows are joined for their MACs, as in pending_wire.
+  auto& st = impl_->db->prepare(
+      "SELECT c.seq, c.col, c.id, c.hlc, c.wall_ms, c.op, c.sealed, c.mac, "
+      "r.col, r.id, r.doc, r.ver, r.del_hlc, r.del_dev, r.live, r.scope, r.nkey, r.sealed, r.mac "
+      "FROM changes c LEFT JOIN records r ON r.id = c.id "
+      "WHERE c.seq>?1 ORDER BY c.seq LIMIT ?2");
+  constexpr int kRec = cc::kCount + 1;  // the record's first column
   const uint64_t from = std::max(after_seq, impl_->acked_seq);
   st.bind(1, static_cast<int64_t>(from));
   st.bind(2, static_cast<int64_t>(limit));
@@ -20,6 +25,7 @@ std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_s
   try {
     while (st.step()) {
       impl_->check_next_seq(expect, static_cast<uint64_t>(st.column_int(cc::kSeq)));
+      if (!st.column_is_null(kRec + rc::kId)) impl_->check_record_row(st, kRec);
       out.push_back({impl_->change_from_row(st), false, st.column_int(cc::kWall)});
     }
   } catch (...) {
@@ -32,12 +38,13 @@ std::vector<PendingChange> Store::pending_changes(size_t limit, uint64_t after_s
 
 std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  // A create's values are read back from its record row, joined here; on an encrypted store
-  // both rows' MACs are checked before anything of them is sent.
+  // Each entry's record row is joined: a create of an older store is read back from it, and
+  // on an encrypted store the row's MAC is checked with the entry's before anything is
+  // sent, so a record edited in the file without the passphrase stops the push.
   auto& st = impl_->db->prepare(
       "SELECT c.seq, c.col, c.id, c.hlc, c.wall_ms, c.op, c.sealed, c.mac, "
       "r.col, r.id, r.doc, r.ver, r.del_hlc, r.del_dev, r.live, r.scope, r.nkey, r.sealed, r.mac "
-      "FROM changes c LEFT JOIN records r ON c.op IS NULL AND c.sealed IS NULL AND r.id = c.id "
+      "FROM changes c LEFT JOIN records r ON r.id = c.id "
       "WHERE c.seq>?1 ORDER BY c.seq LIMIT ?2");
   constexpr int kRec = cc::kCount + 1;  // the record's first column
   const uint64_t from = std::max(after_seq, impl_->acked_seq);
@@ -52,8 +59,9 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
       w.written_ms = st.column_int(cc::kWall);
       impl_->check_next_seq(expect, w.seq);
       const bool create = st.column_is_null(cc::kOp) && st.column_is_null(cc::kSealed);
-      const bool has_record = create && !st.column_is_null(kRec + rc::kId);
+      const bool has_record = !st.column_is_null(kRec + rc::kId);
       if (!create) {
+        if (has_record) impl_->check_record_row(st, kRec);
         if (!st.column_is_null(cc::kOp)) {
           impl_->check_change_row(st, 0);
           w.json = st.column_text(cc::kOp);  // updates and deletes are logged in wire form
@@ -169,6 +177,39 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
   txn.commit();
 }
 
+size_t Store::forget_server_history() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sql::Transaction txn(*impl_->db);
+  // Versions are in clear on encrypted stores too; a record holds a server-written value
+  // or tombstone only if its `ver` or `del_dev` names the server.
+  std::map<std::string, std::string> touched;  // id -> collection
+  auto& sel = impl_->db->prepare(
+      "SELECT col, id FROM records WHERE del_dev=?1 OR instr(ver, ?2) > 0");
+  sel.bind(1, std::string(kServerDeviceId))
+      .bind(2, "\"" + std::string(kServerDeviceId) + "\"");
+  while (sel.step()) touched.emplace(sel.column_text(1), sel.column_text(0));
+  sel.reset();
+  for (const auto& [id, col] : touched) {
+    auto st = impl_->load(col, id);
+    if (!st) continue;
+    for (auto it = st->fields.begin(); it != st->fields.end();) {
+      it = it->second.version.device == kServerDeviceId ? st->fields.erase(it) : std::next(it);
+    }
+    if (st->tombstone.device == kServerDeviceId) st->tombstone = Version{};
+    impl_->save(impl_->collection(col), id, *st);
+  }
+  impl_->rejoin_own_writes(touched);
+  // A record that held only what the server wrote (and nothing of this device) is gone.
+  for (const auto& [id, col] : touched) {
+    auto st = impl_->load(col, id);
+    if (st && st->fields.empty() && st->tombstone.empty()) {
+      impl_->db->prepare("DELETE FROM records WHERE id=?1 AND col=?2").bind(1, id).bind(2, col).run();
+    }
+  }
+  txn.commit();
+  return touched.size();
+}
+
 void Store::rewind_acknowledged(uint64_t seq) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (seq >= impl_->acked_seq) return;
@@ -235,6 +276,13 @@ RemoteApplyResult Store::apply_remote(
       arrived_whole.emplace(op.id, op.collection);
       if (impl_->away.erase(op.id) > 0)
         impl_->db->prepare("DELETE FROM away WHERE id=?1").bind(1, op.id).run();
+    }
+    // A record that left this device's regions gets no ops but a "rec" that brings it back
+    // (a server replaying its log after a restore sends its older ops again; applied, they
+    // would show the record here once more - tests/sim --restores seed 124).
+    if (impl_->is_away(op.id)) {
+      ++out.duplicates;
+      continue;
     }
     // Most pulled ops create records this replica has never seen: insert, no lookup first.
     if (!op.is_delete && op.base.empty() && !op.set.empty() &&

@@ -100,6 +100,13 @@ class SyncClient::Run {
           }
         }
         Json p = Json::parse(body, nullptr, false);
+        // Every refusal of a Lumbung server is a problem object; anything else is a body cut
+        // short on the way (or a proxy's page): a link failure, tried again, not a verdict
+        // (tests/sim --restores seed 222: a seq_gap answer cut short).
+        if (!p.is_object() || !p.contains("code")) {
+          throw Error(ErrorCode::kTransport,
+                      "HTTP " + std::to_string(resp.status) + " without a problem body");
+        }
         const std::string detail = p.is_object() && p.contains("detail") && p["detail"].is_string()
                                        ? p["detail"].get<std::string>()
                                        : "HTTP " + std::to_string(resp.status);
@@ -298,6 +305,11 @@ class SyncClient::Run {
       }
       RemoteApplyResult r;
       try {
+        // The cursor named a history the server lost (restored from an older copy): drop
+        // what only that history held before its replay (Store::forget_server_history).
+        if (auto it = page.reply.find("reset"); it != page.reply.end() && *it == true) {
+          store.forget_server_history();
+        }
         r = store.apply_remote(page.ops, {{"pull_cursor", page.next}});
       } catch (...) {
         if (next.valid()) next.wait();

@@ -214,9 +214,8 @@ class PgWriteTxn : public WriteTxn {
                .rows() > 0;
   }
 
-  // WriteTxn::waiting_for_record (no `override` yet: the interface method is being added
-  // to server_store.h in the same tree; this compiles with and without it).
-  std::vector<RefusedRow> waiting_for_record(const std::string& col, const std::string& rid) {
+  std::vector<RefusedRow> waiting_for_record(const std::string& col,
+                                             const std::string& rid) override {
     auto r = c_.exec(std::string("SELECT ") + kRefusedCols +
                          " FROM refused WHERE col=$1 AND rid=$2 AND status='open' AND "
                          "code='waiting_for_record' ORDER BY found_ms, seq FOR UPDATE",

@@ -97,6 +97,9 @@ struct ConflictRow {
 
 // An op the server acknowledged but will never apply as it stands (docs/PROTOCOL.md
 // "Refused ops"). id = "<device>:<seq>".
+// The refused-queue code of an op that arrived before its record (sync/op_writer.cpp).
+inline constexpr const char* kWaitingForRecord = "waiting_for_record";
+
 struct RefusedRow {
   std::string id;
   std::string device;
@@ -225,9 +228,15 @@ class WriteTxn {
   virtual void resolve_refused(const std::string& id, const std::string& status,
                                const Json& resolution) = 0;
   // True if `device` has an open refused op on record `rid` (a later edit of a record whose
-  // creation was refused is refused with it, not applied as a fragment).
+  // creation was refused is refused with it, not applied as a fragment). Rows with code
+  // kWaitingForRecord (ops waiting for their record, below) do not count.
   virtual bool has_open_refused(const std::string& device, const std::string& col,
                                 const std::string& rid) = 0;
+  // Open rows with code kWaitingForRecord on record `rid`, oldest first: edits and deletes
+  // that arrived before the record itself (after a restore from an older copy), applied by
+  // OpWriter when the record arrives.
+  virtual std::vector<RefusedRow> waiting_for_record(const std::string& col,
+                                                     const std::string& rid) = 0;
 
   // --- devices, codes, tokens
   virtual std::optional<DeviceRow> device(const std::string& id) = 0;

@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS refused(
   status TEXT NOT NULL DEFAULT 'open', resolution TEXT NOT NULL DEFAULT 'null') WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS refused_order ON refused(found_ms, id);
 CREATE INDEX IF NOT EXISTS refused_record ON refused(dev, col, rid, status);
+CREATE INDEX IF NOT EXISTS refused_waiting ON refused(col, rid)
+  WHERE status='open' AND code='waiting_for_record';
 CREATE TABLE IF NOT EXISTS epochs(
   id TEXT PRIMARY KEY, start_pos INTEGER NOT NULL, started_ms INTEGER NOT NULL) WITHOUT ROWID;
 -- Append-only: the server only ever INSERTs here; each row's hash (its link) covers the

@@ -151,10 +151,24 @@ class SqliteWriteTxn : public WriteTxn {
   bool has_open_refused(const std::string& device, const std::string& col,
                         const std::string& rid) override {
     auto& st = db_.prepare(
-        "SELECT 1 FROM refused WHERE dev=?1 AND col=?2 AND rid=?3 AND status='open' LIMIT 1");
+        "SELECT 1 FROM refused WHERE dev=?1 AND col=?2 AND rid=?3 AND status='open' AND "
+        "code<>?4 LIMIT 1");
     ResetOnExit r{st};
-    st.bind_static(1, device).bind_static(2, col).bind_static(3, rid);
+    st.bind_static(1, device).bind_static(2, col).bind_static(3, rid).bind(4, kWaitingForRecord);
     return st.step();
+  }
+
+  std::vector<RefusedRow> waiting_for_record(const std::string& col,
+                                             const std::string& rid) override {
+    auto& st = db_.prepare(std::string("SELECT ") + kRefusedCols +
+                           // The literal code lets SQLite use the partial index refused_waiting.
+                           " FROM refused WHERE col=?1 AND rid=?2 AND status='open' AND "
+                           "code='waiting_for_record' ORDER BY found_ms, seq");
+    ResetOnExit r{st};
+    st.bind_static(1, col).bind_static(2, rid);
+    std::vector<RefusedRow> out;
+    while (st.step()) out.push_back(read_refused(st, s_));
+    return out;
   }
 
   std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) override {

@@ -53,14 +53,15 @@ std::string scope_of(const CollectionSchema& cs, const RecordState& st) {
                                                                : std::string();
 }
 
-void OpWriter::refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms) {
+void OpWriter::refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms,
+                      const char* code) {
   RefusedRow r;
   r.id = op.version.device + ":" + std::to_string(op.seq);
   r.device = op.version.device;
   r.seq = op.seq;
   r.collection = op.collection;
   r.record_id = op.id;
-  r.code = error_code_name(why.code);
+  r.code = code ? code : error_code_name(why.code);
   r.field = why.field;
   r.message = why.message;
   r.op_text = encode_op_text(op, /*with_device=*/true, op.is_delete ? "{}" : op.set.dump());
@@ -82,6 +83,18 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
     return out;
   };
   std::optional<RecordState> loaded = txn.load_record(op.collection, op.id);
+  if (!loaded && ctx.scope && (op.is_delete || !op.base.empty())) {
+    // A record the server does not know, changed by a writer that had seen it. If this
+    // device's own creation of it was refused, the change waits with that in the queue;
+    // otherwise the record is still to come (see apply() in op_writer.h).
+    if (txn.has_open_refused(op.version.device, op.collection, op.id)) {
+      return refused({ErrorCode::kValidationFailed, "",
+                      "op seq " + std::to_string(op.seq) +
+                          ": the record's creation was refused earlier; this change waits "
+                          "with it in the refused queue"});
+    }
+    return wait_for_record(txn, op, ctx, now_ms);
+  }
   const std::string before = loaded ? scope_of(cs, *loaded) : std::string();
   const std::string after = target_scope(cs, op, before);
   // Not a whole record, and the server has none to complete: nothing to place anywhere.
@@ -93,17 +106,6 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
       return refused({ErrorCode::kOutOfScope, cs.scope_field(),
                       "op seq " + std::to_string(op.seq) +
                           ": the record is outside this device's regions"});
-    }
-  }
-  if (!loaded && ctx.scope) {
-    // A record the server does not know: the op must not build on a creation of this
-    // device that was refused.
-    if ((op.is_delete || !op.base.empty()) &&
-        txn.has_open_refused(op.version.device, op.collection, op.id)) {
-      return refused({ErrorCode::kValidationFailed, "",
-                      "op seq " + std::to_string(op.seq) +
-                          ": the record's creation was refused earlier; this change waits "
-                          "with it in the refused queue"});
     }
   }
   RecordState st = loaded ? std::move(*loaded) : RecordState{};
@@ -134,7 +136,50 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
   }
   pair_duplicates(txn, cs, op, others, ctx, now_ms, out);
   out.changed = r.changed;
+  if (!loaded && r.changed) apply_waiting(txn, cs, op.id, now_ms);
   return out;
+}
+
+OpOutcome OpWriter::wait_for_record(WriteTxn& txn, const Op& op, const OpContext& ctx,
+                                    int64_t now_ms) {
+  OpOutcome out;
+  // Each waiting op is an entry of the office's queue: a device's budget bounds them.
+  if (auto over = spend_review_budget(op, ctx, 1, now_ms)) {
+    refuse(txn, op, *over, now_ms);
+    out.refused = std::move(over);
+    return out;
+  }
+  refuse(txn, op,
+         {ErrorCode::kNotFound, "",
+          "op seq " + std::to_string(op.seq) +
+              ": the record is not on the server (yet): the change is applied when the record "
+              "arrives, e.g. when its creator sends it again after a restore"},
+         now_ms, kWaitingForRecord);
+  out.waiting = true;
+  return out;
+}
+
+void OpWriter::apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const std::string& id,
+                             int64_t now_ms) {
+  for (const RefusedRow& w : txn.waiting_for_record(cs.name(), id)) {
+    const Op op = decode_op(Json::parse(w.op_text), "");
+    const auto writer = txn.device(op.version.device);
+    const std::vector<std::string> scope = writer ? writer->scope : std::vector<std::string>{};
+    OpContext ctx;
+    ctx.scope = &scope;
+    clock_.observe(op.version.hlc);
+    const OpOutcome o = apply(txn, cs, op, ctx, now_ms);
+    // Refused now (e.g. the record lies outside the writer's regions): the entry stays open
+    // for the office, with the op as it came.
+    if (o.refused) continue;
+    txn.resolve_refused(w.id, "applied",
+                        Json{{"by", {{"role", "server"}}},
+                             {"at_ms", now_ms},
+                             {"action", "applied"},
+                             {"note", "its record arrived"},
+                             {"conflicts", o.conflicts},
+                             {"duplicates", o.duplicate_keys}});
+  }
 }
 
 // A record changed region: devices of the new region get the whole record ("rec"), devices
@@ -198,6 +243,7 @@ std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSc
   out.changed = true;
   spend_review_budget(op, ctx, others.size(), now_ms);
   pair_duplicates(txn, cs, op, others, ctx, now_ms, out);
+  apply_waiting(txn, cs, op.id, now_ms);
   return out;
 }
 

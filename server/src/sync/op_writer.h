@@ -62,6 +62,7 @@ struct OpOutcome {
   size_t duplicate_keys = 0;          // duplicate entries opened (all regions)
   size_t duplicate_keys_in_scope = 0;  // of those, pairs whose other record the writer may see
   std::optional<Refusal> refused;  // set: nothing was applied; the refusal was recorded
+  bool waiting = false;            // set: kept until its record arrives (acknowledged)
 };
 
 class OpWriter {
@@ -72,11 +73,18 @@ class OpWriter {
   // queue, nothing else written) instead of applying when the op is out of the writer's
   // scope, or creates a record the server does not know with an invalid whole record, or
   // edits a record whose creation by the same device was refused.
+  // An edit or delete of a record the server does not have, by a writer that had seen it
+  // (it names versions in its base), arrived before the record: after a restore from an
+  // older copy the record's creator may send it again later. It is acknowledged and kept
+  // in the refused queue with code kWaitingForRecord (`waiting`), and applied, with the
+  // writer's regions checked then, as soon as an op brings the record.
   OpOutcome apply(WriteTxn& txn, const CollectionSchema& cs, const Op& op, const OpContext& ctx,
                   int64_t now_ms);
 
-  // Records `op` as refused for `why` (idempotent per device and seq).
-  void refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms);
+  // Records `op` as refused for `why` (idempotent per device and seq); `code` overrides
+  // the code name of `why.code` (kWaitingForRecord).
+  void refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms,
+              const char* code = nullptr);
 
   // A new op written by the server itself (resolutions, merges, move notices): next server
   // seq, a fresh hlc. The caller fills collection/id/set/base/is_delete.
@@ -86,6 +94,10 @@ class OpWriter {
   const Schema& schema() const { return schema_; }
 
  private:
+  OpOutcome wait_for_record(WriteTxn& txn, const Op& op, const OpContext& ctx, int64_t now_ms);
+  // The record `id` has just been written for the first time: apply the ops waiting for it.
+  void apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const std::string& id,
+                     int64_t now_ms);
   std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                                        const OpContext& ctx, int64_t now_ms);
   void pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const Op& op,

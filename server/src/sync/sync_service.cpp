@@ -195,7 +195,9 @@ PushResult SyncService::push(const Principal& device, Json body) {
       // Likewise a refusal: a laptop whose answer was lost must still learn it (found by
       // tests/sim with region moves).
       if (!logged) {
-        if (auto r = txn->refused(device.device_id + ":" + std::to_string(op.seq))) {
+        // (An op waiting for its record was acknowledged as accepted: not a refusal.)
+        if (auto r = txn->refused(device.device_id + ":" + std::to_string(op.seq));
+            r && r->code != kWaitingForRecord) {
           res.refused.push_back(
               RefusedOp{op.seq, Refusal{error_code_from_name(r->code), r->field, r->message}});
         }

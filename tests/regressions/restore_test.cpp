@@ -1,0 +1,145 @@
+// Issue 11, item 6 continued: a server restored from an older copy of its database, with
+// the two ways replicas stayed apart after it (found by `lumbung-sim --restores`). Both go
+// through the real lumbung-server, stopped and restarted on a copy of its database, and real
+// laptops; each failed on the code before the fix.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+#include "server/server_fixture.h"
+#include "support/enrolment.h"
+#include "support/laptop.h"
+
+using namespace lumbung;
+using test::Laptop;
+using test::ServerFixture;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+Json konawe(int serial) {
+  Json r = test::sample_enrolment(serial);
+  r["village_code"] = "74.02.01.2006";  // Desa Awuliti, Kecamatan Lambuya, Kabupaten Konawe
+  return r;
+}
+
+// The operator's backup and restore of the server's database (the server stopped for both).
+class Backup {
+ public:
+  explicit Backup(ServerFixture& f)
+      : f_(f),
+        db_(fs::path(f.data_dir()) / "lumbung-server.db"),
+        copy_(fs::path(f.data_dir()) / ".." / "restore-test-backup.db"),
+        port_(f.server().port()) {
+    f_.stop();
+    REQUIRE_FALSE((fs::exists(db_.string() + "-wal") && fs::file_size(db_.string() + "-wal") > 0));
+    fs::copy_file(db_, copy_, fs::copy_options::overwrite_existing);
+    f_.start(port_);
+  }
+  void restore() {
+    f_.stop();
+    for (const char* ext : {"-wal", "-shm"}) fs::remove(db_.string() + ext);
+    fs::copy_file(copy_, db_, fs::copy_options::overwrite_existing);
+    f_.start(port_);
+  }
+  ~Backup() { fs::remove(copy_); }
+
+ private:
+  ServerFixture& f_;
+  fs::path db_, copy_;
+  uint16_t port_;
+};
+
+// The server's live records as id -> fields (what a replica's contents() gives).
+std::map<std::string, Json> server_contents(ServerFixture& f, const std::string& reviewer) {
+  std::map<std::string, Json> out;
+  for (auto& r : f.records(reviewer)) {
+    if (!r["deleted"].get<bool>()) out[r["id"].get<std::string>()] = r["fields"];
+  }
+  return out;
+}
+
+json refused(ServerFixture& f, const std::string& reviewer) {
+  auto r = f.http().get("/v1/refused?status=all", reviewer);
+  REQUIRE(r.status == 200);
+  return r.json()["refused"];
+}
+
+}  // namespace
+
+TEST_CASE("after a restore an edit that arrives before its record waits for it") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02.01"});
+  Backup backup(f);
+  // After the backup: A enrols a person, B (one kecamatan only) corrects the phone.
+  const std::string id = a.store->create("enrolment", konawe(1));
+  a.sync();
+  b.sync();
+  b.store->update("enrolment", id, {{"phone", "081299990001"}});
+  b.sync();
+  backup.restore();
+  // The server has neither. B comes back first: its edit is acknowledged (B must not be
+  // stuck) and waits for the record; it is not refused.
+  const SyncReport rb = b.sync();
+  CHECK(rb.refused == 0);
+  CHECK(b.store->stats().pending_changes == 0);
+  json entries = refused(f, reviewer);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["code"] == "waiting_for_record");
+  CHECK(entries[0]["status"] == "open");
+  // A sends its enrolment again: B's edit lands on it.
+  a.sync();
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["phone"] == "081299990001");
+  CHECK(on_server.at(id)["full_name"] == konawe(1)["full_name"]);
+  entries = refused(f, reviewer);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["status"] == "applied");
+  b.sync();
+  a.sync();
+  CHECK(a.contents() == on_server);
+  CHECK(b.contents() == on_server);
+}
+
+TEST_CASE("after a restore no laptop keeps a central-office write the restore took back") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(2));
+  a.sync();
+  b.sync();
+  Backup backup(f);
+  // After the backup: two officers disagree on the phone and the office settles it with a
+  // value of its own; both laptops take the resolution.
+  a.store->update("enrolment", id, {{"phone", "081200000001"}});
+  b.store->update("enrolment", id, {{"phone", "081200000002"}});
+  a.sync();
+  b.sync();
+  auto open = f.http().get("/v1/conflicts", reviewer).json()["conflicts"];
+  REQUIRE(open.size() == 1);
+  auto r = f.http().post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
+                         json{{"value", "081200000009"}}, reviewer);
+  REQUIRE(r.status == 200);
+  a.sync();
+  b.sync();
+  REQUIRE(a.contents().at(id)["phone"] == "081200000009");
+  backup.restore();
+  // The resolution is gone with the restore; the officers' edits come back from their logs
+  // (and the conflict with them). Every replica must hold what the server holds.
+  for (int round = 0; round < 2; ++round) {
+    a.sync();
+    b.sync();
+  }
+  const auto on_server = server_contents(f, reviewer);
+  CHECK(on_server.at(id)["phone"] != "081200000009");
+  CHECK(a.contents() == on_server);
+  CHECK(b.contents() == on_server);
+  Laptop c(f, "laptop-c", {"74.02"});
+  c.sync();
+  CHECK(c.contents() == on_server);
+}
