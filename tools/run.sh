@@ -164,7 +164,7 @@ else
   exit 1
 fi
 
-# The office web page (docs/WEB.md) is on the same port: a Kabupaten Konawe reviewer logs in.
+# The office web page (docs/DASHBOARD.md) is on the same port: a Kabupaten Konawe reviewer logs in.
 reviewer=$("$bin/lumbung-admin" --json tokens create --role reviewer --scope 74.02 \
   --label "Reviewer Kab. Konawe" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 step "The office web page: $url/  (log in with the reviewer token below)"

@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
     RateLimiter per_address(opt.address_rate, opt.address_burst, kRateLimiterMaxKeys);
     RateLimiter per_principal(opt.device_rate, opt.device_burst, kRateLimiterMaxKeys);
     router.set_security(Router::Security{&per_address, &per_principal, &audit});
-    // The office web page on the same port (docs/WEB.md); its cookies are Secure under TLS.
+    // The office web page on the same port (docs/DASHBOARD.md); its cookies are Secure under TLS.
     WebApp web(*schema, *store, sync, review, auth, system_wall_clock());
     web.set_secure_cookies(!opt.tls_cert.empty());
     web.set_audit(&audit);

@@ -145,7 +145,7 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"GET", "/v1/admin/audit/verify", Access::kAdmin, false, &Router::audit_verify},
       {"POST", "/v1/admin/audit/verify", Access::kAdmin, true, &Router::audit_verify},
       {"POST", "/v1/admin/audit/checkpoint", Access::kAdmin, false, &Router::audit_checkpoint},
-      // The office web page (web/web_app.h, docs/WEB.md).
+      // The office web page (web/web_app.h, docs/DASHBOARD.md).
       {"POST", "/v1/web/login", Access::kPublic, true, &Router::web},
       {"POST", "/v1/web/logout", Access::kReviewer, false, &Router::web},
       {"GET", "/v1/web/session", Access::kReviewer, false, &Router::web},

@@ -1,4 +1,4 @@
-// Browser sessions of the office web page (docs/WEB.md "Sessions").
+// Browser sessions of the office web page (docs/DASHBOARD.md "Sessions").
 //
 // A reviewer or admin logs in once with their token; the browser then holds only a session
 // cookie (256 random bits) and sends a CSRF token (another 256 bits, returned by login and

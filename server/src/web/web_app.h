@@ -1,4 +1,4 @@
-// The central office's web page (issue 16, docs/WEB.md), served by lumbung-server itself on
+// The central office's web page (issue 16, docs/DASHBOARD.md), served by lumbung-server itself on
 // its own port:
 //   - every path outside /v1/ and /metrics is a static file of server/web/, embedded in the
 //     binary at build time (web_assets.h), with a strict Content-Security-Policy (no inline
