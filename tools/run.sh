@@ -164,10 +164,26 @@ else
   exit 1
 fi
 
+step "9. Two more for the office web page: the officers disagree on the kepala desa's income,"
+note "and both enrol the bendahara desa (same NIK). Left open: the reviewer settles them in the browser."
+on $A edit 7402015203780001 --set monthly_income=4100000
+on $B edit 7402015203780001 --set monthly_income=4600000
+on $A enrol --nik 7402016408920004 --full-name "Wa Ode Sitti" --birth-date 1992-08-24 --gender P \
+  --village-code 74.02.01.2006 --position "bendahara desa" --phone 0813-4100-2290 \
+  --programs JKK,JKM --monthly-income 2900000
+on $B enrol --nik 7402016408920004 --full-name "Wa Ode Siti" --birth-date 1992-08-24 --gender P \
+  --village-code 74.02.01.2006 --position "bendahara desa" --phone 0813-4100-2291 \
+  --programs JKK,JKM,JHT --monthly-income 2900000
+on $A sync
+on $B sync
+on $A sync
+office conflicts list
+office duplicates list
+
 # The office web page (docs/DASHBOARD.md) is on the same port: a Kabupaten Konawe reviewer logs in.
 reviewer=$("$bin/lumbung-admin" --json tokens create --role reviewer --scope 74.02 \
   --label "Reviewer Kab. Konawe" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-step "The office web page: $url/  (log in with the reviewer token below)"
+step "The office web page: $url/  (log in with the reviewer token below; step 9's conflict and duplicate are open there)"
 note "reviewer token (Kab. Konawe): $reviewer"
 note "The browser warns about the demo's self-signed certificate ($work/tls/server.crt)."
 

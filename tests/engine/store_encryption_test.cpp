@@ -72,7 +72,8 @@ void check_corrupt(const std::function<void()>& f, const std::string& names = {}
     FAIL("no integrity error");
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::kCorrupt);
-    if (!names.empty()) CHECK_MESSAGE(std::string(e.what()).find(names) != std::string::npos, e.what());
+    if (!names.empty())
+      CHECK_MESSAGE(std::string(e.what()).find(names) != std::string::npos, e.what());
   }
 }
 
@@ -191,8 +192,8 @@ TEST_CASE("an unencrypted store refuses a passphrase rather than pretending") {
 namespace {
 
 // An encrypted store with something in every table: a (create acknowledged), b (create
-// unsent), c (create and a phone update unsent), another create, a conflict on c, a refusal of seq 1, the
-// device token, regions. Closed (so the file is whole, no WAL).
+// unsent), c (create and a phone update unsent), another create, a conflict on c, a refusal of seq
+// 1, the device token, regions. Closed (so the file is whole, no WAL).
 struct Made {
   std::string path, a, b, c;
 };
@@ -223,7 +224,8 @@ Made make_store(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("an edit of a clear column without the passphrase is refused at every read and never pushed") {
+TEST_CASE(
+    "an edit of a clear column without the passphrase is refused at every read and never pushed") {
   test::TempDir dir;
   const Made m = make_store(dir.file("made.db"));
   // What each edit must stop: opening the store, reading the record (and writing over it),
@@ -249,8 +251,8 @@ TEST_CASE("an edit of a clear column without the passphrase is refused at every 
       {"a field removed from the clear part",
        "UPDATE records SET doc=json_remove(doc,'$.programs') WHERE id=" + B, Stops::kPush, m.b},
       {"the field versions (to win every merge)",
-       "UPDATE records SET ver='{\"\":[999999999999999999,\"dev-a\"]}' WHERE id=" + B,
-       Stops::kPush, m.b},
+       "UPDATE records SET ver='{\"\":[999999999999999999,\"dev-a\"]}' WHERE id=" + B, Stops::kPush,
+       m.b},
       {"the live flag", "UPDATE records SET live=0 WHERE id=" + B, Stops::kPush, m.b},
       {"the scope index key", "UPDATE records SET scope=scope+1 WHERE id=" + B, Stops::kPush, m.b},
       {"the MAC removed", "UPDATE records SET mac=NULL WHERE id=" + B, Stops::kPush, m.b},
@@ -286,8 +288,8 @@ TEST_CASE("an edit of a clear column without the passphrase is refused at every 
        Stops::kOpen, "change log entry 6"},
       {"unsent changes marked acknowledged", "UPDATE meta SET value='4' WHERE key='acked_seq'",
        Stops::kOpen, "acked_seq"},
-      {"the clock pushed far ahead",
-       "UPDATE meta SET value='999999999999999999' WHERE key='hlc'", Stops::kOpen, "hlc"},
+      {"the clock pushed far ahead", "UPDATE meta SET value='999999999999999999' WHERE key='hlc'",
+       Stops::kOpen, "hlc"},
       {"the regions widened", "UPDATE meta SET value='[\"72\",\"74\"]' WHERE key='regions'",
        Stops::kOpen, "regions"},
       {"a record hidden as moved away", "INSERT INTO away(id) VALUES(" + A + ")", Stops::kOpen,
@@ -427,7 +429,8 @@ TEST_CASE("a store made before row MACs is upgraded at open with the passphrase"
   {
     std::ifstream in(std::string(LUMBUNG_SOURCE_DIR) + "/tests/engine/data/store_before_macs.sql");
     REQUIRE(in);
-    sql_exec(path, std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+    sql_exec(path,
+             std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
     sql_exec(path, "PRAGMA journal_mode=WAL");  // as the engine keeps its files
   }
   const std::string a = "0190aaaa-0000-7000-8000-00000000000a";

@@ -27,11 +27,7 @@ std::map<std::string, Json> server_contents(ServerFixture& f, const std::string&
   return out;
 }
 
-Json konawe(int serial) {
-  Json r = test::sample_enrolment(serial);
-  r["village_code"] = "74.02.01.2006";  // Desa Awuliti, Kecamatan Lambuya, Kabupaten Konawe
-  return r;
-}
+Json konawe(int serial) { return test::konawe_enrolment(serial); }
 
 }  // namespace
 

@@ -18,11 +18,7 @@ using json = nlohmann::json;
 
 namespace {
 
-Json konawe(int serial) {
-  Json r = test::sample_enrolment(serial);
-  r["village_code"] = "74.02.01.2006";  // Desa Awuliti, Kecamatan Lambuya, Kabupaten Konawe
-  return r;
-}
+Json konawe(int serial) { return test::konawe_enrolment(serial); }
 
 // The open and resolved conflict entries on the server.
 json conflicts(ServerFixture& f, const std::string& reviewer) {

@@ -20,11 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Json konawe(int serial) {
-  Json r = test::sample_enrolment(serial);
-  r["village_code"] = "74.02.01.2006";  // Desa Awuliti, Kecamatan Lambuya, Kabupaten Konawe
-  return r;
-}
+Json konawe(int serial) { return test::konawe_enrolment(serial); }
 
 // The operator's backup and restore of the server's database (the server stopped for both).
 class Backup {

@@ -33,4 +33,11 @@ inline Json sample_enrolment(int serial = 8654) {
               {"officer_id", "OFC-0022"}};
 }
 
+// The same person in Desa Awuliti, Kecamatan Lambuya, Kabupaten Konawe (74.02.01.2006).
+inline Json konawe_enrolment(int serial) {
+  Json r = sample_enrolment(serial);
+  r["village_code"] = "74.02.01.2006";
+  return r;
+}
+
 }  // namespace lumbung::test

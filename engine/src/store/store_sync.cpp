@@ -183,10 +183,9 @@ size_t Store::forget_server_history() {
   // Versions are in clear on encrypted stores too; a record holds a server-written value
   // or tombstone only if its `ver` or `del_dev` names the server.
   std::map<std::string, std::string> touched;  // id -> collection
-  auto& sel = impl_->db->prepare(
-      "SELECT col, id FROM records WHERE del_dev=?1 OR instr(ver, ?2) > 0");
-  sel.bind(1, std::string(kServerDeviceId))
-      .bind(2, "\"" + std::string(kServerDeviceId) + "\"");
+  auto& sel =
+      impl_->db->prepare("SELECT col, id FROM records WHERE del_dev=?1 OR instr(ver, ?2) > 0");
+  sel.bind(1, std::string(kServerDeviceId)).bind(2, "\"" + std::string(kServerDeviceId) + "\"");
   while (sel.step()) touched.emplace(sel.column_text(1), sel.column_text(0));
   sel.reset();
   for (const auto& [id, col] : touched) {
@@ -203,7 +202,10 @@ size_t Store::forget_server_history() {
   for (const auto& [id, col] : touched) {
     auto st = impl_->load(col, id);
     if (st && st->fields.empty() && st->tombstone.empty()) {
-      impl_->db->prepare("DELETE FROM records WHERE id=?1 AND col=?2").bind(1, id).bind(2, col).run();
+      impl_->db->prepare("DELETE FROM records WHERE id=?1 AND col=?2")
+          .bind(1, id)
+          .bind(2, col)
+          .run();
     }
   }
   txn.commit();

@@ -103,9 +103,9 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
     // The writer must be allowed both where the record is and where the op puts it.
     if ((loaded && !before.empty() && !in_scope(before, *ctx.scope)) ||
         !in_scope(after, *ctx.scope)) {
-      return refused({ErrorCode::kOutOfScope, cs.scope_field(),
-                      "op seq " + std::to_string(op.seq) +
-                          ": the record is outside this device's regions"});
+      return refused(
+          {ErrorCode::kOutOfScope, cs.scope_field(),
+           "op seq " + std::to_string(op.seq) + ": the record is outside this device's regions"});
     }
   }
   RecordState st = loaded ? std::move(*loaded) : RecordState{};
@@ -210,8 +210,7 @@ void OpWriter::log_move(WriteTxn& txn, const Op& cause, const RecordState& st,
 // for the record and the log). nullopt, having written nothing, if the record exists or
 // the op is out of scope: the caller takes the general path.
 std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSchema& cs,
-                                               const Op& op, const OpContext& ctx,
-                                               int64_t now_ms) {
+                                               const Op& op, const OpContext& ctx, int64_t now_ms) {
   std::string scope_now;
   if (!cs.scope_field().empty()) {
     auto it = op.set.find(cs.scope_field());
@@ -230,7 +229,8 @@ std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSc
     // Over its review budget: the general path refuses it (and checks the id is new).
     const auto it = review_budget_.find(op.version.device);
     const int64_t hour = now_ms / 3600000;
-    const size_t spent = it != review_budget_.end() && it->second.first == hour ? it->second.second : 0;
+    const size_t spent =
+        it != review_budget_.end() && it->second.first == hour ? it->second.second : 0;
     if (spent + others.size() > kMaxReviewEntriesPerDeviceHour) return std::nullopt;
   }
   const std::string set_text = op.set.dump();
@@ -273,7 +273,8 @@ void OpWriter::pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const 
 
 std::vector<std::string> OpWriter::same_key(WriteTxn& txn, const Op& op, const std::string& key) {
   std::vector<std::string> out;
-  for (std::string& other : txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
+  for (std::string& other :
+       txn.live_ids_with_key(op.collection, key, kMaxDuplicatePairsPerOp + 1)) {
     if (other == op.id) continue;
     if (out.size() == kMaxDuplicatePairsPerOp) break;
     out.push_back(std::move(other));

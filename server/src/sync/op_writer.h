@@ -59,10 +59,10 @@ struct OpContext {
 struct OpOutcome {
   bool changed = false;
   size_t conflicts = 0;
-  size_t duplicate_keys = 0;          // duplicate entries opened (all regions)
+  size_t duplicate_keys = 0;           // duplicate entries opened (all regions)
   size_t duplicate_keys_in_scope = 0;  // of those, pairs whose other record the writer may see
-  std::optional<Refusal> refused;  // set: nothing was applied; the refusal was recorded
-  bool waiting = false;            // set: kept until its record arrives (acknowledged)
+  std::optional<Refusal> refused;      // set: nothing was applied; the refusal was recorded
+  bool waiting = false;                // set: kept until its record arrives (acknowledged)
 };
 
 class OpWriter {
@@ -101,8 +101,8 @@ class OpWriter {
   std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                                        const OpContext& ctx, int64_t now_ms);
   void pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
-                       const std::vector<std::string>& others, const OpContext& ctx,
-                       int64_t now_ms, OpOutcome& out);
+                       const std::vector<std::string>& others, const OpContext& ctx, int64_t now_ms,
+                       OpOutcome& out);
   // Other live records with `key` (at most kMaxDuplicatePairsPerOp, never `op.id`).
   std::vector<std::string> same_key(WriteTxn& txn, const Op& op, const std::string& key);
   // A refusal if a device's op would open `entries` more review entries than its hourly
