@@ -197,8 +197,7 @@ TEST_CASE("issue 11.5: a record moved to another region arrives there whole and 
 
   konawe_laptop.sync();
   CHECK_FALSE(konawe_laptop.store->get("enrolment", id));  // moved out: not shown
-  CHECK_THROWS_AS(konawe_laptop.store->update("enrolment", id, {{"phone", "081200000006"}}),
-                  Error);
+  CHECK_THROWS_AS(konawe_laptop.store->update("enrolment", id, {{"phone", "081200000006"}}), Error);
   // Not wedged: its next changes go through.
   const std::string next = konawe_laptop.store->create("enrolment", konawe(6));
   CHECK_NOTHROW(konawe_laptop.sync());
@@ -328,17 +327,17 @@ TEST_CASE("a delete based on a re-stamped version does not bury an unseen edit")
   REQUIRE(first.json()["restamped"].size() == 1);  // ... and this answer is lost
   const json restamped = json::array({first.json()["restamped"][0]["hlc"], "dev-ahead"});
   // Another officer pulls the record and edits its income.
-  auto edit = f.push(other, json::array({test::make_op(1, id, test::hlc_now(9),
-                                                       {{"monthly_income", 4200000}},
-                                                       {{"monthly_income", restamped}})}));
+  auto edit = f.push(
+      other, json::array({test::make_op(1, id, test::hlc_now(9), {{"monthly_income", 4200000}},
+                                        {{"monthly_income", restamped}})}));
   REQUIRE(edit.status == 200);
   REQUIRE(edit.json()["applied"] == 1);
   // The laptop sends its create again with its delete, whose base is the far-future version.
   json seen = json::object();
   const json fields = konawe(11);
   for (const auto& [field, _] : fields.items()) seen[field] = json::array({far, "dev-ahead"});
-  const json del{{"seq", 2}, {"col", "enrolment"}, {"id", id}, {"hlc", far + 1},
-                 {"del", true}, {"base", seen}};
+  const json del{{"seq", 2},       {"col", "enrolment"}, {"id", id},
+                 {"hlc", far + 1}, {"del", true},        {"base", seen}};
   auto again = f.push(ahead, json::array({create, del}));
   REQUIRE(again.status == 200);
   CHECK(kept(conflicts(f, reviewer), "update_delete", id, "monthly_income", 4200000));
