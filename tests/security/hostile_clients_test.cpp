@@ -114,8 +114,8 @@ struct Attack {
   std::string name;
   std::string head;               // request line + headers + blank line
   std::function<BodyGen()> body;  // makes each client's own body generator; may be empty
-  uint64_t max_bytes = 0;    // the client's own budget, head included
-  int pace_ms = 0;           // > 0: send pace_bytes every pace_ms (a trickler)
+  uint64_t max_bytes = 0;         // the client's own budget, head included
+  int pace_ms = 0;                // > 0: send pace_bytes every pace_ms (a trickler)
   size_t pace_bytes = 0;
 };
 
@@ -271,8 +271,8 @@ std::function<BodyGen()> header_lines(uint64_t count) {
     return BodyGen([i, count](char* buf, size_t cap) -> size_t {
       size_t n = 0;
       while (*i < count && n + 32 < cap) {
-        n += static_cast<size_t>(std::snprintf(buf + n, 32, "X-N%07llu: v\r\n",
-                                               static_cast<unsigned long long>(*i)));
+        n += static_cast<size_t>(
+            std::snprintf(buf + n, 32, "X-N%07llu: v\r\n", static_cast<unsigned long long>(*i)));
         ++*i;
       }
       return n;
@@ -305,7 +305,8 @@ std::function<BodyGen()> from_string(std::string text) {
 
 std::string post_head(const std::string& path, const std::string& framing,
                       const std::string& token = {}) {
-  std::string h = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+  std::string h =
+      "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
   if (!token.empty()) h += "Authorization: Bearer " + token + "\r\n";
   return h + framing + "\r\n\r\n";
 }
@@ -315,8 +316,8 @@ std::string post_head(const std::string& path, const std::string& framing,
 TEST_CASE("memory stays bounded under eight parallel hostile clients of every kind") {
   // No rate limits: every client comes from 127.0.0.1 and the test is about memory, not
   // request budgets. Deadlines of 1 s instead of 30 s so the tricklers are cut in time.
-  SecServer s({"--rate-limit-device", "0", "--rate-limit-address", "0", "--slow-client-ms",
-               "1000"});
+  SecServer s(
+      {"--rate-limit-device", "0", "--rate-limit-address", "0", "--slow-client-ms", "1000"});
   const pid_t pid = s.server().pid();
   const uint16_t port = s.server().port();
   const std::string stolen = s.device("stolen", {"7402"});
@@ -361,21 +362,20 @@ TEST_CASE("memory stays bounded under eight parallel hostile clients of every ki
                     repeat_bytes('x', 64 * MiB), 64 * MiB},
                    refused_at_once(413, 8 * MiB)});
   // 4. pushes without a token: 96 MiB announced, and chunked
-  kinds.push_back({{"push without a token (Content-Length 96 MiB)",
-                    post_head("/v1/push", "Content-Length: 100663296"),
-                    repeat_bytes('x', 96 * MiB), 96 * MiB},
-                   refused_at_once(401, 8 * MiB)});
-  kinds.push_back({{"push without a token (Content-Length 4 MiB - inside the limit)",
-                    post_head("/v1/push", "Content-Length: 4194304"),
-                    repeat_bytes('x', 4 * MiB), 4 * MiB},
-                   refused_at_once(401, 4 * MiB)});
+  kinds.push_back(
+      {{"push without a token (Content-Length 96 MiB)",
+        post_head("/v1/push", "Content-Length: 100663296"), repeat_bytes('x', 96 * MiB), 96 * MiB},
+       refused_at_once(401, 8 * MiB)});
+  kinds.push_back(
+      {{"push without a token (Content-Length 4 MiB - inside the limit)",
+        post_head("/v1/push", "Content-Length: 4194304"), repeat_bytes('x', 4 * MiB), 4 * MiB},
+       refused_at_once(401, 4 * MiB)});
   kinds.push_back({{"push without a token (chunked 96 MiB)",
                     post_head("/v1/push", "Transfer-Encoding: chunked"),
                     chunked_body(64 * KiB, 96 * MiB), 100 * MiB},
                    refused_at_once(401, 8 * MiB)});
   // 5. a 64 MiB header line, and 6. a million header lines
-  kinds.push_back({{"a 64 MiB header line", huge_line_head, repeat_bytes('a', 64 * MiB),
-                    65 * MiB},
+  kinds.push_back({{"a 64 MiB header line", huge_line_head, repeat_bytes('a', 64 * MiB), 65 * MiB},
                    refused_at_once(431, 8 * MiB)});
   kinds.push_back({{"a million header lines", "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n",
                     header_lines(1'000'000), 40 * MiB},
@@ -383,45 +383,45 @@ TEST_CASE("memory stays bounded under eight parallel hostile clients of every ki
   // 7. "[{},{},...]" inside the byte limit: 8 MiB to push with a token, 16 KiB to register
   {
     const std::string body = empty_objects(kMaxBodyBytes - 1);
-    kinds.push_back({{"[{},{},...] of 8 MiB to push with a token",
-                      post_head("/v1/push", "Content-Length: " + std::to_string(body.size()),
-                                stolen),
-                      from_string(body), body.size() + 4096},
-                     [](const Outcome& o) {
-                       // Never parsed: too many values (413), or the body budget was full (429).
-                       CHECK((o.status == 413 || o.status == 429));
-                     }});
+    kinds.push_back(
+        {{"[{},{},...] of 8 MiB to push with a token",
+          post_head("/v1/push", "Content-Length: " + std::to_string(body.size()), stolen),
+          from_string(body), body.size() + 4096},
+         [](const Outcome& o) {
+           // Never parsed: too many values (413), or the body budget was full (429).
+           CHECK((o.status == 413 || o.status == 429));
+         }});
     const std::string small = empty_objects(kMaxPublicBodyBytes - 1);
-    kinds.push_back({{"[{},{},...] of 16 KiB to register",
-                      post_head("/v1/devices/register",
-                                "Content-Length: " + std::to_string(small.size())),
-                      from_string(small), small.size() + 4096},
-                     [](const Outcome& o) {
-                       CHECK(o.status >= 400);
-                       CHECK(o.status < 500);
-                     }});
+    kinds.push_back(
+        {{"[{},{},...] of 16 KiB to register",
+          post_head("/v1/devices/register", "Content-Length: " + std::to_string(small.size())),
+          from_string(small), small.size() + 4096},
+         [](const Outcome& o) {
+           CHECK(o.status >= 400);
+           CHECK(o.status < 500);
+         }});
   }
   // 8. trickling just over 512 bytes a second (what the old reaper let through forever):
   //    a head that never ends, and a body at 600 B/s (under the 1 KiB/s floor)
-  kinds.push_back({{"trickling a head at 600 B/s",
-                    "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
-                    repeat_bytes('s', 1 * MiB), 1 * MiB, 100, 60},
-                   [](const Outcome& o) {
-                     CHECK(o.closed);
-                     // The head deadline is 1 s here; the margin is for a loaded
-                     // machine under ASan (the head would never end otherwise).
-                     CHECK(o.seconds < 8.0);
-                   }});
-  kinds.push_back({{"trickling a body at 600 B/s",
-                    post_head("/v1/devices/register", "Content-Length: 16000"),
-                    repeat_bytes(' ', 16000), 17000, 100, 60},
-                   [](const Outcome& o) {
-                     // Cut, or refused before its body when the body budget is full.
-                     CHECK((o.closed || o.status == 429));
-                     // Cut at ~2.7 s on a quiet machine, 5.9 s under ASan with -j2 in CI;
-                     // finishing at the 1 KiB/s floor would take ~16.6 s, at 600 B/s 27 s.
-                     CHECK(o.seconds < 12.0);
-                   }});
+  kinds.push_back(
+      {{"trickling a head at 600 B/s", "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+        repeat_bytes('s', 1 * MiB), 1 * MiB, 100, 60},
+       [](const Outcome& o) {
+         CHECK(o.closed);
+         // The head deadline is 1 s here; the margin is for a loaded
+         // machine under ASan (the head would never end otherwise).
+         CHECK(o.seconds < 8.0);
+       }});
+  kinds.push_back(
+      {{"trickling a body at 600 B/s", post_head("/v1/devices/register", "Content-Length: 16000"),
+        repeat_bytes(' ', 16000), 17000, 100, 60},
+       [](const Outcome& o) {
+         // Cut, or refused before its body when the body budget is full.
+         CHECK((o.closed || o.status == 429));
+         // Cut at ~2.7 s on a quiet machine, 5.9 s under ASan with -j2 in CI;
+         // finishing at the 1 KiB/s floor would take ~16.6 s, at 600 B/s 27 s.
+         CHECK(o.seconds < 12.0);
+       }});
 
   constexpr int kParallel = 8;
   std::vector<Outcome> outcomes(kinds.size() * kParallel);
@@ -482,15 +482,14 @@ TEST_CASE("memory stays bounded under eight parallel hostile clients of every ki
                      kinds[k].first.name.c_str(), o.status, o.sent_at_answer / double(MiB),
                      o.seconds, o.closed ? ", closed" : "");
       }
-      INFO(kinds[k].first.name << " #" << i << ": status " << o.status << ", sent "
-                               << o.sent << " (" << o.sent_at_answer << " at the answer), "
-                               << o.seconds << " s" << (o.closed ? ", closed" : ""));
+      INFO(kinds[k].first.name << " #" << i << ": status " << o.status << ", sent " << o.sent
+                               << " (" << o.sent_at_answer << " at the answer), " << o.seconds
+                               << " s" << (o.closed ? ", closed" : ""));
       kinds[k].second(o);
     }
   }
 
-  REQUIRE_MESSAGE(alive, "the server passed " << kWatchdogKillBytes / MiB
-                                              << " MiB and was killed");
+  REQUIRE_MESSAGE(alive, "the server passed " << kWatchdogKillBytes / MiB << " MiB and was killed");
   CHECK(after.hwm <= kRssBoundBytes);
   INFO("legit sync error: " << legit_error);
   CHECK(legit_error.empty());
@@ -511,16 +510,14 @@ TEST_CASE("an object that repeats a member name is refused as malformed JSON") {
   CHECK(r.status == 400);
   CHECK(r.json()["code"] == "malformed_json");
   // Nested too, and in the public call.
-  r = s.http().request("POST", "/v1/push",
-                       R"({"device":"dup","ops":[{"seq":1,"seq":2}]})", o);
+  r = s.http().request("POST", "/v1/push", R"({"device":"dup","ops":[{"seq":1,"seq":2}]})", o);
   CHECK(r.status == 400);
   r = s.http().request("POST", "/v1/devices/register", R"({"code":"a","code":"b"})",
                        RequestOptions{});
   CHECK(r.status == 400);
   CHECK(r.json()["code"] == "malformed_json");
   // The same member names in sibling objects are fine.
-  r = s.http().request("POST", "/v1/push", R"({"device":"dup","ops":[],"report":{"device":1}})",
-                       o);
+  r = s.http().request("POST", "/v1/push", R"({"device":"dup","ops":[],"report":{"device":1}})", o);
   CHECK(r.status == 200);
 }
 
@@ -573,17 +570,20 @@ TEST_CASE("the listener speaks HTTP/1.1 - keep-alive - pipelining - 100-continue
   }
   SUBCASE("Expect: 100-continue gets 100 before the body, and a refusal instead of it") {
     const std::string body = R"({"code":"nope","device_id":"x","label":"y"})";
-    std::string got = talk(port, "POST /v1/devices/register HTTP/1.1\r\nHost: x\r\n"
-                                     "Content-Type: application/json\r\nExpect: 100-continue\r\n"
-                                     "Connection: close\r\nContent-Length: " +
-                                         std::to_string(body.size()) + "\r\n\r\n" + body);
+    std::string got = talk(port,
+                           "POST /v1/devices/register HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                           "Connection: close\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body);
     CHECK(got.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 ", 0) == 0);
-    got = talk(port, "POST /v1/push HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                         "Content-Length: 1000\r\n\r\n");
+    got = talk(port,
+               "POST /v1/push HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+               "Content-Length: 1000\r\n\r\n");
     CHECK(got.rfind("HTTP/1.1 401 ", 0) == 0);
   }
   SUBCASE("HEAD has the length but no body - HTTP/1.0 is answered and closed") {
-    std::string got = talk(port, "HEAD /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string got =
+        talk(port, "HEAD /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(got.rfind("HTTP/1.1 405 ", 0) == 0);  // the API has no HEAD routes
     CHECK(got.size() == got.find("\r\n\r\n") + 4);
     got = talk(port, "GET /v1/health HTTP/1.0\r\n\r\n");
@@ -592,8 +592,10 @@ TEST_CASE("the listener speaks HTTP/1.1 - keep-alive - pipelining - 100-continue
   }
   SUBCASE("ambiguous framing is refused - never guessed") {
     for (const std::string& bad : {
-             std::string("POST /v1/push HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
-             std::string("POST /v1/push HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+             std::string("POST /v1/push HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: "
+                         "chunked\r\n\r\n"),
+             std::string(
+                 "POST /v1/push HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
              std::string("POST /v1/push HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
              std::string("POST /v1/push HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
              std::string("GET /v1/health HTTP/1.1\r\nX-A: b\r\n folded\r\n\r\n"),
@@ -609,9 +611,11 @@ TEST_CASE("the listener speaks HTTP/1.1 - keep-alive - pipelining - 100-continue
     }
   }
   SUBCASE("a chunked body with extensions and trailers is read whole") {
-    const std::string got = talk(
-        port, "POST /v1/devices/register HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-              "Connection: close\r\n\r\n5;ext=1\r\n{\"cod\r\n6\r\ne\":\"x\"\r\n1\r\n}\r\n0\r\nX-T: 1\r\n\r\n");
+    const std::string got =
+        talk(port,
+             "POST /v1/devices/register HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+             "Connection: close\r\n\r\n5;ext=1\r\n{\"cod\r\n6\r\ne\":\"x\"\r\n1\r\n}\r\n0\r\nX-T: "
+             "1\r\n\r\n");
     // Parsed and handed to registration, which refuses the unknown code (not a framing error).
     CHECK(got.rfind("HTTP/1.1 ", 0) == 0);
     CHECK(got.find("protocol_error") == std::string::npos);
