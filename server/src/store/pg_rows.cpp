@@ -4,6 +4,21 @@
 
 namespace lumbung::server::pg {
 
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char ch : items[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 std::vector<std::string> scope_from_text(std::string_view text) {
   Json j = Json::parse(text, nullptr, false);
   std::vector<std::string> out;

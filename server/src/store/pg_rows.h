@@ -121,6 +121,10 @@ inline constexpr const char* kRefusedCols =
     "id,dev,seq,col,rid,code,field,message,op,scope,found_ms,status,resolution";
 inline constexpr const char* kRecordCols = "doc, ver, del_hlc, del_dev, sealed";
 
+// A text[] literal of `items` for a $n parameter ({"a","b\"c"}): every element quoted,
+// '"' and backslash escaped, so any text (commas, braces, NULL) stays one element.
+std::string text_array(const std::vector<std::string>& items);
+
 std::vector<std::string> scope_from_text(std::string_view text);
 std::string scope_to_text(const std::vector<std::string>& scope);
 Json json_or_null(std::string_view text);

@@ -4,9 +4,10 @@
 // Differences from SqliteServerStore that callers can see (docs/ARCHITECTURE.md
 // "PostgreSQL backend"):
 //   - begin_write() does not serialise writers: transactions of different devices run at
-//     once, made safe by row and advisory locks (pg_write_txn.cpp). Two pushes that lock the
-//     same rows in opposite orders may deadlock; PostgreSQL aborts one and the call throws
-//     Error(kStorage), which clients retry.
+//     once, made safe by row and advisory locks (pg_write_txn.cpp). A push takes its locks
+//     in one global order (WriteTxn::lock_records) and never deadlocks with another push;
+//     other writers may, and PostgreSQL then aborts one: the call throws Error(kStorage),
+//     which clients retry.
 //   - oplog positions are not gap-free: pos = epoch offset + (writing transaction's xid8 <<
 //     20) + row number in that transaction. read_log never returns a row at or above the
 //     oldest transaction still running, so a pull cursor never passes a row that commits

@@ -13,8 +13,13 @@
 //     waits, then sees the first: exactly one duplicate entry;
 //   - meta values and the audit chain's head: advisory locks, so read-then-write of a
 //     counter (server_seq) or the chain stays linear across processes.
-// A deadlock between two pushes (ops on the same records in opposite orders) is found by
-// PostgreSQL, one push fails with kStorage (HTTP 503) and its laptop sends it again.
+//   - a push takes all its record and natural-key locks up front in one global order
+//     (lock_records), then takes no other row lock a concurrent push could hold: two pushes
+//     touching the same records in opposite orders wait, they do not deadlock. Other writers
+//     (reviews, merges) lock rows as they read them; a deadlock there is found by PostgreSQL,
+//     one transaction fails with kStorage (HTTP 503) and is sent again.
+#include <set>
+
 #include "store/pg_rows.h"
 
 namespace lumbung::server::pg {
@@ -42,11 +47,48 @@ class PgWriteTxn : public WriteTxn {
     }
   }
 
+  void lock_records(const std::vector<std::pair<std::string, std::string>>& records,
+                    const std::vector<std::pair<std::string, std::string>>& keys) override {
+    // Every lock of a push is taken in one global order: its device row (device()), the
+    // records by (col, id), the natural keys by their lock number; later statements only
+    // re-take these (no wait) or take locks no push holds while waiting (meta, clocks).
+    locked_.insert(records.begin(), records.end());
+    lock_mode_ = true;
+    std::set<std::string> key_locks;
+    if (!locked_.empty()) {
+      std::vector<std::string> cols, ids;
+      for (const auto& [col, id] : locked_) {
+        cols.push_back(col);
+        ids.push_back(id);
+      }
+      // ORDER BY before FOR UPDATE: rows are sorted first, then locked one by one in that
+      // order (PostgreSQL 15 manual, SELECT, "The Locking Clause").
+      auto r = c_.exec(
+          "SELECT r.col, r.nkey FROM records r "
+          "JOIN unnest($1::text[], $2::text[]) AS k(col, id) ON r.col=k.col AND r.id=k.id "
+          "ORDER BY r.col, r.id FOR UPDATE OF r",
+          {text_array(cols), text_array(ids)});
+      for (int i = 0; i < r.rows(); ++i) {
+        if (!r.null(i, 1)) key_locks.insert(nkey_lock(r.view(i, 0), r.view(i, 1)));
+      }
+    }
+    for (const auto& [col, key] : keys) key_locks.insert(nkey_lock(col, s_ ? s_->blind(col, key) : key));
+    if (key_locks.empty()) return;
+    // The lock calls run after the sort (PostgreSQL 9.6+ evaluates volatile output
+    // expressions after ORDER BY), so every push takes them in ascending lock number.
+    c_.exec(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
+        "FROM unnest($1::text[]) AS k) AS s ORDER BY h",
+        {text_array({key_locks.begin(), key_locks.end()})});
+  }
+
   std::optional<RecordState> load_record(const std::string& col, const std::string& id) override {
-    auto r = c_.exec(
-        "SELECT doc, ver, del_hlc, del_dev, sealed FROM records "
-        "WHERE col=$1 AND id=$2 FOR UPDATE",
-        {col, id});
+    // After lock_records, a record outside the push's own is only read (see server_store.h).
+    const bool lock = !lock_mode_ || locked_.count({col, id}) > 0;
+    auto r = c_.exec(std::string("SELECT doc, ver, del_hlc, del_dev, sealed FROM records "
+                                 "WHERE col=$1 AND id=$2") +
+                         (lock ? " FOR UPDATE" : ""),
+                     std::vector<Param>{col, id});
     if (r.rows() == 0) return std::nullopt;
     return read_record(r, 0, 0, s_, col, id);
   }
@@ -97,8 +139,7 @@ class PgWriteTxn : public WriteTxn {
   std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
                                              size_t limit) override {
     const std::string blinded = s_ ? s_->blind(col, key) : key;
-    c_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            {"nkey:" + col + ":" + blinded});
+    c_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {nkey_lock(col, blinded)});
     auto r = c_.exec(
         "SELECT id FROM records WHERE col=$1 AND nkey=$2 AND live ORDER BY id "
         "LIMIT $3",
@@ -227,9 +268,12 @@ class PgWriteTxn : public WriteTxn {
 
   std::optional<DeviceRow> device(const std::string& id) override {
     // The push's first statement: the lock that serialises one device's pushes (see top).
-    auto r = c_.exec(
-        std::string("SELECT ") + kDeviceCols + " FROM devices WHERE device_id=$1 FOR UPDATE",
-        std::vector<Param>{id});
+    // After lock_records another device's row is only read: a push applying ops that
+    // waited for their record reads their writers' regions, and two such pushes locking
+    // each other's device rows would deadlock (pg_concurrency_test).
+    auto r = c_.exec(std::string("SELECT ") + kDeviceCols + " FROM devices WHERE device_id=$1" +
+                         (lock_mode_ ? "" : " FOR UPDATE"),
+                     std::vector<Param>{id});
     if (r.rows() == 0) return std::nullopt;
     return read_device(r, 0);
   }
@@ -405,7 +449,14 @@ class PgWriteTxn : public WriteTxn {
   uint64_t offset_;
   const Sealer* s_;
   std::string instance_;
+  // The advisory lock name of a (blinded) natural key, as live_ids_with_key takes it.
+  static std::string nkey_lock(std::string_view col, std::string_view blinded) {
+    return "nkey:" + std::string(col) + ":" + std::string(blinded);
+  }
+
   bool open_ = true;
+  bool lock_mode_ = false;  // lock_records was called: the push's locks are all taken
+  std::set<std::pair<std::string, std::string>> locked_;  // (col, id) lock_records locked
   uint64_t xid_ = 0;   // this transaction's id, once it appended a row
   uint64_t rows_ = 0;  // oplog rows appended so far
 };

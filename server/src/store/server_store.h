@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/principal.h"
@@ -193,6 +194,17 @@ class WriteTxn {
   virtual ~WriteTxn() = default;
 
   // --- records and the log
+  // Called by a push after device() and before its first write: locks the records its ops
+  // name (`records`: (collection, id); those that exist) in (collection, id) order, then the
+  // natural keys (`keys`: (collection, key value) the ops set; plus those the records hold)
+  // in one fixed order, so two pushes touching the same records in opposite orders through
+  // two servers wait for each other instead of deadlocking. From then on the transaction
+  // takes no row lock another push could hold and want ours: load_record of a record not in
+  // `records` and device() of another device read without locking (OpWriter only reads
+  // them: a duplicate's region, a waiting op's writer's regions). No-op where writers are
+  // serialised anyway (SQLite).
+  virtual void lock_records(const std::vector<std::pair<std::string, std::string>>& records,
+                            const std::vector<std::pair<std::string, std::string>>& keys) = 0;
   virtual std::optional<RecordState> load_record(const std::string& col, const std::string& id) = 0;
   virtual void save_record(const std::string& col, const std::string& id, const RecordState& st,
                            const std::string& scope, const std::optional<std::string>& nkey) = 0;

@@ -168,6 +168,22 @@ PushResult SyncService::push(const Principal& device, Json body) {
   auto row = txn->device(device.device_id);
   if (!row || row->revoked_ms != 0) throw Error(ErrorCode::kUnauthorized, "device revoked");
   uint64_t acked = row->acked_seq;
+  {
+    // The records the new ops may write and the natural keys they set, locked before the
+    // first write in one order, so that pushes through several servers on one PostgreSQL
+    // never deadlock (WriteTxn::lock_records).
+    std::vector<std::pair<std::string, std::string>> ids, keys;
+    for (size_t i = 0; i < cs.ops.size(); ++i) {
+      const Op& op = cs.ops[i];
+      if (op.seq <= acked || !checked[i].cs || checked[i].refusal) continue;
+      ids.emplace_back(op.collection, op.id);
+      const std::string& nk = checked[i].cs->natural_key();
+      if (auto it = op.set.find(nk); !nk.empty() && it != op.set.end() && it->is_string()) {
+        keys.emplace_back(op.collection, it->get<std::string>());
+      }
+    }
+    txn->lock_records(ids, keys);
+  }
   // Versions of this device re-stamped in this request (the far-future hlc it wrote -> the
   // one the server gave): a later op of the batch names the old one in its base, and a base
   // from the future would read as a sight of every write (seed 425).
