@@ -2,6 +2,8 @@
 // (store/sealer.h): after pushes that create records, a conflict, a duplicate NIK and a
 // refused op, no NIK, name, phone or income is anywhere in the database's tables nor in the
 // cluster's files (tables, indexes and WAL), yet the server serves them back in clear.
+// And a pull's cost on PostgreSQL follows the device's regions, not the size of the log.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -116,4 +118,85 @@ TEST_CASE(
     CHECK(tables.find(v) == std::string::npos);
     CHECK(files.find(v) == std::string::npos);
   }
+}
+
+namespace {
+
+// The first value of the first row of `sql` on `c` ("" if no row); fails the test on error.
+std::string sql_value(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  const ExecStatusType st = PQresultStatus(r);
+  INFO(sql << ": " << PQresultErrorMessage(r));
+  REQUIRE((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK));
+  std::string out = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+  PQclear(r);
+  return out;
+}
+
+}  // namespace
+
+// docs/ARCHITECTURE.md "Pull cost follows the region": a pull reads its device's regions
+// through the oplog's (scope, pos) index, so a desa laptop on a server holding a province
+// reads its desa's rows, not the province's log. The province is 200,000 ops of 500 other
+// desa written straight into the oplog (never sent to this laptop), then 20 real records of
+// its desa and 5 of a neighbouring one pushed through the server; what the laptop's pull
+// cost is read from pg_stat_statements (the cluster preloads it: support/pg_cluster.cpp).
+TEST_CASE("a desa laptop's pull on a province server reads its desa - not the log") {
+  ServerFixture f;
+  Device desa = f.device("dev-desa", {"7402292053"});
+  Device prov = f.device("dev-prov", {"74"});
+  PGconn* c = PQconnectdb(f.db_url().c_str());
+  REQUIRE(PQstatus(c) == CONNECTION_OK);
+  sql_value(c, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  sql_value(c,
+            "INSERT INTO oplog(pos,xid,dev,seq,col,id,scope,hlc,op) SELECT g, "
+            "pg_current_xact_id(), 'dev-other', g, 'enrolment', 'other-' || g, "
+            "'74' || lpad((1000 + g % 500)::text, 8, '0'), g, "
+            "'{\"seq\":' || g || ',\"col\":\"enrolment\",\"id\":\"other-' || g || "
+            "'\",\"hlc\":' || g || ',\"dev\":\"dev-other\",\"set\":{\"status\":\"submitted\"}}' "
+            "FROM generate_series(1, 200000) AS g");
+  json ops = json::array();
+  for (int i = 0; i < 20; ++i) {
+    ops.push_back(make_op(i + 1, "desa-" + std::to_string(i), hlc_now(i), person(i)));
+  }
+  for (int i = 0; i < 5; ++i) {
+    json r = konawe_record_2();  // desa 7402101229
+    r["nik"] = "740210060781" + std::to_string(5000 + i);
+    ops.push_back(make_op(21 + i, "next-" + std::to_string(i), hlc_now(20 + i), r));
+  }
+  REQUIRE(f.push(prov, ops).status == 200);
+  sql_value(c, "ANALYZE oplog");  // what autovacuum does after a bulk load
+  sql_value(c, "SELECT pg_stat_statements_reset()");
+  const auto t0 = std::chrono::steady_clock::now();
+  const json pulled = f.pull_all(desa);
+  const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count() /
+                  1000.0;
+  CHECK(pulled.size() == 20);
+  for (const auto& op : pulled) CHECK(op["id"].get<std::string>().rfind("desa-", 0) == 0);
+  const long blocks = std::stol(sql_value(c, "SELECT pg_relation_size('oplog') / 8192"));
+  const std::string db = "(SELECT oid FROM pg_database WHERE datname=current_database())";
+  const long read = std::stol(sql_value(
+      c, "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0) FROM pg_stat_statements "
+         "WHERE dbid=" + db + " AND query LIKE '%FROM oplog%'"));
+  const long rows = std::stol(sql_value(
+      c, "SELECT coalesce(sum(rows), 0) FROM pg_stat_statements WHERE dbid=" + db +
+             " AND query LIKE 'SELECT pos, dev, scope, op%'"));
+  MESSAGE("desa pull: " << pulled.size() << " ops in " << ms << " ms; oplog " << blocks
+                        << " blocks, the pull's statements touched " << read
+                        << " buffers and returned " << rows << " rows");
+  CHECK(rows <= 25);
+  CHECK(read * 20 < blocks);  // under 5% of the log (a full scan touches every block)
+  // The plan, for docs/ARCHITECTURE.md (the same statement with the pull's values).
+  PGresult* r = PQexec(c,
+                       "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) SELECT pos, dev, scope, "
+                       "op, not_scope FROM oplog WHERE pos>0 AND pos<9000000000000000000 AND "
+                       "dev<>'dev-desa' AND (scope='' OR (scope>='7402292053' AND "
+                       "scope<'7402292054')) ORDER BY pos LIMIT 1001");
+  std::string plan;
+  for (int i = 0; i < PQntuples(r); ++i) plan += std::string(PQgetvalue(r, i, 0)) + "\n";
+  PQclear(r);
+  MESSAGE(plan);
+  PQfinish(c);
 }

@@ -144,7 +144,10 @@ PgCluster::PgCluster() {
   }
   pid_ = spawn({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c",
                 "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
-                "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB"},
+                "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB",
+                // What each statement of the servers costs (rows, buffers), for tests that
+                // check a pull's cost (pg_concurrency_test); unused otherwise.
+                "-c", "shared_preload_libraries=pg_stat_statements"},
                as, log);
   const std::string probe = url("postgres");
   for (int i = 0; i < 300; ++i) {

@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS oplog(
   scope text COLLATE "C" NOT NULL, hlc bigint NOT NULL, op text NOT NULL,
   not_scope text COLLATE "C" NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS oplog_dev_seq ON oplog(dev, seq);
+-- Pulls read one scope range per region of the device (PgServerStore::read_log).
+CREATE INDEX IF NOT EXISTS oplog_scope ON oplog(scope, pos);
 CREATE TABLE IF NOT EXISTS devices(
   device_id text COLLATE "C" PRIMARY KEY, label text NOT NULL, scope text NOT NULL,
   token_hash text COLLATE "C" NOT NULL UNIQUE, acked_seq bigint NOT NULL DEFAULT 0,

@@ -1,5 +1,6 @@
 #include "store/pg_server_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -216,41 +217,53 @@ LogPage PgServerStore::read_log_once(uint64_t after_pos, const std::vector<std::
   // smaller position, so the cursor must not pass it yet (docs/ARCHITECTURE.md).
   const uint64_t xmin = c->exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").u64(0, 0);
   const uint64_t bound = pos_of(impl_->offset, std::min(xmin, kMaxXid), 0);
-  bool stopped_early = false;
-  {
-    auto r = c->exec(
-        "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>$1 AND pos<$2 ORDER BY pos "
-        "LIMIT $3",
-        {after_pos, bound, static_cast<uint64_t>(scan_limit)});
-    const int n = r.rows();
-    for (int i = 0; i < n; ++i) {
-      page.last_scanned = r.u64(i, 0);
-      const std::string_view dev = r.view(i, 1);
-      const std::string_view scope = r.view(i, 2);
-      const std::string_view not_scope = r.view(i, 4);
-      if (dev != exclude_dev && in_scope(scope) && (not_scope.empty() || !in_scope(not_scope))) {
-        LogEntry e;
-        e.pos = page.last_scanned;
-        e.dev = std::string(dev);
-        e.scope = std::string(scope);
-        e.op_text =
-            open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos), r.view(i, 3));
-        page.entries.push_back(std::move(e));
-        if (page.entries.size() >= limit) {
-          stopped_early = true;
-          break;
-        }
-      }
+  // Only the rows of the device's regions are read, through the index on (scope, pos):
+  // one range of scope per region prefix (a desa's rows are one range), plus rows for
+  // everyone (scope ''). The cost follows the region, not the log (docs/ARCHITECTURE.md
+  // "Pull cost follows the region"). scan_limit bounds nothing here: no row outside the
+  // regions is examined.
+  (void)scan_limit;
+  std::vector<Param> params{after_pos, bound, exclude_dev, static_cast<uint64_t>(limit) + 1};
+  std::string where = "scope=''";
+  for (const std::string& p : prefixes) {
+    if (p.empty() || static_cast<unsigned char>(p.back()) == 0xff) {
+      where = "true";  // every region
+      params.erase(params.begin() + 4, params.end());
+      break;
     }
-    if (static_cast<size_t>(n) >= scan_limit) stopped_early = true;
+    std::string hi = p;
+    hi.back() = static_cast<char>(hi.back() + 1);
+    where += " OR (scope>=$" + std::to_string(params.size() + 1) + " AND scope<$" +
+             std::to_string(params.size() + 2) + ")";
+    params.emplace_back(p);
+    params.emplace_back(std::move(hi));
   }
-  if (stopped_early) {
-    page.more =
-        c->exec("SELECT 1 FROM oplog WHERE pos>$1 AND pos<$2 LIMIT 1", {page.last_scanned, bound})
-            .rows() > 0;
-  } else {
-    *held = c->exec("SELECT 1 FROM oplog WHERE pos>=$1 LIMIT 1", {bound}).rows() > 0;
+  auto r = c->exec(
+      "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>$1 AND pos<$2 AND dev<>$3 "
+      "AND (" + where + ") ORDER BY pos LIMIT $4",
+      params);
+  const int n = r.rows();
+  for (int i = 0; i < n && page.entries.size() < limit; ++i) {
+    page.last_scanned = r.u64(i, 0);
+    const std::string_view not_scope = r.view(i, 4);
+    if (!not_scope.empty() && in_scope(not_scope)) continue;
+    LogEntry e;
+    e.pos = page.last_scanned;
+    e.dev = r.text(i, 1);
+    e.scope = r.text(i, 2);
+    e.op_text = open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos), r.view(i, 3));
+    page.entries.push_back(std::move(e));
   }
+  if (static_cast<size_t>(n) > limit) {
+    page.more = true;  // the query's extra row: there is more after the last one sent
+    return page;
+  }
+  // Every row of the regions below the bound was read: the cursor may move up to the last
+  // row below it, whoever it was for (never into the gap above, which may lie in no epoch).
+  const uint64_t last =
+      c->exec("SELECT coalesce(max(pos), 0) FROM oplog WHERE pos<$1", {bound}).u64(0, 0);
+  page.last_scanned = std::max(page.last_scanned, std::max(last, after_pos));
+  *held = c->exec("SELECT 1 FROM oplog WHERE pos>=$1 LIMIT 1", {bound}).rows() > 0;
   return page;
 }
 

@@ -306,7 +306,9 @@ class ServerStore {
 
   // Oplog rows after `after_pos` in pos order whose scope starts with one of `prefixes`
   // (an empty scope matches everyone) and whose dev != exclude_dev; at most `limit` rows
-  // returned and at most `scan_limit` rows examined.
+  // returned and at most `scan_limit` rows examined. `last_scanned`: every row up to it was
+  // considered (returned or not for this device), so it is the next cursor. PostgreSQL reads
+  // only rows of `prefixes` (an index on scope), so its cost follows the device's regions.
   virtual LogPage read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
                            const std::string& exclude_dev, size_t limit, size_t scan_limit) = 0;
 
