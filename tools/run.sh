@@ -5,38 +5,109 @@
 # `lumbung-admin` at the central office. Every step is printed with the command it runs.
 # The server is left running for you to explore, with the commands to do so;
 # `tools/run.sh --once` stops it at the end instead.
+# `tools/run.sh --postgres` tells the same story with the server on PostgreSQL: the script
+# starts its own cluster (initdb in a temporary directory, Unix socket only; as `nobody`
+# when run as root, since initdb refuses root) and two lumbung-server processes on one
+# database; laptop Awuliti and the office talk to the first, laptop Lambuya to the second.
+# LUMBUNG_PREBUILT=DIR uses the binaries already built in DIR instead of building.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$LUMBUNG_ROOT"
 
 once=0
-[ "${1:-}" = "--once" ] && once=1
+postgres=0
+for arg in "$@"; do
+  case "$arg" in
+    --once) once=1 ;;
+    --postgres) postgres=1 ;;
+    *) echo "usage: tools/run.sh [--once] [--postgres]" >&2; exit 2 ;;
+  esac
+done
 
 ensure_packages curl python3
-say "build (Release)"
-build build/release -DCMAKE_BUILD_TYPE=Release -DLUMBUNG_BUILD_TESTS=OFF
-bin="$LUMBUNG_ROOT/build/release/tools/cli"
+if [ -n "${LUMBUNG_PREBUILT:-}" ]; then
+  bdir=$(cd "$LUMBUNG_PREBUILT" && pwd)
+  say "using the binaries in $bdir (LUMBUNG_PREBUILT)"
+else
+  say "build (Release)"
+  build build/release -DCMAKE_BUILD_TYPE=Release -DLUMBUNG_BUILD_TESTS=OFF
+  bdir="$LUMBUNG_ROOT/build/release"
+fi
+bin="$bdir/tools/cli"
 
 work="$LUMBUNG_ROOT/build/demo/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$work"
 say "making a self-signed certificate for the demo (tools/dev-cert.sh)"
 tools/dev-cert.sh "$work/tls" 127.0.0.1 >/dev/null
-say "starting lumbung-server over HTTPS (data in $work/server)"
-build/release/server/lumbung-server --listen 127.0.0.1:0 --data "$work/server" \
-  --tls-cert "$work/tls/server.crt" --tls-key "$work/tls/server.key" \
-  --admin-token-file "$work/admin-token" >"$work/server.out" 2>"$work/server.log" &
-server_pid=$!
-trap '[ $once -eq 1 ] && kill $server_pid 2>/dev/null || true' EXIT
-url=""
-for _ in $(seq 1 100); do  # up to 10 s
-  url=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$work/server.out" | head -1)
-  [ -n "$url" ] && break
-  kill -0 $server_pid 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "server did not start; see $work/server.log" >&2; exit 1; }
-say "server is up at $url (pid $server_pid)"
-pin=$(sed -n 's/^tls pin sha256: //p' "$work/server.out" | head -1)
+
+pids=()     # servers and PostgreSQL, stopped by pid at the end with --once
+pgdir=""
+stop_all() {
+  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
+  [ -n "$pgdir" ] && rm -rf "$pgdir"
+  return 0
+}
+trap '[ $once -eq 1 ] && stop_all' EXIT
+
+# start_server NAME ARGS...: starts lumbung-server over HTTPS; sets $url and $server_pid.
+start_server() {
+  local name=$1; shift
+  "$bdir/server/lumbung-server" --listen 127.0.0.1:0 "$@" \
+    --tls-cert "$work/tls/server.crt" --tls-key "$work/tls/server.key" \
+    >"$work/$name.out" 2>"$work/$name.log" &
+  server_pid=$!
+  pids+=("$server_pid")
+  url=""
+  for _ in $(seq 1 100); do  # up to 10 s
+    url=$(sed -n 's/^listening on \(http[^ ]*\).*/\1/p' "$work/$name.out" | head -1)
+    [ -n "$url" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "server did not start; see $work/$name.log" >&2; exit 1; }
+}
+
+if [ $postgres -eq 0 ]; then
+  say "starting lumbung-server over HTTPS (data in $work/server)"
+  start_server server --data "$work/server" --admin-token-file "$work/admin-token"
+  say "server is up at $url (pid $server_pid)"
+  url_b=$url
+else
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pgdir=$(mktemp -d /tmp/lumbung-run-pg.XXXXXX)
+  as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown nobody "$pgdir"
+    as=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups --)
+  fi
+  say "starting PostgreSQL ($pgbin, socket in $pgdir, log $work/postgres.log)"
+  "${as[@]}" "$pgbin/initdb" -D "$pgdir/data" -U lumbung --auth=trust -E UTF8 \
+    >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
+  "${as[@]}" "$pgbin/postgres" -D "$pgdir/data" -k "$pgdir" -c listen_addresses= \
+    >"$work/postgres.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 100); do  # up to 10 s
+    "$pgbin/pg_isready" -q -h "$pgdir" -U lumbung && break
+    sleep 0.1
+  done
+  "$pgbin/createdb" -h "$pgdir" -U lumbung lumbung
+  db="postgresql:///lumbung?host=$pgdir&user=lumbung"
+  say "starting two lumbung-server processes on one database ($db)"
+  start_server server-1 --db "$db" --key-file "$work/server.key" \
+    --admin-token-file "$work/admin-token"
+  url_a=$url
+  start_server server-2 --db "$db" --key-file "$work/server.key" \
+    --admin-token-file "$work/admin-token-2"
+  url_b=$url
+  url=$url_a
+  say "servers are up: $url (laptop Awuliti, the office) and $url_b (laptop Lambuya)"
+fi
+first=server
+[ $postgres -eq 1 ] && first=server-1
+pin=$(sed -n 's/^tls pin sha256: //p' "$work/$first.out" | head -1)
 
 # Laptops set up at the office keep the office's certificate and pin its key: a man in
 # the middle on the way to the village cannot pose as the server.
@@ -109,7 +180,7 @@ on $B list
 step "5. A signal! Both laptops sync (Lambuya registers first, with the code it kept)"
 on $A status
 on $A sync
-on $B --server "$url" sync
+on $B --server "$url_b" sync
 on $A sync
 on $B list
 
@@ -194,7 +265,7 @@ fi
 trap - EXIT
 cat <<EOT
 
-The server is still running (pid $server_pid). Explore it:
+The server is still running (pids ${pids[*]}). Explore it:
   export LUMBUNG_SERVER=$url
   export LUMBUNG_ADMIN_TOKEN=\$(cat $work/admin-token)
   export LUMBUNG_CA_FILE=$work/tls/server.crt LUMBUNG_PIN=$pin
@@ -210,5 +281,5 @@ The laptops' passphrases, made up by this demo (a real officer chooses and remem
   lumbung-admin export records --scope 74.02 --out records.csv
   lumbung help; lumbung-admin help
   curl -s --cacert $work/tls/server.crt $url/metrics | grep lumbung_
-Stop it with: kill $server_pid
+Stop it with: kill -INT ${pids[*]}${pgdir:+ (then rm -rf $pgdir)}
 EOT
