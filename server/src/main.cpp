@@ -285,6 +285,7 @@ int main(int argc, char** argv) {
     SyncService sync(*schema, *store, clock, system_wall_clock(), metrics);
     ReviewService review(*store, sync, metrics);
     Enrolment enrolment(*store, sync, system_wall_clock());
+    if (!opt.tls_cert.empty()) enrolment.set_tls_pin(HttpListener::public_key_pin(opt.tls_cert));
     enrolment.set_token_ttl_hours(opt.reviewer_token_hours, opt.admin_token_hours);
     Authenticator auth(*store, system_wall_clock());
     Router router(*schema, schema_text, sync, review, enrolment, auth, metrics);

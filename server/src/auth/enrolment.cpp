@@ -104,11 +104,13 @@ Json Enrolment::create_code(const Json& body) {
   auto txn = store_.begin_write();
   txn->insert_code(hash, c);
   txn->commit();
-  return Json{{"code", code},
-              {"id", token_id(hash)},
-              {"scope", c.scope},
-              {"label", c.label},
-              {"expires_ms", c.expires_ms}};
+  Json out{{"code", code},
+           {"id", token_id(hash)},
+           {"scope", c.scope},
+           {"label", c.label},
+           {"expires_ms", c.expires_ms}};
+  if (!tls_pin_.empty()) out["tls_pin_sha256"] = tls_pin_;
+  return out;
 }
 
 Json Enrolment::register_device(const Json& body) {

@@ -35,9 +35,13 @@ class Enrolment {
   }
 
   // body {"scope":["74.02", ...], "label":"...", "expires_in_hours":72}
-  //   -> {"code","id","scope","label","expires_ms"}; `id` (16 hex digits of the code's
-  //   hash) names the code for revoke_code without being able to register.
+  //   -> {"code","id","scope","label","expires_ms"[,"tls_pin_sha256"]}; `id` (16 hex digits
+  //   of the code's hash) names the code for revoke_code without being able to register;
+  //   `tls_pin_sha256` (when the server serves TLS) is its key's pin, so that the office can
+  //   hand a laptop the code and the pin together (lumbung-admin's setup code).
   Json create_code(const Json& body);
+  // The pin of the server's TLS key (lowercase hex), given by main when it serves TLS.
+  void set_tls_pin(std::string pin) { tls_pin_ = std::move(pin); }
   // Revokes an enrolment code by id: it can no longer register a device. kNotFound if
   // unknown. -> {"id","revoked","revoked_ms","used","used_by"}
   Json revoke_code(const std::string& id);
@@ -65,6 +69,7 @@ class Enrolment {
   WallClock& wall_;
   int64_t reviewer_ttl_h_ = kReviewerTokenTtlHours;
   int64_t admin_ttl_h_ = kAdminTokenTtlHours;
+  std::string tls_pin_;
 };
 
 }  // namespace lumbung::server

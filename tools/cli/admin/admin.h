@@ -19,6 +19,7 @@ namespace lumbung::cli::admin {
 struct Admin {
   std::unique_ptr<ApiClient> api;
   bool json = false;
+  std::string pin;  // the server's key pin given with --pin / LUMBUNG_PIN, if any
   std::ostream* out = &std::cout;
   std::ostream* err = &std::cerr;
   std::shared_ptr<const Schema> schema;  // fetched on first need

@@ -14,6 +14,7 @@
 #include "common/fields.h"
 #include "common/i18n.h"
 #include "common/output.h"
+#include "common/trust.h"
 #include "lumbung/error.h"
 
 using namespace lumbung;
@@ -162,12 +163,22 @@ int codes(Admin& a, Args& args) {
   const auto scope = args.value("scope");
   const auto label = args.value("label");
   const auto hours = args.value("expires-hours");
+  // The address laptops reach the server at, when it differs from the office's own.
+  const std::string laptop_server = args.value("laptop-server").value_or(a.api->base_url());
   args.finish();
   if (!scope) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_scope"));
   Json body{{"scope", split_commas(*scope)}};
   if (label) body["label"] = *label;
   if (hours) body["expires_in_hours"] = std::stoi(*hours);
   Json r = a.api->post("/v1/admin/codes", body);
+  // One text for the laptop: the code, the address and the key pin (common/trust.h). The
+  // pin is the server's own answer (over the connection this tool already trusts), else
+  // the one this tool was given.
+  SetupCode setup{r.value("code", ""), laptop_server, ""};
+  if (laptop_server.compare(0, 8, "https://") == 0) {
+    setup.pin = r.value("tls_pin_sha256", a.pin);
+  }
+  r["setup_code"] = format_setup_code(setup);
   if (a.json) {
     print_json(*a.out, r);
   } else {
@@ -175,7 +186,8 @@ int codes(Admin& a, Args& args) {
                                      {"scope", join(r["scope"], ", ")},
                                      {"expires", local_time(opt_ms(r, "expires_ms"))}})
            << "\n"
-           << tr("admin.code_id", {{"id", r.value("id", "")}}) << "\n";
+           << tr("admin.code_id", {{"id", r.value("id", "")}}) << "\n"
+           << tr("admin.setup_code", {{"setup", r.value("setup_code", "")}}) << "\n";
   }
   return kExitOk;
 }
@@ -377,6 +389,11 @@ int run(int argc, char** argv) {
   if (token.empty()) {
     if (const char* env = std::getenv("LUMBUNG_ADMIN_TOKEN"); env && *env) token = env;
   }
+  // How to trust the server: --ca-file / --pin, else LUMBUNG_CA_FILE / LUMBUNG_PIN.
+  HttpTransportOptions topt = transport_options();
+  if (const auto ca = args.value("ca-file")) topt.ca_file = *ca;
+  if (const auto pin = args.value("pin")) topt.pin_sha256 = *pin;
+  if (!topt.pin_sha256.empty()) topt.pin_sha256 = a.pin = normalise_pin(topt.pin_sha256);
   const bool want_help = args.flag("help") || args.flag("h");
   const std::string cmd = args.next();
   if (cmd.empty() || cmd == "help" || want_help) {
@@ -385,7 +402,7 @@ int run(int argc, char** argv) {
   }
   if (server.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_server"));
   if (token.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_token"));
-  a.api = std::make_unique<ApiClient>(server, token);
+  a.api = std::make_unique<ApiClient>(server, token, topt);
   if (cmd == "codes") return codes(a, args);
   if (cmd == "tokens") return tokens(a, args);
   if (cmd == "devices") return devices(a, args);
@@ -423,7 +440,9 @@ int main_impl(int argc, char** argv) {
     std::cerr << "lumbung-admin: ";
     switch (e.code()) {
       case ErrorCode::kTransport:
-        std::cerr << tr("admin.unreachable", {{"detail", printable(e.what())}});
+        std::cerr << tr(tls_refusal(e) == TlsRefusal::kNone ? "admin.unreachable"
+                                                            : "admin.tls_refused",
+                        {{"detail", printable(e.what())}});
         break;
       case ErrorCode::kUnauthorized:
         std::cerr << tr("admin.unauthorized", {{"detail", printable(e.what())}});

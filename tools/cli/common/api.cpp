@@ -20,8 +20,12 @@ HttpTransportOptions transport_options(int timeout_ms, const Json* config) {
 }
 
 ApiClient::ApiClient(const std::string& base_url, std::string token, int timeout_ms)
+    : ApiClient(base_url, std::move(token), transport_options(timeout_ms)) {}
+
+ApiClient::ApiClient(const std::string& base_url, std::string token,
+                     const HttpTransportOptions& options)
     : base_url_(base_url), token_(std::move(token)) {
-  transport_ = make_http_transport(base_url, transport_options(timeout_ms));
+  transport_ = make_http_transport(base_url, options);
 }
 
 Json ApiClient::call(const std::string& method, const std::string& target, const Json& body) {

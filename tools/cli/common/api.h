@@ -14,6 +14,8 @@ class ApiClient {
  public:
   // `base_url` like "http://127.0.0.1:8080"; `token` sent as a bearer credential ("" = none).
   ApiClient(const std::string& base_url, std::string token, int timeout_ms = 60000);
+  // The same with the transport's options given whole (trust: CA file, pin; timeout).
+  ApiClient(const std::string& base_url, std::string token, const HttpTransportOptions& options);
 
   // Sends one request and returns the JSON of a 2xx answer. A refusal throws Error with
   // the server's stable code and its detail (problem+json); an unreachable server throws

@@ -39,7 +39,12 @@ Pemakaian: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] [--passph
                 PERINTAH ...
 
 Menyiapkan laptop:
-  init --server URL [--code KODE] [--label NAMA] [--officer ID] [--unencrypted]
+  init --code KODE_PENYIAPAN        (KODE@https://alamat:port#PIN dari lumbung-admin)
+  init --server URL [--code KODE] [--ca-file server.crt] [--pin PIN] [--label NAMA]
+       [--officer ID] [--unencrypted]
+                      kode penyiapan membawa alamat server dan pin kuncinya: sertifikat server
+                      diambil dan disimpan hanya bila kuncinya cocok dengan pin. Sertifikat yang
+                      ditolak dikatakan begitu (keluar 6), bukan "tidak ada sinyal".
                       siapkan laptop (id perangkat dibuat di sini) dan daftar dengan kode dari
                       kantor pusat; tanpa sinyal kode disimpan dan dipakai saat sync pertama.
                       Menanyakan frasa sandi baru (minimal 10 karakter): data pribadi dan token
@@ -96,7 +101,12 @@ Usage: lumbung [--home DIR] [--lang id|en] [--json] [--server URL] [--passphrase
               COMMAND ...
 
 Setting up the laptop:
-  init --server URL [--code CODE] [--label NAME] [--officer ID] [--unencrypted]
+  init --code SETUPCODE             (CODE@https://host:port#PIN from lumbung-admin)
+  init --server URL [--code CODE] [--ca-file server.crt] [--pin PIN] [--label NAME]
+       [--officer ID] [--unencrypted]
+                      a setup code carries the server's address and key pin: the server's
+                      certificate is fetched and kept only if its key matches the pin. A refused
+                      certificate is called that (exit 6), never "no signal".
                       set up the laptop (its device id is made here) and register with a code
                       from the central office; offline, the code is kept for the first sync.
                       Asks for a new passphrase (at least 10 characters): personal data and the
@@ -149,10 +159,13 @@ const char* kAdminId =
     R"(lumbung-admin — alat kantor pusat. Bekerja lewat API HTTP lumbung-server, tidak membuka basis datanya.
 
 Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--lang id|en] [--json] PERINTAH
-  (atau LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)
+  (atau LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)   [--ca-file server.crt] [--pin PIN]
+  (atau LUMBUNG_CA_FILE, LUMBUNG_PIN)
 
   codes create --scope 74.02.01[,74.02.02] [--label TEKS] [--expires-hours N]
-                      kode pendaftaran sekali pakai untuk satu laptop, dengan wilayahnya
+               [--laptop-server URL]
+                      kode pendaftaran sekali pakai untuk satu laptop, dengan wilayahnya, dan
+                      kode penyiapan KODE@URL#PIN (alamat dan pin kunci server sekaligus)
   codes revoke ID      cabut kode yang belum dipakai (ID dicetak saat kode dibuat)
   tokens create --role reviewer|admin [--label TEKS] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: wilayah token reviewer (tanpa itu: semua wilayah)
@@ -190,10 +203,13 @@ const char* kAdminEn =
     R"(lumbung-admin — the central office's tool. Works over lumbung-server's HTTP API, never its database.
 
 Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id|en] [--json] COMMAND
-  (or LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)
+  (or LUMBUNG_SERVER, LUMBUNG_ADMIN_TOKEN)   [--ca-file server.crt] [--pin PIN]
+  (or LUMBUNG_CA_FILE, LUMBUNG_PIN)
 
   codes create --scope 74.02.01[,74.02.02] [--label TEXT] [--expires-hours N]
-                      a one-time enrolment code for one laptop, with its regions
+               [--laptop-server URL]
+                      a one-time enrolment code for one laptop, with its regions, and the setup
+                      code CODE@URL#PIN (the server's address and key pin in one)
   codes revoke ID      revoke a code not used yet (its ID is printed when it is made)
   tokens create --role reviewer|admin [--label TEXT] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: a reviewer token's regions (without it: every region)

@@ -20,6 +20,7 @@ using i18n_detail::Catalogue;
 Catalogue with_other_parts(Catalogue c) {
   i18n_detail::add_admin_entries(c);
   i18n_detail::add_refused_entries(c);
+  i18n_detail::add_trust_entries(c);
   return c;
 }
 

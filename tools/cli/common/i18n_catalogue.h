@@ -16,5 +16,6 @@ using Catalogue = std::map<std::string, Entry>;
 
 void add_admin_entries(Catalogue& c);
 void add_refused_entries(Catalogue& c);
+void add_trust_entries(Catalogue& c);  // i18n_trust.cpp
 
 }  // namespace lumbung::cli::i18n_detail

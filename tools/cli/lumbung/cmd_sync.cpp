@@ -1,4 +1,5 @@
-// init, config, status, conflicts and sync: the laptop's relationship with the server.
+// config, status, conflicts and sync: the laptop's relationship with the server (init is in
+// cmd_init.cpp).
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "common/i18n.h"
 #include "common/output.h"
 #include "common/progress.h"
+#include "common/trust.h"
 #include "laptop.h"
 #include "lumbung/error.h"
 #include "record_view.h"
@@ -22,21 +24,6 @@ std::string server_of(const Context& ctx, const Laptop& lap) {
   std::string url = ctx.server.empty() ? lap.server_url() : ctx.server;
   if (url.empty()) throw Error(ErrorCode::kInvalidArgument, tr("sync.no_server"));
   return url;
-}
-
-// Says in words what a failed registration means and what to do.
-void explain_register_error(Context& ctx, const Error& e) {
-  if (e.code() == ErrorCode::kTransport) {
-    *ctx.err << tr("init.offline") << "\n";
-  } else if (e.code() == ErrorCode::kUnauthorized) {
-    *ctx.err << tr("init.code_unknown", {{"detail", printable(e.what())}}) << "\n";
-  } else if (e.code() == ErrorCode::kForbidden) {
-    *ctx.err << tr("init.code_used", {{"detail", printable(e.what())}}) << "\n";
-  } else if (e.code() == ErrorCode::kAlreadyExists) {
-    *ctx.err << tr("init.device_taken", {{"detail", printable(e.what())}}) << "\n";
-  } else {
-    *ctx.err << printable(e.what()) << "\n";
-  }
 }
 
 // Ctrl-C during a sync: the first asks the client to stop at the next request boundary
@@ -56,62 +43,6 @@ extern "C" void on_interrupt(int) {
 }
 
 }  // namespace
-
-int cmd_init(Context& ctx, Args& args) {
-  const std::string code = args.value("code").value_or("");
-  const std::string server = args.value("server").value_or(ctx.server);
-  const std::string label = args.value("label").value_or("");
-  const std::string officer = args.value("officer").value_or("");
-  const std::string schema = args.value("schema").value_or(default_schema_path());
-  const bool unencrypted = args.flag("unencrypted");  // tests and demos only; warns
-  args.finish();
-  if (server.empty()) throw Error(ErrorCode::kInvalidArgument, tr("init.need_server"));
-  if (!officer.empty() && officer.size() > 32) {
-    throw Error(ErrorCode::kInvalidArgument, tr("init.officer_too_long"));
-  }
-  if (!Laptop::exists(ctx.home)) {
-    Json config{{"server", server}};
-    if (!label.empty()) config["label"] = label;
-    if (!officer.empty()) config["officer"] = officer;
-    const std::string device = Laptop::create(ctx.home, schema, config, unencrypted, *ctx.err);
-    *ctx.out << tr("init.created", {{"home", ctx.home}, {"device", device}}) << "\n";
-  }
-  Laptop lap(ctx.home);
-  // Re-running init on an existing laptop updates its server, label, officer and code.
-  lap.config()["server"] = server;
-  if (!label.empty()) lap.config()["label"] = label;
-  if (!officer.empty()) lap.config()["officer"] = officer;
-  // The office's certificate and pin given at set-up are kept for every later sync.
-  const HttpTransportOptions tls = transport_options();
-  if (!tls.ca_file.empty()) lap.config()["ca_file"] = tls.ca_file;
-  if (!tls.pin_sha256.empty()) lap.config()["pin_sha256"] = tls.pin_sha256;
-  lap.save_config();
-  if (lap.registered()) {
-    *ctx.out << tr("init.already_registered", {{"device", lap.store().device_id()}}) << "\n";
-    return kExitOk;
-  }
-  if (code.empty()) {
-    *ctx.out << tr("init.no_code_yet") << "\n";
-    return kExitOk;
-  }
-  lap.store().set_secret("enrol_code", code);
-  auto transport = make_http_transport(server, transport_options(60000, &lap.config()));
-  try {
-    // One quick look first: registration retries a dead link for about a minute (the
-    // SyncClient's backoff), which is right for a sync but not for an officer at `init`
-    // with no signal.
-    ApiClient(server, "", 10000).get("/v1/health");
-    lap.register_if_needed(*transport);
-  } catch (const Error& e) {
-    explain_register_error(ctx, e);
-    if (e.code() == ErrorCode::kTransport) return kExitOk;  // registers at the first sync
-    lap.store().set_secret("enrol_code", "");
-    return exit_code_for(e.code());
-  }
-  *ctx.out << tr("init.registered", {{"device", lap.store().device_id()}, {"server", server}})
-           << "\n";
-  return kExitOk;
-}
 
 int cmd_config(Context& ctx, Args& args) {
   const auto officer = args.value("officer");
@@ -242,6 +173,8 @@ int cmd_sync(Context& ctx, Args& args) {
     lap.save_config();
   }
   const std::string url = server_of(ctx, lap);
+  // A pinned office server whose certificate the laptop does not hold yet (cmd_init.cpp).
+  if (const int rc = office_trust_or_explain(ctx, lap, url); rc != kExitOk) return rc;
   HttpTransportOptions topt = transport_options(60000, &lap.config());
   if (timeout) topt.timeout_ms = std::stoi(*timeout) * 1000;
   auto transport = make_http_transport(url, topt);
@@ -326,6 +259,10 @@ int cmd_sync(Context& ctx, Args& args) {
         *ctx.err << tr("sync.cancelled", {{"pending", pending}}) << "\n";
         break;
       case ErrorCode::kTransport:
+        if (const TlsRefusal why = tls_refusal(e); why != TlsRefusal::kNone) {
+          *ctx.err << tls_refusal_text(why, url, printable(e.what())) << "\n";
+          return kExitAuth;  // not the link: waiting for a signal will not help
+        }
         *ctx.err << tr("sync.unreachable",
                        {{"server", url}, {"detail", printable(e.what())}, {"pending", pending}})
                  << "\n";
@@ -333,7 +270,7 @@ int cmd_sync(Context& ctx, Args& args) {
       case ErrorCode::kUnauthorized:
       case ErrorCode::kForbidden:
         if (!lap.registered()) {
-          explain_register_error(ctx, e);
+          explain_register_error(ctx, e, url);
         } else {
           *ctx.err << tr("sync.refused", {{"detail", printable(e.what())}}) << "\n";
         }
@@ -366,6 +303,10 @@ int cmd_token(Context& ctx, Args& args) {
     lap.rotate_token(*transport, true);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kTransport) throw;
+    if (const TlsRefusal why = tls_refusal(e); why != TlsRefusal::kNone) {
+      *ctx.err << tls_refusal_text(why, server_of(ctx, lap), printable(e.what())) << "\n";
+      return kExitAuth;
+    }
     *ctx.err << tr("token.offline", {{"detail", printable(e.what())}}) << "\n";
     return exit_code_for(e.code());
   }

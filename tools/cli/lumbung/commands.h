@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/args.h"
+#include "lumbung/error.h"
 
 namespace lumbung::cli {
 
@@ -33,6 +34,21 @@ int cmd_conflicts(Context& ctx, Args& args);
 int cmd_refused(Context& ctx, Args& args);
 int cmd_sync(Context& ctx, Args& args);
 int cmd_token(Context& ctx, Args& args);
+
+// cmd_init.cpp: how the laptop trusts the office's server (common/trust.h).
+class Laptop;
+// Says in words what a failed registration with `server` means and what to do (a refused
+// certificate as such, never as "no signal").
+void explain_register_error(Context& ctx, const Error& e, const std::string& server);
+// With a key pin and no CA file, fetches the certificate `url` presents and keeps it as
+// the laptop's CA file if its key matches the pin (only the office's own, self-signed one:
+// a public CA's is checked against the system's store). Returns true if it kept one.
+// Throws Error(kTransport) "TLS: pin mismatch: ..." for another key, or when unreachable.
+bool ensure_office_certificate(Laptop& lap, const std::string& url, std::ostream& out,
+                               int timeout_ms);
+// ensure_office_certificate before a sync: a refusal is explained (exit 6 returned); an
+// unreachable server is left to the sync's own retries (0 returned).
+int office_trust_or_explain(Context& ctx, Laptop& lap, const std::string& url);
 
 // Reads one answer line from ctx.in; false at end of input.
 bool read_answer(Context& ctx, std::string& line);
