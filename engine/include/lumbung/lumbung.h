@@ -70,7 +70,7 @@ extern "C" {
 #endif
 
 /* Bumped when functions are added (never when they change: they do not). */
-#define LB_API_VERSION 1
+#define LB_API_VERSION 2
 
 /* ---- Errors ---------------------------------------------------------------------- */
 
@@ -102,7 +102,11 @@ enum {
   LB_ERR_RATE_LIMITED = 23,     /* the server asked us to slow down (retries exhausted) */
   LB_ERR_TRANSPORT = 24,        /* the link failed (refused, timeout, cut) after retries */
   LB_ERR_CANCELLED = 25,        /* the caller cancelled (lb_sync_cancel / the callback) */
-  LB_ERR_INTERNAL = 26          /* a bug or out of memory; the message says which */
+  LB_ERR_INTERNAL = 26,         /* a bug or out of memory; the message says which */
+  LB_ERR_TLS_REFUSED = 27       /* (API 2) this device refused the server's certificate or
+                                   key: not trusted, or not the pinned key. Waiting will not
+                                   fix it: the app's trust settings or the network are wrong.
+                                   (Before API 2 this was LB_ERR_TRANSPORT.) */
 };
 
 typedef struct lb_error {
@@ -294,7 +298,8 @@ LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* la
  *   {"pushed", "pulled", "applied", "conflicts", "restamped", "refused", "bytes_up", "bytes_down",
  *    "requests", "retries", "seconds"}
  * and on failure NULL. Returns LB_OK, or LB_ERR_CANCELLED, LB_ERR_TRANSPORT (link down
- * after all retries), LB_ERR_UNAUTHORIZED (token wrong or revoked), LB_ERR_FORBIDDEN,
+ * after all retries), LB_ERR_TLS_REFUSED (certificate or key refused, at once: see
+ * lb_sync_new_with_options), LB_ERR_UNAUTHORIZED (token wrong or revoked), LB_ERR_FORBIDDEN,
  * LB_ERR_OUT_OF_SCOPE, LB_ERR_VALIDATION_FAILED (server refused a record), LB_ERR_STORAGE.
  * Serialised with other calls on the same handle. */
 LB_EXPORT int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** report_json,
@@ -309,6 +314,43 @@ LB_EXPORT void lb_sync_cancel(lb_sync* sync);
 /* Releases the handle (and its reference to the store). NULL is allowed. Must not race
  * with other calls on the same handle: cancel and join the syncing thread first. */
 LB_EXPORT void lb_sync_free(lb_sync* sync);
+
+/* ---- Sync with options (LB_API_VERSION 2) ----------------------------------------- */
+
+/* How an lb_sync reaches the office's server. Zero-initialise it, set `struct_size` to
+ * sizeof(lb_sync_options) (so that the struct may grow at the end in later versions), and
+ * fill what differs from the defaults. Strings are copied by lb_sync_new_with_options. */
+typedef struct lb_sync_options {
+  size_t struct_size;     /* sizeof(lb_sync_options), required */
+  const char* ca_file;    /* PEM file of certificates to trust instead of the system's
+                             store (the office's own certificate); NULL = system store */
+  const char* ca_pem;     /* the same as PEM text (e.g. an app asset); NULL = none. Not
+                             together with ca_file */
+  const char* pin_sha256; /* SHA-256 of the server's public key, 64 hex digits (colons
+                             allowed), as lumbung-server prints it ("tls pin sha256") and
+                             lumbung-admin's setup code carries it; the server must present
+                             exactly that key. https only. NULL = no pin */
+  int timeout_ms;         /* per request; 0 = 60000 (a 2G link moves ~10 KB/s) */
+  unsigned max_attempts;  /* consecutive link failures before lb_sync_run gives up with
+                             LB_ERR_TRANSPORT; 0 = 8; 1 = no retry */
+  int initial_backoff_ms; /* wait after the first failure, doubled after each; 0 = 500 */
+  int max_backoff_ms;     /* longest wait between attempts; 0 = 30000 */
+} lb_sync_options;
+
+/* lb_sync_new with the trust and retry settings of `options` (NULL = lb_sync_new). An app
+ * reaching an office server with its own certificate passes ca_file or ca_pem, and the
+ * pin. A certificate that does not verify, or a key that is not the pinned one, makes
+ * lb_sync_register / lb_sync_run fail at once (no retries: waiting cannot fix it) with
+ * LB_ERR_TLS_REFUSED and a message starting "TLS: certificate not trusted" or "TLS: pin
+ * mismatch". No network traffic happens here.
+ * Returns a new handle (lb_sync_free) or NULL with err set: LB_ERR_INVALID_ARGUMENT (URL
+ * not http(s); struct_size too small; a pin that is not 64 hex digits or given for
+ * http://; an unreadable ca_file; ca_pem holding no certificate; both ca_file and ca_pem;
+ * a negative number), LB_ERR_STORAGE (ca_pem could not be written to its private file
+ * under $TMPDIR, removed by lb_sync_free). Thread-safe. */
+LB_EXPORT lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url,
+                                            const char* token, const lb_sync_options* options,
+                                            lb_error* err);
 
 #ifdef __cplusplus
 } /* extern "C" */

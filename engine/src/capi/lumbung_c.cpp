@@ -7,9 +7,14 @@
 
 #include "lumbung/lumbung.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -47,6 +52,17 @@ struct lb_sync {
   std::condition_variable cancel_cv;
   bool running = false;
   std::atomic<bool> cancel{false};
+
+  // lb_sync_options' retry settings, applied to every run.
+  unsigned max_attempts = 8;
+  int initial_backoff_ms = 500;
+  int max_backoff_ms = 30000;
+  // A private copy of lb_sync_options.ca_pem (the transport loads it at each new
+  // connection); removed with the handle.
+  std::string ca_pem_file;
+  ~lb_sync() {
+    if (!ca_pem_file.empty()) std::remove(ca_pem_file.c_str());
+  }
 };
 
 namespace {
@@ -115,6 +131,16 @@ int to_c_code(ErrorCode code) {
   return LB_ERR_INTERNAL;
 }
 
+// The C code of an error. A refused certificate or key is its own code here (the engine
+// reports it as kTransport whose message starts "TLS:", lumbung/sync.h), because an app must
+// not treat it like a lost signal and retry.
+int c_code_of(const Error& e) {
+  if (e.code() == ErrorCode::kTransport && std::strncmp(e.what(), "TLS:", 4) == 0) {
+    return LB_ERR_TLS_REFUSED;
+  }
+  return to_c_code(e.code());
+}
+
 // Copies `text` into a fixed buffer, cut at a UTF-8 character boundary.
 template <size_t N>
 void copy_text(char (&dst)[N], const char* text) {
@@ -143,8 +169,9 @@ int guarded(lb_error* err, Fn&& fn) noexcept {
     fn();
     return LB_OK;
   } catch (const Error& e) {
-    set_error(err, to_c_code(e.code()), e.what(), e.field().c_str());
-    return to_c_code(e.code());
+    const int code = c_code_of(e);
+    set_error(err, code, e.what(), e.field().c_str());
+    return code;
   } catch (const Json::parse_error& e) {
     set_error(err, LB_ERR_MALFORMED_JSON, e.what());
     return LB_ERR_MALFORMED_JSON;
@@ -212,12 +239,64 @@ constexpr const char* kTokenSecret = "device_token";
 
 Json optional_ms(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
+// ca_pem's private file: checked to hold a certificate, written under $TMPDIR (else /tmp)
+// readable by this user only.
+std::string write_ca_pem(const char* pem) {
+  const std::string text = pem;
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), BIO_free);
+  X509* cert = bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+  if (!cert) throw Error(ErrorCode::kInvalidArgument, "ca_pem holds no PEM certificate");
+  X509_free(cert);
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = std::string(dir && *dir ? dir : "/tmp") + "/lumbung-ca-XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0) throw Error(ErrorCode::kStorage, "cannot create a file for ca_pem in " + path);
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (done != text.size()) {
+    std::remove(path.c_str());
+    throw Error(ErrorCode::kStorage, "cannot write ca_pem to " + path);
+  }
+  return path;
+}
+
+// lb_sync_options -> the transport's options and the handle's retry settings. The pin and
+// the CA file are checked by make_http_transport.
+void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTransportOptions& t) {
+  if (o.struct_size < sizeof(lb_sync_options)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "options->struct_size must be sizeof(lb_sync_options) (" +
+                    std::to_string(sizeof(lb_sync_options)) + "), not " +
+                    std::to_string(o.struct_size));
+  }
+  if (o.timeout_ms < 0 || o.initial_backoff_ms < 0 || o.max_backoff_ms < 0) {
+    throw Error(ErrorCode::kInvalidArgument, "timeouts and backoffs cannot be negative");
+  }
+  if (o.ca_file && o.ca_pem) {
+    throw Error(ErrorCode::kInvalidArgument, "give ca_file or ca_pem, not both");
+  }
+  if (o.ca_file) t.ca_file = o.ca_file;
+  if (o.ca_pem) t.ca_file = h.ca_pem_file = write_ca_pem(o.ca_pem);
+  if (o.pin_sha256) t.pin_sha256 = o.pin_sha256;
+  if (o.timeout_ms > 0) t.timeout_ms = o.timeout_ms;
+  if (o.max_attempts > 0) h.max_attempts = o.max_attempts;
+  if (o.initial_backoff_ms > 0) h.initial_backoff_ms = o.initial_backoff_ms;
+  if (o.max_backoff_ms > 0) h.max_backoff_ms = o.max_backoff_ms;
+}
+
 }  // namespace
 
 extern "C" {
 
 const char* lb_error_name(int code) {
   if (code == LB_OK) return "ok";
+  if (code == LB_ERR_TLS_REFUSED) return "tls_refused";
   for (int i = 0; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
     const auto c = static_cast<ErrorCode>(i);
     if (to_c_code(c) == code) return lumbung::error_code_name(c);
@@ -421,6 +500,11 @@ int lb_store_change_passphrase(lb_store* store, const char* old_passphrase,
 }
 
 lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token, lb_error* err) {
+  return lb_sync_new_with_options(store, server_url, token, nullptr, err);
+}
+
+lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url, const char* token,
+                                  const lb_sync_options* options, lb_error* err) {
   lb_sync* out = nullptr;
   guarded(err, [&] {
     need_store(store);
@@ -430,7 +514,9 @@ lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token,
     }
     auto handle = std::make_unique<lb_sync>();
     handle->store = store->store;
-    handle->transport = lumbung::make_http_transport(url);
+    lumbung::HttpTransportOptions topt;
+    if (options) apply_sync_options(*options, *handle, topt);
+    handle->transport = lumbung::make_http_transport(url, topt);
     std::string t = optional_text(token);
     if (t.empty()) t = handle->store->get_secret(kTokenSecret);
     handle->client =
@@ -473,6 +559,9 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
 
     lumbung::SyncOptions o;
     o.cancel = &h.cancel;
+    o.max_attempts = h.max_attempts;
+    o.initial_backoff_ms = h.initial_backoff_ms;
+    o.max_backoff_ms = h.max_backoff_ms;
     if (progress) {
       o.on_progress = [&](const lumbung::SyncProgress& p) {
         lb_progress c{};
