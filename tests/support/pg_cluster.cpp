@@ -12,12 +12,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#include "support/server_process.h"
 
 namespace lumbung::test {
 namespace {
@@ -103,7 +103,10 @@ int wait_for(pid_t pid, int seconds) {
 }
 
 std::string tail_of(const std::string& path) {
-  std::string s = read_text_file(path);
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string s = buf.str();
   return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
 }
 

@@ -16,6 +16,7 @@
 
 #include "bench.h"
 #include "lumbung/error.h"
+#include "proc.h"
 #include "rss.h"
 #include "scenarios.h"
 #include "sync_support.h"
@@ -59,6 +60,7 @@ void usage(std::FILE* to) {
       "usage: lumbung-bench --scenario NAME [--data FILE.ndjson.gz] [--records N]\n"
       "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
       "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
+      "                     [--backend sqlite|postgres]\n"
       "  --scenario      one of: %s\n"
       "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
       "  --records       use the first N records (default: all)\n"
@@ -69,6 +71,9 @@ void usage(std::FILE* to) {
       "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
       "  --devices       many_devices: concurrent devices (default 50)\n"
       "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
+      "  --backend       the sync scenarios' server store: sqlite (default, a --data\n"
+      "                  directory) or postgres (a fresh database of a PostgreSQL cluster\n"
+      "                  the bench starts itself: initdb, Unix socket, fsync off)\n"
       "Prints one JSON result line on stdout; progress on stderr.\n"
       "Exit: 0 verified, 1 not verified or failed, 2 bad usage.\n",
       known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR, LUMBUNG_SERVER_BIN);
@@ -145,6 +150,7 @@ int run(int argc, char** argv) {
   opt.server_bin = LUMBUNG_SERVER_BIN;
   // Internal: the device worker of the sync scenarios (sync_support.h), started by the bench.
   if (argc == 3 && std::string(argv[1]) == "--worker") return worker_main(argv[2]);
+  std::string backend;  // as given with --backend ("" = not given: sqlite)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -170,6 +176,10 @@ int run(int argc, char** argv) {
       opt.commit_every = parse_count(a, v);
     } else if (a == "--server-bin") {
       opt.server_bin = v;
+    } else if (a == "--backend") {
+      if (v != "sqlite" && v != "postgres") bad_usage("--backend is sqlite or postgres");
+      set_server_backend(v == "postgres" ? ServerBackend::kPostgres : ServerBackend::kSqlite);
+      backend = v;
     } else if (a == "--devices") {
       opt.devices = parse_count(a, v);
       if (opt.devices == 0) bad_usage("--devices must be at least 1");
@@ -220,6 +230,7 @@ int run(int argc, char** argv) {
     throw;
   }
   if (remove_workdir) fs::remove_all(opt.workdir);
+  if (!backend.empty()) r.extra["backend"] = backend;
   std::cout << result_line(opt.scenario, r).dump() << std::endl;
   if (!r.verified) std::fprintf(stderr, "lumbung-bench: verification FAILED\n");
   return r.verified ? 0 : 1;

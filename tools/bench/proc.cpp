@@ -17,6 +17,7 @@
 
 #include "bench.h"
 #include "rss.h"
+#include "support/pg_cluster.h"
 
 namespace lumbung::bench {
 
@@ -116,24 +117,33 @@ int Subprocess::stop(double grace_s) {
 }
 
 namespace {
+ServerBackend g_backend = ServerBackend::kSqlite;
+
 std::vector<std::string> server_args(const std::string& binary, const std::string& dir) {
   std::filesystem::create_directories(dir);
   // Plain HTTP on loopback, said explicitly; rate limits off because every simulated device
   // shares 127.0.0.1 and the bench measures capacity, not the admission policy.
-  return {binary,
-          "--listen",
-          "127.0.0.1:0",
-          "--data",
-          dir + "/data",
-          "--admin-token-file",
-          dir + "/admin-token",
-          "--insecure-http",
-          "--rate-limit-device",
-          "0",
-          "--rate-limit-address",
-          "0"};
+  std::vector<std::string> args = {binary,
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--admin-token-file",
+                                   dir + "/admin-token",
+                                   "--insecure-http",
+                                   "--rate-limit-device",
+                                   "0",
+                                   "--rate-limit-address",
+                                   "0"};
+  if (g_backend == ServerBackend::kPostgres) {
+    args.insert(args.end(), {"--db", test::PgCluster::shared().create_database(), "--key-file",
+                             dir + "/server.key"});
+  } else {
+    args.insert(args.end(), {"--data", dir + "/data"});
+  }
+  return args;
 }
 }  // namespace
+
+void set_server_backend(ServerBackend backend) { g_backend = backend; }
 
 ServerProc::ServerProc(const std::string& binary, const std::string& dir)
     : dir_(dir), proc_(server_args(binary, dir), dir + "/server.log") {

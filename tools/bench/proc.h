@@ -38,8 +38,16 @@ class Subprocess {
   bool eof_ = false;
 };
 
-// lumbung-server on 127.0.0.1:0 with a fresh data directory; reads the "listening on" line
-// and the admin token file.
+// Where the servers of this bench process keep their data (--backend): kSqlite, a fresh
+// --data directory each; kPostgres, a fresh database each of one PostgreSQL cluster that the
+// bench starts itself at its first server (tests/support/pg_cluster.h: initdb in /tmp, Unix
+// socket only, fsync off; as `nobody` when run as root) and stops at exit. Set by main
+// before any server starts.
+enum class ServerBackend { kSqlite, kPostgres };
+void set_server_backend(ServerBackend backend);
+
+// lumbung-server on 127.0.0.1:0 with a fresh data directory (or database: ServerBackend);
+// reads the "listening on" line and the admin token file.
 class ServerProc {
  public:
   ServerProc(const std::string& binary, const std::string& dir);
