@@ -4,12 +4,16 @@
 
 namespace lumbung::server::pg {
 
-std::string text_array(const std::vector<std::string>& items) {
+std::string text_array(const std::vector<std::optional<std::string>>& items) {
   std::string out = "{";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) out += ',';
+    if (!items[i]) {
+      out += "NULL";
+      continue;
+    }
     out += '"';
-    for (char ch : items[i]) {
+    for (char ch : *items[i]) {
       if (ch == '"' || ch == '\\') out += '\\';
       out += ch;
     }
@@ -17,6 +21,10 @@ std::string text_array(const std::vector<std::string>& items) {
   }
   out += '}';
   return out;
+}
+
+std::string text_array(const std::vector<std::string>& items) {
+  return text_array(std::vector<std::optional<std::string>>(items.begin(), items.end()));
 }
 
 std::vector<std::string> scope_from_text(std::string_view text) {

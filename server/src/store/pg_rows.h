@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,8 @@ inline constexpr const char* kRecordCols = "doc, ver, del_hlc, del_dev, sealed";
 // A text[] literal of `items` for a $n parameter ({"a","b\"c"}): every element quoted,
 // '"' and backslash escaped, so any text (commas, braces, NULL) stays one element.
 std::string text_array(const std::vector<std::string>& items);
+// The same with NULL for each nullopt element.
+std::string text_array(const std::vector<std::optional<std::string>>& items);
 
 std::vector<std::string> scope_from_text(std::string_view text);
 std::string scope_to_text(const std::vector<std::string>& scope);

@@ -18,12 +18,22 @@
 //     touching the same records in opposite orders wait, they do not deadlock. Other writers
 //     (reviews, merges) lock rows as they read them; a deadlock there is found by PostgreSQL,
 //     one transaction fails with kStorage (HTTP 503) and is sent again.
+// Round trips are the cost of a push here (each ~0.1-0.2 ms): lock_records also reads the
+// live records of the push's natural keys once, and new records and oplog rows are kept
+// and written at commit in one multi-row INSERT each, so a push of new records costs a
+// handful of statements, not several per op (docs/BENCHMARKS.md).
+#include <array>
+#include <map>
 #include <set>
 
 #include "store/pg_rows.h"
 
 namespace lumbung::server::pg {
 namespace {
+
+// Most live ids of one natural key that lock_records keeps in memory for a push; a key with
+// more is looked up in the database each time (it is locked all the same).
+constexpr size_t kMaxCachedIdsPerKey = 64;
 
 class PgWriteTxn : public WriteTxn {
  public:
@@ -54,7 +64,7 @@ class PgWriteTxn : public WriteTxn {
     // re-take these (no wait) or take locks no push holds while waiting (meta, clocks).
     locked_.insert(records.begin(), records.end());
     lock_mode_ = true;
-    std::set<std::string> key_locks;
+    std::set<std::pair<std::string, std::string>> key_pairs;  // (col, blinded key)
     if (!locked_.empty()) {
       std::vector<std::string> cols, ids;
       for (const auto& [col, id] : locked_) {
@@ -64,27 +74,88 @@ class PgWriteTxn : public WriteTxn {
       // ORDER BY before FOR UPDATE: rows are sorted first, then locked one by one in that
       // order (PostgreSQL 15 manual, SELECT, "The Locking Clause").
       auto r = c_.exec(
-          "SELECT r.col, r.nkey FROM records r "
+          "SELECT r.col, r.nkey, r.id FROM records r "
           "JOIN unnest($1::text[], $2::text[]) AS k(col, id) ON r.col=k.col AND r.id=k.id "
           "ORDER BY r.col, r.id FOR UPDATE OF r",
           {text_array(cols), text_array(ids)});
       for (int i = 0; i < r.rows(); ++i) {
-        if (!r.null(i, 1)) key_locks.insert(nkey_lock(r.view(i, 0), r.view(i, 1)));
+        existing_.emplace(r.text(i, 0), r.text(i, 2));
+        if (!r.null(i, 1)) key_pairs.emplace(r.text(i, 0), r.text(i, 1));
       }
     }
-    for (const auto& [col, key] : keys) key_locks.insert(nkey_lock(col, s_ ? s_->blind(col, key) : key));
-    if (key_locks.empty()) return;
+    for (const auto& [col, key] : keys) key_pairs.emplace(col, s_ ? s_->blind(col, key) : key);
+    if (key_pairs.empty()) return;
+    std::vector<std::string> names, key_cols, blinded;
+    for (const auto& [col, b] : key_pairs) {
+      names.push_back(nkey_lock(col, b));
+      key_cols.push_back(col);
+      blinded.push_back(b);
+    }
+    key_locks_.insert(names.begin(), names.end());
     // The lock calls run after the sort (PostgreSQL 9.6+ evaluates volatile output
     // expressions after ORDER BY), so every push takes them in ascending lock number.
     c_.exec(
         "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
         "FROM unnest($1::text[]) AS k) AS s ORDER BY h",
-        {text_array({key_locks.begin(), key_locks.end()})});
+        {text_array(names)});
+    // With the keys locked, the live records holding them, read once for the whole push
+    // (live_ids_with_key then answers from memory, kept current by this transaction's
+    // writes): a round trip per op saved.
+    auto r = c_.exec(
+        "SELECT k.col, k.nkey, x.id FROM unnest($1::text[], $2::text[]) AS k(col, nkey) "
+        "LEFT JOIN LATERAL (SELECT id FROM records r WHERE r.col=k.col AND r.nkey=k.nkey "
+        "AND r.live ORDER BY id LIMIT $3) AS x ON true",
+        {text_array(key_cols), text_array(blinded), kMaxCachedIdsPerKey + 1});
+    std::map<std::pair<std::string, std::string>, std::set<std::string>> found;
+    for (int i = 0; i < r.rows(); ++i) {
+      auto& ids = found[{r.text(i, 0), r.text(i, 1)}];
+      if (!r.null(i, 2)) ids.insert(r.text(i, 2));
+    }
+    for (auto& [key, ids] : found) {
+      if (ids.size() <= kMaxCachedIdsPerKey) live_by_key_[key] = std::move(ids);
+    }
+  }
+
+  // This transaction wrote record (col, id) with blinded natural key `nkey`: keeps the
+  // cached live ids per key (lock_records) true.
+  void note_record(const std::string& col, const std::string& id,
+                   const std::optional<std::string>& nkey, bool live) {
+    for (auto& [key, ids] : live_by_key_) {
+      if (key.first == col) ids.erase(id);
+    }
+    if (!nkey || !live) return;
+    if (auto it = live_by_key_.find({col, *nkey}); it != live_by_key_.end()) it->second.insert(id);
+  }
+
+  // Writes the new records insert_new_record kept (one statement). A record with one of
+  // their ids committed by another writer meanwhile (ids are random: only in theory) fails
+  // the push with kStorage, and the laptop sends it again.
+  void flush_records() {
+    if (new_records_[0].empty()) return;
+    const size_t n = new_records_[0].size();
+    std::vector<Param> params;
+    for (auto& column : new_records_) {
+      params.emplace_back(text_array(column));
+      column.clear();
+    }
+    buffered_.clear();
+    const uint64_t written =
+        c_.exec(
+              "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
+              "SELECT col, id, doc, ver, true, scope, nkey, sealed FROM unnest($1::text[], "
+              "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS "
+              "t(col, id, doc, ver, scope, nkey, sealed) ON CONFLICT(col,id) DO NOTHING",
+              params)
+            .affected();
+    if (written != n) {
+      throw Error(ErrorCode::kStorage, "a record of this push was created elsewhere meanwhile");
+    }
   }
 
   std::optional<RecordState> load_record(const std::string& col, const std::string& id) override {
     // After lock_records, a record outside the push's own is only read (see server_store.h).
     const bool lock = !lock_mode_ || locked_.count({col, id}) > 0;
+    if (buffered_.count({col, id})) flush_records();
     auto r = c_.exec(std::string("SELECT doc, ver, del_hlc, del_dev, sealed FROM records "
                                  "WHERE col=$1 AND id=$2") +
                          (lock ? " FOR UPDATE" : ""),
@@ -114,7 +185,9 @@ class PgWriteTxn : public WriteTxn {
 
   void save_record(const std::string& col, const std::string& id, const RecordState& st,
                    const std::string& scope, const std::optional<std::string>& nkey) override {
+    flush_records();
     Stored v = stored(col, id, codec::encode_doc(st), nkey);
+    note_record(col, id, v.nkey, st.live());
     c_.exec(
         "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey,sealed) "
         "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT(col,id) DO UPDATE SET "
@@ -127,19 +200,50 @@ class PgWriteTxn : public WriteTxn {
                          const std::string& versions, const std::string& scope,
                          const std::optional<std::string>& nkey) override {
     Stored v = stored(col, id, doc, nkey);
+    if (lock_mode_ && locked_.count({col, id}) && !existing_.count({col, id}) &&
+        !buffered_.count({col, id})) {
+      // Not there when lock_records looked: kept and written with the others at commit.
+      auto& r = new_records_;
+      r[0].emplace_back(col);
+      r[1].emplace_back(id);
+      r[2].emplace_back(v.doc);
+      r[3].emplace_back(versions);
+      r[4].emplace_back(scope);
+      r[5].push_back(v.nkey);
+      r[6].push_back(v.sealed);
+      buffered_.emplace(col, id);
+      note_record(col, id, v.nkey, true);
+      return true;
+    }
+    flush_records();
     // A concurrent insert of the same id waits on the unique index, then does nothing here:
     // the caller merges into the record instead.
-    return c_.exec(
-                 "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
-                 "VALUES($1,$2,$3,$4,true,$5,$6,$7) ON CONFLICT(col,id) DO NOTHING",
-                 {col, id, v.doc, versions, scope, v.nkey, v.sealed})
-               .affected() == 1;
+    const bool inserted = c_.exec(
+                              "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
+                              "VALUES($1,$2,$3,$4,true,$5,$6,$7) ON CONFLICT(col,id) DO NOTHING",
+                              {col, id, v.doc, versions, scope, v.nkey, v.sealed})
+                              .affected() == 1;
+    if (inserted) note_record(col, id, v.nkey, true);
+    return inserted;
   }
 
   std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
                                              size_t limit) override {
     const std::string blinded = s_ ? s_->blind(col, key) : key;
-    c_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {nkey_lock(col, blinded)});
+    // Held to commit once taken: lock_records took the push's keys already (a round trip
+    // per op saved).
+    if (auto it = live_by_key_.find({col, blinded}); it != live_by_key_.end()) {
+      std::vector<std::string> out;
+      for (const auto& id : it->second) {
+        if (out.size() == limit) break;
+        out.push_back(id);
+      }
+      return out;
+    }
+    if (std::string lock = nkey_lock(col, blinded); key_locks_.insert(lock).second) {
+      c_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {lock});
+    }
+    flush_records();
     auto r = c_.exec(
         "SELECT id FROM records WHERE col=$1 AND nkey=$2 AND live ORDER BY id "
         "LIMIT $3",
@@ -163,15 +267,40 @@ class PgWriteTxn : public WriteTxn {
     }
     const uint64_t pos = pos_of(offset_, xid_, rows_++);
     const std::string p = std::to_string(pos);
-    c_.exec(
-        "INSERT INTO oplog(pos,xid,dev,seq,col,id,scope,hlc,op,not_scope) "
-        "VALUES($1,$2::xid8,$3,$4,$5,$6,$7,$8,$9,$10)",
-        {p, xid_, op.version.device, op.seq, op.collection, op.id, scope, op.version.hlc,
-         seal_or_clear(s_, "oplog.op", p, op_text), not_scope});
+    // Kept until commit (or a read of the log) and written then in one statement: a push
+    // of n ops saves n - 1 round trips. Nothing in a write transaction reads its own rows.
+    auto& o = ops_;
+    o[0].push_back(p);
+    o[1].push_back(op.version.device);
+    o[2].push_back(std::to_string(op.seq));
+    o[3].push_back(op.collection);
+    o[4].push_back(op.id);
+    o[5].push_back(scope);
+    o[6].push_back(std::to_string(op.version.hlc));
+    o[7].push_back(seal_or_clear(s_, "oplog.op", p, op_text));
+    o[8].push_back(not_scope);
     return pos;
   }
 
+  // Writes the oplog rows append_op kept.
+  void flush_ops() {
+    if (ops_[0].empty()) return;
+    std::vector<Param> params{std::to_string(xid_)};
+    for (auto& column : ops_) {
+      params.emplace_back(text_array(column));
+      column.clear();
+    }
+    c_.exec(
+        "INSERT INTO oplog(pos,xid,dev,seq,col,id,scope,hlc,op,not_scope) "
+        "SELECT pos, $1::xid8, dev, seq, col, id, scope, hlc, op, not_scope FROM "
+        "unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], "
+        "$8::bigint[], $9::text[], $10::text[]) AS t(pos, dev, seq, col, id, scope, hlc, op, "
+        "not_scope)",
+        params);
+  }
+
   std::optional<uint64_t> logged_hlc(const std::string& dev, uint64_t seq) override {
+    flush_ops();
     auto r = c_.exec("SELECT hlc FROM oplog WHERE dev=$1 AND seq=$2", {dev, seq});
     if (r.rows() == 0) return std::nullopt;
     return r.u64(0, 0);
@@ -439,6 +568,8 @@ class PgWriteTxn : public WriteTxn {
   }
 
   void commit() override {
+    flush_records();
+    flush_ops();
     c_.run("COMMIT");
     open_ = false;
   }
@@ -457,6 +588,16 @@ class PgWriteTxn : public WriteTxn {
   bool open_ = true;
   bool lock_mode_ = false;  // lock_records was called: the push's locks are all taken
   std::set<std::pair<std::string, std::string>> locked_;  // (col, id) lock_records locked
+  std::set<std::string> key_locks_;                       // natural-key locks held
+  std::set<std::pair<std::string, std::string>> existing_;  // of locked_, those that exist
+  // Live ids per (col, blinded natural key) for the keys lock_records locked.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> live_by_key_;
+  // New records not written yet (insert_new_record), by column (col, id, doc, ver, scope,
+  // nkey, sealed), and their (col, id).
+  std::array<std::vector<std::optional<std::string>>, 7> new_records_;
+  std::set<std::pair<std::string, std::string>> buffered_;
+  // Oplog rows not written yet, by column (pos, dev, seq, col, id, scope, hlc, op, not_scope).
+  std::array<std::vector<std::string>, 9> ops_;
   uint64_t xid_ = 0;   // this transaction's id, once it appended a row
   uint64_t rows_ = 0;  // oplog rows appended so far
 };
