@@ -8,8 +8,9 @@
 //     test holds a push's transaction open with a row lock taken over libpq);
 //   - interleaved pushes of many devices through three servers reach a reader exactly once,
 //     each device's ops in seq order;
-//   - pushes never deadlock each other (records locked in id order, other devices' rows
-//     only read): opposite-order edits and ops waiting for a record another push brings.
+//   - pushes never deadlock each other (records locked in id order, natural keys in lock
+//     order, other devices' rows only read): opposite-order edits, ops waiting for a record
+//     another push brings, and two NIKs created in opposite orders.
 // The cluster is the test binary's own (support/pg_cluster.h); every wait is bounded.
 #include <libpq-fe.h>
 
@@ -512,4 +513,63 @@ TEST_CASE("two pushes each bringing the record the other device's edit waits for
   for (const auto& rec : recs) {
     CHECK(rec["fields"]["phone"] == (rec["id"] == "rec-r" ? "081222220002" : "081211110001"));
   }
+}
+
+// Natural keys are locked before the first write, in one order: two pushes that create
+// records with the same two NIKs in opposite orders wait for each other instead of
+// deadlocking. The test holds the push's progress after its first record (the rows of edits
+// waiting for those records, as above) so that, had each push locked a NIK only when it
+// came to it, each would hold one NIK and want the other's.
+TEST_CASE("two pushes creating records with two NIKs in opposite orders both land") {
+  Servers s(2);
+  Device a = s.device("dev-a", {"7402"});
+  Device b = s.device("dev-b", {"7402"});
+  Device c = s.device("dev-c", {"7402"});
+  const int64_t ms = wall_ms();
+  const uint64_t create_a1 = lumbung::hlc::make(ms, 1), create_b1 = lumbung::hlc::make(ms, 2);
+  json waiting = json::array(
+      {make_op(1, "a1", lumbung::hlc::make(ms, 5), json{{"phone", "081233330001"}},
+               json{{"phone", {create_a1, "dev-a"}}}),
+       make_op(2, "b1", lumbung::hlc::make(ms, 6), json{{"phone", "081233330002"}},
+               json{{"phone", {create_b1, "dev-b"}}})});
+  REQUIRE(s.http(0).post("/v1/push", push_body(c, waiting), c.token, true).status == 200);
+  Sql sql(s.url());
+  Sql holder(s.url());
+  holder.value("BEGIN");
+  holder.value("SELECT 1 FROM refused WHERE code='waiting_for_record' FOR UPDATE");
+  json nik1 = konawe_record_1(), nik2 = konawe_record_2();
+  json nik1_again = nik1, nik2_again = nik2;
+  nik1_again["full_name"] = "Wulan Pratama Dua";
+  nik2_again["full_name"] = "Joko Simanjuntak Dua";
+  std::atomic<int> status_a{0}, status_b{0};
+  std::thread ta([&] {
+    status_a = s.http(0)
+                   .post("/v1/push",
+                         push_body(a, json::array({make_op(1, "a1", create_a1, nik1),
+                                                   make_op(2, "a2", hlc_now(3), nik2)})),
+                         a.token, true)
+                   .status;
+  });
+  std::thread tb([&] {
+    status_b = s.http(1)
+                   .post("/v1/push",
+                         push_body(b, json::array({make_op(1, "b1", create_b1, nik2_again),
+                                                   make_op(2, "b2", hlc_now(4), nik1_again)})),
+                         b.token, true)
+                   .status;
+  });
+  bool both_waiting = false;  // on the held rows or on each other (bounded: 10 s)
+  for (int i = 0; i < 500 && !both_waiting; ++i) {
+    both_waiting = sql.number("SELECT count(*) FROM pg_stat_activity WHERE "
+                              "datname=current_database() AND wait_event_type='Lock'") == 2;
+    if (!both_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  holder.value("COMMIT");
+  ta.join();
+  tb.join();
+  CHECK(both_waiting);
+  CHECK(status_a == 200);  // before: one of them 503 (deadlock detected)
+  CHECK(status_b == 200);
+  CHECK(sql.number("SELECT count(*) FROM duplicates") == 2);  // a1~b2 and a2~b1
+  CHECK(sql.number("SELECT count(*) FROM refused WHERE status='applied'") == 2);
 }
