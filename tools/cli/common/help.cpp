@@ -70,6 +70,8 @@ Berkas CSV (dari/ke spreadsheet):
                       Tiap baris dilaporkan: diimpor / diperbarui / tidak berubah / ditolak + alasan.
                       Dicocokkan dengan id, atau NIK; sel kosong tidak mengubah apa-apa; menjalankan
                       berkas yang sama lagi tidak membuat duplikat. Pemisah , atau ; dikenali sendiri.
+                      UTF-8, atau Windows-1252 dari Excel (diubah, dan dikatakan). Nomor baris
+                      seperti di spreadsheet.
   export-csv [BERKAS|-] [--village KODE]
 
 Sinkronisasi:
@@ -131,7 +133,9 @@ CSV files (from/to a spreadsheet):
                       header row = field names (nik, full_name, ...; an id column is optional).
                       Every row is reported: imported / updated / unchanged / refused + reason.
                       Matched by id, else NIK; empty cells change nothing; re-running the same
-                      file creates no duplicates. Separator , or ; is detected.
+                      file creates no duplicates. Separator , or ; is detected. UTF-8, or
+                      Windows-1252 from Excel (converted, and said so). Rows numbered as the
+                      spreadsheet shows them.
   export-csv [FILE|-] [--village CODE]
 
 Sync:

@@ -21,6 +21,7 @@ Catalogue with_other_parts(Catalogue c) {
   i18n_detail::add_admin_entries(c);
   i18n_detail::add_refused_entries(c);
   i18n_detail::add_trust_entries(c);
+  i18n_detail::add_import_entries(c);
   return c;
 }
 
@@ -192,13 +193,13 @@ const Catalogue& catalogue() {
       {"import.deleted",
        {"rekaman {id} sudah dihapus di laptop ini", "record {id} was deleted on this laptop"}},
       {"import.row_imported",
-       {"baris {line}: diimpor{who} ({id})", "line {line}: imported{who} ({id})"}},
+       {"baris {line}: diimpor{who} ({id})", "row {line}: imported{who} ({id})"}},
       {"import.row_updated",
-       {"baris {line}: diperbarui{who} ({id})", "line {line}: updated{who} ({id})"}},
+       {"baris {line}: diperbarui{who} ({id})", "row {line}: updated{who} ({id})"}},
       {"import.row_unchanged",
-       {"baris {line}: tidak berubah{who} ({id})", "line {line}: unchanged{who} ({id})"}},
+       {"baris {line}: tidak berubah{who} ({id})", "row {line}: unchanged{who} ({id})"}},
       {"import.row_refused",
-       {"baris {line}: DITOLAK{who}: {why}", "line {line}: REFUSED{who}: {why}"}},
+       {"baris {line}: DITOLAK{who}: {why}", "row {line}: REFUSED{who}: {why}"}},
       {"import.summary",
        {"Selesai: {imported} diimpor, {updated} diperbarui, {unchanged} tidak berubah, {refused} "
         "ditolak.",

@@ -16,6 +16,7 @@ using Catalogue = std::map<std::string, Entry>;
 
 void add_admin_entries(Catalogue& c);
 void add_refused_entries(Catalogue& c);
-void add_trust_entries(Catalogue& c);  // i18n_trust.cpp
+void add_trust_entries(Catalogue& c);   // i18n_trust.cpp
+void add_import_entries(Catalogue& c);  // i18n_import.cpp
 
 }  // namespace lumbung::cli::i18n_detail

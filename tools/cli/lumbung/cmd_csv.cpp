@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -87,6 +88,29 @@ std::string new_record_id() {
   return s;
 }
 
+// A cell holding a control character: refused, like the schema refuses them in text, but
+// said in a spreadsheet user's words (a line break is an Alt+Enter in the cell).
+std::optional<ValidationIssue> control_character(const FieldDef& f, const std::string& cell) {
+  for (size_t i = 0; i < cell.size(); ++i) {
+    const auto c = static_cast<unsigned char>(cell[i]);
+    const bool line_break = c == '\n' || c == '\r';
+    // C0 controls and DEL; C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8.
+    const bool c1 = c == 0xC2 && i + 1 < cell.size() &&
+                    static_cast<unsigned char>(cell[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(cell[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) {
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X",
+                    c1 ? static_cast<unsigned char>(cell[i + 1]) : static_cast<unsigned>(c));
+      return ValidationIssue{
+          f.name, "control_character",
+          tr(line_break ? "import.line_break" : "import.control_char",
+             {{"field", field_label(f)}, {"code", code}, {"pos", std::to_string(i + 1)}})};
+    }
+  }
+  return std::nullopt;
+}
+
 std::string read_all(std::istream& in) {
   std::ostringstream s;
   s << in.rdbuf();
@@ -112,6 +136,11 @@ int cmd_import_csv(Context& ctx, Args& args) {
     if (!f) throw Error(ErrorCode::kNotFound, tr("import.cannot_open", {{"path", path}}));
     text = read_all(f);
   }
+  // Excel on Windows writes Windows-1252: read it as such (and say so), the same with and
+  // without --dry-run; what is neither that nor UTF-8 refuses the file.
+  std::string encoding;
+  text = csv_text_as_utf8(text, &encoding);
+  if (!encoding.empty()) *ctx.err << tr("import.converted", {{"enc", encoding}}) << "\n";
   std::istringstream in(text);
   CsvReader csv(in);
   // Columns -> fields; refuse the whole file for an unknown column (a typo would otherwise
@@ -180,6 +209,23 @@ int cmd_import_csv(Context& ctx, Args& args) {
     return true;
   };
 
+  // The live record (other than `id`) that already holds the row's natural key, if any:
+  // written earlier in this run or in the store.
+  auto key_holder = [&](const Json& fields, const std::string& id) -> std::optional<std::string> {
+    if (key_field.empty() || !fields.contains(key_field) || !fields[key_field].is_string()) {
+      return std::nullopt;
+    }
+    const std::string key = fields[key_field].get<std::string>();
+    if (auto it = written_key.find(key); it != written_key.end()) {
+      if (it->second != id) return it->second;
+      return std::nullopt;
+    }
+    for (const Record& rec : store.find_by_key(cs.name(), key)) {
+      if (rec.id != id) return rec.id;
+    }
+    return std::nullopt;
+  };
+
   std::vector<std::string> cells;
   size_t line = 0;
   // Bounded by the input: every iteration consumes a row.
@@ -189,13 +235,22 @@ int cmd_import_csv(Context& ctx, Args& args) {
     r.line = line;
     Json row = Json::object();
     std::string id;
+    std::optional<ValidationIssue> control;
     for (size_t i = 0; i < columns.size() && i < cells.size(); ++i) {
       if (static_cast<int>(i) == id_col) {
         id = trim(cells[i]);
         continue;
       }
+      if (!control) control = control_character(*columns[i], cells[i]);
       Json v = parse_field_text(*columns[i], cells[i]);
       if (!v.is_null()) row[columns[i]->name] = v;
+    }
+    if (control) {
+      r.title = record_title(cs, row);
+      refuse(r, *control, nullptr);
+      r.message = control->message;
+      plan.push_back(std::move(p));
+      continue;
     }
     if (cells.size() > columns.size()) {
       refuse(r, ValidationIssue{"", "extra_cells", "row has more cells than the header"}, nullptr);
@@ -234,6 +289,16 @@ int cmd_import_csv(Context& ctx, Args& args) {
         continue;
       }
       existing_id = id;
+      // The row's NIK on another record: an id column must not make a second one.
+      if (const auto other = key_holder(partial, id)) {
+        refuse(r, ValidationIssue{key_field, "duplicate_key", ""}, nullptr);
+        r.message = tr("import.key_elsewhere", {{"key", partial[key_field].get<std::string>()},
+                                                {"other", short_id(*other)},
+                                                {"id", short_id(id)}});
+        r.title = record_title(cs, row);
+        plan.push_back(std::move(p));
+        continue;
+      }
     } else if (!key_field.empty() && partial.contains(key_field) &&
                partial[key_field].is_string()) {
       const std::string key = partial[key_field].get<std::string>();
@@ -328,7 +393,8 @@ int cmd_import_csv(Context& ctx, Args& args) {
       }
       rows.push_back(j);
     }
-    print_json(*ctx.out, Json{{"imported", counts[0]},
+    print_json(*ctx.out, Json{{"encoding", encoding.empty() ? "UTF-8" : encoding},
+                              {"imported", counts[0]},
                               {"updated", counts[1]},
                               {"unchanged", counts[2]},
                               {"refused", counts[3]},
