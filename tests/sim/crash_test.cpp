@@ -95,6 +95,7 @@ SyncOptions quick(size_t push_batch = kPushBatchOps) {
   o.sleep = [](int) {};
   o.max_attempts = 3;
   o.push_batch = push_batch;
+  o.first_batch_bytes = 1 << 20;  // batches of push_batch ops from the first (not link-sized)
   return o;
 }
 

@@ -44,6 +44,7 @@ const std::vector<Scenario>& scenarios() {
       {"concurrent_edit", run_concurrent_edit},
       {"resume", run_resume},
       {"many_devices", run_many_devices},
+      {"slow_link", run_slow_link},
   };
   return kAll;
 }

@@ -26,5 +26,8 @@ Result run_concurrent_edit(const Options& options, const Workload& workload);
 Result run_resume(const Options& options, const Workload& workload);
 // many_devices: K devices (Options::devices) push N/K records each, all at once.
 Result run_many_devices(const Options& options, const Workload& workload);
+// slow_link: push and pull over emulated 2G and 3G links, clean and cut every 30 KB, against
+// one gzip -9 POST/GET of the bare records on the same link (scenario_slow_link.cpp).
+Result run_slow_link(const Options& options, const Workload& workload);
 
 }  // namespace lumbung::bench

@@ -26,12 +26,12 @@ namespace lumbung::bench {
 
 // --- SyncEnv ----------------------------------------------------------------------------------
 
-SyncEnv::SyncEnv(const Options& options, const std::string& name)
+SyncEnv::SyncEnv(const Options& options, const std::string& name, LinkProfile link)
     : dir_(options.workdir + "/" + name) {
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
   server_ = std::make_unique<ServerProc>(options.server_bin, dir_);
-  relay_ = std::make_unique<Relay>(server_->port());
+  relay_ = std::make_unique<Relay>(server_->port(), link);
   http_ = make_http_transport(server_->url());
   std::fprintf(stderr, "  server pid %d at %s, relay at %s\n", static_cast<int>(server_->pid()),
                server_->url().c_str(), relay_->url().c_str());
@@ -50,7 +50,15 @@ HttpResult SyncEnv::call(const std::string& method, const std::string& target, c
     req.body = body.dump();
     req.headers.emplace_back("Content-Type", "application/json");
   }
-  HttpResponse resp = http_->send(req);
+  HttpResponse resp;
+  try {
+    resp = http_->send(req);
+  } catch (const Error& e) {
+    // The server closes a keep-alive connection idle for 30 s (kSlowClientTimeoutMs), as it
+    // is between the setup calls around a long sync on an emulated slow link: once more.
+    if (e.code() != ErrorCode::kTransport) throw;
+    resp = http_->send(req);
+  }
   HttpResult out;
   out.status = resp.status;
   if (resp.headers.count("content-type") &&

@@ -32,8 +32,9 @@ struct HttpResult {
 
 class SyncEnv {
  public:
-  // Starts the server (binary Options::server_bin) in <workdir>/<name>/ and the relay.
-  SyncEnv(const Options& options, const std::string& name);
+  // Starts the server (binary Options::server_bin) in <workdir>/<name>/ and the relay,
+  // which emulates `link` (relay.h; default: a plain byte-counting relay).
+  SyncEnv(const Options& options, const std::string& name, LinkProfile link = {});
   ~SyncEnv();
 
   ServerProc& server() { return *server_; }

@@ -4,7 +4,8 @@
 //   lumbung::SyncClient client(*store, *transport, token);
 //   lumbung::SyncReport report = client.sync(options);
 //
-// A sync pushes the change log in batches, then pulls pages until the server has no more.
+// A sync pushes the change log in batches, then pulls pages until the server has no more;
+// batches and pages are sized in bytes to what the link carries whole (SyncOptions).
 // Every step is safe to interrupt: a push batch is keyed by (device, seq) so the server
 // applies a retried batch zero times; a pull page and its cursor commit in one local
 // transaction. On a dropped link the client waits (exponential backoff) and resumes from
@@ -30,6 +31,14 @@ struct HttpRequest {
   std::string target;  // path and query, e.g. "/v1/pull?cursor=abc"
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Optional: told the body bytes sent so far (upload) and received so far (download) of
+  // this request, from any thread, while send() runs. Bytes going back down (upload) mean
+  // the HTTP stack started the request again on its own (see SyncClient's RequestLoop).
+  std::function<void(bool upload, uint64_t bytes)> on_bytes;
+  // Optional: polled (from the sending thread, every ~50 ms) while send() runs; once it
+  // returns true send() gives the request up as soon as it can and throws
+  // Error(kCancelled).
+  std::function<bool()> stop;
 };
 
 struct HttpResponse {
@@ -69,24 +78,52 @@ struct HttpTransportOptions {
 std::unique_ptr<Transport> make_http_transport(const std::string& base_url,
                                                const HttpTransportOptions& options = {});
 
+// Longest time a sync stays silent: while a request or a retry wait lasts, on_progress is
+// called at least this often, so an officer never looks at a frozen screen.
+constexpr int kProgressEveryMs = 500;
+
 struct SyncProgress {
   enum class Phase { kPush, kPull, kDone };
+  // What the link is doing right now. kConnecting until the first body byte of a request
+  // is out (a new connection's handshake is in there), kSending while the body goes,
+  // kWaiting for the server's first answer byte, kReceiving while the answer comes,
+  // kRetryWait between a failed attempt and the next (see retry_in_ms), kIdle otherwise.
+  enum class Stage { kIdle, kConnecting, kSending, kWaiting, kReceiving, kRetryWait };
   Phase phase = Phase::kPush;
   uint64_t ops_pushed = 0;
   uint64_t ops_to_push = 0;  // pending when the sync began
   uint64_t ops_pulled = 0;
   uint64_t bytes_up = 0;  // on the wire, headers included
   uint64_t bytes_down = 0;
-  unsigned retries = 0;
+  unsigned retries = 0;  // every attempt after a failed one, the HTTP stack's own included
+  Stage stage = Stage::kIdle;
+  uint64_t request_sent = 0;      // body bytes of the current request sent so far
+  uint64_t request_size = 0;      // body bytes of the current request
+  uint64_t request_received = 0;  // answer body bytes received so far
+  unsigned attempt = 0;           // of the current request: 1, then 2 after a failure ...
+  unsigned max_attempts = 0;      // ... up to this (SyncOptions::max_attempts)
+  int64_t retry_in_ms = 0;        // kRetryWait: time left before the next attempt
+  std::string last_error;         // why the last attempt failed ("" after a success)
+  size_t transfer_bytes = 0;      // the size (wire bytes) batches and pages aim at now
 };
 
 struct SyncOptions {
-  size_t push_batch = kPushBatchOps;
-  size_t pull_page = kPullPageOps;
+  size_t push_batch = kPushBatchOps;  // most ops in one push batch
+  size_t pull_page = kPullPageOps;    // most ops in one pull page
+  // Largest push batch / pull page in wire bytes (gzip'ed body); 0 = 1 MiB. Within it,
+  // sizes adapt to the link: they start at first_batch_bytes, double while transfers
+  // arrive whole and fast, shrink after a cut (engine/src/sync/transfer_sizer.h).
+  size_t max_batch_bytes = 0;
+  // Size (wire bytes) the first batch and page aim at; 0 = 8 KiB, right for a 2G link. A
+  // caller that knows the link is fast (a LAN) or wants batches of exactly push_batch ops
+  // from the start may set it higher.
+  size_t first_batch_bytes = 0;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this
-  // Called after every batch or page, on the syncing thread.
+  // Called on the syncing thread after every batch or page, and while a request or a
+  // retry wait lasts at least every kProgressEveryMs (sync.h's SyncProgress::Stage says
+  // what the link is doing). One call at a time.
   std::function<void(const SyncProgress&)> on_progress;
   // Set to true (from any thread) to stop at the next request boundary; sync() then
   // throws Error(kCancelled). What was committed stays committed.

@@ -7,6 +7,7 @@
 // (measured with lumbung-bench --scenario pull, 100k records).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -35,6 +36,10 @@ class Pending {
   bool valid() const { return f_.valid(); }
   void wait() const {
     if (f_.valid()) f_.wait();
+  }
+  // True once the task is done (or there is none), waiting at most `ms` for it.
+  bool wait_for_ms(int ms) const {
+    return !f_.valid() || f_.wait_for(std::chrono::milliseconds(ms)) == std::future_status::ready;
   }
   R get() { return f_.get(); }
 

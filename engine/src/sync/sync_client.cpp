@@ -1,11 +1,12 @@
 // The sync client: pushes the change log, then pulls until the server has no more.
 //
-// One SyncClient::Run per call does the talking: it owns the retry loop (exponential
-// backoff on link failures, 5xx and 429), the byte and request counters, and the mapping
-// of problem+json refusals to lumbung::Error. It runs on the caller's thread, plus one
-// helper task at a time that overlaps the next step with the current one: while a push
-// batch is with the server the next batch is read and compressed; while a pull page is
-// applied the next page is fetched. Only one thread talks to the Transport at a time.
+// One SyncClient::Run per call does the talking: its RequestLoop (request_loop.h) owns
+// the retries, counters and the link's state; its TransferSizer (transfer_sizer.h) sizes
+// push batches and pull pages in bytes to what the link carries whole. It runs on the
+// caller's thread, plus one helper task at a time that overlaps the next step with the
+// current one: while a push batch is with the server the next batch is read and
+// compressed; while a pull page is applied the next page is fetched. Only one thread talks
+// to the Transport at a time.
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +18,8 @@
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
 #include "sync/helper_thread.h"
+#include "sync/request_loop.h"
+#include "sync/transfer_sizer.h"
 
 namespace lumbung {
 namespace {
@@ -36,127 +39,59 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
-size_t request_wire_bytes(const HttpRequest& r) {
-  // Request line, our headers, the Host/Content-Length/Connection headers the HTTP stack
-  // adds (about 60 bytes), blank line, body.
-  size_t n = r.method.size() + r.target.size() + 12 + 60 + 2 + r.body.size();
-  for (const auto& [k, v] : r.headers) n += k.size() + v.size() + 4;
-  return n;
-}
-
-bool retryable(int status) { return status >= 500 || status == 429 || status == 408; }
+constexpr int kPush = 0, kPull = 1;  // TransferSizer directions
 
 }  // namespace
 
 class SyncClient::Run {
  public:
   Run(SyncClient& c, const SyncOptions& o)
-      : c_(c), o_(o), start_(std::chrono::steady_clock::now()) {
+      : c_(c),
+        o_(o),
+        start_(std::chrono::steady_clock::now()),
+        link_(c.transport_, c.token_, o, [this] { tick(); }),
+        sizer_(o.max_batch_bytes, o.first_batch_bytes) {
     progress_.ops_to_push = c.store_.pending_count();
+    last_emit_ = start_;
   }
 
-  // Sends with retries; returns the decoded JSON of a 2xx answer. A refusal that a retry
-  // cannot fix throws Error with the server's code (and `problem` keeps its body).
-  // `gzip_body` is the request body already gzip'ed ("" for none).
-  Json call(const std::string& method, const std::string& target, std::string gzip_body,
-            Json* problem = nullptr, int64_t* rtt_ms = nullptr) {
-    HttpRequest req;
-    req.method = method;
-    req.target = target;
-    req.headers = {{"Accept-Encoding", "gzip"}, {"Accept", "application/json"}};
-    if (!c_.token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + c_.token_);
-    if (!gzip_body.empty()) {
-      req.body = std::move(gzip_body);
-      req.headers.emplace_back("Content-Type", "application/json");
-      req.headers.emplace_back("Content-Encoding", "gzip");
-    }
-    unsigned failures = 0;
-    int backoff = o_.initial_backoff_ms;
-    std::string last_error;
-    for (;;) {
-      check_cancel();
-      int retry_after_ms = 0;
-      try {
-        ++requests_;
-        bytes_up_ += request_wire_bytes(req);
-        const int64_t sent = monotonic_ms();
-        HttpResponse resp = c_.transport_.send(req);
-        if (rtt_ms) *rtt_ms = monotonic_ms() - sent;
-        bytes_down_ += resp.wire_bytes ? resp.wire_bytes : resp.body.size();
-        std::string body = resp.body;
-        if (auto it = resp.headers.find("content-encoding");
-            it != resp.headers.end() && it->second == "gzip") {
-          try {
-            body = gzip::decompress(body, 4 * kMaxBodyBytes);
-          } catch (const Error& e) {  // a body cut short on the way is a link failure
-            throw Error(ErrorCode::kTransport, std::string("bad gzip from server: ") + e.what());
-          }
-        }
-        if (resp.status >= 200 && resp.status < 300) {
-          try {
-            return Json::parse(body);
-          } catch (const Json::exception&) {
-            throw Error(ErrorCode::kTransport, "server answer is not JSON (cut short?)");
-          }
-        }
-        Json p = Json::parse(body, nullptr, false);
-        // Every refusal of a Lumbung server is a problem object; anything else is a body cut
-        // short on the way (or a proxy's page): a link failure, tried again, not a verdict
-        // (tests/sim --restores seed 222: a seq_gap answer cut short).
-        if (!p.is_object() || !p.contains("code")) {
-          throw Error(ErrorCode::kTransport,
-                      "HTTP " + std::to_string(resp.status) + " without a problem body");
-        }
-        const std::string detail = p.is_object() && p.contains("detail") && p["detail"].is_string()
-                                       ? p["detail"].get<std::string>()
-                                       : "HTTP " + std::to_string(resp.status);
-        if (!retryable(resp.status)) {
-          if (problem) *problem = p;
-          const std::string code = p.is_object() && p.contains("code") && p["code"].is_string()
-                                       ? p["code"].get<std::string>()
-                                       : std::string();
-          throw Error(code.empty() ? ErrorCode::kProtocol : error_code_from_name(code), detail);
-        }
-        last_error = detail;
-        if (auto it = resp.headers.find("retry-after"); it != resp.headers.end()) {
-          retry_after_ms = std::atoi(it->second.c_str()) * 1000;
-        }
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::kTransport) throw;
-        // An untrusted certificate or a pin mismatch will not heal by waiting.
-        if (std::string_view(e.what()).rfind("TLS:", 0) == 0) throw;
-        last_error = e.what();
-      }
-      if (++failures >= o_.max_attempts) {
-        throw Error(ErrorCode::kTransport,
-                    "gave up after " + std::to_string(failures) + " attempts: " + last_error);
-      }
-      ++retries_;
-      wait(std::max(backoff, retry_after_ms));
-      backoff = std::min(backoff * 2, o_.max_backoff_ms);
-    }
+  Json call(const std::string& method, const std::string& target, std::string gzip_body) {
+    return link_.call(method, target, std::move(gzip_body));
   }
 
   // One push batch, read from the log and compressed, ready to send.
   struct Outgoing {
     std::vector<WireChange> changes;
     std::string gzip_body;
+    size_t text_bytes = 0;  // the JSON before gzip
   };
 
+  // The ops after `after_seq` whose JSON fits the sizer's budget now (at least one).
   Outgoing prepare_batch(uint64_t after_seq, const Json& report_base) {
     Store& store = c_.store_;
     Outgoing out;
-    out.changes = store.pending_wire(o_.push_batch, after_seq);
+    const size_t budget = sizer_.text_budget(kPush);
+    // Read about as many ops as the budget holds (learned op size), then trim to it.
+    const size_t guess = budget / std::max<size_t>(avg_op_text_.load(), 64) * 5 / 4 + 1;
+    out.changes = store.pending_wire(std::min(o_.push_batch, guess), after_seq);
     if (out.changes.empty()) return out;
+    size_t text = 0, keep = 0;
+    for (; keep < out.changes.size(); ++keep) {
+      text += out.changes[keep].json.size() + 1;
+      if (keep > 0 && text > budget) break;
+    }
+    out.changes.resize(keep);
     std::string body = "{\"device\":" + Json(store.device_id()).dump() + ",\"ops\":[";
     for (size_t i = 0; i < out.changes.size(); ++i) {
       if (i) body += ',';
       body += out.changes[i].json;
     }
+    avg_op_text_ = std::max<size_t>(1, (body.size() - 40) / out.changes.size());
     Json report = report_base;
     report["pending"] = store.pending_count();  // when this batch was read
     report["oldest_pending_ms"] = out.changes.front().written_ms;
     body += "],\"report\":" + report.dump() + "}";
+    out.text_bytes = body.size();
     out.gzip_body = gzip::compress(body);
     return out;
   }
@@ -172,14 +107,24 @@ class SyncClient::Run {
     Outgoing batch = prepare_batch(0, report);
     while (!batch.changes.empty()) {
       check_cancel();
-      const uint64_t first = batch.changes.front().seq, last = batch.changes.back().seq;
+      const uint64_t first = batch.changes.front().seq;
+      const uint64_t planned_last = batch.changes.back().seq;
       // Read and compress the next batch while this one is with the server.
-      auto next = helper_.submit([&, last] { return prepare_batch(last, report); });
+      auto next = helper_.submit([&, planned_last] { return prepare_batch(planned_last, report); });
       Json problem;
       Json ack;
-      int64_t rtt = 0;
+      sync_detail::CallInfo info;
+      // After a cut the batch is read again at the smaller size: a large batch on a link
+      // that cuts more often than it is long would otherwise never arrive.
+      auto smaller = [&](HttpRequest& req, uint64_t partial) {
+        sizer_.on_cut(partial);
+        if (batch.gzip_body.size() <= sizer_.target()) return;
+        next.wait();
+        batch = prepare_batch(first - 1, report);
+        req.body = batch.gzip_body;
+      };
       try {
-        ack = call("POST", "/v1/push", std::move(batch.gzip_body), &problem, &rtt);
+        ack = link_.call("POST", "/v1/push", batch.gzip_body, &problem, &info, smaller);
       } catch (const Error& e) {
         next.wait();
         if (e.code() != ErrorCode::kSeqGap || !problem.contains("expected_seq")) throw;
@@ -189,13 +134,17 @@ class SyncClient::Run {
         if (expected == 0 || ++realignments_ > 3) throw;
         const uint64_t have = expected - 1;
         if (have >= first) {
-          store.acknowledge(std::min<uint64_t>(have, last));
+          store.acknowledge(std::min<uint64_t>(have, batch.changes.back().seq));
         } else {
           store.rewind_acknowledged(have);
         }
         batch = prepare_batch(0, report);
         continue;
       }
+      const uint64_t last = batch.changes.back().seq;  // `smaller` may have cut the batch
+      if (info.resent) sizer_.on_cut(info.wire_up);  // the HTTP stack's own retry: a cut too
+      sizer_.on_whole(kPush, info.wire_up, batch.text_bytes, info.transfer_ms,
+                      info.wire_up + info.wire_down);
       const uint64_t acked = ack.at("acked_seq").get<uint64_t>();
       std::vector<std::pair<uint64_t, uint64_t>> restamps;
       if (auto it = ack.find("restamped"); it != ack.end() && it->is_array()) {
@@ -206,7 +155,7 @@ class SyncClient::Run {
       // re-stamped versions observed after it then stay below every version issued next
       // (in the other order the reset forgot them and the device issued a re-stamped
       // version again as its own next one: soak seed 53097).
-      correct_clock(ack, rtt);
+      correct_clock(ack, info.rtt_ms);
       store.apply_restamps(restamps);
       report_.restamped += restamps.size();
       apply_outcomes(ack, first, last);
@@ -273,12 +222,26 @@ class SyncClient::Run {
     int64_t rtt_ms = 0;
   };
 
+  // `max_bytes` asks the server for a page whose ops' JSON fits the sizer's budget (a v1
+  // server ignores it and sends up to pull_page ops).
+  std::string pull_target(const std::string& cursor) const {
+    return "/v1/pull?limit=" + std::to_string(o_.pull_page) +
+           "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) +
+           (cursor.empty() ? "" : "&cursor=" + url_encode(cursor));
+  }
+
   Incoming fetch_page(const std::string& cursor) {
     Incoming in;
-    in.reply = call("GET",
-                    "/v1/pull?limit=" + std::to_string(o_.pull_page) +
-                        (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)),
-                    "", nullptr, &in.rtt_ms);
+    sync_detail::CallInfo info;
+    auto smaller = [&](HttpRequest& req, uint64_t partial) {  // after a cut: a smaller page
+      sizer_.on_cut(partial);
+      req.target = pull_target(cursor);
+    };
+    in.reply = link_.call("GET", pull_target(cursor), "", nullptr, &info, smaller);
+    in.rtt_ms = info.rtt_ms;
+    if (info.resent) sizer_.on_cut(info.wire_down);  // the HTTP stack's own retry: a cut too
+    sizer_.on_whole(kPull, info.wire_down, info.answer_text, info.transfer_ms,
+                    info.wire_up + info.wire_down);
     Json& arr = in.reply.at("ops");
     in.ops.reserve(arr.size());
     for (auto& o : arr) in.ops.push_back(decode_op(std::move(o), ""));
@@ -324,6 +287,7 @@ class SyncClient::Run {
       emit();
       if (!next.valid()) break;
       cursor = page.next;
+      link_.wait_ticking(next);
       page = next.get();
     }
   }
@@ -359,10 +323,10 @@ class SyncClient::Run {
   SyncReport finish() {
     progress_.phase = SyncProgress::Phase::kDone;
     emit();
-    report_.requests = requests_;
-    report_.bytes_up = bytes_up_;
-    report_.bytes_down = bytes_down_;
-    report_.retries = retries_;
+    report_.requests = link_.requests();
+    report_.bytes_up = link_.bytes_up();
+    report_.bytes_down = link_.bytes_down();
+    report_.retries = link_.retries();
     report_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     return report_;
@@ -373,27 +337,20 @@ class SyncClient::Run {
   }
 
  private:
-  int64_t monotonic_ms() const {
-    if (o_.monotonic_ms) return o_.monotonic_ms();
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-  void check_cancel() const {
-    if (o_.cancel && o_.cancel->load()) throw Error(ErrorCode::kCancelled, "sync cancelled");
-  }
-  void wait(int ms) {
-    if (o_.sleep) {
-      o_.sleep(ms);
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    }
-  }
+  void check_cancel() const { link_.check_cancel(); }
+  // On the syncing thread only.
   void emit() {
-    progress_.bytes_up = bytes_up_;
-    progress_.bytes_down = bytes_down_;
-    progress_.retries = retries_;
+    link_.fill(progress_);
+    progress_.transfer_bytes = sizer_.target();
+    last_emit_ = std::chrono::steady_clock::now();
     if (o_.on_progress) o_.on_progress(progress_);
+  }
+  // Called by the RequestLoop on the syncing thread while it waits.
+  void tick() {
+    if (std::chrono::steady_clock::now() - last_emit_ >=
+        std::chrono::milliseconds(kProgressEveryMs)) {
+      emit();
+    }
   }
   // Learns the server's time so later local versions are near real time (clock.h). Half
   // the round trip approximates when the server read its clock.
@@ -420,9 +377,10 @@ class SyncClient::Run {
   SyncProgress progress_;
   int realignments_ = 0;
   bool resend_needed_ = false;
-  // Counted by call(), which runs on the syncing thread or its helper task.
-  std::atomic<uint64_t> requests_{0}, bytes_up_{0}, bytes_down_{0};
-  std::atomic<unsigned> retries_{0};
+  std::chrono::steady_clock::time_point last_emit_;
+  sync_detail::RequestLoop link_;
+  sync_detail::TransferSizer sizer_;
+  std::atomic<size_t> avg_op_text_{400};  // JSON bytes of one op, as last measured
   // Last member: destroyed first, so its queued tasks finish while the rest is alive.
   sync_detail::HelperThread helper_;
 };

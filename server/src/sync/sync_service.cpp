@@ -294,7 +294,7 @@ const std::string& SyncService::epoch_of(uint64_t pos) const {
 }
 
 std::string SyncService::pull(const Principal& device, const std::string& cursor_text,
-                              size_t limit) {
+                              size_t limit, size_t max_bytes) {
   const Cursor cursor = decode_cursor(cursor_text);
   uint64_t after = cursor.pos;
   bool reset = false;
@@ -309,6 +309,21 @@ std::string SyncService::pull(const Principal& device, const std::string& cursor
   }
   if (limit == 0 || limit > kPullPageOps) limit = kPullPageOps;
   LogPage page = store_.read_log(after, device.scope, device.device_id, limit, kPullScanRows);
+  if (max_bytes > 0) {
+    max_bytes = std::clamp(max_bytes, kPullMinPageBytes, kPullMaxPageBytes);
+    size_t bytes = 0, keep = 0;
+    while (keep < page.entries.size()) {
+      bytes += page.entries[keep].op_text.size() + 1;
+      if (keep > 0 && bytes > max_bytes) break;
+      ++keep;
+    }
+    if (keep < page.entries.size()) {
+      // Every row up to the last op sent was examined, so the cursor may stop there.
+      page.last_scanned = page.entries[keep - 1].pos;
+      page.entries.resize(keep);
+      page.more = true;
+    }
+  }
   const int64_t now = wall_.now_ms();
   // Built as text: the oplog already holds each op's JSON, so a page is a concatenation.
   size_t total = 160;

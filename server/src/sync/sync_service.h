@@ -32,6 +32,12 @@ namespace lumbung::server {
 // gets an empty-but-advancing page (more=true) instead of a request that scans the whole
 // log: 20,000 rows read in ~10 ms, so a pull answers quickly on any database size.
 constexpr size_t kPullScanRows = 20000;
+// Bounds of a pull's `max_bytes` (the ops' JSON text in one page, before gzip). A device on
+// a link that drops every few tens of KB asks for small pages so each one arrives whole;
+// 1 KiB still holds an enrolment op (~400 B) and a page never stops at zero ops anyway.
+// 8 MiB is kMaxBodyBytes: a page no larger than the largest body the server takes.
+constexpr size_t kPullMinPageBytes = 1024;
+constexpr size_t kPullMaxPageBytes = 8u * 1024 * 1024;
 
 struct RefusedOp {
   uint64_t seq = 0;
@@ -75,8 +81,12 @@ class SyncService {
   // when the change set itself is unusable.
   PushResult push(const Principal& device, Json body);
 
-  // The pull response body (JSON text). `limit` 0 = kPullPageOps.
-  std::string pull(const Principal& device, const std::string& cursor, size_t limit);
+  // The pull response body (JSON text). `limit` 0 = kPullPageOps. `max_bytes` 0 = no byte
+  // budget; otherwise clamped to [kPullMinPageBytes, kPullMaxPageBytes]: the page ends
+  // before the op whose JSON would take the ops' text past it (never before the first op),
+  // with more=true and a cursor right after the last op sent.
+  std::string pull(const Principal& device, const std::string& cursor, size_t limit,
+                   size_t max_bytes = 0);
 
   // The one write path for ops (pushes, reviews, re-applied refusals).
   OpWriter& writer() { return writer_; }

@@ -23,6 +23,33 @@ std::string clock_text(double seconds) {
   return buf;
 }
 
+// What the link is doing (SyncProgress::Stage), in both languages. Kept beside the bar
+// that is their only user.
+std::string stage_text(const SyncProgress& p) {
+  const bool id = language() == Lang::kIndonesian;
+  using S = SyncProgress::Stage;
+  switch (p.stage) {
+    case S::kConnecting:
+      return id ? "menghubungi server…" : "connecting…";
+    case S::kSending:
+      return (id ? "mengirim " : "sending ") + human_bytes(p.request_sent) + "/" +
+             human_bytes(p.request_size);
+    case S::kWaiting:
+      return id ? "menunggu jawaban server…" : "waiting for the server…";
+    case S::kReceiving:
+      return (id ? "menerima " : "receiving ") + human_bytes(p.request_received);
+    case S::kRetryWait: {
+      const std::string n = std::to_string(p.attempt + 1), m = std::to_string(p.max_attempts);
+      const std::string t = std::to_string((p.retry_in_ms + 999) / 1000);
+      return id ? "koneksi putus; coba lagi " + n + " dari " + m + " dalam " + t + " d"
+                : "link failed; retry " + n + " of " + m + " in " + t + " s";
+    }
+    case S::kIdle:
+      break;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string ProgressBar::render(const SyncProgress& p) const {
@@ -62,6 +89,10 @@ std::string ProgressBar::render(const SyncProgress& p) const {
   }
   std::string line = up + " │ " + down;
   if (p.retries > 0) line += "  " + tr("sync.retries", {{"n", std::to_string(p.retries)}});
+  if (p.phase != SyncProgress::Phase::kDone) {
+    const std::string stage = stage_text(p);
+    if (!stage.empty()) line += "  · " + stage;
+  }
   return line;
 }
 

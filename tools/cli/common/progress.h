@@ -2,6 +2,9 @@
 //
 //   ↑ kirim 1.200/5.000 ███████░░░░░░░░░ 24%  98,4 KB  sisa ~0:41 │ ↓ terima 300  20,1 KB
 //
+// After it, what the link is doing now: connecting, sending (bytes of the request),
+// waiting for the server, receiving (bytes), or "retry N of M in T s" after a failure. The
+// sync calls update() at least every kProgressEveryMs, so the line never freezes.
 // On a terminal the line is redrawn in place; otherwise (a pipe, a log file) one line is
 // printed per update, at most once a second, so logs stay short. Called on the syncing
 // thread only.

@@ -164,6 +164,8 @@ int cmd_sync(Context& ctx, Args& args) {
   const auto retries = args.value("retries");
   const auto timeout = args.value("timeout");
   const auto batch = args.value("batch");
+  // Largest batch or page in bytes on the wire; sizes still adapt to the link below it.
+  const auto max_batch_bytes = args.value("max-batch-bytes");
   const bool quiet = args.flag("quiet");
   args.finish();
   Laptop lap(ctx.home);
@@ -182,6 +184,9 @@ int cmd_sync(Context& ctx, Args& args) {
   SyncOptions o;
   if (retries) o.max_attempts = static_cast<unsigned>(std::max(1, std::stoi(*retries)));
   if (batch) o.push_batch = static_cast<size_t>(std::max(1, std::stoi(*batch)));
+  if (max_batch_bytes) {
+    o.max_batch_bytes = static_cast<size_t>(std::max(2048LL, std::stoll(*max_batch_bytes)));
+  }
   ProgressBar bar(*ctx.err, is_terminal(2));
   if (!quiet) o.on_progress = [&](const SyncProgress& p) { bar.update(p); };
   g_cancel = false;

@@ -1,0 +1,212 @@
+#include "sync/request_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string_view>
+
+#include "common/gzip.h"
+#include "lumbung/error.h"
+
+namespace lumbung::sync_detail {
+namespace {
+
+using Stage = SyncProgress::Stage;
+
+size_t request_wire_bytes(const HttpRequest& r) {
+  // Request line, our headers, the Host/Content-Length/Connection headers the HTTP stack
+  // adds (about 60 bytes), blank line, body.
+  size_t n = r.method.size() + r.target.size() + 12 + 60 + 2 + r.body.size();
+  for (const auto& [k, v] : r.headers) n += k.size() + v.size() + 4;
+  return n;
+}
+
+bool retryable(int status) { return status >= 500 || status == 429 || status == 408; }
+
+}  // namespace
+
+RequestLoop::RequestLoop(Transport& transport, const std::string& token,
+                         const SyncOptions& options, std::function<void()> tick)
+    : transport_(transport),
+      token_(token),
+      o_(options),
+      tick_(std::move(tick)),
+      syncing_thread_(std::this_thread::get_id()) {}
+
+int64_t RequestLoop::monotonic_ms() const {
+  if (o_.monotonic_ms) return o_.monotonic_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void RequestLoop::check_cancel() const {
+  if (o_.cancel && o_.cancel->load()) throw Error(ErrorCode::kCancelled, "sync cancelled");
+}
+
+void RequestLoop::fill(SyncProgress& p) const {
+  p.bytes_up = bytes_up_;
+  p.bytes_down = bytes_down_;
+  p.retries = retries_;
+  p.stage = stage_;
+  p.request_sent = sent_;
+  p.request_size = size_;
+  p.request_received = received_;
+  p.attempt = attempt_;
+  p.max_attempts = o_.max_attempts;
+  p.retry_in_ms =
+      p.stage == Stage::kRetryWait ? std::max<int64_t>(0, retry_at_ms_ - monotonic_ms()) : 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  p.last_error = last_error_;
+}
+
+// One attempt. On the syncing thread the transport runs on io_ while this thread ticks.
+HttpResponse RequestLoop::send_once(HttpRequest& req) {
+  sent_ = 0;
+  received_ = 0;
+  resent_ = false;
+  size_ = req.body.size();
+  stage_ = Stage::kConnecting;
+  // The HTTP stack may send a request again by itself (cpprestsdk does after a failure on a
+  // reused connection): its upload or download count then starts over. That second attempt
+  // is let through (stopping it would waste what it already sent) and counted as a retry,
+  // and the sizer takes it as a cut (CallInfo::resent).
+  req.on_bytes = [this](bool upload, uint64_t bytes) {
+    if (upload) {
+      // Each attempt reports its body from the start (a GET: 0 once), ending in kWaiting.
+      if (bytes < sent_ || stage_ == Stage::kWaiting || stage_ == Stage::kReceiving) {
+        resent_ = true;
+      }
+      sent_ = bytes;
+      stage_ = bytes >= size_ ? Stage::kWaiting : Stage::kSending;
+    } else {
+      if (bytes < received_) resent_ = true;
+      received_ = bytes;
+      stage_ = Stage::kReceiving;
+    }
+  };
+  req.stop = [this] { return o_.cancel && o_.cancel->load(); };
+  if (!on_syncing_thread()) return transport_.send(req);
+  auto pending = io_.submit([this, &req] { return transport_.send(req); });
+  wait_ticking(pending);
+  return pending.get();
+}
+
+void RequestLoop::backoff(int ms) {
+  stage_ = Stage::kRetryWait;
+  retry_at_ms_ = monotonic_ms() + ms;
+  // In slices, so that cancelling answers within one and the countdown is shown.
+  for (int left = ms; left > 0; left -= 100) {
+    check_cancel();
+    const int slice = std::min(left, 100);
+    if (o_.sleep) {
+      o_.sleep(slice);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(slice));
+    }
+    if (on_syncing_thread()) tick();
+  }
+}
+
+Json RequestLoop::call(const std::string& method, const std::string& target,
+                       std::string gzip_body, Json* problem, CallInfo* info,
+                       const AfterCut& after_cut) {
+  HttpRequest req;
+  req.method = method;
+  req.target = target;
+  req.headers = {{"Accept-Encoding", "gzip"}, {"Accept", "application/json"}};
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  if (!gzip_body.empty()) {
+    req.body = std::move(gzip_body);
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.headers.emplace_back("Content-Encoding", "gzip");
+  }
+  unsigned failures = 0;
+  int backoff_ms = o_.initial_backoff_ms;
+  for (;;) {
+    check_cancel();
+    attempt_ = failures + 1;
+    int retry_after_ms = 0;
+    bool link_failed = false;
+    uint64_t partial = 0;
+    try {
+      ++requests_;
+      const size_t wire_up = request_wire_bytes(req);
+      bytes_up_ += wire_up;
+      const int64_t sent = monotonic_ms();
+      HttpResponse resp = send_once(req);
+      stage_ = Stage::kIdle;
+      const int64_t took = monotonic_ms() - sent;
+      const size_t wire_down = resp.wire_bytes ? resp.wire_bytes : resp.body.size();
+      bytes_down_ += wire_down;
+      std::string body = resp.body;
+      if (auto it = resp.headers.find("content-encoding");
+          it != resp.headers.end() && it->second == "gzip") {
+        try {
+          body = gzip::decompress(body, 4 * kMaxBodyBytes);
+        } catch (const Error& e) {  // a body cut short on the way is a link failure
+          throw Error(ErrorCode::kTransport, std::string("bad gzip from server: ") + e.what());
+        }
+      }
+      if (resp.status >= 200 && resp.status < 300) {
+        Json out;
+        try {
+          out = Json::parse(body);
+        } catch (const Json::exception&) {
+          throw Error(ErrorCode::kTransport, "server answer is not JSON (cut short?)");
+        }
+        if (resent_) {  // the HTTP stack's own second attempt, on the wire too
+          ++retries_;
+          ++requests_;
+          bytes_up_ += wire_up;
+        }
+        if (info) *info = CallInfo{took, wire_up, wire_down, body.size(), took, resent_};
+        set_error("");
+        return out;
+      }
+      Json p = Json::parse(body, nullptr, false);
+      // Every refusal of a Lumbung server is a problem object; anything else is a body cut
+      // short on the way (or a proxy's page): a link failure, tried again, not a verdict
+      // (tests/sim --restores seed 222: a seq_gap answer cut short).
+      if (!p.is_object() || !p.contains("code")) {
+        throw Error(ErrorCode::kTransport,
+                    "HTTP " + std::to_string(resp.status) + " without a problem body");
+      }
+      const std::string detail = p.contains("detail") && p["detail"].is_string()
+                                     ? p["detail"].get<std::string>()
+                                     : "HTTP " + std::to_string(resp.status);
+      if (!retryable(resp.status)) {
+        if (problem) *problem = p;
+        const std::string code = p["code"].is_string() ? p["code"].get<std::string>() : "";
+        throw Error(code.empty() ? ErrorCode::kProtocol : error_code_from_name(code), detail);
+      }
+      set_error(detail);
+      if (auto it = resp.headers.find("retry-after"); it != resp.headers.end()) {
+        retry_after_ms = std::atoi(it->second.c_str()) * 1000;
+      }
+    } catch (const Error& e) {
+      stage_ = Stage::kIdle;
+      if (e.code() != ErrorCode::kTransport) throw;
+      // An untrusted certificate or a pin mismatch will not heal by waiting.
+      if (std::string_view(e.what()).rfind("TLS:", 0) == 0) throw;
+      if (resent_) {  // the HTTP stack's own second attempt failed too
+        ++requests_;
+        ++retries_;
+      }
+      set_error(e.what());
+      link_failed = true;
+      partial = sent_ + received_;
+    }
+    if (++failures >= o_.max_attempts) {
+      std::lock_guard<std::mutex> lock(mu_);
+      throw Error(ErrorCode::kTransport,
+                  "gave up after " + std::to_string(failures) + " attempts: " + last_error_);
+    }
+    ++retries_;
+    backoff(std::max(backoff_ms, retry_after_ms));
+    stage_ = Stage::kIdle;
+    backoff_ms = std::min(backoff_ms * 2, o_.max_backoff_ms);
+    if (link_failed && after_cut) after_cut(req, partial);
+  }
+}
+
+}  // namespace lumbung::sync_detail
