@@ -34,6 +34,7 @@ struct Admin {
 int codes(Admin& a, Args& args);
 int tokens(Admin& a, Args& args);
 int audit(Admin& a, Args& args);
+// devices.cpp
 int devices(Admin& a, Args& args);
 // review.cpp
 int conflicts(Admin& a, Args& args);

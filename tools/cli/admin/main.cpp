@@ -309,68 +309,6 @@ int audit(Admin& a, Args& args) {
   throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "audit " + verb}}));
 }
 
-int devices(Admin& a, Args& args) {
-  const std::string verb = args.next();
-  if (verb == "revoke") {
-    const std::string id = args.next();
-    args.finish();
-    if (id.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_device"));
-    Json r = a.api->call("POST", "/v1/admin/devices/" + url_encode(id) + "/revoke");
-    if (a.json) {
-      print_json(*a.out, r);
-    } else {
-      *a.out << tr("admin.revoked", {{"device", id}}) << "\n";
-    }
-    return kExitOk;
-  }
-  if (verb != "list" && !verb.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                tr("usage.unknown_command", {{"cmd", "devices " + verb}}));
-  }
-  args.finish();
-  Json r = a.api->get("/v1/admin/devices");
-  // Each device's open refused changes: what its officer is waiting on the office for.
-  std::vector<std::string> ids;
-  for (const auto& d : r["devices"]) ids.push_back(d.value("device_id", ""));
-  const RefusedCounts refused = open_refused_counts(a, ids);
-  for (auto& d : r["devices"]) {
-    auto it = refused.by_device.find(d.value("device_id", ""));
-    d["open_refused"] = it == refused.by_device.end() ? 0 : it->second;
-  }
-  if (a.json) {
-    r["open_refused_complete"] = refused.complete;
-    print_json(*a.out, r);
-    return kExitOk;
-  }
-  const int64_t now = now_ms();
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& d : r["devices"]) {
-    const Json st = d.value("status", Json());
-    std::string pending = "-", records = "-";
-    if (st.is_object()) {
-      if (st.contains("pending")) pending = value_text(st["pending"]);
-      if (st.contains("records")) records = value_text(st["records"]);
-    }
-    std::vector<std::string> scope;
-    for (const auto& p : d.value("scope", Json::array())) {
-      if (p.is_string()) scope.push_back(p.get<std::string>());
-    }
-    rows.push_back({d.value("device_id", ""), d.value("label", ""), regions_text(scope),
-                    time_ago(opt_ms(d, "last_seen_ms"), now),
-                    time_ago(opt_ms(d, "last_sync_ms"), now),
-                    value_text(d.value("acked_seq", Json(0))), records, pending,
-                    value_text(d["open_refused"]) + (refused.complete ? "" : "+"),
-                    d.value("revoked", false) ? tr("admin.revoked_word") : ""});
-  }
-  print_table(*a.out,
-              {tr("admin.col.device"), tr("admin.col.label"), tr("admin.col.scope"),
-               tr("admin.col.seen"), tr("admin.col.synced"), tr("admin.col.acked"),
-               tr("admin.col.records"), tr("admin.col.pending"), tr("admin.col.refused"), ""},
-              rows, 30);
-  if (!refused.complete) *a.out << tr("admin.refused_counts_cut") << "\n";
-  return kExitOk;
-}
-
 }  // namespace lumbung::cli::admin
 
 namespace {

@@ -174,8 +174,8 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   tokens create --role reviewer|admin [--label TEKS] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: wilayah token reviewer (tanpa itu: semua wilayah)
   devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat,
-                      perubahan ditolak yang masih terbuka
-  devices revoke ID    cabut perangkat seketika
+                      perubahan ditolak yang masih terbuka; MACET = 3 hari tanpa sinkron
+  devices revoke ID    cabut perangkat seketika (ID boleh awalannya yang unik)
   conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: lengkap atau awalnya)
   conflicts resolve ID --value NILAI            ketik nilai baru (diperiksa skema)
@@ -218,8 +218,8 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   tokens create --role reviewer|admin [--label TEXT] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: a reviewer token's regions (without it: every region)
   devices list         last seen, last sync, acked seq, what each device reported, its open
-                      refused changes
-  devices revoke ID    revoke a device at once
+                      refused changes; STUCK = 3 days without a sync
+  devices revoke ID    revoke a device at once (ID may be a unique prefix)
   conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: whole or its start)
   conflicts resolve ID --value VALUE            type a new value (checked by the schema)

@@ -83,6 +83,30 @@ void add_trust_entries(Catalogue& c) {
         "({detail}). This is NOT a signal problem. Someone may be intercepting the network, or "
         "the office replaced the server's certificate. Nothing was sent; do not retry on this "
         "network, and ask the central office for the right pin."}},
+      // --- lumbung-admin devices (admin/devices.cpp) ---
+      {"admin.never", {"belum pernah", "never"}},
+      {"admin.no_devices",
+       {"Belum ada laptop terdaftar. Buat kode: lumbung-admin codes create --scope ...",
+        "No laptop registered yet. Make a code: lumbung-admin codes create --scope ..."}},
+      {"admin.flag_stuck", {"MACET", "STUCK"}},
+      {"admin.flag_refused", {"{n} DITOLAK", "{n} REFUSED"}},
+      {"admin.col.pending_reported", {"menunggu (dilaporkan)", "pending (reported)"}},
+      {"admin.col.attention", {"perhatian", "attention"}},
+      {"admin.devices_legend",
+       {"menunggu (dilaporkan) = perubahan yang belum terkirim menurut laporan laptop saat "
+        "sinkron terakhirnya. MACET = tidak sinkron 3 hari padahal masih ada perubahan "
+        "menunggu, atau terdaftar 3 hari tanpa pernah sinkron. DITOLAK = perubahan yang "
+        "disisihkan server dan menunggu kantor (lumbung-admin refused list --device ID).",
+        "pending (reported) = changes not yet sent, as the laptop reported at its last sync. "
+        "STUCK = no sync for 3 days while changes were waiting, or registered 3 days ago and "
+        "never synced. REFUSED = changes the server set aside, waiting for the office "
+        "(lumbung-admin refused list --device ID)."}},
+      {"admin.device_ambiguous",
+       {"{ref} cocok dengan beberapa perangkat ({list}); tulis lebih panjang",
+        "{ref} matches several devices ({list}); type more of it"}},
+      {"admin.device_unknown",
+       {"tidak ada perangkat {ref} (lihat lumbung-admin devices list)",
+        "no device {ref} (see lumbung-admin devices list)"}},
       {"admin.tls_refused",
        {"sertifikat TLS server ditolak ({detail}); ini bukan masalah jaringan. Berikan "
         "--ca-file server.crt dan/atau --pin PIN (atau LUMBUNG_CA_FILE / LUMBUNG_PIN)",
