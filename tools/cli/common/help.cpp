@@ -60,6 +60,7 @@ Pendaftaran dan rekaman:
                       dengan opsi: satu opsi per kolom skema (--programs JKK,JKM)
   list [--village 74.02.01] [--limit N] [--deleted]
   search TEKS | --name TEKS | --nik NIK | --village KODE
+                      kata nama mana saja, urutan/huruf bebas; sebagian NIK; kode desa
   show ID|NIK          semua kolom satu rekaman (ID: lengkap atau 8 karakter terakhir)
   edit ID|NIK --set kolom=nilai [--set ...]   (atau --kolom nilai; nilai kosong = hapus isi)
   delete ID|NIK [--force]   bertanya dulu kecuali --force
@@ -124,6 +125,7 @@ Enrolment and records:
                       with flags: one flag per schema field (--programs JKK,JKM)
   list [--village 74.02.01] [--limit N] [--deleted]
   search TEXT | --name TEXT | --nik NIK | --village CODE
+                      any words of the name, any order or case; part of a NIK; a village code
   show ID|NIK          every field of one record (ID: whole, or its last 8 characters)
   edit ID|NIK --set field=value [--set ...]   (or --field value; empty value = clear)
   delete ID|NIK [--force]   asks first unless --force

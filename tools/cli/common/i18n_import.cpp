@@ -1,6 +1,6 @@
 // The sentences of import-csv about the file itself (encoding, control characters, an id
-// column against a NIK already held), Indonesian beside English. Part of the one catalogue
-// of common/i18n.cpp.
+// column against a NIK already held) and of search finding nothing, Indonesian beside
+// English. Part of the one catalogue of common/i18n.cpp.
 #include "common/i18n_catalogue.h"
 
 namespace lumbung::cli::i18n_detail {
@@ -42,6 +42,11 @@ void add_import_entries(Catalogue& c) {
         "pakai id {other}",
         "NIK {key} is already on this laptop as record {other}, but this row's id column names "
         "{id}: the row would make the same person twice. Empty the id cell, or use id {other}"}},
+      {"search.not_found",
+       {"Tidak ditemukan: tidak ada rekaman yang cocok dengan \"{what}\" di antara {n} rekaman "
+        "laptop ini. Coba sebagian nama (kata mana saja, urutan bebas) atau sebagian NIK.",
+        "Not found: no record matches \"{what}\" among this laptop's {n} records. Try part of "
+        "the name (any words, any order) or part of the NIK."}},
   };
   c.insert(entries.begin(), entries.end());
 }

@@ -1,6 +1,7 @@
 // list, search, show, edit, delete: the records on this laptop.
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include "commands.h"
 #include "common/exit_codes.h"
@@ -122,6 +123,10 @@ int cmd_list(Context& ctx, Args& args) {
   return kExitOk;
 }
 
+// What people type into a search box: the words of a name in any order and case ("rahmawati
+// siti"), a whole NIK, a part of one ("0001", "52037800"), a village code with dots. Pure
+// digits shorter than a NIK find both NIKs containing them and village codes starting with
+// them; digits with dots are a village code.
 int cmd_search(Context& ctx, Args& args) {
   auto name = args.value("name");
   auto nik = args.value("nik");
@@ -131,15 +136,16 @@ int cmd_search(Context& ctx, Args& args) {
   for (std::string t = args.next(); !t.empty(); t = args.next())
     text += (text.empty() ? "" : " ") + t;
   args.finish();
+  bool nik_or_village = false;  // pure digits: part of a NIK, or a village code prefix
   if (!text.empty() && !name && !nik && !village) {
-    // One free word: digits are a NIK (16) or a village code (up to 10, dots allowed);
-    // anything else is part of a name.
     std::string digits;
-    bool numeric = true;
+    bool numeric = true, dots = false;
     for (char c : text) {
       if (std::isdigit(static_cast<unsigned char>(c))) {
         digits.push_back(c);
-      } else if (c != '.' && c != ' ') {
+      } else if (c == '.') {
+        dots = true;
+      } else if (c != ' ') {
         numeric = false;
       }
     }
@@ -147,6 +153,8 @@ int cmd_search(Context& ctx, Args& args) {
       nik = digits;
     } else if (numeric && !digits.empty()) {
       village = digits;
+      nik_or_village = !dots;
+      if (nik_or_village) nik = digits;
     } else {
       name = text;
     }
@@ -155,19 +163,58 @@ int cmd_search(Context& ctx, Args& args) {
   Laptop lap(ctx.home);
   const CollectionSchema& cs = lap.collection();
   std::vector<Record> records;
-  if (nik && !cs.natural_key().empty()) {
+  const std::string& key = cs.natural_key();
+  if (nik && !key.empty() && nik->size() == 16 && !nik_or_village) {
     records = lap.store().find_by_key(cs.name(), *nik);
   } else {
-    const std::string needle = name ? lower(*name) : std::string();
+    // Every word of the name, anywhere in it, in any order and case.
+    std::vector<std::string> words;
+    if (name) {
+      std::istringstream in(lower(*name));
+      for (std::string w; in >> w;) words.push_back(w);
+    }
+    const std::string nik_part = nik ? *nik : std::string();
+    const std::string village_prefix =
+        village && !nik_or_village ? scope_prefix(cs, *village) : std::string();
+    const std::string village_digits = nik_or_village ? *village : std::string();
     for_each_record(
         lap.store(), cs, false,
         [&](const Record& r) {
-          if (!needle.empty() &&
-              lower(record_title(cs, r.fields)).find(needle) == std::string::npos)
-            return;
+          const std::string title = lower(record_title(cs, r.fields));
+          for (const auto& w : words) {
+            if (title.find(w) == std::string::npos) return;
+          }
+          if (!nik_part.empty()) {
+            auto k = r.fields.find(key);
+            const bool in_nik = k != r.fields.end() && k->is_string() &&
+                                k->get<std::string>().find(nik_part) != std::string::npos;
+            bool in_village = false;
+            if (!village_digits.empty()) {
+              auto v = r.fields.find(cs.scope_field());
+              in_village =
+                  v != r.fields.end() && v->is_string() &&
+                  v->get<std::string>().compare(0, village_digits.size(), village_digits) == 0;
+            }
+            if (!in_nik && !in_village) return;
+          }
           records.push_back(r);
         },
-        village ? scope_prefix(cs, *village) : std::string());
+        village_prefix);
+  }
+  if (records.empty() && !ctx.json) {
+    // "No records yet" only on an empty laptop; otherwise the search found nothing.
+    const uint64_t held = lap.store().stats().records;
+    if (held == 0) {
+      *ctx.out << tr("list.none") << "\n";
+    } else {
+      *ctx.out << tr("search.not_found",
+                     {{"what",
+                       printable(text.empty() ? name.value_or(nik.value_or(village.value_or("")))
+                                              : text)},
+                      {"n", group_number(static_cast<int64_t>(held))}})
+               << "\n";
+    }
+    return kExitOk;
   }
   show_list(ctx, cs, records, limit);
   return kExitOk;
