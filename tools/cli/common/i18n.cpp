@@ -22,6 +22,7 @@ Catalogue with_other_parts(Catalogue c) {
   i18n_detail::add_refused_entries(c);
   i18n_detail::add_trust_entries(c);
   i18n_detail::add_import_entries(c);
+  i18n_detail::add_value_entries(c);
   return c;
 }
 
@@ -348,9 +349,6 @@ const Catalogue& catalogue() {
       {"issue.nik_serial",
        {"{label} berakhir dengan nomor urut 0000; nomor urut mulai dari 0001",
         "{label} ends in serial 0000; serial numbers start at 0001"}},
-      {"issue.nik_birth_date_mismatch",
-       {"{nik} menyatakan lahir {nik_date}, {birth} menyatakan {date}",
-        "{nik} says born {nik_date}, {birth} says {date}"}},
       {"issue.nik_gender_woman",
        {"hari pada {nik} ({dd}) berarti perempuan (hari + 40), tetapi {gender} = {g}",
         "the {nik} day {dd} means a woman (day + 40), but {gender} is {g}"}},
@@ -488,9 +486,10 @@ std::string issue_text(const ValidationIssue& issue, const CollectionSchema& cs,
     if (issue.reason == "unknown_field") return tr("issue.unknown_field", {{"field", issue.field}});
     return issue.message;
   }
-  // English: the engine's own message is already right and carries the details.
-  if (g_lang == Lang::kEnglish) return issue.message;
   const std::string label = field_label(*f);
+  if (auto told = value_issue_text(issue, *f, label, record)) return entry + *told;
+  // English: the engine's own message is already right and carries the details.
+  if (g_lang == Lang::kEnglish && issue.reason != "nik_birth_date_mismatch") return issue.message;
   const std::string& r = issue.reason;
   std::string text;
   if (r == "required") {
@@ -563,9 +562,10 @@ std::string issue_text(const ValidationIssue& issue, const CollectionSchema& cs,
       char date[32];
       std::snprintf(date, sizeof date, "%02d-%s-%s%s", day, nik.substr(8, 2).c_str(),
                     century.c_str(), nik.substr(10, 2).c_str());
-      text =
-          tr("issue.nik_birth_date_mismatch",
-             {{"nik", field_label(*nik_f)}, {"nik_date", date}, {"birth", label}, {"date", birth}});
+      text = tr("value.nik_birth_mismatch", {{"nik", field_label(*nik_f)},
+                                             {"nik_date", date},
+                                             {"birth", label},
+                                             {"date", officer_date(birth)}});
     } else {
       text = tr(female ? "issue.nik_gender_woman" : "issue.nik_gender_man",
                 {{"nik", field_label(*nik_f)},

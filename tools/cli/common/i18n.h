@@ -12,6 +12,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -36,6 +37,16 @@ std::string tr(const std::string& key, Params params = {});
 // checked, used to explain cross-field problems (NIK against birth date and gender).
 std::string issue_text(const ValidationIssue& issue, const CollectionSchema& schema,
                        const Json* record = nullptr);
+
+// i18n_values.cpp: an issue told with the value typed and what would be right (an
+// impossible date, a letter in a NIK, an unknown choice), in either language; nullopt when
+// `record` does not hold the value (issue_text then uses its general sentence).
+std::optional<std::string> value_issue_text(const ValidationIssue& issue, const FieldDef& f,
+                                            const std::string& label, const Json* record);
+// "1980-11-19" -> "19-11-1980", the way officers write dates; other text as it is.
+std::string officer_date(const std::string& iso);
+// A forward-only field asked to move back: both values and the order it moves in.
+std::string status_regression_text(const FieldDef& f, const Json& old_value, const Json& new_value);
 
 // The label of a field in the current language: the schema's label (Indonesian) in
 // Indonesian, the field name in English.

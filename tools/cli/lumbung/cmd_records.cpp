@@ -279,6 +279,15 @@ int cmd_edit(Context& ctx, Args& args) {
   try {
     lap.store().update(cs.name(), r.id, patch);
   } catch (const Error& e) {
+    if (e.code() == ErrorCode::kStatusRegression) {
+      const FieldDef* f = cs.field(e.field());
+      const auto old_v = r.fields.find(e.field());
+      const auto new_v = patch.find(e.field());
+      if (!f || old_v == r.fields.end() || new_v == patch.end()) throw;
+      *ctx.err << tr("edit.refused") << "\n  ✗ " << status_regression_text(*f, *old_v, *new_v)
+               << "\n";
+      return kExitRefused;
+    }
     if (e.code() != ErrorCode::kOutOfScope) throw;
     // Moved out of the regions since it was read, or the engine's region check (the same
     // rule as region_refusal): said in words either way.

@@ -82,7 +82,10 @@ int main_impl(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const Error& e) {
-    std::cerr << "lumbung: " << printable(e.what()) << "\n";
+    // The engine's words are English; a wrong passphrase is the officer's daily case.
+    const std::string what = e.code() == ErrorCode::kWrongPassphrase ? tr("error.wrong_passphrase")
+                                                                     : printable(e.what());
+    std::cerr << "lumbung: " << what << "\n";
     if (e.code() == ErrorCode::kInvalidArgument) std::cerr << tr("usage.see_help") << "\n";
     return exit_code_for(e.code());
   } catch (const std::exception& e) {
