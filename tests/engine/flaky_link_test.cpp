@@ -156,14 +156,14 @@ TEST_CASE("a slow link that cuts: progress at least every second with what the l
   std::mt19937 rng(7);
   {
     Batch batch = a.store->begin_batch();
-    for (int i = 1; i <= 600; ++i) batch.create("enrolment", varied_enrolment(i, rng));
+    for (int i = 1; i <= 1000; ++i) batch.create("enrolment", varied_enrolment(i, rng));
     batch.commit();
   }
   {
     auto direct = make_http_transport(f.server().base_url());
     SyncClient(*a.store, *direct, a.token).push();
   }
-  // B pulls the 600 records (~50 KB gzip'ed) at 200 kbit/s, 100 ms one way, cut every
+  // B pulls the 1,000 records (~55 KB gzip'ed) at 200 kbit/s, 100 ms one way, cut every
   // 30 KB: a few seconds in all. A cut while a page's body comes in fails the request.
   Relay link(f.server().port(), LinkProfile{200000, 100, 30000});
   auto transport = make_http_transport(link.url());
@@ -189,8 +189,8 @@ TEST_CASE("a slow link that cuts: progress at least every second with what the l
     }
   };
   const SyncReport r = client.sync(o);
-  CHECK(r.pulled == 600);
-  CHECK(live_records(*b.store) == 600);
+  CHECK(r.pulled == 1000);
+  CHECK(live_records(*b.store) == 1000);
   MESSAGE(events << " events, longest gap " << longest_gap << " s, " << r.retries
                  << " retries, " << link.cuts() << " cuts, " << r.seconds << " s");
   CHECK(longest_gap < 1.0);

@@ -92,7 +92,7 @@ class SyncClient::Run {
     report["oldest_pending_ms"] = out.changes.front().written_ms;
     body += "],\"report\":" + report.dump() + "}";
     out.text_bytes = body.size();
-    out.gzip_body = gzip::compress(body);
+    out.gzip_body = gzip::compress(body, sizer_.slow_link() ? 9 : 6);
     return out;
   }
 
