@@ -372,3 +372,66 @@ TEST_CASE("throughput: push and pull workload records in batches of 2 000") {
       count, count / push_s, push_s, double(up) / count, count / pull_s, pull_s,
       double(down) / count, requests);
 }
+
+// Issue 13: a new device bootstraps from a snapshot of its regions' current records (pages
+// of "rec" ops, one per record), then follows the log from where the snapshot stands
+// (server/src/sync/snapshot.cpp, docs/PROTOCOL.md "Bootstrap from a snapshot").
+TEST_CASE("a new device bootstraps from a snapshot of its regions' records then follows the log") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"7402"});
+  Device far = f.device("dev-far", {"7414"});
+  const uint64_t h = hlc_now();
+  json ops = json::array();
+  for (int i = 0; i < 12; ++i) {
+    json r = konawe_record_1();
+    r["full_name"] = "Snapshot " + std::to_string(i);
+    ops.push_back(make_op(i + 1, "rec-" + std::to_string(100 + i), h + i, r));
+  }
+  for (int i = 0; i < 3; ++i) {  // three edits and a delete: history the snapshot folds
+    ops.push_back(make_op(13 + i, "rec-" + std::to_string(100 + i), h + 20 + i,
+                          json{{"phone", "08129900000" + std::to_string(i)}},
+                          json{{"phone", json::array({h + i, "dev-a"})}}));
+  }
+  ops.push_back(make_delete(16, "rec-111", h + 30, json::array({h + 11, "dev-a"})));
+  REQUIRE(f.push(a, ops).status == 200);
+  REQUIRE(f.push(far, json::array({make_op(1, "far-1", h, buton_tengah_record())})).status ==
+          200);
+
+  Device b = f.device("dev-b", {"7402"});
+  std::string cursor;
+  std::map<std::string, json> recs;  // id -> "rec"
+  int pages = 0, log_ops = 0;
+  for (bool more = true; more && pages < 50; ++pages) {
+    auto r = f.http().get("/v1/pull?snapshot=1&limit=5&cursor=" + cursor, b.token);
+    REQUIRE(r.status == 200);
+    const json j = r.json();
+    for (const auto& op : j["ops"]) {
+      if (op.contains("rec")) {
+        CHECK(recs.count(op["id"]) == 0);
+        recs[op["id"].get<std::string>()] = op["rec"];
+      } else {
+        ++log_ops;
+      }
+    }
+    more = j["more"].get<bool>();
+    if (more) CHECK(j["next"] != cursor);  // every page but the last moves on
+    cursor = j["next"];
+  }
+  CHECK(pages == 4);  // 12 records in pages of 5, 5 and 2, then the log (nothing new)
+  CHECK(log_ops == 0);  // 16 ops of history came as 12 records
+  REQUIRE(recs.size() == 12);
+  CHECK(recs.count("far-1") == 0);
+  CHECK(recs["rec-101"]["fields"]["phone"] == "081299000001");
+  CHECK(recs["rec-105"]["fields"]["full_name"] == "Snapshot 5");
+  CHECK(recs["rec-111"]["tombstone"].is_array());
+  CHECK(recs["rec-110"]["tombstone"].is_null());
+
+  // After it, the log: a new edit arrives, once.
+  REQUIRE(f.push(a, json::array({make_op(17, "rec-104", h + 40, json{{"phone", "081277770004"}},
+                                         json{{"phone", json::array({h + 4, "dev-a"})}})}))
+              .status == 200);
+  const json later = f.pull_all(b, &cursor);
+  REQUIRE(later.size() == 1);
+  CHECK(later[0]["seq"] == 17);
+  CHECK(later[0]["set"]["phone"] == "081277770004");
+}

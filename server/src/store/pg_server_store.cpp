@@ -277,6 +277,17 @@ uint64_t PgServerStore::last_pos_before(uint64_t before_pos) {
       .u64(0, 0);
 }
 
+uint64_t PgServerStore::log_horizon() {
+  Pool::Lease c(impl_->pool);
+  // The highest row below the xmin bound, in one statement (one snapshot): no transaction
+  // still running can add a row below it (read_log).
+  auto r = c->exec(
+      "SELECT coalesce(max(pos), 0) FROM oplog WHERE pos < $1::bigint + "
+      "(least(pg_snapshot_xmin(pg_current_snapshot())::text::bigint, $2) << $3)",
+      {impl_->offset, kMaxXid, kPosShift});
+  return r.u64(0, 0);
+}
+
 uint64_t PgServerStore::device_acked_seq(const std::string& device_id) {
   Pool::Lease c(impl_->pool);
   auto r = c->exec("SELECT acked_seq FROM devices WHERE device_id=$1", {device_id});

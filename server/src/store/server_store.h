@@ -316,6 +316,10 @@ class ServerStore {
   virtual std::vector<Epoch> epochs() = 0;
   // The highest oplog position below `before_pos` (0 if none): where a history ended.
   virtual uint64_t last_pos_before(uint64_t before_pos) = 0;
+  // The highest oplog position at or below which every row that will ever exist is
+  // committed now (0 if none): records read after this call reflect every op up to it.
+  // A snapshot bootstrap (SyncService) follows the log from here.
+  virtual uint64_t log_horizon() = 0;
   // A device's acknowledged seq (0 if unknown).
   virtual uint64_t device_acked_seq(const std::string& device_id) = 0;
 

@@ -321,6 +321,11 @@ uint64_t SqliteServerStore::last_pos_before(uint64_t before_pos) {
   return static_cast<uint64_t>(st.column_int(0));
 }
 
+uint64_t SqliteServerStore::log_horizon() {
+  // One writer: every row in the file is committed.
+  return last_pos_before(INT64_MAX);
+}
+
 uint64_t SqliteServerStore::device_acked_seq(const std::string& device_id) {
   Impl::Lease lease(*impl_);
   auto& st = lease.db().prepare("SELECT acked_seq FROM devices WHERE device_id=?1");

@@ -33,6 +33,7 @@ class SqliteServerStore : public ServerStore {
                    const std::string& exclude_dev, size_t limit, size_t scan_limit) override;
   std::vector<Epoch> epochs() override;
   uint64_t last_pos_before(uint64_t before_pos) override;
+  uint64_t log_horizon() override;
   uint64_t device_acked_seq(const std::string& device_id) override;
   ReviewPage<RefusedRow> list_refused(const ReviewQuery& q) override;
   ReviewPage<ConflictRow> list_conflicts(const ReviewQuery& q) override;

@@ -294,7 +294,10 @@ const std::string& SyncService::epoch_of(uint64_t pos) const {
 }
 
 std::string SyncService::pull(const Principal& device, const std::string& cursor_text,
-                              size_t limit, size_t max_bytes) {
+                              size_t limit, size_t max_bytes, bool snapshot) {
+  if ((snapshot && cursor_text.empty()) || is_snapshot_cursor(cursor_text)) {
+    return pull_snapshot(device, cursor_text, limit);
+  }
   const Cursor cursor = decode_cursor(cursor_text);
   uint64_t after = cursor.pos;
   bool reset = false;

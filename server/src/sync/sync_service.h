@@ -65,6 +65,8 @@ struct Cursor {
 };
 std::string encode_cursor(const std::string& epoch, uint64_t pos);
 Cursor decode_cursor(const std::string& cursor);
+// True if `cursor` is a snapshot bootstrap's (sync/snapshot.cpp), not a log position.
+bool is_snapshot_cursor(const std::string& cursor);
 
 // Region-code prefix in stored form: dots removed, digits only, 2/4/6/10 digits.
 // Throws Error(kInvalidArgument).
@@ -85,8 +87,10 @@ class SyncService {
   // budget; otherwise clamped to [kPullMinPageBytes, kPullMaxPageBytes]: the page ends
   // before the op whose JSON would take the ops' text past it (never before the first op),
   // with more=true and a cursor right after the last op sent.
+  // `snapshot` with an empty cursor: a new device's bootstrap (sync/snapshot.cpp) - pages
+  // of its regions' current records as "rec" ops, then the log from where they stand.
   std::string pull(const Principal& device, const std::string& cursor, size_t limit,
-                   size_t max_bytes = 0);
+                   size_t max_bytes = 0, bool snapshot = false);
 
   // The one write path for ops (pushes, reviews, re-applied refusals).
   OpWriter& writer() { return writer_; }
@@ -104,6 +108,8 @@ class SyncService {
 
  private:
   std::optional<uint64_t> history_end(const std::string& epoch_id);
+  // One page of a snapshot bootstrap (sync/snapshot.cpp); `cursor` "" starts one.
+  std::string pull_snapshot(const Principal& device, const std::string& cursor, size_t limit);
   const std::string& epoch_of(uint64_t pos) const;
 
   const Schema& schema_;

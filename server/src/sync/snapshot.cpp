@@ -1,0 +1,148 @@
+// A new device's bootstrap from a snapshot of its regions' current records instead of a
+// replay of the whole history (issue 13). `GET /v1/pull?snapshot=1` without a cursor starts
+// one; every answer has the shape of a pull answer (docs/PROTOCOL.md "Bootstrap from a
+// snapshot"):
+//   - "ops": one "rec" op per record of the device's regions (deleted ones with their
+//     tombstone), the form region-move notices already have: devices apply it as a join
+//     of every field register and the tombstone (engine/src/changeset/changeset.cpp);
+//   - "next": base64url("s1:<epoch>:<horizon>:<k>:<after id>") while records remain (k: the
+//     (collection, region prefix) pair being sent, after id: the last record sent of it),
+//     then a log cursor at the horizon (encode_cursor), with "more": true, so the device
+//     goes on pulling the log from there with nothing else to know.
+// The horizon is ServerStore::log_horizon(), taken before the first page is read: every op
+// at or below it is in the records any later page reads, every op above it comes from the
+// log afterwards (some twice, when a page was read after it): "never skips, may repeat",
+// which apply absorbs. A snapshot cursor of another history (the server's database was
+// replaced or restored) starts the snapshot again.
+#include <algorithm>
+
+#include "common/encoding.h"
+#include "lumbung/tuning.h"
+#include "sync/sync_service.h"
+
+namespace lumbung::server {
+namespace {
+
+constexpr const char* kSnapshotTag = "s1:";
+constexpr size_t kMaxSnapshotCursor = 400;  // base64url text: an id of up to ~250 bytes
+
+struct SnapshotCursor {
+  std::string epoch;
+  uint64_t horizon = 0;
+  size_t part = 0;
+  std::string after;
+};
+
+std::string encode_snapshot(const SnapshotCursor& c) {
+  return base64url_encode(kSnapshotTag + c.epoch + ":" + std::to_string(c.horizon) + ":" +
+                          std::to_string(c.part) + ":" + c.after);
+}
+
+uint64_t digits(std::string_view s) {
+  if (s.empty() || s.size() > 19) throw Error(ErrorCode::kInvalidArgument, "malformed cursor");
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') throw Error(ErrorCode::kInvalidArgument, "malformed cursor");
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  return v;
+}
+
+SnapshotCursor decode_snapshot(const std::string& text) {
+  const auto raw = base64url_decode(text);
+  SnapshotCursor c;
+  const size_t a = raw->find(':', 3);
+  const size_t b = a == std::string::npos ? a : raw->find(':', a + 1);
+  const size_t d = b == std::string::npos ? b : raw->find(':', b + 1);
+  if (d == std::string::npos) throw Error(ErrorCode::kInvalidArgument, "malformed cursor");
+  c.epoch = raw->substr(3, a - 3);
+  c.horizon = digits(std::string_view(*raw).substr(a + 1, b - a - 1));
+  c.part = static_cast<size_t>(digits(std::string_view(*raw).substr(b + 1, d - b - 1)));
+  c.after = raw->substr(d + 1);
+  return c;
+}
+
+// The (collection, region prefix) pairs a device's snapshot walks, in one fixed order.
+std::vector<std::pair<std::string, std::string>> parts_of(const Schema& schema,
+                                                          const std::vector<std::string>& scope) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& cs : schema.collections()) {
+    if (cs.scope_field().empty()) {
+      out.emplace_back(cs.name(), "");
+      continue;
+    }
+    for (const auto& p : scope) out.emplace_back(cs.name(), p);
+  }
+  return out;
+}
+
+// The record as a server "rec" op (the region-move notice's form: OpWriter::log_move).
+std::string rec_op(const RecordRow& r) {
+  Json fields = Json::object(), versions = Json::object();
+  uint64_t hlc = 1;
+  for (const auto& [name, fv] : r.state.fields) {
+    fields[name] = fv.value;
+    versions[name] = encode_version(fv.version);
+    hlc = std::max(hlc, fv.version.hlc);
+  }
+  Json tombstone;
+  if (!r.state.tombstone.empty()) {
+    tombstone = encode_version(r.state.tombstone);
+    hlc = std::max(hlc, r.state.tombstone.hlc);
+  }
+  return Json{{"seq", 1},
+              {"col", r.collection},
+              {"id", r.id},
+              {"hlc", hlc},
+              {"dev", kServerDevice},
+              {"rec",
+               {{"fields", std::move(fields)},
+                {"versions", std::move(versions)},
+                {"tombstone", std::move(tombstone)}}}}
+      .dump();
+}
+
+}  // namespace
+
+bool is_snapshot_cursor(const std::string& text) {
+  if (text.empty() || text.size() > kMaxSnapshotCursor) return false;
+  const auto raw = base64url_decode(text);
+  return raw && raw->compare(0, 3, kSnapshotTag) == 0;
+}
+
+std::string SyncService::pull_snapshot(const Principal& device, const std::string& text,
+                                       size_t limit) {
+  SnapshotCursor c;
+  if (!text.empty()) c = decode_snapshot(text);
+  if (text.empty() || c.epoch != epoch()) c = SnapshotCursor{epoch(), store_.log_horizon(), 0, ""};
+  if (limit == 0 || limit > kPullPageOps) limit = kPullPageOps;
+  const auto parts = parts_of(schema_, device.scope);
+  std::string ops;
+  size_t sent = 0;
+  while (c.part < parts.size() && sent < limit) {
+    const size_t want = limit - sent;
+    const auto rows = store_.list_records(parts[c.part].first, parts[c.part].second, c.after, want);
+    for (const RecordRow& r : rows) {
+      if (sent++) ops += ',';
+      ops += rec_op(r);
+      c.after = r.id;
+    }
+    if (rows.size() < want) {
+      ++c.part;
+      c.after.clear();
+    }
+  }
+  const bool done = c.part >= parts.size();
+  const int64_t now = wall_.now_ms();
+  std::string out = "{\"ops\":[" + ops + "],\"next\":\"";
+  out += done ? encode_cursor(epoch_of(c.horizon), c.horizon) : encode_snapshot(c);
+  out += "\",\"more\":true,\"snapshot\":true,\"epoch\":\"" + epoch() + "\"";
+  out += ",\"acked_seq\":" + std::to_string(store_.device_acked_seq(device.device_id));
+  out += ",\"regions\":" + Json(device.scope).dump();
+  out += ",\"server_time_ms\":" + std::to_string(now) + "}";
+  metrics_.add_ops_pulled(sent);
+  note_seen(device.device_id, now);
+  return out;
+}
+
+}  // namespace lumbung::server
