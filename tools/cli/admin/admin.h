@@ -36,6 +36,8 @@ int tokens(Admin& a, Args& args);
 int audit(Admin& a, Args& args);
 // devices.cpp
 int devices(Admin& a, Args& args);
+// tokens.cpp: `tokens list` and `tokens revoke ID` (`tokens create` is in main.cpp).
+int token_list_or_revoke(Admin& a, const std::string& verb, Args& args);
 // review.cpp
 int conflicts(Admin& a, Args& args);
 int duplicates(Admin& a, Args& args);

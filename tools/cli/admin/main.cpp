@@ -194,6 +194,7 @@ int codes(Admin& a, Args& args) {
 
 int tokens(Admin& a, Args& args) {
   const std::string verb = args.next();
+  if (verb == "list" || verb == "revoke") return token_list_or_revoke(a, verb, args);
   if (verb != "create")
     throw Error(ErrorCode::kInvalidArgument,
                 tr("usage.unknown_command", {{"cmd", "tokens " + verb}}));
@@ -217,8 +218,8 @@ int tokens(Admin& a, Args& args) {
                                  : tr("admin.token_regions", {{"scope", join(regions, ", ")}}))
              << "\n";
     }
-    *a.out << tr("admin.token_expires", {{"id", r.value("id", "")},
-                                         {"expires", local_time(opt_ms(r, "expires_ms"))}})
+    *a.out << tr("admin.token_expires",
+                 {{"id", r.value("id", "")}, {"expires", local_time(opt_ms(r, "expires_ms"))}})
            << "\n";
   }
   return kExitOk;
@@ -378,9 +379,9 @@ int main_impl(int argc, char** argv) {
     std::cerr << "lumbung-admin: ";
     switch (e.code()) {
       case ErrorCode::kTransport:
-        std::cerr << tr(tls_refusal(e) == TlsRefusal::kNone ? "admin.unreachable"
-                                                            : "admin.tls_refused",
-                        {{"detail", printable(e.what())}});
+        std::cerr << tr(
+            tls_refusal(e) == TlsRefusal::kNone ? "admin.unreachable" : "admin.tls_refused",
+            {{"detail", printable(e.what())}});
         break;
       case ErrorCode::kUnauthorized:
         std::cerr << tr("admin.unauthorized", {{"detail", printable(e.what())}});

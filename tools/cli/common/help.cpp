@@ -175,6 +175,8 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   codes revoke ID      cabut kode yang belum dipakai (ID dicetak saat kode dibuat)
   tokens create --role reviewer|admin [--label TEKS] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: wilayah token reviewer (tanpa itu: semua wilayah)
+  tokens list          token staf: id, peran, nama, wilayah, dibuat, berlaku sampai, dicabut
+  tokens revoke ID     cabut token staf (ID atau awalannya yang unik)
   devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat,
                       perubahan ditolak yang masih terbuka; MACET = 3 hari tanpa sinkron
   devices revoke ID    cabut perangkat seketika (ID boleh awalannya yang unik)
@@ -219,6 +221,8 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   codes revoke ID      revoke a code not used yet (its ID is printed when it is made)
   tokens create --role reviewer|admin [--label TEXT] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: a reviewer token's regions (without it: every region)
+  tokens list          staff tokens: id, role, label, regions, made, expires, revoked
+  tokens revoke ID     revoke a staff token (its ID or a unique prefix)
   devices list         last seen, last sync, acked seq, what each device reported, its open
                       refused changes; STUCK = 3 days without a sync
   devices revoke ID    revoke a device at once (ID may be a unique prefix)
