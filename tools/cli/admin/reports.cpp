@@ -26,17 +26,17 @@ std::string progress_target(const std::string& collection,
   return t;
 }
 
-void write_progress_csv(std::ostream& out, const Json& p) {
+void write_progress_csv(std::ostream& out, const Json& p, char sep) {
   std::set<std::string> statuses;
   for (auto it = p["by_status"].begin(); it != p["by_status"].end(); ++it)
     statuses.insert(it.key());
   std::vector<std::string> header{"level", "code", "total"};
   for (const auto& s : statuses) header.push_back("status_" + s);
-  write_csv_row(out, header);
+  write_csv_row(out, header, sep);
   auto row = [&](const std::string& level, const std::string& code, const Json& t) {
     std::vector<std::string> cells{level, code, value_text(t.value("total", Json(0)))};
     for (const auto& s : statuses) cells.push_back(value_text(t["by_status"].value(s, Json(0))));
-    write_csv_row(out, cells);
+    write_csv_row(out, cells, sep);
   };
   row("all", p.value("scope", ""), p);
   for (const char* level : {"provinsi", "kabupaten", "kecamatan", "desa"}) {
@@ -47,9 +47,18 @@ void write_progress_csv(std::ostream& out, const Json& p) {
   // Programme counts: one row per member, level "program".
   for (auto f = p["by_program"].begin(); f != p["by_program"].end(); ++f) {
     for (auto m = f->begin(); m != f->end(); ++m) {
-      write_csv_row(out, {"program:" + f.key(), m.key(), value_text(*m)});
+      write_csv_row(out, {"program:" + f.key(), m.key(), value_text(*m)}, sep);
     }
   }
+}
+
+// --excel: what Excel in the Indonesian locale opens directly by a double click - ';' as
+// the separator (',' is its decimal mark) and a UTF-8 byte-order mark (else it reads the
+// file as the Windows code page and garbles names); a cell Excel would run as a formula
+// (= + - @ first) is kept as text with a leading apostrophe.
+std::string excel_cell(const std::string& c) {
+  if (!c.empty() && (c[0] == '=' || c[0] == '+' || c[0] == '-' || c[0] == '@')) return "'" + c;
+  return c;
 }
 
 }  // namespace
@@ -68,7 +77,7 @@ int progress(Admin& a, Args& args) {
       if (!f) throw Error(ErrorCode::kStorage, tr("export.cannot_write", {{"path", *csv}}));
       out = &f;
     }
-    write_progress_csv(*out, p);
+    write_progress_csv(*out, p, ',');
     return kExitOk;
   }
   if (a.json) {
@@ -116,7 +125,9 @@ int export_cmd(Admin& a, Args& args) {
   const std::string collection = args.value("collection").value_or("enrolment");
   const auto path = args.value("out");
   const bool deleted = args.flag("deleted");
+  const bool excel = args.flag("excel");
   args.finish();
+  const char sep = excel ? ';' : ',';
   std::ofstream f;
   std::ostream* out = a.out;
   if (path && *path != "-") {
@@ -124,8 +135,9 @@ int export_cmd(Admin& a, Args& args) {
     if (!f) throw Error(ErrorCode::kStorage, tr("export.cannot_write", {{"path", *path}}));
     out = &f;
   }
+  if (excel) *out << "\xEF\xBB\xBF";
   if (what == "progress") {
-    write_progress_csv(*out, a.api->get(progress_target(collection, scope)));
+    write_progress_csv(*out, a.api->get(progress_target(collection, scope)), sep);
     return kExitOk;
   }
   if (what != "records") throw Error(ErrorCode::kInvalidArgument, tr("admin.export_usage"));
@@ -134,7 +146,7 @@ int export_cmd(Admin& a, Args& args) {
   std::vector<std::string> header{"id"};
   for (const FieldDef& fd : cs->fields()) header.push_back(fd.name);
   if (deleted) header.push_back("deleted");
-  write_csv_row(*out, header);
+  write_csv_row(*out, header, sep);
   std::string after;
   size_t n = 0;
   for (int page = 0; page < kMaxExportPages; ++page) {
@@ -148,10 +160,12 @@ int export_cmd(Admin& a, Args& args) {
       if (is_deleted && !deleted) continue;
       std::vector<std::string> row{rec.value("id", "")};
       const Json fields = rec.value("fields", Json::object());
-      for (const FieldDef& fd : cs->fields())
-        row.push_back(value_text(fields.value(fd.name, Json())));
+      for (const FieldDef& fd : cs->fields()) {
+        const std::string cell = value_text(fields.value(fd.name, Json()));
+        row.push_back(excel ? excel_cell(cell) : cell);
+      }
       if (deleted) row.push_back(is_deleted ? "1" : "0");
-      write_csv_row(*out, row);
+      write_csv_row(*out, row, sep);
       ++n;
     }
     after = r.value("next", "");

@@ -193,8 +193,9 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   refused apply ID [--set kolom=nilai ...]      terapkan, boleh dengan koreksi (diperiksa skema)
   refused dismiss ID [--note TEKS]              tutup tanpa menerapkan
   progress [--scope 74.02] [--csv BERKAS|-]     jumlah per kabupaten/kecamatan/desa, status, program
-  export records [--scope 74.02] [--out BERKAS] [--deleted]
-  export progress [--scope 74.02] [--out BERKAS]
+  export records [--scope 74.02] [--out BERKAS] [--deleted] [--excel]
+  export progress [--scope 74.02] [--out BERKAS] [--excel]
+                      --excel: pemisah ; dan BOM UTF-8, langsung terbuka di Excel Indonesia
   audit verify [--checkpoint BERKAS]
                       periksa rantai log audit (berkunci), tanda tangan titik periksa, dan
                       titik periksa yang Anda simpan; keluar 1 bila ada yang diubah/dipotong
@@ -239,8 +240,9 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   refused apply ID [--set field=value ...]      apply, corrections allowed (checked by the schema)
   refused dismiss ID [--note TEXT]              close without applying
   progress [--scope 74.02] [--csv FILE|-]       counts per kabupaten/kecamatan/desa, status, programme
-  export records [--scope 74.02] [--out FILE] [--deleted]
-  export progress [--scope 74.02] [--out FILE]
+  export records [--scope 74.02] [--out FILE] [--deleted] [--excel]
+  export progress [--scope 74.02] [--out FILE] [--excel]
+                      --excel: ';' and a UTF-8 BOM, opens directly in Indonesian Excel
   audit verify [--checkpoint FILE]
                       check the audit log's keyed chain, the signed checkpoints, and one you
                       kept; exit 1 if history was edited or cut
