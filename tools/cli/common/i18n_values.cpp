@@ -41,6 +41,11 @@ void add_value_entries(Catalogue& c) {
       {"value.status_regression",
        {"{label} tidak bisa mundur dari \"{old}\" ke \"{new}\"; urutannya: {order}",
         "{label} cannot move back from \"{old}\" to \"{new}\"; its order is: {order}"}},
+      {"enrol.heir_nik_date",
+       {"NIK ahli waris menyatakan lahir {nik_date}, tanggal lahirnya {date}: periksa keduanya "
+        "di KTP atau KK",
+        "the heir's NIK says born {nik_date}, the birth date given is {date}: check both on the "
+        "KTP or family card"}},
       {"error.wrong_passphrase",
        {"frasa sandi salah: laptop ini tidak terbuka dengannya (huruf besar dan kecil dibedakan). "
         "Tidak ada yang diubah.",
@@ -91,9 +96,26 @@ std::string officer_date(const std::string& iso) {
 
 std::optional<std::string> value_issue_text(const ValidationIssue& issue, const FieldDef& f,
                                             const std::string& label, const Json* record) {
-  if (!record || !record->is_object() || issue.field != f.name) return std::nullopt;
-  auto it = record->find(f.name);
-  if (it == record->end() || !it->is_string()) return std::nullopt;
+  if (!record || !record->is_object()) return std::nullopt;
+  // The value the issue is about: "field", or "list[i].field" inside an object list.
+  const Json* holder = record;
+  if (issue.field != f.name) {
+    const size_t br = issue.field.find('['), close = issue.field.find("].");
+    if (br == std::string::npos || close == std::string::npos ||
+        issue.field.substr(close + 2) != f.name) {
+      return std::nullopt;
+    }
+    const auto list = record->find(issue.field.substr(0, br));
+    const std::string index = issue.field.substr(br + 1, close - br - 1);
+    if (list == record->end() || !list->is_array() || !digits(index) ||
+        std::stoul(index) >= list->size()) {
+      return std::nullopt;
+    }
+    holder = &(*list)[std::stoul(index)];
+    if (!holder->is_object()) return std::nullopt;
+  }
+  auto it = holder->find(f.name);
+  if (it == holder->end() || !it->is_string()) return std::nullopt;
   const std::string value = it->get<std::string>();
   const std::string& r = issue.reason;
   if (r == "invalid_date") {

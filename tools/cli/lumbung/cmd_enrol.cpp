@@ -1,5 +1,7 @@
 // enrol: a new participant, from flags (for scripts) or by guided prompts, one field at a
 // time, checked as it goes so the officer fixes a mistake while the person is still there.
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 #include "commands.h"
@@ -156,7 +158,30 @@ Json ask_field(Context& ctx, Laptop& lap, const FieldDef& f, const Json& so_far,
       tr("enrol.gave_up", {{"label", field_label(f)}, {"n", std::to_string(kMaxAttempts)}}));
 }
 
-// An object list (e.g. heirs): entries one by one; an empty first answer ends the list.
+// An entry's NIK against its birth date (heirs): the NIK's DDMMYY, the day plus 40 for a
+// woman (an heir's gender is not asked, so either reading is accepted). Empty when they
+// agree or one is missing; else the NIK's date as DD-MM-YY.
+std::string heir_nik_date_mismatch(const Json& item) {
+  const auto nik = item.find("nik");
+  const auto birth = item.find("birth_date");
+  if (nik == item.end() || birth == item.end() || !nik->is_string() || !birth->is_string()) {
+    return {};
+  }
+  const std::string n = nik->get<std::string>(), b = birth->get<std::string>();
+  if (n.size() != 16 || b.size() != 10) return {};
+  const std::string dd = n.substr(6, 2), mm = n.substr(8, 2), yy = n.substr(10, 2);
+  if (!std::all_of(dd.begin(), dd.end(), ::isdigit)) return {};
+  int day = std::stoi(dd);
+  if (day > 40) day -= 40;
+  char want[16];
+  std::snprintf(want, sizeof want, "%02d", day);
+  if (b.substr(8, 2) == want && b.substr(5, 2) == mm && b.substr(2, 2) == yy) return {};
+  return std::string(want) + "-" + mm + "-" + yy;
+}
+
+// An object list (e.g. heirs): entries one by one, each answer checked at once (the
+// choices of a list shown first, an heir's NIK against the birth date given); an empty
+// first answer ends the list.
 Json ask_list(Context& ctx, Laptop& lap, const FieldDef& f) {
   const CollectionSchema& cs = lap.collection();
   Json list = Json::array();
@@ -164,10 +189,11 @@ Json ask_list(Context& ctx, Laptop& lap, const FieldDef& f) {
   for (int n = 1; n <= kMaxListItems; ++n) {
     Json item = Json::object();
     bool ended = false;
-    for (int attempt = 1; attempt <= kMaxAttempts && !ended; ++attempt) {
-      item = Json::object();
-      for (size_t k = 0; k < f.item_fields.size(); ++k) {
-        const FieldDef& sub = f.item_fields[k];
+    for (size_t k = 0; k < f.item_fields.size() && !ended; ++k) {
+      const FieldDef& sub = f.item_fields[k];
+      const std::string path = f.name + "[0]." + sub.name;
+      if (k > 0) print_choices(ctx, sub);
+      for (int attempt = 1;; ++attempt) {
         *ctx.out << "  #" << n << " " << field_label(sub) << (sub.required ? " *" : "") << hint(sub)
                  << ": " << std::flush;
         std::string line;
@@ -177,25 +203,46 @@ Json ask_list(Context& ctx, Laptop& lap, const FieldDef& f) {
           ended = true;
           break;
         }
-        Json v = parse_field_text(sub, choices_by_number(sub, line));
-        if (!v.is_null()) item[sub.name] = v;
+        Json trial = item;
+        if (!line.empty()) {
+          Json v = parse_field_text(sub, choices_by_number(sub, line));
+          if (!v.is_null()) trial[sub.name] = v;
+        }
+        Json patch{{f.name, Json::array({trial})}};
+        std::vector<ValidationIssue> issues;
+        for (auto& i : cs.normalize_and_validate(patch, true)) {
+          const bool later_required = i.reason == "required" && i.field != path;
+          if (i.field == path || (!later_required && i.field.rfind(path, 0) == 0)) {
+            issues.push_back(i);
+          }
+        }
+        if (line.empty() && sub.required) {
+          issues.push_back(ValidationIssue{path, "required", ""});
+        }
+        if (issues.empty() && patch[f.name][0].is_object()) {
+          const std::string nik_date = heir_nik_date_mismatch(patch[f.name][0]);
+          if (nik_date.empty()) {
+            item = patch[f.name][0];
+            break;
+          }
+          *ctx.out << "  ✗ "
+                   << tr("enrol.heir_nik_date", {{"nik_date", nik_date},
+                                                 {"date", officer_date(patch[f.name][0].value(
+                                                              "birth_date", std::string()))}})
+                   << "\n";
+        } else {
+          print_issues(*ctx.out, cs, issues, &patch);
+        }
+        if (attempt == kMaxAttempts) {
+          throw Error(ErrorCode::kValidationFailed,
+                      tr("enrol.gave_up",
+                         {{"label", field_label(sub)}, {"n", std::to_string(kMaxAttempts)}}));
+        }
+        *ctx.out << "  " << tr("enrol.try_again") << "\n";
       }
-      if (ended) break;
-      Json patch{{f.name, Json::array({item})}};
-      auto issues = cs.normalize_and_validate(patch, true);
-      if (issues.empty()) {
-        list.push_back(patch[f.name][0]);
-        break;
-      }
-      print_issues(*ctx.out, cs, issues, &patch);
-      if (attempt == kMaxAttempts) {
-        throw Error(
-            ErrorCode::kValidationFailed,
-            tr("enrol.gave_up", {{"label", field_label(f)}, {"n", std::to_string(kMaxAttempts)}}));
-      }
-      *ctx.out << "  " << tr("enrol.try_again") << "\n";
     }
     if (ended) break;
+    list.push_back(item);
   }
   return list.empty() ? Json() : list;
 }
