@@ -51,6 +51,9 @@ TEST_CASE("admin resolves a conflict and merges a duplicate: both reach every la
   }
   REQUIRE_MESSAGE(!phone.is_null(), conflicts.dump());
   const std::string cid = phone["id"];
+  // The rows name the person: name, NIK, desa (issue 15 item 8).
+  r = f.admin({"conflicts", "list"});
+  CHECK(r.out.find("Siti Rahmawati · 7402015203780001 · 7402012006") != std::string::npos);
   // The list pages (the API's "next"): one entry a page, then every page.
   REQUIRE(conflicts.size() >= 2);
   {

@@ -1,5 +1,6 @@
 // lumbung-admin conflicts and duplicates: the review queues.
 #include <algorithm>
+#include <map>
 
 #include "admin.h"
 #include "common/exit_codes.h"
@@ -44,6 +45,30 @@ void print_side_by_side(Admin& a, const Json& d) {
               rows, 44);
 }
 
+// Who a record is about, as the office knows people: "name · NIK · desa" (GET
+// /v1/web/records/{id}, the reviewer's own regions only). Asked once per record per run;
+// the record's short id when the server cannot say (another region, an older server).
+std::string person_of(Admin& a, const std::string& record_id) {
+  static std::map<std::string, std::string> known;
+  if (auto it = known.find(record_id); it != known.end()) return it->second;
+  std::string who = short_id(record_id);
+  try {
+    const Json r = a.api->get("/v1/web/records/" + url_encode(record_id));
+    const Json fields = r.value("fields", Json::object());
+    std::string text;
+    for (const char* name : {"full_name", "nik", "village_code"}) {
+      const auto it = fields.find(name);
+      if (it == fields.end() || it->is_null()) continue;
+      text += (text.empty() ? "" : " · ") + printable(value_text(*it));
+    }
+    if (!text.empty()) who = text + " (" + short_id(record_id) + ")";
+  } catch (const Error&) {
+    // The id alone, as before.
+  }
+  known[record_id] = who;
+  return who;
+}
+
 }  // namespace
 
 int conflicts(Admin& a, Args& args) {
@@ -69,7 +94,7 @@ int conflicts(Admin& a, Args& args) {
     for (const auto& c : p.entries) {
       rows.push_back(
           {c.value("id", "").substr(0, 8), tr("kind." + c.value("kind", std::string())),
-           short_id(c.value("record_id", "")),
+           person_of(a, c.value("record_id", "")),
            field_name_text(a, c.value("collection", ""), c.value("field", "")),
            value_text(c["winner"]["value"]) + "  (" + value_text(c["winner"]["version"][1]) + ")",
            value_text(c["loser"]["value"]) + "  (" + value_text(c["loser"]["version"][1]) + ")",
@@ -78,7 +103,7 @@ int conflicts(Admin& a, Args& args) {
     print_table(*a.out,
                 {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
                  tr("conflicts.kept"), tr("conflicts.other"), tr("admin.col.status")},
-                rows, 36);
+                rows, 64);
     print_more(a, p, po.all_pages);
     *a.out << tr("admin.conflicts_hint") << "\n";
     return kExitOk;
