@@ -475,26 +475,27 @@ TEST_CASE("two pushes each bringing the record the other device's edit waits for
   holder.value("SELECT 1 FROM refused WHERE code='waiting_for_record' FOR UPDATE");
   std::atomic<int> status_a{0}, status_b{0};
   std::thread ta([&] {
-    status_a = s.http(0)
-                   .post("/v1/push",
-                         push_body(a, json::array({make_op(2, "rec-r", create_r,
-                                                           konawe_record_1())})),
-                         a.token, true)
-                   .status;
+    status_a =
+        s.http(0)
+            .post("/v1/push",
+                  push_body(a, json::array({make_op(2, "rec-r", create_r, konawe_record_1())})),
+                  a.token, true)
+            .status;
   });
   std::thread tb([&] {
-    status_b = s.http(1)
-                   .post("/v1/push",
-                         push_body(b, json::array({make_op(2, "rec-s", create_s,
-                                                           konawe_record_2())})),
-                         b.token, true)
-                   .status;
+    status_b =
+        s.http(1)
+            .post("/v1/push",
+                  push_body(b, json::array({make_op(2, "rec-s", create_s, konawe_record_2())})),
+                  b.token, true)
+            .status;
   });
   // Both pushes wait on the held rows (bounded: 10 s).
   bool both_waiting = false;
   for (int i = 0; i < 500 && !both_waiting; ++i) {
-    both_waiting = sql.number("SELECT count(*) FROM pg_stat_activity WHERE "
-                              "datname=current_database() AND wait_event_type='Lock'") == 2;
+    both_waiting = sql.number(
+                       "SELECT count(*) FROM pg_stat_activity WHERE "
+                       "datname=current_database() AND wait_event_type='Lock'") == 2;
     if (!both_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   holder.value("COMMIT");
@@ -527,11 +528,11 @@ TEST_CASE("two pushes creating records with two NIKs in opposite orders both lan
   Device c = s.device("dev-c", {"7402"});
   const int64_t ms = wall_ms();
   const uint64_t create_a1 = lumbung::hlc::make(ms, 1), create_b1 = lumbung::hlc::make(ms, 2);
-  json waiting = json::array(
-      {make_op(1, "a1", lumbung::hlc::make(ms, 5), json{{"phone", "081233330001"}},
-               json{{"phone", {create_a1, "dev-a"}}}),
-       make_op(2, "b1", lumbung::hlc::make(ms, 6), json{{"phone", "081233330002"}},
-               json{{"phone", {create_b1, "dev-b"}}})});
+  json waiting =
+      json::array({make_op(1, "a1", lumbung::hlc::make(ms, 5), json{{"phone", "081233330001"}},
+                           json{{"phone", {create_a1, "dev-a"}}}),
+                   make_op(2, "b1", lumbung::hlc::make(ms, 6), json{{"phone", "081233330002"}},
+                           json{{"phone", {create_b1, "dev-b"}}})});
   REQUIRE(s.http(0).post("/v1/push", push_body(c, waiting), c.token, true).status == 200);
   Sql sql(s.url());
   Sql holder(s.url());
@@ -560,8 +561,9 @@ TEST_CASE("two pushes creating records with two NIKs in opposite orders both lan
   });
   bool both_waiting = false;  // on the held rows or on each other (bounded: 10 s)
   for (int i = 0; i < 500 && !both_waiting; ++i) {
-    both_waiting = sql.number("SELECT count(*) FROM pg_stat_activity WHERE "
-                              "datname=current_database() AND wait_event_type='Lock'") == 2;
+    both_waiting = sql.number(
+                       "SELECT count(*) FROM pg_stat_activity WHERE "
+                       "datname=current_database() AND wait_event_type='Lock'") == 2;
     if (!both_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   holder.value("COMMIT");

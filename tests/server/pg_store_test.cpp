@@ -169,20 +169,22 @@ TEST_CASE("a desa laptop's pull on a province server reads its desa - not the lo
   sql_value(c, "SELECT pg_stat_statements_reset()");
   const auto t0 = std::chrono::steady_clock::now();
   const json pulled = f.pull_all(desa);
-  const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count() /
-                  1000.0;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count() /
+      1000.0;
   CHECK(pulled.size() == 20);
   for (const auto& op : pulled) CHECK(op["id"].get<std::string>().rfind("desa-", 0) == 0);
   const long blocks = std::stol(sql_value(c, "SELECT pg_relation_size('oplog') / 8192"));
   const std::string db = "(SELECT oid FROM pg_database WHERE datname=current_database())";
   const long read = std::stol(sql_value(
-      c, "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0) FROM pg_stat_statements "
-         "WHERE dbid=" + db + " AND query LIKE '%FROM oplog%'"));
-  const long rows = std::stol(sql_value(
-      c, "SELECT coalesce(sum(rows), 0) FROM pg_stat_statements WHERE dbid=" + db +
-             " AND query LIKE 'SELECT pos, dev, scope, op%'"));
+      c,
+      "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0) FROM pg_stat_statements "
+      "WHERE dbid=" +
+          db + " AND query LIKE '%FROM oplog%'"));
+  const long rows = std::stol(
+      sql_value(c, "SELECT coalesce(sum(rows), 0) FROM pg_stat_statements WHERE dbid=" + db +
+                       " AND query LIKE 'SELECT pos, dev, scope, op%'"));
   MESSAGE("desa pull: " << pulled.size() << " ops in " << ms << " ms; oplog " << blocks
                         << " blocks, the pull's statements touched " << read
                         << " buffers and returned " << rows << " rows");

@@ -394,8 +394,7 @@ TEST_CASE("a new device bootstraps from a snapshot of its regions' records then 
   }
   ops.push_back(make_delete(16, "rec-111", h + 30, json::array({h + 11, "dev-a"})));
   REQUIRE(f.push(a, ops).status == 200);
-  REQUIRE(f.push(far, json::array({make_op(1, "far-1", h, buton_tengah_record())})).status ==
-          200);
+  REQUIRE(f.push(far, json::array({make_op(1, "far-1", h, buton_tengah_record())})).status == 200);
 
   Device b = f.device("dev-b", {"7402"});
   std::string cursor;
@@ -417,7 +416,7 @@ TEST_CASE("a new device bootstraps from a snapshot of its regions' records then 
     if (more) CHECK(j["next"] != cursor);  // every page but the last moves on
     cursor = j["next"];
   }
-  CHECK(pages == 4);  // 12 records in pages of 5, 5 and 2, then the log (nothing new)
+  CHECK(pages == 4);    // 12 records in pages of 5, 5 and 2, then the log (nothing new)
   CHECK(log_ops == 0);  // 16 ops of history came as 12 records
   REQUIRE(recs.size() == 12);
   CHECK(recs.count("far-1") == 0);

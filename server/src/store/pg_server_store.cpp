@@ -240,7 +240,8 @@ LogPage PgServerStore::read_log_once(uint64_t after_pos, const std::vector<std::
   }
   auto r = c->exec(
       "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>$1 AND pos<$2 AND dev<>$3 "
-      "AND (" + where + ") ORDER BY pos LIMIT $4",
+      "AND (" +
+          where + ") ORDER BY pos LIMIT $4",
       params);
   const int n = r.rows();
   for (int i = 0; i < n && page.entries.size() < limit; ++i) {

@@ -219,9 +219,9 @@ class PgWriteTxn : public WriteTxn {
     // A concurrent insert of the same id waits on the unique index, then does nothing here:
     // the caller merges into the record instead.
     const bool inserted = c_.exec(
-                              "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
-                              "VALUES($1,$2,$3,$4,true,$5,$6,$7) ON CONFLICT(col,id) DO NOTHING",
-                              {col, id, v.doc, versions, scope, v.nkey, v.sealed})
+                                "INSERT INTO records(col,id,doc,ver,live,scope,nkey,sealed) "
+                                "VALUES($1,$2,$3,$4,true,$5,$6,$7) ON CONFLICT(col,id) DO NOTHING",
+                                {col, id, v.doc, versions, scope, v.nkey, v.sealed})
                               .affected() == 1;
     if (inserted) note_record(col, id, v.nkey, true);
     return inserted;
@@ -587,8 +587,8 @@ class PgWriteTxn : public WriteTxn {
 
   bool open_ = true;
   bool lock_mode_ = false;  // lock_records was called: the push's locks are all taken
-  std::set<std::pair<std::string, std::string>> locked_;  // (col, id) lock_records locked
-  std::set<std::string> key_locks_;                       // natural-key locks held
+  std::set<std::pair<std::string, std::string>> locked_;    // (col, id) lock_records locked
+  std::set<std::string> key_locks_;                         // natural-key locks held
   std::set<std::pair<std::string, std::string>> existing_;  // of locked_, those that exist
   // Live ids per (col, blinded natural key) for the keys lock_records locked.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> live_by_key_;
