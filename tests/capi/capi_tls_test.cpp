@@ -27,6 +27,12 @@ using lumbung::test::ServerProcess;
 using lumbung::test::TempDir;
 using nlohmann::json;
 
+// As tests/security/tls_test.cpp: cpprestsdk's worker threads keep OpenSSL's per-thread
+// state of their TLS connections until exit, inside libcpprest (no Lumbung frame); full
+// stacks at malloc so that the suppression sees those frames.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libcpprest.so\n"; }
+extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
+
 namespace {
 
 struct Text {
