@@ -191,10 +191,11 @@ TEST_CASE("a slow link that cuts: progress at least every second with what the l
   const SyncReport r = client.sync(o);
   CHECK(r.pulled == 1000);
   CHECK(live_records(*b.store) == 1000);
-  MESSAGE(events << " events, longest gap " << longest_gap << " s, " << r.retries
-                 << " retries, " << link.cuts() << " cuts, " << r.seconds << " s");
+  MESSAGE(events << " events, longest gap " << longest_gap << " s, " << r.retries << " retries, "
+                 << link.cuts() << " cuts, " << r.seconds << " s");
   CHECK(longest_gap < 1.0);
-  CHECK(stages.count(SyncProgress::Stage::kWaiting) + stages.count(SyncProgress::Stage::kReceiving) >
+  CHECK(stages.count(SyncProgress::Stage::kWaiting) +
+            stages.count(SyncProgress::Stage::kReceiving) >
         0);
   CHECK(link.cuts() >= 1);
   CHECK(r.retries >= 1);
@@ -210,8 +211,7 @@ TEST_CASE("pull max_bytes: pages end within the budget - every op once - no budg
   Json ops = Json::array();
   for (int i = 1; i <= 50; ++i) {
     ops.push_back(test::make_op(static_cast<uint64_t>(i), "rec-" + std::to_string(i),
-                                test::hlc_now(static_cast<uint64_t>(i)),
-                                varied_enrolment(i, rng)));
+                                test::hlc_now(static_cast<uint64_t>(i)), varied_enrolment(i, rng)));
   }
   REQUIRE(f.push(d, ops).status == 200);
 

@@ -75,9 +75,10 @@ void BareSink::serve(int fd) {
       received_ = length;
       out = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
     } else {
-      out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-            "Content-Length: " +
-            std::to_string(blob_.size()) + "\r\n\r\n" + blob_;
+      out =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+          "Content-Length: " +
+          std::to_string(blob_.size()) + "\r\n\r\n" + blob_;
     }
     for (size_t off = 0; off < out.size();) {
       const ssize_t n = send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);

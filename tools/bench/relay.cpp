@@ -47,10 +47,10 @@ struct Pipe {
   int from = -1, to = -1;
   std::deque<Chunk> queue;
   size_t queued = 0;
-  size_t off = 0;             // of the front chunk, already delivered
+  size_t off = 0;               // of the front chunk, already delivered
   Clock::time_point link_free;  // when the emulated link has sent all it took so far
-  bool eof = false;           // `from` reached EOF
-  bool shut = false;          // we shut down `to` for writing after the EOF was flushed
+  bool eof = false;             // `from` reached EOF
+  bool shut = false;            // we shut down `to` for writing after the EOF was flushed
 };
 
 struct Conn {
@@ -183,8 +183,8 @@ void Relay::loop() {
       Conn& c = *conns[static_cast<size_t>(who[k].first)];
       if (c.dead) continue;
       const bool is_client = who[k].second == 0;
-      Pipe& in = is_client ? c.up : c.down;   // what we read from this fd
-      Pipe& out = is_client ? c.down : c.up;  // what we write to this fd
+      Pipe& in = is_client ? c.up : c.down;                      // what we read from this fd
+      Pipe& out = is_client ? c.down : c.up;                     // what we write to this fd
       std::atomic<uint64_t>& counter = is_client ? down_ : up_;  // delivered to this fd
       if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) && in.queued < queue_cap && !in.eof) {
         const size_t want = std::min(buf.size(), queue_cap - in.queued);

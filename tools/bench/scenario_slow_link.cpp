@@ -221,10 +221,10 @@ Result run_slow_link(const Options& options, const Workload& workload) {
     c["completed"] = cpush.completed && cpull.completed;
     c["push"] = cpush.json();
     c["pull"] = cpull.json();
-    c["push_bytes_vs_clean"] =
-        round3(static_cast<double>(cpush.up + cpush.down) / static_cast<double>(push.up + push.down));
-    c["pull_bytes_vs_clean"] =
-        round3(static_cast<double>(cpull.up + cpull.down) / static_cast<double>(pull.up + pull.down));
+    c["push_bytes_vs_clean"] = round3(static_cast<double>(cpush.up + cpush.down) /
+                                      static_cast<double>(push.up + push.down));
+    c["pull_bytes_vs_clean"] = round3(static_cast<double>(cpull.up + cpull.down) /
+                                      static_cast<double>(pull.up + pull.down));
     c["push_time_vs_clean"] = round3(cpush.seconds / push.seconds);
     c["pull_time_vs_clean"] = round3(cpull.seconds / pull.seconds);
     j["cut"] = c;

@@ -114,10 +114,10 @@ class HttpTransport final : public Transport {
     }
     for (const auto& [k, v] : request.headers) req.headers()[k] = v;  // replaces set_body's type
     if (request.on_bytes) {
-      req.set_progress_handler([cb = request.on_bytes](http::message_direction::direction d,
-                                                       utility::size64_t n) {
-        cb(d == http::message_direction::upload, n);
-      });
+      req.set_progress_handler(
+          [cb = request.on_bytes](http::message_direction::direction d, utility::size64_t n) {
+            cb(d == http::message_direction::upload, n);
+          });
     }
     tls_->take_failure();
     pplx::cancellation_token_source cancel;

@@ -24,8 +24,8 @@ bool retryable(int status) { return status >= 500 || status == 429 || status == 
 
 }  // namespace
 
-RequestLoop::RequestLoop(Transport& transport, const std::string& token,
-                         const SyncOptions& options, std::function<void()> tick)
+RequestLoop::RequestLoop(Transport& transport, const std::string& token, const SyncOptions& options,
+                         std::function<void(bool force)> tick)
     : transport_(transport),
       token_(token),
       o_(options),
@@ -94,6 +94,7 @@ HttpResponse RequestLoop::send_once(HttpRequest& req) {
 void RequestLoop::backoff(int ms) {
   stage_ = Stage::kRetryWait;
   retry_at_ms_ = monotonic_ms() + ms;
+  if (on_syncing_thread()) tick(true);
   // In slices, so that cancelling answers within one and the countdown is shown.
   for (int left = ms; left > 0; left -= 100) {
     check_cancel();
@@ -107,9 +108,8 @@ void RequestLoop::backoff(int ms) {
   }
 }
 
-Json RequestLoop::call(const std::string& method, const std::string& target,
-                       std::string gzip_body, Json* problem, CallInfo* info,
-                       const AfterCut& after_cut) {
+Json RequestLoop::call(const std::string& method, const std::string& target, std::string gzip_body,
+                       Json* problem, CallInfo* info, const AfterCut& after_cut) {
   HttpRequest req;
   req.method = method;
   req.target = target;

@@ -25,20 +25,21 @@ namespace lumbung::sync_detail {
 
 // What one answered call carried, for the transfer sizer and the clock correction.
 struct CallInfo {
-  int64_t rtt_ms = 0;           // the last attempt's round trip
-  size_t wire_up = 0;           // the last attempt's request, headers included
-  size_t wire_down = 0;         // its answer, headers included
-  size_t answer_text = 0;       // the answer body once inflated
-  int64_t transfer_ms = 0;      // the last attempt, from sending to the whole answer
-  bool resent = false;          // the HTTP stack sent the last attempt again on its own
+  int64_t rtt_ms = 0;       // the last attempt's round trip
+  size_t wire_up = 0;       // the last attempt's request, headers included
+  size_t wire_down = 0;     // its answer, headers included
+  size_t answer_text = 0;   // the answer body once inflated
+  int64_t transfer_ms = 0;  // the last attempt, from sending to the whole answer
+  bool resent = false;      // the HTTP stack sent the last attempt again on its own
 };
 
 class RequestLoop {
  public:
   // `token` is read at every attempt (it may change between calls). `tick` is called on
-  // the syncing thread while it waits (may be empty).
+  // the syncing thread while it waits (may be empty); `force` when a retry wait begins,
+  // so its countdown is shown from its start.
   RequestLoop(Transport& transport, const std::string& token, const SyncOptions& options,
-              std::function<void()> tick);
+              std::function<void(bool force)> tick);
 
   // Sends with retries; returns the decoded JSON of a 2xx answer. A refusal that a retry
   // cannot fix throws Error with the server's code (and `problem` keeps its body);
@@ -73,8 +74,8 @@ class RequestLoop {
   HttpResponse send_once(HttpRequest& req);
   void backoff(int ms);
   bool on_syncing_thread() const { return std::this_thread::get_id() == syncing_thread_; }
-  void tick() {
-    if (tick_) tick_();
+  void tick(bool force = false) {
+    if (tick_) tick_(force);
   }
   void set_error(std::string e) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -84,7 +85,7 @@ class RequestLoop {
   Transport& transport_;
   const std::string& token_;
   const SyncOptions& o_;
-  std::function<void()> tick_;
+  std::function<void(bool force)> tick_;
   const std::thread::id syncing_thread_;
 
   std::atomic<uint64_t> requests_{0}, bytes_up_{0}, bytes_down_{0};

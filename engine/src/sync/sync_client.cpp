@@ -49,7 +49,7 @@ class SyncClient::Run {
       : c_(c),
         o_(o),
         start_(std::chrono::steady_clock::now()),
-        link_(c.transport_, c.token_, o, [this] { tick(); }),
+        link_(c.transport_, c.token_, o, [this](bool force) { tick(force); }),
         sizer_(o.max_batch_bytes, o.first_batch_bytes) {
     progress_.ops_to_push = c.store_.pending_count();
     last_emit_ = start_;
@@ -142,7 +142,7 @@ class SyncClient::Run {
         continue;
       }
       const uint64_t last = batch.changes.back().seq;  // `smaller` may have cut the batch
-      if (info.resent) sizer_.on_cut(info.wire_up);  // the HTTP stack's own retry: a cut too
+      if (info.resent) sizer_.on_cut(info.wire_up);    // the HTTP stack's own retry: a cut too
       sizer_.on_whole(kPush, info.wire_up, batch.text_bytes, info.transfer_ms,
                       info.wire_up + info.wire_down);
       const uint64_t acked = ack.at("acked_seq").get<uint64_t>();
@@ -346,9 +346,9 @@ class SyncClient::Run {
     if (o_.on_progress) o_.on_progress(progress_);
   }
   // Called by the RequestLoop on the syncing thread while it waits.
-  void tick() {
-    if (std::chrono::steady_clock::now() - last_emit_ >=
-        std::chrono::milliseconds(kProgressEveryMs)) {
+  void tick(bool force) {
+    if (force || std::chrono::steady_clock::now() - last_emit_ >=
+                     std::chrono::milliseconds(kProgressEveryMs)) {
       emit();
     }
   }

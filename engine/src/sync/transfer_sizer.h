@@ -71,8 +71,7 @@ class TransferSizer {
   }
   // A transfer of `wire_bytes` (whose JSON text was `text_bytes`) arrived whole in `ms`;
   // the request and its answer carried `carried` bytes in all.
-  void on_whole(int direction, size_t wire_bytes, size_t text_bytes, int64_t ms,
-                size_t carried) {
+  void on_whole(int direction, size_t wire_bytes, size_t text_bytes, int64_t ms, size_t carried) {
     std::lock_guard<std::mutex> lock(mu_);
     carried_since_cut_ += carried;
     if (ms > 0 && carried > 16 * 1024) bytes_per_sec_ = 1000.0 * static_cast<double>(carried) / ms;

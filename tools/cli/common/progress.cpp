@@ -7,8 +7,11 @@
 
 namespace lumbung::cli {
 
-ProgressBar::ProgressBar(std::ostream& out, bool terminal)
-    : out_(out), terminal_(terminal), start_(std::chrono::steady_clock::now()) {}
+ProgressBar::ProgressBar(std::ostream& out, bool terminal, bool json)
+    : out_(out),
+      terminal_(terminal && !json),
+      json_(json),
+      start_(std::chrono::steady_clock::now()) {}
 
 namespace {
 
@@ -50,7 +53,49 @@ std::string stage_text(const SyncProgress& p) {
   return {};
 }
 
+const char* stage_name(SyncProgress::Stage s) {
+  using S = SyncProgress::Stage;
+  switch (s) {
+    case S::kConnecting:
+      return "connecting";
+    case S::kSending:
+      return "sending";
+    case S::kWaiting:
+      return "waiting";
+    case S::kReceiving:
+      return "receiving";
+    case S::kRetryWait:
+      return "retry_wait";
+    case S::kIdle:
+      break;
+  }
+  return "idle";
+}
+
 }  // namespace
+
+void ProgressBar::print_json(const SyncProgress& p) {
+  static const char* kPhase[] = {"push", "pull", "done"};
+  Json j{{"event", "progress"},
+         {"phase", kPhase[static_cast<int>(p.phase)]},
+         {"stage", stage_name(p.stage)},
+         {"ops_pushed", p.ops_pushed},
+         {"ops_to_push", p.ops_to_push},
+         {"ops_pulled", p.ops_pulled},
+         {"bytes_up", p.bytes_up},
+         {"bytes_down", p.bytes_down},
+         {"retries", p.retries},
+         {"request_sent", p.request_sent},
+         {"request_size", p.request_size},
+         {"request_received", p.request_received},
+         {"attempt", p.attempt},
+         {"max_attempts", p.max_attempts}};
+  if (p.stage == SyncProgress::Stage::kRetryWait) {
+    j["retry_in_ms"] = p.retry_in_ms;
+    j["error"] = p.last_error;
+  }
+  out_ << j.dump() << "\n" << std::flush;
+}
 
 std::string ProgressBar::render(const SyncProgress& p) const {
   const auto now = std::chrono::steady_clock::now();
@@ -101,6 +146,14 @@ void ProgressBar::update(const SyncProgress& p) {
   if (p.phase == SyncProgress::Phase::kPull && !pull_started_) {
     pull_started_ = true;
     push_done_ = now;
+  }
+  if (json_) {
+    const int phase = static_cast<int>(p.phase);
+    if (phase == last_phase_ && now - last_print_ < std::chrono::seconds(1)) return;
+    print_json(p);
+    last_phase_ = phase;
+    last_print_ = now;
+    return;
   }
   const std::string line = render(p);
   if (terminal_) {

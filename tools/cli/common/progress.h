@@ -20,15 +20,21 @@ namespace lumbung::cli {
 
 class ProgressBar {
  public:
-  ProgressBar(std::ostream& out, bool terminal);
+  // `json`: instead of the line, one JSON object a line (`lumbung sync --json`), at most
+  // one a second plus one when the phase changes:
+  //   {"event":"progress","phase":"push","stage":"sending","ops_pushed":0,...}
+  ProgressBar(std::ostream& out, bool terminal, bool json = false);
   void update(const SyncProgress& p);
   // Ends the line (terminal) so later output starts on a new one.
   void finish();
 
  private:
   std::string render(const SyncProgress& p) const;
+  void print_json(const SyncProgress& p);
   std::ostream& out_;
   bool terminal_;
+  bool json_;
+  int last_phase_ = -1;  // json: the phase of the last event printed
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point push_done_;

@@ -187,7 +187,7 @@ int cmd_sync(Context& ctx, Args& args) {
   if (max_batch_bytes) {
     o.max_batch_bytes = static_cast<size_t>(std::max(2048LL, std::stoll(*max_batch_bytes)));
   }
-  ProgressBar bar(*ctx.err, is_terminal(2));
+  ProgressBar bar(*ctx.err, is_terminal(2), ctx.json);
   if (!quiet) o.on_progress = [&](const SyncProgress& p) { bar.update(p); };
   g_cancel = false;
   o.cancel = &g_cancel;
