@@ -139,3 +139,97 @@ TEST_CASE("after a restore no laptop keeps a central-office write the restore to
   c.sync();
   CHECK(c.contents() == on_server);
 }
+
+// Seed 419 of `lumbung-sim --restores`: another laptop's edit, applied before the restore,
+// is refused when sent again (a move out of its writer's regions now arrives first). A
+// replica that pulled it before the restore must not keep it.
+TEST_CASE("after a restore no laptop keeps a write the restored server refuses") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02.01"}), c(f, "laptop-c", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(3));
+  a.sync();
+  b.sync();
+  c.sync();
+  Backup backup(f);
+  // After the backup: B corrects the phone and C takes it; A moves the person to another
+  // kecamatan (outside B's regions) but sends it only after the restore.
+  b.store->update("enrolment", id, {{"phone", "081277770003"}});
+  b.sync();
+  c.sync();
+  REQUIRE(c.contents().at(id)["phone"] == "081277770003");
+  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});
+  backup.restore();
+  a.sync();  // the move comes first this time
+  const SyncReport rb = b.sync();
+  CHECK(rb.refused == 1);  // B's edit, set aside for review, not lost
+  json entries = refused(f, reviewer);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["code"] == "out_of_scope");
+  c.sync();
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["phone"] == konawe(3)["phone"]);
+  CHECK(c.contents() == on_server);
+  a.sync();
+  CHECK(a.contents() == on_server);
+}
+
+// Seed 1406: a refusal given after the backup goes with the restore; the laptop sends the
+// change again, and the new answer is what the officer sees.
+TEST_CASE("after a restore a refused change is judged again") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02.01"});
+  const std::string id = a.store->create("enrolment", konawe(4));
+  a.sync();
+  b.sync();
+  Backup backup(f);
+  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});
+  a.sync();
+  b.store->update("enrolment", id, {{"phone", "081277770004"}});
+  CHECK(b.sync().refused == 1);
+  REQUIRE(b.store->refused_changes().size() == 1);
+  backup.restore();
+  // The move and the refusal are both gone: B comes back first and its edit now applies.
+  b.sync();
+  CHECK(b.store->refused_changes().empty());
+  CHECK(refused(f, reviewer).empty());
+  a.sync();  // the move again
+  b.sync();
+  const auto on_server = server_contents(f, reviewer);
+  CHECK(on_server.at(id)["phone"] == "081277770004");
+  CHECK(on_server.at(id)["village_code"] == "7402022001");
+  CHECK(a.contents() == on_server);
+}
+
+// Seed 3453: after a restore that lost a record's creation, a laptop holds the record only
+// in part (its own edits) until the creator sends it again; an edit there must read as an
+// edit (it waits for the record on the server), not as an incomplete create (refused).
+TEST_CASE("after a restore an edit of a record held in part waits for the record") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  Backup backup(f);
+  const std::string id = a.store->create("enrolment", konawe(5));
+  a.sync();
+  b.sync();
+  b.store->update("enrolment", id, {{"phone", "081277770005"}});
+  b.sync();
+  backup.restore();
+  b.sync();  // the replay: B keeps only its own phone of the record
+  REQUIRE(b.store->get("enrolment", id).has_value());
+  b.store->update("enrolment", id, {{"position", "kaur 5"}});  // a field B never held
+  const SyncReport rb = b.sync();
+  CHECK(rb.refused == 0);
+  a.sync();
+  b.sync();
+  a.sync();
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["phone"] == "081277770005");
+  CHECK(on_server.at(id)["position"] == "kaur 5");
+  CHECK(on_server.at(id)["full_name"] == konawe(5)["full_name"]);
+  CHECK(a.contents() == on_server);
+  CHECK(b.contents() == on_server);
+}

@@ -145,6 +145,7 @@ void Oracle::push_answered(const std::string& device, const Json& answer) {
         continue;
       }
       writes_[*i].refused = r;
+      refused_since_backup_.push_back(*i);
     }
   }
 }
@@ -226,10 +227,17 @@ void Oracle::sync_ended(const std::string& device, const std::string& stored_cur
   d.pages.clear();
 }
 
-void Oracle::server_backed_up() { backup_mark_ = writes_.size(); }
+void Oracle::server_backed_up() {
+  backup_mark_ = writes_.size();
+  refused_since_backup_.clear();
+}
 
 void Oracle::server_restored() {
   ++restores_;
+  // The restored queue lacks the refusals given since the backup: the devices send those
+  // ops again (they learn the server lost them) and the new answers decide.
+  for (size_t i : refused_since_backup_) writes_[i].refused.reset();
+  refused_since_backup_.clear();
   for (size_t i = backup_mark_; i < writes_.size(); ++i) {
     Write& w = writes_[i];
     if (w.key.first != "server" || w.lost_in_restore) continue;

@@ -189,6 +189,7 @@ class Oracle {
   std::map<Key, size_t> index_;
   std::map<std::string, Device> devices_;
   std::vector<std::string> notes_;  // inconsistencies seen while recording
+  std::vector<size_t> refused_since_backup_;  // writes refused since the last backup
   size_t backup_mark_ = 0;          // writes_.size() when the backup was taken
   int restores_ = 0;
 };

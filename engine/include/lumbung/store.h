@@ -203,12 +203,13 @@ class Store {
   // the log keeps acknowledged entries.
   void rewind_acknowledged(uint64_t seq);
   // The server no longer has part of the history this replica pulled (it was restored from
-  // an older copy and answered a pull with "reset"). Values and tombstones the server wrote
-  // itself (review resolutions, duplicate merges) may be gone for good, so they are dropped
-  // here, before the replay of the server's log brings back the ones it still has; values
-  // of devices stay (each device sends its own writes again), and this device's own writes
-  // are joined back from its log. A record left with nothing is removed. Returns the number
-  // of records changed. Idempotent.
+  // an older copy and answered a pull with "reset"). Whatever that history brought may be
+  // gone for good (a resolution, a merge, another device's write the restored server now
+  // refuses), so every value and tombstone written by anyone but this device is dropped,
+  // and this device's own writes are joined back from its log; a record left with nothing
+  // is removed. The replay of the server's log then brings back what the server still has.
+  // Returns the number of records changed. Idempotent. apply_replay() does this and applies
+  // the replay's first page in one transaction: prefer it.
   size_t forget_server_history();
   // Keeps the server's refusals of pushed changes (each `seq` a logged change; repeated
   // seqs are kept once).
@@ -237,6 +238,11 @@ class Store {
   // listed, read or editable (kOutOfScope); a "rec" op (it moved in) brings it whole.
   RemoteApplyResult apply_remote(const std::vector<Op>& ops,
                                  const std::vector<std::pair<std::string, std::string>>& meta = {});
+  // The first page of a replay answered with "reset": forget_server_history() and
+  // apply_remote() in one transaction, so that no crash leaves the replica forgotten but
+  // not yet replayed.
+  RemoteApplyResult apply_replay(const std::vector<Op>& ops,
+                                 const std::vector<std::pair<std::string, std::string>>& meta);
 
   // Small persistent key/value settings (cursor, server url, last sync). "" if unset.
   std::string get_meta(const std::string& key) const;
@@ -261,6 +267,9 @@ class Store {
   friend class Batch;
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
+  // apply_remote's work; the caller holds the mutex and a transaction.
+  RemoteApplyResult apply_page(const std::vector<Op>& ops,
+                               const std::vector<std::pair<std::string, std::string>>& meta);
   std::unique_ptr<Impl> impl_;
 };
 

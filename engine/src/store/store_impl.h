@@ -452,6 +452,8 @@ struct Store::Impl {
   // log (kept after acknowledgement; refused ones excepted): each field and the tombstone
   // take the newer of the two versions, as the merge of a whole record does (tests/sim
   // seed 1250).
+  // What a replay after a server restore starts from (see Store::apply_replay).
+  size_t forget_others();
   void rejoin_own_writes(const std::map<std::string, std::string>& records);
 
   // Log entries after `after_seq` on `records`, written before the server re-stamped this

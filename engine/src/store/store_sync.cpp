@@ -177,45 +177,60 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
   txn.commit();
 }
 
+// Drops from every record what other writers wrote (values, tombstones) and joins this
+// device's own writes back from its log; a record left with nothing is removed. What stays
+// is what this device alone knows; a replay of the server's log brings back the rest.
+// Caller holds mu and a transaction.
+size_t Store::Impl::forget_others() {
+  Impl& impl = *this;
+  std::map<std::string, std::string> all;  // id -> collection
+  auto& sel = impl.db->prepare("SELECT col, id FROM records");
+  while (sel.step()) all.emplace(sel.column_text(1), sel.column_text(0));
+  sel.reset();
+  size_t changed = 0;
+  for (const auto& [id, col] : all) {
+    auto st = impl.load(col, id);
+    if (!st) continue;
+    const size_t before = st->fields.size();
+    for (auto it = st->fields.begin(); it != st->fields.end();) {
+      it = it->second.version.device != impl.device ? st->fields.erase(it) : std::next(it);
+    }
+    bool dropped = st->fields.size() != before;
+    if (!st->tombstone.empty() && st->tombstone.device != impl.device) {
+      st->tombstone = Version{};
+      dropped = true;
+    }
+    if (!dropped) continue;
+    ++changed;
+    impl.save(impl.collection(col), id, *st);
+  }
+  impl.rejoin_own_writes(all);
+  for (const auto& [id, col] : all) {
+    auto st = impl.load(col, id);
+    if (st && st->fields.empty() && st->tombstone.empty()) {
+      impl.db->prepare("DELETE FROM records WHERE id=?1 AND col=?2").bind(1, id).bind(2, col).run();
+    }
+  }
+  return changed;
+}
+
 size_t Store::forget_server_history() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
-  // Versions are in clear on encrypted stores too; a record holds a server-written value
-  // or tombstone only if its `ver` or `del_dev` names the server.
-  std::map<std::string, std::string> touched;  // id -> collection
-  auto& sel =
-      impl_->db->prepare("SELECT col, id FROM records WHERE del_dev=?1 OR instr(ver, ?2) > 0");
-  sel.bind(1, std::string(kServerDeviceId)).bind(2, "\"" + std::string(kServerDeviceId) + "\"");
-  while (sel.step()) touched.emplace(sel.column_text(1), sel.column_text(0));
-  sel.reset();
-  for (const auto& [id, col] : touched) {
-    auto st = impl_->load(col, id);
-    if (!st) continue;
-    for (auto it = st->fields.begin(); it != st->fields.end();) {
-      it = it->second.version.device == kServerDeviceId ? st->fields.erase(it) : std::next(it);
-    }
-    if (st->tombstone.device == kServerDeviceId) st->tombstone = Version{};
-    impl_->save(impl_->collection(col), id, *st);
-  }
-  impl_->rejoin_own_writes(touched);
-  // A record that held only what the server wrote (and nothing of this device) is gone.
-  for (const auto& [id, col] : touched) {
-    auto st = impl_->load(col, id);
-    if (st && st->fields.empty() && st->tombstone.empty()) {
-      impl_->db->prepare("DELETE FROM records WHERE id=?1 AND col=?2")
-          .bind(1, id)
-          .bind(2, col)
-          .run();
-    }
-  }
+  const size_t n = impl_->forget_others();
   txn.commit();
-  return touched.size();
+  return n;
 }
 
 void Store::rewind_acknowledged(uint64_t seq) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (seq >= impl_->acked_seq) return;
+  sql::Transaction txn(*impl_->db);
   impl_->put_meta("acked_seq", std::to_string(seq));
+  // The server's refusals of these changes went with the history it lost: they are sent
+  // again and judged again (tests/sim --restores seed 1406).
+  impl_->db->prepare("DELETE FROM refused WHERE seq>?1").bind(1, static_cast<int64_t>(seq)).run();
+  txn.commit();
   impl_->acked_seq = seq;
 }
 
@@ -252,6 +267,23 @@ RemoteApplyResult Store::apply_remote(
     const std::vector<Op>& ops, const std::vector<std::pair<std::string, std::string>>& meta) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
+  RemoteApplyResult out = apply_page(ops, meta);
+  txn.commit();
+  return out;
+}
+
+RemoteApplyResult Store::apply_replay(
+    const std::vector<Op>& ops, const std::vector<std::pair<std::string, std::string>>& meta) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sql::Transaction txn(*impl_->db);
+  impl_->forget_others();
+  RemoteApplyResult out = apply_page(ops, meta);
+  txn.commit();
+  return out;
+}
+
+RemoteApplyResult Store::apply_page(const std::vector<Op>& ops,
+                                    const std::vector<std::pair<std::string, std::string>>& meta) {
   RemoteApplyResult out;
   // Settling needs a statement per op; a page with no open conflicts anywhere skips it.
   bool any_open = false;
@@ -308,7 +340,6 @@ RemoteApplyResult Store::apply_remote(
   impl_->rejoin_own_writes(arrived_whole);
   for (const auto& [k, v] : meta) impl_->put_meta(k, v);
   impl_->persist_clock();
-  txn.commit();
   return out;
 }
 

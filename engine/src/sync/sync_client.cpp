@@ -269,11 +269,12 @@ class SyncClient::Run {
       RemoteApplyResult r;
       try {
         // The cursor named a history the server lost (restored from an older copy): drop
-        // what only that history held before its replay (Store::forget_server_history).
-        if (auto it = page.reply.find("reset"); it != page.reply.end() && *it == true) {
-          store.forget_server_history();
-        }
-        r = store.apply_remote(page.ops, {{"pull_cursor", page.next}});
+        // what only that history held, in one transaction with the replay's first page
+        // (Store::apply_replay).
+        const auto reset = page.reply.find("reset");
+        r = reset != page.reply.end() && *reset == true
+                ? store.apply_replay(page.ops, {{"pull_cursor", page.next}})
+                : store.apply_remote(page.ops, {{"pull_cursor", page.next}});
       } catch (...) {
         if (next.valid()) next.wait();
         throw;
