@@ -128,8 +128,8 @@ void Oracle::push_answered(const std::string& device, const Json& answer) {
       const auto i = seq ? find({device, *seq}) : std::nullopt;
       auto set = r.find("set");
       if (!i || set == r.end() || !set->is_object()) {
-        note(device + ": push answer stores values of an op the harness does not know: " +
-             r.dump());
+        note(device +
+             ": push answer stores values of an op the harness does not know: " + r.dump());
         continue;
       }
       for (const auto& [f, v] : set->items()) writes_[*i].set[f] = v;
@@ -150,8 +150,7 @@ void Oracle::push_answered(const std::string& device, const Json& answer) {
   }
 }
 
-void Oracle::pull_answered(const std::string& device, const std::string& cursor,
-                           const Json& page) {
+void Oracle::pull_answered(const std::string& device, const std::string& cursor, const Json& page) {
   auto ops = page.find("ops");
   if (ops == page.end() || !ops->is_array()) return;
   Page p;
@@ -204,8 +203,7 @@ void Oracle::sync_ended(const std::string& device, const std::string& stored_cur
       if (const auto i = find(k)) {
         d.past.insert(*i);
       } else {
-        note(device + " pulled op " + key_text(k.first, k.second) +
-             ", a write nobody made");
+        note(device + " pulled op " + key_text(k.first, k.second) + ", a write nobody made");
       }
     }
     d.seen.insert(d.seen.end(), it->second.versions.begin(), it->second.versions.end());
@@ -316,14 +314,12 @@ bool Oracle::informed(const Context& cx, std::optional<size_t> writer, size_t w,
 }
 
 // True if `writer` had seen the delete `w` or a newer delete of the same record.
-bool Oracle::informed_of_delete(const Context& cx, std::optional<size_t> writer,
-                                size_t w) const {
+bool Oracle::informed_of_delete(const Context& cx, std::optional<size_t> writer, size_t w) const {
   if (!writer) return false;
   const WriteSet& past = cx.past[*writer];
   if (past.contains(w)) return true;
   for (size_t e : cx.by_record.at(writes_[w].record)) {
-    if (writes_[e].is_delete && writes_[e].version() >= writes_[w].version() &&
-        past.contains(e))
+    if (writes_[e].is_delete && writes_[e].version() >= writes_[w].version() && past.contains(e))
       return true;
   }
   return false;
@@ -362,8 +358,7 @@ bool Oracle::entry_keeps_delete(const Context& cx, size_t w) const {
     for (const char* side : {"winner", "loser"}) {
       const Version v = decode_version(c->at(side).at("version"));
       const auto by = cx.writer(v);
-      if (by && writes_[*by].is_delete && writes_[*by].record == ww.record &&
-          v >= ww.version())
+      if (by && writes_[*by].is_delete && writes_[*by].record == ww.record && v >= ww.version())
         return true;
     }
   }
@@ -432,9 +427,8 @@ bool Oracle::field_accounted(const Context& cx, size_t w, const std::string& fie
   return false;
 }
 
-void Oracle::check_field(const Context& cx, size_t w, const std::string& field,
-                         const RecordView& r, const std::string& where,
-                         std::vector<std::string>& out) const {
+void Oracle::check_field(const Context& cx, size_t w, const std::string& field, const RecordView& r,
+                         const std::string& where, std::vector<std::string>& out) const {
   const Write& ww = writes_[w];
   const Json& value = ww.set[field];
   const FieldDef* def = schema_.field(field);
@@ -622,7 +616,8 @@ std::vector<std::string> Oracle::check(const StateView& server,
     });
   }
   if (conflicts.is_array()) {
-    for (const Json& c : conflicts) cx.conflicts_by_record[str_member(c, "record_id")].push_back(&c);
+    for (const Json& c : conflicts)
+      cx.conflicts_by_record[str_member(c, "record_id")].push_back(&c);
   }
 
   // A replica's findings are reported only where they differ from the server's (a replica

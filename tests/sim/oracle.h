@@ -137,13 +137,13 @@ class Oracle {
     bool is_delete = false;
     std::string why;  // server writes: "resolution", "merge"
     Json set = Json::object();
-    uint64_t hlc = 0;  // 0 until the link carried it
-    WriteSet direct;   // the writer's causal past when it wrote (device writes)
+    uint64_t hlc = 0;            // 0 until the link carried it
+    WriteSet direct;             // the writer's causal past when it wrote (device writes)
     std::vector<Version> shown;  // versions seen without their ops: what a reviewer was
                                  // shown, or whole records a device pulled ("rec" notices)
     bool acked = false;
     bool lost_in_restore = false;  // a server write the restore took back (see server_restored)
-    std::optional<Json> refused;  // the push answer's refused entry
+    std::optional<Json> refused;   // the push answer's refused entry
     // A lost server write gave up its key, not its version.
     Version version() const { return Version{hlc, lost_in_restore ? "server" : key.first}; }
   };
@@ -188,9 +188,9 @@ class Oracle {
   std::vector<Write> writes_;
   std::map<Key, size_t> index_;
   std::map<std::string, Device> devices_;
-  std::vector<std::string> notes_;  // inconsistencies seen while recording
+  std::vector<std::string> notes_;            // inconsistencies seen while recording
   std::vector<size_t> refused_since_backup_;  // writes refused since the last backup
-  size_t backup_mark_ = 0;          // writes_.size() when the backup was taken
+  size_t backup_mark_ = 0;                    // writes_.size() when the backup was taken
   int restores_ = 0;
 };
 

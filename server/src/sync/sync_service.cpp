@@ -293,8 +293,8 @@ const std::string& SyncService::epoch_of(uint64_t pos) const {
   return e->id;
 }
 
-std::string SyncService::pull(const Principal& device, const std::string& cursor_text,
-                              size_t limit, size_t max_bytes, bool snapshot) {
+std::string SyncService::pull(const Principal& device, const std::string& cursor_text, size_t limit,
+                              size_t max_bytes, bool snapshot) {
   if ((snapshot && cursor_text.empty()) || is_snapshot_cursor(cursor_text)) {
     return pull_snapshot(device, cursor_text, limit);
   }

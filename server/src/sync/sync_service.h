@@ -46,14 +46,14 @@ struct RefusedOp {
 
 struct PushResult {
   uint64_t acked_seq = 0;
-  size_t applied = 0;         // new ops accepted in this request
-  size_t duplicates = 0;      // ops skipped because already acknowledged earlier
-  size_t conflicts = 0;       // new conflict entries opened
+  size_t applied = 0;                  // new ops accepted in this request
+  size_t duplicates = 0;               // ops skipped because already acknowledged earlier
+  size_t conflicts = 0;                // new conflict entries opened
   size_t duplicate_keys = 0;           // new duplicate entries opened (all regions)
   size_t duplicate_keys_in_scope = 0;  // of those, the ones the device may know of
   std::vector<std::pair<uint64_t, uint64_t>> restamped;  // (seq, new hlc)
   std::vector<RefusedOp> refused;                        // acknowledged, kept, not applied
-  std::vector<std::pair<uint64_t, Json>> stored;  // (seq, {field: value as normalised})
+  std::vector<std::pair<uint64_t, Json>> stored;         // (seq, {field: value as normalised})
 };
 
 // Pull cursor: base64url("v2:<epoch>:<pos>"), pos = the last oplog row examined, epoch =
