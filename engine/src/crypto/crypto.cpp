@@ -6,11 +6,14 @@
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include <charconv>
 #include <memory>
 
 #include "lumbung/error.h"
+#include "lumbung/tls_pin.h"
 
 namespace lumbung::crypto {
 namespace {
@@ -297,3 +300,25 @@ int64_t Keyring::blind_index(std::string_view text) const {
 }
 
 }  // namespace lumbung::crypto
+
+namespace lumbung {
+
+// The key pin (lumbung/tls_pin.h): here, in the core library that the server and the tools
+// link, rather than in the HTTP transport.
+std::string public_key_pin_sha256(X509* cert) {
+  unsigned char* der = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  if (n <= 0) return {};
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(n), md);
+  OPENSSL_free(der);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace lumbung

@@ -25,8 +25,10 @@
 
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
+#include "lumbung/tls_pin.h"
 
 namespace lumbung {
+
 namespace {
 
 namespace http = web::http;
@@ -49,22 +51,6 @@ struct TlsState {
   }
 };
 
-std::string public_key_sha256(X509* cert) {
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  if (n <= 0) return {};
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(der, static_cast<size_t>(n), md);
-  OPENSSL_free(der);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 // OpenSSL's SSL_CTX_set_cert_verify_callback: replaces X509_verify_cert for the handshake.
 int verify_server_certificate(X509_STORE_CTX* store_ctx, void* arg) {
   auto* st = static_cast<TlsState*>(arg);
@@ -78,7 +64,7 @@ int verify_server_certificate(X509_STORE_CTX* store_ctx, void* arg) {
     return 0;
   }
   if (!st->pin.empty()) {
-    const std::string got = public_key_sha256(X509_STORE_CTX_get0_cert(store_ctx));
+    const std::string got = public_key_pin_sha256(X509_STORE_CTX_get0_cert(store_ctx));
     if (got != st->pin) {
       st->fail("pin mismatch: the server's key is sha256 " + got + ", expected " + st->pin);
       X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);

@@ -1,5 +1,7 @@
 #include "http/http_listener.h"
 
+#include "lumbung/tls_pin.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -491,20 +493,10 @@ std::string HttpListener::public_key_pin(const std::string& cert_file) {
   X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
   std::fclose(f);
   if (!cert) throw std::runtime_error("no PEM certificate in " + cert_file);
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  std::string pin = public_key_pin_sha256(cert);
   X509_free(cert);
-  if (n <= 0) throw std::runtime_error("cannot encode the public key of " + cert_file);
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(der, static_cast<size_t>(n), md);
-  OPENSSL_free(der);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  if (pin.empty()) throw std::runtime_error("cannot encode the public key of " + cert_file);
+  return pin;
 }
 
 void HttpListener::initialize_threads(size_t n) { g_threads = n == 0 ? 1 : n; }

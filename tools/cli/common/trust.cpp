@@ -18,6 +18,8 @@
 
 #include "common/i18n.h"
 
+#include "lumbung/tls_pin.h"
+
 namespace lumbung::cli {
 namespace {
 
@@ -76,22 +78,6 @@ int connect_bounded(const HostPort& hp, int timeout_ms, const std::string& url) 
     ::close(fd);
   }
   throw Error(ErrorCode::kTransport, tr("trust.cannot_connect", {{"server", url}}));
-}
-
-std::string spki_pin(X509* cert) {
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  if (n <= 0) return {};
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(der, static_cast<size_t>(n), md);
-  OPENSSL_free(der);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
 }
 
 std::string to_pem(X509* cert) {
@@ -166,7 +152,7 @@ ServerCertificate fetch_server_certificate(const std::string& https_url, int tim
   if (ok) {
     if (X509* leaf = SSL_get1_peer_certificate(ssl.get())) {
       out.pem = to_pem(leaf);
-      out.pin = spki_pin(leaf);
+      out.pin = public_key_pin_sha256(leaf);
       EVP_PKEY* key = X509_get0_pubkey(leaf);
       out.self_signed =
           X509_check_issued(leaf, leaf) == X509_V_OK && key && X509_verify(leaf, key) == 1;
