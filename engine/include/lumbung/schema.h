@@ -47,6 +47,9 @@ enum class FieldType {
   kRegionCode,  // Kemendagri code; accepted with or without dots, stored without dots
   kPhone,       // Indonesian phone number, stored normalised as 08…
   kObjectList,  // array of objects whose members are declared in `item_fields`
+  kAttachment,  // a file kept outside the record (engine/include/lumbung/attachments.h): the
+                // record holds {"sha256", "size", "mime", "name"}; `mime` lists the types
+                // allowed, `max_size` the most bytes
 };
 
 struct FieldDef {
@@ -60,6 +63,8 @@ struct FieldDef {
   std::optional<size_t> max_length;   // kString
   std::vector<FieldDef> item_fields;  // kObjectList members
   std::string label;                  // human name for messages, e.g. "Tanggal lahir"
+  std::vector<std::string> mime;      // kAttachment: allowed MIME types ("image/jpeg")
+  std::optional<int64_t> max_size;    // kAttachment: most bytes of the file
 
   // Rank of a value under kForwardOnly (its index in `values`), -1 if not a member.
   int rank(const Json& value) const;

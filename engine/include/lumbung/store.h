@@ -258,6 +258,11 @@ class Store {
   // not encrypted or the new passphrase is empty.
   void change_passphrase(const std::string& old_passphrase, const std::string& new_passphrase);
 
+  // A key for data kept beside this store and sealed like its personal data (attachment
+  // bytes: attachments.h): HMAC-SHA256(data key, label), 32 bytes; "" when the store is
+  // not encrypted.
+  std::string derive_key(const std::string& label) const;
+
   // Secrets kept encrypted when the store is (e.g. the device token); "" if unset.
   std::string get_secret(const std::string& key) const;
   void set_secret(const std::string& key, const std::string& value);

@@ -107,6 +107,29 @@ struct SyncProgress {
   size_t transfer_bytes = 0;      // the size (wire bytes) batches and pages aim at now
 };
 
+class AttachmentStore;  // attachments.h
+
+// One attachment on its way (SyncOptions::on_attachment).
+struct AttachmentProgress {
+  std::string sha256;
+  uint64_t sent = 0;  // bytes the server confirmed
+  uint64_t size = 0;
+  unsigned index = 0;  // 1-based, of `count` attachments this sync sends
+  unsigned count = 0;
+};
+
+// What the attachment part of a sync did (attachments.h upload_attachments).
+struct AttachmentSyncReport {
+  uint64_t sent = 0;     // attachments now whole on the server
+  uint64_t already = 0;  // of those, the server had the bytes already (same sha256)
+  uint64_t failed = 0;   // refused or not finished; kept, tried again at the next sync
+  uint64_t bytes = 0;    // attachment bytes the server confirmed in this sync
+  uint64_t bytes_up = 0;  // on the wire, headers and re-sent chunks included
+  uint64_t bytes_down = 0;
+  uint64_t requests = 0;
+  std::vector<std::pair<std::string, std::string>> errors;  // (sha256, why) per failure
+};
+
 struct SyncOptions {
   size_t push_batch = kPushBatchOps;  // most ops in one push batch
   size_t pull_page = kPullPageOps;    // most ops in one pull page
@@ -134,6 +157,11 @@ struct SyncOptions {
   // see SyncClient). Default std::chrono::steady_clock; a deterministic simulation
   // replaces it so that real elapsed time cannot change the versions it issues.
   std::function<int64_t()> monotonic_ms;
+  // When set, sync() sends these attachments after the records (attachments.h); a failure
+  // of one is reported in SyncReport::attachments and never fails the sync.
+  AttachmentStore* attachments = nullptr;
+  // Called after every attachment chunk the server confirmed.
+  std::function<void(const AttachmentProgress&)> on_attachment;
 };
 
 struct SyncReport {
@@ -148,6 +176,7 @@ struct SyncReport {
   uint64_t requests = 0;
   unsigned retries = 0;
   double seconds = 0;
+  AttachmentSyncReport attachments;  // SyncOptions::attachments set: what they did
 };
 
 // What a field officer sees before syncing.

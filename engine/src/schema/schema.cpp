@@ -15,6 +15,7 @@
 //           { "name": "nik",             // [a-z][a-z0-9_]*
 //             "type": "nik",             // string integer number boolean date timestamp enum
 //                                        // enum_set nik region_code phone object_list
+//                                        // attachment
 //             "label": "NIK",            // optional; the name messages use (default: name)
 //             "description": "...",      // optional
 //             "required": true,          // optional, default false
@@ -25,7 +26,9 @@
 //             "min": 0, "max": 10,       // integer / number bounds, integers
 //             "max_length": 100,         // string: most characters
 //             "level": "desa",           // region_code: provinsi | kabupaten | kecamatan | desa
-//             "item_fields": [ ... ] }   // object_list: member fields (no nesting, no policy)
+//             "item_fields": [ ... ],    // object_list: member fields (no nesting, no policy)
+//             "mime": ["image/jpeg"],    // attachment: allowed MIME types (required)
+//             "max_size": 1048576 }      // attachment: most bytes (required, 1 .. 64 MiB)
 //         ] } ] }
 //
 // "level" has no FieldDef member of its own: it is kept in FieldDef::max_length as the
@@ -109,13 +112,14 @@ FieldType parse_type(const std::string& s, const std::string& where) {
       {"enum", FieldType::kEnum},     {"enum_set", FieldType::kEnumSet},
       {"nik", FieldType::kNik},       {"region_code", FieldType::kRegionCode},
       {"phone", FieldType::kPhone},   {"object_list", FieldType::kObjectList},
+      {"attachment", FieldType::kAttachment},
   };
   for (const auto& [name, type] : kTypes) {
     if (s == name) return type;
   }
   fail(where, "unknown type \"" + s +
                   "\" (known: string, integer, number, boolean, date, timestamp, enum, "
-                  "enum_set, nik, region_code, phone, object_list)");
+                  "enum_set, nik, region_code, phone, object_list, attachment)");
 }
 
 MergePolicy parse_policy(const std::string& s, const std::string& where) {
@@ -147,6 +151,33 @@ bool lower_equal(const std::string& a, const std::string& b) {
 
 std::vector<FieldDef> parse_fields(const Json& list, const std::string& where, bool top_level);
 
+// "mime" and "max_size" of an attachment field (and nowhere else).
+void parse_attachment(const Json& j, const std::string& where, bool top_level, FieldDef& f) {
+  const bool att = f.type == FieldType::kAttachment;
+  const Json* mime = member(j, "mime");
+  if ((mime || member(j, "max_size")) && !att) {
+    fail(where, "\"mime\"/\"max_size\" apply to attachment fields only");
+  }
+  if (!att) return;
+  // The server finds the files records refer to in top-level fields only (its collector).
+  if (!top_level) fail(where, "an attachment cannot be a member of an object_list");
+  if (!mime || !mime->is_array() || mime->empty()) {
+    fail(where, "an attachment field needs \"mime\": a non-empty array of MIME types");
+  }
+  for (const Json& m : *mime) {
+    if (!m.is_string() || m.get_ref<const std::string&>().find('/') == std::string::npos) {
+      fail(where, "\"mime\" must list MIME types such as \"image/jpeg\"");
+    }
+    f.mime.push_back(m.get<std::string>());
+  }
+  f.max_size = int_member(j, "max_size", where);
+  // Bytes are held whole in memory while sealed and checked (attachments.h).
+  if (!f.max_size || *f.max_size <= 0 || *f.max_size > 64 * 1024 * 1024) {
+    fail(where, "an attachment field needs \"max_size\": bytes, 1 to 67108864");
+  }
+  if (f.policy == MergePolicy::kForwardOnly) fail(where, "an attachment cannot be forward_only");
+}
+
 FieldDef parse_field(const Json& j, const std::string& at, bool top_level) {
   if (!j.is_object()) fail(at, "a field must be an object");
   std::string where = at;
@@ -155,7 +186,7 @@ FieldDef parse_field(const Json& j, const std::string& at, bool top_level) {
   }
   check_members(j,
                 {"name", "type", "label", "description", "required", "personal", "policy", "values",
-                 "min", "max", "max_length", "level", "item_fields"},
+                 "min", "max", "max_length", "level", "item_fields", "mime", "max_size"},
                 where);
   FieldDef f;
   f.name = string_member(j, "name", where, true);
@@ -243,6 +274,7 @@ FieldDef parse_field(const Json& j, const std::string& at, bool top_level) {
   } else if (f.type == FieldType::kObjectList) {
     fail(where, "an object_list field needs \"item_fields\"");
   }
+  parse_attachment(j, where, top_level, f);
   return f;
 }
 
@@ -409,7 +441,7 @@ std::shared_ptr<const Schema> Schema::parse(const Json& document) {
       const FieldDef* f = find(cs.fields_, cs.natural_key_);
       if (!f) fail(at, "natural_key \"" + cs.natural_key_ + "\" is not a field");
       if (f->type == FieldType::kEnumSet || f->type == FieldType::kObjectList ||
-          f->type == FieldType::kBoolean) {
+          f->type == FieldType::kBoolean || f->type == FieldType::kAttachment) {
         fail(at, "natural_key \"" + cs.natural_key_ + "\" must be a single scalar value");
       }
     }

@@ -128,6 +128,8 @@ std::string expected_form(const FieldDef& f) {
       return "a phone number written as text, e.g. 0812-3456-7890";
     case FieldType::kObjectList:
       return "a list of entries";
+    case FieldType::kAttachment:
+      return "an attachment {sha256, size, mime, name}";
   }
   return "a valid value";
 }
@@ -396,6 +398,8 @@ bool validate_value(const FieldDef& f, Json& v, std::string_view prefix,
       return validate_enum_set(f, v, prefix, issues);
     case FieldType::kObjectList:
       return validate_object_list(f, v, prefix, issues);
+    case FieldType::kAttachment:
+      return validate_attachment(f, v, prefix, issues);
   }
   return wrong_type(issues, prefix, f, v);
 }

@@ -59,6 +59,12 @@ size_t canonical_phone(std::string_view text, char* out) noexcept;
 bool validate_value(const FieldDef& field, Json& value, std::string_view prefix,
                     std::vector<ValidationIssue>& issues);
 
+// An attachment reference (attachment_value.cpp): an object of exactly "sha256" (64
+// lower-case hex digits; upper case is lowered), "size" (1 .. max_size), "mime" (one of the
+// field's types) and "name" (the file's name, optional text, at most 255 bytes).
+bool validate_attachment(const FieldDef& field, Json& value, std::string_view prefix,
+                         std::vector<ValidationIssue>& issues);
+
 // The whole of CollectionSchema::normalize_and_validate for one object whose members are
 // declared by `fields`: unknown members, per-field checks, required members (when
 // !partial), and, at top level (prefix empty, !partial), the NIK cross-checks.

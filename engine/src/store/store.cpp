@@ -599,6 +599,11 @@ void Store::change_passphrase(const std::string& old_passphrase,
   txn.commit();
 }
 
+std::string Store::derive_key(const std::string& label) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->keys ? crypto::hmac_sha256(impl_->keys->data_key(), label) : std::string();
+}
+
 std::string Store::get_secret(const std::string& key) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const std::string v = impl_->meta("secret:" + key);

@@ -120,6 +120,25 @@ Json RequestLoop::call(const std::string& method, const std::string& target, std
     req.headers.emplace_back("Content-Type", "application/json");
     req.headers.emplace_back("Content-Encoding", "gzip");
   }
+  Json out;
+  exchange(req, &out, problem, info, after_cut);
+  return out;
+}
+
+std::string RequestLoop::call_raw(const std::string& method, const std::string& target,
+                                  std::string body, const Headers& headers, Json* problem,
+                                  CallInfo* info, const AfterCut& after_cut) {
+  HttpRequest req;
+  req.method = method;
+  req.target = target;
+  req.headers = headers;
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  req.body = std::move(body);
+  return exchange(req, nullptr, problem, info, after_cut);
+}
+
+std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, CallInfo* info,
+                                  const AfterCut& after_cut) {
   unsigned failures = 0;
   int backoff_ms = o_.initial_backoff_ms;
   for (;;) {
@@ -148,11 +167,12 @@ Json RequestLoop::call(const std::string& method, const std::string& target, std
         }
       }
       if (resp.status >= 200 && resp.status < 300) {
-        Json out;
-        try {
-          out = Json::parse(body);
-        } catch (const Json::exception&) {
-          throw Error(ErrorCode::kTransport, "server answer is not JSON (cut short?)");
+        if (json) {
+          try {
+            *json = Json::parse(body);
+          } catch (const Json::exception&) {
+            throw Error(ErrorCode::kTransport, "server answer is not JSON (cut short?)");
+          }
         }
         if (resent_) {  // the HTTP stack's own second attempt, on the wire too
           ++retries_;
@@ -161,7 +181,7 @@ Json RequestLoop::call(const std::string& method, const std::string& target, std
         }
         if (info) *info = CallInfo{took, wire_up, wire_down, body.size(), took, resent_};
         set_error("");
-        return out;
+        return json ? std::string() : body;
       }
       Json p = Json::parse(body, nullptr, false);
       // Every refusal of a Lumbung server is a problem object; anything else is a body cut

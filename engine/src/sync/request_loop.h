@@ -17,6 +17,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "lumbung/sync.h"
 #include "sync/helper_thread.h"
@@ -51,6 +53,13 @@ class RequestLoop {
   Json call(const std::string& method, const std::string& target, std::string gzip_body,
             Json* problem = nullptr, CallInfo* info = nullptr, const AfterCut& after_cut = {});
 
+  // As call(), for a body sent as it is with `headers` (an attachment chunk) and an answer
+  // returned as it is (inflated if gzip'ed): an attachment's bytes, or JSON.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  std::string call_raw(const std::string& method, const std::string& target, std::string body,
+                       const Headers& headers, Json* problem = nullptr, CallInfo* info = nullptr,
+                       const AfterCut& after_cut = {});
+
   // Copies the counters and the link's state into `p`.
   void fill(SyncProgress& p) const;
   uint64_t requests() const { return requests_; }
@@ -72,6 +81,10 @@ class RequestLoop {
 
  private:
   HttpResponse send_once(HttpRequest& req);
+  // The retry loop of call() and call_raw(): a 2xx body, inflated, parsed into *json when
+  // given (an answer that does not parse is a link failure), else returned.
+  std::string exchange(HttpRequest& req, Json* json, Json* problem, CallInfo* info,
+                       const AfterCut& after_cut);
   void backoff(int ms);
   bool on_syncing_thread() const { return std::this_thread::get_id() == syncing_thread_; }
   void tick(bool force = false) {

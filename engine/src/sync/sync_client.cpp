@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/gzip.h"
+#include "lumbung/attachments.h"
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
 #include "sync/helper_thread.h"
@@ -440,7 +441,12 @@ SyncReport SyncClient::sync(const SyncOptions& options) {
     run.pull();
   }
   run.mark_synced();
-  return run.finish();
+  SyncReport report = run.finish();
+  // Records first, always: attachments go after, and never fail the records' sync.
+  if (options.attachments) {
+    report.attachments = upload_attachments(*options.attachments, transport_, token_, options);
+  }
+  return report;
 }
 
 SyncReport SyncClient::push(const SyncOptions& options) {

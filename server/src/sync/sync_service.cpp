@@ -226,12 +226,9 @@ PushResult SyncService::push(const Principal& device, Json body) {
                              std::to_string(acked + 1) + "; resend from there",
                          Json{{"seq", op.seq}, {"expected_seq", acked + 1}});
     }
-    // Only a far-future op costs a tick of the server clock. Its new stamp still orders
-    // after every version it replaces (a base up to kMaxClockSkewMs ahead of the server).
-    uint64_t floor = 0;
-    for (const auto& [_, v] : op.base) floor = std::max(floor, v.hlc);
+    // Only a far-future op costs a tick of the server clock.
     const uint64_t h = hlc::physical_ms(op.version.hlc) > now + kMaxClockSkewMs
-                           ? restamp_if_future(op.version.hlc, now, clock_.now_after(floor))
+                           ? restamp_if_future(op.version.hlc, now, clock_.now())
                            : op.version.hlc;
     if (h != op.version.hlc) {
       restamped_in_batch[op.version.hlc] = h;

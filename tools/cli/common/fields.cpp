@@ -121,6 +121,7 @@ bool is_auto_field(const CollectionSchema& cs, const FieldDef& f) {
   if (f.name == "created_at" && f.type == FieldType::kTimestamp) return true;
   if (f.name == "officer_id" && f.type == FieldType::kString) return true;
   if (f.name == "merged_into") return true;  // written only by the central office's merge
+  if (f.type == FieldType::kAttachment) return true;  // `lumbung attach FILE`, never typed
   if (f.policy == MergePolicy::kForwardOnly && f.values.size() >= 2) return true;
   return false;
 }
