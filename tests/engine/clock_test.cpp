@@ -108,3 +108,20 @@ TEST_CASE("a small offset correction keeps the clock monotonic") {
   clock.set_offset_ms(-5 * 60 * 1000);  // five minutes fast: within the bound
   CHECK(clock.now() > a);
 }
+
+TEST_CASE("now_after orders a local write after a version observe had to clamp") {
+  // A laptop whose wall clock is 2 h behind (dead CMOS battery) pulls a record written at
+  // the real time: observe() clamps what it absorbs to wall + kMaxClockSkewMs, so now()
+  // alone would stamp the laptop's edit below the version the edit replaces.
+  FakeWallClock wall(kToday - 2 * 3600 * 1000);
+  HybridClock clock(wall);
+  const uint64_t pulled = hlc::make(kToday, 3);
+  CHECK(clock.observe(pulled));
+  CHECK(clock.now() < pulled);  // why the write path needs now_after
+  const uint64_t edit = clock.now_after(pulled);
+  CHECK(edit > pulled);
+  CHECK(clock.now() > edit);  // the clock stays monotonic from there
+  // A floor below what the clock already issued changes nothing but the next tick.
+  const uint64_t before = clock.now();
+  CHECK(clock.now_after(hlc::make(kToday - 5 * 3600 * 1000, 0)) > before);
+}

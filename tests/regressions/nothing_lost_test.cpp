@@ -9,6 +9,7 @@
 #include "lumbung/sync.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
+#include "support/fake_clock.h"
 #include "support/laptop.h"
 
 using namespace lumbung;
@@ -369,4 +370,88 @@ TEST_CASE("a laptop keeps its own edit of a record that left its regions and cam
   REQUIRE(mine);
   CHECK(mine->fields["phone"] == "081200000012");
   CHECK(mine->fields == on_server["fields"]);
+}
+
+// Found by the restore soak (tests/sim --restores seed 4094): a laptop whose clock runs
+// behind pulls a version written by a laptop whose clock runs ahead. observe() clamps what
+// it absorbs to its own clock + kMaxClockSkewMs, so the slow laptop's next edit of that
+// field was stamped *below* the version it replaced and lost on every replica, with no
+// entry. Fix: a local write orders after the versions it replaces (HybridClock::now_after).
+TEST_CASE("an edit on a laptop whose clock runs behind wins over the version it replaced") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  const int64_t real = system_wall_clock().now_ms();
+  test::FakeWallClock fast_wall(real), slow_wall(real);
+  Laptop fast(f, "laptop-fast", {"74.02"}, &fast_wall), slow(f, "laptop-slow", {"74.02"}, &slow_wall);
+  // After registration the fast laptop's clock runs 50 minutes ahead (inside the skew the
+  // server accepts unchanged), the slow one's 20 minutes behind (a CMOS battery going flat).
+  fast_wall.set(real + 50 * 60 * 1000);
+  slow_wall.set(real - 20 * 60 * 1000);
+  const std::string id = fast.store->create("enrolment", konawe(12));
+  fast.sync();
+  slow.sync();  // absorbs a version 70 minutes ahead of its own clock
+  REQUIRE(slow.store->get("enrolment", id));
+  const Version pulled = slow.store->get("enrolment", id)->versions.at("phone");
+  slow.store->update("enrolment", id, {{"phone", "081277770012"}});
+  CHECK(slow.store->get("enrolment", id)->versions.at("phone") > pulled);
+  slow.sync();
+  fast.sync();
+  CHECK(server_record(f, reviewer, id)["fields"]["phone"] == "081277770012");
+  CHECK(fast.store->get("enrolment", id)->fields["phone"] == "081277770012");
+  CHECK(slow.store->get("enrolment", id)->fields["phone"] == "081277770012");
+}
+
+namespace {
+
+// Resolves the open entry of `kind` on (record, field) by keeping its delete side.
+void keep_the_delete(ServerFixture& f, const std::string& reviewer, const std::string& id,
+                     const std::string& field) {
+  for (const auto& c : conflicts(f, reviewer)) {
+    if (c["kind"] != "update_delete" || c["record_id"] != id || c["field"] != field ||
+        c["status"] != "open") {
+      continue;
+    }
+    const std::string keep = c["winner"]["value"].is_null() ? "winner" : "loser";
+    auto r = f.http().post("/v1/conflicts/" + c["id"].get<std::string>() + "/resolve",
+                           json{{"keep", keep}}, reviewer);
+    REQUIRE(r.status == 200);
+    return;
+  }
+  FAIL("no open update_delete entry on " << field);
+}
+
+}  // namespace
+
+// Found by the restore soak (tests/sim --restores seed 3676): a resolution's base took the
+// field's current version as seen whenever it was older than the entry. A laptop offline
+// since the start delivers an edit with an old clock after the entry was made; the reviewer
+// then keeps the entry's delete and buried that edit, which it was never shown, with no
+// entry. Fix: the base is the version the entry showed (review_service.cpp shown_version).
+TEST_CASE("a delete resolution does not bury an edit that arrived after its entry") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"}), c(f, "laptop-c", {"74.02"}),
+      d(f, "laptop-d", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(13));
+  a.sync();
+  b.sync();
+  c.sync();
+  d.sync();
+  c.store->update("enrolment", id, {{"monthly_income", 6000000}});  // C stays offline
+  a.store->update("enrolment", id, {{"phone", "081200000131"}});
+  a.sync();
+  b.store->remove("enrolment", id);  // B had not seen A's phone: an entry on phone
+  b.sync();
+  d.store->update("enrolment", id, {{"position", "kaur 3"}});  // newer than the delete: live
+  d.sync();
+  // Keeping the delete of the phone entry buries every field it was not shown, the create's
+  // income among them: an entry on monthly_income. D's next edit (D has not pulled that
+  // delete) brings the record back.
+  keep_the_delete(f, reviewer, id, "phone");
+  d.store->update("enrolment", id, {{"position", "kaur 4"}});
+  d.sync();
+  c.sync();  // C's edit, older than every entry, lands on the live record
+  REQUIRE(server_record(f, reviewer, id)["fields"]["monthly_income"] == 6000000);
+  keep_the_delete(f, reviewer, id, "monthly_income");  // shows 14000000 - not 6000000
+  CHECK(kept(conflicts(f, reviewer), "update_delete", id, "monthly_income", 6000000));
 }

@@ -69,6 +69,13 @@ class HybridClock {
   // even if the wall clock went backwards.
   uint64_t now();
 
+  // A new value for a local write that replaces `floor` (the newest version the writer
+  // holds of what it overwrites): greater than now() would give and than `floor`, even where
+  // observe() clamped `floor` because this laptop's wall clock is hours behind. A write
+  // must order after what it replaces, or every replica would take it for the older value
+  // and bury it (tests/sim --restores seed 4094: a laptop set 2 h back edits a pulled record).
+  uint64_t now_after(uint64_t floor);
+
   // Absorbs a remote value so that later now() values are greater than it. A remote
   // value whose physical part is more than kMaxClockSkewMs ahead of our wall clock is
   // clamped to wall + kMaxClockSkewMs first; returns true if it was clamped.
@@ -96,6 +103,8 @@ class HybridClock {
   int64_t physical_now_ms() const;
 
  private:
+  uint64_t next_locked();  // now(); the caller holds mu_
+
   WallClock& wall_;
   mutable std::mutex mu_;
   uint64_t last_;

@@ -27,6 +27,16 @@ int64_t HybridClock::physical_now_ms() const { return wall_.now_ms() + offset_ms
 
 uint64_t HybridClock::now() {
   std::lock_guard<std::mutex> lock(mu_);
+  return next_locked();
+}
+
+uint64_t HybridClock::now_after(uint64_t floor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (floor > last_) last_ = floor;
+  return next_locked();
+}
+
+uint64_t HybridClock::next_locked() {
   const int64_t phys = physical_now_ms();
   const int64_t last_phys = hlc::physical_ms(last_);
   if (phys > last_phys) {

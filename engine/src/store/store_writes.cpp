@@ -7,6 +7,16 @@
 #include <algorithm>
 
 namespace lumbung {
+namespace {
+
+// The newest version of any field or tombstone of a record.
+Version newest_held(const RecordState& st) {
+  Version newest = st.tombstone;
+  for (const auto& [_, fv] : st.fields) newest = std::max(newest, fv.version);
+  return newest;
+}
+
+}  // namespace
 
 std::string Store::Impl::create(const std::string& col, Json fields, std::string id) {
   const CollectionSchema& cs = collection(col);
@@ -82,7 +92,8 @@ void Store::Impl::update(const std::string& col, const std::string& id, Json pat
   op.seq = next_seq;
   op.collection = col;
   op.id = id;
-  op.version = {clock->now(), device};
+  const Version newest = newest_held(*st);
+  op.version = {clock->now_after(newest.hlc), device};  // after what it replaces
   for (const auto& [name, _] : changed.items()) {
     auto cur = st->fields.find(name);
     if (cur != st->fields.end()) op.base.emplace(name, cur->second.version);
@@ -93,8 +104,6 @@ void Store::Impl::update(const std::string& col, const std::string& id, Json pat
     // as a create of a partial record: a record this replica holds only in part (a replay
     // after a server restore) or whose creation the server has yet to receive then waits
     // for it there instead of being refused as incomplete (tests/sim --restores seed 3453).
-    Version newest = st->tombstone;
-    for (const auto& [_, fv] : st->fields) newest = std::max(newest, fv.version);
     if (!newest.empty()) op.base.emplace("*", newest);
   }
   op.set = std::move(changed);
@@ -116,7 +125,7 @@ void Store::Impl::remove(const std::string& col, const std::string& id) {
   op.seq = next_seq;
   op.collection = col;
   op.id = id;
-  op.version = {clock->now(), device};
+  op.version = {clock->now_after(newest_held(*st).hlc), device};  // after what it deletes
   op.is_delete = true;
   // What the deleter had seen, field by field: an edit it had not seen (another device's
   // newer version of any field, or a field it never had) is then found wherever the delete

@@ -13,6 +13,23 @@
 namespace lumbung::server {
 namespace {
 
+// The version of the entry's field the reviewer was shown, as the resolution's base: the
+// field's current version when the entry showed it; otherwise the entry's own value of the
+// field (the edit side of an edit/delete entry, the newer side of the others). A write that
+// reached the record after the entry was made then reads as unseen whatever its clock says:
+// a laptop offline for weeks delivers an old version late, and taking "older than the
+// entry" for "seen" let a delete resolution bury it with no entry (tests/sim --restores
+// seed 3676).
+Version shown_version(const Conflict& c, const Version& current) {
+  if (current == c.winner.version || current == c.loser.version) return current;
+  if (c.kind == ConflictKind::kUpdateDelete) {
+    if (!c.winner.value.is_null() && c.loser.value.is_null()) return c.winner.version;
+    if (!c.loser.value.is_null() && c.winner.value.is_null()) return c.loser.version;
+    return std::min(c.winner.version, c.loser.version);
+  }
+  return std::max(c.winner.version, c.loser.version);
+}
+
 constexpr size_t kListLimit = 1000;
 
 Json who_json(const Principal& who) {
@@ -140,7 +157,7 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
     }
     op.set = std::move(set);
     if (auto it = st.fields.find(c.field); it != st.fields.end())
-      op.base[c.field] = std::min(it->second.version, entry_seen);
+      op.base[c.field] = shown_version(c, it->second.version);
   } else {
     // Edit against delete: keep the delete (delete again) or keep the record (rewrite its
     // live values so they are newer than the tombstone).
@@ -161,7 +178,7 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
       // own (rule delete_over_unseen_edit; found by the simulation's oracle, seeds 240, 280).
       if (!c.field.empty()) {
         if (auto it = st.fields.find(c.field); it != st.fields.end())
-          op.base[c.field] = std::min(it->second.version, entry_seen);
+          op.base[c.field] = shown_version(c, it->second.version);
       }
       chosen = "deleted";
     } else {

@@ -226,9 +226,12 @@ PushResult SyncService::push(const Principal& device, Json body) {
                              std::to_string(acked + 1) + "; resend from there",
                          Json{{"seq", op.seq}, {"expected_seq", acked + 1}});
     }
-    // Only a far-future op costs a tick of the server clock.
+    // Only a far-future op costs a tick of the server clock. Its new stamp still orders
+    // after every version it replaces (a base up to kMaxClockSkewMs ahead of the server).
+    uint64_t floor = 0;
+    for (const auto& [_, v] : op.base) floor = std::max(floor, v.hlc);
     const uint64_t h = hlc::physical_ms(op.version.hlc) > now + kMaxClockSkewMs
-                           ? restamp_if_future(op.version.hlc, now, clock_.now())
+                           ? restamp_if_future(op.version.hlc, now, clock_.now_after(floor))
                            : op.version.hlc;
     if (h != op.version.hlc) {
       restamped_in_batch[op.version.hlc] = h;
