@@ -390,7 +390,6 @@ Json ReviewService::progress(const Principal& who, const std::string& collection
   if (!cs) throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + collection + "\"");
   const std::string prefix = reader_prefix(who, scope);
   // Which fields to count by: "status" if the schema has it, and every enum_set (programs).
-  const FieldDef* status = cs->field("status");
   std::vector<std::string> sets;
   for (const FieldDef& f : cs->fields()) {
     if (f.type == FieldType::kEnumSet) sets.push_back(f.name);
@@ -407,30 +406,27 @@ Json ReviewService::progress(const Principal& who, const std::string& collection
   Tally all;
   std::map<std::string, std::map<std::string, uint64_t>> by_set;  // field -> member -> n
   std::map<std::string, std::map<std::string, Tally>> levels;
-  store_.for_each_live(collection, prefix, [&](const std::string& sc, std::string_view doc_text) {
-    Json doc = Json::parse(doc_text, nullptr, false);
-    if (!doc.is_object()) return;
-    std::string st = "(none)";
-    if (status) {
-      auto it = doc.find(status->name);
-      if (it != doc.end() && it->is_string()) st = it->get<std::string>();
-    }
-    ++all.total;
-    ++all.by_status[st];
-    for (const auto& f : sets) {
-      auto it = doc.find(f);
-      if (it == doc.end() || !it->is_array()) continue;
-      for (const auto& m : *it) {
-        if (m.is_string()) ++by_set[f][m.get<std::string>()];
-      }
-    }
-    for (const auto& [name, len] : kLevels) {
-      if (sc.size() < len || (len == 10 && !with_desa)) continue;
-      Tally& t = levels[name][sc.substr(0, len)];
-      ++t.total;
-      ++t.by_status[st];
-    }
-  });
+  // The counts kept as records change (store/record_counts.h), not a scan of the records.
+  store_.for_each_count(
+      collection, prefix,
+      [&](std::string_view sc, std::string_view dim, std::string_view key, int64_t n) {
+        const auto c = static_cast<uint64_t>(n);
+        if (dim == "status") {
+          const std::string st(key);
+          all.total += c;
+          all.by_status[st] += c;
+          for (const auto& [name, len] : kLevels) {
+            if (sc.size() < len || (len == 10 && !with_desa)) continue;
+            Tally& t = levels[name][std::string(sc.substr(0, len))];
+            t.total += c;
+            t.by_status[st] += c;
+          }
+        } else if (dim.substr(0, 4) == "set:") {
+          const std::string f(dim.substr(4));
+          if (std::find(sets.begin(), sets.end(), f) != sets.end())
+            by_set[f][std::string(key)] += c;
+        }
+      });
   auto tally_json = [](const Tally& t) {
     return Json{{"total", t.total}, {"by_status", t.by_status}};
   };

@@ -12,15 +12,18 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lumbung/error.h"
 #include "store/pg_conn.h"
 #include "store/record_codec.h"
+#include "store/record_counts.h"
 #include "store/sealer.h"
 #include "store/server_store.h"
 
@@ -107,6 +110,11 @@ CREATE INDEX IF NOT EXISTS refused_waiting ON refused(col, rid)
 CREATE TABLE IF NOT EXISTS epochs(
   id text COLLATE "C" PRIMARY KEY, start_pos bigint NOT NULL, started_ms bigint NOT NULL,
   pos_offset bigint NOT NULL, cluster text NOT NULL);
+-- Progress counts (store/record_counts.h): live records per record scope and (dimension,
+-- value), changed at the commit of the transaction that writes the records they count.
+CREATE TABLE IF NOT EXISTS counts(
+  col text COLLATE "C" NOT NULL, scope text COLLATE "C" NOT NULL, dim text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL, n bigint NOT NULL, PRIMARY KEY(col, scope, dim, key));
 CREATE TABLE IF NOT EXISTS audit(
   seq bigint PRIMARY KEY, at_ms bigint NOT NULL, role text NOT NULL, actor text NOT NULL,
   action text NOT NULL, target text NOT NULL, detail text NOT NULL, prev_hash text NOT NULL,
@@ -147,6 +155,41 @@ RecordState read_record(const Result& r, int row, int first, const Sealer* s,
 ReviewPage<RefusedRow> list_refused(Pool& pool, const Sealer* sealer, const ReviewQuery& q);
 ReviewPage<ConflictRow> list_conflicts(Pool& pool, const Sealer* sealer, const ReviewQuery& q);
 ReviewPage<DuplicateRow> list_duplicates(Pool& pool, const Sealer* sealer, const ReviewQuery& q);
+
+// Progress counts (pg_counts.cpp): writes a transaction's count changes (one statement,
+// rows in the sorted order CountDeltas gives: concurrent writers lock them in one order);
+// counts every live record once inside open's schema transaction if the database was made
+// before the counts (meta counts_version), returning how many; reads them.
+void write_counts(Conn& c, CountDeltas& deltas);
+uint64_t build_counts_if_missing(Conn& c);
+
+// One write transaction's progress counts (pg_counts.cpp): how each record it touched
+// counted before (read under the row lock the write takes anyway) and the changes, written
+// by flush() at commit.
+class TxnCounts {
+ public:
+  // load_record read (col, id) under its row lock: live in `scope` with stored doc `doc`,
+  // or not live.
+  void seen(const std::string& col, const std::string& id, bool live, std::string scope,
+            std::string doc);
+  // (col, id) is written: live in `scope` with stored doc `doc` if `live`, otherwise gone
+  // from the counts. Its state before: as seen, or read now (FOR UPDATE when `lock`).
+  void written(Conn& c, const std::string& col, const std::string& id, bool lock, bool live,
+               const std::string& scope, const std::string& doc);
+  // A new record (col, id) (it did not exist): live in `scope` with stored doc `doc`.
+  void created(const std::string& col, const std::string& id, const std::string& scope,
+               const std::string& doc);
+  void flush(Conn& c) { write_counts(c, deltas_); }
+
+ private:
+  struct Counted {
+    std::string scope, doc;
+  };
+  CountDeltas deltas_;
+  std::map<std::pair<std::string, std::string>, std::optional<Counted>> counted_;
+};
+void read_counts(Pool& pool, const std::string& col, const std::string& scope_prefix,
+                 const CountFn& fn);
 
 // The write transaction (pg_write_txn.cpp): holds `lease`'s connection for its life.
 // `offset`: the current epoch's pos_offset; `instance`: this process's clocks row.

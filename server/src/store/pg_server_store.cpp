@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <thread>
@@ -43,6 +44,10 @@ std::vector<std::pair<Epoch, uint64_t>> open_schema(Conn& c) {
   c.run("BEGIN");
   c.exec("SELECT pg_advisory_xact_lock($1)", {kSchemaLock});
   c.script(kDdl);
+  if (const uint64_t n = build_counts_if_missing(c); n > 0) {
+    std::fprintf(stderr, "lumbung-server: progress counts built for %llu records\n",
+                 static_cast<unsigned long long>(n));
+  }
   const std::string cluster = cluster_identity(c);
   auto last = c.exec("SELECT cluster FROM epochs ORDER BY start_pos DESC LIMIT 1");
   if (last.rows() == 0 || last.text(0, 0) != cluster) {
@@ -357,6 +362,11 @@ void PgServerStore::for_each_live(
     if (static_cast<uint64_t>(r.rows()) < kPage) return;
     after = r.text(r.rows() - 1, 0);
   }
+}
+
+void PgServerStore::for_each_count(const std::string& col, const std::string& scope_prefix,
+                                   const CountFn& fn) {
+  read_counts(impl_->pool, col, scope_prefix, fn);
 }
 
 std::string PgServerStore::read_meta(const std::string& key) {

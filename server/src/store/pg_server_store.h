@@ -59,6 +59,8 @@ class PgServerStore : public ServerStore {
   std::optional<RecordState> get_record(const std::string& col, const std::string& id) override;
   void for_each_live(const std::string& col, const std::string& scope_prefix,
                      const std::function<void(const std::string&, std::string_view)>& fn) override;
+  void for_each_count(const std::string& col, const std::string& scope_prefix,
+                      const CountFn& fn) override;
   std::string read_meta(const std::string& key) override;
   std::vector<TokenRow> list_tokens() override;
   void read_audit(uint64_t after_seq, size_t limit,

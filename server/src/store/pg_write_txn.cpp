@@ -156,11 +156,12 @@ class PgWriteTxn : public WriteTxn {
     // After lock_records, a record outside the push's own is only read (see server_store.h).
     const bool lock = !lock_mode_ || locked_.count({col, id}) > 0;
     if (buffered_.count({col, id})) flush_records();
-    auto r = c_.exec(std::string("SELECT doc, ver, del_hlc, del_dev, sealed FROM records "
-                                 "WHERE col=$1 AND id=$2") +
+    auto r = c_.exec(std::string("SELECT doc, ver, del_hlc, del_dev, sealed, live, scope "
+                                 "FROM records WHERE col=$1 AND id=$2") +
                          (lock ? " FOR UPDATE" : ""),
                      std::vector<Param>{col, id});
     if (r.rows() == 0) return std::nullopt;
+    if (lock) counts_.seen(col, id, r.view(0, 5) == "t", r.text(0, 6), r.text(0, 0));
     return read_record(r, 0, 0, s_, col, id);
   }
 
@@ -188,6 +189,8 @@ class PgWriteTxn : public WriteTxn {
     flush_records();
     Stored v = stored(col, id, codec::encode_doc(st), nkey);
     note_record(col, id, v.nkey, st.live());
+    counts_.written(c_, col, id, !lock_mode_ || locked_.count({col, id}) > 0, st.live(), scope,
+                    v.doc);
     c_.exec(
         "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey,sealed) "
         "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT(col,id) DO UPDATE SET "
@@ -213,6 +216,7 @@ class PgWriteTxn : public WriteTxn {
       r[6].push_back(v.sealed);
       buffered_.emplace(col, id);
       note_record(col, id, v.nkey, true);
+      counts_.created(col, id, scope, v.doc);
       return true;
     }
     flush_records();
@@ -223,7 +227,10 @@ class PgWriteTxn : public WriteTxn {
                                 "VALUES($1,$2,$3,$4,true,$5,$6,$7) ON CONFLICT(col,id) DO NOTHING",
                                 {col, id, v.doc, versions, scope, v.nkey, v.sealed})
                               .affected() == 1;
-    if (inserted) note_record(col, id, v.nkey, true);
+    if (inserted) {
+      note_record(col, id, v.nkey, true);
+      counts_.created(col, id, scope, v.doc);
+    }
     return inserted;
   }
 
@@ -570,6 +577,7 @@ class PgWriteTxn : public WriteTxn {
   void commit() override {
     flush_records();
     flush_ops();
+    counts_.flush(c_);  // last: the count rows' locks are held the shortest time
     c_.run("COMMIT");
     open_ = false;
   }
@@ -598,6 +606,7 @@ class PgWriteTxn : public WriteTxn {
   std::set<std::pair<std::string, std::string>> buffered_;
   // Oplog rows not written yet, by column (pos, dev, seq, col, id, scope, hlc, op, not_scope).
   std::array<std::vector<std::string>, 9> ops_;
+  TxnCounts counts_;   // progress count changes, written at commit
   uint64_t xid_ = 0;   // this transaction's id, once it appended a row
   uint64_t rows_ = 0;  // oplog rows appended so far
 };

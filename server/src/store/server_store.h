@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -179,6 +180,11 @@ struct ReviewPage {
   std::string next;    // pass as `after` for the next page; "" = this was the last
   uint64_t total = 0;  // rows matching the query (status and regions), all pages
 };
+
+// One progress count (store/record_counts.h): n live records of scope `scope` count under
+// (dim, key). The views are valid during the call only.
+using CountFn = std::function<void(std::string_view scope, std::string_view dim,
+                                   std::string_view key, int64_t n)>;
 
 struct RecordRow {
   std::string collection;
@@ -343,6 +349,11 @@ class ServerStore {
   virtual void for_each_live(
       const std::string& col, const std::string& scope_prefix,
       const std::function<void(const std::string&, std::string_view)>& fn) = 0;
+  // Calls fn for every progress count of `col` under scope_prefix ("" = all) with n > 0.
+  // Kept in each record write's transaction, so the cost follows the number of desa and
+  // values under the prefix, not the number of records (docs/DASHBOARD.md "Progress").
+  virtual void for_each_count(const std::string& col, const std::string& scope_prefix,
+                              const CountFn& fn) = 0;
   virtual std::string read_meta(const std::string& key) = 0;
   // Reviewer and admin tokens, oldest first.
   virtual std::vector<TokenRow> list_tokens() = 0;

@@ -13,6 +13,7 @@
 #include "common/sqlite.h"
 #include "lumbung/error.h"
 #include "store/record_codec.h"
+#include "store/record_counts.h"
 #include "store/sealer.h"
 #include "store/server_store.h"
 
@@ -71,6 +72,11 @@ CREATE INDEX IF NOT EXISTS refused_order ON refused(found_ms, id);
 CREATE INDEX IF NOT EXISTS refused_record ON refused(dev, col, rid, status);
 CREATE INDEX IF NOT EXISTS refused_waiting ON refused(col, rid)
   WHERE status='open' AND code='waiting_for_record';
+-- Progress counts (store/record_counts.h): live records per record scope and (dimension,
+-- value), changed in the same transaction as the records they count.
+CREATE TABLE IF NOT EXISTS counts(
+  col TEXT NOT NULL, scope TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
+  n INTEGER NOT NULL, PRIMARY KEY(col, scope, dim, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS epochs(
   id TEXT PRIMARY KEY, start_pos INTEGER NOT NULL, started_ms INTEGER NOT NULL) WITHOUT ROWID;
 -- Append-only: the server only ever INSERTs here; each row's hash (its link) covers the
@@ -232,6 +238,14 @@ inline int status_filter(const std::string& status) {
 // `sealer`: personal data sealed at this boundary (store/sealer.h), nullptr = in clear.
 std::unique_ptr<WriteTxn> make_write_txn(std::mutex& mu, sql::Database& db, uint64_t epoch_start,
                                          const Sealer* sealer);
+
+// Progress counts (sqlite_counts.cpp): writes a transaction's count changes; counts every
+// live record once if the database was made before the counts (meta counts_version),
+// returning how many; reads the counts of `col` under a scope prefix.
+void write_counts(sql::Database& db, CountDeltas& deltas);
+uint64_t build_counts_if_missing(sql::Database& db);
+void read_counts(sql::Database& db, const std::string& col, const std::string& scope_prefix,
+                 const CountFn& fn);
 
 // Seals, in one transaction, whatever `db` still holds in clear (a database from before
 // sealing): records' personal fields and natural keys, oplog ops, conflict bodies,

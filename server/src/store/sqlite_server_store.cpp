@@ -162,6 +162,10 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
   // answer reports is fsync'ed (WAL + synchronous=FULL). Measured in BENCHMARKS.md.
   impl->writer->exec("PRAGMA synchronous=FULL");
   impl->epochs = start_epoch(*impl->writer);
+  if (const uint64_t n = build_counts_if_missing(*impl->writer); n > 0) {
+    std::fprintf(stderr, "lumbung-server: progress counts built for %llu records\n",
+                 static_cast<unsigned long long>(n));
+  }
   impl->writer->exec("PRAGMA cache_size=-" + std::to_string(kWriterCacheKiB));
   impl->writer->exec("PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages));
   for (size_t i = 0; i < kReaderConnections; ++i) {
@@ -512,6 +516,12 @@ void SqliteServerStore::for_each_live(
   const std::string end = prefix_end(scope_prefix);
   st.bind_static(1, col).bind_static(2, scope_prefix).bind_static(3, end);
   while (st.step()) fn(st.column_text(0), st.column_view(1));
+}
+
+void SqliteServerStore::for_each_count(const std::string& col, const std::string& scope_prefix,
+                                       const CountFn& fn) {
+  Impl::Lease lease(*impl_);
+  read_counts(lease.db(), col, scope_prefix, fn);
 }
 
 std::string SqliteServerStore::read_meta(const std::string& key) {

@@ -2,6 +2,7 @@
 // server makes goes through one of these, one at a time.
 #include <algorithm>
 
+#include "store/record_counts.h"
 #include "store/sqlite_rows.h"
 
 namespace lumbung::server::sqlite_detail {
@@ -25,10 +26,12 @@ class SqliteWriteTxn : public WriteTxn {
     return decode_record(s_, col, id, st, 0, 4);
   }
 
-  // Binds doc (?3), sealed (?sealed_at) and nkey (?nkey_at) as this store keeps them.
-  void bind_personal(sql::Statement& st, const std::string& col, const std::string& id,
-                     const std::string& doc, const std::optional<std::string>& nkey, int sealed_at,
-                     int nkey_at) {
+  // Binds doc (?3), sealed (?sealed_at) and nkey (?nkey_at) as this store keeps them;
+  // returns the stored (clear) doc, what the progress counts read.
+  std::string bind_personal(sql::Statement& st, const std::string& col, const std::string& id,
+                            const std::string& doc, const std::optional<std::string>& nkey,
+                            int sealed_at, int nkey_at) {
+    std::string clear;
     if (s_) {
       Sealer::Doc d = s_->split_doc(col, id, doc);
       st.bind(3, d.clear);
@@ -37,29 +40,39 @@ class SqliteWriteTxn : public WriteTxn {
       } else {
         st.bind_null(sealed_at);
       }
+      clear = std::move(d.clear);
     } else {
       st.bind(3, doc);
       st.bind_null(sealed_at);
+      clear = doc;
     }
     if (nkey) {
       st.bind(nkey_at, s_ ? s_->blind(col, *nkey) : *nkey);
     } else {
       st.bind_null(nkey_at);
     }
+    return clear;
   }
 
   void save_record(const std::string& col, const std::string& id, const RecordState& s,
                    const std::string& scope, const std::optional<std::string>& nkey) override {
+    {  // The record as it was leaves the progress counts; as it is now, enters them.
+      auto& old = db_.prepare("SELECT doc, scope FROM records WHERE col=?1 AND id=?2 AND live=1");
+      ResetOnExit r{old};
+      old.bind_static(1, col).bind_static(2, id);
+      if (old.step()) counts_.add(col, old.column_text(1), old.column_view(0), -1);
+    }
     auto& ins = db_.prepare(
         "INSERT INTO records(col,id,doc,ver,del_hlc,del_dev,live,scope,nkey,sealed) "
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(col,id) DO UPDATE SET "
         "doc=?3, ver=?4, del_hlc=?5, del_dev=?6, live=?7, scope=?8, nkey=?9, sealed=?10");
     ins.bind_static(1, col).bind_static(2, id);
-    bind_personal(ins, col, id, codec::encode_doc(s), nkey, 10, 9);
+    const std::string clear = bind_personal(ins, col, id, codec::encode_doc(s), nkey, 10, 9);
     ins.bind(4, codec::encode_versions(s));
     ins.bind(5, static_cast<int64_t>(s.tombstone.hlc)).bind(6, s.tombstone.device);
     ins.bind(7, int64_t{s.live() ? 1 : 0}).bind_static(8, scope);
     ins.run();
+    if (s.live()) counts_.add(col, scope, clear, +1);
   }
 
   bool insert_new_record(const std::string& col, const std::string& id, const std::string& doc,
@@ -70,9 +83,11 @@ class SqliteWriteTxn : public WriteTxn {
         "VALUES(?1,?2,?3,?4,1,?5,?6,?7) ON CONFLICT(col,id) DO NOTHING");
     ins.bind_static(1, col).bind_static(2, id).bind_static(4, versions);
     ins.bind_static(5, scope);
-    bind_personal(ins, col, id, doc, nkey, 7, 6);
+    const std::string clear = bind_personal(ins, col, id, doc, nkey, 7, 6);
     ins.run();
-    return db_.changes() == 1;
+    if (db_.changes() != 1) return false;
+    counts_.add(col, scope, clear, +1);
+    return true;
   }
 
   std::vector<std::string> live_ids_with_key(const std::string& col, const std::string& key,
@@ -453,7 +468,10 @@ class SqliteWriteTxn : public WriteTxn {
         .run();
   }
 
-  void commit() override { tx_.commit(); }
+  void commit() override {
+    write_counts(db_, counts_);
+    tx_.commit();
+  }
 
  private:
   // Order matters: the transaction rolls back (if not committed) before the lock is released.
@@ -463,6 +481,7 @@ class SqliteWriteTxn : public WriteTxn {
   uint64_t epoch_start_;
   uint64_t next_pos_ = 0;  // 0 until the first append_op of this transaction
   const Sealer* s_;        // nullptr: personal data in clear
+  CountDeltas counts_;     // progress count changes, written at commit
 };
 
 }  // namespace

@@ -21,7 +21,8 @@ size_t child_level_len(size_t prefix_len) {
   return 10;
 }
 
-// Most distinct officers / days one progress answer lists (the rest are summed in "...").
+// Most distinct officers one progress answer lists (the rest are summed in "...") and most
+// days (the latest).
 constexpr size_t kMaxOfficers = 300;
 constexpr size_t kMaxDays = 120;
 
@@ -122,34 +123,50 @@ Response WebApp::progress(const Request& req, const Principal& who) {
   };
   Tally all;
   std::map<std::string, Tally> children;
-  std::map<std::string, uint64_t> by_program, by_segment, by_officer, by_day;
-  store_.for_each_live(col, prefix, [&](const std::string& sc, std::string_view text) {
-    Json doc = Json::parse(text, nullptr, false);
-    if (!doc.is_object()) return;
-    std::string st = str_field(doc, "status");
-    if (st.empty()) st = "(none)";
-    ++all.total;
-    ++all.by_status[st];
-    if (sc.size() >= child_len) {
-      Tally& t = children[sc.substr(0, child_len)];
-      ++t.total;
-      ++t.by_status[st];
+  std::map<std::string, uint64_t, std::less<>> by_program, by_segment, by_officer, by_day;
+  // The counts kept as records change (store/record_counts.h): a few rows per desa, not
+  // every record (1 M records: docs/BENCHMARKS.md "progress").
+  store_.for_each_count(
+      col, prefix, [&](std::string_view sc, std::string_view dim, std::string_view key, int64_t n) {
+        const auto c = static_cast<uint64_t>(n);
+        auto bump = [c](auto& m, std::string_view k) {
+          auto it = m.find(k);
+          if (it == m.end()) it = m.emplace(std::string(k), 0).first;
+          it->second += c;
+        };
+        if (dim == "status") {
+          all.total += c;
+          all.by_status[std::string(key)] += c;
+          if (sc.size() >= child_len) {
+            Tally& t = children[std::string(sc.substr(0, child_len))];
+            t.total += c;
+            t.by_status[std::string(key)] += c;
+          }
+        } else if (dim == "set:programs") {
+          bump(by_program, key);
+        } else if (dim == "segment") {
+          bump(by_segment, key);
+        } else if (dim == "officer") {
+          bump(by_officer, key);
+        } else if (dim == "day") {
+          bump(by_day, key);
+        }
+      });
+  // The busiest officers (the rest summed in "...") and the latest days.
+  if (by_officer.size() > kMaxOfficers) {
+    std::vector<std::pair<uint64_t, std::string>> order;
+    for (const auto& [k, n] : by_officer) order.emplace_back(n, k);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    uint64_t rest = 0;
+    for (size_t i = kMaxOfficers - 1; i < order.size(); ++i) {
+      rest += order[i].first;
+      by_officer.erase(order[i].second);
     }
-    if (auto it = doc.find("programs"); it != doc.end() && it->is_array()) {
-      for (const auto& m : *it)
-        if (m.is_string()) ++by_program[m.get<std::string>()];
-    }
-    const std::string seg = str_field(doc, "segment");
-    ++by_segment[seg.empty() ? "(none)" : seg];
-    const std::string off = str_field(doc, "officer_id");
-    if (by_officer.size() < kMaxOfficers || by_officer.count(off)) {
-      ++by_officer[off.empty() ? "(none)" : off];
-    } else {
-      ++by_officer["..."];
-    }
-    const std::string day = str_field(doc, "created_at").substr(0, 10);
-    if (by_day.size() < kMaxDays || by_day.count(day)) ++by_day[day.empty() ? "(none)" : day];
-  });
+    by_officer["..."] += rest;
+  }
+  while (by_day.size() > kMaxDays) by_day.erase(by_day.begin());
   Json kids = Json::array();
   for (const auto& [code, t] : children) {
     kids.push_back(Json{{"code", code}, {"total", t.total}, {"by_status", t.by_status}});
