@@ -93,6 +93,16 @@ class Child {
     return err_text.find(needle) != std::string::npos;
   }
 
+  // The same for stdout (e.g. a guided prompt), kept in out_text.
+  bool wait_for_stdout(const std::string& needle, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (out_text.find(needle) != std::string::npos) return true;
+      if (!pump(50)) break;
+    }
+    return out_text.find(needle) != std::string::npos;
+  }
+
   // Waits (bounded) for the child to end, collecting its output. Kills it at the deadline.
   CliResult finish(int timeout_ms) {
     close_stdin();

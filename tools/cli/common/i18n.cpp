@@ -23,6 +23,7 @@ Catalogue with_other_parts(Catalogue c) {
   i18n_detail::add_trust_entries(c);
   i18n_detail::add_import_entries(c);
   i18n_detail::add_value_entries(c);
+  i18n_detail::add_draft_entries(c);
   return c;
 }
 

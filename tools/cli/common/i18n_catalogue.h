@@ -19,5 +19,6 @@ void add_refused_entries(Catalogue& c);
 void add_trust_entries(Catalogue& c);   // i18n_trust.cpp
 void add_import_entries(Catalogue& c);  // i18n_import.cpp
 void add_value_entries(Catalogue& c);   // i18n_values.cpp
+void add_draft_entries(Catalogue& c);   // i18n_drafts.cpp
 
 }  // namespace lumbung::cli::i18n_detail

@@ -14,7 +14,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <random>
 #include <sstream>
 
 #include "commands.h"
@@ -67,26 +66,6 @@ struct Planned {
   Json create;  // non-null: create with this whole record
   Json patch;   // non-null: update result.id with this patch
 };
-
-// A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version 7, 74 random bits; the same
-// form the store makes, so imported records look like any other.
-std::string new_record_id() {
-  static std::random_device rd;
-  const uint64_t ms = static_cast<uint64_t>(now_ms());
-  unsigned char b[16];
-  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
-  for (int i = 6; i < 16; ++i) b[i] = static_cast<unsigned char>(rd());
-  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));
-  b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(hex[b[i] >> 4]);
-    s.push_back(hex[b[i] & 0xF]);
-  }
-  return s;
-}
 
 // A cell holding a control character: refused, like the schema refuses them in text, but
 // said in a spreadsheet user's words (a line break is an Alt+Enter in the cell).

@@ -13,6 +13,7 @@
 #include "common/output.h"
 #include "common/progress.h"
 #include "common/trust.h"
+#include "drafts.h"
 #include "laptop.h"
 #include "lumbung/error.h"
 #include "record_view.h"
@@ -71,6 +72,7 @@ int cmd_status(Context& ctx, Args& args) {
   Laptop lap(ctx.home);
   const StoreStats s = lap.store().stats();
   const int64_t now = now_ms();
+  const size_t drafts = Drafts(lap.store()).all().size();  // forms not yet records, never sent
   if (ctx.json) {
     Json j{{"device_id", lap.store().device_id()},
            {"server", lap.server_url()},
@@ -80,6 +82,7 @@ int cmd_status(Context& ctx, Args& args) {
            {"pending_changes", s.pending_changes},
            {"open_conflicts", s.open_conflicts},
            {"refused_changes", s.refused_changes},
+           {"drafts", drafts},
            {"regions", lap.store().regions()},
            {"oldest_pending_ms", s.oldest_pending_ms ? Json(*s.oldest_pending_ms) : Json()},
            {"last_sync_ms", s.last_sync_ms ? Json(*s.last_sync_ms) : Json()}};
@@ -111,6 +114,7 @@ int cmd_status(Context& ctx, Args& args) {
   o << "  " << tr("status.refused", {{"n", refused}}) << "\n";
   if (s.pending_changes > 0) o << tr("status.hint_sync") << "\n";
   if (s.refused_changes > 0) o << tr("status.hint_refused", {{"n", refused}}) << "\n";
+  if (drafts > 0) o << tr("status.drafts", {{"n", std::to_string(drafts)}}) << "\n";
   return kExitOk;
 }
 

@@ -22,6 +22,7 @@ struct Context {
 int cmd_init(Context& ctx, Args& args);
 int cmd_config(Context& ctx, Args& args);
 int cmd_enrol(Context& ctx, Args& args);
+int cmd_drafts(Context& ctx, Args& args);  // cmd_drafts.cpp
 int cmd_list(Context& ctx, Args& args);
 int cmd_search(Context& ctx, Args& args);
 int cmd_show(Context& ctx, Args& args);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/i18n.h"
+#include "common/output.h"
 #include "lumbung/error.h"
 
 namespace lumbung::cli {
@@ -324,6 +325,26 @@ bool Laptop::rotate_token(Transport& transport, bool start) {
   store_->set_secret("device_token_next", next);  // kept before it is ever used
   client.confirm_token(next);
   return adopt(next);
+}
+
+// A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version 7, 74 random bits; the same
+// form the store makes, so records made with an id given here look like any other.
+std::string new_record_id() {
+  static std::random_device rd;
+  const uint64_t ms = static_cast<uint64_t>(now_ms());
+  unsigned char b[16];
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  for (int i = 6; i < 16; ++i) b[i] = static_cast<unsigned char>(rd());
+  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));
+  b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
+    s.push_back(hex[b[i] >> 4]);
+    s.push_back(hex[b[i] & 0xF]);
+  }
+  return s;
 }
 
 }  // namespace lumbung::cli

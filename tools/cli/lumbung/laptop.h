@@ -76,6 +76,10 @@ class Laptop {
   const CollectionSchema* collection_ = nullptr;
 };
 
+// A new record id, a UUIDv7 like the ones the Store makes: for writes that must know their
+// record's id before it exists (an import row, a draft saved once and only once).
+std::string new_record_id();
+
 // The schema file shipped with the tools (the repository's schema/enrolment.schema.json,
 // or $LUMBUNG_SCHEMA).
 std::string default_schema_path();

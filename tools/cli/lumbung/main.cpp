@@ -45,6 +45,7 @@ int run(int argc, char** argv) {
   if (cmd == "init") return cmd_init(ctx, args);
   if (cmd == "config") return cmd_config(ctx, args);
   if (cmd == "enrol" || cmd == "daftar") return cmd_enrol(ctx, args);
+  if (cmd == "drafts" || cmd == "draf") return cmd_drafts(ctx, args);
   if (cmd == "list") return cmd_list(ctx, args);
   if (cmd == "search" || cmd == "cari") return cmd_search(ctx, args);
   if (cmd == "show") return cmd_show(ctx, args);

@@ -1,0 +1,122 @@
+#include "drafts.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/fields.h"
+#include "common/i18n.h"
+#include "common/output.h"
+#include "lumbung/error.h"
+
+namespace lumbung::cli {
+namespace {
+
+const char* kSecret = "enrol_drafts";
+
+Json to_json(const Draft& d) {
+  return Json{{"id", d.id},
+              {"fields", d.fields},
+              {"note", d.note},
+              {"record_id", d.record_id},
+              {"review", d.review},
+              {"created_ms", d.created_ms},
+              {"updated_ms", d.updated_ms}};
+}
+
+Draft from_json(const Json& j) {
+  Draft d;
+  if (!j.is_object()) return d;
+  d.id = j.value("id", std::string());
+  if (j.contains("fields") && j["fields"].is_object()) d.fields = j["fields"];
+  d.note = j.value("note", std::string());
+  d.record_id = j.value("record_id", std::string());
+  d.review = j.value("review", false);
+  d.created_ms = j.value("created_ms", int64_t{0});
+  d.updated_ms = j.value("updated_ms", int64_t{0});
+  return d;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+Json Drafts::load() const {
+  const std::string text = store_.get_secret(kSecret);
+  Json doc = text.empty() ? Json() : Json::parse(text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("drafts") || !doc["drafts"].is_array()) {
+    if (!text.empty()) throw Error(ErrorCode::kCorrupt, tr("drafts.damaged"));
+    doc = Json{{"next", 1}, {"drafts", Json::array()}};
+  }
+  return doc;
+}
+
+void Drafts::store(const Json& doc) { store_.set_secret(kSecret, doc.dump()); }
+
+std::vector<Draft> Drafts::all() const {
+  std::vector<Draft> out;
+  const Json doc = load();  // named: a range-for over load()["drafts"] would dangle
+  for (const Json& j : doc["drafts"]) out.push_back(from_json(j));
+  return out;
+}
+
+std::optional<Draft> Drafts::find(const std::string& ref) const {
+  std::string want = upper(trim(ref));
+  if (!want.empty() && want[0] != 'D') want = "D" + want;
+  for (Draft& d : all()) {
+    if (d.id == want) return d;
+  }
+  return std::nullopt;
+}
+
+std::string Drafts::save(Draft& d) {
+  Json doc = load();
+  Json& list = doc["drafts"];
+  d.updated_ms = now_ms();
+  if (d.created_ms == 0) d.created_ms = d.updated_ms;
+  for (Json& j : list) {
+    if (j.value("id", std::string()) == d.id && !d.id.empty()) {
+      j = to_json(d);
+      store(doc);
+      return d.id;
+    }
+  }
+  if (list.size() >= kMaxDrafts) {
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("drafts.full", {{"n", std::to_string(kMaxDrafts)}}));
+  }
+  const int64_t next = doc.value("next", int64_t{1});
+  d.id = "D" + std::to_string(next);
+  doc["next"] = next + 1;
+  list.push_back(to_json(d));
+  store(doc);
+  return d.id;
+}
+
+bool Drafts::remove(const std::string& id) {
+  Json doc = load();
+  Json& list = doc["drafts"];
+  const size_t before = list.size();
+  Json kept = Json::array();
+  for (const Json& j : list) {
+    if (j.value("id", std::string()) != id) kept.push_back(j);
+  }
+  if (kept.size() == before) return false;
+  list = kept;
+  store(doc);
+  return true;
+}
+
+std::vector<std::string> missing_labels(const CollectionSchema& cs, const Json& fields) {
+  std::vector<std::string> out;
+  for (const FieldDef& f : cs.fields()) {
+    if (!f.required || is_auto_field(cs, f)) continue;
+    auto it = fields.find(f.name);
+    if (it == fields.end() || it->is_null()) out.push_back(field_label(f));
+  }
+  return out;
+}
+
+}  // namespace lumbung::cli

@@ -1,0 +1,61 @@
+// Drafts: guided enrolment forms kept before they are records (issue 15 item 2). A form the
+// officer stops (Ctrl-C, end of input, "draf"), one with required fields still empty, and
+// one kept for review (a KTP whose NIK and birth date disagree, with the officer's note)
+// is kept here until `lumbung drafts resume` completes it or `drafts delete` drops it.
+//
+// A draft is not an op: nothing of it is in the change log, nothing is sent. It is kept as
+// one Store secret ("enrol_drafts", JSON), so it is encrypted with the laptop's passphrase
+// like every other piece of personal data, and written in one SQLite transaction (a crash
+// leaves the old list or the new one, never half).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lumbung/store.h"
+
+namespace lumbung::cli {
+
+struct Draft {
+  std::string id;            // "D1", "D2", ... never reused on this laptop
+  Json fields = Json::object();  // what was typed so far, normalised
+  std::string note;          // the officer's note for the reviewer ("" if none)
+  // The id its record gets, fixed (and kept here) before the record is written: a draft
+  // whose record was written but which a crash left behind is seen as done, never written
+  // twice. "" until the first attempt to save it.
+  std::string record_id;
+  bool review = false;       // kept for review (a cross-field check the KTP itself fails)
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+class Drafts {
+ public:
+  // Most drafts a laptop keeps: a week of interrupted forms many times over, and a bound on
+  // the secret's size (each draft is at most a form's worth of fields).
+  static constexpr size_t kMaxDrafts = 500;
+
+  explicit Drafts(Store& store) : store_(store) {}
+
+  // Every draft, oldest first.
+  std::vector<Draft> all() const;
+  // The draft `ref` names: its id ("D3" or "3", any case). nullopt if none.
+  std::optional<Draft> find(const std::string& ref) const;
+  // Stores `d` (a new id when d.id is empty; updated_ms set now). Returns the id. Throws
+  // Error(kInvalidArgument) when kMaxDrafts are already kept (nothing changed).
+  std::string save(Draft& d);
+  // Removes draft `id`; false if there was none.
+  bool remove(const std::string& id);
+
+ private:
+  Json load() const;
+  void store(const Json& doc);
+  Store& store_;
+};
+
+// The required fields `fields` still lacks, by label, in schema order.
+std::vector<std::string> missing_labels(const CollectionSchema& cs, const Json& fields);
+
+}  // namespace lumbung::cli
