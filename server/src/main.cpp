@@ -59,6 +59,7 @@
 #include "review/review_service.h"
 #include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
+#include "sync/op_upgrade.h"
 #include "sync/sync_service.h"
 #include "web/web_app.h"
 
@@ -249,8 +250,8 @@ int main(int argc, char** argv) {
     if (opt.db.empty() && ::mkdir(opt.data.c_str(), 0700) != 0 && errno != EEXIST) {
       throw std::runtime_error("cannot create data directory " + opt.data);
     }
-    const std::string schema_text = read_file(opt.schema);
-    auto schema = Schema::parse(Json::parse(schema_text));
+    const std::string file_text = read_file(opt.schema);
+    Schema::parse(Json::parse(file_text));  // a broken file stops the server before the store opens
     std::unique_ptr<SqliteServerStore> sqlite_store;
     std::unique_ptr<PgServerStore> pg_store;
     if (opt.db.empty()) {
@@ -259,6 +260,11 @@ int main(int argc, char** argv) {
       pg_store = PgServerStore::open(opt.db);
     }
     ServerStore* store = pg_store ? static_cast<ServerStore*>(pg_store.get()) : sqlite_store.get();
+    // Every version served is kept; the newest published one is active (sync/op_upgrade.h).
+    SchemaStart versions = open_schema_versions(*store, Json::parse(file_text));
+    if (!versions.note.empty()) std::fprintf(stderr, "lumbung-server: %s\n", versions.note.c_str());
+    auto schema = versions.history->current_ptr();
+    const std::string schema_text = versions.history->current_document().dump(2);
     ServerKeys::DbFacts facts;
     {
       auto txn = store->begin_write();
@@ -279,10 +285,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lumbung-server: sealed the personal data of %llu rows kept in clear\n",
                    static_cast<unsigned long long>(n));
     }
+    // Records move to the newest schema version only now: reading them needs the keys.
+    if (const std::string moved = activate_schema_version(*store, *versions.history);
+        !moved.empty()) {
+      std::fprintf(stderr, "lumbung-server: %s\n", moved.c_str());
+    }
     const std::string last = store->read_meta("clock");
     HybridClock clock(system_wall_clock(), last.empty() ? 0 : std::stoull(last));
     Metrics metrics;
     SyncService sync(*schema, *store, clock, system_wall_clock(), metrics);
+    sync.set_schema_history(versions.history.get());
     ReviewService review(*store, sync, metrics);
     Enrolment enrolment(*store, sync, system_wall_clock());
     if (!opt.tls_cert.empty()) enrolment.set_tls_pin(HttpListener::public_key_pin(opt.tls_cert));

@@ -69,11 +69,17 @@ struct Device {
 class ServerFixture {
  public:
   ServerFixture() { start(); }
+  // `extra_args` go to every start (e.g. {"--schema", path}); set_extra_args() changes them
+  // for the next start (a new schema file deployed: schema_versions_test).
+  explicit ServerFixture(std::vector<std::string> extra_args) : extra_(std::move(extra_args)) {
+    start();
+  }
+  void set_extra_args(std::vector<std::string> extra_args) { extra_ = std::move(extra_args); }
 
   // port 0: any free port; otherwise that one (to come back where laptops look for it).
   void start(uint16_t port = 0) {
-    std::vector<std::string> args;
-    if (port != 0) args = {"--listen", "127.0.0.1:" + std::to_string(port)};
+    std::vector<std::string> args = extra_;
+    if (port != 0) args.insert(args.end(), {"--listen", "127.0.0.1:" + std::to_string(port)});
     std::string data = dir_.path() + "/data";
 #ifdef LUMBUNG_TEST_POSTGRES
     // The same tests on the PostgreSQL store: a new database of the test binary's cluster
@@ -145,6 +151,7 @@ class ServerFixture {
 
  private:
   TempDir dir_;
+  std::vector<std::string> extra_;  // given to every start
   std::string db_url_;  // PostgreSQL builds only
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<HttpTestClient> http_;

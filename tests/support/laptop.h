@@ -28,9 +28,20 @@ class Laptop {
     o.schema = enrolment_schema();
     o.device_id = id;
     o.clock = clock;
+    options_ = o;
     store = Store::open(o);
     client = std::make_unique<SyncClient>(*store, link, "");
-    client->register_device(server.code(scope), "laptop " + id);
+    token_ = client->register_device(server.code(scope), "laptop " + id);
+  }
+
+  // Closes the store and opens it again under `schema` (a newer version the laptop
+  // fetched: the store upgrades its records), with the same device token.
+  void reopen(std::shared_ptr<const Schema> schema) {
+    client.reset();
+    store.reset();
+    options_.schema = std::move(schema);
+    store = Store::open(options_);
+    client = std::make_unique<SyncClient>(*store, link, token_);
   }
 
   SyncReport sync() {
@@ -57,6 +68,8 @@ class Laptop {
  private:
   TempDir dir_;
   std::unique_ptr<Transport> http_;
+  OpenOptions options_;
+  std::string token_;
 
  public:
   FaultTransport link;

@@ -37,6 +37,12 @@ struct Op {
   // region it entered; `gone` = it left the puller's regions.
   Json record;
   bool gone = false;
+  // The schema version the op was written under ("sv"; absent = 1). A server upgrades an
+  // older op to its current version (lumbung/schema_versions.h) before applying it.
+  int schema_version = 1;
+  // Pulled only: values of fields retired since the op was written ("ret"), kept in the
+  // record's history but not applied as live fields.
+  Json retired;
 };
 
 // A batch of one device's ops, in seq order, as pushed.

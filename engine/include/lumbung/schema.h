@@ -128,6 +128,10 @@ class Schema {
   int version() const { return version_; }
   // A digest of the canonical schema document; stores remember it to notice a swap.
   const std::string& fingerprint() const { return fingerprint_; }
+  // The document's "changelog" as written (null if none): the typed steps from version 1
+  // (lumbung/schema_versions.h), with which a store upgrades its records when opened
+  // under a newer version.
+  const Json& changelog() const { return changelog_; }
   const std::vector<CollectionSchema>& collections() const { return collections_; }
   // nullptr if the schema has no such collection.
   const CollectionSchema* collection(std::string_view name) const;
@@ -136,6 +140,7 @@ class Schema {
   std::string name_;
   int version_ = 0;
   std::string fingerprint_;
+  Json changelog_;
   std::vector<CollectionSchema> collections_;
 };
 

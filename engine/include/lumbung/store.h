@@ -152,6 +152,10 @@ class Store {
   // Opens (or creates) the store. Throws Error(kSchemaMismatch) if the file belongs to
   // another device, Error(kStorage) if SQLite cannot open it, Error(kCorrupt) if a setting
   // or the newest log entry of an encrypted store fails its integrity check.
+  // Opened under a newer schema version whose document has a changelog (schema_versions.h),
+  // the records take its field names (renamed; retired ones dropped) in the opening
+  // transaction; with unsent changes it throws Error(kSchemaMismatch) and changes nothing
+  // (sync under the old version first). Unsent changes go out with the store's version.
   static std::unique_ptr<Store> open(const OpenOptions& options);
   ~Store();
 

@@ -176,6 +176,10 @@ struct SyncReport {
   uint64_t requests = 0;
   unsigned retries = 0;
   double seconds = 0;
+  // The schema version the server runs, from its pull answers (0 = not said). Above the
+  // store's Schema::version(): fetch_schema(), then open the store under the new document
+  // once nothing is pending (the store upgrades its records: schema_versions.h).
+  int server_schema_version = 0;
   AttachmentSyncReport attachments;  // SyncOptions::attachments set: what they did
 };
 
@@ -222,6 +226,9 @@ class SyncClient {
   //     and confirm later: the current token still works meanwhile).
   // Neither step touches the store's records or change log.
   std::string request_new_token();
+  // GET /v1/schema: the schema document the server runs (with its changelog). Throws as
+  // sync() does; Error(kProtocol) if the answer is not a schema document.
+  Json fetch_schema();
   void confirm_token(const std::string& next);
 
  private:

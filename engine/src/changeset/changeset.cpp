@@ -16,6 +16,10 @@
 //    "set":  {"<field>": <value>, ...} the fields written (null clears one); may be empty
 //                                      when every field of a create was overwritten
 //                                      before it was pushed (the op keeps seq gap-free)
+//    "sv":   <uint >= 1>              the schema version the op was written under; absent =
+//                                      1 (ops of clients older than schema versions)
+//    "ret":  {"<field>": <value>}     pulled only: values of fields retired since the op
+//                                      was written (history, not live fields)
 //    "base": {"<field>": [<hlc>, "<device>"], ...}
 //                                      the version of each field the writer had seen;
 //                                      a field absent from base had no value when written;
@@ -98,6 +102,8 @@ Json encode_op(const Op& op, bool with_device) {
   j["id"] = op.id;
   j["hlc"] = op.version.hlc;
   if (with_device) j["dev"] = op.version.device;
+  if (op.schema_version != 1) j["sv"] = op.schema_version;
+  if (op.retired.is_object() && !op.retired.empty()) j["ret"] = op.retired;
   if (op.is_delete) {
     j["del"] = true;
   } else {
@@ -119,8 +125,8 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool p
   if (!j.is_object()) bad("an op must be an object");
   for (const auto& [key, _] : j.items()) {
     if (key != "seq" && key != "col" && key != "id" && key != "hlc" && key != "dev" &&
-        key != "set" && key != "del" && key != "base" &&
-        !(pulled && (key == "rec" || key == "gone"))) {
+        key != "set" && key != "del" && key != "base" && key != "sv" &&
+        !(pulled && (key == "rec" || key == "gone" || key == "ret"))) {
       bad("unknown op member \"" + key + "\"");
     }
   }
@@ -137,6 +143,15 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool p
     op.version.device = default_device;
   }
   if (op.version.device.empty()) bad("op has no device");
+  if (j.contains("sv")) {
+    const uint64_t sv = get_uint(j, "sv");
+    if (sv == 0 || sv > 1000000) bad("\"sv\" must be a schema version from 1");
+    op.schema_version = static_cast<int>(sv);
+  }
+  if (auto r = j.find("ret"); r != j.end()) {
+    if (!r->is_object()) bad("\"ret\" must be an object");
+    op.retired = *r;
+  }
   auto del = j.find("del");
   auto set = j.find("set");
   if (pulled) {
@@ -224,6 +239,8 @@ std::string encode_op_text(const Op& op, bool with_device, std::string_view set_
   t += "{\"seq\":" + std::to_string(op.seq) + ",\"col\":" + quote(op.collection) +
        ",\"id\":" + quote(op.id) + ",\"hlc\":" + std::to_string(op.version.hlc);
   if (with_device) t += ",\"dev\":" + quote(op.version.device);
+  if (op.schema_version != 1) t += ",\"sv\":" + std::to_string(op.schema_version);
+  if (op.retired.is_object() && !op.retired.empty()) t += ",\"ret\":" + op.retired.dump();
   if (op.is_delete) {
     t += ",\"del\":true";
   } else {

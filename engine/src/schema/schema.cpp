@@ -390,9 +390,12 @@ Json CollectionSchema::normalize_value(const FieldDef& field, const Json& value)
 std::shared_ptr<const Schema> Schema::parse(const Json& document) {
   const std::string where = "document";
   if (!document.is_object()) fail(where, "must be a JSON object");
-  check_members(document, {"schema", "version", "description", "collections"}, where);
+  // "changelog": the typed steps from version 1 (lumbung/schema_versions.h checks them).
+  check_members(document, {"schema", "version", "description", "collections", "changelog"},
+                where);
   auto schema = std::make_shared<Schema>();
   schema->name_ = string_member(document, "schema", where, true);
+  if (const Json* log = member(document, "changelog")) schema->changelog_ = *log;
   std::optional<int64_t> version = int_member(document, "version", where);
   if (!version) fail(where, "\"version\" is missing");
   if (*version < 1 || *version > INT_MAX) fail(where, "\"version\" must be a positive integer");

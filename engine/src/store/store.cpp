@@ -379,6 +379,12 @@ std::unique_ptr<Store> Store::open(const OpenOptions& options) {
                                                     options.schema->name() + "\"");
       }
     }
+    // Another schema version than last time (store_migrate.cpp), before the sealing check:
+    // the records are renamed first, then sealed as the new version says.
+    if (const std::string was = impl->meta("schema_version");
+        !was.empty() && was != std::to_string(options.schema->version())) {
+      if (impl->move_schema_version(std::stoi(was))) rewritten = true;
+    }
     if (impl->keys) {
       const std::string fields = sealed_fields(*options.schema);
       if (impl->meta("sealed_fields") != fields) {

@@ -15,6 +15,7 @@
 #include "common/sqlite.h"
 #include "common/uuid.h"
 #include "crypto/crypto.h"
+#include "lumbung/schema_versions.h"
 #include "lumbung/store.h"
 #include "lumbung/tuning.h"
 #include "store/record_codec.h"
@@ -512,6 +513,11 @@ struct Store::Impl {
 
   // --- rewriting a whole encrypted store (store.cpp; at open, in its transaction) ----------
   void reseal_records(bool checked);
+  // Opened under another schema version than last time (store_migrate.cpp): refused
+  // (kSchemaMismatch) while changes are unsent; for a newer version whose changelog leads
+  // from the old one, renames the records' fields and drops retired ones. Returns true if
+  // records were rewritten. In the caller's transaction.
+  bool move_schema_version(int old_version);
   void mac_table(const std::string& table, const std::string& cols, int n, const char* domain,
                  const std::string& key_col);
   void add_row_macs();

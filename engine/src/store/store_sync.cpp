@@ -52,6 +52,14 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
   st.bind(2, static_cast<int64_t>(limit));
   std::vector<WireChange> out;
   uint64_t expect = from + 1;
+  // Every unsent change was written under the store's schema version (a store moves to
+  // another only without unsent changes: store_migrate.cpp); 1 is the wire's default.
+  const int sv = impl_->schema->version();
+  const std::string sv_member = sv == 1 ? std::string() : "\"sv\":" + std::to_string(sv) + ",";
+  auto tagged = [&](WireChange& w) -> WireChange&& {
+    if (!sv_member.empty() && w.json.size() > 1) w.json.insert(1, sv_member);  // after '{'
+    return std::move(w);
+  };
   try {
     while (st.step()) {
       WireChange w;
@@ -68,7 +76,7 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
         } else {
           w.json = encode_op(impl_->change_from_row(st), false).dump();
         }
-        out.push_back(std::move(w));
+        out.push_back(tagged(w));
         continue;
       }
       impl_->check_change_row(st, 0);
@@ -95,7 +103,7 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
                            false)
                      .dump();
       }
-      out.push_back(std::move(w));
+      out.push_back(tagged(w));
     }
   } catch (...) {
     st.reset();

@@ -306,6 +306,12 @@ class SyncClient::Run {
       }
       if (regions != store.regions()) store.set_regions(regions);
     }
+    // The server's schema version: the officer's tool fetches a newer one (fetch_schema).
+    if (auto it = reply.find("schema_version"); it != reply.end() && it->is_number_integer()) {
+      report_.server_schema_version = it->get<int>();
+      const std::string v = std::to_string(report_.server_schema_version);
+      if (store.get_meta("server_schema_version") != v) store.set_meta("server_schema_version", v);
+    }
     if (auto it = reply.find("acked_seq"); it != reply.end() && it->is_number_unsigned()) {
       const uint64_t server_has = it->get<uint64_t>();
       if (server_has < acked_seq_of(store)) {
@@ -415,6 +421,18 @@ std::string SyncClient::request_new_token() {
     throw Error(ErrorCode::kProtocol, "token rotation answer has no token");
   }
   return it->get<std::string>();
+}
+
+Json SyncClient::fetch_schema() {
+  SyncOptions o;
+  Run run(*this, o);
+  Json doc = run.call("GET", "/v1/schema", std::string());
+  try {
+    Schema::parse(doc);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kProtocol, std::string("the server's schema does not parse: ") + e.what());
+  }
+  return doc;
 }
 
 void SyncClient::confirm_token(const std::string& next) {

@@ -145,6 +145,8 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"GET", "/v1/admin/audit/verify", Access::kAdmin, false, &Router::audit_verify},
       {"POST", "/v1/admin/audit/verify", Access::kAdmin, true, &Router::audit_verify},
       {"POST", "/v1/admin/audit/checkpoint", Access::kAdmin, false, &Router::audit_checkpoint},
+      {"POST", "/v1/admin/schema", Access::kAdmin, true, &Router::publish_schema},
+      {"GET", "/v1/admin/schema", Access::kAdmin, false, &Router::schema_versions},
       // The office web page (web/web_app.h, docs/DASHBOARD.md).
       {"POST", "/v1/web/login", Access::kPublic, true, &Router::web},
       {"POST", "/v1/web/logout", Access::kReviewer, false, &Router::web},
@@ -407,11 +409,12 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
   for (size_t i = 0; i < res.refused.size(); ++i) {
     if (i) out += ',';
     const RefusedOp& r = res.refused[i];
-    out += Json{{"seq", r.seq},
-                {"code", error_code_name(r.why.code)},
-                {"field", r.why.field},
-                {"message", r.why.message}}
-               .dump();
+    Json j{{"seq", r.seq},
+           {"code", error_code_name(r.why.code)},
+           {"field", r.why.field},
+           {"message", r.why.message}};
+    if (!r.why.rule.empty()) j["rule"] = r.why.rule;  // e.g. newer_schema_rule (op_upgrade.h)
+    out += j.dump();
   }
   out += "],\"stored\":[";
   for (size_t i = 0; i < res.stored.size(); ++i) {

@@ -40,9 +40,16 @@ constexpr size_t kMaxReviewEntriesPerDeviceHour = 500;
 
 // Why an op is refused: a stable code, the field at fault and a message for people.
 struct Refusal {
+  Refusal() = default;
+  Refusal(ErrorCode c, std::string f, std::string m, std::string r = {})
+      : code(c), field(std::move(f)), message(std::move(m)), rule(std::move(r)) {}
   ErrorCode code = ErrorCode::kValidationFailed;
   std::string field;
   std::string message;
+  // A stable name of the rule when `code` alone does not say it: "newer_schema_rule" for an
+  // op valid under the schema version it was written under but refused by a newer one
+  // (sync/op_upgrade.h). "" otherwise.
+  std::string rule;
 };
 
 // What the writer may assume about an op before applying it.

@@ -10,6 +10,7 @@
 #include "lumbung/merge.h"
 #include "lumbung/tuning.h"
 #include "store/record_codec.h"
+#include "sync/op_upgrade.h"
 
 namespace lumbung::server {
 namespace {
@@ -131,6 +132,8 @@ PushResult SyncService::push(const Principal& device, Json body) {
     OpContext ctx;
     std::optional<Refusal> refusal;
     std::vector<std::string> normalized;  // fields whose stored form differs from the sent one
+    int written_version = 0;              // an upgraded op's own schema version (op_upgrade.h)
+    Json original_set;
   };
   std::vector<Checked> checked(cs.ops.size());
   for (size_t i = 0; i < cs.ops.size(); ++i) {
@@ -143,6 +146,11 @@ PushResult SyncService::push(const Principal& device, Json body) {
     }
     c.cs = schema_.collection(op.collection);
     c.ctx.scope = &device.scope;
+    if (history_ && op.schema_version != history_->current_version()) {
+      c.written_version = op.schema_version;
+      c.original_set = op.set;
+      if ((c.refusal = upgrade_pushed_op(*history_, op))) continue;
+    }
     if (!c.cs) {
       c.refusal = Refusal{ErrorCode::kUnknownCollection, "",
                           op_message(op.seq, "unknown collection \"" + op.collection + "\"")};
@@ -160,6 +168,15 @@ PushResult SyncService::push(const Principal& device, Json body) {
       issues = c.cs->normalize_and_validate(op.set, /*partial=*/true, &c.normalized);
     }
     if (!issues.empty()) c.refusal = refusal_from(op.seq, issues);
+    if (c.written_version > 0) {  // an older op breaking a newer rule says so (op_upgrade.h)
+      if (c.refusal) {
+        explain_newer_rule(*history_, op.collection, c.original_set, true, c.written_version,
+                           *c.refusal);
+      } else if (c.ctx.whole_record_issue) {
+        explain_newer_rule(*history_, op.collection, c.original_set, false, c.written_version,
+                           *c.ctx.whole_record_issue);
+      }
+    }
   }
 
   const int64_t now = wall_.now_ms();
@@ -339,7 +356,11 @@ std::string SyncService::pull(const Principal& device, const std::string& cursor
   out += "{\"ops\":[";
   for (size_t i = 0; i < page.entries.size(); ++i) {
     if (i) out += ',';
-    out += page.entries[i].op_text;
+    if (history_ && history_->current_version() > 1) {
+      out += upgrade_log_text(*history_, page.entries[i].op_text);  // op_upgrade.h
+    } else {
+      out += page.entries[i].op_text;
+    }
   }
   out += "],\"next\":\"";
   out += encode_cursor(epoch_of(page.last_scanned), page.last_scanned);
@@ -352,6 +373,8 @@ std::string SyncService::pull(const Principal& device, const std::string& cursor
   out += ",\"acked_seq\":" + std::to_string(store_.device_acked_seq(device.device_id));
   // The device's regions, so it can refuse an out-of-region village code at entry.
   out += ",\"regions\":" + Json(device.scope).dump();
+  // The schema version the server runs: a device on an older one fetches GET /v1/schema.
+  out += ",\"schema_version\":" + std::to_string(schema_.version());
   out += ",\"server_time_ms\":";
   out += std::to_string(now);
   out += '}';

@@ -22,6 +22,7 @@
 #include "lumbung/changeset.h"
 #include "lumbung/clock.h"
 #include "lumbung/schema.h"
+#include "lumbung/schema_versions.h"
 #include "metrics/metrics.h"
 #include "store/server_store.h"
 #include "sync/op_writer.h"
@@ -105,6 +106,11 @@ class SyncService {
   int64_t now_ms() { return wall_.now_ms(); }
   HybridClock& clock() { return clock_; }
   const Schema& schema() const { return schema_; }
+  // The versions served (op_upgrade.h); pushed ops of older versions are upgraded. Unset:
+  // every op is taken as written under schema_.
+  void set_schema_history(const SchemaHistory* h) { history_ = h; }
+  const SchemaHistory* schema_history() const { return history_; }
+  ServerStore& store() { return store_; }
 
  private:
   std::optional<uint64_t> history_end(const std::string& epoch_id);
@@ -113,6 +119,7 @@ class SyncService {
   const std::string& epoch_of(uint64_t pos) const;
 
   const Schema& schema_;
+  const SchemaHistory* history_ = nullptr;
   ServerStore& store_;
   HybridClock& clock_;
   WallClock& wall_;

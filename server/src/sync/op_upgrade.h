@@ -1,0 +1,71 @@
+// Schema versions on the server: the versions it has served (kept in the store's meta, so
+// SQLite and PostgreSQL alike), publication of a new one, and the upgrade of pushed ops
+// written under an older version (lumbung/schema_versions.h has the format).
+//
+// Meta keys: "schema.v<N>" = the document of version N as published; "schema.active" = the
+// version the stored records are written in. A published version becomes active at the
+// server's next start, which migrates the stored records (renames, retired fields) in one
+// transaction: every object of a running server (sync, review, web) holds one schema.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lumbung/schema_versions.h"
+#include "store/server_store.h"
+#include "sync/op_writer.h"
+
+namespace lumbung::server {
+
+struct SchemaStart {
+  std::unique_ptr<SchemaHistory> history;
+  std::string note;  // what start did (published the file, migrated N records), for the log
+};
+
+// At start: reconciles the --schema file with the versions in the store; the newest is
+// the history's current. Empty store: the file is stored as its version. File newer by one
+// than the newest stored: checked as its successor and stored (deploying a new file
+// publishes it). File older: the stored newest is used. Same version, other content, or
+// more than one newer: Error(kSchemaInvalid), the server does not start.
+SchemaStart open_schema_versions(ServerStore& store, const Json& file_document);
+
+// Then, once the store can read and seal personal data (seal_personal_data): if the
+// records are written in an older version than the history's current ("schema.active"),
+// renames and retires their fields in one write transaction and makes the current version
+// active. Returns a note for the log ("" when nothing moved).
+std::string activate_schema_version(ServerStore& store, const SchemaHistory& h);
+
+// The newest version stored (published, perhaps not active yet), and its document.
+int newest_schema_version(ServerStore& store);
+Json newest_schema_document(ServerStore& store);
+
+// Publishes `document` as the next version: a valid successor of the newest stored one
+// (check_successor), stored with the versions before it. Returns
+// {"version", "active_version", "active": false, "message"}. Throws Error(kSchemaInvalid)
+// naming every problem, and changes nothing then.
+Json publish_schema(ServerStore& store, const Json& document, int active_version);
+
+// Push: rewrites an op written under an older version into the active one (renames,
+// retired values into op.retired, add_field defaults for creates). Returns the refusal
+// (rule "unknown_schema_version", kept in the refused queue) when the op names a version
+// newer than this server's.
+std::optional<Refusal> upgrade_pushed_op(const SchemaHistory& h, Op& op);
+
+// Pull: an op of the log written under an older version (its text without "sv", or an
+// older "sv"), as the active version names things: set and base renamed, retired values
+// moved to "ret", a "rec" notice's fields renamed (retired ones dropped). The log keeps ops
+// as written; every device reads them in the active version. Text of the active version
+// comes back unchanged.
+std::string upgrade_log_text(const SchemaHistory& h, const std::string& op_text);
+
+// An upgraded op that the active version refuses: if its values were valid under the
+// version it was written under, `why` gets rule "newer_schema_rule" and a message that
+// starts with it and names the changelog step (e.g. "tighten_rule enrolment.phone in
+// version 2"), so the device and the reviewer (refused queue) see honest work refused by a
+// newer rule.
+void explain_newer_rule(const SchemaHistory& h, const std::string& collection,
+                        const Json& original_set, bool partial, int written_version,
+                        Refusal& why);
+
+}  // namespace lumbung::server

@@ -1,0 +1,137 @@
+// Schema versions (issue 18): the successor check refuses what cannot be mapped and names
+// every problem; an op of an older version is upgraded (renames, retired values, defaults).
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "lumbung/error.h"
+#include "lumbung/schema_versions.h"
+
+using namespace lumbung;
+
+namespace {
+
+Json v1() {
+  std::ifstream in(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
+  return Json::parse(in);
+}
+
+Json& field_of(Json& doc, const std::string& name) {
+  for (auto& f : doc["collections"][0]["fields"]) {
+    if (f["name"] == name) return f;
+  }
+  throw std::runtime_error("no field " + name);
+}
+
+Json step(const char* op, const char* field) {
+  return Json{{"op", op}, {"collection", "enrolment"}, {"field", field}};
+}
+
+// phone -> phone_number, position retired, npwp added with a default.
+Json v2() {
+  Json d = v1();
+  d["version"] = 2;
+  field_of(d, "phone")["name"] = "phone_number";
+  auto& fields = d["collections"][0]["fields"];
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if ((*it)["name"] == "position") {
+      fields.erase(it);
+      break;
+    }
+  }
+  fields.push_back(Json{{"name", "npwp"}, {"type", "string"}, {"max_length", 20}});
+  Json add = step("add_field", "npwp");
+  add["default"] = "-";
+  d["changelog"] = Json::array(
+      {Json{{"version", 2},
+            {"steps", Json::array({Json{{"op", "rename_field"}, {"collection", "enrolment"},
+                                        {"from", "phone"}, {"to", "phone_number"}},
+                                   step("retire_field", "position"), add})}}});
+  return d;
+}
+
+std::string successor_problem(const Json& prev, const Json& next) {
+  try {
+    check_successor(prev, next);
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::kSchemaInvalid);
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a version whose steps account for every change is a valid successor") {
+  CHECK(successor_problem(v1(), v2()).empty());
+  SchemaHistory h({v1(), v2()});
+  CHECK(h.current_version() == 2);
+  CHECK(h.current_name("enrolment", "phone", 1) == "phone_number");
+  CHECK(h.current_name("enrolment", "position", 1).empty());
+  CHECK(h.current_name("enrolment", "phone_number", 2) == "phone_number");
+}
+
+TEST_CASE("changes no step accounts for are refused and every one is named") {
+  Json bad = v2();
+  bad["changelog"][0]["steps"].erase(1);                // position gone, no retire step
+  field_of(bad, "payment_source")["type"] = "enum_set";  // a changed type
+  field_of(bad, "birth_place")["max_length"] = 20;     // tighter, no tighten_rule
+  const std::string why = successor_problem(v1(), bad);
+  CHECK(why.find("enrolment.position is gone") != std::string::npos);
+  CHECK(why.find("payment_source: type enum -> enum_set cannot be mapped") != std::string::npos);
+  CHECK(why.find("birth_place: its rules are tighter") != std::string::npos);
+
+  Json skip = v2();
+  skip["version"] = 3;
+  CHECK(successor_problem(v1(), skip).find("version 3") != std::string::npos);
+}
+
+TEST_CASE("a retired name is never given again and history is not rewritten") {
+  Json v3 = v2();
+  v3["version"] = 3;
+  v3["collections"][0]["fields"].push_back(
+      Json{{"name", "position"}, {"type", "string"}, {"max_length", 60}});
+  v3["changelog"].push_back(
+      Json{{"version", 3}, {"steps", Json::array({step("add_field", "position")})}});
+  CHECK(successor_problem(v2(), v3).find("names are never reused") != std::string::npos);
+
+  Json rewritten = v2();
+  rewritten["version"] = 3;
+  rewritten["changelog"][0]["note"] = "changed afterwards";
+  field_of(rewritten, "occupation")["values"].push_back("penenun");
+  Json add = step("add_enum_value", "occupation");
+  add["value"] = "penenun";
+  rewritten["changelog"].push_back(Json{{"version", 3}, {"steps", Json::array({add})}});
+  CHECK(successor_problem(v2(), rewritten).find("history cannot be rewritten") !=
+        std::string::npos);
+}
+
+TEST_CASE("an op of version 1 is upgraded: renamed - retired kept aside - default given") {
+  SchemaHistory h({v1(), v2()});
+  Op create;
+  create.seq = 1;
+  create.collection = "enrolment";
+  create.id = "r1";
+  create.set = Json{{"phone", "0812"}, {"position", "kaur umum"}, {"full_name", "Wulan"}};
+  OpUpgrade up = h.upgrade_op(create);
+  CHECK(create.schema_version == 2);
+  CHECK(create.set == Json{{"phone_number", "0812"}, {"full_name", "Wulan"}, {"npwp", "-"}});
+  CHECK(create.retired == Json{{"position", "kaur umum"}});
+  CHECK(up.renamed == std::vector<std::string>{"phone->phone_number"});
+  CHECK(up.defaults == std::vector<std::string>{"npwp"});
+
+  Op update;  // an update gets no default; its base follows the rename
+  update.seq = 2;
+  update.collection = "enrolment";
+  update.id = "r1";
+  update.set = Json{{"phone", "0813"}};
+  update.base["phone"] = Version{5, "dev"};
+  h.upgrade_op(update);
+  CHECK(update.set == Json{{"phone_number", "0813"}});
+  CHECK(update.base.count("phone_number") == 1);
+  CHECK(update.base.count("phone") == 0);
+
+  Op newer = update;
+  newer.schema_version = 3;
+  CHECK_THROWS_AS(h.upgrade_op(newer), Error);
+}

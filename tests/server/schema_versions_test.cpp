@@ -1,0 +1,305 @@
+// Schema versions through the real lumbung-server (issue 18): a laptop still on version 1
+// syncs after the server moved to version 2 (a renamed field, a retired field, an added
+// field, an enum value, a tightened rule). Nothing is lost, old ops are upgraded, an op
+// that breaks the newer rule is refused with rule "newer_schema_rule" and kept for review.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+#include "server/server_fixture.h"
+#include "support/enrolment.h"
+#include "support/laptop.h"
+#include "support/temp_dir.h"
+
+using namespace lumbung;
+using test::Laptop;
+using test::ServerFixture;
+
+namespace {
+
+Json v1_document() {
+  std::ifstream in(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
+  return Json::parse(in);
+}
+
+Json& field_of(Json& doc, const std::string& name) {
+  for (auto& f : doc["collections"][0]["fields"]) {
+    if (f["name"] == name) return f;
+  }
+  throw std::runtime_error("no field " + name);
+}
+
+// Version 2: phone -> phone_number, position retired, npwp added, occupation "penenun",
+// birth_place at most 20 characters (was 60).
+Json v2_document() {
+  Json d = v1_document();
+  d["version"] = 2;
+  field_of(d, "phone")["name"] = "phone_number";
+  auto& fields = d["collections"][0]["fields"];
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if ((*it)["name"] == "position") {
+      fields.erase(it);
+      break;
+    }
+  }
+  fields.push_back(Json{{"name", "npwp"}, {"type", "string"}, {"max_length", 20}});
+  field_of(d, "occupation")["values"].push_back("penenun");
+  field_of(d, "birth_place")["max_length"] = 20;
+  d["changelog"] = Json::array({Json{
+      {"version", 2},
+      {"steps", Json::array({
+                    {{"op", "rename_field"}, {"collection", "enrolment"}, {"from", "phone"},
+                     {"to", "phone_number"}},
+                    {{"op", "retire_field"}, {"collection", "enrolment"}, {"field", "position"}},
+                    {{"op", "add_field"}, {"collection", "enrolment"}, {"field", "npwp"}},
+                    {{"op", "add_enum_value"}, {"collection", "enrolment"},
+                     {"field", "occupation"}, {"value", "penenun"}},
+                    {{"op", "tighten_rule"}, {"collection", "enrolment"},
+                     {"field", "birth_place"}},
+                })}}});
+  return d;
+}
+
+std::string write_file(const test::TempDir& dir, const std::string& name, const Json& j) {
+  const std::string path = dir.path() + "/" + name;
+  std::ofstream(path) << j.dump(2);
+  return path;
+}
+
+std::map<std::string, Json> server_records(ServerFixture& f, const std::string& reviewer) {
+  std::map<std::string, Json> out;
+  for (auto& r : f.records(reviewer)) {
+    if (!r["deleted"].get<bool>()) out[r["id"].get<std::string>()] = r["fields"];
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a laptop on version 1 syncs after the server moved to version 2: nothing lost") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  const std::string v2 = write_file(files, "v2.json", v2_document());
+  ServerFixture f({"--schema", v1});
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"});
+  Json person = test::konawe_enrolment(1);
+  person["birth_place"] = "Unaaha";
+  const std::string id = a.store->create("enrolment", person);
+  a.sync();
+  REQUIRE(a.store->pending_count() == 0);
+
+  // Offline for months on version 1: edits of the renamed and the retired field, a new
+  // record, and a birth place valid under version 1 only.
+  a.store->update("enrolment", id, {{"phone", "081234500001"}, {"position", "kaur umum"}});
+  Json second = test::konawe_enrolment(2);
+  second["position"] = "kasi pemerintahan";
+  const std::string id2 = a.store->create("enrolment", second);
+  a.store->update("enrolment", id, {{"birth_place", "Desa Lambuya Kecamatan Konawe"}});
+  a.store->update("enrolment", id2, {{"occupation", "petani"}});
+  REQUIRE(a.store->pending_count() == 4);
+
+  // The office deploys version 2 (the server publishes it at start, migrating its records),
+  // on the address the laptop knows.
+  const uint16_t port = f.server().port();
+  f.stop();
+  f.set_extra_args({"--schema", v2});
+  f.start(port);
+  CHECK(f.http().get("/v1/schema", reviewer).json()["version"] == 2);
+
+  SyncReport r = a.sync();
+  CHECK(a.store->pending_count() == 0);
+  CHECK(r.refused == 1);
+  const auto refused = a.store->refused_changes();
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].field == "birth_place");
+  CHECK(refused[0].code == "validation_failed");
+  CHECK(refused[0].message.find("newer_schema_rule") == 0);
+  CHECK(refused[0].message.find("tighten_rule enrolment.birth_place in version 2") !=
+        std::string::npos);
+
+  // Upgraded on the server: the renamed field under its new name, the retired one gone
+  // from the live record, the new record whole.
+  auto recs = server_records(f, reviewer);
+  REQUIRE(recs.count(id) == 1);
+  REQUIRE(recs.count(id2) == 1);
+  CHECK(recs[id]["phone_number"] == "081234500001");
+  CHECK_FALSE(recs[id].contains("phone"));
+  CHECK_FALSE(recs[id].contains("position"));
+  CHECK(recs[id]["birth_place"] == "Unaaha");  // the refused value did not land
+  CHECK(recs[id2]["phone_number"] == test::konawe_enrolment(2)["phone"]);
+  CHECK(recs[id2]["occupation"] == "petani");
+  CHECK_FALSE(recs[id2].contains("position"));
+
+  // The refused change is kept for review, saying why.
+  auto queue = f.http().get("/v1/refused", reviewer).json();
+  REQUIRE(queue["refused"].size() == 1);
+  CHECK(queue["refused"][0]["message"].get<std::string>().find("newer_schema_rule") == 0);
+
+  // The retired values stay in the record's history: the log keeps them as "ret".
+  test::Device d = f.device("office-reader", {"74.02"});
+  int with_ret = 0;
+  for (const auto& op : f.pull_all(d)) {
+    if (op.contains("ret")) {
+      ++with_ret;
+      CHECK(op["sv"] == 2);
+      CHECK(op["ret"].contains("position"));
+      CHECK_FALSE(op["set"].contains("position"));
+    }
+  }
+  CHECK(with_ret == 3);  // the create and the edit of `id`, the create of `id2`
+  auto page = f.http().get("/v1/pull?cursor=", d.token).json();
+  CHECK(page["schema_version"] == 2);
+
+  // The laptop keeps syncing on version 1 (it learns of version 2 from the pull).
+  CHECK(r.server_schema_version == 2);
+  a.store->update("enrolment", id2, {{"phone", "081234500002"}});
+  r = a.sync();
+  CHECK(r.refused == 0);
+  CHECK(server_records(f, reviewer)[id2]["phone_number"] == "081234500002");
+
+  // Nothing pending: it fetches version 2 and moves to it; its records take the new names.
+  const Json doc = a.client->fetch_schema();
+  REQUIRE(doc["version"] == 2);
+  a.reopen(Schema::parse(doc));
+  auto local = a.store->get("enrolment", id2);
+  REQUIRE(local);
+  CHECK(local->fields["phone_number"] == "081234500002");
+  CHECK_FALSE(local->fields.contains("phone"));
+  CHECK_FALSE(local->fields.contains("position"));
+
+  // Writing under version 2: the renamed field, the added one, the new enum value. The
+  // birth place the server refused is still the laptop's: the tighter rule asks it fixed.
+  CHECK_THROWS_AS(a.store->update("enrolment", id, {{"npwp", "0123456789"}}), Error);
+  a.store->update("enrolment", id,
+                  {{"phone_number", "081234500003"}, {"npwp", "0123456789"},
+                   {"occupation", "penenun"}, {"birth_place", "Lambuya"}});
+  r = a.sync();
+  CHECK(r.refused == 0);
+  recs = server_records(f, reviewer);
+  CHECK(recs[id]["phone_number"] == "081234500003");
+  CHECK(recs[id]["npwp"] == "0123456789");
+  CHECK(recs[id]["occupation"] == "penenun");
+  CHECK(recs[id]["birth_place"] == "Lambuya");
+
+  // A laptop set up on version 2 pulls the whole log, old ops read in version 2 names.
+  Laptop c(f, "laptop-c", {"74.02"});
+  c.reopen(Schema::parse(doc));
+  c.sync();
+  CHECK(c.contents() == server_records(f, reviewer));
+}
+
+TEST_CASE("a laptop that pulled version 2 values while on version 1 moves to version 2 whole") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  const std::string v2 = write_file(files, "v2.json", v2_document());
+  ServerFixture f({"--schema", v1});
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", test::konawe_enrolment(3));
+  a.sync();
+  b.sync();
+  const uint16_t port = f.server().port();
+  f.stop();
+  f.set_extra_args({"--schema", v2});
+  f.start(port);
+  const Json doc = a.client->fetch_schema();
+  a.reopen(Schema::parse(doc));
+  a.store->update("enrolment", id, {{"phone_number", "081234500009"}});
+  a.sync();
+  // B, still on version 1, receives the value under the name it does not know yet...
+  SyncReport rb = b.sync();
+  CHECK(rb.server_schema_version == 2);
+  CHECK(b.store->get("enrolment", id)->fields["phone_number"] == "081234500009");
+  // ...and on moving, the newer value wins over its own older "phone".
+  b.reopen(Schema::parse(doc));
+  auto rec = b.store->get("enrolment", id);
+  CHECK(rec->fields["phone_number"] == "081234500009");
+  CHECK_FALSE(rec->fields.contains("phone"));
+  CHECK_FALSE(rec->fields.contains("position"));
+  CHECK(b.contents() == server_records(f, reviewer));
+  CHECK(a.contents() == server_records(f, reviewer));
+}
+
+TEST_CASE("a store with unsent changes does not move to a newer version: nothing rewritten") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  ServerFixture f({"--schema", v1});
+  Laptop a(f, "laptop-a", {"74.02"});
+  const std::string id = a.store->create("enrolment", test::konawe_enrolment(4));
+  CHECK_THROWS_AS(a.reopen(Schema::parse(v2_document())), Error);
+  // It opens again under version 1, syncs, and then moves.
+  a.reopen(test::enrolment_schema());
+  CHECK(a.store->pending_count() == 1);
+  a.sync();
+  CHECK(a.store->pending_count() == 0);
+  a.reopen(Schema::parse(v2_document()));
+  CHECK(a.store->get("enrolment", id)->fields.contains("phone_number"));
+}
+
+TEST_CASE("an op naming a schema version newer than the server's is kept for review") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  ServerFixture f({"--schema", v1});
+  const std::string reviewer = f.reviewer();
+  test::Device d = f.device("laptop-new", {"74.02"});
+  Json op = test::make_op(1, "0f1e2d3c-4b5a-4678-9abc-def012345678", test::hlc_now(),
+                          test::konawe_record_1());
+  op["sv"] = 3;
+  auto res = f.push(d, Json::array({op}));
+  REQUIRE(res.status == 200);
+  auto ack = res.json();
+  CHECK(ack["acked_seq"] == 1);  // taken off the laptop: kept on the server
+  REQUIRE(ack["refused"].size() == 1);
+  CHECK(ack["refused"][0]["rule"] == "unknown_schema_version");
+  CHECK(f.http().get("/v1/refused", reviewer).json()["refused"].size() == 1);
+}
+
+TEST_CASE("a schema file that is no valid successor stops the server: nothing changes") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  Json bad = v2_document();
+  bad["changelog"][0]["steps"].erase(1);  // position is gone but no step says so
+  const std::string v2bad = write_file(files, "v2bad.json", bad);
+  ServerFixture f({"--schema", v1});
+  f.stop();
+  f.set_extra_args({"--schema", v2bad});
+  CHECK_THROWS(f.start());
+  f.set_extra_args({"--schema", v1});
+  f.start();
+  CHECK(f.http().get("/v1/schema", f.admin()).json()["version"] == 1);
+
+  // Published over the API: refused with every problem named, then stored, active at the
+  // next start (even one given the older file).
+  auto r = f.http().post("/v1/admin/schema", bad, f.admin());
+  CHECK(r.status == 422);
+  CHECK(r.body.find("position is gone") != std::string::npos);
+  r = f.http().post("/v1/admin/schema", v2_document(), f.admin());
+  REQUIRE(r.status == 201);
+  CHECK(r.json()["version"] == 2);
+  CHECK(r.json()["active"] == false);
+  r = f.http().post("/v1/admin/schema", v2_document(), f.admin());  // once only
+  CHECK(r.status == 422);
+  CHECK(r.body.find("version 2 cannot follow version 2") != std::string::npos);
+  auto versions = f.http().get("/v1/admin/schema", f.admin()).json();
+  CHECK(versions["active_version"] == 1);
+  CHECK(versions["newest_version"] == 2);
+  CHECK(f.http().get("/v1/schema", f.admin()).json()["version"] == 1);
+  f.stop();
+  f.start();
+  CHECK(f.http().get("/v1/schema", f.admin()).json()["version"] == 2);
+
+  // A file of a served version with other content, or two versions ahead: the server
+  // does not start.
+  Json edited = v2_document();
+  edited["description"] = "edited in place";
+  f.stop();
+  f.set_extra_args({"--schema", write_file(files, "v2edited.json", edited)});
+  CHECK_THROWS(f.start());
+  Json v4 = v2_document();
+  v4["version"] = 4;
+  f.set_extra_args({"--schema", write_file(files, "v4.json", v4)});
+  CHECK_THROWS(f.start());
+}
