@@ -376,7 +376,8 @@ TEST_CASE("a laptop keeps its own edit of a record that left its regions and cam
 // behind pulls a version written by a laptop whose clock runs ahead. observe() clamps what
 // it absorbs to its own clock + kMaxClockSkewMs, so the slow laptop's next edit of that
 // field was stamped *below* the version it replaced and lost on every replica, with no
-// entry. Fix: a local write orders after the versions it replaces (HybridClock::now_after).
+// entry. Fix: the laptop learns the server's time before it observes a pulled page
+// (sync_client.cpp), so no version the server holds is clamped.
 TEST_CASE("an edit on a laptop whose clock runs behind wins over the version it replaced") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();

@@ -69,11 +69,9 @@ class HybridClock {
   // even if the wall clock went backwards.
   uint64_t now();
 
-  // A new value for a local write that replaces `floor` (the newest version the writer
-  // holds of what it overwrites): greater than now() would give and than `floor`, even where
-  // observe() clamped `floor` because this laptop's wall clock is hours behind. A write
-  // must order after what it replaces, or every replica would take it for the older value
-  // and bury it (tests/sim --restores seed 4094: a laptop set 2 h back edits a pulled record).
+  // A new value greater than now() would give and than `floor`: the server re-stamping a
+  // far-future op takes one after the versions the op replaces (its bases, capped at what
+  // the server accepts), or the re-stamped op would lose to what it overwrote.
   uint64_t now_after(uint64_t floor);
 
   // Absorbs a remote value so that later now() values are greater than it. A remote

@@ -92,8 +92,7 @@ void Store::Impl::update(const std::string& col, const std::string& id, Json pat
   op.seq = next_seq;
   op.collection = col;
   op.id = id;
-  const Version newest = newest_held(*st);
-  op.version = {clock->now_after(newest.hlc), device};  // after what it replaces
+  op.version = {clock->now(), device};
   for (const auto& [name, _] : changed.items()) {
     auto cur = st->fields.find(name);
     if (cur != st->fields.end()) op.base.emplace(name, cur->second.version);
@@ -104,7 +103,7 @@ void Store::Impl::update(const std::string& col, const std::string& id, Json pat
     // as a create of a partial record: a record this replica holds only in part (a replay
     // after a server restore) or whose creation the server has yet to receive then waits
     // for it there instead of being refused as incomplete (tests/sim --restores seed 3453).
-    if (!newest.empty()) op.base.emplace("*", newest);
+    if (const Version newest = newest_held(*st); !newest.empty()) op.base.emplace("*", newest);
   }
   op.set = std::move(changed);
   auto result = apply_op(cs, *st, op);
@@ -125,7 +124,7 @@ void Store::Impl::remove(const std::string& col, const std::string& id) {
   op.seq = next_seq;
   op.collection = col;
   op.id = id;
-  op.version = {clock->now_after(newest_held(*st).hlc), device};  // after what it deletes
+  op.version = {clock->now(), device};
   op.is_delete = true;
   // What the deleter had seen, field by field: an edit it had not seen (another device's
   // newer version of any field, or a field it never had) is then found wherever the delete

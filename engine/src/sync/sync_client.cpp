@@ -267,6 +267,12 @@ class SyncClient::Run {
       if (page.more) {
         next = helper_.submit([this, c = page.next] { return fetch_page(c); });
       }
+      // The server's time first: a clock running behind would otherwise clamp the versions
+      // observed below (HybridClock::observe), and this laptop's next edit of such a field
+      // would be stamped below the version it replaces and lose everywhere with no entry
+      // (tests/sim --restores seed 4094). A pull-back to now also comes before, not after,
+      // the versions observed.
+      correct_clock(page.reply, page.rtt_ms);
       RemoteApplyResult r;
       try {
         // The cursor named a history the server lost (restored from an older copy): drop
@@ -284,7 +290,6 @@ class SyncClient::Run {
       report_.applied += r.applied;
       report_.conflicts += r.conflicts.size();
       progress_.ops_pulled += page.ops.size();
-      correct_clock(page.reply, page.rtt_ms);
       learn_from_page(page.reply);
       emit();
       if (!next.valid()) break;

@@ -245,8 +245,10 @@ PushResult SyncService::push(const Principal& device, Json body) {
     }
     // Only a far-future op costs a tick of the server clock. Its new stamp still orders
     // after every version it replaces (a base up to kMaxClockSkewMs ahead of the server).
+    // (Capped at what the server itself accepts: a hostile base cannot move its clock.)
     uint64_t floor = 0;
     for (const auto& [_, v] : op.base) floor = std::max(floor, v.hlc);
+    floor = std::min(floor, hlc::make(now + kMaxClockSkewMs, 0));
     const uint64_t h = hlc::physical_ms(op.version.hlc) > now + kMaxClockSkewMs
                            ? restamp_if_future(op.version.hlc, now, clock_.now_after(floor))
                            : op.version.hlc;
