@@ -45,7 +45,7 @@ TEST_CASE("devices list says never and flags a stuck laptop - devices revoke tak
 
   CliResult r = f.admin({"devices", "list"});
   REQUIRE(r.exit == 0);
-  CHECK(has(r.out, "pending (reported)"));
+  CHECK(has(r.out, "not sent"));
   CHECK(has(r.out, "attention"));
   auto row_of = [](const std::string& out, const std::string& id) {
     std::string row = out.substr(out.find(id));
@@ -82,4 +82,71 @@ TEST_CASE("devices list says never and flags a stuck laptop - devices revoke tak
   CHECK(f.lumbung("a", {"sync"}).exit == 6);
   r = f.admin({"devices", "revoke", "lap-zzzzzzzz"});
   CHECK(r.exit == 4);
+}
+
+TEST_CASE("devices revoke refuses a laptop with changes the server lacks - unless --force") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  f.init_laptop("b", "74.02.01", "OFC-0002");
+  REQUIRE(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
+              .exit == 0);
+  REQUIRE(f.lumbung("a", {"sync"}).exit == 0);
+  REQUIRE(f.lumbung("b", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"))
+              .exit == 0);
+  REQUIRE(f.lumbung("b", {"sync"}).exit == 0);
+  const std::string a = f.json_of(f.lumbung("a", {"--json", "config"}))["device_id"];
+  const std::string b = f.json_of(f.lumbung("b", {"--json", "config"}))["device_id"];
+
+  // The laptop reports its newest seq; the pending count it sent included the batch the
+  // server then took, so what is not sent is counted now: 0.
+  auto device = [&](const std::string& id) {
+    const json list = f.json_of(f.admin({"--json", "devices", "list"}));
+    for (const auto& d : list["devices"]) {
+      if (d["device_id"] == id) return d;
+    }
+    FAIL("no device " << id);
+    return json();
+  };
+  json da = device(a);
+  CHECK(da["status"]["last_seq"] == 1);
+  CHECK(da["status"]["pending"] == 1);
+  CHECK(da["unsent"] == 0);
+
+  // Two more changes on laptop a that the server knows of only by a's report (a sync cut
+  // after its first batch), and an older laptop b whose report has no last_seq.
+  REQUIRE(f.lumbung("a", official_flags("7402016408920004", "Wa Ode Sitti", "1992-08-24", "P"))
+              .exit == 0);
+  REQUIRE(f.lumbung("a", {"edit", "7402015203780001", "--set", "phone=0812-4100-2299"}).exit == 0);
+  const uint16_t port = f.server.server().port();
+  f.server.stop();
+  const std::string db = f.server.data_dir() + "/lumbung-server.db";
+  server_sql(db, "UPDATE devices SET status = json_set(status, '$.last_seq', 3) WHERE device_id = '" +
+                     a + "'");
+  server_sql(db, "UPDATE devices SET status = json_remove(json_set(status, '$.pending', 4), "
+                 "'$.last_seq') WHERE device_id = '" + b + "'");
+  f.server.start(port);
+  CHECK(device(a)["unsent"] == 2);
+  CHECK(device(b)["unsent"] == 4);
+  CliResult r = f.admin({"devices", "list"});
+  CHECK(has(r.out, "not sent"));
+
+  // Refused with the count, nothing revoked: the laptop still syncs.
+  r = f.admin({"devices", "revoke", a});
+  CHECK(r.exit == 2);
+  CHECK_MESSAGE(has(r.err, "still has 2 changes the server does not have"), r.err);
+  CHECK(has(r.err, "Nothing was revoked"));
+  CHECK(device(a)["revoked"] == false);
+  REQUIRE(f.lumbung("a", {"sync"}).exit == 0);
+  CHECK(device(a)["unsent"] == 0);  // sent: now it may go
+  r = f.admin({"devices", "revoke", a});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  CHECK(f.lumbung("a", {"sync"}).exit == 6);
+
+  // A lost laptop is revoked on purpose with --force.
+  r = f.admin({"devices", "revoke", b});
+  CHECK(r.exit == 2);
+  CHECK(has(r.err, "4 changes"));
+  r = f.admin({"devices", "revoke", b, "--force"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  CHECK(f.lumbung("b", {"sync"}).exit == 6);
 }

@@ -89,7 +89,11 @@ class SyncClient::Run {
     }
     avg_op_text_ = std::max<size_t>(1, (body.size() - 40) / out.changes.size());
     Json report = report_base;
-    report["pending"] = store.pending_count();  // when this batch was read
+    const uint64_t pending = store.pending_count();  // when this batch was read
+    report["pending"] = pending;
+    // The newest seq then: the office counts what is still unsent against its own acked_seq
+    // (the pending count includes this very batch, which the server may take a moment later).
+    report["last_seq"] = acked_seq_of(store) + pending;
     report["oldest_pending_ms"] = out.changes.front().written_ms;
     body += "],\"report\":" + report.dump() + "}";
     out.text_bytes = body.size();

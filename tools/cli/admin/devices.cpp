@@ -30,6 +30,25 @@ std::string ago_or_never(const Json& d, const char* key, int64_t now) {
   return v ? time_ago(v, now) : tr("admin.never");
 }
 
+// What the laptop still has to send, as far as the office can know: its newest seq at its
+// last report (`last_seq`) minus what the server has acknowledged since. A report without
+// last_seq (a laptop from before it) gives only its pending count as it was then, which
+// includes the batch it came with. nullopt: the laptop never reported.
+std::optional<uint64_t> unsent(const Json& d) {
+  const Json st = d.value("status", Json());
+  if (!st.is_object()) return std::nullopt;
+  if (auto it = st.find("last_seq"); it != st.end() && it->is_number_unsigned()) {
+    const uint64_t last = it->get<uint64_t>();
+    const Json acked = d.value("acked_seq", Json(0));
+    const uint64_t a = acked.is_number_unsigned() ? acked.get<uint64_t>() : 0;
+    return last > a ? last - a : 0;
+  }
+  if (auto it = st.find("pending"); it != st.end() && it->is_number_unsigned()) {
+    return it->get<uint64_t>();
+  }
+  return std::nullopt;
+}
+
 // The device whose id is `ref` or the only one starting with it (4+ characters).
 Json find_device(const Json& devices, const std::string& ref) {
   Json found;
@@ -57,11 +76,22 @@ Json find_device(const Json& devices, const std::string& ref) {
 int devices(Admin& a, Args& args) {
   const std::string verb = args.next();
   if (verb == "revoke") {
+    const bool force = args.flag("force");
     const std::string ref = args.next();
     args.finish();
     if (ref.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_device"));
-    const std::string id =
-        find_device(a.api->get("/v1/admin/devices")["devices"], ref).value("device_id", "");
+    const Json d = find_device(a.api->get("/v1/admin/devices")["devices"], ref);
+    const std::string id = d.value("device_id", "");
+    // Revoked, the laptop cannot send what it still holds (re-enrolling a laptop is not
+    // built yet): only on purpose (a lost or stolen laptop).
+    const auto left = unsent(d);
+    if (left && *left > 0 && !d.value("revoked", false) && !force) {
+      *a.err << tr("admin.revoke_unsent", {{"device", id},
+                                           {"n", group_number(static_cast<int64_t>(*left))},
+                                           {"when", ago_or_never(d, "last_sync_ms", now_ms())}})
+             << "\n";
+      return kExitUsage;
+    }
     Json r = a.api->call("POST", "/v1/admin/devices/" + url_encode(id) + "/revoke");
     if (a.json) {
       print_json(*a.out, r);
@@ -84,11 +114,9 @@ int devices(Admin& a, Args& args) {
   for (auto& d : r["devices"]) {
     auto it = refused.by_device.find(d.value("device_id", ""));
     d["open_refused"] = it == refused.by_device.end() ? 0 : it->second;
-    const Json st = d.value("status", Json());
-    const uint64_t pending =
-        st.is_object() && st.contains("pending") && st["pending"].is_number_unsigned()
-            ? st["pending"].get<uint64_t>()
-            : 0;
+    const auto left = unsent(d);
+    d["unsent"] = left ? Json(*left) : Json();
+    const uint64_t pending = left.value_or(0);
     const auto synced = when(d, "last_sync_ms");
     const auto registered = when(d, "registered_ms");
     const bool revoked = d.value("revoked", false);
@@ -107,11 +135,9 @@ int devices(Admin& a, Args& args) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& d : r["devices"]) {
     const Json st = d.value("status", Json());
-    std::string pending = "-", records = "-";
-    if (st.is_object()) {
-      if (st.contains("pending")) pending = value_text(st["pending"]);
-      if (st.contains("records")) records = value_text(st["records"]);
-    }
+    std::string records = "-";
+    const std::string pending = d["unsent"].is_null() ? "-" : value_text(d["unsent"]);
+    if (st.is_object() && st.contains("records")) records = value_text(st["records"]);
     std::vector<std::string> scope;
     for (const auto& p : d.value("scope", Json::array())) {
       if (p.is_string()) scope.push_back(p.get<std::string>());

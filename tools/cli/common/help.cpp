@@ -58,6 +58,9 @@ Pendaftaran dan rekaman:
                       kode desa harus di wilayah laptop (diketahui saat mendaftar dan tiap sync)
   enrol --nik N --full-name "..." --birth-date 1980-11-19 ...
                       dengan opsi: satu opsi per kolom skema (--programs JKK,JKM)
+  drafts [show|resume|delete ID]
+                      formulir yang dihentikan (Ctrl-C, "draf", belum lengkap, untuk ditinjau):
+                      daftar, lihat, lanjutkan menjadi rekaman, hapus
   list [--village 74.02.01] [--limit N] [--deleted]
   search TEKS | --name TEKS | --nik NIK | --village KODE
                       kata nama mana saja, urutan/huruf bebas; sebagian NIK; kode desa
@@ -123,6 +126,9 @@ Enrolment and records:
                       village must be in the laptop's regions (learnt at registration, each sync)
   enrol --nik N --full-name "..." --birth-date 1980-11-19 ...
                       with flags: one flag per schema field (--programs JKK,JKM)
+  drafts [show|resume|delete ID]
+                      forms stopped (Ctrl-C, "draft", incomplete, kept for review): list,
+                      show, resume into a record, delete
   list [--village 74.02.01] [--limit N] [--deleted]
   search TEXT | --name TEXT | --nik NIK | --village CODE
                       any words of the name, any order or case; part of a NIK; a village code
@@ -179,7 +185,9 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   tokens revoke ID     cabut token staf (ID atau awalannya yang unik)
   devices list         terakhir terlihat, sinkron terakhir, seq diterima, laporan perangkat,
                       perubahan ditolak yang masih terbuka; MACET = 3 hari tanpa sinkron
-  devices revoke ID    cabut perangkat seketika (ID boleh awalannya yang unik)
+  devices revoke ID [--force]
+                      cabut perangkat seketika (ID boleh awalannya yang unik); ditolak tanpa
+                      --force bila laptop masih punya perubahan yang belum terkirim
   conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: lengkap atau awalnya)
   conflicts resolve ID --value NILAI            ketik nilai baru (diperiksa skema)
@@ -226,7 +234,9 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   tokens revoke ID     revoke a staff token (its ID or a unique prefix)
   devices list         last seen, last sync, acked seq, what each device reported, its open
                       refused changes; STUCK = 3 days without a sync
-  devices revoke ID    revoke a device at once (ID may be a unique prefix)
+  devices revoke ID [--force]
+                      revoke a device at once (ID may be a unique prefix); refused without
+                      --force while the laptop has changes the server lacks
   conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: whole or its start)
   conflicts resolve ID --value VALUE            type a new value (checked by the schema)

@@ -90,17 +90,29 @@ void add_trust_entries(Catalogue& c) {
         "No laptop registered yet. Make a code: lumbung-admin codes create --scope ..."}},
       {"admin.flag_stuck", {"MACET", "STUCK"}},
       {"admin.flag_refused", {"{n} DITOLAK", "{n} REFUSED"}},
-      {"admin.col.pending_reported", {"menunggu (dilaporkan)", "pending (reported)"}},
+      {"admin.col.pending_reported", {"belum terkirim", "not sent"}},
       {"admin.col.attention", {"perhatian", "attention"}},
       {"admin.devices_legend",
-       {"menunggu (dilaporkan) = perubahan yang belum terkirim menurut laporan laptop saat "
-        "sinkron terakhirnya. MACET = tidak sinkron 3 hari padahal masih ada perubahan "
+       {"belum terkirim = perubahan yang belum sampai di server menurut laporan laptop saat "
+        "sinkron terakhirnya, dikurangi yang diterima server sesudahnya. MACET = tidak "
+        "sinkron 3 hari padahal masih ada perubahan "
         "menunggu, atau terdaftar 3 hari tanpa pernah sinkron. DITOLAK = perubahan yang "
         "disisihkan server dan menunggu kantor (lumbung-admin refused list --device ID).",
-        "pending (reported) = changes not yet sent, as the laptop reported at its last sync. "
+        "not sent = changes the laptop reported at its last sync, less those the server took "
+        "since. "
         "STUCK = no sync for 3 days while changes were waiting, or registered 3 days ago and "
         "never synced. REFUSED = changes the server set aside, waiting for the office "
         "(lumbung-admin refused list --device ID)."}},
+      {"admin.revoke_unsent",
+       {"Laptop {device} masih punya {n} perubahan yang belum terkirim ke server (sinkron "
+        "terakhir: {when}). Setelah dicabut, server menolak semua kiriman darinya, jadi "
+        "perubahan itu tidak bisa dikirim (laptop yang dicabut belum bisa didaftarkan ulang). "
+        "Biarkan laptop itu sinkron dulu; laptop hilang atau dicuri: lumbung-admin devices "
+        "revoke {device} --force. Belum ada yang dicabut.",
+        "Laptop {device} still has {n} changes the server does not have (last sync: {when}). "
+        "Once revoked, the server refuses everything from it, so those changes cannot be sent "
+        "(a revoked laptop cannot be enrolled again yet). Let it sync first; a lost or stolen "
+        "laptop: lumbung-admin devices revoke {device} --force. Nothing was revoked."}},
       {"admin.device_ambiguous",
        {"{ref} cocok dengan beberapa perangkat ({list}); tulis lebih panjang",
         "{ref} matches several devices ({list}); type more of it"}},
