@@ -46,6 +46,8 @@ int progress(Admin& a, Args& args);
 int export_cmd(Admin& a, Args& args);
 // refused.cpp
 int refused(Admin& a, Args& args);
+// schema.cpp: `schema publish FILE`, `schema list`
+int schema(Admin& a, Args& args);
 
 // Open refused changes per device (`devices`: the ids to count for): one page of GET
 // /v1/refused?status=open when that is all there is, else one `total` per device. `complete`

@@ -351,6 +351,7 @@ int run(int argc, char** argv) {
   if (cmd == "export") return export_cmd(a, args);
   if (cmd == "audit") return audit(a, args);
   if (cmd == "refused") return refused(a, args);
+  if (cmd == "schema") return schema(a, args);
   throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", cmd}}));
 }
 

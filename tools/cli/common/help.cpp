@@ -210,6 +210,9 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   audit checkpoint [--out BERKAS]               titik periksa bertanda tangan untuk disimpan
                       di luar server
   audit list [--after SEQ] [--limit N]          siapa melakukan apa (tanpa data pribadi)
+  schema publish BERKAS                         terbitkan versi skema berikutnya (diperiksa
+                      sebagai penerus; aktif saat server dijalankan ulang)
+  schema list                                   versi skema yang dilayani dan langkahnya
 
 Daftar conflicts, duplicates dan refused per halaman: --limit N, --after ID (dari baris
 "Berikutnya"), --all-pages untuk semua halaman.
@@ -258,6 +261,9 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
                       kept; exit 1 if history was edited or cut
   audit checkpoint [--out FILE]                 a signed checkpoint to keep off the server
   audit list [--after SEQ] [--limit N]          who did what (no personal data)
+  schema publish FILE                           publish the next schema version (checked as a
+                      successor; active at the server's next start)
+  schema list                                   the schema versions served and their steps
 
 The conflicts, duplicates and refused lists come in pages: --limit N, --after ID (from the
 "Next" line), --all-pages for every page.

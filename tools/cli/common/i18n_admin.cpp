@@ -134,6 +134,20 @@ void add_admin_entries(Catalogue& c) {
       {"admin.list_cut",
        {"{shown} dari {total} ditampilkan; berhenti setelah {n} halaman. Sisanya: --after {next}.",
         "{shown} of {total} shown; stopped after {n} pages. The rest: --after {next}."}},
+      {"admin.schema_need_file",
+       {"schema publish perlu berkas skema", "schema publish needs a schema file"}},
+      {"admin.schema_cannot_read",
+       {"tidak bisa membaca berkas skema {path}", "cannot read the schema file {path}"}},
+      {"admin.schema_not_json",
+       {"{path} bukan dokumen JSON", "{path} is not a JSON document"}},
+      {"admin.schema_published",
+       {"Skema versi {version} diterbitkan; server memakainya (dan memindahkan rekaman) saat "
+        "dijalankan ulang. Versi aktif sekarang: {active}.",
+        "Schema version {version} published; the server uses it (and moves the records) at its "
+        "next start. Active now: version {active}."}},
+      {"admin.schema_versions",
+       {"Skema aktif: versi {active}; terbaru yang diterbitkan: versi {newest}.",
+        "Active schema: version {active}; newest published: version {newest}."}},
   };
   c.insert(entries.begin(), entries.end());
 }

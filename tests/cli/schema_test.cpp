@@ -1,0 +1,62 @@
+// `lumbung-admin schema publish FILE` and `schema list` (issue 18): the real binary against
+// the real server. A document that is no valid successor is refused with every problem named
+// and nothing stored; a good one is stored and listed with its steps.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "cli/cli_fixture.h"
+#include "cli/cli_runner.h"
+#include "support/temp_dir.h"
+
+using lumbung::test::CliFixture;
+using lumbung::test::CliResult;
+using nlohmann::json;
+
+namespace {
+
+// The shipped schema as version 2 with phone renamed to phone_number.
+json version_2(bool with_step) {
+  std::ifstream in(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
+  json d = json::parse(in);
+  d["version"] = 2;
+  for (auto& f : d["collections"][0]["fields"]) {
+    if (f["name"] == "phone") f["name"] = "phone_number";
+  }
+  json steps = json::array();
+  if (with_step) {
+    steps.push_back({{"op", "rename_field"}, {"collection", "enrolment"}, {"from", "phone"},
+                     {"to", "phone_number"}});
+  } else {
+    steps.push_back({{"op", "loosen_rule"}, {"collection", "enrolment"}, {"field", "email"}});
+  }
+  d["changelog"] = json::array({{{"version", 2}, {"steps", steps}}});
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("schema publish refuses a bad successor naming the problems then stores a good one") {
+  CliFixture f;
+  lumbung::test::TempDir dir;
+  const std::string bad = dir.path() + "/bad.json", good = dir.path() + "/good.json";
+  std::ofstream(bad) << version_2(false).dump(2);
+  std::ofstream(good) << version_2(true).dump(2);
+
+  CliResult r = f.admin({"schema", "publish", bad});
+  CHECK(r.exit == 3);
+  CHECK(r.err.find("enrolment.phone_number is new") != std::string::npos);
+  CHECK(r.err.find("enrolment.phone is gone") != std::string::npos);
+  CHECK(r.err.find("loosen_rule but no rule is looser") != std::string::npos);
+  CHECK(f.json_of(f.admin({"--json", "schema", "list"}))["newest_version"] == 1);
+
+  r = f.admin({"schema", "publish", good});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find("Schema version 2 published") != std::string::npos);
+  r = f.admin({"schema", "list"});
+  CHECK(r.exit == 0);
+  CHECK(r.out.find("Active schema: version 1; newest published: version 2.") !=
+        std::string::npos);
+  CHECK(r.out.find("rename_field enrolment.phone -> phone_number") != std::string::npos);
+  CHECK(f.admin({"schema", "publish", dir.path() + "/missing.json"}).exit == 2);
+}
