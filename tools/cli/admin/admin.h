@@ -44,6 +44,8 @@ int duplicates(Admin& a, Args& args);
 // reports.cpp
 int progress(Admin& a, Args& args);
 int export_cmd(Admin& a, Args& args);
+// `audit list`'s page (GET /v1/admin/audit) as a table, or as it came with --json.
+int audit_list(Admin& a, const Json& page);
 // refused.cpp
 int refused(Admin& a, Args& args);
 // schema.cpp: `schema publish FILE`, `schema list`

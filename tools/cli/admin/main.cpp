@@ -304,8 +304,7 @@ int audit(Admin& a, Args& args) {
     args.finish();
     std::string target = "/v1/admin/audit?limit=" + url_encode(limit.value_or("100"));
     if (after) target += "&after=" + url_encode(*after);
-    print_json(*a.out, a.api->get(target));
-    return kExitOk;
+    return audit_list(a, a.api->get(target));
   }
   throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "audit " + verb}}));
 }

@@ -177,4 +177,40 @@ int export_cmd(Admin& a, Args& args) {
   return kExitOk;
 }
 
+int audit_list(Admin& a, const Json& page) {
+  if (a.json) {
+    print_json(*a.out, page);
+    return kExitOk;
+  }
+  const Json entries = page.value("entries", Json::array());
+  if (entries.empty()) {
+    *a.out << tr("admin.audit_empty") << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const Json& e : entries) {
+    // The detail's members as key=value, in the server's order (small: counts and ids).
+    std::string detail;
+    const Json d = e.value("detail", Json::object());
+    if (d.is_object()) {
+      for (const auto& [k, v] : d.items()) {
+        detail += (detail.empty() ? "" : ", ") + k + "=" + value_text(v);
+      }
+    }
+    const std::string role = e.value("role", std::string());
+    const std::string actor = e.value("actor", std::string());
+    rows.push_back({value_text(e.value("seq", Json(0))), local_time(opt_ms(e, "at_ms")),
+                    role + (actor.empty() ? "" : " " + actor), e.value("action", std::string()),
+                    e.value("target", std::string()), detail});
+  }
+  print_table(*a.out,
+              {"#", tr("admin.col.when"), tr("admin.col.who"), tr("admin.col.action"),
+               tr("admin.col.audit_target"), tr("admin.col.detail")},
+              rows, 60);
+  if (page.value("more", false)) {
+    *a.out << tr("admin.audit_more", {{"next", value_text(page.value("next", Json(0)))}}) << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace lumbung::cli::admin

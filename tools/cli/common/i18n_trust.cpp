@@ -113,6 +113,15 @@ void add_trust_entries(Catalogue& c) {
         "Once revoked, the server refuses everything from it, so those changes cannot be sent "
         "(a revoked laptop cannot be enrolled again yet). Let it sync first; a lost or stolen "
         "laptop: lumbung-admin devices revoke {device} --force. Nothing was revoked."}},
+      // --- lumbung-admin audit list (admin/reports.cpp) ---
+      {"admin.col.who", {"siapa", "who"}},
+      {"admin.col.action", {"tindakan", "action"}},
+      {"admin.col.audit_target", {"sasaran", "target"}},
+      {"admin.col.detail", {"rincian", "detail"}},
+      {"admin.audit_empty", {"Log audit kosong.", "The audit log is empty."}},
+      {"admin.audit_more",
+       {"Masih ada lagi: lumbung-admin audit list --after {next}",
+        "There is more: lumbung-admin audit list --after {next}"}},
       {"admin.device_ambiguous",
        {"{ref} cocok dengan beberapa perangkat ({list}); tulis lebih panjang",
         "{ref} matches several devices ({list}); type more of it"}},
