@@ -45,6 +45,9 @@ const std::vector<Scenario>& scenarios() {
       {"resume", run_resume},
       {"many_devices", run_many_devices},
       {"slow_link", run_slow_link},
+#ifdef LUMBUNG_BENCH_PROGRESS
+      {"progress", run_progress},
+#endif
   };
   return kAll;
 }
@@ -61,7 +64,7 @@ void usage(std::FILE* to) {
       "usage: lumbung-bench --scenario NAME [--data FILE.ndjson.gz] [--records N]\n"
       "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
       "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
-      "                     [--backend sqlite|postgres]\n"
+      "                     [--backend sqlite|postgres] [--server-records N]\n"
       "  --scenario      one of: %s\n"
       "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
       "  --records       use the first N records (default: all)\n"
@@ -72,6 +75,8 @@ void usage(std::FILE* to) {
       "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
       "  --devices       many_devices: concurrent devices (default 50)\n"
       "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
+      "  --server-records  progress: records in the server's database (default 1000000;\n"
+      "                  the workload's lines again with new ids)\n"
       "  --backend       the sync scenarios' server store: sqlite (default, a --data\n"
       "                  directory) or postgres (a fresh database of a PostgreSQL cluster\n"
       "                  the bench starts itself: initdb, Unix socket, fsync off)\n"
@@ -181,6 +186,9 @@ int run(int argc, char** argv) {
       if (v != "sqlite" && v != "postgres") bad_usage("--backend is sqlite or postgres");
       set_server_backend(v == "postgres" ? ServerBackend::kPostgres : ServerBackend::kSqlite);
       backend = v;
+    } else if (a == "--server-records") {
+      opt.server_records = parse_count(a, v);
+      if (opt.server_records == 0) bad_usage("--server-records must be at least 1");
     } else if (a == "--devices") {
       opt.devices = parse_count(a, v);
       if (opt.devices == 0) bad_usage("--devices must be at least 1");
@@ -189,6 +197,10 @@ int run(int argc, char** argv) {
     }
   }
   if (opt.scenario.empty()) bad_usage("--scenario is required (one of: " + known_scenarios() + ")");
+  // Not built yet: seeding a PostgreSQL database for it (docs/BENCHMARKS.md "progress").
+  if (opt.scenario == "progress" && backend == "postgres") {
+    bad_usage("--scenario progress runs on sqlite only so far");
+  }
   const Scenario* chosen = nullptr;
   for (const auto& s : scenarios()) {
     if (opt.scenario == s.name) chosen = &s;

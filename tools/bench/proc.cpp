@@ -145,13 +145,14 @@ std::vector<std::string> server_args(const std::string& binary, const std::strin
 
 void set_server_backend(ServerBackend backend) { g_backend = backend; }
 
-ServerProc::ServerProc(const std::string& binary, const std::string& dir)
+ServerProc::ServerProc(const std::string& binary, const std::string& dir, double ready_s)
     : dir_(dir), proc_(server_args(binary, dir), dir + "/server.log") {
-  const double deadline = now_seconds() + 30;
+  const double deadline = now_seconds() + ready_s;
   while (url_.empty()) {
     auto line = proc_.read_line(deadline - now_seconds());
     if (!line) {
-      throw std::runtime_error("lumbung-server did not report its port within 30 s; see " + dir +
+      throw std::runtime_error("lumbung-server did not report its port within " +
+                               std::to_string(static_cast<int>(ready_s)) + " s; see " + dir +
                                "/server.log");
     }
     static const std::string kPrefix = "listening on ";

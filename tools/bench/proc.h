@@ -50,7 +50,8 @@ void set_server_backend(ServerBackend backend);
 // reads the "listening on" line and the admin token file.
 class ServerProc {
  public:
-  ServerProc(const std::string& binary, const std::string& dir);
+  // Waits up to `ready_s` seconds for the server's "listening on" line.
+  ServerProc(const std::string& binary, const std::string& dir, double ready_s = 30);
   const std::string& url() const { return url_; }
   const std::string& admin_token() const { return admin_; }
   pid_t pid() const { return proc_.pid(); }

@@ -59,12 +59,16 @@ uint64_t build_counts_if_missing(sql::Database& db) {
 
 void read_counts(sql::Database& db, const std::string& col, const std::string& scope_prefix,
                  const CountFn& fn) {
-  auto& st = db.prepare(
-      "SELECT scope, dim, key, n FROM counts WHERE col=?1 AND n>0 "
-      "AND (?2='' OR (scope>=?2 AND scope<?3))");
+  // Two statements, not one with "?2='' OR": SQLite would not use the key's range for it.
+  auto& st = scope_prefix.empty()
+                 ? db.prepare("SELECT scope, dim, key, n FROM counts WHERE col=?1 AND n>0")
+                 : db.prepare(
+                       "SELECT scope, dim, key, n FROM counts WHERE col=?1 AND n>0 "
+                       "AND scope>=?2 AND scope<?3");
   ResetOnExit r{st};
   const std::string end = prefix_end(scope_prefix);
-  st.bind_static(1, col).bind_static(2, scope_prefix).bind_static(3, end);
+  st.bind_static(1, col);
+  if (!scope_prefix.empty()) st.bind_static(2, scope_prefix).bind_static(3, end);
   while (st.step()) {
     fn(st.column_view(0), st.column_view(1), st.column_view(2), st.column_int(3));
   }
