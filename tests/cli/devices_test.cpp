@@ -140,7 +140,10 @@ TEST_CASE("devices revoke refuses a laptop with changes the server lacks - unles
   CHECK(device(a)["unsent"] == 0);  // sent: now it may go
   r = f.admin({"devices", "revoke", a});
   CHECK_MESSAGE(r.exit == 0, r.err);
-  CHECK(f.lumbung("a", {"sync"}).exit == 6);
+  r = f.lumbung("a", {"sync"}, "", "id");
+  CHECK(r.exit == 6);
+  CHECK_MESSAGE(has(r.err, "Kantor pusat telah mencabut laptop ini"), r.err);
+  CHECK_FALSE(has(r.err, "device revoked"));  // not the server's English
 
   // A lost laptop is revoked on purpose with --force.
   r = f.admin({"devices", "revoke", b});

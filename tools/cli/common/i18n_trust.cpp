@@ -113,6 +113,16 @@ void add_trust_entries(Catalogue& c) {
         "Once revoked, the server refuses everything from it, so those changes cannot be sent "
         "(a revoked laptop cannot be enrolled again yet). Let it sync first; a lost or stolen "
         "laptop: lumbung-admin devices revoke {device} --force. Nothing was revoked."}},
+      // --- lumbung sync on a revoked laptop (cmd_sync.cpp) ---
+      {"sync.revoked",
+       {"Kantor pusat telah mencabut laptop ini: server menolak semua kirimannya. {pending} "
+        "perubahan yang belum terkirim tetap aman di laptop ini, tetapi tidak bisa dikirim "
+        "sampai laptop didaftarkan ulang, dan itu belum bisa dilakukan: hubungi kantor pusat dan "
+        "jangan hapus folder laptop ini.",
+        "The central office has revoked this laptop: the server refuses everything from it. The "
+        "{pending} changes not yet sent stay safe on this laptop, but cannot be sent until it is "
+        "enrolled again, which is not possible yet: contact the central office and do not "
+        "delete this laptop's folder."}},
       // --- lumbung-admin audit list (admin/reports.cpp) ---
       {"admin.col.who", {"siapa", "who"}},
       {"admin.col.action", {"tindakan", "action"}},

@@ -280,6 +280,11 @@ int cmd_sync(Context& ctx, Args& args) {
       case ErrorCode::kForbidden:
         if (!lap.registered()) {
           explain_register_error(ctx, e, url);
+        } else if (std::strstr(e.what(), "device revoked")) {
+          // Said in the officer's words, with what it means for the work on the laptop.
+          *ctx.err << tr("sync.revoked", {{"pending", group_number(static_cast<int64_t>(
+                                                          lap.store().stats().pending_changes))}})
+                   << "\n";
         } else {
           *ctx.err << tr("sync.refused", {{"detail", printable(e.what())}}) << "\n";
         }
