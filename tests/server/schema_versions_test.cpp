@@ -4,6 +4,8 @@
 // that breaks the newer rule is refused with rule "newer_schema_rule" and kept for review.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 
 #include "lumbung/store.h"
@@ -302,4 +304,46 @@ TEST_CASE("a schema file that is no valid successor stops the server: nothing ch
   v4["version"] = 4;
   f.set_extra_args({"--schema", write_file(files, "v4.json", v4)});
   CHECK_THROWS(f.start());
+}
+
+TEST_CASE("pull after a schema move reads every older op in the new names: timed") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  const std::string v2 = write_file(files, "v2.json", v2_document());
+  ServerFixture f({"--schema", v1});
+  test::Device d = f.device("laptop-bulk", {"74.02"});
+  constexpr int kOps = 2000;
+  Json ops = Json::array();
+  for (int i = 1; i <= kOps; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+    ops.push_back(test::make_op(d.next_seq++, id, test::hlc_now(i), test::konawe_enrolment(i)));
+  }
+  REQUIRE(f.push(d, ops).status == 200);
+  auto timed_pull = [&](const std::string& reader) {
+    test::Device r = f.device(reader, {"74.02"});
+    const auto t0 = std::chrono::steady_clock::now();
+    Json all = f.pull_all(r);
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return std::make_pair(all, s);
+  };
+  auto [before, s1] = timed_pull("reader-1");
+  CHECK(before.size() == kOps);
+  f.stop();
+  f.set_extra_args({"--schema", v2});
+  f.start();
+  auto [after, s2] = timed_pull("reader-2");
+  REQUIRE(after.size() == kOps);
+  int upgraded = 0;
+  for (const auto& op : after) {
+    if (op["sv"] == 2 && op["set"].contains("phone_number") && !op["set"].contains("phone") &&
+        op["ret"].contains("position")) {
+      ++upgraded;
+    }
+  }
+  CHECK(upgraded == kOps);
+  std::printf("schema move: pull of %d ops %.3f s as written (version 1), %.3f s read in "
+              "version 2 names\n",
+              kOps, s1, s2);
 }
