@@ -9,7 +9,9 @@
 // Built twice: on SQLite and on PostgreSQL ("postgres: ..." in CTest).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -299,6 +301,44 @@ TEST_CASE("a database made before the progress counts gets them built once at st
           200);
   f.restart();
   check_progress(f, web_cookie(f, reviewer), "a write and a restart");
+}
+
+// The dashboard lists at most 300 officers (the 299 with the most records, the rest summed
+// under "...") and the latest 120 days.
+TEST_CASE("web progress lists the busiest officers and the latest days") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"74"});
+  const std::string reviewer = f.reviewer();
+  json ops = json::array();
+  const uint64_t h0 = hlc_now();
+  for (int i = 0; i < 302; ++i) {
+    json r = person(i);
+    char officer[16], day[32];
+    // Officer OFC-0000 enrols two people, 300 others one each; 121 days, 2025-01-01 first.
+    std::snprintf(officer, sizeof officer, "OFC-%04d", i == 301 ? 0 : i);
+    const int d = std::min(i, 120);
+    std::snprintf(day, sizeof day, "2025-%02d-%02dT08:00:00.000Z", 1 + d / 28, 1 + d % 28);
+    r["officer_id"] = officer;
+    r["created_at"] = day;
+    ops.push_back(make_op(a.next_seq++, "rec-" + std::to_string(i), h0 + i, r));
+  }
+  auto p = f.push(a, ops);
+  REQUIRE_MESSAGE(p.status == 200, p.body);
+  RequestOptions o;
+  o.headers["Cookie"] = web_cookie(f, reviewer);
+  auto w = f.http().request("GET", "/v1/web/progress", "", o);
+  REQUIRE(w.status == 200);
+  const json wj = w.json();
+  CHECK(wj["total"] == 302);
+  CHECK(wj["by_officer"].size() == 300);
+  CHECK(wj["by_officer"]["OFC-0000"] == 2);  // the busiest is kept
+  CHECK(wj["by_officer"]["..."] == 2);       // 301 officers: 299 listed, 2 summed
+  uint64_t listed = 0;
+  for (auto& [k, v] : wj["by_officer"].items()) listed += v.get<uint64_t>();
+  CHECK(listed == 302);
+  CHECK(wj["by_day"].size() == 120);
+  CHECK_FALSE(wj["by_day"].contains("2025-01-01"));  // the earliest day is left out
+  CHECK(wj["by_day"]["2025-05-09"] == 182);          // the latest: records 120..301
 }
 
 #ifdef LUMBUNG_TEST_POSTGRES
