@@ -47,6 +47,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "attach/attachment_service.h"
 #include "audit/audit_log.h"
 #include "auth/enrolment.h"
 #include "auth/rate_limiter.h"
@@ -97,6 +98,8 @@ struct Options {
   double address_rate = lumbung::kAddressRatePerSec;
   double address_burst = lumbung::kAddressRateBurst;
   int slow_client_ms = lumbung::kSlowClientTimeoutMs;
+  std::string attachments;          // "" = <data>/attachments (SQLite); none for --db
+  int64_t attachment_quota_mb = 0;  // 0 = AttachmentLimits' default
 };
 
 // A loopback IP address written as one (127.0.0.0/8 or ::1), never a host name: a name
@@ -118,7 +121,8 @@ bool is_loopback_address(const std::string& host) {
       "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
       "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
       "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
-      "         [--slow-client-ms N]   (0 = never cut stalled connections)\n",
+      "         [--slow-client-ms N]   (0 = never cut stalled connections)\n"
+      "         [--attachments DIR] [--attachment-quota-mb N]   (per device)\n",
       why.c_str());
   std::exit(2);
 }
@@ -150,6 +154,11 @@ Options parse_args(int argc, char** argv) {
       o.db = value();
     } else if (a == "--key-file") {
       o.key_file = value();
+    } else if (a == "--attachments") {
+      o.attachments = value();
+    } else if (a == "--attachment-quota-mb") {
+      o.attachment_quota_mb = std::atoll(value().c_str());
+      if (o.attachment_quota_mb <= 0) usage("--attachment-quota-mb must be positive");
     } else if (a == "--schema") {
       o.schema = value();
     } else if (a == "--admin-token-file") {
@@ -311,6 +320,24 @@ int main(int argc, char** argv) {
     web.set_secure_cookies(!opt.tls_cert.empty());
     web.set_audit(&audit);
     router.set_web(&web);
+    // Attachment bytes outside the database, sealed under a key of their own from the key
+    // file (attach/attachment_files.h); PostgreSQL servers keep them only with --attachments.
+    std::unique_ptr<AttachmentService> attachments;
+    const std::string att_dir = !opt.attachments.empty() ? opt.attachments
+                                : opt.db.empty()         ? opt.data + "/attachments"
+                                                         : std::string();
+    if (!att_dir.empty()) {
+      AttachmentLimits limits;
+      if (opt.attachment_quota_mb > 0) {
+        limits.device_quota_bytes = static_cast<uint64_t>(opt.attachment_quota_mb) << 20;
+      }
+      attachments = std::make_unique<AttachmentService>(
+          *schema, *store, system_wall_clock(), att_dir,
+          keys->data_key(), limits);
+      attachments->collect_garbage();
+      attachments->start_collector(3600 * 1000);
+      router.set_attachments(attachments.get());
+    }
 
     std::string admin = enrolment.bootstrap_admin();
     if (admin.empty() && opt.new_admin_token) admin = enrolment.new_admin_token("recovery admin");

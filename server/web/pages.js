@@ -129,6 +129,19 @@ L.pages.enrolments = async (view, args, params) => {
     res.records.length ? el('div', { class: 'scroll' }, table) : el('p', {}, t('none')), nav);
 };
 
+// An attachment field's value (PROTOCOL.md "Attachments"): a photo is shown, loaded with the
+// session cookie only when this page is opened; another file type is a link.
+function attachmentView(a, id, collection) {
+  const src = '/v1/attachments/' + encodeURIComponent(a.sha256) + '/content?collection=' +
+    encodeURIComponent(collection) + '&record=' + encodeURIComponent(id);
+  const label = (a.name || a.sha256.slice(0, 12)) + ' · ' + Math.max(1, Math.round(a.size / 1024)) + ' KB';
+  if (typeof a.mime === 'string' && a.mime.startsWith('image/')) {
+    return el('a', { href: src, target: '_blank', rel: 'noopener' },
+      el('img', { src, alt: label, class: 'attachment' }), el('br', {}), label);
+  }
+  return el('a', { href: src, target: '_blank', rel: 'noopener' }, label);
+}
+
 L.pages.record = async (view, args) => {
   const id = args[0];
   const r = await api('GET', '/v1/web/records/' + encodeURIComponent(id));
@@ -139,6 +152,10 @@ L.pages.record = async (view, args) => {
       const lw = r.last_write[n];
       let v = showValue(r.fields[n]);
       if (n === 'village_code' && r.fields[n]) v = dotted(r.fields[n]) + ' ' + regionName(r.fields[n]);
+      const a = r.fields[n];
+      if (a && typeof a === 'object' && !Array.isArray(a) && typeof a.sha256 === 'string') {
+        v = attachmentView(a, r.id, r.collection || 'enrolment');
+      }
       return el('tr', {}, el('th', {}, fieldLabel(n)), el('td', { class: 'value' }, v),
         el('td', { class: 'muted' }, lw ? lw.device + ' · ' + fmtTime(lw.at_ms) : '—'));
     });

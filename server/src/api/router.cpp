@@ -5,6 +5,7 @@
 #include <map>
 
 #include "api/problem.h"
+#include "attach/attachment_service.h"
 #include "common/gzip.h"
 #include "common/json_input.h"
 #include "lumbung/error.h"
@@ -156,10 +157,18 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"GET", "/v1/web/enrolments.csv", Access::kReviewer, false, &Router::web},
       {"GET", "/v1/web/records/{id}", Access::kReviewer, false, &Router::web},
       {"POST", "/v1/web/records/{id}/status", Access::kReviewer, true, &Router::web},
+      // Attachments (attach/attachment_service.h, docs/PROTOCOL.md "Attachments").
+      {"GET", "/v1/attachments/{id}", Access::kAnyToken, false, &Router::attachment},
+      {"POST", "/v1/attachments/{id}", Access::kDevice, false, &Router::attachment},
+      {"GET", "/v1/attachments/{id}/content", Access::kAnyToken, false, &Router::attachment},
+      {"POST", "/v1/admin/attachments/gc", Access::kAdmin, false, &Router::attachment},
   };
 }
 
 size_t Router::body_limit(const Route& r) {
+  if (r.handler == &Router::attachment && r.access == Access::kDevice) {
+    return kMaxAttachmentChunkBytes;  // a raw chunk, not JSON
+  }
   if (!r.json_body) return kMaxPublicBodyBytes;  // read and ignored
   if (r.access == Access::kPublic) return kMaxPublicBodyBytes;
   if (r.access == Access::kDevice) return kMaxBodyBytes;  // push

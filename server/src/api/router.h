@@ -31,6 +31,7 @@
 namespace lumbung::server {
 
 class WebApp;
+class AttachmentService;
 
 // Below this a gzip'ed body is not smaller enough to pay for the gzip header and CPU.
 constexpr size_t kGzipMinBytes = 256;
@@ -80,6 +81,8 @@ class Router {
   // Optional: the office web page (static files outside /v1/, /v1/web/ endpoints, session
   // cookies with CSRF accepted in place of a staff bearer token). Null = API only (404).
   void set_web(WebApp* web) { web_ = web; }
+  // Optional: the attachment endpoints (attach/attachment_service.h). Null = they answer 404.
+  void set_attachments(AttachmentService* a) { attachments_ = a; }
 
  private:
   enum class Access { kPublic, kAnyToken, kDevice, kReviewer, kAdmin };
@@ -130,6 +133,7 @@ class Router {
   Response publish_schema(const Request&, const Params&, Json&, const Principal*);  // schema_routes.cpp
   Response schema_versions(const Request&, const Params&, Json&, const Principal*);
   Response web(const Request&, const Params&, Json&, const Principal*);
+  Response attachment(const Request&, const Params&, Json&, const Principal*);  // attach/
 
   void rate_limit(RateLimiter* limiter, const std::string& key);
   // Writes an audit entry if the audit log is on; a failure is logged, never thrown (the
@@ -147,6 +151,7 @@ class Router {
   std::vector<Route> routes_;
   Security security_;
   WebApp* web_ = nullptr;
+  AttachmentService* attachments_ = nullptr;
 };
 
 }  // namespace lumbung::server

@@ -1,0 +1,314 @@
+#include "attach/attachment_service.h"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "crypto/crypto.h"
+#include "lumbung/error.h"
+#include "review/reader_scope.h"
+#include "sync/op_writer.h"
+
+namespace lumbung::server {
+namespace {
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[d[i] >> 4];
+    out += kHex[d[i] & 15];
+  }
+  return out;
+}
+
+bool is_sha(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Json status_json(const std::string& sha, const AttachmentEntry& e) {
+  return Json{{"sha256", sha},
+              {"size", e.size},
+              {"mime", e.mime},
+              {"received", e.received},
+              {"complete", e.complete}};
+}
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::map<std::string, std::string> query_map(const std::string& q) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  while (i < q.size() && out.size() < 16) {
+    size_t amp = q.find('&', i);
+    if (amp == std::string::npos) amp = q.size();
+    const std::string kv = q.substr(i, amp - i);
+    const size_t eq = kv.find('=');
+    std::string v = eq == std::string::npos ? "" : kv.substr(eq + 1), dec;
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (v[k] == '%' && k + 2 < v.size() + 0 && hexval(v[k + 1]) >= 0 && hexval(v[k + 2]) >= 0) {
+        dec.push_back(static_cast<char>(hexval(v[k + 1]) * 16 + hexval(v[k + 2])));
+        k += 2;
+      } else {
+        dec.push_back(v[k]);
+      }
+    }
+    out[kv.substr(0, eq)] = dec;
+    i = amp + 1;
+  }
+  return out;
+}
+
+uint64_t number(const std::map<std::string, std::string>& q, const char* name, bool required,
+                uint64_t def = 0) {
+  auto it = q.find(name);
+  if (it == q.end() || it->second.empty()) {
+    if (required) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is required");
+    return def;
+  }
+  if (it->second.size() > 15) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is too large");
+  uint64_t n = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9') {
+      throw Error(ErrorCode::kInvalidArgument, std::string(name) + " must be a whole number");
+    }
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+Response json_response(const Json& j) {
+  Response r;
+  r.body = j.dump();
+  return r;
+}
+
+}  // namespace
+
+AttachmentService::AttachmentService(const Schema& schema, ServerStore& store, WallClock& wall,
+                                     std::string dir, std::string key, AttachmentLimits limits)
+    : schema_(schema),
+      store_(store),
+      wall_(wall),
+      // A key of its own, derived from the data key: never the same key as the record seals.
+      files_(std::move(dir),
+             key.empty() ? std::string() : crypto::hmac_sha256(key, "lumbung attachments v1")),
+      limits_(limits) {
+  for (const auto& c : schema_.collections()) {
+    for (const auto& f : c.fields()) {
+      if (f.type != FieldType::kAttachment) continue;
+      max_size_ = std::max<int64_t>(max_size_, f.max_size.value_or(0));
+      mimes_.insert(f.mime.begin(), f.mime.end());
+    }
+  }
+}
+
+AttachmentService::~AttachmentService() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (collector_.joinable()) collector_.join();
+}
+
+Json AttachmentService::status(const std::string& sha) const {
+  auto e = files_.find(sha);
+  if (!e) throw Error(ErrorCode::kNotFound, "the server has no part of this attachment");
+  return status_json(sha, *e);
+}
+
+Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, uint64_t offset,
+                                  uint64_t size, const std::string& mime,
+                                  const std::string& chunk, const std::string& chunk_sha) {
+  if (!is_sha(sha)) throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 hex digits");
+  // The checksum first: a chunk damaged on the way says nothing reliable.
+  if (chunk.empty() || sha256_hex(chunk) != chunk_sha) {
+    throw Error(ErrorCode::kValidationFailed,
+                "the chunk does not match its X-Lumbung-Chunk-Sha256; send it again", "chunk");
+  }
+  std::lock_guard<std::mutex> lock(upload_mu_);
+  auto e = files_.find(sha);
+  if (e && (e->complete || e->size != size)) {
+    if (e->complete) return status_json(sha, *e);  // deduplicated: nothing more to send
+    if (e->received > 0) {
+      throw Error(ErrorCode::kValidationFailed,
+                  "this attachment is being uploaded with size " + std::to_string(e->size),
+                  "size");
+    }
+    e.reset();  // announced with another size and nothing received: start over
+  }
+  if (!e) {
+    if (max_size_ <= 0) throw Error(ErrorCode::kNotFound, "this schema has no attachment fields");
+    if (size == 0 || size > static_cast<uint64_t>(max_size_)) {
+      throw Error(ErrorCode::kBodyTooLarge, "an attachment may have at most " +
+                                                std::to_string(max_size_) + " bytes");
+    }
+    if (!mimes_.count(mime)) {
+      std::string list;
+      for (const auto& m : mimes_) list += (list.empty() ? "" : ", ") + m;
+      throw Error(ErrorCode::kValidationFailed, "file type not allowed (allowed: " + list + ")",
+                  "mime");
+    }
+    const uint64_t used = files_.device_bytes(who.device_id);
+    if (used + size > limits_.device_quota_bytes) {
+      throw Error(ErrorCode::kForbidden,
+                  "this device's attachments would take " + std::to_string(used + size) +
+                      " bytes on the server, more than its quota of " +
+                      std::to_string(limits_.device_quota_bytes),
+                  "quota");
+    }
+    AttachmentEntry fresh;
+    fresh.size = size;
+    fresh.mime = mime;
+    fresh.device = who.device_id;
+    fresh.started_ms = wall_.now_ms();
+    files_.begin(sha, fresh);
+    e = files_.find(sha);
+  }
+  // Only at the offset the server holds: a chunk sent again (its answer was lost) or out
+  // of order is not kept twice; the answer says where to go on.
+  if (offset != e->received) return status_json(sha, *e);
+  if (offset + chunk.size() > e->size) {
+    throw Error(ErrorCode::kValidationFailed, "the chunk goes past the attachment's size", "chunk");
+  }
+  const uint64_t now = files_.append(sha, chunk, wall_.now_ms());
+  if (now == e->size && !files_.finish(sha)) {
+    // 422, not a 5xx a client would retry chunk by chunk: the upload starts again from 0.
+    throw Error(ErrorCode::kValidationFailed,
+                "the whole attachment does not match its sha256; it was dropped: send it again",
+                "sha256");
+  }
+  return status(sha);
+}
+
+Response AttachmentService::content(const Principal& who, const std::string& sha,
+                                    const std::string& collection, const std::string& record,
+                                    uint64_t offset, uint64_t limit) const {
+  const CollectionSchema* cs = schema_.collection(collection);
+  if (!cs) throw Error(ErrorCode::kUnknownCollection, "no collection " + collection);
+  auto st = const_cast<ServerStore&>(store_).get_record(collection, record);
+  if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no such record");
+  const Json values = st->values();
+  if (!cs->scope_field().empty()) {
+    const auto it = values.find(cs->scope_field());
+    const std::string scope = it != values.end() && it->is_string() ? it->get<std::string>() : "";
+    const bool sees = who.role == Role::kDevice ? in_scope(scope, who.scope) : reader_sees(who, scope);
+    if (!sees) throw Error(ErrorCode::kOutOfScope, "this record is outside your regions");
+  }
+  bool refers = false;
+  for (const auto& f : cs->fields()) {
+    if (f.type != FieldType::kAttachment) continue;
+    auto it = values.find(f.name);
+    refers = refers || (it != values.end() && it->is_object() &&
+                        it->value("sha256", std::string()) == sha);
+  }
+  auto e = files_.find(sha);
+  if (!refers || !e || !e->complete) {
+    throw Error(ErrorCode::kNotFound, "this record has no such attachment on the server yet");
+  }
+  if (offset >= e->size) throw Error(ErrorCode::kInvalidArgument, "offset is past the end");
+  Response r;
+  r.content_type = e->mime;
+  r.body = files_.read(sha, offset, limit == 0 ? e->size : limit);
+  r.headers["X-Lumbung-Size"] = std::to_string(e->size);
+  r.headers["Cache-Control"] = "private, no-store";  // personal data: no copies in caches
+  return r;
+}
+
+std::set<std::string> AttachmentService::referenced() {
+  std::set<std::string> out;
+  for (const auto& c : schema_.collections()) {
+    std::vector<std::string> fields;
+    for (const auto& f : c.fields()) {
+      if (f.type == FieldType::kAttachment) fields.push_back(f.name);
+    }
+    if (fields.empty()) continue;
+    std::string after;
+    // Bounded: each page moves `after` forward; a page shorter than asked ends it.
+    for (int page = 0; page < 1000000; ++page) {
+      auto rows = store_.list_records(c.name(), "", after, 500);
+      for (const auto& row : rows) {
+        if (!row.state.live()) continue;
+        const Json v = row.state.values();
+        for (const auto& f : fields) {
+          auto it = v.find(f);
+          if (it != v.end() && it->is_object()) out.insert(it->value("sha256", std::string()));
+        }
+      }
+      if (rows.size() < 500) break;
+      after = rows.back().id;
+    }
+  }
+  return out;
+}
+
+Json AttachmentService::collect_garbage() {
+  const std::set<std::string> refs = referenced();
+  const int64_t now = wall_.now_ms();
+  uint64_t kept = 0, removed = 0, removed_bytes = 0;
+  std::lock_guard<std::mutex> lock(upload_mu_);
+  files_.for_each([&](const std::string& sha, const AttachmentEntry& e) {
+    const bool drop = e.complete ? !refs.count(sha) && now - e.started_ms >= limits_.orphan_grace_ms
+                                 : now - e.touched_ms >= limits_.stale_upload_ms;
+    if (!drop) {
+      ++kept;
+      return;
+    }
+    files_.remove(sha);
+    ++removed;
+    removed_bytes += e.received;
+  });
+  return Json{{"kept", kept}, {"removed", removed}, {"removed_bytes", removed_bytes}};
+}
+
+void AttachmentService::start_collector(int64_t every_ms) {
+  collector_ = std::thread([this, every_ms] {
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(every_ms), [this] { return stopping_; })) {
+      lock.unlock();
+      try {
+        collect_garbage();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "lumbung-server: attachment collection failed: %s\n", e.what());
+      }
+      lock.lock();
+    }
+  });
+}
+
+Response AttachmentService::handle(const Request& req, const std::string& route,
+                                   const std::string& sha, const Principal& who) {
+  const auto q = query_map(req.query);
+  if (route == "gc") return json_response(collect_garbage());
+  if (!is_sha(sha)) throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 lower-case hex digits");
+  if (route == "status") return json_response(status(sha));
+  if (route == "content") {
+    auto col = q.find("collection"), rec = q.find("record");
+    if (col == q.end() || rec == q.end()) {
+      throw Error(ErrorCode::kInvalidArgument, "collection and record are required");
+    }
+    return content(who, sha, col->second, rec->second, number(q, "offset", false),
+                   number(q, "limit", false));
+  }
+  auto mime = q.find("mime");
+  return json_response(put_chunk(who, sha, number(q, "offset", true), number(q, "size", true),
+                                 mime == q.end() ? "" : mime->second, req.body,
+                                 req.header("x-lumbung-chunk-sha256").value_or("")));
+}
+
+}  // namespace lumbung::server
