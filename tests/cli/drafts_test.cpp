@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <fstream>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include "cli/cli_fixture.h"
@@ -222,4 +224,33 @@ TEST_CASE("a draft is sealed in the encrypted store - never written in clear") {
     CHECK_MESSAGE(read_all(e.path().string()).find("Kasturiani") == std::string::npos,
                   e.path().string());
   }
+}
+
+TEST_CASE("forms stopped at the same moment in several terminals each keep their own draft") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  // Each process ends its input at once, so all of them keep their draft together.
+  constexpr int kForms = 12;
+  std::vector<std::unique_ptr<Child>> forms;
+  for (int i = 0; i < kForms; ++i) {
+    forms.push_back(std::make_unique<Child>(
+        LUMBUNG_CLI_BIN, std::vector<std::string>{"--home", f.home("a"), "--lang", "en", "enrol"},
+        std::vector<std::pair<std::string, std::string>>{}));
+  }
+  for (int i = 0; i < kForms; ++i) {
+    const int serial = i + 1;  // 0000 is no NIK's serial
+    forms[i]->write_stdin("74020121078500" + std::string(serial < 10 ? "0" : "") +
+                          std::to_string(serial) + "\nPeserta " + std::to_string(i) + "\n");
+    forms[i]->close_stdin();
+  }
+  for (auto& c : forms) CHECK(c->finish(60000).exit == 130);
+  const json drafts = f.json_of(f.lumbung("a", {"--json", "drafts"}));
+  CHECK(drafts["count"] == kForms);
+  std::set<std::string> ids, names;
+  for (const auto& d : drafts["drafts"]) {
+    ids.insert(d["id"].get<std::string>());
+    names.insert(d["fields"]["full_name"].get<std::string>());
+  }
+  CHECK(ids.size() == static_cast<size_t>(kForms));
+  CHECK(names.size() == static_cast<size_t>(kForms));
 }

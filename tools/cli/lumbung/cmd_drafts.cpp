@@ -36,7 +36,7 @@ Json draft_json(const CollectionSchema& cs, const Draft& d) {
 
 Draft find_or_throw(Laptop& lap, const std::string& ref) {
   if (ref.empty()) throw Error(ErrorCode::kInvalidArgument, tr("drafts.need_id"));
-  auto d = Drafts(lap.store()).find(ref);
+  auto d = Drafts(lap.store(), lap.home()).find(ref);
   if (!d) throw Error(ErrorCode::kNotFound, tr("drafts.not_found", {{"ref", printable(ref)}}));
   return *d;
 }
@@ -54,7 +54,7 @@ void print_draft(Context& ctx, const CollectionSchema& cs, const Draft& d) {
 
 int list(Context& ctx, Laptop& lap) {
   const CollectionSchema& cs = lap.collection();
-  const std::vector<Draft> all = Drafts(lap.store()).all();
+  const std::vector<Draft> all = Drafts(lap.store(), lap.home()).all();
   if (ctx.json) {
     Json arr = Json::array();
     for (const Draft& d : all) arr.push_back(draft_json(cs, d));
@@ -89,7 +89,7 @@ int resume(Context& ctx, Laptop& lap, Draft d, bool yes) {
   const CollectionSchema& cs = lap.collection();
   // Its record written, the draft left behind (a crash in between): the draft only goes.
   if (!d.record_id.empty() && lap.store().get(cs.name(), d.record_id, true)) {
-    Drafts(lap.store()).remove(d.id);
+    Drafts(lap.store(), lap.home()).remove(d.id);
     *ctx.out << tr("form.already_saved", {{"id", short_id(d.record_id)}, {"full_id", d.record_id}})
              << "\n"
              << tr("form.draft_done", {{"id", d.id}}) << "\n";
@@ -144,7 +144,7 @@ int cmd_drafts(Context& ctx, Args& args) {
       *ctx.out << tr("drafts.kept", {{"id", d.id}}) << "\n";
       return kExitCancelled;
     }
-    Drafts(lap.store()).remove(d.id);
+    Drafts(lap.store(), lap.home()).remove(d.id);
     *ctx.out << tr("drafts.deleted", {{"id", d.id}, {"name", printable(title)}}) << "\n";
     return kExitOk;
   }

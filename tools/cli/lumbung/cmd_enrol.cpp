@@ -134,7 +134,7 @@ int finish_form(Context& ctx, Laptop& lap, FormState& state, FormEnd end, Draft*
     d.fields = state.record;
     d.note = state.note;
     d.review = state.review;
-    Drafts(lap.store()).save(d);
+    Drafts(lap.store(), lap.home()).save(d);
     if (draft) *draft = d;
     return d.id;
   };
@@ -223,7 +223,7 @@ int finish_form(Context& ctx, Laptop& lap, FormState& state, FormEnd end, Draft*
   }
   const int code = save_record(ctx, lap, checked, id);
   if (code == kExitOk && draft) {
-    Drafts(lap.store()).remove(draft->id);
+    Drafts(lap.store(), lap.home()).remove(draft->id);
     say(*ctx.out, "form.draft_done", draft->id);
   }
   return code;

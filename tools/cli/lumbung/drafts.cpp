@@ -1,7 +1,12 @@
 #include "drafts.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 
 #include "common/fields.h"
 #include "common/i18n.h"
@@ -35,6 +40,32 @@ Draft from_json(const Json& j) {
   d.updated_ms = j.value("updated_ms", int64_t{0});
   return d;
 }
+
+// An exclusive flock of dir/drafts.lock while it lives (nothing when dir is empty). The
+// holder only reads, changes and writes one secret, so a waiter waits milliseconds.
+class ListLock {
+ public:
+  explicit ListLock(const std::string& dir) {
+    if (dir.empty()) return;
+    const std::string path = dir + "/drafts.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw Error(ErrorCode::kStorage, tr("laptop.cannot_write", {{"path", path}}));
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd_);
+        throw Error(ErrorCode::kStorage, tr("laptop.cannot_write", {{"path", path}}));
+      }
+    }
+  }
+  ~ListLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+  ListLock(const ListLock&) = delete;
+  ListLock& operator=(const ListLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 std::string upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -72,6 +103,7 @@ std::optional<Draft> Drafts::find(const std::string& ref) const {
 }
 
 std::string Drafts::save(Draft& d) {
+  ListLock lock(lock_dir_);
   Json doc = load();
   Json& list = doc["drafts"];
   d.updated_ms = now_ms();
@@ -96,6 +128,7 @@ std::string Drafts::save(Draft& d) {
 }
 
 bool Drafts::remove(const std::string& id) {
+  ListLock lock(lock_dir_);
   Json doc = load();
   Json& list = doc["drafts"];
   const size_t before = list.size();

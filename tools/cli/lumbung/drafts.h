@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lumbung/store.h"
@@ -37,7 +38,11 @@ class Drafts {
   // the secret's size (each draft is at most a form's worth of fields).
   static constexpr size_t kMaxDrafts = 500;
 
-  explicit Drafts(Store& store) : store_(store) {}
+  // `lock_dir`: the laptop's directory. save() and remove() read, change and write the list
+  // under an exclusive lock of lock_dir/drafts.lock, so a second lumbung on the laptop (another
+  // terminal) keeping a draft at the same moment loses nothing. Empty: no lock (reading only).
+  explicit Drafts(Store& store, std::string lock_dir = {})
+      : store_(store), lock_dir_(std::move(lock_dir)) {}
 
   // Every draft, oldest first.
   std::vector<Draft> all() const;
@@ -53,6 +58,7 @@ class Drafts {
   Json load() const;
   void store(const Json& doc);
   Store& store_;
+  std::string lock_dir_;
 };
 
 // The required fields `fields` still lacks, by label, in schema order.
