@@ -91,8 +91,9 @@ TEST_CASE("devices revoke refuses a laptop with changes the server lacks - unles
   REQUIRE(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
               .exit == 0);
   REQUIRE(f.lumbung("a", {"sync"}).exit == 0);
-  REQUIRE(f.lumbung("b", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"))
-              .exit == 0);
+  REQUIRE(
+      f.lumbung("b", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L")).exit ==
+      0);
   REQUIRE(f.lumbung("b", {"sync"}).exit == 0);
   const std::string a = f.json_of(f.lumbung("a", {"--json", "config"}))["device_id"];
   const std::string b = f.json_of(f.lumbung("b", {"--json", "config"}))["device_id"];
@@ -114,16 +115,20 @@ TEST_CASE("devices revoke refuses a laptop with changes the server lacks - unles
 
   // Two more changes on laptop a that the server knows of only by a's report (a sync cut
   // after its first batch), and an older laptop b whose report has no last_seq.
-  REQUIRE(f.lumbung("a", official_flags("7402016408920004", "Wa Ode Sitti", "1992-08-24", "P"))
-              .exit == 0);
+  REQUIRE(
+      f.lumbung("a", official_flags("7402016408920004", "Wa Ode Sitti", "1992-08-24", "P")).exit ==
+      0);
   REQUIRE(f.lumbung("a", {"edit", "7402015203780001", "--set", "phone=0812-4100-2299"}).exit == 0);
   const uint16_t port = f.server.server().port();
   f.server.stop();
   const std::string db = f.server.data_dir() + "/lumbung-server.db";
-  server_sql(db, "UPDATE devices SET status = json_set(status, '$.last_seq', 3) WHERE device_id = '" +
-                     a + "'");
-  server_sql(db, "UPDATE devices SET status = json_remove(json_set(status, '$.pending', 4), "
-                 "'$.last_seq') WHERE device_id = '" + b + "'");
+  server_sql(
+      db, "UPDATE devices SET status = json_set(status, '$.last_seq', 3) WHERE device_id = '" + a +
+              "'");
+  server_sql(db,
+             "UPDATE devices SET status = json_remove(json_set(status, '$.pending', 4), "
+             "'$.last_seq') WHERE device_id = '" +
+                 b + "'");
   f.server.start(port);
   CHECK(device(a)["unsent"] == 2);
   CHECK(device(b)["unsent"] == 4);

@@ -114,9 +114,10 @@ TEST_CASE("Ctrl-C mid-form keeps a draft - and drafts delete drops it after aski
   kill(c.pid(), SIGINT);
   CliResult r = c.finish(20000);
   CHECK(r.exit == 130);
-  CHECK_MESSAGE(r.err.find("Dihentikan (Ctrl-C). Formulir disimpan sebagai draf D1 (La Ode Amir)") !=
-                    std::string::npos,
-                r.err);
+  CHECK_MESSAGE(
+      r.err.find("Dihentikan (Ctrl-C). Formulir disimpan sebagai draf D1 (La Ode Amir)") !=
+          std::string::npos,
+      r.err);
   json drafts = f.json_of(f.lumbung("a", {"--json", "drafts"}));
   REQUIRE(drafts["count"] == 1);
   CHECK(drafts["drafts"][0]["fields"]["full_name"] == "La Ode Amir");
@@ -145,8 +146,9 @@ TEST_CASE("Ctrl-C mid-form keeps a draft - and drafts delete drops it after aski
 TEST_CASE("a KTP whose NIK and birth date disagree is kept for review with a note") {
   CliFixture f;
   f.init_laptop("a", "74.02.01", "OFC-0001");
-  std::string answers = "7402015203780001\nSiti Rahmawati\nUnaaha\n21-03-1978\nreview\n"
-                        "KTP says 21-03-1978\n";
+  std::string answers =
+      "7402015203780001\nSiti Rahmawati\nUnaaha\n21-03-1978\nreview\n"
+      "KTP says 21-03-1978\n";
   answers += std::string(kRestFromBirthDate).substr(std::string("12-03-1978\n").size());
   CliResult r = f.lumbung("a", {"enrol"}, answers);
   CHECK(r.exit == 3);
@@ -189,8 +191,7 @@ TEST_CASE("a draft is sealed in the encrypted store - never written in clear") {
   const std::vector<std::pair<std::string, std::string>> pass{
       {"LUMBUNG_PASSPHRASE", "kopi-tubruk-1978"}};
   // The passphrase only for the encrypted laptop (--unencrypted refuses one).
-  auto run = [&](const std::string& home, std::vector<std::string> args,
-                 const std::string& input) {
+  auto run = [&](const std::string& home, std::vector<std::string> args, const std::string& input) {
     std::vector<std::string> full{"--home", f.home(home), "--lang", "en"};
     full.insert(full.end(), args.begin(), args.end());
     return lumbung::test::run_cli(LUMBUNG_CLI_BIN, full, input,
@@ -199,9 +200,8 @@ TEST_CASE("a draft is sealed in the encrypted store - never written in clear") {
   const std::string url = f.server.server().base_url();
   REQUIRE(run("enc", {"init", "--server", url, "--code", f.server.code({"74.02.01"})}, "").exit ==
           0);
-  REQUIRE(run("plain", {"init", "--unencrypted", "--server", url, "--code",
-                        f.server.code({"74.02.01"})},
-              "")
+  REQUIRE(run("plain",
+              {"init", "--unencrypted", "--server", url, "--code", f.server.code({"74.02.01"})}, "")
               .exit == 0);
   const std::string partial = "7402016611900003\nWa Ode Kasturiani\nRaha\n";
   CliResult r = run("enc", {"enrol"}, partial);

@@ -12,8 +12,7 @@ void add_draft_entries(Catalogue& c) {
         "menyimpan draf.",
         "Type - to leave a field for now (asked again at the end), < to go back to the previous "
         "field, draft to stop and keep the form as a draft. Ctrl-C keeps a draft too."}},
-      {"form.skip_hint",
-       {"(ketik - untuk mengisinya nanti)", "(type - to fill it in later)"}},
+      {"form.skip_hint", {"(ketik - untuk mengisinya nanti)", "(type - to fill it in later)"}},
       {"form.review_hint",
        {"Bila KTP memang tertulis begitu: ketik tinjau untuk tetap memakai nilai ini; formulir "
         "lalu disimpan sebagai draf untuk ditinjau, dengan catatan Anda.",
@@ -38,7 +37,8 @@ void add_draft_entries(Catalogue& c) {
         "Note for the reviewer (e.g. what the KTP says)"}},
       {"form.note_is", {"Catatan: {note}", "Note: {note}"}},
       {"form.no_back",
-       {"ini kolom pertama; tidak ada kolom sebelumnya", "this is the first field; nothing before it"}},
+       {"ini kolom pertama; tidak ada kolom sebelumnya",
+        "this is the first field; nothing before it"}},
       {"form.back_to_later",
        {"Kembali ke kolom yang dilewati:", "Back to the fields left for later:"}},
       {"form.stopped_empty",
@@ -114,7 +114,8 @@ void add_draft_entries(Catalogue& c) {
       {"drafts.col_note", {"CATATAN", "NOTE"}},
       {"drafts.col_updated", {"DIUBAH", "CHANGED"}},
       {"drafts.delete_question",
-       {"Hapus draf {id} ({name})? Isinya hilang.", "Delete draft {id} ({name})? Its content is lost."}},
+       {"Hapus draf {id} ({name})? Isinya hilang.",
+        "Delete draft {id} ({name})? Its content is lost."}},
       {"drafts.kept", {"Draf {id} tidak dihapus.", "Draft {id} not deleted."}},
       {"drafts.deleted", {"Draf {id} ({name}) dihapus.", "Draft {id} ({name}) deleted."}},
   };

@@ -70,7 +70,8 @@ int list(Context& ctx, Laptop& lap) {
     const auto missing = missing_labels(cs, d.fields);
     std::string state = d.review ? tr("drafts.state_review") : "";
     if (!missing.empty()) {
-      state += (state.empty() ? "" : "; ") + tr("drafts.state_missing", {{"fields", join(missing)}});
+      state +=
+          (state.empty() ? "" : "; ") + tr("drafts.state_missing", {{"fields", join(missing)}});
     }
     if (state.empty()) state = tr("drafts.state_ready");
     const std::string title = record_title(cs, d.fields);
@@ -138,9 +139,9 @@ int cmd_drafts(Context& ctx, Args& args) {
   if (sub == "delete" || sub == "hapus") {
     const Draft d = find_or_throw(lap, ref);
     const std::string title = record_title(lap.collection(), d.fields);
-    if (!yes && !confirm(ctx, tr("drafts.delete_question", {{"id", d.id},
-                                                           {"name", printable(title)}}),
-                         false)) {
+    if (!yes &&
+        !confirm(ctx, tr("drafts.delete_question", {{"id", d.id}, {"name", printable(title)}}),
+                 false)) {
       *ctx.out << tr("drafts.kept", {{"id", d.id}}) << "\n";
       return kExitCancelled;
     }

@@ -125,8 +125,7 @@ int cmd_enrol(Context& ctx, Args& args) {
   return save_record(ctx, lap, checked);
 }
 
-int finish_form(Context& ctx, Laptop& lap, FormState& state, FormEnd end, Draft* draft,
-                bool yes) {
+int finish_form(Context& ctx, Laptop& lap, FormState& state, FormEnd end, Draft* draft, bool yes) {
   const CollectionSchema& cs = lap.collection();
   // Keeps the form as a draft (the one resumed, or a new one); returns its id.
   auto keep = [&]() {

@@ -20,14 +20,14 @@
 namespace lumbung::cli {
 
 struct Draft {
-  std::string id;            // "D1", "D2", ... never reused on this laptop
+  std::string id;                // "D1", "D2", ... never reused on this laptop
   Json fields = Json::object();  // what was typed so far, normalised
-  std::string note;          // the officer's note for the reviewer ("" if none)
+  std::string note;              // the officer's note for the reviewer ("" if none)
   // The id its record gets, fixed (and kept here) before the record is written: a draft
   // whose record was written but which a crash left behind is seen as done, never written
   // twice. "" until the first attempt to save it.
   std::string record_id;
-  bool review = false;       // kept for review (a cross-field check the KTP itself fails)
+  bool review = false;  // kept for review (a cross-field check the KTP itself fails)
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 };

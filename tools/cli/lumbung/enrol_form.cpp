@@ -158,7 +158,8 @@ Answer ask_field(Context& ctx, Laptop& lap, const FieldDef& f, const Json& so_fa
     if (current) {
       // Dates as the officer types them (DD-MM-YYYY), like every other message.
       const bool date = f.type == FieldType::kDate && current->is_string();
-      *ctx.out << " [" << printable(date ? officer_date(current->get<std::string>()) : value_text(*current))
+      *ctx.out << " ["
+               << printable(date ? officer_date(current->get<std::string>()) : value_text(*current))
                << "]";
     }
     *ctx.out << ": " << std::flush;

@@ -25,8 +25,8 @@ struct FormState {
   // The answers so far (normalised); filled by the caller too. A field asked and left empty
   // holds null (not asked again when a draft is resumed; see without_nulls).
   Json record = Json::object();
-  bool review = false;           // kept for review (see above)
-  std::string note;              // the officer's note for the reviewer
+  bool review = false;               // kept for review (see above)
+  std::string note;                  // the officer's note for the reviewer
   std::vector<std::string> recheck;  // fields to ask again even though they hold a value
 };
 
@@ -77,7 +77,6 @@ struct Draft;
 // between the write and the draft's removal. Returns the exit code: 0 saved (or kept as a
 // draft on request), 3 kept as a draft because incomplete or for review, 130 stopped
 // (Ctrl-C, end of input, a duplicate declined).
-int finish_form(Context& ctx, Laptop& lap, FormState& state, FormEnd end, Draft* draft,
-                bool yes);
+int finish_form(Context& ctx, Laptop& lap, FormState& state, FormEnd end, Draft* draft, bool yes);
 
 }  // namespace lumbung::cli
