@@ -60,3 +60,33 @@ TEST_CASE("schema publish refuses a bad successor naming the problems then store
   CHECK(r.out.find("rename_field enrolment.phone -> phone_number") != std::string::npos);
   CHECK(f.admin({"schema", "publish", dir.path() + "/missing.json"}).exit == 2);
 }
+
+TEST_CASE("lumbung sync takes the server's newer schema once nothing is pending") {
+  CliFixture f;
+  f.init_laptop("awuliti", "74.02", "OFC-0007");
+  CliResult r = f.lumbung("awuliti", lumbung::test::official_flags(
+                                         "7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  // Offline: the office publishes version 2 and restarts the server meanwhile.
+  REQUIRE(f.admin({"schema", "publish", f.write_file("v2.json", version_2(true).dump())}).exit ==
+          0);
+  const uint16_t port = f.server.server().port();
+  f.server.stop();
+  f.server.start(port);
+
+  // The first sync sends the version-1 record (upgraded on the server), then takes version 2.
+  r = f.lumbung("awuliti", {"sync"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.err.find("now uses schema version 2 from the server (was 1)") != std::string::npos);
+  std::ifstream in(f.home("awuliti") + "/schema.json");
+  CHECK(json::parse(in)["version"] == 2);
+  // The next command opens the store under version 2: the record has the new field name.
+  r = f.lumbung("awuliti", {"edit", "7402015203780001", "--set", "phone_number=081299990000"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  r = f.lumbung("awuliti", {"sync"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  const json recs = f.server.records(f.server.reviewer());
+  REQUIRE(recs.size() == 1);
+  CHECK(recs[0]["fields"]["phone_number"] == "081299990000");
+  CHECK_FALSE(recs[0]["fields"].contains("phone"));
+}

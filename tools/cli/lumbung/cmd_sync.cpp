@@ -3,6 +3,8 @@
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "commands.h"
@@ -20,6 +22,35 @@
 
 namespace lumbung::cli {
 namespace {
+
+// The server runs a newer schema version (issue 18): with nothing left to send and no
+// draft kept, the laptop takes the server's document as its schema.json; its store renames
+// its records' fields when next opened (lumbung/store.h Store::open). Otherwise it keeps
+// its version (its changes are upgraded on the server) and tries again at the next sync.
+void learn_schema(const Context& ctx, Laptop& lap, SyncClient& client, const SyncReport& r) {
+  const int mine = lap.store().schema().version();
+  if (r.server_schema_version <= mine) return;
+  if (lap.store().pending_count() > 0 || !Drafts(lap.store()).all().empty()) {
+    *ctx.err << tr("sync.schema_later", {{"version", std::to_string(r.server_schema_version)},
+                                         {"mine", std::to_string(mine)}})
+             << "\n";
+    return;
+  }
+  const Json doc = client.fetch_schema();
+  const std::string path = lap.home() + "/schema.json", tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << doc.dump(2) << "\n";
+    if (!out) throw Error(ErrorCode::kStorage, tr("laptop.cannot_write", {{"path", tmp}}));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw Error(ErrorCode::kStorage, tr("laptop.cannot_write", {{"path", path}}));
+  }
+  *ctx.err << tr("sync.schema_learnt", {{"version", value_text(doc.value("version", Json(0)))},
+                                        {"mine", std::to_string(mine)}})
+           << "\n";
+}
+
 
 std::string server_of(const Context& ctx, const Laptop& lap) {
   std::string url = ctx.server.empty() ? lap.server_url() : ctx.server;
@@ -220,6 +251,7 @@ int cmd_sync(Context& ctx, Args& args) {
     SyncClient client(lap.store(), *transport, lap.token());
     const SyncReport r = client.sync(o);
     bar.finish();
+    learn_schema(ctx, lap, client, r);
     const uint64_t opened = lap.store().stats().open_conflicts -
                             std::min(lap.store().stats().open_conflicts, conflicts_before);
     if (ctx.json) {
