@@ -24,6 +24,7 @@ Catalogue with_other_parts(Catalogue c) {
   i18n_detail::add_import_entries(c);
   i18n_detail::add_value_entries(c);
   i18n_detail::add_draft_entries(c);
+  i18n_detail::add_attach_entries(c);
   return c;
 }
 

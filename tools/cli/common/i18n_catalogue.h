@@ -20,5 +20,6 @@ void add_trust_entries(Catalogue& c);   // i18n_trust.cpp
 void add_import_entries(Catalogue& c);  // i18n_import.cpp
 void add_value_entries(Catalogue& c);   // i18n_values.cpp
 void add_draft_entries(Catalogue& c);   // i18n_drafts.cpp
+void add_attach_entries(Catalogue& c);  // i18n_attach.cpp
 
 }  // namespace lumbung::cli::i18n_detail

@@ -231,6 +231,7 @@ int cmd_show(Context& ctx, Args& args) {
     return kExitOk;
   }
   print_record(*ctx.out, cs, r);
+  print_attachments(ctx, lap, r);
   for (const Conflict& c : lap.store().conflicts(false)) {
     if (c.record_id == r.id) {
       *ctx.out << "  ! "

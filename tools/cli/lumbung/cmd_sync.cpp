@@ -249,6 +249,12 @@ int cmd_sync(Context& ctx, Args& args) {
     // A rotation left half done (link cut, crash) finishes first.
     if (lap.rotate_token(*transport, false)) *ctx.err << tr("sync.token_renewed") << "\n";
     SyncClient client(lap.store(), *transport, lap.token());
+    // Attachments go after the records (lumbung/attachments.h).
+    auto attachments = open_attachments(lap);
+    o.attachments = attachments.get();
+    if (!quiet && !ctx.json) {
+      o.on_attachment = [&](const AttachmentProgress& p) { attachment_progress(ctx, p); };
+    }
     const SyncReport r = client.sync(o);
     bar.finish();
     learn_schema(ctx, lap, client, r);
@@ -266,7 +272,8 @@ int cmd_sync(Context& ctx, Args& args) {
                                 {"bytes_down", r.bytes_down},
                                 {"requests", r.requests},
                                 {"retries", r.retries},
-                                {"seconds", r.seconds}});
+                                {"seconds", r.seconds},
+                                {"attachments", attachments_json(r.attachments)}});
     } else {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.1f", r.seconds);
@@ -289,6 +296,7 @@ int cmd_sync(Context& ctx, Args& args) {
         *ctx.out << tr("sync.refused_now", {{"n", group_number(static_cast<int64_t>(r.refused))}})
                  << "\n";
       }
+      report_attachments(ctx, r.attachments);
     }
     return kExitOk;
   } catch (const Error& e) {

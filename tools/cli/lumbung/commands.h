@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/args.h"
+#include "lumbung/attachments.h"
 #include "lumbung/error.h"
 
 namespace lumbung::cli {
@@ -35,6 +36,18 @@ int cmd_conflicts(Context& ctx, Args& args);
 int cmd_refused(Context& ctx, Args& args);
 int cmd_sync(Context& ctx, Args& args);
 int cmd_token(Context& ctx, Args& args);
+int cmd_attach(Context& ctx, Args& args);  // cmd_attach.cpp
+int cmd_open(Context& ctx, Args& args);    // cmd_attach.cpp
+
+// Attachments (cmd_attach.cpp): the laptop's attachment file; the lines `show` prints for a
+// record's attachments (state: waiting, sending x%, on the server); `sync`'s progress and
+// summary lines and its --json member.
+class Laptop;
+std::unique_ptr<AttachmentStore> open_attachments(Laptop& lap);
+void print_attachments(Context& ctx, Laptop& lap, const Record& r);
+void attachment_progress(Context& ctx, const AttachmentProgress& p);
+void report_attachments(Context& ctx, const AttachmentSyncReport& r);
+Json attachments_json(const AttachmentSyncReport& r);
 
 // cmd_init.cpp: how the laptop trusts the office's server (common/trust.h).
 class Laptop;

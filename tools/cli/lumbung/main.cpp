@@ -58,6 +58,8 @@ int run(int argc, char** argv) {
   if (cmd == "refused" || cmd == "ditolak") return cmd_refused(ctx, args);
   if (cmd == "sync") return cmd_sync(ctx, args);
   if (cmd == "token") return cmd_token(ctx, args);
+  if (cmd == "attach" || cmd == "lampirkan") return cmd_attach(ctx, args);
+  if (cmd == "open" || cmd == "buka") return cmd_open(ctx, args);
   throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", cmd}}));
 }
 

@@ -63,6 +63,7 @@ void print_record(std::ostream& out, const CollectionSchema& cs, const Record& r
   for (const FieldDef& f : cs.fields()) {
     auto it = r.fields.find(f.name);
     if (it == r.fields.end() || it->is_null()) continue;
+    if (f.type == FieldType::kAttachment) continue;  // listed with their state (cmd_attach.cpp)
     if (f.type == FieldType::kObjectList && it->is_array()) {
       int n = 0;
       for (const Json& item : *it) {
