@@ -197,10 +197,6 @@ int run(int argc, char** argv) {
     }
   }
   if (opt.scenario.empty()) bad_usage("--scenario is required (one of: " + known_scenarios() + ")");
-  // Not built yet: seeding a PostgreSQL database for it (docs/BENCHMARKS.md "progress").
-  if (opt.scenario == "progress" && backend == "postgres") {
-    bad_usage("--scenario progress runs on sqlite only so far");
-  }
   const Scenario* chosen = nullptr;
   for (const auto& s : scenarios()) {
     if (opt.scenario == s.name) chosen = &s;

@@ -119,7 +119,8 @@ int Subprocess::stop(double grace_s) {
 namespace {
 ServerBackend g_backend = ServerBackend::kSqlite;
 
-std::vector<std::string> server_args(const std::string& binary, const std::string& dir) {
+std::vector<std::string> server_args(const std::string& binary, const std::string& dir,
+                                     const std::string& db_url) {
   std::filesystem::create_directories(dir);
   // Plain HTTP on loopback, said explicitly; rate limits off because every simulated device
   // shares 127.0.0.1 and the bench measures capacity, not the admission policy.
@@ -134,8 +135,9 @@ std::vector<std::string> server_args(const std::string& binary, const std::strin
                                    "--rate-limit-address",
                                    "0"};
   if (g_backend == ServerBackend::kPostgres) {
-    args.insert(args.end(), {"--db", test::PgCluster::shared().create_database(), "--key-file",
-                             dir + "/server.key"});
+    args.insert(args.end(),
+                {"--db", db_url.empty() ? test::PgCluster::shared().create_database() : db_url,
+                 "--key-file", dir + "/server.key"});
   } else {
     args.insert(args.end(), {"--data", dir + "/data"});
   }
@@ -144,9 +146,11 @@ std::vector<std::string> server_args(const std::string& binary, const std::strin
 }  // namespace
 
 void set_server_backend(ServerBackend backend) { g_backend = backend; }
+ServerBackend server_backend() { return g_backend; }
 
-ServerProc::ServerProc(const std::string& binary, const std::string& dir, double ready_s)
-    : dir_(dir), proc_(server_args(binary, dir), dir + "/server.log") {
+ServerProc::ServerProc(const std::string& binary, const std::string& dir, double ready_s,
+                       const std::string& db_url)
+    : dir_(dir), proc_(server_args(binary, dir, db_url), dir + "/server.log") {
   const double deadline = now_seconds() + ready_s;
   while (url_.empty()) {
     auto line = proc_.read_line(deadline - now_seconds());

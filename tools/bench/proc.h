@@ -45,13 +45,16 @@ class Subprocess {
 // before any server starts.
 enum class ServerBackend { kSqlite, kPostgres };
 void set_server_backend(ServerBackend backend);
+ServerBackend server_backend();
 
 // lumbung-server on 127.0.0.1:0 with a fresh data directory (or database: ServerBackend);
 // reads the "listening on" line and the admin token file.
 class ServerProc {
  public:
-  // Waits up to `ready_s` seconds for the server's "listening on" line.
-  ServerProc(const std::string& binary, const std::string& dir, double ready_s = 30);
+  // Waits up to `ready_s` seconds for the server's "listening on" line. `db_url`: on
+  // PostgreSQL, that database instead of a fresh one (its key file is <dir>/server.key).
+  ServerProc(const std::string& binary, const std::string& dir, double ready_s = 30,
+             const std::string& db_url = {});
   const std::string& url() const { return url_; }
   const std::string& admin_token() const { return admin_; }
   pid_t pid() const { return proc_.pid(); }

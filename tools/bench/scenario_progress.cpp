@@ -13,6 +13,7 @@
 // Not exercised: the oplog (the seeding writes records only: progress never reads the log).
 // A database this scenario left in the same --workdir is used again (seeding 1 M records
 // takes minutes); the server's start is given up to 15 minutes (it reads the database).
+// --backend postgres: a new database of the bench's PostgreSQL cluster, seeded the same way.
 
 #include <algorithm>
 #include <cstdio>
@@ -25,8 +26,10 @@
 #include "lumbung/sync.h"
 #include "proc.h"
 #include "scenarios.h"
+#include "store/pg_server_store.h"
 #include "store/record_codec.h"
 #include "store/sqlite_server_store.h"
+#include "support/pg_cluster.h"
 #include "sync_support.h"
 #include "workload.h"
 
@@ -93,28 +96,54 @@ Tally from_counts(ServerStore& store, const std::string& col, const std::string&
   return t;
 }
 
+// The server store the scenario writes and reads: SQLite in <dir>/data, or on PostgreSQL
+// the database `url` (key file <dir>/server.key, as ServerProc gives the server).
+std::unique_ptr<ServerStore> open_store(const std::string& dir, const std::string& url,
+                                        const Schema* seal_with) {
+  std::unique_ptr<ServerStore> out;
+  std::string key_file;
+  if (url.empty()) {
+    auto s = server::SqliteServerStore::open(dir + "/data");
+    key_file = server::ServerKeys::default_path(dir + "/data");
+    if (seal_with) {
+      s->seal_personal_data(*server::ServerKeys::open_or_create(key_file, {}), *seal_with);
+    }
+    out = std::move(s);
+  } else {
+    auto s = server::PgServerStore::open(url);
+    if (seal_with) {
+      s->seal_personal_data(*server::ServerKeys::open_or_create(dir + "/server.key", {}),
+                            *seal_with);
+    }
+    out = std::move(s);
+  }
+  return out;
+}
+
 // Writes `total` records (the workload cycled, new ids) through the store's write
-// transactions, sealed as the server keeps them.
-void seed(const Workload& workload, const Schema& schema, const std::string& col,
-          const std::string& data_dir, size_t total) {
-  auto store = server::SqliteServerStore::open(data_dir);
-  server::ServerKeys::DbFacts facts;
-  const auto keys =
-      server::ServerKeys::open_or_create(server::ServerKeys::default_path(data_dir), facts);
-  store->seal_personal_data(*keys, schema);
+// transactions, sealed as the server keeps them. On PostgreSQL each transaction first takes
+// its records' locks (WriteTxn::lock_records, as a push does), so its new records are
+// written in one statement at commit.
+void seed(const Workload& workload, ServerStore& store, const std::string& col, size_t total) {
   const std::string versions = codec::encode_one_version(Version{1, "bench-seed"});
   constexpr size_t kPerTxn = 20000;
   const double t0 = now_seconds();
   for (size_t done = 0; done < total;) {
-    auto txn = store->begin_write();
+    std::vector<std::pair<std::string, std::pair<std::string, Json>>> batch;
     for (size_t k = 0; k < kPerTxn && done < total; ++k, ++done) {
       Json doc = Json::parse(workload.line(done % workload.size()));
-      const std::string id =
-          doc["id"].get<std::string>() + "-" + std::to_string(done / workload.size());
+      std::string id = doc["id"].get<std::string>() + "-" + std::to_string(done / workload.size());
       doc.erase("id");
-      const std::string village = doc.value("village_code", std::string());
-      txn->insert_new_record(col, id, doc.dump(), versions, village,
-                             doc.value("nik", std::string()));
+      std::string village = doc.value("village_code", std::string());
+      batch.push_back({std::move(id), {std::move(village), std::move(doc)}});
+    }
+    auto txn = store.begin_write();
+    std::vector<std::pair<std::string, std::string>> ids;
+    for (const auto& b : batch) ids.emplace_back(col, b.first);
+    txn->lock_records(ids, {});
+    for (const auto& [id, v] : batch) {
+      txn->insert_new_record(col, id, v.second.dump(), versions, v.first,
+                             v.second.value("nik", std::string()));
     }
     txn->commit();
     if (done % 200000 == 0 || done == total) {
@@ -149,14 +178,17 @@ Result run_progress(const Options& options, const Workload& workload) {
       Json::parse(workload.line(0)).value("village_code", std::string("0000"));
   const std::string province = village.substr(0, 2), kabupaten = village.substr(0, 4);
   // A database this scenario wrote before in the same --workdir is used again (seeding 1 M
-  // records takes minutes); its size is checked below like a new one's.
+  // records takes minutes); its size is checked below like a new one's. PostgreSQL: always a
+  // new database of the bench's cluster.
+  const bool pg = server_backend() == ServerBackend::kPostgres;
+  const std::string url = pg ? test::PgCluster::shared().create_database() : std::string();
   double seed_s = -1;
-  if (!std::filesystem::exists(dir + "/data/lumbung-server.db")) {
+  if (pg || !std::filesystem::exists(dir + "/data/lumbung-server.db")) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir + "/data");
     std::fprintf(stderr, "progress: writing %zu server records (untimed)...\n", total);
     const double t_seed = now_seconds();
-    seed(workload, *schema, col, dir + "/data", total);
+    seed(workload, *open_store(dir, url, schema.get()), col, total);
     seed_s = now_seconds() - t_seed;
   } else {
     std::fprintf(stderr, "progress: using the database already in %s\n", dir.c_str());
@@ -166,7 +198,7 @@ Result run_progress(const Options& options, const Workload& workload) {
   r.records = total;
   // In this process, on the same database: the old scan against the counts.
   {
-    auto store = server::SqliteServerStore::open(dir + "/data");
+    auto store = open_store(dir, url, nullptr);
     std::fprintf(stderr, "progress: the old scan and the counts, in process...\n");
     Tally scan, counted;
     const auto scan_s = timed(1, [&] { scan = old_scan(*store, col, "", 2); });
@@ -196,7 +228,7 @@ Result run_progress(const Options& options, const Workload& workload) {
   std::fprintf(stderr, "progress: starting lumbung-server on it...\n");
   const double t_start = now_seconds();
   // Its start reads the database (schema versions, attachment references): minutes at 1 M.
-  ServerProc server(options.server_bin, dir, 900);
+  ServerProc server(options.server_bin, dir, 900, url);
   r.extra["server_start_s"] = now_seconds() - t_start;
   auto http = make_http_transport(server.url());
   auto call = [&](const std::string& method, const std::string& target, const std::string& body,
@@ -252,7 +284,7 @@ Result run_progress(const Options& options, const Workload& workload) {
   r.server_peak_rss_mb = server.peak_rss_mb();
   server.stop();
   std::error_code ec;
-  r.db_bytes = std::filesystem::file_size(dir + "/data/lumbung-server.db", ec);
+  r.db_bytes = pg ? 0 : std::filesystem::file_size(dir + "/data/lumbung-server.db", ec);
   r.verified = check.ok();
   return r;
 }
