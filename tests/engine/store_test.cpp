@@ -383,3 +383,34 @@ TEST_CASE("a re-stamp also rewrites the base of later unsent entries that name i
   const auto wire = store->pending_wire(10);
   CHECK(Json::parse(wire[2].json)["base"]["nik"][0] == fresh);
 }
+
+// Two processes on one laptop store (`lumbung sync` in one terminal, `lumbung enrol` in
+// another): each Store kept its next seq and clock in memory, so the second writer gave out
+// the seq the first had just used (its write failed on the log's key) or a version the
+// first had issued. Two Stores on one file, as two processes open it, must interleave.
+TEST_CASE("two stores open on one file interleave writes without reusing a seq or a version") {
+  test::TempDir dir;
+  test::FakeWallClock wall(test::kToday);  // neither clock moves: only the counters differ
+  auto one = open_store(dir.file("s.db"), "dev-a", &wall);
+  auto two = open_store(dir.file("s.db"), "", &wall);
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 6; ++i) {
+    Store& s = i % 2 ? *one : *two;
+    ids.push_back(s.create("enrolment", sample_enrolment(i)));
+  }
+  one->update("enrolment", ids[1], {{"phone", "081200000777"}});
+  two->update("enrolment", ids[0], {{"phone", "081200000778"}});
+  auto pending = one->pending_changes(100);
+  REQUIRE(pending.size() == 8);
+  std::set<uint64_t> versions;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    CHECK(pending[i].op.seq == i + 1);
+    versions.insert(pending[i].op.version.hlc);
+    if (i > 0) CHECK(pending[i].op.version.hlc > pending[i - 1].op.version.hlc);
+  }
+  CHECK(versions.size() == pending.size());
+  CHECK(two->get("enrolment", ids[1])->fields["phone"] == "081200000777");
+  CHECK(one->acknowledge(8) == 8);  // the last entry is `two`'s: `one` pushed it from the log
+  CHECK(two->create("enrolment", sample_enrolment(7)).size() > 0);
+  CHECK(two->pending_changes(10).front().op.seq == 9);
+}

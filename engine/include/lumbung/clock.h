@@ -74,6 +74,10 @@ class HybridClock {
   // the server accepts), or the re-stamped op would lose to what it overwrote.
   uint64_t now_after(uint64_t floor);
 
+  // Resumes above `issued`, a value this device issued elsewhere (another process writing
+  // the same store): unlike observe(), never clamped, as the constructor's `last`.
+  void resume_above(uint64_t issued);
+
   // Absorbs a remote value so that later now() values are greater than it. A remote
   // value whose physical part is more than kMaxClockSkewMs ahead of our wall clock is
   // clamped to wall + kMaxClockSkewMs first; returns true if it was clamped.

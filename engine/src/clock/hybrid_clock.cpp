@@ -36,6 +36,11 @@ uint64_t HybridClock::now_after(uint64_t floor) {
   return next_locked();
 }
 
+void HybridClock::resume_above(uint64_t issued) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (issued > last_) last_ = issued;
+}
+
 uint64_t HybridClock::next_locked() {
   const int64_t phys = physical_now_ms();
   const int64_t last_phys = hlc::physical_ms(last_);

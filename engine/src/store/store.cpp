@@ -440,6 +440,7 @@ Batch Store::begin_batch() {
   b->s = impl_.get();
   b->lock = std::unique_lock<std::mutex>(impl_->mu);
   b->txn.emplace(*impl_->db);
+  impl_->catch_up_with_other_writers();
   b->seq_at_begin = impl_->next_seq;
   return Batch(std::move(b));
 }

@@ -282,7 +282,17 @@ struct Store::Impl {
 
   void load_regions_and_away();
 
-  void reload_counters();
+  // Reads next_seq and acked_seq from the database; returns the newest entry's hlc (0: none).
+  uint64_t reload_counters();
+  // Inside a write transaction: takes up what another process writing this store did since
+  // (`lumbung sync` in one terminal, `lumbung enrol` in another), so that no seq or version
+  // is given out twice.
+  void catch_up_with_other_writers() {
+    const uint64_t newest = reload_counters();
+    clock->resume_above(newest);
+    const std::string h = meta("hlc");
+    if (!h.empty()) clock->resume_above(std::stoull(h));
+  }
 
   // Loads a record's merge state; nullopt if the id was never seen.
   std::optional<RecordState> load(const std::string& col, const std::string& id) const {

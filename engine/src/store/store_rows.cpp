@@ -27,10 +27,11 @@ void Store::Impl::load_regions_and_away() {
   st.reset();
 }
 
-void Store::Impl::reload_counters() {
+uint64_t Store::Impl::reload_counters() {
   // The newest entry's seq (checked: a forged high seq would skip numbers).
   auto& st = db->prepare("SELECT " LB_CHANGE_COLS " FROM changes ORDER BY seq DESC LIMIT 1");
   next_seq = 1;
+  uint64_t newest_hlc = 0;
   if (st.step()) {
     try {
       check_change_row(st, 0);
@@ -39,10 +40,12 @@ void Store::Impl::reload_counters() {
       throw;
     }
     next_seq = static_cast<uint64_t>(st.column_int(cc::kSeq)) + 1;
+    newest_hlc = static_cast<uint64_t>(st.column_int(cc::kHlc));
   }
   st.reset();
   const std::string acked = meta("acked_seq");
   acked_seq = acked.empty() ? 0 : std::stoull(acked);
+  return newest_hlc;
 }
 
 void Store::Impl::save(const CollectionSchema& cs, const std::string& id, const RecordState& st) {

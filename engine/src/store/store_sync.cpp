@@ -120,6 +120,9 @@ uint64_t Store::pending_count() const {
 
 uint64_t Store::acknowledge(uint64_t up_to_seq) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  // Another process writing this store may have logged (and this one pushed) entries
+  // after this Store last looked.
+  if (up_to_seq >= impl_->next_seq) impl_->reload_counters();
   if (up_to_seq <= impl_->acked_seq) return 0;
   if (up_to_seq >= impl_->next_seq) {
     throw Error(ErrorCode::kInvalidArgument,
