@@ -215,6 +215,11 @@ TEST_CASE("a laptop that pulled version 2 values while on version 1 moves to ver
   SyncReport rb = b.sync();
   CHECK(rb.server_schema_version == 2);
   CHECK(b.store->get("enrolment", id)->fields["phone_number"] == "081234500009");
+  // B can still edit the record on version 1: the field it does not know is not its edit's.
+  b.store->update("enrolment", id, {{"monthly_income", 2500000}});
+  b.sync();
+  a.sync();
+  CHECK(a.store->get("enrolment", id)->fields["monthly_income"] == 2500000);
   // ...and on moving, the newer value wins over its own older "phone".
   b.reopen(Schema::parse(doc));
   auto rec = b.store->get("enrolment", id);

@@ -79,11 +79,14 @@ void Store::Impl::update(const std::string& col, const std::string& id, Json pat
   auto issues = cs.normalize_and_validate(merged, false);
   // A required field this replica has not received yet (the record arrives in parts while
   // a replay after a server restore is under way) is not this edit's fault: the server
-  // holds the record whole and judges the op against it.
+  // holds the record whole and judges the op against it. Nor is a field this laptop's
+  // schema does not know but the record holds (written under a newer schema version the
+  // laptop has not moved to): the op carries only the changed fields.
   issues.erase(std::remove_if(issues.begin(), issues.end(),
                               [&](const ValidationIssue& i) {
-                                return i.reason == "required" && !patch.contains(i.field) &&
-                                       !st->fields.count(i.field);
+                                if (patch.contains(i.field)) return false;
+                                return (i.reason == "required" && !st->fields.count(i.field)) ||
+                                       (i.reason == "unknown_field" && st->fields.count(i.field));
                               }),
                issues.end());
   if (!issues.empty()) throw_issues(issues);
