@@ -162,7 +162,6 @@ struct Uploader {
       };
       std::string first = bytes.substr(at, sizer.next());
       RequestLoop::Headers headers = {
-          {"Accept", "application/json"},
           {"Content-Type", "application/octet-stream"},
           {"X-Lumbung-Chunk-Sha256", attach_detail::sha256_hex(first)}};
       const size_t sent_body = first.size();

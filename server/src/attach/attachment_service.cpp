@@ -43,6 +43,11 @@ Json status_json(const std::string& sha, const AttachmentEntry& e) {
               {"complete", e.complete}};
 }
 
+// A chunk's answer: only where to go on (every byte of it crosses a 2G link per chunk).
+Json chunk_answer(const AttachmentEntry& e) {
+  return Json{{"received", e.received}, {"complete", e.complete}};
+}
+
 int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -144,7 +149,7 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
   std::lock_guard<std::mutex> lock(upload_mu_);
   auto e = files_.find(sha);
   if (e && (e->complete || e->size != size)) {
-    if (e->complete) return status_json(sha, *e);  // deduplicated: nothing more to send
+    if (e->complete) return chunk_answer(*e);  // deduplicated: nothing more to send
     if (e->received > 0) {
       throw Error(ErrorCode::kValidationFailed,
                   "this attachment is being uploaded with size " + std::to_string(e->size),
@@ -182,7 +187,7 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
   }
   // Only at the offset the server holds: a chunk sent again (its answer was lost) or out
   // of order is not kept twice; the answer says where to go on.
-  if (offset != e->received) return status_json(sha, *e);
+  if (offset != e->received) return chunk_answer(*e);
   if (offset + chunk.size() > e->size) {
     throw Error(ErrorCode::kValidationFailed, "the chunk goes past the attachment's size", "chunk");
   }
@@ -193,7 +198,7 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
                 "the whole attachment does not match its sha256; it was dropped: send it again",
                 "sha256");
   }
-  return status(sha);
+  return chunk_answer(*files_.find(sha));
 }
 
 Response AttachmentService::content(const Principal& who, const std::string& sha,

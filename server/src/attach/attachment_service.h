@@ -47,7 +47,8 @@ class AttachmentService {
   // GET /v1/attachments/{sha}: {"sha256", "size", "received", "complete"}; kNotFound.
   Json status(const std::string& sha) const;
   // POST /v1/attachments/{sha}?offset&size&mime with the chunk's SHA-256 (hex): appends the
-  // chunk when `offset` is what the server holds, ignores it otherwise; answers as status().
+  // chunk when `offset` is what the server holds, ignores it otherwise; answers
+  // {"received", "complete"} as status() would.
   // Refuses: a chunk whose checksum does not match (kValidationFailed, field "chunk"), a
   // size beyond every attachment field's max_size (kBodyTooLarge), a MIME type no field
   // allows (kValidationFailed, field "mime"), the device's quota (kForbidden, field
