@@ -334,8 +334,7 @@ int main(int argc, char** argv) {
       attachments = std::make_unique<AttachmentService>(
           *schema, *store, system_wall_clock(), att_dir,
           keys->data_key(), limits);
-      attachments->collect_garbage();
-      attachments->start_collector(3600 * 1000);
+      attachments->start_collector(3600 * 1000);  // its first pass at once, in the background
       router.set_attachments(attachments.get());
     }
 

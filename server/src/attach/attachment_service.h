@@ -65,7 +65,8 @@ class AttachmentService {
   // Drops complete files no live record refers to (after orphan_grace_ms) and uploads idle
   // for stale_upload_ms. Returns {"kept", "removed", "removed_bytes"}.
   Json collect_garbage();
-  // Runs collect_garbage() every `every_ms` on a thread of its own until destroyed.
+  // Runs collect_garbage() at once and then every `every_ms`, on a thread of its own until
+  // destroyed.
   void start_collector(int64_t every_ms);
 
   // The router's entry (router hook in api/router.cpp; attach/attachment_routes.cpp).
