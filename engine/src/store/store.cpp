@@ -232,11 +232,9 @@ std::string sealed_fields(const Schema& schema) {
 
 }  // namespace
 
-// Writes every record row again under the schema's current personal fields (which moves
-// values that became personal out of `doc` into `sealed`) with a fresh MAC. `checked`:
-// the rows carry MACs already and each is checked first. Pages of rows by rowid, each read
-// whole before it is written.
-void Store::Impl::reseal_records(bool checked) {
+void Store::Impl::for_each_record_row(
+    bool checked,
+    const std::function<void(const CollectionSchema&, const std::string&, RecordState&)>& fn) {
   int64_t after = 0;
   for (;;) {
     std::vector<std::tuple<int64_t, std::string, std::string, RecordState>> rows;
@@ -254,14 +252,21 @@ void Store::Impl::reseal_records(bool checked) {
     }
     st.reset();
     if (rows.empty()) return;
-    for (const auto& [rid, col, id, state] : rows) {
+    for (auto& [rid, col, id, state] : rows) {
       const CollectionSchema* cs = schema->collection(col);
       if (!cs)
         throw Error(ErrorCode::kCorrupt, "record " + id + " is of unknown collection " + col);
-      save(*cs, id, state);
+      fn(*cs, id, state);
     }
     after = std::get<0>(rows.back());
   }
+}
+
+// Writes every record row again under the schema's current personal fields (which moves
+// values that became personal out of `doc` into `sealed`) with a fresh MAC.
+void Store::Impl::reseal_records(bool checked) {
+  for_each_record_row(checked, [this](const CollectionSchema& cs, const std::string& id,
+                                      RecordState& state) { save(cs, id, state); });
 }
 
 // Gives every row of a table a MAC of its content as it stands (stores made before row

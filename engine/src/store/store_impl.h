@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -523,6 +524,13 @@ struct Store::Impl {
 
   // --- rewriting a whole encrypted store (store.cpp; at open, in its transaction) ----------
   void reseal_records(bool checked);
+  // Calls fn(collection schema, id, state) for every record row, in pages of rows by rowid,
+  // each page read whole before fn runs (fn may write the row: save()). `checked`: the rows
+  // carry MACs already and each is checked first. Shared by reseal_records and the schema
+  // move (store_migrate.cpp).
+  void for_each_record_row(
+      bool checked,
+      const std::function<void(const CollectionSchema&, const std::string&, RecordState&)>& fn);
   // Opened under another schema version than last time (store_migrate.cpp): refused
   // (kSchemaMismatch) while changes are unsent; for a newer version whose changelog leads
   // from the old one, renames the records' fields and drops retired ones. Returns true if

@@ -17,52 +17,34 @@ bool Store::Impl::move_schema_version(int old_version) {
   if (next_seq - 1 > acked_seq) {
     throw Error(ErrorCode::kSchemaMismatch,
                 "this store holds " + std::to_string(next_seq - 1 - acked_seq) +
-                    " unsent changes written under schema version " +
-                    std::to_string(old_version) + ": sync them under that version before "
-                    "opening it under version " + std::to_string(new_version));
+                    " unsent changes written under schema version " + std::to_string(old_version) +
+                    ": sync them under that version before "
+                    "opening it under version " +
+                    std::to_string(new_version));
   }
-  const auto steps = parse_changelog(
-      Json{{"version", new_version}, {"changelog", schema->changelog()}});
-  int64_t after = 0;
+  const auto steps =
+      parse_changelog(Json{{"version", new_version}, {"changelog", schema->changelog()}});
   bool rewritten = false;
-  for (;;) {
-    std::vector<std::tuple<int64_t, std::string, std::string, RecordState>> rows;
-    auto& st = db->prepare("SELECT rid, " LB_RECORD_COLS
-                           " FROM records WHERE rid>?1 ORDER BY rid LIMIT 512");
-    st.bind(1, after);
-    try {
-      while (st.step()) {
-        rows.emplace_back(st.column_int(0), st.column_text(1 + rc::kCol),
-                          st.column_text(1 + rc::kId), decode_row(st, 1, true));
-      }
-    } catch (...) {
-      st.reset();
-      throw;
-    }
-    st.reset();
-    if (rows.empty()) return rewritten;
-    for (auto& [rid, col, id, state] : rows) {
-      const CollectionSchema* cs = schema->collection(col);
-      if (!cs) throw Error(ErrorCode::kCorrupt, "record " + id + " is of unknown collection " + col);
-      RecordState next;
-      next.tombstone = state.tombstone;
-      bool moved = false;
-      for (auto& [name, fv] : state.fields) {
-        const std::string now = name_after_steps(steps, col, name, old_version);
-        if (now != name) moved = true;
-        if (now.empty()) continue;  // retired: its value stays in the log (history)
-        // The new name may already hold a value pulled from the server: the newer wins.
-        auto it = next.fields.find(now);
-        if (it == next.fields.end() || it->second.version < fv.version) {
-          next.fields[now] = std::move(fv);
+  for_each_record_row(
+      true, [&](const CollectionSchema& cs, const std::string& id, RecordState& state) {
+        RecordState next;
+        next.tombstone = state.tombstone;
+        bool moved = false;
+        for (auto& [name, fv] : state.fields) {
+          const std::string now = name_after_steps(steps, cs.name(), name, old_version);
+          if (now != name) moved = true;
+          if (now.empty()) continue;  // retired: its value stays in the log (history)
+          // The new name may already hold a value pulled from the server: the newer wins.
+          auto it = next.fields.find(now);
+          if (it == next.fields.end() || it->second.version < fv.version) {
+            next.fields[now] = std::move(fv);
+          }
         }
-      }
-      if (!moved) continue;
-      save(*cs, id, next);
-      rewritten = true;
-    }
-    after = std::get<0>(rows.back());
-  }
+        if (!moved) return;
+        save(cs, id, next);
+        rewritten = true;
+      });
+  return rewritten;
 }
 
 }  // namespace lumbung
