@@ -65,9 +65,7 @@ class AttachmentStore {
   // another device's store.
   static std::unique_ptr<AttachmentStore> open(Store& store, const std::string& path);
   // Where a store's attachments are kept by convention: "<store path>-attachments".
-  static std::string path_for(const std::string& store_path) {
-    return store_path + "-attachments";
-  }
+  static std::string path_for(const std::string& store_path) { return store_path + "-attachments"; }
   ~AttachmentStore();
 
   Store& store();
@@ -78,8 +76,8 @@ class AttachmentStore {
   // type it does not allow ("not_allowed"); kUnknownField if the field is not an
   // attachment; kNotFound for an unknown record. Nothing is written then.
   AttachmentRef attach(const std::string& collection, const std::string& record_id,
-                       const std::string& field, const std::string& bytes,
-                       const std::string& mime, const std::string& name);
+                       const std::string& field, const std::string& bytes, const std::string& mime,
+                       const std::string& name);
 
   // The bytes, if they are on this laptop (checked against their sha256).
   std::optional<std::string> read(const std::string& sha256) const;

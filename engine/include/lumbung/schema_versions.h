@@ -52,15 +52,16 @@ std::string name_after_steps(const std::map<int, std::vector<SchemaStep>>& steps
 // account for every difference between the two collections' fields - and nothing that
 // cannot be mapped (a changed type, a removed collection, a new scope field or natural
 // key, a rename onto a field of another type, a name that an earlier version renamed or
-// retired: names are never reused, so an op without "sv" can be read as version 1). Throws Error(kSchemaInvalid) with every
-// problem found, one a line, so an operator can fix the file in one go.
+// retired: names are never reused, so an op without "sv" can be read as version 1). Throws
+// Error(kSchemaInvalid) with every problem found, one a line, so an operator can fix the file in
+// one go.
 void check_successor(const Json& prev, const Json& next);
 
 // What upgrading an op changed, for the record's history and for review.
 struct OpUpgrade {
-  Json retired = Json::object();          // values of retired fields the op had set
-  std::vector<std::string> renamed;       // "old->new"
-  std::vector<std::string> defaults;      // fields a create got from an add_field default
+  Json retired = Json::object();      // values of retired fields the op had set
+  std::vector<std::string> renamed;   // "old->new"
+  std::vector<std::string> defaults;  // fields a create got from an add_field default
 };
 
 // Every version a server has served (or a device has learnt), newest last.
@@ -98,7 +99,7 @@ class SchemaHistory {
   std::vector<Json> documents_;
   std::shared_ptr<const Schema> current_;
   std::vector<std::shared_ptr<const Schema>> schemas_;  // parallel to documents_
-  std::map<int, std::vector<SchemaStep>> steps_;  // version -> steps that lead to it
+  std::map<int, std::vector<SchemaStep>> steps_;        // version -> steps that lead to it
 };
 
 }  // namespace lumbung

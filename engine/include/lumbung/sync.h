@@ -120,10 +120,10 @@ struct AttachmentProgress {
 
 // What the attachment part of a sync did (attachments.h upload_attachments).
 struct AttachmentSyncReport {
-  uint64_t sent = 0;     // attachments now whole on the server
-  uint64_t already = 0;  // of those, the server had the bytes already (same sha256)
-  uint64_t failed = 0;   // refused or not finished; kept, tried again at the next sync
-  uint64_t bytes = 0;    // attachment bytes the server confirmed in this sync
+  uint64_t sent = 0;      // attachments now whole on the server
+  uint64_t already = 0;   // of those, the server had the bytes already (same sha256)
+  uint64_t failed = 0;    // refused or not finished; kept, tried again at the next sync
+  uint64_t bytes = 0;     // attachment bytes the server confirmed in this sync
   uint64_t bytes_up = 0;  // on the wire, headers and re-sent chunks included
   uint64_t bytes_down = 0;
   uint64_t requests = 0;

@@ -99,9 +99,9 @@ std::string AttachmentStore::Impl::open_sealed(const std::string& sha, const cha
 }
 
 std::optional<AttachmentInfo> AttachmentStore::Impl::load(const std::string& sha) const {
-  auto& st =
-      db->prepare("SELECT size, mime, name, bytes IS NOT NULL, state, sent, error FROM att "
-                  "WHERE sha=?1");
+  auto& st = db->prepare(
+      "SELECT size, mime, name, bytes IS NOT NULL, state, sent, error FROM att "
+      "WHERE sha=?1");
   st.bind(1, sha);
   if (!st.step()) {
     st.reset();
@@ -137,9 +137,8 @@ std::unique_ptr<AttachmentStore> AttachmentStore::open(Store& store, const std::
         .bind(1, store.device_id())
         .run();
   } else if (owner != store.device_id()) {
-    throw Error(ErrorCode::kSchemaMismatch,
-                "attachment file " + path + " belongs to device " + owner + ", not " +
-                    store.device_id());
+    throw Error(ErrorCode::kSchemaMismatch, "attachment file " + path + " belongs to device " +
+                                                owner + ", not " + store.device_id());
   }
   return std::unique_ptr<AttachmentStore>(new AttachmentStore(std::move(impl)));
 }
@@ -202,8 +201,8 @@ std::optional<std::string> AttachmentStore::read(const std::string& sha256) cons
   st.reset();
   std::string bytes = impl_->open_sealed(sha256, "bytes", stored);
   if (attach_detail::sha256_hex(bytes) != sha256) {
-    throw Error(ErrorCode::kCorrupt, "attachment " + sha256.substr(0, 12) +
-                                         " on this laptop does not match its sha256");
+    throw Error(ErrorCode::kCorrupt,
+                "attachment " + sha256.substr(0, 12) + " on this laptop does not match its sha256");
   }
   return bytes;
 }
@@ -229,11 +228,12 @@ std::vector<AttachmentInfo> AttachmentStore::unsent() const {
 
 void AttachmentStore::set_sent(const std::string& sha256, uint64_t sent, bool complete) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->db
-      ->prepare("UPDATE att SET sent=?2, state=?3, error='' WHERE sha=?1")
+  impl_->db->prepare("UPDATE att SET sent=?2, state=?3, error='' WHERE sha=?1")
       .bind(1, sha256)
       .bind(2, static_cast<int64_t>(sent))
-      .bind(3, complete ? "on_server" : sent > 0 ? "sending" : "waiting")
+      .bind(3, complete   ? "on_server"
+               : sent > 0 ? "sending"
+                          : "waiting")
       .run();
 }
 

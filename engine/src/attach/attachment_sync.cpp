@@ -48,8 +48,8 @@ class ChunkSizer {
     // Before the first cut: past 16 KiB only once the link carried 64 KiB whole (a 32 KiB
     // chunk lost on the first connection of a link cut every 30 KB cost 11% of a photo).
     if (run_ == 0) return since_ >= 64 * 1024 ? cap : std::min(cap, body_of(16 * 1024));
-    const double best = std::sqrt(2 * kChunkRoundTripOverhead *
-                                  static_cast<double>(std::max(run_, since_)));
+    const double best =
+        std::sqrt(2 * kChunkRoundTripOverhead * static_cast<double>(std::max(run_, since_)));
     size_t c = std::clamp(static_cast<size_t>(best), kMinChunkBytes, std::max(cap, kMinChunkBytes));
     // A link that cuts after about the same number of bytes each time: the chunk that would
     // straddle the expected cut is shortened to end before it (a link that cuts at random
@@ -127,8 +127,8 @@ struct Uploader {
     const AttachmentRef& ref = info.ref;
     auto progress = [&](uint64_t sent) {
       if (options.on_attachment) {
-        options.on_attachment(AttachmentProgress{ref.sha256, sent, static_cast<uint64_t>(ref.size),
-                                                 index, count});
+        options.on_attachment(
+            AttachmentProgress{ref.sha256, sent, static_cast<uint64_t>(ref.size), index, count});
       }
     };
     Json status;
@@ -161,9 +161,8 @@ struct Uploader {
         }
       };
       std::string first = bytes.substr(at, sizer.next());
-      RequestLoop::Headers headers = {
-          {"Content-Type", "application/octet-stream"},
-          {"X-Lumbung-Chunk-Sha256", attach_detail::sha256_hex(first)}};
+      RequestLoop::Headers headers = {{"Content-Type", "application/octet-stream"},
+                                      {"X-Lumbung-Chunk-Sha256", attach_detail::sha256_hex(first)}};
       const size_t sent_body = first.size();
       size_t body_now = sent_body;
       CallInfo ci;
@@ -196,8 +195,10 @@ struct Uploader {
       store.set_sent(ref.sha256, offset, complete_of(j));
       progress(offset);
       if (complete_of(j)) return;
-      if (offset >= size) throw Error(ErrorCode::kProtocol, "the server holds the whole file "
-                                                            "but did not say it is complete");
+      if (offset >= size)
+        throw Error(ErrorCode::kProtocol,
+                    "the server holds the whole file "
+                    "but did not say it is complete");
     }
   }
 };
@@ -267,12 +268,12 @@ std::string AttachmentStore::fetch(Transport& transport, const std::string& toke
              "&limit=" + std::to_string(limit);
     };
     CallInfo ci;
-    std::string part = loop.call_raw(
-        "GET", target(sizer.next()), "", {{"Accept", "application/octet-stream"}}, nullptr, &ci,
-        [&](HttpRequest& req, uint64_t partial) {
-          sizer.on_cut(partial);
-          req.target = target(sizer.next());
-        });
+    std::string part =
+        loop.call_raw("GET", target(sizer.next()), "", {{"Accept", "application/octet-stream"}},
+                      nullptr, &ci, [&](HttpRequest& req, uint64_t partial) {
+                        sizer.on_cut(partial);
+                        req.target = target(sizer.next());
+                      });
     if (part.empty()) throw Error(ErrorCode::kProtocol, "the server sent no bytes");
     sizer.on_whole(1, ci);
     if (bytes.size() + part.size() > size) {

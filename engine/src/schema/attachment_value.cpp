@@ -12,8 +12,7 @@ namespace {
 bool issue(std::vector<ValidationIssue>& issues, std::string_view prefix, const FieldDef& f,
            const char* reason, const std::string& message) {
   const std::string& label = f.label.empty() ? f.name : f.label;
-  issues.push_back(
-      ValidationIssue{std::string(prefix) + f.name, reason, label + ": " + message});
+  issues.push_back(ValidationIssue{std::string(prefix) + f.name, reason, label + ": " + message});
   return false;
 }
 

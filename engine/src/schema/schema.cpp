@@ -106,12 +106,18 @@ bool bool_member(const Json& object, const char* name, const std::string& where)
 
 FieldType parse_type(const std::string& s, const std::string& where) {
   static const std::pair<const char*, FieldType> kTypes[] = {
-      {"string", FieldType::kString}, {"integer", FieldType::kInteger},
-      {"number", FieldType::kNumber}, {"boolean", FieldType::kBoolean},
-      {"date", FieldType::kDate},     {"timestamp", FieldType::kTimestamp},
-      {"enum", FieldType::kEnum},     {"enum_set", FieldType::kEnumSet},
-      {"nik", FieldType::kNik},       {"region_code", FieldType::kRegionCode},
-      {"phone", FieldType::kPhone},   {"object_list", FieldType::kObjectList},
+      {"string", FieldType::kString},
+      {"integer", FieldType::kInteger},
+      {"number", FieldType::kNumber},
+      {"boolean", FieldType::kBoolean},
+      {"date", FieldType::kDate},
+      {"timestamp", FieldType::kTimestamp},
+      {"enum", FieldType::kEnum},
+      {"enum_set", FieldType::kEnumSet},
+      {"nik", FieldType::kNik},
+      {"region_code", FieldType::kRegionCode},
+      {"phone", FieldType::kPhone},
+      {"object_list", FieldType::kObjectList},
       {"attachment", FieldType::kAttachment},
   };
   for (const auto& [name, type] : kTypes) {
@@ -391,8 +397,7 @@ std::shared_ptr<const Schema> Schema::parse(const Json& document) {
   const std::string where = "document";
   if (!document.is_object()) fail(where, "must be a JSON object");
   // "changelog": the typed steps from version 1 (lumbung/schema_versions.h checks them).
-  check_members(document, {"schema", "version", "description", "collections", "changelog"},
-                where);
+  check_members(document, {"schema", "version", "description", "collections", "changelog"}, where);
   auto schema = std::make_shared<Schema>();
   schema->name_ = string_member(document, "schema", where, true);
   if (const Json* log = member(document, "changelog")) schema->changelog_ = *log;

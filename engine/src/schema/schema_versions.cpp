@@ -26,9 +26,9 @@ std::string str_member(const Json& j, const char* name, const std::string& at) {
 SchemaStep parse_step(const Json& j, const std::string& at) {
   if (!j.is_object()) bad(at + ": a step must be an object");
   static const std::map<std::string, Kind> kinds = {
-      {"add_field", Kind::kAddField},       {"add_enum_value", Kind::kAddEnumValue},
-      {"tighten_rule", Kind::kTighten},     {"loosen_rule", Kind::kLoosen},
-      {"rename_field", Kind::kRename},      {"retire_field", Kind::kRetire}};
+      {"add_field", Kind::kAddField},   {"add_enum_value", Kind::kAddEnumValue},
+      {"tighten_rule", Kind::kTighten}, {"loosen_rule", Kind::kLoosen},
+      {"rename_field", Kind::kRename},  {"retire_field", Kind::kRetire}};
   const std::string op = str_member(j, "op", at);
   auto k = kinds.find(op);
   if (k == kinds.end()) {
@@ -162,7 +162,8 @@ std::map<int, std::vector<SchemaStep>> parse_changelog(const Json& document) {
     if (!e.is_object() || !e.contains("version") || !e["version"].is_number_integer() ||
         e["version"].get<int64_t>() != expect) {
       bad("entries must be {\"version\": 2, ...}, {\"version\": 3, ...} in order; expected "
-          "version " + std::to_string(expect));
+          "version " +
+          std::to_string(expect));
     }
     for (const auto& [key, _] : e.items()) {
       if (key != "version" && key != "steps" && key != "note") {
@@ -209,14 +210,16 @@ void check_successor(const Json& prev, const Json& next) {
   for (const auto& [v, earlier] : log) {
     if (v >= ns->version()) break;
     for (const auto& s : earlier) {
-      if (s.kind == Kind::kRename || s.kind == Kind::kRetire) former.insert({s.collection, s.field});
+      if (s.kind == Kind::kRename || s.kind == Kind::kRetire)
+        former.insert({s.collection, s.field});
     }
   }
   for (const auto& s : steps) {
     const std::string& given = s.kind == Kind::kRename ? s.to : s.field;
     if ((s.kind == Kind::kRename || s.kind == Kind::kAddField) &&
         former.count({s.collection, given})) {
-      problem(s.collection + "." + given + " was renamed or retired before: names are never reused");
+      problem(s.collection + "." + given +
+              " was renamed or retired before: names are never reused");
     }
   }
   for (const auto& pc : ps->collections()) {
@@ -237,15 +240,19 @@ void check_successor(const Json& prev, const Json& next) {
     std::map<std::string, std::set<std::string>> enum_added;
     for (const auto& s : steps) {
       if (s.collection != nc.name()) {
-        if (!ns->collection(s.collection)) problem("a step names unknown collection \"" + s.collection + "\"");
+        if (!ns->collection(s.collection))
+          problem("a step names unknown collection \"" + s.collection + "\"");
         continue;
       }
       const std::string& f = s.field;
       switch (s.kind) {
         case Kind::kAddField:
-          if (now.count(f)) problem(f + ": add_field of a field that exists");
-          else if (!nc.field(f)) problem(f + ": add_field but the new version has no such field");
-          else now[f] = "";
+          if (now.count(f))
+            problem(f + ": add_field of a field that exists");
+          else if (!nc.field(f))
+            problem(f + ": add_field but the new version has no such field");
+          else
+            now[f] = "";
           if (!s.value.is_null() && nc.field(f)) {
             Json probe = Json::object({{f, s.value}});
             if (!nc.normalize_and_validate(probe, true).empty()) {
@@ -254,23 +261,36 @@ void check_successor(const Json& prev, const Json& next) {
           }
           break;
         case Kind::kRename:
-          if (!now.count(f)) problem("rename_field from \"" + f + "\" which is not a field");
-          else if (now.count(s.to)) problem("rename_field onto \"" + s.to + "\" which exists");
-          else if (!nc.field(s.to)) problem("rename_field to \"" + s.to + "\" but the new version has no such field");
+          if (!now.count(f))
+            problem("rename_field from \"" + f + "\" which is not a field");
+          else if (now.count(s.to))
+            problem("rename_field onto \"" + s.to + "\" which exists");
+          else if (!nc.field(s.to))
+            problem("rename_field to \"" + s.to + "\" but the new version has no such field");
           else {
             now[s.to] = now[f];
             now.erase(f);
           }
           break;
         case Kind::kRetire:
-          if (!now.count(f)) problem("retire_field \"" + f + "\" which is not a field");
-          else if (nc.field(f)) problem("retire_field \"" + f + "\" but the new version still has it");
-          else if (f == nc.scope_field() || f == nc.natural_key()) problem(f + ": the scope field and natural key cannot be retired");
-          else now.erase(f);
+          if (!now.count(f))
+            problem("retire_field \"" + f + "\" which is not a field");
+          else if (nc.field(f))
+            problem("retire_field \"" + f + "\" but the new version still has it");
+          else if (f == nc.scope_field() || f == nc.natural_key())
+            problem(f + ": the scope field and natural key cannot be retired");
+          else
+            now.erase(f);
           break;
-        case Kind::kAddEnumValue: enum_added[f].insert(s.value.get<std::string>()); break;
-        case Kind::kTighten: tighten.insert(f); break;
-        case Kind::kLoosen: loosen.insert(f); break;
+        case Kind::kAddEnumValue:
+          enum_added[f].insert(s.value.get<std::string>());
+          break;
+        case Kind::kTighten:
+          tighten.insert(f);
+          break;
+        case Kind::kLoosen:
+          loosen.insert(f);
+          break;
       }
     }
     for (const auto& f : nc.fields()) {
@@ -280,7 +300,8 @@ void check_successor(const Json& prev, const Json& next) {
     }
     for (const auto& [name, old] : now) {
       if (!nc.field(name)) {
-        problem(nc.name() + "." + name + " is gone but no retire_field or rename_field step says so");
+        problem(nc.name() + "." + name +
+                " is gone but no retire_field or rename_field step says so");
         continue;
       }
       if (old.empty()) continue;  // added
@@ -294,18 +315,26 @@ void check_successor(const Json& prev, const Json& next) {
       const RuleChange c = compare_rules(*a, *b);
       std::set<std::string> said = enum_added[name];
       for (const auto& v : c.added_values) {
-        if (!said.erase(v)) problem(nc.name() + "." + name + ": value \"" + v + "\" is new but no add_enum_value step says so");
+        if (!said.erase(v))
+          problem(nc.name() + "." + name + ": value \"" + v +
+                  "\" is new but no add_enum_value step says so");
       }
-      for (const auto& v : said) problem(nc.name() + "." + name + ": add_enum_value \"" + v + "\" but the value is not new");
-      if (c.tighter && !tighten.count(name)) problem(nc.name() + "." + name + ": its rules are tighter but no tighten_rule step says so");
-      if (c.looser && !loosen.count(name) && !(c.tighter && tighten.count(name))) problem(nc.name() + "." + name + ": its rules are looser but no loosen_rule step says so");
-      if (!c.tighter && tighten.count(name)) problem(nc.name() + "." + name + ": tighten_rule but no rule is tighter");
-      if (!c.looser && loosen.count(name)) problem(nc.name() + "." + name + ": loosen_rule but no rule is looser");
+      for (const auto& v : said)
+        problem(nc.name() + "." + name + ": add_enum_value \"" + v + "\" but the value is not new");
+      if (c.tighter && !tighten.count(name))
+        problem(nc.name() + "." + name +
+                ": its rules are tighter but no tighten_rule step says so");
+      if (c.looser && !loosen.count(name) && !(c.tighter && tighten.count(name)))
+        problem(nc.name() + "." + name + ": its rules are looser but no loosen_rule step says so");
+      if (!c.tighter && tighten.count(name))
+        problem(nc.name() + "." + name + ": tighten_rule but no rule is tighter");
+      if (!c.looser && loosen.count(name))
+        problem(nc.name() + "." + name + ": loosen_rule but no rule is looser");
     }
   }
   if (!problems.empty()) {
-    std::string msg = "version " + std::to_string(ns->version()) + " is not a valid successor of version " +
-                      std::to_string(ps->version()) + ":";
+    std::string msg = "version " + std::to_string(ns->version()) +
+                      " is not a valid successor of version " + std::to_string(ps->version()) + ":";
     for (const auto& p : problems) msg += "\n  - " + p;
     throw Error(ErrorCode::kSchemaInvalid, msg);
   }
