@@ -331,9 +331,8 @@ int main(int argc, char** argv) {
       if (opt.attachment_quota_mb > 0) {
         limits.device_quota_bytes = static_cast<uint64_t>(opt.attachment_quota_mb) << 20;
       }
-      attachments = std::make_unique<AttachmentService>(
-          *schema, *store, system_wall_clock(), att_dir,
-          keys->data_key(), limits);
+      attachments = std::make_unique<AttachmentService>(*schema, *store, system_wall_clock(),
+                                                        att_dir, keys->data_key(), limits);
       attachments->start_collector(3600 * 1000);  // its first pass at once, in the background
       router.set_attachments(attachments.get());
     }

@@ -439,7 +439,8 @@ Json SyncClient::fetch_schema() {
   try {
     Schema::parse(doc);
   } catch (const Error& e) {
-    throw Error(ErrorCode::kProtocol, std::string("the server's schema does not parse: ") + e.what());
+    throw Error(ErrorCode::kProtocol,
+                std::string("the server's schema does not parse: ") + e.what());
   }
   return doc;
 }

@@ -130,7 +130,8 @@ class Router {
   Response audit(const Request&, const Params&, Json&, const Principal*);
   Response audit_verify(const Request&, const Params&, Json&, const Principal*);
   Response audit_checkpoint(const Request&, const Params&, Json&, const Principal*);
-  Response publish_schema(const Request&, const Params&, Json&, const Principal*);  // schema_routes.cpp
+  Response publish_schema(const Request&, const Params&, Json&,
+                          const Principal*);  // schema_routes.cpp
   Response schema_versions(const Request&, const Params&, Json&, const Principal*);
   Response web(const Request&, const Params&, Json&, const Principal*);
   Response attachment(const Request&, const Params&, Json&, const Principal*);  // attach/

@@ -148,11 +148,9 @@ std::optional<AttachmentEntry> AttachmentFiles::find(const std::string& sha) con
 
 void AttachmentFiles::begin(const std::string& sha, const AttachmentEntry& e) {
   std::lock_guard<std::mutex> lock(mu_);
-  const std::string meta = Json{{"size", e.size},
-                                {"mime", e.mime},
-                                {"device", e.device},
-                                {"started_ms", e.started_ms}}
-                               .dump();
+  const std::string meta =
+      Json{{"size", e.size}, {"mime", e.mime}, {"device", e.device}, {"started_ms", e.started_ms}}
+          .dump();
   const std::string tmp = path(sha, ".meta.tmp");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) io_error("cannot create " + tmp);
@@ -167,14 +165,14 @@ void AttachmentFiles::begin(const std::string& sha, const AttachmentEntry& e) {
   index_[sha] = copy;
 }
 
-uint64_t AttachmentFiles::append(const std::string& sha, const std::string& chunk,
-                                 int64_t now_ms) {
+uint64_t AttachmentFiles::append(const std::string& sha, const std::string& chunk, int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(sha);
   if (it == index_.end() || it->second.complete) {
     throw Error(ErrorCode::kInternal, "append to an upload that is not open");
   }
-  const std::string stored = key_.empty() ? chunk : crypto::seal(key_, chunk, aad(sha, it->second.received));
+  const std::string stored =
+      key_.empty() ? chunk : crypto::seal(key_, chunk, aad(sha, it->second.received));
   std::string frame;
   frame.reserve(kFrameHead + stored.size());
   put_u32(frame, static_cast<uint32_t>(chunk.size()));
@@ -207,9 +205,9 @@ bool AttachmentFiles::finish(const std::string& sha) {
   if (ok) {
     scan_frames(*part, [&](uint64_t offset, std::string_view stored) {
       if (!ok) return;
-      std::optional<std::string> plain =
-          key_.empty() ? std::optional<std::string>(std::string(stored))
-                       : crypto::open(key_, stored, aad(sha, offset));
+      std::optional<std::string> plain = key_.empty()
+                                             ? std::optional<std::string>(std::string(stored))
+                                             : crypto::open(key_, stored, aad(sha, offset));
       if (!plain) {
         ok = false;
         return;

@@ -85,7 +85,8 @@ uint64_t number(const std::map<std::string, std::string>& q, const char* name, b
     if (required) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is required");
     return def;
   }
-  if (it->second.size() > 15) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is too large");
+  if (it->second.size() > 15)
+    throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is too large");
   uint64_t n = 0;
   for (char c : it->second) {
     if (c < '0' || c > '9') {
@@ -138,9 +139,10 @@ Json AttachmentService::status(const std::string& sha) const {
 }
 
 Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, uint64_t offset,
-                                  uint64_t size, const std::string& mime,
-                                  const std::string& chunk, const std::string& chunk_sha) {
-  if (!is_sha(sha)) throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 hex digits");
+                                  uint64_t size, const std::string& mime, const std::string& chunk,
+                                  const std::string& chunk_sha) {
+  if (!is_sha(sha))
+    throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 hex digits");
   // The checksum first: a chunk damaged on the way says nothing reliable.
   if (chunk.empty() || sha256_hex(chunk) != chunk_sha) {
     throw Error(ErrorCode::kValidationFailed,
@@ -152,16 +154,15 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
     if (e->complete) return chunk_answer(*e);  // deduplicated: nothing more to send
     if (e->received > 0) {
       throw Error(ErrorCode::kValidationFailed,
-                  "this attachment is being uploaded with size " + std::to_string(e->size),
-                  "size");
+                  "this attachment is being uploaded with size " + std::to_string(e->size), "size");
     }
     e.reset();  // announced with another size and nothing received: start over
   }
   if (!e) {
     if (max_size_ <= 0) throw Error(ErrorCode::kNotFound, "this schema has no attachment fields");
     if (size == 0 || size > static_cast<uint64_t>(max_size_)) {
-      throw Error(ErrorCode::kBodyTooLarge, "an attachment may have at most " +
-                                                std::to_string(max_size_) + " bytes");
+      throw Error(ErrorCode::kBodyTooLarge,
+                  "an attachment may have at most " + std::to_string(max_size_) + " bytes");
     }
     if (!mimes_.count(mime)) {
       std::string list;
@@ -212,15 +213,16 @@ Response AttachmentService::content(const Principal& who, const std::string& sha
   if (!cs->scope_field().empty()) {
     const auto it = values.find(cs->scope_field());
     const std::string scope = it != values.end() && it->is_string() ? it->get<std::string>() : "";
-    const bool sees = who.role == Role::kDevice ? in_scope(scope, who.scope) : reader_sees(who, scope);
+    const bool sees =
+        who.role == Role::kDevice ? in_scope(scope, who.scope) : reader_sees(who, scope);
     if (!sees) throw Error(ErrorCode::kOutOfScope, "this record is outside your regions");
   }
   bool refers = false;
   for (const auto& f : cs->fields()) {
     if (f.type != FieldType::kAttachment) continue;
     auto it = values.find(f.name);
-    refers = refers || (it != values.end() && it->is_object() &&
-                        it->value("sha256", std::string()) == sha);
+    refers = refers ||
+             (it != values.end() && it->is_object() && it->value("sha256", std::string()) == sha);
   }
   auto e = files_.find(sha);
   if (!refers || !e || !e->complete) {
@@ -287,8 +289,8 @@ void AttachmentService::start_collector(int64_t every_ms) {
   collector_ = std::thread([this, every_ms] {
     std::unique_lock<std::mutex> lock(stop_mu_);
     for (bool first = true;; first = false) {
-      if (!first &&
-          stop_cv_.wait_for(lock, std::chrono::milliseconds(every_ms), [this] { return stopping_; }))
+      if (!first && stop_cv_.wait_for(lock, std::chrono::milliseconds(every_ms),
+                                      [this] { return stopping_; }))
         break;
       if (stopping_) break;
       lock.unlock();
@@ -306,7 +308,8 @@ Response AttachmentService::handle(const Request& req, const std::string& route,
                                    const std::string& sha, const Principal& who) {
   const auto q = query_map(req.query);
   if (route == "gc") return json_response(collect_garbage());
-  if (!is_sha(sha)) throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 lower-case hex digits");
+  if (!is_sha(sha))
+    throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 lower-case hex digits");
   if (route == "status") return json_response(status(sha));
   if (route == "content") {
     auto col = q.find("collection"), rec = q.find("record");

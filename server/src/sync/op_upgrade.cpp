@@ -207,8 +207,7 @@ std::string upgrade_log_text(const SchemaHistory& h, const std::string& op_text)
 }
 
 void explain_newer_rule(const SchemaHistory& h, const std::string& collection,
-                        const Json& original_set, bool partial, int written_version,
-                        Refusal& why) {
+                        const Json& original_set, bool partial, int written_version, Refusal& why) {
   const auto old = h.schema_at(written_version);
   const CollectionSchema* cs = old ? old->collection(collection) : nullptr;
   if (!cs) return;

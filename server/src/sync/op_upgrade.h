@@ -65,7 +65,6 @@ std::string upgrade_log_text(const SchemaHistory& h, const std::string& op_text)
 // version 2"), so the device and the reviewer (refused queue) see honest work refused by a
 // newer rule.
 void explain_newer_rule(const SchemaHistory& h, const std::string& collection,
-                        const Json& original_set, bool partial, int written_version,
-                        Refusal& why);
+                        const Json& original_set, bool partial, int written_version, Refusal& why);
 
 }  // namespace lumbung::server
