@@ -94,7 +94,7 @@ TEST_CASE("attach - show - sync - open on another laptop") {
   CHECK(read_all(out) == photo);
   struct stat st {};
   REQUIRE(::stat(out.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);  // personal data: the officer's only
+  CHECK((st.st_mode & 0777) == 0600);                   // personal data: the officer's only
   r = f.lumbung("b", {"open", kNik, "foto_ktp", out});  // never over an existing file
   CHECK(r.exit != 0);
   CHECK(read_all(out) == photo);
@@ -103,8 +103,9 @@ TEST_CASE("attach - show - sync - open on another laptop") {
   CHECK(r.out.find("not on this laptop") != std::string::npos);  // formulir was not opened
 
   // A record without the attachment: exit 4.
-  REQUIRE(f.lumbung("a", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"))
-              .exit == 0);
+  REQUIRE(
+      f.lumbung("a", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L")).exit ==
+      0);
   r = f.lumbung("a", {"open", "7402012107850002", "foto_ktp", f.dir.path() + "/x.jpg"});
   CHECK(r.exit == 4);
 }

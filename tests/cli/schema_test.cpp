@@ -25,7 +25,9 @@ json version_2(bool with_step) {
   }
   json steps = json::array();
   if (with_step) {
-    steps.push_back({{"op", "rename_field"}, {"collection", "enrolment"}, {"from", "phone"},
+    steps.push_back({{"op", "rename_field"},
+                     {"collection", "enrolment"},
+                     {"from", "phone"},
                      {"to", "phone_number"}});
   } else {
     steps.push_back({{"op", "loosen_rule"}, {"collection", "enrolment"}, {"field", "email"}});
@@ -55,8 +57,7 @@ TEST_CASE("schema publish refuses a bad successor naming the problems then store
   CHECK(r.out.find("Schema version 2 published") != std::string::npos);
   r = f.admin({"schema", "list"});
   CHECK(r.exit == 0);
-  CHECK(r.out.find("Active schema: version 1; newest published: version 2.") !=
-        std::string::npos);
+  CHECK(r.out.find("Active schema: version 1; newest published: version 2.") != std::string::npos);
   CHECK(r.out.find("rename_field enrolment.phone -> phone_number") != std::string::npos);
   CHECK(f.admin({"schema", "publish", dir.path() + "/missing.json"}).exit == 2);
 }

@@ -196,8 +196,7 @@ TEST_CASE("attach keeps the bytes sealed and writes the reference into the recor
   CHECK_THROWS_AS(att->attach("enrolment", id, "foto_ktp", "%PDF-1.4", "application/pdf", ""),
                   Error);
   CHECK_THROWS_AS(att->attach("enrolment", id, "full_name", "x", "image/jpeg", ""), Error);
-  CHECK_THROWS_AS(att->attach("enrolment", "no-such-id", "foto_ktp", "x", "image/jpeg", ""),
-                  Error);
+  CHECK_THROWS_AS(att->attach("enrolment", "no-such-id", "foto_ktp", "x", "image/jpeg", ""), Error);
   CHECK(att->unsent().size() == 1);
   CHECK(store->get("enrolment", id)->fields["foto_ktp"] == r.to_json());
 

@@ -95,7 +95,8 @@ TEST_CASE("a 300 KB photo over 2G cut every 30 KB arrives whole with at most 1.3
   Laptop a(f, "laptop-a"), b(f, "laptop-b");
   const std::string id = a.store->create("enrolment", test::konawe_enrolment(1));
   const std::string bytes = photo(300 * 1000, 17);
-  const AttachmentRef ref = a.att->attach("enrolment", id, "foto_ktp", bytes, "image/jpeg", "ktp.jpg");
+  const AttachmentRef ref =
+      a.att->attach("enrolment", id, "foto_ktp", bytes, "image/jpeg", "ktp.jpg");
   CHECK(a.att->info(ref.sha256)->state == AttachmentState::kWaiting);
   {  // the record first, on a clean link: the relay below carries only the photo
     auto direct = make_http_transport(f.server().base_url());
@@ -115,10 +116,9 @@ TEST_CASE("a 300 KB photo over 2G cut every 30 KB arrives whole with at most 1.3
   const AttachmentSyncReport r = upload_attachments(*a.att, *transport, a.token, o);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double carried = static_cast<double>(link.bytes_up() + link.bytes_down());
-  MESSAGE("300 KB photo over 2G cut every 30 KB: " << carried << " B carried ("
-                                                   << carried / bytes.size() << "x), "
-                                                   << link.cuts() << " cuts, " << r.requests
-                                                   << " requests, " << secs << " s");
+  MESSAGE("300 KB photo over 2G cut every 30 KB: "
+          << carried << " B carried (" << carried / bytes.size() << "x), " << link.cuts()
+          << " cuts, " << r.requests << " requests, " << secs << " s");
   CHECK(r.sent == 1);
   CHECK(r.failed == 0);
   CHECK(link.cuts() >= 5);

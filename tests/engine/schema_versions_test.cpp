@@ -6,22 +6,14 @@
 
 #include "lumbung/error.h"
 #include "lumbung/schema_versions.h"
+#include "support/enrolment.h"
 
 using namespace lumbung;
 
 namespace {
 
-Json v1() {
-  std::ifstream in(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
-  return Json::parse(in);
-}
-
-Json& field_of(Json& doc, const std::string& name) {
-  for (auto& f : doc["collections"][0]["fields"]) {
-    if (f["name"] == name) return f;
-  }
-  throw std::runtime_error("no field " + name);
-}
+Json v1() { return test::enrolment_document(); }
+using test::field_of;
 
 Json step(const char* op, const char* field) {
   return Json{{"op", op}, {"collection", "enrolment"}, {"field", field}};
@@ -42,11 +34,13 @@ Json v2() {
   fields.push_back(Json{{"name", "npwp"}, {"type", "string"}, {"max_length", 20}});
   Json add = step("add_field", "npwp");
   add["default"] = "-";
-  d["changelog"] = Json::array(
-      {Json{{"version", 2},
-            {"steps", Json::array({Json{{"op", "rename_field"}, {"collection", "enrolment"},
-                                        {"from", "phone"}, {"to", "phone_number"}},
-                                   step("retire_field", "position"), add})}}});
+  d["changelog"] =
+      Json::array({Json{{"version", 2},
+                        {"steps", Json::array({Json{{"op", "rename_field"},
+                                                    {"collection", "enrolment"},
+                                                    {"from", "phone"},
+                                                    {"to", "phone_number"}},
+                                               step("retire_field", "position"), add})}}});
   return d;
 }
 
@@ -73,9 +67,9 @@ TEST_CASE("a version whose steps account for every change is a valid successor")
 
 TEST_CASE("changes no step accounts for are refused and every one is named") {
   Json bad = v2();
-  bad["changelog"][0]["steps"].erase(1);                // position gone, no retire step
+  bad["changelog"][0]["steps"].erase(1);                 // position gone, no retire step
   field_of(bad, "payment_source")["type"] = "enum_set";  // a changed type
-  field_of(bad, "birth_place")["max_length"] = 20;     // tighter, no tighten_rule
+  field_of(bad, "birth_place")["max_length"] = 20;       // tighter, no tighten_rule
   const std::string why = successor_problem(v1(), bad);
   CHECK(why.find("enrolment.position is gone") != std::string::npos);
   CHECK(why.find("payment_source: type enum -> enum_set cannot be mapped") != std::string::npos);

@@ -383,7 +383,8 @@ TEST_CASE("an edit on a laptop whose clock runs behind wins over the version it 
   const std::string reviewer = f.reviewer();
   const int64_t real = system_wall_clock().now_ms();
   test::FakeWallClock fast_wall(real), slow_wall(real);
-  Laptop fast(f, "laptop-fast", {"74.02"}, &fast_wall), slow(f, "laptop-slow", {"74.02"}, &slow_wall);
+  Laptop fast(f, "laptop-fast", {"74.02"}, &fast_wall),
+      slow(f, "laptop-slow", {"74.02"}, &slow_wall);
   // After registration the fast laptop's clock runs 50 minutes ahead (inside the skew the
   // server accepts unchanged), the slow one's 20 minutes behind (a CMOS battery going flat).
   fast_wall.set(real + 50 * 60 * 1000);

@@ -21,17 +21,8 @@ using test::ServerFixture;
 
 namespace {
 
-Json v1_document() {
-  std::ifstream in(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
-  return Json::parse(in);
-}
-
-Json& field_of(Json& doc, const std::string& name) {
-  for (auto& f : doc["collections"][0]["fields"]) {
-    if (f["name"] == name) return f;
-  }
-  throw std::runtime_error("no field " + name);
-}
+Json v1_document() { return test::enrolment_document(); }
+using test::field_of;
 
 // Version 2: phone -> phone_number, position retired, npwp added, occupation "penenun",
 // birth_place at most 20 characters (was 60).
@@ -52,14 +43,17 @@ Json v2_document() {
   d["changelog"] = Json::array({Json{
       {"version", 2},
       {"steps", Json::array({
-                    {{"op", "rename_field"}, {"collection", "enrolment"}, {"from", "phone"},
+                    {{"op", "rename_field"},
+                     {"collection", "enrolment"},
+                     {"from", "phone"},
                      {"to", "phone_number"}},
                     {{"op", "retire_field"}, {"collection", "enrolment"}, {"field", "position"}},
                     {{"op", "add_field"}, {"collection", "enrolment"}, {"field", "npwp"}},
-                    {{"op", "add_enum_value"}, {"collection", "enrolment"},
-                     {"field", "occupation"}, {"value", "penenun"}},
-                    {{"op", "tighten_rule"}, {"collection", "enrolment"},
-                     {"field", "birth_place"}},
+                    {{"op", "add_enum_value"},
+                     {"collection", "enrolment"},
+                     {"field", "occupation"},
+                     {"value", "penenun"}},
+                    {{"op", "tighten_rule"}, {"collection", "enrolment"}, {"field", "birth_place"}},
                 })}}});
   return d;
 }
@@ -176,8 +170,10 @@ TEST_CASE("a laptop on version 1 syncs after the server moved to version 2: noth
   // birth place the server refused is still the laptop's: the tighter rule asks it fixed.
   CHECK_THROWS_AS(a.store->update("enrolment", id, {{"npwp", "0123456789"}}), Error);
   a.store->update("enrolment", id,
-                  {{"phone_number", "081234500003"}, {"npwp", "0123456789"},
-                   {"occupation", "penenun"}, {"birth_place", "Lambuya"}});
+                  {{"phone_number", "081234500003"},
+                   {"npwp", "0123456789"},
+                   {"occupation", "penenun"},
+                   {"birth_place", "Lambuya"}});
   r = a.sync();
   CHECK(r.refused == 0);
   recs = server_records(f, reviewer);
@@ -329,8 +325,7 @@ TEST_CASE("pull after a schema move reads every older op in the new names: timed
     test::Device r = f.device(reader, {"74.02"});
     const auto t0 = std::chrono::steady_clock::now();
     Json all = f.pull_all(r);
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return std::make_pair(all, s);
   };
   auto [before, s1] = timed_pull("reader-1");
@@ -348,7 +343,8 @@ TEST_CASE("pull after a schema move reads every older op in the new names: timed
     }
   }
   CHECK(upgraded == kOps);
-  std::printf("schema move: pull of %d ops %.3f s as written (version 1), %.3f s read in "
-              "version 2 names\n",
-              kOps, s1, s2);
+  std::printf(
+      "schema move: pull of %d ops %.3f s as written (version 1), %.3f s read in "
+      "version 2 names\n",
+      kOps, s1, s2);
 }

@@ -152,7 +152,7 @@ class ServerFixture {
  private:
   TempDir dir_;
   std::vector<std::string> extra_;  // given to every start
-  std::string db_url_;  // PostgreSQL builds only
+  std::string db_url_;              // PostgreSQL builds only
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<HttpTestClient> http_;
   std::string admin_;

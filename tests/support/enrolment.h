@@ -1,7 +1,9 @@
 // The shipped BPJS enrolment schema and a valid sample record, for tests.
 #pragma once
 
+#include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "lumbung/schema.h"
@@ -12,6 +14,20 @@ inline std::shared_ptr<const Schema> enrolment_schema() {
   static const auto schema =
       Schema::load_file(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
   return schema;
+}
+
+// The shipped schema document as JSON, to derive other versions from (schema_versions tests).
+inline Json enrolment_document() {
+  std::ifstream in(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json");
+  return Json::parse(in);
+}
+
+// The field `name` of the document's first collection.
+inline Json& field_of(Json& doc, const std::string& name) {
+  for (auto& f : doc["collections"][0]["fields"]) {
+    if (f["name"] == name) return f;
+  }
+  throw std::runtime_error("no field " + name);
 }
 
 // A valid enrolment (the first record of the workload, id removed). `serial` varies the
