@@ -1,0 +1,107 @@
+// Private to engine/src/capi: the handles behind lumbung.h and the helpers every part of
+// the C API uses (the exception boundary, caller-owned strings, argument checks).
+//
+// Every exported function does its work inside guarded(), the one place where C++
+// exceptions are caught and turned into an lb_error; nothing here throws past it. Returned
+// strings are malloc'd copies so that lb_free() is free() whatever allocator the caller's
+// runtime uses.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "lumbung/error.h"
+#include "lumbung/lumbung.h"
+#include "lumbung/schema.h"
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+
+// The handles. A store is shared so that an lb_sync can outlive lb_store_close.
+struct lb_store {
+  std::shared_ptr<lumbung::Store> store;
+};
+
+struct lb_sync {
+  std::shared_ptr<lumbung::Store> store;
+  std::unique_ptr<lumbung::Transport> transport;
+  std::unique_ptr<lumbung::SyncClient> client;
+
+  // Serialises register/run: Transport and SyncClient are single-threaded.
+  std::mutex op_mutex;
+  // Guards `running` and the reset of `cancel`, so a cancel lands on the run in progress
+  // only and never on a later one; `cancel_cv` cuts backoff waits short.
+  std::mutex state_mutex;
+  std::condition_variable cancel_cv;
+  bool running = false;
+  std::atomic<bool> cancel{false};
+
+  // lb_sync_options' retry settings, applied to every run.
+  unsigned max_attempts = 8;
+  int initial_backoff_ms = 500;
+  int max_backoff_ms = 30000;
+  // A private copy of lb_sync_options.ca_pem (the transport loads it at each new
+  // connection); removed with the handle.
+  std::string ca_pem_file;
+  ~lb_sync() {
+    if (!ca_pem_file.empty()) std::remove(ca_pem_file.c_str());
+  }
+};
+
+namespace lumbung::capi {
+
+// The C code of an error (lumbung.h's LB_ERR_*).
+int c_code_of(const Error& e);
+int to_c_code(ErrorCode code);
+
+// Sets *err (if not NULL): the code, the message and field cut to fit at a UTF-8 boundary.
+void set_error(lb_error* err, int code, const char* message, const char* field = "");
+
+// The one exception boundary: runs `fn`, maps whatever it throws to an lb_error, and
+// returns the code. noexcept: if mapping itself failed, terminate rather than unwind into C.
+template <typename Fn>
+int guarded(lb_error* err, Fn&& fn) noexcept {
+  set_error(err, LB_OK, "");
+  try {
+    fn();
+    return LB_OK;
+  } catch (const Error& e) {
+    const int code = c_code_of(e);
+    set_error(err, code, e.what(), e.field().c_str());
+    return code;
+  } catch (const Json::parse_error& e) {
+    set_error(err, LB_ERR_MALFORMED_JSON, e.what());
+    return LB_ERR_MALFORMED_JSON;
+  } catch (const std::bad_alloc&) {
+    set_error(err, LB_ERR_INTERNAL, "out of memory");
+    return LB_ERR_INTERNAL;
+  } catch (const std::exception& e) {
+    set_error(err, LB_ERR_INTERNAL, e.what());
+    return LB_ERR_INTERNAL;
+  } catch (...) {
+    set_error(err, LB_ERR_INTERNAL, "unknown exception");
+    return LB_ERR_INTERNAL;
+  }
+}
+
+// A caller-owned copy for lb_free().
+char* dup_string(const std::string& s);
+
+// Throw Error(kInvalidArgument) for a NULL argument or handle.
+const char* need(const char* arg, const char* name);
+inline std::string optional_text(const char* arg) { return arg ? arg : ""; }
+Store& need_store(lb_store* s);
+lb_sync& need_sync(lb_sync* s);
+
+// Parses a JSON object argument: LB_ERR_MALFORMED_JSON if not JSON, LB_ERR_INVALID_ARGUMENT
+// if not an object.
+Json parse_object(const char* text, const char* name);
+
+// The Store secret where lb_sync_register keeps the device token.
+constexpr const char* kTokenSecret = "device_token";
+
+}  // namespace lumbung::capi

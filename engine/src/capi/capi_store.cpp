@@ -1,0 +1,227 @@
+// The store half of the C API (lumbung.h "Store"): records, queries, outbox, status.
+#include <string>
+#include <vector>
+
+#include "capi/capi_internal.h"
+#include "lumbung/changeset.h"
+#include "lumbung/merge.h"
+
+using lumbung::Error;
+using lumbung::ErrorCode;
+using lumbung::Json;
+using namespace lumbung::capi;
+
+namespace {
+
+Json record_json(const lumbung::Record& r) {
+  return Json{
+      {"collection", r.collection}, {"id", r.id}, {"fields", r.fields}, {"deleted", r.deleted}};
+}
+
+Json records_json(const std::vector<lumbung::Record>& records) {
+  Json out = Json::array();
+  for (const auto& r : records) out.push_back(record_json(r));
+  return out;
+}
+
+Json side_json(const lumbung::ConflictSide& s) {
+  return Json{{"value", s.value}, {"version", lumbung::version_to_string(s.version)}};
+}
+
+Json optional_ms(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+
+}  // namespace
+
+extern "C" {
+
+lb_store* lb_store_open(const char* path, const char* schema_path, const char* device_id,
+                        const char* passphrase, lb_error* err) {
+  lb_store* out = nullptr;
+  guarded(err, [&] {
+    lumbung::OpenOptions o;
+    o.path = need(path, "path");
+    o.schema = lumbung::Schema::load_file(need(schema_path, "schema_path"));
+    o.device_id = optional_text(device_id);
+    o.passphrase = optional_text(passphrase);
+    auto handle = std::make_unique<lb_store>();
+    handle->store = lumbung::Store::open(o);
+    out = handle.release();
+  });
+  return out;
+}
+
+void lb_store_close(lb_store* store) {
+  delete store;  // ~shared_ptr; the Store closes with its last lb_sync
+}
+
+char* lb_store_put(lb_store* store, const char* collection, const char* json_fields,
+                   lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    Json fields = parse_object(json_fields, "json_fields");
+    out = dup_string(s.create(need(collection, "collection"), std::move(fields)));
+  });
+  return out;
+}
+
+int lb_store_patch(lb_store* store, const char* collection, const char* id, const char* json_patch,
+                   lb_error* err) {
+  return guarded(err, [&] {
+    auto& s = need_store(store);
+    Json patch = parse_object(json_patch, "json_patch");
+    s.update(need(collection, "collection"), need(id, "id"), std::move(patch));
+  });
+}
+
+int lb_store_delete(lb_store* store, const char* collection, const char* id, lb_error* err) {
+  return guarded(err,
+                 [&] { need_store(store).remove(need(collection, "collection"), need(id, "id")); });
+}
+
+char* lb_store_get(lb_store* store, const char* collection, const char* id, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const std::string col = need(collection, "collection");
+    if (!s.schema().collection(col)) {
+      throw Error(ErrorCode::kUnknownCollection, "unknown collection: " + col);
+    }
+    auto rec = s.get(col, need(id, "id"));
+    if (rec) out = dup_string(record_json(*rec).dump());
+  });
+  return out;
+}
+
+char* lb_store_query(lb_store* store, const char* collection, const char* scope_prefix,
+                     const char* after_id, size_t limit, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    lumbung::Query q;
+    q.collection = need(collection, "collection");
+    q.scope_prefix = optional_text(scope_prefix);
+    q.after_id = optional_text(after_id);
+    q.limit = limit;
+    lumbung::Page page = need_store(store).query(q);
+    Json j{{"records", records_json(page.records)},
+           {"next", page.next_after.empty() ? Json(nullptr) : Json(page.next_after)}};
+    out = dup_string(j.dump());
+  });
+  return out;
+}
+
+char* lb_store_find_by_key(lb_store* store, const char* collection, const char* key,
+                           lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto found = need_store(store).find_by_key(need(collection, "collection"), need(key, "key"));
+    out = dup_string(Json{{"records", records_json(found)}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_validate(lb_store* store, const char* collection, const char* json_fields,
+                        lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const std::string col = need(collection, "collection");
+    if (!s.schema().collection(col)) {
+      throw Error(ErrorCode::kUnknownCollection, "unknown collection: " + col);
+    }
+    auto issues = s.validate(col, parse_object(json_fields, "json_fields"));
+    Json list = Json::array();
+    for (const auto& i : issues) {
+      list.push_back({{"field", i.field}, {"reason", i.reason}, {"message", i.message}});
+    }
+    out = dup_string(Json{{"valid", issues.empty()}, {"issues", std::move(list)}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_pending(lb_store* store, size_t limit, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const size_t n = limit == 0 ? lumbung::kDefaultQueryPageSize : limit;
+    Json list = Json::array();
+    for (const auto& p : s.pending_changes(n)) {
+      list.push_back({{"seq", p.op.seq},
+                      {"collection", p.op.collection},
+                      {"id", p.op.id},
+                      {"delete", p.op.is_delete},
+                      {"op", lumbung::encode_op(p.op, true)}});
+    }
+    out =
+        dup_string(Json{{"changes", std::move(list)}, {"total", s.stats().pending_changes}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_conflicts(lb_store* store, int include_resolved, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    Json list = Json::array();
+    for (const auto& c : need_store(store).conflicts(include_resolved != 0)) {
+      list.push_back({{"id", c.id},
+                      {"kind", lumbung::conflict_kind_name(c.kind)},
+                      {"collection", c.collection},
+                      {"record_id", c.record_id},
+                      {"field", c.field},
+                      {"winner", side_json(c.winner)},
+                      {"loser", side_json(c.loser)},
+                      {"other_record", c.other_record}});
+    }
+    out = dup_string(Json{{"conflicts", std::move(list)}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_refused(lb_store* store, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    Json list = Json::array();
+    for (const auto& r : need_store(store).refused_changes()) {
+      list.push_back({{"seq", r.seq},
+                      {"collection", r.collection},
+                      {"record_id", r.record_id},
+                      {"code", r.code},
+                      {"field", r.field},
+                      {"message", r.message},
+                      {"at_ms", r.at_ms}});
+    }
+    out = dup_string(Json{{"refused", std::move(list)}}.dump());
+  });
+  return out;
+}
+
+char* lb_store_status(lb_store* store, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& s = need_store(store);
+    const lumbung::StoreStats st = s.stats();
+    Json j{{"device_id", s.device_id()},
+           {"schema", s.schema().name()},
+           {"schema_version", s.schema().version()},
+           {"encrypted", s.encrypted()},
+           {"registered", !s.get_secret(kTokenSecret).empty()},
+           {"records", st.records},
+           {"deleted", st.deleted},
+           {"pending_changes", st.pending_changes},
+           {"open_conflicts", st.open_conflicts},
+           {"refused_changes", st.refused_changes},
+           {"oldest_pending_ms", optional_ms(st.oldest_pending_ms)},
+           {"last_sync_ms", optional_ms(st.last_sync_ms)}};
+    out = dup_string(j.dump());
+  });
+  return out;
+}
+
+int lb_store_change_passphrase(lb_store* store, const char* old_passphrase,
+                               const char* new_passphrase, lb_error* err) {
+  return guarded(err, [&] {
+    need_store(store).change_passphrase(need(old_passphrase, "old_passphrase"),
+                                        need(new_passphrase, "new_passphrase"));
+  });
+}
+}  // extern "C"

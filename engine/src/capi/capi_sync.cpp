@@ -1,0 +1,188 @@
+// The sync half of the C API (lumbung.h "Sync"): lb_sync handles, registration, runs,
+// cancel, and the trust and retry settings of lb_sync_options.
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "capi/capi_internal.h"
+
+using lumbung::Error;
+using lumbung::ErrorCode;
+using lumbung::Json;
+using namespace lumbung::capi;
+
+namespace {
+
+// ca_pem's private file: checked to hold a certificate, written under $TMPDIR (else /tmp)
+// readable by this user only.
+std::string write_ca_pem(const char* pem) {
+  const std::string text = pem;
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), BIO_free);
+  X509* cert = bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+  if (!cert) throw Error(ErrorCode::kInvalidArgument, "ca_pem holds no PEM certificate");
+  X509_free(cert);
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = std::string(dir && *dir ? dir : "/tmp") + "/lumbung-ca-XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0) throw Error(ErrorCode::kStorage, "cannot create a file for ca_pem in " + path);
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (done != text.size()) {
+    std::remove(path.c_str());
+    throw Error(ErrorCode::kStorage, "cannot write ca_pem to " + path);
+  }
+  return path;
+}
+
+// lb_sync_options -> the transport's options and the handle's retry settings. The pin and
+// the CA file are checked by make_http_transport.
+void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTransportOptions& t) {
+  if (o.struct_size < sizeof(lb_sync_options)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "options->struct_size must be sizeof(lb_sync_options) (" +
+                    std::to_string(sizeof(lb_sync_options)) + "), not " +
+                    std::to_string(o.struct_size));
+  }
+  if (o.timeout_ms < 0 || o.initial_backoff_ms < 0 || o.max_backoff_ms < 0) {
+    throw Error(ErrorCode::kInvalidArgument, "timeouts and backoffs cannot be negative");
+  }
+  if (o.ca_file && o.ca_pem) {
+    throw Error(ErrorCode::kInvalidArgument, "give ca_file or ca_pem, not both");
+  }
+  if (o.ca_file) t.ca_file = o.ca_file;
+  if (o.ca_pem) t.ca_file = h.ca_pem_file = write_ca_pem(o.ca_pem);
+  if (o.pin_sha256) t.pin_sha256 = o.pin_sha256;
+  if (o.timeout_ms > 0) t.timeout_ms = o.timeout_ms;
+  if (o.max_attempts > 0) h.max_attempts = o.max_attempts;
+  if (o.initial_backoff_ms > 0) h.initial_backoff_ms = o.initial_backoff_ms;
+  if (o.max_backoff_ms > 0) h.max_backoff_ms = o.max_backoff_ms;
+}
+
+
+}  // namespace
+
+extern "C" {
+
+lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token, lb_error* err) {
+  return lb_sync_new_with_options(store, server_url, token, nullptr, err);
+}
+
+lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url, const char* token,
+                                  const lb_sync_options* options, lb_error* err) {
+  lb_sync* out = nullptr;
+  guarded(err, [&] {
+    need_store(store);
+    const std::string url = need(server_url, "server_url");
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      throw Error(ErrorCode::kInvalidArgument, "server_url must start with http:// or https://");
+    }
+    auto handle = std::make_unique<lb_sync>();
+    handle->store = store->store;
+    lumbung::HttpTransportOptions topt;
+    if (options) apply_sync_options(*options, *handle, topt);
+    handle->transport = lumbung::make_http_transport(url, topt);
+    std::string t = optional_text(token);
+    if (t.empty()) t = handle->store->get_secret(kTokenSecret);
+    handle->client =
+        std::make_unique<lumbung::SyncClient>(*handle->store, *handle->transport, std::move(t));
+    out = handle.release();
+  });
+  return out;
+}
+
+char* lb_sync_register(lb_sync* sync, const char* code, const char* label, lb_error* err) {
+  char* out = nullptr;
+  guarded(err, [&] {
+    auto& h = need_sync(sync);
+    std::lock_guard<std::mutex> op(h.op_mutex);
+    const std::string token = h.client->register_device(need(code, "code"), optional_text(label));
+    h.store->set_secret(kTokenSecret, token);
+    out = dup_string(token);
+  });
+  return out;
+}
+
+int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** report_json,
+                lb_error* err) {
+  if (report_json) *report_json = nullptr;
+  return guarded(err, [&] {
+    auto& h = need_sync(sync);
+    std::lock_guard<std::mutex> op(h.op_mutex);
+    {
+      std::lock_guard<std::mutex> st(h.state_mutex);
+      h.cancel = false;
+      h.running = true;
+    }
+    struct Finish {  // clears `running` however the run ends
+      lb_sync& h;
+      ~Finish() {
+        std::lock_guard<std::mutex> st(h.state_mutex);
+        h.running = false;
+      }
+    } finish{h};
+
+    lumbung::SyncOptions o;
+    o.cancel = &h.cancel;
+    o.max_attempts = h.max_attempts;
+    o.initial_backoff_ms = h.initial_backoff_ms;
+    o.max_backoff_ms = h.max_backoff_ms;
+    if (progress) {
+      o.on_progress = [&](const lumbung::SyncProgress& p) {
+        lb_progress c{};
+        c.phase = p.phase == lumbung::SyncProgress::Phase::kPush   ? LB_PHASE_PUSH
+                  : p.phase == lumbung::SyncProgress::Phase::kPull ? LB_PHASE_PULL
+                                                                   : LB_PHASE_DONE;
+        c.ops_pushed = p.ops_pushed;
+        c.ops_to_push = p.ops_to_push;
+        c.ops_pulled = p.ops_pulled;
+        c.bytes_up = p.bytes_up;
+        c.bytes_down = p.bytes_down;
+        c.retries = p.retries;
+        if (progress(&c, user) != 0) h.cancel = true;
+      };
+    }
+    // Backoff waits end early on cancel, so "Cancel" answers within a request, not 30 s.
+    o.sleep = [&](int ms) {
+      std::unique_lock<std::mutex> st(h.state_mutex);
+      h.cancel_cv.wait_for(st, std::chrono::milliseconds(ms), [&] { return h.cancel.load(); });
+    };
+    const lumbung::SyncReport r = h.client->sync(o);
+    if (report_json) {
+      Json j{{"pushed", r.pushed},       {"pulled", r.pulled},         {"applied", r.applied},
+             {"conflicts", r.conflicts}, {"restamped", r.restamped},   {"refused", r.refused},
+             {"bytes_up", r.bytes_up},   {"bytes_down", r.bytes_down}, {"requests", r.requests},
+             {"retries", r.retries},     {"seconds", r.seconds}};
+      *report_json = dup_string(j.dump());
+    }
+  });
+}
+
+void lb_sync_cancel(lb_sync* sync) {
+  if (!sync) return;
+  std::lock_guard<std::mutex> st(sync->state_mutex);
+  if (sync->running) {
+    sync->cancel = true;
+    sync->cancel_cv.notify_all();
+  }
+}
+
+void lb_sync_free(lb_sync* sync) {
+  if (!sync) return;
+  // The client refers to the transport and the store: destroy it first.
+  sync->client.reset();
+  sync->transport.reset();
+  delete sync;
+}
+
+}  // extern "C"
