@@ -70,7 +70,7 @@ extern "C" {
 #endif
 
 /* Bumped when functions are added (never when they change: they do not). */
-#define LB_API_VERSION 2
+#define LB_API_VERSION 3
 
 /* ---- Errors ---------------------------------------------------------------------- */
 
@@ -296,7 +296,10 @@ LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* la
  * `progress` may be NULL; `user` is passed to it as is. If `report_json` is not NULL,
  * on success *report_json receives a new buffer (lb_free)
  *   {"pushed", "pulled", "applied", "conflicts", "restamped", "refused", "bytes_up", "bytes_down",
- *    "requests", "retries", "seconds"}
+ *    "requests", "retries", "seconds", "attachments": {"sent", "already", "failed", "bytes",
+    "bytes_up", "requests", "errors": [{"sha256", "error"}]}}
+ * ("attachments" only when the schema has attachment fields: they are sent after the
+ * records; a failed one is counted and named there and does not fail the run)
  * and on failure NULL. Returns LB_OK, or LB_ERR_CANCELLED, LB_ERR_TRANSPORT (link down
  * after all retries), LB_ERR_TLS_REFUSED (certificate or key refused, at once: see
  * lb_sync_new_with_options), LB_ERR_UNAUTHORIZED (token wrong or revoked), LB_ERR_FORBIDDEN,
@@ -351,6 +354,65 @@ typedef struct lb_sync_options {
 LB_EXPORT lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url,
                                             const char* token, const lb_sync_options* options,
                                             lb_error* err);
+
+/* ---- Attachments (LB_API_VERSION 3) ---------------------------------------------- */
+
+/* A field of type "attachment" (the photo of the KTP, the signed form) holds only a
+ * reference {"sha256", "size", "mime", "name"}; the bytes are kept beside the store, in
+ * "<store path>-attachments" (sealed like personal fields when the store has a
+ * passphrase). lb_sync_run sends them after the records, in chunks, resuming where a cut
+ * stopped; a failing attachment is reported (report "attachments") and never holds the
+ * records back. Pulls never bring attachment bytes: lb_attachment_open fetches them on
+ * demand. The same contract as the CLI's `lumbung attach` / `lumbung open`. */
+
+/* Keeps `size` bytes as the attachment in field `field` of a live record, and writes the
+ * reference into that field (an ordinary change that syncs). `mime` may be NULL or "":
+ * the type is then read from the first bytes (JPEG, PNG, PDF), else from `name`'s
+ * extension. `name` (the file's name to show) may be NULL. Returns the reference as JSON
+ * (lb_free), or NULL with err set: LB_ERR_UNKNOWN_FIELD (not an attachment field; err->field
+ * names it), LB_ERR_VALIDATION_FAILED (empty, larger than the field's max_size, or a type
+ * it does not allow; err->field names the field, the message the limit),
+ * LB_ERR_NOT_FOUND (no such live record), LB_ERR_UNKNOWN_COLLECTION, LB_ERR_STORAGE,
+ * LB_ERR_INVALID_ARGUMENT. Nothing is kept on failure. Thread-safe. */
+LB_EXPORT char* lb_attach(lb_store* store, const char* collection, const char* record_id,
+                          const char* field, const void* bytes, size_t size, const char* mime,
+                          const char* name, lb_error* err);
+
+/* lb_attach with the bytes of the file at `path` (its base name becomes the name). A file
+ * larger than the field's max_size is refused before it is read (LB_ERR_VALIDATION_FAILED);
+ * a path that is not a readable regular file is LB_ERR_INVALID_ARGUMENT. Thread-safe. */
+LB_EXPORT char* lb_attach_file(lb_store* store, const char* collection, const char* record_id,
+                               const char* field, const char* path, const char* mime,
+                               lb_error* err);
+
+/* The bytes of the attachment in field `field` of a live record: *bytes receives a new
+ * buffer (lb_free) and *size its length. From this device if they are here (checked
+ * against their sha256); otherwise, when `sync` is not NULL (a handle made from the same
+ * store), fetched from the server and kept, so the next open is local. Returns LB_OK, or
+ * LB_ERR_NOT_FOUND (no such record; the field holds no attachment; or the bytes are not on
+ * this device and `sync` is NULL: err->field names the field), LB_ERR_UNKNOWN_FIELD,
+ * LB_ERR_INVALID_ARGUMENT (NULL bytes/size, or `sync` of another store), and with a fetch
+ * the errors of lb_sync_run (LB_ERR_TRANSPORT after the handle's retries, LB_ERR_FORBIDDEN /
+ * LB_ERR_OUT_OF_SCOPE / LB_ERR_NOT_FOUND from the server, LB_ERR_TLS_REFUSED, ...). On
+ * failure *bytes is NULL and *size 0. A fetch blocks on the network and is serialised with
+ * the other calls on `sync`: call it off the UI thread. Otherwise thread-safe. */
+LB_EXPORT int lb_attachment_open(lb_store* store, lb_sync* sync, const char* collection,
+                                 const char* record_id, const char* field, void** bytes,
+                                 size_t* size, lb_error* err);
+
+/* Where the attachment in field `field` of a live record stands:
+ *   {"field", "sha256", "size", "mime", "name", "local": true|false,
+ *    "state": "waiting" (here, nothing confirmed by the server) | "sending" (the server
+ *             holds "sent" bytes of it) | "on_server" (whole and verified there) |
+ *             "failed" (the server refused it: "error" says why; tried again at the next
+ *             sync) | "remote" (the record came from another device: the bytes are on
+ *             the server only; lb_attachment_open with a sync handle fetches them),
+ *    "sent": <bytes the server confirmed>, "error": "..." | ""}
+ * Returns a new buffer (lb_free); NULL with err->code == LB_OK when the field holds no
+ * attachment (an expected miss); NULL with err set for LB_ERR_NOT_FOUND (no such record),
+ * LB_ERR_UNKNOWN_FIELD, LB_ERR_UNKNOWN_COLLECTION, LB_ERR_STORAGE. Thread-safe. */
+LB_EXPORT char* lb_attachment_state(lb_store* store, const char* collection,
+                                    const char* record_id, const char* field, lb_error* err);
 
 #ifdef __cplusplus
 } /* extern "C" */

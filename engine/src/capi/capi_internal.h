@@ -15,21 +15,44 @@
 #include <new>
 #include <string>
 
+#include "lumbung/attachments.h"
 #include "lumbung/error.h"
 #include "lumbung/lumbung.h"
 #include "lumbung/schema.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 
+namespace lumbung::capi {
+
+// The attachment file beside a store (lumbung/attachments.h), opened at first use and
+// shared by the lb_store and every lb_sync made from it. It holds the Store, declared
+// first, so that the AttachmentStore (which refers to it) is destroyed before it.
+struct AttachmentSlot {
+  std::shared_ptr<Store> store;
+  std::string path;  // the store's path; the attachments are at AttachmentStore::path_for
+  std::mutex mu;
+  std::unique_ptr<AttachmentStore> att;
+  AttachmentStore& get();  // opens on first use; throws as AttachmentStore::open
+};
+
+// True if some collection has a field of type attachment (only then does a sync open the
+// attachment file and send what waits there).
+bool has_attachment_fields(const Schema& schema);
+
+}  // namespace lumbung::capi
+
 // The handles. A store is shared so that an lb_sync can outlive lb_store_close.
 struct lb_store {
   std::shared_ptr<lumbung::Store> store;
+  std::shared_ptr<lumbung::capi::AttachmentSlot> attachments;
 };
 
 struct lb_sync {
   std::shared_ptr<lumbung::Store> store;
   std::unique_ptr<lumbung::Transport> transport;
   std::unique_ptr<lumbung::SyncClient> client;
+  std::shared_ptr<lumbung::capi::AttachmentSlot> attachments;
+  std::string token;  // the client's, for attachment fetches (guarded by op_mutex)
 
   // Serialises register/run: Transport and SyncClient are single-threaded.
   std::mutex op_mutex;

@@ -45,6 +45,9 @@ lb_store* lb_store_open(const char* path, const char* schema_path, const char* d
     o.passphrase = optional_text(passphrase);
     auto handle = std::make_unique<lb_store>();
     handle->store = lumbung::Store::open(o);
+    handle->attachments = std::make_shared<AttachmentSlot>();
+    handle->attachments->store = handle->store;
+    handle->attachments->path = o.path;
     out = handle.release();
   });
   return out;

@@ -70,6 +70,14 @@ void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTrans
 }
 
 
+Json attachment_report_json(const lumbung::AttachmentSyncReport& r) {
+  Json errors = Json::array();
+  for (const auto& [sha, why] : r.errors) errors.push_back({{"sha256", sha}, {"error", why}});
+  return Json{{"sent", r.sent},         {"already", r.already},   {"failed", r.failed},
+              {"bytes", r.bytes},       {"bytes_up", r.bytes_up}, {"requests", r.requests},
+              {"errors", std::move(errors)}};
+}
+
 }  // namespace
 
 extern "C" {
@@ -94,6 +102,8 @@ lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url, const
     handle->transport = lumbung::make_http_transport(url, topt);
     std::string t = optional_text(token);
     if (t.empty()) t = handle->store->get_secret(kTokenSecret);
+    handle->token = t;
+    handle->attachments = store->attachments;
     handle->client =
         std::make_unique<lumbung::SyncClient>(*handle->store, *handle->transport, std::move(t));
     out = handle.release();
@@ -108,6 +118,7 @@ char* lb_sync_register(lb_sync* sync, const char* code, const char* label, lb_er
     std::lock_guard<std::mutex> op(h.op_mutex);
     const std::string token = h.client->register_device(need(code, "code"), optional_text(label));
     h.store->set_secret(kTokenSecret, token);
+    h.token = token;
     out = dup_string(token);
   });
   return out;
@@ -157,12 +168,16 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
       std::unique_lock<std::mutex> st(h.state_mutex);
       h.cancel_cv.wait_for(st, std::chrono::milliseconds(ms), [&] { return h.cancel.load(); });
     };
+    // Attachments go after the records (lumbung/attachments.h); a failing one is reported,
+    // never fails the run.
+    if (has_attachment_fields(h.store->schema())) o.attachments = &h.attachments->get();
     const lumbung::SyncReport r = h.client->sync(o);
     if (report_json) {
       Json j{{"pushed", r.pushed},       {"pulled", r.pulled},         {"applied", r.applied},
              {"conflicts", r.conflicts}, {"restamped", r.restamped},   {"refused", r.refused},
              {"bytes_up", r.bytes_up},   {"bytes_down", r.bytes_down}, {"requests", r.requests},
              {"retries", r.retries},     {"seconds", r.seconds}};
+      if (o.attachments) j["attachments"] = attachment_report_json(r.attachments);
       *report_json = dup_string(j.dump());
     }
   });
