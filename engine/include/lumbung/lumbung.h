@@ -196,9 +196,38 @@ LB_EXPORT char* lb_store_query(lb_store* store, const char* collection, const ch
 LB_EXPORT char* lb_store_find_by_key(lb_store* store, const char* collection, const char* key,
                                      lb_error* err);
 
+/* Reason codes (LB_API_VERSION 3). "reason" in an issue is one of: required, wrong_type,
+ * out_of_range, too_long, not_in_enum, duplicate_value, invalid_date, invalid_timestamp,
+ * invalid_phone, invalid_region_code, invalid_nik, nik_birth_date_mismatch,
+ * nik_gender_mismatch, control_character, invalid_utf8, unknown_field, too_large,
+ * not_allowed (attachment values); or, for a refusal that is not about a value, the
+ * lb_error_name of the error (status_regression, not_found, unknown_collection,
+ * malformed_json, invalid_argument, storage, ...). Codes are only added, never renamed;
+ * an app should show message_id / message_en for a code it does not know.
+ * docs/EMBEDDING.md "Reason codes" lists what each means. */
+
+/* lb_store_put that also explains a refusal: when `issues_json` is not NULL and the put
+ * fails, *issues_json receives a new buffer (lb_free) {"valid": false, "issues": [...]}
+ * in the form of lb_store_validate: every issue of the record (at least one; a failure
+ * that is not about the values is one issue whose reason is lb_error_name(code)); on
+ * success *issues_json is NULL. Otherwise exactly lb_store_put. Thread-safe. */
+LB_EXPORT char* lb_store_put_ex(lb_store* store, const char* collection, const char* json_fields,
+                                char** issues_json, lb_error* err);
+
+/* lb_store_patch that also explains a refusal, as lb_store_put_ex: the issues are those of
+ * the record as the patch would leave it (e.g. {"field": "status", "reason":
+ * "status_regression"} or {"reason": "not_found"}). Thread-safe. */
+LB_EXPORT int lb_store_patch_ex(lb_store* store, const char* collection, const char* id,
+                                const char* json_patch, char** issues_json, lb_error* err);
+
 /* Checks a whole record without writing:
- *   {"valid": true|false, "issues": [{"field": "...", "reason": "...", "message": "..."}]}
- * every issue, in words an officer understands (for forms). Returns a new buffer
+ *   {"valid": true|false, "issues": [{"field", "label", "reason", "message", "message_en",
+ *                                     "message_id"}]}
+ * every issue (for forms): "field" the field's name ("heirs[0].nik" inside a list),
+ * "label" its label from the schema ("" if unknown), "reason" a stable machine-readable code
+ * (see "Reason codes" below), "message_en" the engine's English words naming the value
+ * ("message" is the same text, kept from API 1), "message_id" an Indonesian sentence for
+ * the reason. (API 3 added label, message_en and message_id.) Returns a new buffer
  * (lb_free) or NULL with err set (LB_ERR_UNKNOWN_COLLECTION, LB_ERR_MALFORMED_JSON,
  * LB_ERR_INVALID_ARGUMENT). An invalid record is not an error. Thread-safe. */
 LB_EXPORT char* lb_store_validate(lb_store* store, const char* collection, const char* json_fields,
@@ -225,7 +254,9 @@ LB_EXPORT char* lb_store_conflicts(lb_store* store, int include_resolved, lb_err
  * central office, and never hold up the device's other changes. Newest first:
  *   {"refused": [{"seq", "collection", "record_id", "code": "out_of_scope"|
  *                 "validation_failed"|"unknown_field"|"unknown_collection", "field",
- *                 "message", "at_ms"}]}
+ *                 "message", "message_id", "at_ms"}]}
+ * ("message" is the server's words; "message_id", API 3, an Indonesian sentence for the
+ * code, as in the issues of lb_store_validate)
  * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
 LB_EXPORT char* lb_store_refused(lb_store* store, lb_error* err);
 

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "lumbung/attachments.h"
 #include "lumbung/error.h"
@@ -123,6 +124,18 @@ lb_sync& need_sync(lb_sync* s);
 // Parses a JSON object argument: LB_ERR_MALFORMED_JSON if not JSON, LB_ERR_INVALID_ARGUMENT
 // if not an object.
 Json parse_object(const char* text, const char* name);
+
+// Reason codes (capi_issues.cpp). One issue as lumbung.h gives it: field, label, reason,
+// message (= message_en), message_en, message_id. `cs` may be null.
+Json issue_json(const CollectionSchema* cs, const std::string& field, const std::string& reason,
+                const std::string& message_en);
+// {"valid": <no issues>, "issues": [issue_json...]}
+Json issues_document(const CollectionSchema* cs, const std::vector<ValidationIssue>& issues);
+// The issues behind a refused write: every issue of the whole record `whole` (the record
+// put, or the record as the patch would leave it) when the refusal is about values, else
+// the error itself as one issue (reason = its code's name). Null Json if that failed too.
+Json explain_failure(const Store& s, const std::string& collection, const Json* whole,
+                     const Error& e) noexcept;
 
 // The Store secret where lb_sync_register keeps the device token.
 constexpr const char* kTokenSecret = "device_token";

@@ -30,6 +30,51 @@ Json side_json(const lumbung::ConflictSide& s) {
 
 Json optional_ms(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
+// The record `id` as `patch` would leave it (null members clear), for explaining a refused
+// patch; null Json if there is no such live record.
+Json patched_record(const lumbung::Store& s, const std::string& collection, const std::string& id,
+                    const Json& patch) noexcept {
+  try {
+    auto rec = s.get(collection, id);
+    if (!rec) return Json();
+    Json whole = rec->fields;
+    for (const auto& [k, v] : patch.items()) {
+      if (v.is_null()) {
+        whole.erase(k);
+      } else {
+        whole[k] = v;
+      }
+    }
+    return whole;
+  } catch (...) {
+    return Json();
+  }
+}
+
+// Runs a write; when it fails and `issues_json` is wanted, gives the issues `fn` explained
+// there, or the error as the one issue (a failure before the write, or explaining failed).
+template <typename Fn>
+int explained(lb_error* err, char** issues_json, Fn&& fn) noexcept {
+  if (issues_json) *issues_json = nullptr;
+  lb_error local;
+  Json issues;
+  const int rc = guarded(&local, [&] { fn(issues); });
+  if (err) *err = local;
+  if (rc != LB_OK && issues_json) {
+    try {
+      if (issues.is_null()) {
+        Json one = Json::array();
+        one.push_back(issue_json(nullptr, local.field, lb_error_name(rc), local.message));
+        issues = Json{{"valid", false}, {"issues", std::move(one)}};
+      }
+      *issues_json = dup_string(issues.dump());
+    } catch (...) {
+      // Out of memory: the lb_error still says what failed.
+    }
+  }
+  return rc;
+}
+
 }  // namespace
 
 extern "C" {
@@ -59,21 +104,46 @@ void lb_store_close(lb_store* store) {
 
 char* lb_store_put(lb_store* store, const char* collection, const char* json_fields,
                    lb_error* err) {
+  return lb_store_put_ex(store, collection, json_fields, nullptr, err);
+}
+
+char* lb_store_put_ex(lb_store* store, const char* collection, const char* json_fields,
+                      char** issues_json, lb_error* err) {
   char* out = nullptr;
-  guarded(err, [&] {
+  explained(err, issues_json, [&](Json& issues) {
     auto& s = need_store(store);
+    const std::string col = need(collection, "collection");
     Json fields = parse_object(json_fields, "json_fields");
-    out = dup_string(s.create(need(collection, "collection"), std::move(fields)));
+    try {
+      out = dup_string(s.create(col, issues_json ? Json(fields) : std::move(fields)));
+    } catch (const Error& e) {
+      if (issues_json) issues = explain_failure(s, col, &fields, e);
+      throw;
+    }
   });
   return out;
 }
 
 int lb_store_patch(lb_store* store, const char* collection, const char* id, const char* json_patch,
                    lb_error* err) {
-  return guarded(err, [&] {
+  return lb_store_patch_ex(store, collection, id, json_patch, nullptr, err);
+}
+
+int lb_store_patch_ex(lb_store* store, const char* collection, const char* id,
+                      const char* json_patch, char** issues_json, lb_error* err) {
+  return explained(err, issues_json, [&](Json& issues) {
     auto& s = need_store(store);
+    const std::string col = need(collection, "collection"), rid = need(id, "id");
     Json patch = parse_object(json_patch, "json_patch");
-    s.update(need(collection, "collection"), need(id, "id"), std::move(patch));
+    try {
+      s.update(col, rid, issues_json ? Json(patch) : std::move(patch));
+    } catch (const Error& e) {
+      if (issues_json) {
+        const Json whole = patched_record(s, col, rid, patch);
+        issues = explain_failure(s, col, whole.is_null() ? nullptr : &whole, e);
+      }
+      throw;
+    }
   });
 }
 
@@ -133,11 +203,7 @@ char* lb_store_validate(lb_store* store, const char* collection, const char* jso
       throw Error(ErrorCode::kUnknownCollection, "unknown collection: " + col);
     }
     auto issues = s.validate(col, parse_object(json_fields, "json_fields"));
-    Json list = Json::array();
-    for (const auto& i : issues) {
-      list.push_back({{"field", i.field}, {"reason", i.reason}, {"message", i.message}});
-    }
-    out = dup_string(Json{{"valid", issues.empty()}, {"issues", std::move(list)}}.dump());
+    out = dup_string(issues_document(s.schema().collection(col), issues).dump());
   });
   return out;
 }
@@ -184,13 +250,17 @@ char* lb_store_refused(lb_store* store, lb_error* err) {
   char* out = nullptr;
   guarded(err, [&] {
     Json list = Json::array();
-    for (const auto& r : need_store(store).refused_changes()) {
+    const auto& s = need_store(store);
+    const lumbung::Schema& schema = s.schema();
+    for (const auto& r : s.refused_changes()) {
       list.push_back({{"seq", r.seq},
                       {"collection", r.collection},
                       {"record_id", r.record_id},
                       {"code", r.code},
                       {"field", r.field},
                       {"message", r.message},
+                      {"message_id", issue_json(schema.collection(r.collection), r.field, r.code,
+                                                r.message)["message_id"]},
                       {"at_ms", r.at_ms}});
     }
     out = dup_string(Json{{"refused", std::move(list)}}.dump());
