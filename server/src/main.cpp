@@ -98,8 +98,9 @@ struct Options {
   double address_rate = lumbung::kAddressRatePerSec;
   double address_burst = lumbung::kAddressRateBurst;
   int slow_client_ms = lumbung::kSlowClientTimeoutMs;
-  std::string attachments;          // "" = <data>/attachments (SQLite); none for --db
-  int64_t attachment_quota_mb = 0;  // 0 = AttachmentLimits' default
+  std::string attachments;                  // "" = <data>/attachments (SQLite); none for --db
+  int64_t attachment_quota_mb = 0;          // 0 = AttachmentLimits' default
+  int64_t attachment_age_offset_hours = 0;  // tests: the collector's clock runs ahead
 };
 
 // A loopback IP address written as one (127.0.0.0/8 or ::1), never a host name: a name
@@ -122,7 +123,8 @@ bool is_loopback_address(const std::string& host) {
       "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
       "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
       "         [--slow-client-ms N]   (0 = never cut stalled connections)\n"
-      "         [--attachments DIR] [--attachment-quota-mb N]   (per device)\n",
+      "         [--attachments DIR] [--attachment-quota-mb N]   (per device)\n"
+      "         [--attachment-age-offset-hours N]   (tests: attachments look N hours older)\n",
       why.c_str());
   std::exit(2);
 }
@@ -159,6 +161,12 @@ Options parse_args(int argc, char** argv) {
     } else if (a == "--attachment-quota-mb") {
       o.attachment_quota_mb = std::atoll(value().c_str());
       if (o.attachment_quota_mb <= 0) usage("--attachment-quota-mb must be positive");
+    } else if (a == "--attachment-age-offset-hours") {
+      // Lets a test see the 24 h of orphan collection pass without waiting them.
+      o.attachment_age_offset_hours = std::atoll(value().c_str());
+      if (o.attachment_age_offset_hours < 0 || o.attachment_age_offset_hours > 24 * 365) {
+        usage("--attachment-age-offset-hours must be 0-8760");
+      }
     } else if (a == "--schema") {
       o.schema = value();
     } else if (a == "--admin-token-file") {
@@ -299,8 +307,7 @@ int main(int argc, char** argv) {
         !moved.empty()) {
       std::fprintf(stderr, "lumbung-server: %s\n", moved.c_str());
     }
-    const std::string last = store->read_meta("clock");
-    HybridClock clock(system_wall_clock(), last.empty() ? 0 : std::stoull(last));
+    HybridClock clock(system_wall_clock(), server_clock_start(*store, system_wall_clock()));
     Metrics metrics;
     SyncService sync(*schema, *store, clock, system_wall_clock(), metrics);
     sync.set_schema_history(versions.history.get());
@@ -331,6 +338,7 @@ int main(int argc, char** argv) {
       if (opt.attachment_quota_mb > 0) {
         limits.device_quota_bytes = static_cast<uint64_t>(opt.attachment_quota_mb) << 20;
       }
+      limits.age_offset_ms = opt.attachment_age_offset_hours * 3600 * 1000;
       attachments = std::make_unique<AttachmentService>(*schema, *store, system_wall_clock(),
                                                         att_dir, keys->data_key(), limits);
       attachments->start_collector(3600 * 1000);  // its first pass at once, in the background

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 #include "crypto/crypto.h"
 #include "lumbung/error.h"
@@ -68,16 +70,17 @@ void write_all(int fd, const std::string& data, const std::string& path) {
   }
 }
 
-// Calls fn(plain_len, offset, stored) for each whole frame of `file`; returns the byte length
-// of the whole frames (a torn tail is beyond it).
-size_t scan_frames(const std::string& file,
-                   const std::function<void(uint64_t offset, std::string_view stored)>& fn) {
+// Calls fn(offset, plain_len, stored) for each whole frame of `file`; returns the byte
+// length of the whole frames (a torn tail is beyond it).
+size_t scan_frames(
+    const std::string& file,
+    const std::function<void(uint64_t offset, uint32_t plain, std::string_view stored)>& fn) {
   size_t at = 0;
   uint64_t offset = 0;
   while (at + kFrameHead <= file.size()) {
     const uint32_t plain = get_u32(file, at), stored = get_u32(file, at + 4);
     if (plain == 0 || stored > kMaxFrameBytes || at + kFrameHead + stored > file.size()) break;
-    fn(offset, std::string_view(file).substr(at + kFrameHead, stored));
+    fn(offset, plain, std::string_view(file).substr(at + kFrameHead, stored));
     offset += plain;
     at += kFrameHead + stored;
   }
@@ -96,19 +99,42 @@ uint64_t plain_total(const std::string& file) {
   return total;
 }
 
+// Modification time in ms since the epoch; 0 if the file is not there.
+int64_t mtime_ms(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
 }  // namespace
 
 AttachmentFiles::AttachmentFiles(std::string dir, std::string key)
     : dir_(std::move(dir)), key_(std::move(key)) {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) io_error("cannot create " + dir_);
-  DIR* d = ::opendir(dir_.c_str());
-  if (!d) io_error("cannot read " + dir_);
-  std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
+  std::vector<std::string> names;
+  {
+    DIR* d = ::opendir(dir_.c_str());
+    if (!d) io_error("cannot read " + dir_);
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+    // Bounded by the directory's entries (readdir returns each once).
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+  }
+  for (const auto& name : names) {
     if (name.size() == 69 && name.compare(64, 5, ".meta") == 0 && is_sha(name.substr(0, 64))) {
       load(name.substr(0, 64));
     }
+  }
+  // What no entry accounts for: left by a crash (a .meta.tmp before its rename) or damage
+  // (a .part or .blob whose .meta is gone or unreadable). Never served; removed when old.
+  for (const auto& name : names) {
+    const std::string ext = name.size() > 64 ? name.substr(64) : std::string();
+    const bool ours = is_sha(name.substr(0, 64)) &&
+                      (ext == ".meta" || ext == ".part" || ext == ".blob" || ext == ".meta.tmp");
+    if (!ours || index_.count(name.substr(0, 64))) continue;
+    strays_[name] = mtime_ms(dir_ + "/" + name);
   }
 }
 
@@ -125,12 +151,16 @@ void AttachmentFiles::load(const std::string& sha) {
   e.mime = j.value("mime", std::string());
   e.device = j.value("device", std::string());
   e.started_ms = j.value("started_ms", int64_t{0});
+  // The last chunk's time survives a restart in the file's modification time: an upload
+  // that was moving is not judged idle from its start.
   e.touched_ms = e.started_ms;
   if (::access(path(sha, ".blob").c_str(), F_OK) == 0) {
     e.complete = true;
     e.received = e.size;
+    e.touched_ms = std::max(e.started_ms, mtime_ms(path(sha, ".blob")));
   } else if (auto part = slurp(path(sha, ".part"))) {
-    const size_t whole = scan_frames(*part, [](uint64_t, std::string_view) {});
+    e.touched_ms = std::max(e.started_ms, mtime_ms(path(sha, ".part")));
+    const size_t whole = scan_frames(*part, [](uint64_t, uint32_t, std::string_view) {});
     if (whole < part->size() && ::truncate(path(sha, ".part").c_str(), whole) != 0) {
       io_error("cannot cut the torn end of " + path(sha, ".part"));
     }
@@ -203,7 +233,7 @@ bool AttachmentFiles::finish(const std::string& sha) {
   ok = ok && md && EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) == 1;
   uint64_t total = 0;
   if (ok) {
-    scan_frames(*part, [&](uint64_t offset, std::string_view stored) {
+    scan_frames(*part, [&](uint64_t offset, uint32_t, std::string_view stored) {
       if (!ok) return;
       std::optional<std::string> plain = key_.empty()
                                              ? std::optional<std::string>(std::string(stored))
@@ -254,9 +284,11 @@ std::string AttachmentFiles::read(const std::string& sha, uint64_t offset, uint6
     file = std::move(*blob);
   }
   std::string out;
-  scan_frames(file, [&](uint64_t at, std::string_view stored) {
+  scan_frames(file, [&](uint64_t at, uint32_t plain_len, std::string_view stored) {
     if (out.size() >= limit) return;
-    // Plain length is in the frame head, but the frame must be opened to slice it.
+    // Frames before the range are skipped by their head's length, not opened: a download
+    // resumed in small ranges would otherwise open the whole file again for each.
+    if (at + plain_len <= offset) return;
     std::optional<std::string> plain = key_.empty()
                                            ? std::optional<std::string>(std::string(stored))
                                            : crypto::open(key_, stored, aad(sha, at));
@@ -275,6 +307,42 @@ void AttachmentFiles::remove(const std::string& sha) {
   ::unlink(path(sha, ".part").c_str());
   ::unlink(path(sha, ".meta").c_str());
   index_.erase(sha);
+}
+
+bool AttachmentFiles::remove_if(const std::string& sha,
+                                const std::function<bool(const AttachmentEntry&)>& still) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = index_.find(sha);
+  if (it == index_.end() || !still(it->second)) return false;
+  ::unlink(path(sha, ".blob").c_str());
+  ::unlink(path(sha, ".part").c_str());
+  ::unlink(path(sha, ".meta").c_str());
+  index_.erase(it);
+  return true;
+}
+
+std::optional<AttachmentEntry> AttachmentFiles::claim(const std::string& sha, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = index_.find(sha);
+  if (it == index_.end()) return std::nullopt;
+  if (it->second.complete) it->second.touched_ms = std::max(it->second.touched_ms, now_ms);
+  return it->second;
+}
+
+uint64_t AttachmentFiles::remove_strays(int64_t before_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t removed = 0;
+  for (auto it = strays_.begin(); it != strays_.end();) {
+    // A stray whose file became an entry since (an upload of the same hash started again)
+    // is that entry's now: begin() replaced or removed it.
+    if (it->second >= before_ms || index_.count(it->first.substr(0, 64))) {
+      ++it;
+      continue;
+    }
+    if (::unlink((dir_ + "/" + it->first).c_str()) == 0) ++removed;
+    it = strays_.erase(it);
+  }
+  return removed;
 }
 
 uint64_t AttachmentFiles::device_bytes(const std::string& device) const {

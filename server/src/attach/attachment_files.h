@@ -10,7 +10,9 @@
 // the stored bytes: crypto::seal(key, chunk, "lumbung att v1\0<sha256>\0<offset>") when the
 // server has a key (AES-256-GCM; the offset in the associated data keeps frames in their
 // place), the chunk itself when not. A frame torn by a crash is cut off when the directory
-// is opened. Nothing but a complete .blob is ever served.
+// is opened. Nothing but a complete .blob is ever served. Files of the directory no entry
+// accounts for (a <sha>.meta.tmp of a start cut by a crash, a .part or .blob without its
+// .meta) are strays: remove_strays() deletes them once old enough.
 //
 // Thread-safe: one mutex; every call is short (one chunk, or one read bounded by `limit`).
 #pragma once
@@ -29,7 +31,9 @@ struct AttachmentEntry {
   std::string mime;
   std::string device;  // the device that sent the first chunk (its quota pays)
   int64_t started_ms = 0;
-  int64_t touched_ms = 0;  // last chunk (or start)
+  // Last chunk, or a device told the file is complete (claim_complete); after a restart
+  // the modification time of the .part/.blob.
+  int64_t touched_ms = 0;
   uint64_t received = 0;
   bool complete = false;
 };
@@ -53,6 +57,15 @@ class AttachmentFiles {
   // does not open.
   std::string read(const std::string& sha, uint64_t offset, uint64_t limit) const;
   void remove(const std::string& sha);
+  // Removes the files of `sha` only if `still` holds for its entry as it is now (under the
+  // lock: nothing can change it between the check and the removal). True if removed.
+  bool remove_if(const std::string& sha, const std::function<bool(const AttachmentEntry&)>& still);
+  // Marks a complete file as just claimed by a device (its record may not be seen yet by a
+  // collection already under way). Returns the entry, nullopt if there is none.
+  std::optional<AttachmentEntry> claim(const std::string& sha, int64_t now_ms);
+  // Deletes the strays found when the directory was opened that were last modified before
+  // `before_ms`. Returns how many.
+  uint64_t remove_strays(int64_t before_ms);
   // Bytes held or announced by uploads of `device` (complete and partial).
   uint64_t device_bytes(const std::string& device) const;
   // Calls fn for every entry (a copy of the index: fn may call remove()).
@@ -66,6 +79,7 @@ class AttachmentFiles {
   std::string key_;
   mutable std::mutex mu_;
   std::map<std::string, AttachmentEntry> index_;
+  std::map<std::string, int64_t> strays_;  // file name -> modification time (ms)
 };
 
 }  // namespace lumbung::server

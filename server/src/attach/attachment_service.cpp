@@ -97,6 +97,12 @@ uint64_t number(const std::map<std::string, std::string>& q, const char* name, b
   return n;
 }
 
+std::string mib(uint64_t bytes) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return out;
+}
+
 Response json_response(const Json& j) {
   Response r;
   r.body = j.dump();
@@ -132,8 +138,10 @@ AttachmentService::~AttachmentService() {
   if (collector_.joinable()) collector_.join();
 }
 
-Json AttachmentService::status(const std::string& sha) const {
-  auto e = files_.find(sha);
+Json AttachmentService::status(const std::string& sha) {
+  // A device asks before it sends: "complete" means it will not send the file, so the
+  // collector must not take it from under the record that device just pushed.
+  auto e = files_.claim(sha, wall_.now_ms());
   if (!e) throw Error(ErrorCode::kNotFound, "the server has no part of this attachment");
   return status_json(sha, *e);
 }
@@ -151,7 +159,9 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
   std::lock_guard<std::mutex> lock(upload_mu_);
   auto e = files_.find(sha);
   if (e && (e->complete || e->size != size)) {
-    if (e->complete) return chunk_answer(*e);  // deduplicated: nothing more to send
+    if (e->complete) {  // deduplicated: nothing more to send
+      return chunk_answer(*files_.claim(sha, wall_.now_ms()));
+    }
     if (e->received > 0) {
       throw Error(ErrorCode::kValidationFailed,
                   "this attachment is being uploaded with size " + std::to_string(e->size), "size");
@@ -170,12 +180,18 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
       throw Error(ErrorCode::kValidationFailed, "file type not allowed (allowed: " + list + ")",
                   "mime");
     }
-    const uint64_t used = files_.device_bytes(who.device_id);
+    uint64_t used = files_.device_bytes(who.device_id);
+    // The announcement being replaced (same hash, another size, nothing received) is not
+    // counted twice.
+    if (auto old = files_.find(sha); old && old->device == who.device_id) used -= old->size;
     if (used + size > limits_.device_quota_bytes) {
+      // Refused before anything is written: no .meta, no .part (nothing to collect later).
       throw Error(ErrorCode::kForbidden,
-                  "this device's attachments would take " + std::to_string(used + size) +
-                      " bytes on the server, more than its quota of " +
-                      std::to_string(limits_.device_quota_bytes),
+                  "the server's space for this device's attachments is full: it holds " +
+                      mib(used) + " of its quota of " + mib(limits_.device_quota_bytes) +
+                      " and this file needs " + mib(size) +
+                      "; the records are on the server, the file waits on the laptop until "
+                      "the office raises the quota (lumbung-server --attachment-quota-mb)",
                   "quota");
     }
     AttachmentEntry fresh;
@@ -265,22 +281,36 @@ std::set<std::string> AttachmentService::referenced() {
 }
 
 Json AttachmentService::collect_garbage() {
+  // The scan of the records takes a while (seconds on a large database). A device that
+  // pushed a record naming an old orphan and was then told the file is complete (a claim,
+  // after this instant) may not be in the scan: such a file stays until the next pass.
+  const int64_t scan_started = wall_.now_ms();
   const std::set<std::string> refs = referenced();
-  const int64_t now = wall_.now_ms();
+  const int64_t now = wall_.now_ms() + limits_.age_offset_ms;
   uint64_t kept = 0, removed = 0, removed_bytes = 0;
   std::lock_guard<std::mutex> lock(upload_mu_);
-  files_.for_each([&](const std::string& sha, const AttachmentEntry& e) {
-    const bool drop = e.complete ? !refs.count(sha) && now - e.started_ms >= limits_.orphan_grace_ms
-                                 : now - e.touched_ms >= limits_.stale_upload_ms;
-    if (!drop) {
+  files_.for_each([&](const std::string& sha, const AttachmentEntry&) {
+    uint64_t bytes = 0;
+    // Judged on the entry as it is at the removal (a claim may have come since the copy).
+    const bool gone = files_.remove_if(sha, [&](const AttachmentEntry& e) {
+      const bool drop = e.complete ? !refs.count(sha) && e.touched_ms < scan_started &&
+                                         now - e.started_ms >= limits_.orphan_grace_ms
+                                   : now - e.touched_ms >= limits_.stale_upload_ms;
+      bytes = e.received;
+      return drop;
+    });
+    if (!gone) {
       ++kept;
       return;
     }
-    files_.remove(sha);
     ++removed;
-    removed_bytes += e.received;
+    removed_bytes += bytes;
   });
-  return Json{{"kept", kept}, {"removed", removed}, {"removed_bytes", removed_bytes}};
+  const uint64_t strays = files_.remove_strays(now - limits_.stale_upload_ms);
+  return Json{{"kept", kept},
+              {"removed", removed},
+              {"removed_bytes", removed_bytes},
+              {"strays_removed", strays}};
 }
 
 void AttachmentService::start_collector(int64_t every_ms) {

@@ -26,11 +26,15 @@ namespace lumbung::server {
 struct AttachmentLimits {
   // Bytes of attachments (complete and in progress) one device may keep on the server.
   uint64_t device_quota_bytes = 512ull * 1024 * 1024;
-  // An upload that received nothing for this long is dropped by the collector.
-  int64_t stale_upload_ms = 7ll * 24 * 3600 * 1000;
+  // An upload that received nothing for this long is dropped by the collector (its device
+  // asks for the status before it goes on, finds nothing and starts again from 0).
+  int64_t stale_upload_ms = 24ll * 3600 * 1000;
   // A complete file no record refers to is kept this long (its record may still be on its
   // way: a device sends records first, but another device's record may come later).
   int64_t orphan_grace_ms = 24ll * 3600 * 1000;
+  // Added to the clock the collector judges ages by (lumbung-server
+  // --attachment-age-offset-hours): tests see a day pass without waiting one.
+  int64_t age_offset_ms = 0;
 };
 
 // Largest chunk body a device may send (the server's answer to a bigger one is 413).
@@ -45,7 +49,8 @@ class AttachmentService {
   ~AttachmentService();
 
   // GET /v1/attachments/{sha}: {"sha256", "size", "received", "complete"}; kNotFound.
-  Json status(const std::string& sha) const;
+  // A complete file is claimed (AttachmentFiles::claim): see collect_garbage().
+  Json status(const std::string& sha);
   // POST /v1/attachments/{sha}?offset&size&mime with the chunk's SHA-256 (hex): appends the
   // chunk when `offset` is what the server holds, ignores it otherwise; answers
   // {"received", "complete"} as status() would.
@@ -62,8 +67,9 @@ class AttachmentService {
   // (no oracle of which files exist) or kForbidden/kOutOfScope for a record outside.
   Response content(const Principal& who, const std::string& sha, const std::string& collection,
                    const std::string& record, uint64_t offset, uint64_t limit) const;
-  // Drops complete files no live record refers to (after orphan_grace_ms) and uploads idle
-  // for stale_upload_ms. Returns {"kept", "removed", "removed_bytes"}.
+  // Drops complete files no live record refers to (after orphan_grace_ms, unless claimed
+  // since the pass began), uploads idle for stale_upload_ms and strays as old. Returns
+  // {"kept", "removed", "removed_bytes", "strays_removed"}.
   Json collect_garbage();
   // Runs collect_garbage() at once and then every `every_ms`, on a thread of its own until
   // destroyed.
