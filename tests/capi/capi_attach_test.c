@@ -84,6 +84,25 @@ static int file_contains(const char* path, const char* needle) {
   return found;
 }
 
+/* The attachment events of a sync's progress callback. */
+typedef struct att_progress {
+  int events, records_done_first, count;
+  unsigned long long photo_sent, photo_size;
+} att_progress;
+
+static int on_progress(const lb_progress* p, void* user) {
+  att_progress* a = user;
+  if (p->phase == LB_PHASE_DONE && a->events == 0) a->records_done_first = 1;
+  if (p->phase != LB_PHASE_ATTACHMENTS) return 0;
+  ++a->events;
+  a->count = (int)p->attachment_count;
+  if (p->attachment_size == 200000) {
+    a->photo_sent = p->attachment_sent;
+    a->photo_size = p->attachment_size;
+  }
+  return 0;
+}
+
 static void state_is(lb_store* s, const char* id, const char* field, const char* state,
                      int local) {
   lb_error err;
@@ -175,8 +194,14 @@ static void test_attachments(test_server* server, const char* dir, const char* s
   CHECK_OK(err);
   lb_free(token);
   char* report = NULL;
-  CHECK(lb_sync_run(sa, NULL, NULL, &report, &err) == LB_OK);
+  att_progress ap;
+  memset(&ap, 0, sizeof ap);
+  CHECK(lb_sync_run(sa, on_progress, &ap, &report, &err) == LB_OK);
   CHECK_OK(err);
+  /* Records first (phase done), then attachment events up to the whole photo. */
+  CHECK(ap.records_done_first && ap.events >= 2 && ap.count == 2);
+  CHECK(ap.photo_size == kSize && ap.photo_sent == kSize);
+  printf("attachment progress: %d events\n", ap.events);
   CHECK(report && strstr(report, "\"attachments\":{") && strstr(report, "\"failed\":0"));
   CHECK(report && test_json_int(report, "sent") == 2);
   printf("sync A: %s\n", report ? report : "-");

@@ -41,7 +41,9 @@
  *   serialised inside the engine (one SQLite connection). An lb_sync runs one operation
  *   at a time: concurrent lb_sync_register / lb_sync_run calls on one lb_sync wait for
  *   each other; lb_sync_cancel may be called from any thread at any time while the handle
- *   is alive. Store calls from other threads proceed while a sync runs. Closing or freeing
+ *   is alive. Callbacks (lb_progress_fn, lb_changed_fn) run only on the thread that called
+ *   lb_sync_run, before it returns. lb_attachment_open with a sync handle is serialised
+ *   with its runs. Store calls from other threads proceed while a sync runs. Closing or freeing
  *   a handle must not race with any other call on that same handle. lb_error structs are
  *   not shared: give each thread its own.
  *
@@ -280,9 +282,22 @@ LB_EXPORT int lb_store_change_passphrase(lb_store* store, const char* old_passph
 
 typedef struct lb_sync lb_sync;
 
-enum { LB_PHASE_PUSH = 0, LB_PHASE_PULL = 1, LB_PHASE_DONE = 2 };
+/* LB_PHASE_DONE: the records are synced. (API 3) LB_PHASE_ATTACHMENTS comes after it when
+ * attachments are sent (see the attachment_* members). */
+enum { LB_PHASE_PUSH = 0, LB_PHASE_PULL = 1, LB_PHASE_DONE = 2, LB_PHASE_ATTACHMENTS = 3 };
 
-/* Handed to the progress callback; valid only during the call. Only grows at the end. */
+/* (API 3) What the link is doing at the moment of a progress call. */
+enum {
+  LB_STAGE_IDLE = 0,       /* between requests */
+  LB_STAGE_CONNECTING = 1, /* until the first body byte is out (a handshake is in there) */
+  LB_STAGE_SENDING = 2,    /* request_sent of request_size body bytes are out */
+  LB_STAGE_WAITING = 3,    /* for the server's first answer byte */
+  LB_STAGE_RECEIVING = 4,  /* request_received answer bytes are in */
+  LB_STAGE_RETRY_WAIT = 5  /* a request failed (last_error); the next attempt in retry_in_ms */
+};
+
+/* Handed to the progress callback; valid only during the call. Only grows at the end: the
+ * members after `retries` exist from LB_API_VERSION 3 (lb_api_version() >= 3). */
 typedef struct lb_progress {
   int phase; /* LB_PHASE_* */
   uint64_t ops_pushed;
@@ -290,15 +305,33 @@ typedef struct lb_progress {
   uint64_t ops_pulled;
   uint64_t bytes_up; /* on the wire, headers included */
   uint64_t bytes_down;
-  unsigned retries;
+  unsigned retries; /* every attempt after a failed one, in this run */
+  /* (API 3) the request under way, and its retries */
+  int stage;                 /* LB_STAGE_* */
+  unsigned attempt;          /* of the current request: 1, then 2 after a failure, ... */
+  unsigned max_attempts;     /* ... up to this (then LB_ERR_TRANSPORT) */
+  int64_t retry_in_ms;       /* LB_STAGE_RETRY_WAIT: time left before the next attempt */
+  const char* last_error;    /* why the last attempt failed, "" after a success */
+  uint64_t request_sent;     /* body bytes of the current request sent so far */
+  uint64_t request_size;     /* body bytes of the current request */
+  uint64_t request_received; /* answer body bytes received so far */
+  /* (API 3) LB_PHASE_ATTACHMENTS: attachment_index of attachment_count (1-based) is on its
+   * way; the server confirmed attachment_sent of its attachment_size bytes */
+  unsigned attachment_index;
+  unsigned attachment_count;
+  uint64_t attachment_sent;
+  uint64_t attachment_size;
 } lb_progress;
 
-/* Called on the syncing thread after every push batch and pull page. Return 0 to go on,
- * non-zero to cancel (the sync stops at the next request boundary with
- * LB_ERR_CANCELLED). It must not call lb_sync_register, lb_sync_run or lb_sync_free on
- * the same handle (it would deadlock); lb_sync_cancel and lb_store_* calls are fine. It
- * must return normally (no longjmp, no exception). To update a UI, post to the UI thread
- * from here. */
+/* Called on the thread that called lb_sync_run (never another one): after every push
+ * batch and pull page, at least every 500 ms while a request or a wait between retries
+ * lasts (stage, attempt, retry_in_ms count down), and after every attachment chunk the
+ * server confirmed (phase LB_PHASE_ATTACHMENTS). Return 0 to go on, non-zero to cancel
+ * (the sync stops at the next request boundary with LB_ERR_CANCELLED). It must not call
+ * lb_sync_register, lb_sync_run, lb_sync_on_changed, lb_attachment_open with this handle,
+ * or lb_sync_free on the same handle (it would deadlock); lb_sync_cancel and lb_store_*
+ * calls are fine. It must return normally (no longjmp, no exception). To update a UI,
+ * post to the UI thread from here. */
 typedef int (*lb_progress_fn)(const lb_progress* progress, void* user);
 
 /* A sync client for `store` against the server at `server_url` ("http://host:port" or
@@ -385,6 +418,35 @@ typedef struct lb_sync_options {
 LB_EXPORT lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url,
                                             const char* token, const lb_sync_options* options,
                                             lb_error* err);
+
+/* ---- Records changed (LB_API_VERSION 3) -------------------------------------------- */
+
+/* Told which records a run's pull changed on this device:
+ *   {"count": <records listed>, "truncated": true|false,
+ *    "records": [{"collection": "enrolment", "id": "0193...", "deleted": true|false}]}
+ * "deleted": the record is gone from this device (deleted elsewhere, or moved out of its
+ * regions). "truncated": more changed than could be tracked (over 100000 records in one
+ * run, or a page that could not be read): reload everything. `changes_json` is valid only
+ * during the call (copy what you keep). Same rules as lb_progress_fn: it runs on the
+ * thread that called lb_sync_run, must return normally, and must not call lb_sync_* on
+ * the same handle except lb_sync_cancel; lb_store_* calls are fine. */
+typedef void (*lb_changed_fn)(const char* changes_json, void* user);
+
+/* Sets (or with `fn` NULL clears) the callback told, at the end of each later lb_sync_run
+ * on this handle, which records that run's pull changed. It is called at most once per
+ * run, after the pull and before lb_sync_run returns (also when the run then fails or is
+ * cancelled: the pages applied until then stay applied), and only when at least one
+ * record changed: a run that brings nothing new does not call it. A record counts as
+ * changed when its stored state (field versions, deletion) after the run differs from
+ * before its page was applied; pulled changes this device already had do not count. A
+ * write from another thread to a pulled record during the run counts too. Costs one read
+ * per pulled record at the end of the run, only while a callback is set. Returns LB_OK or
+ * LB_ERR_INVALID_ARGUMENT. Waits for a run in progress on the handle. */
+LB_EXPORT int lb_sync_on_changed(lb_sync* sync, lb_changed_fn fn, void* user, lb_error* err);
+
+/* The LB_API_VERSION the library was built with (an app built with a newer header checks
+ * it before reading newer lb_progress members). Thread-safe. */
+LB_EXPORT int lb_api_version(void);
 
 /* ---- Attachments (LB_API_VERSION 3) ---------------------------------------------- */
 

@@ -9,11 +9,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <cstdio>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lumbung/attachments.h"
@@ -36,6 +38,39 @@ struct AttachmentSlot {
   AttachmentStore& get();  // opens on first use; throws as AttachmentStore::open
 };
 
+// Which records a run's pull changed, for lb_sync_on_changed (capi_changes.cpp). Fed by
+// the WatchingTransport below from any thread; begin/collect on the syncing thread.
+class ChangeWatch {
+ public:
+  explicit ChangeWatch(std::shared_ptr<Store> store) : store_(std::move(store)) {}
+  // A run starts: forget the last one; watch pull pages only if `active`.
+  void begin(bool active);
+  // A request went out and `resp` came back (before the sync client sees it).
+  void observe(const HttpRequest& req, const HttpResponse& resp) noexcept;
+  // The run ended: {"count", "truncated", "records": [{"collection", "id", "deleted"}]}.
+  Json collect();
+
+ private:
+  std::string digest(const std::string& collection, const std::string& id) const;
+  std::shared_ptr<Store> store_;
+  std::mutex mu_;
+  bool active_ = false;
+  bool truncated_ = false;
+  std::map<std::pair<std::string, std::string>, std::string> before_;  // key -> digest
+};
+
+// The HTTP transport of an lb_sync, with its answers shown to the handle's ChangeWatch.
+class WatchingTransport : public Transport {
+ public:
+  WatchingTransport(std::unique_ptr<Transport> inner, ChangeWatch& watch)
+      : inner_(std::move(inner)), watch_(watch) {}
+  HttpResponse send(const HttpRequest& request) override;
+
+ private:
+  std::unique_ptr<Transport> inner_;
+  ChangeWatch& watch_;
+};
+
 // True if some collection has a field of type attachment (only then does a sync open the
 // attachment file and send what waits there).
 bool has_attachment_fields(const Schema& schema);
@@ -50,10 +85,14 @@ struct lb_store {
 
 struct lb_sync {
   std::shared_ptr<lumbung::Store> store;
+  std::unique_ptr<lumbung::capi::ChangeWatch> watch;  // before transport: it refers to it
   std::unique_ptr<lumbung::Transport> transport;
   std::unique_ptr<lumbung::SyncClient> client;
   std::shared_ptr<lumbung::capi::AttachmentSlot> attachments;
   std::string token;  // the client's, for attachment fetches (guarded by op_mutex)
+  // lb_sync_on_changed's callback (guarded by op_mutex).
+  lb_changed_fn on_changed = nullptr;
+  void* on_changed_user = nullptr;
 
   // Serialises register/run: Transport and SyncClient are single-threaded.
   std::mutex op_mutex;

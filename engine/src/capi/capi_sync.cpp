@@ -78,6 +78,25 @@ Json attachment_report_json(const lumbung::AttachmentSyncReport& r) {
               {"errors", std::move(errors)}};
 }
 
+int stage_of(lumbung::SyncProgress::Stage s) {
+  using Stage = lumbung::SyncProgress::Stage;
+  switch (s) {
+    case Stage::kIdle:
+      return LB_STAGE_IDLE;
+    case Stage::kConnecting:
+      return LB_STAGE_CONNECTING;
+    case Stage::kSending:
+      return LB_STAGE_SENDING;
+    case Stage::kWaiting:
+      return LB_STAGE_WAITING;
+    case Stage::kReceiving:
+      return LB_STAGE_RECEIVING;
+    case Stage::kRetryWait:
+      return LB_STAGE_RETRY_WAIT;
+  }
+  return LB_STAGE_IDLE;
+}
+
 }  // namespace
 
 extern "C" {
@@ -99,7 +118,9 @@ lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url, const
     handle->store = store->store;
     lumbung::HttpTransportOptions topt;
     if (options) apply_sync_options(*options, *handle, topt);
-    handle->transport = lumbung::make_http_transport(url, topt);
+    handle->watch = std::make_unique<ChangeWatch>(handle->store);
+    handle->transport = std::make_unique<WatchingTransport>(
+        lumbung::make_http_transport(url, topt), *handle->watch);
     std::string t = optional_text(token);
     if (t.empty()) t = handle->store->get_secret(kTokenSecret);
     handle->token = t;
@@ -148,18 +169,59 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
     o.max_attempts = h.max_attempts;
     o.initial_backoff_ms = h.initial_backoff_ms;
     o.max_backoff_ms = h.max_backoff_ms;
+    // Records changed: told once, when the records are synced (before the attachments go,
+    // which may take long on 2G), or when the run stops early.
+    h.watch->begin(h.on_changed != nullptr);
+    bool told = false;
+    auto tell_changed = [&]() noexcept {
+      if (told || !h.on_changed) return;
+      told = true;
+      try {
+        const Json c = h.watch->collect();
+        if (c["count"].get<size_t>() > 0 || c["truncated"].get<bool>()) {
+          h.on_changed(c.dump().c_str(), h.on_changed_user);
+        }
+      } catch (...) {
+        // Nothing to tell the app that it could act on; the run's own result stands.
+      }
+    };
+    lb_progress last{};  // the last records' progress, for the attachment events
+    std::string last_error;
+    o.on_progress = [&](const lumbung::SyncProgress& p) {
+      if (p.phase == lumbung::SyncProgress::Phase::kDone) tell_changed();
+      if (!progress) return;
+      lb_progress c{};
+      c.phase = p.phase == lumbung::SyncProgress::Phase::kPush   ? LB_PHASE_PUSH
+                : p.phase == lumbung::SyncProgress::Phase::kPull ? LB_PHASE_PULL
+                                                                 : LB_PHASE_DONE;
+      c.ops_pushed = p.ops_pushed;
+      c.ops_to_push = p.ops_to_push;
+      c.ops_pulled = p.ops_pulled;
+      c.bytes_up = p.bytes_up;
+      c.bytes_down = p.bytes_down;
+      c.retries = p.retries;
+      c.stage = stage_of(p.stage);
+      c.attempt = p.attempt;
+      c.max_attempts = p.max_attempts;
+      c.retry_in_ms = p.retry_in_ms;
+      last_error = p.last_error;
+      c.last_error = last_error.c_str();
+      c.request_sent = p.request_sent;
+      c.request_size = p.request_size;
+      c.request_received = p.request_received;
+      last = c;
+      if (progress(&c, user) != 0) h.cancel = true;
+    };
     if (progress) {
-      o.on_progress = [&](const lumbung::SyncProgress& p) {
-        lb_progress c{};
-        c.phase = p.phase == lumbung::SyncProgress::Phase::kPush   ? LB_PHASE_PUSH
-                  : p.phase == lumbung::SyncProgress::Phase::kPull ? LB_PHASE_PULL
-                                                                   : LB_PHASE_DONE;
-        c.ops_pushed = p.ops_pushed;
-        c.ops_to_push = p.ops_to_push;
-        c.ops_pulled = p.ops_pulled;
-        c.bytes_up = p.bytes_up;
-        c.bytes_down = p.bytes_down;
-        c.retries = p.retries;
+      o.on_attachment = [&](const lumbung::AttachmentProgress& a) {
+        lb_progress c = last;
+        c.phase = LB_PHASE_ATTACHMENTS;
+        c.stage = LB_STAGE_IDLE;
+        c.last_error = last_error.c_str();
+        c.attachment_index = a.index;
+        c.attachment_count = a.count;
+        c.attachment_sent = a.sent;
+        c.attachment_size = a.size;
         if (progress(&c, user) != 0) h.cancel = true;
       };
     }
@@ -171,7 +233,14 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
     // Attachments go after the records (lumbung/attachments.h); a failing one is reported,
     // never fails the run.
     if (has_attachment_fields(h.store->schema())) o.attachments = &h.attachments->get();
-    const lumbung::SyncReport r = h.client->sync(o);
+    lumbung::SyncReport r;
+    try {
+      r = h.client->sync(o);
+    } catch (...) {
+      tell_changed();  // the pages applied before the failure stay applied
+      throw;
+    }
+    tell_changed();
     if (report_json) {
       Json j{{"pushed", r.pushed},       {"pulled", r.pulled},         {"applied", r.applied},
              {"conflicts", r.conflicts}, {"restamped", r.restamped},   {"refused", r.refused},
@@ -182,6 +251,17 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
     }
   });
 }
+
+int lb_sync_on_changed(lb_sync* sync, lb_changed_fn fn, void* user, lb_error* err) {
+  return guarded(err, [&] {
+    auto& h = need_sync(sync);
+    std::lock_guard<std::mutex> op(h.op_mutex);
+    h.on_changed = fn;
+    h.on_changed_user = fn ? user : nullptr;
+  });
+}
+
+int lb_api_version(void) { return LB_API_VERSION; }
 
 void lb_sync_cancel(lb_sync* sync) {
   if (!sync) return;

@@ -1,0 +1,111 @@
+// "Records changed" for lb_sync_on_changed (lumbung.h): which records a run's pull changed.
+//
+// The sync client reports only how many pulled ops changed something (SyncReport::applied),
+// not which records. Rather than reach into engine/src/sync, the C API watches its own
+// transport: each pull page's answer names the records its ops touch; before that page
+// can be applied (the answer has not yet reached the sync client) the watch keeps a
+// digest of each record's stored state, and at the end of the run compares it with the
+// state then. Only while an app has set a callback: otherwise pages are not looked at.
+#include <string>
+
+#include "capi/capi_internal.h"
+#include "common/gzip.h"
+#include "lumbung/changeset.h"
+#include "lumbung/tuning.h"
+
+namespace lumbung::capi {
+namespace {
+
+// Most records one run tracks (~100 bytes each); past it the result says "truncated".
+constexpr size_t kMaxWatched = 100000;
+
+bool is_pull(const HttpRequest& req) { return req.target.rfind("/v1/pull", 0) == 0; }
+
+}  // namespace
+
+// What a record looks like now, as far as a pull can change it: its field versions and
+// deletion. "-" when there is no such record here (or it is hidden: moved out of the
+// device's regions).
+std::string ChangeWatch::digest(const std::string& collection, const std::string& id) const {
+  try {
+    auto rec = store_->get(collection, id, true);
+    if (!rec || rec->deleted) {
+      return rec ? "deleted " + version_to_string(rec->tombstone) : "-";
+    }
+    std::string d = "live";
+    for (const auto& [field, v] : rec->versions) d += " " + field + "=" + version_to_string(v);
+    return d;
+  } catch (const Error&) {
+    return "-";
+  }
+}
+
+void ChangeWatch::begin(bool active) {
+  std::lock_guard<std::mutex> lock(mu_);
+  active_ = active;
+  truncated_ = false;
+  before_.clear();
+}
+
+void ChangeWatch::observe(const HttpRequest& req, const HttpResponse& resp) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!active_ || !is_pull(req) || resp.status != 200) return;
+  }
+  try {
+    auto enc = resp.headers.find("content-encoding");
+    const bool gz = enc != resp.headers.end() && enc->second.find("gzip") != std::string::npos;
+    const Json page = Json::parse(gz ? gzip::decompress(resp.body, 4 * kMaxBodyBytes) : resp.body);
+    auto ops = page.find("ops");
+    if (ops == page.end() || !ops->is_array()) return;
+    for (const auto& o : *ops) {
+      const Op op = decode_op(o, "");
+      const auto key = std::make_pair(op.collection, op.id);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (before_.count(key)) continue;
+        if (before_.size() >= kMaxWatched) {
+          truncated_ = true;
+          return;
+        }
+      }
+      // Read outside the lock: the store may be busy applying the previous page.
+      std::string d = digest(op.collection, op.id);
+      std::lock_guard<std::mutex> lock(mu_);
+      before_.emplace(key, std::move(d));
+    }
+  } catch (...) {
+    // A page this watch cannot read is still the sync client's to judge; the app is told
+    // to reload instead of being given a list that may miss records.
+    std::lock_guard<std::mutex> lock(mu_);
+    truncated_ = true;
+  }
+}
+
+Json ChangeWatch::collect() {
+  std::map<std::pair<std::string, std::string>, std::string> before;
+  bool truncated = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    before.swap(before_);
+    truncated = truncated_;
+    active_ = false;
+  }
+  Json records = Json::array();
+  for (const auto& [key, was] : before) {
+    const std::string now = digest(key.first, key.second);
+    if (now == was) continue;
+    records.push_back(
+        {{"collection", key.first}, {"id", key.second}, {"deleted", now.rfind("live", 0) != 0}});
+  }
+  const size_t n = records.size();
+  return Json{{"count", n}, {"truncated", truncated}, {"records", std::move(records)}};
+}
+
+HttpResponse WatchingTransport::send(const HttpRequest& request) {
+  HttpResponse resp = inner_->send(request);
+  watch_.observe(request, resp);
+  return resp;
+}
+
+}  // namespace lumbung::capi
