@@ -103,8 +103,7 @@ static int on_progress(const lb_progress* p, void* user) {
   return 0;
 }
 
-static void state_is(lb_store* s, const char* id, const char* field, const char* state,
-                     int local) {
+static void state_is(lb_store* s, const char* id, const char* field, const char* state, int local) {
   lb_error err;
   char* st = lb_attachment_state(s, "enrolment", id, field, &err);
   CHECK_OK(err);
@@ -158,8 +157,7 @@ static void test_attachments(test_server* server, const char* dir, const char* s
   printf("wrong type: %s: %s\n", lb_error_name(err.code), err.message);
   CHECK(lb_attach_file(a, "enrolment", "0190-none", "foto_ktp", photo, NULL, &err) == NULL);
   CHECK(err.code == LB_ERR_NOT_FOUND);
-  CHECK(lb_attach_file(a, "enrolment", id, "foto_ktp", "/nonexistent/ktp.jpg", NULL, &err) ==
-        NULL);
+  CHECK(lb_attach_file(a, "enrolment", id, "foto_ktp", "/nonexistent/ktp.jpg", NULL, &err) == NULL);
   CHECK(err.code == LB_ERR_INVALID_ARGUMENT);
   CHECK(lb_attachment_state(a, "enrolment", id, "foto_ktp", &err) == NULL && err.code == LB_OK);
 
@@ -241,8 +239,7 @@ static void test_attachments(test_server* server, const char* dir, const char* s
         LB_ERR_NOT_FOUND);
   CHECK(lb_attachment_open(a, NULL, "enrolment", id, "foto_ktp", NULL, &got_size, &err) ==
         LB_ERR_INVALID_ARGUMENT);
-  CHECK(lb_attach(NULL, "enrolment", id, "foto_ktp", kPng, sizeof kPng, NULL, NULL, &err) ==
-        NULL);
+  CHECK(lb_attach(NULL, "enrolment", id, "foto_ktp", kPng, sizeof kPng, NULL, NULL, &err) == NULL);
   CHECK(err.code == LB_ERR_INVALID_ARGUMENT);
 
   lb_sync_free(sa);

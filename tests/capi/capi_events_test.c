@@ -208,10 +208,11 @@ static void test_retries(const char* url, const char* dir, const char* schema) {
   memset(&seen, 0, sizeof seen);
   seen.thread = pthread_self();
   CHECK(lb_sync_run(sync, on_progress, &seen, NULL, &err) == LB_ERR_TRANSPORT);
-  printf("down link: %d progress calls, %d in retry wait (longest %lld ms), attempts up to %d "
-         "of %d: %s\n",
-         seen.calls, seen.retry_waits, seen.max_retry_in_ms, seen.max_attempt, seen.max_attempts,
-         err.message);
+  printf(
+      "down link: %d progress calls, %d in retry wait (longest %lld ms), attempts up to %d "
+      "of %d: %s\n",
+      seen.calls, seen.retry_waits, seen.max_retry_in_ms, seen.max_attempt, seen.max_attempts,
+      err.message);
   CHECK(seen.retry_waits >= 2);
   CHECK(seen.max_retry_in_ms > 0 && seen.max_retry_in_ms <= 700);
   CHECK(seen.max_attempt >= 2 && seen.max_attempts == 3); /* the 3rd failure ends the run */

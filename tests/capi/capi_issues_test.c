@@ -58,14 +58,16 @@ static const char* kManyWrong =
 static const char* kMismatch =
     "{\"nik\":\"7402294809690329\",\"full_name\":\"Wulan Pratama\",\"birth_date\":\"1970-01-01\","
     "\"gender\":\"P\",\"village_code\":\"7402292053\",\"programs\":[\"JKK\"],"
-    "\"monthly_income\":4900000,\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25.839Z\","
+    "\"monthly_income\":4900000,\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25."
+    "839Z\","
     "\"officer_id\":\"OFC-0143\"}";
 
 /* Record kRecord in Kabupaten Buton Tengah (74.14), outside a 74.02 laptop's regions. */
 static const char* kElsewhere =
     "{\"nik\":\"7414294809690329\",\"full_name\":\"Sari Dewi\",\"birth_date\":\"1969-09-08\","
     "\"gender\":\"P\",\"village_code\":\"7414012001\",\"programs\":[\"JKK\"],"
-    "\"monthly_income\":4900000,\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25.839Z\","
+    "\"monthly_income\":4900000,\"status\":\"submitted\",\"created_at\":\"2025-01-06T12:34:25."
+    "839Z\","
     "\"officer_id\":\"OFC-0143\"}";
 
 /* True if `json` holds an issue object with this field and reason (the library writes
@@ -88,7 +90,8 @@ static int has_issue(const char* json, const char* field, const char* reason) {
 
 static long long count_issues(const char* json) {
   long long n = 0;
-  for (const char* p = json ? strstr(json, "\"reason\":") : NULL; p; p = strstr(p + 1, "\"reason\":"))
+  for (const char* p = json ? strstr(json, "\"reason\":") : NULL; p;
+       p = strstr(p + 1, "\"reason\":"))
     ++n;
   return n;
 }
@@ -133,8 +136,8 @@ static void test_local(const char* dir, const char* schema) {
   CHECK(id != NULL && issues == NULL);
 
   /* A patch refused for its values: the issues of the record as it would be. */
-  CHECK(lb_store_patch_ex(s, "enrolment", id, "{\"monthly_income\": 5, \"gender\": \"X\"}",
-                          &issues, &err) == LB_ERR_VALIDATION_FAILED);
+  CHECK(lb_store_patch_ex(s, "enrolment", id, "{\"monthly_income\": 5, \"gender\": \"X\"}", &issues,
+                          &err) == LB_ERR_VALIDATION_FAILED);
   CHECK(has_issue(issues, "monthly_income", "out_of_range"));
   CHECK(has_issue(issues, "gender", "not_in_enum"));
   CHECK(issues && strstr(issues, "antara 1.000.000 dan 20.700.000"));

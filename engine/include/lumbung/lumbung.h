@@ -504,8 +504,8 @@ LB_EXPORT int lb_attachment_open(lb_store* store, lb_sync* sync, const char* col
  * Returns a new buffer (lb_free); NULL with err->code == LB_OK when the field holds no
  * attachment (an expected miss); NULL with err set for LB_ERR_NOT_FOUND (no such record),
  * LB_ERR_UNKNOWN_FIELD, LB_ERR_UNKNOWN_COLLECTION, LB_ERR_STORAGE. Thread-safe. */
-LB_EXPORT char* lb_attachment_state(lb_store* store, const char* collection,
-                                    const char* record_id, const char* field, lb_error* err);
+LB_EXPORT char* lb_attachment_state(lb_store* store, const char* collection, const char* record_id,
+                                    const char* field, lb_error* err);
 
 #ifdef __cplusplus
 } /* extern "C" */

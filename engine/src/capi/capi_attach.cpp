@@ -112,8 +112,7 @@ void give_bytes(const std::string& bytes, void** out, size_t* size) {
 extern "C" {
 
 char* lb_attach(lb_store* store, const char* collection, const char* record_id, const char* field,
-                const void* bytes, size_t size, const char* mime, const char* name,
-                lb_error* err) {
+                const void* bytes, size_t size, const char* mime, const char* name, lb_error* err) {
   char* out = nullptr;
   guarded(err, [&] {
     if (!bytes && size > 0) throw Error(ErrorCode::kInvalidArgument, "bytes is NULL");

@@ -9,8 +9,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <map>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>

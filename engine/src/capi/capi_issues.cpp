@@ -161,12 +161,9 @@ Json issue_json(const CollectionSchema* cs, const std::string& field, const std:
                 const std::string& message_en) {
   std::string label;
   const FieldDef* f = def_for(cs, field, &label);
-  return Json{{"field", field},
-              {"label", label},
-              {"reason", reason},
-              {"message", message_en},
-              {"message_en", message_en},
-              {"message_id", indonesian(reason, f, label, field)}};
+  return Json{{"field", field},           {"label", label},
+              {"reason", reason},         {"message", message_en},
+              {"message_en", message_en}, {"message_id", indonesian(reason, f, label, field)}};
 }
 
 Json issues_document(const CollectionSchema* cs, const std::vector<ValidationIssue>& issues) {

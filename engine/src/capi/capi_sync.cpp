@@ -69,12 +69,15 @@ void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTrans
   if (o.max_backoff_ms > 0) h.max_backoff_ms = o.max_backoff_ms;
 }
 
-
 Json attachment_report_json(const lumbung::AttachmentSyncReport& r) {
   Json errors = Json::array();
   for (const auto& [sha, why] : r.errors) errors.push_back({{"sha256", sha}, {"error", why}});
-  return Json{{"sent", r.sent},         {"already", r.already},   {"failed", r.failed},
-              {"bytes", r.bytes},       {"bytes_up", r.bytes_up}, {"requests", r.requests},
+  return Json{{"sent", r.sent},
+              {"already", r.already},
+              {"failed", r.failed},
+              {"bytes", r.bytes},
+              {"bytes_up", r.bytes_up},
+              {"requests", r.requests},
               {"errors", std::move(errors)}};
 }
 
@@ -119,8 +122,8 @@ lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url, const
     lumbung::HttpTransportOptions topt;
     if (options) apply_sync_options(*options, *handle, topt);
     handle->watch = std::make_unique<ChangeWatch>(handle->store);
-    handle->transport = std::make_unique<WatchingTransport>(
-        lumbung::make_http_transport(url, topt), *handle->watch);
+    handle->transport = std::make_unique<WatchingTransport>(lumbung::make_http_transport(url, topt),
+                                                            *handle->watch);
     std::string t = optional_text(token);
     if (t.empty()) t = handle->store->get_secret(kTokenSecret);
     handle->token = t;
