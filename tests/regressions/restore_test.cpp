@@ -4,12 +4,15 @@
 // laptops; each failed on the code before the fix.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
+#include "support/fake_clock.h"
 #include "support/laptop.h"
 
 using namespace lumbung;
@@ -62,6 +65,15 @@ json refused(ServerFixture& f, const std::string& reviewer) {
   auto r = f.http().get("/v1/refused?status=all", reviewer);
   REQUIRE(r.status == 200);
   return r.json()["refused"];
+}
+
+// Resolves the one open conflict entry with `value`.
+void resolve_with(ServerFixture& f, const std::string& reviewer, const std::string& value) {
+  auto open = f.http().get("/v1/conflicts", reviewer).json()["conflicts"];
+  REQUIRE(open.size() == 1);
+  auto r = f.http().post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
+                         json{{"value", value}}, reviewer);
+  REQUIRE(r.status == 200);
 }
 
 }  // namespace
@@ -232,4 +244,82 @@ TEST_CASE("after a restore an edit of a record held in part waits for the record
   CHECK(on_server.at(id)["full_name"] == konawe(5)["full_name"]);
   CHECK(a.contents() == on_server);
   CHECK(b.contents() == on_server);
+}
+
+// Seed 4484: after a restore, an edit waits for its record, and so does a move that brings
+// the record into the editing laptop's regions. When the record arrived, the waiting ops
+// were applied once in arrival order: the edit came first, was out of the laptop's regions
+// until the move, and stayed waiting for ever although the laptop had it acknowledged.
+// Fix: apply_waiting goes round until a pass applies nothing (op_writer.cpp).
+TEST_CASE("after a restore a waiting edit is applied once a waiting move brings its record in") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), m(f, "laptop-m", {"74.02"}), c(f, "laptop-c", {"74.02.02"});
+  Backup backup(f);
+  const std::string id = a.store->create("enrolment", konawe(6));  // in 74.02.01
+  a.sync();
+  m.sync();
+  m.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});
+  m.sync();
+  c.sync();  // the record reaches C with the move
+  REQUIRE(c.store->get("enrolment", id).has_value());
+  c.store->update("enrolment", id, {{"phone", "081277770006"}});
+  c.sync();
+  backup.restore();
+  // C comes back first, then M, then the creator: both edits wait for the record.
+  CHECK(c.sync().refused == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // C's op is found first
+  CHECK(m.sync().refused == 0);
+  a.sync();
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["village_code"] == "7402022001");
+  CHECK(on_server.at(id)["phone"] == "081277770006");
+  for (const auto& e : refused(f, reviewer)) CHECK(e["status"] == "applied");
+  c.sync();
+  m.sync();
+  a.sync();
+  CHECK(a.contents() == on_server);
+  CHECK(m.contents() == on_server);
+  CHECK(c.contents() == on_server);
+}
+
+// Seed 4485: the server's clock restarted from the restored copy's. A laptop 50 minutes
+// fast had moved it ahead in the lost history, and the office's resolution there took the
+// next value; after the restore the same ops arrived again and the same value went to a
+// different write. Replicas holding the lost one took the new one for it. Fix: a server
+// that finds its database restored starts its clock above wall + kMaxClockSkewMs.
+TEST_CASE("a server restored from a copy never gives out a version twice") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  const int64_t real = system_wall_clock().now_ms();
+  test::FakeWallClock fast_wall(real);
+  Laptop fast(f, "laptop-fast", {"74.02"}, &fast_wall), a(f, "laptop-a", {"74.02"});
+  const std::string id = a.store->create("enrolment", konawe(7));
+  a.sync();
+  fast.sync();
+  Backup backup(f);
+  fast_wall.set(real + 50 * 60 * 1000);
+  fast.store->update("enrolment", id, {{"phone", "081200000071"}});
+  a.store->update("enrolment", id, {{"phone", "081200000072"}});
+  fast.sync();
+  a.sync();
+  resolve_with(f, reviewer, "081200000073");
+  a.sync();
+  const Version lost = a.store->get("enrolment", id)->versions.at("phone");
+  REQUIRE(lost.device == "server");
+  backup.restore();
+  // The same two edits come back in the same order, and the office settles them again.
+  fast.sync();
+  a.sync();
+  resolve_with(f, reviewer, "081200000074");
+  a.sync();
+  fast.sync();
+  const Version again = a.store->get("enrolment", id)->versions.at("phone");
+  REQUIRE(again.device == "server");
+  CHECK(again.hlc > lost.hlc);
+  const auto on_server = server_contents(f, reviewer);
+  CHECK(on_server.at(id)["phone"] == "081200000074");
+  CHECK(a.contents() == on_server);
+  CHECK(fast.contents() == on_server);
 }

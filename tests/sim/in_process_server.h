@@ -112,8 +112,7 @@ class InProcessServer {
     ::mkdir(data_dir_.c_str(), 0700);  // as main.cpp: the data directory may not exist yet
     auto c = std::make_unique<Core>();
     c->store = server::SqliteServerStore::open(data_dir_);
-    const std::string last = c->store->read_meta("clock");
-    c->clock = std::make_unique<HybridClock>(wall_, last.empty() ? 0 : std::stoull(last));
+    c->clock = std::make_unique<HybridClock>(wall_, server::server_clock_start(*c->store, wall_));
     c->sync =
         std::make_unique<server::SyncService>(*schema_, *c->store, *c->clock, wall_, c->metrics);
     c->review = std::make_unique<server::ReviewService>(*c->store, *c->sync, c->metrics);

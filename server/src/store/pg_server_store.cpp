@@ -40,7 +40,7 @@ std::string cluster_identity(Conn& c) {
 // Creates the tables (idempotent) and returns every epoch, oldest first, the last being
 // the one this process writes in. One transaction under the schema lock, so servers
 // starting together neither race on CREATE TABLE nor both open an epoch.
-std::vector<std::pair<Epoch, uint64_t>> open_schema(Conn& c) {
+std::vector<std::pair<Epoch, uint64_t>> open_schema(Conn& c, bool& restored) {
   c.run("BEGIN");
   c.exec("SELECT pg_advisory_xact_lock($1)", {kSchemaLock});
   c.script(kDdl);
@@ -51,6 +51,7 @@ std::vector<std::pair<Epoch, uint64_t>> open_schema(Conn& c) {
   const std::string cluster = cluster_identity(c);
   auto last = c.exec("SELECT cluster FROM epochs ORDER BY start_pos DESC LIMIT 1");
   if (last.rows() == 0 || last.text(0, 0) != cluster) {
+    restored = last.rows() > 0;
     // A new history: positions continue above every existing one. Later transactions have
     // larger xids, so pos_of(offset, their xid, n) >= start_pos.
     const uint64_t xid = c.exec("SELECT pg_current_xact_id()::text").u64(0, 0);
@@ -83,6 +84,7 @@ struct PgServerStore::Impl {
   std::vector<Epoch> epochs;  // fixed for the life of the process, like SyncService's
   uint64_t offset = 0;        // the current epoch's pos_offset
   std::string instance;       // this process's row in `clocks`
+  bool restored = false;      // restored_at_start()
   std::unique_ptr<Sealer> sealer;
 };
 
@@ -93,7 +95,7 @@ std::unique_ptr<PgServerStore> PgServerStore::open(const std::string& url) {
   auto impl = std::make_unique<Impl>(url);
   {
     Pool::Lease c(impl->pool);
-    for (auto& [e, offset] : open_schema(*c)) {
+    for (auto& [e, offset] : open_schema(*c, impl->restored)) {
       impl->epochs.push_back(e);
       impl->offset = offset;
     }
@@ -274,6 +276,7 @@ LogPage PgServerStore::read_log_once(uint64_t after_pos, const std::vector<std::
 }
 
 std::vector<Epoch> PgServerStore::epochs() { return impl_->epochs; }
+bool PgServerStore::restored_at_start() { return impl_->restored; }
 
 uint64_t PgServerStore::last_pos_before(uint64_t before_pos) {
   Pool::Lease c(impl_->pool);

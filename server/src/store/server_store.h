@@ -320,6 +320,12 @@ class ServerStore {
 
   // This database's histories, oldest first; the last is the current one (made by open).
   virtual std::vector<Epoch> epochs() = 0;
+  // True if this start found the database older than the history last served from it
+  // (restored from a copy): what the lost history gave out, versions included, is unknown
+  // here. SQLite: the data directory's `history` file names the last epoch started there
+  // and the database lacks it (a copy of the whole directory is not detected). PostgreSQL:
+  // this start opened a new epoch on a new cluster or timeline.
+  virtual bool restored_at_start() = 0;
   // The highest oplog position below `before_pos` (0 if none): where a history ended.
   virtual uint64_t last_pos_before(uint64_t before_pos) = 0;
   // The highest oplog position at or below which every row that will ever exist is

@@ -1,6 +1,12 @@
 #include "store/sqlite_server_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -38,6 +44,44 @@ constexpr auto kCheckpointInterval = std::chrono::milliseconds(500);
 
 }  // namespace
 
+namespace {
+
+// Replaces `path` with `text` so that a power cut leaves the old or the new file whole.
+void write_file_durably(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 &&
+            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    // Not fatal: without the file the next start cannot tell a restore (it assumes none).
+    std::fprintf(stderr, "lumbung-server: cannot write %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return;
+  }
+  const std::string dir = path.substr(0, path.rfind('/') + 1);
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+std::vector<Epoch> list_epochs(sql::Database& db) {
+  std::vector<Epoch> out;
+  auto& st = db.prepare("SELECT id, start_pos, started_ms FROM epochs ORDER BY start_pos");
+  ResetOnExit r{st};
+  while (st.step()) {
+    out.push_back(
+        Epoch{st.column_text(0), static_cast<uint64_t>(st.column_int(1)), st.column_int(2)});
+  }
+  return out;
+}
+
+}  // namespace
+
 // Records this start of the server as a new history (Epoch) and returns every epoch,
 // oldest first. The new epoch's positions start above both the log and the wall clock in
 // microseconds: a database restored from an older copy then never reuses a position that
@@ -65,14 +109,7 @@ std::vector<Epoch> start_epoch(sql::Database& db) {
       .bind(3, e.started_ms)
       .run();
   txn.commit();
-  std::vector<Epoch> out;
-  auto& st = db.prepare("SELECT id, start_pos, started_ms FROM epochs ORDER BY start_pos");
-  ResetOnExit r{st};
-  while (st.step()) {
-    out.push_back(
-        Epoch{st.column_text(0), static_cast<uint64_t>(st.column_int(1)), st.column_int(2)});
-  }
-  return out;
+  return list_epochs(db);
 }
 
 struct SqliteServerStore::Impl {
@@ -81,6 +118,7 @@ struct SqliteServerStore::Impl {
     std::unique_ptr<sql::Database> db;
   };
   std::string path;
+  bool restored = false;  // restored_at_start()
   std::mutex write_mu;
   std::unique_ptr<sql::Database> writer;
   std::vector<std::unique_ptr<Reader>> readers;
@@ -161,7 +199,18 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
   // An acknowledged push must survive a power cut, not only a crash: the commit that the
   // answer reports is fsync'ed (WAL + synchronous=FULL). Measured in BENCHMARKS.md.
   impl->writer->exec("PRAGMA synchronous=FULL");
-  impl->epochs = start_epoch(*impl->writer);
+  {
+    // The epoch the last start made here: missing from the database = restored from a copy.
+    const std::string marker = dir + "/history";
+    std::ifstream in(marker);
+    std::string last;
+    if (in >> last) {
+      impl->restored = true;
+      for (const Epoch& e : list_epochs(*impl->writer)) impl->restored &= e.id != last;
+    }
+    impl->epochs = start_epoch(*impl->writer);
+    write_file_durably(marker, impl->epochs.back().id + "\n");
+  }
   if (const uint64_t n = build_counts_if_missing(*impl->writer); n > 0) {
     std::fprintf(stderr, "lumbung-server: progress counts built for %llu records\n",
                  static_cast<unsigned long long>(n));
@@ -315,6 +364,7 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
 }
 
 std::vector<Epoch> SqliteServerStore::epochs() { return impl_->epochs; }
+bool SqliteServerStore::restored_at_start() { return impl_->restored; }
 
 uint64_t SqliteServerStore::last_pos_before(uint64_t before_pos) {
   Impl::Lease lease(*impl_);

@@ -32,6 +32,7 @@ class SqliteServerStore : public ServerStore {
   LogPage read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
                    const std::string& exclude_dev, size_t limit, size_t scan_limit) override;
   std::vector<Epoch> epochs() override;
+  bool restored_at_start() override;
   uint64_t last_pos_before(uint64_t before_pos) override;
   uint64_t log_horizon() override;
   uint64_t device_acked_seq(const std::string& device_id) override;

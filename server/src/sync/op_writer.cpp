@@ -161,24 +161,37 @@ OpOutcome OpWriter::wait_for_record(WriteTxn& txn, const Op& op, const OpContext
 
 void OpWriter::apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const std::string& id,
                              int64_t now_ms) {
-  for (const RefusedRow& w : txn.waiting_for_record(cs.name(), id)) {
-    const Op op = decode_op(Json::parse(w.op_text), "");
-    const auto writer = txn.device(op.version.device);
-    const std::vector<std::string> scope = writer ? writer->scope : std::vector<std::string>{};
-    OpContext ctx;
-    ctx.scope = &scope;
-    clock_.observe(op.version.hlc);
-    const OpOutcome o = apply(txn, cs, op, ctx, now_ms);
-    // Refused now (e.g. the record lies outside the writer's regions): the entry stays open
-    // for the office, with the op as it came.
-    if (o.refused) continue;
-    txn.resolve_refused(w.id, "applied",
-                        Json{{"by", {{"role", "server"}}},
-                             {"at_ms", now_ms},
-                             {"action", "applied"},
-                             {"note", "its record arrived"},
-                             {"conflicts", o.conflicts},
-                             {"duplicates", o.duplicate_keys}});
+  // One waiting op may need another first: an edit by a device whose regions the record
+  // enters only with a waiting move (tests/sim --restores seed 4484). Go round until a pass
+  // applies nothing; every other pass applies one op at least, so this ends.
+  std::vector<RefusedRow> left = txn.waiting_for_record(cs.name(), id);
+  for (bool progress = true; progress && !left.empty();) {
+    progress = false;
+    std::vector<RefusedRow> still;
+    for (RefusedRow& w : left) {
+      const Op op = decode_op(Json::parse(w.op_text), "");
+      const auto writer = txn.device(op.version.device);
+      const std::vector<std::string> scope = writer ? writer->scope : std::vector<std::string>{};
+      OpContext ctx;
+      ctx.scope = &scope;
+      clock_.observe(op.version.hlc);
+      const OpOutcome o = apply(txn, cs, op, ctx, now_ms);
+      // Refused now (e.g. the record lies outside the writer's regions): the entry stays
+      // open for the office, with the op as it came, unless a later pass applies it.
+      if (o.refused) {
+        still.push_back(std::move(w));
+        continue;
+      }
+      progress = true;
+      txn.resolve_refused(w.id, "applied",
+                          Json{{"by", {{"role", "server"}}},
+                               {"at_ms", now_ms},
+                               {"action", "applied"},
+                               {"note", "its record arrived"},
+                               {"conflicts", o.conflicts},
+                               {"duplicates", o.duplicate_keys}});
+    }
+    left = std::move(still);
   }
 }
 

@@ -83,6 +83,13 @@ std::string canonical_region_prefix(const std::string& text) {
   return out;
 }
 
+uint64_t server_clock_start(ServerStore& store, WallClock& wall) {
+  const std::string last = store.read_meta("clock");
+  const uint64_t recorded = last.empty() ? 0 : std::stoull(last);
+  if (!store.restored_at_start()) return recorded;
+  return std::max(recorded, hlc::make(wall.now_ms() + kMaxClockSkewMs, 0));
+}
+
 SyncService::SyncService(const Schema& schema, ServerStore& store, HybridClock& clock,
                          WallClock& wall, Metrics& metrics)
     : schema_(schema),

@@ -73,6 +73,15 @@ bool is_snapshot_cursor(const std::string& cursor);
 // Throws Error(kInvalidArgument).
 std::string canonical_region_prefix(const std::string& text);
 
+// Where a server process's clock starts: at the last value its database recorded, and,
+// when the database was restored from a copy (ServerStore::restored_at_start), also above
+// wall + kMaxClockSkewMs. The lost history may have given out values above the copy's
+// (its clock runs up to kMaxClockSkewMs ahead after it observes a fast laptop); starting
+// above that bound means no version is given out twice, to two different writes (tests/sim
+// --restores seed 4485). The cost: for up to an hour after a restore, versions the server
+// stamps itself run ahead of its wall clock (docs/RELIABILITY.md).
+uint64_t server_clock_start(ServerStore& store, WallClock& wall);
+
 class SyncService {
  public:
   SyncService(const Schema& schema, ServerStore& store, HybridClock& clock, WallClock& wall,
