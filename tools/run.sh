@@ -204,9 +204,9 @@ conflict=$("$bin/lumbung-admin" --json conflicts list | python3 -c \
 dup=$("$bin/lumbung-admin" --json duplicates list | python3 -c \
   'import json,sys; print(json.load(sys.stdin)["duplicates"][0]["id"])')
 note "The reviewer phones the village and types the number that is right:"
-office conflicts resolve "${conflict:0:8}" --value 0812-4100-2277
+office conflicts resolve "${conflict:0:8}" --value 0812-4100-2277 --yes
 note "Record A (the first enrolment) survives; B's extra JHT and phone fill nothing A lacks, and B is kept as history:"
-office duplicates merge "${dup:0:8}" --survivor A
+office duplicates merge "${dup:0:8}" --survivor A --yes
 office progress --scope 74.02
 office devices list
 note "Every action above is in the hash-chained audit log; editing or deleting history breaks the chain:"

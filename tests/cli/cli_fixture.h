@@ -30,11 +30,13 @@ class CliFixture {
     full.insert(full.end(), args.begin(), args.end());
     return run_cli(LUMBUNG_CLI_BIN, full, input, {}, 120000);
   }
-  CliResult admin(std::vector<std::string> args) {
+  // `lumbung-admin` with the admin token; `input` answers its questions, `env` e.g. TZ.
+  CliResult admin(std::vector<std::string> args, const std::string& input = {},
+                  const std::vector<std::pair<std::string, std::string>>& env = {}) {
     std::vector<std::string> full{
         "--server", server.server().base_url(), "--token", server.admin(), "--lang", "en"};
     full.insert(full.end(), args.begin(), args.end());
-    return run_cli(LUMBUNG_ADMIN_BIN, full, {}, {}, 60000);
+    return run_cli(LUMBUNG_ADMIN_BIN, full, input, env, 60000);
   }
   // Sets up and registers a laptop with a fresh code for `scope`. Unencrypted (the flag a
   // real laptop never gets): these tests are about the commands; encryption has its own.

@@ -83,3 +83,97 @@ TEST_CASE("a wrong passphrase is said in Indonesian") {
   CHECK(has(r.err, "frasa sandi salah"));
   CHECK_FALSE(has(r.err, "wrong passphrase"));
 }
+
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// `lumbung --home HOME --lang LANG ARGS...` in the time zone `tz`.
+CliResult lumbung_in(CliFixture& f, const std::string& laptop, const std::string& lang,
+                     const std::string& tz, std::vector<std::string> args,
+                     const std::string& input = {}) {
+  std::vector<std::string> full{"--home", f.home(laptop), "--lang", lang};
+  full.insert(full.end(), args.begin(), args.end());
+  return lumbung::test::run_cli(LUMBUNG_CLI_BIN, full, input, Env{{"TZ", tz}}, 120000);
+}
+
+}  // namespace
+
+TEST_CASE("enum values by their names - times in one local form with WIB WITA WIT") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  REQUIRE(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
+              .exit == 0);
+  REQUIRE(f.lumbung("a", {"sync"}).exit == 0);
+
+  // show: the gender, the programs and the status by name; created_at in local time.
+  CliResult r = lumbung_in(f, "a", "id", "Asia/Makassar", {"show", "7402015203780001"});
+  REQUIRE(r.exit == 0);
+  CHECK(has(r.out, "Perempuan"));
+  CHECK(has(r.out, "JKK (Jaminan Kecelakaan Kerja), JKM (Jaminan Kematian)"));
+  CHECK(has(r.out, "Diajukan"));
+  CHECK(has(r.out, " WITA"));
+  CHECK_FALSE(has(r.out, "T0"));  // no raw "2026-12-04T08:00:00Z"
+  r = lumbung_in(f, "a", "en", "Asia/Makassar", {"show", "7402015203780001"});
+  CHECK(has(r.out, "Female"));
+  CHECK(has(r.out, "Submitted"));
+  // list: the status column by name.
+  r = lumbung_in(f, "a", "id", "Asia/Jakarta", {"list"});
+  CHECK(has(r.out, "Diajukan"));
+  CHECK_FALSE(has(r.out, "submitted"));
+
+  // status: WIB, WITA, WIT from the machine's offset; elsewhere the offset itself.
+  CHECK(has(lumbung_in(f, "a", "id", "Asia/Jakarta", {"status"}).out, " WIB ("));
+  CHECK(has(lumbung_in(f, "a", "id", "Asia/Makassar", {"status"}).out, " WITA ("));
+  CHECK(has(lumbung_in(f, "a", "id", "Asia/Jayapura", {"status"}).out, " WIT ("));
+  CHECK(has(lumbung_in(f, "a", "id", "UTC", {"status"}).out, " UTC+00:00 ("));
+  CHECK(has(lumbung_in(f, "a", "id", "Asia/Kolkata", {"status"}).out, " UTC+05:30 ("));
+
+  // drafts list: a guided form whose input ends keeps a draft, listed in the same form.
+  r = lumbung_in(f, "a", "id", "Asia/Jayapura", {"enrol"}, "7402012107850002\nLa Ode Amir\n");
+  CHECK(r.exit == 130);
+  r = lumbung_in(f, "a", "id", "Asia/Jayapura", {"drafts", "list"});
+  CHECK(r.exit == 0);
+  CHECK(has(r.out, " WIT"));
+
+  // lumbung-admin devices list and audit list: the same form.
+  r = f.admin({"devices", "list"}, {}, {{"TZ", "Asia/Jakarta"}});
+  CHECK(has(r.out, " WIB ("));
+  r = f.admin({"audit", "list"}, {}, {{"TZ", "Asia/Makassar"}});
+  CHECK(has(r.out, " WITA"));
+}
+
+TEST_CASE("a revoked laptop is told so in Indonesian - or in English when asked") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  const std::string device = f.json_of(f.lumbung("a", {"--json", "config"}))["device_id"];
+  REQUIRE(f.admin({"devices", "revoke", device, "--force"}).exit == 0);
+  CliResult r = f.lumbung("a", {"token", "rotate"}, "", "id");
+  CHECK(r.exit == 6);
+  CHECK(has(r.err, "kantor pusat telah mencabut perangkat ini"));
+  CHECK_FALSE(has(r.err, "device revoked"));
+  r = f.lumbung("a", {"token", "rotate"}, "", "en");
+  CHECK(r.exit == 6);
+  CHECK(has(r.err, "the central office has revoked this device"));
+  // A new code for the revoked laptop (issue 15 item 3): not possible yet, said plainly with
+  // the unsent work safe; nothing changes and the code is not spent.
+  REQUIRE(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
+              .exit == 0);
+  const std::string fresh = f.server.code({"74.02.01"});
+  r = f.lumbung("a", {"init", "--code", fresh}, "", "id");
+  CHECK(r.exit == 2);
+  CHECK(has(r.err, "Mendaftar ulang dengan kode baru belum bisa"));
+  CHECK(has(r.err, "1 perubahan yang belum terkirim tetap aman"));
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["pending_changes"] == 1);
+  // The code was not spent: another laptop registers with it.
+  r = f.lumbung(
+      "b", {"init", "--unencrypted", "--server", f.server.server().base_url(), "--code", fresh});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  // The office's tool: a device the server does not know, in Indonesian.
+  r = lumbung::test::run_cli(LUMBUNG_ADMIN_BIN,
+                             {"--server", f.server.server().base_url(), "--token", f.server.admin(),
+                              "devices", "revoke", "tidak-ada-1234"});
+  CHECK(r.exit == 4);
+  CHECK(has(r.err, "tidak ada perangkat"));
+  CHECK_FALSE(has(r.err, "no such device"));
+}

@@ -19,10 +19,16 @@ namespace lumbung::cli::admin {
 struct Admin {
   std::unique_ptr<ApiClient> api;
   bool json = false;
-  std::string pin;  // the server's key pin given with --pin / LUMBUNG_PIN, if any
+  std::string pin;               // the server's key pin given with --pin / LUMBUNG_PIN, if any
+  std::istream* in = &std::cin;  // answers to "are you sure" (review decisions)
   std::ostream* out = &std::cout;
   std::ostream* err = &std::cerr;
   std::shared_ptr<const Schema> schema;  // fetched on first need
+  // Read once per run, on first need (review_view.cpp): records by id (null: not readable),
+  // device labels, region names.
+  std::map<std::string, Json> records;
+  std::optional<std::map<std::string, std::string>> device_labels;
+  std::optional<std::map<std::string, std::string>> region_names;
 
   const Schema& server_schema() {
     if (!schema) schema = Schema::parse(api->get("/v1/schema"));
@@ -41,6 +47,30 @@ int token_list_or_revoke(Admin& a, const std::string& verb, Args& args);
 // review.cpp
 int conflicts(Admin& a, Args& args);
 int duplicates(Admin& a, Args& args);
+// review_view.cpp: how the review screens name people, officers and decisions.
+// The record as GET /v1/web/records/{id} gives it ({"fields", "deleted", ...}); null when
+// the server does not show it to this token (another region, an older server).
+const Json& record_of(Admin& a, const std::string& record_id);
+// "740201******0001": the NIK's first six digits (the kecamatan that issued it) and its last
+// four, enough to tell people apart on a screen, not enough to copy one (lists and previews
+// only: `--json` and the duplicates' field-by-field table keep it whole).
+std::string mask_nik(const std::string& nik);
+// "Awuliti (74.02.01.2006)" from the server's region names (/wilayah.csv); the dotted code
+// alone when the name is not known.
+std::string desa_text(Admin& a, const std::string& code);
+// "Siti Rahmawati · 740201******0001 · Awuliti (74.02.01.2006)": who a record is about;
+// its short id when the server cannot say.
+std::string person_of(Admin& a, const std::string& record_id, const std::string& collection);
+// "Laptop Awuliti (dev-ab12)": a device by its label (GET /v1/admin/devices, admin tokens);
+// "kantor pusat" for the server's own decisions; the id alone otherwise.
+std::string officer_of(Admin& a, const std::string& device_id);
+// A resolved entry's decision: "→ 0812… · Ibu Sari (reviewer) · 2026-12-04 15:00 WIB";
+// "" while it is open.
+std::string decision_text(Admin& a, const Json& entry);
+// Asks "Lanjutkan? [y/N]" on the terminal unless `yes` (--yes); false on anything but
+// y/ya/yes or when the input ends.
+bool confirm(Admin& a, bool yes);
+
 // reports.cpp
 int progress(Admin& a, Args& args);
 int export_cmd(Admin& a, Args& args);

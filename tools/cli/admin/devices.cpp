@@ -25,9 +25,11 @@ std::optional<int64_t> when(const Json& d, const char* key) {
   return v;
 }
 
+// "2026-12-04 15:00 WIB (3 jam lalu)": the time in the one form every screen uses, and how
+// long ago.
 std::string ago_or_never(const Json& d, const char* key, int64_t now) {
   const auto v = when(d, key);
-  return v ? time_ago(v, now) : tr("admin.never");
+  return v ? local_time(v) + " (" + time_ago(v, now) + ")" : tr("admin.never");
 }
 
 // What the laptop still has to send, as far as the office can know: its newest seq at its
@@ -160,7 +162,7 @@ int devices(Admin& a, Args& args) {
       {tr("admin.col.device"), tr("admin.col.label"), tr("admin.col.scope"), tr("admin.col.seen"),
        tr("admin.col.synced"), tr("admin.col.acked"), tr("admin.col.records"),
        tr("admin.col.pending_reported"), tr("admin.col.refused"), tr("admin.col.attention")},
-      rows, 30);
+      rows, 40);
   if (!refused.complete) *a.out << tr("admin.refused_counts_cut") << "\n";
   *a.out << tr("admin.devices_legend") << "\n";
   return kExitOk;

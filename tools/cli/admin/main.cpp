@@ -384,13 +384,13 @@ int main_impl(int argc, char** argv) {
             {{"detail", printable(e.what())}});
         break;
       case ErrorCode::kUnauthorized:
-        std::cerr << tr("admin.unauthorized", {{"detail", printable(e.what())}});
+        std::cerr << tr("admin.unauthorized", {{"detail", error_text(e)}});
         break;
       case ErrorCode::kForbidden:
         std::cerr << tr("admin.forbidden", {{"detail", printable(e.what())}});
         break;
       default:
-        std::cerr << printable(e.what());
+        std::cerr << error_text(e);
     }
     std::cerr << "\n";
     if (e.code() == ErrorCode::kInvalidArgument) std::cerr << tr("admin.see_help") << "\n";

@@ -89,9 +89,16 @@ int progress(Admin& a, Args& args) {
                                    {"scope", p.value("scope", "").empty() ? tr("admin.all_regions")
                                                                           : p.value("scope", "")}})
     << "\n";
+  // States and programmes by their names, regions by theirs (issue 15 item 5).
+  const CollectionSchema* cs = a.server_schema().collection(collection);
+  auto named = [&](const std::string& field, const std::string& value) {
+    const FieldDef* f = cs ? cs->field(field) : nullptr;
+    return f ? value_display(*f, Json(value), true) : value;
+  };
   std::string by_status;
   for (auto it = p["by_status"].begin(); it != p["by_status"].end(); ++it) {
-    by_status += (by_status.empty() ? "" : ", ") + it.key() + " " + value_text(*it);
+    by_status +=
+        (by_status.empty() ? "" : ", ") + named("status", it.key()) + " " + value_text(*it);
   }
   if (!by_status.empty()) {
     o << "  " << tr("admin.col.status") << ": " << printable(by_status) << "\n";
@@ -109,9 +116,9 @@ int progress(Admin& a, Args& args) {
     for (auto it = p["regions"][level].begin(); it != p["regions"][level].end(); ++it) {
       std::string st;
       for (auto s = (*it)["by_status"].begin(); s != (*it)["by_status"].end(); ++s) {
-        st += (st.empty() ? "" : ", ") + s.key() + " " + value_text(*s);
+        st += (st.empty() ? "" : ", ") + named("status", s.key()) + " " + value_text(*s);
       }
-      rows.push_back({it.key(), value_text((*it)["total"]), st});
+      rows.push_back({desa_text(a, it.key()), value_text((*it)["total"]), st});
     }
     o << "\n";
     print_table(o, {level, tr("admin.col.total"), tr("admin.col.status")}, rows, 60);

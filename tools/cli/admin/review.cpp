@@ -12,7 +12,19 @@
 namespace lumbung::cli::admin {
 namespace {
 
-// Two records side by side, field by field; "≠" marks fields that differ.
+// The officer whose laptop wrote a record's natural key (its enrolment, as a rule): the
+// device of that field's version in the record's "versions".
+std::string enrolled_by(Admin& a, const CollectionSchema* cs, const Json& rec) {
+  const Json versions = rec.value("versions", Json::object());
+  const std::string key = cs ? cs->natural_key() : std::string();
+  const auto it = versions.find(key);
+  if (it == versions.end() || !it->is_array() || it->size() != 2 || !(*it)[1].is_string())
+    return "";
+  return officer_of(a, (*it)[1].get<std::string>());
+}
+
+// Two records side by side, field by field; "≠" marks fields that differ. Above them, who
+// each record is about and which officer enrolled it; a merged entry says the decision.
 void print_side_by_side(Admin& a, const Json& d) {
   const std::string collection = d.value("collection", "");
   const CollectionSchema* cs = a.server_schema().collection(collection);
@@ -34,39 +46,76 @@ void print_side_by_side(Admin& a, const Json& d) {
     const Json va = fa.value(n, Json()), vb = fb.value(n, Json());
     if (va.is_null() && vb.is_null()) continue;
     const FieldDef* f = cs ? cs->field(n) : nullptr;
-    rows.push_back({va == vb ? "" : "≠", f ? field_label(*f) : n, value_text(va), value_text(vb)});
+    auto shown = [&](const Json& v) { return f ? value_display(*f, v, true) : value_text(v); };
+    rows.push_back({va == vb ? "" : "≠", f ? field_label(*f) : n, shown(va), shown(vb)});
   }
+  const std::string status = d.value("status", "");
   *a.out << "\n"
-         << tr("admin.dup_header",
-               {{"id", d.value("id", "").substr(0, 8)}, {"status", d.value("status", "")}})
+         << tr("admin.dup_header", {{"id", d.value("id", "").substr(0, 8)},
+                                    {"status", status == "open" ? tr("review.open") : status}})
          << "\n";
+  const char* letters[] = {"A", "B"};
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string id = recs[i].value("id", "");
+    const std::string who = enrolled_by(a, cs, recs[i]);
+    *a.out << "  " << letters[i] << ": "
+           << printable(person_of(a, id, collection) + "  [" + short_id(id) + "]")
+           << (who.empty() ? "" : "  " + printable(tr("review.enrolled_by", {{"who", who}})))
+           << "\n";
+  }
+  if (const std::string decided = decision_text(a, d); !decided.empty()) {
+    *a.out << "  " << printable(decided) << "\n";
+  }
   print_table(*a.out,
               {"", tr("conflicts.field"), "A  " + ra.value("id", ""), "B  " + rb.value("id", "")},
               rows, 44);
 }
 
-// Who a record is about, as the office knows people: "name · NIK · desa" (GET
-// /v1/web/records/{id}, the reviewer's own regions only). Asked once per record per run;
-// the record's short id when the server cannot say (another region, an older server).
-std::string person_of(Admin& a, const std::string& record_id) {
-  static std::map<std::string, std::string> known;
-  if (auto it = known.find(record_id); it != known.end()) return it->second;
-  std::string who = short_id(record_id);
-  try {
-    const Json r = a.api->get("/v1/web/records/" + url_encode(record_id));
-    const Json fields = r.value("fields", Json::object());
-    std::string text;
-    for (const char* name : {"full_name", "nik", "village_code"}) {
-      const auto it = fields.find(name);
-      if (it == fields.end() || it->is_null()) continue;
-      text += (text.empty() ? "" : " · ") + printable(value_text(*it));
-    }
-    if (!text.empty()) who = text + " (" + short_id(record_id) + ")";
-  } catch (const Error&) {
-    // The id alone, as before.
+// A field's value as the screens show it ("" = empty).
+std::string shown_value(const FieldDef* f, const Json& v) {
+  if (v.is_null()) return tr("review.empty");
+  return printable(f ? value_display(*f, v, true) : value_text(v));
+}
+
+// What merging entry `d` into `survivor` will change, as the server does it
+// (review_service.cpp merge_duplicate): the survivor's empty fields filled from the other
+// record (personal data not across regions), the other record deleted. False when a record
+// of the pair cannot be shown (outside the reviewer's regions: the server refuses the merge).
+bool preview_merge(Admin& a, const Json& d, const std::string& survivor) {
+  const std::string collection = d.value("collection", "");
+  const CollectionSchema* cs = a.server_schema().collection(collection);
+  const Json recs = d.value("records", Json::array());
+  Json s, o;
+  for (const auto& r : recs) (r.value("id", "") == survivor ? s : o) = r;
+  *a.out << tr("review.preview_header", {{"id", d.value("id", "").substr(0, 8)},
+                                         {"person", printable(person_of(a, survivor, collection))}})
+         << "\n";
+  if (!s.contains("fields") || !o.contains("fields")) {
+    *a.err << tr("review.merge_unseen") << "\n";
+    return false;
   }
-  known[record_id] = who;
-  return who;
+  const bool cross = d.value("cross_region", false);
+  const Json sf = s["fields"], of = o["fields"];
+  int filled = 0;
+  for (auto it = of.begin(); it != of.end(); ++it) {
+    if (it->is_null() || it.key() == "merged_into") continue;
+    const FieldDef* f = cs ? cs->field(it.key()) : nullptr;
+    if (cross && f && f->personal) continue;
+    const Json cur = sf.value(it.key(), Json());
+    if (!cur.is_null()) continue;
+    *a.out << "  "
+           << tr("review.preview_field", {{"field", f ? field_label(*f) : it.key()},
+                                          {"from", shown_value(f, cur)},
+                                          {"to", shown_value(f, *it)}})
+           << "\n";
+    ++filled;
+  }
+  if (filled == 0) *a.out << "  " << tr("review.nothing_filled") << "\n";
+  *a.out << "  "
+         << tr("review.preview_merged_away", {{"other", printable(short_id(o.value("id", "")))},
+                                              {"survivor", printable(short_id(survivor))}})
+         << "\n";
+  return true;
 }
 
 }  // namespace
@@ -92,17 +141,26 @@ int conflicts(Admin& a, Args& args) {
     }
     std::vector<std::vector<std::string>> rows;
     for (const auto& c : p.entries) {
-      rows.push_back(
-          {c.value("id", "").substr(0, 8), tr("kind." + c.value("kind", std::string())),
-           person_of(a, c.value("record_id", "")),
-           field_name_text(a, c.value("collection", ""), c.value("field", "")),
-           value_text(c["winner"]["value"]) + "  (" + value_text(c["winner"]["version"][1]) + ")",
-           value_text(c["loser"]["value"]) + "  (" + value_text(c["loser"]["version"][1]) + ")",
-           c.value("status", "")});
+      const std::string collection = c.value("collection", "");
+      const CollectionSchema* cs = a.server_schema().collection(collection);
+      const FieldDef* f = cs ? cs->field(c.value("field", "")) : nullptr;
+      // Each side: the value and the officer whose laptop wrote it.
+      auto side = [&](const Json& s) {
+        const Json v = s.value("version", Json());
+        const std::string dev = v.is_array() && v.size() == 2 ? value_text(v[1]) : "";
+        return shown_value(f, s.value("value", Json())) + " · " + officer_of(a, dev);
+      };
+      const std::string decided = decision_text(a, c);
+      rows.push_back({c.value("id", "").substr(0, 8), tr("kind." + c.value("kind", std::string())),
+                      person_of(a, c.value("record_id", ""), collection),
+                      field_name_text(a, collection, c.value("field", "")),
+                      side(c.value("winner", Json::object())),
+                      side(c.value("loser", Json::object())),
+                      decided.empty() ? tr("review.open") : decided});
     }
     print_table(*a.out,
                 {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
-                 tr("conflicts.kept"), tr("conflicts.other"), tr("admin.col.status")},
+                 tr("conflicts.kept"), tr("conflicts.other"), tr("review.col.decision")},
                 rows, 64);
     print_more(a, p, po.all_pages);
     *a.out << tr("admin.conflicts_hint") << "\n";
@@ -114,22 +172,37 @@ int conflicts(Admin& a, Args& args) {
   const std::string ref = args.next();
   const auto keep = args.value("keep");
   const auto value = args.value("value");
+  const bool yes = args.flag("yes");
   args.finish();
   if (ref.empty() || (!keep && !value) || (keep && value)) {
     throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
   }
   const Json c =
       find_entry(a, "/v1/conflicts?status=all", "conflicts", ref, tr("admin.what_conflict"));
+  const std::string collection = c.value("collection", "");
+  const std::string short_cid = c.value("id", "").substr(0, 8);
+  // The server keeps one decision per entry (POST .../resolve on a resolved entry is 409):
+  // said before anything is asked, with the decision that stands and what can be done.
+  if (c.value("status", "") == "resolved") {
+    *a.err << tr("review.already_resolved",
+                 {{"id", short_cid}, {"decision", printable(decision_text(a, c))}})
+           << "\n";
+    return kExitRefused;
+  }
+  if (keep && *keep != "winner" && *keep != "loser")
+    throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
+  const CollectionSchema* cs = a.server_schema().collection(collection);
+  const FieldDef* f = cs ? cs->field(c.value("field", "")) : nullptr;
+  const bool edit_delete = c.value("kind", "") == "update_delete";
   Json body;
+  Json after;  // the field's value after the decision (one-field entries)
   if (keep) {
-    if (*keep != "winner" && *keep != "loser")
-      throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
     body = Json{{"keep", *keep}};
+    after = c.value(*keep, Json::object()).value("value", Json());
   } else {
+    if (edit_delete) throw Error(ErrorCode::kInvalidArgument, tr("review.keep_only"));
     // The typed value is read as the field's type (numbers, lists) and checked here first,
     // so the reviewer sees the schema's explanation in their language.
-    const CollectionSchema* cs = a.server_schema().collection(c.value("collection", ""));
-    const FieldDef* f = cs ? cs->field(c.value("field", "")) : nullptr;
     Json v = f ? parse_field_text(*f, *value) : Json(*value);
     if (f && cs) {
       Json patch{{f->name, v}};
@@ -141,6 +214,43 @@ int conflicts(Admin& a, Args& args) {
       v = patch[f->name];
     }
     body = Json{{"value", v}};
+    after = v;
+  }
+  // What will change: the record as it is now against the decision.
+  const Json& rec = record_of(a, c.value("record_id", ""));
+  const Json now_fields = rec.is_object() ? rec.value("fields", Json::object()) : Json::object();
+  const Json current = f ? now_fields.value(f->name, Json()) : Json();
+  *a.out << tr("review.preview_header",
+               {{"id", short_cid},
+                {"person", printable(person_of(a, c.value("record_id", ""), collection))}})
+         << "\n";
+  if (edit_delete) {
+    // The delete side is the one without a value.
+    const bool to_delete = after.is_null();
+    const bool deleted_now = rec.is_object() && rec.value("deleted", false);
+    *a.out << "  "
+           << tr("review.preview_record",
+                 {{"from", tr(deleted_now ? "review.state_deleted" : "review.state_live")},
+                  {"to", tr(to_delete ? "review.state_deleted" : "review.state_live")}})
+           << "\n";
+  } else {
+    // A forward-only field cannot be moved back (the server refuses it too): said now, in
+    // the reviewer's language, before asking.
+    if (f && f->policy == MergePolicy::kForwardOnly && !current.is_null() &&
+        f->rank(after) < f->rank(current)) {
+      *a.err << status_regression_text(*f, current, after) << "\n";
+      return kExitRefused;
+    }
+    *a.out << "  "
+           << tr("review.preview_field",
+                 {{"field", field_name_text(a, collection, c.value("field", ""))},
+                  {"from", shown_value(f, current)},
+                  {"to", shown_value(f, after)}})
+           << (current == after ? "  " + tr("review.unchanged") : "") << "\n";
+  }
+  if (!confirm(a, yes)) {
+    *a.err << tr("review.not_done") << "\n";
+    return kExitCancelled;
   }
   Json r = a.api->post("/v1/conflicts/" + url_encode(c.value("id", "")) + "/resolve", body);
   if (a.json) {
@@ -150,7 +260,8 @@ int conflicts(Admin& a, Args& args) {
     *a.out << tr("admin.resolved",
                  {{"id", c.value("id", "").substr(0, 8)},
                   {"field", field_name_text(a, c.value("collection", ""), c.value("field", ""))},
-                  {"value", printable(value_text(res.value("value", Json())))}})
+                  {"value", edit_delete ? printable(value_text(res.value("value", Json())))
+                                        : shown_value(f, res.value("value", Json()))}})
            << "\n";
   }
   return kExitOk;
@@ -186,6 +297,7 @@ int duplicates(Admin& a, Args& args) {
                 tr("usage.unknown_command", {{"cmd", "duplicates " + verb}}));
   const std::string ref = args.next();
   const auto survivor = args.value("survivor");
+  const bool yes = args.flag("yes");
   args.finish();
   if (ref.empty() || !survivor) throw Error(ErrorCode::kInvalidArgument, tr("admin.merge_usage"));
   const Json d =
@@ -208,6 +320,17 @@ int duplicates(Admin& a, Args& args) {
   }
   if (chosen.empty())
     throw Error(ErrorCode::kInvalidArgument, tr("admin.bad_survivor", {{"ref", *survivor}}));
+  const std::string short_did = d.value("id", "").substr(0, 8);
+  if (d.value("status", "") != "open") {
+    *a.err << tr("review.already_merged",
+                 {{"id", short_did}, {"decision", printable(decision_text(a, d))}})
+           << "\n";
+    return kExitRefused;
+  }
+  if (!preview_merge(a, d, chosen) || !confirm(a, yes)) {
+    *a.err << tr("review.not_done") << "\n";
+    return kExitCancelled;
+  }
   Json r = a.api->post("/v1/duplicates/" + url_encode(d.value("id", "")) + "/merge",
                        Json{{"survivor", chosen}});
   if (a.json) {

@@ -56,6 +56,18 @@ Json ApiClient::call(const std::string& method, const std::string& target, const
               j.contains("field") && j["field"].is_string() ? j["field"].get<std::string>() : "");
 }
 
+std::string ApiClient::get_text(const std::string& target) {
+  HttpRequest req;
+  req.method = "GET";
+  req.target = target;
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  const HttpResponse r = transport_->send(req);
+  if (r.status < 200 || r.status >= 300) {
+    throw Error(ErrorCode::kNotFound, target + ": HTTP " + std::to_string(r.status));
+  }
+  return r.body;
+}
+
 std::string url_encode(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;

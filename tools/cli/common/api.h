@@ -23,6 +23,9 @@ class ApiClient {
   Json call(const std::string& method, const std::string& target, const Json& body = Json());
   Json get(const std::string& target) { return call("GET", target); }
   Json post(const std::string& target, const Json& body) { return call("POST", target, body); }
+  // GET of a file the server serves as it is (e.g. /wilayah.csv, the region names): its body
+  // on a 2xx answer, else Error(kNotFound) / the transport's error.
+  std::string get_text(const std::string& target);
 
   const std::string& base_url() const { return base_url_; }
 

@@ -191,9 +191,10 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: lengkap atau awalnya)
   conflicts resolve ID --value NILAI            ketik nilai baru (diperiksa skema)
+                      menampilkan dulu yang akan berubah lalu bertanya; --yes tanpa bertanya
   duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
                       dua rekaman berdampingan, ≠ menandai beda
-  duplicates merge ID --survivor A|B|ID_REKAMAN
+  duplicates merge ID --survivor A|B|ID_REKAMAN [--yes]
   refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
                [--limit N] [--after ID]
                       perubahan yang ditolak server (di luar wilayah, tidak sah): perangkat,
@@ -243,9 +244,10 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   conflicts list [--status open|resolved|all] [--limit N] [--after ID] [--all-pages]
   conflicts resolve ID --keep winner|loser      (ID: whole or its start)
   conflicts resolve ID --value VALUE            type a new value (checked by the schema)
+                      shows what will change first and asks; --yes does not ask
   duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
                       the two records side by side, ≠ marks differences
-  duplicates merge ID --survivor A|B|RECORD_ID
+  duplicates merge ID --survivor A|B|RECORD_ID [--yes]
   refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
                [--limit N] [--after ID]
                       changes the server refused (outside regions, invalid): device, record,

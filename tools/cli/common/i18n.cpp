@@ -25,6 +25,9 @@ Catalogue with_other_parts(Catalogue c) {
   i18n_detail::add_value_entries(c);
   i18n_detail::add_draft_entries(c);
   i18n_detail::add_attach_entries(c);
+  i18n_detail::add_label_entries(c);
+  i18n_detail::add_server_entries(c);
+  i18n_detail::add_review_entries(c);
   return c;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "lumbung/error.h"
 #include "lumbung/schema.h"
 
 namespace lumbung::cli {
@@ -47,6 +48,17 @@ std::optional<std::string> value_issue_text(const ValidationIssue& issue, const 
 std::string officer_date(const std::string& iso);
 // A forward-only field asked to move back: both values and the order it moves in.
 std::string status_regression_text(const FieldDef& f, const Json& old_value, const Json& new_value);
+
+// A field's value as a person reads it (i18n_labels.cpp): an enum value by its name in the
+// current language ("P" -> "Perempuan"), enum sets as a list of names, a schema timestamp in
+// local time with its zone, a date as DD-MM-YYYY, heirs one per "; ". `compact` (tables):
+// programs by their short names. Values with no name are shown as stored.
+std::string value_display(const FieldDef& f, const Json& v, bool compact = false);
+
+// An Error as a person reads it (i18n_server.cpp): the engine's and the server's English
+// sentences a tool can meet (wrong passphrase, device or token revoked, no such device, a
+// status moved back) in the current language; any other message as it came, printable.
+std::string error_text(const Error& e);
 
 // The label of a field in the current language: the schema's label (Indonesian) in
 // Indonesian, the field name in English.

@@ -98,8 +98,10 @@ void add_admin_entries(Catalogue& c) {
        {"Putuskan: lumbung-admin conflicts resolve ID --keep winner|loser, atau --value NILAI",
         "Decide: lumbung-admin conflicts resolve ID --keep winner|loser, or --value VALUE"}},
       {"admin.resolve_usage",
-       {"pakai: conflicts resolve ID --keep winner|loser, atau --value NILAI (salah satu)",
-        "use: conflicts resolve ID --keep winner|loser, or --value VALUE (one of them)"}},
+       {"pakai: conflicts resolve ID --keep winner|loser, atau --value NILAI (salah satu); "
+        "--yes tanpa bertanya",
+        "use: conflicts resolve ID --keep winner|loser, or --value VALUE (one of them); --yes "
+        "without asking"}},
       {"admin.resolved",
        {"Konflik {id} diputuskan: {field} = {value}. Keputusan sampai ke laptop pada sinkronisasi "
         "berikutnya.",
@@ -114,8 +116,8 @@ void add_admin_entries(Catalogue& c) {
         "Merge: lumbung-admin duplicates merge ID --survivor A|B (empty fields are filled from the "
         "other; the other is deleted, its history kept)"}},
       {"admin.merge_usage",
-       {"pakai: duplicates merge ID --survivor A|B|ID_REKAMAN",
-        "use: duplicates merge ID --survivor A|B|RECORD_ID"}},
+       {"pakai: duplicates merge ID --survivor A|B|ID_REKAMAN [--yes]",
+        "use: duplicates merge ID --survivor A|B|RECORD_ID [--yes]"}},
       {"admin.bad_survivor",
        {"--survivor {ref} bukan salah satu dari dua rekaman",
         "--survivor {ref} is not one of the two records"}},

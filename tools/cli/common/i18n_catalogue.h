@@ -21,5 +21,8 @@ void add_import_entries(Catalogue& c);  // i18n_import.cpp
 void add_value_entries(Catalogue& c);   // i18n_values.cpp
 void add_draft_entries(Catalogue& c);   // i18n_drafts.cpp
 void add_attach_entries(Catalogue& c);  // i18n_attach.cpp
+void add_label_entries(Catalogue& c);   // i18n_labels.cpp: enum values by name
+void add_server_entries(Catalogue& c);  // i18n_server.cpp: the server's sentences
+void add_review_entries(Catalogue& c);  // i18n_review.cpp: lumbung-admin's review screens
 
 }  // namespace lumbung::cli::i18n_detail

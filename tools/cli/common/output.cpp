@@ -161,6 +161,18 @@ int64_t now_ms() {
       .count();
 }
 
+std::string zone_label(long offset_seconds) {
+  // Indonesia's three zones by their names; anywhere else the offset itself.
+  if (offset_seconds == 7 * 3600) return "WIB";
+  if (offset_seconds == 8 * 3600) return "WITA";
+  if (offset_seconds == 9 * 3600) return "WIT";
+  const long m = (offset_seconds < 0 ? -offset_seconds : offset_seconds) / 60;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "UTC%c%02ld:%02ld", offset_seconds < 0 ? '-' : '+', m / 60,
+                m % 60);
+  return buf;
+}
+
 std::string local_time(std::optional<int64_t> ms) {
   if (!ms) return "-";
   const std::time_t t = static_cast<std::time_t>(*ms / 1000);
@@ -168,7 +180,19 @@ std::string local_time(std::optional<int64_t> ms) {
   localtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
+  // The offset of that moment (tm_gmtoff), so a date across a DST change is still right.
+  return std::string(buf) + " " + zone_label(tm.tm_gmtoff);
+}
+
+std::string local_timestamp(const std::string& iso_utc) {
+  std::tm tm{};
+  const char* end = strptime(iso_utc.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) return iso_utc;
+  // Fractions of a second, then "Z" or "+00:00": only UTC timestamps are turned.
+  while (*end == '.' || (*end >= '0' && *end <= '9')) ++end;
+  const std::string zone = end;
+  if (zone != "Z" && zone != "+00:00") return iso_utc;
+  return local_time(static_cast<int64_t>(timegm(&tm)) * 1000);
 }
 
 std::string time_ago(std::optional<int64_t> ms, int64_t now) {

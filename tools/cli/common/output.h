@@ -20,8 +20,14 @@ void print_table(std::ostream& out, const std::vector<std::string>& headers,
 // Machine output: one JSON document, pretty-printed, newline-terminated.
 void print_json(std::ostream& out, const Json& j);
 
-// "2026-11-23 08:00" in local time; "-" for nullopt.
+// "2026-11-23 15:00 WIB": local time with its zone, the one form every time is printed in
+// (issue 15 item 5). The zone is named from the machine's UTC offset at that moment: WIB
+// (+7), WITA (+8), WIT (+9), else the offset ("UTC+05:30"). "-" for nullopt.
 std::string local_time(std::optional<int64_t> ms);
+// The zone name of a UTC offset in seconds, as local_time prints it.
+std::string zone_label(long offset_seconds);
+// A schema timestamp ("2026-11-23T08:00:00Z", UTC) in that form; other text as it is.
+std::string local_timestamp(const std::string& iso_utc);
 // "3 jam lalu" / "3 hours ago"; "-" for nullopt.
 std::string time_ago(std::optional<int64_t> ms, int64_t now_ms);
 // The current UTC time as the schema's timestamp form, "2026-11-23T08:00:00Z".

@@ -156,6 +156,17 @@ int cmd_init(Context& ctx, Args& args) {
     *ctx.out << tr("trust.ca_kept", {{"path", keep_certificate(lap, ca_pem)}}) << "\n";
   }
   if (lap.registered()) {
+    if (!code.empty()) {
+      // A new code for a registered (revoked or re-issued) laptop: the server registers a
+      // device id once, so the code cannot be used here yet (issue 15 item 3, not built).
+      // Said plainly, the code is not spent, and the unsent work is said to be safe.
+      const uint64_t pending = lap.store().stats().pending_changes;
+      *ctx.err << tr("init.reenrol_not_built",
+                     {{"device", lap.store().device_id()},
+                      {"pending", group_number(static_cast<int64_t>(pending))}})
+               << "\n";
+      return kExitUsage;
+    }
     *ctx.out << tr("init.already_registered", {{"device", lap.store().device_id()}}) << "\n";
     return kExitOk;
   }

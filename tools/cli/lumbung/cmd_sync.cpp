@@ -2,8 +2,8 @@
 // cmd_init.cpp).
 #include <unistd.h>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -50,7 +50,6 @@ void learn_schema(const Context& ctx, Laptop& lap, SyncClient& client, const Syn
                                         {"mine", std::to_string(mine)}})
            << "\n";
 }
-
 
 std::string server_of(const Context& ctx, const Laptop& lap) {
   std::string url = ctx.server.empty() ? lap.server_url() : ctx.server;
@@ -184,8 +183,9 @@ int cmd_conflicts(Context& ctx, Args& args) {
   for (const Conflict& c : list) {
     const FieldDef* f = cs.field(c.field);
     rows.push_back({c.id.substr(0, 8), tr(std::string("kind.") + conflict_kind_name(c.kind)),
-                    title(c), f ? field_label(*f) : c.field, value_text(c.winner.value),
-                    value_text(c.loser.value)});
+                    title(c), f ? field_label(*f) : c.field,
+                    f ? value_display(*f, c.winner.value, true) : value_text(c.winner.value),
+                    f ? value_display(*f, c.loser.value, true) : value_text(c.loser.value)});
   }
   print_table(*ctx.out,
               {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
@@ -326,7 +326,7 @@ int cmd_sync(Context& ctx, Args& args) {
                                                           lap.store().stats().pending_changes))}})
                    << "\n";
         } else {
-          *ctx.err << tr("sync.refused", {{"detail", printable(e.what())}}) << "\n";
+          *ctx.err << tr("sync.refused", {{"detail", error_text(e)}}) << "\n";
         }
         break;
       case ErrorCode::kOutOfScope:

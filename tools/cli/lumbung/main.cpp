@@ -85,10 +85,9 @@ int main_impl(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const Error& e) {
-    // The engine's words are English; a wrong passphrase is the officer's daily case.
-    const std::string what = e.code() == ErrorCode::kWrongPassphrase ? tr("error.wrong_passphrase")
-                                                                     : printable(e.what());
-    std::cerr << "lumbung: " << what << "\n";
+    // The engine's and the server's words are English; the ones an officer meets are said
+    // in the catalogue's language (a wrong passphrase, a revoked laptop, a status moved back).
+    std::cerr << "lumbung: " << error_text(e) << "\n";
     if (e.code() == ErrorCode::kInvalidArgument) std::cerr << tr("usage.see_help") << "\n";
     return exit_code_for(e.code());
   } catch (const std::exception& e) {

@@ -72,13 +72,13 @@ void print_record(std::ostream& out, const CollectionSchema& cs, const Record& r
           auto s = item.find(sub.name);
           if (s == item.end() || s->is_null()) continue;
           if (!text.empty()) text += ", ";
-          text += value_text(*s);
+          text += value_display(sub, *s);
         }
         rows.push_back({field_label(f) + " #" + std::to_string(++n), text});
       }
       continue;
     }
-    rows.push_back({field_label(f), value_text(*it)});
+    rows.push_back({field_label(f), value_display(f, *it)});
   }
   if (r.deleted) rows.push_back({tr("record.deleted_label"), tr("yes")});
   size_t w = 0;
@@ -110,7 +110,7 @@ void print_record_table(std::ostream& out, const CollectionSchema& cs,
     std::vector<std::string> row{short_id(r.id)};
     for (const FieldDef* f : cols) {
       auto it = r.fields.find(f->name);
-      row.push_back(it == r.fields.end() ? "" : value_text(*it));
+      row.push_back(it == r.fields.end() ? "" : value_display(*f, *it, true));
     }
     rows.push_back(std::move(row));
   }

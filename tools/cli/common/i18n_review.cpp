@@ -1,0 +1,65 @@
+// lumbung-admin's review screens (issue 15 item 8, admin/review.cpp and review_view.cpp):
+// who an entry is about, what a decision will change before it is taken, and decisions
+// already taken.
+#include "common/i18n_catalogue.h"
+
+namespace lumbung::cli::i18n_detail {
+
+void add_review_entries(Catalogue& c) {
+  c.insert({
+      {"review.office", {"kantor pusat", "central office"}},
+      {"review.open", {"terbuka", "open"}},
+      {"review.col.decision", {"keputusan", "decision"}},
+      {"review.decision", {"→ {what} · {who} · {when}", "→ {what} · {who} · {when}"}},
+      {"review.kept_record", {"rekaman {id} dipertahankan", "record {id} kept"}},
+      {"review.record_deleted", {"rekaman dihapus", "record deleted"}},
+      {"review.record_kept", {"rekaman dipertahankan", "record kept"}},
+      {"review.enrolled_by", {"didaftarkan oleh {who}", "enrolled by {who}"}},
+      {"review.empty", {"(kosong)", "(empty)"}},
+      {"review.preview_header",
+       {"{id} · {person}. Yang akan berubah:", "{id} · {person}. What will change:"}},
+      {"review.preview_field", {"{field}: {from} -> {to}", "{field}: {from} -> {to}"}},
+      {"review.preview_record", {"rekaman: {from} -> {to}", "record: {from} -> {to}"}},
+      {"review.state_deleted", {"dihapus", "deleted"}},
+      {"review.state_live", {"ada", "live"}},
+      {"review.unchanged", {"(sama dengan sekarang)", "(as it is now)"}},
+      {"review.preview_merged_away",
+       {"rekaman {other}: ada -> dihapus, digabung ke {survivor} (riwayatnya tetap tersimpan)",
+        "record {other}: live -> deleted, merged into {survivor} (its history is kept)"}},
+      {"review.nothing_filled",
+       {"(tidak ada kolom yang diisi dari rekaman yang lain)",
+        "(no field is filled from the other record)"}},
+      {"review.confirm", {"Lanjutkan?", "Go ahead?"}},
+      {"review.not_done",
+       {"Tidak ada yang diubah. (Untuk skrip: tambahkan --yes.)",
+        "Nothing was changed. (For scripts: add --yes.)"}},
+      {"review.keep_only",
+       {"konflik ubah/hapus diputuskan dengan --keep winner|loser (hapus atau pertahankan "
+        "rekamannya), bukan --value",
+        "an edit/delete conflict is decided with --keep winner|loser (delete or keep the "
+        "record), not --value"}},
+      {"review.merge_unseen",
+       {"Satu rekaman pasangan ini di luar wilayah token ini; server menolak penggabungannya. "
+        "Minta peninjau yang memegang kedua wilayah.",
+        "One record of this pair lies outside this token's regions; the server refuses the "
+        "merge. Ask a reviewer who holds both regions."}},
+      {"review.already_resolved",
+       {"Konflik {id} sudah diputuskan: {decision}.\n"
+        "Server menyimpan satu keputusan per konflik dan menolak keputusan kedua, jadi "
+        "keputusan ini tidak bisa diganti dari lumbung-admin. Bila keliru, petugas wilayahnya "
+        "memperbaiki nilainya di laptop (lumbung edit); perubahan itu sampai ke semua laptop "
+        "seperti perubahan lain. Tidak ada yang diubah.",
+        "Conflict {id} is already decided: {decision}.\n"
+        "The server keeps one decision per conflict and refuses a second one, so this decision "
+        "cannot be replaced from lumbung-admin. If it was wrong, the region's officer corrects "
+        "the value on the laptop (lumbung edit); that change reaches every laptop like any "
+        "other. Nothing was changed."}},
+      {"review.already_merged",
+       {"Duplikat {id} sudah digabung: {decision}. Server tidak membatalkan penggabungan; "
+        "tidak ada yang diubah.",
+        "Duplicate {id} is already merged: {decision}. The server does not undo a merge; "
+        "nothing was changed."}},
+  });
+}
+
+}  // namespace lumbung::cli::i18n_detail
