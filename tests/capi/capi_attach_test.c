@@ -7,9 +7,12 @@
  */
 #define _XOPEN_SOURCE 700
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lumbung/lumbung.h"
 #include "test_server.h"
@@ -101,6 +104,65 @@ static int on_progress(const lb_progress* p, void* user) {
     a->photo_size = p->attachment_size;
   }
   return 0;
+}
+
+static const char* g_server_bin;
+
+/* Calls lb_sync_cancel every 100 ms until told to stop (at most 10 s). */
+typedef struct canceller {
+  lb_sync* sync;
+  atomic_int done;
+} canceller;
+
+static void* cancel_until_done(void* arg) {
+  canceller* c = arg;
+  for (int i = 0; i < 100 && !atomic_load(&c->done); ++i) {
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    lb_sync_cancel(c->sync);
+  }
+  return NULL;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A fetch over a link that is down (a stopped server's port; 8 attempts 2 s apart would
+ * take 14 s), cancelled from another thread: LB_ERR_CANCELLED within a wait, nothing kept. */
+static void test_cancel_fetch(lb_store* b, const char* id) {
+  test_server gone;
+  CHECK(test_server_start(&gone, g_server_bin) == 0);
+  test_server_stop(&gone);
+  lb_sync_options o;
+  memset(&o, 0, sizeof o);
+  o.struct_size = sizeof o;
+  o.timeout_ms = 2000;
+  o.max_attempts = 8;
+  o.initial_backoff_ms = 2000;
+  o.max_backoff_ms = 2000;
+  lb_error err;
+  lb_sync* dead = lb_sync_new_with_options(b, gone.url, NULL, &o, &err);
+  CHECK_OK(err);
+  canceller c;
+  c.sync = dead;
+  atomic_init(&c.done, 0);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, cancel_until_done, &c) == 0);
+  void* got = NULL;
+  size_t got_size = 0;
+  const double start = now_s();
+  const int rc = lb_attachment_open(b, dead, "enrolment", id, "formulir", &got, &got_size, &err);
+  const double took = now_s() - start;
+  atomic_store(&c.done, 1);
+  pthread_join(t, NULL);
+  printf("fetch cancelled: %s after %.2f s: %s\n", lb_error_name(rc), took, err.message);
+  CHECK(rc == LB_ERR_CANCELLED && err.code == LB_ERR_CANCELLED);
+  CHECK(took < 2.0);
+  CHECK(got == NULL && got_size == 0);
+  lb_sync_free(dead);
 }
 
 static void state_is(lb_store* s, const char* id, const char* field, const char* state, int local) {
@@ -233,6 +295,9 @@ static void test_attachments(test_server* server, const char* dir, const char* s
   CHECK(lb_attachment_open(b, NULL, "enrolment", id, "foto_ktp", &got, &got_size, &err) == LB_OK);
   CHECK(got && got_size == kSize && memcmp(got, bytes, kSize) == 0);
   lb_free(got);
+  state_is(b, id, "formulir", "remote", 0);
+  test_cancel_fetch(b, id);
+  state_is(b, id, "formulir", "remote", 0);
   /* A field with no attachment, and bad arguments. */
   CHECK(lb_store_patch(a, "enrolment", id, "{\"formulir\": null}", &err) == LB_OK);
   CHECK(lb_attachment_open(a, NULL, "enrolment", id, "formulir", &got, &got_size, &err) ==
@@ -255,6 +320,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s <lumbung-server> <schema.json>\n", argv[0]);
     return 2;
   }
+  g_server_bin = argv[1];
   test_server server;
   if (test_server_start(&server, argv[1]) != 0) {
     fprintf(stderr, "could not start %s\n", argv[1]);

@@ -372,8 +372,9 @@ LB_EXPORT char* lb_sync_register(lb_sync* sync, const char* code, const char* la
 LB_EXPORT int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** report_json,
                           lb_error* err);
 
-/* Asks the run in progress on this handle to stop at its next request boundary (also
- * cuts a backoff wait short); that run returns LB_ERR_CANCELLED. A no-op when no run is
+/* Asks the run in progress on this handle (or, API 3, the attachment fetch of an
+ * lb_attachment_open through it) to stop at its next request boundary (also cuts a
+ * backoff wait short); that call returns LB_ERR_CANCELLED. A no-op when no run is
  * in progress (it does not cancel a later run). Callable from any thread, e.g. the UI
  * thread's "Cancel" button. NULL is allowed. */
 LB_EXPORT void lb_sync_cancel(lb_sync* sync);
@@ -488,7 +489,8 @@ LB_EXPORT char* lb_attach_file(lb_store* store, const char* collection, const ch
  * the errors of lb_sync_run (LB_ERR_TRANSPORT after the handle's retries, LB_ERR_FORBIDDEN /
  * LB_ERR_OUT_OF_SCOPE / LB_ERR_NOT_FOUND from the server, LB_ERR_TLS_REFUSED, ...). On
  * failure *bytes is NULL and *size 0. A fetch blocks on the network and is serialised with
- * the other calls on `sync`: call it off the UI thread. Otherwise thread-safe. */
+ * the other calls on `sync`: call it off the UI thread; lb_sync_cancel(sync) stops it with
+ * LB_ERR_CANCELLED. Otherwise thread-safe. */
 LB_EXPORT int lb_attachment_open(lb_store* store, lb_sync* sync, const char* collection,
                                  const char* record_id, const char* field, void** bytes,
                                  size_t* size, lb_error* err);

@@ -177,11 +177,8 @@ int lb_attachment_open(lb_store* store, lb_sync* sync, const char* collection,
       throw Error(ErrorCode::kInvalidArgument, "sync was made from another store");
     }
     std::lock_guard<std::mutex> op(h.op_mutex);  // the transport is single-threaded
-    lumbung::SyncOptions o;
-    o.max_attempts = h.max_attempts;
-    o.initial_backoff_ms = h.initial_backoff_ms;
-    o.max_backoff_ms = h.max_backoff_ms;
-    give_bytes(att.fetch(*h.transport, h.token, col, id, fld, o), bytes, size);
+    RunScope scope(h);                           // lb_sync_cancel stops the fetch
+    give_bytes(att.fetch(*h.transport, h.token, col, id, fld, run_options(h)), bytes, size);
   });
 }
 

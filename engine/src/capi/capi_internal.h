@@ -176,6 +176,23 @@ Json issues_document(const CollectionSchema* cs, const std::vector<ValidationIss
 Json explain_failure(const Store& s, const std::string& collection, const Json* whole,
                      const Error& e) noexcept;
 
+// Marks an operation in progress on `h` (lb_sync_run, a fetch of lb_attachment_open) so
+// that lb_sync_cancel reaches it and never a later one; the caller holds h.op_mutex.
+class RunScope {
+ public:
+  explicit RunScope(lb_sync& h);
+  ~RunScope();
+  RunScope(const RunScope&) = delete;
+  RunScope& operator=(const RunScope&) = delete;
+
+ private:
+  lb_sync& h_;
+};
+
+// SyncOptions with the handle's retry settings, its cancel flag, and waits between retries
+// that a cancel cuts short.
+SyncOptions run_options(lb_sync& h);
+
 // The Store secret where lb_sync_register keeps the device token.
 constexpr const char* kTokenSecret = "device_token";
 

@@ -102,6 +102,35 @@ int stage_of(lumbung::SyncProgress::Stage s) {
 
 }  // namespace
 
+namespace lumbung::capi {
+
+RunScope::RunScope(lb_sync& h) : h_(h) {
+  std::lock_guard<std::mutex> st(h_.state_mutex);
+  h_.cancel = false;
+  h_.running = true;
+}
+
+RunScope::~RunScope() {
+  std::lock_guard<std::mutex> st(h_.state_mutex);
+  h_.running = false;
+}
+
+SyncOptions run_options(lb_sync& h) {
+  SyncOptions o;
+  o.cancel = &h.cancel;
+  o.max_attempts = h.max_attempts;
+  o.initial_backoff_ms = h.initial_backoff_ms;
+  o.max_backoff_ms = h.max_backoff_ms;
+  // Backoff waits end early on cancel, so "Cancel" answers within a request, not 30 s.
+  o.sleep = [&h](int ms) {
+    std::unique_lock<std::mutex> st(h.state_mutex);
+    h.cancel_cv.wait_for(st, std::chrono::milliseconds(ms), [&h] { return h.cancel.load(); });
+  };
+  return o;
+}
+
+}  // namespace lumbung::capi
+
 extern "C" {
 
 lb_sync* lb_sync_new(lb_store* store, const char* server_url, const char* token, lb_error* err) {
@@ -154,24 +183,8 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
   return guarded(err, [&] {
     auto& h = need_sync(sync);
     std::lock_guard<std::mutex> op(h.op_mutex);
-    {
-      std::lock_guard<std::mutex> st(h.state_mutex);
-      h.cancel = false;
-      h.running = true;
-    }
-    struct Finish {  // clears `running` however the run ends
-      lb_sync& h;
-      ~Finish() {
-        std::lock_guard<std::mutex> st(h.state_mutex);
-        h.running = false;
-      }
-    } finish{h};
-
-    lumbung::SyncOptions o;
-    o.cancel = &h.cancel;
-    o.max_attempts = h.max_attempts;
-    o.initial_backoff_ms = h.initial_backoff_ms;
-    o.max_backoff_ms = h.max_backoff_ms;
+    RunScope scope(h);
+    lumbung::SyncOptions o = run_options(h);
     // Records changed: told once, when the records are synced (before the attachments go,
     // which may take long on 2G), or when the run stops early.
     h.watch->begin(h.on_changed != nullptr);
@@ -228,11 +241,6 @@ int lb_sync_run(lb_sync* sync, lb_progress_fn progress, void* user, char** repor
         if (progress(&c, user) != 0) h.cancel = true;
       };
     }
-    // Backoff waits end early on cancel, so "Cancel" answers within a request, not 30 s.
-    o.sleep = [&](int ms) {
-      std::unique_lock<std::mutex> st(h.state_mutex);
-      h.cancel_cv.wait_for(st, std::chrono::milliseconds(ms), [&] { return h.cancel.load(); });
-    };
     // Attachments go after the records (lumbung/attachments.h); a failing one is reported,
     // never fails the run.
     if (has_attachment_fields(h.store->schema())) o.attachments = &h.attachments->get();
