@@ -191,6 +191,14 @@ static void test_refused(test_server* server, const char* dir, const char* schem
   CHECK(refused && strstr(refused, "\"message_id\":\"Rekaman di luar wilayah"));
   printf("refused: %s\n", refused ? refused : "-");
   lb_free(refused);
+  /* The laptop knows its regions now: a new record outside them is refused here at once. */
+  char* issues = NULL;
+  CHECK(lb_store_put_ex(s, "enrolment", kElsewhere, &issues, &err) == NULL);
+  CHECK(err.code == LB_ERR_OUT_OF_SCOPE && strcmp(err.field, "village_code") == 0);
+  CHECK(has_issue(issues, "village_code", "out_of_scope"));
+  CHECK(issues && strstr(issues, "Rekaman di luar wilayah perangkat ini"));
+  printf("put out of scope: %s\n", issues ? issues : "-");
+  lb_free(issues);
   lb_free(id);
   lb_sync_free(sync);
   lb_store_close(s);
