@@ -177,3 +177,29 @@ TEST_CASE("a revoked laptop is told so in Indonesian - or in English when asked"
   CHECK(has(r.err, "tidak ada perangkat"));
   CHECK_FALSE(has(r.err, "no such device"));
 }
+
+TEST_CASE("import-csv refuses a status moved back for its row only - in Indonesian") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  const std::string header =
+      "nik,full_name,birth_date,gender,village_code,programs,monthly_income,position,phone,"
+      "status\n";
+  const std::string siti =
+      "7402015203780001,Siti Rahmawati,1978-03-12,P,74.02.01.2006,JKK,4500000,kepala desa,"
+      "081241002201,";
+  REQUIRE(
+      f.lumbung("a", {"import-csv", f.write_file("one.csv", header + siti + "verified\n")}).exit ==
+      0);
+  const std::string two = f.write_file(
+      "two.csv", header + siti + "submitted\n" +
+                     "7402012107850002,La Ode Amir,1985-07-21,L,74.02.01.2006,JKK,4500000,"
+                     "kepala desa,081241002202,submitted\n");
+  CliResult r = f.lumbung("a", {"import-csv", two}, "", "id");
+  CHECK(r.exit == 3);
+  CHECK(has(r.out + r.err, "tidak bisa mundur dari \"verified\" ke \"submitted\""));
+  CHECK_FALSE(has(r.out + r.err, "can only move forward"));
+  // The other row of the file went in; the status stayed.
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["records"] == 2);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "show", "7402015203780001"}))["fields"]["status"] ==
+        "verified");
+}

@@ -30,6 +30,23 @@
 namespace lumbung::cli {
 namespace {
 
+// The first forward-only field (status) that `patch` would move back from its value in
+// `existing`: its name and the message (both values and the order); nullopt if none.
+std::optional<std::pair<std::string, std::string>> moved_back(const CollectionSchema& cs,
+                                                              const Json& existing,
+                                                              const Json& patch) {
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    const FieldDef* f = cs.field(it.key());
+    if (!f || f->policy != MergePolicy::kForwardOnly || it->is_null()) continue;
+    const auto cur = existing.find(it.key());
+    if (cur == existing.end() || cur->is_null()) continue;
+    if (f->rank(*it) < f->rank(*cur)) {
+      return std::make_pair(f->name, status_regression_text(*f, *cur, *it));
+    }
+  }
+  return std::nullopt;
+}
+
 // Rows per transaction: one fsync per 500 rows keeps a 10,000-row list to seconds on a
 // laptop disk, and a crash loses little.
 constexpr size_t kImportBatchRows = 500;
@@ -343,6 +360,14 @@ int cmd_import_csv(Context& ctx, Args& args) {
         continue;
       }
       if (refuse_outside(r, merged)) {
+        plan.push_back(std::move(p));
+        continue;
+      }
+      // A status moved back is refused for its row, in the officer's words, here: in the
+      // batch the store would refuse it and take every other row of the batch with it.
+      if (const auto back = moved_back(cs, *existing, patch)) {
+        refuse(r, ValidationIssue{back->first, "status_regression", ""}, nullptr);
+        r.message = back->second;
         plan.push_back(std::move(p));
         continue;
       }
