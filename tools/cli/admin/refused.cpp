@@ -54,7 +54,8 @@ std::string change_text(const CollectionSchema* cs, const Json& e) {
   std::string out;
   for (auto it = set.begin(); it != set.end(); ++it) {
     const FieldDef* f = cs ? cs->field(it.key()) : nullptr;
-    out += (out.empty() ? "" : ", ") + (f ? field_label(*f) : it.key()) + "=" + value_text(*it);
+    out += (out.empty() ? "" : ", ") + (f ? field_label(*f) : it.key()) + "=" +
+           (f ? value_display(*f, *it, true) : value_text(*it));
   }
   return out;
 }
@@ -203,7 +204,7 @@ int apply(Admin& a, Args& args) {
   for (auto it = corrections.begin(); it != corrections.end(); ++it) {
     const FieldDef* f = cs ? cs->field(it.key()) : nullptr;
     fields += (fields.empty() ? "" : ", ") + (f ? field_label(*f) : it.key()) + " = " +
-              printable(value_text(*it));
+              printable(f ? value_display(*f, *it, true) : value_text(*it));
   }
   *a.out << tr("admin.refused_applied",
                {{"id", printable(id)},
