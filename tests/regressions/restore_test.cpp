@@ -323,3 +323,41 @@ TEST_CASE("a server restored from a copy never gives out a version twice") {
   CHECK(a.contents() == on_server);
   CHECK(fast.contents() == on_server);
 }
+
+// Seed 1747: after a restore a laptop learns its edit must be sent again just as the replay
+// tells it the record has left its regions. The record was kept hidden for that unsent
+// edit; the edit was then refused (out of the laptop's regions) and the hidden row, with
+// the person's data, stayed on the laptop for good. Fix: acknowledge() drops the row of a
+// record that moved away once nothing of it is unsent (store_sync.cpp).
+TEST_CASE("after a restore a record that left a laptop's regions does not stay on it") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02.01"});
+  Backup backup(f);
+  const std::string id = a.store->create("enrolment", konawe(8));  // in 74.02.01
+  a.sync();
+  b.sync();
+  b.store->update("enrolment", id, {{"phone", "081277770008"}});
+  b.sync();
+  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});
+  a.sync();
+  backup.restore();
+  a.sync();  // the record and its move come back first
+  // B pulls one op a page, as on a slow link: it learns from the first page that its edit
+  // must go again, and only then reads that the record left its regions.
+  SyncOptions small;
+  small.sleep = [](int) {};
+  small.pull_page = 1;
+  for (int round = 0; round < 3; ++round) b.client->sync(small);
+  // B's edit is set aside for the office with its data, not lost ...
+  REQUIRE(b.store->refused_changes().size() == 1);
+  json entries = refused(f, reviewer);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["code"] == "out_of_scope");
+  // ... and the person, now outside B's regions, is no longer on B, hidden or not.
+  Query q;
+  q.collection = "enrolment";
+  q.include_deleted = true;
+  for (const auto& r : b.store->query(q).records) CHECK(r.id != id);
+  CHECK(b.store->stats().pending_changes == 0);
+}

@@ -128,7 +128,19 @@ uint64_t Store::acknowledge(uint64_t up_to_seq) {
     throw Error(ErrorCode::kInvalidArgument,
                 "cannot acknowledge seq " + std::to_string(up_to_seq) + ": not written yet");
   }
+  sql::Transaction txn(*impl_->db);
   impl_->put_meta("acked_seq", std::to_string(up_to_seq));
+  if (!impl_->away.empty()) {
+    // A record that left this device's regions was kept (hidden) only for its unsent
+    // changes: once they are sent, the person's data goes (tests/sim --restores seed 1747).
+    impl_->db
+        ->prepare(
+            "DELETE FROM records WHERE id IN (SELECT id FROM away) AND NOT EXISTS (SELECT 1 "
+            "FROM changes WHERE changes.id=records.id AND changes.seq>?1)")
+        .bind(1, static_cast<int64_t>(up_to_seq))
+        .run();
+  }
+  txn.commit();
   const uint64_t newly = up_to_seq - impl_->acked_seq;
   impl_->acked_seq = up_to_seq;
   return newly;
