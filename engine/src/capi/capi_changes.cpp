@@ -6,6 +6,7 @@
 // can be applied (the answer has not yet reached the sync client) the watch keeps a
 // digest of each record's stored state, and at the end of the run compares it with the
 // state then. Only while an app has set a callback: otherwise pages are not looked at.
+#include <functional>
 #include <string>
 
 #include "capi/capi_internal.h"
@@ -16,28 +17,33 @@
 namespace lumbung::capi {
 namespace {
 
-// Most records one run tracks (~100 bytes each); past it the result says "truncated".
+// Most records one run tracks (~150 bytes each: the key and a hash); past it the result
+// says "truncated".
 constexpr size_t kMaxWatched = 100000;
 
 bool is_pull(const HttpRequest& req) { return req.target.rfind("/v1/pull", 0) == 0; }
 
 }  // namespace
 
-// What a record looks like now, as far as a pull can change it: its field versions and
-// deletion. "-" when there is no such record here (or it is hidden: moved out of the
-// device's regions).
-std::string ChangeWatch::digest(const std::string& collection, const std::string& id) const {
+// What a record looks like now, as far as a pull can change it: a hash of its field
+// versions and deletion (8 bytes kept per record, not the versions themselves: a first
+// pull may name 100000 records on a phone). `live` is false when there is no such live
+// record here (deleted, or hidden: moved out of the device's regions).
+ChangeWatch::State ChangeWatch::state_of(const std::string& collection,
+                                         const std::string& id) const {
+  std::string d = "-";
   try {
     auto rec = store_->get(collection, id, true);
-    if (!rec || rec->deleted) {
-      return rec ? "deleted " + version_to_string(rec->tombstone) : "-";
+    if (rec && rec->deleted) {
+      d = "deleted " + version_to_string(rec->tombstone);
+    } else if (rec) {
+      d = "live";
+      for (const auto& [field, v] : rec->versions) d += " " + field + "=" + version_to_string(v);
     }
-    std::string d = "live";
-    for (const auto& [field, v] : rec->versions) d += " " + field + "=" + version_to_string(v);
-    return d;
   } catch (const Error&) {
-    return "-";
+    // Hidden (moved out of the device's regions) or unreadable: not live here.
   }
+  return State{std::hash<std::string>{}(d), d.rfind("live", 0) == 0};
 }
 
 void ChangeWatch::begin(bool active) {
@@ -70,9 +76,9 @@ void ChangeWatch::observe(const HttpRequest& req, const HttpResponse& resp) noex
         }
       }
       // Read outside the lock: the store may be busy applying the previous page.
-      std::string d = digest(op.collection, op.id);
+      const State st = state_of(op.collection, op.id);
       std::lock_guard<std::mutex> lock(mu_);
-      before_.emplace(key, std::move(d));
+      before_.emplace(key, st.hash);
     }
   } catch (...) {
     // A page this watch cannot read is still the sync client's to judge; the app is told
@@ -83,7 +89,7 @@ void ChangeWatch::observe(const HttpRequest& req, const HttpResponse& resp) noex
 }
 
 Json ChangeWatch::collect() {
-  std::map<std::pair<std::string, std::string>, std::string> before;
+  std::map<std::pair<std::string, std::string>, size_t> before;
   bool truncated = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -93,10 +99,9 @@ Json ChangeWatch::collect() {
   }
   Json records = Json::array();
   for (const auto& [key, was] : before) {
-    const std::string now = digest(key.first, key.second);
-    if (now == was) continue;
-    records.push_back(
-        {{"collection", key.first}, {"id", key.second}, {"deleted", now.rfind("live", 0) != 0}});
+    const State now = state_of(key.first, key.second);
+    if (now.hash == was) continue;
+    records.push_back({{"collection", key.first}, {"id", key.second}, {"deleted", !now.live}});
   }
   const size_t n = records.size();
   return Json{{"count", n}, {"truncated", truncated}, {"records", std::move(records)}};

@@ -51,12 +51,16 @@ class ChangeWatch {
   Json collect();
 
  private:
-  std::string digest(const std::string& collection, const std::string& id) const;
+  struct State {
+    size_t hash;  // of the record's field versions and deletion
+    bool live;
+  };
+  State state_of(const std::string& collection, const std::string& id) const;
   std::shared_ptr<Store> store_;
   std::mutex mu_;
   bool active_ = false;
   bool truncated_ = false;
-  std::map<std::pair<std::string, std::string>, std::string> before_;  // key -> digest
+  std::map<std::pair<std::string, std::string>, size_t> before_;  // key -> State::hash
 };
 
 // The HTTP transport of an lb_sync, with its answers shown to the handle's ChangeWatch.
