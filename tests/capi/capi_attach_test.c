@@ -191,8 +191,7 @@ static void test_attachments(test_server* server, const char* dir, const char* s
   unsigned char* too_big = make_photo(1048576 + 1); /* foto_ktp's max_size + 1 */
   CHECK(bytes && too_big && write_file(photo, bytes, kSize) == 0 &&
         write_file(big, too_big, 1048576 + 1) == 0);
-  free(too_big);
-  if (!bytes) return;
+  if (!bytes || !too_big) return;
 
   /* Laptop A: an encrypted store, so the photo is sealed at rest like other personal data. */
   lb_store* a = lb_store_open(path_a, schema, "att-laptop-a", "kata sandi", &err);
@@ -213,6 +212,10 @@ static void test_attachments(test_server* server, const char* dir, const char* s
   CHECK(lb_attach_file(a, "enrolment", id, "foto_ktp", big, NULL, &err) == NULL);
   CHECK(err.code == LB_ERR_VALIDATION_FAILED && strcmp(err.field, "foto_ktp") == 0);
   printf("too large: %s: %s\n", lb_error_name(err.code), err.message);
+  /* The same from memory: refused before the bytes are copied. */
+  CHECK(lb_attach(a, "enrolment", id, "foto_ktp", too_big, 1048576 + 1, "image/jpeg", "big.jpg",
+                  &err) == NULL);
+  CHECK(err.code == LB_ERR_VALIDATION_FAILED && strcmp(err.field, "foto_ktp") == 0);
   CHECK(lb_attach(a, "enrolment", id, "foto_ktp", "%PDF-1.4 form", 13, NULL, "f.pdf", &err) ==
         NULL);
   CHECK(err.code == LB_ERR_VALIDATION_FAILED && strcmp(err.field, "foto_ktp") == 0);
@@ -313,6 +316,7 @@ static void test_attachments(test_server* server, const char* dir, const char* s
   lb_store_close(a);
   lb_store_close(b);
   free(bytes);
+  free(too_big);
 }
 
 int main(int argc, char** argv) {

@@ -98,6 +98,16 @@ char* attach_bytes(lb_store* store, const char* collection, const char* record_i
   return dup_string(ref.to_json().dump());
 }
 
+// Error(kValidationFailed, field) naming the limit, for a file over the field's max_size.
+void refuse_too_large(const FieldDef& f, uint64_t size) {
+  if (!f.max_size || size <= static_cast<uint64_t>(*f.max_size)) return;
+  throw Error(ErrorCode::kValidationFailed,
+              (f.label.empty() ? f.name : f.label) + ": the file has " + std::to_string(size) +
+                  " bytes, at most " + std::to_string(*f.max_size) +
+                  " are allowed; shrink the photo",
+              f.name);
+}
+
 void give_bytes(const std::string& bytes, void** out, size_t* size) {
   // One byte more, so that an empty buffer is never a NULL from malloc.
   void* buf = std::malloc(bytes.size() + 1);
@@ -116,6 +126,10 @@ char* lb_attach(lb_store* store, const char* collection, const char* record_id, 
   char* out = nullptr;
   guarded(err, [&] {
     if (!bytes && size > 0) throw Error(ErrorCode::kInvalidArgument, "bytes is NULL");
+    // The limit before copying: memory stays bounded whatever the app hands over.
+    refuse_too_large(
+        attachment_field(need_store(store), need(collection, "collection"), need(field, "field")),
+        size);
     std::string data(static_cast<const char*>(bytes), bytes ? size : 0);
     out = attach_bytes(store, collection, record_id, field, std::move(data), mime,
                        optional_text(name));
@@ -135,13 +149,7 @@ char* lb_attach_file(lb_store* store, const char* collection, const char* record
       throw Error(ErrorCode::kInvalidArgument, "cannot read " + file + ": not a file");
     }
     // The limit before reading: a 40 MB camera original is refused without being loaded.
-    if (f.max_size && st.st_size > *f.max_size) {
-      throw Error(ErrorCode::kValidationFailed,
-                  (f.label.empty() ? f.name : f.label) + ": the file has " +
-                      std::to_string(st.st_size) + " bytes, at most " +
-                      std::to_string(*f.max_size) + " are allowed; shrink the photo",
-                  f.name);
-    }
+    refuse_too_large(f, static_cast<uint64_t>(st.st_size));
     std::ifstream in(file, std::ios::binary);
     std::ostringstream ss;
     ss << in.rdbuf();
