@@ -113,3 +113,40 @@ TEST_CASE("review rows name the person and the officers - a decision shows its c
   CHECK(has(r.out, "kept · "));
   CHECK(has(r.out, " WITA"));
 }
+
+TEST_CASE("a status conflict cannot be decided backwards - said before asking") {
+  CliFixture f;
+  f.init_laptop("awuliti", "74.02.01", "OFC-0001");
+  f.init_laptop("lambuya", "74.02.01", "OFC-0002");
+  REQUIRE(
+      f.lumbung("awuliti", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
+          .exit == 0);
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  REQUIRE(f.lumbung("lambuya", {"sync"}).exit == 0);
+  // Offline, one officer verifies her, the other marks her enrolled: the higher state stands.
+  REQUIRE(f.lumbung("awuliti", {"edit", "7402015203780001", "--set", "status=verified"}).exit == 0);
+  REQUIRE(f.lumbung("lambuya", {"edit", "7402015203780001", "--set", "status=enrolled"}).exit == 0);
+  for (const char* l : {"awuliti", "lambuya"}) REQUIRE(f.lumbung(l, {"sync"}).exit == 0);
+  json conflicts = f.json_of(f.admin({"--json", "conflicts", "list"}))["conflicts"];
+  std::string cid;
+  for (const auto& c : conflicts) {
+    if (c["field"] == "status") cid = c["id"];
+  }
+  REQUIRE_MESSAGE(!cid.empty(), conflicts.dump());
+  // The list shows both states by their names.
+  CliResult r = f.admin({"--lang", "id", "conflicts", "list"});
+  CHECK(has(r.out, "Terdaftar"));
+  CHECK(has(r.out, "Terverifikasi"));
+  // Keeping the lower state would move the record back: refused before asking, in the
+  // reviewer's language, nothing changed.
+  r = f.admin({"--lang", "id", "conflicts", "resolve", cid.substr(0, 8), "--keep", "loser"}, "y\n");
+  CHECK(r.exit == 3);
+  CHECK(has(r.err, "tidak bisa mundur dari \"enrolled\" ke \"verified\""));
+  CHECK_FALSE(has(r.out, "Lanjutkan?"));
+  CHECK(f.json_of(f.admin({"--json", "conflicts", "list"}))["conflicts"].size() ==
+        conflicts.size());
+  // Keeping the state that stands closes it.
+  r = f.admin({"conflicts", "resolve", cid.substr(0, 8), "--keep", "winner", "--yes"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  CHECK(has(r.out, "Status: Enrolled -> Enrolled  (as it is now)"));
+}
