@@ -112,6 +112,7 @@ TEST_CASE("enum values by their names - times in one local form with WIB WITA WI
   CHECK(has(r.out, "Perempuan"));
   CHECK(has(r.out, "JKK (Jaminan Kecelakaan Kerja), JKM (Jaminan Kematian)"));
   CHECK(has(r.out, "Diajukan"));
+  CHECK(has(r.out, "12-03-1978"));  // dates as officers write them
   CHECK(has(r.out, " WITA"));
   CHECK_FALSE(has(r.out, "T0"));  // no raw "2026-12-04T08:00:00Z"
   r = lumbung_in(f, "a", "en", "Asia/Makassar", {"show", "7402015203780001"});
