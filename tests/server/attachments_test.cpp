@@ -202,6 +202,10 @@ TEST_CASE("a device over its attachment quota is refused clearly and its records
   CHECK(f.records(f.admin()).size() == 4);
   CHECK(again.attachments.failed == 1);
   CHECK(a.att->info(refused)->state == AttachmentState::kFailed);
+  // Tried again with the smallest chunk: the status, 1 KiB and the heads, not a whole chunk.
+  MESSAGE("a refused photo tried again: " << again.attachments.bytes_up << " B up, "
+                                          << again.attachments.bytes_down << " B down");
+  CHECK(again.attachments.bytes_up < 3000);
 
   // The office raises the quota: the next sync sends it, byte for byte.
   f.set_extra_args({"--attachment-quota-mb", "2"});

@@ -151,6 +151,10 @@ struct Uploader {
     progress(offset);
     int checksum_failures = 0;
     int stalled = 0;  // answers in a row that did not move the server's offset forward
+    // A file the server refused last time (a full quota, most often: refused at its first
+    // chunk) is tried again with the smallest chunk, so that a refusal repeated at every
+    // sync costs ~1.5 KB of the link and not a whole chunk.
+    bool probe = info.state == AttachmentState::kFailed && offset == 0;
     const uint64_t size = static_cast<uint64_t>(ref.size);
     while (offset < size) {
       const uint64_t at = offset;
@@ -160,7 +164,9 @@ struct Uploader {
           if (k == "X-Lumbung-Chunk-Sha256") v = attach_detail::sha256_hex(req.body);
         }
       };
-      std::string first = bytes.substr(at, sizer.next());
+      std::string first =
+          bytes.substr(at, probe ? std::min(sizer.next(), kMinChunkBytes) : sizer.next());
+      probe = false;
       RequestLoop::Headers headers = {{"Content-Type", "application/octet-stream"},
                                       {"X-Lumbung-Chunk-Sha256", attach_detail::sha256_hex(first)}};
       const size_t sent_body = first.size();
