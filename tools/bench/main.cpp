@@ -45,6 +45,7 @@ const std::vector<Scenario>& scenarios() {
       {"resume", run_resume},
       {"many_devices", run_many_devices},
       {"slow_link", run_slow_link},
+      {"attachments", run_attachments},
 #ifdef LUMBUNG_BENCH_PROGRESS
       {"progress", run_progress},
 #endif
@@ -67,7 +68,8 @@ void usage(std::FILE* to) {
       "                     [--backend sqlite|postgres] [--server-records N]\n"
       "  --scenario      one of: %s\n"
       "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
-      "  --records       use the first N records (default: all)\n"
+      "  --records       use the first N records (default: all; attachments: N photos,\n"
+      "                  default 5)\n"
       "  --schema        schema document (default %s/schema/enrolment.schema.json)\n"
       "  --workdir       directory for the databases (default: a fresh temporary\n"
       "                  directory, removed afterwards)\n"

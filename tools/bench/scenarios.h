@@ -29,6 +29,9 @@ Result run_many_devices(const Options& options, const Workload& workload);
 // slow_link: push and pull over emulated 2G and 3G links, clean and cut every 30 KB, against
 // one gzip -9 POST/GET of the bare records on the same link (scenario_slow_link.cpp).
 Result run_slow_link(const Options& options, const Workload& workload);
+// attachments: N photos of 300 KB (--records N, default 5) uploaded, then downloaded by a
+// second device, over 2G, 2G cut every 30 KB and 3G (scenario_attachments.cpp).
+Result run_attachments(const Options& options, const Workload& workload);
 // progress: a server database of Options::server_records records (the workload cycled),
 // written through the server store's write transactions (untimed); the dashboard's and the
 // review API's progress answers timed over HTTP against the old per-request scan, timed in
