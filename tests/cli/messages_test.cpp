@@ -156,15 +156,17 @@ TEST_CASE("a revoked laptop is told so in Indonesian - or in English when asked"
   r = f.lumbung("a", {"token", "rotate"}, "", "en");
   CHECK(r.exit == 6);
   CHECK(has(r.err, "the central office has revoked this device"));
-  // A new code for the revoked laptop (issue 15 item 3): not possible yet, said plainly with
-  // the unsent work safe; nothing changes and the code is not spent.
+  // A general new code for the revoked laptop: re-enrolling needs a code made for this
+  // device (issue 15 item 3, tests/cli/reenrol_test.cpp), said in Indonesian; nothing
+  // changes and the code is not spent.
   REQUIRE(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
               .exit == 0);
   const std::string fresh = f.server.code({"74.02.01"});
   r = f.lumbung("a", {"init", "--code", fresh}, "", "id");
-  CHECK(r.exit == 2);
-  CHECK(has(r.err, "Mendaftar ulang dengan kode baru belum bisa"));
-  CHECK(has(r.err, "1 perubahan yang belum terkirim tetap aman"));
+  CHECK(r.exit == 6);
+  CHECK(has(r.err, "mendaftar ulang perlu kode yang dibuat kantor pusat khusus"));
+  CHECK(has(r.err, "codes create --device " + device));
+  CHECK_FALSE(has(r.err, "already registered"));
   CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["pending_changes"] == 1);
   // The code was not spent: another laptop registers with it.
   r = f.lumbung(

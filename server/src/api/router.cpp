@@ -446,11 +446,14 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
 }
 
 Response Router::register_device(const Request&, const Params&, Json& body, const Principal*) {
-  Json out = enrolment_.register_device(body);
-  Principal device;
-  device.role = Role::kDevice;
-  device.device_id = out["device_id"].get<std::string>();
-  audit_record(&device, "register", device.device_id, Json{{"scope", out["scope"]}});
+  // A re-enrolment writes its audit entry in its own transaction (enrolment.h).
+  Json out = enrolment_.register_device(body, security_.audit);
+  if (!out.value("reenrolled", false)) {
+    Principal device;
+    device.role = Role::kDevice;
+    device.device_id = out["device_id"].get<std::string>();
+    audit_record(&device, "register", device.device_id, Json{{"scope", out["scope"]}});
+  }
   return json_response(out, 201);
 }
 
@@ -518,8 +521,13 @@ Response Router::progress(const Request& req, const Params&, Json&, const Princi
 
 Response Router::create_code(const Request&, const Params&, Json& body, const Principal* who) {
   Json out = enrolment_.create_code(body);
-  audit_record(who, "create_code", "",
-               Json{{"scope", out["scope"]}, {"expires_ms", out["expires_ms"]}});
+  Json detail{{"scope", out["scope"]}, {"expires_ms", out["expires_ms"]}};
+  // Names the device a re-enrolment code is for, and the code (its "reenrol" entry names it).
+  if (out.contains("device_id")) {
+    detail["device_id"] = out["device_id"];
+    detail["code"] = out["id"];
+  }
+  audit_record(who, "create_code", "", detail);
   return json_response(out, 201);
 }
 

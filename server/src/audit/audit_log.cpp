@@ -132,6 +132,14 @@ void AuditLog::adopt_keys() {
 
 void AuditLog::record(const Principal* who, const std::string& action, const std::string& target,
                       const Json& detail, const std::string& anonymous_actor) {
+  auto txn = store_.begin_write();
+  record_in(*txn, who, action, target, detail, anonymous_actor);
+  txn->commit();
+}
+
+void AuditLog::record_in(WriteTxn& txn, const Principal* who, const std::string& action,
+                         const std::string& target, const Json& detail,
+                         const std::string& anonymous_actor) {
   AuditRow row;
   if (who) {
     row.role = role_name(who->role);
@@ -146,9 +154,7 @@ void AuditLog::record(const Principal* who, const std::string& action, const std
   row.target = target;
   row.detail = (detail.is_object() ? detail : Json::object()).dump();
   row.at_ms = wall_.now_ms();
-  auto txn = store_.begin_write();
-  append(*txn, std::move(row));
-  txn->commit();
+  append(txn, std::move(row));
 }
 
 Json AuditLog::checkpoint() {

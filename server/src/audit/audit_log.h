@@ -60,6 +60,11 @@ class AuditLog {
   // `anonymous_actor` names one, e.g. a registering device). Throws Error(kStorage).
   void record(const Principal* who, const std::string& action, const std::string& target,
               const Json& detail, const std::string& anonymous_actor = {});
+  // The same inside the caller's write transaction, for an action whose entry must commit
+  // with it or not at all (a device re-enrolment, enrolment.h).
+  void record_in(WriteTxn& txn, const Principal* who, const std::string& action,
+                 const std::string& target, const Json& detail,
+                 const std::string& anonymous_actor = {});
 
   // Signs and stores a checkpoint of the chain as it is now and returns it in the form an
   // operator keeps: {"format":"lumbung-audit-checkpoint-v1","count","head","at_ms","key_id",

@@ -1,6 +1,7 @@
 #include "auth/enrolment.h"
 
 #include "api/problem.h"
+#include "audit/audit_log.h"
 #include "auth/tokens.h"
 #include "lumbung/error.h"
 #include "lumbung/text.h"
@@ -79,15 +80,20 @@ std::string Enrolment::new_admin_token(const std::string& label) {
 }
 
 Json Enrolment::create_code(const Json& body) {
-  only_members(body, {"scope", "label", "expires_in_hours"});
-  auto sc = body.find("scope");
-  if (sc == body.end() || !sc->is_array() || sc->empty() || sc->size() > 100) {
-    throw Error(ErrorCode::kInvalidArgument, "\"scope\" must be a list of 1..100 region codes");
-  }
+  only_members(body, {"scope", "label", "expires_in_hours", "device_id"});
   CodeRow c;
-  for (const auto& s : *sc) {
-    if (!s.is_string()) throw Error(ErrorCode::kInvalidArgument, "a scope entry must be a string");
-    c.scope.push_back(canonical_region_prefix(s.get<std::string>()));
+  c.device_id = string_member(body, "device_id", 64, false);
+  auto sc = body.find("scope");
+  // A code for a device may leave "scope" out: it keeps the device's regions.
+  if (sc != body.end() || c.device_id.empty()) {
+    if (sc == body.end() || !sc->is_array() || sc->empty() || sc->size() > 100) {
+      throw Error(ErrorCode::kInvalidArgument, "\"scope\" must be a list of 1..100 region codes");
+    }
+    for (const auto& s : *sc) {
+      if (!s.is_string())
+        throw Error(ErrorCode::kInvalidArgument, "a scope entry must be a string");
+      c.scope.push_back(canonical_region_prefix(s.get<std::string>()));
+    }
   }
   c.label = label_member(body);
   int64_t hours = 72;
@@ -102,6 +108,13 @@ Json Enrolment::create_code(const Json& body) {
   const std::string code = new_enrolment_code();
   const std::string hash = secret_hash(canonical_code(code));
   auto txn = store_.begin_write();
+  // A code for one device is for a laptop the server knows (a typo would make a code
+  // nobody can use).
+  if (!c.device_id.empty()) {
+    auto d = txn->device(c.device_id);
+    if (!d) throw Error(ErrorCode::kNotFound, "no such device");
+    if (c.scope.empty()) c.scope = d->scope;
+  }
   txn->insert_code(hash, c);
   txn->commit();
   Json out{{"code", code},
@@ -109,11 +122,12 @@ Json Enrolment::create_code(const Json& body) {
            {"scope", c.scope},
            {"label", c.label},
            {"expires_ms", c.expires_ms}};
+  if (!c.device_id.empty()) out["device_id"] = c.device_id;
   if (!tls_pin_.empty()) out["tls_pin_sha256"] = tls_pin_;
   return out;
 }
 
-Json Enrolment::register_device(const Json& body) {
+Json Enrolment::register_device(const Json& body, AuditLog* audit) {
   only_members(body, {"code", "device_id", "label"});
   const std::string code = string_member(body, "code", 64, true);
   const std::string device_id = string_member(body, "device_id", 64, true);
@@ -134,8 +148,32 @@ Json Enrolment::register_device(const Json& body) {
   if (c->revoked_ms != 0) throw refuse("code_revoked", "enrolment code revoked");
   if (c->used_ms != 0) throw refuse("code_used", "enrolment code already used");
   if (c->expires_ms <= now) throw refuse("code_expired", "enrolment code expired");
-  if (txn->device(device_id))
-    throw Error(ErrorCode::kAlreadyExists, "device id already registered");
+  if (!c->device_id.empty() && c->device_id != device_id)
+    throw refuse("code_for_other_device", "enrolment code made for another device");
+  if (auto known = txn->device(device_id)) {
+    if (c->device_id != device_id) {
+      throw Error(ErrorCode::kAlreadyExists,
+                  "device id already registered (enrolling it again needs a code made for it)");
+    }
+    const std::string token = new_token(Role::kDevice);
+    const std::string new_label = label.empty() ? known->label : label;
+    txn->reenrol_device(device_id, new_label, c->scope, secret_hash(token));
+    txn->mark_code_used(code_hash, device_id, now);
+    if (audit) {
+      Principal who;
+      who.role = Role::kDevice;
+      who.device_id = device_id;
+      audit->record_in(*txn, &who, "reenrol", device_id,
+                       Json{{"code", token_id(code_hash)},
+                            {"scope", c->scope},
+                            {"acked_seq", known->acked_seq},
+                            {"was_revoked", known->revoked_ms != 0}});
+    }
+    txn->commit();
+    return Json{{"device_id", device_id}, {"token", token},
+                {"scope", c->scope},      {"label", new_label},
+                {"acked_seq", known->acked_seq}, {"reenrolled", true}};
+  }
   const std::string token = new_token(Role::kDevice);
   DeviceRow d;
   d.device_id = device_id;
@@ -145,7 +183,8 @@ Json Enrolment::register_device(const Json& body) {
   txn->insert_device(d, secret_hash(token));
   txn->mark_code_used(code_hash, device_id, now);
   txn->commit();
-  return Json{{"device_id", device_id}, {"token", token}, {"scope", d.scope}, {"label", d.label}};
+  return Json{{"device_id", device_id}, {"token", token},    {"scope", d.scope},
+              {"label", d.label},        {"acked_seq", 0}, {"reenrolled", false}};
 }
 
 Json Enrolment::revoke_code(const std::string& id) {

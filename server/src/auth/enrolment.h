@@ -16,6 +16,8 @@
 
 namespace lumbung::server {
 
+class AuditLog;
+
 class Enrolment {
  public:
   Enrolment(ServerStore& store, SyncService& sync, WallClock& wall)
@@ -34,8 +36,10 @@ class Enrolment {
     admin_ttl_h_ = admin;
   }
 
-  // body {"scope":["74.02", ...], "label":"...", "expires_in_hours":72}
-  //   -> {"code","id","scope","label","expires_ms"[,"tls_pin_sha256"]}; `id` (16 hex digits
+  // body {"scope":["74.02", ...], "label":"...", "expires_in_hours":72[, "device_id":"..."]}
+  //   -> {"code","id","scope","label","expires_ms"[,"device_id"][,"tls_pin_sha256"]}. With
+  //   `device_id` (a registered device, else kNotFound "no such device") the code is made
+  //   for that device only: it re-enrols it (register_device). `id` (16 hex digits
   //   of the code's hash) names the code for revoke_code without being able to register;
   //   `tls_pin_sha256` (when the server serves TLS) is its key's pin, so that the office can
   //   hand a laptop the code and the pin together (lumbung-admin's setup code).
@@ -45,10 +49,19 @@ class Enrolment {
   // Revokes an enrolment code by id: it can no longer register a device. kNotFound if
   // unknown. -> {"id","revoked","revoked_ms","used","used_by"}
   Json revoke_code(const std::string& id);
-  // body {"code","device_id","label"} -> {"device_id","token","scope"}. Throws
-  // kUnauthorized (unknown code), kForbidden with reason code_revoked / code_used /
-  // code_expired, kAlreadyExists (device id taken), kInvalidArgument.
-  Json register_device(const Json& body);
+  // body {"code","device_id","label"} -> {"device_id","token","scope","label","acked_seq",
+  // "reenrolled"}. Throws kUnauthorized (unknown code), kForbidden with reason code_revoked /
+  // code_used / code_expired / code_for_other_device, kAlreadyExists (device id taken and
+  // the code not made for it), kInvalidArgument; a refusal changes nothing.
+  //
+  // Re-enrolment: a code made for a registered device id (create_code "device_id") registers
+  // it again - a revoked laptop, or one whose token was lost - keeping what the server holds
+  // of it (acked_seq: its unsent ops follow on). In one write transaction: a new token
+  // replaces the old one and any pending rotated one (both stop at once), the device is no
+  // longer revoked, takes the code's scope and the label, the code is used, and `audit` (if
+  // given) gets a "reenrol" entry naming the code's id. Only a code made for that device id
+  // can do it: a general code cannot take over a registered laptop's identity.
+  Json register_device(const Json& body, AuditLog* audit = nullptr);
   // A new token for an authenticated device -> {"device_id","token"}. The device's current
   // token keeps working until the new one is first used (Authenticator promotes it then);
   // a second rotation before that replaces the pending token.

@@ -84,6 +84,8 @@ CREATE TABLE IF NOT EXISTS codes(
   hash text COLLATE "C" PRIMARY KEY, scope text NOT NULL, label text NOT NULL,
   created_ms bigint NOT NULL, expires_ms bigint NOT NULL, used_ms bigint NOT NULL DEFAULT 0,
   used_by text NOT NULL DEFAULT '', revoked_ms bigint NOT NULL DEFAULT 0);
+-- A code made for one device id (re-enrolment); added after the first release.
+ALTER TABLE codes ADD COLUMN IF NOT EXISTS device_id text NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS conflicts(
   id text COLLATE "C" PRIMARY KEY, kind text NOT NULL, col text COLLATE "C" NOT NULL,
   rid text COLLATE "C" NOT NULL, field text NOT NULL, body text NOT NULL,

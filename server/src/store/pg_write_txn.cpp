@@ -439,6 +439,16 @@ class PgWriteTxn : public WriteTxn {
     return device(id).has_value();
   }
 
+  bool reenrol_device(const std::string& id, const std::string& label,
+                      const std::vector<std::string>& scope,
+                      const std::string& token_hash) override {
+    return c_.exec(
+                 "UPDATE devices SET token_hash=$2, next_token_hash=NULL, revoked_ms=0, "
+                 "label=$3, scope=$4 WHERE device_id=$1",
+                 {id, token_hash, label, scope_to_text(scope)})
+               .affected() > 0;
+  }
+
   void touch_device(const std::string& id, int64_t now_ms) override {
     c_.exec("UPDATE devices SET last_seen_ms=greatest(last_seen_ms,$2) WHERE device_id=$1",
             {id, now_ms});
@@ -447,7 +457,7 @@ class PgWriteTxn : public WriteTxn {
   std::optional<CodeRow> code(const std::string& code_hash) override {
     // Locked: of two servers given one enrolment code at once, the second sees it used.
     auto r = c_.exec(
-        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms "
+        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms,device_id "
         "FROM codes WHERE hash=$1 FOR UPDATE",
         {code_hash});
     if (r.rows() == 0) return std::nullopt;
@@ -459,12 +469,15 @@ class PgWriteTxn : public WriteTxn {
     c.used_ms = r.i64(0, 4);
     c.used_by = r.text(0, 5);
     c.revoked_ms = r.i64(0, 6);
+    c.device_id = r.text(0, 7);
     return c;
   }
 
   void insert_code(const std::string& code_hash, const CodeRow& c) override {
-    c_.exec("INSERT INTO codes(hash,scope,label,created_ms,expires_ms) VALUES($1,$2,$3,$4,$5)",
-            {code_hash, scope_to_text(c.scope), c.label, c.created_ms, c.expires_ms});
+    c_.exec(
+        "INSERT INTO codes(hash,scope,label,created_ms,expires_ms,device_id) "
+        "VALUES($1,$2,$3,$4,$5,$6)",
+        {code_hash, scope_to_text(c.scope), c.label, c.created_ms, c.expires_ms, c.device_id});
   }
 
   void mark_code_used(const std::string& code_hash, const std::string& device_id,

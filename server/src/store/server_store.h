@@ -63,6 +63,9 @@ struct CodeRow {
   int64_t used_ms = 0;  // 0 = unused
   std::string used_by;
   int64_t revoked_ms = 0;  // 0 = not revoked
+  // Made for this device id (lumbung-admin codes create --device): only it may register
+  // with the code, and it may do so again (re-enrolment). "" = a code for a new device.
+  std::string device_id;
 };
 
 // One oplog row as pull needs it; op_text is the op's JSON (with "dev") as sent to devices.
@@ -262,6 +265,12 @@ class WriteTxn {
   virtual void update_device_sync(const std::string& id, uint64_t acked_seq, int64_t now_ms,
                                   const Json* status) = 0;
   virtual bool revoke_device(const std::string& id, int64_t now_ms) = 0;  // false if unknown
+  // Re-enrolment (enrolment.h): `token_hash` becomes the device's only token (any pending
+  // rotated one is dropped), it is no longer revoked, and it takes `label` and `scope`.
+  // acked_seq and everything else stay. False if unknown.
+  virtual bool reenrol_device(const std::string& id, const std::string& label,
+                              const std::vector<std::string>& scope,
+                              const std::string& token_hash) = 0;
   // last_seen_ms = max(last_seen_ms, now_ms).
   virtual void touch_device(const std::string& id, int64_t now_ms) = 0;
   virtual std::optional<CodeRow> code(const std::string& code_hash) = 0;

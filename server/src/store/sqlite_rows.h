@@ -104,6 +104,7 @@ inline constexpr AddedColumn kAddedColumns[] = {
     {"tokens", "scope", "ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT '[]'"},
     {"codes", "revoked_ms", "ALTER TABLE codes ADD COLUMN revoked_ms INTEGER NOT NULL DEFAULT 0"},
     {"devices", "next_token_hash", "ALTER TABLE devices ADD COLUMN next_token_hash TEXT"},
+    {"codes", "device_id", "ALTER TABLE codes ADD COLUMN device_id TEXT NOT NULL DEFAULT ''"},
     // The record's personal fields, sealed (store/sealer.h); NULL in a store without keys.
     {"records", "sealed", "ALTER TABLE records ADD COLUMN sealed TEXT"},
 };

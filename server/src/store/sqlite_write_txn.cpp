@@ -301,6 +301,20 @@ class SqliteWriteTxn : public WriteTxn {
     return device(id).has_value();
   }
 
+  bool reenrol_device(const std::string& id, const std::string& label,
+                      const std::vector<std::string>& scope,
+                      const std::string& token_hash) override {
+    db_.prepare(
+           "UPDATE devices SET token_hash=?2, next_token_hash=NULL, revoked_ms=0, label=?3, "
+           "scope=?4 WHERE device_id=?1")
+        .bind_static(1, id)
+        .bind(2, token_hash)
+        .bind(3, label)
+        .bind(4, scope_to_text(scope))
+        .run();
+    return db_.changes() > 0;
+  }
+
   void touch_device(const std::string& id, int64_t now_ms) override {
     db_.prepare("UPDATE devices SET last_seen_ms=max(last_seen_ms,?2) WHERE device_id=?1")
         .bind_static(1, id)
@@ -310,8 +324,8 @@ class SqliteWriteTxn : public WriteTxn {
 
   std::optional<CodeRow> code(const std::string& code_hash) override {
     auto& st = db_.prepare(
-        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms FROM codes "
-        "WHERE hash=?1");
+        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms,device_id "
+        "FROM codes WHERE hash=?1");
     ResetOnExit r{st};
     st.bind_static(1, code_hash);
     if (!st.step()) return std::nullopt;
@@ -323,6 +337,7 @@ class SqliteWriteTxn : public WriteTxn {
     c.used_ms = st.column_int(4);
     c.used_by = st.column_text(5);
     c.revoked_ms = st.column_int(6);
+    c.device_id = st.column_text(7);
     return c;
   }
 
@@ -363,12 +378,15 @@ class SqliteWriteTxn : public WriteTxn {
   }
 
   void insert_code(const std::string& code_hash, const CodeRow& c) override {
-    db_.prepare("INSERT INTO codes(hash,scope,label,created_ms,expires_ms) VALUES(?1,?2,?3,?4,?5)")
+    db_.prepare(
+           "INSERT INTO codes(hash,scope,label,created_ms,expires_ms,device_id) "
+           "VALUES(?1,?2,?3,?4,?5,?6)")
         .bind(1, code_hash)
         .bind(2, scope_to_text(c.scope))
         .bind(3, c.label)
         .bind(4, c.created_ms)
         .bind(5, c.expires_ms)
+        .bind(6, c.device_id)
         .run();
   }
 

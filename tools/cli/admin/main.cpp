@@ -163,13 +163,17 @@ int codes(Admin& a, Args& args) {
   const auto scope = args.value("scope");
   const auto label = args.value("label");
   const auto hours = args.value("expires-hours");
+  // A code for one registered laptop: re-enrols it (a revoked or re-issued laptop).
+  const auto device = args.value("device");
   // The address laptops reach the server at, when it differs from the office's own.
   const std::string laptop_server = args.value("laptop-server").value_or(a.api->base_url());
   args.finish();
-  if (!scope) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_scope"));
-  Json body{{"scope", split_commas(*scope)}};
+  if (!scope && !device) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_scope"));
+  Json body = Json::object();  // a code for a device without --scope keeps its regions
+  if (scope) body["scope"] = split_commas(*scope);
   if (label) body["label"] = *label;
   if (hours) body["expires_in_hours"] = std::stoi(*hours);
+  if (device) body["device_id"] = *device;
   Json r = a.api->post("/v1/admin/codes", body);
   // One text for the laptop: the code, the address and the key pin (common/trust.h). The
   // pin is the server's own answer (over the connection this tool already trusts), else
@@ -186,8 +190,11 @@ int codes(Admin& a, Args& args) {
                                      {"scope", join(r["scope"], ", ")},
                                      {"expires", local_time(opt_ms(r, "expires_ms"))}})
            << "\n"
-           << tr("admin.code_id", {{"id", r.value("id", "")}}) << "\n"
-           << tr("admin.setup_code", {{"setup", r.value("setup_code", "")}}) << "\n";
+           << tr("admin.code_id", {{"id", r.value("id", "")}}) << "\n";
+    if (r.contains("device_id")) {
+      *a.out << tr("admin.code_for_device", {{"device", r.value("device_id", "")}}) << "\n";
+    }
+    *a.out << tr("admin.setup_code", {{"setup", r.value("setup_code", "")}}) << "\n";
   }
   return kExitOk;
 }

@@ -51,6 +51,9 @@ Menyiapkan laptop:
                       dienkripsi, dan perubahan pada berkas tanpa frasa sandi ketahuan. Tanpa
                       frasa sandi init menolak, kecuali --unencrypted (hanya uji coba; memberi
                       peringatan)
+  init --code KODE    laptop yang sudah terdaftar (dicabut atau diganti): daftar ulang dengan
+                      kode yang dibuat kantor pusat untuk laptop ini; data, perubahan yang belum
+                      terkirim dan draf tetap, dan terkirim pada sync berikutnya
   config [--officer ID] [--label NAMA] [--server URL]   lihat/ubah pengaturan
 
 Pendaftaran dan rekaman:
@@ -119,6 +122,9 @@ Setting up the laptop:
                       token are encrypted, and a change made to the file without it is caught.
                       Without a passphrase init refuses, unless --unencrypted (tests only; it
                       warns)
+  init --code CODE    a laptop already registered (revoked or re-issued): enrol it again with a
+                      code the central office made for it; data, unsent changes and drafts
+                      stay, and the unsent changes go at the next sync
   config [--officer ID] [--label NAME] [--server URL]   show/change settings
 
 Enrolment and records:
@@ -178,6 +184,9 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
                [--laptop-server URL]
                       kode pendaftaran sekali pakai untuk satu laptop, dengan wilayahnya, dan
                       kode penyiapan KODE@URL#PIN (alamat dan pin kunci server sekaligus)
+  codes create --device ID [--scope ...]
+                      kode untuk mendaftarkan ulang laptop ID (dicabut atau diganti): perubahan
+                      yang belum terkirim ikut terkirim; tanpa --scope tetap wilayahnya
   codes revoke ID      cabut kode yang belum dipakai (ID dicetak saat kode dibuat)
   tokens create --role reviewer|admin [--label TEKS] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: wilayah token reviewer (tanpa itu: semua wilayah)
@@ -231,6 +240,9 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
                [--laptop-server URL]
                       a one-time enrolment code for one laptop, with its regions, and the setup
                       code CODE@URL#PIN (the server's address and key pin in one)
+  codes create --device ID [--scope ...]
+                      a code that enrols laptop ID again (revoked or re-issued): its unsent
+                      changes follow; without --scope it keeps its regions
   codes revoke ID      revoke a code not used yet (its ID is printed when it is made)
   tokens create --role reviewer|admin [--label TEXT] [--scope 74.02[,73]] [--expires-hours N]
                       --scope: a reviewer token's regions (without it: every region)

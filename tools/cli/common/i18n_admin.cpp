@@ -34,6 +34,11 @@ void add_admin_entries(Catalogue& c) {
         "Di laptop: lumbung init --server URL --code {code}",
         "Enrolment code: {code}\n  regions {scope}; single use; valid until {expires}.\n  On the "
         "laptop: lumbung init --server URL --code {code}"}},
+      {"admin.code_for_device",
+       {"  hanya untuk laptop {device}: mendaftarkannya ulang (perubahan yang belum terkirim "
+        "ikut terkirim); tidak bisa dipakai laptop lain.",
+        "  for laptop {device} only: enrols it again (its unsent changes follow); no other "
+        "laptop can use it."}},
       {"admin.code_id",
        {"  id kode {id} (untuk mencabutnya: lumbung-admin codes revoke {id})",
         "  code id {id} (to revoke it: lumbung-admin codes revoke {id})"}},

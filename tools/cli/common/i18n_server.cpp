@@ -25,16 +25,33 @@ void add_server_entries(Catalogue& c) {
       {"error.no_such_device",
        {"server tidak mengenal perangkat itu (lihat lumbung-admin devices list)",
         "the server does not know that device (see lumbung-admin devices list)"}},
-      // lumbung init --code on a laptop already registered (cmd_init.cpp).
-      {"init.reenrol_not_built",
-       {"Laptop {device} sudah terdaftar di server. Mendaftar ulang dengan kode baru belum "
-        "bisa: server hanya sekali mendaftarkan satu id perangkat. Kode ini tidak dipakai dan "
-        "masih berlaku. {pending} perubahan yang belum terkirim tetap aman di laptop ini; "
-        "jangan hapus folder laptop ini, hubungi kantor pusat.",
-        "Laptop {device} is already registered with the server. Enrolling it again with a "
-        "new code is not possible yet: the server registers a device id only once. This code "
-        "was not used and stays valid. {pending} changes not sent yet stay safe on this "
-        "laptop; do not delete its folder, contact the central office."}},
+      // lumbung init --code on a laptop already registered: re-enrolment (cmd_init.cpp).
+      {"init.reenrolled",
+       {"Laptop {device} terdaftar ulang di {server}. Data di laptop ini tetap utuh; {pending} "
+        "perubahan yang belum terkirim akan dikirim pada sinkron berikutnya (lumbung sync).",
+        "Laptop {device} is registered again with {server}. The data on this laptop is kept; "
+        "{pending} changes not sent yet will be sent at the next sync (lumbung sync)."}},
+      {"init.reenrol_offline",
+       {"Server tidak terjangkau sekarang; laptop belum terdaftar ulang dan kode belum "
+        "terpakai. Jalankan perintah yang sama lagi saat ada sinyal. Data di laptop ini tetap "
+        "aman.",
+        "The server cannot be reached now; the laptop is not registered again and the code is "
+        "not used. Run the same command again when there is signal. The data on this laptop "
+        "stays safe."}},
+      {"init.code_other_device",
+       {"Kode ini dibuat kantor pusat untuk perangkat lain, bukan untuk {device}. Tidak ada "
+        "yang berubah. Minta kode untuk {device} (lumbung-admin codes create --device "
+        "{device}).",
+        "This code was made by the central office for another device, not for {device}. "
+        "Nothing changed. Ask for a code for {device} (lumbung-admin codes create --device "
+        "{device})."}},
+      {"init.reenrol_needs_device_code",
+       {"Laptop {device} sudah terdaftar; mendaftar ulang perlu kode yang dibuat kantor pusat "
+        "khusus untuk perangkat ini (lumbung-admin codes create --device {device}). Kode ini "
+        "tidak dipakai dan masih berlaku; tidak ada yang berubah.",
+        "Laptop {device} is already registered; enrolling it again needs a code the central "
+        "office made for this device (lumbung-admin codes create --device {device}). This "
+        "code was not used and stays valid; nothing changed."}},
       {"error.cannot_move_back",
        {"{field} tidak bisa mundur dari {from} ke {to}: status hanya bergerak maju. Biarkan "
         "status yang sekarang.",

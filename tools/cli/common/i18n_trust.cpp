@@ -106,23 +106,25 @@ void add_trust_entries(Catalogue& c) {
       {"admin.revoke_unsent",
        {"Laptop {device} masih punya {n} perubahan yang belum terkirim ke server (sinkron "
         "terakhir: {when}). Setelah dicabut, server menolak semua kiriman darinya, jadi "
-        "perubahan itu tidak bisa dikirim (laptop yang dicabut belum bisa didaftarkan ulang). "
-        "Biarkan laptop itu sinkron dulu; laptop hilang atau dicuri: lumbung-admin devices "
-        "revoke {device} --force. Belum ada yang dicabut.",
+        "perubahan itu baru terkirim setelah laptop didaftarkan ulang dengan kode khusus "
+        "untuknya (lumbung-admin codes create --device {device}). Biarkan laptop itu sinkron "
+        "dulu; laptop hilang atau dicuri: lumbung-admin devices revoke {device} --force. Belum "
+        "ada yang dicabut.",
         "Laptop {device} still has {n} changes the server does not have (last sync: {when}). "
-        "Once revoked, the server refuses everything from it, so those changes cannot be sent "
-        "(a revoked laptop cannot be enrolled again yet). Let it sync first; a lost or stolen "
-        "laptop: lumbung-admin devices revoke {device} --force. Nothing was revoked."}},
+        "Once revoked, the server refuses everything from it, so those changes are sent only "
+        "after the laptop is enrolled again with a code made for it (lumbung-admin codes "
+        "create --device {device}). Let it sync first; a lost or stolen laptop: lumbung-admin "
+        "devices revoke {device} --force. Nothing was revoked."}},
       // --- lumbung sync on a revoked laptop (cmd_sync.cpp) ---
       {"sync.revoked",
        {"Kantor pusat telah mencabut laptop ini: server menolak semua kirimannya. {pending} "
-        "perubahan yang belum terkirim tetap aman di laptop ini, tetapi tidak bisa dikirim "
-        "sampai laptop didaftarkan ulang, dan itu belum bisa dilakukan: hubungi kantor pusat dan "
-        "jangan hapus folder laptop ini.",
+        "perubahan yang belum terkirim tetap aman di laptop ini dan terkirim setelah laptop "
+        "didaftarkan ulang: minta kode pendaftaran untuk laptop ini ke kantor pusat, lalu "
+        "lumbung init --code KODE. Jangan hapus folder laptop ini.",
         "The central office has revoked this laptop: the server refuses everything from it. The "
-        "{pending} changes not yet sent stay safe on this laptop, but cannot be sent until it is "
-        "enrolled again, which is not possible yet: contact the central office and do not "
-        "delete this laptop's folder."}},
+        "{pending} changes not yet sent stay safe on this laptop and are sent once it is "
+        "enrolled again: ask the central office for an enrolment code for this laptop, then "
+        "lumbung init --code CODE. Do not delete this laptop's folder."}},
       // --- lumbung-admin audit list (admin/reports.cpp) ---
       {"admin.col.who", {"siapa", "who"}},
       {"admin.col.action", {"tindakan", "action"}},

@@ -94,6 +94,49 @@ int office_trust_or_explain(Context& ctx, Laptop& lap, const std::string& url) {
   return kExitOk;
 }
 
+namespace {
+
+// A new code for a registered laptop (revoked, or re-issued by the office): the office made
+// it for this device id (lumbung-admin codes create --device), and the server registers the
+// laptop again keeping what it holds of it. The store, its change log and drafts stay; the
+// unsent changes go at the next sync. A refusal changes nothing here or on the server.
+int reenrol(Context& ctx, Laptop& lap, const std::string& server, const std::string& code) {
+  const std::string device = lap.store().device_id();
+  try {
+    ensure_office_certificate(lap, server, *ctx.out, 10000);
+    // One quick look first, as for a first registration: no minute of retries at init.
+    ApiClient(server, "", transport_options(10000, &lap.config())).get("/v1/health");
+    auto transport = make_http_transport(server, transport_options(60000, &lap.config()));
+    lap.reenrol(*transport, code);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kTransport && tls_refusal(e) == TlsRefusal::kNone) {
+      // Not kept for the first sync as a first code is: that sync would use the old token.
+      *ctx.err << tr("init.reenrol_offline") << "\n";
+      return kExitNetwork;
+    }
+    const std::string what = e.what();
+    if (e.code() == ErrorCode::kForbidden &&
+        what == "enrolment code made for another device") {
+      *ctx.err << tr("init.code_other_device", {{"device", device}}) << "\n";
+    } else if (e.code() == ErrorCode::kAlreadyExists) {
+      *ctx.err << tr("init.reenrol_needs_device_code", {{"device", device}}) << "\n";
+      return kExitAuth;  // the code is refused for this laptop, like a used one
+    } else {
+      explain_register_error(ctx, e, server);
+    }
+    if (tls_refusal(e) != TlsRefusal::kNone) return kExitAuth;
+    return exit_code_for(e.code());
+  }
+  const uint64_t pending = lap.store().stats().pending_changes;
+  *ctx.out << tr("init.reenrolled", {{"device", device},
+                                     {"server", server},
+                                     {"pending", group_number(static_cast<int64_t>(pending))}})
+           << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
 int cmd_init(Context& ctx, Args& args) {
   const std::string code_arg = args.value("code").value_or("");
   std::string server = args.value("server").value_or(ctx.server);
@@ -156,17 +199,7 @@ int cmd_init(Context& ctx, Args& args) {
     *ctx.out << tr("trust.ca_kept", {{"path", keep_certificate(lap, ca_pem)}}) << "\n";
   }
   if (lap.registered()) {
-    if (!code.empty()) {
-      // A new code for a registered (revoked or re-issued) laptop: the server registers a
-      // device id once, so the code cannot be used here yet (issue 15 item 3, not built).
-      // Said plainly, the code is not spent, and the unsent work is said to be safe.
-      const uint64_t pending = lap.store().stats().pending_changes;
-      *ctx.err << tr("init.reenrol_not_built",
-                     {{"device", lap.store().device_id()},
-                      {"pending", group_number(static_cast<int64_t>(pending))}})
-               << "\n";
-      return kExitUsage;
-    }
+    if (!code.empty()) return reenrol(ctx, lap, server, code);
     *ctx.out << tr("init.already_registered", {{"device", lap.store().device_id()}}) << "\n";
     return kExitOk;
   }

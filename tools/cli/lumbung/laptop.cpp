@@ -301,6 +301,18 @@ bool Laptop::register_if_needed(Transport& transport) {
   return true;
 }
 
+void Laptop::reenrol(Transport& transport, const std::string& code) {
+  SyncClient client(*store_, transport, "");
+  std::string name = label();
+  if (name.empty()) name = store_->device_id();
+  const std::string token = client.register_device(code, name);
+  // In this order: a crash after the first leaves a pending token the server no longer
+  // knows, which the next rotation drops (rotate_token) - never the old token alone.
+  store_->set_secret("device_token", token);
+  store_->set_secret("device_token_next", "");
+  store_->set_secret("enrol_code", "");
+}
+
 bool Laptop::rotate_token(Transport& transport, bool start) {
   SyncClient client(*store_, transport, token());
   // In this order: a crash between the two leaves both secrets equal, which is harmless.

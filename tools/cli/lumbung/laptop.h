@@ -60,6 +60,13 @@ class Laptop {
   // kTransport when the server cannot be reached (the code then stays for next time).
   bool register_if_needed(Transport& transport);
 
+  // Re-enrolment of a registered laptop (revoked, or its token lost) with a code the office
+  // made for this device (docs/PROTOCOL.md "POST /v1/devices/register"): the server's new
+  // token replaces the old one and any half-done rotation. The store, its change log and
+  // drafts stay as they are: what was not sent goes at the next sync. Throws the server's
+  // Error (nothing changed then) or kTransport.
+  void reenrol(Transport& transport, const std::string& code);
+
   // Device token rotation (docs/PROTOCOL.md "POST /v1/devices/token/rotate"). A new token
   // waits in the secret "device_token_next" from the moment the server gave it until one
   // call made with it succeeded; only then does it replace "device_token". With `start`,
