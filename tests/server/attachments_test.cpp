@@ -378,6 +378,59 @@ TEST_CASE("a second laptop downloads a photo over a link cut every 30 KB and res
   CHECK(carried <= 1.3 * bytes.size());
 }
 
+TEST_CASE("a download that gave up goes on from where it stopped at the next fetch") {
+  ServerFixture f;
+  Laptop a(f, "laptop-a"), b(f, "laptop-b");
+  const std::string id = a.store->create("enrolment", test::konawe_enrolment(1));
+  const std::string bytes = photo(200 * 1000, 41);
+  a.att->attach("enrolment", id, "foto_ktp", bytes, "image/jpeg", "ktp.jpg");
+  REQUIRE(a.sync(f).attachments.sent == 1);
+  REQUIRE(b.sync(f).pulled >= 1);
+
+  // A link that carries five ranges and then nothing: the fetch gives up.
+  struct Dying : Transport {
+    Transport& inner;
+    int left = 5;
+    uint64_t delivered = 0;  // body bytes of the ranges that arrived
+    std::vector<uint64_t> offsets;
+    explicit Dying(Transport& t) : inner(t) {}
+    HttpResponse send(const HttpRequest& r) override {
+      const size_t at = r.target.find("&offset=");
+      if (at != std::string::npos) offsets.push_back(std::stoull(r.target.substr(at + 8)));
+      if (left-- <= 0) throw Error(ErrorCode::kTransport, "test: the link is down");
+      HttpResponse resp = inner.send(r);
+      if (resp.status == 200) delivered += resp.body.size();
+      return resp;
+    }
+  };
+  auto direct = make_http_transport(f.server().base_url());
+  Dying dying(*direct);
+  SyncOptions o = Laptop::quick();
+  o.max_attempts = 2;
+  CHECK_THROWS_AS(b.att->fetch(dying, b.token, "enrolment", id, "foto_ktp", o), Error);
+  REQUIRE(dying.delivered > 0);
+  REQUIRE(dying.delivered < bytes.size());
+  CHECK_FALSE(b.att->read(sha256_hex(bytes)).has_value());  // not whole: not kept as the file
+  // The laptop's files hold what arrived sealed, never in clear.
+  {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(b.dir.path(), ec)) {
+      if (e.is_regular_file())
+        CHECK(read_all(e.path()).find(bytes.substr(1000, 32)) == std::string::npos);
+    }
+  }
+
+  // The link is back: the next fetch asks from the bytes it kept, not from 0.
+  Dying healthy(*direct);
+  healthy.left = 1000;
+  const std::string got = b.att->fetch(healthy, b.token, "enrolment", id, "foto_ktp");
+  CHECK(sha256_hex(got) == sha256_hex(bytes));
+  REQUIRE_FALSE(healthy.offsets.empty());
+  CHECK(healthy.offsets.front() == dying.delivered);
+  CHECK(healthy.delivered == bytes.size() - dying.delivered);
+  CHECK(b.att->read(sha256_hex(bytes)) == bytes);
+}
+
 TEST_CASE("attachment files on the server are sealed and served again after a restart") {
   ServerFixture f;
   Laptop a(f, "laptop-a");

@@ -50,6 +50,11 @@ struct AttachmentStore::Impl {
   std::string open_sealed(const std::string& sha, const char* what, std::string_view stored) const;
   // Caller holds mu.
   std::optional<AttachmentInfo> load(const std::string& sha) const;
+  // The first bytes of a file a fetch received before it stopped (sealed like the files);
+  // "" if none. Each takes mu.
+  std::string load_partial(const std::string& sha) const;
+  void save_partial(const std::string& sha, const std::string& bytes);
+  void drop_partial(const std::string& sha);
 };
 
 }  // namespace lumbung

@@ -10,6 +10,10 @@
 //              Store::derive_key("lumbung attachments v1"): AES-256-GCM, so a changed or
 //              moved blob does not open
 //       state  waiting | sending | on_server | failed; sent = bytes the server confirmed
+//   partial(sha PRIMARY KEY, bytes)
+//       the first bytes of a file whose fetch stopped (a cut past the retries, a cancel),
+//       sealed like att.bytes ("partial" in the associated data); the next fetch goes on
+//       from there and drops the row once the whole file is kept
 //
 // What stays in clear in an encrypted store: sha256, size, MIME type and upload state (as
 // record ids and versions do in the store itself).
@@ -28,6 +32,7 @@ CREATE TABLE IF NOT EXISTS att(
   sha TEXT PRIMARY KEY, size INTEGER NOT NULL, mime TEXT NOT NULL, name BLOB NOT NULL,
   bytes BLOB, state TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0,
   error TEXT NOT NULL DEFAULT '', added_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS partial(sha TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;
 )sql";
 
 int64_t now_ms() {
@@ -243,6 +248,34 @@ void AttachmentStore::set_failed(const std::string& sha256, const std::string& e
       .bind(1, sha256)
       .bind(2, error)
       .run();
+}
+
+std::string AttachmentStore::Impl::load_partial(const std::string& sha) const {
+  std::lock_guard<std::mutex> lock(mu);
+  auto& st = db->prepare("SELECT bytes FROM partial WHERE sha=?1");
+  st.bind(1, sha);
+  const std::string stored = st.step() ? std::string(st.column_view(0)) : std::string();
+  st.reset();
+  if (stored.empty()) return {};
+  try {
+    return open_sealed(sha, "partial", stored);
+  } catch (const Error&) {
+    return {};  // damaged: the fetch starts again from 0 (the whole hash is checked anyway)
+  }
+}
+
+void AttachmentStore::Impl::save_partial(const std::string& sha, const std::string& bytes) {
+  const std::string sealed = seal(sha, "partial", bytes);
+  std::lock_guard<std::mutex> lock(mu);
+  auto& st = db->prepare("INSERT OR REPLACE INTO partial(sha, bytes) VALUES(?1, ?2)");
+  st.bind(1, sha);
+  st.bind_blob(2, sealed.data(), sealed.size());
+  st.run();
+}
+
+void AttachmentStore::Impl::drop_partial(const std::string& sha) {
+  std::lock_guard<std::mutex> lock(mu);
+  db->prepare("DELETE FROM partial WHERE sha=?1").bind(1, sha).run();
 }
 
 void AttachmentStore::keep_fetched(const AttachmentRef& ref, const std::string& bytes) {

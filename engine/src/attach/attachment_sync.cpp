@@ -251,6 +251,12 @@ AttachmentSyncReport upload_attachments(AttachmentStore& attachments, Transport&
   return report;
 }
 
+namespace {
+// Appends the ranges of `ref` after the bytes already in `bytes` until it is whole.
+void fetch_ranges(RequestLoop& loop, ChunkSizer& sizer, const AttachmentRef& ref,
+                  const std::string& collection, const std::string& record_id, std::string& bytes);
+}  // namespace
+
 std::string AttachmentStore::fetch(Transport& transport, const std::string& token,
                                    const std::string& collection, const std::string& record_id,
                                    const std::string& field, const SyncOptions& options) {
@@ -264,12 +270,34 @@ std::string AttachmentStore::fetch(Transport& transport, const std::string& toke
 
   RequestLoop loop(transport, token, options, {});
   ChunkSizer sizer(options);
-  std::string bytes;
   const uint64_t size = static_cast<uint64_t>(ref->size);
+  // Where an earlier fetch of this file stopped (a cut past the retries, a cancel).
+  std::string bytes = impl_->load_partial(ref->sha256);
+  if (bytes.size() >= size) bytes.clear();
+  try {
+    fetch_ranges(loop, sizer, *ref, collection, record_id, bytes);
+  } catch (...) {
+    // Kept for the next fetch, sealed; a failure to keep them must not hide why it stopped.
+    try {
+      if (!bytes.empty()) impl_->save_partial(ref->sha256, bytes);
+    } catch (const std::exception&) {
+    }
+    throw;
+  }
+  impl_->drop_partial(ref->sha256);  // whole now: checked against the sha256 just below
+  keep_fetched(*ref, bytes);
+  return bytes;
+}
+
+namespace {
+
+void fetch_ranges(RequestLoop& loop, ChunkSizer& sizer, const AttachmentRef& ref,
+                  const std::string& collection, const std::string& record_id, std::string& bytes) {
+  const uint64_t size = static_cast<uint64_t>(ref.size);
   // Bounded: every answer brings at least one byte or ends the loop.
   while (bytes.size() < size) {
     auto target = [&](size_t limit) {
-      return "/v1/attachments/" + ref->sha256 + "/content?collection=" + collection +
+      return "/v1/attachments/" + ref.sha256 + "/content?collection=" + collection +
              "&record=" + record_id + "&offset=" + std::to_string(bytes.size()) +
              "&limit=" + std::to_string(limit);
     };
@@ -287,8 +315,8 @@ std::string AttachmentStore::fetch(Transport& transport, const std::string& toke
     }
     bytes += part;
   }
-  keep_fetched(*ref, bytes);
-  return bytes;
 }
+
+}  // namespace
 
 }  // namespace lumbung
