@@ -77,6 +77,11 @@ TEST_CASE("a revoked laptop enrolled again with a code made for it sends its uns
   CHECK(has(r.out, "0 changes not sent yet will be sent at the next sync"));
   CHECK(f.lumbung("b", {"sync"}).exit == 0);
 
+  // A code for a device the server does not know is refused at once (exit 4).
+  r = f.admin({"codes", "create", "--device", "lap-tidakada"});
+  CHECK(r.exit == 4);
+  CHECK_MESSAGE(has(r.err, "does not know that device"), r.err);
+
   // The office makes a code for a (its regions kept) and the laptop enrols again.
   r = f.admin({"codes", "create", "--device", a});
   REQUIRE_MESSAGE(r.exit == 0, r.err);
@@ -84,6 +89,13 @@ TEST_CASE("a revoked laptop enrolled again with a code made for it sends its uns
   r = f.admin({"--json", "codes", "create", "--device", a});
   REQUIRE_MESSAGE(r.exit == 0, r.err);
   const std::string for_a = f.json_of(r)["code"];
+  // Offline: said so, exit 5, nothing kept; the same command works once the server is back.
+  const uint16_t port = f.server.server().port();  // the laptops keep this address
+  f.server.stop();
+  r = f.lumbung("a", {"init", "--code", for_a}, "", "id");
+  CHECK(r.exit == 5);
+  CHECK_MESSAGE(has(r.err, "laptop belum terdaftar ulang dan kode belum terpakai"), r.err);
+  f.server.start(port);
   r = f.lumbung("a", {"init", "--code", for_a}, "", "id");
   CHECK_MESSAGE(r.exit == 0, r.err);
   CHECK(has(r.out, "Laptop " + a + " terdaftar ulang"));

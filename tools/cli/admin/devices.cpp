@@ -84,8 +84,8 @@ int devices(Admin& a, Args& args) {
     if (ref.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_device"));
     const Json d = find_device(a.api->get("/v1/admin/devices")["devices"], ref);
     const std::string id = d.value("device_id", "");
-    // Revoked, the laptop cannot send what it still holds (re-enrolling a laptop is not
-    // built yet): only on purpose (a lost or stolen laptop).
+    // Revoked, the laptop cannot send what it still holds until it is enrolled again with a
+    // code made for it (codes create --device): only on purpose (a lost or stolen laptop).
     const auto left = unsent(d);
     if (left && *left > 0 && !d.value("revoked", false) && !force) {
       *a.err << tr("admin.revoke_unsent", {{"device", id},
