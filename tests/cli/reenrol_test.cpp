@@ -4,6 +4,8 @@
 // outbox and drafts, and the next sync sends what was stranded. Wrong codes change nothing.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "cli/cli_fixture.h"
 
 using namespace lumbung::test;
@@ -71,11 +73,16 @@ TEST_CASE("a revoked laptop enrolled again with a code made for it sends its uns
   CHECK(r.exit == 6);
   CHECK_MESSAGE(has(r.err, "made by the central office for another device, not for " + a), r.err);
   CHECK(f.lumbung("a", {"sync"}).exit == 6);
+  // A copy of b as it is now holds b's current token, which works ...
+  std::filesystem::copy(f.home("b"), f.home("b-copy"), std::filesystem::copy_options::recursive);
+  REQUIRE(f.lumbung("b-copy", {"sync"}).exit == 0);
   r = f.lumbung("b", {"init", "--code", for_b}, "", "en");
   CHECK_MESSAGE(r.exit == 0, r.err);
   CHECK(has(r.out, "Laptop " + b + " is registered again"));
   CHECK(has(r.out, "0 changes not sent yet will be sent at the next sync"));
   CHECK(f.lumbung("b", {"sync"}).exit == 0);
+  // ... until b enrolled again: from then the old token is refused.
+  CHECK(f.lumbung("b-copy", {"sync"}).exit == 6);
 
   // A code for a device the server does not know is refused at once (exit 4).
   r = f.admin({"codes", "create", "--device", "lap-tidakada"});
