@@ -142,13 +142,18 @@ TEST_CASE("a code made for a revoked device re-enrols it and keeps its acked_seq
 TEST_CASE("a code for a device re-enrols a device that was never revoked - and sets its scope") {
   ServerFixture f;
   Device a = f.device("lap-a", {"74.02"});
-  auto made = make_code(f, json{{"device_id", "lap-a"}, {"scope", {"74.14"}}});
+  auto made = make_code(
+      f, json{{"device_id", "lap-a"}, {"scope", {"74.14"}}, {"label", "Laptop pengganti"}});
   REQUIRE(made.status == 201);
-  auto again = reg(f, made.json()["code"], "lap-a");
+  // No label in the request: the code's.
+  auto again = f.http().post("/v1/devices/register",
+                             json{{"code", made.json()["code"]}, {"device_id", "lap-a"}});
   REQUIRE_MESSAGE(again.status == 201, again.body);
   CHECK(again.json()["acked_seq"] == 0);
   CHECK(f.http().get("/v1/pull", a.token).status == 401);
-  CHECK(device_row(f, "lap-a")["scope"] == json::array({"7414"}));
+  const json row = device_row(f, "lap-a");
+  CHECK(row["scope"] == json::array({"7414"}));
+  CHECK(row["label"] == "Laptop pengganti");
   // A new device's registration says acked_seq 0 and reenrolled false.
   auto fresh = reg(f, f.code({"74.02"}), "lap-z");
   REQUIRE(fresh.status == 201);

@@ -156,7 +156,9 @@ Json Enrolment::register_device(const Json& body, AuditLog* audit) {
                   "device id already registered (enrolling it again needs a code made for it)");
     }
     const std::string token = new_token(Role::kDevice);
-    const std::string new_label = label.empty() ? known->label : label;
+    // As at a first registration: the laptop's own name, else the code's, else as it was.
+    const std::string new_label =
+        !label.empty() ? label : !c->label.empty() ? c->label : known->label;
     txn->reenrol_device(device_id, new_label, c->scope, secret_hash(token));
     txn->mark_code_used(code_hash, device_id, now);
     if (audit) {
