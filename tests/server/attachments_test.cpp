@@ -6,12 +6,14 @@
 // is the bench's relay (tools/bench/relay.h). Every loop is bounded.
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -387,29 +389,56 @@ TEST_CASE("a download that gave up goes on from where it stopped at the next fet
   REQUIRE(a.sync(f).attachments.sent == 1);
   REQUIRE(b.sync(f).pulled >= 1);
 
-  // A link that carries five ranges and then nothing: the fetch gives up.
+  // What the laptop's attachment file holds of the download, read by another connection
+  // (as it would be found after a kill): the sealed partial bytes' length.
+  const std::string att_file = AttachmentStore::path_for(b.dir.path() + "/laptop-b.db");
+  auto partial_on_disk = [&]() -> int64_t {
+    sqlite3* db = nullptr;
+    int64_t n = -1;
+    if (sqlite3_open_v2(att_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT length(bytes) FROM partial", -1, &st, nullptr) ==
+          SQLITE_OK) {
+        n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+  };
+  // A link that dies once it delivered 100 KB: the fetch gives up.
   struct Dying : Transport {
     Transport& inner;
-    int left = 5;
+    uint64_t die_after = 0;
     uint64_t delivered = 0;  // body bytes of the ranges that arrived
     std::vector<uint64_t> offsets;
-    explicit Dying(Transport& t) : inner(t) {}
+    std::function<void()> on_death;
+    explicit Dying(Transport& t, uint64_t after) : inner(t), die_after(after) {}
     HttpResponse send(const HttpRequest& r) override {
       const size_t at = r.target.find("&offset=");
       if (at != std::string::npos) offsets.push_back(std::stoull(r.target.substr(at + 8)));
-      if (left-- <= 0) throw Error(ErrorCode::kTransport, "test: the link is down");
+      if (delivered >= die_after) {
+        if (on_death) on_death();
+        on_death = nullptr;
+        throw Error(ErrorCode::kTransport, "test: the link is down");
+      }
       HttpResponse resp = inner.send(r);
       if (resp.status == 200) delivered += resp.body.size();
       return resp;
     }
   };
   auto direct = make_http_transport(f.server().base_url());
-  Dying dying(*direct);
+  Dying dying(*direct, 100 * 1000);
+  int64_t on_disk_at_death = -1;  // before the fetch itself gives up and writes them
+  dying.on_death = [&] { on_disk_at_death = partial_on_disk(); };
   SyncOptions o = Laptop::quick();
   o.max_attempts = 2;
   CHECK_THROWS_AS(b.att->fetch(dying, b.token, "enrolment", id, "foto_ktp", o), Error);
   REQUIRE(dying.delivered > 0);
   REQUIRE(dying.delivered < bytes.size());
+  // Written every 64 KiB while it ran: a kill at that moment would have kept them.
+  CHECK(on_disk_at_death >= 64 * 1024);
+  CHECK(partial_on_disk() >= static_cast<int64_t>(dying.delivered));  // all, once it stopped
   CHECK_FALSE(b.att->read(sha256_hex(bytes)).has_value());  // not whole: not kept as the file
   // The laptop's files hold what arrived sealed, never in clear.
   {
@@ -421,14 +450,14 @@ TEST_CASE("a download that gave up goes on from where it stopped at the next fet
   }
 
   // The link is back: the next fetch asks from the bytes it kept, not from 0.
-  Dying healthy(*direct);
-  healthy.left = 1000;
+  Dying healthy(*direct, UINT64_MAX);
   const std::string got = b.att->fetch(healthy, b.token, "enrolment", id, "foto_ktp");
   CHECK(sha256_hex(got) == sha256_hex(bytes));
   REQUIRE_FALSE(healthy.offsets.empty());
   CHECK(healthy.offsets.front() == dying.delivered);
   CHECK(healthy.delivered == bytes.size() - dying.delivered);
   CHECK(b.att->read(sha256_hex(bytes)) == bytes);
+  CHECK(partial_on_disk() == 0);  // dropped once whole
 }
 
 TEST_CASE("attachment files on the server are sealed and served again after a restart") {

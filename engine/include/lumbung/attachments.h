@@ -95,7 +95,7 @@ class AttachmentStore {
   // here already, keeps it, and returns its bytes (on demand only: pulls never do this).
   // In ranges sized to the link; a fetch that stops (kTransport after the retries,
   // kCancelled) keeps the bytes it received, sealed, and the next fetch of the same file
-  // goes on from there (a kill -9 loses them: they are written when the fetch stops).
+  // goes on from there. They are also written every 64 KiB: a kill loses at most that.
   // Throws Error(kNotFound) if the record has no such attachment, the server's refusal
   // (kForbidden / kOutOfScope / kNotFound), or kTransport after the retries.
   std::string fetch(Transport& transport, const std::string& token, const std::string& collection,

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 #include "attach/attachment_internal.h"
 #include "sync/request_loop.h"
@@ -252,9 +253,14 @@ AttachmentSyncReport upload_attachments(AttachmentStore& attachments, Transport&
 }
 
 namespace {
-// Appends the ranges of `ref` after the bytes already in `bytes` until it is whole.
+// A fetch writes what it received (sealed) each time this much more arrived, so that a
+// kill costs at most this much; and once more when it stops.
+constexpr size_t kFetchKeepEveryBytes = 64 * 1024;
+// Appends the ranges of `ref` after the bytes already in `bytes` until it is whole; calls
+// keep(bytes) each time kFetchKeepEveryBytes more arrived.
 void fetch_ranges(RequestLoop& loop, ChunkSizer& sizer, const AttachmentRef& ref,
-                  const std::string& collection, const std::string& record_id, std::string& bytes);
+                  const std::string& collection, const std::string& record_id, std::string& bytes,
+                  const std::function<void(const std::string&)>& keep);
 }  // namespace
 
 std::string AttachmentStore::fetch(Transport& transport, const std::string& token,
@@ -275,7 +281,8 @@ std::string AttachmentStore::fetch(Transport& transport, const std::string& toke
   std::string bytes = impl_->load_partial(ref->sha256);
   if (bytes.size() >= size) bytes.clear();
   try {
-    fetch_ranges(loop, sizer, *ref, collection, record_id, bytes);
+    fetch_ranges(loop, sizer, *ref, collection, record_id, bytes,
+                 [&](const std::string& b) { impl_->save_partial(ref->sha256, b); });
   } catch (...) {
     // Kept for the next fetch, sealed; a failure to keep them must not hide why it stopped.
     try {
@@ -292,8 +299,10 @@ std::string AttachmentStore::fetch(Transport& transport, const std::string& toke
 namespace {
 
 void fetch_ranges(RequestLoop& loop, ChunkSizer& sizer, const AttachmentRef& ref,
-                  const std::string& collection, const std::string& record_id, std::string& bytes) {
+                  const std::string& collection, const std::string& record_id, std::string& bytes,
+                  const std::function<void(const std::string&)>& keep) {
   const uint64_t size = static_cast<uint64_t>(ref.size);
+  size_t kept = bytes.size();
   // Bounded: every answer brings at least one byte or ends the loop.
   while (bytes.size() < size) {
     auto target = [&](size_t limit) {
@@ -314,6 +323,10 @@ void fetch_ranges(RequestLoop& loop, ChunkSizer& sizer, const AttachmentRef& ref
       throw Error(ErrorCode::kProtocol, "the server sent more bytes than the attachment has");
     }
     bytes += part;
+    if (bytes.size() < size && bytes.size() - kept >= kFetchKeepEveryBytes) {
+      keep(bytes);
+      kept = bytes.size();
+    }
   }
 }
 
