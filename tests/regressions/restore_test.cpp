@@ -361,3 +361,40 @@ TEST_CASE("after a restore a record that left a laptop's regions does not stay o
   for (const auto& r : b.store->query(q).records) CHECK(r.id != id);
   CHECK(b.store->stats().pending_changes == 0);
 }
+
+// Seed 4485 (its masked-fault run): a laptop whose clock ran three years ahead had its
+// enrolment re-stamped by the server and took the new stamp. A proxy delivered a stale
+// copy of that push after the server was restored from an older copy: the restored
+// server re-stamped it again, differently, and counted it as held, so the laptop never
+// sent it again and kept a stamp the server did not have. Fix: after a replay the laptop
+// sends its re-stamped ops again and takes the stamps the server answers with
+// (SyncClient resend_restamped, Store meta restamped_from).
+TEST_CASE("after a restore a laptop takes the stamps the restored server gave its ops") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  const int64_t real = system_wall_clock().now_ms();
+  test::FakeWallClock far_wall(real);
+  Laptop far(f, "laptop-far", {"74.02"}, &far_wall), a(f, "laptop-a", {"74.02"});
+  Backup backup(f);
+  far_wall.set(real + 3LL * 365 * 24 * 3600 * 1000);  // a flat CMOS battery, a wrong year
+  const std::string id = far.store->create("enrolment", konawe(9));
+  far.link.on("/v1/push", test::Fault::kKeepCopy);
+  REQUIRE(far.sync().restamped == 1);
+  const Version first = far.store->get("enrolment", id)->versions.at("nik");
+  backup.restore();
+  far.link.deliver_kept();  // the stale copy reaches the restored server first
+  for (int round = 0; round < 2; ++round) {
+    far.sync();
+    a.sync();
+  }
+  json on_server;
+  for (auto& r : f.records(reviewer)) {
+    if (r["id"] == id) on_server = r;
+  }
+  REQUIRE(on_server.is_object());
+  const Version held = far.store->get("enrolment", id)->versions.at("nik");
+  INFO("server record: " << on_server.dump());
+  CHECK(on_server["versions"]["nik"][0].get<uint64_t>() == held.hlc);
+  CHECK(held != first);  // the restored server's stamp, not the lost history's
+  CHECK(a.store->get("enrolment", id)->versions.at("nik") == held);
+}

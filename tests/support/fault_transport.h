@@ -5,14 +5,18 @@
 #pragma once
 
 #include <deque>
+#include <exception>
 #include <memory>
+#include <vector>
 
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
 
 namespace lumbung::test {
 
-enum class Fault { kNone, kDropRequest, kDropResponse, kCutResponse, kDuplicateRequest };
+// kKeepCopy: delivered, and a copy kept that deliver_kept() sends later (a proxy that
+// retries a request long after, e.g. into a server restored in between).
+enum class Fault { kNone, kDropRequest, kDropResponse, kCutResponse, kDuplicateRequest, kKeepCopy };
 
 class FaultTransport final : public Transport {
  public:
@@ -27,6 +31,21 @@ class FaultTransport final : public Transport {
     targeted_ = f;
   }
   int requests_seen() const { return seen_; }
+  // Sends the copies kept by kKeepCopy, oldest first; their answers are dropped. A copy
+  // is tried up to 3 times (the first may meet a connection the server closed).
+  void deliver_kept() {
+    for (const HttpRequest& r : kept_) {
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        try {
+          deliver(r);
+          break;
+        } catch (const std::exception&) {
+          if (attempt == 2) throw;
+        }
+      }
+    }
+    kept_.clear();
+  }
   int requests_delivered() const { return delivered_; }
 
   HttpResponse send(const HttpRequest& request) override {
@@ -55,6 +74,13 @@ class FaultTransport final : public Transport {
       case Fault::kDuplicateRequest:
         deliver(request);
         break;
+      case Fault::kKeepCopy: {
+        HttpRequest copy = request;
+        copy.on_bytes = nullptr;  // they point into the sync that sent it
+        copy.stop = nullptr;
+        kept_.push_back(std::move(copy));
+        break;
+      }
     }
     return deliver(request);
   }
@@ -67,6 +93,7 @@ class FaultTransport final : public Transport {
 
   Transport& inner_;
   std::deque<Fault> faults_;
+  std::vector<HttpRequest> kept_;
   std::string prefix_;
   Fault targeted_ = Fault::kNone;
   int seen_ = 0;

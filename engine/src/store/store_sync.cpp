@@ -196,6 +196,13 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
     impl_->clock->observe(fresh);
   }
   impl_->rebase_pending(aliases, records, first_seq);
+  // A server restored from an older copy may hold these ops under other stamps (a stale
+  // copy of the push re-stamped again there); after a replay they are sent again from here
+  // so that its answer tells (SyncClient, tests/regressions/restore_test.cpp).
+  const std::string from = impl_->meta("restamped_from");
+  if (from.empty() || std::stoull(from) > first_seq) {
+    impl_->put_meta("restamped_from", std::to_string(first_seq));
+  }
   impl_->persist_clock();
   txn.commit();
 }
