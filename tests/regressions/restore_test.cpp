@@ -398,3 +398,35 @@ TEST_CASE("after a restore a laptop takes the stamps the restored server gave it
   CHECK(held != first);  // the restored server's stamp, not the lost history's
   CHECK(a.store->get("enrolment", id)->versions.at("nik") == held);
 }
+
+// Seed 5632: as above, but the move that brings the record into the editing laptop's
+// regions is the creator's own, sent after its create. The waiting edit was tried only
+// when the record arrived (outside its writer's regions) and then never again. Fix: a
+// move also applies the ops waiting for the record (op_writer.cpp).
+TEST_CASE("after a restore a waiting edit is applied once its record moves into its regions") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  Backup backup(f);
+  Json person = konawe(10);
+  person["village_code"] = "74.02.02.2001";  // outside C's regions
+  const std::string id = a.store->create("enrolment", person);
+  a.store->update("enrolment", id, {{"village_code", "74.02.01.2006"}});
+  a.sync();
+  c.sync();
+  REQUIRE(c.store->get("enrolment", id).has_value());
+  c.store->update("enrolment", id, {{"phone", "081277770010"}});
+  c.sync();
+  backup.restore();
+  CHECK(c.sync().refused == 0);  // waits for the record
+  a.sync();                      // the create (outside C's regions), then the move
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["village_code"] == "7402012006");
+  CHECK(on_server.at(id)["phone"] == "081277770010");
+  for (const auto& e : refused(f, reviewer)) CHECK(e["status"] == "applied");
+  c.sync();
+  a.sync();
+  CHECK(a.contents() == on_server);
+  CHECK(c.contents() == on_server);
+}

@@ -136,7 +136,9 @@ OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& o
   }
   pair_duplicates(txn, cs, op, others, ctx, now_ms, out);
   out.changed = r.changed;
-  if (!loaded && r.changed) apply_waiting(txn, cs, op.id, now_ms);
+  // A waiting edit refused while its record lay outside its writer's regions may go in
+  // now that the record has arrived or moved (tests/sim --restores seeds 4484, 5632).
+  if (r.changed && (!loaded || before != scope_now)) apply_waiting(txn, cs, op.id, now_ms);
   return out;
 }
 
@@ -163,12 +165,17 @@ void OpWriter::apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const st
                              int64_t now_ms) {
   // One waiting op may need another first: an edit by a device whose regions the record
   // enters only with a waiting move (tests/sim --restores seed 4484). Go round until a pass
-  // applies nothing; every other pass applies one op at least, so this ends.
-  std::vector<RefusedRow> left = txn.waiting_for_record(cs.name(), id);
-  for (bool progress = true; progress && !left.empty();) {
+  // applies nothing; every other pass applies one op at least, so this ends. An op applied
+  // here that moves the record does not start another round inside this one.
+  if (applying_waiting_) return;
+  applying_waiting_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{applying_waiting_};
+  for (bool progress = true; progress;) {
     progress = false;
-    std::vector<RefusedRow> still;
-    for (RefusedRow& w : left) {
+    for (const RefusedRow& w : txn.waiting_for_record(cs.name(), id)) {
       const Op op = decode_op(Json::parse(w.op_text), "");
       const auto writer = txn.device(op.version.device);
       const std::vector<std::string> scope = writer ? writer->scope : std::vector<std::string>{};
@@ -177,11 +184,8 @@ void OpWriter::apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const st
       clock_.observe(op.version.hlc);
       const OpOutcome o = apply(txn, cs, op, ctx, now_ms);
       // Refused now (e.g. the record lies outside the writer's regions): the entry stays
-      // open for the office, with the op as it came, unless a later pass applies it.
-      if (o.refused) {
-        still.push_back(std::move(w));
-        continue;
-      }
+      // open for the office, with the op as it came, unless a later pass or move applies it.
+      if (o.refused) continue;
       progress = true;
       txn.resolve_refused(w.id, "applied",
                           Json{{"by", {{"role", "server"}}},
@@ -191,7 +195,6 @@ void OpWriter::apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const st
                                {"conflicts", o.conflicts},
                                {"duplicates", o.duplicate_keys}});
     }
-    left = std::move(still);
   }
 }
 

@@ -102,7 +102,8 @@ class OpWriter {
 
  private:
   OpOutcome wait_for_record(WriteTxn& txn, const Op& op, const OpContext& ctx, int64_t now_ms);
-  // The record `id` has just been written for the first time: apply the ops waiting for it.
+  // The record `id` has just been written for the first time, or has moved: apply the ops
+  // waiting for it that its writers may now make (not re-entered: the outer call goes on).
   void apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const std::string& id,
                      int64_t now_ms);
   std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
@@ -124,6 +125,7 @@ class OpWriter {
   // Review entries opened per device in the current hour (device -> (hour, count)). Kept
   // in memory: the writer is used under the store's write transaction, one op at a time.
   std::map<std::string, std::pair<int64_t, size_t>> review_budget_;
+  bool applying_waiting_ = false;  // inside apply_waiting
 };
 
 // The region a record is in (its scope field's value), "" if none.
