@@ -184,6 +184,33 @@ TEST_CASE("rule: edit_of_unseen_delete - a newer edit revives the record and bot
   CHECK(r.conflicts[0].loser.version == Version{20, "d3"});
 }
 
+// tests/sim --restores seed 5829: the edit of an unseen delete reached the server after the
+// delete while another writer's newer field kept the record live. It opened no entry, and
+// its forward_only status then won by rank over that field, so the record ended deleted
+// with the edit buried. Arriving before the delete it has its entry; after, too.
+TEST_CASE("an edit of an unseen delete has its entry in either order while the record is live") {
+  const Op a0 = set_op(10, "d1", {{"a", "orig"}, {"b", "b0"}, {"st", "submitted"}, {"r", "r0"}});
+  const std::map<std::string, Version> all_v10{{"a", v10}, {"b", v10}, {"st", v10}, {"r", v10}};
+  // d2's newer edit of b keeps the record live over d3's delete; neither saw the other.
+  const Scenario s{{a0, set_op(30, "d2", {{"b", "kept live"}}, {{"b", v10}})},
+                   del_op(20, "d3", all_v10),
+                   set_op(15, "d4", {{"a", "older edit"}}, {{"a", v10}})};
+  std::string id;
+  for (bool swap : {false, true}) {
+    CAPTURE(swap);
+    const auto found = run(s, swap);
+    std::vector<Conflict> on_a;
+    for (const Conflict& c : found) {
+      if (c.field == "a") on_a.push_back(c);
+    }
+    REQUIRE(on_a.size() == 1);
+    CHECK(on_a[0].kind == ConflictKind::kUpdateDelete);
+    CHECK(on_a[0].winner.value == "older edit");  // the record is live: the edit shows
+    if (id.empty()) id = on_a[0].id;
+    CHECK(on_a[0].id == id);
+  }
+}
+
 TEST_CASE("a delete that had seen every field opens nothing") {
   RecordState st;
   apply_op(coll(), st, set_op(10, "d1", {{"a", "x"}, {"b", "y"}}));

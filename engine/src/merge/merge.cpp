@@ -223,9 +223,11 @@ ApplyResult apply_op(const CollectionSchema& schema, RecordState& state, const O
   }
   // An edit of a record that someone else deleted without this edit having seen it.
   // (An update says it had seen the delete with base "*" at least the tombstone: a
-  // reviewer keeping a deleted record.)
-  const bool tombstoned_by_other = !state.tombstone.empty() && !state.live() &&
-                                   state.tombstone != op.version &&
+  // reviewer keeping a deleted record.) Whether another field keeps the record live does
+  // not matter: arriving before the delete, this edit would have had its entry from
+  // apply_delete all the same, and a forward_only field it wins by rank can leave the
+  // record deleted after all (tests/sim --restores seed 5829).
+  const bool tombstoned_by_other = !state.tombstone.empty() && state.tombstone != op.version &&
                                    unseen_by(op, "*", state.tombstone);
   for (const auto& [name, value] : op.set.items()) {
     const FieldDef* def = schema.field(name);
