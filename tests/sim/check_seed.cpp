@@ -34,8 +34,7 @@ void SimStats::add(const SimStats& o) {
   duplicates += o.duplicates;
 }
 
-std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose,
-                                    bool restores) {
+std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose, bool restores) {
   std::vector<std::string> failures;
   SimOptions o;
   o.seed = seed;
@@ -62,8 +61,20 @@ std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbos
       failures.push_back(s.str());
     }
     if (clean.final_records != masked.final_records) {
-      failures.push_back("seed " + std::to_string(seed) +
-                         ": the final records differ between no faults and masked faults");
+      std::ostringstream s;
+      s << "seed " << seed << ": the final records differ between no faults and masked faults:";
+      const Json none;
+      for (const auto& [id, rec] : clean.final_records.items()) {
+        const Json& other = masked.final_records.contains(id) ? masked.final_records[id] : none;
+        if (rec != other)
+          s << "\n  " << id << " without faults " << rec.dump() << "\n  " << id
+            << " with faults    " << other.dump();
+      }
+      for (const auto& [id, rec] : masked.final_records.items()) {
+        if (!clean.final_records.contains(id))
+          s << "\n  " << id << " only with faults " << rec.dump();
+      }
+      failures.push_back(s.str());
     }
   }
   return failures;

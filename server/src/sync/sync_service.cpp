@@ -87,7 +87,14 @@ uint64_t server_clock_start(ServerStore& store, WallClock& wall) {
   const std::string last = store.read_meta("clock");
   const uint64_t recorded = last.empty() ? 0 : std::stoull(last);
   if (!store.restored_at_start()) return recorded;
-  return std::max(recorded, hlc::make(wall.now_ms() + kMaxClockSkewMs, 0));
+  const uint64_t start = std::max(recorded, hlc::make(wall.now_ms() + kMaxClockSkewMs, 0));
+  // Recorded at once: a restart before the first write would otherwise start from the
+  // copy's value again, and the versions this history stamps would depend on when the
+  // process happened to restart (tests/sim --restores seed 7546).
+  auto txn = store.begin_write();
+  txn->set_meta("clock", std::to_string(start));
+  txn->commit();
+  return start;
 }
 
 SyncService::SyncService(const Schema& schema, ServerStore& store, HybridClock& clock,
