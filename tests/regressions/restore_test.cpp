@@ -439,3 +439,37 @@ TEST_CASE("after a restore a waiting edit is applied once its record moves into 
   CHECK(a.contents() == on_server);
   CHECK(c.contents() == on_server);
 }
+
+// Seed 9177: after a restore a laptop held a record only in part (its own edit, kept by the
+// replay) while the restored server had the record outside the laptop's regions: the move
+// that had brought it in was never sent again. The edit was refused (out of scope) and the
+// partial record stayed on the laptop for good, since no move away ever reached it. Fix: an
+// out-of-scope refusal of an edit that did not move the record marks the record moved away
+// (Store::record_refused); the edit stays in the refused list.
+TEST_CASE("after a restore a laptop drops a record the restored server holds outside its regions") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  Backup backup(f);
+  Json person = konawe(11);
+  person["village_code"] = "74.02.02.2001";  // outside C's regions
+  const std::string id = a.store->create("enrolment", person);
+  a.sync();
+  b.sync();
+  b.store->update("enrolment", id, {{"village_code", "74.02.01.2006"}});  // B brings it in
+  b.sync();
+  c.sync();
+  REQUIRE(c.store->get("enrolment", id).has_value());
+  c.store->update("enrolment", id, {{"phone", "081277770011"}});
+  c.sync();
+  backup.restore();
+  a.sync();  // the record comes back where A created it; B's move is not sent again
+  for (int round = 0; round < 2; ++round) c.sync();
+  REQUIRE(c.store->refused_changes().size() == 1);
+  CHECK(c.store->refused_changes()[0].code == "out_of_scope");
+  Query q;
+  q.collection = "enrolment";
+  q.include_deleted = true;
+  for (const auto& r : c.store->query(q).records) CHECK(r.id != id);
+  CHECK(c.store->stats().pending_changes == 0);
+}

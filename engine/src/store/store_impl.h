@@ -151,6 +151,8 @@ struct Store::Impl {
     }
   }
 
+  void away_if_outside(uint64_t refused_seq);  // store_sync.cpp
+
   void throw_if_away(const std::string& id) const {
     if (is_away(id)) {
       throw Error(ErrorCode::kOutOfScope,

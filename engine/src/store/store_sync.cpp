@@ -213,6 +213,13 @@ void Store::apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq
 // Caller holds mu and a transaction.
 size_t Store::Impl::forget_others() {
   Impl& impl = *this;
+  // Moves away were told by the lost history too: the replay sends again the ones the
+  // server still has (tests/sim --restores seed 10213: a record that had left and come back
+  // before the restore never left in the restored history, and stayed hidden).
+  if (!away.empty()) {
+    away.clear();
+    db->exec("DELETE FROM away");
+  }
   std::map<std::string, std::string> all;  // id -> collection
   auto& sel = impl.db->prepare("SELECT col, id FROM records");
   while (sel.step()) all.emplace(sel.column_text(1), sel.column_text(0));
@@ -397,8 +404,36 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
       ins.bind(6, r.message).bind_null(8).bind_null(9);
     }
     ins.run();
+    if (r.code == error_code_name(ErrorCode::kOutOfScope)) impl_->away_if_outside(r.seq);
   }
   txn.commit();
+}
+
+// The server refused change `seq` because its record lies outside this device's regions:
+// if the change neither created the record nor moved it, the record is there now (its move
+// away may never reach this device: after a restore the record can have arrived outside
+// them, tests/sim --restores seed 9177), so it is treated as moved away; the change itself
+// stays in the refused list. Caller holds mu and a transaction.
+void Store::Impl::away_if_outside(uint64_t seq) {
+  auto& st = db->prepare("SELECT " LB_CHANGE_COLS " FROM changes WHERE seq=?1");
+  st.bind(1, static_cast<int64_t>(seq));
+  if (!st.step()) {
+    st.reset();
+    return;
+  }
+  const bool is_create = st.column_is_null(cc::kOp) && st.column_is_null(cc::kSealed);
+  Op op;
+  try {
+    op = change_from_row(st);
+  } catch (...) {
+    st.reset();
+    throw;
+  }
+  st.reset();
+  const CollectionSchema* cs = schema->collection(op.collection);
+  if (is_create || !cs || op.base.empty()) return;
+  if (!cs->scope_field().empty() && op.set.contains(cs->scope_field())) return;
+  move_away(op.collection, op.id);
 }
 
 std::vector<RefusedChange> Store::refused_changes() const {
