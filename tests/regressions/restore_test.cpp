@@ -473,3 +473,28 @@ TEST_CASE("after a restore a laptop drops a record the restored server holds out
   for (const auto& r : c.store->query(q).records) CHECK(r.id != id);
   CHECK(c.store->stats().pending_changes == 0);
 }
+
+// Seed 10213: a record left a laptop's regions after the backup (the laptop applied its
+// move away) and came back; the restore took both moves back, so on the restored server the
+// record never left. The laptop kept its moved-away mark through the replay and skipped the
+// record for good. Fix: a replay forgets the moved-away marks with the other writers' values;
+// the replay sends again the moves away the server still has (Store forget_others).
+TEST_CASE("after a restore a laptop gets back a record whose move away the restore took back") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  const std::string id = a.store->create("enrolment", konawe(12));  // in 74.02.01
+  a.sync();
+  c.sync();
+  Backup backup(f);
+  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});
+  a.sync();
+  c.sync();  // the record leaves C's regions
+  REQUIRE_FALSE(c.store->get("enrolment", id).has_value());
+  backup.restore();
+  // A does not come back yet: on the restored server the record is in 74.02.01.
+  for (int round = 0; round < 2; ++round) c.sync();
+  REQUIRE(c.store->get("enrolment", id).has_value());
+  const auto on_server = server_contents(f, reviewer);
+  CHECK(c.contents() == on_server);
+}
