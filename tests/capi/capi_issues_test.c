@@ -13,30 +13,8 @@
 #include <string.h>
 
 #include "lumbung/lumbung.h"
+#include "capi_check.h"
 #include "test_server.h"
-
-static int passed = 0, failed = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (cond) {                                                                \
-      ++passed;                                                                \
-    } else {                                                                   \
-      ++failed;                                                                \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_OK(err)                                                            \
-  do {                                                                           \
-    if ((err).code == LB_OK) {                                                   \
-      ++passed;                                                                  \
-    } else {                                                                     \
-      ++failed;                                                                  \
-      fprintf(stderr, "%s:%d: expected LB_OK, got %s: %s\n", __FILE__, __LINE__, \
-              lb_error_name((err).code), (err).message);                         \
-    }                                                                            \
-  } while (0)
 
 static const char* kRecord =
     "{\"nik\":\"7402294809690329\",\"full_name\":\"Wulan Pratama\",\"birth_date\":\"1969-09-08\","

@@ -11,31 +11,8 @@
 #include <string.h>
 
 #include "lumbung/lumbung.h"
+#include "capi_check.h"
 #include "test_server.h"
-
-static int passed = 0, failed = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (cond) {                                                                \
-      ++passed;                                                                \
-    } else {                                                                   \
-      ++failed;                                                                \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-    }                                                                          \
-  } while (0)
-
-/* Prints the error when a call that should succeed did not. */
-#define CHECK_OK(err)                                                            \
-  do {                                                                           \
-    if ((err).code == LB_OK) {                                                   \
-      ++passed;                                                                  \
-    } else {                                                                     \
-      ++failed;                                                                  \
-      fprintf(stderr, "%s:%d: expected LB_OK, got %s: %s\n", __FILE__, __LINE__, \
-              lb_error_name((err).code), (err).message);                         \
-    }                                                                            \
-  } while (0)
 
 /* Two valid enrolments in Kabupaten Konawe (74.02), from the shared workload. */
 static const char* kRecord1 =
