@@ -28,6 +28,7 @@
 #include "sim/in_process_server.h"
 #include "sim/invariants.h"
 #include "sim/oracle.h"
+#include "sim/raw_client.h"
 #include "support/enrolment.h"
 #include "support/fake_clock.h"
 #include "support/temp_dir.h"
@@ -103,6 +104,9 @@ class Simulation {
       d->client->set_token(d->token);
       devices_.push_back(std::move(d));
     }
+    // Not one of the devices: it writes nothing valid, and the replicas never hear of it.
+    raw_ = std::make_unique<RawClient>(*server_, server_->admin_token(), reviewer_, "raw-0",
+                                       kBanggai, o.seed);
   }
 
   SimOutcome run() {
@@ -144,6 +148,7 @@ class Simulation {
         log("%s clock jumps back to skew %lld ms", d.id.c_str(), static_cast<long long>(d.skew_ms));
       } else {
         for (auto& dev : devices_) sync(*dev);  // everyone syncs: more interleavings
+        hostile_pushes();
       }
     }
     // The quiet end: a perfect link, everyone pushes and pulls, twice.
@@ -220,9 +225,7 @@ class Simulation {
     w.is_create = true;
     // Ids are given, not UUIDv7s (which carry random bits), so every run of a seed names
     // its records the same way and runs can be compared.
-    char id[40];
-    std::snprintf(id, sizeof id, "00000000-0000-7000-8000-%012d", ++records_made_);
-    w.id = d.store->create("enrolment", rec, id);
+    w.id = d.store->create("enrolment", rec, record_id(++records_made_));
     w.set = rec;  // what the harness asked for, not what the store read back
     log("%s creates %s (nik serial %d)", d.id.c_str(), w.id.c_str(), serial);
     record_write(d, std::move(w), before);
@@ -330,7 +333,8 @@ class Simulation {
         if (e.code() != ErrorCode::kOutOfScope) throw;
       }
     }
-    if (d.store->pending_count() != before) fail(d.id + ": a refused out-of-scope write was logged");
+    if (d.store->pending_count() != before)
+      fail(d.id + ": a refused out-of-scope write was logged");
     log("%s may not move %s to %s: refused on the laptop", d.id.c_str(), id.c_str(), to.c_str());
   }
 
@@ -440,6 +444,24 @@ class Simulation {
                                           oracle_);
     d.client = std::make_unique<SyncClient>(*d.store, *d.link, d.token);
     if (!sync_once(d)) fail("final quiet sync of " + d.id + " failed");
+  }
+
+  // A client that is not the reference one sends bad change sets (raw_client.h); its own
+  // stream picks them, so the schedule of the devices is the same with or without it.
+  void hostile_pushes() {
+    for (int i = 0; i < 3; ++i) {
+      const std::string existing =
+          records_made_ > 0 ? record_id(1 + static_cast<int>(raw_pick_() % records_made_)) : "";
+      const std::string problem = raw_->send_one(existing);
+      log("raw-0 sends %s", raw_->last_action().c_str());
+      if (!problem.empty()) fail(problem);
+    }
+  }
+
+  static std::string record_id(int n) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-7000-8000-%012d", n);
+    return id;
   }
 
   // --- reviewer actions (straight to the server: the central office has a good link; the
@@ -693,6 +715,8 @@ class Simulation {
   std::string reviewer_;
   std::vector<std::unique_ptr<SimDevice>> devices_;
   std::deque<HttpRequest> held_;
+  std::unique_ptr<RawClient> raw_;
+  std::mt19937_64 raw_pick_{o_.seed ^ 0x5851F42D4C957F2DULL};
   std::vector<int> serials_;
   int records_made_ = 0;
   bool backed_up_ = false;
