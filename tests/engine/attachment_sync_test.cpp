@@ -14,6 +14,7 @@
 #include "relay.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
+#include "support/photo_laptop.h"
 #include "support/temp_dir.h"
 
 using namespace lumbung;
@@ -23,46 +24,8 @@ using test::ServerFixture;
 
 namespace {
 
-struct Laptop {
-  test::TempDir dir;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<AttachmentStore> att;
-  std::string token;
-
-  Laptop(ServerFixture& f, const std::string& id, const std::string& region = "74.02") {
-    OpenOptions o;
-    o.path = dir.path() + "/" + id + ".db";
-    o.schema = test::enrolment_schema();
-    o.device_id = id;
-    o.passphrase = "kata sandi petugas";  // attachments sealed like personal fields
-    store = Store::open(o);
-    att = AttachmentStore::open(*store, AttachmentStore::path_for(o.path));
-    auto direct = make_http_transport(f.server().base_url());
-    SyncClient c(*store, *direct, "");
-    token = c.register_device(f.code({region}), id);
-  }
-  SyncReport sync(Transport& t, SyncOptions o = quick()) {
-    o.attachments = att.get();
-    return SyncClient(*store, t, token).sync(o);
-  }
-  static SyncOptions quick() {
-    SyncOptions o;
-    o.initial_backoff_ms = 20;
-    o.max_backoff_ms = 100;
-    return o;
-  }
-};
-
-// A JPEG-looking file of random (incompressible) bytes.
-std::string photo(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  s[0] = '\xFF';
-  s[1] = '\xD8';
-  s[2] = '\xFF';
-  return s;
-}
+using Laptop = test::PhotoLaptop;
+using test::photo;
 
 // Changes requests on their way, for the cases a real link does not make on demand.
 class Tamper : public Transport {

@@ -25,6 +25,7 @@
 #include "relay.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
+#include "support/photo_laptop.h"
 #include "support/temp_dir.h"
 
 using namespace lumbung;
@@ -36,51 +37,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Laptop {
-  test::TempDir dir;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<AttachmentStore> att;
-  std::string token;
-
-  Laptop(ServerFixture& f, const std::string& id) {
-    OpenOptions o;
-    o.path = dir.path() + "/" + id + ".db";
-    o.schema = test::enrolment_schema();
-    o.device_id = id;
-    o.passphrase = "kata sandi petugas";
-    store = Store::open(o);
-    att = AttachmentStore::open(*store, AttachmentStore::path_for(o.path));
-    auto direct = make_http_transport(f.server().base_url());
-    token = SyncClient(*store, *direct, "").register_device(f.code({"74.02"}), id);
-  }
-  // A whole sync (records, then attachments) straight to the server.
-  SyncReport sync(ServerFixture& f) {
-    auto direct = make_http_transport(f.server().base_url());
-    return sync(*direct);
-  }
-  SyncReport sync(Transport& t) {
-    SyncOptions o = quick();
-    o.attachments = att.get();
-    return SyncClient(*store, t, token).sync(o);
-  }
-  static SyncOptions quick() {
-    SyncOptions o;
-    o.initial_backoff_ms = 20;
-    o.max_backoff_ms = 100;
-    return o;
-  }
-};
-
-// Random (incompressible) bytes that look like a JPEG.
-std::string photo(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  s[0] = '\xFF';
-  s[1] = '\xD8';
-  s[2] = '\xFF';
-  return s;
-}
+using Laptop = test::PhotoLaptop;
+using test::photo;
 
 // The test's own SHA-256 (not the engine's), to check what comes back.
 std::string sha256_hex(const std::string& data) {
