@@ -60,8 +60,8 @@ TEST_CASE("a revoked laptop enrolled again with a code made for it sends its uns
                 r.err);
   CHECK(f.lumbung("a", {"sync"}).exit == 6);
   CHECK(pending(f, "a") == 1);
-  CHECK(f.lumbung("c", {"init", "--unencrypted", "--server", f.server.server().base_url(),
-                        "--code", general})
+  CHECK(f.lumbung("c", {"init", "--unencrypted", "--server", f.server.server().base_url(), "--code",
+                        general})
             .exit == 0);
 
   // A code made for laptop b: refused on a, nothing changed; b (never revoked, say

@@ -53,8 +53,7 @@ TEST_CASE("a code made for a revoked device re-enrols it and keeps its acked_seq
   auto rot = f.http().post("/v1/devices/token/rotate", json::object(), a.token);
   REQUIRE(rot.status == 200);
   const std::string pending = rot.json()["token"];
-  REQUIRE(f.http().post("/v1/admin/devices/lap-a/revoke", json::object(), f.admin()).status ==
-          200);
+  REQUIRE(f.http().post("/v1/admin/devices/lap-a/revoke", json::object(), f.admin()).status == 200);
   CHECK(f.push(a, json::array({make_op(3, "rec-3", hlc_now(2), buton_tengah_record())})).status ==
         401);
 
@@ -120,8 +119,8 @@ TEST_CASE("a code made for a revoked device re-enrols it and keeps its acked_seq
   bool code_made_for_a = false;
   const json page = audit.json();
   for (const auto& e : page["entries"]) {
-    const json detail = e["detail"].is_string() ? json::parse(e["detail"].get<std::string>())
-                                                : e["detail"];
+    const json detail =
+        e["detail"].is_string() ? json::parse(e["detail"].get<std::string>()) : e["detail"];
     if (e["action"] == "reenrol") {
       ++reenrols;
       CHECK(e["target"] == "lap-a");

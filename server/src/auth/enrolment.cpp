@@ -157,8 +157,9 @@ Json Enrolment::register_device(const Json& body, AuditLog* audit) {
     }
     const std::string token = new_token(Role::kDevice);
     // As at a first registration: the laptop's own name, else the code's, else as it was.
-    const std::string new_label =
-        !label.empty() ? label : !c->label.empty() ? c->label : known->label;
+    const std::string new_label = !label.empty()      ? label
+                                  : !c->label.empty() ? c->label
+                                                      : known->label;
     txn->reenrol_device(device_id, new_label, c->scope, secret_hash(token));
     txn->mark_code_used(code_hash, device_id, now);
     if (audit) {
@@ -172,9 +173,12 @@ Json Enrolment::register_device(const Json& body, AuditLog* audit) {
                             {"was_revoked", known->revoked_ms != 0}});
     }
     txn->commit();
-    return Json{{"device_id", device_id}, {"token", token},
-                {"scope", c->scope},      {"label", new_label},
-                {"acked_seq", known->acked_seq}, {"reenrolled", true}};
+    return Json{{"device_id", device_id},
+                {"token", token},
+                {"scope", c->scope},
+                {"label", new_label},
+                {"acked_seq", known->acked_seq},
+                {"reenrolled", true}};
   }
   const std::string token = new_token(Role::kDevice);
   DeviceRow d;
@@ -185,8 +189,8 @@ Json Enrolment::register_device(const Json& body, AuditLog* audit) {
   txn->insert_device(d, secret_hash(token));
   txn->mark_code_used(code_hash, device_id, now);
   txn->commit();
-  return Json{{"device_id", device_id}, {"token", token},    {"scope", d.scope},
-              {"label", d.label},        {"acked_seq", 0}, {"reenrolled", false}};
+  return Json{{"device_id", device_id}, {"token", token}, {"scope", d.scope},
+              {"label", d.label},       {"acked_seq", 0}, {"reenrolled", false}};
 }
 
 Json Enrolment::revoke_code(const std::string& id) {

@@ -32,7 +32,8 @@ int schema(Admin& a, Args& args) {
     args.finish();
     if (path.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.schema_need_file"));
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorCode::kInvalidArgument, tr("admin.schema_cannot_read", {{"path", path}}));
+    if (!in)
+      throw Error(ErrorCode::kInvalidArgument, tr("admin.schema_cannot_read", {{"path", path}}));
     Json doc = Json::parse(in, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
       throw Error(ErrorCode::kMalformedJson, tr("admin.schema_not_json", {{"path", path}}));
@@ -61,11 +62,13 @@ int schema(Admin& a, Args& args) {
            << "\n";
     for (const auto& v : r.value("versions", Json::array())) {
       *a.out << "  v" << value_text(v.value("version", Json(0))) << "\n";
-      for (const auto& s : v.value("steps", Json::array())) *a.out << "    " << step_text(s) << "\n";
+      for (const auto& s : v.value("steps", Json::array()))
+        *a.out << "    " << step_text(s) << "\n";
     }
     return kExitOk;
   }
-  throw Error(ErrorCode::kInvalidArgument, tr("usage.unknown_command", {{"cmd", "schema " + verb}}));
+  throw Error(ErrorCode::kInvalidArgument,
+              tr("usage.unknown_command", {{"cmd", "schema " + verb}}));
 }
 
 }  // namespace lumbung::cli::admin

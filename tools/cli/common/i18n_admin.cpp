@@ -145,8 +145,7 @@ void add_admin_entries(Catalogue& c) {
        {"schema publish perlu berkas skema", "schema publish needs a schema file"}},
       {"admin.schema_cannot_read",
        {"tidak bisa membaca berkas skema {path}", "cannot read the schema file {path}"}},
-      {"admin.schema_not_json",
-       {"{path} bukan dokumen JSON", "{path} is not a JSON document"}},
+      {"admin.schema_not_json", {"{path} bukan dokumen JSON", "{path} is not a JSON document"}},
       {"admin.schema_published",
        {"Skema versi {version} diterbitkan; server memakainya (dan memindahkan rekaman) saat "
         "dijalankan ulang. Versi aktif sekarang: {active}.",
