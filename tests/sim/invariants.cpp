@@ -157,4 +157,58 @@ void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& wr
   }
 }
 
+void check_progress(const Json& progress, const std::map<std::string, Json>& server_records,
+                    std::vector<std::string>& failures) {
+  if (!progress.is_object()) {
+    failures.push_back("GET /v1/progress answered " + progress.dump());
+    return;
+  }
+  int64_t total = 0;
+  std::map<std::string, int64_t> by_status, by_program, by_kabupaten;
+  for (const auto& [id, r] : server_records) {
+    if (r.value("deleted", false)) continue;
+    const Json& f = r["fields"];
+    ++total;
+    if (f.contains("status") && f["status"].is_string()) ++by_status[f["status"]];
+    if (f.contains("programs") && f["programs"].is_array()) {
+      for (const Json& p : f["programs"]) ++by_program[p.get<std::string>()];
+    }
+    if (f.contains("village_code") && f["village_code"].is_string()) {
+      ++by_kabupaten[f["village_code"].get<std::string>().substr(0, 4)];
+    }
+  }
+  auto as_map = [](const Json& j, auto pick) {
+    std::map<std::string, int64_t> out;
+    if (!j.is_object()) return out;
+    for (const auto& [k, v] : j.items()) {
+      const int64_t n = pick(v);
+      if (n != 0) out[k] = n;
+    }
+    return out;
+  };
+  auto count = [](const Json& v) { return v.is_number_integer() ? v.get<int64_t>() : -1; };
+  auto region_total = [](const Json& v) {
+    return v.is_object() && v.contains("total") ? v["total"].get<int64_t>() : -1;
+  };
+  const int64_t said = progress.value("total", int64_t{-1});
+  if (said != total) {
+    failures.push_back("progress counts " + std::to_string(said) + " live records, the server " +
+                       "serves " + std::to_string(total));
+  }
+  if (as_map(progress.value("by_status", Json()), count) != by_status) {
+    failures.push_back("progress by status " + progress.value("by_status", Json()).dump() +
+                       " differs from a count of the records served");
+  }
+  const Json programs = progress.value("by_program", Json::object()).value("programs", Json());
+  if (as_map(programs, count) != by_program) {
+    failures.push_back("progress by programme " + programs.dump() +
+                       " differs from a count of the records served");
+  }
+  const Json kabupaten = progress.value("regions", Json::object()).value("kabupaten", Json());
+  if (as_map(kabupaten, region_total) != by_kabupaten) {
+    failures.push_back("progress per kabupaten " + kabupaten.dump() +
+                       " differs from a count of the records served");
+  }
+}
+
 }  // namespace lumbung::sim

@@ -44,4 +44,10 @@ void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& wr
                  const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
                  const Json& refused_queue, std::vector<std::string>& failures);
 
+// Invariant 6: the progress counts the server keeps in each write transaction
+// (`progress`, GET /v1/progress?collection=enrolment&scope=72) equal a count of the live
+// records it serves (`server_records`): in total, by status, by programme and per kabupaten.
+void check_progress(const Json& progress, const std::map<std::string, Json>& server_records,
+                    std::vector<std::string>& failures);
+
 }  // namespace lumbung::sim

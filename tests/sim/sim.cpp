@@ -674,6 +674,9 @@ class Simulation {
     for (auto& [id, r] : server_records) server_view[id] = record_view(r);
     for (auto& f : oracle_.check(server_view, names, replicas, conflicts, refused, outside))
       found.push_back(std::move(f));
+    // 6. The progress counts kept with every write equal a count of what is served.
+    check_progress(call("GET", "/v1/progress?collection=enrolment&scope=72", Json(), reviewer_),
+                   server_records, found);
     for (auto& f : found) fail(f);
 
     // For comparing runs of one schedule.
