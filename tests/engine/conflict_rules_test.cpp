@@ -211,6 +211,27 @@ TEST_CASE("an edit of an unseen delete has its entry in either order while the r
   }
 }
 
+// tests/sim --restores seed 11316: after a restore a laptop's edit named, as what it had
+// seen, a central-office stamp from the history the restore took back. That stamp sorted just
+// above the re-stamped edit now current, so the edit read as seen and was overwritten with no
+// entry. A base newer than the current version counts only if it is the writer's own.
+TEST_CASE("a base newer than the current version is a sight of it only if it is the writer's own") {
+  RecordState st;
+  apply_op(coll(), st, set_op(10, "d1", {{"a", "x"}, {"b", "y"}}));
+  apply_op(coll(), st, set_op(20, "d2", {{"a", "current"}}, {{"a", v10}}));
+  const Version lost{20, "server"};  // same hlc, sorts above (20, "d2")
+  auto r = apply_op(coll(), st, set_op(30, "d3", {{"a", "later"}}, {{"a", lost}}));
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].kind == ConflictKind::kConcurrentUpdate);
+  CHECK(r.conflicts[0].loser.value == "current");
+  // The writer's own newer version (a change of its own the server refused) still counts.
+  RecordState own;
+  apply_op(coll(), own, set_op(10, "d1", {{"a", "x"}}));
+  apply_op(coll(), own, set_op(20, "d2", {{"a", "current"}}, {{"a", v10}}));
+  r = apply_op(coll(), own, set_op(30, "d3", {{"a", "later"}}, {{"a", Version{25, "d3"}}}));
+  CHECK(r.conflicts.empty());
+}
+
 TEST_CASE("a delete that had seen every field opens nothing") {
   RecordState st;
   apply_op(coll(), st, set_op(10, "d1", {{"a", "x"}, {"b", "y"}}));

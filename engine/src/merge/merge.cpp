@@ -133,7 +133,14 @@ bool unseen_by(const Op& op, const std::string& field, const Version& current) {
     auto it = op.base.find("*");
     return it == op.base.end() || it->second < current;
   }
-  return seen_version(op, field) < current;
+  const Version seen = seen_version(op, field);
+  // A base newer than the current version, written by someone else, names a version this
+  // replica never had: one from a history a restore took back. It is no sight of the current
+  // version (tests/sim --restores seed 11316: a lost resolution's stamp sorted just above a
+  // re-stamped edit's and hid it). The writer's own newer version (a change refused, or not
+  // yet here) still counts: it overwrote the current value on the writer's replica.
+  if (current < seen && seen.device != op.version.device) return true;
+  return seen < current;
 }
 
 namespace {
