@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lumbung/lumbung.h"
 #include "capi_check.h"
+#include "lumbung/lumbung.h"
 #include "test_server.h"
 
 static const char* kRecord1 =

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lumbung/lumbung.h"
 #include "capi_check.h"
+#include "lumbung/lumbung.h"
 #include "test_server.h"
 
 /* Two valid enrolments in Kabupaten Konawe (74.02), from the shared workload. */

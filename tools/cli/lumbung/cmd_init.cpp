@@ -115,8 +115,7 @@ int reenrol(Context& ctx, Laptop& lap, const std::string& server, const std::str
       return kExitNetwork;
     }
     const std::string what = e.what();
-    if (e.code() == ErrorCode::kForbidden &&
-        what == "enrolment code made for another device") {
+    if (e.code() == ErrorCode::kForbidden && what == "enrolment code made for another device") {
       *ctx.err << tr("init.code_other_device", {{"device", device}}) << "\n";
     } else if (e.code() == ErrorCode::kAlreadyExists) {
       *ctx.err << tr("init.reenrol_needs_device_code", {{"device", device}}) << "\n";

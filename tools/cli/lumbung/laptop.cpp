@@ -57,9 +57,7 @@ std::string new_device_id() {
 
 // The sentences of this part, Indonesian beside English (kept here with the code that says
 // them).
-std::string say(const char* id, const char* en) {
-  return language() == Lang::kEnglish ? en : id;
-}
+std::string say(const char* id, const char* en) { return language() == Lang::kEnglish ? en : id; }
 
 constexpr size_t kMinPassphraseChars = 10;
 
@@ -120,10 +118,11 @@ std::optional<std::string> given_passphrase() {
 // The passphrase of a new laptop: given, or typed twice at the terminal; "" if none.
 std::string new_passphrase() {
   if (auto p = given_passphrase()) return *p;
-  auto first = ask_hidden(say("Frasa sandi baru untuk laptop ini (minimal 10 karakter; tidak "
-                              "tampil di layar): ",
-                              "New passphrase for this laptop (at least 10 characters; not "
-                              "shown): "));
+  auto first =
+      ask_hidden(say("Frasa sandi baru untuk laptop ini (minimal 10 karakter; tidak "
+                     "tampil di layar): ",
+                     "New passphrase for this laptop (at least 10 characters; not "
+                     "shown): "));
   if (!first || first->empty()) return {};
   auto again = ask_hidden(say("Ketik sekali lagi: ", "Type it again: "));
   if (!again || *again != *first) {
