@@ -140,3 +140,76 @@ TEST_CASE("a revoked laptop enrolled again with a code made for it sends its uns
   r = f.admin({"audit", "list"});
   CHECK(has(r.out, "reenrol"));
 }
+
+namespace {
+
+// The laptop's copy of the record with this NIK (null: it does not hold one).
+json laptop_record(CliFixture& f, const std::string& laptop, const std::string& nik) {
+  const json list = f.json_of(f.lumbung(laptop, {"--json", "list", "--limit", "1000"}));
+  for (const auto& r : list["records"]) {
+    if (r["fields"].value("nik", "") == nik) return r;
+  }
+  return json();
+}
+
+}  // namespace
+
+TEST_CASE("a laptop re-enrolled for other regions pulls them - and its stranded change is refused") {
+  CliFixture f;
+  f.init_laptop("a", "74.02.01", "OFC-0001");
+  f.init_laptop("b", "74.02.01", "OFC-0002");
+  const std::string a = f.json_of(f.lumbung("a", {"--json", "config"}))["device_id"];
+  // Buton Tengah (74.14) has a record already, sent by a laptop there before a's syncs:
+  // a's pull cursor passes it (not a's region then).
+  Device bt = f.server.device("lap-bt", {"7414"});
+  REQUIRE(f.server.push(bt, json::array({make_op(bt.next_seq++, "rec-bt", hlc_now(),
+                                                 buton_tengah_record())}))
+              .status == 200);
+  REQUIRE(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
+              .exit == 0);
+  REQUIRE(f.lumbung("a", {"sync"}).exit == 0);
+  REQUIRE(f.lumbung("b", {"sync"}).exit == 0);
+  REQUIRE(laptop_record(f, "a", "7414090107611329").is_null());
+  // A change a has not sent: a record of its old region.
+  REQUIRE(f.lumbung("a", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"))
+              .exit == 0);
+  REQUIRE(pending(f, "a") == 1);
+
+  // The office moves laptop a to Buton Tengah: a code for a with the new regions.
+  CliResult r = f.admin({"--json", "codes", "create", "--device", a, "--scope", "74.14"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  r = f.lumbung("a", {"init", "--code", f.json_of(r)["code"]}, "", "en");
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(pending(f, "a") == 1);
+
+  // The next sync: the stranded change is refused into the office's queue with its reason
+  // (not lost, not retried for ever), and the new region's record arrives.
+  r = f.lumbung("a", {"sync"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  CHECK(pending(f, "a") == 0);
+  auto q = f.server.http().get("/v1/refused?status=open&device=" + a, f.server.admin());
+  REQUIRE(q.status == 200);
+  const json refused = q.json()["refused"];
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0]["code"] == "out_of_scope");
+  CHECK(refused[0]["op"]["set"]["nik"] == "7402012107850002");
+  CHECK_FALSE(on_server(f, "7402012107850002"));
+  CHECK_MESSAGE(laptop_record(f, "a", "7414090107611329").is_object(),
+                "the new region's record did not reach the re-enrolled laptop");
+
+  // From now on: Buton Tengah's changes reach a, Konawe's do not.
+  REQUIRE(f.lumbung("b", {"edit", "7402015203780001", "--phone", "081277776666"}).exit == 0);
+  REQUIRE(f.lumbung("b", {"sync"}).exit == 0);
+  REQUIRE(f.server.push(bt, json::array({make_op(bt.next_seq++, "rec-bt", hlc_now(),
+                                                 json{{"phone", "081355554444"}})}))
+              .status == 200);
+  r = f.lumbung("a", {"sync"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  const json there = laptop_record(f, "a", "7414090107611329");
+  CHECK((there.is_object() && there["fields"].value("phone", "") == "081355554444"));
+  const json old = laptop_record(f, "a", "7402015203780001");
+  CHECK((old.is_null() || old["fields"].value("phone", "") != "081277776666"));
+  // Nothing is wedged: a further sync has nothing to send and succeeds.
+  CHECK(f.lumbung("a", {"sync"}).exit == 0);
+  CHECK(pending(f, "a") == 0);
+}

@@ -304,7 +304,13 @@ void Laptop::reenrol(Transport& transport, const std::string& code) {
   SyncClient client(*store_, transport, "");
   std::string name = label();
   if (name.empty()) name = store_->device_id();
-  const std::string token = client.register_device(code, name);
+  const std::vector<std::string> regions_before = store_->regions();
+  const std::string token = client.register_device(code, name);  // sets the new regions
+  // A code for other regions: the pull cursor only moves forward, so records of the new
+  // regions written before it would never reach this laptop. The next sync pulls the log
+  // from its start (ops already held apply as no-ops). Before the token: a crash between
+  // the two costs a longer pull, never a missed record.
+  if (store_->regions() != regions_before) store_->set_meta("pull_cursor", "");
   // In this order: a crash after the first leaves a pending token the server no longer
   // knows, which the next rotation drops (rotate_token) - never the old token alone.
   store_->set_secret("device_token", token);
