@@ -128,11 +128,13 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"POST", "/v1/devices/token/rotate", Access::kDevice, false, &Router::rotate_token},
       {"GET", "/v1/conflicts", Access::kReviewer, false, &Router::conflicts},
       {"POST", "/v1/conflicts/{id}/resolve", Access::kReviewer, true, &Router::resolve},
+      {"POST", "/v1/conflicts/{id}/correct", Access::kReviewer, true, &Router::correct},
       {"GET", "/v1/duplicates", Access::kReviewer, false, &Router::duplicates},
       {"POST", "/v1/duplicates/{id}/merge", Access::kReviewer, true, &Router::merge},
       {"GET", "/v1/refused", Access::kReviewer, false, &Router::refused},
       {"POST", "/v1/refused/{id}/apply", Access::kReviewer, true, &Router::refused_apply},
       {"POST", "/v1/refused/{id}/dismiss", Access::kReviewer, true, &Router::refused_dismiss},
+      {"POST", "/v1/refused/{id}/correct", Access::kReviewer, true, &Router::refused_correct},
       {"GET", "/v1/records", Access::kReviewer, false, &Router::records},
       {"GET", "/v1/progress", Access::kReviewer, false, &Router::progress},
       {"POST", "/v1/admin/codes", Access::kAdmin, true, &Router::create_code},
@@ -471,6 +473,20 @@ Response Router::resolve(const Request&, const Params& p, Json& body, const Prin
   return json_response(out);
 }
 
+// A correction's audit entry: which decision it replaced, the new one's number, the note.
+static Json correction_detail(const Json& out) {
+  const Json& res = out.value("resolution", Json::object());
+  return Json{{"replaces", res.value("corrects", 0)},
+              {"decision", res.value("decision", 0)},
+              {"note", res.value("note", "")}};
+}
+
+Response Router::correct(const Request&, const Params& p, Json& body, const Principal* who) {
+  Json out = review_.correct_conflict(p.at(0), body, *who);
+  audit_record(who, "correct", p.at(0), correction_detail(out));
+  return json_response(out);
+}
+
 Response Router::duplicates(const Request& req, const Params&, Json&, const Principal* who) {
   std::string status = query_param(req, "status", "open");
   if (status == "merged") status = "resolved";
@@ -503,6 +519,13 @@ Response Router::refused_dismiss(const Request&, const Params& p, Json& body,
                                  const Principal* who) {
   Json out = review_.refused().dismiss(p.at(0), body, *who);
   audit_record(who, "refused_dismiss", p.at(0), Json::object());
+  return json_response(out);
+}
+
+Response Router::refused_correct(const Request&, const Params& p, Json& body,
+                                 const Principal* who) {
+  Json out = review_.refused().correct(p.at(0), body, *who);
+  audit_record(who, "refused_correct", p.at(0), correction_detail(out));
   return json_response(out);
 }
 

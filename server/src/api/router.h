@@ -112,11 +112,13 @@ class Router {
   Response register_device(const Request&, const Params&, Json&, const Principal*);
   Response conflicts(const Request&, const Params&, Json&, const Principal*);
   Response resolve(const Request&, const Params&, Json&, const Principal*);
+  Response correct(const Request&, const Params&, Json&, const Principal*);
   Response duplicates(const Request&, const Params&, Json&, const Principal*);
   Response merge(const Request&, const Params&, Json&, const Principal*);
   Response refused(const Request&, const Params&, Json&, const Principal*);
   Response refused_apply(const Request&, const Params&, Json&, const Principal*);
   Response refused_dismiss(const Request&, const Params&, Json&, const Principal*);
+  Response refused_correct(const Request&, const Params&, Json&, const Principal*);
   Response records(const Request&, const Params&, Json&, const Principal*);
   Response progress(const Request&, const Params&, Json&, const Principal*);
   Response create_code(const Request&, const Params&, Json&, const Principal*);

@@ -36,6 +36,12 @@ class RefusedQueue {
   // body {} or {"note": "<why>"}. Throws kNotFound, kAlreadyExists, kInvalidArgument.
   Json dismiss(const std::string& id, const Json& body, const Principal& who);
 
+  // A new decision for a decided entry (review_correct.cpp): body {"replaces": <latest
+  // decision number>, "set"?: {...}, "note"?: "..."}. A dismissed entry is applied as
+  // apply() would; an applied one takes new values ("set" required) written with the
+  // applied op's version as base. Errors as ReviewService::correct_conflict.
+  Json correct(const std::string& id, const Json& body, const Principal& who);
+
  private:
   ServerStore& store_;
   SyncService& sync_;

@@ -33,6 +33,14 @@ class ReviewService {
   // op written. Throws kNotFound, kAlreadyExists (already resolved), kInvalidArgument,
   // kValidationFailed.
   Json resolve_conflict(const std::string& id, const Json& body, const Principal& who);
+  // A new decision for a resolved entry (review_correct.cpp): body as resolve plus
+  // "replaces": <the entry's latest decision number> and optional "note". A new server op
+  // whose base is what the replaced decision wrote, so a later officer's write opens an
+  // entry instead of being overwritten. The resolution becomes the new decision with
+  // "decision", "corrects", "corrected", "note" and "history" (the earlier decisions).
+  // Throws kNotFound, kInvalidArgument (reason not_decided / bad_replaces),
+  // kAlreadyExists (reason stale_decision), kValidationFailed, kStatusRegression.
+  Json correct_conflict(const std::string& id, const Json& body, const Principal& who);
 
   // {"duplicates":[...], "next", "total"} with both records' current values (a record
   // outside the reader's regions only as {"id", "outside_your_regions": true}) and
