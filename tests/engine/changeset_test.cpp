@@ -61,6 +61,42 @@ TEST_CASE("an op carried alone (a pull page) names its device") {
   CHECK(decode_op(j, "").version.device == "dev-z");
 }
 
+TEST_CASE("a pulled refusal notice names the device and seq it refuses") {
+  const Json notice = {{"seq", 4},
+                       {"col", "enrolment"},
+                       {"id", "x"},
+                       {"hlc", 77},
+                       {"dev", "server"},
+                       {"refused",
+                        {{"device", "dev-c"},
+                         {"seq", 12},
+                         {"code", "out_of_scope"},
+                         {"field", "village_code"},
+                         {"message", "op seq 12: outside"}}}};
+  const Op op = decode_op(notice, "");
+  CHECK(op.refusal["device"] == "dev-c");
+  CHECK(op.refusal["seq"] == 12);
+  CHECK(op.set.empty());
+  auto bad = [&](const char* key, Json value) {
+    Json j = notice;
+    j["refused"][key] = std::move(value);
+    try {
+      decode_op(j, "");
+    } catch (const Error& e) {
+      return e.code() == ErrorCode::kProtocol;
+    }
+    return false;
+  };
+  CHECK(bad("seq", 0));
+  CHECK(bad("seq", "12"));
+  CHECK(bad("device", 5));
+  CHECK(bad("code", Json()));
+  CHECK(bad("message", 1));
+  Json with_set = notice;
+  with_set["set"] = {{"a", 1}};
+  CHECK_THROWS_AS(decode_op(with_set, ""), Error);  // a notice stands alone
+}
+
 TEST_CASE("malformed change sets are refused with protocol_error") {
   const Json ok_op = {
       {"seq", 1}, {"col", "enrolment"}, {"id", "x"}, {"hlc", 5}, {"set", {{"a", 1}}}};
@@ -86,6 +122,8 @@ TEST_CASE("malformed change sets are refused with protocol_error") {
   CHECK(code_of(with("set", Json::object())) == ErrorCode::kInternal);  // allowed: keeps seq
   CHECK(code_of(with("del", true)) == ErrorCode::kProtocol);            // set and del together
   CHECK(code_of(with("unknown", 1)) == ErrorCode::kProtocol);
+  CHECK(code_of(with("refused", {{"device", "d"}, {"seq", 1}, {"code", "x"}})) ==
+        ErrorCode::kProtocol);  // the server's notice, never pushed
   CHECK(code_of(with("base", {{"b", Json::array({1, "d"})}})) ==
         ErrorCode::kProtocol);  // b not set
   CHECK(code_of(with("base", {{"a", Json::array({1})}})) == ErrorCode::kProtocol);

@@ -498,3 +498,61 @@ TEST_CASE("after a restore a laptop gets back a record whose move away the resto
   const auto on_server = server_contents(f, reviewer);
   CHECK(c.contents() == on_server);
 }
+
+// Seed 13178: after a restore an officer's edit waits for its record, and so does another
+// laptop's move of the record out of the officer's regions, found first. When the record
+// arrived the move went in and the edit was refused, although the officer's laptop had
+// been told it was accepted; the laptop never learnt it. Fix: the refusal is final once
+// the whole push is in (OpWriter::settle_waiting); the entry takes its reason and the
+// laptop is told in its next pull, by a "refused" notice only it receives.
+TEST_CASE("after a restore a waiting edit refused when its record arrives is told to its laptop") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), m(f, "laptop-m", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  Backup backup(f);
+  const std::string id = a.store->create("enrolment", konawe(13));  // in 74.02.01
+  a.sync();
+  m.sync();
+  c.sync();
+  REQUIRE(c.store->get("enrolment", id).has_value());
+  c.store->update("enrolment", id, {{"phone", "081277770013"}});
+  m.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});  // out of C's
+  c.sync();
+  m.sync();
+  backup.restore();
+  // M comes back first, then C: the move and the edit both wait for the record.
+  CHECK(m.sync().refused == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // M's op is found first
+  CHECK(c.sync().refused == 0);
+  a.sync();  // the record: the move goes in, the edit is refused
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["village_code"] == "7402022001");
+  CHECK(on_server.at(id)["phone"] != "081277770013");
+  const json entries = refused(f, reviewer);
+  REQUIRE(entries.size() == 2);  // the move, applied; the edit, refused and open
+  size_t open = 0;
+  for (const auto& e : entries) {
+    if (e["device_id"] != "laptop-c") {
+      CHECK(e["status"] == "applied");
+      continue;
+    }
+    ++open;
+    CHECK(e["status"] == "open");
+    CHECK(e["code"] == "out_of_scope");                // no longer "waiting_for_record"
+    CHECK(e["op"]["set"]["phone"] == "081277770013");  // kept whole for the office
+  }
+  CHECK(open == 1);
+  // C learns of the refusal in its pull, once, and no longer shows the record.
+  CHECK(c.sync().refused == 1);
+  const auto listed = c.store->refused_changes();
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].code == "out_of_scope");
+  CHECK(listed[0].record_id == id);
+  CHECK(c.contents().count(id) == 0);
+  CHECK(c.sync().refused == 0);
+  m.sync();
+  a.sync();
+  CHECK(a.contents() == on_server);
+  CHECK(m.contents() == on_server);
+}

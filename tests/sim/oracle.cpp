@@ -157,6 +157,19 @@ void Oracle::pull_answered(const std::string& device, const std::string& cursor,
   p.next = str_member(page, "next");
   for (const Json& op : *ops) {
     if (op.contains("gone")) continue;  // the record left this device's regions: nothing seen
+    if (auto r = op.find("refused"); r != op.end() && r->is_object()) {
+      // A change of this device refused after it was acknowledged (it had waited for its
+      // record): from now on it must be kept in the refused queue, as a push refusal is.
+      const auto seq = uint_member(*r, "seq");
+      const auto i = seq ? find({device, *seq}) : std::nullopt;
+      if (str_member(*r, "device") != device || !i) {
+        note(device + " received a refusal notice the harness does not know: " + op.dump());
+      } else if (!writes_[*i].refused) {
+        writes_[*i].refused = *r;
+        refused_since_backup_.push_back(*i);
+      }
+      continue;
+    }
     if (auto rec = op.find("rec"); rec != op.end() && rec->is_object()) {
       // A record that moved into this device's regions, whole: its versions are seen.
       if (auto vs = rec->find("versions"); vs != rec->end() && vs->is_object()) {

@@ -37,6 +37,10 @@ struct Op {
   // region it entered; `gone` = it left the puller's regions.
   Json record;
   bool gone = false;
+  // Pulled only, asked for with refusals=1: {"device", "seq", "code", "field", "message"}:
+  // the server refused op `seq` of `device` after acknowledging it (an op that waited for
+  // its record, docs/PROTOCOL.md "Refused ops"); only that device receives it.
+  Json refusal;
   // The schema version the op was written under ("sv"; absent = 1). A server upgrades an
   // older op to its current version (lumbung/schema_versions.h) before applying it.
   int schema_version = 1;

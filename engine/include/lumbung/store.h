@@ -120,6 +120,7 @@ struct RemoteApplyResult {
   size_t applied = 0;     // ops that changed local state
   size_t duplicates = 0;  // ops already reflected (idempotent re-apply)
   std::vector<Conflict> conflicts;
+  size_t refused = 0;  // refusals of this device's changes the page told of (kept, listed)
 };
 
 class Store;

@@ -43,7 +43,11 @@
 //   {"seq", "col", "id", "hlc", "dev": "server", "gone": true}
 //        the record moved out of the puller's regions: the device stops showing it and
 //        refuses edits of it (it keeps the row while its own changes to it are unsent)
-// A pushed change set may contain neither.
+// and, to a device that asks for them (refusals=1), one it alone receives:
+//   {"seq", "col", "id", "hlc", "dev": "server",
+//    "refused": {"device", "seq", "code", "field", "message"}}
+//        the server refused the device's op `seq` after acknowledging it as accepted
+// A pushed change set may contain none of these.
 //
 // Decoding is strict: unknown members, wrong types, seq not increasing are kProtocol
 // errors naming the member, so that a bad client is told precisely what it sent wrong.
@@ -126,7 +130,7 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool p
   for (const auto& [key, _] : j.items()) {
     if (key != "seq" && key != "col" && key != "id" && key != "hlc" && key != "dev" &&
         key != "set" && key != "del" && key != "base" && key != "sv" &&
-        !(pulled && (key == "rec" || key == "gone" || key == "ret"))) {
+        !(pulled && (key == "rec" || key == "gone" || key == "ret" || key == "refused"))) {
       bad("unknown op member \"" + key + "\"");
     }
   }
@@ -170,6 +174,21 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool p
         bad("\"gone\" must be true and stand alone");
       }
       op.gone = true;
+      return op;
+    }
+    if (auto r = j.find("refused"); r != j.end()) {
+      if (set != j.end() || del != j.end()) bad("\"refused\" stands alone");
+      if (!r->is_object() || !r->contains("device") || !(*r)["device"].is_string() ||
+          !r->contains("seq") || !(*r)["seq"].is_number_integer() ||
+          (*r)["seq"].template get<int64_t>() <= 0 || !r->contains("code") ||
+          !(*r)["code"].is_string()) {
+        bad("\"refused\" must be {\"device\": ..., \"seq\": n, \"code\": ..., ...}");
+      }
+      for (const char* k : {"field", "message"}) {
+        if (r->contains(k) && !(*r)[k].is_string())
+          bad(std::string("\"refused\" ") + k + " must be a string");
+      }
+      op.refusal = *r;
       return op;
     }
   }

@@ -152,6 +152,9 @@ struct Store::Impl {
   }
 
   void away_if_outside(uint64_t refused_seq);  // store_sync.cpp
+  // Keeps one refusal of this device's change (idempotent per seq); caller holds mu and a
+  // transaction. store_sync.cpp.
+  void insert_refused(const RefusedChange& r);
 
   void throw_if_away(const std::string& id) const {
     if (is_away(id)) {

@@ -343,6 +343,23 @@ RemoteApplyResult Store::apply_page(const std::vector<Op>& ops,
       ++out.applied;
       continue;
     }
+    if (!op.refusal.is_null()) {
+      // A change of ours the server refused after acknowledging it: listed like a refusal
+      // in a push answer (another device's notice is never sent here; ignored if it were).
+      if (op.refusal.value("device", "") == impl_->device) {
+        RefusedChange rc;
+        rc.seq = op.refusal.at("seq").get<uint64_t>();
+        rc.collection = op.collection;
+        rc.record_id = op.id;
+        rc.code = op.refusal.value("code", "");
+        rc.field = op.refusal.value("field", "");
+        rc.message = op.refusal.value("message", "");
+        rc.at_ms = impl_->clock->physical_now_ms();
+        impl_->insert_refused(rc);
+        ++out.refused;
+      }
+      continue;
+    }
     if (!op.record.is_null()) {
       arrived_whole.emplace(op.id, op.collection);
       if (impl_->away.erase(op.id) > 0)
@@ -384,29 +401,31 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
   if (refused.empty()) return;
   std::lock_guard<std::mutex> lock(impl_->mu);
   sql::Transaction txn(*impl_->db);
-  for (const RefusedChange& r : refused) {
-    auto& ins = impl_->db->prepare(
-        "INSERT OR IGNORE INTO refused(seq,col,rid,code,field,message,at_ms,sealed,mac) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
-    ins.bind(1, static_cast<int64_t>(r.seq))
-        .bind(2, r.collection)
-        .bind(3, r.record_id)
-        .bind(4, r.code)
-        .bind(5, r.field)
-        .bind(7, r.at_ms);
-    if (impl_->keys) {  // the server's message may quote the refused value
-      const std::string sealed = impl_->seal(r.message, "ref:" + std::to_string(r.seq));
-      ins.bind(6, std::string_view("")).bind_blob(8, sealed.data(), sealed.size());
-      crypto::RowMac& m = impl_->keys->row_mac().begin(kMacRefused);
-      m.add(static_cast<int64_t>(r.seq)).add(r.collection).add(r.record_id).add(r.code);
-      Impl::bind_mac(ins, 9, m.add(r.field).add("").add(r.at_ms).add(sealed).finish());
-    } else {
-      ins.bind(6, r.message).bind_null(8).bind_null(9);
-    }
-    ins.run();
-    if (r.code == error_code_name(ErrorCode::kOutOfScope)) impl_->away_if_outside(r.seq);
-  }
+  for (const RefusedChange& r : refused) impl_->insert_refused(r);
   txn.commit();
+}
+
+void Store::Impl::insert_refused(const RefusedChange& r) {
+  auto& ins = db->prepare(
+      "INSERT OR IGNORE INTO refused(seq,col,rid,code,field,message,at_ms,sealed,mac) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+  ins.bind(1, static_cast<int64_t>(r.seq))
+      .bind(2, r.collection)
+      .bind(3, r.record_id)
+      .bind(4, r.code)
+      .bind(5, r.field)
+      .bind(7, r.at_ms);
+  if (keys) {  // the server's message may quote the refused value
+    const std::string sealed = seal(r.message, "ref:" + std::to_string(r.seq));
+    ins.bind(6, std::string_view("")).bind_blob(8, sealed.data(), sealed.size());
+    crypto::RowMac& m = keys->row_mac().begin(kMacRefused);
+    m.add(static_cast<int64_t>(r.seq)).add(r.collection).add(r.record_id).add(r.code);
+    bind_mac(ins, 9, m.add(r.field).add("").add(r.at_ms).add(sealed).finish());
+  } else {
+    ins.bind(6, r.message).bind_null(8).bind_null(9);
+  }
+  ins.run();
+  if (r.code == error_code_name(ErrorCode::kOutOfScope)) away_if_outside(r.seq);
 }
 
 // The server refused change `seq` because its record lies outside this device's regions:

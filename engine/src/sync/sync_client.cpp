@@ -228,10 +228,11 @@ class SyncClient::Run {
   };
 
   // `max_bytes` asks the server for a page whose ops' JSON fits the sizer's budget (a v1
-  // server ignores it and sends up to pull_page ops).
+  // server ignores it and sends up to pull_page ops); `refusals=1` for the notices of this
+  // device's changes refused after their acknowledgement (Store::apply_page keeps them).
   std::string pull_target(const std::string& cursor) const {
     return "/v1/pull?limit=" + std::to_string(o_.pull_page) +
-           "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) +
+           "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) + "&refusals=1" +
            (cursor.empty() ? "" : "&cursor=" + url_encode(cursor));
   }
 
@@ -294,6 +295,7 @@ class SyncClient::Run {
       report_.pulled += page.ops.size();
       report_.applied += r.applied;
       report_.conflicts += r.conflicts.size();
+      report_.refused += r.refused;
       progress_.ops_pulled += page.ops.size();
       learn_from_page(page.reply);
       emit();

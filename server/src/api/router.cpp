@@ -443,7 +443,8 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
 Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
   Response r;
   r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"),
-                      size_param(req, "max_bytes"), query_param(req, "snapshot") == "1");
+                      size_param(req, "max_bytes"), query_param(req, "snapshot") == "1",
+                      query_param(req, "refusals") == "1");
   return r;
 }
 

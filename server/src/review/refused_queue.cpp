@@ -119,6 +119,7 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
                   {"action", "applied"},      {"op", encode_op(op, true)},
                   {"conflicts", o.conflicts}, {"duplicates", o.duplicate_keys}};
   txn->resolve_refused(id, "applied", resolution);
+  sync_.writer().settle_waiting(*txn, now);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   row.status = "applied";

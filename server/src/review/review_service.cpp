@@ -199,6 +199,7 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
       {"by", who_json(who)}, {"at_ms", now}, {"value", chosen}, {"op", encode_op(op, true)}};
   if (!keep.empty()) resolution["keep"] = keep;
   txn->resolve_conflict(id, resolution);
+  sync_.writer().settle_waiting(*txn, now);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   metrics_.add_ops_applied(1);
@@ -360,6 +361,7 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
                   {"cross_region", cross_region},
                   {"ops", ops}};
   txn->resolve_duplicate(id, resolution);
+  sync_.writer().settle_waiting(*txn, now);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   metrics_.add_ops_applied(ops.size());

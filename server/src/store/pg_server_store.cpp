@@ -231,10 +231,12 @@ LogPage PgServerStore::read_log_once(uint64_t after_pos, const std::vector<std::
   // regions is examined.
   (void)scan_limit;
   std::vector<Param> params{after_pos, bound, exclude_dev, static_cast<uint64_t>(limit) + 1};
-  std::string where = "scope=''";
+  // Plus the rows for this device alone ("@" + its id: a late refusal notice).
+  std::string where = "scope='' OR scope=$5";
+  params.emplace_back(kDeviceScopePrefix + exclude_dev);
   for (const std::string& p : prefixes) {
     if (p.empty() || static_cast<unsigned char>(p.back()) == 0xff) {
-      where = "true";  // every region
+      where = "true";  // every region (rows for other devices alone are skipped below)
       params.erase(params.begin() + 4, params.end());
       break;
     }
@@ -255,6 +257,8 @@ LogPage PgServerStore::read_log_once(uint64_t after_pos, const std::vector<std::
     page.last_scanned = r.u64(i, 0);
     const std::string_view not_scope = r.view(i, 4);
     if (!not_scope.empty() && in_scope(not_scope)) continue;
+    const std::string_view scope = r.view(i, 2);
+    if (scope.compare(0, 1, kDeviceScopePrefix) == 0 && scope.substr(1) != exclude_dev) continue;
     LogEntry e;
     e.pos = page.last_scanned;
     e.dev = r.text(i, 1);

@@ -382,6 +382,12 @@ class PgWriteTxn : public WriteTxn {
             {id, status, seal_or_clear(s_, "refused.resolution", id, resolution.dump())});
   }
 
+  void set_refused_reason(const std::string& id, const std::string& code, const std::string& field,
+                          const std::string& message) override {
+    c_.exec("UPDATE refused SET code=$2, field=$3, message=$4 WHERE id=$1",
+            {id, code, field, seal_or_clear(s_, "refused.message", id, message)});
+  }
+
   bool has_open_refused(const std::string& device, const std::string& col,
                         const std::string& rid) override {
     return c_.exec(

@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -104,6 +105,9 @@ struct ConflictRow {
 // "Refused ops"). id = "<device>:<seq>".
 // The refused-queue code of an op that arrived before its record (sync/op_writer.cpp).
 inline constexpr const char* kWaitingForRecord = "waiting_for_record";
+// Oplog rows whose scope is this prefix + a device id are for that device alone (a late
+// refusal notice, OpWriter::settle_waiting); region codes never start with it.
+inline constexpr const char* kDeviceScopePrefix = "@";
 
 struct RefusedRow {
   std::string id;
@@ -202,6 +206,16 @@ class WriteTxn {
  public:
   virtual ~WriteTxn() = default;
 
+  // The write path's own state for this transaction (OpWriter): whether it is applying
+  // waiting ops, and the records whose waiting ops it tried and could not apply, judged for
+  // good before commit (OpWriter::settle_waiting). Held here so that concurrent
+  // transactions (several pushes on PostgreSQL) never share it.
+  struct WaitingScratch {
+    bool applying = false;
+    std::set<std::pair<std::string, std::string>> retried;  // (collection, record id)
+  };
+  WaitingScratch waiting_scratch;
+
   // --- records and the log
   // Called by a push after device() and before its first write: locks the records its ops
   // name (`records`: (collection, id); those that exist) in (collection, id) order, then the
@@ -258,6 +272,10 @@ class WriteTxn {
   // OpWriter when the record arrives.
   virtual std::vector<RefusedRow> waiting_for_record(const std::string& col,
                                                      const std::string& rid) = 0;
+  // A waiting op refused for good once its record arrived: the row (still open) takes the
+  // reason instead of kWaitingForRecord.
+  virtual void set_refused_reason(const std::string& id, const std::string& code,
+                                  const std::string& field, const std::string& message) = 0;
 
   // --- devices, codes, tokens
   virtual std::optional<DeviceRow> device(const std::string& id) = 0;

@@ -337,7 +337,11 @@ LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::s
       const std::string_view dev = st.column_view(1);
       const std::string_view scope = st.column_view(2);
       const std::string_view not_scope = st.column_view(4);
-      if (dev != exclude_dev && in_scope(scope) && (not_scope.empty() || !in_scope(not_scope))) {
+      // A row for one device alone ("@" + its id) goes to that device only.
+      const bool wanted = scope.compare(0, 1, kDeviceScopePrefix) == 0
+                              ? scope.substr(1) == exclude_dev
+                              : in_scope(scope) && (not_scope.empty() || !in_scope(not_scope));
+      if (dev != exclude_dev && wanted) {
         LogEntry e;
         e.pos = page.last_scanned;
         e.dev = std::string(dev);

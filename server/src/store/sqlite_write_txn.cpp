@@ -167,6 +167,16 @@ class SqliteWriteTxn : public WriteTxn {
         .run();
   }
 
+  void set_refused_reason(const std::string& id, const std::string& code, const std::string& field,
+                          const std::string& message) override {
+    db_.prepare("UPDATE refused SET code=?2, field=?3, message=?4 WHERE id=?1")
+        .bind_static(1, id)
+        .bind_static(2, code)
+        .bind_static(3, field)
+        .bind(4, seal_or_clear(s_, "refused.message", id, message))
+        .run();
+  }
+
   bool has_open_refused(const std::string& device, const std::string& col,
                         const std::string& rid) override {
     auto& st = db_.prepare(

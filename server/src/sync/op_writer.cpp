@@ -167,33 +167,80 @@ void OpWriter::apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const st
   // enters only with a waiting move (tests/sim --restores seed 4484). Go round until a pass
   // applies nothing; every other pass applies one op at least, so this ends. An op applied
   // here that moves the record does not start another round inside this one.
-  if (applying_waiting_) return;
-  applying_waiting_ = true;
+  WriteTxn::WaitingScratch& scratch = txn.waiting_scratch;
+  if (scratch.applying) return;
+  scratch.applying = true;
   struct Reset {
     bool& flag;
     ~Reset() { flag = false; }
-  } reset{applying_waiting_};
+  } reset{scratch.applying};
+  bool left = false;  // an op tried in the last pass that could not be applied
   for (bool progress = true; progress;) {
     progress = false;
+    left = false;
     for (const RefusedRow& w : txn.waiting_for_record(cs.name(), id)) {
-      const Op op = decode_op(Json::parse(w.op_text), "");
-      const auto writer = txn.device(op.version.device);
-      const std::vector<std::string> scope = writer ? writer->scope : std::vector<std::string>{};
-      OpContext ctx;
-      ctx.scope = &scope;
-      clock_.observe(op.version.hlc);
-      const OpOutcome o = apply(txn, cs, op, ctx, now_ms);
-      // Refused now (e.g. the record lies outside the writer's regions): the entry stays
-      // open for the office, with the op as it came, unless a later pass or move applies it.
-      if (o.refused) continue;
-      progress = true;
-      txn.resolve_refused(w.id, "applied",
-                          Json{{"by", {{"role", "server"}}},
-                               {"at_ms", now_ms},
-                               {"action", "applied"},
-                               {"note", "its record arrived"},
-                               {"conflicts", o.conflicts},
-                               {"duplicates", o.duplicate_keys}});
+      // Refused now: the entry stays waiting until settle_waiting() judges it.
+      if (try_waiting(txn, cs, w, now_ms).refused) {
+        left = true;
+      } else {
+        progress = true;
+      }
+    }
+  }
+  if (left) scratch.retried.emplace(cs.name(), id);
+}
+
+OpOutcome OpWriter::try_waiting(WriteTxn& txn, const CollectionSchema& cs, const RefusedRow& w,
+                                int64_t now_ms) {
+  const Op op = decode_op(Json::parse(w.op_text), "");
+  const auto writer = txn.device(op.version.device);
+  const std::vector<std::string> scope = writer ? writer->scope : std::vector<std::string>{};
+  OpContext ctx;
+  ctx.scope = &scope;
+  clock_.observe(op.version.hlc);
+  OpOutcome o = apply(txn, cs, op, ctx, now_ms);
+  if (!o.refused) {
+    txn.resolve_refused(w.id, "applied",
+                        Json{{"by", {{"role", "server"}}},
+                             {"at_ms", now_ms},
+                             {"action", "applied"},
+                             {"note", "its record arrived"},
+                             {"conflicts", o.conflicts},
+                             {"duplicates", o.duplicate_keys}});
+  }
+  return o;
+}
+
+void OpWriter::settle_waiting(WriteTxn& txn, int64_t now_ms) {
+  // Applying an op here may move a record and leave other records to judge: go on until
+  // none is left (each record is judged once per round; a round that applies nothing ends).
+  for (int round = 0; round < 16 && !txn.waiting_scratch.retried.empty(); ++round) {
+    auto retried = std::move(txn.waiting_scratch.retried);
+    txn.waiting_scratch.retried.clear();
+    for (const auto& [col, id] : retried) {
+      const CollectionSchema* cs = schema_.collection(col);
+      if (!cs || !txn.load_record(col, id)) continue;  // not arrived: it goes on waiting
+      // Retried first as a whole (in passes), so that one waiting op may enable another.
+      apply_waiting(txn, *cs, id, now_ms);
+      txn.waiting_scratch.retried.erase({col, id});
+      for (const RefusedRow& w : txn.waiting_for_record(col, id)) {
+        OpOutcome o = try_waiting(txn, *cs, w, now_ms);
+        if (!o.refused) continue;  // applied after all
+        Refusal why = std::move(*o.refused);
+        why.message += " (after waiting for its record)";
+        txn.set_refused_reason(w.id, error_code_name(why.code), why.field, why.message);
+        // The writer's only notice: scope "@device" reaches that device alone (read_log).
+        Op notice = new_server_op(txn);
+        notice.collection = w.collection;
+        notice.id = w.record_id;
+        const Json body{{"device", w.device},
+                        {"seq", w.seq},
+                        {"code", error_code_name(why.code)},
+                        {"field", why.field},
+                        {"message", why.message}};
+        txn.append_op(notice, kDeviceScopePrefix + w.device,
+                      notice_head(notice) + ",\"refused\":" + body.dump() + "}", "");
+      }
     }
   }
 }
@@ -243,6 +290,7 @@ std::optional<OpOutcome> OpWriter::apply_fresh(WriteTxn& txn, const CollectionSc
   if (key) others = same_key(txn, op, *key);
   if (!others.empty() && ctx.scope) {
     // Over its review budget: the general path refuses it (and checks the id is new).
+    std::lock_guard<std::mutex> lock(budget_mu_);
     const auto it = review_budget_.find(op.version.device);
     const int64_t hour = now_ms / 3600000;
     const size_t spent =
@@ -301,6 +349,7 @@ std::vector<std::string> OpWriter::same_key(WriteTxn& txn, const Op& op, const s
 std::optional<Refusal> OpWriter::spend_review_budget(const Op& op, const OpContext& ctx,
                                                      size_t entries, int64_t now_ms) {
   if (!ctx.scope || entries == 0) return std::nullopt;  // the server's own ops: no budget
+  std::lock_guard<std::mutex> lock(budget_mu_);
   auto& [hour, spent] = review_budget_[op.version.device];
   const int64_t now_hour = now_ms / 3600000;
   if (hour != now_hour) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,6 +94,15 @@ class OpWriter {
   void refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms,
               const char* code = nullptr);
 
+  // Every caller of apply() calls this before it commits. An op that waited for its record
+  // (kWaitingForRecord) and was tried when the record arrived but could not be applied
+  // (e.g. the record lies outside its writer's regions) is tried once more, now that the
+  // whole request is in (a move later in the same push may bring the record into the
+  // writer's regions: tests/sim --restores seed 5632), and otherwise refused for good: its
+  // entry takes the reason, and its writer, which was told it was accepted, is told of the
+  // refusal in its next pull (a "refused" notice only it receives: docs/PROTOCOL.md).
+  void settle_waiting(WriteTxn& txn, int64_t now_ms);
+
   // A new op written by the server itself (resolutions, merges, move notices): next server
   // seq, a fresh hlc. The caller fills collection/id/set/base/is_delete.
   Op new_server_op(WriteTxn& txn);
@@ -106,6 +116,9 @@ class OpWriter {
   // waiting for it that its writers may now make (not re-entered: the outer call goes on).
   void apply_waiting(WriteTxn& txn, const CollectionSchema& cs, const std::string& id,
                      int64_t now_ms);
+  // Tries waiting op `w` again; on success its entry reads "applied".
+  OpOutcome try_waiting(WriteTxn& txn, const CollectionSchema& cs, const RefusedRow& w,
+                        int64_t now_ms);
   std::optional<OpOutcome> apply_fresh(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                                        const OpContext& ctx, int64_t now_ms);
   void pair_duplicates(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
@@ -122,10 +135,10 @@ class OpWriter {
 
   const Schema& schema_;
   HybridClock& clock_;
-  // Review entries opened per device in the current hour (device -> (hour, count)). Kept
-  // in memory: the writer is used under the store's write transaction, one op at a time.
+  // Review entries opened per device in the current hour (device -> (hour, count)), per
+  // process. Several write transactions may run at once (PostgreSQL): hence the lock.
+  std::mutex budget_mu_;
   std::map<std::string, std::pair<int64_t, size_t>> review_budget_;
-  bool applying_waiting_ = false;  // inside apply_waiting
 };
 
 // The region a record is in (its scope field's value), "" if none.

@@ -295,6 +295,7 @@ PushResult SyncService::push(const Principal& device, Json body) {
       res.stored.emplace_back(op.seq, std::move(stored));
     }
   }
+  writer_.settle_waiting(*txn, now);
   txn->update_device_sync(device.device_id, acked, now, report.is_object() ? &report : nullptr);
   txn->set_meta("clock", std::to_string(clock_.last()));
   txn->commit();
@@ -330,7 +331,7 @@ const std::string& SyncService::epoch_of(uint64_t pos) const {
 }
 
 std::string SyncService::pull(const Principal& device, const std::string& cursor_text, size_t limit,
-                              size_t max_bytes, bool snapshot) {
+                              size_t max_bytes, bool snapshot, bool refusals) {
   if ((snapshot && cursor_text.empty()) || is_snapshot_cursor(cursor_text)) {
     return pull_snapshot(device, cursor_text, limit);
   }
@@ -348,6 +349,13 @@ std::string SyncService::pull(const Principal& device, const std::string& cursor
   }
   if (limit == 0 || limit > kPullPageOps) limit = kPullPageOps;
   LogPage page = store_.read_log(after, device.scope, device.device_id, limit, kPullScanRows);
+  if (!refusals) {
+    page.entries.erase(std::remove_if(page.entries.begin(), page.entries.end(),
+                                      [](const LogEntry& e) {
+                                        return e.scope.compare(0, 1, kDeviceScopePrefix) == 0;
+                                      }),
+                       page.entries.end());
+  }
   if (max_bytes > 0) {
     max_bytes = std::clamp(max_bytes, kPullMinPageBytes, kPullMaxPageBytes);
     size_t bytes = 0, keep = 0;

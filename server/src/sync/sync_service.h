@@ -99,8 +99,10 @@ class SyncService {
   // with more=true and a cursor right after the last op sent.
   // `snapshot` with an empty cursor: a new device's bootstrap (sync/snapshot.cpp) - pages
   // of its regions' current records as "rec" ops, then the log from where they stand.
+  // `refusals`: the device takes "refused" notices (an op of its own refused after it was
+  // acknowledged, OpWriter::settle_waiting); a client that does not ask never gets one.
   std::string pull(const Principal& device, const std::string& cursor, size_t limit,
-                   size_t max_bytes = 0, bool snapshot = false);
+                   size_t max_bytes = 0, bool snapshot = false, bool refusals = false);
 
   // The one write path for ops (pushes, reviews, re-applied refusals).
   OpWriter& writer() { return writer_; }

@@ -397,6 +397,7 @@ Response WebApp::move_status(const std::string& id, const Json& body, const Prin
   if (cur != st->fields.end()) op.base["status"] = cur->second.version;
   sync_.clock().observe(op.version.hlc);
   sync_.writer().apply(*txn, cs, op, OpContext{}, now);
+  sync_.writer().settle_waiting(*txn, now);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   txn.reset();  // the store's one writer: the audit entry below takes it again
