@@ -1,9 +1,10 @@
 // The office's review from lumbung-admin (issue 15 item 8): rows name the person (name,
 // masked NIK, desa by its name) and the officers whose laptops wrote each value; a decision
 // first shows what will change and asks (--yes for scripts; "n" or no answer changes
-// nothing); a second decision on a decided entry is refused with the one that stands (the
-// server keeps one decision per entry); decided rows show the decision, who and when. The
-// real binaries against the real server.
+// nothing); a second resolve of a decided entry is refused with the one that stands and
+// `conflicts correct` replaces it with a new decision (same preview; an officer's later
+// write opens a new entry); decided rows show the decision, who and when, and "corrected".
+// The real binaries against the real server.
 #include <doctest/doctest.h>
 
 #include "cli/cli_fixture.h"
@@ -77,16 +78,54 @@ TEST_CASE("review rows name the person and the officers - a decision shows its c
   REQUIRE_MESSAGE(r.exit == 0, r.err);
   CHECK(has(r.out, "resolved"));
 
-  // A second decision is refused with the one that stands, nothing changed (exit 3).
+  // A second resolve is refused with the one that stands and the way to correct it,
+  // nothing changed (exit 3).
   r = f.admin({"conflicts", "resolve", cid.substr(0, 8), "--keep", "loser", "--yes"});
   CHECK(r.exit == 3);
   CHECK(has(r.err, "already decided: → 081241002277 · "));
-  CHECK(has(r.err, "keeps one decision per conflict"));
+  CHECK(has(r.err, "lumbung-admin conflicts correct " + cid.substr(0, 8)));
+
+  // Correcting: the decision that stands, what will change, and the question; "n" changes
+  // nothing. Meanwhile the officer of awuliti, having received the decision, types a newer
+  // number: the correction does not overwrite it silently but opens a new entry.
+  const json entry = f.json_of(f.admin({"--json", "conflicts", "list", "--status", "all"}));
+  std::string loser;
+  for (const auto& c : entry["conflicts"]) {
+    if (c["id"] == cid) loser = c["loser"]["value"];
+  }
+  REQUIRE(!loser.empty());
+  r = f.admin({"conflicts", "correct", cid.substr(0, 8), "--keep", "loser", "--note", "salah"},
+              "n\n");
+  CHECK(r.exit == 130);
+  CHECK(has(r.out, "The decision that stands now (to be replaced): → 081241002277 · "));
+  CHECK(has(r.out, " -> " + loser));
+  CHECK(has(r.out, "Go ahead? [y/N]"));
+  CHECK(has(r.err, "Nothing was changed"));
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  REQUIRE(f.lumbung("awuliti", {"edit", "7402015203780001", "--phone", "081299990000"}).exit == 0);
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  const size_t open_before =
+      f.json_of(f.admin({"--json", "conflicts", "list"}))["conflicts"].size();
+  r = f.admin({"conflicts", "correct", cid.substr(0, 8), "--keep", "loser", "--note", "salah"},
+              "y\n");
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(has(r.out, "corrected (decision 2): → "));
+  CHECK(has(r.out, "was not overwritten silently but opened as a new conflict"));
+  CHECK(f.json_of(f.admin({"--json", "conflicts", "list"}))["conflicts"].size() == open_before + 1);
+  // The entry keeps both decisions; the row says it was corrected.
+  for (const auto& c :
+       f.json_of(f.admin({"--json", "conflicts", "list", "--status", "all"}))["conflicts"]) {
+    if (c["id"] != cid) continue;
+    CHECK(c["resolution"]["decision"] == 2);
+    CHECK(c["resolution"]["note"] == "salah");
+    CHECK(c["resolution"]["history"].size() == 1);
+    CHECK(c["resolution"]["history"][0]["value"] == "081241002277");
+  }
   // Decided rows show the decision, who and when (local time with its zone).
   r = f.admin({"conflicts", "list", "--status", "resolved"}, {}, kWita);
   REQUIRE(r.exit == 0);
-  CHECK(has(r.out, "→ 081241002277 · "));
-  CHECK(has(r.out, " WITA"));
+  CHECK(has(r.out, "→ " + loser + " (corrected) · "));
+  CHECK_MESSAGE(has(r.out, " WITA"), r.out);
   r = f.admin({"--lang", "id", "conflicts", "list", "--status", "resolved"}, {}, kWita);
   CHECK(has(r.out, "keputusan"));
 
@@ -137,6 +176,10 @@ TEST_CASE("a status conflict cannot be decided backwards - said before asking") 
   CliResult r = f.admin({"--lang", "id", "conflicts", "list"});
   CHECK(has(r.out, "Terdaftar"));
   CHECK(has(r.out, "Terverifikasi"));
+  // Nothing to correct before a decision: said, nothing changed.
+  r = f.admin({"conflicts", "correct", cid.substr(0, 8), "--keep", "winner", "--yes"});
+  CHECK(r.exit == 3);
+  CHECK(has(r.err, "is not decided yet"));
   // Keeping the lower state would move the record back: refused before asking, in the
   // reviewer's language, nothing changed.
   r = f.admin({"--lang", "id", "conflicts", "resolve", cid.substr(0, 8), "--keep", "loser"}, "y\n");

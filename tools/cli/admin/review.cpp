@@ -161,32 +161,41 @@ int conflicts(Admin& a, Args& args) {
     print_table(*a.out,
                 {"id", tr("conflicts.kind"), tr("conflicts.record"), tr("conflicts.field"),
                  tr("conflicts.kept"), tr("conflicts.other"), tr("review.col.decision")},
-                rows, 64);
+                rows, 80);  // a corrected decision with its time: ~75 characters
     print_more(a, p, po.all_pages);
     *a.out << tr("admin.conflicts_hint") << "\n";
     return kExitOk;
   }
-  if (verb != "resolve")
+  if (verb != "resolve" && verb != "correct")
     throw Error(ErrorCode::kInvalidArgument,
                 tr("usage.unknown_command", {{"cmd", "conflicts " + verb}}));
+  // `correct`: a new decision for a decided entry (POST .../correct), same preview.
+  const bool correcting = verb == "correct";
   const std::string ref = args.next();
   const auto keep = args.value("keep");
   const auto value = args.value("value");
+  const auto note = correcting ? args.value("note") : std::nullopt;
   const bool yes = args.flag("yes");
   args.finish();
   if (ref.empty() || (!keep && !value) || (keep && value)) {
-    throw Error(ErrorCode::kInvalidArgument, tr("admin.resolve_usage"));
+    throw Error(ErrorCode::kInvalidArgument,
+                tr(correcting ? "admin.correct_usage" : "admin.resolve_usage"));
   }
   const Json c =
       find_entry(a, "/v1/conflicts?status=all", "conflicts", ref, tr("admin.what_conflict"));
   const std::string collection = c.value("collection", "");
   const std::string short_cid = c.value("id", "").substr(0, 8);
-  // The server keeps one decision per entry (POST .../resolve on a resolved entry is 409):
-  // said before anything is asked, with the decision that stands and what can be done.
-  if (c.value("status", "") == "resolved") {
+  // Resolve takes an open entry, correct a decided one: said before anything is asked,
+  // with the decision that stands and what can be done.
+  const bool decided = c.value("status", "") == "resolved";
+  if (decided && !correcting) {
     *a.err << tr("review.already_resolved",
                  {{"id", short_cid}, {"decision", printable(decision_text(a, c))}})
            << "\n";
+    return kExitRefused;
+  }
+  if (!decided && correcting) {
+    *a.err << tr("review.not_decided", {{"id", short_cid}}) << "\n";
     return kExitRefused;
   }
   if (keep && *keep != "winner" && *keep != "loser")
@@ -215,6 +224,14 @@ int conflicts(Admin& a, Args& args) {
     }
     body = Json{{"value", v}};
     after = v;
+  }
+  if (correcting) {
+    // The decision replaced is the entry's latest; the server refuses the correction if
+    // another one came first (stale_decision).
+    const Json res = c.value("resolution", Json::object());
+    body["replaces"] = res.value("decision", 1);
+    if (note) body["note"] = *note;
+    *a.out << tr("review.correcting", {{"decision", printable(decision_text(a, c))}}) << "\n";
   }
   // What will change: the record as it is now against the decision.
   const Json& rec = record_of(a, c.value("record_id", ""));
@@ -252,9 +269,27 @@ int conflicts(Admin& a, Args& args) {
     *a.err << tr("review.not_done") << "\n";
     return kExitCancelled;
   }
-  Json r = a.api->post("/v1/conflicts/" + url_encode(c.value("id", "")) + "/resolve", body);
+  Json r;
+  try {
+    r = a.api->post(
+        "/v1/conflicts/" + url_encode(c.value("id", "")) + (correcting ? "/correct" : "/resolve"),
+        body);
+  } catch (const Error& e) {
+    if (!correcting || e.code() != ErrorCode::kAlreadyExists) throw;
+    *a.err << tr("review.stale_decision", {{"id", short_cid}}) << "\n";
+    return kExitRefused;
+  }
   if (a.json) {
     print_json(*a.out, r);
+  } else if (correcting) {
+    const Json& res = r.value("resolution", Json::object());
+    *a.out << tr("admin.corrected", {{"id", short_cid},
+                                     {"decision", printable(decision_text(a, r))},
+                                     {"n", std::to_string(res.value("decision", 0))}})
+           << "\n";
+    // The correction's base is what the first decision wrote: an officer's later write
+    // was not overwritten silently but opened a new entry.
+    if (res.value("conflicts", 0) > 0) *a.out << tr("review.correction_opened") << "\n";
   } else {
     const Json& res = r.value("resolution", Json::object());
     *a.out << tr("admin.resolved",

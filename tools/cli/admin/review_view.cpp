@@ -120,6 +120,8 @@ std::string decision_text(Admin& a, const Json& entry) {
       what = f ? value_display(*f, v, true) : value_text(v);
     }
   }
+  // A corrected entry says so next to the value: its latest decision replaced an earlier one.
+  if (res.value("corrected", false)) what += " (" + tr("review.corrected_mark") + ")";
   return tr("review.decision",
             {{"what", what}, {"who", who}, {"when", local_time(opt_ms(res, "at_ms"))}});
 }

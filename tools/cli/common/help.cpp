@@ -201,6 +201,9 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   conflicts resolve ID --keep winner|loser      (ID: lengkap atau awalnya)
   conflicts resolve ID --value NILAI            ketik nilai baru (diperiksa skema)
                       menampilkan dulu yang akan berubah lalu bertanya; --yes tanpa bertanya
+  conflicts correct ID --keep winner|loser|--value NILAI [--note ALASAN] [--yes]
+                      keputusan baru untuk konflik yang sudah diputuskan (yang lama tetap
+                      di riwayat); nilai yang diubah petugas sesudahnya jadi konflik baru
   duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
                       dua rekaman berdampingan, ≠ menandai beda
   duplicates merge ID --survivor A|B|ID_REKAMAN [--yes]
@@ -257,6 +260,9 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   conflicts resolve ID --keep winner|loser      (ID: whole or its start)
   conflicts resolve ID --value VALUE            type a new value (checked by the schema)
                       shows what will change first and asks; --yes does not ask
+  conflicts correct ID --keep winner|loser|--value VALUE [--note WHY] [--yes]
+                      a new decision for a decided conflict (the old one stays in its
+                      history); a value an officer changed since becomes a new conflict
   duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
                       the two records side by side, ≠ marks differences
   duplicates merge ID --survivor A|B|RECORD_ID [--yes]

@@ -45,15 +45,42 @@ void add_review_entries(Catalogue& c) {
         "merge. Ask a reviewer who holds both regions."}},
       {"review.already_resolved",
        {"Konflik {id} sudah diputuskan: {decision}.\n"
-        "Server menyimpan satu keputusan per konflik dan menolak keputusan kedua, jadi "
-        "keputusan ini tidak bisa diganti dari lumbung-admin. Bila keliru, petugas wilayahnya "
-        "memperbaiki nilainya di laptop (lumbung edit); perubahan itu sampai ke semua laptop "
-        "seperti perubahan lain. Tidak ada yang diubah.",
+        "Bila keputusan itu keliru, buat keputusan baru: lumbung-admin conflicts correct {id} "
+        "--keep winner|loser atau --value NILAI (riwayat keputusan tetap tersimpan). Tidak ada "
+        "yang diubah.",
         "Conflict {id} is already decided: {decision}.\n"
-        "The server keeps one decision per conflict and refuses a second one, so this decision "
-        "cannot be replaced from lumbung-admin. If it was wrong, the region's officer corrects "
-        "the value on the laptop (lumbung edit); that change reaches every laptop like any "
-        "other. Nothing was changed."}},
+        "If that decision was wrong, make a new one: lumbung-admin conflicts correct {id} "
+        "--keep winner|loser or --value VALUE (the decisions stay in its history). Nothing was "
+        "changed."}},
+      {"review.not_decided",
+       {"Konflik {id} belum diputuskan, jadi belum ada yang dikoreksi: putuskan dengan "
+        "lumbung-admin conflicts resolve {id}. Tidak ada yang diubah.",
+        "Conflict {id} is not decided yet, so there is nothing to correct: decide it with "
+        "lumbung-admin conflicts resolve {id}. Nothing was changed."}},
+      {"review.correcting",
+       {"Keputusan yang berlaku sekarang (akan diganti): {decision}",
+        "The decision that stands now (to be replaced): {decision}"}},
+      {"review.stale_decision",
+       {"Keputusan konflik {id} baru saja dikoreksi orang lain; lihat lagi dengan "
+        "lumbung-admin conflicts list --status resolved. Tidak ada yang diubah.",
+        "Someone else has just corrected the decision of conflict {id}; look again with "
+        "lumbung-admin conflicts list --status resolved. Nothing was changed."}},
+      {"review.corrected_mark", {"dikoreksi", "corrected"}},
+      {"review.correction_opened",
+       {"Petugas sudah mengubah nilai ini setelah keputusan pertama: nilainya tidak ditimpa "
+        "diam-diam, tetapi dibuka sebagai konflik baru (lumbung-admin conflicts list).",
+        "An officer changed this value after the first decision: it was not overwritten "
+        "silently but opened as a new conflict (lumbung-admin conflicts list)."}},
+      {"admin.corrected",
+       {"Konflik {id} dikoreksi (keputusan ke-{n}): {decision}. Keputusan baru sampai ke laptop "
+        "pada sinkronisasi berikutnya.",
+        "Conflict {id} corrected (decision {n}): {decision}. The new decision reaches the "
+        "laptops at their next sync."}},
+      {"admin.correct_usage",
+       {"pakai: conflicts correct ID --keep winner|loser, atau --value NILAI (salah satu); "
+        "--note ALASAN; --yes tanpa bertanya",
+        "use: conflicts correct ID --keep winner|loser, or --value VALUE (one of them); --note "
+        "WHY; --yes without asking"}},
       {"review.already_merged",
        {"Duplikat {id} sudah digabung: {decision}. Server tidak membatalkan penggabungan; "
         "tidak ada yang diubah.",
