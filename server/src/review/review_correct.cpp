@@ -215,6 +215,7 @@ Json ReviewService::correct_conflict(const std::string& id, const Json& body,
   if (!keep.empty()) resolution["keep"] = keep;
   chain(resolution, row->resolution, corr);
   txn->resolve_conflict(id, resolution);
+  sync_.writer().settle_waiting(*txn, now);  // as every writer does before commit
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   metrics_.add_ops_applied(1);
@@ -299,6 +300,7 @@ Json RefusedQueue::correct(const std::string& id, const Json& body, const Princi
                   {"conflicts", o.conflicts}, {"duplicates", o.duplicate_keys}};
   chain(resolution, row.resolution, corr);
   txn->resolve_refused(id, "applied", resolution);
+  sync_.writer().settle_waiting(*txn, now);  // as every writer does before commit
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   row.status = "applied";
