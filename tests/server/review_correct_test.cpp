@@ -339,3 +339,80 @@ TEST_CASE("a refused change dismissed by mistake is applied by a correction - th
   CHECK(listed.json()["refused"][0]["resolution"]["corrected"] == true);
   CHECK(listed.json()["refused"][0]["resolution"]["history"].size() == 2);
 }
+
+TEST_CASE("a merge that kept the wrong record is corrected - an edit since is not buried") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"7402"});
+  Device b = f.device("dev-b", {"7402"});
+  const std::string reviewer = f.reviewer();
+  json partial = konawe_record_1();
+  partial.erase("position");
+  REQUIRE(f.push(a, json::array({make_op(a.next_seq++, "rec-a", hlc_now(), konawe_record_1())}))
+              .status == 200);
+  REQUIRE(f.push(b, json::array({make_op(b.next_seq++, "rec-b", hlc_now(1), partial)})).status ==
+          200);
+  auto list = f.http().get("/v1/duplicates", reviewer);
+  REQUIRE(list.json()["duplicates"].size() == 1);
+  const std::string id = list.json()["duplicates"][0]["id"];
+  const std::string path = "/v1/duplicates/" + id + "/correct";
+  CHECK(problem(f.http().post(path, json{{"survivor", "rec-a"}, {"replaces", 1}},
+                              reviewer))["reason"] == "not_decided");
+  auto first =
+      f.http().post("/v1/duplicates/" + id + "/merge", json{{"survivor", "rec-b"}}, reviewer);
+  REQUIRE_MESSAGE(first.status == 200, first.body);
+
+  // Officer b, having pulled the merge, corrects rec-b's phone afterwards.
+  f.pull_all(b);
+  json rb = find_record(f.records(reviewer), "rec-b");
+  const json phone_seen = rb["versions"]["phone"];
+  const uint64_t later = std::max<uint64_t>(hlc_now(), phone_seen[0].get<uint64_t>() + 1);
+  REQUIRE(
+      f.push(b, json::array({make_op(b.next_seq++, "rec-b", later, json{{"phone", "081299998888"}},
+                                     json{{"phone", phone_seen}})}))
+          .status == 200);
+
+  // Bad input changes nothing.
+  CHECK(problem(f.http().post(path, json{{"survivor", "rec-b"}, {"replaces", 1}},
+                              reviewer))["reason"] == "same_decision");
+  CHECK(problem(f.http().post(path, json{{"survivor", "rec-a"}, {"replaces", 2}},
+                              reviewer))["reason"] == "stale_decision");
+  CHECK(f.http().post(path, json{{"survivor", "rec-x"}, {"replaces", 1}}, reviewer).status == 400);
+  CHECK(f.http().post(path, json{{"replaces", 1}}, reviewer).status == 400);
+  CHECK(f.http().post(path, json{{"survivor", "rec-a"}, {"replaces", 1}}, a.token).status == 403);
+  CHECK(f.http()
+            .post("/v1/duplicates/nope/correct", json{{"survivor", "rec-a"}, {"replaces", 1}},
+                  reviewer)
+            .status == 404);
+  CHECK(find_record(f.records(reviewer), "rec-a")["deleted"] == true);
+
+  // The correction: rec-a survives after all.
+  auto fix = f.http().post(path, json{{"survivor", "rec-a"}, {"replaces", 1}, {"note", "keliru"}},
+                           reviewer);
+  REQUIRE_MESSAGE(fix.status == 200, fix.body);
+  const json res = fix.json()["resolution"];
+  CHECK(res["decision"] == 2);
+  CHECK(res["survivor"] == "rec-a");
+  CHECK(res["merged"] == "rec-b");
+  CHECK(res["history"][0]["survivor"] == "rec-b");
+  json records = f.records(reviewer);
+  json ra = find_record(records, "rec-a");
+  rb = find_record(records, "rec-b");
+  CHECK(ra["deleted"] == false);
+  CHECK(ra["fields"].value("merged_into", "") == "");
+  CHECK(ra["fields"]["position"] == konawe_record_1()["position"]);
+  CHECK(rb["fields"]["merged_into"] == "rec-a");
+  // The officer's phone, written after the first merge, was not buried silently: the
+  // delete of rec-b opened an entry that holds it.
+  CHECK(res["conflicts"].get<int>() >= 1);
+  bool kept = false;
+  const json open = f.http().get("/v1/conflicts?status=open", reviewer).json();
+  for (const auto& c : open["conflicts"]) {
+    if (c["record_id"] == "rec-b" && c["field"] == "phone" &&
+        (c["winner"]["value"] == "081299998888" || c["loser"]["value"] == "081299998888"))
+      kept = true;
+  }
+  CHECK_MESSAGE(kept, open.dump());
+  auto listed = f.http().get("/v1/duplicates?status=merged", reviewer);
+  REQUIRE(listed.json()["duplicates"].size() == 1);
+  CHECK(listed.json()["duplicates"][0]["resolution"]["corrected"] == true);
+}

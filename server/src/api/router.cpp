@@ -131,6 +131,7 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"POST", "/v1/conflicts/{id}/correct", Access::kReviewer, true, &Router::correct},
       {"GET", "/v1/duplicates", Access::kReviewer, false, &Router::duplicates},
       {"POST", "/v1/duplicates/{id}/merge", Access::kReviewer, true, &Router::merge},
+      {"POST", "/v1/duplicates/{id}/correct", Access::kReviewer, true, &Router::merge_correct},
       {"GET", "/v1/refused", Access::kReviewer, false, &Router::refused},
       {"POST", "/v1/refused/{id}/apply", Access::kReviewer, true, &Router::refused_apply},
       {"POST", "/v1/refused/{id}/dismiss", Access::kReviewer, true, &Router::refused_dismiss},
@@ -501,6 +502,12 @@ Response Router::merge(const Request&, const Params& p, Json& body, const Princi
   if (auto it = body.find("survivor"); it != body.end() && it->is_string())
     detail["survivor"] = *it;
   audit_record(who, "merge", p.at(0), detail);
+  return json_response(out);
+}
+
+Response Router::merge_correct(const Request&, const Params& p, Json& body, const Principal* who) {
+  Json out = review_.correct_duplicate(p.at(0), body, *who);
+  audit_record(who, "merge_correct", p.at(0), correction_detail(out));
   return json_response(out);
 }
 

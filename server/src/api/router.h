@@ -113,6 +113,7 @@ class Router {
   Response conflicts(const Request&, const Params&, Json&, const Principal*);
   Response resolve(const Request&, const Params&, Json&, const Principal*);
   Response correct(const Request&, const Params&, Json&, const Principal*);
+  Response merge_correct(const Request&, const Params&, Json&, const Principal*);
   Response duplicates(const Request&, const Params&, Json&, const Principal*);
   Response merge(const Request&, const Params&, Json&, const Principal*);
   Response refused(const Request&, const Params&, Json&, const Principal*);

@@ -227,6 +227,128 @@ Json ReviewService::correct_conflict(const std::string& id, const Json& body,
   return j;
 }
 
+Json ReviewService::correct_duplicate(const std::string& id, const Json& body,
+                                      const Principal& who) {
+  const Correction corr = read_correction(body, {"survivor"});
+  const auto sv = body.find("survivor");
+  if (sv == body.end() || !sv->is_string()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "a merge is corrected by naming the other record as \"survivor\"");
+  }
+  const std::string survivor = sv->get<std::string>();
+  const int64_t now = sync_.now_ms();
+  auto txn = store_.begin_write();
+  auto d = txn->duplicate(id);
+  if (!d) throw Error(ErrorCode::kNotFound, "no duplicate entry with this id");
+  if (survivor != d->record_a && survivor != d->record_b) {
+    throw Error(ErrorCode::kInvalidArgument, "survivor must be one of the entry's two record ids");
+  }
+  const std::string other = survivor == d->record_a ? d->record_b : d->record_a;
+  const CollectionSchema* csp = sync_.schema().collection(d->collection);
+  if (!csp) throw Error(ErrorCode::kCorrupt, "a review entry names an unknown collection");
+  const CollectionSchema& cs = *csp;
+  const auto s = txn->load_record(d->collection, survivor);
+  const auto o = txn->load_record(d->collection, other);
+  if (!s || !o) throw Error(ErrorCode::kNotFound, "a record of this entry no longer exists");
+  if (!reader_sees(who, scope_of(cs, *s)) || !reader_sees(who, scope_of(cs, *o))) {
+    throw Error(ErrorCode::kNotFound, "no duplicate entry with this id");
+  }
+  check_replaces(d->resolved, d->resolution, corr);
+  if (d->resolution.value("survivor", "") == survivor) {
+    throw ProblemError(ErrorCode::kInvalidArgument,
+                       "this record already survives: a correction names the other one",
+                       Json{{"reason", "same_decision"}});
+  }
+  const Version seen = decision_version(d->resolution);
+  if (seen.empty()) throw Error(ErrorCode::kCorrupt, "a merged duplicate has no decision op");
+  const bool cross_region = scope_of(cs, *s) != scope_of(cs, *o);
+  const bool has_merged_into = cs.field("merged_into") != nullptr;
+  size_t opened = 0;
+  Json ops = Json::array();
+  auto run = [&](Op op) {
+    sync_.clock().observe(op.version.hlc);
+    opened += sync_.writer().apply(*txn, cs, op, OpContext{}, now).conflicts;
+    ops.push_back(encode_op(op, true));
+  };
+  // 1. The record the earlier merge deleted comes back: its values written again (nothing
+  //    overwritten) over the delete that merge wrote, merged_into cleared.
+  {
+    Op op = sync_.writer().new_server_op(*txn);
+    op.collection = d->collection;
+    op.id = survivor;
+    op.set = s->values();
+    op.set.erase("merged_into");
+    for (const auto& [name, _] : op.set.items()) op.base[name] = s->fields.at(name).version;
+    if (auto it = s->fields.find("merged_into"); has_merged_into && it != s->fields.end()) {
+      op.set["merged_into"] = nullptr;
+      op.base["merged_into"] = it->second.version;
+    }
+    op.base["*"] = seen;
+    run(std::move(op));
+  }
+  // 2. Its empty fields filled from the other record, as a merge does (no personal data
+  //    across regions).
+  {
+    const auto now_s = txn->load_record(d->collection, survivor);
+    Op op = sync_.writer().new_server_op(*txn);
+    op.collection = d->collection;
+    op.id = survivor;
+    for (const auto& [name, fv] : o->fields) {
+      if (fv.value.is_null() || name == "merged_into") continue;
+      if (const FieldDef* def = cs.field(name); cross_region && def && def->personal) continue;
+      auto it = now_s->fields.find(name);
+      if (it != now_s->fields.end() && !it->second.value.is_null()) continue;
+      op.set[name] = fv.value;
+      if (it != now_s->fields.end()) op.base[name] = it->second.version;
+    }
+    if (!op.set.empty()) {
+      run(std::move(op));
+    } else {
+      txn->set_meta("server_seq", std::to_string(op.seq - 1));  // unused: no seq gap
+    }
+  }
+  // 3. The other record points at the survivor and is deleted. Seen: the record as the
+  //    earlier decision left it, so an officer's edit of it since opens an entry
+  //    (delete_over_unseen_edit) instead of being buried.
+  if (has_merged_into) {
+    Op op = sync_.writer().new_server_op(*txn);
+    op.collection = d->collection;
+    op.id = other;
+    op.set = Json{{"merged_into", survivor}};
+    if (auto it = o->fields.find("merged_into"); it != o->fields.end()) {
+      op.base["merged_into"] = it->second.version;
+    }
+    run(std::move(op));
+  }
+  {
+    const auto now_o = txn->load_record(d->collection, other);
+    Op op = sync_.writer().new_server_op(*txn);
+    op.collection = d->collection;
+    op.id = other;
+    op.is_delete = true;
+    op.set = Json::object();
+    for (const auto& [name, fv] : now_o->fields) {
+      op.base[name] = name == "merged_into" ? fv.version : seen;
+    }
+    run(std::move(op));
+  }
+  Json resolution{{"by", who_json(who)},
+                  {"at_ms", now},
+                  {"survivor", survivor},
+                  {"merged", other},
+                  {"merged_into_field", has_merged_into},
+                  {"cross_region", cross_region},
+                  {"ops", ops},
+                  {"conflicts", opened}};
+  chain(resolution, d->resolution, corr);
+  txn->resolve_duplicate(id, resolution);
+  sync_.writer().settle_waiting(*txn, now);  // as every writer does before commit
+  txn->set_meta("clock", std::to_string(sync_.clock().last()));
+  txn->commit();
+  metrics_.add_ops_applied(ops.size());
+  return Json{{"id", id}, {"status", "merged"}, {"resolution", std::move(resolution)}};
+}
+
 Json RefusedQueue::correct(const std::string& id, const Json& body, const Principal& who) {
   const Correction corr = read_correction(body, {"set"});
   const auto set_it = body.find("set");

@@ -52,6 +52,12 @@ class ReviewService {
   // deletes it. Optional "take": ["<field>", ...]: fields whose value the reviewer chose
   // from the other record, written over the survivor's (the office page's per-field choice).
   Json merge_duplicate(const std::string& id, const Json& body, const Principal& who);
+  // A merge corrected (review_correct.cpp): body {"survivor": "<the record the earlier
+  // merge deleted>", "replaces": N, "note"?}. That record comes back (its values written
+  // again over the merge's delete, merged_into cleared), takes the other's empty fields,
+  // and the other is pointed at it and deleted with the earlier decision as its base.
+  // Errors as correct_conflict, plus reason same_decision (the survivor already survives).
+  Json correct_duplicate(const std::string& id, const Json& body, const Principal& who);
 
   // Reads for the central office (reviewer role).
   // {"records":[record_json...],"next":"<id>"|""}: records of `collection` (deleted ones
