@@ -148,8 +148,23 @@ TEST_CASE("review rows name the person and the officers - a decision shows its c
   r = f.admin({"duplicates", "merge", did, "--survivor", "B", "--yes"});
   CHECK(r.exit == 3);
   CHECK(has(r.err, "already merged"));
+  CHECK(has(r.err, "duplicates correct " + did));
+  // The merge kept the wrong record: `duplicates correct` brings the other one back, after
+  // showing the decision that stands and asking. Naming the survivor again changes nothing.
+  r = f.admin({"duplicates", "correct", did, "--survivor", "A", "--yes"});
+  CHECK(r.exit == 3);
+  CHECK(has(r.err, "already survives"));
+  r = f.admin({"duplicates", "correct", did, "--survivor", "B", "--note", "keliru"}, "y\n");
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(has(r.out, "The decision that stands now (to be replaced): → record "));
+  CHECK(has(r.out, "record " + b.substr(b.size() - 8) + ": deleted -> live again"));
+  CHECK(has(r.out, "corrected (decision 2): " + b + " kept"));
+  const json merged = f.json_of(f.admin({"--json", "duplicates", "list", "--status", "merged"}));
+  REQUIRE(merged["duplicates"].size() == 1);
+  CHECK(merged["duplicates"][0]["resolution"]["survivor"] == b);
+  CHECK(merged["duplicates"][0]["resolution"]["history"].size() == 1);
   r = f.admin({"duplicates", "list", "--status", "merged"}, {}, kWita);
-  CHECK(has(r.out, "kept · "));
+  CHECK(has(r.out, "kept (corrected) · "));
   CHECK(has(r.out, " WITA"));
 }
 

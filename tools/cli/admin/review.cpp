@@ -327,11 +327,14 @@ int duplicates(Admin& a, Args& args) {
     *a.out << tr("admin.duplicates_hint") << "\n";
     return kExitOk;
   }
-  if (verb != "merge")
+  if (verb != "merge" && verb != "correct")
     throw Error(ErrorCode::kInvalidArgument,
                 tr("usage.unknown_command", {{"cmd", "duplicates " + verb}}));
+  // `correct`: the merge kept the wrong record; the other one survives (POST .../correct).
+  const bool correcting = verb == "correct";
   const std::string ref = args.next();
   const auto survivor = args.value("survivor");
+  const auto note = correcting ? args.value("note") : std::nullopt;
   const bool yes = args.flag("yes");
   args.finish();
   if (ref.empty() || !survivor) throw Error(ErrorCode::kInvalidArgument, tr("admin.merge_usage"));
@@ -356,20 +359,52 @@ int duplicates(Admin& a, Args& args) {
   if (chosen.empty())
     throw Error(ErrorCode::kInvalidArgument, tr("admin.bad_survivor", {{"ref", *survivor}}));
   const std::string short_did = d.value("id", "").substr(0, 8);
-  if (d.value("status", "") != "open") {
+  const bool merged = d.value("status", "") != "open";
+  if (merged && !correcting) {
     *a.err << tr("review.already_merged",
                  {{"id", short_did}, {"decision", printable(decision_text(a, d))}})
            << "\n";
     return kExitRefused;
   }
-  if (!preview_merge(a, d, chosen) || !confirm(a, yes)) {
+  Json body{{"survivor", chosen}};
+  if (correcting) {
+    const Json res = d.value("resolution", Json::object());
+    if (!merged || res.value("survivor", "") == chosen) {
+      *a.err << tr(merged ? "review.same_survivor" : "review.not_merged", {{"id", short_did}})
+             << "\n";
+      return kExitRefused;
+    }
+    body["replaces"] = res.value("decision", 1);
+    if (note) body["note"] = *note;
+    *a.out << tr("review.correcting", {{"decision", printable(decision_text(a, d))}}) << "\n";
+  }
+  bool shown = preview_merge(a, d, chosen);
+  if (shown && correcting) {
+    *a.out << "  " << tr("review.preview_revived", {{"id", printable(short_id(chosen))}}) << "\n";
+  }
+  if (!shown || !confirm(a, yes)) {
     *a.err << tr("review.not_done") << "\n";
     return kExitCancelled;
   }
-  Json r = a.api->post("/v1/duplicates/" + url_encode(d.value("id", "")) + "/merge",
-                       Json{{"survivor", chosen}});
+  Json r;
+  try {
+    r = a.api->post(
+        "/v1/duplicates/" + url_encode(d.value("id", "")) + (correcting ? "/correct" : "/merge"),
+        body);
+  } catch (const Error& e) {
+    if (!correcting || e.code() != ErrorCode::kAlreadyExists) throw;
+    *a.err << tr("review.stale_decision", {{"id", short_did}}) << "\n";
+    return kExitRefused;
+  }
   if (a.json) {
     print_json(*a.out, r);
+  } else if (correcting) {
+    const Json& res = r.value("resolution", Json::object());
+    *a.out << tr("admin.merge_corrected", {{"id", short_did},
+                                           {"survivor", chosen},
+                                           {"n", std::to_string(res.value("decision", 0))}})
+           << "\n";
+    if (res.value("conflicts", 0) > 0) *a.out << tr("review.correction_opened") << "\n";
   } else {
     *a.out << tr("admin.merged", {{"id", d.value("id", "").substr(0, 8)}, {"survivor", chosen}})
            << "\n";

@@ -207,6 +207,8 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
   duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
                       dua rekaman berdampingan, ≠ menandai beda
   duplicates merge ID --survivor A|B|ID_REKAMAN [--yes]
+  duplicates correct ID --survivor A|B|ID_REKAMAN [--note ALASAN] [--yes]
+                      penggabungan mempertahankan rekaman yang salah: yang lain kembali
   refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
                [--limit N] [--after ID]
                       perubahan yang ditolak server (di luar wilayah, tidak sah): perangkat,
@@ -266,6 +268,8 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   duplicates list [--status open|merged|all] [--limit N] [--after ID] [--all-pages]
                       the two records side by side, ≠ marks differences
   duplicates merge ID --survivor A|B|RECORD_ID [--yes]
+  duplicates correct ID --survivor A|B|RECORD_ID [--note WHY] [--yes]
+                      the merge kept the wrong record: the other one comes back
   refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages]
                [--limit N] [--after ID]
                       changes the server refused (outside regions, invalid): device, record,

@@ -76,16 +76,34 @@ void add_review_entries(Catalogue& c) {
         "pada sinkronisasi berikutnya.",
         "Conflict {id} corrected (decision {n}): {decision}. The new decision reaches the "
         "laptops at their next sync."}},
+      {"review.not_merged",
+       {"Duplikat {id} belum digabung, jadi belum ada yang dikoreksi: gabungkan dengan "
+        "lumbung-admin duplicates merge {id}. Tidak ada yang diubah.",
+        "Duplicate {id} is not merged yet, so there is nothing to correct: merge it with "
+        "lumbung-admin duplicates merge {id}. Nothing was changed."}},
+      {"review.same_survivor",
+       {"Rekaman itu sudah dipertahankan oleh keputusan duplikat {id}; koreksi menyebut rekaman "
+        "yang lain. Tidak ada yang diubah.",
+        "That record already survives in duplicate {id}'s decision; a correction names the "
+        "other one. Nothing was changed."}},
+      {"review.preview_revived",
+       {"rekaman {id}: dihapus -> ada lagi (nilainya kembali)",
+        "record {id}: deleted -> live again (its values come back)"}},
+      {"admin.merge_corrected",
+       {"Duplikat {id} dikoreksi (keputusan ke-{n}): {survivor} dipertahankan. Keputusan baru "
+        "sampai ke laptop pada sinkronisasi berikutnya.",
+        "Duplicate {id} corrected (decision {n}): {survivor} kept. The new decision reaches "
+        "the laptops at their next sync."}},
       {"admin.correct_usage",
        {"pakai: conflicts correct ID --keep winner|loser, atau --value NILAI (salah satu); "
         "--note ALASAN; --yes tanpa bertanya",
         "use: conflicts correct ID --keep winner|loser, or --value VALUE (one of them); --note "
         "WHY; --yes without asking"}},
       {"review.already_merged",
-       {"Duplikat {id} sudah digabung: {decision}. Server tidak membatalkan penggabungan; "
-        "tidak ada yang diubah.",
-        "Duplicate {id} is already merged: {decision}. The server does not undo a merge; "
-        "nothing was changed."}},
+       {"Duplikat {id} sudah digabung: {decision}. Bila rekaman yang salah yang dipertahankan: "
+        "lumbung-admin duplicates correct {id} --survivor A|B. Tidak ada yang diubah.",
+        "Duplicate {id} is already merged: {decision}. If the wrong record was kept: "
+        "lumbung-admin duplicates correct {id} --survivor A|B. Nothing was changed."}},
   });
 }
 
