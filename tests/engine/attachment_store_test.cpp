@@ -1,6 +1,7 @@
 // Attachments on one laptop (issue 17), no server: the schema's attachment type, the value
 // a record holds, and the laptop's attachment file (sealed with an encrypted store).
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <sstream>
@@ -206,4 +207,42 @@ TEST_CASE("attach keeps the bytes sealed and writes the reference into the recor
   ob.device_id = "laptop-b";
   auto other = Store::open(ob);
   CHECK_THROWS_AS(AttachmentStore::open(*other, path), Error);
+}
+
+TEST_CASE("an attachment file from before refusal codes opens and keeps a refusal's code") {
+  test::TempDir dir;
+  OpenOptions o;
+  o.path = dir.path() + "/a.db";
+  o.schema = test::enrolment_schema();
+  o.device_id = "laptop-a";
+  auto store = Store::open(o);
+  const std::string path = AttachmentStore::path_for(o.path);
+  const std::string id = store->create("enrolment", test::konawe_enrolment(1));
+  const std::string bytes = "\xFF\xD8\xFF" + std::string(3000, 'k');
+  std::string sha;
+  {
+    auto att = AttachmentStore::open(*store, path);
+    sha = att->attach("enrolment", id, "foto_ktp", bytes, "image/jpeg", "ktp.jpg").sha256;
+    att->set_failed(sha, "the server's space for this device's attachments is full");
+  }
+  // The file as the first attachment build left it: no error_code column.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "ALTER TABLE att DROP COLUMN error_code", nullptr, nullptr, nullptr) ==
+        SQLITE_OK);
+  sqlite3_close(db);
+
+  auto att = AttachmentStore::open(*store, path);
+  auto info = att->info(sha);
+  REQUIRE(info);
+  CHECK(info->state == AttachmentState::kFailed);
+  CHECK(info->error.find("full") != std::string::npos);
+  CHECK(info->error_code.empty());  // not known then
+  CHECK(att->read(sha) == bytes);
+  att->set_failed(sha, "full again", "quota_exceeded");
+  CHECK(att->info(sha)->error_code == "quota_exceeded");
+  att->set_sent(sha, 1000, false);  // a success clears the refusal
+  CHECK(att->info(sha)->error.empty());
+  CHECK(att->info(sha)->error_code.empty());
+  CHECK(att->partial_bytes(sha) == 0);
 }

@@ -56,6 +56,27 @@ struct AttachmentInfo {
   uint64_t sent = 0;   // bytes the server confirmed holding
   bool local = false;  // the bytes are on this laptop
   std::string error;   // why the last attempt failed ("" after a success)
+  // The stable code of that refusal (error_code_name: "quota_exceeded" when the server's
+  // space for this device is full; "" after a success or from before codes were kept).
+  std::string error_code;
+};
+
+// What fetches learned about the link: how large a range arrived whole, how many bytes the
+// link carries between cuts. Handed to several AttachmentStore::fetch() calls in a row (the
+// photos of one sync or one screen), so that only the first starts small and learns the
+// link; the others start from what it learned (a fetch without one sizes from scratch, as
+// every fetch did before). One per link; not thread-safe (one fetch at a time).
+class FetchLink {
+ public:
+  FetchLink();
+  ~FetchLink();
+  FetchLink(const FetchLink&) = delete;
+  FetchLink& operator=(const FetchLink&) = delete;
+  struct State;
+  State& state() { return *state_; }
+
+ private:
+  std::unique_ptr<State> state_;
 };
 
 class AttachmentStore {
@@ -81,13 +102,17 @@ class AttachmentStore {
 
   // The bytes, if they are on this laptop (checked against their sha256).
   std::optional<std::string> read(const std::string& sha256) const;
+  // Bytes of `sha256` kept from a fetch that stopped (the next fetch goes on from there);
+  // 0 if none.
+  uint64_t partial_bytes(const std::string& sha256) const;
   std::optional<AttachmentInfo> info(const std::string& sha256) const;
   // Attachments not yet whole on the server, oldest first.
   std::vector<AttachmentInfo> unsent() const;
 
   // For the sync (attachment_sync.cpp): what the server confirmed; a refusal.
   void set_sent(const std::string& sha256, uint64_t sent, bool complete);
-  void set_failed(const std::string& sha256, const std::string& error);
+  void set_failed(const std::string& sha256, const std::string& error,
+                  const std::string& error_code = "");
   // Keeps bytes fetched from the server (state kOnServer). Checks their sha256.
   void keep_fetched(const AttachmentRef& ref, const std::string& bytes);
 
@@ -96,11 +121,13 @@ class AttachmentStore {
   // In ranges sized to the link; a fetch that stops (kTransport after the retries,
   // kCancelled) keeps the bytes it received, sealed, and the next fetch of the same file
   // goes on from there. They are also written every 64 KiB: a kill loses at most that.
+  // With `link`, ranges start at the size earlier fetches through it reached (FetchLink).
+  // SyncOptions::cancel stops it, the range on its way too (kCancelled; what arrived is kept).
   // Throws Error(kNotFound) if the record has no such attachment, the server's refusal
   // (kForbidden / kOutOfScope / kNotFound), or kTransport after the retries.
   std::string fetch(Transport& transport, const std::string& token, const std::string& collection,
                     const std::string& record_id, const std::string& field,
-                    const SyncOptions& options = {});
+                    const SyncOptions& options = {}, FetchLink* link = nullptr);
 
   struct Impl;
 
@@ -111,9 +138,11 @@ class AttachmentStore {
 
 // Sends every attachment not yet whole on the server, oldest first (called by
 // SyncClient::sync after the records when SyncOptions::attachments is set). A refusal of
-// one attachment (quota, checksum, size) is kept on it (AttachmentInfo::error) and the
-// next one is tried. Throws only for what stops every attachment: Error(kUnauthorized /
-// kForbidden for the device), kCancelled, kTransport after SyncOptions::max_attempts.
+// one attachment (quota, checksum, size) is kept on it (AttachmentInfo::error and
+// error_code, e.g. "quota_exceeded") and the next one is tried; it is tried again at the
+// next sync (a file refused at its first chunk with a 1 KiB chunk). Throws only for what
+// stops every attachment: Error(kUnauthorized / kForbidden for the device), kCancelled,
+// kTransport after SyncOptions::max_attempts.
 AttachmentSyncReport upload_attachments(AttachmentStore& attachments, Transport& transport,
                                         const std::string& token, const SyncOptions& options);
 

@@ -38,6 +38,7 @@ enum class ErrorCode {
   kRateLimited,        // too many requests; retry later
   kTransport,          // the link failed (timeout, refused, cut)
   kCancelled,          // the caller cancelled a long operation
+  kQuotaExceeded,      // the server's space for this device's attachments is full (retry later)
   kInternal,           // a bug: an invariant did not hold (keep last: error_code_from_name)
 };
 

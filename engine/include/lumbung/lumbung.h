@@ -490,7 +490,9 @@ LB_EXPORT char* lb_attach_file(lb_store* store, const char* collection, const ch
  * LB_ERR_OUT_OF_SCOPE / LB_ERR_NOT_FOUND from the server, LB_ERR_TLS_REFUSED, ...). On
  * failure *bytes is NULL and *size 0. A fetch blocks on the network and is serialised with
  * the other calls on `sync`: call it off the UI thread; lb_sync_cancel(sync) stops it with
- * LB_ERR_CANCELLED. Otherwise thread-safe. */
+ * LB_ERR_CANCELLED (what arrived is kept: the next open goes on from there). Fetches through
+ * one `sync` size their ranges from what the previous ones learned of the link.
+ * Otherwise thread-safe. */
 LB_EXPORT int lb_attachment_open(lb_store* store, lb_sync* sync, const char* collection,
                                  const char* record_id, const char* field, void** bytes,
                                  size_t* size, lb_error* err);

@@ -10,6 +10,8 @@
 //              Store::derive_key("lumbung attachments v1"): AES-256-GCM, so a changed or
 //              moved blob does not open
 //       state  waiting | sending | on_server | failed; sent = bytes the server confirmed
+//       error, error_code  why the server refused it last (error_code added later: a file
+//              made before gains the column when opened)
 //   partial(sha PRIMARY KEY, bytes)
 //       the first bytes of a file whose fetch stopped (a cut past the retries, a cancel),
 //       sealed like att.bytes ("partial" in the associated data); the next fetch goes on
@@ -31,7 +33,8 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHO
 CREATE TABLE IF NOT EXISTS att(
   sha TEXT PRIMARY KEY, size INTEGER NOT NULL, mime TEXT NOT NULL, name BLOB NOT NULL,
   bytes BLOB, state TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0,
-  error TEXT NOT NULL DEFAULT '', added_ms INTEGER NOT NULL);
+  error TEXT NOT NULL DEFAULT '', added_ms INTEGER NOT NULL,
+  error_code TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS partial(sha TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;
 )sql";
 
@@ -105,7 +108,7 @@ std::string AttachmentStore::Impl::open_sealed(const std::string& sha, const cha
 
 std::optional<AttachmentInfo> AttachmentStore::Impl::load(const std::string& sha) const {
   auto& st = db->prepare(
-      "SELECT size, mime, name, bytes IS NOT NULL, state, sent, error FROM att "
+      "SELECT size, mime, name, bytes IS NOT NULL, state, sent, error, error_code FROM att "
       "WHERE sha=?1");
   st.bind(1, sha);
   if (!st.step()) {
@@ -121,6 +124,7 @@ std::optional<AttachmentInfo> AttachmentStore::Impl::load(const std::string& sha
   i.state = state_from(st.column_view(4));
   i.sent = static_cast<uint64_t>(st.column_int(5));
   i.error = st.column_text(6);
+  i.error_code = st.column_text(7);
   st.reset();
   i.ref.name = open_sealed(sha, "name", name);
   return i;
@@ -133,6 +137,13 @@ std::unique_ptr<AttachmentStore> AttachmentStore::open(Store& store, const std::
   auto impl = std::make_unique<Impl>(store);
   impl->db = std::make_unique<sql::Database>(path);
   impl->db->exec(kDdl);
+  {  // A file from before error_code: add the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+    auto& cols =
+        impl->db->prepare("SELECT 1 FROM pragma_table_info('att') WHERE name='error_code'");
+    const bool has = cols.step();
+    cols.reset();
+    if (!has) impl->db->exec("ALTER TABLE att ADD COLUMN error_code TEXT NOT NULL DEFAULT ''");
+  }
   impl->key = store.derive_key("lumbung attachments v1");
   auto& get = impl->db->prepare("SELECT value FROM meta WHERE key='device_id'");
   std::string owner = get.step() ? get.column_text(0) : std::string();
@@ -233,7 +244,7 @@ std::vector<AttachmentInfo> AttachmentStore::unsent() const {
 
 void AttachmentStore::set_sent(const std::string& sha256, uint64_t sent, bool complete) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->db->prepare("UPDATE att SET sent=?2, state=?3, error='' WHERE sha=?1")
+  impl_->db->prepare("UPDATE att SET sent=?2, state=?3, error='', error_code='' WHERE sha=?1")
       .bind(1, sha256)
       .bind(2, static_cast<int64_t>(sent))
       .bind(3, complete   ? "on_server"
@@ -242,11 +253,13 @@ void AttachmentStore::set_sent(const std::string& sha256, uint64_t sent, bool co
       .run();
 }
 
-void AttachmentStore::set_failed(const std::string& sha256, const std::string& error) {
+void AttachmentStore::set_failed(const std::string& sha256, const std::string& error,
+                                 const std::string& error_code) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->db->prepare("UPDATE att SET state='failed', error=?2 WHERE sha=?1")
+  impl_->db->prepare("UPDATE att SET state='failed', error=?2, error_code=?3 WHERE sha=?1")
       .bind(1, sha256)
       .bind(2, error)
+      .bind(3, error_code)
       .run();
 }
 
@@ -262,6 +275,10 @@ std::string AttachmentStore::Impl::load_partial(const std::string& sha) const {
   } catch (const Error&) {
     return {};  // damaged: the fetch starts again from 0 (the whole hash is checked anyway)
   }
+}
+
+uint64_t AttachmentStore::partial_bytes(const std::string& sha256) const {
+  return impl_->load_partial(sha256).size();  // opened, so damaged bytes count as none
 }
 
 void AttachmentStore::Impl::save_partial(const std::string& sha, const std::string& bytes) {

@@ -186,7 +186,8 @@ int lb_attachment_open(lb_store* store, lb_sync* sync, const char* collection,
     }
     std::lock_guard<std::mutex> op(h.op_mutex);  // the transport is single-threaded
     RunScope scope(h);                           // lb_sync_cancel stops the fetch
-    give_bytes(att.fetch(*h.transport, h.token, col, id, fld, run_options(h)), bytes, size);
+    give_bytes(att.fetch(*h.transport, h.token, col, id, fld, run_options(h), &h.fetch_link), bytes,
+               size);
   });
 }
 

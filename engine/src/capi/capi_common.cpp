@@ -59,6 +59,8 @@ int to_c_code(ErrorCode code) {
       return LB_ERR_UNAUTHORIZED;
     case ErrorCode::kForbidden:
       return LB_ERR_FORBIDDEN;
+    case ErrorCode::kQuotaExceeded:  // no C code of its own (the C API's codes are fixed)
+      return LB_ERR_FORBIDDEN;
     case ErrorCode::kOutOfScope:
       return LB_ERR_OUT_OF_SCOPE;
     case ErrorCode::kBodyTooLarge:

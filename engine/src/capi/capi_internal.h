@@ -94,6 +94,9 @@ struct lb_sync {
   std::unique_ptr<lumbung::SyncClient> client;
   std::shared_ptr<lumbung::capi::AttachmentSlot> attachments;
   std::string token;  // the client's, for attachment fetches (guarded by op_mutex)
+  // What lb_attachment_open's fetches learned about the link, so that the photos opened
+  // one after another through this handle size their ranges once (guarded by op_mutex).
+  lumbung::FetchLink fetch_link;
   // lb_sync_on_changed's callback (guarded by op_mutex).
   lb_changed_fn on_changed = nullptr;
   void* on_changed_user = nullptr;

@@ -54,6 +54,8 @@ const char* error_code_name(ErrorCode code) noexcept {
       return "transport_error";
     case ErrorCode::kCancelled:
       return "cancelled";
+    case ErrorCode::kQuotaExceeded:
+      return "quota_exceeded";
     case ErrorCode::kInternal:
       return "internal_error";
   }

@@ -56,6 +56,11 @@ int http_status_for(ErrorCode code) {
       return 403;
     case ErrorCode::kOutOfScope:
       return 403;
+    // 403 as before it had a code of its own: a client that does not know the code treats
+    // it as a refusal of this one file (not retried on the spot, tried at the next sync);
+    // 507 would be a 5xx, which clients retry at once and then take for a dead link.
+    case ErrorCode::kQuotaExceeded:
+      return 403;
     case ErrorCode::kNotFound:
       return 404;
     case ErrorCode::kMethodNotAllowed:

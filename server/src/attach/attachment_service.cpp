@@ -186,7 +186,7 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
     if (auto old = files_.find(sha); old && old->device == who.device_id) used -= old->size;
     if (used + size > limits_.device_quota_bytes) {
       // Refused before anything is written: no .meta, no .part (nothing to collect later).
-      throw Error(ErrorCode::kForbidden,
+      throw Error(ErrorCode::kQuotaExceeded,
                   "the server's space for this device's attachments is full: it holds " +
                       mib(used) + " of its quota of " + mib(limits_.device_quota_bytes) +
                       " and this file needs " + mib(size) +

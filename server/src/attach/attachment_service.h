@@ -56,8 +56,8 @@ class AttachmentService {
   // {"received", "complete"} as status() would.
   // Refuses: a chunk whose checksum does not match (kValidationFailed, field "chunk"), a
   // size beyond every attachment field's max_size (kBodyTooLarge), a MIME type no field
-  // allows (kValidationFailed, field "mime"), the device's quota (kForbidden, field
-  // "quota"), whole bytes that do not hash to `sha` (kValidationFailed, field "sha256"; the
+  // allows (kValidationFailed, field "mime"), the device's quota (kQuotaExceeded: 403
+  // quota_exceeded, field "quota"), whole bytes that do not hash to `sha` (kValidationFailed, field "sha256"; the
   // upload is dropped).
   Json put_chunk(const Principal& who, const std::string& sha, uint64_t offset, uint64_t size,
                  const std::string& mime, const std::string& chunk, const std::string& chunk_sha);

@@ -35,6 +35,11 @@ void add_attach_entries(Catalogue& c) {
       {"attach.state_failed",
        {"gagal dikirim ({error}); dicoba lagi saat sync berikutnya",
         "failed ({error}); tried again at the next sync"}},
+      {"attach.state_quota",
+       {"belum dikirim: ruang lampiran laptop ini di server penuh; tersimpan di laptop dan "
+        "dikirim otomatis saat sync setelah kantor menambah kuota",
+        "not sent: this laptop's attachment space on the server is full; kept on the laptop "
+        "and sent by a sync once the office raises the quota"}},
       {"attach.state_remote",
        {"di server, belum ada di laptop ini (lumbung open NIK {field})",
         "on the server, not on this laptop (lumbung open NIK {field})"}},
@@ -45,6 +50,18 @@ void add_attach_entries(Catalogue& c) {
        {"Lampiran terkirim: {n} ({up} lewat jaringan)",
         "Attachments sent: {n} ({up} on the link)"}},
       {"attach.failed", {"lampiran {sha}: {error}", "attachment {sha}: {error}"}},
+      {"attach.failed_quota",
+       {"lampiran {sha}: ruang lampiran di server penuh ({error})",
+        "attachment {sha}: the attachment space on the server is full ({error})"}},
+      {"attach.quota_todo",
+       {"Ruang lampiran laptop ini di server sudah penuh. Rekaman sudah terkirim dan foto tetap "
+        "aman di laptop. Minta admin kantor menambah kuota lampiran (lumbung-server "
+        "--attachment-quota-mb) atau menghapus lampiran yang tidak terpakai, lalu jalankan "
+        "lumbung sync lagi: foto dikirim otomatis.",
+        "This laptop's attachment space on the server is full. The records were sent and the "
+        "photos are safe on the laptop. Ask the office admin to raise the attachment quota "
+        "(lumbung-server --attachment-quota-mb) or remove unused attachments, then run "
+        "lumbung sync again: the photos are sent by themselves."}},
       {"attach.failed_total",
        {"{n} lampiran belum terkirim; rekaman tetap terkirim. Dicoba lagi saat sync berikutnya.",
         "{n} attachments not sent; the records were. Tried again at the next sync."}},
@@ -54,6 +71,19 @@ void add_attach_entries(Catalogue& c) {
       {"open.fetching",
        {"mengambil lampiran dari server ({size})...",
         "fetching the attachment from the server ({size})..."}},
+      {"open.resuming",
+       {"melanjutkan pengambilan lampiran: {kept} dari {size} sudah ada di laptop...",
+        "going on with the attachment: {kept} of {size} already on this laptop..."}},
+      {"open.cancelled",
+       {"Dibatalkan. {kept} dari {size} tersimpan di laptop (terenkripsi); jalankan lumbung "
+        "open lagi untuk melanjutkan dari situ.",
+        "Cancelled. {kept} of {size} kept on this laptop (sealed); run lumbung open again to go "
+        "on from there."}},
+      {"open.unreachable",
+       {"Server tidak terjangkau ({detail}). {kept} dari {size} tersimpan di laptop; jalankan "
+        "lumbung open lagi saat sinyal ada untuk melanjutkan.",
+        "The server cannot be reached ({detail}). {kept} of {size} kept on this laptop; run "
+        "lumbung open again when there is a signal to go on from there."}},
       {"open.cannot_write",
        {"tidak bisa menulis {file} (sudah ada? pilih nama lain)",
         "cannot write {file} (does it exist? choose another name)"}},

@@ -70,6 +70,7 @@ std::string state_text(const AttachmentInfo& i) {
     case AttachmentState::kOnServer:
       return tr("attach.state_on_server");
     case AttachmentState::kFailed:
+      if (i.error_code == "quota_exceeded") return tr("attach.state_quota");
       return tr("attach.state_failed", {{"error", printable(i.error)}});
   }
   return "";
@@ -92,11 +93,11 @@ void print_attachments(Context& ctx, Laptop& lap, const Record& r) {
     if (!ref) continue;
     if (!att) att = open_attachments(lap);
     auto info = att->info(ref->sha256);
-    const std::string state = !info || !info->local ? tr("attach.state_remote",
-                                                         {{"field", f.name}})
-                                                    : state_text(*info);
-    *ctx.out << "  📎 " << field_label(f) << ": " << printable(ref->name.empty() ? f.name : ref->name)
-             << " (" << human_bytes(static_cast<uint64_t>(ref->size)) << ") - " << state << "\n";
+    const std::string state =
+        !info || !info->local ? tr("attach.state_remote", {{"field", f.name}}) : state_text(*info);
+    *ctx.out << "  📎 " << field_label(f) << ": "
+             << printable(ref->name.empty() ? f.name : ref->name) << " ("
+             << human_bytes(static_cast<uint64_t>(ref->size)) << ") - " << state << "\n";
   }
 }
 
@@ -110,26 +111,42 @@ void attachment_progress(Context& ctx, const AttachmentProgress& p) {
            << "\n";
 }
 
-void report_attachments(Context& ctx, const AttachmentSyncReport& r) {
+void report_attachments(Context& ctx, const AttachmentSyncReport& r, const AttachmentStore* att) {
   if (r.sent == 0 && r.failed == 0) return;
   if (r.sent > 0) {
     *ctx.out << tr("attach.sent", {{"n", std::to_string(r.sent)}, {"up", human_bytes(r.bytes_up)}})
              << "\n";
   }
+  bool quota = false;
   for (const auto& [sha, why] : r.errors) {
-    *ctx.out << "  ✗ " << tr("attach.failed", {{"sha", sha.substr(0, 12)}, {"error", printable(why)}})
+    const auto info = att ? att->info(sha) : std::nullopt;
+    // (this sync's refusal: a link that failed on it keeps the previous sync's code)
+    const bool full = info && info->error_code == "quota_exceeded" && info->error == why;
+    quota = quota || full;
+    // The server's own words stay for the office (they name the quota and the flag).
+    *ctx.out << "  ✗ "
+             << tr(full ? "attach.failed_quota" : "attach.failed",
+                   {{"sha", sha.substr(0, 12)}, {"error", printable(why)}})
              << "\n";
   }
+  if (quota) *ctx.out << tr("attach.quota_todo") << "\n";
   if (r.failed > 0) {
     *ctx.out << tr("attach.failed_total", {{"n", std::to_string(r.failed)}}) << "\n";
   }
 }
 
-Json attachments_json(const AttachmentSyncReport& r) {
+Json attachments_json(const AttachmentSyncReport& r, const AttachmentStore* att) {
   Json errors = Json::array();
-  for (const auto& [sha, why] : r.errors) errors.push_back({{"sha256", sha}, {"error", why}});
-  return Json{{"sent", r.sent},         {"already", r.already},   {"failed", r.failed},
-              {"bytes", r.bytes},       {"bytes_up", r.bytes_up}, {"requests", r.requests},
+  for (const auto& [sha, why] : r.errors) {
+    Json e{{"sha256", sha}, {"error", why}};
+    const auto info = att ? att->info(sha) : std::nullopt;
+    if (info && !info->error_code.empty() && info->error == why) {
+      e["code"] = info->error_code;  // e.g. quota_exceeded
+    }
+    errors.push_back(std::move(e));
+  }
+  return Json{{"sent", r.sent},   {"already", r.already},   {"failed", r.failed},
+              {"bytes", r.bytes}, {"bytes_up", r.bytes_up}, {"requests", r.requests},
               {"errors", errors}};
 }
 
@@ -169,7 +186,8 @@ int cmd_attach(Context& ctx, Args& args) {
     list += (list.empty() ? "" : ", ") + m;
   }
   if (!allowed) {
-    *ctx.err << tr("attach.wrong_type", {{"label", field_label(f)}, {"mime", mime}, {"allowed", list}})
+    *ctx.err << tr("attach.wrong_type",
+                   {{"label", field_label(f)}, {"mime", mime}, {"allowed", list}})
              << "\n";
     return kExitRefused;
   }
@@ -207,15 +225,40 @@ int cmd_open(Context& ctx, Args& args) {
     if (url.empty()) throw Error(ErrorCode::kInvalidArgument, tr("sync.no_server"));
     if (const int rc = office_trust_or_explain(ctx, lap, url); rc != kExitOk) return rc;
     auto transport = make_http_transport(url, transport_options(60000, &lap.config()));
-    *ctx.err << tr("open.fetching", {{"size", human_bytes(static_cast<uint64_t>(aref->size))}})
-             << "\n";
-    bytes = att->fetch(*transport, lap.token(), cs.name(), r.id, field);
+    const uint64_t size = static_cast<uint64_t>(aref->size);
+    if (const uint64_t kept = att->partial_bytes(aref->sha256); kept > 0) {
+      *ctx.err << tr("open.resuming", {{"kept", human_bytes(kept)}, {"size", human_bytes(size)}})
+               << "\n";
+    } else {
+      *ctx.err << tr("open.fetching", {{"size", human_bytes(size)}}) << "\n";
+    }
+    // Ctrl-C stops the range on its way; what arrived stays on the laptop (sealed) and the
+    // next `lumbung open` goes on from there.
+    const Interrupts interrupts;
+    SyncOptions o;
+    o.cancel = interrupts.flag();
+    try {
+      bytes = att->fetch(*transport, lap.token(), cs.name(), r.id, field, o);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kCancelled && e.code() != ErrorCode::kTransport) throw;
+      const std::string kept = human_bytes(att->partial_bytes(aref->sha256));
+      if (e.code() == ErrorCode::kCancelled) {
+        *ctx.err << tr("open.cancelled", {{"kept", kept}, {"size", human_bytes(size)}}) << "\n";
+      } else {
+        *ctx.err << tr("open.unreachable", {{"kept", kept},
+                                            {"size", human_bytes(size)},
+                                            {"detail", printable(e.what())}})
+                 << "\n";
+      }
+      return exit_code_for(e.code());
+    }
   }
   if (out_path.empty()) out_path = field + "-" + r.id.substr(0, 8) + ext_of(aref->mime);
   // Personal data: readable by the officer only, and never over an existing file.
   const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    throw Error(ErrorCode::kInvalidArgument, tr("open.cannot_write", {{"file", printable(out_path)}}));
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("open.cannot_write", {{"file", printable(out_path)}}));
   }
   size_t done = 0;
   while (done < bytes->size()) {
@@ -227,8 +270,7 @@ int cmd_open(Context& ctx, Args& args) {
     done += static_cast<size_t>(n);
   }
   ::close(fd);
-  *ctx.out << tr("open.done", {{"file", printable(out_path)},
-                               {"size", human_bytes(bytes->size())}})
+  *ctx.out << tr("open.done", {{"file", printable(out_path)}, {"size", human_bytes(bytes->size())}})
            << "\n";
   return kExitOk;
 }

@@ -75,6 +75,27 @@ extern "C" void on_interrupt(int) {
 
 }  // namespace
 
+struct Interrupts::Saved {
+  struct sigaction int_ {
+  }, term{};
+};
+
+Interrupts::Interrupts() : saved_(std::make_unique<Saved>()) {
+  g_cancel = false;
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &saved_->int_);
+  sigaction(SIGTERM, &sa, &saved_->term);
+}
+
+Interrupts::~Interrupts() {
+  sigaction(SIGINT, &saved_->int_, nullptr);
+  sigaction(SIGTERM, &saved_->term, nullptr);
+}
+
+const std::atomic<bool>* Interrupts::flag() const { return &g_cancel; }
+
 int cmd_config(Context& ctx, Args& args) {
   const auto officer = args.value("officer");
   const auto label = args.value("label");
@@ -224,22 +245,8 @@ int cmd_sync(Context& ctx, Args& args) {
   }
   ProgressBar bar(*ctx.err, is_terminal(2), ctx.json);
   if (!quiet) o.on_progress = [&](const SyncProgress& p) { bar.update(p); };
-  g_cancel = false;
-  o.cancel = &g_cancel;
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {
-  }, old_term{};
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  struct Restore {
-    struct sigaction a, b;
-    ~Restore() {
-      sigaction(SIGINT, &a, nullptr);
-      sigaction(SIGTERM, &b, nullptr);
-    }
-  } restore{old_int, old_term};
+  const Interrupts interrupts;
+  o.cancel = interrupts.flag();
 
   const uint64_t conflicts_before = lap.store().stats().open_conflicts;
   try {
@@ -261,19 +268,20 @@ int cmd_sync(Context& ctx, Args& args) {
     const uint64_t opened = lap.store().stats().open_conflicts -
                             std::min(lap.store().stats().open_conflicts, conflicts_before);
     if (ctx.json) {
-      print_json(*ctx.out, Json{{"pushed", r.pushed},
-                                {"pulled", r.pulled},
-                                {"applied", r.applied},
-                                {"conflicts", r.conflicts},
-                                {"open_conflicts", lap.store().stats().open_conflicts},
-                                {"refused", r.refused},
-                                {"refused_total", lap.store().stats().refused_changes},
-                                {"bytes_up", r.bytes_up},
-                                {"bytes_down", r.bytes_down},
-                                {"requests", r.requests},
-                                {"retries", r.retries},
-                                {"seconds", r.seconds},
-                                {"attachments", attachments_json(r.attachments)}});
+      print_json(*ctx.out,
+                 Json{{"pushed", r.pushed},
+                      {"pulled", r.pulled},
+                      {"applied", r.applied},
+                      {"conflicts", r.conflicts},
+                      {"open_conflicts", lap.store().stats().open_conflicts},
+                      {"refused", r.refused},
+                      {"refused_total", lap.store().stats().refused_changes},
+                      {"bytes_up", r.bytes_up},
+                      {"bytes_down", r.bytes_down},
+                      {"requests", r.requests},
+                      {"retries", r.retries},
+                      {"seconds", r.seconds},
+                      {"attachments", attachments_json(r.attachments, attachments.get())}});
     } else {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.1f", r.seconds);
@@ -296,7 +304,7 @@ int cmd_sync(Context& ctx, Args& args) {
         *ctx.out << tr("sync.refused_now", {{"n", group_number(static_cast<int64_t>(r.refused))}})
                  << "\n";
       }
-      report_attachments(ctx, r.attachments);
+      report_attachments(ctx, r.attachments, attachments.get());
     }
     return kExitOk;
   } catch (const Error& e) {

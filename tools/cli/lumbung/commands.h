@@ -2,7 +2,9 @@
 // code (common/exit_codes.h) or throws lumbung::Error, which main maps to one.
 #pragma once
 
+#include <atomic>
 #include <iosfwd>
+#include <memory>
 #include <string>
 
 #include "common/args.h"
@@ -18,6 +20,21 @@ struct Context {
   std::istream* in;    // answers to prompts (stdin)
   std::ostream* out;   // results
   std::ostream* err;   // messages, warnings, progress
+};
+
+// Ctrl-C (SIGINT) or SIGTERM while a long call runs (cmd_sync.cpp): the first sets flag(),
+// which the engine polls (SyncOptions::cancel; it also stops the request on its way), a
+// second ends the process at once. The previous handlers come back when it goes. One at a
+// time.
+class Interrupts {
+ public:
+  Interrupts();
+  ~Interrupts();
+  const std::atomic<bool>* flag() const;
+
+ private:
+  struct Saved;
+  std::unique_ptr<Saved> saved_;
 };
 
 int cmd_init(Context& ctx, Args& args);
@@ -46,8 +63,9 @@ class Laptop;
 std::unique_ptr<AttachmentStore> open_attachments(Laptop& lap);
 void print_attachments(Context& ctx, Laptop& lap, const Record& r);
 void attachment_progress(Context& ctx, const AttachmentProgress& p);
-void report_attachments(Context& ctx, const AttachmentSyncReport& r);
-Json attachments_json(const AttachmentSyncReport& r);
+// `att` (may be null) gives each failure's stable code: a full quota is said in words.
+void report_attachments(Context& ctx, const AttachmentSyncReport& r, const AttachmentStore* att);
+Json attachments_json(const AttachmentSyncReport& r, const AttachmentStore* att = nullptr);
 
 // cmd_init.cpp: how the laptop trusts the office's server (common/trust.h).
 class Laptop;
