@@ -233,14 +233,19 @@ Response AttachmentService::content(const Principal& who, const std::string& sha
         who.role == Role::kDevice ? in_scope(scope, who.scope) : reader_sees(who, scope);
     if (!sees) throw Error(ErrorCode::kOutOfScope, "this record is outside your regions");
   }
+  auto e = files_.find(sha);
+  // The record names this file: its hash and its size (a reference with another size is not
+  // this file: its reader would take the bytes and find them wrong only at the end).
   bool refers = false;
   for (const auto& f : cs->fields()) {
-    if (f.type != FieldType::kAttachment) continue;
+    if (f.type != FieldType::kAttachment || !e) continue;
     auto it = values.find(f.name);
+    if (it == values.end() || !it->is_object()) continue;
+    const auto hash = it->find("sha256"), size = it->find("size");
     refers = refers ||
-             (it != values.end() && it->is_object() && it->value("sha256", std::string()) == sha);
+             (hash != it->end() && *hash == sha && size != it->end() && size->is_number_integer() &&
+              size->get<int64_t>() == static_cast<int64_t>(e->size));
   }
-  auto e = files_.find(sha);
   if (!refers || !e || !e->complete) {
     throw Error(ErrorCode::kNotFound, "this record has no such attachment on the server yet");
   }

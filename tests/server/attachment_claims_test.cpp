@@ -1,0 +1,213 @@
+// Who may name which attachment (issue 17, the claim rule), through the real lumbung-server:
+// a file is named by its SHA-256 from any record's attachment field; the server keeps it
+// once whatever names it (deduplicated), the device that sent its first chunk pays for it in
+// its quota, a reader gets its bytes only through a record it may read whose current value
+// names the file (hash and size), and it is kept while any live record names it. Laptops are
+// the real Store, AttachmentStore, SyncClient and HTTP transport. Every loop is bounded.
+#include <doctest/doctest.h>
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "lumbung/attachments.h"
+#include "lumbung/error.h"
+#include "lumbung/store.h"
+#include "lumbung/sync.h"
+#include "server/server_fixture.h"
+#include "support/enrolment.h"
+#include "support/photo_laptop.h"
+
+using namespace lumbung;
+using test::ServerFixture;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+using Laptop = test::PhotoLaptop;
+using test::photo;
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  REQUIRE(EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr) == 1);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out += kHex[d[i] >> 4];
+    out += kHex[d[i] & 15];
+  }
+  return out;
+}
+
+// Files of `sha` under the server's attachment directory, by extension.
+std::set<std::string> files_of(ServerFixture& f, const std::string& sha) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(f.data_dir() + "/attachments", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(sha, 0) == 0) out.insert(name.substr(sha.size()));
+  }
+  return out;
+}
+
+test::HttpResult post_chunk(ServerFixture& f, const std::string& token, const std::string& sha,
+                            uint64_t offset, uint64_t size, const std::string& chunk) {
+  test::RequestOptions ro;
+  ro.token = token;
+  ro.content_type = "application/octet-stream";
+  ro.headers["X-Lumbung-Chunk-Sha256"] = sha256_hex(chunk);
+  return f.http().request("POST",
+                          "/v1/attachments/" + sha + "?offset=" + std::to_string(offset) +
+                              "&size=" + std::to_string(size) + "&mime=image%2Fjpeg",
+                          chunk, ro);
+}
+
+test::HttpResult content(ServerFixture& f, const std::string& token, const std::string& sha,
+                         const std::string& id) {
+  return f.http().get("/v1/attachments/" + sha + "/content?collection=enrolment&record=" + id,
+                      token);
+}
+
+test::HttpResult run_gc(ServerFixture& f) {
+  test::RequestOptions ro;
+  ro.token = f.admin();
+  return f.http().request("POST", "/v1/admin/attachments/gc", "", ro);
+}
+
+// A person of Kabupaten Kolaka Timur (74.14), outside a 74.02 laptop's regions.
+Json koltim_enrolment(int serial) {
+  Json r = test::sample_enrolment(serial);
+  r["village_code"] = "7414091481";
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("two records on two laptops name one photo and it is kept once for both") {
+  ServerFixture f({"--attachment-quota-mb", "1"});
+  Laptop a(f, "laptop-a", "74.02"), b(f, "laptop-b", "74.14");
+  const std::string bytes = photo(600 * 1000, 61);
+  const std::string sha = sha256_hex(bytes);
+  const std::string ra = a.store->create("enrolment", test::konawe_enrolment(1));
+  a.att->attach("enrolment", ra, "foto_ktp", bytes, "image/jpeg", "ktp.jpg");
+  REQUIRE(a.sync(f).attachments.sent == 1);
+
+  // The same bytes attached on another laptop to a record of its own regions: the server
+  // has them whole, so nothing is sent again.
+  const std::string rb = b.store->create("enrolment", koltim_enrolment(2));
+  b.att->attach("enrolment", rb, "foto_ktp", bytes, "image/jpeg", "scan.jpg");
+  const SyncReport rep = b.sync(f);
+  CHECK(rep.pushed == 2);  // the record and its reference
+  CHECK(rep.attachments.already == 1);
+  CHECK(rep.attachments.bytes == 0);
+  CHECK(rep.attachments.bytes_up < 2000);  // the status call only
+  CHECK(b.att->info(sha)->state == AttachmentState::kOnServer);
+  CHECK(files_of(f, sha) == std::set<std::string>{".blob", ".meta"});  // one copy
+
+  // The first sender pays: A's 1 MiB holds the 600 KB, B's holds nothing of it.
+  const std::string more = photo(600 * 1000, 62);
+  auto a_more = post_chunk(f, a.token, sha256_hex(more), 0, more.size(), more.substr(0, 4000));
+  CHECK(a_more.status == 403);
+  CHECK(a_more.json()["code"] == "quota_exceeded");
+  CHECK(post_chunk(f, b.token, sha256_hex(more), 0, more.size(), more.substr(0, 4000)).status ==
+        200);
+
+  // Each reads it through its own record, neither through the other's (other regions).
+  CHECK(content(f, a.token, sha, ra).body == bytes);
+  CHECK(content(f, b.token, sha, rb).body == bytes);
+  CHECK(content(f, a.token, sha, rb).status == 403);
+  CHECK(content(f, b.token, sha, ra).status == 403);
+
+  // A's record lets go of it: kept a day later for B's record, no longer served through A's.
+  a.store->update("enrolment", ra, Json{{"foto_ktp", nullptr}});
+  REQUIRE(a.sync(f).pushed == 1);
+  f.set_extra_args({"--attachment-quota-mb", "1", "--attachment-age-offset-hours", "25"});
+  f.restart();
+  REQUIRE(run_gc(f).status == 200);
+  CHECK(content(f, b.token, sha, rb).body == bytes);
+  CHECK(content(f, a.token, sha, ra).status == 404);
+  // B's record lets go too: the next collection removes it.
+  b.store->update("enrolment", rb, Json{{"foto_ktp", nullptr}});
+  REQUIRE(b.sync(f).pushed == 1);
+  REQUIRE(run_gc(f).status == 200);
+  CHECK(files_of(f, sha).empty());
+  CHECK(content(f, f.admin(), sha, rb).status == 404);
+}
+
+TEST_CASE("a laptop naming a file another laptop left half sent finishes it from where it is") {
+  ServerFixture f;
+  Laptop a(f, "laptop-a"), b(f, "laptop-b");
+  const std::string bytes = photo(200 * 1000, 71);
+  const std::string sha = sha256_hex(bytes);
+  // A sent the first 80 KB and went quiet (its record with it).
+  REQUIRE(post_chunk(f, a.token, sha, 0, bytes.size(), bytes.substr(0, 80000)).json()["received"] ==
+          80000);
+  // B attaches the same bytes: its sync asks for the status and sends only the rest.
+  const std::string rb = b.store->create("enrolment", test::konawe_enrolment(3));
+  b.att->attach("enrolment", rb, "foto_ktp", bytes, "image/jpeg", "");
+  const SyncReport rep = b.sync(f);
+  CHECK(rep.attachments.sent == 1);
+  CHECK(rep.attachments.bytes == bytes.size() - 80000);
+  CHECK(content(f, b.token, sha, rb).body == bytes);
+
+  // Bytes that are not the file never become it: a laptop announcing a hash with other
+  // bytes has them dropped at the end, and the file is not served.
+  const std::string other = photo(30000, 72);
+  const std::string forged_sha = sha256_hex(photo(30000, 73));
+  auto forged = post_chunk(f, a.token, forged_sha, 0, other.size(), other);
+  CHECK(forged.status == 422);
+  CHECK(forged.json()["field"] == "sha256");
+  CHECK(f.http().get("/v1/attachments/" + forged_sha, a.token).status == 404);
+  CHECK(files_of(f, forged_sha).empty());
+}
+
+TEST_CASE("a reference with the right hash but another size does not read the file") {
+  ServerFixture f;
+  Laptop a(f, "laptop-a"), b(f, "laptop-b");
+  const std::string bytes = photo(50 * 1000, 81);
+  const std::string ra = a.store->create("enrolment", test::konawe_enrolment(4));
+  const AttachmentRef ref = a.att->attach("enrolment", ra, "foto_ktp", bytes, "image/jpeg", "");
+  REQUIRE(a.sync(f).attachments.sent == 1);
+  // B's record names the file's hash with a size that is not the file's.
+  const std::string rb = b.store->create("enrolment", test::konawe_enrolment(5));
+  b.store->update(
+      "enrolment", rb,
+      Json{{"foto_ktp", {{"sha256", ref.sha256}, {"size", 1234}, {"mime", "image/jpeg"}}}});
+  REQUIRE(b.sync(f).pushed >= 1);
+  auto wrong = content(f, b.token, ref.sha256, rb);
+  CHECK(wrong.status == 404);
+  CHECK(wrong.body.find(bytes.substr(100, 16)) == std::string::npos);
+  // A laptop fetching through that record is told the file is not there (before: it took
+  // the bytes and failed on their length).
+  auto direct = make_http_transport(f.server().base_url());
+  try {
+    b.att->fetch(*direct, b.token, "enrolment", rb, "foto_ktp", Laptop::quick());
+    FAIL("the fetch should have been refused");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::kNotFound);
+  }
+  // Through the record that names it rightly (pulled by B's syncs), B reads it.
+  REQUIRE(b.store->get("enrolment", ra).has_value());
+  CHECK(b.att->fetch(*direct, b.token, "enrolment", ra, "foto_ktp", Laptop::quick()) == bytes);
+}
+
+TEST_CASE("naming a file's hash in a record of one's own regions is enough to read it") {
+  // The rule as it is (no proof that the naming laptop ever held the bytes): the SHA-256 is
+  // the capability. A laptop learns one only from a record it may read or from the bytes
+  // themselves, so this reads nothing it could not read already, except a photo of a record
+  // that has left its regions or was replaced since. docs/PROTOCOL.md "Attachments".
+  ServerFixture f;
+  Laptop a(f, "laptop-a", "74.02"), far(f, "laptop-far", "74.14");
+  const std::string bytes = photo(40 * 1000, 91);
+  const std::string ra = a.store->create("enrolment", test::konawe_enrolment(6));
+  const AttachmentRef ref = a.att->attach("enrolment", ra, "foto_ktp", bytes, "image/jpeg", "");
+  REQUIRE(a.sync(f).attachments.sent == 1);
+  CHECK(content(f, far.token, ref.sha256, ra).status == 403);  // A's record: outside
+  const std::string own = far.store->create("enrolment", koltim_enrolment(7));
+  far.store->update("enrolment", own, Json{{"foto_ktp", ref.to_json()}});
+  REQUIRE(far.sync(f).pushed >= 1);
+  CHECK(content(f, far.token, ref.sha256, own).body == bytes);
+}
