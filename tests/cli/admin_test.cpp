@@ -270,6 +270,28 @@ TEST_CASE(
   json shown = f.json_of(f.lumbung("kantor", {"--json", "show", applied_record}));
   CHECK(shown["fields"]["phone"] == "081399990000");
   CHECK(shown["fields"]["village_code"] == "7402022001");
+
+  // A decision corrected by a new one, kept in the entry's history (issue 15 item 8): the
+  // applied change gets other values (without them: exit 3, nothing done), the dismissed one
+  // is applied after all.
+  r = f.admin({"refused", "correct", first});
+  CHECK(r.exit == 3);
+  CHECK(r.err.find("its correction gives new values") != std::string::npos);
+  r = f.admin({"refused", "correct", first, "--set", "phone=0813-7777-6666", "--note", "salah"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.out.find("corrected (decision 2): applied with corrections Phone = 081377776666") !=
+        std::string::npos);
+  r = f.admin({"refused", "correct", second});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  q = f.json_of(f.admin({"--json", "refused", "list", "--status", "all"}));
+  for (const auto& e : q["refused"]) {
+    CHECK(e["status"] == "applied");
+    CHECK(e["resolution"]["decision"] == 2);
+    CHECK(e["resolution"]["history"].size() == 1);
+  }
+  REQUIRE(f.lumbung("kantor", {"sync"}).exit == 0);
+  shown = f.json_of(f.lumbung("kantor", {"--json", "show", applied_record}));
+  CHECK(shown["fields"]["phone"] == "081377776666");
 }
 
 TEST_CASE("admin mints a reviewer token for some regions and revokes an unused enrolment code") {

@@ -147,12 +147,28 @@ int explain_failure(Admin& a, const Error& e, const std::string& id) {
   }
 }
 
-int apply(Admin& a, Args& args) {
+// `apply`, or with `correcting` `correct`: a new decision for a decided entry (POST
+// .../correct): a dismissed change applied after all, an applied one given new values.
+int apply(Admin& a, Args& args, bool correcting) {
   const std::string id = args.next();
   const std::vector<std::string> sets = args.values("set");
+  const auto note = correcting ? args.value("note") : std::nullopt;
   args.finish();
   if (id.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.refused_usage"));
   const Json entry = find_refused(a, id);
+  Json extra = Json::object();  // a correction's "replaces" and "note"
+  if (correcting && entry.is_object()) {
+    const std::string status = entry.value("status", "");
+    if (status == "open" || (status == "applied" && sets.empty())) {
+      *a.err << tr(status == "open" ? "admin.refused_not_decided" : "admin.refused_correct_set",
+                   {{"id", printable(id)}})
+             << "\n";
+      return kExitRefused;
+    }
+    const Json res = entry.value("resolution", Json::object());
+    extra["replaces"] = res.is_object() ? res.value("decision", 1) : 1;
+    if (note) extra["note"] = *note;
+  }
   const Schema& schema = a.server_schema();
   const CollectionSchema* cs = entry.is_object() ? schema.collection(entry.value("collection", ""))
                                                  : &schema.collections().front();
@@ -191,9 +207,14 @@ int apply(Admin& a, Args& args) {
   }
   Json r;
   try {
-    r = a.api->post("/v1/refused/" + url_encode(id) + "/apply",
-                    corrections.empty() ? Json::object() : Json{{"set", corrections}});
+    Json body = extra;
+    if (!corrections.empty()) body["set"] = corrections;
+    r = a.api->post("/v1/refused/" + url_encode(id) + (correcting ? "/correct" : "/apply"), body);
   } catch (const Error& e) {
+    if (correcting && e.code() == ErrorCode::kAlreadyExists) {
+      *a.err << tr("admin.refused_stale", {{"id", printable(id)}}) << "\n";
+      return kExitRefused;
+    }
     return explain_failure(a, e, id);
   }
   if (a.json) {
@@ -206,11 +227,12 @@ int apply(Admin& a, Args& args) {
     fields += (fields.empty() ? "" : ", ") + (f ? field_label(*f) : it.key()) + " = " +
               printable(f ? value_display(*f, *it, true) : value_text(*it));
   }
-  *a.out << tr("admin.refused_applied",
+  const Json res = r.value("resolution", Json::object());
+  *a.out << tr(correcting ? "admin.refused_corrected" : "admin.refused_applied",
                {{"id", printable(id)},
+                {"n", std::to_string(res.is_object() ? res.value("decision", 0) : 0)},
                 {"fields", fields.empty() ? "" : tr("admin.refused_with", {{"fields", fields}})}})
          << "\n";
-  const Json res = r.value("resolution", Json::object());
   const Json conflicts = res.is_object() ? res.value("conflicts", Json(0)) : Json(0);
   if (conflicts.is_number_integer() && conflicts.get<int64_t>() > 0) {
     *a.out << tr("admin.refused_conflicts", {{"n", value_text(conflicts)}}) << "\n";
@@ -262,7 +284,8 @@ RefusedCounts open_refused_counts(Admin& a, const std::vector<std::string>& devi
 int refused(Admin& a, Args& args) {
   std::string verb = args.next();
   if (verb.empty() || verb == "list") return list(a, args);
-  if (verb == "apply") return apply(a, args);
+  if (verb == "apply") return apply(a, args, false);
+  if (verb == "correct") return apply(a, args, true);
   if (verb == "dismiss") return dismiss(a, args);
   throw Error(ErrorCode::kInvalidArgument, tr("admin.refused_usage"));
 }

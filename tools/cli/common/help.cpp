@@ -215,6 +215,8 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
                       rekaman, alasan, isi perubahan; per halaman (--all-pages: semua)
   refused apply ID [--set kolom=nilai ...]      terapkan, boleh dengan koreksi (diperiksa skema)
   refused dismiss ID [--note TEKS]              tutup tanpa menerapkan
+  refused correct ID [--set kolom=nilai ...] [--note TEKS]
+                      keputusan baru: yang ditutup diterapkan, yang diterapkan diberi nilai baru
   progress [--scope 74.02] [--csv BERKAS|-]     jumlah per kabupaten/kecamatan/desa, status, program
   export records [--scope 74.02] [--out BERKAS] [--deleted] [--excel]
   export progress [--scope 74.02] [--out BERKAS] [--excel]
@@ -276,6 +278,8 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
                       reason, what the change was; one page (--all-pages: every page)
   refused apply ID [--set field=value ...]      apply, corrections allowed (checked by the schema)
   refused dismiss ID [--note TEXT]              close without applying
+  refused correct ID [--set field=value ...] [--note TEXT]
+                      a new decision: a dismissed change applied, an applied one new values
   progress [--scope 74.02] [--csv FILE|-]       counts per kabupaten/kecamatan/desa, status, programme
   export records [--scope 74.02] [--out FILE] [--deleted] [--excel]
   export progress [--scope 74.02] [--out FILE] [--excel]

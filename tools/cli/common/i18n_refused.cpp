@@ -155,12 +155,34 @@ void add_refused_entries(Catalogue& c) {
         "without applying: lumbung-admin refused dismiss ID [--note TEXT]"}},
       {"admin.refused_usage",
        {"pakai: refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages] | "
-        "refused apply ID [--set kolom=nilai ...] | refused dismiss ID [--note TEKS]",
+        "refused apply ID [--set kolom=nilai ...] | refused dismiss ID [--note TEKS] | "
+        "refused correct ID [--set kolom=nilai ...] [--note TEKS]",
         "use: refused list [--device ID] [--status open|applied|dismissed|all] [--all-pages] | "
-        "refused apply ID [--set field=value ...] | refused dismiss ID [--note TEXT]"}},
+        "refused apply ID [--set field=value ...] | refused dismiss ID [--note TEXT] | "
+        "refused correct ID [--set field=value ...] [--note TEXT]"}},
       {"admin.refused_bad_status",
        {"--status harus open, applied, dismissed atau all",
         "--status must be open, applied, dismissed or all"}},
+      {"admin.refused_corrected",
+       {"Keputusan perubahan {id} dikoreksi (keputusan ke-{n}): diterapkan{fields}. Sampai ke "
+        "laptop pada sinkronisasi berikutnya.",
+        "Change {id} corrected (decision {n}): applied{fields}. It reaches the laptops at their "
+        "next sync."}},
+      {"admin.refused_not_decided",
+       {"Perubahan {id} belum diputuskan, jadi belum ada yang dikoreksi: pakai refused apply "
+        "atau refused dismiss. Tidak ada yang diubah.",
+        "Change {id} is not decided yet, so there is nothing to correct: use refused apply or "
+        "refused dismiss. Nothing was changed."}},
+      {"admin.refused_correct_set",
+       {"Perubahan {id} sudah diterapkan; koreksinya memberi nilai baru: --set kolom=nilai. "
+        "Membatalkan perubahan yang sudah diterapkan belum bisa. Tidak ada yang diubah.",
+        "Change {id} is already applied; its correction gives new values: --set field=value. "
+        "Undoing an applied change is not possible. Nothing was changed."}},
+      {"admin.refused_stale",
+       {"Keputusan perubahan {id} baru saja dikoreksi orang lain; lihat lagi dengan refused list "
+        "--status all. Tidak ada yang diubah.",
+        "Someone else has just corrected the decision of change {id}; look again with refused "
+        "list --status all. Nothing was changed."}},
       {"admin.refused_applied",
        {"Perubahan {id} diterapkan{fields}. Sampai ke laptop pada sinkronisasi berikutnya.",
         "Change {id} applied{fields}. It reaches the laptops at their next sync."}},
