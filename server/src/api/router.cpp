@@ -10,6 +10,8 @@
 #include "common/json_input.h"
 #include "lumbung/error.h"
 #include "lumbung/tuning.h"
+#include "review/record_history.h"
+#include "web/targets.h"
 #include "web/web_app.h"
 
 namespace lumbung::server {
@@ -138,6 +140,10 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"POST", "/v1/refused/{id}/correct", Access::kReviewer, true, &Router::refused_correct},
       {"GET", "/v1/records", Access::kReviewer, false, &Router::records},
       {"GET", "/v1/progress", Access::kReviewer, false, &Router::progress},
+      // A record's changes, old -> new (review/record_history.h); targets per region.
+      {"GET", "/v1/records/{id}/history", Access::kReviewer, false, &Router::record_history},
+      {"GET", "/v1/targets", Access::kReviewer, false, &Router::targets_list},
+      {"POST", "/v1/targets", Access::kReviewer, true, &Router::targets_set},
       {"POST", "/v1/admin/codes", Access::kAdmin, true, &Router::create_code},
       {"POST", "/v1/admin/codes/{id}/revoke", Access::kAdmin, false, &Router::revoke_code},
       {"POST", "/v1/admin/tokens", Access::kAdmin, true, &Router::create_token},
@@ -443,9 +449,10 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
 
 Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
   Response r;
+  const std::string snapshot = query_param(req, "snapshot");  // "1", or "2": compact "rec"
   r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"),
-                      size_param(req, "max_bytes"), query_param(req, "snapshot") == "1",
-                      query_param(req, "refusals") == "1");
+                      size_param(req, "max_bytes"), snapshot == "1" || snapshot == "2",
+                      query_param(req, "refusals") == "1", snapshot == "2");
   return r;
 }
 
@@ -547,7 +554,33 @@ Response Router::records(const Request& req, const Params&, Json&, const Princip
 Response Router::progress(const Request& req, const Params&, Json&, const Principal* who) {
   std::string col = query_param(req, "collection");
   if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
-  return json_response(review_.progress(*who, col, query_param(req, "scope")));
+  Json out = review_.progress(*who, col, query_param(req, "scope"));
+  add_targets_to_progress(out, TargetSums(sync_.store().list_targets(col, out.value("scope", ""))));
+  return json_response(out);
+}
+
+Response Router::record_history(const Request& req, const Params& p, Json&, const Principal* who) {
+  std::string col = query_param(req, "collection");
+  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  return json_response(
+      lumbung::server::record_history(sync_.schema(), sync_.store(), *who, col, p.at(0)));
+}
+
+Response Router::targets_list(const Request& req, const Params&, Json&, const Principal* who) {
+  std::string col = query_param(req, "collection");
+  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  return json_response(list_targets_json(sync_.store(), *who, col, query_param(req, "scope")));
+}
+
+Response Router::targets_set(const Request& req, const Params&, Json& body, const Principal* who) {
+  std::string col = query_param(req, "collection");
+  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  if (!sync_.schema().collection(col)) {
+    throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + col + "\"");
+  }
+  Json out = set_target_json(sync_.store(), *who, col, body, sync_.now_ms());
+  audit_record(who, "set_target", out["scope"].get<std::string>(), Json{{"n", out["n"]}});
+  return json_response(out);
 }
 
 Response Router::create_code(const Request&, const Params&, Json& body, const Principal* who) {

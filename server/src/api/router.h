@@ -122,6 +122,9 @@ class Router {
   Response refused_correct(const Request&, const Params&, Json&, const Principal*);
   Response records(const Request&, const Params&, Json&, const Principal*);
   Response progress(const Request&, const Params&, Json&, const Principal*);
+  Response record_history(const Request&, const Params&, Json&, const Principal*);
+  Response targets_list(const Request&, const Params&, Json&, const Principal*);
+  Response targets_set(const Request&, const Params&, Json&, const Principal*);
   Response create_code(const Request&, const Params&, Json&, const Principal*);
   Response revoke_code(const Request&, const Params&, Json&, const Principal*);
   Response rotate_token(const Request&, const Params&, Json&, const Principal*);

@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS oplog(
 CREATE UNIQUE INDEX IF NOT EXISTS oplog_dev_seq ON oplog(dev, seq);
 -- Pulls read one scope range per region of the device (PgServerStore::read_log).
 CREATE INDEX IF NOT EXISTS oplog_scope ON oplog(scope, pos);
+-- A record's history (ServerStore::record_log): its rows in pos order without a scan.
+-- Built at the first start of an older database (inside the schema transaction).
+CREATE INDEX IF NOT EXISTS oplog_record ON oplog(col, id, pos);
 CREATE TABLE IF NOT EXISTS devices(
   device_id text COLLATE "C" PRIMARY KEY, label text NOT NULL, scope text NOT NULL,
   token_hash text COLLATE "C" NOT NULL UNIQUE, acked_seq bigint NOT NULL DEFAULT 0,
@@ -117,6 +120,10 @@ CREATE TABLE IF NOT EXISTS epochs(
 CREATE TABLE IF NOT EXISTS counts(
   col text COLLATE "C" NOT NULL, scope text COLLATE "C" NOT NULL, dim text COLLATE "C" NOT NULL,
   key text COLLATE "C" NOT NULL, n bigint NOT NULL, PRIMARY KEY(col, scope, dim, key));
+-- Targets per region set by the office (docs/DASHBOARD.md "Targets").
+CREATE TABLE IF NOT EXISTS targets(
+  col text COLLATE "C" NOT NULL, scope text COLLATE "C" NOT NULL, n bigint NOT NULL,
+  set_ms bigint NOT NULL, set_by text NOT NULL, PRIMARY KEY(col, scope));
 CREATE TABLE IF NOT EXISTS audit(
   seq bigint PRIMARY KEY, at_ms bigint NOT NULL, role text NOT NULL, actor text NOT NULL,
   action text NOT NULL, target text NOT NULL, detail text NOT NULL, prev_hash text NOT NULL,

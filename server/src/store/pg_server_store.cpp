@@ -428,4 +428,59 @@ std::vector<AuditCheckpoint> PgServerStore::audit_checkpoints() {
   return out;
 }
 
+RecordLogPage PgServerStore::record_log(const std::string& col, const std::string& id,
+                                        size_t limit) {
+  Pool::Lease c(impl_->pool);
+  // Newest first through oplog_record, one row more than asked: older rows exist. Rows of
+  // transactions still running are not visible (committed data only, as every read).
+  auto r = c->exec(
+      "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE col=$1 AND id=$2 "
+      "ORDER BY pos DESC LIMIT $3",
+      {col, id, static_cast<uint64_t>(limit) + 1});
+  RecordLogPage page;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (page.entries.size() == limit) {
+      page.cut = true;
+      break;
+    }
+    LogEntry e;
+    e.pos = r.u64(i, 0);
+    e.dev = r.text(i, 1);
+    e.scope = r.text(i, 2);
+    e.op_text = open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos), r.view(i, 3));
+    e.not_scope = r.text(i, 4);
+    page.entries.push_back(std::move(e));
+  }
+  std::reverse(page.entries.begin(), page.entries.end());
+  return page;
+}
+
+std::vector<TargetRow> PgServerStore::list_targets(const std::string& col,
+                                                   const std::string& scope_prefix) {
+  Pool::Lease c(impl_->pool);
+  auto r = c->exec(
+      "SELECT scope, n, set_ms, set_by FROM targets WHERE col=$1 "
+      "AND ($2='' OR starts_with(scope, $2)) ORDER BY scope",
+      {col, scope_prefix});
+  std::vector<TargetRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(TargetRow{col, r.text(i, 0), r.i64(i, 1), r.i64(i, 2), r.text(i, 3)});
+  }
+  return out;
+}
+
+void PgServerStore::set_target(const std::string& col, const std::string& scope,
+                               std::optional<int64_t> n, int64_t now_ms, const std::string& by) {
+  Pool::Lease c(impl_->pool);
+  if (n) {
+    c->exec(
+        "INSERT INTO targets(col,scope,n,set_ms,set_by) VALUES($1,$2,$3,$4,$5) "
+        "ON CONFLICT(col,scope) DO UPDATE SET n=excluded.n, set_ms=excluded.set_ms, "
+        "set_by=excluded.set_by",
+        {col, scope, *n, now_ms, by});
+  } else {
+    c->exec("DELETE FROM targets WHERE col=$1 AND scope=$2", {col, scope});
+  }
+}
+
 }  // namespace lumbung::server

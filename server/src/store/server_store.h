@@ -188,6 +188,22 @@ struct ReviewPage {
   uint64_t total = 0;  // rows matching the query (status and regions), all pages
 };
 
+// A record's oplog rows (ServerStore::record_log), oldest first.
+struct RecordLogPage {
+  std::vector<LogEntry> entries;  // op_text opened (sealed stores), in pos order
+  bool cut = false;               // older rows of the record exist and are not here
+};
+
+// A target the office set for a region (docs/DASHBOARD.md "Targets"): `n` records of
+// collection `col` expected in `scope` (a region code without dots).
+struct TargetRow {
+  std::string col;
+  std::string scope;
+  int64_t n = 0;
+  int64_t set_ms = 0;
+  std::string set_by;  // staff token id (or label) of who set it
+};
+
 // One progress count (store/record_counts.h): n live records of scope `scope` count under
 // (dim, key). The views are valid during the call only.
 using CountFn = std::function<void(std::string_view scope, std::string_view dim,
@@ -396,6 +412,20 @@ class ServerStore {
                           const std::function<bool(const AuditRow&)>& fn) = 0;
   // Every stored audit checkpoint, lowest count first.
   virtual std::vector<AuditCheckpoint> audit_checkpoints() = 0;
+
+  // The newest `limit` oplog rows of record (col, id) in pos order (an index on (col, id)
+  // on both backends: the cost follows the record's ops, not the log), every kind included
+  // (region-move and refusal notices too: the caller tells them apart). `cut` when older
+  // rows exist.
+  virtual RecordLogPage record_log(const std::string& col, const std::string& id, size_t limit) = 0;
+
+  // Targets per region (the office's expected counts), those of `col` whose scope starts
+  // with scope_prefix ("" = all), by scope. Not part of any record write.
+  virtual std::vector<TargetRow> list_targets(const std::string& col,
+                                              const std::string& scope_prefix) = 0;
+  // Sets (n >= 0) or clears (nullopt) the target of one region, in its own transaction.
+  virtual void set_target(const std::string& col, const std::string& scope,
+                          std::optional<int64_t> n, int64_t now_ms, const std::string& by) = 0;
 };
 
 }  // namespace lumbung::server

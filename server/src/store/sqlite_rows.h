@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,9 @@ CREATE TABLE IF NOT EXISTS oplog(
   pos INTEGER PRIMARY KEY, dev TEXT NOT NULL, seq INTEGER NOT NULL, col TEXT NOT NULL,
   id TEXT NOT NULL, scope TEXT NOT NULL, hlc INTEGER NOT NULL, op TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS oplog_dev_seq ON oplog(dev, seq);
+-- A record's history (ServerStore::record_log): its rows in pos order (the rowid) without
+-- a scan of the log. Built at the first start of an older database.
+CREATE INDEX IF NOT EXISTS oplog_record ON oplog(col, id);
 CREATE TABLE IF NOT EXISTS devices(
   device_id TEXT PRIMARY KEY, label TEXT NOT NULL, scope TEXT NOT NULL,
   token_hash TEXT NOT NULL UNIQUE, acked_seq INTEGER NOT NULL DEFAULT 0,
@@ -77,6 +81,10 @@ CREATE INDEX IF NOT EXISTS refused_waiting ON refused(col, rid)
 CREATE TABLE IF NOT EXISTS counts(
   col TEXT NOT NULL, scope TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL,
   n INTEGER NOT NULL, PRIMARY KEY(col, scope, dim, key)) WITHOUT ROWID;
+-- Targets per region set by the office (docs/DASHBOARD.md "Targets").
+CREATE TABLE IF NOT EXISTS targets(
+  col TEXT NOT NULL, scope TEXT NOT NULL, n INTEGER NOT NULL, set_ms INTEGER NOT NULL,
+  set_by TEXT NOT NULL, PRIMARY KEY(col, scope)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS epochs(
   id TEXT PRIMARY KEY, start_pos INTEGER NOT NULL, started_ms INTEGER NOT NULL) WITHOUT ROWID;
 -- Append-only: the server only ever INSERTs here; each row's hash (its link) covers the
@@ -247,6 +255,14 @@ void write_counts(sql::Database& db, CountDeltas& deltas);
 uint64_t build_counts_if_missing(sql::Database& db);
 void read_counts(sql::Database& db, const std::string& col, const std::string& scope_prefix,
                  const CountFn& fn);
+
+// A record's newest `limit` oplog rows, and the office's targets (sqlite_history.cpp).
+RecordLogPage read_record_log(sql::Database& db, const Sealer* s, const std::string& col,
+                              const std::string& id, size_t limit);
+std::vector<TargetRow> read_targets(sql::Database& db, const std::string& col,
+                                    const std::string& scope_prefix);
+void write_target(sql::Database& db, const std::string& col, const std::string& scope,
+                  std::optional<int64_t> n, int64_t now_ms, const std::string& by);
 
 // Seals, in one transaction, whatever `db` still holds in clear (a database from before
 // sealing): records' personal fields and natural keys, oplog ops, conflict bodies,

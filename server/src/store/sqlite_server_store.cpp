@@ -631,4 +631,23 @@ std::vector<AuditCheckpoint> SqliteServerStore::audit_checkpoints() {
   return out;
 }
 
+RecordLogPage SqliteServerStore::record_log(const std::string& col, const std::string& id,
+                                            size_t limit) {
+  Impl::Lease lease(*impl_);
+  return read_record_log(lease.db(), impl_->sealer.get(), col, id, limit);
+}
+
+std::vector<TargetRow> SqliteServerStore::list_targets(const std::string& col,
+                                                       const std::string& scope_prefix) {
+  Impl::Lease lease(*impl_);
+  return read_targets(lease.db(), col, scope_prefix);
+}
+
+void SqliteServerStore::set_target(const std::string& col, const std::string& scope,
+                                   std::optional<int64_t> n, int64_t now_ms,
+                                   const std::string& by) {
+  std::lock_guard<std::mutex> lock(impl_->write_mu);  // the one writer connection
+  write_target(*impl_->writer, col, scope, n, now_ms, by);
+}
+
 }  // namespace lumbung::server

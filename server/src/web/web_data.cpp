@@ -7,6 +7,7 @@
 #include "lumbung/changeset.h"
 #include "review/reader_scope.h"
 #include "store/record_codec.h"
+#include "web/targets.h"
 #include "web/web_app.h"
 #include "web/web_util.h"
 
@@ -167,11 +168,20 @@ Response WebApp::progress(const Request& req, const Principal& who) {
     by_officer["..."] += rest;
   }
   while (by_day.size() > kMaxDays) by_day.erase(by_day.begin());
+  // Targets (web/targets.h): a child with a target and no record yet is listed too.
+  const TargetSums targets(store_.list_targets(col, prefix));
+  for (const std::string& code : targets.codes(prefix, child_len)) children[code];
   Json kids = Json::array();
   for (const auto& [code, t] : children) {
-    kids.push_back(Json{{"code", code}, {"total", t.total}, {"by_status", t.by_status}});
+    Json kid{{"code", code}, {"total", t.total}, {"by_status", t.by_status}};
+    put_target(kid, targets.of(code), t.total);
+    kids.push_back(std::move(kid));
   }
+  Json top{{"target", nullptr}};
+  put_target(top, targets.of(prefix), all.total);
   return web::json_answer(Json{{"scope", prefix},
+                               {"target", top["target"]},
+                               {"percent", top.value("percent", Json())},
                                {"level_len", child_len},
                                {"total", all.total},
                                {"by_status", all.by_status},
