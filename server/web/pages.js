@@ -29,26 +29,47 @@ L.pages.progress = async (view, args) => {
     }
   }
   const level = levelOf(p.level_len);
-  const rows = p.children.map((c) => el('tr', {},
+  // Targets (docs/DASHBOARD.md "Targets"): columns only where one is set.
+  const withTargets = p.target != null || p.children.some((c) => c.target != null);
+  const targetCells = (x) => withTargets ? [el('td', { class: 'num' }, x.target != null ? x.target : '—'),
+    el('td', { class: 'num' }, x.percent != null ? x.percent + '%' : '—')] : [];
+  const rows = p.children.map((c) => el('tr', { 'data-code': c.code },
     el('td', {}, dotted(c.code)),
     el('td', {}, p.level_len < 10 || c.code.length < 10 ?
       el('a', { href: '#/progress/' + c.code }, regionName(c.code) || dotted(c.code)) :
       el('a', { href: '#/enrolments?scope=' + c.code }, regionName(c.code) || dotted(c.code))),
     el('td', { class: 'num' }, c.total),
+    targetCells(c),
     statuses.map((s) => el('td', { class: 'num' }, c.by_status[s] || 0))));
+  const codeIn = el('input', { id: 'target-scope', type: 'text', value: dotted(here), required: true });
+  const nIn = el('input', { id: 'target-n', type: 'number', min: 0, step: 1 });
+  const targetForm = el('form', { class: 'filters', id: 'target-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    await api('POST', '/v1/targets', { scope: codeIn.value.trim(), n: nIn.value === '' ? null : Number(nIn.value) });
+    say(t('saved'));
+    route();
+  } }, el('div', {}, el('label', { for: 'target-scope' }, t('region')), codeIn),
+  el('div', {}, el('label', { for: 'target-n' }, t('target_count')), nIn),
+  el('button', { type: 'submit', id: 'target-save' }, t('set_target')),
+  el('p', { class: 'muted' }, t('target_help')));
   view.replaceChildren(
     el('h1', {}, t('nav_progress') + ': ' + (here ? (regionName(here) || dotted(here)) : t('indonesia'))),
     crumbs,
     el('div', { class: 'cards' },
       el('div', { class: 'card' }, el('div', { class: 'muted' }, t('total')), el('div', { class: 'n', id: 'progress-total' }, p.total)),
+      p.target != null ? el('div', { class: 'card' }, el('div', { class: 'muted' }, t('target_n')),
+        el('div', { class: 'n', id: 'progress-target' }, p.target + ' (' + p.percent + '%)')) : '',
       statuses.map((s) => el('div', { class: 'card' }, el('div', { class: 'muted' }, statusWord(s)), el('div', { class: 'n' }, p.by_status[s] || 0)))),
     el('h2', {}, t(level)),
     p.children.length === 0 ? el('p', { class: 'muted' }, t('no_data')) :
       el('div', { class: 'scroll' }, el('table', { id: 'progress-table' },
         el('thead', {}, el('tr', {}, el('th', {}, t('code')), el('th', {}, t('name')),
-          el('th', { class: 'num' }, t('total')), statuses.map((s) => el('th', { class: 'num' }, statusWord(s))))),
+          el('th', { class: 'num' }, t('total')),
+          withTargets ? [el('th', { class: 'num' }, t('target_n')), el('th', { class: 'num' }, t('percent'))] : [],
+          statuses.map((s) => el('th', { class: 'num' }, statusWord(s))))),
         el('tbody', {}, rows))),
     el('p', {}, el('a', { href: '#/enrolments?scope=' + here }, t('show_enrolments'))),
+    el('details', { class: 'panel' }, el('summary', {}, t('set_target')), targetForm),
     el('div', { class: 'grid2' },
       countTable(t('by_program'), p.by_program, t('program')),
       countTable(t('by_segment'), p.by_segment, t('segment')),
@@ -142,9 +163,37 @@ function attachmentView(a, id, collection) {
   return el('a', { href: src, target: '_blank', rel: 'noopener' }, label);
 }
 
+// A record's changes in log order (GET /v1/records/{id}/history): who (laptop and officer,
+// or the office), when, each field old -> new; a write that lost the merge says so.
+function historyTable(h) {
+  const change = (c) => el('div', {}, fieldLabel(c.field) + ': ',
+    el('span', { class: 'value' }, c.old_known === false ? t('unknown_old') : showValue(c.old)),
+    ' → ', el('span', { class: 'value' }, showValue(c.new)));
+  const rows = h.changes.map((c) => {
+    let kind = t('kind_' + c.kind);
+    if (c.kind === 'update' && !c.live_before && c.live_after) kind += ' (' + t('revived') + ')';
+    const what = c.fields.map(change);
+    if (c.kind === 'delete' && c.changed && c.live_before && !c.live_after) what.push(el('div', {}, t('kind_delete')));
+    if (!c.changed || (c.fields.length === 0 && c.kind !== 'delete')) {
+      what.push(el('div', { class: 'muted' }, t('no_change') + (c.unchanged.length ? ': ' : ''),
+        c.unchanged.map((u, i) => [i ? ', ' : '', fieldLabel(u.field) + ' ', el('span', { class: 'value' }, showValue(u.value))])));
+    }
+    const who = c.device === 'server' ? t('office') : c.device + (c.label && c.label !== c.device ? ' · ' + c.label : '');
+    return el('tr', { class: c.changed ? '' : 'muted' }, el('td', {}, fmtTime(c.at_ms)), el('td', {}, who),
+      el('td', {}, kind), el('td', {}, what));
+  });
+  return el('div', {}, h.cut ? el('p', { class: 'muted' }, t('history_cut')) : '',
+    rows.length === 0 ? el('p', { class: 'muted' }, t('none')) :
+      el('div', { class: 'scroll' }, el('table', { id: 'history-table' },
+        el('thead', {}, el('tr', {}, [t('when'), t('device'), t('action'), t('changes')].map((x) => el('th', {}, x)))),
+        el('tbody', {}, rows.reverse()))));
+}
+
 L.pages.record = async (view, args) => {
   const id = args[0];
-  const r = await api('GET', '/v1/web/records/' + encodeURIComponent(id));
+  const [r, hist] = await Promise.all([
+    api('GET', '/v1/web/records/' + encodeURIComponent(id)),
+    api('GET', '/v1/records/' + encodeURIComponent(id) + '/history')]);
   const names = Object.keys(r.fields);
   for (const f of L.fields) if (!names.includes(f.name)) names.push(f.name);
   const rows = L.fields.map((f) => f.name).concat(Object.keys(r.fields).filter((n) => !L.fields.some((f) => f.name === n)))
@@ -178,7 +227,8 @@ L.pages.record = async (view, args) => {
     el('div', { class: 'scroll' }, el('table', { id: 'record-table' },
       el('thead', {}, el('tr', {}, el('th', {}, t('field')), el('th', {}, t('value')), el('th', {}, t('last_change')))),
       el('tbody', {}, rows))),
-    el('p', { class: 'muted' }, t('history_note')),
+    el('h2', {}, t('history')),
+    historyTable(hist),
     el('h2', {}, t('conflicts')),
     list(r.conflicts, (c) => [fieldLabel(c.field) + ': ', el('span', { class: 'value' }, showValue(c.winner.value)),
       ' / ', el('span', { class: 'value' }, showValue(c.loser.value)), ' — ' + statusWord(c.status) + ' ',

@@ -6,10 +6,10 @@ python3-selenium through chromedriver), against the real lumbung-server on 127.0
 
 Seeds the server over its API (two laptops in Kecamatan Lambuya, a phone conflict, a refused
 change, a hostile name, a record in another kabupaten), then, as a Kabupaten Konawe reviewer:
-logs in (a wrong token first), drills into progress by region name down to Desa Awuliti,
-finds a person by NIK, sees a hostile name rendered as text, cannot open a record of
+logs in (a wrong token first), drills into progress by region name down to Desa Awuliti
+(setting a target for it on the way), finds a person by NIK, sees a hostile name rendered as text, cannot open a record of
 Buton Tengah, resolves the conflict (and a laptop's next pull receives the decision),
-merges the duplicate, dismisses the refused change with a note, logs out; then as admin
+reads the record's history (each edit old -> new, the office's decision), merges the duplicate, dismisses the refused change with a note, logs out; then as admin
 opens the laptops and audit pages; checks the cookie is Secure over TLS and that no page
 logged a CSP violation or script error. Every wait is bounded; the browser may reach only
 127.0.0.1. Exit 0 = passed.
@@ -220,6 +220,18 @@ def main():
         driver.set_window_size(1366, 768)
         driver.find_element(By.LINK_TEXT, "Lambuya").click()
         text_in("#progress-table", "Awuliti")
+
+        step = "set a target for Desa Awuliti"
+        driver.find_element(By.CSS_SELECTOR, "#target-form").find_element(By.XPATH, "..").find_element(
+            By.TAG_NAME, "summary").click()
+        tgt = by_id("target-scope")
+        tgt.clear()
+        tgt.send_keys("74.02.01.2006")
+        by_id("target-n").send_keys("4")
+        by_id("target-save").click()
+        # Three records there (one enrolled twice) of 4 expected.
+        text_in("#progress-table tr[data-code='7402012006']", "75%")
+        assert by_id("progress-target").text.startswith("4 "), by_id("progress-target").text
         driver.find_element(By.LINK_TEXT, "Awuliti").click()  # a desa: its enrolments
         text_in("#enrolments-table", "Siti Rahmawati")
 
@@ -279,6 +291,14 @@ def main():
             if not page["more"]:
                 break
         assert got, "the resolution did not reach the laptop"
+
+        step = "the record's history shows the edits old -> new and the decision"
+        driver.get(base + "/#/record/rec-siti")
+        text_in("#history-table", "081241002201 → 081241002299")  # Awuliti's edit
+        text_in("#history-table", "081241002299 → 085241002288")  # Lambuya's, newer
+        text_in("#history-table", "085241002288 → 081241002299")  # the office's decision
+        text_in("#history-table", "Kantor (peninjau)")
+        text_in("#history-table", "laptop-lambuya")
 
         step = "merge the duplicate, the first enrolment surviving"
         driver.get(base + "/#/duplicates")
