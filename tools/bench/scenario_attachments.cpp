@@ -9,7 +9,10 @@
 //    to the server (untimed): the link then carries only the attachments;
 //  - upload (timed): upload_attachments() through the link, default SyncOptions;
 //  - download (timed): a fresh device B pulls the records straight from the server
-//    (untimed), then AttachmentStore::fetch()es every photo through the link.
+//    (untimed), then AttachmentStore::fetch()es every photo through the link, all through
+//    one FetchLink (what the first fetch learned of the link sizes the next ones);
+//  - download_fresh (timed, the behaviour before FetchLink, as a baseline in the same run):
+//    a fresh device C does the same with every fetch sizing its ranges from scratch.
 // Verified: the server holds every photo whole (GET /v1/attachments/{sha256}: complete),
 // and B's bytes are the photos', SHA-256 for SHA-256.
 
@@ -141,21 +144,27 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
           name + ": the server does not hold " + ref.sha256.substr(0, 12) + " whole");
   }
 
-  auto b = open_device(env.dir() + "/b.db", schema, "bench-b");
-  auto att_b = AttachmentStore::open(*b, AttachmentStore::path_for(env.dir() + "/b.db"));
-  const std::string token_b = register_device(env, *b, scope);
-  sync_direct(env, *b, token_b, "pull");
-  std::fprintf(stderr, "attachments %s: downloading %zu photos...\n", name.c_str(), n);
-  Leg down;
-  env.relay().reset();
-  {
+  // One device fetching every photo through the link, with one FetchLink for all of them
+  // or (the baseline) none.
+  auto download = [&](const std::string& dev, bool one_link) {
+    auto b = open_device(env.dir() + "/" + dev + ".db", schema, "bench-" + dev);
+    auto att_b =
+        AttachmentStore::open(*b, AttachmentStore::path_for(env.dir() + "/" + dev + ".db"));
+    const std::string token_b = register_device(env, *b, scope);
+    sync_direct(env, *b, token_b, "pull");
+    std::fprintf(stderr, "attachments %s: downloading %zu photos (%s)...\n", name.c_str(), n,
+                 one_link ? "one FetchLink" : "each fetch from scratch");
+    Leg down;
+    env.relay().reset();
     auto link_b = link_transport(env);
     Counting t(*link_b);
+    FetchLink learned;
     const auto t0 = std::chrono::steady_clock::now();
     size_t right = 0;
     try {
       for (size_t i = 0; i < n; ++i) {
-        const std::string got = att_b->fetch(t, token_b, collection, ids[i], "foto_ktp");
+        const std::string got = att_b->fetch(t, token_b, collection, ids[i], "foto_ktp",
+                                             SyncOptions{}, one_link ? &learned : nullptr);
         right += got == photos[i] ? 1 : 0;
       }
       down.completed = true;
@@ -166,14 +175,17 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
     down.requests = t.requests;
     take_link(down, env.relay());
     check(right == n, name + ": " + std::to_string(right) + " of " + std::to_string(n) +
-                          " photos downloaded byte for byte");
+                          " photos downloaded byte for byte by " + dev);
     for (const auto& ref : refs) {
       auto kept = att_b->read(ref.sha256);
-      check(kept && kept->size() == kPhotoBytes, name + ": B did not keep a downloaded photo");
+      check(kept && kept->size() == kPhotoBytes, name + ": " + dev + " did not keep a photo");
     }
-  }
-  std::fprintf(stderr, "  download %s\n", down.json(raw).dump().c_str());
-  check(up.completed && down.completed, name + ": a leg did not complete");
+    std::fprintf(stderr, "  download %s\n", down.json(raw).dump().c_str());
+    return down;
+  };
+  const Leg down = download("b", true);
+  const Leg fresh = download("c", false);
+  check(up.completed && down.completed && fresh.completed, name + ": a leg did not complete");
 
   nlohmann::ordered_json j;
   j["rate_kbit_s"] = link.rate_bits_per_s / 1000;
@@ -181,9 +193,10 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
   j["cut_after_bytes"] = link.cut_after;
   j["upload"] = up.json(raw);
   j["download"] = down.json(raw);
-  total.bytes_up += up.up + down.up;
-  total.bytes_down += up.down + down.down;
-  total.requests += up.requests + down.requests;
+  j["download_fresh"] = fresh.json(raw);
+  total.bytes_up += up.up + down.up + fresh.up;
+  total.bytes_down += up.down + down.down + fresh.down;
+  total.requests += up.requests + down.requests + fresh.requests;
   return j;
 }
 
