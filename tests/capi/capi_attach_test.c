@@ -151,6 +151,10 @@ static void state_is(lb_store* s, const char* id, const char* field, const char*
   snprintf(want, sizeof want, "\"local\":%s", local ? "true" : "false");
   CHECK(st && test_json_string(st, "state", got, sizeof got) == 0 && strcmp(got, state) == 0);
   CHECK(st && strstr(st, want));
+  /* The refusal's code is always there ("" unless the server refused the file). */
+  char code_of[64] = "x";
+  CHECK(st && test_json_string(st, "error_code", code_of, sizeof code_of) == 0);
+  if (strcmp(state, "failed") != 0) CHECK(code_of[0] == '\0');
   if (!st || strcmp(got, state) != 0) fprintf(stderr, "  state: %s\n", st ? st : "(null)");
   lb_free(st);
 }

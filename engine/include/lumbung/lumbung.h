@@ -504,7 +504,9 @@ LB_EXPORT int lb_attachment_open(lb_store* store, lb_sync* sync, const char* col
  *             "failed" (the server refused it: "error" says why; tried again at the next
  *             sync) | "remote" (the record came from another device: the bytes are on
  *             the server only; lb_attachment_open with a sync handle fetches them),
- *    "sent": <bytes the server confirmed>, "error": "..." | ""}
+ *    "sent": <bytes the server confirmed>, "error": "..." | "",
+ *    "error_code": the refusal's stable code, e.g. "quota_exceeded" (the server's space for
+ *                  this device's attachments is full: ask the office to raise it) | ""}
  * Returns a new buffer (lb_free); NULL with err->code == LB_OK when the field holds no
  * attachment (an expected miss); NULL with err set for LB_ERR_NOT_FOUND (no such record),
  * LB_ERR_UNKNOWN_FIELD, LB_ERR_UNKNOWN_COLLECTION, LB_ERR_STORAGE. Thread-safe. */

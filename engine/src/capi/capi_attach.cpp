@@ -208,6 +208,7 @@ char* lb_attachment_state(lb_store* store, const char* collection, const char* r
     j["state"] = !local ? "remote" : lumbung::attachment_state_name(info->state);
     j["sent"] = info ? info->sent : 0;
     j["error"] = info ? info->error : "";
+    j["error_code"] = info ? info->error_code : "";  // e.g. "quota_exceeded" (API 3)
     out = dup_string(j.dump());
   });
   return out;
