@@ -181,7 +181,8 @@ def main():
             with other.sync_client(server.url) as sync_b:
                 sync_b.register(server.enrolment_code(["74.02"]), "Laptop Lambuya 2")
                 report_b, _ = sync_in_background(sync_b)
-            expect(report_b["pulled"] >= 3, f"pulled {report_b['pulled']} ops")
+            # A new laptop takes a snapshot: one op per record (two), not their history.
+            expect(report_b["pulled"] >= 2, f"pulled {report_b['pulled']} ops")
             got = other.get("enrolment", joko)
             expect(got and got["fields"]["phone"] == "081241002201", "the edit arrived")
             print(f"    laptop B status: {json.dumps(other.status())}")

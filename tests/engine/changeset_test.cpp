@@ -97,6 +97,26 @@ TEST_CASE("a pulled refusal notice names the device and seq it refuses") {
   CHECK_THROWS_AS(decode_op(with_set, ""), Error);  // a notice stands alone
 }
 
+TEST_CASE("a compact rec gives its shared version to every field it does not name") {
+  const Json page_op = {{"seq", 1},
+                        {"col", "enrolment"},
+                        {"id", "x"},
+                        {"hlc", 90},
+                        {"dev", "server"},
+                        {"rec",
+                         {{"fields", {{"a", 1}, {"b", 2}, {"c", nullptr}}},
+                          {"versions", {{"*", {50u, "dev-a"}}, {"b", {90u, "dev-b"}}}},
+                          {"tombstone", nullptr}}}};
+  const Op op = decode_op(page_op, "");
+  CHECK_FALSE(op.record["versions"].contains("*"));
+  CHECK(decode_version(op.record["versions"]["a"]) == Version{50, "dev-a"});
+  CHECK(decode_version(op.record["versions"]["b"]) == Version{90, "dev-b"});
+  CHECK(decode_version(op.record["versions"]["c"]) == Version{50, "dev-a"});
+  Json bad = page_op;
+  bad["rec"]["versions"]["*"] = "50.dev-a";
+  CHECK_THROWS_AS(decode_op(bad, ""), Error);
+}
+
 TEST_CASE("malformed change sets are refused with protocol_error") {
   const Json ok_op = {
       {"seq", 1}, {"col", "enrolment"}, {"id", "x"}, {"hlc", 5}, {"set", {{"a", 1}}}};

@@ -250,3 +250,46 @@ TEST_CASE("a laptop whose clock says 2031 is re-stamped and does not win later e
   CHECK(late.store->get("enrolment", id)->fields["phone"] == "081355554444");
   CHECK(server_contents(f, reviewer).at(id)["phone"] == "081355554444");
 }
+
+// Issue 13: a new laptop takes its regions' current records (one "rec" each, in pages the
+// link can carry) instead of replaying their history, then follows the log.
+TEST_CASE("a new laptop bootstraps from a snapshot then follows the log") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 60; ++i) ids.push_back(a.store->create("enrolment", konawe(30 + i)));
+  for (int round = 0; round < 4; ++round) {  // four edits a record (draft to enrolled takes three)
+    for (int i = 0; i < 60; ++i) {
+      a.store->update("enrolment", ids[i],
+                      {{"phone", "0812777" + std::to_string(1000 + 10 * i + round)}});
+    }
+  }
+  a.store->remove("enrolment", ids[59]);
+  a.sync();  // 60 creates, 240 edits and a delete: 301 ops of history
+
+  auto first_sync = [](Laptop& l, bool snapshot) {
+    SyncOptions o;
+    o.sleep = [](int) {};
+    o.first_batch_bytes = 1024;  // small pages: the snapshot must page by bytes too
+    o.bootstrap_snapshot = snapshot;
+    return l.client->sync(o);
+  };
+  Laptop b(f, "laptop-b", {"74.02"}), c(f, "laptop-c", {"74.02"});
+  const SyncReport rb = first_sync(b, true);
+  const SyncReport rc = first_sync(c, false);
+  CHECK(rb.pulled == 60);   // one record each, the deleted one with its tombstone
+  CHECK(rc.pulled == 301);  // the whole history
+  CHECK(rb.requests >= 3);
+  CHECK(rb.bytes_down < rc.bytes_down);
+  MESSAGE("bytes down: snapshot " << rb.bytes_down << " in " << rb.requests << " requests, replay "
+                                  << rc.bytes_down << " in " << rc.requests);
+  const auto on_server = server_contents(f, reviewer);
+  CHECK(b.contents() == on_server);
+  CHECK(c.contents() == on_server);
+
+  a.store->update("enrolment", ids[3], {{"monthly_income", 3100000}});
+  a.sync();
+  CHECK(b.sync().pulled == 1);  // from the log, once
+  CHECK(b.contents() == server_contents(f, reviewer));
+}

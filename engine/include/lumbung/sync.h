@@ -141,6 +141,10 @@ struct SyncOptions {
   // caller that knows the link is fast (a LAN) or wants batches of exactly push_batch ops
   // from the start may set it higher.
   size_t first_batch_bytes = 0;
+  // A device with no pull cursor yet (a new laptop, or one whose cursor was cleared) asks
+  // for a snapshot of its regions' current records, then follows the log from there,
+  // instead of replaying the whole history (docs/PROTOCOL.md "Bootstrap from a snapshot").
+  bool bootstrap_snapshot = true;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this

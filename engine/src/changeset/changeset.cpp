@@ -39,7 +39,9 @@
 //    "rec": {"fields": {<field>: <value>}, "versions": {<field>: [hlc, dev]},
 //            "tombstone": [hlc, dev] | null}}
 //        the whole record, for devices of the region it moved into; applied as a join of
-//        every field register and the tombstone (no conflicts: nobody wrote anything)
+//        every field register and the tombstone (no conflicts: nobody wrote anything).
+//        In a snapshot asked for with snapshot=2, "versions" may hold "*": the version of
+//        every field it does not name (decoded here into one version per field)
 //   {"seq", "col", "id", "hlc", "dev": "server", "gone": true}
 //        the record moved out of the puller's regions: the device stops showing it and
 //        refuses edits of it (it keeps the row while its own changes to it are unsent)
@@ -167,6 +169,16 @@ Op decode_op_impl(J& j, const std::string& default_device, bool take_set, bool p
         bad("\"rec\" must be {\"fields\": {...}, \"versions\": {...}, \"tombstone\": ...}");
       }
       op.record = *rec;
+      // Compact form (snapshot=2): "*" is the version of every field not named on its own.
+      Json& versions = op.record["versions"];
+      if (auto star = versions.find("*"); star != versions.end()) {
+        const Json shared = *star;
+        decode_version(shared);  // throws kProtocol if it is no version
+        versions.erase("*");
+        for (const auto& [name, _] : op.record["fields"].items()) {
+          if (!versions.contains(name)) versions[name] = shared;
+        }
+      }
       return op;
     }
     if (auto gone = j.find("gone"); gone != j.end()) {

@@ -15,6 +15,8 @@
 // which apply absorbs. A snapshot cursor of another history (the server's database was
 // replaced or restored) starts the snapshot again.
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "common/encoding.h"
 #include "lumbung/tuning.h"
@@ -77,12 +79,28 @@ std::vector<std::pair<std::string, std::string>> parts_of(const Schema& schema,
 }
 
 // The record as a server "rec" op (the region-move notice's form: OpWriter::log_move).
-std::string rec_op(const RecordRow& r) {
+// `compact`: the version most fields share is given once, as "*", and only the others by
+// field (a record written by one create and a few edits needs two or three versions, not
+// one per field: docs/PROTOCOL.md "Bootstrap from a snapshot").
+std::string rec_op(const RecordRow& r, bool compact) {
   Json fields = Json::object(), versions = Json::object();
   uint64_t hlc = 1;
+  std::optional<Version> shared;
+  if (compact) {
+    std::map<Version, size_t> uses;
+    for (const auto& [name, fv] : r.state.fields) ++uses[fv.version];
+    size_t most = 1;  // a version one field alone has is given by that field
+    for (const auto& [v, n] : uses) {
+      if (n > most) {
+        most = n;
+        shared = v;
+      }
+    }
+    if (shared) versions["*"] = encode_version(*shared);
+  }
   for (const auto& [name, fv] : r.state.fields) {
     fields[name] = fv.value;
-    versions[name] = encode_version(fv.version);
+    if (!shared || fv.version != *shared) versions[name] = encode_version(fv.version);
     hlc = std::max(hlc, fv.version.hlc);
   }
   Json tombstone;
@@ -111,23 +129,35 @@ bool is_snapshot_cursor(const std::string& text) {
 }
 
 std::string SyncService::pull_snapshot(const Principal& device, const std::string& text,
-                                       size_t limit) {
+                                       size_t limit, size_t max_bytes, bool compact) {
   SnapshotCursor c;
   if (!text.empty()) c = decode_snapshot(text);
-  if (text.empty() || c.epoch != epoch()) c = SnapshotCursor{epoch(), store_.log_horizon(), 0, ""};
+  // A snapshot begun in another history (the server was restored from a copy since): what
+  // the device took from it may hold writes this history lacks, so it starts again as a
+  // replay ("reset": the device drops what others wrote and takes the records anew).
+  const bool reset = !text.empty() && c.epoch != epoch();
+  if (text.empty() || reset) c = SnapshotCursor{epoch(), store_.log_horizon(), 0, ""};
   if (limit == 0 || limit > kPullPageOps) limit = kPullPageOps;
+  // As a log page: the ops' text within max_bytes (at least one op), see pull().
+  if (max_bytes > 0) max_bytes = std::clamp(max_bytes, kPullMinPageBytes, kPullMaxPageBytes);
   const auto parts = parts_of(schema_, device.scope);
   std::string ops;
   size_t sent = 0;
-  while (c.part < parts.size() && sent < limit) {
+  bool full = false;
+  while (c.part < parts.size() && sent < limit && !full) {
     const size_t want = limit - sent;
     const auto rows = store_.list_records(parts[c.part].first, parts[c.part].second, c.after, want);
     for (const RecordRow& r : rows) {
+      std::string op = rec_op(r, compact);
+      if (sent > 0 && max_bytes > 0 && ops.size() + 1 + op.size() > max_bytes) {
+        full = true;
+        break;
+      }
       if (sent++) ops += ',';
-      ops += rec_op(r);
+      ops += op;
       c.after = r.id;
     }
-    if (rows.size() < want) {
+    if (!full && rows.size() < want) {
       ++c.part;
       c.after.clear();
     }
@@ -136,9 +166,12 @@ std::string SyncService::pull_snapshot(const Principal& device, const std::strin
   const int64_t now = wall_.now_ms();
   std::string out = "{\"ops\":[" + ops + "],\"next\":\"";
   out += done ? encode_cursor(epoch_of(c.horizon), c.horizon) : encode_snapshot(c);
-  out += "\",\"more\":true,\"snapshot\":true,\"epoch\":\"" + epoch() + "\"";
+  out += "\",\"more\":true,\"snapshot\":true";
+  if (reset) out += ",\"reset\":true";
+  out += ",\"epoch\":\"" + epoch() + "\"";
   out += ",\"acked_seq\":" + std::to_string(store_.device_acked_seq(device.device_id));
   out += ",\"regions\":" + Json(device.scope).dump();
+  out += ",\"schema_version\":" + std::to_string(schema_.version());
   out += ",\"server_time_ms\":" + std::to_string(now) + "}";
   metrics_.add_ops_pulled(sent);
   note_seen(device.device_id, now);

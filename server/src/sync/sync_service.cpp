@@ -331,9 +331,9 @@ const std::string& SyncService::epoch_of(uint64_t pos) const {
 }
 
 std::string SyncService::pull(const Principal& device, const std::string& cursor_text, size_t limit,
-                              size_t max_bytes, bool snapshot, bool refusals) {
+                              size_t max_bytes, bool snapshot, bool refusals, bool compact) {
   if ((snapshot && cursor_text.empty()) || is_snapshot_cursor(cursor_text)) {
-    return pull_snapshot(device, cursor_text, limit);
+    return pull_snapshot(device, cursor_text, limit, max_bytes, compact);
   }
   const Cursor cursor = decode_cursor(cursor_text);
   uint64_t after = cursor.pos;

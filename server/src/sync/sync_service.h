@@ -101,8 +101,10 @@ class SyncService {
   // of its regions' current records as "rec" ops, then the log from where they stand.
   // `refusals`: the device takes "refused" notices (an op of its own refused after it was
   // acknowledged, OpWriter::settle_waiting); a client that does not ask never gets one.
+  // `compact`: the snapshot's "rec" ops give one shared version as "*" (snapshot=2).
   std::string pull(const Principal& device, const std::string& cursor, size_t limit,
-                   size_t max_bytes = 0, bool snapshot = false, bool refusals = false);
+                   size_t max_bytes = 0, bool snapshot = false, bool refusals = false,
+                   bool compact = false);
 
   // The one write path for ops (pushes, reviews, re-applied refusals).
   OpWriter& writer() { return writer_; }
@@ -126,7 +128,8 @@ class SyncService {
  private:
   std::optional<uint64_t> history_end(const std::string& epoch_id);
   // One page of a snapshot bootstrap (sync/snapshot.cpp); `cursor` "" starts one.
-  std::string pull_snapshot(const Principal& device, const std::string& cursor, size_t limit);
+  std::string pull_snapshot(const Principal& device, const std::string& cursor, size_t limit,
+                            size_t max_bytes, bool compact);
   const std::string& epoch_of(uint64_t pos) const;
 
   const Schema& schema_;
