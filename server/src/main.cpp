@@ -101,6 +101,7 @@ struct Options {
   std::string attachments;                  // "" = <data>/attachments (SQLite); none for --db
   int64_t attachment_quota_mb = 0;          // 0 = AttachmentLimits' default
   int64_t attachment_age_offset_hours = 0;  // tests: the collector's clock runs ahead
+  int64_t attachment_gc_pause_ms = 0;       // tests: a pause between scan and removals
 };
 
 // A loopback IP address written as one (127.0.0.0/8 or ::1), never a host name: a name
@@ -124,7 +125,8 @@ bool is_loopback_address(const std::string& host) {
       "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
       "         [--slow-client-ms N]   (0 = never cut stalled connections)\n"
       "         [--attachments DIR] [--attachment-quota-mb N]   (per device)\n"
-      "         [--attachment-age-offset-hours N]   (tests: attachments look N hours older)\n",
+      "         [--attachment-age-offset-hours N]   (tests: attachments look N hours older)\n"
+      "         [--attachment-gc-pause-ms N]   (tests: collections wait N ms after their scan)\n",
       why.c_str());
   std::exit(2);
 }
@@ -166,6 +168,12 @@ Options parse_args(int argc, char** argv) {
       o.attachment_age_offset_hours = std::atoll(value().c_str());
       if (o.attachment_age_offset_hours < 0 || o.attachment_age_offset_hours > 24 * 365) {
         usage("--attachment-age-offset-hours must be 0-8760");
+      }
+    } else if (a == "--attachment-gc-pause-ms") {
+      // Lets a test act between a collection's scan of the records and its removals.
+      o.attachment_gc_pause_ms = std::atoll(value().c_str());
+      if (o.attachment_gc_pause_ms < 0 || o.attachment_gc_pause_ms > 60000) {
+        usage("--attachment-gc-pause-ms must be 0-60000");
       }
     } else if (a == "--schema") {
       o.schema = value();
@@ -339,6 +347,7 @@ int main(int argc, char** argv) {
         limits.device_quota_bytes = static_cast<uint64_t>(opt.attachment_quota_mb) << 20;
       }
       limits.age_offset_ms = opt.attachment_age_offset_hours * 3600 * 1000;
+      limits.scan_pause_ms = opt.attachment_gc_pause_ms;
       attachments = std::make_unique<AttachmentService>(*schema, *store, system_wall_clock(),
                                                         att_dir, keys->data_key(), limits);
       attachments->start_collector(3600 * 1000);  // its first pass at once, in the background

@@ -7,9 +7,11 @@
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "lumbung/attachments.h"
 #include "lumbung/error.h"
@@ -210,4 +212,47 @@ TEST_CASE("naming a file's hash in a record of one's own regions is enough to re
   far.store->update("enrolment", own, Json{{"foto_ktp", ref.to_json()}});
   REQUIRE(far.sync(f).pushed >= 1);
   CHECK(content(f, far.token, ref.sha256, own).body == bytes);
+}
+
+TEST_CASE("a file a laptop is told of while a collection scans is kept by that collection") {
+  // Every collection waits 4 s between its scan of the records and its removals, and judges
+  // ages 25 h ahead: the two orphans below are old enough to go.
+  ServerFixture f({"--attachment-age-offset-hours", "25", "--attachment-gc-pause-ms", "4000"});
+  Laptop a(f, "laptop-a"), b(f, "laptop-b");
+  const std::string told = photo(40 * 1000, 101), untold = photo(40 * 1000, 102);
+  const std::string told_sha = sha256_hex(told), untold_sha = sha256_hex(untold);
+  for (const auto* bytes : {&told, &untold}) {
+    REQUIRE(
+        post_chunk(f, a.token, sha256_hex(*bytes), 0, bytes->size(), *bytes).json()["complete"] ==
+        true);
+  }
+  // The collector's own first pass (at start) may still be pausing: wait it out (bounded).
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+
+  test::HttpResult gc;
+  std::thread collection([&] { gc = run_gc(f); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // its scan is done by now
+  // While it pauses, laptop B records both files: one attached (its sync asks the server
+  // for the status, is told the file is complete and sends nothing), the other only named
+  // (a reference pushed, no status asked).
+  const std::string r1 = b.store->create("enrolment", test::konawe_enrolment(11));
+  b.att->attach("enrolment", r1, "foto_ktp", told, "image/jpeg", "");
+  const std::string r2 = b.store->create("enrolment", test::konawe_enrolment(12));
+  b.store->update("enrolment", r2,
+                  Json{{"foto_ktp",
+                        {{"sha256", untold_sha},
+                         {"size", static_cast<int64_t>(untold.size())},
+                         {"mime", "image/jpeg"}}}});
+  const SyncReport rep = b.sync(f);
+  CHECK(rep.attachments.already == 1);
+  collection.join();
+  REQUIRE(gc.status == 200);
+  // The pass kept the file it had told B of, though its scan did not see B's record...
+  CHECK(files_of(f, told_sha) == std::set<std::string>{".blob", ".meta"});
+  CHECK(content(f, b.token, told_sha, r1).body == told);
+  // ... and removed the one only named meanwhile: what the claim is there for (a laptop that
+  // names a file it did not attach itself is not protected; the reference client always asks
+  // for the status of the files it attached).
+  CHECK(files_of(f, untold_sha).empty());
+  CHECK(content(f, b.token, untold_sha, r2).status == 404);
 }

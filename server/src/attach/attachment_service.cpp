@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "crypto/crypto.h"
 #include "lumbung/error.h"
@@ -291,6 +292,9 @@ Json AttachmentService::collect_garbage() {
   // after this instant) may not be in the scan: such a file stays until the next pass.
   const int64_t scan_started = wall_.now_ms();
   const std::set<std::string> refs = referenced();
+  if (limits_.scan_pause_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(limits_.scan_pause_ms));
+  }
   const int64_t now = wall_.now_ms() + limits_.age_offset_ms;
   uint64_t kept = 0, removed = 0, removed_bytes = 0;
   std::lock_guard<std::mutex> lock(upload_mu_);

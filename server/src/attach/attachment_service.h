@@ -35,6 +35,9 @@ struct AttachmentLimits {
   // Added to the clock the collector judges ages by (lumbung-server
   // --attachment-age-offset-hours): tests see a day pass without waiting one.
   int64_t age_offset_ms = 0;
+  // A collection waits this long between its scan of the records and its removals
+  // (lumbung-server --attachment-gc-pause-ms; tests only: a device acts in between).
+  int64_t scan_pause_ms = 0;
 };
 
 // Largest chunk body a device may send (the server's answer to a bigger one is 413).
@@ -57,8 +60,8 @@ class AttachmentService {
   // Refuses: a chunk whose checksum does not match (kValidationFailed, field "chunk"), a
   // size beyond every attachment field's max_size (kBodyTooLarge), a MIME type no field
   // allows (kValidationFailed, field "mime"), the device's quota (kQuotaExceeded: 403
-  // quota_exceeded, field "quota"), whole bytes that do not hash to `sha` (kValidationFailed, field "sha256"; the
-  // upload is dropped).
+  // quota_exceeded, field "quota"), whole bytes that do not hash to `sha` (kValidationFailed,
+  // field "sha256"; the upload is dropped).
   Json put_chunk(const Principal& who, const std::string& sha, uint64_t offset, uint64_t size,
                  const std::string& mime, const std::string& chunk, const std::string& chunk_sha);
   // GET /v1/attachments/{sha}/content?collection&record&offset&limit: bytes of a complete
