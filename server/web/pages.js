@@ -166,13 +166,14 @@ function attachmentView(a, id, collection) {
 // A record's changes in log order (GET /v1/records/{id}/history): who (laptop and officer,
 // or the office), when, each field old -> new; a write that lost the merge says so.
 function historyTable(h) {
-  const change = (c) => el('div', {}, fieldLabel(c.field) + ': ',
-    el('span', { class: 'value' }, c.old_known === false ? t('unknown_old') : showValue(c.old)),
-    ' → ', el('span', { class: 'value' }, showValue(c.new)));
+  // A creation lists its values; a change old → new.
+  const change = (c, created) => el('div', {}, fieldLabel(c.field) + ': ', created ? '' : [
+    el('span', { class: 'value' }, c.old_known === false ? t('unknown_old') : showValue(c.old)), ' → '],
+  el('span', { class: 'value' }, showValue(c.new)));
   const rows = h.changes.map((c) => {
     let kind = t('kind_' + c.kind);
     if (c.kind === 'update' && !c.live_before && c.live_after) kind += ' (' + t('revived') + ')';
-    const what = c.fields.map(change);
+    const what = c.fields.map((f) => change(f, c.kind === 'create'));
     if (c.kind === 'delete' && c.changed && c.live_before && !c.live_after) what.push(el('div', {}, t('kind_delete')));
     if (!c.changed || (c.fields.length === 0 && c.kind !== 'delete')) {
       what.push(el('div', { class: 'muted' }, t('no_change') + (c.unchanged.length ? ': ' : ''),

@@ -232,6 +232,7 @@ def main():
         # Three records there (one enrolled twice) of 4 expected.
         text_in("#progress-table tr[data-code='7402012006']", "75%")
         assert by_id("progress-target").text.startswith("4 "), by_id("progress-target").text
+        shot("progress-target")
         driver.find_element(By.LINK_TEXT, "Awuliti").click()  # a desa: its enrolments
         text_in("#enrolments-table", "Siti Rahmawati")
 
@@ -299,6 +300,8 @@ def main():
         text_in("#history-table", "085241002288 → 081241002299")  # the office's decision
         text_in("#history-table", "Kantor (peninjau)")
         text_in("#history-table", "laptop-lambuya")
+        driver.execute_script("document.getElementById('history-table').scrollIntoView()")
+        shot("history")
 
         step = "merge the duplicate, the first enrolment surviving"
         driver.get(base + "/#/duplicates")
