@@ -244,3 +244,53 @@ TEST_CASE("targets per region are set checked and shown against enrolled counts"
   CHECK_FALSE(p2.json()["regions"]["desa"].contains("7402290001"));
   CHECK(f.http().get("/v1/targets", f.admin()).json()["targets"].size() == 3);
 }
+
+TEST_CASE("a duplicate merge and a status move from the page read as the office's changes") {
+  ServerFixture f;
+  Device d = f.device("dev-prov", {"74"});
+  const uint64_t h = hlc_now();
+  json other = konawe_record_1();
+  other["phone"] = "081299990000";
+  REQUIRE(f.push(d, json::array({make_op(1, "rec-a", h, konawe_record_1()),
+                                 make_op(2, "rec-b", h + 1, other)}))
+              .status == 200);
+  auto list = f.http().get("/v1/duplicates", f.admin());
+  REQUIRE(list.status == 200);
+  const json dups = list.json()["duplicates"];
+  REQUIRE(dups.size() == 1);
+  const std::string dup = dups[0]["id"];
+  // rec-a survives and takes rec-b's phone; rec-b is deleted.
+  auto m = f.http().post("/v1/duplicates/" + dup + "/merge",
+                         json{{"survivor", "rec-a"}, {"take", {"phone"}}}, f.admin());
+  REQUIRE_MESSAGE(m.status == 200, m.body);
+
+  const json a = history(f, "rec-a", f.admin());
+  const json b = history(f, "rec-b", f.admin());
+  REQUIRE(a["changes"].size() >= 2);
+  const json& taken = a["changes"].back();
+  CHECK(taken["device"] == "server");
+  CHECK(field_change(taken, "phone")["old"] == "08222672973");
+  CHECK(field_change(taken, "phone")["new"] == "081299990000");
+  REQUIRE(b["changes"].size() >= 2);
+  const json& merged = b["changes"].back();
+  CHECK(merged["device"] == "server");
+  CHECK(merged["live_before"] == true);
+  CHECK(merged["live_after"] == false);
+
+  // A reviewer's status move on the page: status old -> new by the office.
+  auto login = f.http().request("POST", "/v1/web/login", json{{"token", f.admin()}}.dump(),
+                                RequestOptions{});
+  REQUIRE(login.status == 200);
+  const std::string set_cookie = login.header("set-cookie");
+  RequestOptions opts;
+  opts.headers["Cookie"] = set_cookie.substr(0, set_cookie.find(';'));
+  opts.headers["X-CSRF-Token"] = login.json()["csrf"];
+  auto moved = f.http().request("POST", "/v1/web/records/rec-a/status",
+                                json{{"status", "verified"}}.dump(), opts);
+  REQUIRE_MESSAGE(moved.status == 200, moved.body);
+  const json a2 = history(f, "rec-a", f.admin());
+  const json& last = a2["changes"].back();
+  CHECK(last["device"] == "server");
+  CHECK(field_change(last, "status")["old"] == "submitted");
+  CHECK(field_change(last, "status")["new"] == "verified");
+}
