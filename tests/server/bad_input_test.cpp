@@ -2,8 +2,8 @@
 // wrong types, missing fields, huge strings, deep nesting, unknown fields, out-of-range
 // numbers, replayed batches and batches from a revoked device. Each must be answered with
 // the code docs/PROTOCOL.md documents, and the server's data must be unchanged afterwards:
-// a SHA-256 digest of /v1/records, /v1/conflicts, /v1/duplicates and every device's
-// acked_seq and revocation is taken before and after each request.
+// a SHA-256 digest of /v1/records, /v1/conflicts, /v1/duplicates, /v1/targets and every
+// device's acked_seq and revocation is taken before and after each request.
 #include <doctest/doctest.h>
 
 #include <openssl/sha.h>
@@ -80,8 +80,9 @@ class Fixture {
 
 std::string digest(Fixture& f) {
   std::string all;
-  for (const char* path : {"/v1/records?collection=enrolment&limit=10000",
-                           "/v1/conflicts?status=all", "/v1/duplicates?status=all"}) {
+  for (const char* path :
+       {"/v1/records?collection=enrolment&limit=10000", "/v1/conflicts?status=all",
+        "/v1/duplicates?status=all", "/v1/targets"}) {
     auto r = f.http().get(path, f.admin());
     REQUIRE(r.status == 200);
     all += r.body;
@@ -338,6 +339,26 @@ TEST_CASE("every endpoint answers bad input with its documented code and changes
        "unknown_collection"},
       {"progress: bad scope", "GET", "/v1/progress?collection=enrolment&scope=7", "",
        Who::kReviewer, 400, "invalid_argument"},
+      {"history: unknown collection", "GET", "/v1/records/" + rec + "/history?collection=nope", "",
+       Who::kReviewer, 422, "unknown_collection"},
+      {"history: unknown record", "GET", "/v1/records/no-such-record/history", "", Who::kReviewer,
+       404, "not_found"},
+      {"history: device token", "GET", "/v1/records/" + rec + "/history", "", Who::kDevice, 403,
+       "forbidden"},
+      {"targets: not JSON", "POST", "/v1/targets", "{\"scope\":", Who::kReviewer, 400,
+       "malformed_json"},
+      {"targets: body an array", "POST", "/v1/targets", "[1]", Who::kReviewer, 400,
+       "invalid_argument"},
+      {"targets: region of 3 digits", "POST", "/v1/targets", R"({"scope":"740","n":5})",
+       Who::kReviewer, 400, "invalid_argument"},
+      {"targets: n fractional", "POST", "/v1/targets", R"({"scope":"7402","n":2.5})",
+       Who::kReviewer, 400, "invalid_argument"},
+      {"targets: n too large", "POST", "/v1/targets", R"({"scope":"7402","n":100000001})",
+       Who::kReviewer, 400, "invalid_argument"},
+      {"targets: device token", "POST", "/v1/targets", R"({"scope":"7402","n":5})", Who::kDevice,
+       403, "forbidden"},
+      {"targets: unknown collection", "POST", "/v1/targets?collection=nope",
+       R"({"scope":"7402","n":5})", Who::kReviewer, 422, "unknown_collection"},
 
       // --- admin API
       {"codes: scope not a list", "POST", "/v1/admin/codes", R"({"scope":"74.02"})", Who::kAdmin,
