@@ -179,7 +179,8 @@ function historyTable(h) {
       what.push(el('div', { class: 'muted' }, t('no_change') + (c.unchanged.length ? ': ' : ''),
         c.unchanged.map((u, i) => [i ? ', ' : '', fieldLabel(u.field) + ' ', el('span', { class: 'value' }, showValue(u.value))])));
     }
-    const who = c.device === 'server' ? t('office') : c.device + (c.label && c.label !== c.device ? ' · ' + c.label : '');
+    const who = c.device === 'server' ? t('office') + (c.by && c.by.label ? ' · ' + c.by.label : '') :
+      c.device + (c.label && c.label !== c.device ? ' · ' + c.label : '');
     return el('tr', { class: c.changed ? '' : 'muted' }, el('td', {}, fmtTime(c.at_ms)), el('td', {}, who),
       el('td', {}, kind), el('td', {}, what));
   });

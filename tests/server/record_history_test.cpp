@@ -121,7 +121,9 @@ TEST_CASE("a record's history shows each change old to new with laptop officer a
   CHECK(field_change(ch[3], "village_code")["old"] == "7402292053");
   CHECK(field_change(ch[3], "village_code")["new"] == "7402101229");
 
-  CHECK(ch[4]["device"] == "server");  // the conflict's resolution
+  CHECK(ch[4]["device"] == "server");  // the conflict's resolution, by the admin
+  CHECK(ch[4]["by"]["role"] == "admin");
+  CHECK(ch[3]["by"].is_null());  // a laptop's op
   CHECK(field_change(ch[4], "full_name")["old"] == "Wulan A");
   CHECK(field_change(ch[4], "full_name")["new"] == "Wulan B");
 
@@ -276,6 +278,8 @@ TEST_CASE("a duplicate merge and a status move from the page read as the office'
   CHECK(merged["device"] == "server");
   CHECK(merged["live_before"] == true);
   CHECK(merged["live_after"] == false);
+  CHECK(merged["by"]["role"] == "admin");
+  CHECK(taken["by"]["role"] == "admin");
 
   // A reviewer's status move on the page: status old -> new by the office.
   auto login = f.http().request("POST", "/v1/web/login", json{{"token", f.admin()}}.dump(),

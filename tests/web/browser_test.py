@@ -298,7 +298,7 @@ def main():
         text_in("#history-table", "081241002201 → 081241002299")  # Awuliti's edit
         text_in("#history-table", "081241002299 → 085241002288")  # Lambuya's, newer
         text_in("#history-table", "085241002288 → 081241002299")  # the office's decision
-        text_in("#history-table", "Kantor (peninjau)")
+        text_in("#history-table", "Kantor (peninjau) · Kab. Konawe")  # who decided
         text_in("#history-table", "laptop-lambuya")
         driver.execute_script("document.getElementById('history-table').scrollIntoView()")
         shot("history")

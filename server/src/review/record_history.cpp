@@ -18,6 +18,62 @@ Json value_of(const RecordState& st, const std::string& field) {
   return it == st.fields.end() ? Json() : it->second.value;
 }
 
+// Who decided each server op of a review entry: walks a resolution (bounded depth) and maps
+// the hlc of every op it holds written as `server` to the nearest "by" above it (a
+// correction's history keeps each decision with its own "by").
+void collect_deciders(const Json& j, const Json& by, std::map<uint64_t, Json>& out, int depth) {
+  if (depth > 8) return;
+  if (j.is_object()) {
+    const Json& here = j.contains("by") && j["by"].is_object() ? j["by"] : by;
+    auto hlc = j.find("hlc");
+    auto dev = j.find("dev");
+    if (hlc != j.end() && hlc->is_number_unsigned() && dev != j.end() && *dev == kServerDeviceId &&
+        !here.is_null()) {
+      out[hlc->get<uint64_t>()] = here;
+    }
+    for (const auto& v : j) collect_deciders(v, here, out, depth + 1);
+  } else if (j.is_array()) {
+    for (const auto& v : j) collect_deciders(v, by, out, depth + 1);
+  }
+}
+
+// The reviewers behind the record's server ops, from its review entries' resolutions (the
+// queues read by the record's own region, a desa's few entries; at most 5 pages of each).
+std::map<uint64_t, Json> deciders(ServerStore& store, const std::string& id,
+                                  const std::string& scope) {
+  std::map<uint64_t, Json> out;
+  ReviewQuery q;
+  q.status = "all";
+  q.prefixes = {scope};
+  for (int page = 0; page < 5; ++page) {
+    auto p = store.list_conflicts(q);
+    for (const auto& r : p.rows) {
+      if (r.conflict.record_id == id) collect_deciders(r.resolution, Json(), out, 0);
+    }
+    if (p.next.empty()) break;
+    q.after = p.next;
+  }
+  q.after.clear();
+  for (int page = 0; page < 5; ++page) {
+    auto p = store.list_duplicates(q);
+    for (const auto& d : p.rows) {
+      if (d.record_a == id || d.record_b == id) collect_deciders(d.resolution, Json(), out, 0);
+    }
+    if (p.next.empty()) break;
+    q.after = p.next;
+  }
+  q.after.clear();
+  for (int page = 0; page < 5; ++page) {
+    auto p = store.list_refused(q);
+    for (const auto& r : p.rows) {
+      if (r.record_id == id) collect_deciders(r.resolution, Json(), out, 0);
+    }
+    if (p.next.empty()) break;
+    q.after = p.next;
+  }
+  return out;
+}
+
 }  // namespace
 
 Json record_history(const Schema& schema, ServerStore& store, const Principal& who,
@@ -35,6 +91,8 @@ Json record_history(const Schema& schema, ServerStore& store, const Principal& w
   const RecordLogPage page = store.record_log(collection, id, kHistoryMaxOps);
   std::map<std::string, std::string> labels;  // device id -> its label (the officer)
   for (const DeviceRow& d : store.list_devices()) labels[d.device_id] = d.label;
+
+  const std::map<uint64_t, Json> decided_by = deciders(store, id, scope);
 
   RecordState st;
   std::set<std::string> known;  // fields whose value before the next op is known (cut)
@@ -74,7 +132,10 @@ Json record_history(const Schema& schema, ServerStore& store, const Principal& w
       for (auto it = op.set.begin(); it != op.set.end(); ++it) known.insert(it.key());
     }
     const auto dev = labels.find(op.version.device);
+    const auto by =
+        op.version.device == kServerDeviceId ? decided_by.find(op.version.hlc) : decided_by.end();
     changes.push_back(Json{
+        {"by", by == decided_by.end() ? Json() : by->second},
         {"pos", e.pos},
         {"device", op.version.device},
         {"label", dev == labels.end() ? std::string() : dev->second},

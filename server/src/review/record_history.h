@@ -26,12 +26,15 @@ namespace lumbung::server {
 // Newest oplog rows of one record a history answer replays.
 constexpr size_t kHistoryMaxOps = 500;
 
-// {"id", "collection", "scope", "cut", "changes": [{"pos", "device", "label", "seq", "hlc",
+// {"id", "collection", "scope", "cut", "changes": [{"pos", "device", "label", "by", "seq", "hlc",
 // "at_ms", "kind": "create"|"update"|"delete", "changed", "live_before", "live_after",
 // "fields": [{"field", "old", "new", "old_known"}], "unchanged": [{"field", "value",
 // "kept"}]}...]} in log order. Throws Error(kNotFound) if the record does not exist or lies
 // outside the reader's regions (as GET /v1/records), kUnknownCollection for a bad
-// collection.
+// collection. "by": for an op of device "server" that decided a review entry of the record
+// (a conflict's resolution or correction, a merge, a refused op applied), the reviewer
+// ({"role", "label"}) from that entry's resolution; null otherwise (a status move from the
+// page is in the audit log only).
 Json record_history(const Schema& schema, ServerStore& store, const Principal& who,
                     const std::string& collection, const std::string& id);
 
