@@ -12,13 +12,16 @@ LumbungError carrying the C API's code, its stable name and the message.
             report = sync.run(on_progress=lambda p: print(p.ops_pushed))
 
 Threads: a Store may be used from several threads; sync.run() blocks (the GIL is released
-while it runs), so call it from a worker thread and sync.cancel() from any other.
+while it runs), so call it from a worker thread and sync.cancel() from any other. The
+progress and records-changed callbacks run on the thread that called sync.run().
+Functions the loaded library lacks (an older liblumbung) raise AttributeError when used;
+Library.api_version() says which LB_API_VERSION it has.
 """
 
 import ctypes
 import json
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_size_t,
-                    c_uint, c_uint64, c_void_p)
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_int64,
+                    c_size_t, c_uint, c_uint64, c_void_p)
 
 # Error codes of lumbung.h (ABI: the numbers never change).
 OK = 0
@@ -38,13 +41,22 @@ ERR_PROTOCOL = 13
 ERR_UNAUTHORIZED = 14
 ERR_FORBIDDEN = 15
 ERR_OUT_OF_SCOPE = 16
+ERR_BODY_TOO_LARGE = 17
+ERR_BATCH_TOO_LARGE = 18
+ERR_JSON_TOO_DEEP = 19
+ERR_SEQ_GAP = 20
+ERR_METHOD_NOT_ALLOWED = 21
 ERR_WRONG_PASSPHRASE = 22
 ERR_RATE_LIMITED = 23
 ERR_TRANSPORT = 24
 ERR_CANCELLED = 25
 ERR_INTERNAL = 26
+ERR_TLS_REFUSED = 27  # API 2
 
-PHASE_PUSH, PHASE_PULL, PHASE_DONE = 0, 1, 2
+PHASE_PUSH, PHASE_PULL, PHASE_DONE, PHASE_ATTACHMENTS = 0, 1, 2, 3
+# API 3: what the link is doing at a progress call (Progress.stage).
+(STAGE_IDLE, STAGE_CONNECTING, STAGE_SENDING, STAGE_WAITING, STAGE_RECEIVING,
+ STAGE_RETRY_WAIT) = range(6)
 
 
 class _Error(Structure):
@@ -52,19 +64,43 @@ class _Error(Structure):
 
 
 class Progress(Structure):
-    """lb_progress: valid only during the callback (copy what you keep)."""
+    """lb_progress: valid only during the callback (copy what you keep).
+
+    Member for member as lumbung.h declares it (ctypes pads like the C compiler: 128 bytes
+    on x86-64). The members after `retries` exist only when api_version() >= 3;
+    last_error is bytes (UTF-8), b"" after a success."""
     _fields_ = [("phase", c_int), ("ops_pushed", c_uint64), ("ops_to_push", c_uint64),
                 ("ops_pulled", c_uint64), ("bytes_up", c_uint64), ("bytes_down", c_uint64),
-                ("retries", c_uint)]
+                ("retries", c_uint),
+                # API 3: the request under way, and its retries
+                ("stage", c_int), ("attempt", c_uint), ("max_attempts", c_uint),
+                ("retry_in_ms", c_int64), ("last_error", c_char_p),
+                ("request_sent", c_uint64), ("request_size", c_uint64),
+                ("request_received", c_uint64),
+                # API 3: PHASE_ATTACHMENTS
+                ("attachment_index", c_uint), ("attachment_count", c_uint),
+                ("attachment_sent", c_uint64), ("attachment_size", c_uint64)]
+
+
+class _SyncOptions(Structure):
+    """lb_sync_options (API 2); struct_size must be set to its size."""
+    _fields_ = [("struct_size", c_size_t), ("ca_file", c_char_p), ("ca_pem", c_char_p),
+                ("pin_sha256", c_char_p), ("timeout_ms", c_int), ("max_attempts", c_uint),
+                ("initial_backoff_ms", c_int), ("max_backoff_ms", c_int)]
 
 
 _PROGRESS_FN = CFUNCTYPE(c_int, POINTER(Progress), c_void_p)
+_CHANGED_FN = CFUNCTYPE(None, c_char_p, c_void_p)
 
 
 class LumbungError(Exception):
-    def __init__(self, code, name, message, field=""):
+    """A failed call. `issues` (put_ex / patch_ex only, else []) lists every problem of a
+    refused record: dicts with field, label, reason, message_en, message_id."""
+
+    def __init__(self, code, name, message, field="", issues=None):
         super().__init__(f"{name}: {message}")
         self.code, self.name, self.message, self.field = code, name, message, field
+        self.issues = issues or []
 
 
 def _enc(s):
@@ -100,14 +136,37 @@ class Library:
             "lb_sync_run": (c_int, [c_void_p, _PROGRESS_FN, c_void_p, POINTER(c_void_p), err]),
             "lb_sync_cancel": (None, [c_void_p]),
             "lb_sync_free": (None, [c_void_p]),
+            # API 2
+            "lb_sync_new_with_options": (c_void_p, [c_void_p, c_char_p, c_char_p,
+                                                    POINTER(_SyncOptions), err]),
+            # API 3
+            "lb_api_version": (c_int, []),
+            "lb_store_put_ex": (c_void_p, [c_void_p, c_char_p, c_char_p, POINTER(c_void_p), err]),
+            "lb_store_patch_ex": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p,
+                                          POINTER(c_void_p), err]),
+            "lb_store_refused": (c_void_p, [c_void_p, err]),
+            "lb_sync_on_changed": (c_int, [c_void_p, _CHANGED_FN, c_void_p, err]),
+            "lb_attach": (c_void_p, [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, c_size_t,
+                                     c_char_p, c_char_p, err]),
+            "lb_attach_file": (c_void_p, [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p,
+                                          c_char_p, err]),
+            "lb_attachment_open": (c_int, [c_void_p, c_void_p, c_char_p, c_char_p, c_char_p,
+                                           POINTER(c_void_p), POINTER(c_size_t), err]),
+            "lb_attachment_state": (c_void_p, [c_void_p, c_char_p, c_char_p, c_char_p, err]),
         }
         for name, (res, args) in sig.items():
+            if not hasattr(lib, name):  # an older library: using it raises AttributeError
+                continue
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
         self.c = lib
 
     def version(self):
         return self.c.lb_version().decode()
+
+    def api_version(self):
+        """The library's LB_API_VERSION (1 for a library from before lb_api_version)."""
+        return self.c.lb_api_version() if hasattr(self.c, "lb_api_version") else 1
 
     def error_name(self, code):
         return self.c.lb_error_name(code).decode()
@@ -137,6 +196,16 @@ class Library:
     def _check(self, code, err):
         if code != OK:
             self._raise(err)
+
+    def _check_issues(self, code, err, issues_ptr):
+        """For put_ex / patch_ex: frees the issues buffer, raises with its issues on failure."""
+        issues = []
+        if issues_ptr.value:
+            issues = json.loads(self._text(issues_ptr.value, err)).get("issues", [])
+        if code != OK:
+            raise LumbungError(code, self.error_name(code),
+                               err.message.decode("utf-8", "replace"),
+                               err.field.decode("utf-8", "replace"), issues)
 
 
 class Store:
@@ -172,6 +241,25 @@ class Store:
         ptr = self._c.lb_store_put(self._h, _enc(collection), _enc(json.dumps(fields)),
                                    ctypes.byref(err))
         return self._lib._text(ptr, err)
+
+    def put_ex(self, collection, fields):
+        """put() whose LumbungError also carries .issues: every problem of the record, each
+        with a stable "reason" code and messages in English and Indonesian (for a form)."""
+        err, issues = _Error(), c_void_p()
+        ptr = self._c.lb_store_put_ex(self._h, _enc(collection), _enc(json.dumps(fields)),
+                                      ctypes.byref(issues), ctypes.byref(err))
+        if not ptr:
+            self._lib._check_issues(err.code or ERR_INTERNAL, err, issues)
+        self._lib.c.lb_free(issues.value)  # NULL on success; freed in case
+        return self._lib._text(ptr, err)
+
+    def patch_ex(self, collection, record_id, changes):
+        """patch() whose LumbungError carries .issues (those of the record as patched)."""
+        err, issues = _Error(), c_void_p()
+        code = self._c.lb_store_patch_ex(self._h, _enc(collection), _enc(record_id),
+                                         _enc(json.dumps(changes)), ctypes.byref(issues),
+                                         ctypes.byref(err))
+        self._lib._check_issues(code, err, issues)
 
     def patch(self, collection, record_id, changes):
         err = _Error()
@@ -218,22 +306,76 @@ class Store:
     def status(self):
         return self._json(self._c.lb_store_status)
 
+    def refused(self):
+        """This device's changes the server acknowledged but refused, newest first."""
+        return self._json(self._c.lb_store_refused)["refused"]
+
+    # -- attachments (API 3) -------------------------------------------------------------
+    def attach(self, collection, record_id, field, data, mime=None, name=None):
+        """Keeps `data` (bytes) as the attachment in `field`; returns its reference dict
+        {sha256, size, mime, name}. mime None: read from the first bytes, else the name."""
+        err = _Error()
+        data = bytes(data)
+        ptr = self._c.lb_attach(self._h, _enc(collection), _enc(record_id), _enc(field), data,
+                                len(data), _enc(mime), _enc(name), ctypes.byref(err))
+        return json.loads(self._lib._text(ptr, err))
+
+    def attach_file(self, collection, record_id, field, path, mime=None):
+        """attach() with the bytes of the file at `path` (its base name becomes the name)."""
+        return self._json(self._c.lb_attach_file, _enc(collection), _enc(record_id),
+                          _enc(field), _enc(path), _enc(mime))
+
+    def open_attachment(self, collection, record_id, field, sync=None):
+        """The attachment's bytes: from this device, else fetched through `sync` (a Sync of
+        this store; blocks on the network) and kept. Without `sync` and not here:
+        LumbungError ERR_NOT_FOUND."""
+        err, buf, size = _Error(), c_void_p(), c_size_t()
+        code = self._c.lb_attachment_open(self._h, sync._h if sync else None, _enc(collection),
+                                          _enc(record_id), _enc(field), ctypes.byref(buf),
+                                          ctypes.byref(size), ctypes.byref(err))
+        try:
+            self._lib._check(code, err)
+            return ctypes.string_at(buf.value, size.value) if size.value else b""
+        finally:
+            self._lib.c.lb_free(buf.value)
+
+    def attachment_state(self, collection, record_id, field):
+        """{field, sha256, size, mime, name, local, state, sent, error, error_code}, or None
+        when the field holds no attachment."""
+        return self._json(self._c.lb_attachment_state, _enc(collection), _enc(record_id),
+                          _enc(field), allow_none=True)
+
     def change_passphrase(self, old, new):
         err = _Error()
         self._lib._check(self._c.lb_store_change_passphrase(self._h, _enc(old), _enc(new),
                                                             ctypes.byref(err)), err)
 
-    def sync_client(self, server_url, token=None):
-        return Sync(self, server_url, token)
+    def sync_client(self, server_url, token=None, **options):
+        """A Sync. Keyword options (lb_sync_options; omitted = the default): ca_file, ca_pem,
+        pin_sha256, timeout_ms, max_attempts, initial_backoff_ms, max_backoff_ms."""
+        return Sync(self, server_url, token, **options)
 
 
 class Sync:
     """An lb_sync. run() blocks: call it off the UI thread; cancel() from any thread."""
 
-    def __init__(self, store, server_url, token=None):
+    def __init__(self, store, server_url, token=None, ca_file=None, ca_pem=None,
+                 pin_sha256=None, timeout_ms=0, max_attempts=0, initial_backoff_ms=0,
+                 max_backoff_ms=0):
         self._lib, self._c = store._lib, store._c
+        self._changed_cb = None  # the ctypes callback object, alive while registered
+        self._cb_raised = []
         err = _Error()
-        self._h = self._c.lb_sync_new(store._h, _enc(server_url), _enc(token), ctypes.byref(err))
+        if ca_file or ca_pem or pin_sha256 or timeout_ms or max_attempts or \
+                initial_backoff_ms or max_backoff_ms:
+            o = _SyncOptions(ctypes.sizeof(_SyncOptions), _enc(ca_file), _enc(ca_pem),
+                             _enc(pin_sha256), timeout_ms, max_attempts, initial_backoff_ms,
+                             max_backoff_ms)
+            self._h = self._c.lb_sync_new_with_options(store._h, _enc(server_url), _enc(token),
+                                                       ctypes.byref(o), ctypes.byref(err))
+        else:
+            self._h = self._c.lb_sync_new(store._h, _enc(server_url), _enc(token),
+                                          ctypes.byref(err))
         if not self._h:
             self._lib._raise(err)
 
@@ -241,6 +383,23 @@ class Sync:
         if self._h:
             self._c.lb_sync_free(self._h)
             self._h = None
+            self._changed_cb = None  # the library no longer holds it
+
+    def on_changed(self, fn):
+        """fn(changes) after each later run whose pull changed records on this device:
+        changes = {"count", "truncated", "records": [{"collection", "id", "deleted"}]}.
+        It runs on the thread calling run(); an exception in it cancels the run and is
+        raised by run(). None clears it."""
+        def trampoline(text, _user):
+            try:
+                fn(json.loads(text.decode("utf-8")))
+            except BaseException as e:  # never unwind into C
+                self._cb_raised.append(e)
+                self._c.lb_sync_cancel(self._h)
+        cb = _CHANGED_FN(trampoline) if fn else _CHANGED_FN()
+        err = _Error()
+        self._lib._check(self._c.lb_sync_on_changed(self._h, cb, None, ctypes.byref(err)), err)
+        self._changed_cb = cb if fn else None  # keep it from the garbage collector
 
     def __enter__(self):
         return self
@@ -267,7 +426,9 @@ class Sync:
         cb = _PROGRESS_FN(trampoline) if on_progress else _PROGRESS_FN()
         report = c_void_p()
         err = _Error()
+        self._cb_raised = []
         code = self._c.lb_sync_run(self._h, cb, None, ctypes.byref(report), ctypes.byref(err))
+        raised += self._cb_raised
         if raised:
             self._lib.c.lb_free(report.value)
             raise raised[0]
