@@ -293,3 +293,40 @@ TEST_CASE("a new laptop bootstraps from a snapshot then follows the log") {
   CHECK(b.sync().pulled == 1);  // from the log, once
   CHECK(b.contents() == server_contents(f, reviewer));
 }
+
+// A laptop given other regions (re-enrolled with a code for them, here as another client
+// of the device would do it, so this laptop learns them from a pull answer) kept its pull
+// cursor: records of the new regions written before it never came, and the old region's
+// records stayed on it, stale. Now the pull starts again and those records leave.
+TEST_CASE("a laptop given other regions pulls them from the start and lets the old ones go") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  const std::string here = a.store->create("enrolment", konawe(70));  // 74.02.01
+  Json there_rec = konawe(71);
+  there_rec["village_code"] = "74.02.02.2001";
+  const std::string there = a.store->create("enrolment", there_rec);
+  a.sync();
+  c.sync();
+  REQUIRE(c.contents().count(here) == 1);
+  REQUIRE(c.contents().count(there) == 0);
+
+  auto code = f.http().post(
+      "/v1/admin/codes", Json{{"scope", {"74.02.02"}}, {"label", "c"}, {"device_id", "laptop-c"}},
+      f.admin());
+  REQUIRE(code.status == 201);
+  auto reg = f.http().post(
+      "/v1/devices/register",
+      Json{{"code", code.json()["code"]}, {"device_id", "laptop-c"}, {"label", "laptop c"}});
+  REQUIRE(reg.status == 201);
+  c.client->set_token(reg.json()["token"]);
+  c.sync();
+  const auto held = c.contents();
+  CHECK(held.count(there) == 1);  // written before the old cursor: came with the new start
+  CHECK(held.count(here) == 0);   // outside its regions now
+  CHECK(c.store->regions().size() == 1);
+  a.store->update("enrolment", there, {{"phone", "081277770071"}});
+  a.sync();
+  c.sync();
+  CHECK(c.contents().at(there)["phone"] == "081277770071");
+}

@@ -30,10 +30,10 @@ std::unique_ptr<Store> open_store(const test::TempDir& dir, const std::string& i
 }
 
 Json server_record(test::InProcessServer& server, const std::string& token, const std::string& id) {
-  HttpRequest r{"GET",
-                "/v1/records?collection=enrolment&limit=100",
-                {{"Authorization", "Bearer " + token}},
-                ""};
+  HttpRequest r;
+  r.method = "GET";
+  r.target = "/v1/records?collection=enrolment&limit=100";
+  r.headers = {{"Authorization", "Bearer " + token}};
   test::InProcessTransport t(server);
   const HttpResponse resp = t.send(r);
   INFO("records answer " << resp.status << " " << resp.body);
@@ -47,7 +47,11 @@ Json server_record(test::InProcessServer& server, const std::string& token, cons
 
 std::string post(test::InProcessServer& server, const std::string& target, const Json& body,
                  const std::string& token) {
-  HttpRequest r{"POST", target, {{"Authorization", "Bearer " + token}}, body.dump()};
+  HttpRequest r;
+  r.method = "POST";
+  r.target = target;
+  r.headers = {{"Authorization", "Bearer " + token}};
+  r.body = body.dump();
   test::InProcessTransport t(server);
   HttpResponse resp = t.send(r);
   REQUIRE(resp.status == 201);

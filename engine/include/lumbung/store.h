@@ -230,7 +230,12 @@ class Store {
   // server sends them). When set, create and update refuse a record whose scope field
   // (village code) is outside them with Error(kOutOfScope), before writing anything.
   // Empty = unknown (no check here; the server still refuses).
-  void set_regions(const std::vector<std::string>& prefixes);
+  // Other regions than known ones (a re-enrolment, or the office changed them): the pull
+  // cursor is cleared, so the next pull takes the new regions from the start (records of
+  // them written before the old cursor would never come), and records now outside them
+  // leave this device as if they had moved away (kept hidden while changes of this device
+  // to them are unsent). Returns true in that case.
+  bool set_regions(const std::vector<std::string>& prefixes);
   std::vector<std::string> regions() const;
 
   // Conflicts this replica knows of (found when applying remote changes), newest first.

@@ -2,8 +2,11 @@
 // re-stamped, rewound) and applying what the server sends (pulled pages). Local writes and
 // reads are in store.cpp; the shared state is Store::Impl (store_impl.h).
 
+#include <algorithm>
+
 #include "lumbung/store.h"
 
+#include "store/record_codec.h"
 #include "store/store_impl.h"
 
 namespace lumbung {
@@ -523,10 +526,42 @@ void Store::apply_stored(const std::vector<std::pair<uint64_t, Json>>& seq_to_va
   txn.commit();
 }
 
-void Store::set_regions(const std::vector<std::string>& prefixes) {
+bool Store::set_regions(const std::vector<std::string>& prefixes) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  sql::Transaction txn(*impl_->db);
+  const std::vector<std::string> before = impl_->regions;
   impl_->put_meta("regions", Json(prefixes).dump());
   impl_->regions = prefixes;
+  if (before.empty() || before == prefixes) {
+    txn.commit();
+    return false;
+  }
+  impl_->put_meta("pull_cursor", "");
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  bool everywhere = prefixes.empty();
+  for (const std::string& p : prefixes) {
+    std::string digits;
+    for (char c : p) {
+      if (c != '.') digits.push_back(c);
+    }
+    if (digits.empty()) everywhere = true;
+    if (auto r = codec::scope_range(digits)) ranges.push_back(*r);
+  }
+  if (!everywhere) {
+    std::vector<std::pair<std::string, std::string>> outside;  // (collection, id)
+    auto& st = impl_->db->prepare("SELECT col, id, scope FROM records WHERE scope IS NOT NULL");
+    while (st.step()) {
+      const int64_t key = st.column_int(2);
+      const bool in = std::any_of(ranges.begin(), ranges.end(), [key](const auto& r) {
+        return key >= r.first && key < r.second;
+      });
+      if (!in) outside.emplace_back(st.column_text(0), st.column_text(1));
+    }
+    st.reset();
+    for (const auto& [col, id] : outside) impl_->move_away(col, id);
+  }
+  txn.commit();
+  return true;
 }
 
 std::vector<std::string> Store::regions() const {

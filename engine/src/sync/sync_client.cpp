@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 #include <thread>
+#include <utility>
 
 #include "common/gzip.h"
 #include "lumbung/attachments.h"
@@ -303,6 +304,10 @@ class SyncClient::Run {
       progress_.ops_pulled += page.ops.size();
       learn_from_page(page.reply);
       emit();
+      if (regions_changed_) {  // the cursor was cleared: the next pull() starts over
+        if (next.valid()) next.wait();
+        break;
+      }
       if (!next.valid()) break;
       cursor = page.next;
       link_.wait_ticking(next);
@@ -320,7 +325,9 @@ class SyncClient::Run {
       for (const auto& r : *it) {
         if (r.is_string()) regions.push_back(r.get<std::string>());
       }
-      if (regions != store.regions()) store.set_regions(regions);
+      // Other regions: the pull starts again from nothing (pull() stops here; sync() pulls
+      // once more), records now outside them leave (Store::set_regions).
+      if (regions != store.regions() && store.set_regions(regions)) regions_changed_ = true;
     }
     // The server's schema version: the officer's tool fetches a newer one (fetch_schema).
     if (auto it = reply.find("schema_version"); it != reply.end() && it->is_number_integer()) {
@@ -357,6 +364,7 @@ class SyncClient::Run {
   }
 
   bool resend_needed() const { return resend_needed_; }
+  bool take_regions_changed() { return std::exchange(regions_changed_, false); }
 
   SyncReport finish() {
     progress_.phase = SyncProgress::Phase::kDone;
@@ -418,6 +426,7 @@ class SyncClient::Run {
   std::chrono::steady_clock::time_point last_emit_;
   sync_detail::RequestLoop link_;
   sync_detail::TransferSizer sizer_;
+  bool regions_changed_ = false;          // a pull answer gave other regions (learn_from_page)
   std::atomic<size_t> avg_op_text_{400};  // JSON bytes of one op, as last measured
   // Last member: destroyed first, so its queued tasks finish while the rest is alive.
   sync_detail::HelperThread helper_;
@@ -483,6 +492,7 @@ SyncReport SyncClient::sync(const SyncOptions& options) {
   Run run(*this, options);
   run.push();
   run.pull();
+  if (run.take_regions_changed()) run.pull();  // the new regions, from the start
   if (run.resend_needed()) {
     // The server had lost changes it once acknowledged (restored from an older copy):
     // they are pending again; send them, then pull what they changed.
