@@ -119,7 +119,7 @@ class Simulation {
   // saw A's).
   void contested_delete();
 
-  SyncOptions sync_options() const;
+  SyncOptions sync_options(const SimDevice& d) const;
 
   // One sync attempt; true if it completed. A DeviceCrash reopens the store. The oracle is
   // told the stored pull cursor before and after: the pages between them were applied.

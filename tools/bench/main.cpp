@@ -66,6 +66,7 @@ void usage(std::FILE* to) {
       "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
       "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
       "                     [--backend sqlite|postgres] [--server-records N]\n"
+      "                     [--first-pull snapshot|replay]\n"
       "  --scenario      one of: %s\n"
       "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
       "  --records       use the first N records (default: all; attachments: N photos,\n"
@@ -77,6 +78,8 @@ void usage(std::FILE* to) {
       "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
       "  --devices       many_devices: concurrent devices (default 50)\n"
       "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
+      "  --first-pull    a fresh device's first pull: replay of the log (default, as the\n"
+      "                  engine does) or snapshot of its regions' records\n"
       "  --server-records  progress: records in the server's database (default 1000000;\n"
       "                  the workload's lines again with new ids)\n"
       "  --backend       the sync scenarios' server store: sqlite (default, a --data\n"
@@ -191,6 +194,9 @@ int run(int argc, char** argv) {
     } else if (a == "--server-records") {
       opt.server_records = parse_count(a, v);
       if (opt.server_records == 0) bad_usage("--server-records must be at least 1");
+    } else if (a == "--first-pull") {
+      if (v != "snapshot" && v != "replay") bad_usage("--first-pull is snapshot or replay");
+      opt.first_pull_snapshot = v == "snapshot";
     } else if (a == "--devices") {
       opt.devices = parse_count(a, v);
       if (opt.devices == 0) bad_usage("--devices must be at least 1");

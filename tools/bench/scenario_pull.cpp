@@ -44,6 +44,7 @@ Result run_pull(const Options& options, const Workload& workload) {
   spec.schema_path = options.schema_path;
   spec.devices = {{db, "bench-b", token}};
   spec.steps = {{0, "pull"}};
+  spec.first_pull_snapshot = options.first_pull_snapshot;
   env.relay().reset();
   std::fprintf(stderr, "pull: pulling into a fresh device (timed, worker process)...\n");
   const Json w = run_worker(options, spec, "pull");

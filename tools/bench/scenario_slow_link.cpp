@@ -78,7 +78,8 @@ struct Leg {  // one push or pull over the link
   }
 };
 
-Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push) {
+Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push,
+               bool snapshot = false) {
   Leg leg;
   env.relay().reset();
   HttpTransportOptions topt;
@@ -86,6 +87,7 @@ Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push) 
   auto transport = make_http_transport(env.relay().url(), topt);
   SyncClient client(store, *transport, token);
   SyncOptions o;
+  o.bootstrap_snapshot = snapshot;
   auto last = std::chrono::steady_clock::now();
   o.on_progress = [&](const SyncProgress&) {
     leg.max_silence_s = std::max(leg.max_silence_s, since(last));
@@ -154,7 +156,7 @@ std::pair<Leg, Leg> push_then_pull(const Options& options, const Workload& workl
   Leg pull;
   if (push.completed) {
     std::fprintf(stderr, "slow_link %s: pulling...\n", name.c_str());
-    pull = timed_sync(env, *b, token_b, false);
+    pull = timed_sync(env, *b, token_b, false, options.first_pull_snapshot);
     std::fprintf(stderr, "  pull %s\n", pull.json().dump().c_str());
   }
   uint64_t live = 0;

@@ -231,7 +231,8 @@ Json spec_to_json(const WorkerSpec& s) {
          {"schema", s.schema_path},
          {"concurrent", s.concurrent},
          {"cut_after", s.cut_after},
-         {"cut_down_for", s.cut_down_for}};
+         {"cut_down_for", s.cut_down_for},
+         {"first_pull_snapshot", s.first_pull_snapshot}};
   j["devices"] = Json::array();
   for (const auto& d : s.devices)
     j["devices"].push_back({{"db", d.db}, {"device_id", d.device_id}, {"token", d.token}});
@@ -345,6 +346,7 @@ int worker_main(const std::string& spec_path) {
     if (out["error_messages"].size() < 10) out["error_messages"].push_back(who + ": " + what);
   };
   SyncOptions so;
+  so.bootstrap_snapshot = spec.value("first_pull_snapshot", false);
   so.sleep = [](int ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 200)));
   };

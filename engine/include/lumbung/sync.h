@@ -144,7 +144,9 @@ struct SyncOptions {
   // A device with no pull cursor yet (a new laptop, or one whose cursor was cleared) asks
   // for a snapshot of its regions' current records, then follows the log from there,
   // instead of replaying the whole history (docs/PROTOCOL.md "Bootstrap from a snapshot").
-  bool bootstrap_snapshot = true;
+  // Off by default: it carries fewer bytes only where records have several edits each; on
+  // a history of creates it costs more bytes and ~6x the server's time (BENCHMARKS.md).
+  bool bootstrap_snapshot = false;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this

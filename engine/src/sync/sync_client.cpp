@@ -231,9 +231,9 @@ class SyncClient::Run {
   // `max_bytes` asks the server for a page whose ops' JSON fits the sizer's budget (a v1
   // server ignores it and sends up to pull_page ops); `refusals=1` for the notices of this
   // device's changes refused after their acknowledgement (Store::apply_page keeps them);
-  // `snapshot=2` with no cursor yet: a new laptop takes its regions' current records, not
-  // the whole history, each "rec" with one shared version as "*" (a server without
-  // snapshots replays the log).
+  // `snapshot=2` with no cursor yet (SyncOptions::bootstrap_snapshot): a new laptop takes
+  // its regions' current records, not the whole history, each "rec" with one shared
+  // version as "*" (a server without snapshots replays the log).
   std::string pull_target(const std::string& cursor) const {
     return "/v1/pull?limit=" + std::to_string(o_.pull_page) +
            "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) + "&refusals=1" +
