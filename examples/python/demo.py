@@ -289,7 +289,7 @@ def main():
                     changed.append((changes, threading.get_ident()))
                 sync_b.on_changed(on_changed)
                 report_b, _, worker = sync_in_background(sync_b)
-                # A new laptop takes a snapshot: one op per record (two), not their history.
+                # Two records and an edit: three ops as a replay, two if it asked for a snapshot.
                 expect(report_b["pulled"] >= 2, f"pulled {report_b['pulled']} ops")
                 got = other.get("enrolment", joko)
                 expect(got and got["fields"]["phone"] == "081241002201", "the edit arrived")

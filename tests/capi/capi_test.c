@@ -270,7 +270,7 @@ static void test_sync(test_server* server, const char* dir, const char* schema) 
   CHECK_OK(err);
   CHECK(lb_sync_run(sb, on_progress, NULL, &report, &err) == LB_OK);
   CHECK_OK(err);
-  /* A new laptop takes a snapshot: the record once, its create and edit folded. */
+  /* The record's create and edit (one op if the laptop asked for a snapshot). */
   CHECK(report && test_json_int(report, "pulled") >= 1);
   lb_free(report);
   char* rec = id ? lb_store_get(b, "enrolment", id, &err) : NULL;
