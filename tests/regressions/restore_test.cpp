@@ -579,3 +579,50 @@ TEST_CASE("a snapshot begun before a restore starts again as a replay") {
   CHECK(again.json().value("reset", false));
   CHECK(again.json()["ops"].empty());
 }
+
+// Seed 51849: an officer's edit was refused (its record had moved out of the laptop's
+// regions). After a restore the laptop's replay brought the record away and back whole,
+// without the edit (a refused write is not joined back); the laptop then sent the edit
+// again, as it must, and the restored server applied it; but the laptop's replica never
+// took its own write back (a server never sends a device its own ops), so it held the
+// older value for good. Fix: taking back the refusals of the
+// changes it re-sends joins those writes into their records (Store::rewind_acknowledged).
+TEST_CASE("after a restore a laptop's refused edit sent again is held by its own replica") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), m(f, "laptop-m", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  Backup backup(f);
+  const std::string id = a.store->create("enrolment", konawe(40));  // in 74.02.01
+  a.sync();
+  m.sync();
+  c.sync();
+  m.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});  // out of C's
+  c.store->update("enrolment", id, {{"phone", "081277770040"}});
+  m.sync();
+  CHECK(c.sync().refused == 1);  // refused: the record left C's regions
+  m.store->update("enrolment", id, {{"village_code", "74.02.01.2006"}});  // back
+  m.sync();
+  c.sync();  // the record comes back whole, without C's refused phone
+  REQUIRE(c.contents().count(id) == 1);
+  CHECK(c.contents().at(id)["phone"] != "081277770040");
+  backup.restore();
+  a.sync();  // the record again
+  m.sync();  // the two moves again
+  // C's replay brings the record away and back whole, without its refused edit; then C
+  // learns the server lost its change and sends it again, and the server applies it.
+  c.sync();
+  c.sync();
+  a.sync();
+  m.sync();
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  INFO("server: " << on_server.at(id).dump());
+  CHECK(on_server.at(id)["phone"] == "081277770040");  // the edit, sent again, applied
+  CHECK(a.contents() == on_server);
+  CHECK(m.contents() == on_server);
+  std::map<std::string, Json> in_c;
+  for (const auto& [rid, r] : on_server) {
+    if (r.value("village_code", "").rfind("740201", 0) == 0) in_c[rid] = r;
+  }
+  CHECK(c.contents() == in_c);
+}

@@ -268,8 +268,19 @@ void Store::rewind_acknowledged(uint64_t seq) {
   sql::Transaction txn(*impl_->db);
   impl_->put_meta("acked_seq", std::to_string(seq));
   // The server's refusals of these changes went with the history it lost: they are sent
-  // again and judged again (tests/sim --restores seed 1406).
+  // again and judged again (tests/sim --restores seed 1406). A refused write was left out
+  // of its record when the record came back whole or was replayed (rejoin_own_writes): it
+  // joins it again now, since the server may apply it this time and never sends a device
+  // its own ops (seed 51849).
+  std::map<std::string, std::string> records;  // record id -> collection
+  {
+    auto& st = impl_->db->prepare("SELECT col, rid FROM refused WHERE seq>?1");
+    st.bind(1, static_cast<int64_t>(seq));
+    while (st.step()) records.emplace(st.column_text(1), st.column_text(0));
+    st.reset();
+  }
   impl_->db->prepare("DELETE FROM refused WHERE seq>?1").bind(1, static_cast<int64_t>(seq)).run();
+  impl_->rejoin_own_writes(records);
   txn.commit();
   impl_->acked_seq = seq;
 }
