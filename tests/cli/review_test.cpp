@@ -113,8 +113,9 @@ TEST_CASE("review rows name the person and the officers - a decision shows its c
   CHECK(has(r.out, "was not overwritten silently but opened as a new conflict"));
   CHECK(f.json_of(f.admin({"--json", "conflicts", "list"}))["conflicts"].size() == open_before + 1);
   // The entry keeps both decisions; the row says it was corrected.
-  for (const auto& c :
-       f.json_of(f.admin({"--json", "conflicts", "list", "--status", "all"}))["conflicts"]) {
+  // (Held: the loop must not run over a member of a temporary.)
+  const json listed = f.json_of(f.admin({"--json", "conflicts", "list", "--status", "all"}));
+  for (const auto& c : listed["conflicts"]) {
     if (c["id"] != cid) continue;
     CHECK(c["resolution"]["decision"] == 2);
     CHECK(c["resolution"]["note"] == "salah");
