@@ -154,7 +154,8 @@ json laptop_record(CliFixture& f, const std::string& laptop, const std::string& 
 
 }  // namespace
 
-TEST_CASE("a laptop re-enrolled for other regions pulls them - and its stranded change is refused") {
+TEST_CASE(
+    "a laptop re-enrolled for other regions pulls them - and its stranded change is refused") {
   CliFixture f;
   f.init_laptop("a", "74.02.01", "OFC-0001");
   f.init_laptop("b", "74.02.01", "OFC-0002");
@@ -162,8 +163,9 @@ TEST_CASE("a laptop re-enrolled for other regions pulls them - and its stranded 
   // Buton Tengah (74.14) has a record already, sent by a laptop there before a's syncs:
   // a's pull cursor passes it (not a's region then).
   Device bt = f.server.device("lap-bt", {"7414"});
-  REQUIRE(f.server.push(bt, json::array({make_op(bt.next_seq++, "rec-bt", hlc_now(),
-                                                 buton_tengah_record())}))
+  REQUIRE(f.server
+              .push(bt, json::array(
+                            {make_op(bt.next_seq++, "rec-bt", hlc_now(), buton_tengah_record())}))
               .status == 200);
   REQUIRE(f.lumbung("a", official_flags("7402015203780001", "Siti Rahmawati", "1978-03-12", "P"))
               .exit == 0);
@@ -171,8 +173,9 @@ TEST_CASE("a laptop re-enrolled for other regions pulls them - and its stranded 
   REQUIRE(f.lumbung("b", {"sync"}).exit == 0);
   REQUIRE(laptop_record(f, "a", "7414090107611329").is_null());
   // A change a has not sent: a record of its old region.
-  REQUIRE(f.lumbung("a", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L"))
-              .exit == 0);
+  REQUIRE(
+      f.lumbung("a", official_flags("7402012107850002", "La Ode Amir", "1985-07-21", "L")).exit ==
+      0);
   REQUIRE(pending(f, "a") == 1);
 
   // The office moves laptop a to Buton Tengah: a code for a with the new regions.
@@ -200,8 +203,9 @@ TEST_CASE("a laptop re-enrolled for other regions pulls them - and its stranded 
   // From now on: Buton Tengah's changes reach a, Konawe's do not.
   REQUIRE(f.lumbung("b", {"edit", "7402015203780001", "--phone", "081277776666"}).exit == 0);
   REQUIRE(f.lumbung("b", {"sync"}).exit == 0);
-  REQUIRE(f.server.push(bt, json::array({make_op(bt.next_seq++, "rec-bt", hlc_now(),
-                                                 json{{"phone", "081355554444"}})}))
+  REQUIRE(f.server
+              .push(bt, json::array({make_op(bt.next_seq++, "rec-bt", hlc_now(),
+                                             json{{"phone", "081355554444"}})}))
               .status == 200);
   r = f.lumbung("a", {"sync"});
   CHECK_MESSAGE(r.exit == 0, r.err);

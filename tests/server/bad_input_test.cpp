@@ -440,14 +440,15 @@ TEST_CASE("every endpoint answers bad input with its documented code and changes
       {"unknown field", make_op(0, fresh, h, unknown_field), "unknown_field"},
       {"unknown collection", unknown_col, "unknown_collection"},
       {"out of scope", make_op(0, fresh, h, buteng), "out_of_scope"},
-      {"a create that is not a whole record", make_op(0, fresh, h, {{"village_code", "7402292053"}}),
-       "validation_failed"},
+      {"a create that is not a whole record",
+       make_op(0, fresh, h, {{"village_code", "7402292053"}}), "validation_failed"},
       {"a NIK that contradicts the birth date",
-       make_op(0, fresh, h, [&] {
-         json r = rec1;
-         r["birth_date"] = "1970-01-01";
-         return r;
-       }()),
+       make_op(0, fresh, h,
+               [&] {
+                 json r = rec1;
+                 r["birth_date"] = "1970-01-01";
+                 return r;
+               }()),
        "validation_failed"},
   };
   auto records_digest = [&] {

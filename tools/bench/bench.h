@@ -28,7 +28,7 @@ struct Options {
   std::string server_bin;       // lumbung-server binary (sync scenarios)
   size_t devices = 50;          // many_devices: concurrent devices
   std::string passphrase;       // local_write: encrypt personal data at rest with this passphrase
-  size_t server_records = 1000000;  // progress: records in the server's database
+  size_t server_records = 1000000;   // progress: records in the server's database
   bool first_pull_snapshot = false;  // a fresh device's first pull: snapshot or replay (default)
 };
 

@@ -103,10 +103,10 @@ struct WorkerSpec {
   std::string url;  // where devices connect (the relay)
   std::string schema_path;
   std::vector<WorkerDevice> devices;
-  std::vector<WorkerStep> steps;  // sequential mode: in order
-  bool concurrent = false;        // every device pushes at once, one thread each (steps unused)
-  size_t cut_after = 0;           // push_cut_resume: requests that pass before the link dies
-  size_t cut_down_for = 3;        // ... and how many requests fail after it
+  std::vector<WorkerStep> steps;     // sequential mode: in order
+  bool concurrent = false;           // every device pushes at once, one thread each (steps unused)
+  size_t cut_after = 0;              // push_cut_resume: requests that pass before the link dies
+  size_t cut_down_for = 3;           // ... and how many requests fail after it
   bool first_pull_snapshot = false;  // SyncOptions::bootstrap_snapshot
 };
 // Runs the spec in a child process; returns its JSON report: seconds (timed part), steps[],
