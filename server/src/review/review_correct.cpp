@@ -50,7 +50,7 @@ Correction read_correction(const Json& body, std::initializer_list<const char*> 
       }
       c.note = v.get<std::string>();
     } else if (std::none_of(allowed.begin(), allowed.end(),
-                            [&](const char* a) { return k == a; })) {
+                            [&key = k](const char* a) { return key == a; })) {
       throw Error(ErrorCode::kInvalidArgument, "unknown member \"" + k + "\"");
     }
   }
