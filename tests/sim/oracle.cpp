@@ -552,7 +552,7 @@ void Oracle::check_state(const Context& cx, const std::string& where, const Stat
                          std::vector<std::string>& out) const {
   // Every version a replica holds is one the oracle recorded, on that record.
   for (const auto& [id, r] : state) {
-    auto known = [&](const Version& v, const std::string& what, bool want_delete) {
+    auto known = [&, &id = id](const Version& v, const std::string& what, bool want_delete) {
       const auto i = cx.writer(v);
       if (!i) {
         out.push_back(what + " of " + id + " on " + where + " is at " + version_to_string(v) +
