@@ -372,6 +372,36 @@ TEST_CASE("a laptop keeps its own edit of a record that left its regions and cam
   CHECK(mine->fields == on_server["fields"]);
 }
 
+// Found by the restore soak (tests/sim --restores seed 54625): a record that comes back
+// whole is joined with this laptop's own later writes, and that join took the newer
+// version even for a forward_only field the server had kept by rank - the laptop showed
+// its own lower status for ever while every other replica showed the ranked one.
+TEST_CASE("a laptop's own lower-ranked status does not come back over the ranked one when its record returns") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop konawe_laptop(f, "laptop-konawe", {"74.02"});
+  Laptop both(f, "laptop-both", {"73", "74"});
+  const std::string id = konawe_laptop.store->create("enrolment", konawe(14));  // submitted
+  konawe_laptop.sync();
+  both.sync();
+  both.store->update("enrolment", id, {{"status", "enrolled"}});
+  both.sync();
+  // Offline, the Konawe officer verifies it: a newer version, a lower rank than enrolled.
+  konawe_laptop.store->update("enrolment", id, {{"status", "verified"}});
+  both.store->update("enrolment", id, {{"village_code", "7371011001"}});
+  both.sync();
+  both.store->update("enrolment", id, {{"village_code", "7402012006"}});
+  both.sync();
+  konawe_laptop.sync();  // pushes "verified", then pulls the record back whole
+  const Json on_server = server_record(f, reviewer, id);
+  REQUIRE(on_server["fields"]["status"] == "enrolled");
+  CHECK(kept(conflicts(f, reviewer), "concurrent_update", id, "status", "verified"));
+  auto mine = konawe_laptop.store->get("enrolment", id);
+  REQUIRE(mine);
+  CHECK(mine->fields["status"] == "enrolled");
+  CHECK(mine->fields == on_server["fields"]);
+}
+
 // Found by the restore soak (tests/sim --restores seed 4094): a laptop whose clock runs
 // behind pulls a version written by a laptop whose clock runs ahead. observe() clamps what
 // it absorbs to its own clock + kMaxClockSkewMs, so the slow laptop's next edit of that

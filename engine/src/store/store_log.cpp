@@ -76,9 +76,9 @@ void Store::Impl::rebase_pending(const std::map<uint64_t, uint64_t>& aliases,
 // Records that came back whole ("rec": moved into this device's regions again) hold the
 // server's snapshot taken at the move, which may predate this device's own later writes
 // to them; the server never sends a device its own ops, so they are joined back from the
-// log (kept after acknowledgement; refused ones excepted): each field and the tombstone
-// take the newer of the two versions, as the merge of a whole record does (tests/sim
-// seed 1250).
+// log (kept after acknowledgement; refused ones excepted): each field takes the winner by
+// the merge's rule (field_wins: rank, then version) and the tombstone the newer version,
+// as the merge of a whole record does (tests/sim seed 1250).
 void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& records) {
   if (records.empty()) return;
   std::vector<Op> own;
@@ -104,10 +104,14 @@ void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& re
         changed = true;
       }
     } else {
+      const CollectionSchema& cs = collection(op.collection);
       for (const auto& [field, value] : op.set.items()) {
         FieldValue& fv = st->fields[field];
-        if (fv.version < op.version) {
-          fv = FieldValue{value, op.version};
+        FieldValue incoming{value, op.version};
+        // The merge's rule, rank included: a forward_only field the server kept by rank
+        // over this newer own write stays (tests/sim --restores seed 54625).
+        if (fv.version != op.version && field_wins(cs.field(field), incoming, fv)) {
+          fv = std::move(incoming);
           changed = true;
         }
       }
