@@ -16,6 +16,7 @@
 #include "support/enrolment.h"
 #include "support/fake_clock.h"
 #include "support/laptop.h"
+#include "regressions/restore_support.h"
 
 using namespace lumbung;
 using test::Laptop;
@@ -23,62 +24,7 @@ using test::ServerFixture;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-Json konawe(int serial) { return test::konawe_enrolment(serial); }
-
-// The operator's backup and restore of the server's database (the server stopped for both).
-class Backup {
- public:
-  explicit Backup(ServerFixture& f)
-      : f_(f),
-        db_(fs::path(f.data_dir()) / "lumbung-server.db"),
-        copy_(fs::path(f.data_dir()) / ".." / "restore-test-backup.db"),
-        port_(f.server().port()) {
-    f_.stop();
-    REQUIRE_FALSE((fs::exists(db_.string() + "-wal") && fs::file_size(db_.string() + "-wal") > 0));
-    fs::copy_file(db_, copy_, fs::copy_options::overwrite_existing);
-    f_.start(port_);
-  }
-  void restore() {
-    f_.stop();
-    for (const char* ext : {"-wal", "-shm"}) fs::remove(db_.string() + ext);
-    fs::copy_file(copy_, db_, fs::copy_options::overwrite_existing);
-    f_.start(port_);
-  }
-  ~Backup() { fs::remove(copy_); }
-
- private:
-  ServerFixture& f_;
-  fs::path db_, copy_;
-  uint16_t port_;
-};
-
-// The server's live records as id -> fields (what a replica's contents() gives).
-std::map<std::string, Json> server_contents(ServerFixture& f, const std::string& reviewer) {
-  std::map<std::string, Json> out;
-  for (auto& r : f.records(reviewer)) {
-    if (!r["deleted"].get<bool>()) out[r["id"].get<std::string>()] = r["fields"];
-  }
-  return out;
-}
-
-json refused(ServerFixture& f, const std::string& reviewer) {
-  auto r = f.http().get("/v1/refused?status=all", reviewer);
-  REQUIRE(r.status == 200);
-  return r.json()["refused"];
-}
-
-// Resolves the one open conflict entry with `value`.
-void resolve_with(ServerFixture& f, const std::string& reviewer, const std::string& value) {
-  auto open = f.http().get("/v1/conflicts", reviewer).json()["conflicts"];
-  REQUIRE(open.size() == 1);
-  auto r = f.http().post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
-                         json{{"value", value}}, reviewer);
-  REQUIRE(r.status == 200);
-}
-
-}  // namespace
+using namespace lumbung::test::restore;
 
 TEST_CASE("after a restore an edit that arrives before its record waits for it") {
   ServerFixture f;
@@ -333,44 +279,6 @@ TEST_CASE("a server restored from a copy never gives out a version twice") {
   CHECK(fast.contents() == on_server);
 }
 
-// Seed 1747: after a restore a laptop learns its edit must be sent again just as the replay
-// tells it the record has left its regions. The record was kept hidden for that unsent
-// edit; the edit was then refused (out of the laptop's regions) and the hidden row, with
-// the person's data, stayed on the laptop for good. Fix: acknowledge() drops the row of a
-// record that moved away once nothing of it is unsent (store_sync.cpp).
-TEST_CASE("after a restore a record that left a laptop's regions does not stay on it") {
-  ServerFixture f;
-  const std::string reviewer = f.reviewer();
-  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02.01"});
-  Backup backup(f);
-  const std::string id = a.store->create("enrolment", konawe(8));  // in 74.02.01
-  a.sync();
-  b.sync();
-  b.store->update("enrolment", id, {{"phone", "081277770008"}});
-  b.sync();
-  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});
-  a.sync();
-  backup.restore();
-  a.sync();  // the record and its move come back first
-  // B pulls one op a page, as on a slow link: it learns from the first page that its edit
-  // must go again, and only then reads that the record left its regions.
-  SyncOptions small;
-  small.sleep = [](int) {};
-  small.pull_page = 1;
-  for (int round = 0; round < 3; ++round) b.client->sync(small);
-  // B's edit is set aside for the office with its data, not lost ...
-  REQUIRE(b.store->refused_changes().size() == 1);
-  json entries = refused(f, reviewer);
-  REQUIRE(entries.size() == 1);
-  CHECK(entries[0]["code"] == "out_of_scope");
-  // ... and the person, now outside B's regions, is no longer on B, hidden or not.
-  Query q;
-  q.collection = "enrolment";
-  q.include_deleted = true;
-  for (const auto& r : b.store->query(q).records) CHECK(r.id != id);
-  CHECK(b.store->stats().pending_changes == 0);
-}
-
 // Seed 4485 (its masked-fault run): a laptop whose clock ran three years ahead had its
 // enrolment re-stamped by the server and took the new stamp. A proxy delivered a stale
 // copy of that push after the server was restored from an older copy: the restored
@@ -406,97 +314,6 @@ TEST_CASE("after a restore a laptop takes the stamps the restored server gave it
   CHECK(on_server["versions"]["nik"][0].get<uint64_t>() == held.hlc);
   CHECK(held != first);  // the restored server's stamp, not the lost history's
   CHECK(a.store->get("enrolment", id)->versions.at("nik") == held);
-}
-
-// Seed 5632: as above, but the move that brings the record into the editing laptop's
-// regions is the creator's own, sent after its create. The waiting edit was tried only
-// when the record arrived (outside its writer's regions) and then never again. Fix: a
-// move also applies the ops waiting for the record (op_writer.cpp).
-TEST_CASE("after a restore a waiting edit is applied once its record moves into its regions") {
-  ServerFixture f;
-  const std::string reviewer = f.reviewer();
-  Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
-  Backup backup(f);
-  Json person = konawe(10);
-  person["village_code"] = "74.02.02.2001";  // outside C's regions
-  const std::string id = a.store->create("enrolment", person);
-  a.store->update("enrolment", id, {{"village_code", "74.02.01.2006"}});
-  a.sync();
-  c.sync();
-  REQUIRE(c.store->get("enrolment", id).has_value());
-  c.store->update("enrolment", id, {{"phone", "081277770010"}});
-  c.sync();
-  backup.restore();
-  CHECK(c.sync().refused == 0);  // waits for the record
-  a.sync();                      // the create (outside C's regions), then the move
-  const auto on_server = server_contents(f, reviewer);
-  REQUIRE(on_server.count(id) == 1);
-  CHECK(on_server.at(id)["village_code"] == "7402012006");
-  CHECK(on_server.at(id)["phone"] == "081277770010");
-  for (const auto& e : refused(f, reviewer)) CHECK(e["status"] == "applied");
-  c.sync();
-  a.sync();
-  CHECK(a.contents() == on_server);
-  CHECK(c.contents() == on_server);
-}
-
-// Seed 9177: after a restore a laptop held a record only in part (its own edit, kept by the
-// replay) while the restored server had the record outside the laptop's regions: the move
-// that had brought it in was never sent again. The edit was refused (out of scope) and the
-// partial record stayed on the laptop for good, since no move away ever reached it. Fix: an
-// out-of-scope refusal of an edit that did not move the record marks the record moved away
-// (Store::record_refused); the edit stays in the refused list.
-TEST_CASE("after a restore a laptop drops a record the restored server holds outside its regions") {
-  ServerFixture f;
-  const std::string reviewer = f.reviewer();
-  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
-  Backup backup(f);
-  Json person = konawe(11);
-  person["village_code"] = "74.02.02.2001";  // outside C's regions
-  const std::string id = a.store->create("enrolment", person);
-  a.sync();
-  b.sync();
-  b.store->update("enrolment", id, {{"village_code", "74.02.01.2006"}});  // B brings it in
-  b.sync();
-  c.sync();
-  REQUIRE(c.store->get("enrolment", id).has_value());
-  c.store->update("enrolment", id, {{"phone", "081277770011"}});
-  c.sync();
-  backup.restore();
-  a.sync();  // the record comes back where A created it; B's move is not sent again
-  for (int round = 0; round < 2; ++round) c.sync();
-  REQUIRE(c.store->refused_changes().size() == 1);
-  CHECK(c.store->refused_changes()[0].code == "out_of_scope");
-  Query q;
-  q.collection = "enrolment";
-  q.include_deleted = true;
-  for (const auto& r : c.store->query(q).records) CHECK(r.id != id);
-  CHECK(c.store->stats().pending_changes == 0);
-}
-
-// Seed 10213: a record left a laptop's regions after the backup (the laptop applied its
-// move away) and came back; the restore took both moves back, so on the restored server the
-// record never left. The laptop kept its moved-away mark through the replay and skipped the
-// record for good. Fix: a replay forgets the moved-away marks with the other writers' values;
-// the replay sends again the moves away the server still has (Store forget_others).
-TEST_CASE("after a restore a laptop gets back a record whose move away the restore took back") {
-  ServerFixture f;
-  const std::string reviewer = f.reviewer();
-  Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
-  const std::string id = a.store->create("enrolment", konawe(12));  // in 74.02.01
-  a.sync();
-  c.sync();
-  Backup backup(f);
-  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});
-  a.sync();
-  c.sync();  // the record leaves C's regions
-  REQUIRE_FALSE(c.store->get("enrolment", id).has_value());
-  backup.restore();
-  // A does not come back yet: on the restored server the record is in 74.02.01.
-  for (int round = 0; round < 2; ++round) c.sync();
-  REQUIRE(c.store->get("enrolment", id).has_value());
-  const auto on_server = server_contents(f, reviewer);
-  CHECK(c.contents() == on_server);
 }
 
 // Seed 13178: after a restore an officer's edit waits for its record, and so does another

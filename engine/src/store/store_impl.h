@@ -471,7 +471,9 @@ struct Store::Impl {
   // seed 1250).
   // What a replay after a server restore starts from (see Store::apply_replay).
   size_t forget_others();
-  void rejoin_own_writes(const std::map<std::string, std::string>& records);
+  // rebuild_absent: a record missing from the table is rebuilt from the writes alone.
+  void rejoin_own_writes(const std::map<std::string, std::string>& records,
+                         bool rebuild_absent = false);
 
   // Log entries after `after_seq` on `records`, written before the server re-stamped this
   // device's versions (`aliases`: old hlc -> new), name the old versions in their base;

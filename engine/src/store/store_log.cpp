@@ -79,7 +79,8 @@ void Store::Impl::rebase_pending(const std::map<uint64_t, uint64_t>& aliases,
 // log (kept after acknowledgement; refused ones excepted): each field takes the winner by
 // the merge's rule (field_wins: rank, then version) and the tombstone the newer version,
 // as the merge of a whole record does (tests/sim seed 1250).
-void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& records) {
+void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& records,
+                                    bool rebuild_absent) {
   if (records.empty()) return;
   std::vector<Op> own;
   auto& log = db->prepare("SELECT " LB_CHANGE_COLS
@@ -96,7 +97,8 @@ void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& re
   log.reset();
   for (const Op& op : own) {
     auto st = load(op.collection, op.id);
-    if (!st) continue;
+    if (!st && !rebuild_absent) continue;
+    if (!st) st = RecordState{};
     bool changed = false;
     if (op.is_delete) {
       if (st->tombstone < op.version) {

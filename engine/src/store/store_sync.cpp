@@ -245,6 +245,19 @@ size_t Store::Impl::forget_others() {
     impl.save(impl.collection(col), id, *st);
   }
   impl.rejoin_own_writes(all);
+  // Records this device wrote that its table no longer holds: they moved away and left once
+  // their changes were sent. The restored history may never have moved them, and then
+  // nothing but this device's log holds its writes to them (the server never sends a device
+  // its own ops): they are rebuilt from the log like the others (tests/sim --restores seed
+  // 100565). A replay that still moves one away sends the move again.
+  std::map<std::string, std::string> left;
+  auto& gone = impl.db->prepare(
+      "SELECT DISTINCT col, id FROM changes WHERE (op IS NOT NULL OR sealed IS NOT NULL) AND "
+      "NOT EXISTS (SELECT 1 FROM records r WHERE r.col=changes.col AND r.id=changes.id)");
+  while (gone.step()) left.emplace(gone.column_text(1), gone.column_text(0));
+  gone.reset();
+  impl.rejoin_own_writes(left, /*rebuild_absent=*/true);
+  all.insert(left.begin(), left.end());
   for (const auto& [id, col] : all) {
     auto st = impl.load(col, id);
     if (st && st->fields.empty() && st->tombstone.empty()) {

@@ -1,0 +1,74 @@
+// Shared by the restore regression tests: the operator's backup and restore of the
+// server's database, and what the server holds.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "server/server_fixture.h"
+#include "support/enrolment.h"
+
+namespace lumbung::test::restore {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+inline Json konawe(int serial) { return test::konawe_enrolment(serial); }
+
+
+// The operator's backup and restore of the server's database (the server stopped for both).
+class Backup {
+ public:
+  explicit Backup(ServerFixture& f)
+      : f_(f),
+        db_(fs::path(f.data_dir()) / "lumbung-server.db"),
+        copy_(fs::path(f.data_dir()) / ".." / "restore-test-backup.db"),
+        port_(f.server().port()) {
+    f_.stop();
+    REQUIRE_FALSE((fs::exists(db_.string() + "-wal") && fs::file_size(db_.string() + "-wal") > 0));
+    fs::copy_file(db_, copy_, fs::copy_options::overwrite_existing);
+    f_.start(port_);
+  }
+  void restore() {
+    f_.stop();
+    for (const char* ext : {"-wal", "-shm"}) fs::remove(db_.string() + ext);
+    fs::copy_file(copy_, db_, fs::copy_options::overwrite_existing);
+    f_.start(port_);
+  }
+  ~Backup() { fs::remove(copy_); }
+
+ private:
+  ServerFixture& f_;
+  fs::path db_, copy_;
+  uint16_t port_;
+};
+
+// The server's live records as id -> fields (what a replica's contents() gives).
+inline std::map<std::string, Json> server_contents(ServerFixture& f, const std::string& reviewer) {
+  std::map<std::string, Json> out;
+  for (auto& r : f.records(reviewer)) {
+    if (!r["deleted"].get<bool>()) out[r["id"].get<std::string>()] = r["fields"];
+  }
+  return out;
+}
+
+inline json refused(ServerFixture& f, const std::string& reviewer) {
+  auto r = f.http().get("/v1/refused?status=all", reviewer);
+  REQUIRE(r.status == 200);
+  return r.json()["refused"];
+}
+
+// Resolves the one open conflict entry with `value`.
+inline void resolve_with(ServerFixture& f, const std::string& reviewer, const std::string& value) {
+  auto open = f.http().get("/v1/conflicts", reviewer).json()["conflicts"];
+  REQUIRE(open.size() == 1);
+  auto r = f.http().post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
+                         json{{"value", value}}, reviewer);
+  REQUIRE(r.status == 200);
+}
+
+
+}  // namespace lumbung::test::restore
