@@ -10,6 +10,7 @@
 #include "api/problem.h"
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
+#include "review/conflict_decision.h"
 #include "review/reader_scope.h"
 #include "review/refused_queue.h"
 #include "review/review_service.h"
@@ -116,30 +117,12 @@ Version decision_version(const Json& resolution) {
   return v;
 }
 
-[[noreturn]] void throw_issue(const ValidationIssue& first, const std::string& prefix = {}) {
-  throw ProblemError(
-      first.reason == "unknown_field" ? ErrorCode::kUnknownField : ErrorCode::kValidationFailed,
-      prefix + issue_detail(first), Json{{"field", first.field}, {"reason", first.reason}},
-      first.field);
-}
-
 }  // namespace
 
 Json ReviewService::correct_conflict(const std::string& id, const Json& body,
                                      const Principal& who) {
   const Correction corr = read_correction(body, {"keep", "value"});
-  const auto keep_it = body.find("keep");
-  const auto value_it = body.find("value");
-  if ((keep_it == body.end()) == (value_it == body.end())) {
-    throw Error(ErrorCode::kInvalidArgument, "give exactly one of \"keep\" or \"value\"");
-  }
-  std::string keep;
-  if (keep_it != body.end()) {
-    if (!keep_it->is_string() || (*keep_it != "winner" && *keep_it != "loser")) {
-      throw Error(ErrorCode::kInvalidArgument, "\"keep\" must be \"winner\" or \"loser\"");
-    }
-    keep = keep_it->get<std::string>();
-  }
+  const ConflictChoice choice = read_choice(body, {"replaces", "note"});
   const int64_t now = sync_.now_ms();
   auto txn = store_.begin_write();
   auto row = txn->conflict(id);
@@ -159,52 +142,7 @@ Json ReviewService::correct_conflict(const std::string& id, const Json& body,
   Op op = sync_.writer().new_server_op(*txn);
   op.collection = c.collection;
   op.id = c.record_id;
-  Json chosen;
-  if (c.kind != ConflictKind::kUpdateDelete) {
-    chosen = keep.empty() ? *value_it : (keep == "winner" ? c.winner.value : c.loser.value);
-    Json set{{c.field, chosen}};
-    auto issues = cs.normalize_and_validate(set, /*partial=*/true);
-    if (!issues.empty()) throw_issue(issues.front());
-    chosen = set[c.field];
-    if (const FieldDef* def = cs.field(c.field); def && def->policy == MergePolicy::kForwardOnly) {
-      auto cur = st.fields.find(c.field);
-      if (cur != st.fields.end() && !cur->second.value.is_null() &&
-          def->rank(chosen) < def->rank(cur->second.value)) {
-        throw ProblemError(ErrorCode::kStatusRegression,
-                           c.field + " can only move forward: " + cur->second.value.dump() +
-                               " cannot become " + chosen.dump(),
-                           Json{{"field", c.field}}, c.field);
-      }
-    }
-    op.set = std::move(set);
-    op.base[c.field] = seen;
-  } else {
-    if (keep.empty()) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "an update/delete conflict takes \"keep\", not \"value\"");
-    }
-    const ConflictSide& side = keep == "winner" ? c.winner : c.loser;
-    const ConflictSide& other = keep == "winner" ? c.loser : c.winner;
-    const bool side_is_delete =
-        side.value.is_null() && !(other.value.is_null() && other.version > side.version);
-    if (side_is_delete) {
-      op.is_delete = true;
-      op.set = Json::object();
-      // Every field as far as the earlier decision left it: a later edit is unseen and
-      // opens an entry (delete_over_unseen_edit) instead of being buried.
-      for (const auto& [name, _] : st.fields) op.base[name] = seen;
-      chosen = "deleted";
-    } else {
-      op.set = st.values();
-      if (op.set.empty())
-        throw Error(ErrorCode::kInvalidArgument, "the record has no values to keep");
-      // The same values written again: nothing is overwritten; the delete the earlier
-      // decision wrote is the one seen (a later delete opens an entry).
-      for (const auto& [name, _] : op.set.items()) op.base[name] = st.fields.at(name).version;
-      op.base["*"] = seen;
-      chosen = "kept";
-    }
-  }
+  const Json chosen = build_decision(op, c, cs, st, choice, Sight::of_decision(seen));
   sync_.clock().observe(op.version.hlc);
   const OpOutcome o = sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   Json resolution{{"by", who_json(who)},
@@ -212,7 +150,7 @@ Json ReviewService::correct_conflict(const std::string& id, const Json& body,
                   {"value", chosen},
                   {"op", encode_op(op, true)},
                   {"conflicts", o.conflicts}};
-  if (!keep.empty()) resolution["keep"] = keep;
+  if (!choice.keep.empty()) resolution["keep"] = choice.keep;
   chain(resolution, row->resolution, corr);
   txn->resolve_conflict(id, resolution);
   sync_.writer().settle_waiting(*txn, now);  // as every writer does before commit

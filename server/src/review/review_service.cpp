@@ -7,28 +7,12 @@
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
 #include "lumbung/tuning.h"
+#include "review/conflict_decision.h"
 #include "review/reader_scope.h"
 #include "store/record_codec.h"
 
 namespace lumbung::server {
 namespace {
-
-// The version of the entry's field the reviewer was shown, as the resolution's base: the
-// field's current version when the entry showed it; otherwise the entry's own value of the
-// field (the edit side of an edit/delete entry, the newer side of the others). A write that
-// reached the record after the entry was made then reads as unseen whatever its clock says:
-// a laptop offline for weeks delivers an old version late, and taking "older than the
-// entry" for "seen" let a delete resolution bury it with no entry (tests/sim --restores
-// seed 3676).
-Version shown_version(const Conflict& c, const Version& current) {
-  if (current == c.winner.version || current == c.loser.version) return current;
-  if (c.kind == ConflictKind::kUpdateDelete) {
-    if (!c.winner.value.is_null() && c.loser.value.is_null()) return c.winner.version;
-    if (!c.loser.value.is_null() && c.winner.value.is_null()) return c.loser.version;
-    return std::min(c.winner.version, c.loser.version);
-  }
-  return std::max(c.winner.version, c.loser.version);
-}
 
 constexpr size_t kListLimit = 1000;
 
@@ -90,114 +74,28 @@ Json ReviewService::list_conflicts(const Principal& who, const std::string& stat
 
 Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
                                      const Principal& who) {
-  if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "body must be an object");
-  const auto keep_it = body.find("keep");
-  const auto value_it = body.find("value");
-  if ((keep_it == body.end()) == (value_it == body.end())) {
-    throw Error(ErrorCode::kInvalidArgument, "give exactly one of \"keep\" or \"value\"");
-  }
-  for (const auto& [k, _] : body.items()) {
-    if (k != "keep" && k != "value")
-      throw Error(ErrorCode::kInvalidArgument, "unknown member \"" + k + "\"");
-  }
-  std::string keep;
-  if (keep_it != body.end()) {
-    if (!keep_it->is_string() || (*keep_it != "winner" && *keep_it != "loser")) {
-      throw Error(ErrorCode::kInvalidArgument, "\"keep\" must be \"winner\" or \"loser\"");
-    }
-    keep = keep_it->get<std::string>();
-  }
-
+  const ConflictChoice choice = read_choice(body, {});
   const int64_t now = sync_.now_ms();
   auto txn = store_.begin_write();
   auto row = txn->conflict(id);
   if (!row) not_found("conflict");
   const Conflict& c = row->conflict;
   const CollectionSchema& cs = collection_or_throw(sync_.schema(), c.collection);
-  RecordState st = txn->load_record(c.collection, c.record_id).value_or(RecordState{});
+  const RecordState st = txn->load_record(c.collection, c.record_id).value_or(RecordState{});
   if (!reader_sees(who, scope_of(cs, st))) not_found("conflict");
   if (row->resolved) throw Error(ErrorCode::kAlreadyExists, "this conflict is already resolved");
 
   Op op = sync_.writer().new_server_op(*txn);
   op.collection = c.collection;
   op.id = c.record_id;
-  // The reviewer saw the entry, not whatever the record holds now: the resolution's base
-  // is the entry's newer side, so a write that arrived after the entry was shown is not
-  // overwritten silently but opens an entry of its own (merge.h, rule unseen_overwrite).
-  const Version entry_seen =
-      c.winner.version > c.loser.version ? c.winner.version : c.loser.version;
-  Json chosen;
-  if (c.kind != ConflictKind::kUpdateDelete) {
-    // One field: write the chosen value over what the entry showed.
-    if (!keep.empty()) {
-      chosen = keep == "winner" ? c.winner.value : c.loser.value;
-    } else {
-      chosen = *value_it;
-    }
-    Json set{{c.field, chosen}};
-    auto issues = cs.normalize_and_validate(set, /*partial=*/true);
-    if (!issues.empty()) {
-      throw ProblemError(ErrorCode::kValidationFailed, issue_detail(issues.front()),
-                         Json{{"field", issues.front().field}, {"reason", issues.front().reason}},
-                         issues.front().field);
-    }
-    chosen = set[c.field];
-    // A forward-only field (status) cannot be moved back by a resolution either: the merge
-    // would keep the higher state and the reviewer's choice would silently not take.
-    if (const FieldDef* def = cs.field(c.field); def && def->policy == MergePolicy::kForwardOnly) {
-      auto cur = st.fields.find(c.field);
-      if (cur != st.fields.end() && !cur->second.value.is_null() &&
-          def->rank(chosen) < def->rank(cur->second.value)) {
-        throw ProblemError(ErrorCode::kStatusRegression,
-                           c.field + " can only move forward: " + cur->second.value.dump() +
-                               " cannot become " + chosen.dump() +
-                               "; keep the current state to close this entry",
-                           Json{{"field", c.field}}, c.field);
-      }
-    }
-    op.set = std::move(set);
-    if (auto it = st.fields.find(c.field); it != st.fields.end())
-      op.base[c.field] = shown_version(c, it->second.version);
-  } else {
-    // Edit against delete: keep the delete (delete again) or keep the record (rewrite its
-    // live values so they are newer than the tombstone).
-    if (keep.empty()) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "an update/delete conflict takes \"keep\", not \"value\"");
-    }
-    const ConflictSide& side = keep == "winner" ? c.winner : c.loser;
-    const ConflictSide& other = keep == "winner" ? c.loser : c.winner;
-    // The delete side is the one whose value is null and whose version is not a field's.
-    const bool side_is_delete =
-        side.value.is_null() && !(other.value.is_null() && other.version > side.version);
-    if (side_is_delete) {
-      op.is_delete = true;
-      op.set = Json::object();
-      // Seen: what the entry showed - its field's edit - and nothing else. Any other write
-      // this delete buries was not shown to the reviewer, so it is kept in an entry of its
-      // own (rule delete_over_unseen_edit; found by the simulation's oracle, seeds 240, 280).
-      if (!c.field.empty()) {
-        if (auto it = st.fields.find(c.field); it != st.fields.end())
-          op.base[c.field] = shown_version(c, it->second.version);
-      }
-      chosen = "deleted";
-    } else {
-      op.set = st.values();
-      if (op.set.empty())
-        throw Error(ErrorCode::kInvalidArgument, "the record has no values to keep");
-      for (const auto& [name, _] : op.set.items())
-        op.base[name] = std::min(st.fields.at(name).version, entry_seen);
-      // The reviewer saw the delete in the entry: reviving over it is informed (a newer
-      // delete since would still open an entry).
-      op.base["*"] = entry_seen;
-      chosen = "kept";
-    }
-  }
+  // The reviewer saw the entry, not whatever the record holds now: a write that arrived
+  // after the entry was shown is not overwritten silently but opens an entry of its own.
+  const Json chosen = build_decision(op, c, cs, st, choice, Sight::entry());
   sync_.clock().observe(op.version.hlc);
   sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   Json resolution{
       {"by", who_json(who)}, {"at_ms", now}, {"value", chosen}, {"op", encode_op(op, true)}};
-  if (!keep.empty()) resolution["keep"] = keep;
+  if (!choice.keep.empty()) resolution["keep"] = choice.keep;
   txn->resolve_conflict(id, resolution);
   sync_.writer().settle_waiting(*txn, now);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
