@@ -318,7 +318,9 @@ int main(int argc, char** argv) {
     HybridClock clock(system_wall_clock(), server_clock_start(*store, system_wall_clock()));
     Metrics metrics;
     SyncService sync(*schema, *store, clock, system_wall_clock(), metrics);
-    sync.set_schema_history(versions.history.get());
+    // A version published through the API is active at once (sync/op_upgrade.h).
+    LiveSchema live(*store, std::move(versions.history));
+    sync.set_schema_history(&live.history());
     ReviewService review(*store, sync, metrics);
     Enrolment enrolment(*store, sync, system_wall_clock());
     if (!opt.tls_cert.empty()) enrolment.set_tls_pin(HttpListener::public_key_pin(opt.tls_cert));
@@ -353,6 +355,20 @@ int main(int argc, char** argv) {
       attachments->start_collector(3600 * 1000);  // its first pass at once, in the background
       router.set_attachments(attachments.get());
     }
+    live.on_publish(
+        [&](const SchemaHistory& h) {
+          // Before the records move: a renamed or added personal field is sealed.
+          if (pg_store) {
+            pg_store->seal_personal_data(*keys, h.current());
+          } else {
+            sqlite_store->seal_personal_data(*keys, h.current());
+          }
+        },
+        [&](const SchemaHistory& h) {
+          sync.set_schema_history(&h);
+          if (attachments) attachments->set_schema(h.current());
+        });
+    router.set_live_schema(&live);
 
     std::string admin = enrolment.bootstrap_admin();
     if (admin.empty() && opt.new_admin_token) admin = enrolment.new_admin_token("recovery admin");

@@ -11,6 +11,7 @@
 #include "lumbung/error.h"
 #include "lumbung/tuning.h"
 #include "review/record_history.h"
+#include "sync/op_upgrade.h"
 #include "web/targets.h"
 #include "web/web_app.h"
 
@@ -199,6 +200,10 @@ Response Router::handle(const Request& req, const Admission& a) noexcept {
   if (a.refusal) return *a.refusal;
   Response resp;
   try {
+    // A live publication switches the schema between requests, never under one; the
+    // publication itself runs outside (sync/op_upgrade.h LiveSchema).
+    const bool publishing = !a.web_static && routes_.at(a.route).handler == &Router::publish_schema;
+    LiveSchema::Share share = live_ && !publishing ? live_->enter() : LiveSchema::Share();
     resp = run(req, a);
   } catch (...) {
     resp = response_for_current_exception();
@@ -382,8 +387,8 @@ Response Router::run(const Request& req, const Admission& a) {
 Response Router::health(const Request&, const Params&, Json&, const Principal*) {
   return json_response(Json{{"status", "ok"},
                             {"server_time_ms", sync_.now_ms()},
-                            {"schema", schema_.name()},
-                            {"schema_version", schema_.version()},
+                            {"schema", sync_.schema().name()},
+                            {"schema_version", sync_.schema().version()},
                             {"protocol", 1}});
 }
 
@@ -396,7 +401,9 @@ Response Router::metrics(const Request&, const Params&, Json&, const Principal*)
 
 Response Router::schema(const Request&, const Params&, Json&, const Principal*) {
   Response r;
-  r.body = schema_document_;
+  // The active version's document (it changes when a version is published live).
+  const SchemaHistory* h = sync_.schema_history();
+  r.body = h ? h->current_document().dump(2) : schema_document_;
   return r;
 }
 
@@ -546,14 +553,16 @@ Response Router::refused_correct(const Request&, const Params& p, Json& body,
 
 Response Router::records(const Request& req, const Params&, Json&, const Principal* who) {
   std::string col = query_param(req, "collection");
-  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  if (col.empty() && !sync_.schema().collections().empty())
+    col = sync_.schema().collections().front().name();
   return json_response(review_.records(*who, col, query_param(req, "scope"),
                                        query_param(req, "after"), size_param(req, "limit")));
 }
 
 Response Router::progress(const Request& req, const Params&, Json&, const Principal* who) {
   std::string col = query_param(req, "collection");
-  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  if (col.empty() && !sync_.schema().collections().empty())
+    col = sync_.schema().collections().front().name();
   Json out = review_.progress(*who, col, query_param(req, "scope"));
   add_targets_to_progress(out, TargetSums(sync_.store().list_targets(col, out.value("scope", ""))));
   return json_response(out);
@@ -561,20 +570,23 @@ Response Router::progress(const Request& req, const Params&, Json&, const Princi
 
 Response Router::record_history(const Request& req, const Params& p, Json&, const Principal* who) {
   std::string col = query_param(req, "collection");
-  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  if (col.empty() && !sync_.schema().collections().empty())
+    col = sync_.schema().collections().front().name();
   return json_response(
       lumbung::server::record_history(sync_.schema(), sync_.store(), *who, col, p.at(0)));
 }
 
 Response Router::targets_list(const Request& req, const Params&, Json&, const Principal* who) {
   std::string col = query_param(req, "collection");
-  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  if (col.empty() && !sync_.schema().collections().empty())
+    col = sync_.schema().collections().front().name();
   return json_response(list_targets_json(sync_.store(), *who, col, query_param(req, "scope")));
 }
 
 Response Router::targets_set(const Request& req, const Params&, Json& body, const Principal* who) {
   std::string col = query_param(req, "collection");
-  if (col.empty() && !schema_.collections().empty()) col = schema_.collections().front().name();
+  if (col.empty() && !sync_.schema().collections().empty())
+    col = sync_.schema().collections().front().name();
   if (!sync_.schema().collection(col)) {
     throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + col + "\"");
   }

@@ -32,6 +32,7 @@ namespace lumbung::server {
 
 class WebApp;
 class AttachmentService;
+class LiveSchema;
 
 // Below this a gzip'ed body is not smaller enough to pay for the gzip header and CPU.
 constexpr size_t kGzipMinBytes = 256;
@@ -83,6 +84,9 @@ class Router {
   void set_web(WebApp* web) { web_ = web; }
   // Optional: the attachment endpoints (attach/attachment_service.h). Null = they answer 404.
   void set_attachments(AttachmentService* a) { attachments_ = a; }
+  // Optional: versions published through POST /v1/admin/schema take effect at once
+  // (sync/op_upgrade.h). Null = they wait for the next start.
+  void set_live_schema(LiveSchema* l) { live_ = l; }
 
  private:
   enum class Access { kPublic, kAnyToken, kDevice, kReviewer, kAdmin };
@@ -159,6 +163,7 @@ class Router {
   Security security_;
   WebApp* web_ = nullptr;
   AttachmentService* attachments_ = nullptr;
+  LiveSchema* live_ = nullptr;
 };
 
 }  // namespace lumbung::server

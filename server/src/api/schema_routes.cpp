@@ -18,14 +18,20 @@ Response json_answer(const Json& j, int status) {
 
 }  // namespace
 
-// POST /v1/admin/schema, body = the new schema document. 201 with the stored version; 422
-// schema_invalid naming every problem (nothing stored); 409 if that version exists.
+// POST /v1/admin/schema, body = the new schema document. 201 with the stored version (active
+// at once when the server runs a LiveSchema, else at its next start); 422 schema_invalid
+// naming every problem (nothing stored); 409 if that version exists. Runs outside the
+// requests' Share (Router::handle): it is what waits for them.
 Response Router::publish_schema(const Request&, const Params&, Json& body, const Principal* who) {
-  const SchemaHistory* h = sync_.schema_history();
-  if (!h) throw Error(ErrorCode::kNotFound, "this server does not keep schema versions");
   Json out;
   try {
-    out = server::publish_schema(sync_.store(), body, h->current_version());
+    if (live_) {
+      out = live_->publish(body);
+    } else {
+      const SchemaHistory* h = sync_.schema_history();
+      if (!h) throw Error(ErrorCode::kNotFound, "this server does not keep schema versions");
+      out = server::publish_schema(sync_.store(), body, h->current_version());
+    }
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kSchemaInvalid) throw;
     // The document is the caller's mistake, not the server's: a 422 with the problems.

@@ -114,20 +114,34 @@ Response json_response(const Json& j) {
 
 AttachmentService::AttachmentService(const Schema& schema, ServerStore& store, WallClock& wall,
                                      std::string dir, std::string key, AttachmentLimits limits)
-    : schema_(schema),
-      store_(store),
+    : store_(store),
       wall_(wall),
       // A key of its own, derived from the data key: never the same key as the record seals.
       files_(std::move(dir),
              key.empty() ? std::string() : crypto::hmac_sha256(key, "lumbung attachments v1")),
       limits_(limits) {
-  for (const auto& c : schema_.collections()) {
+  set_schema(schema);
+}
+
+void AttachmentService::set_schema(const Schema& schema) {
+  int64_t max_size = 0;
+  std::set<std::string> mimes;
+  for (const auto& c : schema.collections()) {
     for (const auto& f : c.fields()) {
       if (f.type != FieldType::kAttachment) continue;
-      max_size_ = std::max<int64_t>(max_size_, f.max_size.value_or(0));
-      mimes_.insert(f.mime.begin(), f.mime.end());
+      max_size = std::max<int64_t>(max_size, f.max_size.value_or(0));
+      mimes.insert(f.mime.begin(), f.mime.end());
     }
   }
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  schema_ = &schema;
+  max_size_ = max_size;
+  mimes_ = std::move(mimes);
+}
+
+const Schema& AttachmentService::schema() const {
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  return *schema_;
 }
 
 AttachmentService::~AttachmentService() {
@@ -170,14 +184,21 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
     e.reset();  // announced with another size and nothing received: start over
   }
   if (!e) {
-    if (max_size_ <= 0) throw Error(ErrorCode::kNotFound, "this schema has no attachment fields");
-    if (size == 0 || size > static_cast<uint64_t>(max_size_)) {
-      throw Error(ErrorCode::kBodyTooLarge,
-                  "an attachment may have at most " + std::to_string(max_size_) + " bytes");
+    int64_t max_size = 0;  // the active version's, read once (set_schema)
+    std::set<std::string> mimes;
+    {
+      std::lock_guard<std::mutex> lock(schema_mu_);
+      max_size = max_size_;
+      mimes = mimes_;
     }
-    if (!mimes_.count(mime)) {
+    if (max_size <= 0) throw Error(ErrorCode::kNotFound, "this schema has no attachment fields");
+    if (size == 0 || size > static_cast<uint64_t>(max_size)) {
+      throw Error(ErrorCode::kBodyTooLarge,
+                  "an attachment may have at most " + std::to_string(max_size) + " bytes");
+    }
+    if (!mimes.count(mime)) {
       std::string list;
-      for (const auto& m : mimes_) list += (list.empty() ? "" : ", ") + m;
+      for (const auto& m : mimes) list += (list.empty() ? "" : ", ") + m;
       throw Error(ErrorCode::kValidationFailed, "file type not allowed (allowed: " + list + ")",
                   "mime");
     }
@@ -222,7 +243,7 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
 Response AttachmentService::content(const Principal& who, const std::string& sha,
                                     const std::string& collection, const std::string& record,
                                     uint64_t offset, uint64_t limit) const {
-  const CollectionSchema* cs = schema_.collection(collection);
+  const CollectionSchema* cs = schema().collection(collection);
   if (!cs) throw Error(ErrorCode::kUnknownCollection, "no collection " + collection);
   auto st = const_cast<ServerStore&>(store_).get_record(collection, record);
   if (!st || !st->live()) throw Error(ErrorCode::kNotFound, "no such record");
@@ -261,7 +282,7 @@ Response AttachmentService::content(const Principal& who, const std::string& sha
 
 std::set<std::string> AttachmentService::referenced() {
   std::set<std::string> out;
-  for (const auto& c : schema_.collections()) {
+  for (const auto& c : schema().collections()) {
     std::vector<std::string> fields;
     for (const auto& f : c.fields()) {
       if (f.type == FieldType::kAttachment) fields.push_back(f.name);

@@ -78,6 +78,10 @@ class AttachmentService {
   // destroyed.
   void start_collector(int64_t every_ms);
 
+  // A schema version published live (sync/op_upgrade.h LiveSchema): its attachment fields
+  // are checked at upload and kept by the collector from now on. `schema` must outlive this.
+  void set_schema(const Schema& schema);
+
   // The router's entry (router hook in api/router.cpp; attach/attachment_routes.cpp).
   Response handle(const Request& req, const std::string& route, const std::string& sha,
                   const Principal& who);
@@ -85,7 +89,10 @@ class AttachmentService {
  private:
   std::set<std::string> referenced();
 
-  const Schema& schema_;
+  const Schema& schema() const;
+
+  mutable std::mutex schema_mu_;  // schema_, max_size_, mimes_ (set_schema, the collector)
+  const Schema* schema_ = nullptr;
   ServerStore& store_;
   WallClock& wall_;
   AttachmentFiles files_;

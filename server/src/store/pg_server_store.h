@@ -40,6 +40,8 @@ class PgServerStore : public ServerStore {
   // PostgreSQL database is sealed from its first use: this marks it sealed and names the
   // key file (meta key_id) in one transaction; it never holds clear values to upgrade.
   // Returns 0. Throws Error(kCorrupt) if the database holds clear data (not made by us).
+  // Called again (a schema version published live) it only adds that schema's personal
+  // fields to those sealed (store/sealer.h add_personal).
   uint64_t seal_personal_data(const ServerKeys& keys, const Schema& schema);
 
   std::unique_ptr<WriteTxn> begin_write() override;

@@ -23,16 +23,29 @@ Sealer::Sealer(std::string data_key, std::string index_key,
                std::map<std::string, std::set<std::string>> personal)
     : data_key_(std::move(data_key)),
       index_key_(std::move(index_key)),
-      personal_(std::move(personal)) {}
+      personal_(std::make_shared<const std::map<std::string, std::set<std::string>>>(
+          std::move(personal))) {}
+
+void Sealer::add_personal(const std::map<std::string, std::set<std::string>>& more) {
+  std::lock_guard<std::mutex> lock(personal_mu_);
+  auto next = std::make_shared<std::map<std::string, std::set<std::string>>>(*personal_);
+  for (const auto& [col, names] : more) (*next)[col].insert(names.begin(), names.end());
+  personal_ = std::move(next);
+}
 
 Sealer::Doc Sealer::split_doc(const std::string& col, const std::string& id,
                               std::string_view doc) const {
   Json j = Json::parse(doc, nullptr, false);
   if (!j.is_object()) throw Error(ErrorCode::kCorrupt, "record " + id + ": doc is not JSON");
   Doc out;
-  const auto it = personal_.find(col);
+  std::shared_ptr<const std::map<std::string, std::set<std::string>>> personal;
+  {
+    std::lock_guard<std::mutex> lock(personal_mu_);
+    personal = personal_;
+  }
+  const auto it = personal->find(col);
   Json sealed = Json::object();
-  if (it != personal_.end()) {
+  if (it != personal->end()) {
     for (const auto& name : it->second) {
       auto f = j.find(name);
       if (f == j.end()) continue;

@@ -21,6 +21,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -48,6 +50,11 @@ class Sealer {
 
   std::string blind(const std::string& col, const std::string& key) const;
 
+  // Seals these fields too from now on: a schema version published live (sync/op_upgrade.h
+  // LiveSchema) may rename or add a personal field. None is ever dropped: a former name is
+  // never given again (schema_versions.h), so keeping it sealed costs nothing.
+  void add_personal(const std::map<std::string, std::set<std::string>>& more);
+
   // `where` = "<table>.<column>". The defaults '' and 'null' are kept as they are.
   std::string seal_text(std::string_view where, std::string_view row_id,
                         std::string_view text) const;
@@ -59,7 +66,8 @@ class Sealer {
  private:
   std::string data_key_;
   std::string index_key_;
-  std::map<std::string, std::set<std::string>> personal_;
+  mutable std::mutex personal_mu_;
+  std::shared_ptr<const std::map<std::string, std::set<std::string>>> personal_;
 };
 
 // Seals a text column value when `s` is set, else returns it unchanged.

@@ -24,6 +24,8 @@ class SqliteServerStore : public ServerStore {
   // key). A database that still holds them in clear is sealed first, in one transaction,
   // then VACUUMed and its WAL truncated, so that the clear values leave the files. Call
   // once, at start, before any other use. Returns the number of rows that upgrade sealed.
+  // Called again (a schema version published live) it only adds that schema's personal
+  // fields to those sealed (store/sealer.h add_personal) and returns 0.
   uint64_t seal_personal_data(const ServerKeys& keys, const Schema& schema);
   ~SqliteServerStore() override;
 

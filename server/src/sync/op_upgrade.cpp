@@ -25,10 +25,9 @@ std::vector<Json> stored_documents(ServerStore& store) {
 }
 
 // Renames and retires fields of every stored record from `from` to the history's current
-// version, in one transaction. Returns the records changed.
-size_t migrate_records(ServerStore& store, const SchemaHistory& h, int from) {
+// version, inside `txn` (the caller commits). Returns the records changed.
+size_t migrate_in(ServerStore& store, WriteTxn* txn, const SchemaHistory& h, int from) {
   size_t changed = 0;
-  auto txn = store.begin_write();
   for (const CollectionSchema& cs : h.current().collections()) {
     std::string after;
     for (;;) {
@@ -59,6 +58,12 @@ size_t migrate_records(ServerStore& store, const SchemaHistory& h, int from) {
     }
   }
   txn->set_meta("schema.active", std::to_string(h.current_version()));
+  return changed;
+}
+
+size_t migrate_records(ServerStore& store, const SchemaHistory& h, int from) {
+  auto txn = store.begin_write();
+  const size_t changed = migrate_in(store, txn.get(), h, from);
   txn->commit();
   return changed;
 }
@@ -156,6 +161,89 @@ Json publish_schema(ServerStore& store, const Json& document, int active_version
               {"message", "version " + std::to_string(v) +
                               " is published; lumbung-server makes it active (and migrates the "
                               "records) at its next start"}};
+}
+
+LiveSchema::LiveSchema(ServerStore& store, std::unique_ptr<SchemaHistory> start) : store_(store) {
+  served_.push_back(std::move(start));
+}
+
+LiveSchema::Share LiveSchema::enter() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !switching_; });
+  ++running_;
+  return Share(this);
+}
+
+void LiveSchema::leave() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--running_ == 0) cv_.notify_all();
+}
+
+const SchemaHistory& LiveSchema::history() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return *served_.back();
+}
+
+void LiveSchema::on_publish(std::function<void(const SchemaHistory&)> before_move,
+                            std::function<void(const SchemaHistory&)> after_move) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hooks_.emplace_back(std::move(before_move), std::move(after_move));
+}
+
+Json LiveSchema::publish(const Json& document) {
+  std::lock_guard<std::mutex> one(publish_mu_);
+  // Checked while requests still run: a refused document never holds them back.
+  std::vector<Json> docs = stored_documents(store_);
+  if (docs.empty()) throw Error(ErrorCode::kSchemaInvalid, "this server has no schema yet");
+  check_successor(docs.back(), document);
+  docs.push_back(document);
+  auto next = std::make_unique<SchemaHistory>(std::move(docs));
+  const int v = next->current_version();
+  const int was = history().current_version();
+
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    switching_ = true;
+    cv_.wait(lock, [this] { return running_ == 0; });
+  }
+  struct Reopen {  // lets requests in again however the publication ends
+    LiveSchema* l;
+    ~Reopen() {
+      std::lock_guard<std::mutex> lock(l->mu_);
+      l->switching_ = false;
+      l->cv_.notify_all();
+    }
+  } reopen{this};
+  // Adds personal fields only (never removes one), so it is harmless if the move fails.
+  for (auto& h : hooks_) {
+    if (h.first) h.first(*next);
+  }
+  size_t moved = 0;
+  {
+    auto txn = store_.begin_write();
+    // Re-read under the write lock: two publications of the same version, one wins.
+    if (!txn->meta(key_of(v)).empty()) {
+      throw Error(ErrorCode::kAlreadyExists,
+                  "version " + std::to_string(v) + " was published meanwhile");
+    }
+    txn->set_meta(key_of(v), document.dump());
+    moved = migrate_in(store_, txn.get(), *next, std::stoi(txn->meta("schema.active")));
+    txn->commit();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    served_.push_back(std::move(next));
+  }
+  for (auto& h : hooks_) {
+    if (h.second) h.second(*served_.back());
+  }
+  return Json{{"version", v},
+              {"active_version", v},
+              {"active", true},
+              {"records_moved", moved},
+              {"message", "version " + std::to_string(v) + " is published and active (was " +
+                              std::to_string(was) + "); " + std::to_string(moved) +
+                              " records moved to its field names"}};
 }
 
 std::optional<Refusal> upgrade_pushed_op(const SchemaHistory& h, Op& op) {

@@ -3,14 +3,19 @@
 // written under an older version (lumbung/schema_versions.h has the format).
 //
 // Meta keys: "schema.v<N>" = the document of version N as published; "schema.active" = the
-// version the stored records are written in. A published version becomes active at the
-// server's next start, which migrates the stored records (renames, retired fields) in one
-// transaction: every object of a running server (sync, review, web) holds one schema.
+// version the stored records are written in. A version published through a running server
+// (LiveSchema::publish) is active at once: its records move in the publishing transaction
+// while no request runs. One written into the database otherwise (a start with the next
+// file) is made active at start.
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lumbung/schema_versions.h"
 #include "store/server_store.h"
@@ -35,6 +40,63 @@ SchemaStart open_schema_versions(ServerStore& store, const Json& file_document);
 // renames and retires their fields in one write transaction and makes the current version
 // active. Returns a note for the log ("" when nothing moved).
 std::string activate_schema_version(ServerStore& store, const SchemaHistory& h);
+
+// The schema versions of a running server, switched at once by a publication (issue 18).
+// Every request runs inside a Share (Router::handle), so the history it reads does not
+// change under it; publish() waits for the running ones, holds new ones back (a
+// publication is not starved by steady traffic), moves the records, switches, lets them
+// go. Services read the active version through SyncService::schema(), which the switch hook
+// sets. Thread-safe. Every history served stays alive until the LiveSchema goes.
+class LiveSchema {
+ public:
+  LiveSchema(ServerStore& store, std::unique_ptr<SchemaHistory> start);
+
+  class Share {
+   public:
+    Share() = default;
+    explicit Share(LiveSchema* l) : l_(l) {}
+    Share(Share&& o) noexcept : l_(o.l_) { o.l_ = nullptr; }
+    Share& operator=(Share&&) = delete;
+    ~Share() {
+      if (l_) l_->leave();
+    }
+
+   private:
+    LiveSchema* l_ = nullptr;
+  };
+  Share enter();
+
+  // The active history (valid while a Share is held, or on the thread that set it up).
+  const SchemaHistory& history() const;
+
+  // Run by publish() while no request runs, in the order added. `before_move`: before the
+  // records move (the store learns the new personal fields, so a renamed one stays sealed);
+  // `after_move`: once they moved (services take the new history).
+  void on_publish(std::function<void(const SchemaHistory&)> before_move,
+                  std::function<void(const SchemaHistory&)> after_move);
+
+  // Publishes `document` as the next version and makes it active: checked as a valid
+  // successor of the newest stored one (Error(kSchemaInvalid) naming every problem), then
+  // in one write transaction stored, the records moved to it and "schema.active" set; then
+  // the services switch. Returns {"version", "active_version", "active": true, "records_moved",
+  // "message"}. Error(kAlreadyExists) if that version was stored meanwhile. On any error
+  // nothing changed and the old version stays active. Never call it inside a Share.
+  Json publish(const Json& document);
+
+ private:
+  void leave();
+
+  ServerStore& store_;
+  std::mutex publish_mu_;  // one publication at a time
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int running_ = 0;        // requests inside a Share
+  bool switching_ = false;  // a publication waits for them or moves the records
+  std::vector<std::unique_ptr<SchemaHistory>> served_;  // the last is active
+  std::vector<std::pair<std::function<void(const SchemaHistory&)>,
+                        std::function<void(const SchemaHistory&)>>>
+      hooks_;
+};
 
 // The newest version stored (published, perhaps not active yet), and its document.
 int newest_schema_version(ServerStore& store);

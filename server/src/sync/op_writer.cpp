@@ -65,7 +65,7 @@ void OpWriter::refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t n
   r.field = why.field;
   r.message = why.message;
   r.op_text = encode_op_text(op, /*with_device=*/true, op.is_delete ? "{}" : op.set.dump());
-  const CollectionSchema* cs = schema_.collection(op.collection);
+  const CollectionSchema* cs = schema_->collection(op.collection);
   r.scope = cs ? target_scope(*cs, op, "") : "";
   r.found_ms = now_ms;
   txn.insert_refused(r);
@@ -218,7 +218,7 @@ void OpWriter::settle_waiting(WriteTxn& txn, int64_t now_ms) {
     auto retried = std::move(txn.waiting_scratch.retried);
     txn.waiting_scratch.retried.clear();
     for (const auto& [col, id] : retried) {
-      const CollectionSchema* cs = schema_.collection(col);
+      const CollectionSchema* cs = schema_->collection(col);
       if (!cs || !txn.load_record(col, id)) continue;  // not arrived: it goes on waiting
       // Retried first as a whole (in passes), so that one waiting op may enable another.
       apply_waiting(txn, *cs, id, now_ms);

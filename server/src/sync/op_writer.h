@@ -75,7 +75,7 @@ struct OpOutcome {
 
 class OpWriter {
  public:
-  OpWriter(const Schema& schema, HybridClock& clock) : schema_(schema), clock_(clock) {}
+  OpWriter(const Schema& schema, HybridClock& clock) : schema_(&schema), clock_(clock) {}
 
   // Applies `op` (hlc final, set normalised). Returns a refusal (recorded in the refused
   // queue, nothing else written) instead of applying when the op is out of the writer's
@@ -108,7 +108,9 @@ class OpWriter {
   Op new_server_op(WriteTxn& txn);
 
   HybridClock& clock() { return clock_; }
-  const Schema& schema() const { return schema_; }
+  const Schema& schema() const { return *schema_; }
+  // A schema version published live (sync/op_upgrade.h LiveSchema), set while no write runs.
+  void set_schema(const Schema& s) { schema_ = &s; }
 
  private:
   OpOutcome wait_for_record(WriteTxn& txn, const Op& op, const OpContext& ctx, int64_t now_ms);
@@ -133,7 +135,7 @@ class OpWriter {
   void log_move(WriteTxn& txn, const Op& cause, const RecordState& st, const std::string& from,
                 const std::string& to);
 
-  const Schema& schema_;
+  const Schema* schema_;
   HybridClock& clock_;
   // Review entries opened per device in the current hour (device -> (hour, count)), per
   // process. Several write transactions may run at once (PostgreSQL): hence the lock.

@@ -140,7 +140,7 @@ std::string SyncService::pull_snapshot(const Principal& device, const std::strin
   if (limit == 0 || limit > kPullPageOps) limit = kPullPageOps;
   // As a log page: the ops' text within max_bytes (at least one op), see pull().
   if (max_bytes > 0) max_bytes = std::clamp(max_bytes, kPullMinPageBytes, kPullMaxPageBytes);
-  const auto parts = parts_of(schema_, device.scope);
+  const auto parts = parts_of(schema(), device.scope);
   std::string ops;
   size_t sent = 0;
   bool full = false;
@@ -171,7 +171,7 @@ std::string SyncService::pull_snapshot(const Principal& device, const std::strin
   out += ",\"epoch\":\"" + epoch() + "\"";
   out += ",\"acked_seq\":" + std::to_string(store_.device_acked_seq(device.device_id));
   out += ",\"regions\":" + Json(device.scope).dump();
-  out += ",\"schema_version\":" + std::to_string(schema_.version());
+  out += ",\"schema_version\":" + std::to_string(schema().version());
   out += ",\"server_time_ms\":" + std::to_string(now) + "}";
   metrics_.add_ops_pulled(sent);
   note_seen(device.device_id, now);

@@ -158,7 +158,7 @@ PushResult SyncService::push(const Principal& device, Json body) {
                          op_message(op.seq, "\"dev\" must be absent or the pushing device"),
                          seq_extra(op.seq));
     }
-    c.cs = schema_.collection(op.collection);
+    c.cs = schema().collection(op.collection);
     c.ctx.scope = &device.scope;
     if (history_ && op.schema_version != history_->current_version()) {
       c.written_version = op.schema_version;
@@ -398,7 +398,7 @@ std::string SyncService::pull(const Principal& device, const std::string& cursor
   // The device's regions, so it can refuse an out-of-region village code at entry.
   out += ",\"regions\":" + Json(device.scope).dump();
   // The schema version the server runs: a device on an older one fetches GET /v1/schema.
-  out += ",\"schema_version\":" + std::to_string(schema_.version());
+  out += ",\"schema_version\":" + std::to_string(schema().version());
   out += ",\"server_time_ms\":";
   out += std::to_string(now);
   out += '}';

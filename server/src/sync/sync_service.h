@@ -118,10 +118,15 @@ class SyncService {
 
   int64_t now_ms() { return wall_.now_ms(); }
   HybridClock& clock() { return clock_; }
-  const Schema& schema() const { return schema_; }
+  // The active version: the history's current when one is set, else the constructor's.
+  const Schema& schema() const { return history_ ? history_->current() : schema_; }
   // The versions served (op_upgrade.h); pushed ops of older versions are upgraded. Unset:
-  // every op is taken as written under schema_.
-  void set_schema_history(const SchemaHistory* h) { history_ = h; }
+  // every op is taken as written under schema_. A live publication (LiveSchema) sets a new
+  // one while no request runs.
+  void set_schema_history(const SchemaHistory* h) {
+    history_ = h;
+    writer_.set_schema(schema());
+  }
   const SchemaHistory* schema_history() const { return history_; }
   ServerStore& store() { return store_; }
 

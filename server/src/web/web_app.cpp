@@ -150,8 +150,10 @@ Principal WebApp::session_principal(const Request& req, bool state_changing) {
 }
 
 std::string WebApp::collection() const {
-  if (schema_.collections().empty()) throw Error(ErrorCode::kUnknownCollection, "no collection");
-  return schema_.collections().front().name();
+  if (sync_.schema().collections().empty()) {
+    throw Error(ErrorCode::kUnknownCollection, "no collection");
+  }
+  return sync_.schema().collections().front().name();
 }
 
 Response WebApp::api(const Request& req, const std::vector<std::string>& params, Json& body,
@@ -236,7 +238,7 @@ Response WebApp::session_info(const Request& req, const Principal& who) {
     if (auto s = sessions_.find(cookie_value(*c, kSessionCookie), wall_.now_ms())) csrf = s->csrf;
   }
   Json fields = Json::array();
-  for (const auto& cs : schema_.collections()) {
+  for (const auto& cs : sync_.schema().collections()) {
     if (cs.name() != collection()) continue;
     for (const FieldDef& f : cs.fields()) {
       Json fj{{"name", f.name}, {"label", f.label}, {"personal", f.personal}};

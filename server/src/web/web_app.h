@@ -80,7 +80,7 @@ class WebApp {
   Response move_status(const std::string& id, const Json& body, const Principal& who);
   std::string collection() const;
 
-  const Schema& schema_;
+  const Schema& schema_;  // the start's; pages read sync_.schema(), the active version
   ServerStore& store_;
   SyncService& sync_;
   ReviewService& review_;

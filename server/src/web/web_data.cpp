@@ -196,7 +196,7 @@ Response WebApp::progress(const Request& req, const Principal& who) {
 Response WebApp::enrolments(const Request& req, const Principal& who, bool csv) {
   const auto q = web::parse_query(req.query);
   const std::string col = collection();
-  const CollectionSchema* cs = schema_.collection(col);
+  const CollectionSchema* cs = sync_.schema().collection(col);
   const std::string prefix = reader_prefix(who, web::param(q, "scope"));
   const Filter filter(q);
   const size_t limit = csv ? kWebMaxExportRows + 1 : web::size_param(q, "limit", 50, kWebMaxPage);
@@ -305,7 +305,7 @@ Response WebApp::enrolments(const Request& req, const Principal& who, bool csv) 
 
 Response WebApp::record(const std::string& id, const Principal& who) {
   const std::string col = collection();
-  const CollectionSchema* cs = schema_.collection(col);
+  const CollectionSchema* cs = sync_.schema().collection(col);
   auto st = store_.get_record(col, id);
   const std::string scope = st ? scope_of(*cs, *st) : std::string();
   if (!st || !reader_sees(who, scope)) throw Error(ErrorCode::kNotFound, "no record with this id");
@@ -380,7 +380,7 @@ Response WebApp::move_status(const std::string& id, const Json& body, const Prin
   }
   const std::string want = body["status"].get<std::string>();
   const std::string col = collection();
-  const CollectionSchema& cs = *schema_.collection(col);
+  const CollectionSchema& cs = *sync_.schema().collection(col);
   const FieldDef* def = cs.field("status");
   if (!def) throw Error(ErrorCode::kUnknownField, "this schema has no status field");
   const int64_t now = sync_.now_ms();

@@ -1,7 +1,7 @@
 // `lumbung-admin schema publish FILE` and `schema list` (issue 18): the office publishes the
 // next schema version (POST /v1/admin/schema checks it is a valid successor and names every
-// problem; nothing is stored then) and sees the versions served. A published version becomes
-// active at lumbung-server's next start (docs/PROTOCOL.md "Schema versions").
+// problem; nothing is stored then) and sees the versions served. A published version is
+// active at once, no restart (docs/PROTOCOL.md "Schema versions").
 #include <fstream>
 
 #include "admin.h"
@@ -44,7 +44,8 @@ int schema(Admin& a, Args& args) {
     } else {
       *a.out << tr("admin.schema_published",
                    {{"version", value_text(r.value("version", Json(0)))},
-                    {"active", value_text(r.value("active_version", Json(0)))}})
+                    {"active", value_text(r.value("active_version", Json(0)))},
+                    {"moved", value_text(r.value("records_moved", Json(0)))}})
              << "\n";
     }
     return kExitOk;

@@ -147,10 +147,10 @@ void add_admin_entries(Catalogue& c) {
        {"tidak bisa membaca berkas skema {path}", "cannot read the schema file {path}"}},
       {"admin.schema_not_json", {"{path} bukan dokumen JSON", "{path} is not a JSON document"}},
       {"admin.schema_published",
-       {"Skema versi {version} diterbitkan; server memakainya (dan memindahkan rekaman) saat "
-        "dijalankan ulang. Versi aktif sekarang: {active}.",
-        "Schema version {version} published; the server uses it (and moves the records) at its "
-        "next start. Active now: version {active}."}},
+       {"Skema versi {version} diterbitkan; server memakainya sekarang ({moved} rekaman "
+        "dipindahkan ke nama field barunya). Versi aktif: {active}.",
+        "Schema version {version} published; the server uses it now ({moved} records moved "
+        "to its field names). Active: version {active}."}},
       {"admin.schema_versions",
        {"Skema aktif: versi {active}; terbaru yang diterbitkan: versi {newest}.",
         "Active schema: version {active}; newest published: version {newest}."}},
