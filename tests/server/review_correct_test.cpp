@@ -259,10 +259,11 @@ TEST_CASE("an edit-or-delete decision is corrected both ways") {
       s.f.http().post("/v1/conflicts/" + id + "/resolve", json{{"keep", del_side}}, s.reviewer);
   REQUIRE_MESSAGE(first.status == 200, first.body);
   CHECK(find_record(s.f.records(s.reviewer), "rec-1")["deleted"] == true);
-  // (resolve's delete counts only the entry's field as seen: the record's other fields
-  // open entries of their own - resolve's rule, not the correction's.)
+  // Keeping the delete buried nothing unseen: the other fields are older than the delete
+  // the entry showed (review_test "keeping the delete ..."), so no entry opened.
   const json open_after_first =
       s.f.http().get("/v1/conflicts?status=open", s.reviewer).json()["total"];
+  CHECK(open_after_first == 0);
   // "value" is not for an edit/delete entry, in a correction too.
   CHECK(s.correct(id, json{{"value", "x"}, {"replaces", 1}}).status == 400);
   auto keep = s.correct(id, json{{"keep", edit_side}, {"replaces", 1}});

@@ -171,3 +171,66 @@ TEST_CASE(
   CHECK(progress.json()["regions"]["kabupaten"]["7402"]["total"] == 1);
   CHECK(progress.json()["by_program"]["programs"]["JKK"] == 1);
 }
+
+// An edit/delete entry resolved by keeping the delete: the delete re-buries what the entry
+// showed and what the kept delete had buried already (fields older than it), so it opens no
+// entry for those; a field written after the delete that the entry did not show is still
+// kept in an entry of its own (rule delete_over_unseen_edit). Before, every other field of
+// the record opened an entry nobody asked for (11 of them for konawe_record_1).
+TEST_CASE("keeping the delete of an edit-or-delete entry opens entries only for unseen writes") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"7402"});
+  Device b = f.device("dev-b", {"7402"});
+  const std::string reviewer = f.reviewer();
+  const uint64_t h0 = hlc_now();
+  const json created = json::array({h0, "dev-a"});
+  const json deleted = json::array({h0 + 10, "dev-a"});
+  for (const char* id : {"rec-1", "rec-2"}) {
+    REQUIRE(f.push(a, json::array({make_op(a.next_seq++, id, h0, konawe_record_1())})).status ==
+            200);
+    REQUIRE(f.push(a, json::array({make_delete(a.next_seq++, id, h0 + 10, created)})).status ==
+            200);
+    // b had not seen the delete: its edit of the phone opens an edit/delete entry.
+    auto pb = f.push(b, json::array({make_op(b.next_seq++, id, h0 + 20,
+                                             json{{"phone", "082222222222"}},
+                                             json{{"phone", created}})}));
+    REQUIRE(pb.status == 200);
+    REQUIRE(pb.json()["conflicts"] == 1);
+  }
+  // rec-2 only: b then sees the delete and edits the income anyway (an informed revive: no
+  // entry) - a write the phone's entry never showed.
+  auto informed = f.push(
+      b, json::array({make_op(b.next_seq++, "rec-2", h0 + 30, json{{"monthly_income", 5100000}},
+                              json{{"monthly_income", created}, {"*", deleted}})}));
+  REQUIRE(informed.status == 200);
+  REQUIRE(informed.json()["conflicts"] == 0);
+
+  auto open_of = [&f, &reviewer](const std::string& rid) {
+    std::vector<json> out;
+    const json list = f.http().get("/v1/conflicts?status=open", reviewer).json();
+    for (const auto& c : list["conflicts"]) {
+      if (c["record_id"] == rid) out.push_back(c);
+    }
+    return out;
+  };
+  for (const char* id : {"rec-1", "rec-2"}) {
+    const auto open = open_of(id);
+    REQUIRE(open.size() == 1);
+    const json& c = open[0];
+    REQUIRE(c["kind"] == "update_delete");
+    REQUIRE(c["field"] == "phone");
+    const std::string del_side = c["winner"]["value"].is_null() ? "winner" : "loser";
+    auto res = f.http().post("/v1/conflicts/" + c["id"].get<std::string>() + "/resolve",
+                             json{{"keep", del_side}}, reviewer);
+    REQUIRE_MESSAGE(res.status == 200, res.body);
+    CHECK(res.json()["resolution"]["value"] == "deleted");
+    CHECK(find_record(f.records(reviewer), id)["deleted"] == true);
+  }
+  // rec-1: everything the delete buries was shown or buried already: no entry.
+  CHECK(open_of("rec-1").empty());
+  // rec-2: the income written after the delete was not shown: one entry, for it alone.
+  const auto left = open_of("rec-2");
+  REQUIRE(left.size() == 1);
+  CHECK(left[0]["field"] == "monthly_income");
+  CHECK(left[0]["kind"] == "update_delete");
+}
