@@ -2,7 +2,7 @@
 # Sourced, not run. Everything comes from Debian 12 packages; nothing is downloaded.
 
 LUMBUNG_PACKAGES=(build-essential cmake pkg-config libsqlite3-dev libcpprest-dev
-  nlohmann-json3-dev libssl-dev doctest-dev zlib1g-dev openssl
+  nlohmann-json3-dev libssl-dev doctest-dev zlib1g-dev libzstd-dev openssl
   libpq-dev postgresql)  # the PostgreSQL store (libpq) and its tests' throwaway clusters
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

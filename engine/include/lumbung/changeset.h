@@ -72,6 +72,35 @@ ChangeSet decode_changeset(Json&& j);
 // encode_op(op, with_device); member order differs from encode_op(...).dump().
 std::string encode_op_text(const Op& op, bool with_device, std::string_view set_text);
 
+// CHANGE-SET FORMAT v2 (docs/PROTOCOL.md "Change-set format v2"): the same documents as v1
+// (a pushed change set with its "report", or a pull answer with "next", "more", ...), with
+// their "ops" laid out column-wise (grouped by collection; ids as 16 bytes when they are
+// canonical lowercase UUIDs; devices and field names as dictionaries; seq and hlc as
+// deltas; each field a column, its absence marked by a bit) in CBOR, then one compressed
+// stream. It travels as Content-Type kChangesetV2MediaType with no Content-Encoding.
+//
+// Contract: decode_changeset_v2(encode_changeset_v2(doc)) == doc for every JSON object
+// `doc` (an op the columns do not describe exactly - an unknown member, an odd type - is
+// carried whole), so whatever v1 carries, v2 carries unchanged; a decoded document is
+// then checked by the v1 decoders above like any v1 body.
+inline constexpr const char* kChangesetV2MediaType = "application/x-lumbung-changeset-v2";
+
+enum class V2Compression : uint8_t { kZlib = 1, kZstd = 2 };
+struct V2EncodeOptions {
+  V2Compression compression = V2Compression::kZstd;  // chosen by measurement (BENCHMARKS.md)
+  int level = 19;
+};
+
+// `document` must be a JSON object (else Error(kInvalidArgument)).
+std::string encode_changeset_v2(const Json& document, const V2EncodeOptions& options = {});
+// Bounded: more than `max_output` bytes decompressed, more than max_output / 8 ops or a
+// nesting deeper than 64 is Error(kBodyTooLarge); anything malformed (bad magic, truncated,
+// garbled, counts or indexes that do not agree) is Error(kProtocol). Nothing is partially
+// returned.
+Json decode_changeset_v2(std::string_view bytes, size_t max_output);
+// True when `bytes` begins with the v2 magic ("LBC2"; no JSON text begins so).
+bool is_changeset_v2(std::string_view bytes);
+
 // "hlc.device" text form of a version, used in conflict ids and logs.
 std::string version_to_string(const Version& v);
 Json encode_version(const Version& v);  // [hlc, "device"]

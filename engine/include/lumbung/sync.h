@@ -147,6 +147,11 @@ struct SyncOptions {
   // Off by default: it carries fewer bytes only where records have several edits each; on
   // a history of creates it costs more bytes and ~6x the server's time (BENCHMARKS.md).
   bool bootstrap_snapshot = false;
+  // Change-set format (docs/PROTOCOL.md "Change-set format v2"): 0 = v2 where the server
+  // reads it (pulls ask for it; a push falls back to v1 for the rest of the sync when the
+  // server refuses a v2 body without naming "changeset_formats", as servers older than v2
+  // do); 1 = v1 only; 2 = v2 only (no fallback).
+  int changeset_format = 0;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/gzip.h"
+#include "lumbung/changeset.h"
 #include "lumbung/error.h"
 
 namespace lumbung::sync_detail {
@@ -113,9 +114,16 @@ Json RequestLoop::call(const std::string& method, const std::string& target, std
   HttpRequest req;
   req.method = method;
   req.target = target;
-  req.headers = {{"Accept-Encoding", "gzip"}, {"Accept", "application/json"}};
+  // Pull pages in change-set format v2 unless told v1 only (a v1 server answers JSON).
+  const bool v2_answer = o_.changeset_format != 1 && target.rfind("/v1/pull", 0) == 0;
+  req.headers = {{"Accept-Encoding", "gzip"},
+                 {"Accept", v2_answer ? std::string(kChangesetV2MediaType) + ", application/json"
+                                      : std::string("application/json")}};
   if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
-  if (!gzip_body.empty()) {
+  if (is_changeset_v2(gzip_body)) {  // a v2 push body: compressed already, says so itself
+    req.body = std::move(gzip_body);
+    req.headers.emplace_back("Content-Type", kChangesetV2MediaType);
+  } else if (!gzip_body.empty()) {
     req.body = std::move(gzip_body);
     req.headers.emplace_back("Content-Type", "application/json");
     req.headers.emplace_back("Content-Encoding", "gzip");
@@ -166,8 +174,18 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
           throw Error(ErrorCode::kTransport, std::string("bad gzip from server: ") + e.what());
         }
       }
+      size_t answer_text = body.size();
       if (resp.status >= 200 && resp.status < 300) {
-        if (json) {
+        auto type = resp.headers.find("content-type");
+        if (json && type != resp.headers.end() &&
+            type->second.rfind(kChangesetV2MediaType, 0) == 0) {
+          try {
+            *json = decode_changeset_v2(body, 4 * kMaxBodyBytes);
+          } catch (const Error& e) {  // as for a JSON answer: most likely cut short
+            throw Error(ErrorCode::kTransport, std::string("bad v2 answer: ") + e.what());
+          }
+          answer_text = json->dump().size();  // the sizer counts v1 text (max_bytes)
+        } else if (json) {
           try {
             *json = Json::parse(body);
           } catch (const Json::exception&) {
@@ -179,7 +197,7 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
           ++requests_;
           bytes_up_ += wire_up;
         }
-        if (info) *info = CallInfo{took, wire_up, wire_down, body.size(), took, resent_};
+        if (info) *info = CallInfo{took, wire_up, wire_down, answer_text, took, resent_};
         set_error("");
         return json ? std::string() : body;
       }

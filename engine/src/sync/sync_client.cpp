@@ -17,6 +17,7 @@
 
 #include "common/gzip.h"
 #include "lumbung/attachments.h"
+#include "lumbung/changeset.h"
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
 #include "sync/helper_thread.h"
@@ -98,7 +99,8 @@ class SyncClient::Run {
     report["oldest_pending_ms"] = out.changes.front().written_ms;
     body += "],\"report\":" + report.dump() + "}";
     out.text_bytes = body.size();
-    out.gzip_body = gzip::compress(body, sizer_.slow_link() ? 9 : 6);
+    out.gzip_body = v2_push_ ? encode_changeset_v2(Json::parse(body))
+                             : gzip::compress(body, sizer_.slow_link() ? 9 : 6);
     return out;
   }
 
@@ -133,6 +135,14 @@ class SyncClient::Run {
         ack = link_.call("POST", "/v1/push", batch.gzip_body, &problem, &info, smaller);
       } catch (const Error& e) {
         next.wait();
+        // A server older than v2 refuses the v2 body as it would any bad body, and without
+        // "changeset_formats": v1 for the rest of this sync (SyncOptions::changeset_format).
+        if (v2_push_ && o_.changeset_format == 0 && !problem.contains("changeset_formats") &&
+            (e.code() == ErrorCode::kMalformedJson || e.code() == ErrorCode::kProtocol)) {
+          v2_push_ = false;
+          batch = prepare_batch(first - 1, report);
+          continue;
+        }
         if (e.code() != ErrorCode::kSeqGap || !problem.contains("expected_seq")) throw;
         // The server has a different idea of what it holds: realign and go on. Ahead =
         // it applied a batch whose answer we lost; behind = it lost data (restored backup).
@@ -428,6 +438,7 @@ class SyncClient::Run {
   sync_detail::TransferSizer sizer_;
   bool regions_changed_ = false;          // a pull answer gave other regions (learn_from_page)
   std::atomic<size_t> avg_op_text_{400};  // JSON bytes of one op, as last measured
+  std::atomic<bool> v2_push_{o_.changeset_format != 1};  // push batches in format v2
   // Last member: destroyed first, so its queued tasks finish while the rest is alive.
   sync_detail::HelperThread helper_;
 };

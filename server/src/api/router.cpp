@@ -6,6 +6,7 @@
 
 #include "api/problem.h"
 #include "attach/attachment_service.h"
+#include "api/changeset_v2_http.h"
 #include "common/gzip.h"
 #include "common/json_input.h"
 #include "lumbung/error.h"
@@ -220,7 +221,9 @@ Response Router::handle(const Request& req) noexcept {
 Response Router::finish(const Request& req, Response resp, const Admission& a) noexcept {
   try {
     if (web_) WebApp::decorate(req, resp);
-    if (accepts_gzip(req) && resp.body.size() >= kGzipMinBytes) {
+    // A v2 body is compressed already (api/changeset_v2_http.h).
+    if (accepts_gzip(req) && resp.body.size() >= kGzipMinBytes &&
+        resp.content_type != kChangesetV2MediaType) {
       resp.body = gzip::compress(resp.body, kResponseGzipLevel);
       resp.headers["Content-Encoding"] = "gzip";
     }
@@ -373,7 +376,9 @@ Response Router::run(const Request& req, const Admission& a) {
                   "request body exceeds " + std::to_string(a.max_body_bytes) + " bytes");
     }
     auto enc = req.header("content-encoding");
-    if (enc && *enc == "gzip") {
+    if (route.handler == &Router::push && is_changeset_v2_body(req)) {
+      body = decode_push_v2(req, a.max_body_bytes, &parsed);  // api/changeset_v2_http.h
+    } else if (enc && *enc == "gzip") {
       body = parse_json_input(gzip::decompress(req.body, a.max_body_bytes), &parsed);
     } else if (enc && !enc->empty() && *enc != "identity") {
       throw Error(ErrorCode::kProtocol, "Content-Encoding must be gzip or identity");
@@ -460,6 +465,7 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
   r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"),
                       size_param(req, "max_bytes"), snapshot == "1" || snapshot == "2",
                       query_param(req, "refusals") == "1", snapshot == "2");
+  if (accepts_changeset_v2(req)) encode_pull_v2(r);
   return r;
 }
 

@@ -1,0 +1,40 @@
+#include "api/changeset_v2_http.h"
+
+#include "api/problem.h"
+#include "lumbung/changeset.h"
+#include "lumbung/error.h"
+
+namespace lumbung::server {
+namespace {
+
+// Pull answers: level chosen by measurement (docs/BENCHMARKS.md "Change-set format v2").
+const V2EncodeOptions kPullEncoding{V2Compression::kZstd, 19};
+
+bool names_v2(const std::optional<std::string>& h) {
+  return h && h->find(kChangesetV2MediaType) != std::string::npos;
+}
+
+}  // namespace
+
+bool accepts_changeset_v2(const Request& req) { return names_v2(req.header("accept")); }
+bool is_changeset_v2_body(const Request& req) { return names_v2(req.header("content-type")); }
+
+Json decode_push_v2(const Request& req, size_t max_bytes, JsonLease* lease) {
+  const Json formats{{"changeset_formats", {1, 2}}};
+  try {
+    // Through the v1 parser as well: the same depth, cost and shared-budget limits apply.
+    return parse_json_input(decode_changeset_v2(req.body, max_bytes).dump(), lease);
+  } catch (const ProblemError&) {
+    throw;  // the shared parse budget's 429: tried again later, not a refusal of v2
+  } catch (const Error& e) {
+    throw ProblemError(e.code(), e.what(), formats, e.field());
+  }
+}
+
+void encode_pull_v2(Response& r) {
+  if (r.status < 200 || r.status >= 300) return;
+  r.body = encode_changeset_v2(Json::parse(r.body), kPullEncoding);
+  r.content_type = kChangesetV2MediaType;
+}
+
+}  // namespace lumbung::server
