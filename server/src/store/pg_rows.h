@@ -1,5 +1,6 @@
 // Private to server/src/store: the PostgreSQL server store's tables and row helpers, shared
-// by pg_server_store.cpp (opening, reads) and pg_write_txn.cpp (the write transaction).
+// by pg_server_store.cpp (opening, reads) and the write transaction (pg_write_txn.cpp,
+// pg_txn_rows.cpp).
 //
 // The tables mirror the SQLite store's (sqlite_rows.h), values stored in the same forms
 // (sealed text, blind NIK index: store/sealer.h), with these differences:

@@ -1,4 +1,7 @@
-// The PostgreSQL server store's write transaction (server_store.h WriteTxn).
+// The PostgreSQL server store's write transaction (server_store.h WriteTxn): this file has
+// the push path - record locks, records, natural keys, the oplog and commit; the single-row
+// writes (review entries, devices, codes, tokens, audit, meta) are PgTxnRows's
+// (pg_txn_rows.cpp), which it derives from.
 //
 // SQLite has one writer; here any number of server processes write at once, each in READ
 // COMMITTED. The single writer's guarantees are rebuilt from locks held to commit:
@@ -26,7 +29,7 @@
 #include <map>
 #include <set>
 
-#include "store/pg_rows.h"
+#include "store/pg_txn_rows.h"
 
 namespace lumbung::server::pg {
 namespace {
@@ -35,15 +38,11 @@ namespace {
 // more is looked up in the database each time (it is locked all the same).
 constexpr size_t kMaxCachedIdsPerKey = 64;
 
-class PgWriteTxn : public WriteTxn {
+class PgWriteTxn : public PgTxnRows {
  public:
   PgWriteTxn(std::unique_ptr<Pool::Lease> lease, uint64_t offset, const Sealer* sealer,
              std::string instance)
-      : lease_(std::move(lease)),
-        c_(**lease_),
-        offset_(offset),
-        s_(sealer),
-        instance_(std::move(instance)) {
+      : PgTxnRows(**lease, sealer, std::move(instance)), lease_(std::move(lease)), offset_(offset) {
     c_.run("BEGIN");
   }
 
@@ -313,286 +312,6 @@ class PgWriteTxn : public WriteTxn {
     return r.u64(0, 0);
   }
 
-  bool insert_conflict(const Conflict& c, int64_t now_ms) override {
-    return c_.exec(
-                 "INSERT INTO conflicts(id,kind,col,rid,field,body,found_ms) "
-                 "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(id) DO NOTHING",
-                 {c.id, conflict_kind_name(c.kind), c.collection, c.record_id, c.field,
-                  seal_or_clear(s_, "conflicts.body", c.id, codec::encode_conflict(c).dump()),
-                  now_ms})
-               .affected() > 0;
-  }
-
-  std::optional<ConflictRow> conflict(const std::string& id) override {
-    auto r = c_.exec(
-        "SELECT body, resolved, found_ms, resolution FROM conflicts WHERE id=$1 "
-        "FOR UPDATE",
-        {id});
-    if (r.rows() == 0) return std::nullopt;
-    return read_conflict(r, 0, s_, id);
-  }
-
-  void resolve_conflict(const std::string& id, const Json& resolution) override {
-    c_.exec("UPDATE conflicts SET resolved=1, resolution=$2 WHERE id=$1",
-            {id, seal_or_clear(s_, "conflicts.resolution", id, resolution.dump())});
-  }
-
-  bool insert_duplicate(const DuplicateRow& d) override {
-    return c_.exec(
-                 "INSERT INTO duplicates(id,col,rid_a,rid_b,found_ms) VALUES($1,$2,$3,$4,$5) "
-                 "ON CONFLICT(id) DO NOTHING",
-                 {d.id, d.collection, d.record_a, d.record_b, d.found_ms})
-               .affected() > 0;
-  }
-
-  std::optional<DuplicateRow> duplicate(const std::string& id) override {
-    auto r = c_.exec(
-        "SELECT id, col, rid_a, rid_b, resolved, found_ms, resolution "
-        "FROM duplicates WHERE id=$1 FOR UPDATE",
-        {id});
-    if (r.rows() == 0) return std::nullopt;
-    return read_duplicate(r, 0, s_);
-  }
-
-  void resolve_duplicate(const std::string& id, const Json& resolution) override {
-    c_.exec("UPDATE duplicates SET resolved=1, resolution=$2 WHERE id=$1",
-            {id, seal_or_clear(s_, "duplicates.resolution", id, resolution.dump())});
-  }
-
-  bool insert_refused(const RefusedRow& f) override {
-    return c_.exec(
-                 "INSERT INTO refused(id,dev,seq,col,rid,code,field,message,op,scope,found_ms) "
-                 "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT(id) DO NOTHING",
-                 {f.id, f.device, f.seq, f.collection, f.record_id, f.code, f.field,
-                  seal_or_clear(s_, "refused.message", f.id, f.message),
-                  seal_or_clear(s_, "refused.op", f.id, f.op_text), f.scope, f.found_ms})
-               .affected() > 0;
-  }
-
-  std::optional<RefusedRow> refused(const std::string& id) override {
-    auto r = c_.exec(std::string("SELECT ") + kRefusedCols + " FROM refused WHERE id=$1 FOR UPDATE",
-                     std::vector<Param>{id});
-    if (r.rows() == 0) return std::nullopt;
-    return read_refused(r, 0, s_);
-  }
-
-  void resolve_refused(const std::string& id, const std::string& status,
-                       const Json& resolution) override {
-    c_.exec("UPDATE refused SET status=$2, resolution=$3 WHERE id=$1",
-            {id, status, seal_or_clear(s_, "refused.resolution", id, resolution.dump())});
-  }
-
-  void set_refused_reason(const std::string& id, const std::string& code, const std::string& field,
-                          const std::string& message) override {
-    c_.exec("UPDATE refused SET code=$2, field=$3, message=$4 WHERE id=$1",
-            {id, code, field, seal_or_clear(s_, "refused.message", id, message)});
-  }
-
-  bool has_open_refused(const std::string& device, const std::string& col,
-                        const std::string& rid) override {
-    return c_.exec(
-                 "SELECT 1 FROM refused WHERE dev=$1 AND col=$2 AND rid=$3 AND status='open' "
-                 "AND code<>'waiting_for_record' LIMIT 1",
-                 {device, col, rid})
-               .rows() > 0;
-  }
-
-  std::vector<RefusedRow> waiting_for_record(const std::string& col,
-                                             const std::string& rid) override {
-    auto r = c_.exec(std::string("SELECT ") + kRefusedCols +
-                         " FROM refused WHERE col=$1 AND rid=$2 AND status='open' AND "
-                         "code='waiting_for_record' ORDER BY found_ms, seq FOR UPDATE",
-                     std::vector<Param>{col, rid});
-    std::vector<RefusedRow> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_refused(r, i, s_));
-    return out;
-  }
-
-  std::optional<DeviceRow> device(const std::string& id) override {
-    // The push's first statement: the lock that serialises one device's pushes (see top).
-    // After lock_records another device's row is only read: a push applying ops that
-    // waited for their record reads their writers' regions, and two such pushes locking
-    // each other's device rows would deadlock (pg_concurrency_test).
-    auto r = c_.exec(std::string("SELECT ") + kDeviceCols + " FROM devices WHERE device_id=$1" +
-                         (lock_mode_ ? "" : " FOR UPDATE"),
-                     std::vector<Param>{id});
-    if (r.rows() == 0) return std::nullopt;
-    return read_device(r, 0);
-  }
-
-  void insert_device(const DeviceRow& d, const std::string& token_hash) override {
-    c_.exec(
-        "INSERT INTO devices(device_id,label,scope,token_hash,registered_ms,last_seen_ms) "
-        "VALUES($1,$2,$3,$4,$5,$5)",
-        {d.device_id, d.label, scope_to_text(d.scope), token_hash, d.registered_ms});
-  }
-
-  void update_device_sync(const std::string& id, uint64_t acked_seq, int64_t now_ms,
-                          const Json* status) override {
-    c_.exec(
-        "UPDATE devices SET acked_seq=$2, last_sync_ms=$3, "
-        "last_seen_ms=greatest(last_seen_ms,$3), status=coalesce($4, status) "
-        "WHERE device_id=$1",
-        {id, acked_seq, now_ms, status ? Param(status->dump()) : Param(std::nullopt)});
-  }
-
-  bool revoke_device(const std::string& id, int64_t now_ms) override {
-    if (c_.exec("UPDATE devices SET revoked_ms=$2 WHERE device_id=$1 AND revoked_ms=0",
-                {id, now_ms})
-            .affected() > 0) {
-      return true;
-    }
-    return device(id).has_value();
-  }
-
-  bool reenrol_device(const std::string& id, const std::string& label,
-                      const std::vector<std::string>& scope,
-                      const std::string& token_hash) override {
-    return c_.exec(
-                 "UPDATE devices SET token_hash=$2, next_token_hash=NULL, revoked_ms=0, "
-                 "label=$3, scope=$4 WHERE device_id=$1",
-                 {id, token_hash, label, scope_to_text(scope)})
-               .affected() > 0;
-  }
-
-  void touch_device(const std::string& id, int64_t now_ms) override {
-    c_.exec("UPDATE devices SET last_seen_ms=greatest(last_seen_ms,$2) WHERE device_id=$1",
-            {id, now_ms});
-  }
-
-  std::optional<CodeRow> code(const std::string& code_hash) override {
-    // Locked: of two servers given one enrolment code at once, the second sees it used.
-    auto r = c_.exec(
-        "SELECT scope,label,created_ms,expires_ms,used_ms,used_by,revoked_ms,device_id "
-        "FROM codes WHERE hash=$1 FOR UPDATE",
-        {code_hash});
-    if (r.rows() == 0) return std::nullopt;
-    CodeRow c;
-    c.scope = scope_from_text(r.view(0, 0));
-    c.label = r.text(0, 1);
-    c.created_ms = r.i64(0, 2);
-    c.expires_ms = r.i64(0, 3);
-    c.used_ms = r.i64(0, 4);
-    c.used_by = r.text(0, 5);
-    c.revoked_ms = r.i64(0, 6);
-    c.device_id = r.text(0, 7);
-    return c;
-  }
-
-  void insert_code(const std::string& code_hash, const CodeRow& c) override {
-    c_.exec(
-        "INSERT INTO codes(hash,scope,label,created_ms,expires_ms,device_id) "
-        "VALUES($1,$2,$3,$4,$5,$6)",
-        {code_hash, scope_to_text(c.scope), c.label, c.created_ms, c.expires_ms, c.device_id});
-  }
-
-  void mark_code_used(const std::string& code_hash, const std::string& device_id,
-                      int64_t now_ms) override {
-    c_.exec("UPDATE codes SET used_ms=$2, used_by=$3 WHERE hash=$1",
-            {code_hash, now_ms, device_id});
-  }
-
-  std::optional<CodeRow> revoke_code(const std::string& id, int64_t now_ms) override {
-    if (id.size() != kTokenIdHexDigits) return std::nullopt;
-    auto r = c_.exec("SELECT hash FROM codes WHERE starts_with(hash, $1) LIMIT 1", {id});
-    if (r.rows() == 0) return std::nullopt;
-    const std::string hash = r.text(0, 0);
-    c_.exec("UPDATE codes SET revoked_ms=$2 WHERE hash=$1 AND revoked_ms=0", {hash, now_ms});
-    return code(hash);
-  }
-
-  void set_next_device_token(const std::string& device_id, const std::string& next_hash) override {
-    c_.exec("UPDATE devices SET next_token_hash=$2 WHERE device_id=$1", {device_id, next_hash});
-  }
-
-  bool promote_device_token(const std::string& device_id, const std::string& next_hash) override {
-    return c_.exec(
-                 "UPDATE devices SET token_hash=next_token_hash, next_token_hash=NULL "
-                 "WHERE device_id=$1 AND next_token_hash=$2",
-                 {device_id, next_hash})
-               .affected() > 0;
-  }
-
-  void insert_token(const std::string& token_hash, Role role, const std::string& label,
-                    int64_t now_ms, int64_t expires_ms,
-                    const std::vector<std::string>& scope) override {
-    c_.exec(
-        "INSERT INTO tokens(hash,role,label,created_ms,expires_ms,scope) "
-        "VALUES($1,$2,$3,$4,$5,$6)",
-        {token_hash, role_name(role), label, now_ms, expires_ms, scope_to_text(scope)});
-  }
-
-  uint64_t count_tokens() override {
-    // Two servers starting on an empty database at once: the first admin token is made once.
-    c_.exec("SELECT pg_advisory_xact_lock($1)", {kTokensLock});
-    return c_.exec("SELECT count(*) FROM tokens").u64(0, 0);
-  }
-
-  std::optional<TokenRow> revoke_token(const std::string& id, int64_t now_ms) override {
-    if (id.size() != kTokenIdHexDigits) return std::nullopt;
-    c_.exec("UPDATE tokens SET revoked_ms=$2 WHERE starts_with(hash, $1) AND revoked_ms=0",
-            {id, now_ms});
-    auto r = c_.exec(
-        std::string("SELECT ") + kTokenCols + " FROM tokens WHERE starts_with(hash, $1) LIMIT 1",
-        std::vector<Param>{id});
-    if (r.rows() == 0) return std::nullopt;
-    return read_token(r, 0);
-  }
-
-  std::pair<uint64_t, std::string> audit_head() override {
-    // Held to commit: the next entry's seq and link follow this head on every server.
-    c_.exec("SELECT pg_advisory_xact_lock($1)", {kAuditLock});
-    auto r = c_.exec("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-    if (r.rows() == 0) return {0, std::string()};
-    return {r.u64(0, 0), r.text(0, 1)};
-  }
-
-  void append_audit(const AuditRow& a) override {
-    c_.exec(
-        "INSERT INTO audit(seq,at_ms,role,actor,action,target,detail,prev_hash,hash) "
-        "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-        {a.seq, a.at_ms, a.role, a.actor, a.action, a.target, a.detail, a.prev_hash, a.hash});
-  }
-
-  void put_audit_checkpoint(const AuditCheckpoint& cp) override {
-    c_.exec(
-        "INSERT INTO audit_checkpoints(count,head,at_ms,key_id,sig) VALUES($1,$2,$3,$4,$5) "
-        "ON CONFLICT(count) DO UPDATE SET head=$2, at_ms=$3, key_id=$4, sig=$5",
-        {cp.count, cp.head, cp.at_ms, cp.key_id, cp.sig});
-  }
-
-  std::string meta(const std::string& key) override {
-    if (key == "clock") {
-      auto r = c_.exec("SELECT coalesce(max(value), 0)::text FROM clocks");
-      return r.view(0, 0) == "0" ? std::string() : r.text(0, 0);
-    }
-    // A read-then-write of a meta value (server_seq) holds its key to commit, row or not.
-    c_.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {"meta:" + key});
-    auto r = c_.exec("SELECT value FROM meta WHERE key=$1", {key});
-    return r.rows() ? r.text(0, 0) : std::string();
-  }
-
-  void set_meta(const std::string& key, const std::string& value) override {
-    if (key == "clock") {
-      // Every push writes the clock: one row per server process, so pushes on different
-      // servers never queue here; meta("clock") reads the highest.
-      uint64_t v = 0;
-      for (char ch : value) {
-        if (ch < '0' || ch > '9' || v > (uint64_t{1} << 62)) {
-          throw Error(ErrorCode::kInternal, "clock value is not a number");
-        }
-        v = v * 10 + static_cast<uint64_t>(ch - '0');
-      }
-      c_.exec(
-          "INSERT INTO clocks(instance,value) VALUES($1,$2) "
-          "ON CONFLICT(instance) DO UPDATE SET value=greatest(clocks.value, $2)",
-          {instance_, v});
-      return;
-    }
-    c_.exec("INSERT INTO meta(key,value) VALUES($1,$2) ON CONFLICT(key) DO UPDATE SET value=$2",
-            {key, value});
-  }
-
   void commit() override {
     flush_records();
     flush_ops();
@@ -603,17 +322,13 @@ class PgWriteTxn : public WriteTxn {
 
  private:
   std::unique_ptr<Pool::Lease> lease_;
-  Conn& c_;
   uint64_t offset_;
-  const Sealer* s_;
-  std::string instance_;
   // The advisory lock name of a (blinded) natural key, as live_ids_with_key takes it.
   static std::string nkey_lock(std::string_view col, std::string_view blinded) {
     return "nkey:" + std::string(col) + ":" + std::string(blinded);
   }
 
   bool open_ = true;
-  bool lock_mode_ = false;  // lock_records was called: the push's locks are all taken
   std::set<std::pair<std::string, std::string>> locked_;    // (col, id) lock_records locked
   std::set<std::string> key_locks_;                         // natural-key locks held
   std::set<std::pair<std::string, std::string>> existing_;  // of locked_, those that exist
