@@ -1,6 +1,7 @@
 // Private to server/src/store: the SQLite server store's table layout and row helpers,
-// shared by sqlite_server_store.cpp (opening, reads) and sqlite_write_txn.cpp (the write
-// transaction).
+// shared by its files: sqlite_server_store.cpp (opening, epochs, tokens, audit),
+// sqlite_pull_reads.cpp and sqlite_review_pages.cpp (reads) and sqlite_write_txn.cpp (the
+// write transaction).
 #pragma once
 
 #include <cstdint>

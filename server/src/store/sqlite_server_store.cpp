@@ -4,11 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <climits>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -16,10 +13,10 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "common/encoding.h"
 #include "store/sqlite_rows.h"
+#include "store/sqlite_store_impl.h"
 
 namespace lumbung::server {
 
@@ -34,13 +31,11 @@ constexpr size_t kReaderConnections = 3;
 // (40% of push time in the kernel at 100k records). 64 MiB keeps the hot b-tree pages of
 // ~250k records in process and stays well inside the 256 MB server RSS budget.
 constexpr int kWriterCacheKiB = 64 * 1024;
-// Checkpoints run on a background thread (PASSIVE, every kCheckpointInterval) so that a
-// push never pays for copying the WAL back into the database. The writer's own automatic
-// checkpoint stays as a safety net at 64 MB of WAL (16,384 pages): a 2,000-op batch of
-// random-key inserts dirties ~8-14 MB of pages, and the default 4 MB checkpointed inside
-// nearly every push.
+// Checkpoints run on a background thread (sqlite_store_impl.h) so that a push never pays for
+// copying the WAL back into the database. The writer's own automatic checkpoint stays as a
+// safety net at 64 MB of WAL (16,384 pages): a 2,000-op batch of random-key inserts dirties
+// ~8-14 MB of pages, and the default 4 MB checkpointed inside nearly every push.
 constexpr int kWalAutocheckpointPages = 16384;
-constexpr auto kCheckpointInterval = std::chrono::milliseconds(500);
 
 }  // namespace
 
@@ -110,73 +105,6 @@ std::vector<Epoch> start_epoch(sql::Database& db) {
   txn.commit();
   return list_epochs(db);
 }
-
-struct SqliteServerStore::Impl {
-  struct Reader {
-    std::mutex mu;
-    std::unique_ptr<sql::Database> db;
-  };
-  std::string path;
-  bool restored = false;  // restored_at_start()
-  std::mutex write_mu;
-  std::unique_ptr<sql::Database> writer;
-  std::vector<std::unique_ptr<Reader>> readers;
-  std::atomic<size_t> next_reader{0};
-  std::vector<Epoch> epochs;       // read at open, then only this start's epoch is added
-  std::unique_ptr<Sealer> sealer;  // set once at start (seal_personal_data); null = in clear
-
-  // Background checkpointer: its own connection, woken every kCheckpointInterval.
-  std::unique_ptr<sql::Database> checkpointer;
-  std::thread checkpoint_thread;
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stopping = false;
-
-  void checkpoint_loop() {
-    std::unique_lock<std::mutex> lock(stop_mu);
-    while (!stop_cv.wait_for(lock, kCheckpointInterval, [this] { return stopping; })) {
-      int log_frames = 0, done_frames = 0;
-      const int rc = sqlite3_wal_checkpoint_v2(
-          checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
-      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-        std::fprintf(stderr, "lumbung-server: background checkpoint failed (%d)\n", rc);
-      }
-    }
-  }
-
-  ~Impl() {
-    {
-      std::lock_guard<std::mutex> lock(stop_mu);
-      stopping = true;
-    }
-    stop_cv.notify_all();
-    if (checkpoint_thread.joinable()) checkpoint_thread.join();
-  }
-
-  // A reader connection held for the lifetime of the lease.
-  class Lease {
-   public:
-    explicit Lease(Impl& impl) {
-      const size_t n = impl.readers.size();
-      const size_t start = impl.next_reader.fetch_add(1) % n;
-      for (size_t i = 0; i < n && !r_; ++i) {
-        Reader& cand = *impl.readers[(start + i) % n];
-        if (cand.mu.try_lock()) r_ = &cand;
-      }
-      if (!r_) {  // all busy: wait for one
-        r_ = impl.readers[start].get();
-        r_->mu.lock();
-      }
-    }
-    ~Lease() { r_->mu.unlock(); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    sql::Database& db() { return *r_->db; }
-
-   private:
-    Reader* r_ = nullptr;
-  };
-};
 
 SqliteServerStore::SqliteServerStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteServerStore::~SqliteServerStore() = default;
@@ -303,90 +231,8 @@ std::optional<Principal> SqliteServerStore::find_principal(const std::string& to
   return std::nullopt;
 }
 
-LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
-                                    const std::string& exclude_dev, size_t limit,
-                                    size_t scan_limit) {
-  Impl::Lease lease(*impl_);
-  auto& db = lease.db();
-  LogPage page;
-  page.last_scanned = after_pos;
-  auto in_scope = [&prefixes](std::string_view scope) {
-    if (scope.empty()) return true;
-    for (const auto& p : prefixes) {
-      if (scope.compare(0, p.size(), p) == 0) return true;
-    }
-    return false;
-  };
-  // One statement = one read snapshot, so the page and `more` agree with each other.
-  db.exec("BEGIN");
-  struct EndRead {
-    sql::Database& db;
-    ~EndRead() {
-      try {
-        db.exec("COMMIT");
-      } catch (...) {
-      }
-    }
-  } end_read{db};
-  bool stopped_early = false;
-  {
-    auto& st = db.prepare(
-        "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>?1 ORDER BY pos "
-        "LIMIT ?2");
-    ResetOnExit r{st};
-    st.bind(1, static_cast<int64_t>(after_pos)).bind(2, static_cast<int64_t>(scan_limit));
-    size_t scanned = 0;
-    while (st.step()) {
-      ++scanned;
-      page.last_scanned = static_cast<uint64_t>(st.column_int(0));
-      const std::string_view dev = st.column_view(1);
-      const std::string_view scope = st.column_view(2);
-      const std::string_view not_scope = st.column_view(4);
-      // A row for one device alone ("@" + its id) goes to that device only.
-      const bool wanted = scope.compare(0, 1, kDeviceScopePrefix) == 0
-                              ? scope.substr(1) == exclude_dev
-                              : in_scope(scope) && (not_scope.empty() || !in_scope(not_scope));
-      if (dev != exclude_dev && wanted) {
-        LogEntry e;
-        e.pos = page.last_scanned;
-        e.dev = std::string(dev);
-        e.scope = std::string(scope);
-        e.op_text = open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos),
-                                  st.column_view(3));
-        page.entries.push_back(std::move(e));
-        if (page.entries.size() >= limit) {
-          stopped_early = true;
-          break;
-        }
-      }
-    }
-    if (scanned >= scan_limit) stopped_early = true;
-  }
-  if (stopped_early) {
-    auto& st = db.prepare("SELECT 1 FROM oplog WHERE pos>?1 LIMIT 1");
-    ResetOnExit r{st};
-    st.bind(1, static_cast<int64_t>(page.last_scanned));
-    page.more = st.step();
-  }
-  return page;
-}
-
 std::vector<Epoch> SqliteServerStore::epochs() { return impl_->epochs; }
 bool SqliteServerStore::restored_at_start() { return impl_->restored; }
-
-uint64_t SqliteServerStore::last_pos_before(uint64_t before_pos) {
-  Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare("SELECT coalesce(max(pos), 0) FROM oplog WHERE pos < ?1");
-  ResetOnExit r{st};
-  st.bind(1, static_cast<int64_t>(std::min<uint64_t>(before_pos, INT64_MAX)));
-  st.step();
-  return static_cast<uint64_t>(st.column_int(0));
-}
-
-uint64_t SqliteServerStore::log_horizon() {
-  // One writer: every row in the file is committed.
-  return last_pos_before(INT64_MAX);
-}
 
 uint64_t SqliteServerStore::device_acked_seq(const std::string& device_id) {
   Impl::Lease lease(*impl_);
@@ -394,130 +240,6 @@ uint64_t SqliteServerStore::device_acked_seq(const std::string& device_id) {
   ResetOnExit r{st};
   st.bind_static(1, device_id);
   return st.step() ? static_cast<uint64_t>(st.column_int(0)) : 0;
-}
-
-namespace {
-
-// Review-queue paging: the cursor is "<found_ms>:<id>" of the last row of a page.
-std::pair<int64_t, std::string> decode_after(const std::string& after) {
-  if (after.empty()) return {-1, ""};
-  const size_t colon = after.find(':');
-  if (colon == std::string::npos || colon == 0 || colon > 18 || after.size() > 200) {
-    throw Error(ErrorCode::kInvalidArgument, "malformed \"after\" cursor");
-  }
-  int64_t ms = 0;
-  for (size_t i = 0; i < colon; ++i) {
-    if (after[i] < '0' || after[i] > '9') {
-      throw Error(ErrorCode::kInvalidArgument, "malformed \"after\" cursor");
-    }
-    ms = ms * 10 + (after[i] - '0');
-  }
-  return {ms, after.substr(colon + 1)};
-}
-
-// "(col >= ?k AND col < ?k+1 OR ...)" for the reader's prefixes, binding from index `first`;
-// "1" when the reader sees every region.
-std::string prefix_sql(const std::string& col, const std::vector<std::string>& prefixes,
-                       int first) {
-  if (prefixes.empty()) return "1";
-  std::string out = "(";
-  for (size_t i = 0; i < prefixes.size(); ++i) {
-    const int k = first + static_cast<int>(2 * i);
-    if (i) out += " OR ";
-    out +=
-        "(" + col + ">=?" + std::to_string(k) + " AND " + col + "<?" + std::to_string(k + 1) + ")";
-  }
-  return out + ")";
-}
-
-void bind_prefixes(sql::Statement& st, const std::vector<std::string>& prefixes, int first) {
-  for (size_t i = 0; i < prefixes.size(); ++i) {
-    const int k = first + static_cast<int>(2 * i);
-    st.bind(k, prefixes[i]).bind(k + 1, prefix_end(prefixes[i]));
-  }
-}
-
-// Runs the page query and the count for one review table. `from_where` is the FROM and
-// WHERE text with ?1 = status filter value, ?2 = device, regions from ?10; the page adds
-// the cursor (?3, ?4) and limit (?5).
-template <class Row, class Read>
-ReviewPage<Row> review_page(sql::Database& db, const std::string& select,
-                            const std::string& from_where, const std::string& order_cols,
-                            const ReviewQuery& q, const std::string& status_value, Read read,
-                            const std::function<std::string(const Row&)>& cursor_of) {
-  const auto [after_ms, after_id] = decode_after(q.after);
-  ReviewPage<Row> page;
-  {
-    auto& st = db.prepare("SELECT count(*) " + from_where);
-    ResetOnExit r{st};
-    st.bind(1, status_value).bind(2, q.device);
-    bind_prefixes(st, q.prefixes, 10);
-    st.step();
-    page.total = static_cast<uint64_t>(st.column_int(0));
-  }
-  // order_cols is "(a, b)": compared as a row value, sorted as a column list.
-  const std::string sql = "SELECT " + select + " " + from_where + " AND (" + order_cols +
-                          " > (?3, ?4)) ORDER BY " + order_cols.substr(1, order_cols.size() - 2) +
-                          " LIMIT ?5";
-  auto& st = db.prepare(sql);
-  ResetOnExit r{st};
-  st.bind(1, status_value).bind(2, q.device).bind(3, after_ms).bind(4, after_id);
-  st.bind(5, static_cast<int64_t>(q.limit));
-  bind_prefixes(st, q.prefixes, 10);
-  while (st.step()) page.rows.push_back(read(st));
-  if (page.rows.size() == q.limit && !page.rows.empty()) page.next = cursor_of(page.rows.back());
-  return page;
-}
-
-}  // namespace
-
-ReviewPage<RefusedRow> SqliteServerStore::list_refused(const ReviewQuery& q) {
-  if (q.status != "open" && q.status != "applied" && q.status != "dismissed" && q.status != "all") {
-    throw Error(ErrorCode::kInvalidArgument, "status must be open, applied, dismissed or all");
-  }
-  Impl::Lease lease(*impl_);
-  std::string cols;
-  for (const char* c : {"id", "dev", "seq", "col", "rid", "code", "field", "message", "op", "scope",
-                        "found_ms", "status", "resolution"}) {
-    cols += std::string(cols.empty() ? "" : ",") + "f." + c;
-  }
-  return review_page<RefusedRow>(
-      lease.db(), cols,
-      "FROM refused f WHERE (?1='all' OR f.status=?1) AND (?2='' OR f.dev=?2) AND " +
-          prefix_sql("f.scope", q.prefixes, 10),
-      "(f.found_ms, f.id)", q, q.status,
-      [s = impl_->sealer.get()](sql::Statement& st) { return read_refused(st, s); },
-      [](const RefusedRow& r) { return std::to_string(r.found_ms) + ":" + r.id; });
-}
-
-ReviewPage<ConflictRow> SqliteServerStore::list_conflicts(const ReviewQuery& q) {
-  const int f = status_filter(q.status);
-  Impl::Lease lease(*impl_);
-  return review_page<ConflictRow>(
-      lease.db(), "c.body, c.resolved, c.found_ms, c.resolution, c.id",
-      "FROM conflicts c LEFT JOIN records r ON r.col=c.col AND r.id=c.rid "
-      "WHERE (?1='-1' OR c.resolved=CAST(?1 AS INTEGER)) AND ?2=?2 AND " +
-          prefix_sql("coalesce(r.scope,'')", q.prefixes, 10),
-      "(c.found_ms, c.id)", q, std::to_string(f),
-      [s = impl_->sealer.get()](sql::Statement& st) {
-        return read_conflict(st, s, st.column_view(4));
-      },
-      [](const ConflictRow& r) { return std::to_string(r.found_ms) + ":" + r.conflict.id; });
-}
-
-ReviewPage<DuplicateRow> SqliteServerStore::list_duplicates(const ReviewQuery& q) {
-  const int f = status_filter(q.status);
-  Impl::Lease lease(*impl_);
-  return review_page<DuplicateRow>(
-      lease.db(), "d.id, d.col, d.rid_a, d.rid_b, d.resolved, d.found_ms, d.resolution",
-      "FROM duplicates d LEFT JOIN records a ON a.col=d.col AND a.id=d.rid_a "
-      "LEFT JOIN records b ON b.col=d.col AND b.id=d.rid_b "
-      "WHERE (?1='-1' OR d.resolved=CAST(?1 AS INTEGER)) AND ?2=?2 AND (" +
-          prefix_sql("coalesce(a.scope,'')", q.prefixes, 10) + " OR " +
-          prefix_sql("coalesce(b.scope,'')", q.prefixes, 10) + ")",
-      "(d.found_ms, d.id)", q, std::to_string(f),
-      [s = impl_->sealer.get()](sql::Statement& st) { return read_duplicate(st, s); },
-      [](const DuplicateRow& r) { return std::to_string(r.found_ms) + ":" + r.id; });
 }
 
 std::vector<DeviceRow> SqliteServerStore::list_devices() {
@@ -528,58 +250,6 @@ std::vector<DeviceRow> SqliteServerStore::list_devices() {
   std::vector<DeviceRow> out;
   while (st.step()) out.push_back(read_device(st));
   return out;
-}
-
-std::vector<RecordRow> SqliteServerStore::list_records(const std::string& col,
-                                                       const std::string& scope_prefix,
-                                                       const std::string& after_id, size_t limit) {
-  Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare(
-      "SELECT id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id>?2 "
-      "AND (?3='' OR (scope>=?3 AND scope<?4)) ORDER BY id LIMIT ?5");
-  ResetOnExit r{st};
-  const std::string end = prefix_end(scope_prefix);
-  st.bind_static(1, col).bind_static(2, after_id).bind_static(3, scope_prefix).bind_static(4, end);
-  st.bind(5, static_cast<int64_t>(limit));
-  std::vector<RecordRow> out;
-  while (st.step()) {
-    RecordRow row;
-    row.collection = col;
-    row.id = st.column_text(0);
-    row.state = decode_record(impl_->sealer.get(), col, row.id, st, 1, 5);
-    out.push_back(std::move(row));
-  }
-  return out;
-}
-
-std::optional<RecordState> SqliteServerStore::get_record(const std::string& col,
-                                                         const std::string& id) {
-  Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare(
-      "SELECT doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id=?2");
-  ResetOnExit r{st};
-  st.bind_static(1, col).bind_static(2, id);
-  if (!st.step()) return std::nullopt;
-  return decode_record(impl_->sealer.get(), col, id, st, 0, 4);
-}
-
-void SqliteServerStore::for_each_live(
-    const std::string& col, const std::string& scope_prefix,
-    const std::function<void(const std::string&, std::string_view)>& fn) {
-  Impl::Lease lease(*impl_);
-  auto& st = lease.db().prepare(
-      "SELECT scope, doc FROM records WHERE col=?1 AND live=1 "
-      "AND (?2='' OR (scope>=?2 AND scope<?3))");
-  ResetOnExit r{st};
-  const std::string end = prefix_end(scope_prefix);
-  st.bind_static(1, col).bind_static(2, scope_prefix).bind_static(3, end);
-  while (st.step()) fn(st.column_text(0), st.column_view(1));
-}
-
-void SqliteServerStore::for_each_count(const std::string& col, const std::string& scope_prefix,
-                                       const CountFn& fn) {
-  Impl::Lease lease(*impl_);
-  read_counts(lease.db(), col, scope_prefix, fn);
 }
 
 std::string SqliteServerStore::read_meta(const std::string& key) {

@@ -1,0 +1,147 @@
+// The SQLite server store's reads for pulls and snapshots: a page of the oplog (filtered by
+// region here: SQLite scans the log), the log's horizon, and pages of records.
+#include <algorithm>
+#include <climits>
+
+#include "store/sqlite_rows.h"
+#include "store/sqlite_store_impl.h"
+
+namespace lumbung::server {
+
+using namespace sqlite_detail;  // NOLINT: this store's own private helpers
+
+LogPage SqliteServerStore::read_log(uint64_t after_pos, const std::vector<std::string>& prefixes,
+                                    const std::string& exclude_dev, size_t limit,
+                                    size_t scan_limit) {
+  Impl::Lease lease(*impl_);
+  auto& db = lease.db();
+  LogPage page;
+  page.last_scanned = after_pos;
+  auto in_scope = [&prefixes](std::string_view scope) {
+    if (scope.empty()) return true;
+    for (const auto& p : prefixes) {
+      if (scope.compare(0, p.size(), p) == 0) return true;
+    }
+    return false;
+  };
+  // One statement = one read snapshot, so the page and `more` agree with each other.
+  db.exec("BEGIN");
+  struct EndRead {
+    sql::Database& db;
+    ~EndRead() {
+      try {
+        db.exec("COMMIT");
+      } catch (...) {
+      }
+    }
+  } end_read{db};
+  bool stopped_early = false;
+  {
+    auto& st = db.prepare(
+        "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE pos>?1 ORDER BY pos "
+        "LIMIT ?2");
+    ResetOnExit r{st};
+    st.bind(1, static_cast<int64_t>(after_pos)).bind(2, static_cast<int64_t>(scan_limit));
+    size_t scanned = 0;
+    while (st.step()) {
+      ++scanned;
+      page.last_scanned = static_cast<uint64_t>(st.column_int(0));
+      const std::string_view dev = st.column_view(1);
+      const std::string_view scope = st.column_view(2);
+      const std::string_view not_scope = st.column_view(4);
+      // A row for one device alone ("@" + its id) goes to that device only.
+      const bool wanted = scope.compare(0, 1, kDeviceScopePrefix) == 0
+                              ? scope.substr(1) == exclude_dev
+                              : in_scope(scope) && (not_scope.empty() || !in_scope(not_scope));
+      if (dev != exclude_dev && wanted) {
+        LogEntry e;
+        e.pos = page.last_scanned;
+        e.dev = std::string(dev);
+        e.scope = std::string(scope);
+        e.op_text = open_or_clear(impl_->sealer.get(), "oplog.op", std::to_string(e.pos),
+                                  st.column_view(3));
+        page.entries.push_back(std::move(e));
+        if (page.entries.size() >= limit) {
+          stopped_early = true;
+          break;
+        }
+      }
+    }
+    if (scanned >= scan_limit) stopped_early = true;
+  }
+  if (stopped_early) {
+    auto& st = db.prepare("SELECT 1 FROM oplog WHERE pos>?1 LIMIT 1");
+    ResetOnExit r{st};
+    st.bind(1, static_cast<int64_t>(page.last_scanned));
+    page.more = st.step();
+  }
+  return page;
+}
+
+uint64_t SqliteServerStore::last_pos_before(uint64_t before_pos) {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare("SELECT coalesce(max(pos), 0) FROM oplog WHERE pos < ?1");
+  ResetOnExit r{st};
+  st.bind(1, static_cast<int64_t>(std::min<uint64_t>(before_pos, INT64_MAX)));
+  st.step();
+  return static_cast<uint64_t>(st.column_int(0));
+}
+
+uint64_t SqliteServerStore::log_horizon() {
+  // One writer: every row in the file is committed.
+  return last_pos_before(INT64_MAX);
+}
+
+std::vector<RecordRow> SqliteServerStore::list_records(const std::string& col,
+                                                       const std::string& scope_prefix,
+                                                       const std::string& after_id, size_t limit) {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare(
+      "SELECT id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id>?2 "
+      "AND (?3='' OR (scope>=?3 AND scope<?4)) ORDER BY id LIMIT ?5");
+  ResetOnExit r{st};
+  const std::string end = prefix_end(scope_prefix);
+  st.bind_static(1, col).bind_static(2, after_id).bind_static(3, scope_prefix).bind_static(4, end);
+  st.bind(5, static_cast<int64_t>(limit));
+  std::vector<RecordRow> out;
+  while (st.step()) {
+    RecordRow row;
+    row.collection = col;
+    row.id = st.column_text(0);
+    row.state = decode_record(impl_->sealer.get(), col, row.id, st, 1, 5);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::optional<RecordState> SqliteServerStore::get_record(const std::string& col,
+                                                         const std::string& id) {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare(
+      "SELECT doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=?1 AND id=?2");
+  ResetOnExit r{st};
+  st.bind_static(1, col).bind_static(2, id);
+  if (!st.step()) return std::nullopt;
+  return decode_record(impl_->sealer.get(), col, id, st, 0, 4);
+}
+
+void SqliteServerStore::for_each_live(
+    const std::string& col, const std::string& scope_prefix,
+    const std::function<void(const std::string&, std::string_view)>& fn) {
+  Impl::Lease lease(*impl_);
+  auto& st = lease.db().prepare(
+      "SELECT scope, doc FROM records WHERE col=?1 AND live=1 "
+      "AND (?2='' OR (scope>=?2 AND scope<?3))");
+  ResetOnExit r{st};
+  const std::string end = prefix_end(scope_prefix);
+  st.bind_static(1, col).bind_static(2, scope_prefix).bind_static(3, end);
+  while (st.step()) fn(st.column_text(0), st.column_view(1));
+}
+
+void SqliteServerStore::for_each_count(const std::string& col, const std::string& scope_prefix,
+                                       const CountFn& fn) {
+  Impl::Lease lease(*impl_);
+  read_counts(lease.db(), col, scope_prefix, fn);
+}
+
+}  // namespace lumbung::server
