@@ -88,3 +88,51 @@ TEST_CASE("lumbung sync takes the server's newer schema once nothing is pending"
   CHECK(recs[0]["fields"]["phone_number"] == "081299990000");
   CHECK_FALSE(recs[0]["fields"].contains("phone"));
 }
+
+TEST_CASE("lumbung sync moves a laptop with an unsent edit and a draft to the server's version") {
+  CliFixture f;
+  f.init_laptop("awuliti", "74.02", "OFC-0007");
+  CliResult r = f.lumbung("awuliti", lumbung::test::official_flags(
+                                         "7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  // Offline under version 1: an edit of the field version 2 renames, and a guided enrolment
+  // stopped half way (a draft holding the birth place version 2 renames too).
+  r = f.lumbung("awuliti", {"edit", "7402015203780001", "--set", "phone=081299990001"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  r = f.lumbung("awuliti", {"enrol"}, "7402015203780002\nBudi Santoso\nUnaaha\n");
+  json drafts = f.json_of(f.lumbung("awuliti", {"--json", "drafts"}));
+  REQUIRE(drafts["count"] == 1);
+  REQUIRE(drafts["drafts"][0]["fields"]["birth_place"] == "Unaaha");
+
+  json v2 = version_2(true);
+  for (auto& fd : v2["collections"][0]["fields"]) {
+    if (fd["name"] == "birth_place") fd["name"] = "tempat_lahir";
+  }
+  v2["changelog"][0]["steps"].push_back(
+      {{"op", "rename_field"}, {"collection", "enrolment"}, {"from", "birth_place"},
+       {"to", "tempat_lahir"}});
+  REQUIRE(f.admin({"schema", "publish", f.write_file("v2.json", v2.dump())}).exit == 0);
+
+  // One sync sends the version-1 edit (upgraded on the server) and takes version 2.
+  r = f.lumbung("awuliti", {"sync"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  CHECK(r.err.find("now uses schema version 2 from the server (was 1)") != std::string::npos);
+  json recs = f.server.records(f.server.reviewer());
+  REQUIRE(recs.size() == 1);
+  CHECK(recs[0]["fields"]["phone_number"] == "081299990001");
+  // The next command runs on version 2: the draft's birth place under its new name.
+  drafts = f.json_of(f.lumbung("awuliti", {"--json", "drafts"}));
+  REQUIRE(drafts["count"] == 1);
+  CHECK(drafts["drafts"][0]["fields"]["tempat_lahir"] == "Unaaha");
+  CHECK_FALSE(drafts["drafts"][0]["fields"].contains("birth_place"));
+  CHECK(drafts["drafts"][0]["fields"]["full_name"] == "Budi Santoso");
+  // An edit made after the move but before any sync also keeps: version 1's edit was sent,
+  // this one is written under version 2.
+  r = f.lumbung("awuliti", {"edit", "7402015203780001", "--set", "tempat_lahir=Kendari"});
+  CHECK_MESSAGE(r.exit == 0, r.err);
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  recs = f.server.records(f.server.reviewer());
+  CHECK(recs[0]["fields"]["tempat_lahir"] == "Kendari");
+  CHECK(recs[0]["fields"]["phone_number"] == "081299990001");
+}

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <thread>
 
 #include "lumbung/store.h"
@@ -58,6 +59,38 @@ Json v2_document() {
                      {"value", "penenun"}},
                     {{"op", "tighten_rule"}, {"collection", "enrolment"}, {"field", "birth_place"}},
                 })}}});
+  return d;
+}
+
+// Version 3 on top of 2: phone_number -> mobile_phone (so version 1's phone moves twice),
+// email retired, payment_source "CSR", address at most 30 characters (was 200),
+// mother_name added.
+Json v3_document() {
+  Json d = v2_document();
+  d["version"] = 3;
+  field_of(d, "phone_number")["name"] = "mobile_phone";
+  auto& fields = d["collections"][0]["fields"];
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if ((*it)["name"] == "email") {
+      fields.erase(it);
+      break;
+    }
+  }
+  fields.push_back(Json{{"name", "mother_name"}, {"type", "string"}, {"max_length", 100}});
+  field_of(d, "payment_source")["values"].push_back("CSR");
+  field_of(d, "address")["max_length"] = 30;
+  const std::string c = "enrolment";
+  d["changelog"].push_back(Json{
+      {"version", 3},
+      {"steps", Json::array({
+                    {{"op", "rename_field"}, {"collection", c}, {"from", "phone_number"},
+                     {"to", "mobile_phone"}},
+                    {{"op", "retire_field"}, {"collection", c}, {"field", "email"}},
+                    {{"op", "add_field"}, {"collection", c}, {"field", "mother_name"}},
+                    {{"op", "add_enum_value"}, {"collection", c}, {"field", "payment_source"},
+                     {"value", "CSR"}},
+                    {{"op", "tighten_rule"}, {"collection", c}, {"field", "address"}},
+                })}});
   return d;
 }
 
@@ -229,20 +262,91 @@ TEST_CASE("a laptop that pulled version 2 values while on version 1 moves to ver
   CHECK(a.contents() == server_records(f, reviewer));
 }
 
-TEST_CASE("a store with unsent changes does not move to a newer version: nothing rewritten") {
+TEST_CASE("a laptop on version 1 with unsent changes moves to version 3 then syncs: nothing lost") {
   test::TempDir files;
   const std::string v1 = write_file(files, "v1.json", v1_document());
   ServerFixture f({"--schema", v1});
+  const std::string reviewer = f.reviewer();
   Laptop a(f, "laptop-a", {"74.02"});
-  const std::string id = a.store->create("enrolment", test::konawe_enrolment(4));
-  CHECK_THROWS_AS(a.reopen(Schema::parse(v2_document())), Error);
-  // It opens again under version 1, syncs, and then moves.
-  a.reopen(test::enrolment_schema());
-  CHECK(a.store->pending_count() == 1);
+  Json first = test::konawe_enrolment(31);
+  first["address"] = "Jl. Poros";
+  const std::string id = a.store->create("enrolment", first);
   a.sync();
+
+  // Months offline under version 1: an edit of a field renamed twice and of two fields
+  // retired (one in each version), a new record, an address valid under version 1 only.
+  a.store->update("enrolment", id,
+                  {{"phone", "081234500031"}, {"position", "kaur umum"}, {"email", "w@desa.id"}});
+  Json second = test::konawe_enrolment(32);
+  second["position"] = "kasi pemerintahan";
+  second["email"] = "j@desa.id";
+  const std::string id2 = a.store->create("enrolment", second);
+  a.store->update("enrolment", id,
+                  {{"address", "Jalan Poros Unaaha Lambuya Kilometer 12, Desa Lambuya"}});
+  REQUIRE(a.store->pending_count() == 3);
+
+  // Meanwhile the office publishes versions 2 and 3 (live).
+  REQUIRE(f.http().post("/v1/admin/schema", v2_document(), f.admin()).status == 201);
+  REQUIRE(f.http().post("/v1/admin/schema", v3_document(), f.admin()).status == 201);
+
+  // The laptop takes version 3 with its changes unsent: records renamed in one transaction,
+  // the changes kept as written.
+  const Json doc = a.client->fetch_schema();
+  REQUIRE(doc["version"] == 3);
+  a.reopen(Schema::parse(doc));
+  CHECK(a.store->schema().version() == 3);
+  CHECK(a.store->pending_count() == 3);
+  auto local = a.store->get("enrolment", id)->fields;
+  CHECK(local["mobile_phone"] == "081234500031");
+  for (const char* gone : {"phone", "phone_number", "position", "email"}) {
+    CHECK_FALSE(local.contains(gone));
+  }
+  CHECK(a.store->get("enrolment", id2)->fields["mobile_phone"] == second["phone"]);
+
+  // It syncs: everything acknowledged, each change under its version-3 name, the address
+  // refused by version 3's rule and kept for review.
+  SyncReport r = a.sync();
   CHECK(a.store->pending_count() == 0);
-  a.reopen(Schema::parse(v2_document()));
-  CHECK(a.store->get("enrolment", id)->fields.contains("phone_number"));
+  CHECK(r.refused == 1);
+  const auto refused = a.store->refused_changes();
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].field == "address");
+  CHECK(refused[0].message.find("newer_schema_rule") == 0);
+  CHECK(refused[0].message.find("tighten_rule enrolment.address in version 3") !=
+        std::string::npos);
+  auto recs = server_records(f, reviewer);
+  REQUIRE(recs.count(id2) == 1);
+  CHECK(recs[id]["mobile_phone"] == "081234500031");
+  CHECK(recs[id]["address"] == "Jl. Poros");
+  CHECK(recs[id2]["mobile_phone"] == second["phone"]);
+  for (const auto& rid : {id, id2}) {
+    for (const char* gone : {"phone", "phone_number", "position", "email"}) {
+      CHECK_FALSE(recs[rid].contains(gone));
+    }
+  }
+  CHECK(f.http().get("/v1/refused", reviewer).json()["refused"].size() == 1);
+  // The retired values are in the record's history (the log's "ret"), none lost.
+  test::Device reader = f.device("office-reader", {"74.02"});
+  std::set<std::string> kept;
+  for (const auto& op : f.pull_all(reader)) {
+    if (!op.contains("ret")) continue;
+    CHECK(op["sv"] == 3);
+    for (const auto& [k, v] : op["ret"].items()) kept.insert(k + "=" + v.get<std::string>());
+  }
+  for (const char* v : {"position=kaur umum", "email=w@desa.id", "position=kasi pemerintahan",
+                        "email=j@desa.id"}) {
+    CHECK_MESSAGE(kept.count(v) == 1, v);
+  }
+
+  // On version 3 afterwards: it writes the new field, the new value, a shorter address.
+  a.store->update("enrolment", id,
+                  {{"mother_name", "Siti"}, {"payment_source", "CSR"}, {"address", "Jl. Poros 2"}});
+  r = a.sync();
+  CHECK(r.refused == 0);
+  recs = server_records(f, reviewer);
+  CHECK(recs[id]["mother_name"] == "Siti");
+  CHECK(recs[id]["payment_source"] == "CSR");
+  CHECK(a.contents() == recs);
 }
 
 TEST_CASE("an op naming a schema version newer than the server's is kept for review") {

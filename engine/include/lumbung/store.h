@@ -155,8 +155,8 @@ class Store {
   // or the newest log entry of an encrypted store fails its integrity check.
   // Opened under a newer schema version whose document has a changelog (schema_versions.h),
   // the records take its field names (renamed; retired ones dropped) in the opening
-  // transaction; with unsent changes it throws Error(kSchemaMismatch) and changes nothing
-  // (sync under the old version first). Unsent changes go out with the store's version.
+  // transaction. Unsent changes keep the version they were written under and go out with
+  // it ("sv"; the server upgrades them); changes written after go out with the new one.
   static std::unique_ptr<Store> open(const OpenOptions& options);
   ~Store();
 

@@ -538,11 +538,20 @@ struct Store::Impl {
   void for_each_record_row(
       bool checked,
       const std::function<void(const CollectionSchema&, const std::string&, RecordState&)>& fn);
-  // Opened under another schema version than last time (store_migrate.cpp): refused
-  // (kSchemaMismatch) while changes are unsent; for a newer version whose changelog leads
-  // from the old one, renames the records' fields and drops retired ones. Returns true if
-  // records were rewritten. In the caller's transaction.
+  // Opened under another schema version than last time (store_migrate.cpp): for a newer
+  // version whose changelog leads from the old one, renames the records' fields and drops
+  // retired ones; unsent changes keep the version they were written under (unsent creates
+  // are logged as they stand first). Returns true if rows were rewritten. In the caller's
+  // transaction.
   bool move_schema_version(int old_version);
+  // The schema version each change was written under (meta "sv_upto", store_migrate.cpp):
+  // the first noted version whose last seq is >= seq, else the store's.
+  struct WrittenVersions {
+    std::vector<std::pair<int, uint64_t>> upto;  // (version, last seq), by version
+    int current = 1;
+    int of(uint64_t seq) const;
+  };
+  WrittenVersions written_versions() const;
   void mac_table(const std::string& table, const std::string& cols, int n, const char* domain,
                  const std::string& key_col);
   void add_row_macs();

@@ -55,12 +55,14 @@ std::vector<WireChange> Store::pending_wire(size_t limit, uint64_t after_seq) co
   st.bind(2, static_cast<int64_t>(limit));
   std::vector<WireChange> out;
   uint64_t expect = from + 1;
-  // Every unsent change was written under the store's schema version (a store moves to
-  // another only without unsent changes: store_migrate.cpp); 1 is the wire's default.
-  const int sv = impl_->schema->version();
-  const std::string sv_member = sv == 1 ? std::string() : "\"sv\":" + std::to_string(sv) + ",";
+  // Each change says the schema version it was written under (changes from before a move
+  // keep theirs: store_migrate.cpp); 1 is the wire's default.
+  const auto versions = impl_->written_versions();
   auto tagged = [&](WireChange& w) -> WireChange&& {
-    if (!sv_member.empty() && w.json.size() > 1) w.json.insert(1, sv_member);  // after '{'
+    const int sv = versions.of(w.seq);
+    if (sv != 1 && w.json.size() > 1) {
+      w.json.insert(1, "\"sv\":" + std::to_string(sv) + ",");  // after '{'
+    }
     return std::move(w);
   };
   try {

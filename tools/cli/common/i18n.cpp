@@ -285,11 +285,6 @@ const Catalogue& catalogue() {
         "rekaman disesuaikan saat perintah berikutnya.",
         "This laptop now uses schema version {version} from the server (was {mine}); its "
         "records are adjusted at the next command."}},
-      {"sync.schema_later",
-       {"Server memakai skema versi {version}; laptop ini tetap di versi {mine} sampai semua "
-        "perubahan terkirim dan tidak ada draf.",
-        "The server uses schema version {version}; this laptop stays on version {mine} until "
-        "every change is sent and no draft is kept."}},
       {"sync.retried",
        {"Sambungan sempat putus; dicoba ulang {n} kali.", "The link dropped; retried {n} times."}},
       {"sync.open_conflicts",

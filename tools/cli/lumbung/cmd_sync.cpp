@@ -23,20 +23,16 @@
 namespace lumbung::cli {
 namespace {
 
-// The server runs a newer schema version (issue 18): with nothing left to send and no
-// draft kept, the laptop takes the server's document as its schema.json; its store renames
-// its records' fields when next opened (lumbung/store.h Store::open). Otherwise it keeps
-// its version (its changes are upgraded on the server) and tries again at the next sync.
+// The server runs a newer schema version (issue 18): the laptop takes the server's document
+// as its schema.json; its store renames its records' fields when next opened, unsent changes
+// keeping the version they were written under (lumbung/store.h Store::open,
+// store_migrate.cpp). Drafts note their version first and are read in the new names from
+// then on (drafts.h note_version).
 void learn_schema(const Context& ctx, Laptop& lap, SyncClient& client, const SyncReport& r) {
   const int mine = lap.store().schema().version();
   if (r.server_schema_version <= mine) return;
-  if (lap.store().pending_count() > 0 || !Drafts(lap.store()).all().empty()) {
-    *ctx.err << tr("sync.schema_later", {{"version", std::to_string(r.server_schema_version)},
-                                         {"mine", std::to_string(mine)}})
-             << "\n";
-    return;
-  }
   const Json doc = client.fetch_schema();
+  Drafts(lap.store(), lap.home()).note_version();
   const std::string path = lap.home() + "/schema.json", tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

@@ -12,6 +12,7 @@
 #include "common/i18n.h"
 #include "common/output.h"
 #include "lumbung/error.h"
+#include "lumbung/schema_versions.h"
 
 namespace lumbung::cli {
 namespace {
@@ -81,10 +82,40 @@ Json Drafts::load() const {
     if (!text.empty()) throw Error(ErrorCode::kCorrupt, tr("drafts.damaged"));
     doc = Json{{"next", 1}, {"drafts", Json::array()}};
   }
+  // Typed under an older schema version (note_version): the fields take the new names.
+  const Schema& schema = store_.schema();
+  const int sv = doc.value("sv", schema.version());
+  if (sv < schema.version() && !schema.changelog().is_null() && !schema.collections().empty()) {
+    const auto steps =
+        parse_changelog(Json{{"version", schema.version()}, {"changelog", schema.changelog()}});
+    const std::string col = schema.collections().front().name();  // the enrolment form's
+    for (Json& d : doc["drafts"]) {
+      if (!d.is_object() || !d.contains("fields") || !d["fields"].is_object()) continue;
+      Json fields = Json::object();
+      for (auto& [name, value] : d["fields"].items()) {
+        const std::string now = name_after_steps(steps, col, name, sv);
+        if (now.empty()) {
+          d["retired"][name] = value;  // kept with the draft, not typed into the form again
+        } else {
+          fields[now] = value;
+        }
+      }
+      d["fields"] = std::move(fields);
+    }
+  }
+  doc["sv"] = schema.version();
   return doc;
 }
 
 void Drafts::store(const Json& doc) { store_.set_secret(kSecret, doc.dump()); }
+
+void Drafts::note_version() {
+  ListLock lock(lock_dir_);
+  const std::string text = store_.get_secret(kSecret);
+  if (text.empty()) return;
+  Json doc = load();
+  store(doc);
+}
 
 std::vector<Draft> Drafts::all() const {
   std::vector<Draft> out;
@@ -110,7 +141,9 @@ std::string Drafts::save(Draft& d) {
   if (d.created_ms == 0) d.created_ms = d.updated_ms;
   for (Json& j : list) {
     if (j.value("id", std::string()) == d.id && !d.id.empty()) {
+      Json retired = j.value("retired", Json());  // values of fields retired since typed
       j = to_json(d);
+      if (!retired.is_null()) j["retired"] = std::move(retired);
       store(doc);
       return d.id;
     }

@@ -54,6 +54,13 @@ class Drafts {
   // Removes draft `id`; false if there was none.
   bool remove(const std::string& id);
 
+  // Notes the schema version the drafts are typed under (the list's "sv"; a list without
+  // one is in the store's version). `lumbung sync` calls it before the laptop moves to a
+  // newer version; from then on every read gives the drafts in the store's version's names,
+  // upgraded through the changelog's steps (a retired field's value kept in the draft's
+  // "retired"), and the next write keeps them so.
+  void note_version();
+
  private:
   Json load() const;
   void store(const Json& doc);
