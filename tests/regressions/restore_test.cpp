@@ -316,6 +316,40 @@ TEST_CASE("after a restore a laptop takes the stamps the restored server gave it
   CHECK(a.store->get("enrolment", id)->versions.at("nik") == held);
 }
 
+// Seed 3315 (its full-fault run, with the snapshot bootstrap off): as above, but the laptop
+// had edited the record after taking its first stamp. The stale copy of the create was
+// re-stamped by the restored server above that edit, so the edit, sent again, lost to the
+// laptop's own create on the server (a device's own write is never an unseen one: no
+// entry), while the laptop kept the edit. Fix: the server re-stamps an op below the
+// version of its device's previous op above it (SyncService::push, own_floor).
+TEST_CASE("after a restore a laptop's edit is not overtaken by its own create stamped again") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  const int64_t real = system_wall_clock().now_ms();
+  test::FakeWallClock far_wall(real);
+  Laptop far(f, "laptop-far", {"74.02"}, &far_wall), a(f, "laptop-a", {"74.02"});
+  Backup backup(f);
+  far_wall.set(real + 3LL * 365 * 24 * 3600 * 1000);  // a flat CMOS battery, a wrong year
+  const std::string id = far.store->create("enrolment", konawe(15));
+  far.link.on("/v1/push", test::Fault::kKeepCopy);
+  REQUIRE(far.sync().restamped == 1);
+  // The laptop now runs on the server's time: its edit is stamped just after the create.
+  far.store->update("enrolment", id, {{"phone", "081277770015"}});
+  REQUIRE(far.sync().restamped == 0);
+  backup.restore();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the restored server's clock moves on
+  far.link.deliver_kept();  // the stale create reaches the restored server: stamped again
+  for (int round = 0; round < 2; ++round) {
+    far.sync();
+    a.sync();
+  }
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["phone"] == "081277770015");
+  CHECK(far.contents() == on_server);
+  CHECK(a.contents() == on_server);
+}
+
 // Seed 13178: after a restore an officer's edit waits for its record, and so does another
 // laptop's move of the record out of the officer's regions, found first. When the record
 // arrived the move went in and the edit was refused, although the officer's laptop had

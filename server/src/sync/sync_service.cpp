@@ -219,6 +219,14 @@ PushResult SyncService::push(const Principal& device, Json body) {
   // one the server gave): a later op of the batch names the old one in its base, and a base
   // from the future would read as a sight of every write (seed 425).
   std::map<uint64_t, uint64_t> restamped_in_batch;
+  // The highest version this device's ops hold here. A device writes its ops in seq order
+  // with rising versions, so a later op below an earlier one's version means the earlier op
+  // was re-stamped above it - e.g. a stale copy of a push, from before the device took its
+  // first re-stamp, re-stamped again by a server restored from an older copy while the
+  // device went on under the first (tests/sim --restores seed 3315). Its own writes are
+  // always seen by a device, so the later op would lose to the earlier one on every
+  // replica, with no entry: it is re-stamped above it instead, and the device told.
+  uint64_t own_floor = acked > 0 ? txn->logged_hlc(device.device_id, acked).value_or(0) : 0;
   auto unalias_base = [&](Op& op) {
     if (restamped_in_batch.empty()) return;
     for (auto& [field, v] : op.base) {
@@ -239,6 +247,7 @@ PushResult SyncService::push(const Principal& device, Json body) {
         res.restamped.emplace_back(op.seq, *logged);
         restamped_in_batch[op.version.hlc] = *logged;
       }
+      if (logged) own_floor = std::max(own_floor, *logged);
       // Likewise a refusal: a laptop whose answer was lost must still learn it (found by
       // tests/sim with region moves).
       if (!logged) {
@@ -263,9 +272,10 @@ PushResult SyncService::push(const Principal& device, Json body) {
     uint64_t floor = 0;
     for (const auto& [_, v] : op.base) floor = std::max(floor, v.hlc);
     floor = std::min(floor, hlc::make(now + kMaxClockSkewMs, 0));
-    const uint64_t h = hlc::physical_ms(op.version.hlc) > now + kMaxClockSkewMs
-                           ? restamp_if_future(op.version.hlc, now, clock_.now_after(floor))
-                           : op.version.hlc;
+    uint64_t h = hlc::physical_ms(op.version.hlc) > now + kMaxClockSkewMs
+                     ? restamp_if_future(op.version.hlc, now, clock_.now_after(floor))
+                     : op.version.hlc;
+    if (h <= own_floor) h = clock_.now_after(std::max(floor, own_floor));
     if (h != op.version.hlc) {
       restamped_in_batch[op.version.hlc] = h;
       op.version.hlc = h;
@@ -274,6 +284,7 @@ PushResult SyncService::push(const Principal& device, Json body) {
     unalias_base(op);
     clock_.observe(op.version.hlc);
     acked = op.seq;
+    own_floor = std::max(own_floor, op.version.hlc);
     Checked& c = checked[i];
     if (c.refusal) {
       writer_.refuse(*txn, op, *c.refusal, now);
