@@ -74,8 +74,19 @@ L.pages.progress = async (view, args) => {
       countTable(t('by_program'), p.by_program, t('program')),
       countTable(t('by_segment'), p.by_segment, t('segment')),
       countTable(t('by_officer'), p.by_officer, t('officer')),
-      countTable(t('by_day'), p.by_day, t('day'))));
+      countTable(t('by_day'), p.by_day, t('day'))),
+    olderSchema(p));
 };
+
+// Laptops in this region that still write under an older schema version (issue 18).
+function olderSchema(p) {
+  const older = Object.entries(p.older_schema_devices || {});
+  return el('div', { class: 'panel', id: 'older-schema' },
+    el('h2', {}, t('older_schema') + ' ' + p.schema_version),
+    older.length === 0 ? el('p', { class: 'muted' }, t('none')) :
+      el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, t('laptop')), el('th', { class: 'num' }, t('schema_version')))),
+        el('tbody', {}, older.map(([d, v]) => el('tr', {}, el('td', {}, d), el('td', { class: 'num' }, v))))));
+}
 
 const DEFAULT_COLS = ['nik', 'full_name', 'village_code', 'programs', 'status', 'officer_id', 'created_at'];
 

@@ -532,6 +532,42 @@ TEST_CASE("pushes running while a version is published all land in the new names
   CHECK(c.contents() == recs);
 }
 
+TEST_CASE("the server lists the laptops still on older schema versions") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  ServerFixture f({"--schema", v1});
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  const std::string id = a.store->create("enrolment", test::konawe_enrolment(41));
+  a.sync();
+  b.store->create("enrolment", test::konawe_enrolment(42));
+  b.sync();
+  REQUIRE(f.http().post("/v1/admin/schema", v2_document(), f.admin()).status == 201);
+  auto older = f.http().get("/v1/admin/schema", f.admin()).json()["devices_on_older_versions"];
+  CHECK(older == Json::array({{{"device_id", "laptop-a"}, {"schema_version", 1}},
+                              {{"device_id", "laptop-b"}, {"schema_version", 1}}}));
+
+  // A moves to version 2 and pushes under it: only B is left behind.
+  a.reopen(Schema::parse(a.client->fetch_schema()));
+  a.store->update("enrolment", id, {{"npwp", "0123456789"}});
+  a.sync();
+  older = f.http().get("/v1/admin/schema", f.admin()).json()["devices_on_older_versions"];
+  CHECK(older == Json::array({{{"device_id", "laptop-b"}, {"schema_version", 1}}}));
+  auto devices = f.http().get("/v1/admin/devices", f.admin()).json();
+  CHECK(devices["schema_version"] == 2);
+  std::map<std::string, Json> by_id;
+  for (const auto& d : devices["devices"]) by_id[d["device_id"].get<std::string>()] = d;
+  CHECK(by_id["laptop-a"]["schema_version"] == 2);
+  CHECK(by_id["laptop-b"]["schema_version"] == 1);
+  // The office web page's progress answer names them too, kept across a restart.
+  f.stop();
+  f.start();
+  auto progress = f.http().get("/v1/web/progress?scope=74", reviewer);
+  REQUIRE(progress.status == 200);
+  CHECK(progress.json()["schema_version"] == 2);
+  CHECK(progress.json()["older_schema_devices"] == Json{{"laptop-b", 1}});
+}
+
 TEST_CASE("pull after a schema move reads every older op in the new names: timed") {
   test::TempDir files;
   const std::string v1 = write_file(files, "v1.json", v1_document());

@@ -34,8 +34,11 @@
  *   lb_store_close / lb_sync_free.
  *
  * JSON.  Records travel as JSON text. A record read back is
- *   {"collection": "enrolment", "id": "0193...", "fields": {...}, "deleted": false}
- *   with values normalised by the schema (e.g. region codes without dots).
+ *   {"collection": "enrolment", "id": "0193...", "fields": {...}, "deleted": false,
+ *    "schema_version": 3}
+ *   with values normalised by the schema (e.g. region codes without dots). "schema_version"
+ *   is the schema version its field names are in: the store's, as every record moves with
+ *   the store when it is opened under a newer version (issue 18).
  *
  * Threads.  An lb_store may be used from several threads at once: calls on one store are
  *   serialised inside the engine (one SQLite connection). An lb_sync runs one operation

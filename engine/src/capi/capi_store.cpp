@@ -13,14 +13,19 @@ using namespace lumbung::capi;
 
 namespace {
 
-Json record_json(const lumbung::Record& r) {
-  return Json{
-      {"collection", r.collection}, {"id", r.id}, {"fields", r.fields}, {"deleted", r.deleted}};
+// `schema_version`: the version the record's field names are in - its store's, since a
+// store moves every record when it moves to a newer version (issue 18).
+Json record_json(const lumbung::Record& r, int schema_version) {
+  return Json{{"collection", r.collection},
+              {"id", r.id},
+              {"fields", r.fields},
+              {"deleted", r.deleted},
+              {"schema_version", schema_version}};
 }
 
-Json records_json(const std::vector<lumbung::Record>& records) {
+Json records_json(const std::vector<lumbung::Record>& records, int schema_version) {
   Json out = Json::array();
-  for (const auto& r : records) out.push_back(record_json(r));
+  for (const auto& r : records) out.push_back(record_json(r, schema_version));
   return out;
 }
 
@@ -161,7 +166,7 @@ char* lb_store_get(lb_store* store, const char* collection, const char* id, lb_e
       throw Error(ErrorCode::kUnknownCollection, "unknown collection: " + col);
     }
     auto rec = s.get(col, need(id, "id"));
-    if (rec) out = dup_string(record_json(*rec).dump());
+    if (rec) out = dup_string(record_json(*rec, s.schema().version()).dump());
   });
   return out;
 }
@@ -175,8 +180,9 @@ char* lb_store_query(lb_store* store, const char* collection, const char* scope_
     q.scope_prefix = optional_text(scope_prefix);
     q.after_id = optional_text(after_id);
     q.limit = limit;
-    lumbung::Page page = need_store(store).query(q);
-    Json j{{"records", records_json(page.records)},
+    auto& s = need_store(store);
+    lumbung::Page page = s.query(q);
+    Json j{{"records", records_json(page.records, s.schema().version())},
            {"next", page.next_after.empty() ? Json(nullptr) : Json(page.next_after)}};
     out = dup_string(j.dump());
   });
@@ -187,8 +193,9 @@ char* lb_store_find_by_key(lb_store* store, const char* collection, const char* 
                            lb_error* err) {
   char* out = nullptr;
   guarded(err, [&] {
-    auto found = need_store(store).find_by_key(need(collection, "collection"), need(key, "key"));
-    out = dup_string(Json{{"records", records_json(found)}}.dump());
+    auto& s = need_store(store);
+    auto found = s.find_by_key(need(collection, "collection"), need(key, "key"));
+    out = dup_string(Json{{"records", records_json(found, s.schema().version())}}.dump());
   });
   return out;
 }

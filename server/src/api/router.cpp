@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -413,7 +414,17 @@ Response Router::schema(const Request&, const Params&, Json&, const Principal*) 
 }
 
 Response Router::push(const Request&, const Params&, Json& body, const Principal* who) {
+  // The newest schema version the device writes under, for the laptops on older versions.
+  int sv = 1;
+  if (auto ops = body.find("ops"); ops != body.end() && ops->is_array()) {
+    for (const auto& op : *ops) {
+      if (auto v = op.find("sv"); op.is_object() && v != op.end() && v->is_number_integer()) {
+        sv = std::max(sv, v->get<int>());
+      }
+    }
+  }
   PushResult res = sync_.push(*who, std::move(body));  // the handler owns the parsed body
+  if (live_) live_->note_device_version(who->device_id, std::min(sv, sync_.schema().version()));
   audit_record(who, "push", "",
                Json{{"acked_seq", res.acked_seq},
                     {"applied", res.applied},
@@ -633,7 +644,15 @@ Response Router::create_token(const Request&, const Params&, Json& body, const P
 }
 
 Response Router::devices(const Request&, const Params&, Json&, const Principal*) {
-  return json_response(enrolment_.list_devices());
+  Json out = enrolment_.list_devices();
+  // Each device's schema version as its pushes said (sync/op_upgrade.h; null = none yet).
+  const auto versions = device_versions(sync_.store());
+  for (Json& d : out["devices"]) {
+    auto it = versions.find(d.value("device_id", ""));
+    d["schema_version"] = it == versions.end() ? Json(nullptr) : Json(it->second);
+  }
+  out["schema_version"] = sync_.schema().version();
+  return json_response(out);
 }
 
 Response Router::revoke(const Request&, const Params& p, Json&, const Principal* who) {

@@ -58,7 +58,9 @@ Response Router::schema_versions(const Request&, const Params&, Json&, const Pri
   }
   return json_answer(Json{{"active_version", h->current_version()},
                           {"newest_version", newest.value("version", 0)},
-                          {"versions", versions}},
+                          {"versions", versions},
+                          {"devices_on_older_versions",
+                           devices_on_older_versions(sync_.store(), h->current_version())}},
                      200);
 }
 

@@ -163,8 +163,40 @@ Json publish_schema(ServerStore& store, const Json& document, int active_version
                               "records) at its next start"}};
 }
 
-LiveSchema::LiveSchema(ServerStore& store, std::unique_ptr<SchemaHistory> start) : store_(store) {
+LiveSchema::LiveSchema(ServerStore& store, std::unique_ptr<SchemaHistory> start)
+    : store_(store), devices_(device_versions(store)) {
   served_.push_back(std::move(start));
+}
+
+std::map<std::string, int> device_versions(ServerStore& store) {
+  std::map<std::string, int> out;
+  const Json j = Json::parse(store.read_meta("schema.devices"), nullptr, false);
+  if (!j.is_object()) return out;
+  for (const auto& [device, v] : j.items()) {
+    if (v.is_number_integer()) out[device] = v.get<int>();
+  }
+  return out;
+}
+
+Json devices_on_older_versions(ServerStore& store, int active) {
+  Json out = Json::array();
+  for (const auto& [device, v] : device_versions(store)) {
+    if (v < active) out.push_back(Json{{"device_id", device}, {"schema_version", v}});
+  }
+  return out;
+}
+
+void LiveSchema::note_device_version(const std::string& device, int version) {
+  std::lock_guard<std::mutex> lock(devices_mu_);
+  if (auto it = devices_.find(device); it != devices_.end() && it->second >= version) return;
+  // Rare (once per device and version): read, change and write the one meta value.
+  auto txn = store_.begin_write();
+  Json j = Json::parse(txn->meta("schema.devices"), nullptr, false);
+  if (!j.is_object()) j = Json::object();
+  if (j.value(device, 0) < version) j[device] = version;
+  txn->set_meta("schema.devices", j.dump());
+  txn->commit();
+  devices_[device] = j[device].get<int>();
 }
 
 LiveSchema::Share LiveSchema::enter() {

@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,6 +84,11 @@ class LiveSchema {
   // nothing changed and the old version stays active. Never call it inside a Share.
   Json publish(const Json& document);
 
+  // The newest schema version `device` has pushed ops under (their "sv"; absent = 1). Kept
+  // in the store's meta ("schema.devices", device_versions below) when it rises, so a device
+  // that has not pushed since a publication is seen on its older version.
+  void note_device_version(const std::string& device, int version);
+
  private:
   void leave();
 
@@ -93,10 +99,18 @@ class LiveSchema {
   int running_ = 0;        // requests inside a Share
   bool switching_ = false;  // a publication waits for them or moves the records
   std::vector<std::unique_ptr<SchemaHistory>> served_;  // the last is active
+  std::mutex devices_mu_;
+  std::map<std::string, int> devices_;  // what the meta holds (note_device_version)
   std::vector<std::pair<std::function<void(const SchemaHistory&)>,
                         std::function<void(const SchemaHistory&)>>>
       hooks_;
 };
+
+// device id -> the newest schema version it pushed ops under (LiveSchema::
+// note_device_version); a device that never pushed is absent.
+std::map<std::string, int> device_versions(ServerStore& store);
+// [{"device_id", "schema_version"}] of the devices whose version is below `active`, by id.
+Json devices_on_older_versions(ServerStore& store, int active);
 
 // The newest version stored (published, perhaps not active yet), and its document.
 int newest_schema_version(ServerStore& store);

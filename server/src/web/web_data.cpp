@@ -7,6 +7,7 @@
 #include "lumbung/changeset.h"
 #include "review/reader_scope.h"
 #include "store/record_codec.h"
+#include "sync/op_upgrade.h"
 #include "web/targets.h"
 #include "web/web_app.h"
 #include "web/web_util.h"
@@ -179,7 +180,22 @@ Response WebApp::progress(const Request& req, const Principal& who) {
   }
   Json top{{"target", nullptr}};
   put_target(top, targets.of(prefix), all.total);
+  // Laptops in these regions still on an older schema version (issue 18): device -> the
+  // newest version it pushed under (sync/op_upgrade.h device_versions).
+  const int active = sync_.schema().version();
+  Json older = Json::object();
+  const auto versions = device_versions(store_);
+  for (const DeviceRow& d : store_.list_devices()) {
+    auto v = versions.find(d.device_id);
+    if (d.revoked_ms != 0 || v == versions.end() || v->second >= active) continue;
+    const bool here = std::any_of(d.scope.begin(), d.scope.end(), [&](const std::string& s) {
+      return s.rfind(prefix, 0) == 0 || prefix.rfind(s, 0) == 0;
+    });
+    if (here) older[d.device_id] = v->second;
+  }
   return web::json_answer(Json{{"scope", prefix},
+                               {"schema_version", active},
+                               {"older_schema_devices", std::move(older)},
                                {"target", top["target"]},
                                {"percent", top.value("percent", Json())},
                                {"level_len", child_len},
