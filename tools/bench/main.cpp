@@ -46,6 +46,7 @@ const std::vector<Scenario>& scenarios() {
       {"many_devices", run_many_devices},
       {"slow_link", run_slow_link},
       {"attachments", run_attachments},
+      {"migrate", run_migrate},
 #ifdef LUMBUNG_BENCH_PROGRESS
       {"progress", run_progress},
 #endif

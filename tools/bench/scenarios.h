@@ -37,5 +37,9 @@ Result run_attachments(const Options& options, const Workload& workload);
 // review API's progress answers timed over HTTP against the old per-request scan, timed in
 // process on the same database (scenario_progress.cpp).
 Result run_progress(const Options& options, const Workload& workload);
+// migrate: a device store of N records (the last 1% unsent) opened under schema version 2
+// (a rename, a retirement, an added field and enum value, a tightened rule): the move timed,
+// against a plain SQLite read-parse-rename-rewrite of the same records (scenario_migrate.cpp).
+Result run_migrate(const Options& options, const Workload& workload);
 
 }  // namespace lumbung::bench
