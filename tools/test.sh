@@ -34,7 +34,7 @@ CC=clang CXX=clang++ cmake -S "$LUMBUNG_ROOT" -B build/fuzz -DCMAKE_BUILD_TYPE=R
   -DLUMBUNG_FUZZ=ON -DLUMBUNG_BUILD_TESTS=ON -DLUMBUNG_BUILD_TOOLS=ON >/dev/null
 cmake --build build/fuzz -j"$(nproc)" --target lumbung_fuzz  # the targets only, not every test
 fuzz_seconds=${LUMBUNG_FUZZ_SECONDS:-30}
-for t in changeset cursor schema router csv; do
+for t in changeset changeset_v2 cursor schema router csv; do
   bin=build/fuzz/tests/fuzz/fuzz_$t
   [ -x "$bin" ] || { echo "fuzz_$t not built" >&2; continue; }
   work=$(mktemp -d)

@@ -271,6 +271,9 @@ TEST_CASE("v2 refuses payloads whose columns do not agree") {
   CHECK(with("p", {Json::binary({2})}) == ErrorCode::kProtocol);   // bit beyond "f"
   CHECK(with("p", {Json::binary({1, 0})}) == ErrorCode::kProtocol);
   CHECK(with("i", {5}) == ErrorCode::kProtocol);
+  CHECK(with("i", {nullptr}) == ErrorCode::kProtocol);  // a UUID that "iu" does not hold
+  CHECK(with("iu", Json::binary(std::vector<uint8_t>(16, 1))) == ErrorCode::kProtocol);
+  CHECK(with("iu", Json::binary(std::vector<uint8_t>(5, 1))) == ErrorCode::kProtocol);
   CHECK(with("v", {{"v"}, {"w"}}) == ErrorCode::kProtocol);
   CHECK(with("zz", 1) == ErrorCode::kProtocol);
   CHECK(with("b", {{0, 1, 3}}) == ErrorCode::kProtocol);           // unused column, wrong size

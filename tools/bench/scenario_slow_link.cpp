@@ -10,6 +10,9 @@
 //  - cut: the same push and pull on a link that is also cut every 30 KB per connection
 //    (both ways together): does it complete, and how many bytes it carried against the
 //    clean run.
+//  - v1: the clean push and pull again with SyncOptions::changeset_format = 1 (v2 is the
+//    default), and the bytes and CPU of each change-set codec on device A's log
+//    (codec_cost.h), so that both formats are measured in the same run.
 // Verified: every run that completed left the server with N live records and the puller
 // with the workload's digest.
 
@@ -20,6 +23,7 @@
 #include <stdexcept>
 
 #include "bare_sink.h"
+#include "codec_cost.h"
 #include "checker.h"
 #include "digest.h"
 #include "scenarios.h"
@@ -79,7 +83,7 @@ struct Leg {  // one push or pull over the link
 };
 
 Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push,
-               bool snapshot = false) {
+               bool snapshot = false, int format = 0) {
   Leg leg;
   env.relay().reset();
   HttpTransportOptions topt;
@@ -88,6 +92,7 @@ Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push,
   SyncClient client(store, *transport, token);
   SyncOptions o;
   o.bootstrap_snapshot = snapshot;
+  o.changeset_format = format;
   auto last = std::chrono::steady_clock::now();
   o.on_progress = [&](const SyncProgress&) {
     leg.max_silence_s = std::max(leg.max_silence_s, since(last));
@@ -139,7 +144,8 @@ double bare_seconds(const std::string& blob, LinkProfile link, bool post) {
 
 // Push by A and pull by a fresh B over `link`; checks the server and B at the end.
 std::pair<Leg, Leg> push_then_pull(const Options& options, const Workload& workload,
-                                   const std::string& name, LinkProfile link, Checker& check) {
+                                   const std::string& name, LinkProfile link, Checker& check,
+                                   int format = 0, nlohmann::ordered_json* codecs = nullptr) {
   const size_t n = workload.size();
   std::shared_ptr<const Schema> schema(Schema::load_file(options.schema_path));
   const std::string collection = workload_collection(*schema);
@@ -148,15 +154,16 @@ std::pair<Leg, Leg> push_then_pull(const Options& options, const Workload& workl
   auto a = open_device(env.dir() + "/a.db", schema, "bench-a");
   load_records(*a, workload, 0, n, collection);
   const std::string token_a = register_device(env, *a, scope);
+  if (codecs) *codecs = measure_codecs(a->pending_wire(n), "bench-a");
   std::fprintf(stderr, "slow_link %s: pushing %zu records...\n", name.c_str(), n);
-  const Leg push = timed_sync(env, *a, token_a, true);
+  const Leg push = timed_sync(env, *a, token_a, true, false, format);
   std::fprintf(stderr, "  push %s\n", push.json().dump().c_str());
   auto b = open_device(env.dir() + "/b.db", schema, "bench-b");
   const std::string token_b = register_device(env, *b, scope);
   Leg pull;
   if (push.completed) {
     std::fprintf(stderr, "slow_link %s: pulling...\n", name.c_str());
-    pull = timed_sync(env, *b, token_b, false, options.first_pull_snapshot);
+    pull = timed_sync(env, *b, token_b, false, options.first_pull_snapshot, format);
     std::fprintf(stderr, "  pull %s\n", pull.json().dump().c_str());
   }
   uint64_t live = 0;
@@ -204,7 +211,11 @@ Result run_slow_link(const Options& options, const Workload& workload) {
     const double bare_get = bare_seconds(blob, p.link, false);
     j["bare_post_s"] = round3(bare_post);
     j["bare_get_s"] = round3(bare_get);
-    const auto [push, pull] = push_then_pull(options, workload, p.name, p.link, check);
+    nlohmann::ordered_json codecs;
+    const bool first = &p == &profiles[0];
+    const auto [push, pull] = push_then_pull(options, workload, p.name, p.link, check, 0,
+                                             first ? &codecs : nullptr);
+    if (first) r.extra["codecs"] = codecs;
     check(push.completed && pull.completed, std::string(p.name) + ": clean sync failed");
     j["push"] = push.json();
     j["pull"] = pull.json();
@@ -212,6 +223,19 @@ Result run_slow_link(const Options& options, const Workload& workload) {
     j["pull_vs_bare"] = round3(pull.seconds / bare_get);
     j["push_bytes_per_record"] = round3(static_cast<double>(push.up + push.down) / n);
     j["pull_bytes_per_record"] = round3(static_cast<double>(pull.up + pull.down) / n);
+
+    // The same clean push and pull in change-set format v1.
+    const auto [push1, pull1] =
+        push_then_pull(options, workload, std::string(p.name) + "-v1", p.link, check, 1);
+    check(push1.completed && pull1.completed, std::string(p.name) + ": clean v1 sync failed");
+    nlohmann::ordered_json v1;
+    v1["push"] = push1.json();
+    v1["pull"] = pull1.json();
+    v1["push_vs_bare"] = round3(push1.seconds / bare_post);
+    v1["pull_vs_bare"] = round3(pull1.seconds / bare_get);
+    v1["push_bytes_per_record"] = round3(static_cast<double>(push1.up + push1.down) / n);
+    v1["pull_bytes_per_record"] = round3(static_cast<double>(pull1.up + pull1.down) / n);
+    j["v1"] = v1;
 
     LinkProfile cut = p.link;
     cut.cut_after = 30 * 1000;

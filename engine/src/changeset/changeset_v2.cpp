@@ -12,7 +12,11 @@
 //     "c": collection   "n": op count
 //     "k": [kind bits per op]        kSet ... kRaw below
 //     "s": [seq - previous seq]      "h": [hlc - previous hlc]   (signed, wrapping)
-//     "i": [16-byte UUID | text]     "d": [dv index per op with "dev"]
+//     "i": [null | text] the record id; null = the next UUID of "iu"
+//     "iu": the ids that are canonical lowercase UUIDs, 16 bytes each, byte-plane order
+//           (every id's byte 0, then every byte 1, ...: the version nibbles, variant bits
+//           and a v7 id's time prefix line up for the compressor)
+//     "d": [dv index per op with "dev"]
 //     "f": [field name, ...]         names of set/rec fields, base and versions keys
 //     "p": [bitmap per set/rec op]   bit j (byte j/8, bit j%8) = field j present
 //     "v": [[values of field j in op order], ...]
@@ -148,6 +152,7 @@ struct GroupOut {
   Json d = Json::array(), b = Json::array(), r = Json::array(), x = Json::array();
   Json sv = Json::array(), rt = Json::array(), w = Json::array();
   Dict fields;
+  std::vector<uint8_t> uuids;                // "iu", id after id (transposed at the end)
   std::vector<std::vector<uint64_t>> rows;  // field indexes present, per set/rec op
   std::vector<Json> values;                 // per field: its column
   uint64_t seq = 0, hlc = 0, n = 0;
@@ -179,7 +184,8 @@ void add_op(const Json& op, GroupOut& g, Dict& devs) {
   std::vector<uint8_t> uuid;
   const std::string& id = op["id"].get_ref<const std::string&>();
   if (uuid_to_bytes(id, &uuid)) {
-    g.i.push_back(Json::binary(std::move(uuid)));
+    g.i.push_back(nullptr);
+    g.uuids.insert(g.uuids.end(), uuid.begin(), uuid.end());
   } else {
     g.i.push_back(id);
   }
@@ -221,6 +227,13 @@ Json finish_group(const std::string& col, GroupOut& g) {
                                                 {"w", &g.w}};
   for (const auto& c : cols)
     if (!c.second->empty()) out[c.first] = std::move(*c.second);
+  if (!g.uuids.empty()) {
+    const size_t m = g.uuids.size() / 16;
+    std::vector<uint8_t> planes(g.uuids.size());
+    for (size_t k = 0; k < m; ++k)
+      for (size_t j = 0; j < 16; ++j) planes[j * m + k] = g.uuids[k * 16 + j];
+    out["iu"] = Json::binary(std::move(planes));
+  }
   if (!g.fields.names.empty()) out["f"] = std::move(g.fields.names);
   if (!g.rows.empty()) {
     const size_t nbytes = (g.fields.index.size() + 7) / 8;
@@ -437,7 +450,7 @@ const Json& string_array(const Json& obj, const char* name) {
 std::vector<Json> decode_group(Json& g, const Json& devs, Budget& budget) {
   if (!g.is_object()) bad("a group must be a map");
   for (const auto& item : g.items()) {
-    static const char* known[] = {"c", "n", "k", "s", "h", "i", "d", "f", "p",
+    static const char* known[] = {"c", "n", "k", "s", "h", "i", "iu", "d", "f", "p",
                                   "v", "b", "r", "x", "sv", "rt", "w"};
     bool ok = false;
     for (const char* k : known) ok = ok || item.key() == k;
@@ -464,6 +477,15 @@ std::vector<Json> decode_group(Json& g, const Json& devs, Budget& budget) {
     bad("\"p\" without \"v\"");
   }
   const size_t bitmap_bytes = (fields.size() + 7) / 8;
+  static const Json::binary_t no_uuids;
+  const Json::binary_t* uuids = &no_uuids;
+  if (auto iu = g.find("iu"); iu != g.end()) {
+    if (!iu->is_binary() || iu->get_binary().size() % 16 != 0) bad("\"iu\" must be 16n bytes");
+    uuids = &iu->get_binary();
+  }
+  const size_t uuid_count = uuids->size() / 16;
+  size_t uuid_next = 0;
+  std::vector<uint8_t> uuid(16);
   std::vector<Json> ops;
   ops.reserve(n);
   uint64_t seq = 0, hlc = 0;
@@ -483,12 +505,15 @@ std::vector<Json> decode_group(Json& g, const Json& devs, Budget& budget) {
     op["seq"] = seq;
     op["col"] = col;
     const Json& idj = id.next();
-    if (idj.is_binary() && idj.get_binary().size() == 16) {
-      op["id"] = uuid_from_bytes(idj.get_binary());
+    if (idj.is_null()) {
+      if (uuid_next >= uuid_count) bad("\"iu\" holds fewer ids than \"i\" names");
+      for (size_t b = 0; b < 16; ++b) uuid[b] = (*uuids)[b * uuid_count + uuid_next];
+      ++uuid_next;
+      op["id"] = uuid_from_bytes(uuid);
     } else if (idj.is_string()) {
       op["id"] = idj;
     } else {
-      bad("an id is 16 bytes or text");
+      bad("an id is null (a UUID of \"iu\") or text");
     }
     op["hlc"] = hlc;
     if (kind & kDev) {
@@ -538,6 +563,7 @@ std::vector<Json> decode_group(Json& g, const Json& devs, Budget& budget) {
   }
   for (const Column* c : {&k, &s, &h, &id, &d, &p, &b, &r, &x, &sv, &rt, &w}) c->finished();
   for (const Column& c : values) c.finished();
+  if (uuid_next != uuid_count) bad("\"iu\" holds more ids than \"i\" names");
   return ops;
 }
 
