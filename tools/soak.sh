@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Soak the deterministic fault simulation: COUNT seeds from START, split over JOBS processes.
-#   tools/soak.sh [COUNT=100000] [START=1001] [JOBS=nproc]
+# Soak the deterministic fault simulation: COUNT seeds from START, split over JOBS processes;
+# a fourth argument `restores` also restores the server from a backup mid-run (--restores).
+#   tools/soak.sh [COUNT=100000] [START=1001] [JOBS=nproc] [restores]
 # Each process prints "soak: N seeds, F failed, X seeds/s" every 30 s and a summary at the end;
 # a failing seed prints itself with the command that re-runs it alone.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$LUMBUNG_ROOT"
 count=${1:-100000}; start=${2:-1001}; jobs=${3:-$(nproc)}
+extra=(); [[ ${4:-} == restores ]] && extra=(--restores)
 build build/main -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUMBUNG_BUILD_TESTS=ON >/dev/null
 per=$(( (count + jobs - 1) / jobs ))
 export TMPDIR=${TMPDIR:-/dev/shm}
 pids=()
 for j in $(seq 0 $((jobs - 1))); do
-  build/main/tests/lumbung-sim --soak "$per" --start $((start + j * per)) > "build/main/soak-$j.log" 2>&1 &
+  build/main/tests/lumbung-sim --soak "$per" --start $((start + j * per)) "${extra[@]}" > "build/main/soak-$j.log" 2>&1 &
   pids+=($!)
 done
 status=0

@@ -1,6 +1,8 @@
 // The simulation's misbehaving link (see faulty_link.h).
 #include "sim/faulty_link.h"
 
+#include "lumbung/changeset.h"
+
 #include "common/gzip.h"
 #include "lumbung/error.h"
 
@@ -48,6 +50,13 @@ void FaultyLink::deliver_some_held() {
 }
 
 std::optional<Json> FaultyLink::decode(const std::string& body, const std::string& encoding) {
+  if (is_changeset_v2(body)) {  // change-set format v2 (Content-Type, no Content-Encoding)
+    try {
+      return decode_changeset_v2(body, 64u << 20);
+    } catch (const Error&) {
+      return std::nullopt;  // cut short on the way: the client cannot use it either
+    }
+  }
   std::string text = body;
   if (encoding == "gzip") {
     try {
