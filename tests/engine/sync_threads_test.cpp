@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/gzip.h"
+#include "lumbung/changeset.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 #include "support/enrolment.h"
@@ -24,7 +25,9 @@ class AckingServer final : public Transport {
     HttpResponse r;
     r.status = 200;
     if (req.target.rfind("/v1/push", 0) == 0) {
-      const Json body = Json::parse(gzip::decompress(req.body, 64u << 20));
+      const Json body = is_changeset_v2(req.body)  // the client's default format
+                            ? decode_changeset_v2(req.body, 64u << 20)
+                            : Json::parse(gzip::decompress(req.body, 64u << 20));
       for (const auto& op : body.at("ops")) {
         const uint64_t seq = op.at("seq").get<uint64_t>();
         if (seq <= acked_) continue;  // a resend
