@@ -6,7 +6,9 @@
 
 #include "lumbung/error.h"
 #include "lumbung/schema_versions.h"
+#include "lumbung/store.h"
 #include "support/enrolment.h"
+#include "support/temp_dir.h"
 
 using namespace lumbung;
 
@@ -128,4 +130,55 @@ TEST_CASE("an op of version 1 is upgraded: renamed - retired kept aside - defaul
   Op newer = update;
   newer.schema_version = 3;
   CHECK_THROWS_AS(h.upgrade_op(newer), Error);
+}
+
+TEST_CASE("a store moves to a newer version with unsent changes that keep their version") {
+  for (const char* passphrase : {"", "kata sandi"}) {
+    CAPTURE(passphrase);
+    test::TempDir dir;
+    OpenOptions o;
+    o.path = dir.path() + "/a.db";
+    o.schema = test::enrolment_schema();
+    o.device_id = "dev-a";
+    o.passphrase = passphrase;
+    std::string synced, offline;
+    {
+      auto s = Store::open(o);
+      synced = s->create("enrolment", test::konawe_enrolment(1));
+      s->acknowledge(1);
+      Json rec = test::konawe_enrolment(2);
+      rec["position"] = "kaur umum";
+      offline = s->create("enrolment", rec);                          // seq 2, unsent
+      s->update("enrolment", synced, {{"phone", "081234500077"}});  // seq 3, unsent
+    }
+    o.schema = Schema::parse(v2());
+    auto s = Store::open(o);
+    CHECK(s->schema().version() == 2);
+    CHECK(s->pending_count() == 2);
+    const Json moved = s->get("enrolment", offline)->fields;
+    CHECK(moved["phone_number"] == test::konawe_enrolment(2)["phone"]);
+    CHECK_FALSE(moved.contains("phone"));
+    CHECK_FALSE(moved.contains("position"));
+    CHECK(s->get("enrolment", synced)->fields["phone_number"] == "081234500077");
+    // What is sent: the two changes as written under version 1 (no "sv"), the create whole
+    // with its retired value; a change written after the move says version 2.
+    s->update("enrolment", synced, {{"phone_number", "081234500078"}});
+    const auto wire = s->pending_wire(10);
+    REQUIRE(wire.size() == 3);
+    const Json create = Json::parse(wire[0].json), edit = Json::parse(wire[1].json),
+               after = Json::parse(wire[2].json);
+    CHECK_FALSE(create.contains("sv"));
+    CHECK(create["set"]["position"] == "kaur umum");
+    CHECK(create["set"]["phone"] == test::konawe_enrolment(2)["phone"]);
+    CHECK_FALSE(create.contains("base"));
+    CHECK_FALSE(edit.contains("sv"));
+    CHECK(edit["set"] == Json{{"phone", "081234500077"}});
+    CHECK(after["sv"] == 2);
+    CHECK(after["set"] == Json{{"phone_number", "081234500078"}});
+    // Opened again under version 2: nothing moves twice.
+    s.reset();
+    s = Store::open(o);
+    CHECK(s->pending_wire(10)[0].json == wire[0].json);
+    CHECK(s->pending_wire(10)[2].json == wire[2].json);
+  }
 }
