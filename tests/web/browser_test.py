@@ -103,6 +103,16 @@ def seed(base, admin):
     assert out["refused"] and out["refused"][0]["code"] == "out_of_scope", out
     reviewer = must(http(base, "POST", "/v1/admin/tokens",
                          {"role": "reviewer", "label": "Kab. Konawe", "scope": ["74.02"]}, admin))["token"]
+    # The office publishes the next schema version (a new occupation), active at once: every
+    # laptop above pushed under the older one (issue 18).
+    doc = must(http(base, "GET", "/v1/schema", None, admin))
+    doc["version"] = doc.get("version", 1) + 1
+    for f in doc["collections"][0]["fields"]:
+        if f["name"] == "occupation":
+            f["values"].append("penenun")
+    doc["changelog"] = doc.get("changelog", []) + [{"version": doc["version"], "steps": [
+        {"op": "add_enum_value", "collection": "enrolment", "field": "occupation", "value": "penenun"}]}]
+    must(http(base, "POST", "/v1/admin/schema", doc, admin))
     return reviewer, b
 
 
@@ -210,6 +220,8 @@ def main():
         step = "progress drill-down by name"
         text_in("#progress-table", "Lambuya")
         assert by_id("progress-total").text == "4", by_id("progress-total").text
+        text_in("#older-schema", "laptop-awuliti")  # still on the older schema version
+        text_in("#older-schema", "laptop-lambuya")
         shot("progress")
         # A phone: one column, nothing wider than the screen (tables scroll inside their box).
         driver.set_window_size(390, 844)
