@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS records(
   live boolean NOT NULL, scope text COLLATE "C" NOT NULL DEFAULT '', nkey text COLLATE "C",
   sealed text, PRIMARY KEY(col, id));
 CREATE INDEX IF NOT EXISTS records_nkey ON records(col, nkey) WHERE nkey IS NOT NULL;
+-- The region index: a snapshot (sync/snapshot.cpp) reads its regions' records by (scope,
+-- id); an older database gets it at its first start.
+CREATE INDEX IF NOT EXISTS records_region ON records(col, scope, id);
 CREATE TABLE IF NOT EXISTS oplog(
   pos bigint PRIMARY KEY, xid xid8 NOT NULL, dev text COLLATE "C" NOT NULL, seq bigint NOT NULL,
   col text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,

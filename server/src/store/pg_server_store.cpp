@@ -349,6 +349,47 @@ std::vector<RecordRow> PgServerStore::list_records(const std::string& col,
   return out;
 }
 
+void PgServerStore::snapshot_records(const std::string& col, const std::string& scope_prefix,
+                                     const std::string& after_scope, const std::string& after_id,
+                                     size_t limit,
+                                     const std::function<bool(const StoredRecord&)>& fn) {
+  Pool::Lease c(impl_->pool);
+  // A range of the region index records_region (col, scope, id), read in its order (text
+  // keys are COLLATE "C": the same order as SQLite's).
+  const bool from_start = after_scope.empty() && after_id.empty();
+  std::vector<Param> params{col, from_start ? scope_prefix : after_scope,
+                            from_start ? std::string() : after_id,
+                            static_cast<uint64_t>(limit)};
+  std::string sql =
+      "SELECT scope, id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=$1 "
+      "AND (scope, id) > ($2, $3)";
+  if (!scope_prefix.empty()) {
+    std::string end = scope_prefix;
+    end.back() = static_cast<char>(end.back() + 1);
+    sql += " AND scope < $5";
+    params.emplace_back(std::move(end));
+  }
+  auto r = c->exec(sql + " ORDER BY scope, id LIMIT $4", params);
+  const Sealer* sealer = impl_->sealer.get();
+  std::string joined;
+  for (int i = 0; i < r.rows(); ++i) {
+    StoredRecord rec;
+    rec.scope = r.view(i, 0);
+    rec.id = r.view(i, 1);
+    rec.doc = r.view(i, 2);
+    if (sealer) {
+      std::optional<std::string_view> sealed;
+      if (!r.null(i, 6)) sealed = r.view(i, 6);
+      joined = sealer->join_doc_text(col, std::string(rec.id), rec.doc, sealed);
+      rec.doc = joined;
+    }
+    rec.ver = r.view(i, 3);
+    rec.del_hlc = r.i64(i, 4);
+    rec.del_dev = r.view(i, 5);
+    if (!fn(rec)) break;
+  }
+}
+
 std::optional<RecordState> PgServerStore::get_record(const std::string& col,
                                                      const std::string& id) {
   Pool::Lease c(impl_->pool);

@@ -59,6 +59,9 @@ class PgServerStore : public ServerStore {
   std::vector<DeviceRow> list_devices() override;
   std::vector<RecordRow> list_records(const std::string& col, const std::string& scope_prefix,
                                       const std::string& after_id, size_t limit) override;
+  void snapshot_records(const std::string& col, const std::string& scope_prefix,
+                        const std::string& after_scope, const std::string& after_id, size_t limit,
+                        const std::function<bool(const StoredRecord&)>& fn) override;
   std::optional<RecordState> get_record(const std::string& col, const std::string& id) override;
   void for_each_live(const std::string& col, const std::string& scope_prefix,
                      const std::function<void(const std::string&, std::string_view)>& fn) override;

@@ -84,6 +84,32 @@ Json Sealer::join_doc(const std::string& col, const std::string& id, std::string
   return j;
 }
 
+std::string Sealer::join_doc_text(const std::string& col, const std::string& id,
+                                  std::string_view clear,
+                                  const std::optional<std::string_view>& sealed) const {
+  // Our own JSON.dump() text: an object is "{...}" with no space around.
+  auto is_object = [](std::string_view t) {
+    return t.size() >= 2 && t.front() == '{' && t.back() == '}';
+  };
+  if (!is_object(clear)) throw Error(ErrorCode::kCorrupt, "record " + id + ": doc is not JSON");
+  if (!sealed) return std::string(clear);
+  const auto raw =
+      is_sealed(*sealed) ? crypto::unbase64(sealed->substr(kPrefix.size())) : std::nullopt;
+  const auto plain =
+      raw ? crypto::open(data_key_, *raw, aad("records", col + std::string(1, '\0') + id))
+          : std::nullopt;
+  if (!plain || !is_object(*plain)) {
+    throw Error(ErrorCode::kCorrupt,
+                "record " + id + ": its sealed fields do not open under this server's data key");
+  }
+  if (plain->size() == 2) return std::string(clear);
+  if (clear.size() == 2) return *plain;
+  std::string out(clear.substr(0, clear.size() - 1));
+  out += ',';
+  out.append(*plain, 1, std::string::npos);
+  return out;
+}
+
 std::string Sealer::blind(const std::string& col, const std::string& key) const {
   return hex_encode(crypto::hmac_sha256(index_key_, col + std::string(1, '\0') + key));
 }

@@ -48,6 +48,12 @@ class Sealer {
   Json join_doc(const std::string& col, const std::string& id, std::string_view clear,
                 const std::optional<std::string_view>& sealed) const;
 
+  // The same doc as JSON text, joined without decoding it (a snapshot sends records as
+  // stored): `clear` and the opened sealed fields are objects split_doc wrote, with no name
+  // in common, so their members are put side by side. Throws as join_doc.
+  std::string join_doc_text(const std::string& col, const std::string& id, std::string_view clear,
+                            const std::optional<std::string_view>& sealed) const;
+
   std::string blind(const std::string& col, const std::string& key) const;
 
   // Seals these fields too from now on: a schema version published live (sync/op_upgrade.h

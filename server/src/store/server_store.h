@@ -215,6 +215,19 @@ struct RecordRow {
   RecordState state;
 };
 
+// A record as the store keeps it, not decoded (ServerStore::snapshot_records). The views are
+// valid during the call only. `doc` is every field's value (record_codec.h: cleared ones as
+// null; sealed personal fields opened and joined back in), `ver` the versions ("" = the
+// version most fields share), del_hlc 0 = no tombstone.
+struct StoredRecord {
+  std::string_view scope;
+  std::string_view id;
+  std::string_view doc;
+  std::string_view ver;
+  int64_t del_hlc = 0;
+  std::string_view del_dev;
+};
+
 // One write transaction. Everything done through it becomes visible atomically at
 // commit(); destroying it without commit() rolls everything back. Not thread-safe: use it
 // from the thread that began it. Throws Error(kStorage) on database failures.
@@ -391,6 +404,15 @@ class ServerStore {
   virtual std::vector<RecordRow> list_records(const std::string& col,
                                               const std::string& scope_prefix,
                                               const std::string& after_id, size_t limit) = 0;
+  // A snapshot's records (sync/snapshot.cpp): those of `col` under scope_prefix ("" = all,
+  // deleted ones included) after (after_scope, after_id) - ("", "") = from the start - in
+  // (scope, id) order, at most `limit`; calls fn for each until it returns false. Read
+  // through the region index (records by (col, scope, id)), so the cost follows the
+  // records read, not the collection.
+  virtual void snapshot_records(const std::string& col, const std::string& scope_prefix,
+                                const std::string& after_scope, const std::string& after_id,
+                                size_t limit,
+                                const std::function<bool(const StoredRecord&)>& fn) = 0;
   virtual std::optional<RecordState> get_record(const std::string& col, const std::string& id) = 0;
   // Calls fn(scope, doc_json_text) for every live record of `col` under scope_prefix. A
   // store that seals personal data (SqliteServerStore::seal_personal_data) gives only the

@@ -114,6 +114,50 @@ std::vector<RecordRow> SqliteServerStore::list_records(const std::string& col,
   return out;
 }
 
+void SqliteServerStore::snapshot_records(const std::string& col, const std::string& scope_prefix,
+                                         const std::string& after_scope,
+                                         const std::string& after_id, size_t limit,
+                                         const std::function<bool(const StoredRecord&)>& fn) {
+  Impl::Lease lease(*impl_);
+  // A range of the region index (col, scope, id), read in its order: no sort, and no row
+  // outside the region is looked at (records_region in sqlite_rows.h).
+  const bool bounded = !scope_prefix.empty();
+  auto& st = lease.db().prepare(
+      std::string("SELECT scope, id, doc, ver, del_hlc, del_dev, sealed FROM records "
+                  "INDEXED BY records_region WHERE col=?1 AND (scope, id) > (?2, ?3)") +
+      (bounded ? " AND scope<?5" : "") + " ORDER BY scope, id LIMIT ?4");
+  ResetOnExit r{st};
+  // From the start: every scope at or above the prefix (and any id). Copies: the caller's
+  // cursor strings change while the rows are read (fn), and a static bind would follow them.
+  const bool from_start = after_scope.empty() && after_id.empty();
+  const std::string low_scope = from_start ? scope_prefix : after_scope;
+  const std::string low_id = from_start ? std::string() : after_id;
+  st.bind_static(1, col);
+  st.bind_static(2, low_scope);
+  st.bind_static(3, low_id);
+  st.bind(4, static_cast<int64_t>(limit));
+  const std::string end = prefix_end(scope_prefix);
+  if (bounded) st.bind_static(5, end);
+  const Sealer* sealer = impl_->sealer.get();
+  std::string joined;
+  while (st.step()) {
+    StoredRecord rec;
+    rec.scope = st.column_view(0);
+    rec.id = st.column_view(1);
+    rec.doc = st.column_view(2);
+    if (sealer) {
+      std::optional<std::string_view> sealed;
+      if (!st.column_is_null(6)) sealed = st.column_view(6);
+      joined = sealer->join_doc_text(col, std::string(rec.id), rec.doc, sealed);
+      rec.doc = joined;
+    }
+    rec.ver = st.column_view(3);
+    rec.del_hlc = st.column_int(4);
+    rec.del_dev = st.column_view(5);
+    if (!fn(rec)) break;
+  }
+}
+
 std::optional<RecordState> SqliteServerStore::get_record(const std::string& col,
                                                          const std::string& id) {
   Impl::Lease lease(*impl_);

@@ -5,10 +5,14 @@
 //   - "ops": one "rec" op per record of the device's regions (deleted ones with their
 //     tombstone), the form region-move notices already have: devices apply it as a join
 //     of every field register and the tombstone (engine/src/changeset/changeset.cpp);
-//   - "next": base64url("s1:<epoch>:<horizon>:<k>:<after id>") while records remain (k: the
-//     (collection, region prefix) pair being sent, after id: the last record sent of it),
-//     then a log cursor at the horizon (encode_cursor), with "more": true, so the device
-//     goes on pulling the log from there with nothing else to know.
+//   - "next": base64url("s2:<epoch>:<horizon>:<k>:<n>:<scope><id>") while records remain
+//     (k: the (collection, region prefix) pair being sent; the last record sent of it, by
+//     its scope - n bytes - and id), then a log cursor at the horizon (encode_cursor), with
+//     "more": true, so the device goes on pulling the log from there with nothing else to
+//     know. An "s1:" cursor (after <id>: pages by id, before the region index) restarts its
+//     pair from the beginning: some records come twice, which the join absorbs.
+// Records are read by (collection, scope, id) through the region index (ServerStore::
+// snapshot_records), so a page costs what it sends, not the collection.
 // The horizon is ServerStore::log_horizon(), taken before the first page is read: every op
 // at or below it is in the records any later page reads, every op above it comes from the
 // log afterwards (some twice, when a page was read after it): "never skips, may repeat",
@@ -19,25 +23,30 @@
 #include <optional>
 
 #include "common/encoding.h"
+#include "lumbung/changeset.h"
 #include "lumbung/tuning.h"
+#include "store/record_codec.h"
 #include "sync/sync_service.h"
 
 namespace lumbung::server {
 namespace {
 
-constexpr const char* kSnapshotTag = "s1:";
-constexpr size_t kMaxSnapshotCursor = 400;  // base64url text: an id of up to ~250 bytes
+constexpr const char* kSnapshotTag = "s2:";
+constexpr const char* kOldSnapshotTag = "s1:";  // paged by id (before the region index)
+constexpr size_t kMaxSnapshotCursor = 600;      // base64url text: scope and id, ~440 bytes
 
 struct SnapshotCursor {
   std::string epoch;
   uint64_t horizon = 0;
   size_t part = 0;
-  std::string after;
+  std::string after_scope;  // the last record sent of the part: (scope, id)
+  std::string after_id;
 };
 
 std::string encode_snapshot(const SnapshotCursor& c) {
   return base64url_encode(kSnapshotTag + c.epoch + ":" + std::to_string(c.horizon) + ":" +
-                          std::to_string(c.part) + ":" + c.after);
+                          std::to_string(c.part) + ":" + std::to_string(c.after_scope.size()) +
+                          ":" + c.after_scope + c.after_id);
 }
 
 uint64_t digits(std::string_view s) {
@@ -60,7 +69,13 @@ SnapshotCursor decode_snapshot(const std::string& text) {
   c.epoch = raw->substr(3, a - 3);
   c.horizon = digits(std::string_view(*raw).substr(a + 1, b - a - 1));
   c.part = static_cast<size_t>(digits(std::string_view(*raw).substr(b + 1, d - b - 1)));
-  c.after = raw->substr(d + 1);
+  if (raw->compare(0, 3, kOldSnapshotTag) == 0) return c;  // its part again from the start
+  const size_t e = raw->find(':', d + 1);
+  if (e == std::string::npos) throw Error(ErrorCode::kInvalidArgument, "malformed cursor");
+  const uint64_t n = digits(std::string_view(*raw).substr(d + 1, e - d - 1));
+  if (n > raw->size() - e - 1) throw Error(ErrorCode::kInvalidArgument, "malformed cursor");
+  c.after_scope = raw->substr(e + 1, n);
+  c.after_id = raw->substr(e + 1 + n);
   return c;
 }
 
@@ -120,12 +135,56 @@ std::string rec_op(const RecordRow& r, bool compact) {
       .dump();
 }
 
+// The compact "rec" op straight from the stored text (record_codec.h): the doc goes out as
+// stored - the server wrote it with encode_doc, and the store joined any sealed fields back
+// in as text - and only the versions are decoded (for the op's hlc; a few entries), their
+// shared "" becoming the op's "*". The same record as rec_op(.., true) gives, in other words:
+// "*" may name a version only one field has, which the device reads the same way.
+std::string rec_op_stored(const std::string& col, const StoredRecord& r) {
+  if (r.doc.size() < 2 || r.doc.front() != '{' || r.doc.back() != '}') {
+    throw Error(ErrorCode::kCorrupt, "record " + std::string(r.id) + ": doc is not an object");
+  }
+  Json ver = Json::parse(r.ver, nullptr, false);
+  if (!ver.is_object()) {
+    throw Error(ErrorCode::kCorrupt, "record " + std::string(r.id) + ": versions are not JSON");
+  }
+  uint64_t hlc = 1;
+  for (const auto& [_, v] : ver.items()) hlc = std::max(hlc, decode_version(v).hlc);
+  if (auto shared = ver.find(""); shared != ver.end()) {
+    Json v = std::move(*shared);
+    ver.erase(shared);
+    ver["*"] = std::move(v);
+  }
+  std::string tombstone = "null";
+  if (r.del_hlc > 0) {
+    tombstone = encode_version(Version{static_cast<uint64_t>(r.del_hlc), std::string(r.del_dev)})
+                    .dump();
+    hlc = std::max(hlc, static_cast<uint64_t>(r.del_hlc));
+  }
+  std::string out = "{\"seq\":1,\"col\":" + codec::json_quote(col) +
+                    ",\"id\":" + codec::json_quote(std::string(r.id)) +
+                    ",\"hlc\":" + std::to_string(hlc) + ",\"dev\":" +
+                    codec::json_quote(kServerDevice) + ",\"rec\":{\"fields\":";
+  out += r.doc;
+  out += ",\"versions\":" + ver.dump() + ",\"tombstone\":" + tombstone + "}}";
+  return out;
+}
+
+// The record as rec_op gives it, from the stored text (snapshot=1: every field's version).
+std::string rec_op_decoded(const std::string& col, const StoredRecord& r) {
+  RecordRow row;
+  row.collection = col;
+  row.id = std::string(r.id);
+  row.state = codec::decode_state(r.doc, r.ver, r.del_hlc, r.del_dev);
+  return rec_op(row, false);
+}
+
 }  // namespace
 
 bool is_snapshot_cursor(const std::string& text) {
   if (text.empty() || text.size() > kMaxSnapshotCursor) return false;
   const auto raw = base64url_decode(text);
-  return raw && raw->compare(0, 3, kSnapshotTag) == 0;
+  return raw && (raw->compare(0, 3, kSnapshotTag) == 0 || raw->compare(0, 3, kOldSnapshotTag) == 0);
 }
 
 std::string SyncService::pull_snapshot(const Principal& device, const std::string& text,
@@ -136,7 +195,7 @@ std::string SyncService::pull_snapshot(const Principal& device, const std::strin
   // the device took from it may hold writes this history lacks, so it starts again as a
   // replay ("reset": the device drops what others wrote and takes the records anew).
   const bool reset = !text.empty() && c.epoch != epoch();
-  if (text.empty() || reset) c = SnapshotCursor{epoch(), store_.log_horizon(), 0, ""};
+  if (text.empty() || reset) c = SnapshotCursor{epoch(), store_.log_horizon(), 0, "", ""};
   if (limit == 0 || limit > kPullPageOps) limit = kPullPageOps;
   // As a log page: the ops' text within max_bytes (at least one op), see pull().
   if (max_bytes > 0) max_bytes = std::clamp(max_bytes, kPullMinPageBytes, kPullMaxPageBytes);
@@ -146,20 +205,28 @@ std::string SyncService::pull_snapshot(const Principal& device, const std::strin
   bool full = false;
   while (c.part < parts.size() && sent < limit && !full) {
     const size_t want = limit - sent;
-    const auto rows = store_.list_records(parts[c.part].first, parts[c.part].second, c.after, want);
-    for (const RecordRow& r : rows) {
-      std::string op = rec_op(r, compact);
-      if (sent > 0 && max_bytes > 0 && ops.size() + 1 + op.size() > max_bytes) {
-        full = true;
-        break;
-      }
-      if (sent++) ops += ',';
-      ops += op;
-      c.after = r.id;
-    }
-    if (!full && rows.size() < want) {
+    const std::string& col = parts[c.part].first;
+    size_t read = 0;
+    store_.snapshot_records(col, parts[c.part].second, c.after_scope, c.after_id, want,
+                            [&](const StoredRecord& r) {
+                              ++read;
+                              std::string op = compact ? rec_op_stored(col, r)
+                                                       : rec_op_decoded(col, r);
+                              if (sent > 0 && max_bytes > 0 &&
+                                  ops.size() + 1 + op.size() > max_bytes) {
+                                full = true;
+                                return false;
+                              }
+                              if (sent++) ops += ',';
+                              ops += op;
+                              c.after_scope = std::string(r.scope);
+                              c.after_id = std::string(r.id);
+                              return true;
+                            });
+    if (!full && read < want) {
       ++c.part;
-      c.after.clear();
+      c.after_scope.clear();
+      c.after_id.clear();
     }
   }
   const bool done = c.part >= parts.size();
