@@ -74,10 +74,10 @@ std::string encode_op_text(const Op& op, bool with_device, std::string_view set_
 
 // CHANGE-SET FORMAT v2 (docs/PROTOCOL.md "Change-set format v2"): the same documents as v1
 // (a pushed change set with its "report", or a pull answer with "next", "more", ...), with
-// their "ops" laid out column-wise (grouped by collection; ids as 16 bytes when they are
-// canonical lowercase UUIDs; devices and field names as dictionaries; seq and hlc as
-// deltas; each field a column, its absence marked by a bit) in CBOR, then one compressed
-// stream. It travels as Content-Type kChangesetV2MediaType with no Content-Encoding.
+// their "ops" laid out column-wise (grouped by collection; ids that are canonical
+// lowercase UUIDs as 16 bytes in one byte-plane column; devices and field names as
+// dictionaries; seq and hlc as deltas; each field a column, its absence marked by a bit)
+// in CBOR, then one compressed stream. It travels as Content-Type kChangesetV2MediaType with no Content-Encoding.
 //
 // Contract: decode_changeset_v2(encode_changeset_v2(doc)) == doc for every JSON object
 // `doc` (an op the columns do not describe exactly - an unknown member, an odd type - is
@@ -93,10 +93,11 @@ struct V2EncodeOptions {
 
 // `document` must be a JSON object (else Error(kInvalidArgument)).
 std::string encode_changeset_v2(const Json& document, const V2EncodeOptions& options = {});
-// Bounded: more than `max_output` bytes decompressed, more than max_output / 8 ops or a
-// nesting deeper than 64 is Error(kBodyTooLarge); anything malformed (bad magic, truncated,
-// garbled, counts or indexes that do not agree) is Error(kProtocol). Nothing is partially
-// returned.
+// Bounded: more than `max_output` bytes decompressed (claimed or real), a nesting deeper
+// than 64, or ops whose rebuilding would allocate more than 4 x max_output (256 bytes an
+// op plus every string copied from a dictionary) is Error(kBodyTooLarge); anything
+// malformed (bad magic, truncated, garbled, counts or indexes that do not agree) is
+// Error(kProtocol). Nothing is partially returned.
 Json decode_changeset_v2(std::string_view bytes, size_t max_output);
 // True when `bytes` begins with the v2 magic ("LBC2"; no JSON text begins so).
 bool is_changeset_v2(std::string_view bytes);
