@@ -77,7 +77,8 @@ std::string encode_op_text(const Op& op, bool with_device, std::string_view set_
 // their "ops" laid out column-wise (grouped by collection; ids that are canonical
 // lowercase UUIDs as 16 bytes in one byte-plane column; devices and field names as
 // dictionaries; seq and hlc as deltas; each field a column, its absence marked by a bit)
-// in CBOR, then one compressed stream. It travels as Content-Type kChangesetV2MediaType with no Content-Encoding.
+// in CBOR, then one compressed stream. It travels as Content-Type kChangesetV2MediaType
+// with no Content-Encoding.
 //
 // Contract: decode_changeset_v2(encode_changeset_v2(doc)) == doc for every JSON object
 // `doc` (an op the columns do not describe exactly - an unknown member, an odd type - is
