@@ -11,6 +11,12 @@
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 
+#ifdef LUMBUNG_TEST_POSTGRES
+#include <libpq-fe.h>
+
+#include "support/pg_cluster.h"
+#endif
+
 namespace lumbung::test::restore {
 
 using json = nlohmann::json;
@@ -18,7 +24,46 @@ namespace fs = std::filesystem;
 
 inline Json konawe(int serial) { return test::konawe_enrolment(serial); }
 
+#ifdef LUMBUNG_TEST_POSTGRES
+// Runs `sql` as the cluster's superuser on its maintenance database.
+inline void pg_admin(const std::string& sql) {
+  PGconn* c = PQconnectdb(PgCluster::shared().url("postgres").c_str());
+  REQUIRE(PQstatus(c) == CONNECTION_OK);
+  PGresult* r = PQexec(c, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  INFO(sql << ": " << PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+  REQUIRE(ok);
+}
 
+// The operator's backup and restore of the server's PostgreSQL database (the server
+// stopped for both): a copy made with CREATE DATABASE ... TEMPLATE, and the database
+// dropped and made again from that copy, in the same cluster - what a pg_dump and a
+// pg_restore into a new database also give.
+class Backup {
+ public:
+  explicit Backup(ServerFixture& f) : f_(f), port_(f.server().port()) {
+    const std::string& url = f.db_url();  // postgresql://lumbung@/<db>?host=...
+    const auto at = url.find("@/") + 2;
+    db_ = url.substr(at, url.find('?') - at);
+    f_.stop();
+    pg_admin("CREATE DATABASE " + db_ + "_bak TEMPLATE " + db_);
+    f_.start(port_);
+  }
+  void restore() {
+    f_.stop();
+    pg_admin("DROP DATABASE " + db_);
+    pg_admin("CREATE DATABASE " + db_ + " TEMPLATE " + db_ + "_bak");
+    f_.start(port_);
+  }
+
+ private:
+  ServerFixture& f_;
+  uint16_t port_;
+  std::string db_;  // letters and digits (PgCluster::create_database): nothing to quote
+};
+#else
 // The operator's backup and restore of the server's database (the server stopped for both).
 class Backup {
  public:
@@ -45,6 +90,7 @@ class Backup {
   fs::path db_, copy_;
   uint16_t port_;
 };
+#endif
 
 // The server's live records as id -> fields (what a replica's contents() gives).
 inline std::map<std::string, Json> server_contents(ServerFixture& f, const std::string& reviewer) {

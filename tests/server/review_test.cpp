@@ -182,16 +182,20 @@ TEST_CASE("keeping the delete of an edit-or-delete entry opens entries only for 
   Device a = f.device("dev-a", {"7402"});
   Device b = f.device("dev-b", {"7402"});
   const std::string reviewer = f.reviewer();
-  const uint64_t h0 = hlc_now();
-  const json created = json::array({h0, "dev-a"});
-  const json deleted = json::array({h0 + 10, "dev-a"});
+  // Each device's versions rise with its seq, as a device's clock gives them (a server
+  // re-stamps an op below its device's previous one: docs/PROTOCOL.md).
+  uint64_t h = hlc_now();
+  json created, deleted;
   for (const char* id : {"rec-1", "rec-2"}) {
-    REQUIRE(f.push(a, json::array({make_op(a.next_seq++, id, h0, konawe_record_1())})).status ==
+    h += 100;
+    created = json::array({h, "dev-a"});
+    deleted = json::array({h + 10, "dev-a"});
+    REQUIRE(f.push(a, json::array({make_op(a.next_seq++, id, h, konawe_record_1())})).status ==
             200);
-    REQUIRE(f.push(a, json::array({make_delete(a.next_seq++, id, h0 + 10, created)})).status ==
+    REQUIRE(f.push(a, json::array({make_delete(a.next_seq++, id, h + 10, created)})).status ==
             200);
     // b had not seen the delete: its edit of the phone opens an edit/delete entry.
-    auto pb = f.push(b, json::array({make_op(b.next_seq++, id, h0 + 20,
+    auto pb = f.push(b, json::array({make_op(b.next_seq++, id, h + 20,
                                              json{{"phone", "082222222222"}},
                                              json{{"phone", created}})}));
     REQUIRE(pb.status == 200);
@@ -200,7 +204,7 @@ TEST_CASE("keeping the delete of an edit-or-delete entry opens entries only for 
   // rec-2 only: b then sees the delete and edits the income anyway (an informed revive: no
   // entry) - a write the phone's entry never showed.
   auto informed = f.push(
-      b, json::array({make_op(b.next_seq++, "rec-2", h0 + 30, json{{"monthly_income", 5100000}},
+      b, json::array({make_op(b.next_seq++, "rec-2", h + 30, json{{"monthly_income", 5100000}},
                               json{{"monthly_income", created}, {"*", deleted}})}));
   REQUIRE(informed.status == 200);
   REQUIRE(informed.json()["conflicts"] == 0);

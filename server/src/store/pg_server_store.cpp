@@ -20,21 +20,37 @@ namespace {
 // transaction that a reader must not wait behind.
 constexpr size_t kPoolConnections = 6;
 
-// The PostgreSQL cluster and timeline this database lives on now, or "" if the server role
-// may not read them (pg_control_* need pg_monitor or superuser): then a restore is not
-// detected and the database keeps its one epoch.
+// Which copy of the data this is: the PostgreSQL cluster and timeline it lives on ("" if
+// the server role may not read them: pg_control_* need pg_monitor or superuser), then the
+// database's oid and the oplog table's. A restore in the same cluster makes a new database
+// (CREATE DATABASE ... TEMPLATE, pg_restore into a new database: a new database oid) or
+// new tables (pg_restore --clean: a new table oid), so it starts a new history too; a
+// restart keeps all four. (pg_upgrade keeps relation oids but makes a new cluster.)
 std::string cluster_identity(Conn& c) {
+  std::string control;
   c.run("SAVEPOINT cluster_id");
   try {
     auto r = c.exec(
         "SELECT s.system_identifier::text || ':' || k.timeline_id::text "
         "FROM pg_control_system() s, pg_control_checkpoint() k");
     c.run("RELEASE SAVEPOINT cluster_id");
-    return r.text(0, 0);
+    control = r.text(0, 0);
   } catch (const Error&) {
     c.run("ROLLBACK TO SAVEPOINT cluster_id");
-    return std::string();
   }
+  auto r = c.exec(
+      "SELECT d.oid::text || ':' || 'oplog'::regclass::oid::text FROM pg_database d "
+      "WHERE d.datname = current_database()");
+  return control + ':' + r.text(0, 0);
+}
+
+// Epochs recorded before the identity named the database and oplog oids hold only
+// "<system>:<timeline>" (or ""): the same copy if that part matches.
+bool same_copy(const std::string& recorded, const std::string& now) {
+  if (recorded == now) return true;
+  const auto oids = now.rfind(':', now.rfind(':') - 1);  // before "<db oid>:<oplog oid>"
+  return recorded.find(':') == recorded.rfind(':') && now.compare(0, oids, recorded) == 0 &&
+         oids == recorded.size();
 }
 
 // Creates the tables (idempotent) and returns every epoch, oldest first, the last being
@@ -49,8 +65,11 @@ std::vector<std::pair<Epoch, uint64_t>> open_schema(Conn& c, bool& restored) {
                  static_cast<unsigned long long>(n));
   }
   const std::string cluster = cluster_identity(c);
-  auto last = c.exec("SELECT cluster FROM epochs ORDER BY start_pos DESC LIMIT 1");
-  if (last.rows() == 0 || last.text(0, 0) != cluster) {
+  auto last = c.exec("SELECT id, cluster FROM epochs ORDER BY start_pos DESC LIMIT 1");
+  if (last.rows() > 0 && last.text(0, 1) != cluster && same_copy(last.text(0, 1), cluster)) {
+    // Recorded by an older server: the same copy, named as it is named now.
+    c.exec("UPDATE epochs SET cluster=$2 WHERE id=$1", {last.text(0, 0), cluster});
+  } else if (last.rows() == 0 || last.text(0, 1) != cluster) {
     restored = last.rows() > 0;
     // A new history: positions continue above every existing one. Later transactions have
     // larger xids, so pos_of(offset, their xid, n) >= start_pos.
