@@ -32,8 +32,8 @@ class Tap final : public Transport {
     }
     HttpResponse resp = inner_.send(r);
     auto it = resp.headers.find("content-type");
-    seen.push_back({r.target.substr(0, 8), type, it == resp.headers.end() ? "" : it->second,
-                    resp.status});
+    seen.push_back(
+        {r.target.substr(0, 8), type, it == resp.headers.end() ? "" : it->second, resp.status});
     return resp;
   }
   struct Seen {
@@ -92,7 +92,8 @@ TEST_CASE("a v2 laptop and a v1 laptop exchange records through one server") {
   ServerFixture f;
   Device a(f, "laptop-v2", 0), b(f, "laptop-v1", 1);
   std::vector<std::string> ids;
-  for (int i = 1; i <= 4; ++i) ids.push_back(a.store->create("enrolment", test::konawe_enrolment(i)));
+  for (int i = 1; i <= 4; ++i)
+    ids.push_back(a.store->create("enrolment", test::konawe_enrolment(i)));
   a.store->update("enrolment", ids[0], Json{{"phone", "081200000001"}});
   a.store->remove("enrolment", ids[1]);
   const std::string mine = b.store->create("enrolment", test::konawe_enrolment(10));
@@ -155,8 +156,9 @@ TEST_CASE("the server refuses bad v2 pushes like bad v1 bodies and changes nothi
   v2.token = d.token;
   v2.content_type = kChangesetV2MediaType;
   const Json doc{{"device", d.id},
-                 {"ops", {test::make_op(1, "0193a6c2-7d1e-7000-8000-00000000000a",
-                                        test::hlc_now(), test::konawe_record_1())}}};
+                 {"ops",
+                  {test::make_op(1, "0193a6c2-7d1e-7000-8000-00000000000a", test::hlc_now(),
+                                 test::konawe_record_1())}}};
   const std::string good = encode_changeset_v2(doc);
   std::string garbled = good;
   garbled[good.size() / 2] ^= 0x5A;

@@ -2,6 +2,7 @@
 // op member v1 carries, and clean refusals of truncated, garbled and oversized input.
 #include <doctest/doctest.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <random>
 
@@ -54,10 +55,9 @@ std::string frame(const Json& payload) {
 }
 
 bool same_op(const Op& a, const Op& b) {
-  return a.seq == b.seq && a.collection == b.collection && a.id == b.id &&
-         a.version == b.version && a.is_delete == b.is_delete && a.set == b.set &&
-         a.base == b.base && a.record == b.record && a.gone == b.gone &&
-         a.refusal == b.refusal && a.schema_version == b.schema_version &&
+  return a.seq == b.seq && a.collection == b.collection && a.id == b.id && a.version == b.version &&
+         a.is_delete == b.is_delete && a.set == b.set && a.base == b.base && a.record == b.record &&
+         a.gone == b.gone && a.refusal == b.refusal && a.schema_version == b.schema_version &&
          a.retired == b.retired;
 }
 
@@ -73,7 +73,7 @@ TEST_CASE("v2 carries every op member of v1 exactly") {
   set.id = kUuid;
   set.version = {(uint64_t{1733300000000} << 16) | 3, "dev-a"};
   set.set = {{"phone", "081234567890"}, {"income", 2500000}, {"address", nullptr},
-             {"ratio", 0.25},          {"ok", true},        {"kids", Json::array({{{"n", "A"}}})}};
+             {"ratio", 0.25},           {"ok", true},        {"kids", Json::array({{{"n", "A"}}})}};
   set.base = {{"phone", Version{100, "dev-b"}}, {"*", Version{99, "dev-c"}}};
   set.schema_version = 3;
   Op del = set;
@@ -92,7 +92,7 @@ TEST_CASE("v2 carries every op member of v1 exactly") {
   Op odd_id = set;
   odd_id.seq = 5;
   odd_id.id = "0193A6C2-7D1E-7000-8000-00000000000A";  // uppercase: travels as text
-  Op other = set;  // another collection, interleaved
+  Op other = set;                                      // another collection, interleaved
   other.seq = 6;
   other.collection = "household";
   other.id = "hh-1";
@@ -120,26 +120,47 @@ TEST_CASE("v2 carries every op member of v1 exactly") {
   for (const Op* op : {&set, &del, &other}) page_ops.push_back(encode_op(*op, true));
   page_ops[0]["ret"] = {{"old_field", "x"}};
   const uint64_t h = set.version.hlc + 10;
-  page_ops.push_back({{"seq", 7}, {"col", "enrolment"}, {"id", kUuid}, {"hlc", h},
+  page_ops.push_back({{"seq", 7},
+                      {"col", "enrolment"},
+                      {"id", kUuid},
+                      {"hlc", h},
                       {"dev", "server"},
-                      {"rec", {{"fields", {{"name", "Siti"}, {"phone", nullptr}}},
-                               {"versions", {{"name", {h - 5, "dev-b"}}, {"*", {h - 9, "dev-a"}}}},
-                               {"tombstone", nullptr}}}});
-  page_ops.push_back({{"seq", 8}, {"col", "enrolment"}, {"id", "r-2"}, {"hlc", h + 1},
+                      {"rec",
+                       {{"fields", {{"name", "Siti"}, {"phone", nullptr}}},
+                        {"versions", {{"name", {h - 5, "dev-b"}}, {"*", {h - 9, "dev-a"}}}},
+                        {"tombstone", nullptr}}}});
+  page_ops.push_back({{"seq", 8},
+                      {"col", "enrolment"},
+                      {"id", "r-2"},
+                      {"hlc", h + 1},
                       {"dev", "server"},
-                      {"rec", {{"fields", Json::object()},
-                               {"versions", Json::object()},
-                               {"tombstone", {h - 2, "dev-c"}}}}});
-  page_ops.push_back(
-      {{"seq", 9}, {"col", "enrolment"}, {"id", kUuid}, {"hlc", h + 2}, {"dev", "server"},
-       {"gone", true}});
-  page_ops.push_back({{"seq", 10}, {"col", "enrolment"}, {"id", kUuid}, {"hlc", h + 3},
+                      {"rec",
+                       {{"fields", Json::object()},
+                        {"versions", Json::object()},
+                        {"tombstone", {h - 2, "dev-c"}}}}});
+  page_ops.push_back({{"seq", 9},
+                      {"col", "enrolment"},
+                      {"id", kUuid},
+                      {"hlc", h + 2},
+                      {"dev", "server"},
+                      {"gone", true}});
+  page_ops.push_back({{"seq", 10},
+                      {"col", "enrolment"},
+                      {"id", kUuid},
+                      {"hlc", h + 3},
                       {"dev", "server"},
                       {"refused",
-                       {{"device", "dev-a"}, {"seq", 4}, {"code", "validation"},
-                        {"field", "nik"}, {"message", "not 16 digits"}}}});
-  const Json page{{"ops", page_ops}, {"next", "c:42"}, {"more", true}, {"reset", false},
-                  {"server_time_ms", 1733300000123}, {"schema_version", 2}};
+                       {{"device", "dev-a"},
+                        {"seq", 4},
+                        {"code", "validation"},
+                        {"field", "nik"},
+                        {"message", "not 16 digits"}}}});
+  const Json page{{"ops", page_ops},
+                  {"next", "c:42"},
+                  {"more", true},
+                  {"reset", false},
+                  {"server_time_ms", 1733300000123},
+                  {"schema_version", 2}};
   check_round_trip(page);
   const Json back = decode_changeset_v2(encode_changeset_v2(page), kCap);
   for (size_t i = 0; i < page_ops.size(); ++i) {
@@ -170,14 +191,22 @@ TEST_CASE("v2 round-trips random documents") {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   auto value = [&]() -> Json {
     switch (pick(8)) {
-      case 0: return nullptr;
-      case 1: return pick(2) == 0;
-      case 2: return static_cast<int64_t>(rng()) >> pick(64);
-      case 3: return rng() >> pick(64);
-      case 4: return static_cast<double>(rng() % 100000) / 7.0;
-      case 5: return std::string(static_cast<size_t>(pick(20)), static_cast<char>('a' + pick(26)));
-      case 6: return Json::array({pick(100), "x"});
-      default: return Json{{"k", pick(5)}, {"l", Json::array()}};
+      case 0:
+        return nullptr;
+      case 1:
+        return pick(2) == 0;
+      case 2:
+        return static_cast<int64_t>(rng()) >> pick(64);
+      case 3:
+        return rng() >> pick(64);
+      case 4:
+        return static_cast<double>(rng() % 100000) / 7.0;
+      case 5:
+        return std::string(static_cast<size_t>(pick(20)), static_cast<char>('a' + pick(26)));
+      case 6:
+        return Json::array({pick(100), "x"});
+      default:
+        return Json{{"k", pick(5)}, {"l", Json::array()}};
     }
   };
   const char* fields[] = {"name", "nik", "phone", "birth_date", "village", "*", "a b"};
@@ -199,14 +228,22 @@ TEST_CASE("v2 round-trips random documents") {
       Json versions = Json::object();
       for (int f = pick(4); f > 0; --f) versions[fields[pick(7)]] = version();
       switch (pick(6)) {
-        case 0: op["del"] = true; break;
+        case 0:
+          op["del"] = true;
+          break;
         case 1:
-          op["rec"] = {{"fields", members}, {"versions", versions},
+          op["rec"] = {{"fields", members},
+                       {"versions", versions},
                        {"tombstone", pick(2) ? Json(nullptr) : version()}};
           break;
-        case 2: op["gone"] = true; break;
-        case 3: op["refused"] = {{"device", "d"}, {"seq", pick(9) + 1}, {"code", "x"}}; break;
-        default: op["set"] = members;
+        case 2:
+          op["gone"] = true;
+          break;
+        case 3:
+          op["refused"] = {{"device", "d"}, {"seq", pick(9) + 1}, {"code", "x"}};
+          break;
+        default:
+          op["set"] = members;
       }
       if (pick(2) && !op.contains("rec")) op["base"] = versions;
       if (pick(30) == 0) op["unknown"] = value();
@@ -219,7 +256,10 @@ TEST_CASE("v2 round-trips random documents") {
 TEST_CASE("v2 refuses truncated and garbled input with kProtocol") {
   Json ops = Json::array();
   for (int i = 1; i <= 30; ++i) {
-    ops.push_back({{"seq", i}, {"col", "enrolment"}, {"id", kUuid}, {"hlc", 1000 + i},
+    ops.push_back({{"seq", i},
+                   {"col", "enrolment"},
+                   {"id", kUuid},
+                   {"hlc", 1000 + i},
                    {"set", {{"name", "n" + std::to_string(i)}}}});
   }
   const Json doc{{"device", "dev-a"}, {"ops", ops}};
@@ -252,8 +292,8 @@ TEST_CASE("v2 refuses truncated and garbled input with kProtocol") {
 }
 
 TEST_CASE("v2 refuses payloads whose columns do not agree") {
-  const Json group{{"c", "enrolment"}, {"n", 1}, {"k", {1}}, {"s", {1}}, {"h", {5}},
-                   {"i", {"x"}},        {"f", {"a"}}, {"p", {Json::binary({1})}},
+  const Json group{{"c", "enrolment"}, {"n", 1},     {"k", {1}},   {"s", {1}},
+                   {"h", {5}},         {"i", {"x"}}, {"f", {"a"}}, {"p", {Json::binary({1})}},
                    {"v", {{"v"}}}};
   const Json good{{"e", {{"device", "d"}}}, {"g", {group}}};
   const Json decoded = decode_changeset_v2(frame(good), kCap);
@@ -263,12 +303,12 @@ TEST_CASE("v2 refuses payloads whose columns do not agree") {
     p["g"][0][member] = value;
     return refusal(frame(p));
   };
-  CHECK(with("n", 2) == ErrorCode::kProtocol);                     // a column too short
-  CHECK(with("s", {1, 2}) == ErrorCode::kProtocol);                // a column too long
-  CHECK(with("k", {4096}) == ErrorCode::kProtocol);                // no such kind
-  CHECK(with("k", {1 | 512}) == ErrorCode::kProtocol);             // whole and columns at once
-  CHECK(with("k", {1 | 256}) == ErrorCode::kProtocol);             // "dev" but no "d" column
-  CHECK(with("p", {Json::binary({2})}) == ErrorCode::kProtocol);   // bit beyond "f"
+  CHECK(with("n", 2) == ErrorCode::kProtocol);                    // a column too short
+  CHECK(with("s", {1, 2}) == ErrorCode::kProtocol);               // a column too long
+  CHECK(with("k", {4096}) == ErrorCode::kProtocol);               // no such kind
+  CHECK(with("k", {1 | 512}) == ErrorCode::kProtocol);            // whole and columns at once
+  CHECK(with("k", {1 | 256}) == ErrorCode::kProtocol);            // "dev" but no "d" column
+  CHECK(with("p", {Json::binary({2})}) == ErrorCode::kProtocol);  // bit beyond "f"
   CHECK(with("p", {Json::binary({1, 0})}) == ErrorCode::kProtocol);
   CHECK(with("i", {5}) == ErrorCode::kProtocol);
   CHECK(with("i", {nullptr}) == ErrorCode::kProtocol);  // a UUID that "iu" does not hold
@@ -276,7 +316,7 @@ TEST_CASE("v2 refuses payloads whose columns do not agree") {
   CHECK(with("iu", Json::binary(std::vector<uint8_t>(5, 1))) == ErrorCode::kProtocol);
   CHECK(with("v", {{"v"}, {"w"}}) == ErrorCode::kProtocol);
   CHECK(with("zz", 1) == ErrorCode::kProtocol);
-  CHECK(with("b", {{0, 1, 3}}) == ErrorCode::kProtocol);           // unused column, wrong size
+  CHECK(with("b", {{0, 1, 3}}) == ErrorCode::kProtocol);  // unused column, wrong size
   Json p = good;
   p["g"][0]["k"] = {1 | 128};
   p["g"][0]["b"] = {{0, 1, 3}};  // device 3 of an empty dictionary
@@ -325,4 +365,17 @@ TEST_CASE("v2 refuses huge claims before allocating") {
   const std::vector<uint8_t> long_array = {0xA1, 0x61, 'e', 0x9A, 0x7F, 0xFF, 0xFF, 0xFF};
   CHECK(refusal(frame(long_array, static_cast<uint32_t>(long_array.size()))) ==
         ErrorCode::kProtocol);
+}
+
+TEST_CASE("v2 refuses a zstd frame without its checksum") {
+  const auto cbor = Json::to_cbor(Json{{"e", {{"a", 1}}}});
+  std::string z(ZSTD_compressBound(cbor.size()), '\0');
+  z.resize(ZSTD_compress(z.data(), z.size(), cbor.data(), cbor.size(), 3));  // no checksum
+  std::string body = "LBC2";
+  body.push_back(2);
+  for (int b = 0; b < 4; ++b) body.push_back(static_cast<char>((cbor.size() >> (8 * b)) & 0xFF));
+  CHECK(refusal(body + z) == ErrorCode::kProtocol);
+  const std::string good = encode_changeset_v2(Json{{"a", 1}});
+  CHECK(decode_changeset_v2(good, kCap) == Json{{"a", 1}});
+  CHECK(refusal(good + good.substr(9)) == ErrorCode::kProtocol);  // a second frame after it
 }

@@ -16,8 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         lumbung::encode_changeset_v2(doc, {lumbung::V2Compression::kZstd, 1}), 1 << 22);
     if (again != doc) __builtin_trap();
   } catch (const lumbung::Error& e) {
-    if (e.code() != lumbung::ErrorCode::kProtocol &&
-        e.code() != lumbung::ErrorCode::kBodyTooLarge)
+    if (e.code() != lumbung::ErrorCode::kProtocol && e.code() != lumbung::ErrorCode::kBodyTooLarge)
       __builtin_trap();
   }
   return 0;

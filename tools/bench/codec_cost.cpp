@@ -16,8 +16,9 @@ double best_us(int reps, const std::function<void()>& f) {
   for (int i = 0; i < reps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    best = std::min(best, std::chrono::duration<double, std::micro>(
-                              std::chrono::steady_clock::now() - t0).count());
+    best = std::min(
+        best,
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
 }
@@ -45,8 +46,8 @@ nlohmann::ordered_json measure(const std::string& text, bool push, size_t n) {
   }
   const Json doc = Json::parse(text);
   const std::pair<const char*, V2EncodeOptions> codecs[] = {
-      {"v2_zlib6", {V2Compression::kZlib, 6}},  {"v2_zlib9", {V2Compression::kZlib, 9}},
-      {"v2_zstd3", {V2Compression::kZstd, 3}},  {"v2_zstd9", {V2Compression::kZstd, 9}},
+      {"v2_zlib6", {V2Compression::kZlib, 6}},   {"v2_zlib9", {V2Compression::kZlib, 9}},
+      {"v2_zstd3", {V2Compression::kZstd, 3}},   {"v2_zstd9", {V2Compression::kZstd, 9}},
       {"v2_zstd15", {V2Compression::kZstd, 15}}, {"v2_zstd19", {V2Compression::kZstd, 19}},
       {"v2_zstd22", {V2Compression::kZstd, 22}}};
   for (const auto& c : codecs) {
@@ -64,7 +65,8 @@ nlohmann::ordered_json measure(const std::string& text, bool push, size_t n) {
 
 }  // namespace
 
-nlohmann::ordered_json measure_codecs(const std::vector<WireChange>& wire, const std::string& device) {
+nlohmann::ordered_json measure_codecs(const std::vector<WireChange>& wire,
+                                      const std::string& device) {
   std::string push = "{\"device\":" + Json(device).dump() + ",\"ops\":[";
   Json pull_ops = Json::array();
   for (size_t i = 0; i < wire.size(); ++i) {

@@ -14,6 +14,7 @@ namespace lumbung::bench {
 // `wire`: a device's log as pushed (Store::pending_wire). Measures the push form (one
 // change set, the device implied) and the pull form (the same ops naming their device),
 // each as one body; CPU per record is the best of a few repetitions.
-nlohmann::ordered_json measure_codecs(const std::vector<WireChange>& wire, const std::string& device);
+nlohmann::ordered_json measure_codecs(const std::vector<WireChange>& wire,
+                                      const std::string& device);
 
 }  // namespace lumbung::bench

@@ -1,7 +1,7 @@
 // CHANGE-SET FORMAT v2 (docs/PROTOCOL.md "Change-set format v2", byte by byte).
 //
 //   "LBC2"  magic, 4 bytes
-//   u8      compression: 1 = zlib stream (RFC 1950), 2 = zstd frame(s) (RFC 8878)
+//   u8      compression: 1 = zlib stream (RFC 1950), 2 = one zstd frame with checksum (RFC 8878)
 //   u32 LE  size of the CBOR payload once decompressed
 //   ...     the compressed CBOR (RFC 8949) payload, a map:
 //     "e": the v1 document without its "ops" (the envelope: device, report, next, ...)
@@ -32,29 +32,14 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "common/gzip.h"
+#include "changeset/changeset_v2_format.h"
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
 
 namespace lumbung {
 namespace {
 
-constexpr char kMagic[4] = {'L', 'B', 'C', '2'};
-constexpr size_t kHeaderBytes = 9;
-constexpr int kMaxDepth = 64;
-
-enum Kind : uint64_t {
-  kSet = 1, kDel = 2, kRec = 4, kGone = 8, kRefused = 16,
-  kSv = 32, kRet = 64, kBase = 128, kDev = 256, kRaw = 512,
-};
-constexpr uint64_t kAllKinds = 1023;
-
-[[noreturn]] void bad(const std::string& what) {
-  throw Error(ErrorCode::kProtocol, "invalid change set v2: " + what);
-}
-[[noreturn]] void too_large(const std::string& what) {
-  throw Error(ErrorCode::kBodyTooLarge, "change set v2 too large: " + what);
-}
+using namespace v2_detail;
 
 int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -78,17 +63,6 @@ bool uuid_to_bytes(const std::string& s, std::vector<uint8_t>* out) {
     i += 2;
   }
   return true;
-}
-
-std::string uuid_from_bytes(const std::vector<uint8_t>& b) {
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(hex[b[i] >> 4]);
-    s.push_back(hex[b[i] & 15]);
-  }
-  return s;
 }
 
 bool is_version(const Json& v) {
@@ -129,19 +103,28 @@ uint64_t classify(const Json& op) {
     const std::string& k = item.key();
     const Json& v = item.value();
     if (k == "seq" || k == "hlc" || k == "col" || k == "id") continue;
-    if (k == "dev" && v.is_string()) kind |= kDev;
-    else if (k == "set" && v.is_object()) kind |= kSet;
-    else if (k == "del" && v == Json(true)) kind |= kDel;
-    else if (k == "gone" && v == Json(true)) kind |= kGone;
-    else if (k == "sv" && v.is_number_unsigned()) kind |= kSv;
-    else if (k == "ret") kind |= kRet;
-    else if (k == "refused") kind |= kRefused;
-    else if (k == "base" && is_version_map(v)) kind |= kBase;
+    if (k == "dev" && v.is_string())
+      kind |= kDev;
+    else if (k == "set" && v.is_object())
+      kind |= kSet;
+    else if (k == "del" && v == Json(true))
+      kind |= kDel;
+    else if (k == "gone" && v == Json(true))
+      kind |= kGone;
+    else if (k == "sv" && v.is_number_unsigned())
+      kind |= kSv;
+    else if (k == "ret")
+      kind |= kRet;
+    else if (k == "refused")
+      kind |= kRefused;
+    else if (k == "base" && is_version_map(v))
+      kind |= kBase;
     else if (k == "rec" && v.is_object() && v.size() == 3 && v.contains("fields") &&
              v["fields"].is_object() && v.contains("versions") && is_version_map(v["versions"]) &&
              v.contains("tombstone") && (v["tombstone"].is_null() || is_version(v["tombstone"])))
       kind |= kRec;
-    else return kRaw;
+    else
+      return kRaw;
   }
   if ((kind & kSet) && (kind & kRec)) return kRaw;  // both would use the field rows
   return kind;
@@ -152,7 +135,7 @@ struct GroupOut {
   Json d = Json::array(), b = Json::array(), r = Json::array(), x = Json::array();
   Json sv = Json::array(), rt = Json::array(), w = Json::array();
   Dict fields;
-  std::vector<uint8_t> uuids;                // "iu", id after id (transposed at the end)
+  std::vector<uint8_t> uuids;               // "iu", id after id (transposed at the end)
   std::vector<std::vector<uint64_t>> rows;  // field indexes present, per set/rec op
   std::vector<Json> values;                 // per field: its column
   uint64_t seq = 0, hlc = 0, n = 0;
@@ -221,10 +204,9 @@ Json finish_group(const std::string& col, GroupOut& g) {
   out["c"] = col;
   out["n"] = g.n;
   out["k"] = std::move(g.k);
-  const std::pair<const char*, Json*> cols[] = {{"s", &g.s},  {"h", &g.h},   {"i", &g.i},
-                                                {"d", &g.d},  {"b", &g.b},   {"r", &g.r},
-                                                {"x", &g.x},  {"sv", &g.sv}, {"rt", &g.rt},
-                                                {"w", &g.w}};
+  const std::pair<const char*, Json*> cols[] = {
+      {"s", &g.s}, {"h", &g.h}, {"i", &g.i},   {"d", &g.d},   {"b", &g.b},
+      {"r", &g.r}, {"x", &g.x}, {"sv", &g.sv}, {"rt", &g.rt}, {"w", &g.w}};
   for (const auto& c : cols)
     if (!c.second->empty()) out[c.first] = std::move(*c.second);
   if (!g.uuids.empty()) {
@@ -254,40 +236,27 @@ std::string compress(const std::vector<uint8_t>& in, const V2EncodeOptions& o) {
   std::string out;
   if (o.compression == V2Compression::kZstd) {
     out.resize(ZSTD_compressBound(in.size()));
-    const size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), o.level);
+    // With the content checksum (XXH64, 4 bytes): a damaged body is refused, as gzip's CRC
+    // refuses a damaged v1 body, instead of decoding to other values.
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    if (!cctx) throw Error(ErrorCode::kInternal, "zstd context");
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, o.level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    const size_t n = ZSTD_compress2(cctx, out.data(), out.size(), in.data(), in.size());
+    ZSTD_freeCCtx(cctx);
     if (ZSTD_isError(n)) throw Error(ErrorCode::kInternal, "zstd compression failed");
     out.resize(n);
   } else {
     uLongf n = compressBound(static_cast<uLong>(in.size()));
     out.resize(n);
-    if (compress2(reinterpret_cast<Bytef*>(out.data()), &n, in.data(), static_cast<uLong>(in.size()),
-                  o.level) != Z_OK) {
+    if (compress2(reinterpret_cast<Bytef*>(out.data()), &n, in.data(),
+                  static_cast<uLong>(in.size()), o.level) != Z_OK) {
       throw Error(ErrorCode::kInternal, "zlib compression failed");
     }
     out.resize(n);
   }
   return out;
 }
-
-// The DOM parser, refusing nesting deeper than kMaxDepth before the recursive reader goes
-// there (CBOR is parsed recursively: depth would otherwise be bounded by the stack only).
-class DepthLimitedSax : public nlohmann::detail::json_sax_dom_parser<Json> {
- public:
-  explicit DepthLimitedSax(Json& j) : json_sax_dom_parser(j, true) {}
-  bool start_object(std::size_t n) { return deeper() && json_sax_dom_parser::start_object(n); }
-  bool start_array(std::size_t n) { return deeper() && json_sax_dom_parser::start_array(n); }
-  bool end_object() { --depth_; return json_sax_dom_parser::end_object(); }
-  bool end_array() { --depth_; return json_sax_dom_parser::end_array(); }
-  bool too_deep = false;
-
- private:
-  bool deeper() {
-    if (++depth_ <= kMaxDepth) return true;
-    too_deep = true;
-    return false;
-  }
-  int depth_ = 0;
-};
 
 }  // namespace
 
@@ -330,285 +299,6 @@ std::string encode_changeset_v2(const Json& document, const V2EncodeOptions& opt
   for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((cbor.size() >> (8 * b)) & 0xFF));
   out += compress(cbor, options);
   return out;
-}
-
-namespace {
-
-std::string inflate(std::string_view bytes, size_t max_output) {
-  if (bytes.size() < kHeaderBytes || !is_changeset_v2(bytes)) bad("no LBC2 header");
-  const auto codec = static_cast<uint8_t>(bytes[4]);
-  uint64_t size = 0;
-  for (int b = 0; b < 4; ++b) size |= uint64_t{static_cast<uint8_t>(bytes[5 + b])} << (8 * b);
-  if (size > max_output) too_large("claims " + std::to_string(size) + " bytes");
-  const std::string_view body = bytes.substr(kHeaderBytes);
-  std::string out;
-  if (codec == static_cast<uint8_t>(V2Compression::kZlib)) {
-    try {
-      out = gzip::decompress(body, size);  // kBodyTooLarge past the claimed size
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::kBodyTooLarge) throw;
-      bad("zlib stream is damaged");
-    }
-  } else if (codec == static_cast<uint8_t>(V2Compression::kZstd)) {
-    out.resize(size);  // the output never grows past the claim, whatever the frame says
-    const size_t n = ZSTD_decompress(out.data(), out.size(), body.data(), body.size());
-    if (ZSTD_isError(n)) bad("zstd stream is damaged or larger than claimed");
-    out.resize(n);
-  } else {
-    bad("unknown compression " + std::to_string(codec));
-  }
-  if (out.size() != size) bad("payload is not the size the header claims");
-  return out;
-}
-
-Json parse_cbor(const std::string& cbor) {
-  Json payload;
-  DepthLimitedSax sax(payload);
-  bool ok = false;
-  try {
-    ok = Json::sax_parse(cbor.begin(), cbor.end(), &sax, nlohmann::detail::input_format_t::cbor);
-  } catch (const Json::exception& e) {
-    if (sax.too_deep) too_large("nested deeper than " + std::to_string(kMaxDepth));
-    bad(std::string("CBOR: ") + e.what());
-  }
-  if (sax.too_deep) too_large("nested deeper than " + std::to_string(kMaxDepth));
-  if (!ok || sax.is_errored()) bad("CBOR payload is malformed");
-  return payload;
-}
-
-// What rebuilding the ops may allocate beyond the parsed payload (strings copied out of
-// the dictionaries, one object per op): capped so a small payload cannot expand without
-// bound.
-struct Budget {
-  size_t left;
-  void charge(size_t n) {
-    if (n > left) too_large("its ops expand beyond the decoder's budget");
-    left -= n;
-  }
-};
-
-// One column of a group, read front to back; it must hold exactly what the kinds need.
-struct Column {
-  Json* arr = nullptr;
-  const char* name = "";
-  size_t pos = 0;
-  Json& next() {
-    if (!arr || pos >= arr->size()) bad(std::string("column \"") + name + "\" is too short");
-    return (*arr)[pos++];
-  }
-  void finished() const {
-    if (arr && pos != arr->size()) bad(std::string("column \"") + name + "\" is too long");
-  }
-};
-
-Column column(Json& group, const char* name) {
-  Column c;
-  c.name = name;
-  auto it = group.find(name);
-  if (it == group.end()) return c;
-  if (!it->is_array()) bad(std::string("\"") + name + "\" must be an array");
-  c.arr = &*it;
-  return c;
-}
-
-uint64_t wrapping(const Json& v, const char* what) {
-  if (v.is_number_unsigned()) return v.get<uint64_t>();
-  if (v.is_number_integer()) return static_cast<uint64_t>(v.get<int64_t>());
-  bad(std::string(what) + " must be an integer");
-}
-
-const std::string& entry(const Json& dict, const Json& index, const char* what) {
-  if (!index.is_number_unsigned() || index.get<uint64_t>() >= dict.size()) {
-    bad(std::string(what) + " index out of range");
-  }
-  return dict[index.get<size_t>()].get_ref<const std::string&>();
-}
-
-Json versions(const Json& flat, uint64_t hlc, const Json& fields, const Json& devs, Budget& budget) {
-  if (!flat.is_array() || flat.size() % 3 != 0) bad("versions must be [field, dhlc, device]...");
-  Json out = Json::object();
-  for (size_t i = 0; i < flat.size(); i += 3) {
-    const std::string& name = entry(fields, flat[i], "field");
-    const std::string& dev = entry(devs, flat[i + 2], "device");
-    budget.charge(name.size() + dev.size() + 64);
-    if (out.contains(name)) bad("a version is named twice");
-    out[name] = Json::array({hlc - wrapping(flat[i + 1], "dhlc"), dev});
-  }
-  return out;
-}
-
-const Json& string_array(const Json& obj, const char* name) {
-  static const Json empty = Json::array();
-  auto it = obj.find(name);
-  if (it == obj.end()) return empty;
-  if (!it->is_array()) bad(std::string("\"") + name + "\" must be an array");
-  for (const Json& s : *it)
-    if (!s.is_string()) bad(std::string("\"") + name + "\" must hold strings");
-  return *it;
-}
-
-std::vector<Json> decode_group(Json& g, const Json& devs, Budget& budget) {
-  if (!g.is_object()) bad("a group must be a map");
-  for (const auto& item : g.items()) {
-    static const char* known[] = {"c", "n", "k", "s", "h", "i", "iu", "d", "f", "p",
-                                  "v", "b", "r", "x", "sv", "rt", "w"};
-    bool ok = false;
-    for (const char* k : known) ok = ok || item.key() == k;
-    if (!ok) bad("unknown group member \"" + item.key().substr(0, 16) + "\"");
-  }
-  if (!g.contains("c") || !g["c"].is_string()) bad("a group needs its collection \"c\"");
-  if (!g.contains("n") || !g["n"].is_number_unsigned()) bad("a group needs its count \"n\"");
-  const std::string col = g["c"].get<std::string>();
-  const uint64_t n = g["n"].get<uint64_t>();
-  budget.charge(n > budget.left / 256 ? budget.left + 1 : n * (256 + col.size()));
-  const Json& fields = string_array(g, "f");
-  Column k = column(g, "k"), s = column(g, "s"), h = column(g, "h"), id = column(g, "i"),
-         d = column(g, "d"), p = column(g, "p"), b = column(g, "b"), r = column(g, "r"),
-         x = column(g, "x"), sv = column(g, "sv"), rt = column(g, "rt"), w = column(g, "w");
-  std::vector<Column> values(fields.size());
-  if (auto v = g.find("v"); v != g.end()) {
-    if (!v->is_array() || v->size() != fields.size()) bad("\"v\" must hold one column per field");
-    for (size_t f = 0; f < fields.size(); ++f) {
-      if (!(*v)[f].is_array()) bad("a value column must be an array");
-      values[f].arr = &(*v)[f];
-      values[f].name = "v";
-    }
-  } else if (g.contains("p")) {
-    bad("\"p\" without \"v\"");
-  }
-  const size_t bitmap_bytes = (fields.size() + 7) / 8;
-  static const Json::binary_t no_uuids;
-  const Json::binary_t* uuids = &no_uuids;
-  if (auto iu = g.find("iu"); iu != g.end()) {
-    if (!iu->is_binary() || iu->get_binary().size() % 16 != 0) bad("\"iu\" must be 16n bytes");
-    uuids = &iu->get_binary();
-  }
-  const size_t uuid_count = uuids->size() / 16;
-  size_t uuid_next = 0;
-  std::vector<uint8_t> uuid(16);
-  std::vector<Json> ops;
-  ops.reserve(n);
-  uint64_t seq = 0, hlc = 0;
-  for (uint64_t j = 0; j < n; ++j) {
-    const Json& kj = k.next();
-    if (!kj.is_number_unsigned() || kj.get<uint64_t>() > kAllKinds) bad("bad op kind");
-    const uint64_t kind = kj.get<uint64_t>();
-    if (kind & kRaw) {
-      if (kind != kRaw) bad("a whole op has no other kind");
-      ops.push_back(std::move(w.next()));
-      continue;
-    }
-    if ((kind & kSet) && (kind & kRec)) bad("an op is not both set and rec");
-    seq += wrapping(s.next(), "seq delta");
-    hlc += wrapping(h.next(), "hlc delta");
-    Json op = Json::object();
-    op["seq"] = seq;
-    op["col"] = col;
-    const Json& idj = id.next();
-    if (idj.is_null()) {
-      if (uuid_next >= uuid_count) bad("\"iu\" holds fewer ids than \"i\" names");
-      for (size_t b = 0; b < 16; ++b) uuid[b] = (*uuids)[b * uuid_count + uuid_next];
-      ++uuid_next;
-      op["id"] = uuid_from_bytes(uuid);
-    } else if (idj.is_string()) {
-      op["id"] = idj;
-    } else {
-      bad("an id is null (a UUID of \"iu\") or text");
-    }
-    op["hlc"] = hlc;
-    if (kind & kDev) {
-      const std::string& dev = entry(devs, d.next(), "device");
-      budget.charge(dev.size());
-      op["dev"] = dev;
-    }
-    if (kind & kSv) {
-      Json& v = sv.next();
-      if (!v.is_number_unsigned()) bad("\"sv\" must be unsigned");
-      op["sv"] = std::move(v);
-    }
-    if (kind & kRet) op["ret"] = std::move(rt.next());
-    if (kind & kRefused) op["refused"] = std::move(x.next());
-    if (kind & kDel) op["del"] = true;
-    if (kind & kGone) op["gone"] = true;
-    if (kind & kBase) op["base"] = versions(b.next(), hlc, fields, devs, budget);
-    if (kind & (kSet | kRec)) {
-      const Json& bits = p.next();
-      if (!bits.is_binary() || bits.get_binary().size() != bitmap_bytes) bad("bad field bitmap");
-      Json row = Json::object();
-      for (size_t f = 0; f < bitmap_bytes * 8; ++f) {
-        if (!(bits.get_binary()[f / 8] & (1u << (f % 8)))) continue;
-        if (f >= fields.size()) bad("a bitmap names a field beyond \"f\"");
-        const std::string& name = fields[f].get_ref<const std::string&>();
-        budget.charge(name.size() + 32);
-        row[name] = std::move(values[f].next());
-      }
-      if (kind & kSet) {
-        op["set"] = std::move(row);
-      } else {
-        Json& rj = r.next();
-        if (!rj.is_array() || rj.size() != 2) bad("a rec entry is [versions, tombstone]");
-        Json tomb = nullptr;
-        if (!rj[1].is_null()) {
-          if (!rj[1].is_array() || rj[1].size() != 2) bad("a tombstone is [dhlc, device]");
-          const std::string& dev = entry(devs, rj[1][1], "device");
-          budget.charge(dev.size() + 64);
-          tomb = Json::array({hlc - wrapping(rj[1][0], "dhlc"), dev});
-        }
-        op["rec"] = Json{{"fields", std::move(row)},
-                         {"versions", versions(rj[0], hlc, fields, devs, budget)},
-                         {"tombstone", std::move(tomb)}};
-      }
-    }
-    ops.push_back(std::move(op));
-  }
-  for (const Column* c : {&k, &s, &h, &id, &d, &p, &b, &r, &x, &sv, &rt, &w}) c->finished();
-  for (const Column& c : values) c.finished();
-  if (uuid_next != uuid_count) bad("\"iu\" holds more ids than \"i\" names");
-  return ops;
-}
-
-}  // namespace
-
-Json decode_changeset_v2(std::string_view bytes, size_t max_output) {
-  Json payload = parse_cbor(inflate(bytes, max_output));
-  if (!payload.is_object()) bad("the payload must be a map");
-  for (const auto& item : payload.items()) {
-    if (item.key() != "e" && item.key() != "dv" && item.key() != "g" && item.key() != "o")
-      bad("unknown payload member \"" + item.key().substr(0, 16) + "\"");
-  }
-  auto e = payload.find("e");
-  if (e == payload.end() || !e->is_object()) bad("the envelope \"e\" must be a map");
-  Json doc = std::move(*e);
-  auto g = payload.find("g");
-  if (g == payload.end()) {
-    if (payload.contains("o") || payload.contains("dv")) bad("\"o\" or \"dv\" without groups");
-    return doc;
-  }
-  if (!g->is_array()) bad("\"g\" must be an array");
-  if (doc.contains("ops")) bad("the envelope holds \"ops\" as well as groups");
-  const Json& devs = string_array(payload, "dv");
-  Budget budget{4 * max_output + 4096};
-  std::vector<std::vector<Json>> groups;
-  for (Json& group : *g) groups.push_back(decode_group(group, devs, budget));
-  Json ops = Json::array();
-  if (groups.size() == 1) {
-    for (Json& op : groups[0]) ops.push_back(std::move(op));
-  } else if (groups.size() > 1) {
-    auto o = payload.find("o");
-    if (o == payload.end() || !o->is_array()) bad("\"o\" must give the ops' order");
-    std::vector<size_t> taken(groups.size(), 0);
-    for (const Json& gi : *o) {
-      if (!gi.is_number_unsigned() || gi.get<uint64_t>() >= groups.size()) bad("bad group index");
-      const size_t i = gi.get<size_t>();
-      if (taken[i] >= groups[i].size()) bad("\"o\" names a group more often than it has ops");
-      ops.push_back(std::move(groups[i][taken[i]++]));
-    }
-    for (size_t i = 0; i < groups.size(); ++i)
-      if (taken[i] != groups[i].size()) bad("\"o\" leaves ops of a group out");
-  }
-  if (groups.size() <= 1 && payload.contains("o")) bad("\"o\" with fewer than two groups");
-  doc["ops"] = std::move(ops);
-  return doc;
 }
 
 }  // namespace lumbung
