@@ -61,7 +61,12 @@ void ChangeWatch::observe(const HttpRequest& req, const HttpResponse& resp) noex
   try {
     auto enc = resp.headers.find("content-encoding");
     const bool gz = enc != resp.headers.end() && enc->second.find("gzip") != std::string::npos;
-    const Json page = Json::parse(gz ? gzip::decompress(resp.body, 4 * kMaxBodyBytes) : resp.body);
+    // A page in change-set format v2 (the client's default where the server offers it) is
+    // read with its own decoder; a v1 page is JSON, gzip'ed or not.
+    const Json page =
+        is_changeset_v2(resp.body)
+            ? decode_changeset_v2(resp.body, 4 * kMaxBodyBytes)
+            : Json::parse(gz ? gzip::decompress(resp.body, 4 * kMaxBodyBytes) : resp.body);
     auto ops = page.find("ops");
     if (ops == page.end() || !ops->is_array()) return;
     for (const auto& o : *ops) {
