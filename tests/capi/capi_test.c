@@ -97,7 +97,7 @@ static void test_local(const char* dir, const char* schema) {
   CHECK_OK(err);
   CHECK(rec && strstr(rec, "\"full_name\":\"Wulan Pratama\""));
   CHECK(rec && strstr(rec, "\"village_code\":\"7402292053\"")); /* normalised: no dots */
-  CHECK(rec && strstr(rec, "\"schema_version\":1"));             /* each record's version */
+  CHECK(rec && strstr(rec, "\"schema_version\":1"));            /* each record's version */
   lb_free(rec);
 
   /* An invalid record: validation error, the field named, nothing written. */

@@ -109,9 +109,10 @@ TEST_CASE("lumbung sync moves a laptop with an unsent edit and a draft to the se
   for (auto& fd : v2["collections"][0]["fields"]) {
     if (fd["name"] == "birth_place") fd["name"] = "tempat_lahir";
   }
-  v2["changelog"][0]["steps"].push_back(
-      {{"op", "rename_field"}, {"collection", "enrolment"}, {"from", "birth_place"},
-       {"to", "tempat_lahir"}});
+  v2["changelog"][0]["steps"].push_back({{"op", "rename_field"},
+                                         {"collection", "enrolment"},
+                                         {"from", "birth_place"},
+                                         {"to", "tempat_lahir"}});
   REQUIRE(f.admin({"schema", "publish", f.write_file("v2.json", v2.dump())}).exit == 0);
 
   // One sync sends the version-1 edit (upgraded on the server) and takes version 2.

@@ -148,7 +148,7 @@ TEST_CASE("a store moves to a newer version with unsent changes that keep their 
       s->acknowledge(1);
       Json rec = test::konawe_enrolment(2);
       rec["position"] = "kaur umum";
-      offline = s->create("enrolment", rec);                          // seq 2, unsent
+      offline = s->create("enrolment", rec);                        // seq 2, unsent
       s->update("enrolment", synced, {{"phone", "081234500077"}});  // seq 3, unsent
     }
     o.schema = Schema::parse(v2());

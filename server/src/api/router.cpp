@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <map>
 
+#include "api/changeset_v2_http.h"
 #include "api/problem.h"
 #include "attach/attachment_service.h"
-#include "api/changeset_v2_http.h"
 #include "common/gzip.h"
 #include "common/json_input.h"
 #include "lumbung/error.h"

@@ -39,12 +39,12 @@ Json decide_field(Op& op, const Conflict& c, const CollectionSchema& cs, const R
   if (const FieldDef* def = cs.field(c.field); def && def->policy == MergePolicy::kForwardOnly) {
     if (cur != st.fields.end() && !cur->second.value.is_null() &&
         def->rank(chosen) < def->rank(cur->second.value)) {
-      throw ProblemError(ErrorCode::kStatusRegression,
-                         c.field + " can only move forward: " + cur->second.value.dump() +
-                             " cannot become " + chosen.dump() +
-                             (sight.is_entry() ? "; keep the current state to close this entry"
-                                               : ""),
-                         Json{{"field", c.field}}, c.field);
+      throw ProblemError(
+          ErrorCode::kStatusRegression,
+          c.field + " can only move forward: " + cur->second.value.dump() + " cannot become " +
+              chosen.dump() +
+              (sight.is_entry() ? "; keep the current state to close this entry" : ""),
+          Json{{"field", c.field}}, c.field);
     }
   }
   op.set = std::move(set);

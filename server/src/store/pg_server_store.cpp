@@ -377,8 +377,7 @@ void PgServerStore::snapshot_records(const std::string& col, const std::string& 
   // keys are COLLATE "C": the same order as SQLite's).
   const bool from_start = after_scope.empty() && after_id.empty();
   std::vector<Param> params{col, from_start ? scope_prefix : after_scope,
-                            from_start ? std::string() : after_id,
-                            static_cast<uint64_t>(limit)};
+                            from_start ? std::string() : after_id, static_cast<uint64_t>(limit)};
   std::string sql =
       "SELECT scope, id, doc, ver, del_hlc, del_dev, sealed FROM records WHERE col=$1 "
       "AND (scope, id) > ($2, $3)";

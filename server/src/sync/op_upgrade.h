@@ -96,7 +96,7 @@ class LiveSchema {
   std::mutex publish_mu_;  // one publication at a time
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  int running_ = 0;        // requests inside a Share
+  int running_ = 0;         // requests inside a Share
   bool switching_ = false;  // a publication waits for them or moves the records
   std::vector<std::unique_ptr<SchemaHistory>> served_;  // the last is active
   std::mutex devices_mu_;

@@ -157,14 +157,14 @@ std::string rec_op_stored(const std::string& col, const StoredRecord& r) {
   }
   std::string tombstone = "null";
   if (r.del_hlc > 0) {
-    tombstone = encode_version(Version{static_cast<uint64_t>(r.del_hlc), std::string(r.del_dev)})
-                    .dump();
+    tombstone =
+        encode_version(Version{static_cast<uint64_t>(r.del_hlc), std::string(r.del_dev)}).dump();
     hlc = std::max(hlc, static_cast<uint64_t>(r.del_hlc));
   }
   std::string out = "{\"seq\":1,\"col\":" + codec::json_quote(col) +
                     ",\"id\":" + codec::json_quote(std::string(r.id)) +
-                    ",\"hlc\":" + std::to_string(hlc) + ",\"dev\":" +
-                    codec::json_quote(kServerDevice) + ",\"rec\":{\"fields\":";
+                    ",\"hlc\":" + std::to_string(hlc) +
+                    ",\"dev\":" + codec::json_quote(kServerDevice) + ",\"rec\":{\"fields\":";
   out += r.doc;
   out += ",\"versions\":" + ver.dump() + ",\"tombstone\":" + tombstone + "}}";
   return out;
@@ -207,22 +207,20 @@ std::string SyncService::pull_snapshot(const Principal& device, const std::strin
     const size_t want = limit - sent;
     const std::string& col = parts[c.part].first;
     size_t read = 0;
-    store_.snapshot_records(col, parts[c.part].second, c.after_scope, c.after_id, want,
-                            [&](const StoredRecord& r) {
-                              ++read;
-                              std::string op = compact ? rec_op_stored(col, r)
-                                                       : rec_op_decoded(col, r);
-                              if (sent > 0 && max_bytes > 0 &&
-                                  ops.size() + 1 + op.size() > max_bytes) {
-                                full = true;
-                                return false;
-                              }
-                              if (sent++) ops += ',';
-                              ops += op;
-                              c.after_scope = std::string(r.scope);
-                              c.after_id = std::string(r.id);
-                              return true;
-                            });
+    store_.snapshot_records(
+        col, parts[c.part].second, c.after_scope, c.after_id, want, [&](const StoredRecord& r) {
+          ++read;
+          std::string op = compact ? rec_op_stored(col, r) : rec_op_decoded(col, r);
+          if (sent > 0 && max_bytes > 0 && ops.size() + 1 + op.size() > max_bytes) {
+            full = true;
+            return false;
+          }
+          if (sent++) ops += ',';
+          ops += op;
+          c.after_scope = std::string(r.scope);
+          c.after_id = std::string(r.id);
+          return true;
+        });
     if (!full && read < want) {
       ++c.part;
       c.after_scope.clear();
