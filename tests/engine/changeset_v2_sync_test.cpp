@@ -191,6 +191,8 @@ TEST_CASE("the server refuses bad v2 pushes like bad v1 bodies and changes nothi
   auto p1 = f.http().get("/v1/pull", other.token);
   REQUIRE(p1.status == 200);
   CHECK(p1.header("content-type").rfind("application/json", 0) == 0);
+  CHECK(p2.header("vary") == "Accept, Accept-Encoding");  // one URL, two formats
+  CHECK(p1.header("vary") == "Accept, Accept-Encoding");
   Json v2_page = decode_changeset_v2(p2.body, 1 << 24), v1_page = p1.json();
   v2_page.erase("server_time_ms");
   v1_page.erase("server_time_ms");

@@ -228,7 +228,7 @@ Response Router::finish(const Request& req, Response resp, const Admission& a) n
       resp.body = gzip::compress(resp.body, kResponseGzipLevel);
       resp.headers["Content-Encoding"] = "gzip";
     }
-    resp.headers["Vary"] = "Accept-Encoding";
+    resp.headers.emplace("Vary", "Accept-Encoding");  // unless the route said more (pull)
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - a.start).count();
     metrics_.observe_request(a.route_name, resp.status, req.body.size(), resp.body.size(), secs);
@@ -477,6 +477,7 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
                       size_param(req, "max_bytes"), snapshot == "1" || snapshot == "2",
                       query_param(req, "refusals") == "1", snapshot == "2");
   if (accepts_changeset_v2(req)) encode_pull_v2(r);
+  r.headers["Vary"] = "Accept, Accept-Encoding";  // the format follows Accept (a cache must know)
   return r;
 }
 
