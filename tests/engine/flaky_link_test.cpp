@@ -139,13 +139,13 @@ TEST_CASE("a link cut every 30 KB: push and pull complete - every cut a counted 
   // on a reused connection can cost two: the HTTP stack's own second attempt (let through
   // and counted) and, if that one is cut too, the client's.
   MESSAGE("push: " << push.bytes << " B, " << push.cuts << " cuts, " << push.report.retries
-                   << " retries, " << push.report.requests << " requests, "
-                   << push.connections << " connections (clean " << clean_push.bytes << " B, "
-                   << clean_push.connections << " connections)");
+                   << " retries, " << push.report.requests << " requests, " << push.connections
+                   << " connections (clean " << clean_push.bytes << " B, " << clean_push.connections
+                   << " connections)");
   MESSAGE("pull: " << pull.bytes << " B, " << pull.cuts << " cuts, " << pull.report.retries
-                   << " retries, " << pull.report.requests << " requests, "
-                   << pull.connections << " connections (clean " << clean_pull.bytes << " B, "
-                   << clean_pull.connections << " connections)");
+                   << " retries, " << pull.report.requests << " requests, " << pull.connections
+                   << " connections (clean " << clean_pull.bytes << " B, " << clean_pull.connections
+                   << " connections)");
   CHECK(push.cuts >= 1);
   CHECK(pull.cuts >= 1);
   CHECK(push.cuts + pull.cuts >= 3);

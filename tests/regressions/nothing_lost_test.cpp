@@ -376,7 +376,9 @@ TEST_CASE("a laptop keeps its own edit of a record that left its regions and cam
 // whole is joined with this laptop's own later writes, and that join took the newer
 // version even for a forward_only field the server had kept by rank - the laptop showed
 // its own lower status for ever while every other replica showed the ranked one.
-TEST_CASE("a laptop's own lower-ranked status does not come back over the ranked one when its record returns") {
+TEST_CASE(
+    "a laptop's own lower-ranked status does not come back over the ranked one when its record "
+    "returns") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();
   Laptop konawe_laptop(f, "laptop-konawe", {"74.02"});

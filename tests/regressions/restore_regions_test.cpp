@@ -150,7 +150,8 @@ TEST_CASE("after a restore a laptop gets back a record whose move away the resto
 // the server never sends a device its own ops, so the laptop held only what others wrote
 // later (or nothing). Fix: the replay rebuilds such records from the laptop's own log
 // (Store forget_others).
-TEST_CASE("after a restore a laptop gets back its own record whose move away the restore took back") {
+TEST_CASE(
+    "after a restore a laptop gets back its own record whose move away the restore took back") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();
   Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});

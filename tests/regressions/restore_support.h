@@ -116,5 +116,4 @@ inline void resolve_with(ServerFixture& f, const std::string& reviewer, const st
   REQUIRE(r.status == 200);
 }
 
-
 }  // namespace lumbung::test::restore

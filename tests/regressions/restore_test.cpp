@@ -12,11 +12,11 @@
 
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
+#include "regressions/restore_support.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/fake_clock.h"
 #include "support/laptop.h"
-#include "regressions/restore_support.h"
 
 using namespace lumbung;
 using test::Laptop;
@@ -337,7 +337,8 @@ TEST_CASE("after a restore a laptop's edit is not overtaken by its own create st
   far.store->update("enrolment", id, {{"phone", "081277770015"}});
   REQUIRE(far.sync().restamped == 0);
   backup.restore();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the restored server's clock moves on
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(20));  // the restored server's clock moves on
   far.link.deliver_kept();  // the stale create reaches the restored server: stamped again
   for (int round = 0; round < 2; ++round) {
     far.sync();

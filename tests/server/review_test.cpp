@@ -192,12 +192,11 @@ TEST_CASE("keeping the delete of an edit-or-delete entry opens entries only for 
     deleted = json::array({h + 10, "dev-a"});
     REQUIRE(f.push(a, json::array({make_op(a.next_seq++, id, h, konawe_record_1())})).status ==
             200);
-    REQUIRE(f.push(a, json::array({make_delete(a.next_seq++, id, h + 10, created)})).status ==
-            200);
+    REQUIRE(f.push(a, json::array({make_delete(a.next_seq++, id, h + 10, created)})).status == 200);
     // b had not seen the delete: its edit of the phone opens an edit/delete entry.
-    auto pb = f.push(b, json::array({make_op(b.next_seq++, id, h + 20,
-                                             json{{"phone", "082222222222"}},
-                                             json{{"phone", created}})}));
+    auto pb =
+        f.push(b, json::array({make_op(b.next_seq++, id, h + 20, json{{"phone", "082222222222"}},
+                                       json{{"phone", created}})}));
     REQUIRE(pb.status == 200);
     REQUIRE(pb.json()["conflicts"] == 1);
   }

@@ -80,17 +80,21 @@ Json v3_document() {
   field_of(d, "payment_source")["values"].push_back("CSR");
   field_of(d, "address")["max_length"] = 30;
   const std::string c = "enrolment";
-  d["changelog"].push_back(Json{
-      {"version", 3},
-      {"steps", Json::array({
-                    {{"op", "rename_field"}, {"collection", c}, {"from", "phone_number"},
-                     {"to", "mobile_phone"}},
-                    {{"op", "retire_field"}, {"collection", c}, {"field", "email"}},
-                    {{"op", "add_field"}, {"collection", c}, {"field", "mother_name"}},
-                    {{"op", "add_enum_value"}, {"collection", c}, {"field", "payment_source"},
-                     {"value", "CSR"}},
-                    {{"op", "tighten_rule"}, {"collection", c}, {"field", "address"}},
-                })}});
+  d["changelog"].push_back(
+      Json{{"version", 3},
+           {"steps", Json::array({
+                         {{"op", "rename_field"},
+                          {"collection", c},
+                          {"from", "phone_number"},
+                          {"to", "mobile_phone"}},
+                         {{"op", "retire_field"}, {"collection", c}, {"field", "email"}},
+                         {{"op", "add_field"}, {"collection", c}, {"field", "mother_name"}},
+                         {{"op", "add_enum_value"},
+                          {"collection", c},
+                          {"field", "payment_source"},
+                          {"value", "CSR"}},
+                         {{"op", "tighten_rule"}, {"collection", c}, {"field", "address"}},
+                     })}});
   return d;
 }
 
@@ -333,8 +337,8 @@ TEST_CASE("a laptop on version 1 with unsent changes moves to version 3 then syn
     CHECK(op["sv"] == 3);
     for (const auto& [k, v] : op["ret"].items()) kept.insert(k + "=" + v.get<std::string>());
   }
-  for (const char* v : {"position=kaur umum", "email=w@desa.id", "position=kasi pemerintahan",
-                        "email=j@desa.id"}) {
+  for (const char* v :
+       {"position=kaur umum", "email=w@desa.id", "position=kasi pemerintahan", "email=j@desa.id"}) {
     CHECK_MESSAGE(kept.count(v) == 1, v);
   }
 

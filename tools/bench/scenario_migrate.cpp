@@ -40,15 +40,17 @@ Json version_2(const Json& v1) {
   const std::string c = d["collections"][0]["name"];
   d["changelog"] = Json::array({Json{
       {"version", d["version"]},
-      {"steps", Json::array({
-                    {{"op", "rename_field"}, {"collection", c}, {"from", "phone"},
-                     {"to", "phone_number"}},
-                    {{"op", "retire_field"}, {"collection", c}, {"field", "position"}},
-                    {{"op", "add_field"}, {"collection", c}, {"field", "npwp"}},
-                    {{"op", "add_enum_value"}, {"collection", c}, {"field", "occupation"},
-                     {"value", "penenun"}},
-                    {{"op", "tighten_rule"}, {"collection", c}, {"field", "birth_place"}},
-                })}}});
+      {"steps",
+       Json::array({
+           {{"op", "rename_field"}, {"collection", c}, {"from", "phone"}, {"to", "phone_number"}},
+           {{"op", "retire_field"}, {"collection", c}, {"field", "position"}},
+           {{"op", "add_field"}, {"collection", c}, {"field", "npwp"}},
+           {{"op", "add_enum_value"},
+            {"collection", c},
+            {"field", "occupation"},
+            {"value", "penenun"}},
+           {{"op", "tighten_rule"}, {"collection", c}, {"field", "birth_place"}},
+       })}}});
   return d;
 }
 
