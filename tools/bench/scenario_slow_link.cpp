@@ -23,8 +23,8 @@
 #include <stdexcept>
 
 #include "bare_sink.h"
-#include "codec_cost.h"
 #include "checker.h"
+#include "codec_cost.h"
 #include "digest.h"
 #include "scenarios.h"
 #include "sync_support.h"
@@ -213,8 +213,8 @@ Result run_slow_link(const Options& options, const Workload& workload) {
     j["bare_get_s"] = round3(bare_get);
     nlohmann::ordered_json codecs;
     const bool first = &p == &profiles[0];
-    const auto [push, pull] = push_then_pull(options, workload, p.name, p.link, check, 0,
-                                             first ? &codecs : nullptr);
+    const auto [push, pull] =
+        push_then_pull(options, workload, p.name, p.link, check, 0, first ? &codecs : nullptr);
     if (first) r.extra["codecs"] = codecs;
     check(push.completed && pull.completed, std::string(p.name) + ": clean sync failed");
     j["push"] = push.json();
