@@ -235,7 +235,10 @@ void Oracle::server_restored() {
   ++restores_;
   // The restored queue lacks the refusals given since the backup: the devices send those
   // ops again (they learn the server lost them) and the new answers decide.
-  for (size_t i : refused_since_backup_) writes_[i].refused.reset();
+  for (size_t i : refused_since_backup_) {
+    writes_[i].refused_before_restore = std::move(writes_[i].refused);
+    writes_[i].refused.reset();
+  }
   refused_since_backup_.clear();
   for (size_t i = backup_mark_; i < writes_.size(); ++i) {
     Write& w = writes_[i];

@@ -144,6 +144,9 @@ class Oracle {
     bool acked = false;
     bool lost_in_restore = false;  // a server write the restore took back (see server_restored)
     std::optional<Json> refused;   // the push answer's refused entry
+    // The refusal a restore took back (server_restored): the op goes again into the new
+    // history, where a stale copy nobody hears the answer to may be refused once more.
+    std::optional<Json> refused_before_restore;
     // A lost server write gave up its key, not its version.
     Version version() const { return Version{hlc, lost_in_restore ? "server" : key.first}; }
   };

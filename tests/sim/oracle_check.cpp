@@ -316,6 +316,12 @@ std::vector<std::string> Oracle::check(const StateView& server,
       continue;
     }
     if (!w.acked) out.push_back(describe(i) + " on " + w.record + " was never acknowledged");
+    // Refused before a restore and, in the new history, refused again by a copy whose
+    // answer nobody heard (a delayed request): the device knew the refusal already, and the
+    // refused queue keeps it (tests/sim --restores seed 56617).
+    if (!w.refused && w.refused_before_restore && refused_kept(i, refused)) {
+      w.refused = w.refused_before_restore;
+    }
     if (w.refused && !refused_kept(i, refused)) {
       out.push_back("lost [refused] " + describe(i) + " on " + w.record + ": refused (" +
                     w.refused->dump() + ") and not in the server's refused queue");

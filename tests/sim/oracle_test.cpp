@@ -48,8 +48,8 @@ struct Dev {
 };
 
 Json pulled(const std::string& dev, uint64_t seq, uint64_t hlc, Json set) {
-  return Json{{"seq", seq}, {"col", "enrolment"}, {"id", kRec}, {"hlc", hlc}, {"dev", dev},
-              {"set", std::move(set)}};
+  return Json{{"seq", seq}, {"col", "enrolment"}, {"id", kRec},
+              {"hlc", hlc}, {"dev", dev},         {"set", std::move(set)}};
 }
 
 StateView one(Json fields, std::map<std::string, Version> versions, Version tombstone = {}) {
@@ -63,8 +63,8 @@ StateView one(Json fields, std::map<std::string, Version> versions, Version tomb
   return StateView{{kRec, r}};
 }
 
-Json entry(const std::string& kind, const std::string& field, const Json& winner,
-           const Version& wv, const Json& loser, const Version& lv) {
+Json entry(const std::string& kind, const std::string& field, const Json& winner, const Version& wv,
+           const Json& loser, const Version& lv) {
   return Json{{"kind", kind},
               {"record_id", kRec},
               {"field", field},
@@ -121,8 +121,8 @@ TEST_CASE("oracle: overwriting an unseen write needs a conflict entry that keeps
   Dev a2{o2, "dev-a"}, b2{o2, "dev-b"};
   a2.write({{"phone", "0811"}}, 100);
   b2.write({{"phone", "0822"}}, 200);
-  const Json kept = Json::array({entry("concurrent_update", "phone", "0822", {200, "dev-b"}, "0811",
-                                       {100, "dev-a"})});
+  const Json kept = Json::array(
+      {entry("concurrent_update", "phone", "0822", {200, "dev-b"}, "0811", {100, "dev-a"})});
   CHECK(check(o2, server, kept).empty());
 }
 
@@ -160,8 +160,8 @@ TEST_CASE("oracle: a re-stamped op is known by the version the server gave it") 
                                                   {"id", kRec},
                                                   {"hlc", 999999},
                                                   {"set", {{"phone", "0811"}}}}})}});
-  o.push_answered("dev-a", Json{{"acked_seq", 1},
-                                {"restamped", Json::array({{{"seq", 1}, {"hlc", 100}}})}});
+  o.push_answered("dev-a",
+                  Json{{"acked_seq", 1}, {"restamped", Json::array({{{"seq", 1}, {"hlc", 100}}})}});
   const auto found = check(o, one({{"phone", "0811"}}, {{"phone", {100, "dev-a"}}}), Json::array());
   CHECK_MESSAGE(found.empty(), joined(found));
   CHECK(!check(o, one({{"phone", "0811"}}, {{"phone", {999999, "dev-a"}}}), Json::array()).empty());
@@ -176,11 +176,11 @@ TEST_CASE("oracle: a delete of a record with an edit the deleter had not seen ne
     a.write({{"monthly_income", 2000000}}, 150);  // b never pulls it
     b.write({{"phone", "0822"}}, 160);            // b's own newer write hides nothing
     b.write(Json::object(), 170, /*del=*/true);
-    return check(o,
-                 one({{"phone", "0822"}, {"monthly_income", 2000000}},
-                     {{"phone", {160, "dev-b"}}, {"monthly_income", {150, "dev-a"}}},
-                     {170, "dev-b"}),
-                 conflicts);
+    return check(
+        o,
+        one({{"phone", "0822"}, {"monthly_income", 2000000}},
+            {{"phone", {160, "dev-b"}}, {"monthly_income", {150, "dev-a"}}}, {170, "dev-b"}),
+        conflicts);
   };
   const auto lost = run(Json::array());
   REQUIRE(lost.size() == 1);
@@ -208,8 +208,8 @@ TEST_CASE("oracle: a reviewer has seen only what the entry showed") {
                                  {"dev", "server"},
                                  {"set", {{"phone", "0811"}}}}}),
                    {{110, "dev-b"}, {100, "dev-a"}}, "resolution");
-    Json all = Json::array({entry("concurrent_update", "phone", "0822", {110, "dev-b"}, "0811",
-                                  {100, "dev-a"})});
+    Json all = Json::array(
+        {entry("concurrent_update", "phone", "0822", {110, "dev-b"}, "0811", {100, "dev-a"})});
     for (const auto& e : conflicts) all.push_back(e);
     return check(o, one({{"phone", "0811"}}, {{"phone", {130, "server"}}}), all);
   };
@@ -246,13 +246,41 @@ TEST_CASE("oracle: a refused op is kept when the refused queue lists it") {
                                                   {"id", kRec},
                                                   {"hlc", 100},
                                                   {"set", {{"phone", "0811"}}}}})}});
-  o.push_answered("dev-a",
-                  Json{{"acked_seq", 1},
-                       {"refused", Json::array({{{"seq", 1}, {"code", "out_of_scope"}}})}});
+  o.push_answered(
+      "dev-a",
+      Json{{"acked_seq", 1}, {"refused", Json::array({{{"seq", 1}, {"code", "out_of_scope"}}})}});
   const auto lost = check(o, StateView{}, Json::array(), Json::array());
   REQUIRE(lost.size() == 1);
   CHECK(lost[0].find("lost [refused]") != std::string::npos);
   CHECK(check(o, StateView{}, Json::array(),
+              Json::array({{{"device_id", "dev-a"}, {"seq", 1}, {"status", "open"}}}))
+            .empty());
+}
+
+TEST_CASE("oracle: a refusal a restore took back counts when the new history refused again") {
+  // Seed 56617: the device heard the refusal; the server was restored from a backup older
+  // than it; a delayed copy of the push was refused again there and its answer was heard by
+  // nobody, so the device never sent the op again.
+  Oracle o(enrolment());
+  o.server_backed_up();
+  o.local_write("dev-a", 1, kRec, true, Json::object());
+  o.push_sent(
+      "dev-a",
+      Json{{"device", "dev-a"},
+           {"ops",
+            Json::array(
+                {{{"seq", 1}, {"col", "enrolment"}, {"id", kRec}, {"hlc", 100}, {"del", true}}})}});
+  o.push_answered(
+      "dev-a",
+      Json{{"acked_seq", 1}, {"refused", Json::array({{{"seq", 1}, {"code", "out_of_scope"}}})}});
+  o.server_restored();
+  const StateView live = one(Json::object(), {});  // no tombstone
+  // Not in the new history's refused queue: the delete must be in the record, and is not.
+  const auto lost = check(o, live, Json::array(), Json::array());
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0].find("tombstone older") != std::string::npos);
+  // Refused again in the new history: kept there.
+  CHECK(check(o, live, Json::array(),
               Json::array({{{"device_id", "dev-a"}, {"seq", 1}, {"status", "open"}}}))
             .empty());
 }
