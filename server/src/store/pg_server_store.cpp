@@ -408,6 +408,29 @@ void PgServerStore::snapshot_records(const std::string& col, const std::string& 
   }
 }
 
+void PgServerStore::written_outside(
+    const std::string& device, const std::vector<std::string>& prefixes,
+    const std::string& after_col, const std::string& after_id, size_t limit,
+    const std::function<bool(const std::string&, const std::string&)>& fn) {
+  Pool::Lease c(impl_->pool);
+  std::vector<Param> params{device, after_col, after_id, static_cast<uint64_t>(limit)};
+  std::string sql =
+      "SELECT o.col, o.id FROM oplog o JOIN records r ON r.col=o.col AND r.id=o.id "
+      "WHERE o.dev=$1 AND (o.col, o.id) > ($2, $3) AND r.scope<>''";
+  for (const auto& p : prefixes) {
+    std::string end = p;
+    if (!end.empty()) end.back() = static_cast<char>(end.back() + 1);
+    sql += " AND NOT (r.scope>=$" + std::to_string(params.size() + 1) + " AND r.scope<$" +
+           std::to_string(params.size() + 2) + ")";
+    params.emplace_back(p);
+    params.emplace_back(std::move(end));
+  }
+  auto r = c->exec(sql + " GROUP BY o.col, o.id ORDER BY o.col, o.id LIMIT $4", params);
+  for (int i = 0; i < r.rows(); ++i) {
+    if (!fn(r.text(i, 0), r.text(i, 1))) break;
+  }
+}
+
 std::optional<RecordState> PgServerStore::get_record(const std::string& col,
                                                      const std::string& id) {
   Pool::Lease c(impl_->pool);

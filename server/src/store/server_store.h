@@ -413,6 +413,17 @@ class ServerStore {
                                 const std::string& after_scope, const std::string& after_id,
                                 size_t limit,
                                 const std::function<bool(const StoredRecord&)>& fn) = 0;
+  // The records `device` wrote (it has an op in the log) whose region is now under none of
+  // `prefixes` (records of collections without a region are never listed), in (col, id)
+  // order after (after_col, after_id), at most `limit`; fn(col, id) for each until it
+  // returns false. A snapshot tells its device these left (sync/snapshot.cpp): the log's
+  // move notices below the snapshot's horizon are never sent to it. Read through the log's
+  // (dev, seq) index: the cost follows the device's own ops.
+  virtual void written_outside(const std::string& device, const std::vector<std::string>& prefixes,
+                               const std::string& after_col, const std::string& after_id,
+                               size_t limit,
+                               const std::function<bool(const std::string&, const std::string&)>&
+                                   fn) = 0;
   virtual std::optional<RecordState> get_record(const std::string& col, const std::string& id) = 0;
   // Calls fn(scope, doc_json_text) for every live record of `col` under scope_prefix. A
   // store that seals personal data (SqliteServerStore::seal_personal_data) gives only the

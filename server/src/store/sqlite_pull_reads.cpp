@@ -158,6 +158,31 @@ void SqliteServerStore::snapshot_records(const std::string& col, const std::stri
   }
 }
 
+void SqliteServerStore::written_outside(
+    const std::string& device, const std::vector<std::string>& prefixes,
+    const std::string& after_col, const std::string& after_id, size_t limit,
+    const std::function<bool(const std::string&, const std::string&)>& fn) {
+  Impl::Lease lease(*impl_);
+  std::string sql =
+      "SELECT o.col, o.id FROM oplog o INDEXED BY oplog_dev_seq JOIN records r ON "
+      "r.col=o.col AND r.id=o.id WHERE o.dev=?1 AND (o.col, o.id) > (?2, ?3) AND r.scope<>''";
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    const std::string a = std::to_string(5 + 2 * i), b = std::to_string(6 + 2 * i);
+    sql += " AND NOT (r.scope>=?" + a + " AND r.scope<?" + b + ")";
+  }
+  auto& st = lease.db().prepare(sql + " GROUP BY o.col, o.id ORDER BY o.col, o.id LIMIT ?4");
+  ResetOnExit r{st};
+  st.bind_static(1, device).bind_static(2, after_col).bind_static(3, after_id);
+  st.bind(4, static_cast<int64_t>(limit));
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    st.bind(static_cast<int>(5 + 2 * i), prefixes[i]);
+    st.bind(static_cast<int>(6 + 2 * i), prefix_end(prefixes[i]));
+  }
+  while (st.step()) {
+    if (!fn(st.column_text(0), st.column_text(1))) break;
+  }
+}
+
 std::optional<RecordState> SqliteServerStore::get_record(const std::string& col,
                                                          const std::string& id) {
   Impl::Lease lease(*impl_);
