@@ -1,0 +1,122 @@
+// The Router's handlers for what a laptop calls: health, the schema, push, pull, device
+// registration and token rotation; and the public /metrics. Routing, authentication and
+// body limits are in api/router.cpp.
+#include <algorithm>
+
+#include "api/changeset_v2_http.h"
+#include "api/route_util.h"
+#include "api/router.h"
+#include "lumbung/error.h"
+#include "sync/op_upgrade.h"
+
+namespace lumbung::server {
+
+Response Router::health(const Request&, const Params&, Json&, const Principal*) {
+  return json_response(Json{{"status", "ok"},
+                            {"server_time_ms", sync_.now_ms()},
+                            {"schema", sync_.schema().name()},
+                            {"schema_version", sync_.schema().version()},
+                            {"protocol", 1}});
+}
+
+Response Router::metrics(const Request&, const Params&, Json&, const Principal*) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = metrics_.render();
+  return r;
+}
+
+Response Router::schema(const Request&, const Params&, Json&, const Principal*) {
+  Response r;
+  // The active version's document (it changes when a version is published live).
+  const SchemaHistory* h = sync_.schema_history();
+  r.body = h ? h->current_document().dump(2) : schema_document_;
+  return r;
+}
+
+Response Router::push(const Request&, const Params&, Json& body, const Principal* who) {
+  // The newest schema version the device writes under, for the laptops on older versions.
+  int sv = 1;
+  if (auto ops = body.find("ops"); ops != body.end() && ops->is_array()) {
+    for (const auto& op : *ops) {
+      if (auto v = op.find("sv"); op.is_object() && v != op.end() && v->is_number_integer()) {
+        sv = std::max(sv, v->get<int>());
+      }
+    }
+  }
+  PushResult res = sync_.push(*who, std::move(body));  // the handler owns the parsed body
+  if (live_) live_->note_device_version(who->device_id, std::min(sv, sync_.schema().version()));
+  audit_record(who, "push", "",
+               Json{{"acked_seq", res.acked_seq},
+                    {"applied", res.applied},
+                    {"skipped", res.duplicates},
+                    {"conflicts", res.conflicts},
+                    {"duplicates", res.duplicate_keys},
+                    {"restamped", res.restamped.size()},
+                    {"refused", res.refused.size()}});
+  // Written by hand: the response stays small and member order fixed.
+  std::string out = "{\"acked_seq\":" + std::to_string(res.acked_seq) +
+                    ",\"applied\":" + std::to_string(res.applied) +
+                    ",\"skipped\":" + std::to_string(res.duplicates) +
+                    ",\"conflicts\":" + std::to_string(res.conflicts) +
+                    // Only pairs inside the device's regions: no NIK oracle (SECURITY.md).
+                    ",\"duplicates\":" + std::to_string(res.duplicate_keys_in_scope) +
+                    ",\"restamped\":[";
+  for (size_t i = 0; i < res.restamped.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"seq\":" + std::to_string(res.restamped[i].first) +
+           ",\"hlc\":" + std::to_string(res.restamped[i].second) + "}";
+  }
+  out += "],\"refused\":[";
+  for (size_t i = 0; i < res.refused.size(); ++i) {
+    if (i) out += ',';
+    const RefusedOp& r = res.refused[i];
+    Json j{{"seq", r.seq},
+           {"code", error_code_name(r.why.code)},
+           {"field", r.why.field},
+           {"message", r.why.message}};
+    if (!r.why.rule.empty()) j["rule"] = r.why.rule;  // e.g. newer_schema_rule (op_upgrade.h)
+    out += j.dump();
+  }
+  out += "],\"stored\":[";
+  for (size_t i = 0; i < res.stored.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"seq\":" + std::to_string(res.stored[i].first) +
+           ",\"set\":" + res.stored[i].second.dump() + "}";
+  }
+  out += "],\"epoch\":\"" + sync_.epoch() + "\"";
+  out += ",\"server_time_ms\":" + std::to_string(sync_.now_ms()) + "}";
+  Response r;
+  r.body = std::move(out);
+  return r;
+}
+
+Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
+  Response r;
+  const std::string snapshot = query_param(req, "snapshot");  // "1", or "2": compact "rec"
+  r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"),
+                      size_param(req, "max_bytes"), snapshot == "1" || snapshot == "2",
+                      query_param(req, "refusals") == "1", snapshot == "2");
+  if (accepts_changeset_v2(req)) encode_pull_v2(r);
+  r.headers["Vary"] = "Accept, Accept-Encoding";  // the format follows Accept (a cache must know)
+  return r;
+}
+
+Response Router::register_device(const Request&, const Params&, Json& body, const Principal*) {
+  // A re-enrolment writes its audit entry in its own transaction (enrolment.h).
+  Json out = enrolment_.register_device(body, security_.audit);
+  if (!out.value("reenrolled", false)) {
+    Principal device;
+    device.role = Role::kDevice;
+    device.device_id = out["device_id"].get<std::string>();
+    audit_record(&device, "register", device.device_id, Json{{"scope", out["scope"]}});
+  }
+  return json_response(out, 201);
+}
+
+Response Router::rotate_token(const Request&, const Params&, Json&, const Principal* who) {
+  Json out = enrolment_.rotate_device_token(*who);
+  audit_record(who, "rotate_token", who->device_id, Json::object());
+  return json_response(out);
+}
+}  // namespace lumbung::server
