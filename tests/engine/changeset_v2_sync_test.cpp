@@ -2,6 +2,7 @@
 // lumbung-server exchange records; the server refuses bad v2 bodies like bad v1 bodies.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <vector>
 
 #include "lumbung/changeset.h"
@@ -198,4 +199,46 @@ TEST_CASE("the server refuses bad v2 pushes like bad v1 bodies and changes nothi
   v1_page.erase("server_time_ms");
   CHECK(v2_page == v1_page);
   CHECK(v1_page["ops"].size() == 1);
+}
+
+// A client on a fast link asks for a cheaper zstd level (the reference client: 3 once the
+// link carried more than 1 MiB/s): the same document, a larger body; a level outside
+// 1..19 is refused before any work.
+TEST_CASE("a v2 pull at the zstd level the client asks - the same document - bad levels refused") {
+  ServerFixture f;
+  test::Device d = f.device("dev-raw", {"74.02"});
+  Json ops = Json::array();
+  const uint64_t h = test::hlc_now();
+  for (int i = 0; i < 60; ++i) {
+    Json r = test::konawe_record_1();
+    r["full_name"] = "Warga " + std::to_string(i);
+    r["phone"] = "0822267" + std::to_string(3000 + i);
+    char id[40];
+    std::snprintf(id, sizeof id, "0193a6c2-7d1e-7000-8000-%012d", i + 1);
+    ops.push_back(test::make_op(static_cast<uint64_t>(i + 1), id, h + static_cast<uint64_t>(i), r));
+  }
+  REQUIRE(f.push(d, ops).status == 200);
+  const test::Device other = f.device("dev-raw-2", {"74.02"});
+  test::RequestOptions ask;
+  ask.token = other.token;
+  ask.headers["Accept"] = kChangesetV2MediaType;
+  auto fast = f.http().request("GET", "/v1/pull?zstd_level=1", "", ask);
+  auto small = f.http().request("GET", "/v1/pull?zstd_level=19", "", ask);
+  auto plain = f.http().request("GET", "/v1/pull", "", ask);
+  REQUIRE(fast.status == 200);
+  REQUIRE(small.status == 200);
+  REQUIRE(plain.status == 200);
+  Json a = decode_changeset_v2(fast.body, 1 << 24), b = decode_changeset_v2(small.body, 1 << 24);
+  CHECK(a["ops"].size() == 60);
+  a.erase("server_time_ms");
+  b.erase("server_time_ms");
+  CHECK(a == b);
+  CHECK(fast.body.size() > small.body.size());
+  CHECK(plain.body.size() == small.body.size());  // 19 unless asked
+  for (const char* bad : {"0", "20", "x", "-3"}) {
+    CAPTURE(bad);
+    auto r = f.http().request("GET", std::string("/v1/pull?zstd_level=") + bad, "", ask);
+    CHECK(r.status == 400);
+    CHECK(r.json()["code"] == "invalid_argument");
+  }
 }

@@ -44,6 +44,14 @@ std::string url_encode(const std::string& s) {
 
 constexpr int kPush = 0, kPull = 1;  // TransferSizer directions
 
+// Change-set v2 bodies on a link faster than kSlowLinkBytesPerSec: zstd 3 costs about a
+// third of zstd 19's CPU for ~11% more bytes (docs/BENCHMARKS.md "Change-set format v2").
+constexpr int kFastLinkZstdLevel = 3;
+V2EncodeOptions v2_encoding(bool slow_link) {
+  return V2EncodeOptions{V2Compression::kZstd,
+                         slow_link ? V2EncodeOptions{}.level : kFastLinkZstdLevel};
+}
+
 }  // namespace
 
 class SyncClient::Run {
@@ -99,8 +107,10 @@ class SyncClient::Run {
     report["oldest_pending_ms"] = out.changes.front().written_ms;
     body += "],\"report\":" + report.dump() + "}";
     out.text_bytes = body.size();
-    out.gzip_body = v2_push_ ? encode_changeset_v2(Json::parse(body))
-                             : gzip::compress(body, sizer_.slow_link() ? 9 : 6);
+    // A slow link carries the smallest body sooner; on a fast one the CPU sets the pace.
+    const bool slow = sizer_.slow_link();
+    out.gzip_body = v2_push_ ? encode_changeset_v2(Json::parse(body), v2_encoding(slow))
+                             : gzip::compress(body, slow ? 9 : 6);
     return out;
   }
 
@@ -244,9 +254,12 @@ class SyncClient::Run {
   // `snapshot=2` with no cursor yet (SyncOptions::bootstrap_snapshot): a new laptop takes
   // its regions' current records, not the whole history, each "rec" with one shared
   // version as "*" (a server without snapshots replays the log).
+  // `zstd_level` once the link has shown it is fast: a v2 page then costs the server less
+  // CPU for a few per cent more bytes (a v1 answer, or an older server, ignores it).
   std::string pull_target(const std::string& cursor) const {
     return "/v1/pull?limit=" + std::to_string(o_.pull_page) +
            "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) + "&refusals=1" +
+           (sizer_.slow_link() ? "" : "&zstd_level=" + std::to_string(kFastLinkZstdLevel)) +
            (cursor.empty() ? (o_.bootstrap_snapshot ? "&snapshot=2" : "")
                            : "&cursor=" + url_encode(cursor));
   }

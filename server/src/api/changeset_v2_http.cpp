@@ -1,14 +1,12 @@
 #include "api/changeset_v2_http.h"
 
 #include "api/problem.h"
+#include "api/route_util.h"
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
 
 namespace lumbung::server {
 namespace {
-
-// Pull answers: level chosen by measurement (docs/BENCHMARKS.md "Change-set format v2").
-const V2EncodeOptions kPullEncoding{V2Compression::kZstd, 19};
 
 bool names_v2(const std::optional<std::string>& h) {
   return h && h->find(kChangesetV2MediaType) != std::string::npos;
@@ -31,9 +29,19 @@ Json decode_push_v2(const Request& req, size_t max_bytes, JsonLease* lease) {
   }
 }
 
-void encode_pull_v2(Response& r) {
+int pull_zstd_level(const Request& req) {
+  if (query_param(req, "zstd_level").empty()) return kPullZstdLevel;
+  const size_t n = size_param(req, "zstd_level");
+  if (n < 1 || n > static_cast<size_t>(kPullZstdLevel)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "zstd_level must be 1 to " + std::to_string(kPullZstdLevel));
+  }
+  return static_cast<int>(n);
+}
+
+void encode_pull_v2(Response& r, int level) {
   if (r.status < 200 || r.status >= 300) return;
-  r.body = encode_changeset_v2(Json::parse(r.body), kPullEncoding);
+  r.body = encode_changeset_v2(Json::parse(r.body), V2EncodeOptions{V2Compression::kZstd, level});
   r.content_type = kChangesetV2MediaType;
 }
 

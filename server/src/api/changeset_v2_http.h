@@ -22,7 +22,18 @@ bool is_changeset_v2_body(const Request& req);
 // fall back to v1).
 Json decode_push_v2(const Request& req, size_t max_bytes, JsonLease* lease);
 
-// Re-encodes a 2xx pull answer (v1 JSON text in r.body) as v2; other answers stay JSON.
-void encode_pull_v2(Response& r);
+// The pull's `zstd_level` parameter: kPullZstdLevel when absent, else 1..kPullZstdLevel
+// (Error kInvalidArgument outside, before the pull does any work).
+int pull_zstd_level(const Request& req);
+
+// Re-encodes a 2xx pull answer (v1 JSON text in r.body) as v2 at zstd `level`; other
+// answers stay JSON.
+void encode_pull_v2(Response& r, int level);
+
+// The level a v2 pull page is compressed at unless the client asks for less: the smallest
+// pages for a slow link (docs/BENCHMARKS.md "Change-set format v2"). A client on a fast
+// link asks for a cheaper one (zstd_level=3 from the reference client), where the server's
+// CPU, not the link, sets the pace.
+inline constexpr int kPullZstdLevel = 19;
 
 }  // namespace lumbung::server

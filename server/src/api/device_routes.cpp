@@ -92,12 +92,13 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
 }
 
 Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
+  const int level = pull_zstd_level(req);  // a bad one is refused before any work
   Response r;
   const std::string snapshot = query_param(req, "snapshot");  // "1", or "2": compact "rec"
   r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"),
                       size_param(req, "max_bytes"), snapshot == "1" || snapshot == "2",
                       query_param(req, "refusals") == "1", snapshot == "2");
-  if (accepts_changeset_v2(req)) encode_pull_v2(r);
+  if (accepts_changeset_v2(req)) encode_pull_v2(r, level);
   r.headers["Vary"] = "Accept, Accept-Encoding";  // the format follows Accept (a cache must know)
   return r;
 }
