@@ -182,3 +182,35 @@ TEST_CASE("a store moves to a newer version with unsent changes that keep their 
     CHECK(s->pending_wire(10)[2].json == wire[2].json);
   }
 }
+
+// A store moved to version 2 keeps its acknowledged changes in the log in version 1's
+// names; a server restore makes it join them back into its records (forget_server_history
+// then rejoin_own_writes): they come back in today's names, a retired field's value not at
+// all - never a second, old-named copy of a field beside the renamed one.
+TEST_CASE("own writes joined back after a restore take the names of the version moved to") {
+  test::TempDir dir;
+  OpenOptions o;
+  o.path = dir.path() + "/a.db";
+  o.schema = test::enrolment_schema();
+  o.device_id = "dev-a";
+  std::string id;
+  {
+    auto s = Store::open(o);
+    Json rec = test::konawe_enrolment(1);
+    rec["position"] = "kaur umum";
+    id = s->create("enrolment", rec);
+    s->update("enrolment", id, {{"phone", "081234500077"}});
+    REQUIRE(s->pending_wire(10).size() == 2);
+    s->acknowledge(2);  // all sent: the move has nothing unsent to note
+  }
+  o.schema = Schema::parse(v2());
+  auto s = Store::open(o);
+  REQUIRE(s->get("enrolment", id)->fields["phone_number"] == "081234500077");
+  s->forget_server_history();
+  const auto r = s->get("enrolment", id);
+  REQUIRE(r);
+  CHECK(r->fields["phone_number"] == "081234500077");
+  CHECK_FALSE(r->fields.contains("phone"));
+  CHECK_FALSE(r->fields.contains("position"));
+  CHECK(r->versions.count("phone") == 0);
+}

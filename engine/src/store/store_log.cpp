@@ -2,6 +2,7 @@
 // store_impl.h): logging a write, rewriting bases after a re-stamp, joining own writes back
 // into a record that arrives whole, recording and settling conflict entries.
 
+#include "lumbung/schema_versions.h"
 #include "store/store_impl.h"
 
 namespace lumbung {
@@ -95,6 +96,16 @@ void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& re
     throw;
   }
   log.reset();
+  // The log keeps each change in the names of the version it was written under; a store
+  // moved to a newer version since takes them in today's names (a retired field's value
+  // stays in the log only), as the move did to the records (store_migrate.cpp). Read from
+  // version 1: names are never reused (check_successor), so a name of any version maps to
+  // the same current one.
+  std::map<int, std::vector<SchemaStep>> steps;
+  if (schema->version() > 1 && !schema->changelog().is_null()) {
+    steps =
+        parse_changelog(Json{{"version", schema->version()}, {"changelog", schema->changelog()}});
+  }
   for (const Op& op : own) {
     auto st = load(op.collection, op.id);
     if (!st && !rebuild_absent) continue;
@@ -107,7 +118,10 @@ void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& re
       }
     } else {
       const CollectionSchema& cs = collection(op.collection);
-      for (const auto& [field, value] : op.set.items()) {
+      for (const auto& [written, value] : op.set.items()) {
+        const std::string field =
+            steps.empty() ? written : name_after_steps(steps, op.collection, written, 1);
+        if (field.empty()) continue;  // retired since it was written
         FieldValue& fv = st->fields[field];
         FieldValue incoming{value, op.version};
         // The merge's rule, rank included: a forward_only field the server kept by rank
