@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib/common.sh"
 cd "$LUMBUNG_ROOT"
 count=${1:-100000}; start=${2:-1001}; jobs=${3:-$(nproc)}
 extra=(); [[ ${4:-} == restores ]] && extra=(--restores)
-build build/main -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUMBUNG_BUILD_TESTS=ON >/dev/null
+build build/main -DCMAKE_BUILD_TYPE=Release -DLUMBUNG_BUILD_TESTS=ON >/dev/null  # as tools/test.sh
 per=$(( (count + jobs - 1) / jobs ))
 export TMPDIR=${TMPDIR:-/dev/shm}
 pids=()
