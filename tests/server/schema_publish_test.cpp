@@ -286,3 +286,29 @@ TEST_CASE("pull after a schema move reads every older op in the new names: timed
       "version 2 names\n",
       kOps, s1, s2);
 }
+
+// A laptop that moved to the newer version but has nothing to push is known by its pull
+// (the pull's sv), and one whose first push after the move holds only changes written
+// under the old version by its report's schema_version: neither is listed as left behind.
+TEST_CASE("a laptop that moved to a newer schema version is known by its pull and its report") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  ServerFixture f({"--schema", v1});
+  Laptop a(f, "laptop-a", {"74.02"}), b(f, "laptop-b", {"74.02"});
+  a.store->create("enrolment", test::konawe_enrolment(51));
+  a.sync();
+  b.store->create("enrolment", test::konawe_enrolment(52));
+  b.sync();
+  REQUIRE(f.http().post("/v1/admin/schema", v2_document(), f.admin()).status == 201);
+  // A: nothing unsent; it moves and only pulls.
+  a.reopen(Schema::parse(a.client->fetch_schema()));
+  // B: an edit written under version 1, unsent when it moves; its push carries sv-less ops.
+  b.store->create("enrolment", test::konawe_enrolment(53));
+  b.reopen(Schema::parse(b.client->fetch_schema()));
+  auto older = f.http().get("/v1/admin/schema", f.admin()).json()["devices_on_older_versions"];
+  CHECK(older.size() == 2);
+  a.sync();
+  b.sync();
+  older = f.http().get("/v1/admin/schema", f.admin()).json()["devices_on_older_versions"];
+  CHECK(older == Json::array());
+}

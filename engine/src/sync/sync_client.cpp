@@ -105,6 +105,8 @@ class SyncClient::Run {
     // (the pending count includes this very batch, which the server may take a moment later).
     report["last_seq"] = acked_seq_of(store) + pending;
     report["oldest_pending_ms"] = out.changes.front().written_ms;
+    // The version this laptop works under now (its unsent ops may be older: their "sv").
+    report["schema_version"] = store.schema().version();
     body += "],\"report\":" + report.dump() + "}";
     out.text_bytes = body.size();
     // A slow link carries the smallest body sooner; on a fast one the CPU sets the pace.
@@ -254,12 +256,15 @@ class SyncClient::Run {
   // `snapshot=2` with no cursor yet (SyncOptions::bootstrap_snapshot): a new laptop takes
   // its regions' current records, not the whole history, each "rec" with one shared
   // version as "*" (a server without snapshots replays the log).
-  // `zstd_level` once the link has shown it is fast: a v2 page then costs the server less
-  // CPU for a few per cent more bytes (a v1 answer, or an older server, ignores it).
+  // `sv`: the schema version this laptop works under (the office lists laptops left on
+  // older ones, also those with nothing to push). `zstd_level` once the link has shown it is fast:
+  // a v2 page then costs the server less CPU for a few per cent more bytes (a v1 answer, or an
+  // older server, ignores it).
   std::string pull_target(const std::string& cursor) const {
     return "/v1/pull?limit=" + std::to_string(o_.pull_page) +
            "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) + "&refusals=1" +
            (sizer_.slow_link() ? "" : "&zstd_level=" + std::to_string(kFastLinkZstdLevel)) +
+           "&sv=" + std::to_string(c_.store_.schema().version()) +
            (cursor.empty() ? (o_.bootstrap_snapshot ? "&snapshot=2" : "")
                            : "&cursor=" + url_encode(cursor));
   }

@@ -35,8 +35,15 @@ Response Router::schema(const Request&, const Params&, Json&, const Principal*) 
 }
 
 Response Router::push(const Request&, const Params&, Json& body, const Principal* who) {
-  // The newest schema version the device writes under, for the laptops on older versions.
+  // The newest schema version the device writes under, for the laptops on older versions:
+  // what its report says it works under (a laptop that moved sends its older unsent ops
+  // first), else its ops' "sv".
   int sv = 1;
+  if (auto rep = body.find("report"); rep != body.end() && rep->is_object()) {
+    if (auto v = rep->find("schema_version"); v != rep->end() && v->is_number_integer()) {
+      sv = std::max(sv, v->get<int>());
+    }
+  }
   if (auto ops = body.find("ops"); ops != body.end() && ops->is_array()) {
     for (const auto& op : *ops) {
       if (auto v = op.find("sv"); op.is_object() && v != op.end() && v->is_number_integer()) {
@@ -93,6 +100,13 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
 
 Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
   const int level = pull_zstd_level(req);  // a bad one is refused before any work
+  // The schema version the laptop works under (optional): a laptop that moved to a newer
+  // one and has nothing to push is known by its pulls too.
+  const size_t sv = size_param(req, "sv");
+  if (live_ && sv > 0) {
+    live_->note_device_version(who->device_id,
+                               static_cast<int>(std::min<size_t>(sv, sync_.schema().version())));
+  }
   Response r;
   const std::string snapshot = query_param(req, "snapshot");  // "1", or "2": compact "rec"
   r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"),
