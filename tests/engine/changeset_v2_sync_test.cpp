@@ -18,8 +18,9 @@ using test::ServerFixture;
 namespace {
 
 // Passes every request to the real HTTP transport and notes the formats on the wire. With
-// `relabel_v2_push`, a v2 push goes out labelled application/json: the server then reads
-// it as a v1 body, exactly as a server older than v2 reads it.
+// `relabel_v2_push`, the server is seen as one older than v2: a v2 push goes out labelled
+// application/json (the server reads it as a v1 body, exactly as an older server does) and
+// a pull asks for JSON only (an older server answers JSON whatever the Accept).
 class Tap final : public Transport {
  public:
   explicit Tap(Transport& inner) : inner_(inner) {}
@@ -27,6 +28,7 @@ class Tap final : public Transport {
     HttpRequest r = request;
     std::string type;
     for (auto& h : r.headers) {
+      if (relabel_v2_push && h.first == "Accept") h.second = "application/json";
       if (h.first != "Content-Type") continue;
       if (relabel_v2_push && h.second == kChangesetV2MediaType) h.second = "application/json";
       type = h.second;
@@ -140,6 +142,19 @@ TEST_CASE("a laptop falls back to v1 pushes when the server reads v2 bodies as v
   CHECK(first_push->status == 400);  // the v2 body, refused as malformed JSON
   CHECK(a.store->stats().pending_changes == 0);
   CHECK(f.records(f.reviewer()).size() == 3);
+  // Remembered: the next sync sends v1 at once, no refused v2 batch first.
+  a.tap.seen.clear();
+  a.store->create("enrolment", test::konawe_enrolment(4));
+  CHECK(a.sync().pushed == 1);
+  for (const auto& s : a.tap.seen) CHECK(s.status == 200);
+  // The server upgraded (it answers a pull in v2): v2 pushes again from the sync after.
+  a.tap.relabel_v2_push = false;
+  a.sync();
+  a.tap.seen.clear();
+  a.store->create("enrolment", test::konawe_enrolment(5));
+  CHECK(a.sync().pushed == 1);
+  CHECK(a.saw("/v1/push", kChangesetV2MediaType, ""));
+  CHECK(f.records(f.reviewer()).size() == 5);
 
   SUBCASE("but not when told v2 only") {
     Device v2(f, "laptop-b", 2);

@@ -175,6 +175,7 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
         }
       }
       size_t answer_text = body.size();
+      bool v2_answer = false;
       if (resp.status >= 200 && resp.status < 300) {
         auto type = resp.headers.find("content-type");
         if (json && type != resp.headers.end() &&
@@ -185,6 +186,7 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
             throw Error(ErrorCode::kTransport, std::string("bad v2 answer: ") + e.what());
           }
           answer_text = json->dump().size();  // the sizer counts v1 text (max_bytes)
+          v2_answer = true;
         } else if (json) {
           try {
             *json = Json::parse(body);
@@ -197,7 +199,7 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
           ++requests_;
           bytes_up_ += wire_up;
         }
-        if (info) *info = CallInfo{took, wire_up, wire_down, answer_text, took, resent_};
+        if (info) *info = CallInfo{took, wire_up, wire_down, answer_text, took, resent_, v2_answer};
         set_error("");
         return json ? std::string() : body;
       }

@@ -33,6 +33,7 @@ struct CallInfo {
   size_t answer_text = 0;   // the answer body once inflated
   int64_t transfer_ms = 0;  // the last attempt, from sending to the whole answer
   bool resent = false;      // the HTTP stack sent the last attempt again on its own
+  bool v2_answer = false;   // the answer came in change-set format v2
 };
 
 class RequestLoop {

@@ -43,6 +43,8 @@ std::string url_encode(const std::string& s) {
 }
 
 constexpr int kPush = 0, kPull = 1;  // TransferSizer directions
+// Store meta: "1" once the server read a v2 push as v1 (an older server); see Run().
+constexpr const char* kServerPushFormat = "server_push_format";
 
 // Change-set v2 bodies on a link faster than kSlowLinkBytesPerSec: zstd 3 costs about a
 // third of zstd 19's CPU for ~11% more bytes (docs/BENCHMARKS.md "Change-set format v2").
@@ -62,6 +64,9 @@ class SyncClient::Run {
         start_(std::chrono::steady_clock::now()),
         link_(c.transport_, c.token_, o, [this](bool force) { tick(force); }),
         sizer_(o.max_batch_bytes, o.first_batch_bytes) {
+    // A server that read a v2 push as v1 once is sent v1 from then on, until it answers a
+    // pull in v2 (it was upgraded): no failed v2 batch on every sync over a 2G link.
+    if (o.changeset_format == 0 && c.store_.get_meta(kServerPushFormat) == "1") v2_push_ = false;
     progress_.ops_to_push = c.store_.pending_count();
     last_emit_ = start_;
   }
@@ -152,6 +157,7 @@ class SyncClient::Run {
         if (v2_push_ && o_.changeset_format == 0 && !problem.contains("changeset_formats") &&
             (e.code() == ErrorCode::kMalformedJson || e.code() == ErrorCode::kProtocol)) {
           v2_push_ = false;
+          store.set_meta(kServerPushFormat, "1");
           batch = prepare_batch(first - 1, report);
           continue;
         }
@@ -248,6 +254,7 @@ class SyncClient::Run {
     bool more = false;
     Json reply;  // for server_time_ms
     int64_t rtt_ms = 0;
+    bool v2 = false;  // answered in change-set format v2
   };
 
   // `max_bytes` asks the server for a page whose ops' JSON fits the sizer's budget (a v1
@@ -278,6 +285,7 @@ class SyncClient::Run {
     };
     in.reply = link_.call("GET", pull_target(cursor), "", nullptr, &info, smaller);
     in.rtt_ms = info.rtt_ms;
+    in.v2 = info.v2_answer;
     if (info.resent) sizer_.on_cut(info.wire_down);  // the HTTP stack's own retry: a cut too
     sizer_.on_whole(kPull, info.wire_down, info.answer_text, info.transfer_ms,
                     info.wire_up + info.wire_down);
@@ -295,6 +303,8 @@ class SyncClient::Run {
     Store& store = c_.store_;
     std::string cursor = store.get_meta("pull_cursor");
     Incoming page = fetch_page(cursor);
+    // A server remembered as reading only v1 pushes that answers in v2 was upgraded.
+    if (page.v2 && store.get_meta(kServerPushFormat) == "1") store.set_meta(kServerPushFormat, "");
     for (int pages = 0;; ++pages) {
       check_cancel();
       if (page.more && page.next == cursor && page.ops.empty()) {
