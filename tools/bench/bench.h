@@ -27,6 +27,7 @@ struct Options {
   size_t commit_every = 10000;  // local writes per Batch commit; 0 = one batch for all
   std::string server_bin;       // lumbung-server binary (sync scenarios)
   size_t devices = 50;          // many_devices: concurrent devices
+  size_t servers = 1;           // push, pull, many_devices: server processes on one database
   std::string passphrase;       // local_write: encrypt personal data at rest with this passphrase
   size_t server_records = 1000000;   // progress: records in the server's database
   bool first_pull_snapshot = false;  // a fresh device's first pull: snapshot or replay (default)

@@ -30,6 +30,10 @@ double now_seconds() {
 
 namespace {
 
+// --servers: enough for the 1, 2, 4 of issue 13 and a few more; each is a process and a
+// handful of PostgreSQL connections.
+constexpr size_t kMaxServers = 16;
+
 struct Scenario {
   const char* name;
   Result (*run)(const Options&, const Workload&);
@@ -67,7 +71,7 @@ void usage(std::FILE* to) {
       "                     [--schema PATH] [--workdir DIR] [--commit-every N]\n"
       "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
       "                     [--backend sqlite|postgres] [--server-records N]\n"
-      "                     [--first-pull snapshot|replay]\n"
+      "                     [--first-pull snapshot|replay] [--servers K]\n"
       "  --scenario      one of: %s\n"
       "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
       "  --records       use the first N records (default: all; attachments: N photos,\n"
@@ -78,6 +82,10 @@ void usage(std::FILE* to) {
       "  --commit-every  local writes per batch commit (default 10000; 0 = one batch)\n"
       "  --server-bin    lumbung-server binary for the sync scenarios (default %s)\n"
       "  --devices       many_devices: concurrent devices (default 50)\n"
+      "  --servers       push, pull, many_devices with --backend postgres: K server\n"
+      "                  processes on one database (default 1; at most %zu); many_devices\n"
+      "                  gives device i to server i %% K, push and pull send one device's\n"
+      "                  requests to the K servers in turn\n"
       "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
       "  --first-pull    a fresh device's first pull: replay of the log (default, as the\n"
       "                  engine does) or snapshot of its regions' records\n"
@@ -88,7 +96,8 @@ void usage(std::FILE* to) {
       "                  the bench starts itself: initdb, Unix socket, fsync off)\n"
       "Prints one JSON result line on stdout; progress on stderr.\n"
       "Exit: 0 verified, 1 not verified or failed, 2 bad usage.\n",
-      known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR, LUMBUNG_SERVER_BIN);
+      known_scenarios().c_str(), LUMBUNG_SOURCE_DIR, LUMBUNG_SOURCE_DIR, LUMBUNG_SERVER_BIN,
+      kMaxServers);
 }
 
 [[noreturn]] void bad_usage(const std::string& msg) {
@@ -198,6 +207,10 @@ int run(int argc, char** argv) {
     } else if (a == "--first-pull") {
       if (v != "snapshot" && v != "replay") bad_usage("--first-pull is snapshot or replay");
       opt.first_pull_snapshot = v == "snapshot";
+    } else if (a == "--servers") {
+      opt.servers = parse_count(a, v);
+      if (opt.servers == 0 || opt.servers > kMaxServers)
+        bad_usage("--servers must be 1 to " + std::to_string(kMaxServers));
     } else if (a == "--devices") {
       opt.devices = parse_count(a, v);
       if (opt.devices == 0) bad_usage("--devices must be at least 1");
@@ -206,6 +219,14 @@ int run(int argc, char** argv) {
     }
   }
   if (opt.scenario.empty()) bad_usage("--scenario is required (one of: " + known_scenarios() + ")");
+  if (opt.servers > 1) {
+    // SQLite is one file written by one process: several servers cannot share it.
+    if (backend != "postgres")
+      bad_usage("--servers " + std::to_string(opt.servers) +
+                " needs --backend postgres (a SQLite server is one process on one file)");
+    if (opt.scenario != "push" && opt.scenario != "pull" && opt.scenario != "many_devices")
+      bad_usage("--servers above 1 applies to push, pull and many_devices, not " + opt.scenario);
+  }
   const Scenario* chosen = nullptr;
   for (const auto& s : scenarios()) {
     if (opt.scenario == s.name) chosen = &s;

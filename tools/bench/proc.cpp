@@ -15,7 +15,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include <libpq-fe.h>
+
 #include "bench.h"
+#include "cpu.h"
 #include "rss.h"
 #include "support/pg_cluster.h"
 
@@ -120,7 +123,7 @@ namespace {
 ServerBackend g_backend = ServerBackend::kSqlite;
 
 std::vector<std::string> server_args(const std::string& binary, const std::string& dir,
-                                     const std::string& db_url) {
+                                     const std::string& db_url, const std::string& shared) {
   std::filesystem::create_directories(dir);
   // Plain HTTP on loopback, said explicitly; rate limits off because every simulated device
   // shares 127.0.0.1 and the bench measures capacity, not the admission policy.
@@ -128,7 +131,7 @@ std::vector<std::string> server_args(const std::string& binary, const std::strin
                                    "--listen",
                                    "127.0.0.1:0",
                                    "--admin-token-file",
-                                   dir + "/admin-token",
+                                   shared + "/admin-token",
                                    "--insecure-http",
                                    "--rate-limit-device",
                                    "0",
@@ -137,7 +140,7 @@ std::vector<std::string> server_args(const std::string& binary, const std::strin
   if (g_backend == ServerBackend::kPostgres) {
     args.insert(args.end(),
                 {"--db", db_url.empty() ? test::PgCluster::shared().create_database() : db_url,
-                 "--key-file", dir + "/server.key"});
+                 "--key-file", shared + "/server.key"});
   } else {
     args.insert(args.end(), {"--data", dir + "/data"});
   }
@@ -149,8 +152,10 @@ void set_server_backend(ServerBackend backend) { g_backend = backend; }
 ServerBackend server_backend() { return g_backend; }
 
 ServerProc::ServerProc(const std::string& binary, const std::string& dir, double ready_s,
-                       const std::string& db_url)
-    : dir_(dir), proc_(server_args(binary, dir, db_url), dir + "/server.log") {
+                       const std::string& db_url, const std::string& shared_dir)
+    : dir_(dir),
+      proc_(server_args(binary, dir, db_url, shared_dir.empty() ? dir : shared_dir),
+            dir + "/server.log") {
   const double deadline = now_seconds() + ready_s;
   while (url_.empty()) {
     auto line = proc_.read_line(deadline - now_seconds());
@@ -166,11 +171,31 @@ ServerProc::ServerProc(const std::string& binary, const std::string& dir, double
       port_ = static_cast<uint16_t>(std::stoi(url_.substr(url_.rfind(':') + 1)));
     }
   }
-  std::ifstream in(dir + "/admin-token");
+  const std::string token_file = (shared_dir.empty() ? dir : shared_dir) + "/admin-token";
+  std::ifstream in(token_file);
   std::getline(in, admin_);
-  if (admin_.empty()) throw std::runtime_error("no admin token in " + dir + "/admin-token");
+  if (admin_.empty()) throw std::runtime_error("no admin token in " + token_file);
 }
 
 std::optional<double> ServerProc::peak_rss_mb() const { return process_peak_rss_mb(proc_.pid()); }
+
+std::optional<double> ServerProc::cpu_seconds() const { return process_cpu_seconds(proc_.pid()); }
+
+pid_t postgres_pid() { return test::PgCluster::shared().pid(); }
+
+std::string postgres_new_database() { return test::PgCluster::shared().create_database(); }
+
+std::optional<uint64_t> postgres_database_bytes(const std::string& db_url) {
+  PGconn* c = PQconnectdb(db_url.c_str());
+  std::optional<uint64_t> out;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, "SELECT pg_database_size(current_database())");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+      out = std::stoull(PQgetvalue(r, 0, 0));
+    PQclear(r);
+  }
+  PQfinish(c);
+  return out;
+}
 
 }  // namespace lumbung::bench

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,12 @@ class Subprocess {
 enum class ServerBackend { kSqlite, kPostgres };
 void set_server_backend(ServerBackend backend);
 ServerBackend server_backend();
+// The postmaster of the bench's PostgreSQL cluster (started on first use); kPostgres only.
+pid_t postgres_pid();
+// A fresh database of that cluster, for servers that are to share it.
+std::string postgres_new_database();
+// Size of a database of that cluster (pg_database_size), bytes; nullopt if it cannot be read.
+std::optional<uint64_t> postgres_database_bytes(const std::string& db_url);
 
 // lumbung-server on 127.0.0.1:0 with a fresh data directory (or database: ServerBackend);
 // reads the "listening on" line and the admin token file.
@@ -53,14 +60,19 @@ class ServerProc {
  public:
   // Waits up to `ready_s` seconds for the server's "listening on" line. `db_url`: on
   // PostgreSQL, that database instead of a fresh one (its key file is <dir>/server.key).
+  // `shared_dir`: where the key file and admin token file are, when several servers serve
+  // one database (they must share the key; only the first start writes the token); default
+  // `dir`. The server's log is <dir>/server.log either way.
   ServerProc(const std::string& binary, const std::string& dir, double ready_s = 30,
-             const std::string& db_url = {});
+             const std::string& db_url = {}, const std::string& shared_dir = {});
   const std::string& url() const { return url_; }
   const std::string& admin_token() const { return admin_; }
   pid_t pid() const { return proc_.pid(); }
   uint16_t port() const { return port_; }
   // VmHWM of the server, MiB (read before stopping it).
   std::optional<double> peak_rss_mb() const;
+  // User+system CPU of the server so far, seconds (cpu.h); nullopt once it is gone.
+  std::optional<double> cpu_seconds() const;
   int stop() { return proc_.stop(); }
 
  private:

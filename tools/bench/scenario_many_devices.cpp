@@ -5,6 +5,9 @@
 // its own Store, HTTP transport and SyncClient, through the relay; from the start signal to
 // the last push done.
 //
+// With --servers K (PostgreSQL), device d pushes to server d % K; the verification reads
+// through server 0, which sees what every server wrote.
+//
 // Verified: 0 errors; every device has nothing pending and the server's acked_seq for it is
 // its record count; the server holds N live records with the workload's digest.
 // peak_rss_mb here is of the ONE worker process holding all K devices.
@@ -41,20 +44,28 @@ Result run_many_devices(const Options& options, const Workload& workload) {
     const std::string db = options.workdir + "/many-" + id + ".db";
     auto store = open_device(db, schema, id);
     load_records(*store, workload, begin, end, collection);
-    spec.devices.push_back(
-        {db, id, register_device(env, *store, province_prefixes(workload, begin, end))});
+    // K servers: device d talks to server d % K only (round-robin over the servers).
+    spec.devices.push_back({db,
+                            id,
+                            register_device(env, *store, province_prefixes(workload, begin, end)),
+                            {env.relay_url(d)}});
     counts.push_back(end - begin);
   }
-  env.relay().reset();
-  std::fprintf(stderr, "many_devices: %zu concurrent pushes (timed, worker process)...\n", k);
+  env.reset_relays();
+  const std::optional<uint64_t> db_before = env.db_bytes();
+  std::fprintf(stderr, "many_devices: %zu concurrent pushes to %zu server(s) (timed)...\n", k,
+               env.servers());
+  const CpuSample cpu0 = env.cpu_now();
   const Json w = run_worker(options, spec, "many");
+  const CpuSample cpu1 = env.cpu_now();
   std::fprintf(stderr, "many_devices: %.3f s, errors %d\n", w.value("seconds", 0.0),
                w.value("errors", 0));
 
   Result r;
   r.records = n;
   r.seconds = w.value("seconds", 0.0);
-  fill_wire_figures(r, w, env.relay(), n);
+  fill_wire_figures(r, w, env, n);
+  fill_cpu_figures(r, env, cpu0, cpu1, w.value("pushed", uint64_t{0}), "op");
   const std::optional<double> server_rss_synced = env.server_rss_now();
   r.extra["devices"] = k;
   double slowest = 0;
@@ -79,6 +90,7 @@ Result run_many_devices(const Options& options, const Workload& workload) {
   check(live == n, "server holds " + std::to_string(live) + " live records");
   check(sd == expected, "server digest " + sd + " != workload digest " + expected);
   r.extra["server_peak_rss_end_mb"] = env.stop_server().value_or(-1);  // after verification
+  add_server_db_figures(r, env, db_before, n);
   r.server_peak_rss_mb = server_rss_synced;
   r.verified = check.ok();
   r.digest = sd;

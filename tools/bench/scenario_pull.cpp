@@ -2,6 +2,9 @@
 // to the server), then a second, fresh device (bench-b, same provinces) pulls everything.
 // Timed: SyncClient::pull in the device worker process, through the byte-counting relay.
 //
+// With --servers K (PostgreSQL) the setup push goes to server 0 and the timed pull's
+// requests to the K servers in turn, its cursor carried from one to the next.
+//
 // Verified: no errors; bench-b holds N live records with the workload's digest, nothing
 // pending; the server holds the same N records and digest.
 
@@ -42,19 +45,24 @@ Result run_pull(const Options& options, const Workload& workload) {
   WorkerSpec spec;
   spec.url = env.relay().url();
   spec.schema_path = options.schema_path;
-  spec.devices = {{db, "bench-b", token}};
+  // K servers: the device's requests (and so its cursor) go to them in turn.
+  spec.devices = {
+      {db, "bench-b", token, env.servers() > 1 ? env.relay_urls() : std::vector<std::string>{}}};
   spec.steps = {{0, "pull"}};
   spec.first_pull_snapshot = options.first_pull_snapshot;
-  env.relay().reset();
+  env.reset_relays();
   std::fprintf(stderr, "pull: pulling into a fresh device (timed, worker process)...\n");
+  const CpuSample cpu0 = env.cpu_now();
   const Json w = run_worker(options, spec, "pull");
+  const CpuSample cpu1 = env.cpu_now();
   std::fprintf(stderr, "pull: %.3f s, %s\n", w.value("seconds", 0.0),
                w.dump().substr(0, 400).c_str());
 
   Result r;
   r.records = n;
   r.seconds = w.value("seconds", 0.0);
-  fill_wire_figures(r, w, env.relay(), n);
+  fill_wire_figures(r, w, env, n);
+  fill_cpu_figures(r, env, cpu0, cpu1, w.value("pulled", uint64_t{0}), "record");
   const std::optional<double> server_rss_synced = env.server_rss_now();
 
   std::fprintf(stderr, "pull: verifying...\n");
@@ -75,6 +83,7 @@ Result run_pull(const Options& options, const Workload& workload) {
   const std::string sd = env.server_digest(collection, &live);
   check(live == n && sd == expected, "server digest/count mismatch (" + std::to_string(live) + ")");
   r.extra["server_peak_rss_end_mb"] = env.stop_server().value_or(-1);  // after verification
+  add_server_db_figures(r, env, std::nullopt, n);
   r.server_peak_rss_mb = server_rss_synced;
   r.verified = check.ok();
   return r;

@@ -3,6 +3,9 @@
 // its whole change log to a fresh lumbung-server. Timed: SyncClient::push in the device
 // worker process, through the byte-counting relay.
 //
+// With --servers K (PostgreSQL) the device's requests go to K servers on one database in
+// turn; the verification reads through server 0, which sees what every server wrote.
+//
 // Verified: no errors; the device has nothing pending and its digest is the workload's; the
 // server holds N live records (GET /v1/records) with the same digest and acked_seq == N.
 
@@ -35,18 +38,24 @@ Result run_push(const Options& options, const Workload& workload) {
   WorkerSpec spec;
   spec.url = env.relay().url();
   spec.schema_path = options.schema_path;
-  spec.devices = {{db, "bench-a", token}};
+  // K servers: the device's requests go to them in turn (sync_support.h WorkerDevice::urls).
+  spec.devices = {
+      {db, "bench-a", token, env.servers() > 1 ? env.relay_urls() : std::vector<std::string>{}}};
   spec.steps = {{0, "push"}};
-  env.relay().reset();
+  env.reset_relays();
+  const std::optional<uint64_t> db_before = env.db_bytes();
   std::fprintf(stderr, "push: pushing (timed, worker process)...\n");
+  const CpuSample cpu0 = env.cpu_now();
   const Json w = run_worker(options, spec, "push");
+  const CpuSample cpu1 = env.cpu_now();
   std::fprintf(stderr, "push: %.3f s, %s\n", w.value("seconds", 0.0),
                w.dump().substr(0, 400).c_str());
 
   Result r;
   r.records = n;
   r.seconds = w.value("seconds", 0.0);
-  fill_wire_figures(r, w, env.relay(), n);
+  fill_wire_figures(r, w, env, n);
+  fill_cpu_figures(r, env, cpu0, cpu1, w.value("pushed", uint64_t{0}), "op");
   const std::optional<double> server_rss_synced = env.server_rss_now();
 
   std::fprintf(stderr, "push: verifying...\n");
@@ -70,6 +79,7 @@ Result run_push(const Options& options, const Workload& workload) {
   check(acked == static_cast<int64_t>(n), "server acked_seq " + std::to_string(acked));
   r.extra["acked_seq"] = acked;
   r.extra["server_peak_rss_end_mb"] = env.stop_server().value_or(-1);  // after verification
+  add_server_db_figures(r, env, db_before, n);
   r.server_peak_rss_mb = server_rss_synced;
   r.verified = check.ok();
   r.digest = sd;

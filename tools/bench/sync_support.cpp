@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cpu.h"
 #include "digest.h"
 #include "lumbung/error.h"
 #include "rss.h"
@@ -30,14 +31,73 @@ SyncEnv::SyncEnv(const Options& options, const std::string& name, LinkProfile li
     : dir_(options.workdir + "/" + name) {
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
-  server_ = std::make_unique<ServerProc>(options.server_bin, dir_);
-  relay_ = std::make_unique<Relay>(server_->port(), link);
-  http_ = make_http_transport(server_->url());
-  std::fprintf(stderr, "  server pid %d at %s, relay at %s\n", static_cast<int>(server_->pid()),
-               server_->url().c_str(), relay_->url().c_str());
+  const size_t k = std::max<size_t>(1, options.servers);
+  if (server_backend() == ServerBackend::kPostgres) db_url_ = postgres_new_database();
+  if (k == 1) {
+    servers_.push_back(std::make_unique<ServerProc>(options.server_bin, dir_, 30, db_url_));
+  } else {
+    // One after another: the first creates the tables, the key file and the admin token;
+    // the others find them (as pg_concurrency_test starts its servers).
+    for (size_t i = 0; i < k; ++i) {
+      servers_.push_back(std::make_unique<ServerProc>(
+          options.server_bin, dir_ + "/server-" + std::to_string(i), 30, db_url_, dir_));
+    }
+  }
+  for (const auto& s : servers_) relays_.push_back(std::make_unique<Relay>(s->port(), link));
+  http_ = make_http_transport(server().url());
+  for (size_t i = 0; i < k; ++i) {
+    std::fprintf(stderr, "  server pid %d at %s, relay at %s\n",
+                 static_cast<int>(servers_[i]->pid()), servers_[i]->url().c_str(),
+                 relays_[i]->url().c_str());
+  }
 }
 
 SyncEnv::~SyncEnv() { stop_server(); }
+
+std::vector<std::string> SyncEnv::relay_urls() const {
+  std::vector<std::string> out;
+  for (const auto& r : relays_) out.push_back(r->url());
+  return out;
+}
+
+void SyncEnv::reset_relays() {
+  for (const auto& r : relays_) r->reset();
+}
+
+uint64_t SyncEnv::bytes_up() const {
+  uint64_t n = 0;
+  for (const auto& r : relays_) n += r->bytes_up();
+  return n;
+}
+
+uint64_t SyncEnv::bytes_down() const {
+  uint64_t n = 0;
+  for (const auto& r : relays_) n += r->bytes_down();
+  return n;
+}
+
+uint64_t SyncEnv::connections() const {
+  uint64_t n = 0;
+  for (const auto& r : relays_) n += r->connections();
+  return n;
+}
+
+CpuSample SyncEnv::cpu_now() const {
+  CpuSample s;
+  for (const auto& p : servers_) s.servers += p->cpu_seconds().value_or(0);
+  if (server_backend() == ServerBackend::kPostgres) s.pg = cluster_cpu_seconds(postgres_pid());
+  return s;
+}
+
+std::optional<uint64_t> SyncEnv::db_bytes() const {
+  if (!db_url_.empty()) return postgres_database_bytes(db_url_);
+  uint64_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/data", ec)) {
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  }
+  return ec ? std::nullopt : std::optional<uint64_t>(n);
+}
 
 HttpResult SyncEnv::call(const std::string& method, const std::string& target, const Json& body,
                          const std::string& token) {
@@ -72,7 +132,7 @@ HttpResult SyncEnv::call(const std::string& method, const std::string& target, c
 
 std::string SyncEnv::code(const std::vector<std::string>& scope) {
   auto r = call("POST", "/v1/admin/codes", Json{{"scope", scope}, {"label", "bench"}},
-                server_->admin_token());
+                server().admin_token());
   if (r.status != 201) throw std::runtime_error("code creation failed: " + r.body.dump());
   return r.body.at("code").get<std::string>();
 }
@@ -80,7 +140,7 @@ std::string SyncEnv::code(const std::vector<std::string>& scope) {
 const std::string& SyncEnv::reviewer() {
   if (reviewer_.empty()) {
     auto r = call("POST", "/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "bench"}},
-                  server_->admin_token());
+                  server().admin_token());
     if (r.status != 201) throw std::runtime_error("reviewer token failed: " + r.body.dump());
     reviewer_ = r.body.at("token").get<std::string>();
   }
@@ -110,7 +170,7 @@ std::string SyncEnv::server_digest(const std::string& collection, uint64_t* live
 }
 
 int64_t SyncEnv::acked_seq(const std::string& device_id) {
-  auto r = call("GET", "/v1/admin/devices", Json(), server_->admin_token());
+  auto r = call("GET", "/v1/admin/devices", Json(), server().admin_token());
   if (r.status != 200) throw std::runtime_error("GET /v1/admin/devices failed: " + r.body.dump());
   for (const auto& d : r.body.at("devices")) {
     if (d.at("device_id") == device_id) return d.at("acked_seq").get<int64_t>();
@@ -141,15 +201,26 @@ double SyncEnv::metric(const std::string& name) {
   return found ? sum : -1;
 }
 
+std::optional<double> SyncEnv::server_rss_now() const {
+  std::optional<double> peak;
+  for (const auto& p : servers_) {
+    if (auto v = p->peak_rss_mb()) peak = std::max(peak.value_or(0), *v);
+  }
+  return peak;
+}
+
 std::optional<double> SyncEnv::stop_server() {
   if (!stopped_) {
-    server_rss_ = server_->peak_rss_mb();
-    relay_.reset();
+    server_rss_ = server_rss_now();
+    relays_.clear();
     http_.reset();
-    const int st = server_->stop();
+    for (auto& p : servers_) {
+      const int pid = static_cast<int>(p->pid());
+      const int st = p->stop();
+      std::fprintf(stderr, "  server pid %d stopped (status %d)\n", pid, st);
+    }
     stopped_ = true;
-    std::fprintf(stderr, "  server stopped (status %d), peak RSS %.1f MB\n", st,
-                 server_rss_.value_or(-1));
+    std::fprintf(stderr, "  server peak RSS %.1f MB\n", server_rss_.value_or(-1));
   }
   return server_rss_;
 }
@@ -234,8 +305,10 @@ Json spec_to_json(const WorkerSpec& s) {
          {"cut_down_for", s.cut_down_for},
          {"first_pull_snapshot", s.first_pull_snapshot}};
   j["devices"] = Json::array();
-  for (const auto& d : s.devices)
-    j["devices"].push_back({{"db", d.db}, {"device_id", d.device_id}, {"token", d.token}});
+  for (const auto& d : s.devices) {
+    j["devices"].push_back(
+        {{"db", d.db}, {"device_id", d.device_id}, {"token", d.token}, {"urls", d.urls}});
+  }
   j["steps"] = Json::array();
   for (const auto& st : s.steps)
     j["steps"].push_back({{"device", st.device}, {"action", st.action}});
@@ -269,6 +342,22 @@ class CutTransport final : public Transport {
   size_t pass_, down_for_;
   size_t seen_ = 0;
   bool healed_ = false;
+};
+
+// One device's requests spread over K servers in turn, as a load balancer without stickiness
+// would: every server must serve any request of any device (none keeps state another needs).
+class RoundRobinTransport final : public Transport {
+ public:
+  explicit RoundRobinTransport(const std::vector<std::string>& urls) {
+    for (const auto& u : urls) links_.push_back(make_http_transport(u));
+  }
+  HttpResponse send(const HttpRequest& request) override {
+    return links_[next_++ % links_.size()]->send(request);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Transport>> links_;
+  size_t next_ = 0;
 };
 
 Json report_json(const SyncReport& r) {
@@ -334,7 +423,12 @@ int worker_main(const std::string& spec_path) {
   for (const auto& d : spec.at("devices")) {
     OpenDevice od;
     od.store = open_device(d.at("db"), schema, d.at("device_id"));
-    od.http = make_http_transport(url);
+    const auto urls = d.value("urls", std::vector<std::string>());
+    if (urls.size() > 1) {
+      od.http = std::make_unique<RoundRobinTransport>(urls);
+    } else {
+      od.http = make_http_transport(urls.empty() ? url : urls.front());
+    }
     devs.push_back(std::move(od));
   }
   const auto& jdevs = spec.at("devices");
@@ -462,23 +556,6 @@ int worker_main(const std::string& spec_path) {
   out["peak_rss_mb"] = process_peak_rss_mb(getpid()).value_or(-1);
   std::cout << out.dump() << std::endl;
   return 0;
-}
-
-void fill_wire_figures(Result& r, const Json& worker, const Relay& relay, size_t records) {
-  r.bytes_up = relay.bytes_up();
-  r.bytes_down = relay.bytes_down();
-  r.requests = worker.value("requests", uint64_t{0});
-  r.device_peak_rss_mb = worker.value("peak_rss_mb", 0.0);
-  r.extra["bytes_per_record"] =
-      records ? static_cast<double>(r.bytes_up + r.bytes_down) / records : 0.0;
-  r.extra["up_bytes_per_record"] = records ? static_cast<double>(r.bytes_up) / records : 0.0;
-  r.extra["down_bytes_per_record"] = records ? static_cast<double>(r.bytes_down) / records : 0.0;
-  r.extra["records_per_request"] = r.requests ? static_cast<double>(records) / r.requests : 0.0;
-  r.extra["est_bytes_up"] = worker.value("est_bytes_up", uint64_t{0});
-  r.extra["est_bytes_down"] = worker.value("est_bytes_down", uint64_t{0});
-  r.extra["retries"] = worker.value("retries", uint64_t{0});
-  r.extra["errors"] = worker.value("errors", 0);
-  r.extra["tcp_connections"] = relay.connections();
 }
 
 }  // namespace lumbung::bench

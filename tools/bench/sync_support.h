@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,16 +31,41 @@ struct HttpResult {
   Json body;
 };
 
+// CPU of the servers (and of the PostgreSQL cluster) at one moment, seconds (cpu.h).
+struct CpuSample {
+  double servers = 0;        // user+system of every lumbung-server process of the env
+  std::optional<double> pg;  // the whole PostgreSQL cluster; nullopt on SQLite/unreadable
+};
+
 class SyncEnv {
  public:
   // Starts the server (binary Options::server_bin) in <workdir>/<name>/ and the relay,
-  // which emulates `link` (relay.h; default: a plain byte-counting relay).
+  // which emulates `link` (relay.h; default: a plain byte-counting relay). With
+  // Options::servers = K > 1 (PostgreSQL only, checked by main): K servers on ONE fresh
+  // database, started one after another and sharing <dir>/server.key and the admin token,
+  // each in <dir>/server-<i>/ with a plain relay of its own in front of it.
   SyncEnv(const Options& options, const std::string& name, LinkProfile link = {});
   ~SyncEnv();
 
-  ServerProc& server() { return *server_; }
-  Relay& relay() { return *relay_; }
+  // Server 0 and its relay: admin and verification calls go to server 0 (the database is
+  // one, so it sees what every server wrote).
+  ServerProc& server() { return *servers_.front(); }
+  Relay& relay() { return *relays_.front(); }
   const std::string& dir() const { return dir_; }
+  size_t servers() const { return servers_.size(); }
+  // The relay in front of server i % K.
+  std::string relay_url(size_t i) const { return relays_[i % relays_.size()]->url(); }
+  std::vector<std::string> relay_urls() const;
+  // Every relay's counters: reset, and summed.
+  void reset_relays();
+  uint64_t bytes_up() const;
+  uint64_t bytes_down() const;
+  uint64_t connections() const;
+  // CPU now (call before and after the timed part; the difference is what the servers spent).
+  CpuSample cpu_now() const;
+  // Bytes of the server's database: PostgreSQL pg_database_size (tables and indexes, no WAL);
+  // SQLite the files of the data directory (database, WAL, shm). nullopt if unreadable.
+  std::optional<uint64_t> db_bytes() const;
 
   HttpResult call(const std::string& method, const std::string& target, const Json& body,
                   const std::string& token);
@@ -56,16 +82,17 @@ class SyncEnv {
   Json conflicts();
   // Sum of a Prometheus counter over its label sets (GET /metrics); -1 if absent.
   double metric(const std::string& name);
-  // Server VmHWM now, MiB: taken right after the timed part, before the verification's
-  // GET /v1/records pages (which cost the server memory of their own).
-  std::optional<double> server_rss_now() { return server_->peak_rss_mb(); }
-  // Peak RSS of the server (VmHWM), then stop it. Idempotent.
+  // Server VmHWM now, MiB (the highest of the K servers): taken right after the timed part,
+  // before the verification's GET /v1/records pages (which cost the server memory of their own).
+  std::optional<double> server_rss_now() const;
+  // Peak RSS of the server (VmHWM; the highest of the K), then stop them all. Idempotent.
   std::optional<double> stop_server();
 
  private:
   std::string dir_;
-  std::unique_ptr<ServerProc> server_;
-  std::unique_ptr<Relay> relay_;
+  std::string db_url_;  // PostgreSQL: the (fresh) database the K servers share
+  std::vector<std::unique_ptr<ServerProc>> servers_;
+  std::vector<std::unique_ptr<Relay>> relays_;
   std::unique_ptr<Transport> http_;
   std::string reviewer_;
   std::optional<double> server_rss_;
@@ -94,6 +121,9 @@ struct WorkerDevice {
   std::string db;
   std::string device_id;
   std::string token;
+  // Where this device connects, when not WorkerSpec::url: one URL, or several that its
+  // requests take in turn (a load balancer without stickiness, over K servers).
+  std::vector<std::string> urls = {};
 };
 struct WorkerStep {
   size_t device = 0;
@@ -118,5 +148,16 @@ int worker_main(const std::string& spec_path);
 
 // The line fields every sync scenario prints (relay bytes, requests, bytes_per_record...).
 void fill_wire_figures(Result& r, const Json& worker, const Relay& relay, size_t records);
+// The same, summed over every relay of `env` (K servers).
+void fill_wire_figures(Result& r, const Json& worker, const SyncEnv& env, size_t records);
+// servers, load average, and the servers' (and PostgreSQL's) CPU between `before` and
+// `after`: server_cpu_s and server_cpu_us_per_<unit> = CPU / `count` (pg_cpu_* alike, or
+// null with pg_cpu_note saying why). `unit`: "op" (pushed ops) or "record" (pulled records).
+void fill_cpu_figures(Result& r, const SyncEnv& env, const CpuSample& before,
+                      const CpuSample& after, size_t count, const std::string& unit);
+// server_db_bytes (SyncEnv::db_bytes, call after stop_server so SQLite has checkpointed) and,
+// given the size before the timed part, server_db_bytes_per_record = growth / `records`.
+void add_server_db_figures(Result& r, const SyncEnv& env, std::optional<uint64_t> before,
+                           size_t records);
 
 }  // namespace lumbung::bench
