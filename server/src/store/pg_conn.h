@@ -77,6 +77,8 @@ class Conn {
   // Several statements without parameters in one call (the schema).
   void script(const char* sql);
   bool ok() const { return PQstatus(c_) == CONNECTION_OK; }
+  // The libpq connection, for COPY FROM STDIN (store/migrate_sqlite_to_pg.cpp).
+  PGconn* handle() { return c_; }
 
  private:
   Result exec_n(const char* sql, const Param* params, size_t n);

@@ -137,6 +137,12 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints(
   sig text NOT NULL);
 )sql";
 
+// Which copy of the data this database is (pg_server_store.cpp): "<system id>:<timeline>:
+// <database oid>:<oplog oid>", recorded with each epoch; another value at a start means a
+// restore. Also used by lumbung-admin migrate (migrate_sqlite_to_pg.cpp) for the epoch it
+// records, so that the first server start joins it.
+std::string cluster_identity(Conn& c);
+
 inline constexpr size_t kTokenIdHexDigits = 16;
 inline constexpr const char* kTokenCols = "hash,role,label,created_ms,expires_ms,revoked_ms,scope";
 inline constexpr const char* kDeviceCols =

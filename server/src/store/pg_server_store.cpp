@@ -20,13 +20,16 @@ namespace {
 // transaction that a reader must not wait behind.
 constexpr size_t kPoolConnections = 6;
 
+}  // namespace
+
 // Which copy of the data this is: the PostgreSQL cluster and timeline it lives on ("" if
 // the server role may not read them: pg_control_* need pg_monitor or superuser), then the
 // database's oid and the oplog table's. A restore in the same cluster makes a new database
 // (CREATE DATABASE ... TEMPLATE, pg_restore into a new database: a new database oid) or
 // new tables (pg_restore --clean: a new table oid), so it starts a new history too; a
 // restart keeps all four. (pg_upgrade keeps relation oids but makes a new cluster.)
-std::string cluster_identity(Conn& c) {
+// Outside the anonymous namespace (pg_rows.h): lumbung-admin migrate records its epoch with it.
+std::string pg::cluster_identity(Conn& c) {
   std::string control;
   c.run("SAVEPOINT cluster_id");
   try {
@@ -43,6 +46,8 @@ std::string cluster_identity(Conn& c) {
       "WHERE d.datname = current_database()");
   return control + ':' + r.text(0, 0);
 }
+
+namespace {
 
 // Epochs recorded before the identity named the database and oplog oids hold only
 // "<system>:<timeline>" (or ""): the same copy if that part matches.

@@ -80,6 +80,8 @@ int audit_list(Admin& a, const Json& page);
 int refused(Admin& a, Args& args);
 // schema.cpp: `schema publish FILE`, `schema list`
 int schema(Admin& a, Args& args);
+// migrate.cpp: `migrate --data DIR --db URL`, SQLite to PostgreSQL, without the HTTP API.
+int migrate(Admin& a, Args& args);
 
 // Open refused changes per device (`devices`: the ids to count for): one page of GET
 // /v1/refused?status=open when that is all there is, else one `total` per device. `complete`

@@ -1,6 +1,8 @@
 // lumbung-admin: the central office's tool. Everything goes through lumbung-server's HTTP
 // API with an admin (or reviewer) token — it never opens the server's database, so it
-// works from any desk that can reach the server. `lumbung-admin help` is the reference.
+// works from any desk that can reach the server — except `migrate` (migrate.cpp), which
+// copies a stopped SQLite server's database into PostgreSQL on the server's machine.
+// `lumbung-admin help` is the reference.
 //
 // This file: the shared helpers, codes, tokens, audit, devices, and the dispatch; review.cpp
 // (conflicts, duplicates), reports.cpp (progress, export), refused.cpp (refused changes).
@@ -345,6 +347,8 @@ int run(int argc, char** argv) {
     (cmd.empty() && !want_help ? std::cerr : std::cout) << tr("help.admin");
     return cmd.empty() && !want_help ? kExitUsage : kExitOk;
   }
+  // The one command that opens databases, not a server (migrate.cpp).
+  if (cmd == "migrate") return migrate(a, args);
   if (server.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_server"));
   if (token.empty()) throw Error(ErrorCode::kInvalidArgument, tr("admin.need_token"));
   a.api = std::make_unique<ApiClient>(server, token, topt);

@@ -231,6 +231,14 @@ Pemakaian: lumbung-admin --server URL (--token TOKEN | --token-file BERKAS) [--l
                       sebagai penerus; aktif saat server dijalankan ulang)
   schema list                                   versi skema yang dilayani dan langkahnya
 
+  migrate --data DIR --db postgresql://...
+                      pindahkan server SQLite yang SUDAH DIHENTIKAN (--data DIR) ke database
+                      PostgreSQL yang KOSONG, dalam satu transaksi, diperiksa; laptop tetap
+                      sinkron tanpa reset. Membuka database sendiri (tanpa --server/token).
+                      Lalu jalankan server dengan --db dan --key-file server SQLite. Ditolak
+                      (keluar 3, tidak ada yang diubah) bila server itu masih berjalan atau
+                      database tidak kosong
+
 Daftar conflicts, duplicates dan refused per halaman: --limit N, --after ID (dari baris
 "Berikutnya"), --all-pages untuk semua halaman.
 
@@ -292,6 +300,13 @@ Usage: lumbung-admin --server URL (--token TOKEN | --token-file FILE) [--lang id
   schema publish FILE                           publish the next schema version (checked as a
                       successor; active at the server's next start)
   schema list                                   the schema versions served and their steps
+
+  migrate --data DIR --db postgresql://...
+                      move a STOPPED SQLite server (its --data DIR) into an EMPTY PostgreSQL
+                      database, in one transaction, verified; laptops keep syncing, no reset.
+                      Opens the databases itself (no --server, no token). Then start the
+                      servers with --db and the SQLite server's --key-file. Refused (exit 3,
+                      nothing changed) while that server runs or if the database is not empty
 
 The conflicts, duplicates and refused lists come in pages: --limit N, --after ID (from the
 "Next" line), --all-pages for every page.

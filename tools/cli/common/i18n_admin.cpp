@@ -154,6 +154,51 @@ void add_admin_entries(Catalogue& c) {
       {"admin.schema_versions",
        {"Skema aktif: versi {active}; terbaru yang diterbitkan: versi {newest}.",
         "Active schema: version {active}; newest published: version {newest}."}},
+      // lumbung-admin migrate (tools/cli/admin/migrate.cpp)
+      {"admin.migrate_usage",
+       {"pakai: migrate --data DIR --db postgresql://...  (DIR: --data server SQLite; URL: "
+        "database PostgreSQL yang kosong)",
+        "use: migrate --data DIR --db postgresql://...  (DIR: the SQLite server's --data; URL: "
+        "an empty PostgreSQL database)"}},
+      {"admin.migrate_no_db",
+       {"tidak ada lumbung-server.db di {dir}: bukan direktori --data lumbung-server",
+        "no lumbung-server.db in {dir}: not a lumbung-server --data directory"}},
+      {"admin.migrate_in_use",
+       {"database {path} sedang dibuka proses lain (lumbung-server masih berjalan?). Hentikan "
+        "server itu lalu jalankan migrate lagi. Tidak ada yang diubah.",
+        "the database {path} is open in another process (is lumbung-server still running?). "
+        "Stop that server, then run migrate again. Nothing was changed."}},
+      {"admin.migrate_source_mismatch",
+       {"database SQLite tidak sesuai versi ini ({detail}). Jalankan lumbung-server versi ini "
+        "sekali pada --data itu, hentikan, lalu jalankan migrate lagi. Tidak ada yang diubah.",
+        "the SQLite database does not match this version ({detail}). Start this version of "
+        "lumbung-server once on that --data, stop it, then run migrate again. Nothing was "
+        "changed."}},
+      {"admin.migrate_not_empty",
+       {"database PostgreSQL tujuan tidak kosong ({detail}). Migrate hanya mengisi database "
+        "baru yang kosong (createdb). Tidak ada yang diubah.",
+        "the target PostgreSQL database is not empty ({detail}). migrate only fills a new, "
+        "empty database (createdb). Nothing was changed."}},
+      {"admin.migrate_table", {"  {table}: {n} baris", "  {table}: {n} rows"}},
+      {"admin.migrate_done",
+       {"Selesai dalam {seconds} detik, dalam satu transaksi. Diperiksa: jumlah baris tiap "
+        "tabel, posisi oplog sampai {max_pos}, seq yang diakui {devices} perangkat.",
+        "Done in {seconds} s, in one transaction. Verified: rows of every table, oplog "
+        "positions up to {max_pos}, the acked seq of {devices} devices."}},
+      {"admin.migrate_epoch",
+       {"Riwayat baru {epoch} mulai di posisi {start}; kursor laptop tetap berlaku (tanpa "
+        "reset).",
+        "New history {epoch} starts at position {start}; laptops' cursors stay valid (no "
+        "reset)."}},
+      {"admin.migrate_next",
+       {"Berikutnya: jalankan server dengan  lumbung-server --db URL --key-file {key_file}  "
+        "(berkas kunci yang sama dengan server SQLite, kunci {key_id}){attachments}. Jangan "
+        "jalankan lagi server SQLite pada {dir}.",
+        "Next: start the servers with  lumbung-server --db URL --key-file {key_file}  (the "
+        "SQLite server's key file, key {key_id}){attachments}. Do not start the SQLite server "
+        "on {dir} again."}},
+      {"admin.migrate_attachments",
+       {" dan --attachments {dir}", " and --attachments {dir}"}},
   };
   c.insert(entries.begin(), entries.end());
 }
