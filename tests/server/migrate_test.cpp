@@ -169,6 +169,10 @@ TEST_CASE(
   PgCluster& pg = PgCluster::shared();
   const std::string url = pg.create_database();
 
+  // One more start and stop with no write: the last SQLite epoch then starts above the
+  // last row (a SQLite start opens its epoch at the wall clock in microseconds).
+  REQUIRE(sqlite->stop() == 0);
+  sqlite = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.file("admin-token"));
   REQUIRE(sqlite->stop() == 0);
   sqlite.reset();
 
@@ -188,6 +192,13 @@ TEST_CASE(
         std::to_string(summary["tables"]["oplog"].get<uint64_t>()));
   CHECK(pg_value(url, "SELECT max(pos) FROM oplog") ==
         std::to_string(summary["max_pos"].get<uint64_t>()));
+  // The PostgreSQL history starts above every SQLite one, the last of which has no row.
+  CHECK(pg_value(url,
+                 "SELECT max(start_pos) > max(pos) FROM epochs, oplog "
+                 "WHERE cluster = 'sqlite'") == "t");
+  CHECK(pg_value(url,
+                 "SELECT start_pos > (SELECT max(start_pos) FROM epochs WHERE cluster = "
+                 "'sqlite') FROM epochs WHERE cluster <> 'sqlite'") == "t");
 
   // A PostgreSQL server on the office's address, with the SQLite server's key file.
   const std::vector<std::string> pg_args{
@@ -259,6 +270,7 @@ TEST_CASE(
     CHECK(ra.pulled <= 1);  // at most the resolution's op
   }
   CHECK(pg_value(url, "SELECT count(*) FROM epochs WHERE cluster <> 'sqlite'") == "1");
+  CHECK(pg_value(url, "SELECT count(*) FROM epochs WHERE cluster = 'sqlite'") == "2");
 }
 
 TEST_CASE(
