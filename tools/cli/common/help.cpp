@@ -12,7 +12,8 @@ const char* kExitCodesId = R"(Kode keluar:
   1    kesalahan lain (penyimpanan, data rusak)
   2    perintah salah tulis (opsi/argumen), atau laptop belum disiapkan
   3    data ditolak skema atau kode desa di luar wilayah laptop (enrol/edit; import-csv: ada
-       baris yang ditolak, baris lain tetap masuk; refused apply: koreksi masih tidak sah)
+       baris yang ditolak, baris lain tetap masuk; refused apply: koreksi masih tidak sah;
+       migrate: server SQLite masih berjalan atau database tujuan tidak kosong)
   4    rekaman/konflik/duplikat/perangkat tidak ditemukan
   5    server tidak terjangkau (setelah mencoba ulang); data tetap aman di laptop
   6    kredensial atau wilayah ditolak (perangkat dicabut, kode dipakai, peran salah, kata sandi salah)
@@ -24,7 +25,8 @@ const char* kExitCodesEn = R"(Exit codes:
   1    any other error (storage, corrupt data)
   2    wrong command line (option/argument), or the laptop is not set up
   3    input refused by the schema, or a village code outside the laptop's regions (enrol/edit;
-       import-csv: some row refused, the others went in; refused apply: still not valid)
+       import-csv: some row refused, the others went in; refused apply: still not valid;
+       migrate: the SQLite server still runs or the target database is not empty)
   4    record/conflict/duplicate/device not found
   5    the server cannot be reached (after retries); the data stays safe on the laptop
   6    credential or scope refused (device revoked, code used, wrong role, wrong passphrase)
