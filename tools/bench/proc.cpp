@@ -198,4 +198,28 @@ std::optional<uint64_t> postgres_database_bytes(const std::string& db_url) {
   return out;
 }
 
+std::vector<TableBytes> postgres_table_bytes(const std::string& db_url, uint64_t min_bytes) {
+  PGconn* c = PQconnectdb(db_url.c_str());
+  std::vector<TableBytes> out;
+  if (PQstatus(c) == CONNECTION_OK) {
+    const std::string min = std::to_string(min_bytes);
+    const char* params[] = {min.c_str()};
+    PGresult* r = PQexecParams(c,
+                               "SELECT relname, pg_table_size(oid), pg_indexes_size(oid) "
+                               "FROM pg_class WHERE relkind = 'r' AND relnamespace = "
+                               "'public'::regnamespace AND pg_total_relation_size(oid) >= "
+                               "$1::bigint ORDER BY pg_total_relation_size(oid) DESC",
+                               1, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+      for (int i = 0; i < PQntuples(r); ++i) {
+        out.push_back({PQgetvalue(r, i, 0), std::stoull(PQgetvalue(r, i, 1)),
+                       std::stoull(PQgetvalue(r, i, 2))});
+      }
+    }
+    PQclear(r);
+  }
+  PQfinish(c);
+  return out;
+}
+
 }  // namespace lumbung::bench

@@ -60,6 +60,12 @@ void add_server_db_figures(Result& r, const SyncEnv& env, std::optional<uint64_t
                            size_t records) {
   const std::optional<uint64_t> after = env.db_bytes();
   r.extra["server_db_bytes"] = after ? Json(*after) : Json(nullptr);
+  const std::vector<TableBytes> tables = env.db_tables();
+  if (!tables.empty()) {
+    Json t = Json::object();
+    for (const auto& tb : tables) t[tb.name] = {tb.table, tb.indexes};
+    r.extra["server_db_tables"] = t;
+  }
   if (before && after && records) {
     r.extra["server_db_bytes_per_record"] =
         (static_cast<double>(*after) - static_cast<double>(*before)) / records;

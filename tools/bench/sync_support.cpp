@@ -99,6 +99,11 @@ std::optional<uint64_t> SyncEnv::db_bytes() const {
   return ec ? std::nullopt : std::optional<uint64_t>(n);
 }
 
+std::vector<TableBytes> SyncEnv::db_tables() const {
+  if (db_url_.empty()) return {};
+  return postgres_table_bytes(db_url_, 64 * 1024);
+}
+
 HttpResult SyncEnv::call(const std::string& method, const std::string& target, const Json& body,
                          const std::string& token) {
   HttpRequest req;

@@ -66,6 +66,8 @@ class SyncEnv {
   // Bytes of the server's database: PostgreSQL pg_database_size (tables and indexes, no WAL);
   // SQLite the files of the data directory (database, WAL, shm). nullopt if unreadable.
   std::optional<uint64_t> db_bytes() const;
+  // PostgreSQL: the tables of at least 64 KiB (proc.h postgres_table_bytes); SQLite: empty.
+  std::vector<TableBytes> db_tables() const;
 
   HttpResult call(const std::string& method, const std::string& target, const Json& body,
                   const std::string& token);
@@ -156,7 +158,8 @@ void fill_wire_figures(Result& r, const Json& worker, const SyncEnv& env, size_t
 void fill_cpu_figures(Result& r, const SyncEnv& env, const CpuSample& before,
                       const CpuSample& after, size_t count, const std::string& unit);
 // server_db_bytes (SyncEnv::db_bytes, call after stop_server so SQLite has checkpointed) and,
-// given the size before the timed part, server_db_bytes_per_record = growth / `records`.
+// given the size before the timed part, server_db_bytes_per_record = growth / `records`;
+// on PostgreSQL server_db_tables: {table: [heap+TOAST bytes, index bytes]}.
 void add_server_db_figures(Result& r, const SyncEnv& env, std::optional<uint64_t> before,
                            size_t records);
 
