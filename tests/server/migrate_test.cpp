@@ -4,6 +4,7 @@
 // the same address with --db and the SQLite server's key file; two engine laptops (Store +
 // SyncClient over HTTP) and a raw HTTP device whose pull cursor spans the move.
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <memory>
@@ -310,6 +311,26 @@ TEST_CASE(
   CHECK(full.err.find("not empty") != std::string::npos);
   CHECK(pg_value(url, "SELECT count(*) FROM meta") == "1");
   CHECK(pg_value(url, "SELECT to_regclass('records') IS NULL") == "t");
+
+  // A SQLite file with a table this version does not know: refused rather than dropped.
+  const std::string fresh = pg.create_database();
+  auto sqlite_exec = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((data + "/lumbung-server.db").c_str(), &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  };
+  sqlite_exec("CREATE TABLE extra(x)");
+  const CliResult unknown = migrate(data, fresh);
+  INFO(unknown.out << unknown.err);
+  CHECK(unknown.exit == 3);
+  CHECK(unknown.err.find("table extra") != std::string::npos);
+  CHECK(pg_value(fresh, "SELECT to_regclass('oplog') IS NULL") == "t");
+  sqlite_exec("DROP TABLE extra");
+  const CliResult ok = migrate(data, fresh);
+  INFO(ok.out << ok.err);
+  CHECK(ok.exit == 0);
+  CHECK(ok.out.find("oplog: 2 rows") != std::string::npos);
 
   // Not a data directory, no database URL: usage errors.
   CHECK(migrate(dir.path(), url).exit == 2);
