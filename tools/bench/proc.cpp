@@ -205,15 +205,18 @@ std::vector<TableBytes> postgres_table_bytes(const std::string& db_url, uint64_t
     const std::string min = std::to_string(min_bytes);
     const char* params[] = {min.c_str()};
     PGresult* r = PQexecParams(c,
-                               "SELECT relname, pg_table_size(oid), pg_indexes_size(oid) "
-                               "FROM pg_class WHERE relkind = 'r' AND relnamespace = "
-                               "'public'::regnamespace AND pg_total_relation_size(oid) >= "
-                               "$1::bigint ORDER BY pg_total_relation_size(oid) DESC",
+                               "SELECT c.relname, pg_table_size(c.oid), pg_indexes_size(c.oid), "
+                               "coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0) "
+                               "FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = "
+                               "c.oid WHERE c.relkind = 'r' AND c.relnamespace = "
+                               "'public'::regnamespace AND pg_total_relation_size(c.oid) >= "
+                               "$1::bigint ORDER BY pg_total_relation_size(c.oid) DESC",
                                1, nullptr, params, nullptr, nullptr, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
       for (int i = 0; i < PQntuples(r); ++i) {
         out.push_back({PQgetvalue(r, i, 0), std::stoull(PQgetvalue(r, i, 1)),
-                       std::stoull(PQgetvalue(r, i, 2))});
+                       std::stoull(PQgetvalue(r, i, 2)), std::stoull(PQgetvalue(r, i, 3)),
+                       std::stoull(PQgetvalue(r, i, 4))});
       }
     }
     PQclear(r);

@@ -54,11 +54,15 @@ std::string postgres_new_database();
 // Size of a database of that cluster (pg_database_size), bytes; nullopt if it cannot be read.
 std::optional<uint64_t> postgres_database_bytes(const std::string& db_url);
 // Per table of that database with at least `min_bytes` in all: {name, heap+TOAST bytes
-// (pg_table_size), index bytes (pg_indexes_size)}, largest first; empty if unreadable.
+// (pg_table_size), index bytes (pg_indexes_size), live and dead row versions as the
+// statistics last counted them (pg_stat_user_tables; may lag by a second)}, largest first;
+// empty if unreadable.
 struct TableBytes {
   std::string name;
   uint64_t table = 0;
   uint64_t indexes = 0;
+  uint64_t live_rows = 0;
+  uint64_t dead_rows = 0;
 };
 std::vector<TableBytes> postgres_table_bytes(const std::string& db_url, uint64_t min_bytes);
 

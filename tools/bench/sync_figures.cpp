@@ -63,7 +63,7 @@ void add_server_db_figures(Result& r, const SyncEnv& env, std::optional<uint64_t
   const std::vector<TableBytes> tables = env.db_tables();
   if (!tables.empty()) {
     Json t = Json::object();
-    for (const auto& tb : tables) t[tb.name] = {tb.table, tb.indexes};
+    for (const auto& tb : tables) t[tb.name] = {tb.table, tb.indexes, tb.live_rows, tb.dead_rows};
     r.extra["server_db_tables"] = t;
   }
   if (before && after && records) {

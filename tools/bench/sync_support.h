@@ -159,7 +159,7 @@ void fill_cpu_figures(Result& r, const SyncEnv& env, const CpuSample& before,
                       const CpuSample& after, size_t count, const std::string& unit);
 // server_db_bytes (SyncEnv::db_bytes, call after stop_server so SQLite has checkpointed) and,
 // given the size before the timed part, server_db_bytes_per_record = growth / `records`;
-// on PostgreSQL server_db_tables: {table: [heap+TOAST bytes, index bytes]}.
+// on PostgreSQL server_db_tables: {table: [heap+TOAST bytes, index bytes, live rows, dead rows]}.
 void add_server_db_figures(Result& r, const SyncEnv& env, std::optional<uint64_t> before,
                            size_t records);
 
