@@ -76,10 +76,16 @@ std::vector<std::pair<Epoch, uint64_t>> open_schema(Conn& c, bool& restored) {
     c.exec("UPDATE epochs SET cluster=$2 WHERE id=$1", {last.text(0, 0), cluster});
   } else if (last.rows() == 0 || last.text(0, 1) != cluster) {
     restored = last.rows() > 0;
-    // A new history: positions continue above every existing one. Later transactions have
-    // larger xids, so pos_of(offset, their xid, n) >= start_pos.
+    // A new history: positions continue above every existing one - above every row, and
+    // above every earlier history's start, which alone says how high an empty history's
+    // positions went (a database restored into a cluster with smaller xids: found by
+    // tests/server/migrate_test.cpp's broken variants). Later transactions have larger
+    // xids, so pos_of(offset, their xid, n) >= start_pos.
     const uint64_t xid = c.exec("SELECT pg_current_xact_id()::text").u64(0, 0);
-    const uint64_t max_pos = c.exec("SELECT coalesce(max(pos), 0) FROM oplog").u64(0, 0);
+    const uint64_t max_pos = c.exec(
+                                  "SELECT greatest((SELECT coalesce(max(pos), 0) FROM oplog), "
+                                  "(SELECT coalesce(max(start_pos), 0) FROM epochs))")
+                                 .u64(0, 0);
     if (xid >= kMaxXid) throw Error(ErrorCode::kStorage, "xid out of range");
     const uint64_t base = pos_of(0, xid, 0);
     const uint64_t offset = max_pos + 1 > base ? max_pos + 1 - base : 0;
