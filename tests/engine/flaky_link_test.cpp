@@ -115,8 +115,9 @@ TEST_CASE("a link cut every 30 KB: push and pull complete - every cut a counted 
     }
     batch.commit();
   }
-  Relay clean(f.server().port());
-  // 2 Mbit/s and 20 ms one way (a fair 3G link, so the test stays short), cut every 30 KB.
+  // 2 Mbit/s and 20 ms one way (a fair 3G link, so the test stays short), cut every 30 KB;
+  // the clean runs go over the same link uncut.
+  Relay clean(f.server().port(), LinkProfile{2000000, 20, 0});
   Relay cut(f.server().port(), LinkProfile{2000000, 20, 30000});
   const Carried clean_push = sync_through(clean, a2, true, v1_push());
   CHECK(clean_push.report.retries == 0);
@@ -134,10 +135,11 @@ TEST_CASE("a link cut every 30 KB: push and pull complete - every cut a counted 
   CHECK(live_records(*b.store) == 2 * kRecords);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
 
-  // The link was really cut, and each cut that hit a request is an attempt reported; no
-  // attempt is hidden (a cut landing exactly after an answer's last byte costs none). A cut
-  // on a reused connection can cost two: the HTTP stack's own second attempt (let through
-  // and counted) and, if that one is cut too, the client's.
+  // One connection per sync (issue 14): on a clean link every request of a push or a pull
+  // reuses the first connection. This is also what makes the counts below exact: the relay
+  // cuts each connection after 30,000 bytes, so a client that spread a sync over several
+  // connections (as cpprestsdk did when the next request came before the previous
+  // connection was back in its pool) would see fewer cuts, or none.
   MESSAGE("push: " << push.bytes << " B, " << push.cuts << " cuts, " << push.report.retries
                    << " retries, " << push.report.requests << " requests, " << push.connections
                    << " connections (clean " << clean_push.bytes << " B, " << clean_push.connections
@@ -146,16 +148,42 @@ TEST_CASE("a link cut every 30 KB: push and pull complete - every cut a counted 
                    << " retries, " << pull.report.requests << " requests, " << pull.connections
                    << " connections (clean " << clean_pull.bytes << " B, " << clean_pull.connections
                    << " connections)");
+  CHECK(clean_push.connections == 1);
+  CHECK(clean_pull.connections == 1);
+  // Through the cutting link a new connection only after a cut: each connection but the
+  // last was cut (at exactly 30,000 bytes), the last one only if the sync's last answer
+  // ended right where the cut fell.
+  CHECK(push.connections >= push.cuts);
+  CHECK(push.connections <= push.cuts + 1);
+  CHECK(pull.connections >= pull.cuts);
+  CHECK(pull.connections <= pull.cuts + 1);
+  // So the link was really cut: each run needs more than 30,000 bytes, all on its first
+  // connection until a cut (push ~43 KB clean, ~58 KB cut, once; pull ~50 KB clean, ~74 KB
+  // cut, twice: its first cut falls in a ~30 KB page, whose first ~12 KB are carried again).
+  REQUIRE(clean_push.bytes > 30000);
+  REQUIRE(clean_pull.bytes > 30000);
   CHECK(push.cuts >= 1);
   CHECK(pull.cuts >= 1);
   CHECK(push.cuts + pull.cuts >= 3);
-  CHECK(push.report.retries + 1 >= push.cuts);  // (unsigned: no "cuts - 1" below zero)
-  CHECK(pull.report.retries + 1 >= pull.cuts);
-  CHECK(push.report.retries <= 2 * push.cuts + 1);
-  CHECK(pull.report.retries <= 2 * pull.cuts + 1);
-  // At most about one small transfer lost per cut: bytes stay near a clean run's.
+  // Every cut is one attempt reported, no more, no less: a cut while a request or its
+  // answer was on the way fails it (the client's retry) or, on a reused connection before
+  // the answer's first byte, makes the HTTP stack send it again by itself (let through and
+  // counted). Only a cut of the last connection right after the sync's last answer costs
+  // nothing: that connection was then the sync's last, so it is counted among the cuts.
+  const uint64_t push_free_cut = push.connections == push.cuts ? 1 : 0;
+  const uint64_t pull_free_cut = pull.connections == pull.cuts ? 1 : 0;
+  CHECK(push.report.retries + push_free_cut >= push.cuts);  // (unsigned: no "cuts - 1")
+  CHECK(pull.report.retries + pull_free_cut >= pull.cuts);
+  CHECK(push.report.retries <= push.cuts);
+  CHECK(pull.report.retries <= pull.cuts);
+  // About one transfer lost per cut: bytes stay near a clean run's. The push re-sends one
+  // ~15 KB batch (1.34-1.36x measured). The pull's first cut falls in its third page (~30
+  // KB, the sizer has not seen a cut yet) and loses ~12 KB of it, the second ~6 KB: ~74 KB
+  // against 49.9-51.0 KB clean, 1.45-1.48x; but the clean pull's pages split differently
+  // from run to run (1.52x once in 88 runs, with 48.5 KB clean; 1.43-1.54x at 700-1,000
+  // records). So 1.6x for it.
   CHECK(push.bytes < clean_push.bytes * 3 / 2);
-  CHECK(pull.bytes < clean_pull.bytes * 3 / 2);
+  CHECK(pull.bytes < clean_pull.bytes * 8 / 5);
 
   // Both replicas hold what the server holds.
   auto reviewer = f.reviewer();
@@ -204,12 +232,14 @@ TEST_CASE("a slow link that cuts: progress at least every second with what the l
   CHECK(r.pulled == 1000);
   CHECK(live_records(*b.store) == 1000);
   MESSAGE(events << " events, longest gap " << longest_gap << " s, " << r.retries << " retries, "
-                 << link.cuts() << " cuts, " << r.seconds << " s");
+                 << link.cuts() << " cuts, " << link.connections() << " connections, " << r.seconds
+                 << " s");
   CHECK(longest_gap < 1.0);
   CHECK(stages.count(SyncProgress::Stage::kWaiting) +
             stages.count(SyncProgress::Stage::kReceiving) >
         0);
   CHECK(link.cuts() >= 1);
+  CHECK(link.connections() <= link.cuts() + 1);  // a new connection only after a cut
   CHECK(r.retries >= 1);
   CHECK(countdown_seen > 0);
   CHECK(r.seconds < 15);
