@@ -62,10 +62,10 @@ class PgServerStore : public ServerStore {
   void snapshot_records(const std::string& col, const std::string& scope_prefix,
                         const std::string& after_scope, const std::string& after_id, size_t limit,
                         const std::function<bool(const StoredRecord&)>& fn) override;
-  void written_outside(const std::string& device, const std::vector<std::string>& prefixes,
-                       const std::string& after_col, const std::string& after_id, size_t limit,
-                       const std::function<bool(const std::string&, const std::string&)>& fn)
-      override;
+  void written_outside(
+      const std::string& device, const std::vector<std::string>& prefixes,
+      const std::string& after_col, const std::string& after_id, size_t limit,
+      const std::function<bool(const std::string&, const std::string&)>& fn) override;
   std::optional<RecordState> get_record(const std::string& col, const std::string& id) override;
   void for_each_live(const std::string& col, const std::string& scope_prefix,
                      const std::function<void(const std::string&, std::string_view)>& fn) override;

@@ -419,11 +419,10 @@ class ServerStore {
   // returns false. A snapshot tells its device these left (sync/snapshot.cpp): the log's
   // move notices below the snapshot's horizon are never sent to it. Read through the log's
   // (dev, seq) index: the cost follows the device's own ops.
-  virtual void written_outside(const std::string& device, const std::vector<std::string>& prefixes,
-                               const std::string& after_col, const std::string& after_id,
-                               size_t limit,
-                               const std::function<bool(const std::string&, const std::string&)>&
-                                   fn) = 0;
+  virtual void written_outside(
+      const std::string& device, const std::vector<std::string>& prefixes,
+      const std::string& after_col, const std::string& after_id, size_t limit,
+      const std::function<bool(const std::string&, const std::string&)>& fn) = 0;
   virtual std::optional<RecordState> get_record(const std::string& col, const std::string& id) = 0;
   // Calls fn(scope, doc_json_text) for every live record of `col` under scope_prefix. A
   // store that seals personal data (SqliteServerStore::seal_personal_data) gives only the

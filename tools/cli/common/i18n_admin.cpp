@@ -197,8 +197,7 @@ void add_admin_entries(Catalogue& c) {
         "Next: start the servers with  lumbung-server --db URL --key-file {key_file}  (the "
         "SQLite server's key file, key {key_id}){attachments}. Do not start the SQLite server "
         "on {dir} again."}},
-      {"admin.migrate_attachments",
-       {" dan --attachments {dir}", " and --attachments {dir}"}},
+      {"admin.migrate_attachments", {" dan --attachments {dir}", " and --attachments {dir}"}},
   };
   c.insert(entries.begin(), entries.end());
 }
