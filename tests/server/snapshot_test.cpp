@@ -255,6 +255,7 @@ TEST_CASE("a snapshot tells its device which records it wrote have left its regi
     // The office's regions hold all four: it is told of none leaving.
     auto r = f.http().get(std::string("/v1/pull?snapshot=") + form + "&limit=100", office.token);
     REQUIRE(r.status == 200);
-    for (const auto& op : r.json()["ops"]) CHECK_FALSE(op.contains("gone"));
+    const json office_page = r.json();  // (a member of a temporary would dangle in the loop)
+    for (const auto& op : office_page["ops"]) CHECK_FALSE(op.contains("gone"));
   }
 }

@@ -172,7 +172,8 @@ void SqliteServerStore::written_outside(
   }
   auto& st = lease.db().prepare(sql + " GROUP BY o.col, o.id ORDER BY o.col, o.id LIMIT ?4");
   ResetOnExit r{st};
-  st.bind_static(1, device).bind_static(2, after_col).bind_static(3, after_id);
+  // Copies: the caller's cursor strings change while the rows are read (fn).
+  st.bind_static(1, device).bind(2, after_col).bind(3, after_id);
   st.bind(4, static_cast<int64_t>(limit));
   for (size_t i = 0; i < prefixes.size(); ++i) {
     st.bind(static_cast<int>(5 + 2 * i), prefixes[i]);
