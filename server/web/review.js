@@ -15,11 +15,15 @@ async function personNames(ids) {
   return out;
 }
 
+// An edit/delete entry marks its delete side: a cleared field is also null, so '—' alone
+// would not tell the reviewer which choice deletes the record.
+function sideValue(side) { return side.delete ? t('side_delete') : showValue(side.value); }
+
 function sideBox(title, side, kept) {
   const v = side.version || [];
   return el('div', { class: 'side' + (kept ? ' kept' : '') },
     el('div', { class: 'muted' }, title),
-    el('div', { class: 'value' }, showValue(side.value)),
+    el('div', { class: 'value' }, sideValue(side)),
     el('div', { class: 'muted' }, t('device') + ': ' + (v[1] || '—') + ' · ' + fmtTime(v[0] ? Math.floor(v[0] / 65536) : 0)));
 }
 
@@ -41,9 +45,9 @@ L.pages.conflicts = async (view) => {
       el('p', { class: 'muted' }, t('found') + ': ' + fmtTime(c.found_ms) + ' · ' + c.kind),
       el('div', { class: 'grid2' },
         el('div', {}, sideBox(t('kept_value'), c.winner, true),
-          el('button', { type: 'button', class: 'keep-winner', onclick: () => resolve({ keep: 'winner' }, showValue(c.winner.value)) }, t('use_this'))),
+          el('button', { type: 'button', class: 'keep-winner', onclick: () => resolve({ keep: 'winner' }, sideValue(c.winner)) }, t('use_this'))),
         el('div', {}, sideBox(t('other_value'), c.loser, false),
-          el('button', { type: 'button', class: 'keep-loser', onclick: () => resolve({ keep: 'loser' }, showValue(c.loser.value)) }, t('use_this')))));
+          el('button', { type: 'button', class: 'keep-loser', onclick: () => resolve({ keep: 'loser' }, sideValue(c.loser)) }, t('use_this')))));
     if (c.kind !== 'update_delete') {
       card.append(el('div', { class: 'row' }, el('label', {}, t('own_value')), own,
         el('button', { type: 'button', class: 'secondary', onclick: () => {

@@ -237,3 +237,48 @@ TEST_CASE("keeping the delete of an edit-or-delete entry opens entries only for 
   CHECK(left[0]["field"] == "monthly_income");
   CHECK(left[0]["kind"] == "update_delete");
 }
+
+// An edit that cleared a field, against a delete it had not seen: both sides of the entry are
+// null, and only the entry's "delete" mark tells which side is the delete. Telling them apart
+// by their versions took the newer null for the delete, so keeping a newer clearing edit
+// deleted the record and buried a resolution's writes with no entry (tests/sim --restores
+// seed 61134).
+TEST_CASE("an edit-or-delete entry whose edit cleared the field marks its delete side") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"7402"});
+  Device b = f.device("dev-b", {"7402"});
+  const std::string reviewer = f.reviewer();
+  uint64_t h = hlc_now();
+  for (const char* id : {"rec-1", "rec-2"}) {
+    h += 100;
+    const json created = json::array({h, "dev-a"});
+    REQUIRE(f.push(a, json::array({make_op(a.next_seq++, id, h, konawe_record_1())})).status ==
+            200);
+    REQUIRE(f.push(a, json::array({make_delete(a.next_seq++, id, h + 10, created)})).status == 200);
+    // b had not seen the delete; its later edit clears the position and revives the record.
+    auto pb = f.push(b, json::array({make_op(b.next_seq++, id, h + 20, json{{"position", nullptr}},
+                                             json{{"position", created}})}));
+    REQUIRE(pb.status == 200);
+    REQUIRE(pb.json()["conflicts"] == 1);
+  }
+  const json list = f.http().get("/v1/conflicts?status=open", reviewer).json();
+  REQUIRE(list["conflicts"].size() == 2);
+  for (const auto& c : list["conflicts"]) {
+    REQUIRE(c["kind"] == "update_delete");
+    CHECK(c["winner"]["value"].is_null());
+    CHECK(c["loser"]["value"].is_null());
+    // The edit is newer and stands: the winner; the delete is the loser and says so.
+    CHECK(c["loser"]["delete"] == true);
+    CHECK_FALSE(c["winner"].contains("delete"));
+    const std::string id = c["record_id"];
+    // rec-1: keep the edit (the record stays, position cleared); rec-2: keep the delete.
+    const bool keep_edit = id == "rec-1";
+    auto res = f.http().post("/v1/conflicts/" + c["id"].get<std::string>() + "/resolve",
+                             json{{"keep", keep_edit ? "winner" : "loser"}}, reviewer);
+    REQUIRE_MESSAGE(res.status == 200, res.body);
+    CHECK(res.json()["resolution"]["value"] == (keep_edit ? "kept" : "deleted"));
+    const json rec = find_record(f.records(reviewer), id);
+    CHECK(rec["deleted"] == !keep_edit);
+    if (keep_edit) CHECK(rec["fields"]["full_name"] == "Wulan Pratama");
+  }
+}

@@ -108,6 +108,10 @@ Version seen_version(const Op& op, const std::string& field);
 struct ConflictSide {
   Json value;
   Version version;
+  // kUpdateDelete only: this side is the delete (value null). An edit that cleared the field
+  // is null too, so the value cannot tell the sides apart; entries stored before this mark
+  // existed carry it on neither side.
+  bool is_delete = false;
 };
 
 struct Conflict {

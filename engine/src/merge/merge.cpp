@@ -163,6 +163,7 @@ Conflict make_conflict(ConflictRule rule, const Op& op, const std::string& field
 // live after the merge iff an edit is newer than the tombstone) is the winner.
 Conflict edit_delete_conflict(ConflictRule rule, const Op& op, const std::string& field,
                               ConflictSide edit, ConflictSide del, bool record_live) {
+  del.is_delete = true;
   return record_live ? make_conflict(rule, op, field, std::move(edit), std::move(del))
                      : make_conflict(rule, op, field, std::move(del), std::move(edit));
 }

@@ -75,14 +75,30 @@ RecordState decode_state(Json doc, std::string_view ver, int64_t del_hlc,
   return st;
 }
 
+namespace {
+
+Json encode_side(const ConflictSide& s) {
+  Json j{{"value", s.value}, {"version", encode_version(s.version)}};
+  if (s.is_delete) j["delete"] = true;
+  return j;
+}
+
+ConflictSide decode_side(const Json& j) {
+  ConflictSide s{j.at("value"), decode_version(j.at("version"))};
+  if (auto it = j.find("delete"); it != j.end()) s.is_delete = it->is_boolean() && it->get<bool>();
+  return s;
+}
+
+}  // namespace
+
 Json encode_conflict(const Conflict& c) {
   Json j{{"id", c.id},
          {"kind", conflict_kind_name(c.kind)},
          {"collection", c.collection},
          {"record_id", c.record_id},
          {"field", c.field},
-         {"winner", {{"value", c.winner.value}, {"version", encode_version(c.winner.version)}}},
-         {"loser", {{"value", c.loser.value}, {"version", encode_version(c.loser.version)}}}};
+         {"winner", encode_side(c.winner)},
+         {"loser", encode_side(c.loser)}};
   if (!c.other_record.empty()) j["other_record"] = c.other_record;
   return j;
 }
@@ -102,8 +118,8 @@ Conflict decode_conflict(const Json& j) {
   c.collection = j.at("collection").get<std::string>();
   c.record_id = j.at("record_id").get<std::string>();
   c.field = j.at("field").get<std::string>();
-  c.winner = {j.at("winner").at("value"), decode_version(j.at("winner").at("version"))};
-  c.loser = {j.at("loser").at("value"), decode_version(j.at("loser").at("version"))};
+  c.winner = decode_side(j.at("winner"));
+  c.loser = decode_side(j.at("loser"));
   if (auto it = j.find("other_record"); it != j.end()) c.other_record = it->get<std::string>();
   return c;
 }

@@ -18,11 +18,28 @@ namespace {
 Version shown_version(const Conflict& c, const Version& current) {
   if (current == c.winner.version || current == c.loser.version) return current;
   if (c.kind == ConflictKind::kUpdateDelete) {
+    if (c.winner.is_delete || c.loser.is_delete) {
+      return c.winner.is_delete ? c.loser.version : c.winner.version;
+    }
     if (!c.winner.value.is_null() && c.loser.value.is_null()) return c.winner.version;
     if (!c.loser.value.is_null() && c.winner.value.is_null()) return c.loser.version;
     return std::min(c.winner.version, c.loser.version);
   }
   return std::max(c.winner.version, c.loser.version);
+}
+
+// Which side of an edit/delete entry is the delete: the entry marks it. An entry stored
+// before the mark existed: a non-null side is the edit; of two nulls (an edit that cleared
+// the field), a version above the record's newest delete cannot be a delete and one equal to
+// it is that delete; below it nothing tells, and the newer null is taken for the delete (as
+// before the mark).
+bool is_delete_side(const ConflictSide& side, const ConflictSide& other, const RecordState& st) {
+  if (side.is_delete || other.is_delete) return side.is_delete;
+  if (!side.value.is_null()) return false;
+  if (!other.value.is_null()) return true;
+  if (side.version == st.tombstone || other.version > st.tombstone) return true;
+  if (other.version == st.tombstone || side.version > st.tombstone) return false;
+  return side.version >= other.version;
 }
 
 // One field: the chosen value, valid, and not moving a forward-only field back (the merge
@@ -99,9 +116,7 @@ Json build_decision(Op& op, const Conflict& c, const CollectionSchema& cs, const
   const ConflictSide& other = choice.keep == "winner" ? c.loser : c.winner;
   // The entry's newer side: what a first resolution saw of the record as a whole.
   const Version entry_seen = std::max(c.winner.version, c.loser.version);
-  // The delete side is the one whose value is null and whose version is not a field's.
-  const bool side_is_delete =
-      side.value.is_null() && !(other.value.is_null() && other.version > side.version);
+  const bool side_is_delete = is_delete_side(side, other, st);
   if (side_is_delete) {
     op.is_delete = true;
     op.set = Json::object();
