@@ -312,3 +312,70 @@ TEST_CASE("a laptop that moved to a newer schema version is known by its pull an
   older = f.http().get("/v1/admin/schema", f.admin()).json()["devices_on_older_versions"];
   CHECK(older == Json::array());
 }
+
+#ifdef LUMBUNG_TEST_POSTGRES
+// Several server processes on one database (issue 13 with issue 18): a version published
+// through one is what every other writes in from that moment, and what they serve within a
+// second. Before, the others went on writing the old field names into records the
+// publication had just moved (a "phone" beside "phone_number") and refused every op of the
+// new version as from the future, until they were restarted.
+TEST_CASE("a version published through one server is the one every server writes in at once") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  ServerFixture f({"--schema", v1});  // server A
+  test::ServerProcess b(LUMBUNG_SERVER_BIN, "", f.dir() + "/admin-token",
+                        {"--schema", v1, "--db", f.db_url(), "--key-file", f.dir() + "/server.key"},
+                        f.dir() + "/server-b.log");
+  test::HttpTestClient hb(b.base_url());
+  const std::string reviewer = f.reviewer();
+  test::Device d = f.device("laptop-1", {"74.02"});
+  const std::string id = "0f1e2d3c-4b5a-4678-9abc-def012345631";
+  const Json rec = test::konawe_enrolment(31);
+  const uint64_t h0 = test::hlc_now();
+  auto push_b = [&](Json op) {
+    return hb.post("/v1/push", Json{{"device", d.id}, {"ops", Json::array({std::move(op)})}},
+                   d.token);
+  };
+  REQUIRE(push_b(test::make_op(d.next_seq++, id, h0, rec)).status == 200);
+  REQUIRE(hb.get("/v1/health").json()["schema_version"] == 1);
+
+  REQUIRE(f.http().post("/v1/admin/schema", v2_document(), f.admin()).status == 201);
+  // Through B at once, written under version 1: upgraded into version 2's names.
+  const Json seen = Json::array({h0, d.id});
+  auto edit = push_b(test::make_op(d.next_seq++, id, h0 + 10, Json{{"phone", "081234500031"}},
+                                   Json{{"phone", seen}}));
+  REQUIRE_MESSAGE(edit.status == 200, edit.body);
+  CHECK(edit.json()["refused"].empty());
+  auto recs = server_records(f, reviewer);
+  CHECK(recs[id]["phone_number"] == "081234500031");
+  CHECK_FALSE(recs[id].contains("phone"));
+  // Written under version 2, through B: taken, not refused as from a newer version.
+  Json fresh = test::konawe_enrolment(32);
+  fresh["phone_number"] = fresh["phone"];
+  fresh.erase("phone");
+  fresh.erase("position");
+  fresh["npwp"] = "0123456789";
+  fresh["occupation"] = "penenun";
+  Json op = test::make_op(d.next_seq++, "0f1e2d3c-4b5a-4678-9abc-def012345632", h0 + 20, fresh);
+  op["sv"] = 2;
+  auto created = push_b(op);
+  REQUIRE_MESSAGE(created.status == 200, created.body);
+  CHECK(created.json()["refused"].empty());
+  CHECK(server_records(f, reviewer)["0f1e2d3c-4b5a-4678-9abc-def012345632"]["npwp"] ==
+        "0123456789");
+
+  // Reads alone: B serves version 3 within about a second of its publication through A.
+  REQUIRE(f.http().post("/v1/admin/schema", v3_document(), f.admin()).status == 201);
+  const auto t0 = std::chrono::steady_clock::now();
+  int served = 0;
+  for (int i = 0; i < 100 && served != 3; ++i) {
+    served = hb.get("/v1/health").json()["schema_version"].get<int>();
+    if (served != 3) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(served == 3);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(s < 3.0);
+  CHECK(hb.get("/v1/pull?cursor=", d.token).json()["schema_version"] == 3);
+  CHECK(server_records(f, reviewer)[id]["mobile_phone"] == "081234500031");
+}
+#endif

@@ -100,6 +100,7 @@ class ServerFixture {
   // Stops the server process (by pid); start() brings it back on the same data directory.
   void stop() { server_->stop(); }
   std::string data_dir() const { return dir_.path() + "/data"; }
+  std::string dir() const { return dir_.path(); }  // the admin token, the key file
 #ifdef LUMBUNG_TEST_POSTGRES
   const std::string& db_url() const { return db_url_; }  // the fixture's database
 #endif

@@ -134,14 +134,30 @@ Router::Admission Router::admit(const Request& req) noexcept {
 Response Router::handle(const Request& req, const Admission& a) noexcept {
   if (a.refusal) return *a.refusal;
   Response resp;
-  try {
-    // A live publication switches the schema between requests, never under one; the
-    // publication itself runs outside (sync/op_upgrade.h LiveSchema).
-    const bool publishing = !a.web_static && routes_.at(a.route).handler == &Router::publish_schema;
-    LiveSchema::Share share = live_ && !publishing ? live_->enter() : LiveSchema::Share();
-    resp = run(req, a);
-  } catch (...) {
-    resp = response_for_current_exception();
+  // A live publication switches the schema between requests, never under one; the
+  // publication itself runs outside (sync/op_upgrade.h LiveSchema).
+  const bool publishing = !a.web_static && routes_.at(a.route).handler == &Router::publish_schema;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (live_ && !publishing) live_->catch_up_if_due();
+      LiveSchema::Share share = live_ && !publishing ? live_->enter() : LiveSchema::Share();
+      resp = run(req, a);
+    } catch (const SchemaMoved&) {
+      // Another server process on the database published a version: nothing was written
+      // (the transaction rolled back when it unwound, the Share with it). Switch and run
+      // the request again, once.
+      if (attempt == 0) {
+        try {
+          live_->catch_up(/*wait=*/true);
+          continue;
+        } catch (...) {
+        }
+      }
+      resp = response_for_current_exception();
+    } catch (...) {
+      resp = response_for_current_exception();
+    }
+    break;
   }
   return finish(req, std::move(resp), a);
 }

@@ -49,6 +49,9 @@ inline uint64_t pos_of(uint64_t offset, uint64_t xid, uint64_t n) {
 // and meta keys hash into the same space with hashtextextended; a collision only makes two
 // unrelated writers wait for each other.
 inline constexpr int64_t kSchemaLock = 0x4c756d6275673031;  // "Lumbug01": schema and epochs
+// Held shared by every write that applies ops, alone by a schema publication
+// (WriteTxn::pin_schema_version).
+inline constexpr int64_t kSchemaVersionLock = 0x4c756d6275673035;  // "Lumbug05"
 inline constexpr int64_t kAuditLock = 0x4c756d6275673032;   // the audit chain's head
 inline constexpr int64_t kTokensLock = 0x4c756d6275673033;  // first admin token at start
 

@@ -251,6 +251,16 @@ void PgTxnRows::put_audit_checkpoint(const AuditCheckpoint& cp) {
       {cp.count, cp.head, cp.at_ms, cp.key_id, cp.sig});
 }
 
+int PgTxnRows::pin_schema_version(bool publishing) {
+  c_.exec(publishing ? "SELECT pg_advisory_xact_lock($1)" : "SELECT pg_advisory_xact_lock_shared($1)",
+          {kSchemaVersionLock});
+  // Read after the lock is granted: READ COMMITTED takes this statement's snapshot now, so a
+  // publication that held the lock until its commit is seen. Not through meta(), whose lock
+  // on the key would queue every writer behind every other.
+  auto r = c_.exec("SELECT value FROM meta WHERE key='schema.active'");
+  return r.rows() ? std::stoi(r.text(0, 0)) : 0;
+}
+
 std::string PgTxnRows::meta(const std::string& key) {
   if (key == "clock") {
     auto r = c_.exec("SELECT coalesce(max(value), 0)::text FROM clocks");

@@ -56,6 +56,7 @@ class PgTxnRows : public WriteTxn {
   std::pair<uint64_t, std::string> audit_head() override;
   void append_audit(const AuditRow& a) override;
   void put_audit_checkpoint(const AuditCheckpoint& cp) override;
+  int pin_schema_version(bool publishing) override;
   std::string meta(const std::string& key) override;
   void set_meta(const std::string& key, const std::string& value) override;
 

@@ -349,6 +349,18 @@ class WriteTxn {
   // Stores a checkpoint (one per count: a later one at the same count replaces it).
   virtual void put_audit_checkpoint(const AuditCheckpoint& cp) = 0;
 
+  // --- the schema version the stored records are written in
+  // Holds "schema.active" (the version whose field names the records carry) in place until
+  // the transaction ends and returns it (0 if none is stored). `publishing`: held alone, by
+  // the transaction that moves the records to a new version; otherwise shared, so the writes
+  // of several server processes on one database run together, and a publication on any of
+  // them waits for them and they for it (PostgreSQL: an advisory lock). SQLite: writers are
+  // serialised already and one process serves the file; it only reads the value.
+  virtual int pin_schema_version(bool publishing) = 0;
+  // The version this transaction's writes were checked against (OpWriter), 0 until then;
+  // -1 in a publication, whose moves are written in the new version's names.
+  int pinned_schema = 0;
+
   // --- small persistent values (server clock, server op seq)
   virtual std::string meta(const std::string& key) = 0;
   virtual void set_meta(const std::string& key, const std::string& value) = 0;

@@ -482,6 +482,11 @@ class SqliteWriteTxn : public WriteTxn {
     return static_cast<uint64_t>(st.column_int(0));
   }
 
+  int pin_schema_version(bool) override {
+    const std::string v = meta("schema.active");
+    return v.empty() ? 0 : std::stoi(v);
+  }
+
   std::string meta(const std::string& key) override {
     auto& st = db_.prepare("SELECT value FROM meta WHERE key=?1");
     ResetOnExit r{st};

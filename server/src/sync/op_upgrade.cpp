@@ -1,5 +1,6 @@
 #include "sync/op_upgrade.h"
 
+#include <chrono>
 #include <vector>
 
 #include "lumbung/error.h"
@@ -63,6 +64,9 @@ size_t migrate_in(ServerStore& store, WriteTxn* txn, const SchemaHistory& h, int
 
 size_t migrate_records(ServerStore& store, const SchemaHistory& h, int from) {
   auto txn = store.begin_write();
+  // Alone, as a publication: servers already running on the database wait, then catch up.
+  txn->pin_schema_version(/*publishing=*/true);
+  txn->pinned_schema = -1;
   const size_t changed = migrate_in(store, txn.get(), h, from);
   txn->commit();
   return changed;
@@ -233,12 +237,39 @@ Json LiveSchema::publish(const Json& document) {
   const int v = next->current_version();
   const int was = history().current_version();
 
+  size_t moved = 0;
+  switch_to(std::move(next), [&](const SchemaHistory& h) {
+    auto txn = store_.begin_write();
+    // Alone: writes of other server processes on the database finish first, later ones wait
+    // and then find the new version (OpWriter::check_schema).
+    txn->pin_schema_version(/*publishing=*/true);
+    txn->pinned_schema = -1;
+    // Re-read under the write lock: two publications of the same version, one wins.
+    if (!txn->meta(key_of(v)).empty()) {
+      throw Error(ErrorCode::kAlreadyExists,
+                  "version " + std::to_string(v) + " was published meanwhile");
+    }
+    txn->set_meta(key_of(v), document.dump());
+    moved = migrate_in(store_, txn.get(), h, std::stoi(txn->meta("schema.active")));
+    txn->commit();
+  });
+  return Json{{"version", v},
+              {"active_version", v},
+              {"active", true},
+              {"records_moved", moved},
+              {"message", "version " + std::to_string(v) + " is published and active (was " +
+                              std::to_string(was) + "); " + std::to_string(moved) +
+                              " records moved to its field names"}};
+}
+
+void LiveSchema::switch_to(std::unique_ptr<SchemaHistory> next,
+                           const std::function<void(const SchemaHistory&)>& move) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     switching_ = true;
     cv_.wait(lock, [this] { return running_ == 0; });
   }
-  struct Reopen {  // lets requests in again however the publication ends
+  struct Reopen {  // lets requests in again however the switch ends
     LiveSchema* l;
     ~Reopen() {
       std::lock_guard<std::mutex> lock(l->mu_);
@@ -250,18 +281,7 @@ Json LiveSchema::publish(const Json& document) {
   for (auto& h : hooks_) {
     if (h.first) h.first(*next);
   }
-  size_t moved = 0;
-  {
-    auto txn = store_.begin_write();
-    // Re-read under the write lock: two publications of the same version, one wins.
-    if (!txn->meta(key_of(v)).empty()) {
-      throw Error(ErrorCode::kAlreadyExists,
-                  "version " + std::to_string(v) + " was published meanwhile");
-    }
-    txn->set_meta(key_of(v), document.dump());
-    moved = migrate_in(store_, txn.get(), *next, std::stoi(txn->meta("schema.active")));
-    txn->commit();
-  }
+  if (move) move(*next);
   {
     std::lock_guard<std::mutex> lock(mu_);
     served_.push_back(std::move(next));
@@ -269,13 +289,37 @@ Json LiveSchema::publish(const Json& document) {
   for (auto& h : hooks_) {
     if (h.second) h.second(*served_.back());
   }
-  return Json{{"version", v},
-              {"active_version", v},
-              {"active", true},
-              {"records_moved", moved},
-              {"message", "version " + std::to_string(v) + " is published and active (was " +
-                              std::to_string(was) + "); " + std::to_string(moved) +
-                              " records moved to its field names"}};
+}
+
+bool LiveSchema::catch_up(bool wait) {
+  std::unique_lock<std::mutex> one(publish_mu_, std::defer_lock);
+  if (wait) {
+    one.lock();
+  } else if (!one.try_lock()) {
+    return false;  // this process is publishing: it switches itself
+  }
+  const std::string text = store_.read_meta("schema.active");
+  if (text.empty()) return false;
+  const int active = std::stoi(text);
+  if (active <= history().current_version()) return false;
+  std::vector<Json> docs = stored_documents(store_);
+  while (!docs.empty() && docs.back().value("version", 0) > active) docs.pop_back();
+  auto next = std::make_unique<SchemaHistory>(std::move(docs));
+  if (next->current_version() != active) {
+    throw Error(ErrorCode::kCorrupt, "schema version " + std::to_string(active) +
+                                         " is active but its document is not stored");
+  }
+  switch_to(std::move(next), nullptr);  // the publishing server moved the records
+  return true;
+}
+
+void LiveSchema::catch_up_if_due() {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_check_ms_.load();
+  if (now - last < kCatchUpEveryMs || !last_check_ms_.compare_exchange_strong(last, now)) return;
+  catch_up(/*wait=*/false);
 }
 
 std::optional<Refusal> upgrade_pushed_op(const SchemaHistory& h, Op& op) {

@@ -9,7 +9,9 @@
 // file) is made active at start.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -84,6 +86,17 @@ class LiveSchema {
   // nothing changed and the old version stays active. Never call it inside a Share.
   Json publish(const Json& document);
 
+  // Another server process on the same database made a newer version active (its
+  // publication moved the records): switches this process to it as publish() does, without
+  // moving anything. Returns whether it switched. `wait` false: returns at once if this
+  // process is publishing. Never call it inside a Share.
+  bool catch_up(bool wait);
+  // catch_up(false) at most once per kCatchUpEveryMs, before a request enters: reads see a
+  // publication made through another process within that time; writes see it at once
+  // (OpWriter::check_schema).
+  void catch_up_if_due();
+  static constexpr int64_t kCatchUpEveryMs = 1000;
+
   // The newest schema version `device` has pushed ops under (their "sv"; absent = 1). Kept
   // in the store's meta ("schema.devices", device_versions below) when it rises, so a device
   // that has not pushed since a publication is seen on its older version.
@@ -91,6 +104,9 @@ class LiveSchema {
 
  private:
   void leave();
+  // Holds requests back, runs the hooks and `move` (if any) and makes `next` active.
+  void switch_to(std::unique_ptr<SchemaHistory> next,
+                 const std::function<void(const SchemaHistory&)>& move);
 
   ServerStore& store_;
   std::mutex publish_mu_;  // one publication at a time
@@ -99,6 +115,7 @@ class LiveSchema {
   int running_ = 0;         // requests inside a Share
   bool switching_ = false;  // a publication waits for them or moves the records
   std::vector<std::unique_ptr<SchemaHistory>> served_;  // the last is active
+  std::atomic<int64_t> last_check_ms_{0};                // catch_up_if_due
   std::mutex devices_mu_;
   std::map<std::string, int> devices_;  // what the meta holds (note_device_version)
   std::vector<std::pair<std::function<void(const SchemaHistory&)>,

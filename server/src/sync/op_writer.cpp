@@ -53,8 +53,16 @@ std::string scope_of(const CollectionSchema& cs, const RecordState& st) {
                                                                : std::string();
 }
 
+void OpWriter::check_schema(WriteTxn& txn) const {
+  if (txn.pinned_schema != 0) return;
+  const int stored = txn.pin_schema_version(/*publishing=*/false);
+  txn.pinned_schema = stored == 0 ? schema_->version() : stored;
+  if (stored != 0 && stored != schema_->version()) throw SchemaMoved(schema_->version(), stored);
+}
+
 void OpWriter::refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t now_ms,
                       const char* code) {
+  check_schema(txn);
   RefusedRow r;
   r.id = op.version.device + ":" + std::to_string(op.seq);
   r.device = op.version.device;
@@ -73,6 +81,7 @@ void OpWriter::refuse(WriteTxn& txn, const Op& op, const Refusal& why, int64_t n
 
 OpOutcome OpWriter::apply(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
                           const OpContext& ctx, int64_t now_ms) {
+  check_schema(txn);
   if (!op.is_delete && op.base.empty() && !op.set.empty() && !ctx.whole_record_issue) {
     if (auto fresh = apply_fresh(txn, cs, op, ctx, now_ms)) return *fresh;
   }

@@ -53,6 +53,18 @@ struct Refusal {
   std::string rule;
 };
 
+// Another server process on the same database has made a newer schema version active than
+// the one this process serves (WriteTxn::pin_schema_version): nothing may be written under
+// the old field names. Router::handle catches it, brings this process up to that version
+// (LiveSchema::catch_up) and runs the request once more; a client sees it only if that
+// fails too, as kStorage (503, retry later).
+struct SchemaMoved : Error {
+  SchemaMoved(int served, int stored)
+      : Error(ErrorCode::kStorage, "schema version " + std::to_string(stored) +
+                                       " is active in the database; this server serves " +
+                                       std::to_string(served)) {}
+};
+
 // What the writer may assume about an op before applying it.
 struct OpContext {
   // The writing device's region prefixes, enforced where the record is and where the op
@@ -106,6 +118,11 @@ class OpWriter {
   // A new op written by the server itself (resolutions, merges, move notices): next server
   // seq, a fresh hlc. The caller fills collection/id/set/base/is_delete.
   Op new_server_op(WriteTxn& txn);
+
+  // Called by apply() and refuse() before they write: pins the records' schema version for
+  // the rest of the transaction (once) and throws SchemaMoved if it is not the one this
+  // writer holds.
+  void check_schema(WriteTxn& txn) const;
 
   HybridClock& clock() { return clock_; }
   const Schema& schema() const { return *schema_; }
