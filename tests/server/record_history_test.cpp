@@ -25,6 +25,14 @@ json history(ServerFixture& f, const std::string& id, const std::string& token) 
   return r.json();
 }
 
+json history_before(ServerFixture& f, const std::string& id, uint64_t before) {
+  auto r = f.http().get(
+      "/v1/records/" + id + "/history?collection=enrolment&before=" + std::to_string(before),
+      f.admin());
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  return r.json();
+}
+
 // The change of `field` in one history entry (null if the entry did not change it).
 json field_change(const json& entry, const std::string& field) {
   for (const auto& c : entry["fields"]) {
@@ -139,7 +147,7 @@ TEST_CASE("a record's history shows each change old to new with laptop officer a
   check_problem(f.http().get("/v1/records/rec-h/history", a.token), 403, "forbidden");
 }
 
-TEST_CASE("a record with more ops than the history reads says it was cut") {
+TEST_CASE("a record with more ops than a page reads its older changes page by page") {
   ServerFixture f;
   Device a = f.device("dev-a", {"74.02"});
   const uint64_t h0 = hlc_now();
@@ -151,14 +159,86 @@ TEST_CASE("a record with more ops than the history reads says it was cut") {
   const json h = history(f, "rec-long", f.admin());
   CHECK(h["cut"] == true);
   REQUIRE(h["changes"].size() == 500);
-  // The oldest shown op's old value lies before the window: not known.
+  // The 6 older rows are replayed first (the lead-in): every old value is known.
+  CHECK(h["lead_ops"] == 6);
+  CHECK(h["from_start"] == true);
   const json first = field_change(h["changes"][0], "phone");
-  CHECK(first["old_known"] == false);
+  CHECK(first["old_known"] == true);
+  CHECK(first["old"] == phone(5));
   CHECK(first["new"] == phone(6));
   const json last = field_change(h["changes"][499], "phone");
   CHECK(last["old_known"] == true);
   CHECK(last["old"] == phone(504));
   CHECK(last["new"] == phone(505));
+  // The page before: the record's first 6 ops, its creation first; no older page.
+  REQUIRE(h["older"].is_number_unsigned());
+  const json prev = history_before(f, "rec-long", h["older"].get<uint64_t>());
+  CHECK(prev["cut"] == false);
+  CHECK(prev["older"].is_null());
+  REQUIRE(prev["changes"].size() == 6);
+  CHECK(prev["changes"][0]["kind"] == "create");
+  CHECK(field_change(prev["changes"][5], "phone")["new"] == phone(5));
+}
+
+// Issue 16: a record of 10,000 ops. One answer reads at most kHistoryMaxOps (500) rows and
+// replays at most kHistoryLeadOps (1,500) older ones before them: a field whose last value
+// was set before that is shown with old_known false. Walking "older" back reads every change
+// exactly once, each page's first old value equal to the previous page's last new value.
+TEST_CASE("a record of 10000 ops answers bounded pages back to its creation") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"74.02"});
+  const uint64_t h0 = hlc_now();
+  constexpr uint64_t kEdits = 9999;
+  json ops = json::array({make_op(1, "rec-10k", h0, konawe_record_1())});
+  for (uint64_t i = 1; i < kEdits; ++i) {
+    ops.push_back(make_op(i + 1, "rec-10k", h0 + i, json{{"phone", phone(i)}}));
+  }
+  // The last op renames: the name's value before lies 9,998 rows back, beyond the lead-in.
+  ops.push_back(make_op(kEdits + 1, "rec-10k", h0 + kEdits, json{{"full_name", "Nama Baru"}}));
+  REQUIRE(f.push(a, ops).status == 200);
+
+  const int64_t t0 = wall_ms();
+  const json h = history(f, "rec-10k", f.admin());
+  MESSAGE("history of 10,000 ops, newest page: " << (wall_ms() - t0) << " ms");
+  CHECK(h["cut"] == true);
+  CHECK(h["changes"].size() == 500);
+  CHECK(h["lead_ops"] == 1500);
+  CHECK(h["from_start"] == false);
+  const json renamed = field_change(h["changes"][499], "full_name");
+  CHECK(renamed["new"] == "Nama Baru");
+  CHECK(renamed["old_known"] == false);
+  // The phone was set in the lead-in: its old value is known on the page's first change.
+  const json first = field_change(h["changes"][0], "phone");
+  CHECK(first["old_known"] == true);
+  CHECK(first["old"] == phone(9499));
+
+  // Back through every page (bounded: 10,000 / 500 = 20 more at most).
+  json page = h;
+  uint64_t seen = h["changes"].size();
+  bool reached_start = false;
+  for (int i = 0; i < 25 && page["older"].is_number_unsigned(); ++i) {
+    const uint64_t before = page["older"].get<uint64_t>();
+    const json prev = history_before(f, "rec-10k", before);
+    REQUIRE(prev["changes"].size() > 0);
+    CHECK(prev["changes"].size() <= 500);
+    CHECK(prev["lead_ops"].get<uint64_t>() <= 1500);
+    CHECK(prev["changes"].back()["pos"].get<uint64_t>() < before);
+    // Continuity: this page's last phone is the next page's first old phone.
+    const json next_first = field_change(page["changes"][0], "phone");
+    const json last = field_change(prev["changes"].back(), "phone");
+    if (!next_first.is_null() && !last.is_null()) CHECK(next_first["old"] == last["new"]);
+    if (prev["from_start"] == true) {
+      for (const auto& c : prev["changes"]) {
+        for (const auto& fc : c["fields"]) CHECK(fc["old_known"] == true);
+      }
+    }
+    seen += prev["changes"].size();
+    reached_start = prev["older"].is_null();
+    if (reached_start) CHECK(prev["changes"][0]["kind"] == "create");
+    page = prev;
+  }
+  CHECK(reached_start);
+  CHECK(seen == kEdits + 1);
 }
 
 TEST_CASE("targets per region are set checked and shown against enrolled counts") {
@@ -297,4 +377,24 @@ TEST_CASE("a duplicate merge and a status move from the page read as the office'
   CHECK(last["device"] == "server");
   CHECK(field_change(last, "status")["old"] == "submitted");
   CHECK(field_change(last, "status")["new"] == "verified");
+  // ... naming who moved it (a reviewer of Konawe, by the label of its token).
+  REQUIRE(last["by"].is_object());
+  CHECK(last["by"]["role"] == "admin");
+  const std::string konawe = scoped_reviewer(f, {"74.02"});
+  auto rlogin =
+      f.http().request("POST", "/v1/web/login", json{{"token", konawe}}.dump(), RequestOptions{});
+  REQUIRE(rlogin.status == 200);
+  const std::string rcookie = rlogin.header("set-cookie");
+  RequestOptions ropts;
+  ropts.headers["Cookie"] = rcookie.substr(0, rcookie.find(';'));
+  ropts.headers["X-CSRF-Token"] = rlogin.json()["csrf"];
+  auto enrolled = f.http().request("POST", "/v1/web/records/rec-a/status",
+                                   json{{"status", "enrolled"}}.dump(), ropts);
+  REQUIRE_MESSAGE(enrolled.status == 200, enrolled.body);
+  const json a3 = history(f, "rec-a", konawe);
+  const json& moved_by_reviewer = a3["changes"].back();
+  CHECK(field_change(moved_by_reviewer, "status")["new"] == "enrolled");
+  CHECK(moved_by_reviewer["by"] == json{{"role", "reviewer"}, {"label", "kab"}});
+  // The earlier move keeps its own author.
+  CHECK(a3["changes"][a3["changes"].size() - 2]["by"]["role"] == "admin");
 }

@@ -105,8 +105,9 @@ Response Router::record_history(const Request& req, const Params& p, Json&, cons
   std::string col = query_param(req, "collection");
   if (col.empty() && !sync_.schema().collections().empty())
     col = sync_.schema().collections().front().name();
+  const uint64_t before = parse_history_before(query_param(req, "before"));
   return json_response(
-      lumbung::server::record_history(sync_.schema(), sync_.store(), *who, col, p.at(0)));
+      lumbung::server::record_history(sync_.schema(), sync_.store(), *who, col, p.at(0), before));
 }
 
 Response Router::targets_list(const Request& req, const Params&, Json&, const Principal* who) {

@@ -527,14 +527,15 @@ std::vector<AuditCheckpoint> PgServerStore::audit_checkpoints() {
 }
 
 RecordLogPage PgServerStore::record_log(const std::string& col, const std::string& id,
-                                        size_t limit) {
+                                        size_t limit, uint64_t before_pos) {
   Pool::Lease c(impl_->pool);
   // Newest first through oplog_record, one row more than asked: older rows exist. Rows of
   // transactions still running are not visible (committed data only, as every read).
+  const uint64_t below = before_pos > 0 ? std::min<uint64_t>(before_pos, INT64_MAX) : INT64_MAX;
   auto r = c->exec(
-      "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE col=$1 AND id=$2 "
+      "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE col=$1 AND id=$2 AND pos<$4 "
       "ORDER BY pos DESC LIMIT $3",
-      {col, id, static_cast<uint64_t>(limit) + 1});
+      {col, id, static_cast<uint64_t>(limit) + 1, below});
   RecordLogPage page;
   for (int i = 0; i < r.rows(); ++i) {
     if (page.entries.size() == limit) {

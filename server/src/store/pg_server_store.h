@@ -76,7 +76,8 @@ class PgServerStore : public ServerStore {
   void read_audit(uint64_t after_seq, size_t limit,
                   const std::function<bool(const AuditRow&)>& fn) override;
   std::vector<AuditCheckpoint> audit_checkpoints() override;
-  RecordLogPage record_log(const std::string& col, const std::string& id, size_t limit) override;
+  RecordLogPage record_log(const std::string& col, const std::string& id, size_t limit,
+                           uint64_t before_pos) override;
   std::vector<TargetRow> list_targets(const std::string& col,
                                       const std::string& scope_prefix) override;
   void set_target(const std::string& col, const std::string& scope, std::optional<int64_t> n,

@@ -460,8 +460,9 @@ class ServerStore {
   // The newest `limit` oplog rows of record (col, id) in pos order (an index on (col, id)
   // on both backends: the cost follows the record's ops, not the log), every kind included
   // (region-move and refusal notices too: the caller tells them apart). `cut` when older
-  // rows exist.
-  virtual RecordLogPage record_log(const std::string& col, const std::string& id, size_t limit) = 0;
+  // rows exist. before_pos > 0: only rows with pos < before_pos (the page before it).
+  virtual RecordLogPage record_log(const std::string& col, const std::string& id, size_t limit,
+                                   uint64_t before_pos = 0) = 0;
 
   // Targets per region (the office's expected counts), those of `col` whose scope starts
   // with scope_prefix ("" = all), by scope. Not part of any record write.

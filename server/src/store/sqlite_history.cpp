@@ -7,15 +7,17 @@
 namespace lumbung::server::sqlite_detail {
 
 RecordLogPage read_record_log(sql::Database& db, const Sealer* s, const std::string& col,
-                              const std::string& id, size_t limit) {
+                              const std::string& id, size_t limit, uint64_t before_pos) {
   RecordLogPage page;
   // Newest first through the index (col, id, rowid = pos), one row more than asked: it says
   // whether older rows exist.
   auto& st = db.prepare(
-      "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE col=?1 AND id=?2 "
+      "SELECT pos, dev, scope, op, not_scope FROM oplog WHERE col=?1 AND id=?2 AND pos<?4 "
       "ORDER BY pos DESC LIMIT ?3");
   ResetOnExit r{st};
+  const uint64_t below = before_pos > 0 ? std::min<uint64_t>(before_pos, INT64_MAX) : INT64_MAX;
   st.bind_static(1, col).bind_static(2, id).bind(3, static_cast<int64_t>(limit) + 1);
+  st.bind(4, static_cast<int64_t>(below));
   while (st.step()) {
     if (page.entries.size() == limit) {
       page.cut = true;

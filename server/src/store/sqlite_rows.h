@@ -259,9 +259,10 @@ uint64_t build_counts_if_missing(sql::Database& db);
 void read_counts(sql::Database& db, const std::string& col, const std::string& scope_prefix,
                  const CountFn& fn);
 
-// A record's newest `limit` oplog rows, and the office's targets (sqlite_history.cpp).
+// A record's newest `limit` oplog rows (below before_pos if > 0), and the office's targets
+// (sqlite_history.cpp).
 RecordLogPage read_record_log(sql::Database& db, const Sealer* s, const std::string& col,
-                              const std::string& id, size_t limit);
+                              const std::string& id, size_t limit, uint64_t before_pos);
 std::vector<TargetRow> read_targets(sql::Database& db, const std::string& col,
                                     const std::string& scope_prefix);
 void write_target(sql::Database& db, const std::string& col, const std::string& scope,

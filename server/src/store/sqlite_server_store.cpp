@@ -307,9 +307,9 @@ std::vector<AuditCheckpoint> SqliteServerStore::audit_checkpoints() {
 }
 
 RecordLogPage SqliteServerStore::record_log(const std::string& col, const std::string& id,
-                                            size_t limit) {
+                                            size_t limit, uint64_t before_pos) {
   Impl::Lease lease(*impl_);
-  return read_record_log(lease.db(), impl_->sealer.get(), col, id, limit);
+  return read_record_log(lease.db(), impl_->sealer.get(), col, id, limit, before_pos);
 }
 
 std::vector<TargetRow> SqliteServerStore::list_targets(const std::string& col,

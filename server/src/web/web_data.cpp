@@ -6,6 +6,7 @@
 #include "api/problem.h"
 #include "lumbung/changeset.h"
 #include "review/reader_scope.h"
+#include "review/record_history.h"
 #include "store/record_codec.h"
 #include "sync/op_upgrade.h"
 #include "web/targets.h"
@@ -424,12 +425,14 @@ Response WebApp::move_status(const std::string& id, const Json& body, const Prin
   sync_.clock().observe(op.version.hlc);
   sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   sync_.writer().settle_waiting(*txn, now);
+  // Who moved it, with the op: the record's history names the reviewer.
+  record_op_author(*txn, op.version.hlc, who);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   txn.reset();  // the store's one writer: the audit entry below takes it again
   if (audit_) {
     try {
-      audit_->record(&who, "web_status", id, Json{{"status", want}});
+      audit_->record(&who, "web_status", id, Json{{"status", want}, {"hlc", op.version.hlc}});
     } catch (...) {
     }
   }
