@@ -175,8 +175,9 @@ function attachmentView(a, id, collection) {
 }
 
 // A record's changes in log order (GET /v1/records/{id}/history): who (laptop and officer,
-// or the office), when, each field old -> new; a write that lost the merge says so.
-function historyTable(h) {
+// or the office), when, each field old -> new; a write that lost the merge says so. 500
+// changes a page: links to the older page ("older" -> ?before=) and back to the newest.
+function historyTable(h, id) {
   // A creation lists its values; a change old → new.
   const change = (c, created) => el('div', {}, fieldLabel(c.field) + ': ', created ? '' : [
     el('span', { class: 'value' }, c.old_known === false ? t('unknown_old') : showValue(c.old)), ' → '],
@@ -195,18 +196,27 @@ function historyTable(h) {
     return el('tr', { class: c.changed ? '' : 'muted' }, el('td', {}, fmtTime(c.at_ms)), el('td', {}, who),
       el('td', {}, kind), el('td', {}, what));
   });
-  return el('div', {}, h.cut ? el('p', { class: 'muted' }, t('history_cut')) : '',
+  const base = '#/record/' + encodeURIComponent(id);
+  const pager = el('p', { class: 'row', id: 'history-pager' },
+    h.before ? el('a', { href: base, id: 'history-newest' }, t('history_newest')) : '',
+    h.older ? el('a', { href: base + '?before=' + encodeURIComponent(String(h.older)), id: 'history-older' },
+      t('history_older')) : '');
+  return el('div', {},
+    h.before ? el('p', { class: 'muted' }, t('history_page') + ' ' + h.before) : '',
+    h.cut ? el('p', { class: 'muted' }, t('history_cut')) : '',
     rows.length === 0 ? el('p', { class: 'muted' }, t('none')) :
       el('div', { class: 'scroll' }, el('table', { id: 'history-table' },
         el('thead', {}, el('tr', {}, [t('when'), t('device'), t('action'), t('changes')].map((x) => el('th', {}, x)))),
-        el('tbody', {}, rows.reverse()))));
+        el('tbody', {}, rows.reverse()))), pager);
 }
 
-L.pages.record = async (view, args) => {
+L.pages.record = async (view, args, params) => {
   const id = args[0];
+  // A page of older changes (digits only; anything else reads the newest).
+  const before = /^[0-9]{1,19}$/.test(params.get('before') || '') ? params.get('before') : '';
   const [r, hist] = await Promise.all([
     api('GET', '/v1/web/records/' + encodeURIComponent(id)),
-    api('GET', '/v1/records/' + encodeURIComponent(id) + '/history')]);
+    api('GET', '/v1/records/' + encodeURIComponent(id) + '/history' + (before ? '?before=' + before : ''))]);
   const names = Object.keys(r.fields);
   for (const f of L.fields) if (!names.includes(f.name)) names.push(f.name);
   const rows = L.fields.map((f) => f.name).concat(Object.keys(r.fields).filter((n) => !L.fields.some((f) => f.name === n)))
@@ -241,7 +251,7 @@ L.pages.record = async (view, args) => {
       el('thead', {}, el('tr', {}, el('th', {}, t('field')), el('th', {}, t('value')), el('th', {}, t('last_change')))),
       el('tbody', {}, rows))),
     el('h2', {}, t('history')),
-    historyTable(hist),
+    historyTable(hist, id),
     el('h2', {}, t('conflicts')),
     list(r.conflicts, (c) => [fieldLabel(c.field) + ': ', el('span', { class: 'value' }, showValue(c.winner.value)),
       ' / ', el('span', { class: 'value' }, showValue(c.loser.value)), ' — ' + statusWord(c.status) + ' ',

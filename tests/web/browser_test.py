@@ -8,7 +8,8 @@ Seeds the server over its API (two laptops in Kecamatan Lambuya, a phone conflic
 change, a hostile name, a record in another kabupaten), then, as a Kabupaten Konawe reviewer:
 logs in (a wrong token first), drills into progress by region name down to Desa Awuliti
 (setting a target for it on the way), finds a person by NIK, sees a hostile name rendered as text, cannot open a record of
-Buton Tengah, resolves the conflict (and a laptop's next pull receives the decision),
+Buton Tengah, moves a record's status (its history names the reviewer) and pages back
+through that record's history of 522 changes, resolves the conflict (and a laptop's next pull receives the decision),
 reads the record's history (each edit old -> new, the office's decision), merges the duplicate, dismisses the refused change with a note, logs out; then as admin
 opens the laptops and audit pages; checks the cookie is Secure over TLS and that no page
 logged a CSP violation or script error. Every wait is bounded; the browser may reach only
@@ -93,6 +94,8 @@ def seed(base, admin):
     # Both laptops change Siti's phone having seen the same version: one conflict.
     seen = {"phone": [h, a[0]]}
     push(a, [op(4, "rec-siti", h + 10, {"phone": "081241002299"}, seen)])
+    # The hostile record's phone changed 520 times: a history longer than one page (500).
+    push(a, [op(5 + i, "rec-andi", h + 40 + i, {"phone": "0813%08d" % (i + 1)}) for i in range(520)])
     push(b, [op(1, "rec-siti", h + 20, {"phone": "085241002288"}, seen)])
     # Lambuya's laptop enrols La Ode Amir again (same NIK, another phone): a duplicate entry.
     amir2 = dict(amir, phone="081341002277", programs=["JKK", "JKM", "JHT"])
@@ -278,6 +281,19 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "#enrolments-table tbody a").click()
         text_in("#record-table", "OFC-0002")
         shot("record")
+
+        step = "a status move names the reviewer in the history"
+        driver.find_element(By.XPATH, "//div[@id='status-actions']/button[text()='Verifikasi']").click()
+        driver.find_element(By.CSS_SELECTOR, "#status-actions .confirm button").click()
+        text_in("#history-table", "Kantor (peninjau) · Kab. Konawe")
+        text_in("#history-table", "submitted → verified")
+
+        step = "older changes of a long history"
+        by_id("history-older").click()
+        text_in("#history-table", "dibuat")  # the page before reaches the record's creation
+        text_in("#history-table", "08130000001")
+        by_id("history-newest").click()
+        text_in("#history-table", "Kantor (peninjau) · Kab. Konawe")
 
         step = "another kabupaten's record does not exist for this reviewer"
         driver.get(base + "/#/record/rec-buton")
