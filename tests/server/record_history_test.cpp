@@ -327,6 +327,58 @@ TEST_CASE("targets per region are set checked and shown against enrolled counts"
   CHECK(f.http().get("/v1/targets", f.admin()).json()["targets"].size() == 3);
 }
 
+// Issue 16: targets are versioned. GET /v1/targets shows the one in force with who set it
+// and when; each change's "set_target" audit entry keeps the value it replaced (previous n,
+// its setter and time), so the audit log holds every version of a region's target.
+TEST_CASE("a target change keeps who set it when and the value it replaced") {
+  ServerFixture f;
+  const std::string konawe = scoped_reviewer(f, {"74.02"});
+  const int64_t t0 = wall_ms();
+  auto first = f.http().post("/v1/targets", json{{"scope", "7402292053"}, {"n", 4}}, f.admin());
+  REQUIRE_MESSAGE(first.status == 200, first.body);
+  CHECK(first.json()["previous"].is_null());
+  auto second = f.http().post("/v1/targets", json{{"scope", "7402292053"}, {"n", 6}}, konawe);
+  REQUIRE_MESSAGE(second.status == 200, second.body);
+  const json prev = second.json()["previous"];
+  CHECK(prev["n"] == 4);
+  CHECK(prev["set_ms"].get<int64_t>() >= t0);
+  CHECK(prev["set_by"] == first.json()["set_by"]);
+  CHECK(second.json()["set_by"] == "kab");
+  // The one in force, with its setter and time.
+  auto listed = f.http().get("/v1/targets?scope=7402292053", konawe);
+  REQUIRE(listed.status == 200);
+  const json rows = listed.json()["targets"];
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["n"] == 6);
+  CHECK(rows[0]["set_by"] == "kab");
+  CHECK(rows[0]["set_ms"] == second.json()["set_ms"]);
+  auto cleared =
+      f.http().post("/v1/targets", json{{"scope", "7402292053"}, {"n", nullptr}}, f.admin());
+  REQUIRE(cleared.status == 200);
+  CHECK(cleared.json()["previous"]["n"] == 6);
+  CHECK(cleared.json()["previous"]["set_by"] == "kab");
+
+  // The audit log: three versions, each with the one it replaced and who made it.
+  auto audit = f.http().get("/v1/admin/audit?limit=1000", f.admin());
+  REQUIRE(audit.status == 200);
+  const json entries = audit.json()["entries"];
+  std::vector<json> sets;
+  for (const auto& e : entries) {
+    if (e["action"] == "set_target") sets.push_back(e);
+  }
+  REQUIRE(sets.size() == 3);
+  CHECK(sets[0]["target"] == "7402292053");
+  CHECK(sets[0]["role"] == "admin");
+  CHECK(sets[0]["detail"]["n"] == 4);
+  CHECK(sets[0]["detail"]["previous"].is_null());
+  CHECK(sets[1]["role"] == "reviewer");
+  CHECK(sets[1]["detail"]["n"] == 6);
+  CHECK(sets[1]["detail"]["previous"]["n"] == 4);
+  CHECK(sets[2]["detail"]["n"].is_null());
+  CHECK(sets[2]["detail"]["previous"]["n"] == 6);
+  CHECK(sets[2]["detail"]["previous"]["set_ms"] == second.json()["set_ms"]);
+}
+
 TEST_CASE("a duplicate merge and a status move from the page read as the office's changes") {
   ServerFixture f;
   Device d = f.device("dev-prov", {"74"});

@@ -125,7 +125,7 @@ Response Router::targets_set(const Request& req, const Params&, Json& body, cons
     throw Error(ErrorCode::kUnknownCollection, "unknown collection \"" + col + "\"");
   }
   Json out = set_target_json(sync_.store(), *who, col, body, sync_.now_ms());
-  audit_record(who, "set_target", out["scope"].get<std::string>(), Json{{"n", out["n"]}});
+  audit_record(who, "set_target", out["scope"].get<std::string>(), target_audit_detail(out));
   return json_response(out);
 }
 }  // namespace lumbung::server

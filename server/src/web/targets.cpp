@@ -86,8 +86,23 @@ Json set_target_json(ServerStore& store, const Principal& who, const std::string
   }
   // A reviewer only inside its regions (Error(kForbidden) otherwise).
   (void)reader_prefix(who, code);
-  store.set_target(col, code, value, now_ms, who.label.empty() ? who.token_id : who.label);
-  return Json{{"scope", code}, {"n", value ? Json(*value) : Json()}};
+  // The version it replaces (the list under a desa code is that desa's row alone; under a
+  // wider code, its own row among its regions').
+  Json previous;
+  for (const TargetRow& t : store.list_targets(col, code)) {
+    if (t.scope == code) previous = Json{{"n", t.n}, {"set_ms", t.set_ms}, {"set_by", t.set_by}};
+  }
+  const std::string by = who.label.empty() ? who.token_id : who.label;
+  store.set_target(col, code, value, now_ms, by);
+  return Json{{"scope", code},
+              {"n", value ? Json(*value) : Json()},
+              {"set_ms", now_ms},
+              {"set_by", by},
+              {"previous", std::move(previous)}};
+}
+
+Json target_audit_detail(const Json& answer) {
+  return Json{{"n", answer.value("n", Json())}, {"previous", answer.value("previous", Json())}};
 }
 
 void add_targets_to_progress(Json& progress, const TargetSums& sums) {

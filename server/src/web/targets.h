@@ -45,11 +45,18 @@ Json list_targets_json(ServerStore& store, const Principal& who, const std::stri
                        const std::string& scope);
 // POST /v1/targets {"scope": "<region code>", "n": <0..kMaxTarget> | null}: sets or (null)
 // clears. Bad body: kInvalidArgument with "reason" (bad_body, bad_region, bad_target);
-// a region outside a reviewer's: kForbidden. Returns {"scope", "n"}.
+// a region outside a reviewer's: kForbidden. Returns {"scope", "n", "set_ms", "set_by",
+// "previous": {"n", "set_ms", "set_by"} | null}: the target it replaced, read just before
+// the write (two sets of one region at the same moment may both name the same previous).
+// The versions are kept in the audit log: the caller's "set_target" entry carries
+// "previous" (target_audit_detail).
 Json set_target_json(ServerStore& store, const Principal& who, const std::string& col,
                      const Json& body, int64_t now_ms);
 // Adds targets to a /v1/progress answer (review_service.cpp's shape): top level and every
 // region in "regions" whose target is set, regions with a target and no record included.
 void add_targets_to_progress(Json& progress, const TargetSums& sums);
+// The "set_target" audit entry's detail for set_target_json's answer: {"n", "previous"}
+// (previous: {"n", "set_ms", "set_by"} or null).
+Json target_audit_detail(const Json& answer);
 
 }  // namespace lumbung::server
