@@ -90,6 +90,7 @@ struct Options {
   std::string tls_cert;
   std::string tls_key;
   bool insecure_http = false;
+  bool serve_moved_data = false;  // --data DIR that lumbung-admin migrate moved to PostgreSQL
   bool new_admin_token = false;
   int64_t admin_token_hours = lumbung::kAdminTokenTtlHours;
   int64_t reviewer_token_hours = lumbung::kReviewerTokenTtlHours;
@@ -120,6 +121,7 @@ bool is_loopback_address(const std::string& host) {
       "usage: lumbung-server --listen HOST:PORT --data DIR [--key-file PATH] [--schema PATH]\n"
       "       lumbung-server --listen HOST:PORT --db postgresql://... --key-file PATH [...]\n"
       "         [--admin-token-file PATH] [--new-admin-token]\n"
+      "         [--serve-moved-data]   (--data that lumbung-admin migrate moved: undo the move)\n"
       "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
       "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
       "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
@@ -185,6 +187,8 @@ Options parse_args(int argc, char** argv) {
       o.tls_key = value();
     } else if (a == "--insecure-http") {
       o.insecure_http = true;
+    } else if (a == "--serve-moved-data") {
+      o.serve_moved_data = true;
     } else if (a == "--new-admin-token") {
       o.new_admin_token = true;
     } else if (a == "--admin-token-hours" || a == "--reviewer-token-hours" ||
@@ -280,7 +284,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<SqliteServerStore> sqlite_store;
     std::unique_ptr<PgServerStore> pg_store;
     if (opt.db.empty()) {
-      sqlite_store = SqliteServerStore::open(opt.data);
+      sqlite_store = SqliteServerStore::open(opt.data, opt.serve_moved_data);
     } else {
       pg_store = PgServerStore::open(opt.db);
     }

@@ -201,6 +201,24 @@ TEST_CASE(
                  "SELECT start_pos > (SELECT max(start_pos) FROM epochs WHERE cluster = "
                  "'sqlite') FROM epochs WHERE cluster <> 'sqlite'") == "t");
 
+  // The SQLite copy is marked moved: a server started on it again refuses, writing nothing,
+  // so laptops never meet two diverging servers.
+  CHECK(summary["source_marked"] == true);
+  const auto sqlite_start = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--data", data};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(LUMBUNG_SERVER_BIN, args, {}, {}, 30000);
+  };
+  {
+    const std::string history_before = read_text_file(data + "/history");
+    const CliResult again = sqlite_start({});
+    INFO(again.err);
+    CHECK(again.exit == 1);
+    CHECK(again.err.find("moved to PostgreSQL") != std::string::npos);
+    CHECK(again.err.find("--serve-moved-data") != std::string::npos);
+    CHECK(read_text_file(data + "/history") == history_before);  // no new history opened
+  }
+
   // A PostgreSQL server on the office's address, with the SQLite server's key file.
   const std::vector<std::string> pg_args{
       "--db", url, "--key-file", data + ".key", "--listen", "127.0.0.1:" + std::to_string(port)};
@@ -272,6 +290,18 @@ TEST_CASE(
   }
   CHECK(pg_value(url, "SELECT count(*) FROM epochs WHERE cluster <> 'sqlite'") == "1");
   CHECK(pg_value(url, "SELECT count(*) FROM epochs WHERE cluster = 'sqlite'") == "2");
+
+  // The operator undoes the move on purpose: served with --serve-moved-data, the mark goes,
+  // and a later start needs no flag.
+  REQUIRE(server->stop() == 0);
+  {
+    auto back = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.file("admin-token"),
+                                                std::vector<std::string>{"--serve-moved-data"});
+    CHECK(HttpTestClient(back->base_url()).get("/v1/health").status == 200);
+    REQUIRE(back->stop() == 0);
+    back = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.file("admin-token"));
+    CHECK(HttpTestClient(back->base_url()).get("/v1/health").status == 200);
+  }
 }
 
 TEST_CASE(

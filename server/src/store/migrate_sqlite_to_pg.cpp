@@ -165,6 +165,9 @@ class Query {
              : std::string_view();
   }
   int64_t i64(int i) const { return sqlite3_column_int64(st_, i); }
+  void bind(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
 
  private:
   sqlite3* db_;
@@ -362,6 +365,20 @@ void start_pg_epoch(Conn& c, uint64_t xid, MigrationResult& res) {
           offset, pg::cluster_identity(c)});
 }
 
+// meta 'moved_to' in the SQLite file: when and into which history (no connection string:
+// it may hold a password).
+void mark_moved(sqlite3* db, MigrationResult& res) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string value =
+      Json{{"backend", "postgresql"}, {"at_ms", now}, {"epoch", res.new_epoch}}.dump();
+  Query q(db, "INSERT OR REPLACE INTO meta(key,value) VALUES('moved_to',?1)");
+  q.bind(1, value);
+  q.step();
+  res.source_marked = true;
+}
+
 }  // namespace
 
 MigrationResult migrate_sqlite_to_pg(
@@ -430,6 +447,12 @@ MigrationResult migrate_sqlite_to_pg(
     res.devices_checked = verify_log_and_devices(db, c, &res.max_pos);
     start_pg_epoch(c, xid, res);
     c.run("COMMIT");
+    // Then the SQLite copy is marked moved, so a server started on it again refuses
+    // (SqliteServerStore::open): laptops syncing with two diverging servers would each miss
+    // what the other took. After the PostgreSQL commit: a crash in between leaves the copy
+    // unmarked (as before this mark), never marked but not moved.
+    mark_moved(db, res);
+    src.run("COMMIT");
   } catch (...) {
     try {
       c.run("ROLLBACK");

@@ -22,7 +22,9 @@
 // COMMIT each table's row count, the oplog's min/max pos and per-device row count and max
 // seq, and every device's acked seq are compared with the SQLite file; any difference
 // rolls everything back. Rows are streamed (COPY FROM STDIN in ~256 KiB pieces): memory
-// does not grow with the data. The SQLite file is only read.
+// does not grow with the data. The SQLite file is only read, until the PostgreSQL commit:
+// then it gets meta 'moved_to', and lumbung-server refuses to start on it again (unless
+// told --serve-moved-data), so laptops never sync with two diverging servers.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,8 @@ struct MigrationResult {
   std::string key_id;     // meta 'key_id': the key file the PostgreSQL servers need
   std::string new_epoch;  // the epoch recorded for PostgreSQL
   uint64_t new_epoch_start = 0;
+  // The SQLite file carries meta 'moved_to' (a server started on it refuses: sqlite_server_store.h).
+  bool source_marked = false;
   double seconds = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -106,10 +107,46 @@ std::vector<Epoch> start_epoch(sql::Database& db) {
   return list_epochs(db);
 }
 
+namespace {
+
+// Before the epoch marker or anything else is written (migrate_sqlite_to_pg.h).
+void refuse_if_moved(sql::Database& db, const std::string& dir, bool serve_moved) {
+  auto& st = db.prepare("SELECT value FROM meta WHERE key='moved_to'");
+  std::string moved;
+  if (st.step()) moved = st.column_text(0);
+  st.reset();
+  if (moved.empty()) return;
+  const Json j = Json::parse(moved, nullptr, false);
+  std::string when = "an earlier day";
+  if (j.is_object() && j.value("at_ms", int64_t{0}) > 0) {
+    const std::time_t t = static_cast<std::time_t>(j.value("at_ms", int64_t{0}) / 1000);
+    char buf[32];
+    std::tm tm{};
+    if (gmtime_r(&t, &tm) && std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm)) when = buf;
+  }
+  if (!serve_moved) {
+    throw Error(ErrorCode::kSchemaMismatch,
+                "the database in " + dir + " was moved to PostgreSQL by lumbung-admin migrate on " +
+                    when +
+                    ": start the servers with --db. Serving this copy again would give the "
+                    "laptops two diverging servers; to undo the move and serve it anyway, start "
+                    "with --serve-moved-data");
+  }
+  db.exec("DELETE FROM meta WHERE key='moved_to'");
+  std::fprintf(stderr,
+               "lumbung-server: serving %s although it was moved to PostgreSQL on %s "
+               "(--serve-moved-data): the move is undone; laptops that synced with PostgreSQL "
+               "since meet a restore\n",
+               dir.c_str(), when.c_str());
+}
+
+}  // namespace
+
 SqliteServerStore::SqliteServerStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteServerStore::~SqliteServerStore() = default;
 
-std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& dir) {
+std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& dir,
+                                                           bool serve_moved) {
   auto impl = std::make_unique<Impl>();
   impl->path = dir + "/lumbung-server.db";
   impl->writer = std::make_unique<sql::Database>(impl->path, true);
@@ -126,6 +163,7 @@ std::unique_ptr<SqliteServerStore> SqliteServerStore::open(const std::string& di
   // An acknowledged push must survive a power cut, not only a crash: the commit that the
   // answer reports is fsync'ed (WAL + synchronous=FULL). Measured in BENCHMARKS.md.
   impl->writer->exec("PRAGMA synchronous=FULL");
+  refuse_if_moved(*impl->writer, dir, serve_moved);
   {
     // The epoch the last start made here: missing from the database = restored from a copy.
     const std::string marker = dir + "/history";

@@ -17,7 +17,11 @@ namespace lumbung::server {
 class SqliteServerStore : public ServerStore {
  public:
   // Opens or creates `<dir>/lumbung-server.db`. Throws Error(kStorage).
-  static std::unique_ptr<SqliteServerStore> open(const std::string& dir);
+  // A database `lumbung-admin migrate` moved to PostgreSQL (meta 'moved_to') is refused with
+  // Error(kSchemaMismatch) before anything is written, unless `serve_moved`: then the mark
+  // is removed (the move is undone: laptops that synced with PostgreSQL since meet a
+  // restore, docs/PROTOCOL.md "Epochs").
+  static std::unique_ptr<SqliteServerStore> open(const std::string& dir, bool serve_moved = false);
 
   // From now on keeps personal data sealed (store/sealer.h: the fields `schema` marks
   // personal, under the key file's data key; natural keys as a blind index under its index

@@ -84,6 +84,7 @@ int migrate(Admin& a, Args& args) {
                             {"epoch", r.new_epoch},
                             {"epoch_start", r.new_epoch_start},
                             {"key_id", r.key_id},
+                            {"source_marked", r.source_marked},
                             {"seconds", r.seconds}});
     return kExitOk;
   }
