@@ -58,6 +58,7 @@
 #include "lumbung/tuning.h"
 #include "metrics/metrics.h"
 #include "review/review_service.h"
+#include "store/pg_attachment_bytes.h"
 #include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
 #include "sync/op_upgrade.h"
@@ -99,7 +100,7 @@ struct Options {
   double address_rate = lumbung::kAddressRatePerSec;
   double address_burst = lumbung::kAddressRateBurst;
   int slow_client_ms = lumbung::kSlowClientTimeoutMs;
-  std::string attachments;                  // "" = <data>/attachments (SQLite); none for --db
+  std::string attachments;                  // "" = <data>/attachments; --db: the database
   int64_t attachment_quota_mb = 0;          // 0 = AttachmentLimits' default
   int64_t attachment_age_offset_hours = 0;  // tests: the collector's clock runs ahead
   int64_t attachment_gc_pause_ms = 0;       // tests: a pause between scan and removals
@@ -341,21 +342,29 @@ int main(int argc, char** argv) {
     web.set_secure_cookies(!opt.tls_cert.empty());
     web.set_audit(&audit);
     router.set_web(&web);
-    // Attachment bytes outside the database, sealed under a key of their own from the key
-    // file (attach/attachment_files.h); PostgreSQL servers keep them only with --attachments.
+    // Attachment bytes outside the record tables, sealed under a key of their own from the
+    // key file: files (attach/attachment_files.h), or with --db two tables every server
+    // process shares (store/pg_attachment_bytes.h) unless --attachments names a directory.
     std::unique_ptr<AttachmentService> attachments;
     const std::string att_dir = !opt.attachments.empty() ? opt.attachments
                                 : opt.db.empty()         ? opt.data + "/attachments"
                                                          : std::string();
-    if (!att_dir.empty()) {
+    {
       AttachmentLimits limits;
       if (opt.attachment_quota_mb > 0) {
         limits.device_quota_bytes = static_cast<uint64_t>(opt.attachment_quota_mb) << 20;
       }
       limits.age_offset_ms = opt.attachment_age_offset_hours * 3600 * 1000;
       limits.scan_pause_ms = opt.attachment_gc_pause_ms;
-      attachments = std::make_unique<AttachmentService>(*schema, *store, system_wall_clock(),
-                                                        att_dir, keys->data_key(), limits);
+      attachments =
+          att_dir.empty()
+              ? std::make_unique<AttachmentService>(
+                    *schema, *store, system_wall_clock(),
+                    std::make_unique<PgAttachmentBytes>(
+                        opt.db, AttachmentService::sealing_key(keys->data_key())),
+                    limits)
+              : std::make_unique<AttachmentService>(*schema, *store, system_wall_clock(),
+                                                    att_dir, keys->data_key(), limits);
       attachments->start_collector(3600 * 1000);  // its first pass at once, in the background
       router.set_attachments(attachments.get());
     }

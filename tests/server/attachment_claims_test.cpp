@@ -2,8 +2,10 @@
 // a file is named by its SHA-256 from any record's attachment field; the server keeps it
 // once whatever names it (deduplicated), the device that sent its first chunk pays for it in
 // its quota, a reader gets its bytes only through a record it may read whose current value
-// names the file (hash and size), and it is kept while any live record names it. Laptops are
-// the real Store, AttachmentStore, SyncClient and HTTP transport. Every loop is bounded.
+// names the file (hash and size), and it is kept while any live record names it; the status
+// of a file tells nothing to a token with no right to it. Laptops are the real Store,
+// AttachmentStore, SyncClient and HTTP transport. Every loop is bounded. Built twice: on
+// SQLite and (server_attachment_claims_pg_test) on PostgreSQL.
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 
@@ -17,6 +19,7 @@
 #include "lumbung/error.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
+#include "server/attachment_backend.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/photo_laptop.h"
@@ -44,16 +47,7 @@ std::string sha256_hex(const std::string& data) {
   return out;
 }
 
-// Files of `sha` under the server's attachment directory, by extension.
-std::set<std::string> files_of(ServerFixture& f, const std::string& sha) {
-  std::set<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(f.data_dir() + "/attachments", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(sha, 0) == 0) out.insert(name.substr(sha.size()));
-  }
-  return out;
-}
+using test::files_of;  // what the server stores of a file (files or rows)
 
 test::HttpResult post_chunk(ServerFixture& f, const std::string& token, const std::string& sha,
                             uint64_t offset, uint64_t size, const std::string& chunk) {
@@ -255,4 +249,80 @@ TEST_CASE("a file a laptop is told of while a collection scans is kept by that c
   // for the status of the files it attached).
   CHECK(files_of(f, untold_sha).empty());
   CHECK(content(f, b.token, untold_sha, r2).status == 404);
+}
+
+TEST_CASE("the status of a file tells a token with no right to it nothing") {
+  // GET /v1/attachments/{sha} answers a caller with no right to the file exactly as for a
+  // hash the server never saw: the right is the content route's (the device that sent its
+  // first chunk, a reader whose regions hold a live record naming its hash and size, an
+  // admin).
+  ServerFixture f;
+  Laptop a(f, "laptop-a", "74.02"), far(f, "laptop-far", "74.14");
+  const std::string bytes = photo(40 * 1000, 111);
+  const std::string ra = a.store->create("enrolment", test::konawe_enrolment(21));
+  const AttachmentRef ref = a.att->attach("enrolment", ra, "foto_ktp", bytes, "image/jpeg", "");
+  REQUIRE(a.sync(f).attachments.sent == 1);
+  // And an upload A left half sent (no record names it).
+  const std::string half = photo(30 * 1000, 112);
+  const std::string half_sha = sha256_hex(half);
+  REQUIRE(post_chunk(f, a.token, half_sha, 0, half.size(), half.substr(0, 10000)).status == 200);
+  const std::string unknown_sha = sha256_hex(photo(1000, 113));
+
+  auto status = [&](const std::string& token, const std::string& sha) {
+    return f.http().get("/v1/attachments/" + sha, token);
+  };
+  // The answer to a hash, with the hash itself taken out: what a prober could compare.
+  auto answer = [&](const std::string& token, const std::string& sha) {
+    auto r = status(token, sha);
+    std::string body = r.body;
+    for (size_t at = body.find(sha); at != std::string::npos; at = body.find(sha)) {
+      body.replace(at, sha.size(), "<sha>");
+    }
+    return std::to_string(r.status) + " " + body;
+  };
+  const std::string unknown = answer(far.token, unknown_sha);
+  CHECK(unknown.rfind("404 ", 0) == 0);
+  MESSAGE("a hash the server never saw: " << unknown);
+  // Another region's device probes the complete file and the half-sent one: the same answer.
+  CHECK(answer(far.token, ref.sha256) == unknown);
+  CHECK(answer(far.token, half_sha) == unknown);
+  // A reviewer of another region: the same.
+  auto rv = f.http().post(
+      "/v1/admin/tokens",
+      test::json{{"role", "reviewer"}, {"label", "far"}, {"scope", test::json::array({"74.14"})}},
+      f.admin());
+  REQUIRE(rv.status == 201);
+  const std::string far_reviewer = rv.json()["token"];
+  CHECK(answer(far_reviewer, ref.sha256) == answer(far_reviewer, unknown_sha));
+  CHECK(status(far_reviewer, ref.sha256).status == 404);
+
+  // Those with a right see it: the uploader (both files), a national reviewer and an admin
+  // (the record is theirs to read), a reviewer of the record's region.
+  CHECK(status(a.token, ref.sha256).json()["complete"] == true);
+  CHECK(status(a.token, half_sha).json()["received"] == 10000);
+  CHECK(status(f.reviewer(), ref.sha256).json()["complete"] == true);
+  CHECK(status(f.admin(), half_sha).json()["received"] == 10000);
+  auto near = f.http().post(
+      "/v1/admin/tokens",
+      test::json{{"role", "reviewer"}, {"label", "near"}, {"scope", test::json::array({"74.02"})}},
+      f.admin());
+  REQUIRE(near.status == 201);
+  const std::string near_reviewer = near.json()["token"];
+  CHECK(status(near_reviewer, ref.sha256).json()["complete"] == true);
+  // A device of the same region as the record (not its uploader): it may read the record.
+  Laptop b(f, "laptop-b", "74.02");
+  CHECK(status(b.token, ref.sha256).json()["complete"] == true);
+  // The far device once a record of its own regions names the file (hash and size): the
+  // claim rule of the content route, no more.
+  const std::string own = far.store->create("enrolment", koltim_enrolment(22));
+  far.store->update("enrolment", own,
+                    Json{{"foto_ktp",
+                          {{"sha256", ref.sha256},
+                           {"size", static_cast<int64_t>(bytes.size()) + 1},
+                           {"mime", "image/jpeg"}}}});
+  REQUIRE(far.sync(f).pushed >= 1);
+  CHECK(answer(far.token, ref.sha256) == unknown);  // another size: not this file
+  far.store->update("enrolment", own, Json{{"foto_ktp", ref.to_json()}});
+  REQUIRE(far.sync(f).pushed >= 1);
+  CHECK(status(far.token, ref.sha256).json()["complete"] == true);
 }

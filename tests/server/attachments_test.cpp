@@ -1,7 +1,9 @@
 // The server's side of attachments (issue 17), each through the real lumbung-server: the
 // per-device quota, the collection of orphans after 24 h (the server's clock for it moved
 // by --attachment-age-offset-hours, never a sleep), a download over a link cut every 30 KB
-// that resumes, and the sealing of the files under the data directory across a restart.
+// that resumes, and the sealing of the stored bytes across a restart. Built twice: on the
+// SQLite server (files under the data directory) and, as server_attachments_pg_test, on
+// PostgreSQL (the bytes in the database; server/attachment_backend.h looks at either).
 // Laptops are the real Store, AttachmentStore, SyncClient and HTTP transport; the cut link
 // is the bench's relay (tools/bench/relay.h). Every loop is bounded.
 #include <doctest/doctest.h>
@@ -23,6 +25,7 @@
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 #include "relay.h"
+#include "server/attachment_backend.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/photo_laptop.h"
@@ -54,24 +57,9 @@ std::string sha256_hex(const std::string& data) {
   return out;
 }
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::files_of;
 
-// Names of the files under the server's attachment directory that belong to `sha`.
-std::set<std::string> files_of(ServerFixture& f, const std::string& sha) {
-  std::set<std::string> out;
-  const fs::path dir = f.data_dir() + "/attachments";
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(sha, 0) == 0) out.insert(name.substr(sha.size()));
-  }
-  return out;
-}
+std::string read_all(const fs::path& p) { return test::read_whole(p); }
 
 test::HttpResult status_of(ServerFixture& f, const std::string& token, const std::string& sha) {
   return f.http().get("/v1/attachments/" + sha, token);
@@ -245,6 +233,7 @@ TEST_CASE("orphans and unfinished uploads go after 24 h and a referenced file ne
     CHECK(status_of(f, a.token, unfinished_sha).json()["received"] == 10000);
   };
   all_there("now");
+#ifndef LUMBUNG_TEST_POSTGRES
   // What a crash can leave: a start cut before its rename, a .part whose .meta is gone, an
   // unreadable .meta with its .blob; and a file that is not the server's to remove.
   const std::string dir = f.data_dir() + "/attachments/";
@@ -258,11 +247,17 @@ TEST_CASE("orphans and unfinished uploads go after 24 h and a referenced file ne
     for (const auto& name : strays) n += fs::exists(dir + name) ? 1 : 0;
     return n;
   };
+#else
+  // PostgreSQL: a transaction leaves no half-made file for a collection to find.
+  auto strays_left = [] { return 0; };
+#endif
   // 23 hours later (the collector's clock moved on, the files are the same).
   f.set_extra_args({"--attachment-age-offset-hours", "23"});
   f.restart();
   all_there("23 h later");
+#ifndef LUMBUNG_TEST_POSTGRES
   CHECK(strays_left() == 4);
+#endif
   CHECK(status_of(f, a.token, std::string(64, 'c')).status == 404);  // never served
 
   // 25 hours later: the orphan and the unfinished upload are gone, files and all; the
@@ -279,7 +274,9 @@ TEST_CASE("orphans and unfinished uploads go after 24 h and a referenced file ne
   CHECK(files_of(f, kept_ref.sha256) == std::set<std::string>{".blob", ".meta"});
   CHECK(f.http().get(content_path(kept_ref.sha256, id), f.admin()).body == kept);
   CHECK(strays_left() == 0);
+#ifndef LUMBUNG_TEST_POSTGRES
   CHECK(fs::exists(dir + "README.txt"));
+#endif
   // Long after (a year): still kept while the record names it, after more collections.
   f.set_extra_args({"--attachment-age-offset-hours", "8760"});
   f.restart();
@@ -300,12 +297,9 @@ TEST_CASE("an upload still moving is not judged idle from its start after a rest
   const std::string bytes = photo(30000, 9);
   const std::string sha = sha256_hex(bytes);
   REQUIRE(post_chunk(f, a.token, sha, 0, bytes.size(), bytes.substr(0, 10000)).status == 200);
-  // As if the upload began 30 h ago over a link that kept failing: its .meta says so; its
-  // last chunk (the .part's time) came just now.
-  const std::string meta_path = f.data_dir() + "/attachments/" + sha + ".meta";
-  test::json meta = test::json::parse(read_all(meta_path));
-  meta["started_ms"] = meta["started_ms"].get<int64_t>() - 30ll * 3600 * 1000;
-  std::ofstream(meta_path, std::ios::trunc) << meta.dump();
+  // As if the upload began 30 h ago over a link that kept failing: its .meta (its row on
+  // PostgreSQL) says so; its last chunk (the .part's time, the row's touched_ms) came now.
+  test::age_upload_start(f, sha, 30ll * 3600 * 1000);
   f.restart();
   REQUIRE(run_gc(f).status == 200);
   CHECK(status_of(f, a.token, sha).json()["received"] == 10000);
@@ -502,10 +496,34 @@ TEST_CASE("attachment files on the server are sealed and served again after a re
   const AttachmentRef ref = a.att->attach("enrolment", id, "foto_ktp", bytes, "image/jpeg", "");
   REQUIRE(a.sync(f).attachments.sent == 1);
 
-  // Nothing under the data directory holds the marker (nor a 16-byte piece of it), and the
-  // file is there, larger than the photo by its frames' heads and tags.
+  // Nothing the server stores holds the marker (nor a 16-byte piece of it), and the file is
+  // there, larger than the photo by its frames' heads and tags.
   auto scan = [&](const char* when) {
     INFO(when);
+#ifdef LUMBUNG_TEST_POSTGRES
+    // The chunks' rows, and every row of the database as text (records, logs, audit).
+    const auto hits = test::pg_query(
+        f.db_url(),
+        "SELECT count(*) FROM attachment_chunks WHERE position($1::bytea in sealed) > 0",
+        {marker.substr(0, 16)});
+    CHECK(hits.at(0).at(0) == "0");
+    const auto chunks = test::pg_query(
+        f.db_url(), "SELECT count(*) FROM attachment_chunks WHERE sha256=$1", {ref.sha256});
+    CHECK(std::stoi(chunks.at(0).at(0)) >= 1);
+    const auto tables =
+        test::pg_query(f.db_url(), "SELECT tablename FROM pg_tables WHERE schemaname='public'", {});
+    CHECK(tables.size() >= 3);
+    for (const auto& t : tables) {
+      if (t[0] == "attachment_chunks") continue;
+      INFO(t[0]);
+      const auto n = test::pg_query(f.db_url(),
+                                    "SELECT count(*) FROM \"" + t[0] +
+                                        "\" x WHERE "
+                                        "position($1 in x::text) > 0",
+                                    {marker.substr(0, 16)});
+      CHECK(n.at(0).at(0) == "0");
+    }
+#else
     int files = 0;
     std::error_code ec;
     for (const auto& e : fs::recursive_directory_iterator(f.data_dir(), ec)) {
@@ -516,9 +534,8 @@ TEST_CASE("attachment files on the server are sealed and served again after a re
       CHECK(content.find(marker.substr(0, 16)) == std::string::npos);
     }
     CHECK(files >= 3);  // the database, the .meta and the .blob at least
-    const fs::path blob = f.data_dir() + "/attachments/" + ref.sha256 + ".blob";
-    REQUIRE(fs::exists(blob));
-    CHECK(fs::file_size(blob) > bytes.size());
+#endif
+    CHECK(test::stored_bytes(f, ref.sha256) > bytes.size());
   };
   scan("after the upload");
   // The laptop's own copy is sealed too (an encrypted store): its files, write-ahead logs
@@ -549,17 +566,7 @@ TEST_CASE("attachment files on the server are sealed and served again after a re
 
   // A byte changed on the disk: the server refuses to serve the file rather than send
   // bytes that are not the photo.
-  {
-    const fs::path blob = f.data_dir() + "/attachments/" + ref.sha256 + ".blob";
-    std::fstream io(blob, std::ios::in | std::ios::out | std::ios::binary);
-    io.seekp(100);
-    char c = 0;
-    io.seekg(100);
-    io.read(&c, 1);
-    c = static_cast<char>(c ^ 0x01);
-    io.seekp(100);
-    io.write(&c, 1);
-  }
+  test::damage_stored(f, ref.sha256, 100);
   auto damaged = f.http().get(content_path(ref.sha256, id), f.admin());
   CHECK(damaged.status == 500);
   CHECK(damaged.json()["code"] == "corrupt");

@@ -37,9 +37,7 @@ bool is_sha(const std::string& s) {
   return true;
 }
 
-std::string aad(const std::string& sha, uint64_t offset) {
-  return std::string("lumbung att v1") + '\0' + sha + '\0' + std::to_string(offset);
-}
+std::string aad(const std::string& sha, uint64_t offset) { return attachment_aad(sha, offset); }
 
 std::optional<std::string> slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -107,6 +105,32 @@ int64_t mtime_ms(const std::string& path) {
 }
 
 }  // namespace
+
+// An upload of this process holds upload_mu_ for its life: one at a time, as two devices
+// sending the same photo take turns chunk by chunk. The files are written as it goes.
+class AttachmentFiles::FileUpload : public AttachmentBytes::Upload {
+ public:
+  FileUpload(AttachmentFiles& f, std::string sha)
+      : f_(f), sha_(std::move(sha)), lock_(f.upload_mu_) {}
+  std::optional<AttachmentEntry> entry() override { return f_.find(sha_); }
+  uint64_t device_bytes(const std::string& device) override { return f_.device_bytes(device); }
+  void begin(const AttachmentEntry& e) override { f_.begin(sha_, e); }
+  uint64_t append(const std::string& chunk, int64_t now_ms) override {
+    return f_.append(sha_, chunk, now_ms);
+  }
+  bool finish() override { return f_.finish(sha_); }
+  std::optional<AttachmentEntry> claim(int64_t now_ms) override { return f_.claim(sha_, now_ms); }
+  void commit() override {}
+
+ private:
+  AttachmentFiles& f_;
+  std::string sha_;
+  std::lock_guard<std::mutex> lock_;
+};
+
+std::unique_ptr<AttachmentBytes::Upload> AttachmentFiles::upload(const std::string& sha) {
+  return std::make_unique<FileUpload>(*this, sha);
+}
 
 AttachmentFiles::AttachmentFiles(std::string dir, std::string key)
     : dir_(std::move(dir)), key_(std::move(key)) {
@@ -301,16 +325,9 @@ std::string AttachmentFiles::read(const std::string& sha, uint64_t offset, uint6
   return out;
 }
 
-void AttachmentFiles::remove(const std::string& sha) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ::unlink(path(sha, ".blob").c_str());
-  ::unlink(path(sha, ".part").c_str());
-  ::unlink(path(sha, ".meta").c_str());
-  index_.erase(sha);
-}
-
 bool AttachmentFiles::remove_if(const std::string& sha,
                                 const std::function<bool(const AttachmentEntry&)>& still) {
+  std::lock_guard<std::mutex> up(upload_mu_);  // not in the middle of an upload of it
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(sha);
   if (it == index_.end() || !still(it->second)) return false;

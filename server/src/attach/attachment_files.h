@@ -14,7 +14,13 @@
 // accounts for (a <sha>.meta.tmp of a start cut by a crash, a .part or .blob without its
 // .meta) are strays: remove_strays() deletes them once old enough.
 //
-// Thread-safe: one mutex; every call is short (one chunk, or one read bounded by `limit`).
+// The index is this process's own (read from the directory at start): one server process
+// a directory. PostgreSQL servers keep the bytes in the database instead
+// (store/pg_attachment_bytes.h). An entry's touched_ms after a restart is the modification
+// time of its .part/.blob.
+//
+// Thread-safe: one mutex for the index; every call is short (one chunk, or one read bounded
+// by `limit`); an Upload holds a second mutex (every upload of this process, one at a time).
 #pragma once
 
 #include <cstdint>
@@ -24,60 +30,46 @@
 #include <optional>
 #include <string>
 
+#include "attach/attachment_bytes.h"
+
 namespace lumbung::server {
 
-struct AttachmentEntry {
-  uint64_t size = 0;
-  std::string mime;
-  std::string device;  // the device that sent the first chunk (its quota pays)
-  int64_t started_ms = 0;
-  // Last chunk, or a device told the file is complete (claim_complete); after a restart
-  // the modification time of the .part/.blob.
-  int64_t touched_ms = 0;
-  uint64_t received = 0;
-  bool complete = false;
-};
-
-class AttachmentFiles {
+class AttachmentFiles : public AttachmentBytes {
  public:
   // Creates `dir` (0700) if needed and reads what is there. `key` "" = keep bytes in clear.
   // Throws Error(kStorage) if the directory cannot be made or read.
   AttachmentFiles(std::string dir, std::string key);
 
-  std::optional<AttachmentEntry> find(const std::string& sha) const;
+  std::unique_ptr<Upload> upload(const std::string& sha) override;
+  std::optional<AttachmentEntry> find(const std::string& sha) const override;
+  std::optional<AttachmentEntry> claim(const std::string& sha, int64_t now_ms) override;
+  std::string read(const std::string& sha, uint64_t offset, uint64_t limit) const override;
+  bool remove_if(const std::string& sha,
+                 const std::function<bool(const AttachmentEntry&)>& still) override;
+  uint64_t remove_strays(int64_t before_ms) override;
+  void for_each(
+      const std::function<void(const std::string&, const AttachmentEntry&)>& fn) const override;
+
+  // Bytes held or announced by uploads of `device` (complete and partial).
+  uint64_t device_bytes(const std::string& device) const;
+
+ private:
+  class FileUpload;
   // Starts an upload (no bytes yet).
   void begin(const std::string& sha, const AttachmentEntry& e);
   // Appends a chunk at the end of a started upload; returns the bytes now held. Durable
   // (fdatasync) before it returns.
   uint64_t append(const std::string& sha, const std::string& chunk, int64_t now_ms);
-  // The upload holds all its bytes: checks their SHA-256 against `sha`. True: the file is
-  // complete and served from now on. False: the bytes did not match and are dropped.
+  // The upload holds all its bytes: checks their SHA-256 against `sha` (.part renamed .blob)
+  // or drops them.
   bool finish(const std::string& sha);
-  // Bytes [offset, offset + limit) of a complete file. Throws Error(kCorrupt) if a frame
-  // does not open.
-  std::string read(const std::string& sha, uint64_t offset, uint64_t limit) const;
-  void remove(const std::string& sha);
-  // Removes the files of `sha` only if `still` holds for its entry as it is now (under the
-  // lock: nothing can change it between the check and the removal). True if removed.
-  bool remove_if(const std::string& sha, const std::function<bool(const AttachmentEntry&)>& still);
-  // Marks a complete file as just claimed by a device (its record may not be seen yet by a
-  // collection already under way). Returns the entry, nullopt if there is none.
-  std::optional<AttachmentEntry> claim(const std::string& sha, int64_t now_ms);
-  // Deletes the strays found when the directory was opened that were last modified before
-  // `before_ms`. Returns how many.
-  uint64_t remove_strays(int64_t before_ms);
-  // Bytes held or announced by uploads of `device` (complete and partial).
-  uint64_t device_bytes(const std::string& device) const;
-  // Calls fn for every entry (a copy of the index: fn may call remove()).
-  void for_each(const std::function<void(const std::string&, const AttachmentEntry&)>& fn) const;
-
- private:
   std::string path(const std::string& sha, const char* ext) const;
   void load(const std::string& sha);
 
   std::string dir_;
   std::string key_;
   mutable std::mutex mu_;
+  std::mutex upload_mu_;  // held by a FileUpload and by remove_if (before mu_)
   std::map<std::string, AttachmentEntry> index_;
   std::map<std::string, int64_t> strays_;  // file name -> modification time (ms)
 };

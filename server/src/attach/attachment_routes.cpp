@@ -7,8 +7,7 @@ namespace lumbung::server {
 
 Response Router::attachment(const Request& req, const Params& params, Json&, const Principal* who) {
   if (!attachments_) {
-    throw Error(ErrorCode::kNotFound,
-                "this server keeps no attachments (start it with --data, or --attachments DIR)");
+    throw Error(ErrorCode::kNotFound, "this server keeps no attachments");
   }
   std::string route = "upload";
   if (req.path == "/v1/admin/attachments/gc") {

@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "attach/attachment_files.h"
 #include "crypto/crypto.h"
 #include "lumbung/error.h"
 #include "review/reader_scope.h"
@@ -112,14 +113,21 @@ Response json_response(const Json& j) {
 
 }  // namespace
 
+std::string AttachmentService::sealing_key(const std::string& data_key) {
+  // A key of its own, derived from the data key: never the same key as the record seals.
+  return data_key.empty() ? std::string() : crypto::hmac_sha256(data_key, "lumbung attachments v1");
+}
+
 AttachmentService::AttachmentService(const Schema& schema, ServerStore& store, WallClock& wall,
                                      std::string dir, std::string key, AttachmentLimits limits)
-    : store_(store),
-      wall_(wall),
-      // A key of its own, derived from the data key: never the same key as the record seals.
-      files_(std::move(dir),
-             key.empty() ? std::string() : crypto::hmac_sha256(key, "lumbung attachments v1")),
-      limits_(limits) {
+    : AttachmentService(schema, store, wall,
+                        std::make_unique<AttachmentFiles>(std::move(dir), sealing_key(key)),
+                        limits) {}
+
+AttachmentService::AttachmentService(const Schema& schema, ServerStore& store, WallClock& wall,
+                                     std::unique_ptr<AttachmentBytes> bytes,
+                                     AttachmentLimits limits)
+    : store_(store), wall_(wall), files_(std::move(bytes)), limits_(limits) {
   set_schema(schema);
 }
 
@@ -153,12 +161,61 @@ AttachmentService::~AttachmentService() {
   if (collector_.joinable()) collector_.join();
 }
 
-Json AttachmentService::status(const std::string& sha) {
+Json AttachmentService::status(const Principal& who, const std::string& sha) {
+  const char* const kNone = "the server has no part of this attachment";
+  auto e = files_->find(sha);
+  if (!e) throw Error(ErrorCode::kNotFound, kNone);
+  // The same answer as for a hash the server never saw, to a caller with no right to the
+  // file: the status is no oracle of which files exist (the content route's rule).
+  const bool right = who.role == Role::kAdmin ||
+                     (who.role == Role::kDevice && e->device == who.device_id) ||
+                     reader_names(who, sha, e->size);
+  if (!right) throw Error(ErrorCode::kNotFound, kNone);
   // A device asks before it sends: "complete" means it will not send the file, so the
   // collector must not take it from under the record that device just pushed.
-  auto e = files_.claim(sha, wall_.now_ms());
-  if (!e) throw Error(ErrorCode::kNotFound, "the server has no part of this attachment");
+  e = files_->claim(sha, wall_.now_ms());
+  if (!e) throw Error(ErrorCode::kNotFound, kNone);
   return status_json(sha, *e);
+}
+
+bool AttachmentService::reader_names(const Principal& who, const std::string& sha, uint64_t size) {
+  // The reader's regions as list prefixes ("" = every region: a national reviewer).
+  std::vector<std::string> prefixes = who.role == Role::kDevice ? who.scope : reader_regions(who);
+  if (prefixes.empty() && who.role == Role::kDevice) return false;
+  if (prefixes.empty()) prefixes.push_back("");
+  for (const auto& c : schema().collections()) {
+    std::vector<std::string> fields;
+    for (const auto& f : c.fields()) {
+      if (f.type == FieldType::kAttachment) fields.push_back(f.name);
+    }
+    if (fields.empty()) continue;
+    // A collection without regions is every reader's (as content() reads it).
+    const std::vector<std::string> within =
+        c.scope_field().empty() ? std::vector<std::string>{""} : prefixes;
+    for (const auto& prefix : within) {
+      std::string after;
+      // Bounded: each page moves `after` forward; a page shorter than asked ends it.
+      for (int page = 0; page < 1000000; ++page) {
+        auto rows = store_.list_records(c.name(), prefix, after, 500);
+        for (const auto& row : rows) {
+          if (!row.state.live()) continue;
+          const Json v = row.state.values();
+          for (const auto& f : fields) {
+            auto it = v.find(f);
+            if (it == v.end() || !it->is_object()) continue;
+            const auto hash = it->find("sha256"), sz = it->find("size");
+            if (hash != it->end() && *hash == sha && sz != it->end() && sz->is_number_integer() &&
+                sz->get<int64_t>() == static_cast<int64_t>(size)) {
+              return true;
+            }
+          }
+        }
+        if (rows.size() < 500) break;
+        after = rows.back().id;
+      }
+    }
+  }
+  return false;
 }
 
 Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, uint64_t offset,
@@ -171,19 +228,22 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
     throw Error(ErrorCode::kValidationFailed,
                 "the chunk does not match its X-Lumbung-Chunk-Sha256; send it again", "chunk");
   }
-  std::lock_guard<std::mutex> lock(upload_mu_);
-  auto e = files_.find(sha);
+  // The file's lock until the answer: its chunks, from every thread and (PostgreSQL) every
+  // server process, are taken one at a time.
+  auto up = files_->upload(sha);
+  auto e = up->entry();
   if (e && (e->complete || e->size != size)) {
     if (e->complete) {  // deduplicated: nothing more to send
-      return chunk_answer(*files_.claim(sha, wall_.now_ms()));
+      auto claimed = up->claim(wall_.now_ms());
+      up->commit();
+      return chunk_answer(*claimed);
     }
     if (e->received > 0) {
       throw Error(ErrorCode::kValidationFailed,
                   "this attachment is being uploaded with size " + std::to_string(e->size), "size");
     }
-    e.reset();  // announced with another size and nothing received: start over
   }
-  if (!e) {
+  if (!e || e->size != size) {
     int64_t max_size = 0;  // the active version's, read once (set_schema)
     std::set<std::string> mimes;
     {
@@ -202,12 +262,12 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
       throw Error(ErrorCode::kValidationFailed, "file type not allowed (allowed: " + list + ")",
                   "mime");
     }
-    uint64_t used = files_.device_bytes(who.device_id);
+    uint64_t used = up->device_bytes(who.device_id);
     // The announcement being replaced (same hash, another size, nothing received) is not
     // counted twice.
-    if (auto old = files_.find(sha); old && old->device == who.device_id) used -= old->size;
+    if (e && e->device == who.device_id) used -= e->size;
     if (used + size > limits_.device_quota_bytes) {
-      // Refused before anything is written: no .meta, no .part (nothing to collect later).
+      // Refused before anything is written: no entry, no bytes (nothing to collect later).
       throw Error(ErrorCode::kQuotaExceeded,
                   "the server's space for this device's attachments is full: it holds " +
                       mib(used) + " of its quota of " + mib(limits_.device_quota_bytes) +
@@ -221,23 +281,30 @@ Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, 
     fresh.mime = mime;
     fresh.device = who.device_id;
     fresh.started_ms = wall_.now_ms();
-    files_.begin(sha, fresh);
-    e = files_.find(sha);
+    fresh.touched_ms = fresh.started_ms;
+    up->begin(fresh);
+    e = up->entry();
   }
   // Only at the offset the server holds: a chunk sent again (its answer was lost) or out
   // of order is not kept twice; the answer says where to go on.
-  if (offset != e->received) return chunk_answer(*e);
+  if (offset != e->received) {
+    up->commit();  // the start of an upload, if this chunk made one
+    return chunk_answer(*e);
+  }
   if (offset + chunk.size() > e->size) {
     throw Error(ErrorCode::kValidationFailed, "the chunk goes past the attachment's size", "chunk");
   }
-  const uint64_t now = files_.append(sha, chunk, wall_.now_ms());
-  if (now == e->size && !files_.finish(sha)) {
+  const uint64_t now = up->append(chunk, wall_.now_ms());
+  if (now == e->size && !up->finish()) {
+    up->commit();  // the dropping of the bytes
     // 422, not a 5xx a client would retry chunk by chunk: the upload starts again from 0.
     throw Error(ErrorCode::kValidationFailed,
                 "the whole attachment does not match its sha256; it was dropped: send it again",
                 "sha256");
   }
-  return chunk_answer(*files_.find(sha));
+  auto after = up->entry();
+  up->commit();
+  return chunk_answer(*after);
 }
 
 Response AttachmentService::content(const Principal& who, const std::string& sha,
@@ -255,7 +322,7 @@ Response AttachmentService::content(const Principal& who, const std::string& sha
         who.role == Role::kDevice ? in_scope(scope, who.scope) : reader_sees(who, scope);
     if (!sees) throw Error(ErrorCode::kOutOfScope, "this record is outside your regions");
   }
-  auto e = files_.find(sha);
+  auto e = files_->find(sha);
   // The record names this file: its hash and its size (a reference with another size is not
   // this file: its reader would take the bytes and find them wrong only at the end).
   bool refers = false;
@@ -274,7 +341,7 @@ Response AttachmentService::content(const Principal& who, const std::string& sha
   if (offset >= e->size) throw Error(ErrorCode::kInvalidArgument, "offset is past the end");
   Response r;
   r.content_type = e->mime;
-  r.body = files_.read(sha, offset, limit == 0 ? e->size : limit);
+  r.body = files_->read(sha, offset, limit == 0 ? e->size : limit);
   r.headers["X-Lumbung-Size"] = std::to_string(e->size);
   r.headers["Cache-Control"] = "private, no-store";  // personal data: no copies in caches
   return r;
@@ -318,11 +385,10 @@ Json AttachmentService::collect_garbage() {
   }
   const int64_t now = wall_.now_ms() + limits_.age_offset_ms;
   uint64_t kept = 0, removed = 0, removed_bytes = 0;
-  std::lock_guard<std::mutex> lock(upload_mu_);
-  files_.for_each([&](const std::string& sha, const AttachmentEntry&) {
+  files_->for_each([&](const std::string& sha, const AttachmentEntry&) {
     uint64_t bytes = 0;
     // Judged on the entry as it is at the removal (a claim may have come since the copy).
-    const bool gone = files_.remove_if(sha, [&](const AttachmentEntry& e) {
+    const bool gone = files_->remove_if(sha, [&](const AttachmentEntry& e) {
       const bool drop = e.complete ? !refs.count(sha) && e.touched_ms < scan_started &&
                                          now - e.started_ms >= limits_.orphan_grace_ms
                                    : now - e.touched_ms >= limits_.stale_upload_ms;
@@ -336,7 +402,7 @@ Json AttachmentService::collect_garbage() {
     ++removed;
     removed_bytes += bytes;
   });
-  const uint64_t strays = files_.remove_strays(now - limits_.stale_upload_ms);
+  const uint64_t strays = files_->remove_strays(now - limits_.stale_upload_ms);
   return Json{{"kept", kept},
               {"removed", removed},
               {"removed_bytes", removed_bytes},
@@ -370,7 +436,7 @@ Response AttachmentService::handle(const Request& req, const std::string& route,
   if (route == "gc") return json_response(collect_garbage());
   if (!is_sha(sha))
     throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 lower-case hex digits");
-  if (route == "status") return json_response(status(sha));
+  if (route == "status") return json_response(status(who, sha));
   if (route == "content") {
     auto col = q.find("collection"), rec = q.find("record");
     if (col == q.end() || rec == q.end()) {

@@ -2,20 +2,22 @@
 // devices, status, download scoped like the records that refer to a file, quotas per
 // device, and garbage collection of files no record refers to.
 //
-// Thread-safe: AttachmentFiles has its own mutex; uploads of one file are serialised by
-// upload_mu_ so that two devices sending the same photo take turns, chunk by chunk.
+// Thread-safe: the bytes store (attach/attachment_bytes.h) serialises the chunks of one
+// file (AttachmentBytes::Upload), across server processes on PostgreSQL, so that two
+// devices sending the same photo take turns, chunk by chunk.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
 #include "api/http_types.h"
-#include "attach/attachment_files.h"
+#include "attach/attachment_bytes.h"
 #include "auth/principal.h"
 #include "lumbung/clock.h"
 #include "lumbung/schema.h"
@@ -49,11 +51,22 @@ class AttachmentService {
   // sealed under HMAC(key, "lumbung attachments v1"); "" = kept in clear).
   AttachmentService(const Schema& schema, ServerStore& store, WallClock& wall, std::string dir,
                     std::string key, AttachmentLimits limits = {});
+  // The bytes kept by `bytes` (e.g. store/pg_attachment_bytes.h), sealed under
+  // sealing_key(data key).
+  AttachmentService(const Schema& schema, ServerStore& store, WallClock& wall,
+                    std::unique_ptr<AttachmentBytes> bytes, AttachmentLimits limits = {});
   ~AttachmentService();
 
-  // GET /v1/attachments/{sha}: {"sha256", "size", "received", "complete"}; kNotFound.
-  // A complete file is claimed (AttachmentFiles::claim): see collect_garbage().
-  Json status(const std::string& sha);
+  // The key attachment chunks are sealed under: HMAC(data key, "lumbung attachments v1"),
+  // never the key of the record seals; "" for "" (kept in clear).
+  static std::string sealing_key(const std::string& data_key);
+
+  // GET /v1/attachments/{sha}: {"sha256", "size", "mime", "received", "complete"} to a caller
+  // with a right to the file: an admin, the device that sent its first chunk, or a reader
+  // whose regions hold a live record naming its hash and size. Anyone else: kNotFound, as
+  // for a hash the server holds nothing of. A complete file is claimed
+  // (AttachmentBytes::claim): see collect_garbage().
+  Json status(const Principal& who, const std::string& sha);
   // POST /v1/attachments/{sha}?offset&size&mime with the chunk's SHA-256 (hex): appends the
   // chunk when `offset` is what the server holds, ignores it otherwise; answers
   // {"received", "complete"} as status() would.
@@ -88,6 +101,8 @@ class AttachmentService {
 
  private:
   std::set<std::string> referenced();
+  // True if a live record `who` may read names `sha` with `size` (status()'s rule).
+  bool reader_names(const Principal& who, const std::string& sha, uint64_t size);
 
   const Schema& schema() const;
 
@@ -95,11 +110,10 @@ class AttachmentService {
   const Schema* schema_ = nullptr;
   ServerStore& store_;
   WallClock& wall_;
-  AttachmentFiles files_;
+  std::unique_ptr<AttachmentBytes> files_;
   AttachmentLimits limits_;
   int64_t max_size_ = 0;
   std::set<std::string> mimes_;
-  std::mutex upload_mu_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
