@@ -55,6 +55,10 @@ window.LUMBUNG_T = {
     unknown_old: '(tidak diketahui)', office: 'Kantor (peninjau)', changes: 'Perubahan',
     target_n: 'Target', percent: 'Capaian', set_target: 'Atur target',
     target_help: 'Kosongkan jumlah untuk menghapus target.', target_count: 'Jumlah target',
+    staff_tokens: 'Token peninjau dan admin', new_token: 'Buat token peninjau',
+    token_regions: 'Wilayah (kode, pisahkan dengan koma)', token_made: 'Token baru',
+    token_once: 'Token ini hanya ditampilkan sekali: salin sekarang dan serahkan kepada peninjau.',
+    created: 'Dibuat',
   },
   en: {
     nav_progress: 'Progress', nav_enrolments: 'Enrolments', nav_conflicts: 'Conflicts',
@@ -107,5 +111,9 @@ window.LUMBUNG_T = {
     unknown_old: '(unknown)', office: 'Office (reviewer)', changes: 'Changes',
     target_n: 'Target', percent: 'Reached', set_target: 'Set target',
     target_help: 'Leave the number empty to clear the target.', target_count: 'Target count',
+    staff_tokens: 'Reviewer and admin tokens', new_token: 'Make a reviewer token',
+    token_regions: 'Regions (codes, comma-separated)', token_made: 'New token',
+    token_once: 'This token is shown only once: copy it now and hand it to the reviewer.',
+    created: 'Created',
   },
 };

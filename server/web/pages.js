@@ -266,8 +266,9 @@ L.pages.record = async (view, args, params) => {
 // Laptops (admin): what each reported at its last push (pending changes) and the refused
 // changes still open for it, from one page of the refused queue (at most 1,000).
 L.pages.laptops = async (view) => {
-  const [res, refused] = await Promise.all([
-    api('GET', '/v1/admin/devices'), api('GET', '/v1/refused?status=open&limit=1000')]);
+  const [res, refused, tokens] = await Promise.all([
+    api('GET', '/v1/admin/devices'), api('GET', '/v1/refused?status=open&limit=1000'),
+    api('GET', '/v1/admin/tokens')]);
   const openRefused = new Map();
   for (const x of refused.refused) openRefused.set(x.device_id, (openRefused.get(x.device_id) || 0) + 1);
   const now = Date.now();
@@ -315,8 +316,48 @@ L.pages.laptops = async (view) => {
   view.replaceChildren(el('h1', {}, t('nav_laptops')), codeForm, made, el('div', { class: 'scroll' }, el('table', { id: 'laptops-table' },
     el('thead', {}, el('tr', {}, [t('device'), t('name'), t('region'), t('last_seen'), t('last_sync'), t('pending'),
       t('refused_open'), t('acked'), ''].map((h) => el('th', {}, h)))),
-    el('tbody', {}, rows))));
+    el('tbody', {}, rows))), staffTokens(tokens.tokens));
 };
+
+// Reviewer credentials (admin): make one for some regions (the token is shown once, here
+// only), list every reviewer and admin token, revoke one (its sessions end at once).
+function staffTokens(list) {
+  const regionsIn = el('input', { id: 'token-scope', type: 'text', placeholder: '74.02', required: true });
+  const labelIn = el('input', { id: 'token-label', type: 'text', placeholder: 'Kab. Konawe', required: true });
+  const made = el('div', { id: 'token-made', role: 'status' });
+  const form = el('form', { class: 'filters', id: 'token-form', onsubmit: (ev) => {
+    ev.preventDefault();
+    const scope = regionsIn.value.split(',').map((x) => x.trim()).filter(Boolean);
+    confirmBox(form, el('p', {}, t('new_token') + ': ' + labelIn.value + ' · ' + scope.join(', ') + '?'), async () => {
+      const c = await api('POST', '/v1/admin/tokens', { role: 'reviewer', label: labelIn.value.trim(), scope });
+      form.querySelectorAll('.confirm').forEach((b) => b.remove());
+      made.replaceChildren(el('p', {}, t('token_made') + ': ', el('strong', { class: 'value', id: 'token-value' }, c.token)),
+        el('p', { class: 'muted' }, t('token_once') + (c.expires_ms ? ' ' + t('valid_until') + ' ' + fmtTime(c.expires_ms) + '.' : '')));
+    });
+  } }, el('div', {}, el('label', { for: 'token-scope' }, t('token_regions')), regionsIn),
+  el('div', {}, el('label', { for: 'token-label' }, t('name')), labelIn),
+  el('button', { type: 'submit' }, t('new_token')));
+  const rows = list.map((k) => {
+    const cell = el('td', {});
+    if (!k.revoked) {
+      cell.append(el('button', { type: 'button', class: 'danger', onclick: () => confirmBox(cell,
+        el('p', {}, t('revoke') + ' ' + k.label + '?'), async () => {
+          await api('POST', '/v1/admin/tokens/' + encodeURIComponent(k.id) + '/revoke');
+          say(t('saved'));
+          route();
+        }) }, t('revoke')));
+    } else {
+      cell.append(t('revoked'));
+    }
+    return el('tr', { 'data-token': k.id }, el('td', {}, k.label), el('td', {}, k.role),
+      el('td', {}, (k.scope || []).length ? k.scope.map(dotted).join(', ') : t('all')),
+      el('td', {}, fmtTime(k.created_ms)), el('td', {}, k.expires_ms ? fmtTime(k.expires_ms) : '—'), cell);
+  });
+  return el('section', {}, el('h2', {}, t('staff_tokens')), form, made,
+    el('div', { class: 'scroll' }, el('table', { id: 'tokens-table' },
+      el('thead', {}, el('tr', {}, [t('name'), t('role'), t('region'), t('created'), t('valid_until'), ''].map((h) => el('th', {}, h)))),
+      el('tbody', {}, rows))));
+}
 
 // The audit log (admin): newest entries first by paging from `after`, with the chain's check.
 L.pages.audit = async (view, args, params) => {

@@ -407,3 +407,28 @@ TEST_CASE("web: a duplicate merged with fields taken from the other record") {
   CHECK(kept["programs"] == json::array({"JKK", "JKM"}));               // not taken: its own
   CHECK(get(f, b, "/v1/web/records/rec-b").json()["deleted"] == true);  // merged away
 }
+
+// Issue 16: an admin makes a reviewer credential from the page (its session, with the CSRF
+// token): the token is in that answer only (the list names it by id and label), reads its
+// regions, and a reviewer's session cannot make one.
+TEST_CASE("web: an admin session makes a reviewer token for some regions shown once") {
+  ServerFixture f;
+  seed(f);
+  Browser admin = login(f, f.admin());
+  const json body{{"role", "reviewer"}, {"label", "Kab. Buton Tengah"}, {"scope", {"74.14"}}};
+  check_refusal(post(f, admin, "/v1/admin/tokens", body, false), 403, "forbidden", "csrf_missing");
+  auto made = post(f, admin, "/v1/admin/tokens", body);
+  REQUIRE_MESSAGE(made.status == 201, made.body);
+  const std::string token = made.json()["token"];
+  CHECK(token.rfind("lbr_", 0) == 0);
+  auto listed = get(f, admin, "/v1/admin/tokens");
+  REQUIRE(listed.status == 200);
+  CHECK(listed.body.find(token) == std::string::npos);  // never shown again
+  CHECK(listed.body.find("Kab. Buton Tengah") != std::string::npos);
+  // It reads Buton Tengah and not Konawe.
+  CHECK(f.http().get("/v1/web/records/rec-b1", token).status == 200);
+  check_refusal(f.http().get("/v1/web/records/rec-k1", token), 404, "not_found");
+  // A reviewer's session may not make credentials.
+  Browser rev = login(f, token);
+  check_refusal(post(f, rev, "/v1/admin/tokens", body), 403, "forbidden");
+}

@@ -11,7 +11,8 @@ logs in (a wrong token first), drills into progress by region name down to Desa 
 Buton Tengah, moves a record's status (its history names the reviewer) and pages back
 through that record's history of 522 changes, resolves the conflict (and a laptop's next pull receives the decision),
 reads the record's history (each edit old -> new, the office's decision), merges the duplicate, dismisses the refused change with a note, logs out; then as admin
-opens the laptops and audit pages; checks the cookie is Secure over TLS and that no page
+opens the laptops page (makes an enrolment code, makes a reviewer token for another
+kabupaten that then reads only its records, and revokes it) and the audit page; checks the cookie is Secure over TLS and that no page
 logged a CSP violation or script error. Every wait is bounded; the browser may reach only
 127.0.0.1. Exit 0 = passed.
 """
@@ -386,6 +387,26 @@ def main():
         must(http(base, "POST", "/v1/devices/register", {"code": code, "device_id": "laptop-baru",
                                                           "label": "baru"}))
         shot("laptops")
+
+        step = "admin: a reviewer token for Buton Tengah made on the page"
+        by_id("token-scope").send_keys("74.14")
+        by_id("token-label").send_keys("Kab. Buton Tengah")
+        driver.find_element(By.CSS_SELECTOR, "#token-form button[type='submit']").click()
+        driver.find_element(By.CSS_SELECTOR, "#token-form .confirm button").click()
+        new_token = by_id("token-value").text
+        assert new_token.startswith("lbr_"), new_token
+        # It reads its kabupaten's records and not Konawe's.
+        must(http(base, "GET", "/v1/records/rec-buton/history", None, new_token))
+        assert http(base, "GET", "/v1/records/rec-siti/history", None, new_token)[0] == 404
+        driver.get(base + "/#/progress")  # the token is not shown again
+        driver.get(base + "/#/laptops")
+        text_in("#tokens-table", "Kab. Buton Tengah")
+        assert new_token not in driver.find_element(By.TAG_NAME, "body").text
+        revoke = driver.find_element(By.XPATH, "//table[@id='tokens-table']//tr[td[1]='Kab. Buton Tengah']//button")
+        revoke.click()
+        driver.find_element(By.CSS_SELECTOR, "#tokens-table .confirm button").click()
+        text_in("#tokens-table", "dicabut")
+        assert http(base, "GET", "/v1/records/rec-buton/history", None, new_token)[0] == 401
         driver.get(base + "/#/audit")
         text_in("#audit-state", "utuh")  # the chain verifies
         text_in("#view table", "web_login")
