@@ -59,6 +59,7 @@
 #include "metrics/metrics.h"
 #include "review/review_service.h"
 #include "store/pg_attachment_bytes.h"
+#include "store/migrate_sqlite_to_pg.h"
 #include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
 #include "sync/op_upgrade.h"
@@ -334,6 +335,7 @@ int main(int argc, char** argv) {
     Router router(*schema, schema_text, sync, review, enrolment, auth, metrics);
     AuditLog audit(*store, system_wall_clock(), keys.get());
     audit.adopt_keys();
+    audit_migration_once(*store, audit);
     RateLimiter per_address(opt.address_rate, opt.address_burst, kRateLimiterMaxKeys);
     RateLimiter per_principal(opt.device_rate, opt.device_burst, kRateLimiterMaxKeys);
     router.set_security(Router::Security{&per_address, &per_principal, &audit});

@@ -250,6 +250,26 @@ TEST_CASE(
   auto audit = http.get("/v1/admin/audit/verify", admin);
   REQUIRE(audit.status == 200);
   CHECK(audit.json()["ok"] == true);
+  // The move itself is in the chain, once, with its counts (written by the first start).
+  const auto migration_entries = [&http, &admin] {
+    std::vector<json> out;
+    std::string after;
+    for (int page = 0; page < 100; ++page) {
+      const json p = http.get("/v1/admin/audit?limit=1000&after=" + after, admin).json();
+      for (const auto& e : p["entries"]) {
+        if (e["action"] == "migrated_from_sqlite") out.push_back(e);
+      }
+      if (!p["more"].get<bool>()) break;
+      after = std::to_string(p["next"].get<uint64_t>());
+    }
+    return out;
+  };
+  {
+    const auto moved_entries = migration_entries();
+    REQUIRE(moved_entries.size() == 1);
+    CHECK(moved_entries[0]["detail"]["tables"]["records"] == 3);
+    CHECK(moved_entries[0]["detail"]["epoch"] == summary["epoch"]);
+  }
 
   // New records flow both ways.
   const std::string r3 = a.store->create("enrolment", konawe_enrolment(103));
@@ -290,6 +310,7 @@ TEST_CASE(
   }
   CHECK(pg_value(url, "SELECT count(*) FROM epochs WHERE cluster <> 'sqlite'") == "1");
   CHECK(pg_value(url, "SELECT count(*) FROM epochs WHERE cluster = 'sqlite'") == "2");
+  CHECK(migration_entries().size() == 1);  // not written again by the restart
 
   // The operator undoes the move on purpose: served with --serve-moved-data, the mark goes,
   // and a later start needs no flag.

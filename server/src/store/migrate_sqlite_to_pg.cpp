@@ -11,6 +11,7 @@
 
 #include "common/encoding.h"
 #include "lumbung/error.h"
+#include "audit/audit_log.h"
 #include "store/pg_rows.h"
 
 namespace lumbung::server {
@@ -365,6 +366,20 @@ void start_pg_epoch(Conn& c, uint64_t xid, MigrationResult& res) {
           offset, pg::cluster_identity(c)});
 }
 
+// What the audit entry of the move says: counts and positions, never data.
+Json migration_note(const MigrationResult& res) {
+  Json tables = Json::object();
+  for (const auto& t : res.tables) tables[t.name] = t.rows;
+  return Json{{"at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count()},
+              {"tables", tables},
+              {"max_pos", res.max_pos},
+              {"devices_checked", res.devices_checked},
+              {"epoch", res.new_epoch},
+              {"epoch_start", res.new_epoch_start}};
+}
+
 // meta 'moved_to' in the SQLite file: when and into which history (no connection string:
 // it may hold a password).
 void mark_moved(sqlite3* db, MigrationResult& res) {
@@ -446,6 +461,10 @@ MigrationResult migrate_sqlite_to_pg(
     }
     res.devices_checked = verify_log_and_devices(db, c, &res.max_pos);
     start_pg_epoch(c, xid, res);
+    // For the audit chain: a server has the keys to append to it, migrate may not; the first
+    // server start writes the entry (audit_migration_once).
+    c.exec("INSERT INTO meta(key,value) VALUES('migrated_from_sqlite',$1)",
+           {migration_note(res).dump()});
     c.run("COMMIT");
     // Then the SQLite copy is marked moved, so a server started on it again refuses
     // (SqliteServerStore::open): laptops syncing with two diverging servers would each miss
@@ -462,6 +481,20 @@ MigrationResult migrate_sqlite_to_pg(
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
+}
+
+void audit_migration_once(ServerStore& store, AuditLog& audit) {
+  if (store.read_meta("migrated_from_sqlite").empty()) return;
+  auto txn = store.begin_write();
+  // Read again under the key's lock (meta() holds it on PostgreSQL): of several servers
+  // starting together, one writes the entry.
+  const std::string note = txn->meta("migrated_from_sqlite");
+  if (note.empty() || !txn->meta("migrated_from_sqlite.audited").empty()) return;
+  Json detail = Json::parse(note, nullptr, false);
+  if (!detail.is_object()) detail = Json::object();
+  audit.record_in(*txn, nullptr, "migrated_from_sqlite", detail.value("epoch", ""), detail);
+  txn->set_meta("migrated_from_sqlite.audited", "1");
+  txn->commit();
 }
 
 }  // namespace lumbung::server

@@ -34,6 +34,9 @@
 
 namespace lumbung::server {
 
+class AuditLog;
+class ServerStore;
+
 struct MigrationResult {
   enum class Outcome {
     kDone,
@@ -68,5 +71,11 @@ struct MigrationResult {
 MigrationResult migrate_sqlite_to_pg(
     const std::string& data_dir, const std::string& url,
     const std::function<void(const MigrationResult::Table&)>& progress = {});
+
+// At a server's start, after audit.adopt_keys(): the move, noted in the database by
+// migrate_sqlite_to_pg (meta 'migrated_from_sqlite': counts, positions, the new epoch),
+// becomes one "migrated_from_sqlite" entry of the audit chain, written once however many
+// servers start together. No-op for a database that was not migrated.
+void audit_migration_once(ServerStore& store, AuditLog& audit);
 
 }  // namespace lumbung::server
