@@ -79,7 +79,7 @@ std::map<uint64_t, Json> deciders(ServerStore& store, const std::string& id,
 
 // The authors of the page's server ops that no review entry names (status moves from the
 // page): one meta read each, at most one per row shown.
-void add_op_authors(ServerStore& store, const std::vector<LogEntry>& rows,
+void add_op_authors(ServerStore& store, const std::string& id, const std::vector<LogEntry>& rows,
                     std::map<uint64_t, Json>& out) {
   for (const LogEntry& e : rows) {
     if (e.dev != kServerDeviceId) continue;
@@ -87,7 +87,7 @@ void add_op_authors(ServerStore& store, const std::vector<LogEntry>& rows,
     if (!j.is_object() || !j.contains("hlc") || !j["hlc"].is_number_unsigned()) continue;
     const uint64_t hlc = j["hlc"].get<uint64_t>();
     if (out.count(hlc)) continue;
-    const std::string text = store.read_meta(op_author_key(hlc));
+    const std::string text = store.read_meta(op_author_key(hlc, id));
     if (text.empty()) continue;
     Json by = Json::parse(text, nullptr, false);
     if (by.is_object()) out[hlc] = std::move(by);
@@ -116,10 +116,13 @@ uint64_t parse_history_before(const std::string& text) {
   return v;
 }
 
-std::string op_author_key(uint64_t hlc) { return "op_by." + std::to_string(hlc); }
+std::string op_author_key(uint64_t hlc, const std::string& id) {
+  return "op_by." + std::to_string(hlc) + "." + id;
+}
 
-void record_op_author(WriteTxn& txn, uint64_t hlc, const Principal& who) {
-  txn.set_meta(op_author_key(hlc), Json{{"role", role_name(who.role)}, {"label", who.label}}.dump());
+void record_op_author(WriteTxn& txn, uint64_t hlc, const std::string& id, const Principal& who) {
+  txn.set_meta(op_author_key(hlc, id),
+               Json{{"role", role_name(who.role)}, {"label", who.label}}.dump());
 }
 
 Json record_history(const Schema& schema, ServerStore& store, const Principal& who,
@@ -146,7 +149,7 @@ Json record_history(const Schema& schema, ServerStore& store, const Principal& w
   for (const DeviceRow& d : store.list_devices()) labels[d.device_id] = d.label;
 
   std::map<uint64_t, Json> decided_by = deciders(store, id, scope);
-  add_op_authors(store, page.entries, decided_by);
+  add_op_authors(store, id, page.entries, decided_by);
 
   RecordState st;
   std::set<std::string> known;  // fields whose value before the next op is known (cut)

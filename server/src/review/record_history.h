@@ -22,7 +22,8 @@
 // "by" on an op of device "server": the reviewer who decided it, from the review entry it
 // resolves (a conflict's resolution or correction, a merge, a refused op applied) or, for a
 // status move from the office page, from what the move wrote beside its op in the same
-// transaction (meta "op_by.<hlc>": record_op_author).
+// transaction (meta "op_by.<hlc>.<record id>": record_op_author; the id too, so that two
+// server processes on one database that gave ops on two records one hlc keep both).
 #pragma once
 
 #include <string>
@@ -44,8 +45,8 @@ uint64_t parse_history_before(const std::string& text);
 
 // Meta key under which a server op's author is kept (a status move from the page), and the
 // write of it inside the op's transaction ({"role", "label"} of `who`).
-std::string op_author_key(uint64_t hlc);
-void record_op_author(WriteTxn& txn, uint64_t hlc, const Principal& who);
+std::string op_author_key(uint64_t hlc, const std::string& id);
+void record_op_author(WriteTxn& txn, uint64_t hlc, const std::string& id, const Principal& who);
 
 // {"id", "collection", "scope", "cut", "before", "older", "lead_ops", "from_start", "max_ops",
 // "changes": [{"pos", "device", "label", "by", "seq", "hlc",

@@ -426,7 +426,7 @@ Response WebApp::move_status(const std::string& id, const Json& body, const Prin
   sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   sync_.writer().settle_waiting(*txn, now);
   // Who moved it, with the op: the record's history names the reviewer.
-  record_op_author(*txn, op.version.hlc, who);
+  record_op_author(*txn, op.version.hlc, id, who);
   txn->set_meta("clock", std::to_string(sync_.clock().last()));
   txn->commit();
   txn.reset();  // the store's one writer: the audit entry below takes it again
