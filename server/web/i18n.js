@@ -58,7 +58,7 @@ window.LUMBUNG_T = {
     staff_tokens: 'Token peninjau dan admin', new_token: 'Buat token peninjau',
     token_regions: 'Wilayah (kode, pisahkan dengan koma)', token_made: 'Token baru',
     token_once: 'Token ini hanya ditampilkan sekali: salin sekarang dan serahkan kepada peninjau.',
-    created: 'Dibuat',
+    created: 'Dibuat', set_by: 'Diatur oleh', targets_set: 'Target di wilayah ini (terbaru dulu)',
   },
   en: {
     nav_progress: 'Progress', nav_enrolments: 'Enrolments', nav_conflicts: 'Conflicts',
@@ -114,6 +114,6 @@ window.LUMBUNG_T = {
     staff_tokens: 'Reviewer and admin tokens', new_token: 'Make a reviewer token',
     token_regions: 'Regions (codes, comma-separated)', token_made: 'New token',
     token_once: 'This token is shown only once: copy it now and hand it to the reviewer.',
-    created: 'Created',
+    created: 'Created', set_by: 'Set by', targets_set: 'Targets in this region (newest first)',
   },
 };

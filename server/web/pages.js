@@ -52,6 +52,20 @@ L.pages.progress = async (view, args) => {
   el('div', {}, el('label', { for: 'target-n' }, t('target_count')), nIn),
   el('button', { type: 'submit', id: 'target-save' }, t('set_target')),
   el('p', { class: 'muted' }, t('target_help')));
+  // The targets set in this region, who set each and when (read when the panel opens: the
+  // list may hold every desa below). Earlier versions are in the audit log (set_target).
+  const setList = el('div', { id: 'targets-set' });
+  const loadTargets = async (ev) => {
+    if (!ev.target.open || setList.childNodes.length) return;
+    const list = (await api('GET', '/v1/targets?scope=' + encodeURIComponent(here))).targets;
+    const shown = list.slice().sort((a, b) => b.set_ms - a.set_ms).slice(0, 200);
+    setList.replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, t('none')) :
+      el('div', { class: 'scroll' }, el('table', {},
+        el('thead', {}, el('tr', {}, [t('region'), t('name'), t('target_n'), t('set_by'), t('when')].map((h) => el('th', {}, h)))),
+        el('tbody', {}, shown.map((x) => el('tr', {}, el('td', {}, dotted(x.scope)), el('td', {}, regionName(x.scope)),
+          el('td', { class: 'num' }, x.n), el('td', {}, x.set_by), el('td', {}, fmtTime(x.set_ms))))))),
+    list.length > shown.length ? el('p', { class: 'muted' }, shown.length + ' / ' + list.length) : '');
+  };
   view.replaceChildren(
     el('h1', {}, t('nav_progress') + ': ' + (here ? (regionName(here) || dotted(here)) : t('indonesia'))),
     crumbs,
@@ -69,7 +83,8 @@ L.pages.progress = async (view, args) => {
           statuses.map((s) => el('th', { class: 'num' }, statusWord(s))))),
         el('tbody', {}, rows))),
     el('p', {}, el('a', { href: '#/enrolments?scope=' + here }, t('show_enrolments'))),
-    el('details', { class: 'panel' }, el('summary', {}, t('set_target')), targetForm),
+    el('details', { class: 'panel', ontoggle: loadTargets }, el('summary', {}, t('set_target')), targetForm,
+      el('h3', {}, t('targets_set')), setList),
     el('div', { class: 'grid2' },
       countTable(t('by_program'), p.by_program, t('program')),
       countTable(t('by_segment'), p.by_segment, t('segment')),

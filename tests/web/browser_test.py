@@ -248,6 +248,11 @@ def main():
         # Three records there (one enrolled twice) of 4 expected.
         text_in("#progress-table tr[data-code='7402012006']", "75%")
         assert by_id("progress-target").text.startswith("4 "), by_id("progress-target").text
+        # Who set it and when, listed in the panel.
+        driver.find_element(By.CSS_SELECTOR, "#target-form").find_element(By.XPATH, "..").find_element(
+            By.TAG_NAME, "summary").click()
+        text_in("#targets-set", "Kab. Konawe")
+        text_in("#targets-set", "Awuliti")
         shot("progress-target")
         driver.find_element(By.LINK_TEXT, "Awuliti").click()  # a desa: its enrolments
         text_in("#enrolments-table", "Siti Rahmawati")
