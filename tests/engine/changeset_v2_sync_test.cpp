@@ -263,6 +263,24 @@ TEST_CASE("a v2 pull at the zstd level the client asks - the same document - bad
   CHECK(fast.body.size() > small.body.size() + 32);
   CHECK(plain.body.size() + 4 >= small.body.size());
   CHECK(plain.body.size() <= small.body.size() + 4);
+  // Each v2 page says its size as v1 text (what max_bytes counts): the client sizes its next
+  // page by it instead of dumping the decoded page. The server's own v1 text of the page
+  // is that many bytes; the document dumped compactly is within the clock's digits of it.
+  {
+    const std::string said = small.header("lumbung-text-bytes");
+    REQUIRE_FALSE(said.empty());
+    const size_t n = std::stoull(said);
+    const size_t dumped = decode_changeset_v2(small.body, 1 << 24).dump().size();
+    CHECK(n + 4 >= dumped);
+    CHECK(n <= dumped + 4);
+    test::RequestOptions v1 = ask;
+    v1.headers.erase("Accept");
+    auto text = f.http().request("GET", "/v1/pull", "", v1);
+    REQUIRE(text.status == 200);
+    CHECK(text.header("lumbung-text-bytes").empty());  // only v2 answers carry it
+    CHECK(text.body.size() + 4 >= n);
+    CHECK(text.body.size() <= n + 4);
+  }
   for (const char* bad : {"0", "20", "x", "-3"}) {
     CAPTURE(bad);
     auto r = f.http().request("GET", std::string("/v1/pull?zstd_level=") + bad, "", ask);

@@ -85,6 +85,10 @@ std::string encode_op_text(const Op& op, bool with_device, std::string_view set_
 // carried whole), so whatever v1 carries, v2 carries unchanged; a decoded document is
 // then checked by the v1 decoders above like any v1 body.
 inline constexpr const char* kChangesetV2MediaType = "application/x-lumbung-changeset-v2";
+// A v2 pull answer's header: the page's size as v1 JSON text in bytes (what a pull's
+// max_bytes counts), so a client sizing its pages needs not dump the decoded page to learn
+// it. Absent (an older server): the client dumps.
+inline constexpr const char* kTextBytesHeader = "Lumbung-Text-Bytes";
 
 enum class V2Compression : uint8_t { kZlib = 1, kZstd = 2 };
 struct V2EncodeOptions {

@@ -23,6 +23,19 @@ size_t request_wire_bytes(const HttpRequest& r) {
 
 bool retryable(int status) { return status >= 500 || status == 429 || status == 408; }
 
+// kTextBytesHeader of a v2 answer; 0 if absent or not a plain number (then the caller
+// measures the page itself). Bounded like the page: a larger claim is not believed.
+size_t text_bytes_header(const std::map<std::string, std::string>& headers) {
+  const auto it = headers.find("lumbung-text-bytes");
+  if (it == headers.end() || it->second.empty() || it->second.size() > 12) return 0;
+  size_t n = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  return n <= 4 * kMaxBodyBytes ? n : 0;
+}
+
 }  // namespace
 
 RequestLoop::RequestLoop(Transport& transport, const std::string& token, const SyncOptions& options,
@@ -185,7 +198,9 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
           } catch (const Error& e) {  // as for a JSON answer: most likely cut short
             throw Error(ErrorCode::kTransport, std::string("bad v2 answer: ") + e.what());
           }
-          answer_text = json->dump().size();  // the sizer counts v1 text (max_bytes)
+          // The sizer counts v1 text (max_bytes): the server says it; an older one does not.
+          answer_text = text_bytes_header(resp.headers);
+          if (answer_text == 0) answer_text = json->dump().size();
           v2_answer = true;
         } else if (json) {
           try {

@@ -41,6 +41,9 @@ int pull_zstd_level(const Request& req) {
 
 void encode_pull_v2(Response& r, int level) {
   if (r.status < 200 || r.status >= 300) return;
+  // The page's size as v1 text, which max_bytes counts: a client sizing its next page by it
+  // reads it here instead of dumping the decoded page again (docs/PROTOCOL.md).
+  r.headers[kTextBytesHeader] = std::to_string(r.body.size());
   r.body = encode_changeset_v2(Json::parse(r.body), V2EncodeOptions{V2Compression::kZstd, level});
   r.content_type = kChangesetV2MediaType;
 }
