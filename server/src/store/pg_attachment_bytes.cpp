@@ -50,8 +50,12 @@ AttachmentEntry entry_of(const Result& r, int row) {
   return e;
 }
 
-std::optional<AttachmentEntry> select_entry(Conn& c, const std::string& sha) {
-  auto r = c.exec(std::string("SELECT ") + kEntryCols + " FROM attachments WHERE sha256=$1",
+// `for_update`: the row locked until the transaction ends, read as last committed (a claim
+// committed meanwhile is seen; one coming later waits, then finds the row gone).
+std::optional<AttachmentEntry> select_entry(Conn& c, const std::string& sha,
+                                            bool for_update = false) {
+  auto r = c.exec(std::string("SELECT ") + kEntryCols + " FROM attachments WHERE sha256=$1" +
+                      (for_update ? " FOR UPDATE" : ""),
                   std::vector<pg::Param>{sha});
   if (r.rows() == 0) return std::nullopt;
   return entry_of(r, 0);
@@ -254,8 +258,8 @@ bool PgAttachmentBytes::remove_if(const std::string& sha,
                                   const std::function<bool(const AttachmentEntry&)>& still) {
   Txn t(*pool_);
   lock_file(t.conn(), sha);
-  auto e = select_entry(t.conn(), sha);
-  if (!e || !still(*e)) return false;  // rolled back: nothing was written
+  auto e = select_entry(t.conn(), sha, true);  // judged with any claim committed before
+  if (!e || !still(*e)) return false;          // rolled back: nothing was written
   t.conn().exec("DELETE FROM attachments WHERE sha256=$1", {sha});
   t.commit();
   return true;
