@@ -29,7 +29,11 @@ struct Options {
   size_t devices = 50;          // many_devices: concurrent devices
   size_t servers = 1;           // push, pull, many_devices: server processes on one database
   std::string passphrase;       // local_write: encrypt personal data at rest with this passphrase
-  size_t server_records = 1000000;   // progress: records in the server's database
+  // progress, desa_pull, kabupaten_bootstrap: records in the server's database; 0 = the
+  // scenario's default (1,000,000; kabupaten_bootstrap 200,000)
+  size_t server_records = 0;
+  size_t desa_records = 200;         // desa_pull: workload records re-keyed into a 2nd desa
+  std::string backend;               // --backend as given ("" = not given: SQLite)
   bool first_pull_snapshot = false;  // a fresh device's first pull: snapshot or replay (default)
 };
 

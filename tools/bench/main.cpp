@@ -53,6 +53,8 @@ const std::vector<Scenario>& scenarios() {
       {"migrate", run_migrate},
 #ifdef LUMBUNG_BENCH_PROGRESS
       {"progress", run_progress},
+      {"desa_pull", run_desa_pull},
+      {"kabupaten_bootstrap", run_kabupaten_bootstrap},
 #endif
   };
   return kAll;
@@ -72,6 +74,7 @@ void usage(std::FILE* to) {
       "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
       "                     [--backend sqlite|postgres] [--server-records N]\n"
       "                     [--first-pull snapshot|replay] [--servers K]\n"
+      "                     [--desa-records M]\n"
       "  --scenario      one of: %s\n"
       "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
       "  --records       use the first N records (default: all; attachments: N photos,\n"
@@ -89,8 +92,16 @@ void usage(std::FILE* to) {
       "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
       "  --first-pull    a fresh device's first pull: replay of the log (default, as the\n"
       "                  engine does) or snapshot of its regions' records\n"
-      "  --server-records  progress: records in the server's database (default 1000000;\n"
-      "                  the workload's lines again with new ids)\n"
+      "  --server-records  progress, desa_pull: records in the server's database (default\n"
+      "                  1000000; the workload's lines again with new ids);\n"
+      "                  kabupaten_bootstrap: default 200000 (copy 1 re-keyed into the\n"
+      "                  busiest kabupaten)\n"
+      "  desa_pull and kabupaten_bootstrap: a new laptop's first pull of the busiest desa\n"
+      "                  (snapshot and replay, the big server against one of the workload\n"
+      "                  alone) or snapshot of the busiest kabupaten (both backends in one\n"
+      "                  run unless --backend names one)\n"
+      "  --desa-records  desa_pull: workload records re-keyed into a second desa, pulled\n"
+      "                  beside the busiest (default 200; 0 = none)\n"
       "  --backend       the sync scenarios' server store: sqlite (default, a --data\n"
       "                  directory) or postgres (a fresh database of a PostgreSQL cluster\n"
       "                  the bench starts itself: initdb, Unix socket, fsync off)\n"
@@ -201,9 +212,12 @@ int run(int argc, char** argv) {
       if (v != "sqlite" && v != "postgres") bad_usage("--backend is sqlite or postgres");
       set_server_backend(v == "postgres" ? ServerBackend::kPostgres : ServerBackend::kSqlite);
       backend = v;
+      opt.backend = v;
     } else if (a == "--server-records") {
       opt.server_records = parse_count(a, v);
       if (opt.server_records == 0) bad_usage("--server-records must be at least 1");
+    } else if (a == "--desa-records") {
+      opt.desa_records = parse_count(a, v);
     } else if (a == "--first-pull") {
       if (v != "snapshot" && v != "replay") bad_usage("--first-pull is snapshot or replay");
       opt.first_pull_snapshot = v == "snapshot";

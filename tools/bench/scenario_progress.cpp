@@ -26,6 +26,7 @@
 #include "lumbung/sync.h"
 #include "proc.h"
 #include "scenarios.h"
+#include "server_seed.h"
 #include "store/pg_server_store.h"
 #include "store/record_codec.h"
 #include "store/sqlite_server_store.h"
@@ -96,30 +97,6 @@ Tally from_counts(ServerStore& store, const std::string& col, const std::string&
   return t;
 }
 
-// The server store the scenario writes and reads: SQLite in <dir>/data, or on PostgreSQL
-// the database `url` (key file <dir>/server.key, as ServerProc gives the server).
-std::unique_ptr<ServerStore> open_store(const std::string& dir, const std::string& url,
-                                        const Schema* seal_with) {
-  std::unique_ptr<ServerStore> out;
-  std::string key_file;
-  if (url.empty()) {
-    auto s = server::SqliteServerStore::open(dir + "/data");
-    key_file = server::ServerKeys::default_path(dir + "/data");
-    if (seal_with) {
-      s->seal_personal_data(*server::ServerKeys::open_or_create(key_file, {}), *seal_with);
-    }
-    out = std::move(s);
-  } else {
-    auto s = server::PgServerStore::open(url);
-    if (seal_with) {
-      s->seal_personal_data(*server::ServerKeys::open_or_create(dir + "/server.key", {}),
-                            *seal_with);
-    }
-    out = std::move(s);
-  }
-  return out;
-}
-
 // Writes `total` records (the workload cycled, new ids) through the store's write
 // transactions, sealed as the server keeps them. On PostgreSQL each transaction first takes
 // its records' locks (WriteTxn::lock_records, as a push does), so its new records are
@@ -170,7 +147,7 @@ std::pair<double, double> timed(int runs, F&& fn) {
 Result run_progress(const Options& options, const Workload& workload) {
   const std::shared_ptr<const Schema> schema = Schema::load_file(options.schema_path);
   const std::string col = workload_collection(*schema);
-  const size_t total = options.server_records;
+  const size_t total = options.server_records ? options.server_records : 1000000;
   Checker check("progress");
   const std::string dir = options.workdir + "/progress";
   // A province and a kabupaten to ask for: the first record's.
@@ -188,7 +165,7 @@ Result run_progress(const Options& options, const Workload& workload) {
     std::filesystem::create_directories(dir + "/data");
     std::fprintf(stderr, "progress: writing %zu server records (untimed)...\n", total);
     const double t_seed = now_seconds();
-    seed(workload, *open_store(dir, url, schema.get()), col, total);
+    seed(workload, *open_seed_store(dir, url, schema.get()), col, total);
     seed_s = now_seconds() - t_seed;
   } else {
     std::fprintf(stderr, "progress: using the database already in %s\n", dir.c_str());
@@ -198,7 +175,7 @@ Result run_progress(const Options& options, const Workload& workload) {
   r.records = total;
   // In this process, on the same database: the old scan against the counts.
   {
-    auto store = open_store(dir, url, nullptr);
+    auto store = open_seed_store(dir, url, nullptr);
     std::fprintf(stderr, "progress: the old scan and the counts, in process...\n");
     Tally scan, counted;
     const auto scan_s = timed(1, [&] { scan = old_scan(*store, col, "", 2); });

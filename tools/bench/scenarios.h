@@ -37,6 +37,13 @@ Result run_attachments(const Options& options, const Workload& workload);
 // review API's progress answers timed over HTTP against the old per-request scan, timed in
 // process on the same database (scenario_progress.cpp).
 Result run_progress(const Options& options, const Workload& workload);
+// desa_pull: a new laptop's first pull (snapshot, replay) of the busiest desa from a server
+// of Options::server_records records written through its store, against a server of the
+// workload alone in the same run; kabupaten_bootstrap: a new laptop's snapshot bootstrap of
+// the busiest kabupaten (made to hold 100k + records), SQLite and PostgreSQL in the same run
+// (scenario_region_pull.cpp).
+Result run_desa_pull(const Options& options, const Workload& workload);
+Result run_kabupaten_bootstrap(const Options& options, const Workload& workload);
 // migrate: a device store of N records (the last 1% unsent) opened under schema version 2
 // (a rename, a retirement, an added field and enum value, a tightened rule): the move timed,
 // against a plain SQLite read-parse-rename-rewrite of the same records (scenario_migrate.cpp).

@@ -52,6 +52,21 @@ SyncEnv::SyncEnv(const Options& options, const std::string& name, LinkProfile li
   }
 }
 
+SyncEnv::SyncEnv(const Options& options, const std::string& name, const Prepare& prepare,
+                 double ready_s)
+    : dir_(options.workdir + "/" + name) {
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_ + "/data");
+  if (server_backend() == ServerBackend::kPostgres) db_url_ = postgres_new_database();
+  prepare(dir_, db_url_);
+  servers_.push_back(std::make_unique<ServerProc>(options.server_bin, dir_, ready_s, db_url_));
+  relays_.push_back(std::make_unique<Relay>(servers_.front()->port(), LinkProfile{}));
+  http_ = make_http_transport(server().url());
+  std::fprintf(stderr, "  server pid %d at %s, relay at %s\n",
+               static_cast<int>(servers_.front()->pid()), servers_.front()->url().c_str(),
+               relays_.front()->url().c_str());
+}
+
 SyncEnv::~SyncEnv() { stop_server(); }
 
 std::vector<std::string> SyncEnv::relay_urls() const {

@@ -11,6 +11,7 @@
 //   device's footprint and not the bench's ~40 MB copy of the workload.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,12 @@ class SyncEnv {
   // database, started one after another and sharing <dir>/server.key and the admin token,
   // each in <dir>/server-<i>/ with a plain relay of its own in front of it.
   SyncEnv(const Options& options, const std::string& name, LinkProfile link = {});
+  // A server on a database written before it starts: `prepare(dir, db_url)` fills <dir>
+  // (SQLite: <dir>/data) or the fresh database `db_url` (PostgreSQL), then the server is
+  // started and given `ready_s` to listen (a big database takes a while). One server.
+  using Prepare = std::function<void(const std::string& dir, const std::string& db_url)>;
+  SyncEnv(const Options& options, const std::string& name, const Prepare& prepare,
+          double ready_s);
   ~SyncEnv();
 
   // Server 0 and its relay: admin and verification calls go to server 0 (the database is
