@@ -29,17 +29,23 @@ void SimStats::add(const SimStats& o) {
   faults += o.faults;
   server_restarts += o.server_restarts;
   server_restores += o.server_restores;
+  held_pushes += o.held_pushes;
   device_crashes += o.device_crashes;
   conflicts += o.conflicts;
   duplicates += o.duplicates;
 }
 
 std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose, bool restores) {
-  std::vector<std::string> failures;
   SimOptions o;
-  o.seed = seed;
   o.verbose = verbose;
   o.restores = restores;
+  return check_seed(seed, totals, o);
+}
+
+std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, const SimOptions& base) {
+  std::vector<std::string> failures;
+  SimOptions o = base;
+  o.seed = seed;
   SimOutcome outcomes[3];
   const FaultMode modes[3] = {FaultMode::kFull, FaultMode::kNone, FaultMode::kMasked};
   for (int i = 0; i < 3; ++i) {

@@ -3,6 +3,8 @@
 
 #include "lumbung/changeset.h"
 
+#include <algorithm>
+
 #include "common/gzip.h"
 #include "lumbung/error.h"
 
@@ -85,7 +87,15 @@ HttpResponse FaultyLink::deliver(const HttpRequest& request) {
   if (mode_ == FaultMode::kNone) return inner_.send(request);
   deliver_some_held();
   const int roll = static_cast<int>(rng_() % 1000);
-  if (roll >= 300) return inner_.send(request);  // 70% clean
+  if (roll >= 300) {
+    // On PostgreSQL with several server instances, 1.5% of pushes (taken from the clean
+    // ones, so SQLite runs draw exactly as before) have their transaction held open.
+    if (roll < 315 && server_.can_hold() && request.method == "POST" &&
+        request.target == "/v1/push") {
+      return hold_push(request);
+    }
+    return inner_.send(request);  // 70% clean
+  }
   ++stats_.faults;
   if (roll < 40) throw Error(ErrorCode::kTransport, "sim: request lost");
   if (roll < 80) {
@@ -131,6 +141,28 @@ HttpResponse FaultyLink::deliver(const HttpRequest& request) {
   HttpResponse r = inner_.send(request);
   while (!held_.empty()) deliver_one_held();
   return r;
+}
+
+HttpResponse FaultyLink::hold_push(const HttpRequest& request) {
+  std::string encoding;
+  for (const auto& [k, v] : request.headers) {
+    if (test::lower(k) == "content-encoding") encoding = v;
+  }
+  uint64_t last_seq = 0;
+  if (auto j = decode(request.body, encoding); j && j->contains("ops") && (*j)["ops"].is_array()) {
+    for (const Json& op : (*j)["ops"]) {
+      if (op.contains("seq") && op["seq"].is_number_unsigned())
+        last_seq = std::max(last_seq, op["seq"].get<uint64_t>());
+    }
+  }
+  const int release_after = 1 + static_cast<int>(rng_() % 12);
+  if (last_seq == 0) return inner_.send(request);
+  auto r = server_.handle_held(test::to_server_request(request), device_, last_seq, release_after);
+  if (r) return test::to_http_response(*r);
+  ++stats_.faults;
+  ++stats_.held_pushes;
+  // The client stops waiting; the server instance commits later (PgHold).
+  throw Error(ErrorCode::kTransport, "sim: no answer yet (the push's transaction is held open)");
 }
 
 void FaultyLink::deliver_one_held() {

@@ -30,6 +30,9 @@ struct DeviceCrash {};
 //                           (before delivering, or after committing and before answering)
 //   device crash            the device process dies before the request or after its answer
 //                           arrived (before the client could use it)
+//   held transaction        PostgreSQL with several server instances only: a push's
+//                           transaction stays open before COMMIT while other requests run
+//                           (pg_hold.h); the client gets no answer
 //
 // Every push the client sends and every push and pull answer it receives whole is shown to
 // the oracle (oracle.h). Used on the simulation's thread or the sync client's helper thread,
@@ -47,6 +50,7 @@ class FaultyLink final : public lumbung::Transport {
   static std::optional<Json> decode(const std::string& body, const std::string& encoding);
   static std::string cursor_of(const std::string& target);
   HttpResponse deliver(const HttpRequest& request);
+  HttpResponse hold_push(const HttpRequest& request);
   void deliver_one_held();
   void restart_server();
 

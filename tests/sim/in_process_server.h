@@ -4,9 +4,15 @@
 //
 // Used by the simulation (tests/sim/sim.cpp) and the request-body fuzz target
 // (tests/fuzz/fuzz_router.cpp). restart() destroys every core object and re-creates them
-// on the same data directory, as a server process restarted from its files would (nothing
+// on the same database, as a server process restarted from its files would (nothing
 // held in memory survives: the clock resumes from meta, unflushed "last seen" times are
 // lost as in a kill).
+//
+// On PostgreSQL (the second constructor) it is N server cores on one database, as N
+// lumbung-server processes behind a load balancer: each request goes to one of them,
+// picked by a stream seeded by the caller, so a retried request may land on another;
+// restart() restarts one of them. Backup and restore stop them all and copy the database
+// (CREATE DATABASE ... TEMPLATE).
 //
 // Not thread-safe: one caller at a time (the simulation is single-threaded).
 #pragma once
@@ -14,12 +20,19 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include <sqlite3.h>
 
 #include "api/router.h"
 #include "auth/enrolment.h"
@@ -29,6 +42,7 @@
 #include "lumbung/sync.h"
 #include "metrics/metrics.h"
 #include "review/review_service.h"
+#include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
 #include "sync/sync_service.h"
 
@@ -42,55 +56,195 @@ inline std::string slurp_file(const std::string& path) {
   return ss.str();
 }
 
+// Where a PostgreSQL-backed InProcessServer's databases live (sim/sim_postgres.h is the
+// simulation's): an interface, so that users of the SQLite server need not link libpq.
+class PgDatabases {
+ public:
+  virtual ~PgDatabases() = default;
+  virtual std::string url(const std::string& db) const = 0;
+  // `to` (dropped first) becomes a copy of `from`, to which nobody is connected.
+  virtual void copy_database(const std::string& from, const std::string& to) = 0;
+  virtual void drop_database(const std::string& db) = 0;
+  virtual void read_oplog(
+      const std::string& db,
+      const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>&
+          fn) = 0;
+};
+
+// Runs the requests of an InProcessServer. The simulation's on PostgreSQL (sim/pg_hold.h)
+// can hold one push's transaction open before its COMMIT and meanwhile run the others on
+// threads of their own, so that transactions of several server instances interleave.
+class RequestGate {
+ public:
+  virtual ~RequestGate() = default;
+  virtual server::Response run(const std::function<server::Response()>& request) = 0;
+  // Runs `request`, a push of `dev` whose last op is `seq`, and holds its transaction open
+  // before COMMIT for the next `release_after` requests: nullopt while it is held, its
+  // answer if it could not be held (nothing of it was new, say).
+  virtual std::optional<server::Response> hold(const std::string& dev, uint64_t seq,
+                                               int release_after,
+                                               const std::function<server::Response()>& request) = 0;
+  // Lets a held transaction commit and waits for it (its answer goes nowhere).
+  virtual void release() = 0;
+  virtual bool holding() const = 0;
+};
+
+using OplogRowFn = std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>;
+
 class InProcessServer {
  public:
-  // `data_dir` must exist (or be creatable by SqliteServerStore); `wall` outlives this.
+  // SQLite: one server core; `data_dir` must exist (or be creatable by SqliteServerStore);
+  // `wall` outlives this.
   InProcessServer(std::string data_dir, WallClock& wall, const std::string& schema_path)
       : data_dir_(std::move(data_dir)),
         wall_(wall),
         schema_text_(slurp_file(schema_path)),
         schema_(Schema::parse(Json::parse(schema_text_))) {
-    start();
-    admin_ = core_->enrolment->bootstrap_admin();
+    cores_.resize(1);
+    start(0);
+    admin_ = cores_[0]->enrolment->bootstrap_admin();
     if (admin_.empty()) throw std::runtime_error("data dir was not empty: no admin token");
   }
 
-  // As a process killed and started again on its files.
+  // PostgreSQL: `instances` server cores on database `db` of `pg` (empty, made by the
+  // caller; dropped by the destructor). Requests and restarts pick an instance from a
+  // stream seeded with `route_seed`. `pg` and `wall` outlive this.
+  InProcessServer(PgDatabases& pg, std::string db, int instances, uint64_t route_seed,
+                  WallClock& wall, const std::string& schema_path)
+      : wall_(wall),
+        schema_text_(slurp_file(schema_path)),
+        schema_(Schema::parse(Json::parse(schema_text_))),
+        pg_(&pg),
+        pg_db_(std::move(db)),
+        route_(route_seed) {
+    if (instances < 1) throw std::runtime_error("at least one server instance");
+    cores_.resize(static_cast<size_t>(instances));
+    try {
+      for (size_t i = 0; i < cores_.size(); ++i) start(i);
+    } catch (...) {
+      stop_all();
+      pg_->drop_database(pg_db_);
+      throw;
+    }
+    admin_ = cores_[0]->enrolment->bootstrap_admin();
+    if (admin_.empty()) throw std::runtime_error("database was not empty: no admin token");
+  }
+
+  ~InProcessServer() {
+    release_held();
+    gate_.reset();
+    stop_all();
+    if (pg_) {
+      try {
+        pg_->drop_database(pg_db_);
+        if (has_backup_) pg_->drop_database(backup_db());
+      } catch (...) {
+        // A cluster gone at exit: nothing left to clean.
+      }
+    }
+  }
+  InProcessServer(const InProcessServer&) = delete;
+  InProcessServer& operator=(const InProcessServer&) = delete;
+
+  // As a process killed and started again on its files (one of the instances).
   void restart() {
-    core_.reset();
-    start();
+    release_held();  // nothing runs inside the instance while it is destroyed
+    const size_t i = pick();
+    cores_[i].reset();
+    start(i);
     ++restarts_;
   }
 
-  // The operator's backup: the server stopped (a clean stop leaves the database whole in
-  // its files), its database files copied to `to`, the server started again.
-  void backup(const std::string& to) {
-    core_.reset();
-    copy_db(db_path(), to);
-    start();
+  // The operator's backup: the server stopped (every instance: a clean stop leaves the
+  // database whole), its database copied, the server started again.
+  void backup() {
+    release_held();
+    stop_all();
+    if (pg_) {
+      pg_->copy_database(pg_db_, backup_db());
+      has_backup_ = true;
+    } else {
+      copy_db(db_path(), backup_path());
+    }
+    start_all();
     ++restarts_;
   }
 
   // The disaster: the server stopped and started again from the copy made by backup(),
-  // everything it wrote since then gone.
-  void restore(const std::string& from) {
-    core_.reset();
-    copy_db(from, db_path());
-    start();
+  // everything it wrote since then gone. On PostgreSQL the copy is a new database (a new
+  // oid: the store starts a new history, as after any restore).
+  void restore() {
+    release_held();
+    stop_all();
+    if (pg_) {
+      pg_->copy_database(backup_db(), pg_db_);
+    } else {
+      copy_db(backup_path(), db_path());
+    }
+    start_all();
     ++restarts_;
   }
 
-  server::Response handle(const server::Request& req) { return core_->router->handle(req); }
+  server::Response handle(const server::Request& req) {
+    server::Router& r = *cores_[pick()]->router;
+    if (!gate_) return r.handle(req);
+    return gate_->run([&r, &req] { return r.handle(req); });
+  }
+
+  // With a gate (set_gate): a push of `dev` (its last op `seq`) whose transaction is held
+  // open for the next `release_after` requests (RequestGate::hold). Without one, handle().
+  std::optional<server::Response> handle_held(const server::Request& req, const std::string& dev,
+                                              uint64_t seq, int release_after) {
+    server::Router& r = *cores_[pick()]->router;
+    if (!gate_) return r.handle(req);
+    return gate_->hold(dev, seq, release_after, [&r, req] { return r.handle(req); });
+  }
+  void set_gate(std::unique_ptr<RequestGate> gate) {
+    release_held();
+    gate_ = std::move(gate);
+  }
+  bool can_hold() const { return gate_ != nullptr && !gate_->holding(); }
+  // Lets a held push transaction commit (the simulation's quiet end, restarts, backups).
+  void release_held() {
+    if (gate_) gate_->release();
+  }
+
+  // Every row of the server's oplog in pos order: fn(pos, dev, seq, op JSON text).
+  void read_oplog(const OplogRowFn& fn) {
+    if (pg_) return pg_->read_oplog(pg_db_, fn);
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      throw std::runtime_error("cannot open the server database read-only");
+    }
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT pos, dev, seq, op FROM oplog ORDER BY pos", -1, &st,
+                           nullptr) != SQLITE_OK) {
+      const std::string msg = sqlite3_errmsg(db);
+      sqlite3_close(db);
+      throw std::runtime_error("cannot read the oplog: " + msg);
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      fn(static_cast<uint64_t>(sqlite3_column_int64(st, 0)),
+         reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
+         static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
+         reinterpret_cast<const char*>(sqlite3_column_text(st, 3)));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
 
   const std::string& admin_token() const { return admin_; }
   std::string db_path() const { return data_dir_ + "/lumbung-server.db"; }
   const Schema& schema() const { return *schema_; }
   int restarts() const { return restarts_; }
+  int instances() const { return static_cast<int>(cores_.size()); }
+  bool postgres() const { return pg_ != nullptr; }
 
  private:
   // Members in construction order; destroyed in reverse, like main()'s locals.
   struct Core {
-    std::unique_ptr<server::SqliteServerStore> store;
+    std::unique_ptr<server::ServerStore> store;
     std::unique_ptr<HybridClock> clock;
     server::Metrics metrics;
     std::unique_ptr<server::SyncService> sync;
@@ -108,10 +262,27 @@ class InProcessServer {
     }
   }
 
-  void start() {
-    ::mkdir(data_dir_.c_str(), 0700);  // as main.cpp: the data directory may not exist yet
+  std::string backup_path() const { return data_dir_ + "/../backup.db"; }
+  std::string backup_db() const { return pg_db_ + "_bak"; }
+
+  // The instance of the next request or restart; always 0 with one.
+  size_t pick() { return cores_.size() == 1 ? 0 : static_cast<size_t>(route_() % cores_.size()); }
+
+  void stop_all() {
+    for (size_t i = cores_.size(); i-- > 0;) cores_[i].reset();
+  }
+  void start_all() {
+    for (size_t i = 0; i < cores_.size(); ++i) start(i);
+  }
+
+  void start(size_t i) {
     auto c = std::make_unique<Core>();
-    c->store = server::SqliteServerStore::open(data_dir_);
+    if (pg_) {
+      c->store = server::PgServerStore::open(pg_->url(pg_db_));
+    } else {
+      ::mkdir(data_dir_.c_str(), 0700);  // as main.cpp: the data directory may not exist yet
+      c->store = server::SqliteServerStore::open(data_dir_);
+    }
     c->clock = std::make_unique<HybridClock>(wall_, server::server_clock_start(*c->store, wall_));
     c->sync =
         std::make_unique<server::SyncService>(*schema_, *c->store, *c->clock, wall_, c->metrics);
@@ -120,14 +291,19 @@ class InProcessServer {
     c->auth = std::make_unique<server::Authenticator>(*c->store);
     c->router = std::make_unique<server::Router>(*schema_, schema_text_, *c->sync, *c->review,
                                                  *c->enrolment, *c->auth, c->metrics);
-    core_ = std::move(c);
+    cores_[i] = std::move(c);
   }
 
   std::string data_dir_;
   WallClock& wall_;
   std::string schema_text_;
   std::shared_ptr<const Schema> schema_;
-  std::unique_ptr<Core> core_;
+  PgDatabases* pg_ = nullptr;
+  std::string pg_db_;
+  bool has_backup_ = false;
+  std::mt19937_64 route_{0};
+  std::vector<std::unique_ptr<Core>> cores_;
+  std::unique_ptr<RequestGate> gate_;  // after cores_: destroyed before them
   std::string admin_;
   int restarts_ = 0;
 };

@@ -1,45 +1,12 @@
 // Invariants 1 and 2 of the simulation (see invariants.h).
 #include "sim/invariants.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <functional>
 
 #include "lumbung/changeset.h"
 
 namespace lumbung::sim {
-namespace {
-
-// Reads the server's oplog straight from its SQLite file, read-only.
-void read_oplog(
-    const std::string& db_path,
-    const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>& fn,
-    std::vector<std::string>& failures) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    failures.push_back("cannot open the server database read-only");
-    sqlite3_close(db);
-    return;
-  }
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT pos, dev, seq, op FROM oplog ORDER BY pos", -1, &st,
-                         nullptr) == SQLITE_OK) {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      fn(static_cast<uint64_t>(sqlite3_column_int64(st, 0)),
-         reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
-         static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
-         reinterpret_cast<const char*>(sqlite3_column_text(st, 3)));
-    }
-  } else {
-    failures.push_back(std::string("cannot read the oplog: ") + sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-}
-
-}  // namespace
-
 Json record_json(const Record& r) {
   Json versions = Json::object();
   for (const auto& [f, v] : r.versions) versions[f] = encode_version(v);
@@ -94,7 +61,7 @@ StateView check_replica(const std::string& name, const Store& store,
   return view;
 }
 
-void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& writes,
+void check_oplog(const OplogReader& read_oplog, const std::vector<HarnessWrite>& writes,
                  const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
                  const Json& refused_queue, std::vector<std::string>& failures) {
   for (const auto& [dev, seq] : device_seqs) {
@@ -106,16 +73,17 @@ void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& wr
     }
   }
   std::map<std::pair<std::string, uint64_t>, Op> oplog;
-  read_oplog(
-      db_path,
-      [&](uint64_t, const std::string& dev, uint64_t seq, const std::string& text) {
-        const auto key = std::make_pair(dev, seq);
-        if (oplog.count(key)) {
-          failures.push_back("oplog holds (" + dev + ", " + std::to_string(seq) + ") twice");
-        }
-        oplog[key] = decode_op(Json::parse(text), "");
-      },
-      failures);
+  try {
+    read_oplog([&](uint64_t, const std::string& dev, uint64_t seq, const std::string& text) {
+      const auto key = std::make_pair(dev, seq);
+      if (oplog.count(key)) {
+        failures.push_back("oplog holds (" + dev + ", " + std::to_string(seq) + ") twice");
+      }
+      oplog[key] = decode_op(Json::parse(text), "");
+    });
+  } catch (const std::exception& e) {
+    failures.push_back(e.what());
+  }
   for (const HarnessWrite& w : writes) {
     auto it = oplog.find({w.device, w.seq});
     const std::string key = "(" + w.device + ", " + std::to_string(w.seq) + ")";

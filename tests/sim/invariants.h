@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,11 +37,13 @@ StateView check_replica(const std::string& name, const Store& store,
                         std::vector<std::string>& failures);
 
 // Invariant 2: the server's acked_seq per device (`admin_devices`, GET /v1/admin/devices)
-// equals the number of writes the device made (`device_seqs`); the server's oplog (read from
-// its SQLite file `db_path`, read-only) holds each (device, seq) once, and every write under
-// its (device, seq) with the values written, unless `refused_queue` (GET /v1/refused
-// entries) holds it.
-void check_oplog(const std::string& db_path, const std::vector<HarnessWrite>& writes,
+// equals the number of writes the device made (`device_seqs`); the server's oplog (every row
+// in pos order from `read_oplog`: InProcessServer::read_oplog, on SQLite or PostgreSQL) holds
+// each (device, seq) once, and every write under its (device, seq) with the values written,
+// unless `refused_queue` (GET /v1/refused entries) holds it.
+using OplogReader = std::function<void(
+    const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>&)>;
+void check_oplog(const OplogReader& read_oplog, const std::vector<HarnessWrite>& writes,
                  const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
                  const Json& refused_queue, std::vector<std::string>& failures);
 

@@ -21,7 +21,23 @@ Simulation::Simulation(const SimOptions& o)
       server_wall_(test::kToday),
       schema_path_(std::string(LUMBUNG_SOURCE_DIR) + "/schema/enrolment.schema.json"),
       oracle_(*test::enrolment_schema()->collection("enrolment")) {
-  server_ = std::make_unique<InProcessServer>(dir_.path() + "/server", server_wall_, schema_path_);
+  if (o.postgres) {
+#ifndef LUMBUNG_SIM_POSTGRES
+    throw std::runtime_error("lumbung-sim was built without PostgreSQL (no lumbung-server)");
+#else
+    // A database of its own for this run; the server instances pick from their own stream,
+    // so the schedule and the fault stream are drawn as on SQLite.
+    SimPostgres& pg = SimPostgres::shared();
+    const std::string db = pg.create_database();
+    server_ = std::make_unique<InProcessServer>(pg, db, o.servers, o.seed ^ 0x2545F4914F6CDD1DULL,
+                                                server_wall_, schema_path_);
+    // Interleaved transactions need a second instance to serve meanwhile.
+    if (o.servers > 1) server_->set_gate(std::make_unique<PgHold>(pg.url(db)));
+#endif
+  } else {
+    server_ =
+        std::make_unique<InProcessServer>(dir_.path() + "/server", server_wall_, schema_path_);
+  }
   InProcessTransport plain(*server_);
   reviewer_ = admin_post("/v1/admin/tokens", Json{{"role", "reviewer"}, {"label", "sim"}})["token"];
   const int future = static_cast<int>(sched_() % static_cast<uint64_t>(o.devices));
@@ -90,6 +106,7 @@ SimOutcome Simulation::run() {
   }
   // The quiet end: a perfect link, everyone pushes and pulls, twice.
   mode_ = FaultMode::kNone;
+  server_->release_held();
   for (int round = 0; round < 2; ++round) {
     for (auto& d : devices_) quiet_sync(*d);
   }
@@ -278,16 +295,15 @@ void Simulation::move_region(SimDevice& d) {
 // learn it from the new history (epoch) and the lower acked_seq, send again what the
 // server no longer has, and every replica must converge with nothing acknowledged lost.
 void Simulation::backup_or_restore() {
-  const std::string copy = dir_.path() + "/backup.db";
   if (!backed_up_) {
     log("the operator backs the server up");
-    server_->backup(copy);
+    server_->backup();
     oracle_.server_backed_up();
     backed_up_ = true;
     return;
   }
   log("the server is restored from its backup");
-  server_->restore(copy);
+  server_->restore();
   oracle_.server_restored();
   backed_up_ = false;
   ++stats_.server_restores;

@@ -1,5 +1,5 @@
-// The deterministic fault simulation: K device stores and one server core in one
-// process, driven by one seed. See docs/RELIABILITY.md for what is simulated and which
+// The deterministic fault simulation: K device stores and one server core (SQLite) or N
+// server cores on one PostgreSQL database (--postgres) in one process, driven by one seed. See docs/RELIABILITY.md for what is simulated and which
 // invariants are checked; tests/sim/sim_main.cpp is the command line.
 #pragma once
 
@@ -29,6 +29,10 @@ struct SimOptions {
   // Back the server up and restore it from that copy now and then. Off in CI: seeds fail on
   // the open defects listed in docs/RELIABILITY.md "Restore from a backup".
   bool restores = false;
+  // The server on PostgreSQL (sim_postgres.h): `servers` server cores on one database, each
+  // request sent to one of them picked by the seed, a restart restarting one of them.
+  bool postgres = false;
+  int servers = 1;
 };
 
 struct SimStats {
@@ -41,6 +45,7 @@ struct SimStats {
   uint64_t faults = 0;        // faults injected
   uint64_t server_restarts = 0;
   uint64_t server_restores = 0;  // restored from an older copy of its database
+  uint64_t held_pushes = 0;      // push transactions held open (PostgreSQL, pg_hold.h)
   uint64_t device_crashes = 0;
   uint64_t conflicts = 0;   // conflict entries at the end
   uint64_t duplicates = 0;  // duplicate entries at the end
@@ -63,5 +68,7 @@ SimOutcome run_simulation(const SimOptions& options);
 // the same records and the same conflict set). Returns the failures, each naming the seed.
 std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose = false,
                                     bool restores = false);
+// The same with the other options of `base` (backend, servers); its seed and faults unused.
+std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, const SimOptions& base);
 
 }  // namespace lumbung::sim

@@ -64,7 +64,8 @@ void Simulation::check_invariants() {
   Json admin_devices = call("GET", "/v1/admin/devices", Json(), server_->admin_token())["devices"];
   std::map<std::string, uint64_t> seqs;
   for (auto& d : devices_) seqs[d->id] = d->seq;
-  check_oplog(server_->db_path(), writes_, seqs, admin_devices, refused, found);
+  check_oplog([this](const test::OplogRowFn& fn) { server_->read_oplog(fn); }, writes_, seqs,
+              admin_devices, refused, found);
   // 3. The oracle: every acknowledged write is current, or was overwritten or deleted by a
   //    writer that had seen it, or is kept in a conflict entry.
   StateView server_view;

@@ -5,6 +5,9 @@
 //   lumbung-sim --soak COUNT [--start N]    as --seeds, with progress and seeds/s
 //   --restores (with any of them)           also back the server up and restore it
 //                                           (not in CI: see docs/RELIABILITY.md)
+//   --postgres [--servers N] (with any)     the server on PostgreSQL: N server cores
+//                                           (default 3) on one database per run, in a
+//                                           throwaway cluster or $LUMBUNG_SIM_PG
 //
 // Exit status 0 when every invariant held, 1 otherwise; every failure names its seed and
 // the command that re-runs it alone.
@@ -23,7 +26,8 @@ namespace {
                "usage: lumbung-sim --seed N [--verbose]\n"
                "       lumbung-sim --seeds FIRST COUNT\n"
                "       lumbung-sim --soak COUNT [--start FIRST]\n"
-               "       (any of them with --restores: also restore the server from a backup)\n");
+               "       (any of them with --restores: also restore the server from a backup)\n"
+               "       (any of them with --postgres [--servers N]: N servers on PostgreSQL)\n");
   std::exit(2);
 }
 
@@ -38,7 +42,8 @@ uint64_t number(const char* s) {
 
 int main(int argc, char** argv) {
   uint64_t first = 1, count = 0;
-  bool verbose = false, soak = false, restores = false;
+  bool verbose = false, soak = false, restores = false, postgres = false;
+  int servers = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--seed" && i + 1 < argc) {
@@ -56,11 +61,22 @@ int main(int argc, char** argv) {
       verbose = true;
     } else if (a == "--restores") {
       restores = true;
+    } else if (a == "--postgres") {
+      postgres = true;
+    } else if (a == "--servers" && i + 1 < argc) {
+      servers = static_cast<int>(number(argv[++i]));
+      if (servers < 1 || servers > 16) usage();
     } else {
       usage();
     }
   }
   if (count == 0) usage();
+  if (servers > 0 && !postgres) usage();  // one SQLite file has one server process
+  lumbung::sim::SimOptions base;
+  base.verbose = verbose;
+  base.restores = restores;
+  base.postgres = postgres;
+  base.servers = postgres ? (servers > 0 ? servers : 3) : 1;
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
@@ -70,13 +86,16 @@ int main(int argc, char** argv) {
   uint64_t failed = 0, done = 0;
   double last_report = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
-    const auto failures = lumbung::sim::check_seed(seed, totals, verbose, restores);
+    const auto failures = lumbung::sim::check_seed(seed, totals, base);
     ++done;
     if (!failures.empty()) {
       ++failed;
       for (const auto& f : failures) std::fprintf(stderr, "FAIL %s\n", f.c_str());
-      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose%s\n", argv[0],
-                   static_cast<unsigned long long>(seed), restores ? " --restores" : "");
+      const std::string servers_arg =
+          postgres ? " --postgres --servers " + std::to_string(base.servers) : "";
+      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose%s%s\n", argv[0],
+                   static_cast<unsigned long long>(seed), restores ? " --restores" : "",
+                   servers_arg.c_str());
     }
     if (soak && elapsed() - last_report >= 30) {
       last_report = elapsed();
@@ -87,6 +106,11 @@ int main(int argc, char** argv) {
     }
   }
   const double secs = elapsed();
+  if (postgres) {
+    std::printf("PostgreSQL, %d server instances on one database per run; %llu push "
+                "transactions held open\n",
+                base.servers, static_cast<unsigned long long>(totals.held_pushes));
+  }
   std::printf(
       "seeds %llu..%llu: %llu run, %llu failed in %.1f s (%.2f seeds/s)\n"
       "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu "
