@@ -4,6 +4,7 @@
 // the same address with --db and the SQLite server's key file; two engine laptops (Store +
 // SyncClient over HTTP) and a raw HTTP device whose pull cursor spans the move.
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -386,4 +387,113 @@ TEST_CASE(
   // Not a data directory, no database URL: usage errors.
   CHECK(migrate(dir.path(), url).exit == 2);
   CHECK(run_cli(LUMBUNG_ADMIN_BIN, {"migrate", "--data", data}).exit == 2);
+}
+
+namespace {
+
+std::string hex_of(const std::string& bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::string sha256_of(const std::string& data) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  REQUIRE(EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr) == 1);
+  return hex_of(std::string(reinterpret_cast<const char*>(d), n));
+}
+
+HttpResult post_chunk(HttpTestClient& http, const Device& d, const std::string& sha,
+                      uint64_t offset, uint64_t size, const std::string& chunk) {
+  RequestOptions ro;
+  ro.token = d.token;
+  ro.content_type = "application/octet-stream";
+  ro.headers["X-Lumbung-Chunk-Sha256"] = sha256_of(chunk);
+  return http.request("POST",
+                      "/v1/attachments/" + sha + "?offset=" + std::to_string(offset) +
+                          "&size=" + std::to_string(size) + "&mime=image%2Fjpeg",
+                      chunk, ro);
+}
+
+std::string photo_bytes(char seed, size_t n) {
+  std::string s(n, '\0');
+  uint32_t x = 2463534242u + static_cast<uint32_t>(seed);
+  for (auto& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x & 0xff);
+  }
+  return s;
+}
+
+}  // namespace
+
+// The attachment files of the SQLite server (sealed frames under data/attachments) move into
+// the database with everything else, as stored: every PostgreSQL server then serves a
+// finished photo and takes the rest of an unfinished one, with no --attachments directory.
+TEST_CASE("migrate moves attachment files into the database - every server serves them") {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto sqlite = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.file("admin-token"));
+  HttpTestClient http(sqlite->base_url());
+  const std::string admin = read_text_file(dir.file("admin-token"));
+  Device d = raw_device(http, admin, "dev-photo", {"74.02"});
+  const std::string done = photo_bytes('a', 3000), half = photo_bytes('b', 3000);
+  const std::string done_sha = sha256_of(done), half_sha = sha256_of(half);
+  for (const auto& [id, sha] : {std::pair<std::string, std::string>{"rec-done", done_sha},
+                                {"rec-half", half_sha}}) {
+    json rec = id == "rec-done" ? konawe_record_1() : konawe_record_2();
+    rec["foto_ktp"] = json{{"sha256", sha}, {"size", 3000}, {"mime", "image/jpeg"}};
+    auto p = http.post(
+        "/v1/push",
+        json{{"device", d.id}, {"ops", json::array({make_op(d.next_seq++, id, hlc_now(), rec)})}},
+        d.token);
+    REQUIRE_MESSAGE(p.status == 200, p.body);
+    REQUIRE_MESSAGE(p.json()["refused"].empty(), p.body);
+  }
+  REQUIRE(post_chunk(http, d, done_sha, 0, 3000, done.substr(0, 2000)).status == 200);
+  REQUIRE(post_chunk(http, d, done_sha, 2000, 3000, done.substr(2000)).json()["complete"] == true);
+  REQUIRE(post_chunk(http, d, half_sha, 0, 3000, half.substr(0, 2000)).status == 200);
+  REQUIRE(sqlite->stop() == 0);
+  sqlite.reset();
+
+  const std::string url = PgCluster::shared().create_database();
+  const CliResult moved =
+      run_cli(LUMBUNG_ADMIN_BIN, {"migrate", "--data", data, "--db", url, "--json"}, {}, {}, 120000);
+  INFO(moved.out << moved.err);
+  REQUIRE(moved.exit == 0);
+  const json summary = json::parse(moved.out);
+  CHECK(summary["attachments"] == 2);
+  CHECK(summary["attachment_bytes"] == 5000);
+  CHECK(pg_value(url, "SELECT count(*) FROM attachment_chunks") == "3");
+  // As stored: the chunks stay sealed (no 16-byte run of a photo in clear in any row).
+  CHECK(pg_value(url, "SELECT count(*) FROM attachment_chunks WHERE position(decode('" +
+                          hex_of(done.substr(100, 16)) + "', 'hex') in sealed) > 0") == "0");
+
+  // Two PostgreSQL servers, no --attachments: the bytes are the database's.
+  const std::vector<std::string> pg_args{"--db", url, "--key-file", data + ".key"};
+  ServerProcess s1(LUMBUNG_SERVER_BIN, "", dir.file("admin-token-pg"), pg_args);
+  ServerProcess s2(LUMBUNG_SERVER_BIN, "", dir.file("admin-token-pg"), pg_args);
+  HttpTestClient h1(s1.base_url()), h2(s2.base_url());
+  auto got = h2.get("/v1/attachments/" + done_sha + "/content?collection=enrolment&record=rec-done",
+                    d.token);
+  REQUIRE(got.status == 200);
+  CHECK(got.body == done);
+  auto status = h1.get("/v1/attachments/" + half_sha, d.token);
+  REQUIRE(status.status == 200);
+  CHECK(status.json()["received"] == 2000);
+  CHECK(status.json()["complete"] == false);
+  auto last = post_chunk(h2, d, half_sha, 2000, 3000, half.substr(2000));
+  REQUIRE(last.status == 200);
+  CHECK(last.json()["complete"] == true);
+  got = h1.get("/v1/attachments/" + half_sha + "/content?collection=enrolment&record=rec-half",
+               d.token);
+  REQUIRE(got.status == 200);
+  CHECK(got.body == half);
 }

@@ -381,4 +381,18 @@ void AttachmentFiles::for_each(
   for (const auto& [sha, e] : copy) fn(sha, e);
 }
 
+uint64_t AttachmentFiles::for_each_frame(
+    const std::string& sha,
+    const std::function<void(uint64_t, uint32_t, std::string_view)>& fn) const {
+  auto file = slurp(path(sha, ".blob"));
+  if (!file) file = slurp(path(sha, ".part"));
+  if (!file) return 0;
+  uint64_t total = 0;
+  scan_frames(*file, [&](uint64_t offset, uint32_t plain, std::string_view stored) {
+    fn(offset, plain, stored);
+    total += plain;
+  });
+  return total;
+}
+
 }  // namespace lumbung::server

@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "attach/attachment_bytes.h"
 
@@ -52,6 +53,15 @@ class AttachmentFiles : public AttachmentBytes {
 
   // Bytes held or announced by uploads of `device` (complete and partial).
   uint64_t device_bytes(const std::string& device) const;
+
+  // Each whole frame of `sha`'s .blob (or .part) as stored, sealed or not: its plaintext
+  // offset and length and the stored bytes. For a move of the bytes elsewhere without
+  // opening them (lumbung-admin migrate: PostgreSQL seals chunks the same way). Returns
+  // the plaintext bytes visited.
+  uint64_t for_each_frame(
+      const std::string& sha,
+      const std::function<void(uint64_t offset, uint32_t plain_len, std::string_view stored)>& fn)
+      const;
 
  private:
   class FileUpload;

@@ -11,7 +11,9 @@
 
 #include "common/encoding.h"
 #include "lumbung/error.h"
+#include "attach/attachment_files.h"
 #include "audit/audit_log.h"
+#include "store/pg_attachment_bytes.h"
 #include "store/pg_rows.h"
 
 namespace lumbung::server {
@@ -366,6 +368,41 @@ void start_pg_epoch(Conn& c, uint64_t xid, MigrationResult& res) {
           offset, pg::cluster_identity(c)});
 }
 
+// The attachment files into attachments / attachment_chunks, frames as stored (no key
+// needed: PostgreSQL seals a chunk with the same key and associated data). Checked per
+// file before the caller commits: the chunk rows hold exactly the bytes the entry says.
+void copy_attachments(const std::string& dir, Conn& c, MigrationResult& res) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+  c.script(pg_attachment_ddl());
+  // Reads the directory (a torn tail of a .part, from a crash, is cut off as a server
+  // start would); never opens a sealed frame.
+  const AttachmentFiles files(dir, "");
+  files.for_each([&](const std::string& sha, const AttachmentEntry& e) {
+    c.exec(
+        "INSERT INTO attachments(sha256, size, mime, device, started_ms, touched_ms, received, "
+        "complete) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
+        {sha, e.size, e.mime, e.device, e.started_ms, std::max(e.touched_ms, e.started_ms),
+         e.received, e.complete ? "true" : "false"});
+    const uint64_t copied = files.for_each_frame(
+        sha, [&](uint64_t offset, uint32_t plain, std::string_view stored) {
+          c.exec(
+              "INSERT INTO attachment_chunks(sha256, pos, len, sealed) VALUES($1, $2, $3, "
+              "decode($4, 'hex'))",
+              {sha, offset, static_cast<uint64_t>(plain), hex_encode(stored)});
+        });
+    const uint64_t held =
+        c.exec("SELECT coalesce(sum(len), 0) FROM attachment_chunks WHERE sha256=$1", {sha})
+            .u64(0, 0);
+    if (copied != e.received || held != e.received) {
+      mismatch("attachment " + sha + ": " + std::to_string(e.received) + " bytes in its entry, " +
+               std::to_string(copied) + " read, " + std::to_string(held) + " in PostgreSQL");
+    }
+    ++res.attachments;
+    res.attachment_bytes += e.received;
+  });
+}
+
 // What the audit entry of the move says: counts and positions, never data.
 Json migration_note(const MigrationResult& res) {
   Json tables = Json::object();
@@ -377,7 +414,9 @@ Json migration_note(const MigrationResult& res) {
               {"max_pos", res.max_pos},
               {"devices_checked", res.devices_checked},
               {"epoch", res.new_epoch},
-              {"epoch_start", res.new_epoch_start}};
+              {"epoch_start", res.new_epoch_start},
+              {"attachments", res.attachments},
+              {"attachment_bytes", res.attachment_bytes}};
 }
 
 // meta 'moved_to' in the SQLite file: when and into which history (no connection string:
@@ -398,7 +437,8 @@ void mark_moved(sqlite3* db, MigrationResult& res) {
 
 MigrationResult migrate_sqlite_to_pg(
     const std::string& data_dir, const std::string& url,
-    const std::function<void(const MigrationResult::Table&)>& progress) {
+    const std::function<void(const MigrationResult::Table&)>& progress,
+    const std::string& attachments_dir) {
   const auto t0 = std::chrono::steady_clock::now();
   MigrationResult res;
   const std::string path = data_dir + "/lumbung-server.db";
@@ -460,6 +500,8 @@ MigrationResult migrate_sqlite_to_pg(
       if (progress) progress(done);
     }
     res.devices_checked = verify_log_and_devices(db, c, &res.max_pos);
+    copy_attachments(attachments_dir.empty() ? data_dir + "/attachments" : attachments_dir, c,
+                     res);
     start_pg_epoch(c, xid, res);
     // For the audit chain: a server has the keys to append to it, migrate may not; the first
     // server start writes the entry (audit_migration_once).

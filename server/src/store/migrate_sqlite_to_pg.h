@@ -59,6 +59,10 @@ struct MigrationResult {
   uint64_t new_epoch_start = 0;
   // The SQLite file carries meta 'moved_to' (a server started on it refuses: sqlite_server_store.h).
   bool source_marked = false;
+  // Attachment files copied into the database's attachment tables (complete and partial
+  // uploads), and their plaintext bytes.
+  uint64_t attachments = 0;
+  uint64_t attachment_bytes = 0;
   double seconds = 0;
 };
 
@@ -68,9 +72,15 @@ struct MigrationResult {
 // lumbung-server.db in `data_dir`, Error(kStorage) if PostgreSQL or SQLite fails, and
 // Error(kCorrupt) if the verification finds a difference; in every case PostgreSQL is
 // left as it was (the transaction rolls back).
+// The attachment files of `attachments_dir` ("" = `data_dir`/attachments, skipped if it is
+// not there) go into the tables every PostgreSQL server shares (store/pg_attachment_bytes.h),
+// in the same transaction, as stored: a sealed chunk is sealed with the same key and
+// associated data there, so nothing is opened on the way; each file's chunk bytes are
+// checked against its entry before COMMIT.
 MigrationResult migrate_sqlite_to_pg(
     const std::string& data_dir, const std::string& url,
-    const std::function<void(const MigrationResult::Table&)>& progress = {});
+    const std::function<void(const MigrationResult::Table&)>& progress = {},
+    const std::string& attachments_dir = {});
 
 // At a server's start, after audit.adopt_keys(): the move, noted in the database by
 // migrate_sqlite_to_pg (meta 'migrated_from_sqlite': counts, positions, the new epoch),

@@ -281,4 +281,6 @@ void PgAttachmentBytes::for_each(
   for (const auto& [sha, e] : copy) fn(sha, e);
 }
 
+const char* pg_attachment_ddl() { return kDdl; }
+
 }  // namespace lumbung::server

@@ -29,6 +29,10 @@ namespace pg {
 class Pool;
 }
 
+// The two tables' DDL (idempotent), for a database filled without a server
+// (lumbung-admin migrate).
+const char* pg_attachment_ddl();
+
 class PgAttachmentBytes : public AttachmentBytes {
  public:
   // Connects to `url` (a libpq URI) and creates the tables if missing. `key` "" = chunks

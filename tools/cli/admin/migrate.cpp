@@ -17,19 +17,12 @@
 
 namespace lumbung::cli::admin {
 
-namespace {
-
-bool is_dir(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-}  // namespace
-
 int migrate(Admin& a, Args& args) {
   using server::MigrationResult;
   const auto data = args.value("data");
   const auto db = args.value("db");
+  // The SQLite server's --attachments, if it had its own (default DIR/attachments).
+  const auto attachments = args.value("attachments");
   args.finish();
   if (!data || !db || data->empty() ||
       (db->rfind("postgresql://", 0) != 0 && db->rfind("postgres://", 0) != 0)) {
@@ -49,7 +42,8 @@ int migrate(Admin& a, Args& args) {
                  << "\n"
                  << std::flush;
         }
-      });
+      },
+      attachments.value_or(""));
   const char* refusal = nullptr;
   switch (r.outcome) {
     case MigrationResult::Outcome::kDone:
@@ -73,7 +67,6 @@ int migrate(Admin& a, Args& args) {
   // The SQLite server's key file by default sits beside its data directory
   // (keys/server_keys.h default_path); the PostgreSQL servers need that same file.
   const std::string key_file = dir + ".key";
-  const std::string attachments = dir + "/attachments";
   if (a.json) {
     Json tables = Json::object();
     for (const auto& t : r.tables) tables[t.name] = t.rows;
@@ -85,6 +78,8 @@ int migrate(Admin& a, Args& args) {
                             {"epoch_start", r.new_epoch_start},
                             {"key_id", r.key_id},
                             {"source_marked", r.source_marked},
+                            {"attachments", r.attachments},
+                            {"attachment_bytes", r.attachment_bytes},
                             {"seconds", r.seconds}});
     return kExitOk;
   }
@@ -100,9 +95,12 @@ int migrate(Admin& a, Args& args) {
          << tr("admin.migrate_next",
                {{"key_file", printable(key_file)},
                 {"key_id", r.key_id.empty() ? "-" : r.key_id},
-                {"attachments", is_dir(attachments) ? tr("admin.migrate_attachments",
-                                                         {{"dir", printable(attachments)}})
-                                                    : std::string()},
+                {"attachments", r.attachments > 0
+                                    ? tr("admin.migrate_attachments",
+                                         {{"n", group_number(static_cast<int64_t>(r.attachments))},
+                                          {"bytes", group_number(static_cast<int64_t>(
+                                                        r.attachment_bytes))}})
+                                    : std::string()},
                 {"dir", printable(dir)}})
          << "\n";
   return kExitOk;

@@ -156,10 +156,12 @@ void add_admin_entries(Catalogue& c) {
         "Active schema: version {active}; newest published: version {newest}."}},
       // lumbung-admin migrate (tools/cli/admin/migrate.cpp)
       {"admin.migrate_usage",
-       {"pakai: migrate --data DIR --db postgresql://...  (DIR: --data server SQLite; URL: "
-        "database PostgreSQL yang kosong)",
-        "use: migrate --data DIR --db postgresql://...  (DIR: the SQLite server's --data; URL: "
-        "an empty PostgreSQL database)"}},
+       {"pakai: migrate --data DIR --db postgresql://... [--attachments DIR2]  (DIR: --data "
+        "server SQLite; URL: database PostgreSQL yang kosong; DIR2: --attachments server SQLite "
+        "bila bukan DIR/attachments)",
+        "use: migrate --data DIR --db postgresql://... [--attachments DIR2]  (DIR: the SQLite "
+        "server's --data; URL: an empty PostgreSQL database; DIR2: the SQLite server's "
+        "--attachments if not DIR/attachments)"}},
       {"admin.migrate_no_db",
        {"tidak ada lumbung-server.db di {dir}: bukan direktori --data lumbung-server",
         "no lumbung-server.db in {dir}: not a lumbung-server --data directory"}},
@@ -197,7 +199,11 @@ void add_admin_entries(Catalogue& c) {
         "Next: start the servers with  lumbung-server --db URL --key-file {key_file}  (the "
         "SQLite server's key file, key {key_id}){attachments}. Do not start the SQLite server "
         "on {dir} again."}},
-      {"admin.migrate_attachments", {" dan --attachments {dir}", " and --attachments {dir}"}},
+      {"admin.migrate_attachments",
+       {". {n} lampiran ({bytes} byte) sudah disalin ke basis data: tanpa --attachments, "
+        "semua server memakainya bersama",
+        ". {n} attachments ({bytes} bytes) were copied into the database: without "
+        "--attachments every server shares them"}},
   };
   c.insert(entries.begin(), entries.end());
 }
