@@ -1,13 +1,12 @@
 #include "attach/attachment_service.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <thread>
 
 #include "attach/attachment_files.h"
+#include "common/encoding.h"
 #include "crypto/crypto.h"
 #include "lumbung/error.h"
 #include "review/reader_scope.h"
@@ -16,18 +15,7 @@
 namespace lumbung::server {
 namespace {
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[d[i] >> 4];
-    out += kHex[d[i] & 15];
-  }
-  return out;
-}
+std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
 
 bool is_sha(const std::string& s) {
   if (s.size() != 64) return false;
