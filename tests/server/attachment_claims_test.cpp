@@ -7,7 +7,6 @@
 // AttachmentStore, SyncClient and HTTP transport. Every loop is bounded. Built twice: on
 // SQLite and (server_attachment_claims_pg_test) on PostgreSQL.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 
 #include <chrono>
 #include <filesystem>
@@ -23,6 +22,7 @@
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/photo_laptop.h"
+#include "support/sha256_hex.h"
 
 using namespace lumbung;
 using test::ServerFixture;
@@ -34,18 +34,7 @@ namespace fs = std::filesystem;
 using Laptop = test::PhotoLaptop;
 using test::photo;
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  REQUIRE(EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr) == 1);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[d[i] >> 4];
-    out += kHex[d[i] & 15];
-  }
-  return out;
-}
+using test::sha256_hex;  // the test's own (support/sha256_hex.h)
 
 using test::files_of;  // what the server stores of a file (files or rows)
 

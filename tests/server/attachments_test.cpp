@@ -7,7 +7,6 @@
 // Laptops are the real Store, AttachmentStore, SyncClient and HTTP transport; the cut link
 // is the bench's relay (tools/bench/relay.h). Every loop is bounded.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include "support/enrolment.h"
 #include "support/photo_laptop.h"
 #include "support/temp_dir.h"
+#include "support/sha256_hex.h"
 
 using namespace lumbung;
 using bench::LinkProfile;
@@ -43,19 +43,7 @@ namespace fs = std::filesystem;
 using Laptop = test::PhotoLaptop;
 using test::photo;
 
-// The test's own SHA-256 (not the engine's), to check what comes back.
-std::string sha256_hex(const std::string& data) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  REQUIRE(EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr) == 1);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[d[i] >> 4];
-    out += kHex[d[i] & 15];
-  }
-  return out;
-}
+using test::sha256_hex;  // the test's own (support/sha256_hex.h)
 
 using test::files_of;
 

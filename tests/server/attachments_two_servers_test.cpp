@@ -4,7 +4,6 @@
 // collection on one removing it for both. The real servers, started as for production
 // (--db, one key file); every loop bounded. PostgreSQL build only.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 
 #include <filesystem>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "server/attachment_backend.h"
 #include "server/server_fixture.h"
 #include "support/photo_laptop.h"
+#include "support/sha256_hex.h"
 
 using namespace lumbung;
 using test::Device;
@@ -24,18 +24,7 @@ using test::ServerProcess;
 
 namespace {
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  REQUIRE(EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr) == 1);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[d[i] >> 4];
-    out += kHex[d[i] & 15];
-  }
-  return out;
-}
+using test::sha256_hex;  // the test's own (support/sha256_hex.h)
 
 test::HttpResult post_chunk(HttpTestClient& http, const std::string& token, const std::string& sha,
                             uint64_t offset, uint64_t size, const std::string& chunk) {

@@ -4,7 +4,6 @@
 // the same address with --db and the SQLite server's key file; two engine laptops (Store +
 // SyncClient over HTTP) and a raw HTTP device whose pull cursor spans the move.
 #include <libpq-fe.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -18,6 +17,7 @@
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/pg_cluster.h"
+#include "support/sha256_hex.h"
 
 using namespace lumbung;
 using namespace lumbung::test;
@@ -391,29 +391,12 @@ TEST_CASE(
 
 namespace {
 
-std::string hex_of(const std::string& bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-std::string sha256_of(const std::string& data) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  REQUIRE(EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr) == 1);
-  return hex_of(std::string(reinterpret_cast<const char*>(d), n));
-}
-
 HttpResult post_chunk(HttpTestClient& http, const Device& d, const std::string& sha,
                       uint64_t offset, uint64_t size, const std::string& chunk) {
   RequestOptions ro;
   ro.token = d.token;
   ro.content_type = "application/octet-stream";
-  ro.headers["X-Lumbung-Chunk-Sha256"] = sha256_of(chunk);
+  ro.headers["X-Lumbung-Chunk-Sha256"] = sha256_hex(chunk);
   return http.request("POST",
                       "/v1/attachments/" + sha + "?offset=" + std::to_string(offset) +
                           "&size=" + std::to_string(size) + "&mime=image%2Fjpeg",
@@ -445,7 +428,7 @@ TEST_CASE("migrate moves attachment files into the database - every server serve
   const std::string admin = read_text_file(dir.file("admin-token"));
   Device d = raw_device(http, admin, "dev-photo", {"74.02"});
   const std::string done = photo_bytes('a', 3000), half = photo_bytes('b', 3000);
-  const std::string done_sha = sha256_of(done), half_sha = sha256_of(half);
+  const std::string done_sha = sha256_hex(done), half_sha = sha256_hex(half);
   for (const auto& [id, sha] : {std::pair<std::string, std::string>{"rec-done", done_sha},
                                 {"rec-half", half_sha}}) {
     json rec = id == "rec-done" ? konawe_record_1() : konawe_record_2();
