@@ -58,8 +58,8 @@
 #include "lumbung/tuning.h"
 #include "metrics/metrics.h"
 #include "review/review_service.h"
-#include "store/pg_attachment_bytes.h"
 #include "store/migrate_sqlite_to_pg.h"
+#include "store/pg_attachment_bytes.h"
 #include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
 #include "sync/op_upgrade.h"
@@ -358,15 +358,14 @@ int main(int argc, char** argv) {
       }
       limits.age_offset_ms = opt.attachment_age_offset_hours * 3600 * 1000;
       limits.scan_pause_ms = opt.attachment_gc_pause_ms;
-      attachments =
-          att_dir.empty()
-              ? std::make_unique<AttachmentService>(
-                    *schema, *store, system_wall_clock(),
-                    std::make_unique<PgAttachmentBytes>(
-                        opt.db, AttachmentService::sealing_key(keys->data_key())),
-                    limits)
-              : std::make_unique<AttachmentService>(*schema, *store, system_wall_clock(),
-                                                    att_dir, keys->data_key(), limits);
+      attachments = att_dir.empty()
+                        ? std::make_unique<AttachmentService>(
+                              *schema, *store, system_wall_clock(),
+                              std::make_unique<PgAttachmentBytes>(
+                                  opt.db, AttachmentService::sealing_key(keys->data_key())),
+                              limits)
+                        : std::make_unique<AttachmentService>(*schema, *store, system_wall_clock(),
+                                                              att_dir, keys->data_key(), limits);
       attachments->start_collector(3600 * 1000);  // its first pass at once, in the background
       router.set_attachments(attachments.get());
     }

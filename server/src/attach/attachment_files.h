@@ -58,10 +58,9 @@ class AttachmentFiles : public AttachmentBytes {
   // offset and length and the stored bytes. For a move of the bytes elsewhere without
   // opening them (lumbung-admin migrate: PostgreSQL seals chunks the same way). Returns
   // the plaintext bytes visited.
-  uint64_t for_each_frame(
-      const std::string& sha,
-      const std::function<void(uint64_t offset, uint32_t plain_len, std::string_view stored)>& fn)
-      const;
+  uint64_t for_each_frame(const std::string& sha,
+                          const std::function<void(uint64_t offset, uint32_t plain_len,
+                                                   std::string_view stored)>& fn) const;
 
  private:
   class FileUpload;

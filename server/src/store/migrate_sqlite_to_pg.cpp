@@ -9,10 +9,10 @@
 #include <set>
 #include <sstream>
 
-#include "common/encoding.h"
-#include "lumbung/error.h"
 #include "attach/attachment_files.h"
 #include "audit/audit_log.h"
+#include "common/encoding.h"
+#include "lumbung/error.h"
 #include "store/pg_attachment_bytes.h"
 #include "store/pg_rows.h"
 
@@ -384,8 +384,8 @@ void copy_attachments(const std::string& dir, Conn& c, MigrationResult& res) {
         "complete) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
         {sha, e.size, e.mime, e.device, e.started_ms, std::max(e.touched_ms, e.started_ms),
          e.received, e.complete ? "true" : "false"});
-    const uint64_t copied = files.for_each_frame(
-        sha, [&](uint64_t offset, uint32_t plain, std::string_view stored) {
+    const uint64_t copied =
+        files.for_each_frame(sha, [&](uint64_t offset, uint32_t plain, std::string_view stored) {
           c.exec(
               "INSERT INTO attachment_chunks(sha256, pos, len, sealed) VALUES($1, $2, $3, "
               "decode($4, 'hex'))",
@@ -500,8 +500,7 @@ MigrationResult migrate_sqlite_to_pg(
       if (progress) progress(done);
     }
     res.devices_checked = verify_log_and_devices(db, c, &res.max_pos);
-    copy_attachments(attachments_dir.empty() ? data_dir + "/attachments" : attachments_dir, c,
-                     res);
+    copy_attachments(attachments_dir.empty() ? data_dir + "/attachments" : attachments_dir, c, res);
     start_pg_epoch(c, xid, res);
     // For the audit chain: a server has the keys to append to it, migrate may not; the first
     // server start writes the entry (audit_migration_once).

@@ -57,7 +57,8 @@ struct MigrationResult {
   std::string key_id;     // meta 'key_id': the key file the PostgreSQL servers need
   std::string new_epoch;  // the epoch recorded for PostgreSQL
   uint64_t new_epoch_start = 0;
-  // The SQLite file carries meta 'moved_to' (a server started on it refuses: sqlite_server_store.h).
+  // The SQLite file carries meta 'moved_to' (a server started on it refuses:
+  // sqlite_server_store.h).
   bool source_marked = false;
   // Attachment files copied into the database's attachment tables (complete and partial
   // uploads), and their plaintext bytes.

@@ -52,8 +52,8 @@ inline constexpr int64_t kSchemaLock = 0x4c756d6275673031;  // "Lumbug01": schem
 // Held shared by every write that applies ops, alone by a schema publication
 // (WriteTxn::pin_schema_version).
 inline constexpr int64_t kSchemaVersionLock = 0x4c756d6275673035;  // "Lumbug05"
-inline constexpr int64_t kAuditLock = 0x4c756d6275673032;   // the audit chain's head
-inline constexpr int64_t kTokensLock = 0x4c756d6275673033;  // first admin token at start
+inline constexpr int64_t kAuditLock = 0x4c756d6275673032;          // the audit chain's head
+inline constexpr int64_t kTokensLock = 0x4c756d6275673033;         // first admin token at start
 
 inline constexpr const char* kDdl = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key text COLLATE "C" PRIMARY KEY, value text NOT NULL);

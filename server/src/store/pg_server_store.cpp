@@ -526,8 +526,8 @@ std::vector<AuditCheckpoint> PgServerStore::audit_checkpoints() {
   return out;
 }
 
-RecordLogPage PgServerStore::record_log(const std::string& col, const std::string& id,
-                                        size_t limit, uint64_t before_pos) {
+RecordLogPage PgServerStore::record_log(const std::string& col, const std::string& id, size_t limit,
+                                        uint64_t before_pos) {
   Pool::Lease c(impl_->pool);
   // Newest first through oplog_record, one row more than asked: older rows exist. Rows of
   // transactions still running are not visible (committed data only, as every read).

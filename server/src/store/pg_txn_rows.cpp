@@ -252,8 +252,9 @@ void PgTxnRows::put_audit_checkpoint(const AuditCheckpoint& cp) {
 }
 
 int PgTxnRows::pin_schema_version(bool publishing) {
-  c_.exec(publishing ? "SELECT pg_advisory_xact_lock($1)" : "SELECT pg_advisory_xact_lock_shared($1)",
-          {kSchemaVersionLock});
+  c_.exec(
+      publishing ? "SELECT pg_advisory_xact_lock($1)" : "SELECT pg_advisory_xact_lock_shared($1)",
+      {kSchemaVersionLock});
   // Read after the lock is granted: READ COMMITTED takes this statement's snapshot now, so a
   // publication that held the lock until its commit is seen. Not through meta(), whose lock
   // on the key would queue every writer behind every other.

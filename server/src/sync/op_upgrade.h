@@ -115,7 +115,7 @@ class LiveSchema {
   int running_ = 0;         // requests inside a Share
   bool switching_ = false;  // a publication waits for them or moves the records
   std::vector<std::unique_ptr<SchemaHistory>> served_;  // the last is active
-  std::atomic<int64_t> last_check_ms_{0};                // catch_up_if_due
+  std::atomic<int64_t> last_check_ms_{0};               // catch_up_if_due
   std::mutex devices_mu_;
   std::map<std::string, int> devices_;  // what the meta holds (note_device_version)
   std::vector<std::pair<std::function<void(const SchemaHistory&)>,
