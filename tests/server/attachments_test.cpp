@@ -28,8 +28,8 @@
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/photo_laptop.h"
-#include "support/temp_dir.h"
 #include "support/sha256_hex.h"
+#include "support/temp_dir.h"
 
 using namespace lumbung;
 using bench::LinkProfile;

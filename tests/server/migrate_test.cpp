@@ -429,8 +429,8 @@ TEST_CASE("migrate moves attachment files into the database - every server serve
   Device d = raw_device(http, admin, "dev-photo", {"74.02"});
   const std::string done = photo_bytes('a', 3000), half = photo_bytes('b', 3000);
   const std::string done_sha = sha256_hex(done), half_sha = sha256_hex(half);
-  for (const auto& [id, sha] : {std::pair<std::string, std::string>{"rec-done", done_sha},
-                                {"rec-half", half_sha}}) {
+  for (const auto& [id, sha] :
+       {std::pair<std::string, std::string>{"rec-done", done_sha}, {"rec-half", half_sha}}) {
     json rec = id == "rec-done" ? konawe_record_1() : konawe_record_2();
     rec["foto_ktp"] = json{{"sha256", sha}, {"size", 3000}, {"mime", "image/jpeg"}};
     auto p = http.post(
@@ -447,8 +447,8 @@ TEST_CASE("migrate moves attachment files into the database - every server serve
   sqlite.reset();
 
   const std::string url = PgCluster::shared().create_database();
-  const CliResult moved =
-      run_cli(LUMBUNG_ADMIN_BIN, {"migrate", "--data", data, "--db", url, "--json"}, {}, {}, 120000);
+  const CliResult moved = run_cli(
+      LUMBUNG_ADMIN_BIN, {"migrate", "--data", data, "--db", url, "--json"}, {}, {}, 120000);
   INFO(moved.out << moved.err);
   REQUIRE(moved.exit == 0);
   const json summary = json::parse(moved.out);

@@ -65,10 +65,9 @@ class PgDatabases {
   // `to` (dropped first) becomes a copy of `from`, to which nobody is connected.
   virtual void copy_database(const std::string& from, const std::string& to) = 0;
   virtual void drop_database(const std::string& db) = 0;
-  virtual void read_oplog(
-      const std::string& db,
-      const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>&
-          fn) = 0;
+  virtual void read_oplog(const std::string& db,
+                          const std::function<void(uint64_t, const std::string&, uint64_t,
+                                                   const std::string&)>& fn) = 0;
 };
 
 // Runs the requests of an InProcessServer. The simulation's on PostgreSQL (sim/pg_hold.h)
@@ -81,9 +80,9 @@ class RequestGate {
   // Runs `request`, a push of `dev` whose last op is `seq`, and holds its transaction open
   // before COMMIT for the next `release_after` requests: nullopt while it is held, its
   // answer if it could not be held (nothing of it was new, say).
-  virtual std::optional<server::Response> hold(const std::string& dev, uint64_t seq,
-                                               int release_after,
-                                               const std::function<server::Response()>& request) = 0;
+  virtual std::optional<server::Response> hold(
+      const std::string& dev, uint64_t seq, int release_after,
+      const std::function<server::Response()>& request) = 0;
   // Lets a held transaction commit and waits for it (its answer goes nowhere).
   virtual void release() = 0;
   virtual bool holding() const = 0;

@@ -1,6 +1,7 @@
 // The deterministic fault simulation: K device stores and one server core (SQLite) or N
-// server cores on one PostgreSQL database (--postgres) in one process, driven by one seed. See docs/RELIABILITY.md for what is simulated and which
-// invariants are checked; tests/sim/sim_main.cpp is the command line.
+// server cores on one PostgreSQL database (--postgres) in one process, driven by one seed. See
+// docs/RELIABILITY.md for what is simulated and which invariants are checked;
+// tests/sim/sim_main.cpp is the command line.
 #pragma once
 
 #include <cstdint>

@@ -107,15 +107,17 @@ int main(int argc, char** argv) {
   }
   const double secs = elapsed();
   if (postgres) {
-    std::printf("PostgreSQL, %d server instances on one database per run; %llu push "
-                "transactions held open\n",
-                base.servers, static_cast<unsigned long long>(totals.held_pushes));
+    std::printf(
+        "PostgreSQL, %d server instances on one database per run; %llu push "
+        "transactions held open\n",
+        base.servers, static_cast<unsigned long long>(totals.held_pushes));
   }
   std::printf(
       "seeds %llu..%llu: %llu run, %llu failed in %.1f s (%.2f seeds/s)\n"
       "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu "
       "requests,\n"
-      "  %llu faults, %llu server restarts, %llu restores from a backup, %llu device crashes; %llu conflict and %llu duplicate "
+      "  %llu faults, %llu server restarts, %llu restores from a backup, %llu device crashes; %llu "
+      "conflict and %llu duplicate "
       "entries\n",
       static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + count - 1),
       static_cast<unsigned long long>(done), static_cast<unsigned long long>(failed), secs,

@@ -34,10 +34,9 @@ class SimPostgres final : public test::PgDatabases {
   void copy_database(const std::string& from, const std::string& to) override;
   // Every oplog row of `db` in pos order, as SqliteServerStore's file would be read:
   // fn(pos, dev, seq, op JSON text). Throws std::runtime_error on a database error.
-  void read_oplog(
-      const std::string& db,
-      const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>& fn)
-      override;
+  void read_oplog(const std::string& db,
+                  const std::function<void(uint64_t, const std::string&, uint64_t,
+                                           const std::string&)>& fn) override;
 
   SimPostgres(const SimPostgres&) = delete;
   SimPostgres& operator=(const SimPostgres&) = delete;
