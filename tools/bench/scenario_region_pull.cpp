@@ -49,8 +49,8 @@ std::unique_ptr<SyncEnv> seeded_env(const Options& options, const std::string& n
   return std::make_unique<SyncEnv>(
       options, name,
       [&](const std::string& dir, const std::string& url) {
-        *seed_s = seed_server(workload, cs, plan,
-                              *open_seed_store(dir, url, region.schema.get()), region.col);
+        *seed_s = seed_server(workload, cs, plan, *open_seed_store(dir, url, region.schema.get()),
+                              region.col);
       },
       900);
 }
@@ -124,8 +124,12 @@ Result run_desa_pull(const Options& options, const Workload& workload) {
   Region grown = busiest;
   const std::vector<std::string> villages = workload_villages(workload);
   grown.prefix = options.desa_records ? unused_desa(villages, busiest.prefix) : std::string();
-  SeedPlan big{options.server_records ? options.server_records : 1000000, busiest.prefix, "",
-               true, grown.prefix, options.desa_records};
+  SeedPlan big{options.server_records ? options.server_records : 1000000,
+               busiest.prefix,
+               "",
+               true,
+               grown.prefix,
+               options.desa_records};
   SeedPlan base = big;
   base.total = workload.size();
   std::vector<Region*> regions = {&busiest};
@@ -188,9 +192,8 @@ Result run_kabupaten_bootstrap(const Options& options, const Workload& workload)
   const CollectionSchema& cs = *region.schema->collection(region.col);
   SeedPlan plan{options.server_records ? options.server_records : 200000, "", region.prefix, true};
   region.expect = expected_region(workload, cs, plan, region.prefix);
-  std::fprintf(stderr, "kabupaten %s holds %llu of the %zu server records\n",
-               region.prefix.c_str(), static_cast<unsigned long long>(region.expect.count),
-               plan.total);
+  std::fprintf(stderr, "kabupaten %s holds %llu of the %zu server records\n", region.prefix.c_str(),
+               static_cast<unsigned long long>(region.expect.count), plan.total);
   std::vector<std::pair<ServerBackend, std::string>> backends;
   if (options.backend != "postgres") backends.emplace_back(ServerBackend::kSqlite, "sqlite");
   if (options.backend != "sqlite") backends.emplace_back(ServerBackend::kPostgres, "postgres");
@@ -209,8 +212,8 @@ Result run_kabupaten_bootstrap(const Options& options, const Workload& workload)
   for (int round = 0; round < 2; ++round) {
     for (size_t i = 0; i < envs.size(); ++i) {
       set_server_backend(backends[i].first);
-      Json p = first_pull(options, *envs[i], region, true, "laptop-" + std::to_string(++laptop),
-                          check);
+      Json p =
+          first_pull(options, *envs[i], region, true, "laptop-" + std::to_string(++laptop), check);
       p["backend"] = backends[i].second;
       p["round"] = round + 1;
       pulls.push_back(std::move(p));

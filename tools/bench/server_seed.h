@@ -22,8 +22,7 @@ class Workload;
 // The server store in `dir`: SQLite in <dir>/data, or on PostgreSQL the database `url` (key
 // file <dir>/server.key), as ServerProc gives them to the server. `seal_with`: seal personal
 // data under that schema (as the server does at start); null reads without sealing.
-std::unique_ptr<server::ServerStore> open_seed_store(const std::string& dir,
-                                                     const std::string& url,
+std::unique_ptr<server::ServerStore> open_seed_store(const std::string& dir, const std::string& url,
                                                      const Schema* seal_with);
 
 // What the seeded records are: line i % n of the workload, copy c = i / n, id
@@ -76,7 +75,6 @@ std::string unused_desa(const std::vector<std::string>& villages, const std::str
 
 // The region code of `len` digits holding the most workload records (ties: lowest code),
 // and its count.
-std::pair<std::string, size_t> busiest_region(const std::vector<std::string>& villages,
-                                              size_t len);
+std::pair<std::string, size_t> busiest_region(const std::vector<std::string>& villages, size_t len);
 
 }  // namespace lumbung::bench

@@ -50,8 +50,7 @@ class SyncEnv {
   // (SQLite: <dir>/data) or the fresh database `db_url` (PostgreSQL), then the server is
   // started and given `ready_s` to listen (a big database takes a while). One server.
   using Prepare = std::function<void(const std::string& dir, const std::string& db_url)>;
-  SyncEnv(const Options& options, const std::string& name, const Prepare& prepare,
-          double ready_s);
+  SyncEnv(const Options& options, const std::string& name, const Prepare& prepare, double ready_s);
   ~SyncEnv();
 
   // Server 0 and its relay: admin and verification calls go to server 0 (the database is

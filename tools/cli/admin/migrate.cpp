@@ -34,8 +34,9 @@ int migrate(Admin& a, Args& args) {
   if (::stat((dir + "/lumbung-server.db").c_str(), &st) != 0) {
     throw Error(ErrorCode::kInvalidArgument, tr("admin.migrate_no_db", {{"dir", printable(dir)}}));
   }
-  const MigrationResult r =
-      server::migrate_sqlite_to_pg(dir, *db, [&a](const MigrationResult::Table& t) {
+  const MigrationResult r = server::migrate_sqlite_to_pg(
+      dir, *db,
+      [&a](const MigrationResult::Table& t) {
         if (!a.json) {
           *a.out << tr("admin.migrate_table",
                        {{"table", t.name}, {"n", group_number(static_cast<int64_t>(t.rows))}})
@@ -95,12 +96,12 @@ int migrate(Admin& a, Args& args) {
          << tr("admin.migrate_next",
                {{"key_file", printable(key_file)},
                 {"key_id", r.key_id.empty() ? "-" : r.key_id},
-                {"attachments", r.attachments > 0
-                                    ? tr("admin.migrate_attachments",
-                                         {{"n", group_number(static_cast<int64_t>(r.attachments))},
-                                          {"bytes", group_number(static_cast<int64_t>(
-                                                        r.attachment_bytes))}})
-                                    : std::string()},
+                {"attachments",
+                 r.attachments > 0
+                     ? tr("admin.migrate_attachments",
+                          {{"n", group_number(static_cast<int64_t>(r.attachments))},
+                           {"bytes", group_number(static_cast<int64_t>(r.attachment_bytes))}})
+                     : std::string()},
                 {"dir", printable(dir)}})
          << "\n";
   return kExitOk;
