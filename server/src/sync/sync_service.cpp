@@ -213,6 +213,9 @@ PushResult SyncService::push(const Principal& device, Json body) {
         keys.emplace_back(op.collection, it->get<std::string>());
       }
     }
+    // The schema version first: a publication holds its lock while it moves (and so
+    // row-locks) records; pinned after our row locks, the two could wait for each other.
+    if (!ids.empty()) writer_.check_schema(*txn);
     txn->lock_records(ids, keys);
   }
   // Versions of this device re-stamped in this request (the far-future hlc it wrote -> the
