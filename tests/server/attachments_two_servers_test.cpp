@@ -12,6 +12,7 @@
 
 #include "server/attachment_backend.h"
 #include "server/server_fixture.h"
+#include "support/attachment_upload.h"
 #include "support/photo_laptop.h"
 #include "support/sha256_hex.h"
 
@@ -26,17 +27,7 @@ namespace {
 
 using test::sha256_hex;  // the test's own (support/sha256_hex.h)
 
-test::HttpResult post_chunk(HttpTestClient& http, const std::string& token, const std::string& sha,
-                            uint64_t offset, uint64_t size, const std::string& chunk) {
-  test::RequestOptions ro;
-  ro.token = token;
-  ro.content_type = "application/octet-stream";
-  ro.headers["X-Lumbung-Chunk-Sha256"] = sha256_hex(chunk);
-  return http.request("POST",
-                      "/v1/attachments/" + sha + "?offset=" + std::to_string(offset) +
-                          "&size=" + std::to_string(size) + "&mime=image%2Fjpeg",
-                      chunk, ro);
-}
+using test::post_attachment_chunk;
 
 test::HttpResult run_gc(HttpTestClient& http, const std::string& admin) {
   test::RequestOptions ro;
@@ -72,13 +63,14 @@ TEST_CASE("two servers on one database share an upload chunk by chunk and its co
   for (int i = 0; i < 40 && held < bytes.size(); ++i) {
     HttpTestClient& to = *servers[i % 2];
     const std::string chunk = bytes.substr(held, kChunk);
-    auto r = post_chunk(to, dev.token, sha, held, bytes.size(), chunk);
+    auto r = post_attachment_chunk(to, dev.token, sha, held, bytes.size(), chunk);
     REQUIRE(r.status == 200);
     const uint64_t now = r.json()["received"].get<uint64_t>();
     CHECK(now == held + chunk.size());
     ++sent;
     if (i % 3 == 2 && now < bytes.size()) {
-      auto again = post_chunk(*servers[(i + 1) % 2], dev.token, sha, held, bytes.size(), chunk);
+      auto again =
+          post_attachment_chunk(*servers[(i + 1) % 2], dev.token, sha, held, bytes.size(), chunk);
       REQUIRE(again.status == 200);
       CHECK(again.json()["received"].get<uint64_t>() == now);  // not kept twice
     }
@@ -102,8 +94,10 @@ TEST_CASE("two servers on one database share an upload chunk by chunk and its co
   for (int round = 0; round < 10 && at < other.size(); ++round) {
     const std::string chunk = other.substr(at, 10 * 1000);
     test::HttpResult ra, rb;
-    std::thread ta([&] { ra = post_chunk(a, dev.token, other_sha, at, other.size(), chunk); });
-    std::thread tb([&] { rb = post_chunk(b, dev.token, other_sha, at, other.size(), chunk); });
+    std::thread ta(
+        [&] { ra = post_attachment_chunk(a, dev.token, other_sha, at, other.size(), chunk); });
+    std::thread tb(
+        [&] { rb = post_attachment_chunk(b, dev.token, other_sha, at, other.size(), chunk); });
     ta.join();
     tb.join();
     REQUIRE(ra.status == 200);

@@ -15,6 +15,7 @@
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 #include "server/server_fixture.h"
+#include "support/attachment_upload.h"
 #include "support/enrolment.h"
 #include "support/pg_cluster.h"
 #include "support/sha256_hex.h"
@@ -391,18 +392,6 @@ TEST_CASE(
 
 namespace {
 
-HttpResult post_chunk(HttpTestClient& http, const Device& d, const std::string& sha,
-                      uint64_t offset, uint64_t size, const std::string& chunk) {
-  RequestOptions ro;
-  ro.token = d.token;
-  ro.content_type = "application/octet-stream";
-  ro.headers["X-Lumbung-Chunk-Sha256"] = sha256_hex(chunk);
-  return http.request("POST",
-                      "/v1/attachments/" + sha + "?offset=" + std::to_string(offset) +
-                          "&size=" + std::to_string(size) + "&mime=image%2Fjpeg",
-                      chunk, ro);
-}
-
 std::string photo_bytes(char seed, size_t n) {
   std::string s(n, '\0');
   uint32_t x = 2463534242u + static_cast<uint32_t>(seed);
@@ -440,9 +429,12 @@ TEST_CASE("migrate moves attachment files into the database - every server serve
     REQUIRE_MESSAGE(p.status == 200, p.body);
     REQUIRE_MESSAGE(p.json()["refused"].empty(), p.body);
   }
-  REQUIRE(post_chunk(http, d, done_sha, 0, 3000, done.substr(0, 2000)).status == 200);
-  REQUIRE(post_chunk(http, d, done_sha, 2000, 3000, done.substr(2000)).json()["complete"] == true);
-  REQUIRE(post_chunk(http, d, half_sha, 0, 3000, half.substr(0, 2000)).status == 200);
+  REQUIRE(post_attachment_chunk(http, d.token, done_sha, 0, 3000, done.substr(0, 2000)).status ==
+          200);
+  REQUIRE(post_attachment_chunk(http, d.token, done_sha, 2000, 3000, done.substr(2000))
+              .json()["complete"] == true);
+  REQUIRE(post_attachment_chunk(http, d.token, half_sha, 0, 3000, half.substr(0, 2000)).status ==
+          200);
   REQUIRE(sqlite->stop() == 0);
   sqlite.reset();
 
@@ -472,7 +464,7 @@ TEST_CASE("migrate moves attachment files into the database - every server serve
   REQUIRE(status.status == 200);
   CHECK(status.json()["received"] == 2000);
   CHECK(status.json()["complete"] == false);
-  auto last = post_chunk(h2, d, half_sha, 2000, 3000, half.substr(2000));
+  auto last = post_attachment_chunk(h2, d.token, half_sha, 2000, 3000, half.substr(2000));
   REQUIRE(last.status == 200);
   CHECK(last.json()["complete"] == true);
   got = h1.get("/v1/attachments/" + half_sha + "/content?collection=enrolment&record=rec-half",
