@@ -32,7 +32,7 @@ window.LUMBUNG_T = {
     survivor: 'Data yang dipertahankan', merge: 'Gabungkan', merge_preview:
       'Data yang lain dihapus; isian kosong pada data yang dipertahankan diisi darinya.',
     record_a: 'Data A', record_b: 'Data B', keep_this: 'Pertahankan ini', merge_done: 'Digabung',
-    outside: 'di luar wilayah Anda', reason: 'Alasan', data: 'Data', apply: 'Terapkan ulang',
+    outside: 'di luar wilayah Anda', code_held_for_review: 'Draf petugas untuk ditinjau', reason: 'Alasan', data: 'Data', apply: 'Terapkan ulang',
     dismiss: 'Abaikan', note: 'Catatan', apply_done: 'Diterapkan', dismiss_done: 'Diabaikan',
     found: 'Ditemukan', last_seen: 'Terakhir terlihat', last_sync: 'Sinkron terakhir',
     acked: 'Urutan diterima', revoke: 'Cabut', revoked: 'dicabut', stuck: 'tidak sinkron > 3 hari',
@@ -90,7 +90,7 @@ window.LUMBUNG_T = {
     resolve_done: 'Conflict resolved', survivor: 'Record to keep', merge: 'Merge',
     merge_preview: 'The other record is deleted; empty fields of the kept one are filled from it.',
     record_a: 'Record A', record_b: 'Record B', keep_this: 'Keep this one', merge_done: 'Merged',
-    outside: 'outside your regions', reason: 'Reason', data: 'Data', apply: 'Re-apply',
+    outside: 'outside your regions', code_held_for_review: 'Officer\'s draft for review', reason: 'Reason', data: 'Data', apply: 'Re-apply',
     dismiss: 'Dismiss', note: 'Note', apply_done: 'Applied', dismiss_done: 'Dismissed',
     found: 'Found', last_seen: 'Last seen', last_sync: 'Last sync', acked: 'Acked seq',
     revoke: 'Revoke', revoked: 'revoked', stuck: 'no sync for > 3 days', regions_of: 'Your regions',

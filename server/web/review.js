@@ -144,9 +144,11 @@ L.pages.refused = async (view) => {
         route();
       }) }, t('dismiss'));
     card.append(
-      el('h2', {}, x.code + (x.field ? ' — ' + fieldLabel(x.field) : '')),
+      // A known code by its label (a draft kept for review), any other as it is.
+      el('h2', {}, (t('code_' + x.code) === 'code_' + x.code ? x.code : t('code_' + x.code)) +
+        (x.field ? ' — ' + fieldLabel(x.field) : '')),
       el('p', {}, t('reason') + ': ' + x.message),
-      el('p', { class: 'muted' }, t('device') + ': ' + x.device_id + ' #' + x.seq + ' · ' + t('found') + ': ' +
+      el('p', { class: 'muted' }, t('device') + ': ' + x.device_id + (x.seq ? ' #' + x.seq : '') + ' · ' + t('found') + ': ' +
         fmtTime(x.found_ms) + ' · ' + dotted(x.scope) + ' ' + regionName(x.scope)),
       rows.length ? el('div', { class: 'scroll' }, el('table', {}, el('tbody', {}, rows))) : el('p', { class: 'muted' }, t('none')),
       el('div', { class: 'row' }, apply),

@@ -88,6 +88,7 @@ const std::vector<Endpoint> kEndpoints = {
     {"POST", "/v1/admin/codes/0000000000000000/revoke", kAdminOnly},
     // The old device token keeps working after a rotation until the new one is used.
     {"POST", "/v1/devices/token/rotate", kDeviceOnly},
+    {"POST", "/v1/drafts", kDeviceOnly},
     {"GET", "/v1/admin/audit", kAdminOnly},
     {"GET", "/v1/admin/audit/verify", kAdminOnly},
     {"POST", "/v1/admin/audit/verify", kAdminOnly},

@@ -34,6 +34,18 @@ Response Router::schema(const Request&, const Params&, Json&, const Principal*) 
   return r;
 }
 
+Response Router::drafts(const Request&, const Params&, Json& body, const Principal* who) {
+  Json out = review_.refused().hold_drafts(*who, body);
+  size_t held = 0, withdrawn = 0;
+  for (const Json& d : out["drafts"]) {
+    held += d.value("status", "") == "open";
+    withdrawn += d.value("status", "") == "withdrawn";
+  }
+  audit_record(who, "drafts", "",
+               Json{{"items", out["drafts"].size()}, {"open", held}, {"withdrawn", withdrawn}});
+  return json_response(out);
+}
+
 Response Router::push(const Request&, const Params&, Json& body, const Principal* who) {
   // The newest schema version the device writes under, for the laptops on older versions:
   // what its report says it works under (a laptop that moved sends its older unsent ops

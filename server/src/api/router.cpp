@@ -64,6 +64,7 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       {"GET", "/v1/pull", Access::kDevice, false, &Router::pull},
       {"POST", "/v1/devices/register", Access::kPublic, true, &Router::register_device},
       {"POST", "/v1/devices/token/rotate", Access::kDevice, false, &Router::rotate_token},
+      {"POST", "/v1/drafts", Access::kDevice, true, &Router::drafts},
       {"GET", "/v1/conflicts", Access::kReviewer, false, &Router::conflicts},
       {"POST", "/v1/conflicts/{id}/resolve", Access::kReviewer, true, &Router::resolve},
       {"POST", "/v1/conflicts/{id}/correct", Access::kReviewer, true, &Router::correct},
@@ -116,7 +117,8 @@ size_t Router::body_limit(const Route& r) {
   }
   if (!r.json_body) return kMaxPublicBodyBytes;  // read and ignored
   if (r.access == Access::kPublic) return kMaxPublicBodyBytes;
-  if (r.access == Access::kDevice) return kMaxBodyBytes;  // push
+  if (r.handler == &Router::drafts) return kMaxStaffBodyBytes;  // 100 forms, a few KB each
+  if (r.access == Access::kDevice) return kMaxBodyBytes;        // push
   return kMaxStaffBodyBytes;
 }
 

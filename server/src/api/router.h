@@ -114,6 +114,7 @@ class Router {
   Response push(const Request&, const Params&, Json&, const Principal*);
   Response pull(const Request&, const Params&, Json&, const Principal*);
   Response register_device(const Request&, const Params&, Json&, const Principal*);
+  Response drafts(const Request&, const Params&, Json&, const Principal*);
   Response conflicts(const Request&, const Params&, Json&, const Principal*);
   Response resolve(const Request&, const Params&, Json&, const Principal*);
   Response correct(const Request&, const Params&, Json&, const Principal*);

@@ -69,6 +69,7 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
   const int64_t now = sync_.now_ms();
   auto txn = store_.begin_write();
   RefusedRow row = open_row_or_throw(*txn, id, who);
+  check_held_draft_applicable(*txn, row);
   const Op original = decode_op(Json::parse(row.op_text), "");
   const CollectionSchema* cs = sync_.schema().collection(original.collection);
   if (!cs) {

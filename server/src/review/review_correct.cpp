@@ -299,6 +299,7 @@ Json RefusedQueue::correct(const std::string& id, const Json& body, const Princi
     throw Error(ErrorCode::kNotFound, "no refused op with this id");
   RefusedRow row = std::move(*found);
   check_replaces(row.status != "open", row.resolution, corr);
+  if (row.status == "dismissed") check_held_draft_applicable(*txn, row);
   const Op original = decode_op(Json::parse(row.op_text), "");
   const CollectionSchema* cs = sync_.schema().collection(original.collection);
   if (!cs) {

@@ -123,6 +123,14 @@ int list(Admin& a, Args& args) {
               {"id", tr("admin.col.when"), tr("conflicts.record"), tr("admin.col.reason"),
                tr("admin.col.target"), tr("admin.col.change"), tr("admin.col.status")},
               rows, 40);
+  // A draft kept for review carries the officer's note and what the KTP contradicts: too
+  // long for the table, and what the reviewer decides on.
+  for (const auto& e : entries) {
+    if (e.value("code", "") != "held_for_review") continue;
+    *a.out << tr("admin.held_message", {{"id", printable(e.value("id", ""))},
+                                        {"message", printable(e.value("message", ""))}})
+           << "\n";
+  }
   print_more(a, p, po.all_pages);
   if (status == "open" || status == "all") *a.out << tr("admin.refused_hint") << "\n";
   return kExitOk;

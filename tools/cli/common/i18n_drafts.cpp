@@ -105,7 +105,6 @@ void add_draft_entries(Catalogue& c) {
         "Kept for review (the NIK disagrees with the KTP)."}},
       {"drafts.none", {"Tidak ada draf.", "No drafts."}},
       {"drafts.count", {"{n} draf.", "{n} drafts."}},
-      {"drafts.state_review", {"untuk ditinjau", "for review"}},
       {"drafts.state_missing", {"belum diisi: {fields}", "missing: {fields}"}},
       {"drafts.state_ready", {"lengkap, belum disimpan", "complete, not saved yet"}},
       {"drafts.col_id", {"DRAF", "DRAFT"}},
@@ -118,6 +117,36 @@ void add_draft_entries(Catalogue& c) {
         "Delete draft {id} ({name})? Its content is lost."}},
       {"drafts.kept", {"Draf {id} tidak dihapus.", "Draft {id} not deleted."}},
       {"drafts.deleted", {"Draf {id} ({name}) dihapus.", "Draft {id} ({name}) deleted."}},
+      // Drafts for review at the central office (lumbung/draft_review.h).
+      {"drafts.office_sent",
+       {"Draf {id} ({name}) dikirim ke kantor pusat untuk ditinjau.",
+        "Draft {id} ({name}) sent to the central office for review."}},
+      {"drafts.office_applied",
+       {"Draf {id} ({name}) diterima kantor pusat: kini rekaman {record}{outside}.",
+        "Draft {id} ({name}) accepted by the central office: now record {record}{outside}."}},
+      {"drafts.office_outside",
+       {" (di luar wilayah laptop ini)", " (outside this laptop's regions)"}},
+      {"drafts.office_dismissed",
+       {"Draf {id} ({name}) ditolak kantor pusat: {note}. Perbaiki dengan lumbung drafts "
+        "resume {id}, atau hapus dengan lumbung drafts delete {id}.",
+        "Draft {id} ({name}) dismissed by the central office: {note}. Fix it with lumbung "
+        "drafts resume {id}, or delete it with lumbung drafts delete {id}."}},
+      {"drafts.office_not_taken",
+       {"Draf {id} ({name}) tidak diterima server: {detail}",
+        "Draft {id} ({name}) was not taken by the server: {detail}"}},
+      {"drafts.office_failed",
+       {"Draf untuk ditinjau belum terkirim ({detail}); dicoba lagi pada sinkronisasi "
+        "berikutnya.",
+        "Drafts for review not sent yet ({detail}); tried again at the next sync."}},
+      {"drafts.no_note", {"tanpa catatan", "no note"}},
+      {"drafts.state_to_send",
+       {"untuk ditinjau, dikirim saat sinkronisasi", "for review, sent at the next sync"}},
+      {"drafts.state_at_office",
+       {"di kantor pusat, menunggu tinjauan", "at the central office, awaiting review"}},
+      {"drafts.state_dismissed",
+       {"ditolak kantor pusat: {note}", "dismissed by the central office: {note}"}},
+      {"drafts.state_not_taken",
+       {"tidak diterima server: {note}", "not taken by the server: {note}"}},
   };
   c.insert(entries.begin(), entries.end());
 }

@@ -24,11 +24,32 @@ std::string join(const std::vector<std::string>& items) {
   return s;
 }
 
+// Where a draft for review stands with the central office ("" for other drafts).
+std::string office_state(const Draft& d) {
+  if (!d.review) return "";
+  if (d.office_status == "open") return tr("drafts.state_at_office");
+  if (d.office_status == "dismissed") {
+    return tr("drafts.state_dismissed", {{"note", printable(d.office_note)}});
+  }
+  if (d.office_status == "refused") {
+    return tr("drafts.state_not_taken", {{"note", printable(d.office_note)}});
+  }
+  return tr("drafts.state_to_send");
+}
+
 Json draft_json(const CollectionSchema& cs, const Draft& d) {
+  Json office = Json();
+  if (d.review || !d.office_status.empty()) {
+    office = Json{{"status", d.office_status.empty() ? "to_send" : d.office_status},
+                  {"id", d.office_id},
+                  {"note", d.office_note}};
+  }
   return Json{{"id", d.id},
               {"fields", d.fields},
               {"note", d.note},
               {"review", d.review},
+              {"record_id", d.record_id},
+              {"office", office},
               {"missing", missing_labels(cs, d.fields)},
               {"created", local_time(d.created_ms)},
               {"updated", local_time(d.updated_ms)}};
@@ -48,7 +69,7 @@ void print_draft(Context& ctx, const CollectionSchema& cs, const Draft& d) {
   print_record(*ctx.out, cs, r);
   const auto missing = missing_labels(cs, d.fields);
   if (!missing.empty()) *ctx.out << tr("drafts.missing", {{"fields", join(missing)}}) << "\n";
-  if (d.review) *ctx.out << tr("drafts.for_review") << "\n";
+  if (d.review) *ctx.out << tr("drafts.for_review") << "\n  " << office_state(d) << "\n";
   if (!d.note.empty()) *ctx.out << tr("form.note_is", {{"note", printable(d.note)}}) << "\n";
 }
 
@@ -68,7 +89,7 @@ int list(Context& ctx, Laptop& lap) {
   std::vector<std::vector<std::string>> rows;
   for (const Draft& d : all) {
     const auto missing = missing_labels(cs, d.fields);
-    std::string state = d.review ? tr("drafts.state_review") : "";
+    std::string state = office_state(d);
     if (!missing.empty()) {
       state +=
           (state.empty() ? "" : "; ") + tr("drafts.state_missing", {{"fields", join(missing)}});

@@ -15,6 +15,7 @@
 #include "common/output.h"
 #include "common/progress.h"
 #include "common/trust.h"
+#include "draft_review.h"
 #include "drafts.h"
 #include "laptop.h"
 #include "lumbung/error.h"
@@ -261,6 +262,8 @@ int cmd_sync(Context& ctx, Args& args) {
     const SyncReport r = client.sync(o);
     bar.finish();
     learn_schema(ctx, lap, client, r);
+    // Drafts kept for review go to the office (and its decisions come back) after the sync.
+    const Json drafts = exchange_review_drafts(ctx, lap, url, topt);
     const uint64_t opened = lap.store().stats().open_conflicts -
                             std::min(lap.store().stats().open_conflicts, conflicts_before);
     if (ctx.json) {
@@ -277,6 +280,7 @@ int cmd_sync(Context& ctx, Args& args) {
                       {"requests", r.requests},
                       {"retries", r.retries},
                       {"seconds", r.seconds},
+                      {"drafts", drafts},
                       {"attachments", attachments_json(r.attachments, attachments.get())}});
     } else {
       char secs[32];

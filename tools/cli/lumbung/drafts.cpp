@@ -26,7 +26,12 @@ Json to_json(const Draft& d) {
               {"record_id", d.record_id},
               {"review", d.review},
               {"created_ms", d.created_ms},
-              {"updated_ms", d.updated_ms}};
+              {"updated_ms", d.updated_ms},
+              {"office_id", d.office_id},
+              {"office_status", d.office_status},
+              {"office_note", d.office_note},
+              {"sent_hash", d.sent_hash},
+              {"sends", d.sends}};
 }
 
 Draft from_json(const Json& j) {
@@ -39,6 +44,11 @@ Draft from_json(const Json& j) {
   d.review = j.value("review", false);
   d.created_ms = j.value("created_ms", int64_t{0});
   d.updated_ms = j.value("updated_ms", int64_t{0});
+  d.office_id = j.value("office_id", std::string());
+  d.office_status = j.value("office_status", std::string());
+  d.office_note = j.value("office_note", std::string());
+  d.sent_hash = j.value("sent_hash", std::string());
+  d.sends = j.value("sends", 0);
   return d;
 }
 
@@ -160,19 +170,67 @@ std::string Drafts::save(Draft& d) {
   return d.id;
 }
 
-bool Drafts::remove(const std::string& id) {
+bool Drafts::remove(const std::string& id, bool decided) {
   ListLock lock(lock_dir_);
   Json doc = load();
   Json& list = doc["drafts"];
   const size_t before = list.size();
   Json kept = Json::array();
   for (const Json& j : list) {
-    if (j.value("id", std::string()) != id) kept.push_back(j);
+    if (j.value("id", std::string()) != id) {
+      kept.push_back(j);
+      continue;
+    }
+    const Draft d = from_json(j);
+    if (!decided && d.office_status == "open") {
+      doc["withdraw"].push_back(Json{{"draft", d.id}, {"rev", d.sends}});
+    }
   }
   if (kept.size() == before) return false;
   list = kept;
   store(doc);
   return true;
+}
+
+bool Drafts::update(const std::string& id, const std::function<void(Draft&)>& change) {
+  ListLock lock(lock_dir_);
+  Json doc = load();
+  for (Json& j : doc["drafts"]) {
+    if (j.value("id", std::string()) != id) continue;
+    Json retired = j.value("retired", Json());
+    Draft d = from_json(j);
+    change(d);
+    j = to_json(d);
+    if (!retired.is_null()) j["retired"] = std::move(retired);
+    store(doc);
+    return true;
+  }
+  return false;
+}
+
+std::vector<Withdrawal> Drafts::withdrawals() const {
+  std::vector<Withdrawal> out;
+  const Json doc = load();
+  if (!doc.contains("withdraw") || !doc["withdraw"].is_array()) return out;
+  for (const Json& w : doc["withdraw"]) {
+    if (w.is_object()) out.push_back({w.value("draft", std::string()), w.value("rev", 0)});
+  }
+  return out;
+}
+
+void Drafts::withdrawn(const Withdrawal& w) {
+  ListLock lock(lock_dir_);
+  Json doc = load();
+  if (!doc.contains("withdraw") || !doc["withdraw"].is_array()) return;
+  Json kept = Json::array();
+  for (const Json& x : doc["withdraw"]) {
+    if (!(x.is_object() && x.value("draft", std::string()) == w.draft &&
+          x.value("rev", 0) == w.rev)) {
+      kept.push_back(x);
+    }
+  }
+  doc["withdraw"] = std::move(kept);
+  store(doc);
 }
 
 std::vector<std::string> missing_labels(const CollectionSchema& cs, const Json& fields) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,6 +31,20 @@ struct Draft {
   bool review = false;  // kept for review (a cross-field check the KTP itself fails)
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+  // A draft for review goes to the central office at each sync (draft_review.h) until the
+  // office decides. What the office holds of it:
+  std::string office_id;      // its entry, "<device>:D<n>.<rev>"; "" = never sent
+  std::string office_status;  // "" (not sent), open, dismissed, refused (not taken)
+  std::string office_note;    // the reviewer's note on a dismissal, or why it was not taken
+  std::string sent_hash;      // of the fields and note as sent: changed = send again
+  int sends = 0;              // revisions sent (the entry id's <rev>)
+};
+
+// An office entry to take back at the next sync: its draft was completed or deleted while
+// the office still held it open.
+struct Withdrawal {
+  std::string draft;
+  int rev = 0;
 };
 
 class Drafts {
@@ -51,8 +66,15 @@ class Drafts {
   // Stores `d` (a new id when d.id is empty; updated_ms set now). Returns the id. Throws
   // Error(kInvalidArgument) when kMaxDrafts are already kept (nothing changed).
   std::string save(Draft& d);
-  // Removes draft `id`; false if there was none.
-  bool remove(const std::string& id);
+  // Removes draft `id`; false if there was none. A draft the office holds open is noted
+  // for withdrawal (withdrawals()) unless `decided` (the office applied it).
+  bool remove(const std::string& id, bool decided = false);
+  // Changes draft `id` in place under the lock (a form saving it at the same moment loses
+  // nothing); false if there is no such draft.
+  bool update(const std::string& id, const std::function<void(Draft&)>& change);
+  // Entries to take back at the next sync, and forgetting one once the office answered.
+  std::vector<Withdrawal> withdrawals() const;
+  void withdrawn(const Withdrawal& w);
 
   // Notes the schema version the drafts are typed under (the list's "sv"; a list without
   // one is in the store's version). `lumbung sync` calls it before the laptop moves to a
