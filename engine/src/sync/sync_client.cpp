@@ -89,12 +89,21 @@ class SyncClient::Run {
     const size_t budget = sizer_.text_budget(kPush);
     // Read about as many ops as the budget holds (learned op size), then trim to it.
     const size_t guess = budget / std::max<size_t>(avg_op_text_.load(), 64) * 5 / 4 + 1;
-    out.changes = store.pending_wire(std::min(o_.push_batch, guess), after_seq);
+    const size_t asked = std::min(o_.push_batch, guess);
+    out.changes = store.pending_wire(asked, after_seq);
     if (out.changes.empty()) return out;
-    size_t text = 0, keep = 0;
-    for (; keep < out.changes.size(); ++keep) {
-      text += out.changes[keep].json.size() + 1;
-      if (keep > 0 && text > budget) break;
+    size_t text = 0, keep = 0, all_text = 0;
+    for (const WireChange& c : out.changes) all_text += c.json.size() + 1;
+    // The last ops of the log within a quarter over the budget go along: a tail batch of a
+    // few ops would cost a request (headers both ways, a round trip) and a compression
+    // stream of its own for little.
+    if (out.changes.size() < asked && all_text <= budget + budget / 4) {
+      keep = out.changes.size();
+    } else {
+      for (; keep < out.changes.size(); ++keep) {
+        text += out.changes[keep].json.size() + 1;
+        if (keep > 0 && text > budget) break;
+      }
     }
     out.changes.resize(keep);
     std::string body = "{\"device\":" + Json(store.device_id()).dump() + ",\"ops\":[";
@@ -202,8 +211,19 @@ class SyncClient::Run {
       progress_.ops_pushed += done;
       emit();
       batch = next.get();
-      if (!batch.changes.empty() && batch.changes.front().seq != last + 1) {
-        batch = prepare_batch(0, report);  // the log moved under us (a rewind): start over
+      if (batch.changes.empty() || batch.changes.front().seq != last + 1) {
+        // Read after a batch that a cut then shrank (it planned to end later than it did:
+        // empty when it planned to take the log's last op, and the push would end with ops
+        // unsent), or the log moved under us (a rewind): read again from what is unsent.
+        batch = prepare_batch(0, report);
+      } else if (!batch.changes.empty() && sizer_.slow_link() &&
+                 batch.gzip_body.size() < sizer_.target() / 2 &&
+                 batch.changes.size() < o_.push_batch) {
+        // Read while this batch was on its way, at the size before it arrived: the sizer has
+        // grown since (x2 on a clean link). On a slow link a request costs far more than
+        // reading the batch again, so it goes at the new size (fewer requests and headers,
+        // and a larger batch compresses better: 2G push, BENCHMARKS.md).
+        batch = prepare_batch(last, report);
       }
     }
   }
