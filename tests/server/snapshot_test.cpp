@@ -259,3 +259,60 @@ TEST_CASE("a snapshot tells its device which records it wrote have left its regi
     for (const auto& op : office_page["ops"]) CHECK_FALSE(op.contains("gone"));
   }
 }
+
+// snapshot=auto: the server chooses for a first pull - a snapshot where the log holds more
+// than twice as many positions as the device's regions hold records (a small region on a
+// larger server; records edited several times), a replay where the log is little more than
+// the records' creations (SyncService::snapshot_pays).
+TEST_CASE("snapshot=auto replays a log of creations and snapshots a longer one") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"7402"});
+  const uint64_t h = hlc_now();
+  json ops = json::array();
+  for (int i = 0; i < 10; ++i) {
+    json r = konawe_record_1();
+    r["full_name"] = "Auto " + std::to_string(i);
+    ops.push_back(make_op(i + 1, "auto-" + std::to_string(i), h + i, r));
+  }
+  REQUIRE(f.push(a, ops).status == 200);
+  // Counts every first-pull op by form: "rec" (snapshot) or a logged op (replay).
+  auto first_pull = [&](const Device& d, const std::string& param) {
+    std::pair<int, int> recs_and_ops{0, 0};
+    std::string cursor;
+    for (int page = 0; page < 20; ++page) {
+      auto r = f.http().get("/v1/pull?" + param + "&limit=4&cursor=" + cursor, d.token);
+      REQUIRE_MESSAGE(r.status == 200, r.body);
+      const json j = r.json();
+      for (const auto& op : j["ops"])
+        (op.contains("rec") ? recs_and_ops.first : recs_and_ops.second)++;
+      cursor = j["next"];
+      if (!j["more"].get<bool>()) break;
+    }
+    return recs_and_ops;
+  };
+  // 10 records, 10 log positions: a replay.
+  Device b = f.device("dev-b", {"7402"});
+  CHECK(first_pull(b, "snapshot=auto") == std::pair<int, int>{0, 10});
+  // Each record edited twice more: 30 positions for 10 records: a snapshot, one per record.
+  json edits = json::array();
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      const uint64_t seen = round == 0 ? h + i : h + 100 + i;
+      edits.push_back(make_op(11 + round * 10 + i, "auto-" + std::to_string(i),
+                              h + 100 * (round + 1) + i,
+                              json{{"phone", "0812990000" + std::to_string(round * 10 + i)}},
+                              json{{"phone", json::array({seen, "dev-a"})}}));
+    }
+  }
+  REQUIRE(f.push(a, edits).status == 200);
+  Device c = f.device("dev-c", {"7402"});
+  CHECK(first_pull(c, "snapshot=auto") == std::pair<int, int>{10, 0});
+  // A device of another region whose records are few against the log: a snapshot (of its
+  // one record) rather than a replay of everyone's log.
+  Device far = f.device("dev-far", {"7414"});
+  REQUIRE(f.push(far, json::array({make_op(1, "far-1", h, buton_tengah_record())})).status == 200);
+  Device far2 = f.device("dev-far2", {"7414"});
+  CHECK(first_pull(far2, "snapshot=auto") == std::pair<int, int>{1, 0});
+  // "auto" with a cursor, and any other value, are the log as before.
+  CHECK(first_pull(b, "snapshot=yes") == std::pair<int, int>{0, 30});
+}

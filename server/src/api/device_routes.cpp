@@ -120,10 +120,13 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
                                static_cast<int>(std::min<size_t>(sv, sync_.schema().version())));
   }
   Response r;
-  const std::string snapshot = query_param(req, "snapshot");  // "1", or "2": compact "rec"
-  r.body = sync_.pull(*who, query_param(req, "cursor"), size_param(req, "limit"),
-                      size_param(req, "max_bytes"), snapshot == "1" || snapshot == "2",
-                      query_param(req, "refusals") == "1", snapshot == "2");
+  // "1", or "2": compact "rec"; "auto": the server chooses (compact) for a first pull.
+  const std::string snapshot = query_param(req, "snapshot");
+  const std::string cursor = query_param(req, "cursor");
+  const bool chosen = snapshot == "auto" && cursor.empty() && sync_.snapshot_pays(*who);
+  r.body = sync_.pull(*who, cursor, size_param(req, "limit"), size_param(req, "max_bytes"),
+                      snapshot == "1" || snapshot == "2" || chosen,
+                      query_param(req, "refusals") == "1", snapshot == "2" || chosen);
   if (accepts_changeset_v2(req)) encode_pull_v2(r, level);
   r.headers["Vary"] = "Accept, Accept-Encoding";  // the format follows Accept (a cache must know)
   return r;

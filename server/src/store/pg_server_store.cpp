@@ -325,6 +325,19 @@ uint64_t PgServerStore::last_pos_before(uint64_t before_pos) {
       .u64(0, 0);
 }
 
+uint64_t PgServerStore::log_length() {
+  Pool::Lease c(impl_->pool);
+  // The planner's estimate (kept by autovacuum's ANALYZE) where counting would read a large
+  // table; -1 or a small number (a table never analysed, or small): count it.
+  constexpr int64_t kCountBelow = 100000;
+  const int64_t estimate = static_cast<int64_t>(
+      c->exec("SELECT coalesce((SELECT reltuples::bigint FROM pg_class WHERE oid = "
+              "'oplog'::regclass), -1)")
+          .i64(0, 0));
+  if (estimate >= kCountBelow) return static_cast<uint64_t>(estimate);
+  return c->exec("SELECT count(*) FROM oplog").u64(0, 0);
+}
+
 uint64_t PgServerStore::log_horizon() {
   Pool::Lease c(impl_->pool);
   // The highest row below the xmin bound, in one statement (one snapshot): no transaction

@@ -400,6 +400,10 @@ class ServerStore {
   // committed now (0 if none): records read after this call reflect every op up to it.
   // A snapshot bootstrap (SyncService) follows the log from here.
   virtual uint64_t log_horizon() = 0;
+  // About how many rows the oplog holds, without reading them all: exact on SQLite
+  // (positions are gap-free within a history); on PostgreSQL the planner's estimate once the
+  // table is large (positions there come from transaction ids), a count below that.
+  virtual uint64_t log_length() = 0;
   // A device's acknowledged seq (0 if unknown).
   virtual uint64_t device_acked_seq(const std::string& device_id) = 0;
 

@@ -41,6 +41,7 @@ class SqliteServerStore : public ServerStore {
   bool restored_at_start() override;
   uint64_t last_pos_before(uint64_t before_pos) override;
   uint64_t log_horizon() override;
+  uint64_t log_length() override;
   uint64_t device_acked_seq(const std::string& device_id) override;
   ReviewPage<RefusedRow> list_refused(const ReviewQuery& q) override;
   ReviewPage<ConflictRow> list_conflicts(const ReviewQuery& q) override;

@@ -193,6 +193,21 @@ bool is_snapshot_cursor(const std::string& text) {
   return raw && (raw->compare(0, 3, kSnapshotTag) == 0 || raw->compare(0, 3, kOldSnapshotTag) == 0);
 }
 
+bool SyncService::snapshot_pays(const Principal& device) {
+  uint64_t records = 0;
+  auto add = [&](std::string_view, std::string_view dim, std::string_view, int64_t n) {
+    if (dim == "status" && n > 0) records += static_cast<uint64_t>(n);  // each record once
+  };
+  for (const CollectionSchema& cs : schema().collections()) {
+    if (cs.scope_field().empty()) {
+      store_.for_each_count(cs.name(), "", add);  // sent to every device
+      continue;
+    }
+    for (const std::string& prefix : device.scope) store_.for_each_count(cs.name(), prefix, add);
+  }
+  return store_.log_length() > kSnapshotLogPerRecord * records;
+}
+
 std::string SyncService::pull_snapshot(const Principal& device, const std::string& text,
                                        size_t limit, size_t max_bytes, bool compact) {
   SnapshotCursor c;

@@ -106,6 +106,17 @@ class SyncService {
                    size_t max_bytes = 0, bool snapshot = false, bool refusals = false,
                    bool compact = false);
 
+  // snapshot=auto (sync/snapshot.cpp): whether a new device's first pull should be a
+  // snapshot of its regions' records rather than a replay of the log. A replay reads the
+  // log (on SQLite all of it, 20,000 rows a request), a snapshot the device's records: the
+  // snapshot pays when the log holds more than kSnapshotLogPerRecord positions per live
+  // record of the device's regions (a desa laptop on a province server; records edited
+  // several times each). Where the log is little more than the records' creations (a
+  // laptop for most of what the server holds) the replay is the smaller and faster first
+  // pull (BENCHMARKS.md). Reads the progress counts and the log's horizon: no scan.
+  bool snapshot_pays(const Principal& device);
+  static constexpr uint64_t kSnapshotLogPerRecord = 2;
+
   // The one write path for ops (pushes, reviews, re-applied refusals).
   OpWriter& writer() { return writer_; }
   // This server history's id (a new one at every start: ServerStore::epochs).
