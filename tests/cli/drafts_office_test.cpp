@@ -72,6 +72,12 @@ TEST_CASE(
   CHECK(d["office"]["id"] == entry);
   r = f.lumbung("a", {"drafts"});
   CHECK_MESSAGE(has(r.out, "at the central office, awaiting review"), r.out);
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["drafts_at_office"] == 1);
+  r = f.lumbung("a", {"status"});
+  CHECK_MESSAGE(has(r.out,
+                    "Drafts not finished: 1 (not records yet; 1 at the central office for "
+                    "review)"),
+                r.out);
   // A second sync with nothing new sends nothing again (the office keeps one entry).
   r = f.lumbung("a", {"sync"});
   REQUIRE(r.exit == 0);
@@ -121,6 +127,7 @@ TEST_CASE(
                 r.out);
   json d1 = draft_of(f, "a", "D1");
   CHECK(d1["office"]["status"] == "dismissed");
+  CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["drafts_dismissed"] == 1);
   CHECK(d1["office"]["note"] == "bawa kartu keluarga");
 
   // D2: the officer fixes the birth date on the laptop; the record is saved and the

@@ -120,7 +120,14 @@ int cmd_status(Context& ctx, Args& args) {
   Laptop lap(ctx.home);
   const StoreStats s = lap.store().stats();
   const int64_t now = now_ms();
-  const size_t drafts = Drafts(lap.store()).all().size();  // forms not yet records, never sent
+  // Forms not yet records; those kept for review go to the office (draft_review.h).
+  const std::vector<Draft> all_drafts = Drafts(lap.store()).all();
+  const size_t drafts = all_drafts.size();
+  size_t at_office = 0, dismissed = 0;
+  for (const Draft& d : all_drafts) {
+    at_office += d.office_status == "open";
+    dismissed += d.office_status == "dismissed";
+  }
   if (ctx.json) {
     Json j{{"device_id", lap.store().device_id()},
            {"server", lap.server_url()},
@@ -131,6 +138,8 @@ int cmd_status(Context& ctx, Args& args) {
            {"open_conflicts", s.open_conflicts},
            {"refused_changes", s.refused_changes},
            {"drafts", drafts},
+           {"drafts_at_office", at_office},
+           {"drafts_dismissed", dismissed},
            {"regions", lap.store().regions()},
            {"oldest_pending_ms", s.oldest_pending_ms ? Json(*s.oldest_pending_ms) : Json()},
            {"last_sync_ms", s.last_sync_ms ? Json(*s.last_sync_ms) : Json()}};
@@ -162,7 +171,14 @@ int cmd_status(Context& ctx, Args& args) {
   o << "  " << tr("status.refused", {{"n", refused}}) << "\n";
   if (s.pending_changes > 0) o << tr("status.hint_sync") << "\n";
   if (s.refused_changes > 0) o << tr("status.hint_refused", {{"n", refused}}) << "\n";
-  if (drafts > 0) o << tr("status.drafts", {{"n", std::to_string(drafts)}}) << "\n";
+  if (drafts > 0) {
+    std::string office;
+    if (at_office > 0) office += tr("status.drafts_at_office", {{"n", std::to_string(at_office)}});
+    if (dismissed > 0) {
+      office += tr("status.drafts_dismissed", {{"n", std::to_string(dismissed)}});
+    }
+    o << tr("status.drafts", {{"n", std::to_string(drafts)}, {"office", office}}) << "\n";
+  }
   return kExitOk;
 }
 
