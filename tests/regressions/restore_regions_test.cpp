@@ -12,7 +12,6 @@
 
 using namespace lumbung;
 using namespace lumbung::test::restore;
-using test::Laptop;
 using test::ServerFixture;
 
 // Seed 1747: after a restore a laptop learns its edit must be sent again just as the replay

@@ -8,8 +8,10 @@
 #include <map>
 #include <string>
 
+#include "lumbung/sync.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
+#include "support/laptop.h"
 
 #ifdef LUMBUNG_TEST_POSTGRES
 #include <libpq-fe.h>
@@ -21,6 +23,23 @@ namespace lumbung::test::restore {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+
+// These regressions were found (lumbung-sim --restores) with laptops whose first pull
+// replayed the log, the default then, and are kept on that path: since issue 13 a first
+// pull is a snapshot by default (SyncOptions::bootstrap_snapshot). A pull after a reset
+// replays either way (the server answers a lost history's cursor with the log from its
+// start). Snapshots and restores meet in "a snapshot begun before a restore starts again as
+// a replay" and in the simulation's odd laptops.
+struct Laptop : test::Laptop {
+  using test::Laptop::Laptop;
+  SyncReport sync() {
+    SyncOptions o;
+    o.sleep = [](int) {};
+    o.max_attempts = 5;  // as test::Laptop::sync
+    o.bootstrap_snapshot = false;
+    return client->sync(o);
+  }
+};
 
 inline Json konawe(int serial) { return test::konawe_enrolment(serial); }
 

@@ -19,7 +19,6 @@
 #include "support/laptop.h"
 
 using namespace lumbung;
-using test::Laptop;
 using test::ServerFixture;
 using json = nlohmann::json;
 namespace fs = std::filesystem;

@@ -74,8 +74,9 @@
 extern "C" {
 #endif
 
-/* Bumped when functions are added (never when they change: they do not). */
-#define LB_API_VERSION 3
+/* Bumped when functions, or members at the end of a struct, are added (never when they
+ * change: they do not). */
+#define LB_API_VERSION 4
 
 /* ---- Errors ---------------------------------------------------------------------- */
 
@@ -390,7 +391,11 @@ LB_EXPORT void lb_sync_free(lb_sync* sync);
 
 /* How an lb_sync reaches the office's server. Zero-initialise it, set `struct_size` to
  * sizeof(lb_sync_options) (so that the struct may grow at the end in later versions), and
- * fill what differs from the defaults. Strings are copied by lb_sync_new_with_options. */
+ * fill what differs from the defaults. Strings are copied by lb_sync_new_with_options.
+ * Only grows at the end: the members from `first_pull` on exist from LB_API_VERSION 4. A
+ * caller built with an older header passes its smaller struct_size (at least
+ * offsetof(lb_sync_options, first_pull), the API 2-3 size) and gets the defaults for the
+ * members it does not know. */
 typedef struct lb_sync_options {
   size_t struct_size;     /* sizeof(lb_sync_options), required */
   const char* ca_file;    /* PEM file of certificates to trust instead of the system's
@@ -406,7 +411,23 @@ typedef struct lb_sync_options {
                              LB_ERR_TRANSPORT; 0 = 8; 1 = no retry */
   int initial_backoff_ms; /* wait after the first failure, doubled after each; 0 = 500 */
   int max_backoff_ms;     /* longest wait between attempts; 0 = 30000 */
+  /* (API 4) */
+  int first_pull;       /* a device with no pull cursor yet (a new laptop): LB_FIRST_PULL_*;
+                           0 = LB_FIRST_PULL_SNAPSHOT */
+  int changeset_format; /* LB_CHANGESET_*; 0 = LB_CHANGESET_V2_OR_V1 */
 } lb_sync_options;
+
+/* (API 4) lb_sync_options.first_pull. SNAPSHOT: the first pull takes the current records of
+ * the device's regions, then follows the log from there (docs/PROTOCOL.md "Bootstrap from a
+ * snapshot"): its cost follows the regions, not the server's history. REPLAY: every op of
+ * the log since its start that concerns the regions (a server without snapshots replays
+ * either way). */
+enum { LB_FIRST_PULL_SNAPSHOT = 0, LB_FIRST_PULL_REPLAY = 1 };
+
+/* (API 4) lb_sync_options.changeset_format (docs/PROTOCOL.md "Change-set format v2").
+ * V2_OR_V1: v2 where the server reads it (a push falls back to v1 for the rest of the run
+ * when a server older than v2 refuses it); V1: v1 only; V2: v2 only, no fallback. */
+enum { LB_CHANGESET_V2_OR_V1 = 0, LB_CHANGESET_V1 = 1, LB_CHANGESET_V2 = 2 };
 
 /* lb_sync_new with the trust and retry settings of `options` (NULL = lb_sync_new). An app
  * reaching an office server with its own certificate passes ca_file or ca_pem, and the
@@ -415,9 +436,10 @@ typedef struct lb_sync_options {
  * LB_ERR_TLS_REFUSED and a message starting "TLS: certificate not trusted" or "TLS: pin
  * mismatch". No network traffic happens here.
  * Returns a new handle (lb_sync_free) or NULL with err set: LB_ERR_INVALID_ARGUMENT (URL
- * not http(s); struct_size too small; a pin that is not 64 hex digits or given for
- * http://; an unreadable ca_file; ca_pem holding no certificate; both ca_file and ca_pem;
- * a negative number), LB_ERR_STORAGE (ca_pem could not be written to its private file
+ * not http(s); struct_size smaller than offsetof(lb_sync_options, first_pull); a pin that
+ * is not 64 hex digits or given for http://; an unreadable ca_file; ca_pem holding no
+ * certificate; both ca_file and ca_pem; a negative number; first_pull or changeset_format
+ * not one of its values), LB_ERR_STORAGE (ca_pem could not be written to its private file
  * under $TMPDIR, removed by lb_sync_free). Thread-safe. */
 LB_EXPORT lb_sync* lb_sync_new_with_options(lb_store* store, const char* server_url,
                                             const char* token, const lb_sync_options* options,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -45,13 +46,24 @@ std::string write_ca_pem(const char* pem) {
   return path;
 }
 
-// lb_sync_options -> the transport's options and the handle's retry settings. The pin and
-// the CA file are checked by make_http_transport.
+// Where a member of lb_sync_options ends: a caller's struct holds it when its struct_size
+// reaches that far (an app built with an older header passes a smaller struct).
+constexpr size_t kFirstPullEnd =
+    offsetof(lb_sync_options, first_pull) + sizeof(lb_sync_options::first_pull);
+constexpr size_t kChangesetFormatEnd =
+    offsetof(lb_sync_options, changeset_format) + sizeof(lb_sync_options::changeset_format);
+
+// lb_sync_options -> the transport's options and the handle's retry and pull settings. The
+// pin and the CA file are checked by make_http_transport. The struct only grows at the end:
+// the smallest accepted is the one shipped before `first_pull` (API 2-3); a member beyond
+// struct_size is never read and keeps its default.
 void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTransportOptions& t) {
-  if (o.struct_size < sizeof(lb_sync_options)) {
+  constexpr size_t kOldest = offsetof(lb_sync_options, first_pull);
+  if (o.struct_size < kOldest) {
     throw Error(ErrorCode::kInvalidArgument,
                 "options->struct_size must be sizeof(lb_sync_options) (" +
-                    std::to_string(sizeof(lb_sync_options)) + "), not " +
+                    std::to_string(sizeof(lb_sync_options)) + "; at least " +
+                    std::to_string(kOldest) + " from an older header), not " +
                     std::to_string(o.struct_size));
   }
   if (o.timeout_ms < 0 || o.initial_backoff_ms < 0 || o.max_backoff_ms < 0) {
@@ -60,6 +72,21 @@ void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTrans
   if (o.ca_file && o.ca_pem) {
     throw Error(ErrorCode::kInvalidArgument, "give ca_file or ca_pem, not both");
   }
+  int first_pull = LB_FIRST_PULL_SNAPSHOT;
+  if (o.struct_size >= kFirstPullEnd) first_pull = o.first_pull;
+  if (first_pull != LB_FIRST_PULL_SNAPSHOT && first_pull != LB_FIRST_PULL_REPLAY) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "first_pull must be LB_FIRST_PULL_SNAPSHOT (0) or LB_FIRST_PULL_REPLAY (1), not " +
+                    std::to_string(first_pull));
+  }
+  int format = LB_CHANGESET_V2_OR_V1;
+  if (o.struct_size >= kChangesetFormatEnd) format = o.changeset_format;
+  if (format != LB_CHANGESET_V2_OR_V1 && format != LB_CHANGESET_V1 && format != LB_CHANGESET_V2) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "changeset_format must be LB_CHANGESET_V2_OR_V1 (0), LB_CHANGESET_V1 (1) or "
+                "LB_CHANGESET_V2 (2), not " +
+                    std::to_string(format));
+  }
   if (o.ca_file) t.ca_file = o.ca_file;
   if (o.ca_pem) t.ca_file = h.ca_pem_file = write_ca_pem(o.ca_pem);
   if (o.pin_sha256) t.pin_sha256 = o.pin_sha256;
@@ -67,6 +94,8 @@ void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTrans
   if (o.max_attempts > 0) h.max_attempts = o.max_attempts;
   if (o.initial_backoff_ms > 0) h.initial_backoff_ms = o.initial_backoff_ms;
   if (o.max_backoff_ms > 0) h.max_backoff_ms = o.max_backoff_ms;
+  h.bootstrap_snapshot = first_pull == LB_FIRST_PULL_SNAPSHOT;
+  h.changeset_format = format;  // LB_CHANGESET_* are SyncOptions::changeset_format's numbers
 }
 
 Json attachment_report_json(const lumbung::AttachmentSyncReport& r) {
@@ -121,6 +150,8 @@ SyncOptions run_options(lb_sync& h) {
   o.max_attempts = h.max_attempts;
   o.initial_backoff_ms = h.initial_backoff_ms;
   o.max_backoff_ms = h.max_backoff_ms;
+  o.bootstrap_snapshot = h.bootstrap_snapshot;
+  o.changeset_format = h.changeset_format;
   // Backoff waits end early on cancel, so "Cancel" answers within a request, not 30 s.
   o.sleep = [&h](int ms) {
     std::unique_lock<std::mutex> st(h.state_mutex);

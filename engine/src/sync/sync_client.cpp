@@ -280,9 +280,9 @@ class SyncClient::Run {
   // `max_bytes` asks the server for a page whose ops' JSON fits the sizer's budget (a v1
   // server ignores it and sends up to pull_page ops); `refusals=1` for the notices of this
   // device's changes refused after their acknowledgement (Store::apply_page keeps them);
-  // `snapshot=2` with no cursor yet (SyncOptions::bootstrap_snapshot): a new laptop takes
-  // its regions' current records, not the whole history, each "rec" with one shared
-  // version as "*" (a server without snapshots replays the log).
+  // `snapshot=2` with no cursor yet (SyncOptions::bootstrap_snapshot, on by default): a new
+  // laptop takes its regions' current records, not the whole history, each "rec" with one
+  // shared version as "*" (a server without snapshots replays the log).
   // `sv`: the schema version this laptop works under (the office lists laptops left on
   // older ones, also those with nothing to push). `zstd_level` once the link has shown it is fast:
   // a v2 page then costs the server less CPU for a few per cent more bytes (a v1 answer, or an

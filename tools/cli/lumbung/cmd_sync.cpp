@@ -236,7 +236,13 @@ int cmd_sync(Context& ctx, Args& args) {
   // Largest batch or page in bytes on the wire; sizes still adapt to the link below it.
   const auto max_batch_bytes = args.value("max-batch-bytes");
   const bool quiet = args.flag("quiet");
+  // A laptop's first pull (no cursor yet): its regions' current records, or the whole log.
+  const std::string first_pull = args.value("first-pull").value_or("snapshot");
   args.finish();
+  if (first_pull != "snapshot" && first_pull != "replay") {
+    throw Error(ErrorCode::kInvalidArgument,
+                tr("sync.bad_first_pull", {{"value", printable(first_pull)}}));
+  }
   Laptop lap(ctx.home);
   if (!ctx.server.empty() && ctx.server != lap.server_url()) {
     // A new address for the central office: remember it for next time.
@@ -251,6 +257,7 @@ int cmd_sync(Context& ctx, Args& args) {
   auto transport = make_http_transport(url, topt);
 
   SyncOptions o;
+  o.bootstrap_snapshot = first_pull == "snapshot";
   if (retries) o.max_attempts = static_cast<unsigned>(std::max(1, std::stoi(*retries)));
   if (batch) o.push_batch = static_cast<size_t>(std::max(1, std::stoi(*batch)));
   if (max_batch_bytes) {
