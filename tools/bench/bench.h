@@ -32,9 +32,11 @@ struct Options {
   // progress, desa_pull, kabupaten_bootstrap: records in the server's database; 0 = the
   // scenario's default (1,000,000; kabupaten_bootstrap 200,000)
   size_t server_records = 0;
-  size_t desa_records = 200;         // desa_pull: workload records re-keyed into a 2nd desa
-  std::string backend;               // --backend as given ("" = not given: SQLite)
-  bool first_pull_snapshot = false;  // a fresh device's first pull: snapshot or replay (default)
+  size_t desa_records = 200;  // desa_pull: workload records re-keyed into a 2nd desa
+  std::string backend;        // --backend as given ("" = not given: SQLite)
+  // pull, slow_link: a fresh device's first pull: snapshot (default, as the engine's
+  // SyncOptions::bootstrap_snapshot) or replay
+  bool first_pull_snapshot = true;
 };
 
 struct Result {

@@ -61,6 +61,7 @@ Result run_pull(const Options& options, const Workload& workload) {
   Result r;
   r.records = n;
   r.seconds = w.value("seconds", 0.0);
+  r.extra["first_pull"] = options.first_pull_snapshot ? "snapshot" : "replay";
   fill_wire_figures(r, w, env, n);
   fill_cpu_figures(r, env, cpu0, cpu1, w.value("pulled", uint64_t{0}), "record");
   const std::optional<double> server_rss_synced = env.server_rss_now();

@@ -3,7 +3,8 @@
 //
 // For each profile (2G: 100 kbit/s each way, 200 ms one way; 3G: 1,000 kbit/s, 100 ms):
 //  - clean: device A loads the N records (untimed) and pushes them (timed); a fresh device
-//    B pulls them (timed). Both with default SyncOptions, in this process.
+//    B pulls them (timed). Both with default SyncOptions (B's first pull: --first-pull,
+//    by default a snapshot as the engine's), in this process.
 //  - baseline: one POST of the N records' JSON lines gzip -9'ed to a bare HTTP sink
 //    (bare_sink.h) through the same emulated link, and one GET of the same blob; each on a
 //    new connection, like the sync's first request.
@@ -194,6 +195,7 @@ Result run_slow_link(const Options& options, const Workload& workload) {
   const std::string blob = gzip9(bare);
   Result r;
   r.records = n;
+  r.extra["first_pull"] = options.first_pull_snapshot ? "snapshot" : "replay";  // device B's
   r.extra["bare_gzip9_bytes"] = blob.size();
   r.extra["bare_gzip9_bytes_per_record"] = round3(static_cast<double>(blob.size()) / n);
   struct Profile {

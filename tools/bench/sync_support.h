@@ -141,11 +141,14 @@ struct WorkerSpec {
   std::string url;  // where devices connect (the relay)
   std::string schema_path;
   std::vector<WorkerDevice> devices;
-  std::vector<WorkerStep> steps;     // sequential mode: in order
-  bool concurrent = false;           // every device pushes at once, one thread each (steps unused)
-  size_t cut_after = 0;              // push_cut_resume: requests that pass before the link dies
-  size_t cut_down_for = 3;           // ... and how many requests fail after it
-  bool first_pull_snapshot = false;  // SyncOptions::bootstrap_snapshot
+  std::vector<WorkerStep> steps;  // sequential mode: in order
+  bool concurrent = false;        // every device pushes at once, one thread each (steps unused)
+  size_t cut_after = 0;           // push_cut_resume: requests that pass before the link dies
+  size_t cut_down_for = 3;        // ... and how many requests fail after it
+  // SyncOptions::bootstrap_snapshot. False (replay) unless the scenario sets it: pull does
+  // (--first-pull, default snapshot as the engine), desa_pull runs both; many_devices, push,
+  // concurrent_edit and resume keep replaying so that their figures compare with earlier ones.
+  bool first_pull_snapshot = false;
 };
 // Runs the spec in a child process; returns its JSON report: seconds (timed part), steps[],
 // errors, error_messages, peak_rss_mb, requests, retries, pushed, pulled, conflicts,
