@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
   old->struct_size = offsetof(lb_sync_options, first_pull);
   old->max_attempts = 3;
   const long long by_old = first_pull(&server, server.dir, "old-size", old, ids);
-  CHECK(by_old == kRecordCount); /* the default: a snapshot, one "rec" per record */
+  CHECK(by_old == kRecordCount); /* the default: the server chooses the snapshot (a log of
+                                    edits), one "rec" per record */
 
   lb_sync_options o;
   memset(&o, 0, sizeof o);
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
   bad.struct_size = offsetof(lb_sync_options, first_pull) - 1;
   refused(&server, a, &bad, "struct_size");
   bad = o;
-  bad.first_pull = 2;
+  bad.first_pull = 3;
   refused(&server, a, &bad, "first_pull");
   bad.first_pull = -1;
   refused(&server, a, &bad, "first_pull");

@@ -64,13 +64,15 @@ json first_sync(CliFixture& f, const std::string& laptop, std::vector<std::strin
 
 }  // namespace
 
-TEST_CASE("sync --first-pull: a snapshot by default - the whole log by replay") {
+TEST_CASE("sync --first-pull: the server chooses by default - the whole log by replay") {
   CliFixture f;
   history(f);
 
-  // The default and `--first-pull snapshot`: one change per record.
+  // The default (auto: the server chooses the snapshot for a log of edits, three rows a
+  // record), `--first-pull auto` and `--first-pull snapshot`: one change per record.
   CHECK(first_sync(f, "b", {})["pulled"] == kPeople);
   CHECK(first_sync(f, "c", {"--first-pull", "snapshot"})["pulled"] == kPeople);
+  CHECK(first_sync(f, "g", {"--first-pull", "auto"})["pulled"] == kPeople);
   // `--first-pull replay` (also as --first-pull=replay): every change of the log.
   CHECK(first_sync(f, "d", {"--first-pull", "replay"})["pulled"] == kPeople * (1 + kEditsEach));
   CHECK(first_sync(f, "e", {"--first-pull=replay"})["pulled"] == kPeople * (1 + kEditsEach));
@@ -87,15 +89,15 @@ TEST_CASE("sync --first-pull with a wrong value is a usage error in the officer'
   f.init_laptop("a", "74.02.01", "OFC-0001");
   CliResult r = f.lumbung("a", {"sync", "--first-pull", "everything"});
   CHECK(r.exit == 2);
-  CHECK_MESSAGE(r.err.find("--first-pull must be snapshot or replay, not \"everything\"") !=
+  CHECK_MESSAGE(r.err.find("--first-pull must be auto, snapshot or replay, not \"everything\"") !=
                     std::string::npos,
                 r.err);
   CHECK(r.err.find("See `lumbung help`.") != std::string::npos);
   r = f.lumbung("a", {"sync", "--first-pull", "semua"}, {}, "id");
   CHECK(r.exit == 2);
-  CHECK_MESSAGE(
-      r.err.find("--first-pull harus snapshot atau replay, bukan \"semua\"") != std::string::npos,
-      r.err);
+  CHECK_MESSAGE(r.err.find("--first-pull harus auto, snapshot atau replay, bukan \"semua\"") !=
+                    std::string::npos,
+                r.err);
   CHECK(f.lumbung("a", {"sync", "--first-pull"}).exit == 2);  // no value
   // Nothing was sent or received by the refused commands.
   CHECK(f.json_of(f.lumbung("a", {"--json", "status"}))["last_sync_ms"].is_null());
@@ -103,7 +105,7 @@ TEST_CASE("sync --first-pull with a wrong value is a usage error in the officer'
   // The help names the option in both languages.
   r = f.lumbung("a", {"help"});
   CHECK(r.exit == 0);
-  CHECK(r.out.find("--first-pull snapshot|replay") != std::string::npos);
+  CHECK(r.out.find("--first-pull auto|snapshot|replay") != std::string::npos);
   CHECK(r.out.find("the whole history of changes") != std::string::npos);
   r = f.lumbung("a", {"help"}, {}, "id");
   CHECK(r.out.find("seluruh riwayat perubahan") != std::string::npos);

@@ -355,6 +355,8 @@ SyncOptions Simulation::sync_options(const SimDevice& d) const {
   so.pull_page = 9;
   // Every other laptop bootstraps from a snapshot (issue 13), so both first pulls are run.
   so.bootstrap_snapshot = d.id.back() % 2 == 1;
+  // Of those, every other one lets the server choose (snapshot=auto).
+  so.bootstrap_auto = d.id.back() % 4 == 1;
   // And both change-set formats, each with both first pulls: dev-0 and dev-3 speak v1.
   so.changeset_format = (d.id.back() - '0') % 3 == 0 ? 1 : 0;
   return so;

@@ -413,7 +413,7 @@ typedef struct lb_sync_options {
   int max_backoff_ms;     /* longest wait between attempts; 0 = 30000 */
   /* (API 4) */
   int first_pull;       /* a device with no pull cursor yet (a new laptop): LB_FIRST_PULL_*;
-                           0 = LB_FIRST_PULL_SNAPSHOT */
+                           0 = LB_FIRST_PULL_AUTO */
   int changeset_format; /* LB_CHANGESET_*; 0 = LB_CHANGESET_V2_OR_V1 */
 } lb_sync_options;
 
@@ -421,8 +421,10 @@ typedef struct lb_sync_options {
  * the device's regions, then follows the log from there (docs/PROTOCOL.md "Bootstrap from a
  * snapshot"): its cost follows the regions, not the server's history. REPLAY: every op of
  * the log since its start that concerns the regions (a server without snapshots replays
- * either way). */
-enum { LB_FIRST_PULL_SNAPSHOT = 0, LB_FIRST_PULL_REPLAY = 1 };
+ * either way). AUTO, the default: the server chooses - the snapshot where its log is long
+ * against the device's records, the replay (cheaper there) where the log is little more
+ * than their creations (docs/PROTOCOL.md "Letting the server choose"). */
+enum { LB_FIRST_PULL_AUTO = 0, LB_FIRST_PULL_REPLAY = 1, LB_FIRST_PULL_SNAPSHOT = 2 };
 
 /* (API 4) lb_sync_options.changeset_format (docs/PROTOCOL.md "Change-set format v2").
  * V2_OR_V1: v2 where the server reads it (a push falls back to v1 for the rest of the run

@@ -116,6 +116,7 @@ struct lb_sync {
   int max_backoff_ms = 30000;
   // lb_sync_options' first_pull and changeset_format (API 4), as SyncOptions has them.
   bool bootstrap_snapshot = true;
+  bool bootstrap_auto = true;
   int changeset_format = 0;
   // A private copy of lb_sync_options.ca_pem (the transport loads it at each new
   // connection); removed with the handle.

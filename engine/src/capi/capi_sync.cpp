@@ -72,11 +72,13 @@ void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTrans
   if (o.ca_file && o.ca_pem) {
     throw Error(ErrorCode::kInvalidArgument, "give ca_file or ca_pem, not both");
   }
-  int first_pull = LB_FIRST_PULL_SNAPSHOT;
+  int first_pull = LB_FIRST_PULL_AUTO;
   if (o.struct_size >= kFirstPullEnd) first_pull = o.first_pull;
-  if (first_pull != LB_FIRST_PULL_SNAPSHOT && first_pull != LB_FIRST_PULL_REPLAY) {
+  if (first_pull != LB_FIRST_PULL_AUTO && first_pull != LB_FIRST_PULL_REPLAY &&
+      first_pull != LB_FIRST_PULL_SNAPSHOT) {
     throw Error(ErrorCode::kInvalidArgument,
-                "first_pull must be LB_FIRST_PULL_SNAPSHOT (0) or LB_FIRST_PULL_REPLAY (1), not " +
+                "first_pull must be LB_FIRST_PULL_AUTO (0), LB_FIRST_PULL_REPLAY (1) or "
+                "LB_FIRST_PULL_SNAPSHOT (2), not " +
                     std::to_string(first_pull));
   }
   int format = LB_CHANGESET_V2_OR_V1;
@@ -94,7 +96,8 @@ void apply_sync_options(const lb_sync_options& o, lb_sync& h, lumbung::HttpTrans
   if (o.max_attempts > 0) h.max_attempts = o.max_attempts;
   if (o.initial_backoff_ms > 0) h.initial_backoff_ms = o.initial_backoff_ms;
   if (o.max_backoff_ms > 0) h.max_backoff_ms = o.max_backoff_ms;
-  h.bootstrap_snapshot = first_pull == LB_FIRST_PULL_SNAPSHOT;
+  h.bootstrap_snapshot = first_pull != LB_FIRST_PULL_REPLAY;
+  h.bootstrap_auto = first_pull == LB_FIRST_PULL_AUTO;
   h.changeset_format = format;  // LB_CHANGESET_* are SyncOptions::changeset_format's numbers
 }
 
@@ -151,6 +154,7 @@ SyncOptions run_options(lb_sync& h) {
   o.initial_backoff_ms = h.initial_backoff_ms;
   o.max_backoff_ms = h.max_backoff_ms;
   o.bootstrap_snapshot = h.bootstrap_snapshot;
+  o.bootstrap_auto = h.bootstrap_auto;
   o.changeset_format = h.changeset_format;
   // Backoff waits end early on cancel, so "Cancel" answers within a request, not 30 s.
   o.sleep = [&h](int ms) {

@@ -280,9 +280,10 @@ class SyncClient::Run {
   // `max_bytes` asks the server for a page whose ops' JSON fits the sizer's budget (a v1
   // server ignores it and sends up to pull_page ops); `refusals=1` for the notices of this
   // device's changes refused after their acknowledgement (Store::apply_page keeps them);
-  // `snapshot=2` with no cursor yet (SyncOptions::bootstrap_snapshot, on by default): a new
-  // laptop takes its regions' current records, not the whole history, each "rec" with one
-  // shared version as "*" (a server without snapshots replays the log).
+  // `snapshot=auto` with no cursor yet (SyncOptions::bootstrap_snapshot and bootstrap_auto,
+  // on by default): the server answers a new laptop with its regions' current records (each
+  // "rec" with one shared version as "*") or a replay, whichever costs less there;
+  // `snapshot=2` forces the records (a server without snapshots replays the log).
   // `sv`: the schema version this laptop works under (the office lists laptops left on
   // older ones, also those with nothing to push). `zstd_level` once the link has shown it is fast:
   // a v2 page then costs the server less CPU for a few per cent more bytes (a v1 answer, or an
@@ -292,7 +293,9 @@ class SyncClient::Run {
            "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) + "&refusals=1" +
            (sizer_.slow_link() ? "" : "&zstd_level=" + std::to_string(kFastLinkZstdLevel)) +
            "&sv=" + std::to_string(c_.store_.schema().version()) +
-           (cursor.empty() ? (o_.bootstrap_snapshot ? "&snapshot=2" : "")
+           (cursor.empty() ? (!o_.bootstrap_snapshot ? ""
+                              : o_.bootstrap_auto    ? "&snapshot=auto"
+                                                     : "&snapshot=2")
                            : "&cursor=" + url_encode(cursor));
   }
 

@@ -89,13 +89,14 @@ Sinkronisasi:
   refused [--limit N]  perubahan yang ditolak server (mis. kode desa di luar wilayah laptop):
                       alasannya dan apa yang perlu dilakukan. Perubahan itu disimpan di kantor
                       pusat dan tidak menahan perubahan lain (juga: ditolak)
-  sync [--retries N] [--timeout DETIK] [--batch N] [--first-pull snapshot|replay] [--quiet]
+  sync [--retries N] [--timeout DETIK] [--batch N] [--first-pull auto|snapshot|replay] [--quiet]
                       kirim lalu terima; bilah kemajuan di stderr. Sambungan putus: dicoba ulang
                       dengan jeda bertambah, lalu dilanjutkan dari titik terakhir. Ctrl-C: berhenti
                       dengan rapi di batas permintaan berikutnya (Ctrl-C kedua: berhenti seketika;
                       tetap aman). Jalankan lagi untuk melanjutkan. --first-pull: penerimaan
                       pertama laptop baru: snapshot = rekaman terkini wilayahnya lalu perubahan
-                      sesudahnya (bawaan), replay = seluruh riwayat perubahan
+                      sesudahnya, replay = seluruh riwayat perubahan, auto = server memilih
+                      yang lebih murah (bawaan)
   token rotate         minta token perangkat baru (mis. setelah laptop lepas dari tangan Anda);
                       token lama berlaku sampai yang baru dipakai; data belum terkirim tetap
 
@@ -162,13 +163,13 @@ Sync:
   refused [--limit N]  changes the server refused (e.g. a village outside the laptop's
                       regions): why, and what to do. They are kept at the central office and
                       hold up no other change
-  sync [--retries N] [--timeout SECONDS] [--batch N] [--first-pull snapshot|replay] [--quiet]
+  sync [--retries N] [--timeout SECONDS] [--batch N] [--first-pull auto|snapshot|replay] [--quiet]
                       send then receive; progress bar on stderr. A dropped link is retried with
                       growing waits and resumed where it stopped. Ctrl-C stops cleanly at the next
                       request boundary (a second Ctrl-C stops at once; still safe). Run it again
-                      to continue. --first-pull: a new laptop's first receive: snapshot = its
-                      regions' current records, then the changes after them (default), replay =
-                      the whole history of changes
+                      to continue. --first-pull: a new laptop's first receive: auto = the server
+                      picks the cheaper (default), snapshot = its regions' current records, then
+                      the changes after them, replay = the whole history of changes
   token rotate         get a new device token (e.g. after the laptop was out of your hands); the
                       old one works until the new one is used; unsent changes stay
 

@@ -237,9 +237,9 @@ int cmd_sync(Context& ctx, Args& args) {
   const auto max_batch_bytes = args.value("max-batch-bytes");
   const bool quiet = args.flag("quiet");
   // A laptop's first pull (no cursor yet): its regions' current records, or the whole log.
-  const std::string first_pull = args.value("first-pull").value_or("snapshot");
+  const std::string first_pull = args.value("first-pull").value_or("auto");
   args.finish();
-  if (first_pull != "snapshot" && first_pull != "replay") {
+  if (first_pull != "auto" && first_pull != "snapshot" && first_pull != "replay") {
     throw Error(ErrorCode::kInvalidArgument,
                 tr("sync.bad_first_pull", {{"value", printable(first_pull)}}));
   }
@@ -257,7 +257,8 @@ int cmd_sync(Context& ctx, Args& args) {
   auto transport = make_http_transport(url, topt);
 
   SyncOptions o;
-  o.bootstrap_snapshot = first_pull == "snapshot";
+  o.bootstrap_snapshot = first_pull != "replay";
+  o.bootstrap_auto = first_pull == "auto";
   if (retries) o.max_attempts = static_cast<unsigned>(std::max(1, std::stoi(*retries)));
   if (batch) o.push_batch = static_cast<size_t>(std::max(1, std::stoi(*batch)));
   if (max_batch_bytes) {
