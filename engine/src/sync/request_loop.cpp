@@ -133,8 +133,7 @@ Json RequestLoop::call(const std::string& method, const std::string& target, std
   // User-Agent (cpprestsdk's own is longer), and no Accept where the answer is JSON anyway.
   req.headers = {{"Accept-Encoding", "gzip"}, {"User-Agent", "lumbung"}};
   if (v2_answer) {
-    req.headers.emplace_back("Accept",
-                             std::string(kChangesetV2MediaType) + ", application/json");
+    req.headers.emplace_back("Accept", std::string(kChangesetV2MediaType) + ", application/json");
   } else if (method != "POST") {
     req.headers.emplace_back("Accept", "application/json");
   }
