@@ -205,6 +205,10 @@ TEST_CASE("drafts are refused item by item or whole - bad input changes nothing"
       json{{"drafts", json::array({json{{"draft", "D1"}, {"rev", 0}}})}},
       json{{"drafts", json::array({json{{"draft", "D1"}, {"rev", "1"}}})}},
       json{{"drafts", json::array({json{{"draft", "D1"}, {"rev", 1}, {"why", 1}}})}},
+      // A good draft before a malformed item: the request is refused whole, nothing kept.
+      json{{"drafts", json::array({draft_item("D1", 1, mismatched_fields(), ""),
+                                   json{{"draft", "D2"}, {"rev", 1}, {"withdraw", "yes"}}})}},
+      json{{"drafts", json::array({json{{"draft", "D1"}, {"rev", 1}, {"note", "x"}}})}},
       json{{"drafts",
             json::array({draft_item("D1", 1, mismatched_fields(), std::string(1001, 'x'))})}},
       json{{"drafts", json::array({draft_item("D1", 1, mismatched_fields(), "", "../../etc")})}},

@@ -34,6 +34,46 @@ bool ktp_mismatch(const ValidationIssue& i) {
   return i.reason.rfind("nik_", 0) == 0 && i.reason.find("_mismatch") != std::string::npos;
 }
 
+// Throws Error(kInvalidArgument) unless `item` is one of the three forms of an item
+// (refused_queue.h hold_drafts).
+void check_item_shape(const Json& item) {
+  if (!item.is_object()) throw Error(ErrorCode::kInvalidArgument, "each draft is an object");
+  for (const auto& [k, v] : item.items()) {
+    if (k != "draft" && k != "rev" && k != "record_id" && k != "collection" && k != "fields" &&
+        k != "note" && k != "withdraw") {
+      throw Error(ErrorCode::kInvalidArgument, "unknown draft member \"" + k + "\"");
+    }
+  }
+  const Json draft = item.value("draft", Json());
+  const Json rev = item.value("rev", Json());
+  if (!draft.is_string() || !plain_id(draft.get<std::string>(), 12, true) ||
+      !rev.is_number_unsigned() || rev.get<uint64_t>() == 0 || rev.get<uint64_t>() > 1000000) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "each draft names \"draft\" (\"D<n>\") and \"rev\" (a number from 1)");
+  }
+  if (item.contains("withdraw") && (!item["withdraw"].is_boolean() || item.contains("fields"))) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "\"withdraw\" is true or false, and a withdrawn draft carries no \"fields\"");
+  }
+  if (!item.contains("fields")) {
+    if (item.contains("record_id") || item.contains("collection") || item.contains("note")) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "\"record_id\", \"collection\" and \"note\" come with \"fields\"");
+    }
+    return;
+  }
+  const Json rid = item.value("record_id", Json());
+  const Json col = item.value("collection", Json());
+  const Json note = item.value("note", Json(""));
+  if (!rid.is_string() || !plain_id(rid.get<std::string>(), 64, false) || !col.is_string() ||
+      !item["fields"].is_object() || !note.is_string() ||
+      note.get_ref<const std::string&>().size() > 1000) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "a draft sent whole has \"record_id\" (its UUID), \"collection\", \"fields\" "
+                "(an object) and \"note\" (at most 1000 bytes)");
+  }
+}
+
 Json item_error(ErrorCode code, const std::string& message, const std::string& field = {}) {
   Json e{{"code", error_code_name(code)}, {"message", message}};
   if (!field.empty()) e["field"] = field;
@@ -88,24 +128,14 @@ Json RefusedQueue::hold_drafts(const Principal& who, const Json& body) {
   open.limit = 1;
   uint64_t open_now = store_.list_refused(open).total;
 
+  // The whole body's shape first: a malformed item refuses the request before any item
+  // is kept.
+  for (const Json& item : items) check_item_shape(item);
+
   Json answers = Json::array();
   for (const Json& item : items) {
-    if (!item.is_object()) throw Error(ErrorCode::kInvalidArgument, "each draft is an object");
-    for (const auto& [k, v] : item.items()) {
-      if (k != "draft" && k != "rev" && k != "record_id" && k != "collection" && k != "fields" &&
-          k != "note" && k != "withdraw") {
-        throw Error(ErrorCode::kInvalidArgument, "unknown draft member \"" + k + "\"");
-      }
-    }
-    const std::string draft =
-        item.value("draft", Json()).is_string() ? item["draft"].get<std::string>() : "";
-    const Json rev_j = item.value("rev", Json());
-    if (!plain_id(draft, 12, true) || !rev_j.is_number_unsigned() || rev_j.get<uint64_t>() == 0 ||
-        rev_j.get<uint64_t>() > 1000000) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "each draft names \"draft\" (\"D<n>\") and \"rev\" (a number from 1)");
-    }
-    const uint64_t rev = rev_j.get<uint64_t>();
+    const std::string draft = item["draft"].get<std::string>();
+    const uint64_t rev = item["rev"].get<uint64_t>();
     // One entry per draft and revision of this device: a resend after a lost answer finds it.
     const std::string id = who.device_id + ":" + draft + "." + std::to_string(rev);
     Json answer{{"draft", draft}, {"rev", rev}, {"id", id}};
@@ -143,17 +173,9 @@ Json RefusedQueue::hold_drafts(const Principal& who, const Json& body) {
     }
 
     // A new draft (or a new revision of one): checked, then kept.
-    const std::string record_id =
-        item.value("record_id", Json()).is_string() ? item["record_id"].get<std::string>() : "";
-    const std::string col =
-        item.value("collection", Json()).is_string() ? item["collection"].get<std::string>() : "";
+    const std::string record_id = item["record_id"].get<std::string>();
+    const std::string col = item["collection"].get<std::string>();
     const Json note_j = item.value("note", Json(""));
-    if (!plain_id(record_id, 64, false) || !item["fields"].is_object() || !note_j.is_string() ||
-        note_j.get_ref<const std::string&>().size() > 1000) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "a draft sent whole has \"record_id\" (its UUID), \"collection\", \"fields\" "
-                  "(an object) and \"note\" (at most 1000 bytes)");
-    }
     const CollectionSchema* cs = sync_.schema().collection(col);
     if (!cs) {
       answer["error"] = item_error(ErrorCode::kUnknownCollection, "no collection \"" + col + "\"");
