@@ -6,7 +6,9 @@
 // office. The real binaries, answers on stdin, against the real server.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "cli/cli_fixture.h"
 #include "cli/cli_runner.h"
@@ -78,10 +80,13 @@ TEST_CASE(
                     "Drafts not finished: 1 (not records yet; 1 at the central office for "
                     "review)"),
                 r.out);
-  // A second sync with nothing new sends nothing again (the office keeps one entry).
+  // A second sync with nothing new sends nothing again (the office keeps one entry), also
+  // a second later, when the form's automatic created_at would read differently.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   r = f.lumbung("a", {"sync"});
   REQUIRE(r.exit == 0);
   CHECK_FALSE(has(r.out, "sent to the central office"));
+  CHECK(f.server.http().get("/v1/refused?status=all", f.server.admin()).json()["total"] == 1);
 
   // The reviewer sees it with the officer's note, and corrects the birth date to the NIK's.
   r = f.admin({"refused", "list"});
@@ -137,7 +142,7 @@ TEST_CASE(
   r = f.lumbung("a", {"sync"});
   REQUIRE_MESSAGE(r.exit == 0, r.out << r.err);
   json open = f.server.http().get("/v1/refused?status=all", f.server.admin()).json();
-  REQUIRE(open["total"] == 2);
+  REQUIRE_MESSAGE(open["total"] == 2, open.dump());
   for (const auto& e : open["refused"]) {
     CHECK(e["status"] == "dismissed");
     if (e["id"] == dev + ":D2.1") CHECK(e["resolution"]["action"] == "withdrawn");

@@ -26,8 +26,8 @@ Json office_fields(const Laptop& lap, const Draft& d) {
   return fields;
 }
 
-// What the office has seen of a draft: its fields and note. Not a security hash, only
-// "changed since sent".
+// What the office has seen of a draft: the fields typed and the note. Not a security
+// hash, only "changed since sent".
 std::string content_hash(const Json& fields, const std::string& note) {
   return std::to_string(std::hash<std::string>{}(fields.dump() + '\n' + note));
 }
@@ -79,7 +79,8 @@ Json exchange_review_drafts(Context& ctx, Laptop& lap, const std::string& url,
       if (open) work.push_back({Pending::Kind::kWithdraw, d, d.sends, ""});
       continue;
     }
-    const std::string hash = content_hash(office_fields(lap, d), d.note);
+    // Of what the officer typed: the automatic fields (created_at: now) change every time.
+    const std::string hash = content_hash(d.fields, d.note);
     if (hash == d.sent_hash) {
       if (open) work.push_back({Pending::Kind::kAsk, d, d.sends, ""});
       continue;
@@ -126,6 +127,14 @@ Json exchange_review_drafts(Context& ctx, Laptop& lap, const std::string& url,
           // Taken back, or decided before it could be: either way the office has its answer.
           drafts.withdrawn({p.draft.id, p.rev});
           if (status == "withdrawn") summary["withdrawn"] = summary["withdrawn"].get<int>() + 1;
+          // A draft still on the laptop no longer has that entry at the office (a revision
+          // sent in the same request, answered next, gives it its new one).
+          const std::string gone = a.value("id", "");
+          drafts.update(p.draft.id, [&](Draft& x) {
+            if (x.office_id != gone) return;
+            x.office_id.clear();
+            x.office_status.clear();
+          });
           continue;
         }
         if (a.contains("error")) {
