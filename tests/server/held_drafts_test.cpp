@@ -242,7 +242,8 @@ TEST_CASE("drafts are refused item by item or whole - bad input changes nothing"
     }
     auto x = post_drafts(f, a, items);
     REQUIRE_MESSAGE(x.status == 200, x.body);
-    for (const auto& d : x.json()["drafts"]) REQUIRE_MESSAGE(d["status"] == "open", d.dump());
+    const json answer = x.json();  // named: a range-for over x.json()["drafts"] would dangle
+    for (const auto& d : answer["drafts"]) REQUIRE_MESSAGE(d["status"] == "open", d.dump());
   }
   auto over = post_drafts(f, a,
                           json::array({draft_item("D501", 1, mismatched_fields(), "",
