@@ -86,4 +86,22 @@ inline std::vector<std::string> official_flags(const std::string& nik, const std
           "0812-4100-2201"};
 }
 
+// Guided answers from the birth date on (NIK, name and birth place given before), for Siti
+// Rahmawati in Desa Awuliti; ends with "save? [Y/n]" answered by Enter.
+inline const char* kRestFromBirthDate =
+    "12-03-1978\n"     // birth date (agrees with the NIK: a woman born 12-03-78)
+    "P\n"              // gender
+    "74.02.01.2006\n"  // village
+    "\n\n"             // address, RT/RW
+    "1\n"              // occupation by number
+    "kepala desa\n"
+    "BPU\n"
+    "+62 812-4100-2201\n"
+    "\n\n"   // email, KPJ
+    "1,2\n"  // programs
+    "Rp 4.500.000\n"
+    "APBDes\n"
+    "\n"   // no heirs
+    "\n";  // save? [Y/n]
+
 }  // namespace lumbung::test

@@ -22,21 +22,9 @@ namespace {
 // A guided enrolment of Siti Rahmawati whose KTP says born 21-03-1978 while her NIK says
 // 12-03-1978: the birth date is kept for review with `note`.
 std::string mismatched_form(const std::string& nik, const std::string& note) {
-  return nik + "\nSiti Rahmawati\nUnaaha\n21-03-1978\nreview\n" + note +
-         "\n"
-         "P\n"              // gender
-         "74.02.01.2006\n"  // village
-         "\n\n"             // address, RT/RW
-         "1\n"              // occupation by number
-         "kepala desa\n"
-         "BPU\n"
-         "+62 812-4100-2201\n"
-         "\n\n"   // email, KPJ
-         "1,2\n"  // programs
-         "Rp 4.500.000\n"
-         "APBDes\n"
-         "\n"   // no heirs
-         "\n";  // save? [Y/n]
+  // The rest of the form as drafts_test types it, after its birth date.
+  return nik + "\nSiti Rahmawati\nUnaaha\n21-03-1978\nreview\n" + note + "\n" +
+         std::string(lumbung::test::kRestFromBirthDate).substr(std::string("12-03-1978\n").size());
 }
 
 std::string device_of(CliFixture& f, const std::string& laptop) {
