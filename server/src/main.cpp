@@ -339,6 +339,7 @@ int main(int argc, char** argv) {
     RateLimiter per_address(opt.address_rate, opt.address_burst, kRateLimiterMaxKeys);
     RateLimiter per_principal(opt.device_rate, opt.device_burst, kRateLimiterMaxKeys);
     router.set_security(Router::Security{&per_address, &per_principal, &audit});
+    router.set_schema_keys(keys.get());
     // The office web page on the same port (docs/DASHBOARD.md); its cookies are Secure under TLS.
     WebApp web(*schema, *store, sync, review, auth, system_wall_clock());
     web.set_secure_cookies(!opt.tls_cert.empty());

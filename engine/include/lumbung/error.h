@@ -39,6 +39,7 @@ enum class ErrorCode {
   kTransport,          // the link failed (timeout, refused, cut)
   kCancelled,          // the caller cancelled a long operation
   kQuotaExceeded,      // the server's space for this device's attachments is full (retry later)
+  kSignatureInvalid,   // a schema document without the server's valid signature (sync.h)
   kInternal,           // a bug: an invariant did not hold (keep last: error_code_from_name)
 };
 

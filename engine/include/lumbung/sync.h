@@ -221,8 +221,9 @@ class SyncClient {
   SyncClient(Store& store, Transport& transport, std::string token);
 
   // Registers this device with a one-time enrolment code from the central office; returns
-  // the device token (shown once by the server: keep it). Throws Error with the server's
-  // code (e.g. kUnauthorized for a used code, kAlreadyExists) or kTransport.
+  // the device token (shown once by the server: keep it). Keeps the server's schema key the
+  // answer names in the store (meta "schema_key"; see fetch_schema()). Throws Error with the
+  // server's code (e.g. kUnauthorized for a used code, kAlreadyExists) or kTransport.
   std::string register_device(const std::string& code, const std::string& label);
 
   // Push then pull until the server has no more. Throws Error(kUnauthorized / kForbidden /
@@ -248,8 +249,13 @@ class SyncClient {
   //     and confirm later: the current token still works meanwhile).
   // Neither step touches the store's records or change log.
   std::string request_new_token();
-  // GET /v1/schema: the schema document the server runs (with its changelog). Throws as
-  // sync() does; Error(kProtocol) if the answer is not a schema document.
+  // GET /v1/schema: the schema document the server runs (with its changelog), checked
+  // against the server's Ed25519 signature over its exact bytes (docs/PROTOCOL.md "Schema
+  // versions"). The store keeps the server's schema key (register_device(), or, for a store
+  // registered before keys were sent, the first signed answer's, trusted on TLS); once it
+  // holds one, a document without a valid signature by that key throws
+  // Error(kSignatureInvalid) and nothing changes (the store syncs on under its current schema).
+  // Throws as sync() does; Error(kProtocol) if the answer is not a schema document.
   Json fetch_schema();
   void confirm_token(const std::string& next);
 

@@ -81,6 +81,8 @@ int to_c_code(ErrorCode code) {
       return LB_ERR_TRANSPORT;
     case ErrorCode::kCancelled:
       return LB_ERR_CANCELLED;
+    case ErrorCode::kSignatureInvalid:  // no C code of its own (the C API fetches no schema)
+      return LB_ERR_PROTOCOL;
     case ErrorCode::kInternal:
       return LB_ERR_INTERNAL;
   }

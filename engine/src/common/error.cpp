@@ -56,6 +56,8 @@ const char* error_code_name(ErrorCode code) noexcept {
       return "cancelled";
     case ErrorCode::kQuotaExceeded:
       return "quota_exceeded";
+    case ErrorCode::kSignatureInvalid:
+      return "signature_invalid";
     case ErrorCode::kInternal:
       return "internal_error";
   }

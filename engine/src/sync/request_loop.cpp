@@ -219,7 +219,10 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
           ++requests_;
           bytes_up_ += wire_up;
         }
-        if (info) *info = CallInfo{took, wire_up, wire_down, answer_text, took, resent_, v2_answer};
+        if (info) {
+          *info = CallInfo{took, wire_up, wire_down, answer_text,
+                           took, resent_, v2_answer, std::move(resp.headers)};
+        }
         set_error("");
         return json ? std::string() : body;
       }

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -34,7 +35,11 @@ struct CallInfo {
   int64_t transfer_ms = 0;  // the last attempt, from sending to the whole answer
   bool resent = false;      // the HTTP stack sent the last attempt again on its own
   bool v2_answer = false;   // the answer came in change-set format v2
+  std::map<std::string, std::string> headers;  // the answer's, names in lower case
 };
+
+// The schema key of a registration answer, kept in `store` (schema_fetch.cpp).
+void keep_schema_key(Store& store, const Json& registration_answer);
 
 class RequestLoop {
  public:

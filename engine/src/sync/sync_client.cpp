@@ -503,6 +503,7 @@ std::string SyncClient::register_device(const std::string& code, const std::stri
   Json body{{"code", code}, {"device_id", store_.device_id()}, {"label", label}};
   Json j = run.call("POST", "/v1/devices/register", gzip::compress(body.dump()));
   token_ = j.at("token").get<std::string>();
+  sync_detail::keep_schema_key(store_, j);  // schema_fetch.cpp
   if (auto it = j.find("scope"); it != j.end() && it->is_array()) {
     std::vector<std::string> regions;
     for (const auto& r : *it) {
@@ -522,19 +523,6 @@ std::string SyncClient::request_new_token() {
     throw Error(ErrorCode::kProtocol, "token rotation answer has no token");
   }
   return it->get<std::string>();
-}
-
-Json SyncClient::fetch_schema() {
-  SyncOptions o;
-  Run run(*this, o);
-  Json doc = run.call("GET", "/v1/schema", std::string());
-  try {
-    Schema::parse(doc);
-  } catch (const Error& e) {
-    throw Error(ErrorCode::kProtocol,
-                std::string("the server's schema does not parse: ") + e.what());
-  }
-  return doc;
 }
 
 void SyncClient::confirm_token(const std::string& next) {

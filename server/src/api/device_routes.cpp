@@ -6,6 +6,8 @@
 #include "api/changeset_v2_http.h"
 #include "api/route_util.h"
 #include "api/router.h"
+#include "crypto/schema_signature.h"
+#include "keys/server_keys.h"
 #include "lumbung/error.h"
 #include "sync/op_upgrade.h"
 
@@ -31,6 +33,14 @@ Response Router::schema(const Request&, const Params&, Json&, const Principal*) 
   // The active version's document (it changes when a version is published live).
   const SchemaHistory* h = sync_.schema_history();
   r.body = h ? h->current_document().dump(2) : schema_document_;
+  // Signed over the exact bytes sent (before any gzip), so the document stays as it is and a
+  // device checks it before it moves to it; the key for a device that has none yet.
+  if (schema_keys_) {
+    const std::string& pub = schema_keys_->schema_public_key();
+    r.headers[schema_signature::kSignatureHeader] =
+        schema_signature::signature_text(pub, schema_keys_->sign_schema(r.body));
+    r.headers[schema_signature::kKeyHeader] = schema_signature::key_text(pub);
+  }
   return r;
 }
 
@@ -135,6 +145,11 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
 Response Router::register_device(const Request&, const Params&, Json& body, const Principal*) {
   // A re-enrolment writes its audit entry in its own transaction (enrolment.h).
   Json out = enrolment_.register_device(body, security_.audit);
+  // The key the device's schema documents must be signed with, from now on.
+  if (schema_keys_) {
+    out[schema_signature::kKeyMember] =
+        schema_signature::key_text(schema_keys_->schema_public_key());
+  }
   if (!out.value("reenrolled", false)) {
     Principal device;
     device.role = Role::kDevice;

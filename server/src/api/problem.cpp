@@ -91,6 +91,8 @@ int http_status_for(ErrorCode code) {
       return 502;
     case ErrorCode::kCancelled:
       return 500;
+    case ErrorCode::kSignatureInvalid:  // a device's verdict on an answer, never the server's
+      return 500;
     case ErrorCode::kSchemaInvalid:
       return 500;
     case ErrorCode::kCorrupt:

@@ -33,6 +33,7 @@ namespace lumbung::server {
 class WebApp;
 class AttachmentService;
 class LiveSchema;
+class ServerKeys;
 
 // Below this a gzip'ed body is not smaller enough to pay for the gzip header and CPU.
 constexpr size_t kGzipMinBytes = 256;
@@ -87,6 +88,9 @@ class Router {
   // Optional: versions published through POST /v1/admin/schema take effect at once
   // (sync/op_upgrade.h). Null = they wait for the next start.
   void set_live_schema(LiveSchema* l) { live_ = l; }
+  // Optional: GET /v1/schema answers signed with the keys' schema key, and the registration
+  // answer names that key (docs/PROTOCOL.md "Schema versions"). Null = unsigned.
+  void set_schema_keys(const ServerKeys* k) { schema_keys_ = k; }
 
  private:
   enum class Access { kPublic, kAnyToken, kDevice, kReviewer, kAdmin };
@@ -165,6 +169,7 @@ class Router {
   WebApp* web_ = nullptr;
   AttachmentService* attachments_ = nullptr;
   LiveSchema* live_ = nullptr;
+  const ServerKeys* schema_keys_ = nullptr;
 };
 
 }  // namespace lumbung::server

@@ -119,6 +119,39 @@ void write_new_key_file(const std::string& path, const std::string& text) {
 struct ServerKeys::Signer {
   EVP_PKEY* key = nullptr;
   ~Signer() { EVP_PKEY_free(key); }
+
+  // An Ed25519 key from a 32-byte seed; its public half goes to `public_key`.
+  static std::unique_ptr<Signer> from_seed(const std::string& seed, std::string& public_key) {
+    auto s = std::make_unique<Signer>();
+    s->key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                          reinterpret_cast<const unsigned char*>(seed.data()),
+                                          seed.size());
+    if (!s->key) fail("EVP_PKEY_new_raw_private_key(ED25519)");
+    size_t len = 32;
+    public_key.assign(32, '\0');
+    if (EVP_PKEY_get_raw_public_key(s->key, reinterpret_cast<unsigned char*>(public_key.data()),
+                                    &len) != 1 ||
+        len != 32) {
+      fail("EVP_PKEY_get_raw_public_key");
+    }
+    return s;
+  }
+
+  std::string sign(std::string_view message) const {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key) != 1) {
+      fail("EVP_DigestSignInit(ED25519)");
+    }
+    std::string sig(64, '\0');
+    size_t len = sig.size();
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+                       reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) != 1 ||
+        len != 64) {
+      fail("EVP_DigestSign(ED25519)");
+    }
+    return sig;
+  }
 };
 
 ServerKeys::ServerKeys(std::string path, std::string_view master, uint64_t audit_keyed_from)
@@ -127,18 +160,8 @@ ServerKeys::ServerKeys(std::string path, std::string_view master, uint64_t audit
   audit_mac_key_ = hkdf(master, "audit mac v1", 32);
   data_key_ = hkdf(master, "data seal v1", 32);
   index_key_ = hkdf(master, "nik index v1", 32);
-  const std::string seed = hkdf(master, "audit sign v1", 32);
-  signer_ = std::make_unique<Signer>();
-  signer_->key = EVP_PKEY_new_raw_private_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()), seed.size());
-  if (!signer_->key) fail("EVP_PKEY_new_raw_private_key(ED25519)");
-  size_t len = 32;
-  public_key_.assign(32, '\0');
-  if (EVP_PKEY_get_raw_public_key(
-          signer_->key, reinterpret_cast<unsigned char*>(public_key_.data()), &len) != 1 ||
-      len != 32) {
-    fail("EVP_PKEY_get_raw_public_key");
-  }
+  signer_ = Signer::from_seed(hkdf(master, "audit sign v1", 32), public_key_);
+  schema_signer_ = Signer::from_seed(hkdf(master, "schema sign v1", 32), schema_public_key_);
 }
 
 ServerKeys::~ServerKeys() = default;
@@ -195,19 +218,10 @@ std::unique_ptr<ServerKeys> ServerKeys::open_or_create(const std::string& path, 
   return keys;
 }
 
-std::string ServerKeys::sign(std::string_view message) const {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, signer_->key) != 1) {
-    fail("EVP_DigestSignInit(ED25519)");
-  }
-  std::string sig(64, '\0');
-  size_t len = sig.size();
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1 ||
-      len != 64) {
-    fail("EVP_DigestSign(ED25519)");
-  }
-  return sig;
+std::string ServerKeys::sign(std::string_view message) const { return signer_->sign(message); }
+
+std::string ServerKeys::sign_schema(std::string_view document) const {
+  return schema_signer_->sign(document);
 }
 
 bool ServerKeys::verify(std::string_view public_key, std::string_view message,

@@ -13,6 +13,8 @@
 // its own key:
 //   "audit mac v1"    HMAC-SHA256 key of the audit chain's links and head (audit_log.h)
 //   "audit sign v1"   the 32-byte seed of the Ed25519 key that signs audit checkpoints
+//   "schema sign v1"  the 32-byte seed of the Ed25519 key that signs the schema documents
+//                     devices fetch (docs/PROTOCOL.md "Schema versions": signed documents)
 //   "data seal v1"    AES-256-GCM key of personal fields in the database
 //   "nik index v1"    HMAC-SHA256 key of the NIK blind index
 //   "key id v1"       first 8 bytes, hex: names this key file in the database (meta key_id)
@@ -74,6 +76,12 @@ class ServerKeys {
   static bool verify(std::string_view public_key, std::string_view message,
                      std::string_view signature);
 
+  // Ed25519 over a schema document's exact bytes, with the schema key: a key of its own, so
+  // that no schema signature can pass for a checkpoint's or the other way round.
+  std::string sign_schema(std::string_view document) const;
+  // The schema key's public half, 32 raw bytes (sent to devices at registration).
+  const std::string& schema_public_key() const { return schema_public_key_; }
+
   // For tests and tools: keys from a master secret directly.
   ServerKeys(std::string path, std::string_view master, uint64_t audit_keyed_from);
 
@@ -88,6 +96,8 @@ class ServerKeys {
   std::string index_key_;
   std::string public_key_;
   std::unique_ptr<Signer> signer_;
+  std::string schema_public_key_;
+  std::unique_ptr<Signer> schema_signer_;
 };
 
 }  // namespace lumbung::server

@@ -160,6 +160,12 @@ void add_trust_entries(Catalogue& c) {
         "--ca-file server.crt dan/atau --pin PIN (atau LUMBUNG_CA_FILE / LUMBUNG_PIN)",
         "the server's TLS certificate was refused ({detail}); this is not a network problem. "
         "Give --ca-file server.crt and/or --pin PIN (or LUMBUNG_CA_FILE / LUMBUNG_PIN)"}},
+      {"sync.schema_refused",
+       {"Skema versi {version} dari server DITOLAK dan tidak dipakai ({detail}). Laptop ini "
+        "tetap memakai skema versi {mine}; datanya tetap tersinkron. Laporkan ke kantor pusat.",
+        "Schema version {version} from the server was REFUSED and not used ({detail}). This "
+        "laptop stays on schema version {mine}; its records still sync. Tell the central "
+        "office."}},
       {"admin.setup_code",
        {"Kode penyiapan untuk laptop (alamat server, pin kunci dan kode sekaligus; "
         "`lumbung init --code` cukup dengan ini):\n  {setup}",

@@ -28,11 +28,23 @@ namespace {
 // as its schema.json; its store renames its records' fields when next opened, unsent changes
 // keeping the version they were written under (lumbung/store.h Store::open,
 // store_migrate.cpp). Drafts note their version first and are read in the new names from
-// then on (drafts.h note_version).
-void learn_schema(const Context& ctx, Laptop& lap, SyncClient& client, const SyncReport& r) {
+// then on (drafts.h note_version). A document without the server's valid signature is
+// refused before anything is written: the officer is told, the laptop stays on its version
+// and the rest of the sync stands (returns the refusal's text, else "").
+std::string learn_schema(const Context& ctx, Laptop& lap, SyncClient& client, const SyncReport& r) {
   const int mine = lap.store().schema().version();
-  if (r.server_schema_version <= mine) return;
-  const Json doc = client.fetch_schema();
+  if (r.server_schema_version <= mine) return {};
+  Json doc;
+  try {
+    doc = client.fetch_schema();
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kSignatureInvalid) throw;
+    *ctx.err << tr("sync.schema_refused", {{"version", std::to_string(r.server_schema_version)},
+                                           {"mine", std::to_string(mine)},
+                                           {"detail", printable(e.what())}})
+             << "\n";
+    return e.what();
+  }
   Drafts(lap.store(), lap.home()).note_version();
   const std::string path = lap.home() + "/schema.json", tmp = path + ".tmp";
   {
@@ -46,6 +58,7 @@ void learn_schema(const Context& ctx, Laptop& lap, SyncClient& client, const Syn
   *ctx.err << tr("sync.schema_learnt", {{"version", value_text(doc.value("version", Json(0)))},
                                         {"mine", std::to_string(mine)}})
            << "\n";
+  return {};
 }
 
 std::string server_of(const Context& ctx, const Laptop& lap) {
@@ -285,27 +298,28 @@ int cmd_sync(Context& ctx, Args& args) {
     }
     const SyncReport r = client.sync(o);
     bar.finish();
-    learn_schema(ctx, lap, client, r);
+    const std::string schema_refused = learn_schema(ctx, lap, client, r);
     // Drafts kept for review go to the office (and its decisions come back) after the sync.
     const Json drafts = exchange_review_drafts(ctx, lap, url, topt);
     const uint64_t opened = lap.store().stats().open_conflicts -
                             std::min(lap.store().stats().open_conflicts, conflicts_before);
     if (ctx.json) {
-      print_json(*ctx.out,
-                 Json{{"pushed", r.pushed},
-                      {"pulled", r.pulled},
-                      {"applied", r.applied},
-                      {"conflicts", r.conflicts},
-                      {"open_conflicts", lap.store().stats().open_conflicts},
-                      {"refused", r.refused},
-                      {"refused_total", lap.store().stats().refused_changes},
-                      {"bytes_up", r.bytes_up},
-                      {"bytes_down", r.bytes_down},
-                      {"requests", r.requests},
-                      {"retries", r.retries},
-                      {"seconds", r.seconds},
-                      {"drafts", drafts},
-                      {"attachments", attachments_json(r.attachments, attachments.get())}});
+      Json out{{"pushed", r.pushed},
+               {"pulled", r.pulled},
+               {"applied", r.applied},
+               {"conflicts", r.conflicts},
+               {"open_conflicts", lap.store().stats().open_conflicts},
+               {"refused", r.refused},
+               {"refused_total", lap.store().stats().refused_changes},
+               {"bytes_up", r.bytes_up},
+               {"bytes_down", r.bytes_down},
+               {"requests", r.requests},
+               {"retries", r.retries},
+               {"seconds", r.seconds},
+               {"drafts", drafts},
+               {"attachments", attachments_json(r.attachments, attachments.get())}};
+      if (!schema_refused.empty()) out["schema_refused"] = schema_refused;
+      print_json(*ctx.out, out);
     } else {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.1f", r.seconds);
