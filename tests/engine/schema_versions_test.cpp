@@ -214,3 +214,57 @@ TEST_CASE("own writes joined back after a restore take the names of the version 
   CHECK_FALSE(r->fields.contains("position"));
   CHECK(r->versions.count("phone") == 0);
 }
+
+// A value written under version 1 that version 2's tightened rule refuses (a birth place of
+// 40 characters, now at most 20) does not lock the officer out of the record: an edit of
+// another field is taken, as the server takes it (it checks only the fields an op sets);
+// the field itself must be given a value the new rule accepts, and a value of this laptop's
+// own that the server refused is fixed before anything else. Found by the simulation
+// with schema publications (lumbung-sim --publications, seeds 11 and 179: a laptop moved to
+// a version that shortened full_name or lowered monthly_income threw on an unrelated edit).
+TEST_CASE("an edit is not refused for an untouched value a tightened rule refuses") {
+  test::TempDir dir;
+  OpenOptions o;
+  o.path = dir.path() + "/a.db";
+  o.schema = test::enrolment_schema();
+  o.device_id = "dev-a";
+  const std::string long_place = "Desa Lambuya Kecamatan Konawe Selatan";  // 37 characters
+  std::string id, own;
+  {
+    auto s = Store::open(o);
+    Json rec = test::konawe_enrolment(5);
+    rec["birth_place"] = long_place;
+    id = s->create("enrolment", rec);
+    own = s->create("enrolment", test::konawe_enrolment(6));
+    s->update("enrolment", own, {{"birth_place", long_place}});  // seq 3, refused below
+    s->acknowledge(3);
+    RefusedChange r;
+    r.seq = 3;
+    r.collection = "enrolment";
+    r.record_id = own;
+    r.code = "validation_failed";
+    r.field = "birth_place";
+    r.message = "newer_schema_rule: tighten_rule enrolment.birth_place in version 2";
+    s->record_refused({r});
+  }
+  Json d = v2();
+  field_of(d, "birth_place")["max_length"] = 20;
+  d["changelog"][0]["steps"].push_back(step("tighten_rule", "birth_place"));
+  o.schema = Schema::parse(d);
+  auto s = Store::open(o);
+  REQUIRE(s->get("enrolment", id)->fields["birth_place"] == long_place);
+  s->update("enrolment", id, {{"phone_number", "081234500055"}});
+  CHECK(s->get("enrolment", id)->fields["phone_number"] == "081234500055");
+  CHECK(s->pending_count() == 1);
+  // This laptop's own value the server refused is not on the server: fixed first.
+  CHECK_THROWS_AS(s->update("enrolment", own, {{"phone_number", "081234500056"}}), Error);
+  s->update("enrolment", own, {{"phone_number", "081234500056"}, {"birth_place", "Unaaha"}});
+  // The rule still holds for the field an edit writes.
+  CHECK_THROWS_AS(s->update("enrolment", id, {{"birth_place", long_place + " Timur"}}), Error);
+  s->update("enrolment", id, {{"birth_place", "Lambuya"}});
+  CHECK(s->get("enrolment", id)->fields["birth_place"] == "Lambuya");
+  CHECK(s->pending_count() == 3);
+  // And an edit that makes an untouched field wrong is still refused: the NIK no longer
+  // matches a birth date it did not have before.
+  CHECK_THROWS_AS(s->update("enrolment", id, {{"birth_date", "1990-01-01"}}), Error);
+}

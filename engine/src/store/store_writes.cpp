@@ -89,6 +89,36 @@ void Store::Impl::update(const std::string& col, const std::string& id, Json pat
                                        (i.reason == "unknown_field" && st->fields.count(i.field));
                               }),
                issues.end());
+  // Nor is a value the edit does not touch that broke a rule before it (written under an
+  // older schema version whose rule a newer one tightened, held by the server too): the
+  // server judges an op by the fields it sets, and the laptop would lock every officer out of
+  // the record. Unless it is this laptop's own write the server refused: that one its officer
+  // must fix first (it is not on the server; the refused list says why).
+  if (!issues.empty()) {
+    Json before = st->values();
+    const auto had = cs.normalize_and_validate(before, false);
+    auto own_refused = [&](const std::string& field) {
+      const auto f = st->fields.find(field);
+      if (f == st->fields.end() || f->second.version.device != device) return false;
+      auto& q = db->prepare(
+          "SELECT 1 FROM changes WHERE id=?1 AND hlc=?2 AND seq IN (SELECT seq FROM refused)");
+      q.bind(1, id);
+      q.bind(2, static_cast<int64_t>(f->second.version.hlc));
+      const bool hit = q.step();
+      q.reset();
+      return hit;
+    };
+    issues.erase(std::remove_if(issues.begin(), issues.end(),
+                                [&](const ValidationIssue& i) {
+                                  if (patch.contains(i.field)) return false;
+                                  const bool before_edit =
+                                      std::any_of(had.begin(), had.end(), [&](const auto& h) {
+                                        return h.field == i.field && h.reason == i.reason;
+                                      });
+                                  return before_edit && !own_refused(i.field);
+                                }),
+                 issues.end());
+  }
   if (!issues.empty()) throw_issues(issues);
   check_regions(cs, merged);
   Op op;
