@@ -33,6 +33,8 @@ void SimStats::add(const SimStats& o) {
   device_crashes += o.device_crashes;
   conflicts += o.conflicts;
   duplicates += o.duplicates;
+  schema_moves += o.schema_moves;
+  newer_rule_refusals += o.newer_rule_refusals;
 }
 
 std::vector<std::string> check_seed(uint64_t seed, SimStats& totals, bool verbose, bool restores) {

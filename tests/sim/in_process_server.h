@@ -44,6 +44,7 @@
 #include "review/review_service.h"
 #include "store/pg_server_store.h"
 #include "store/sqlite_server_store.h"
+#include "sync/op_upgrade.h"
 #include "sync/sync_service.h"
 
 namespace lumbung::test {
@@ -244,6 +245,11 @@ class InProcessServer {
   // Members in construction order; destroyed in reverse, like main()'s locals.
   struct Core {
     std::unique_ptr<server::ServerStore> store;
+    // The schema versions (issue 18): the newest stored one is active; one published
+    // through POST /v1/admin/schema is active at once. Before sync: it reads their history.
+    std::unique_ptr<server::LiveSchema> live;
+    std::shared_ptr<const Schema> started_schema;  // the version active at start
+    std::string started_text;
     std::unique_ptr<HybridClock> clock;
     server::Metrics metrics;
     std::unique_ptr<server::SyncService> sync;
@@ -282,14 +288,27 @@ class InProcessServer {
       ::mkdir(data_dir_.c_str(), 0700);  // as main.cpp: the data directory may not exist yet
       c->store = server::SqliteServerStore::open(data_dir_);
     }
+    // As main.cpp: the schema file reconciled with the versions stored (a restart with the
+    // first file keeps a version published since), the records on the newest.
+    server::SchemaStart versions =
+        server::open_schema_versions(*c->store, Json::parse(schema_text_));
+    server::activate_schema_version(*c->store, *versions.history);
+    c->started_schema = versions.history->current_ptr();
+    c->started_text = versions.history->current_document().dump(2);
     c->clock = std::make_unique<HybridClock>(wall_, server::server_clock_start(*c->store, wall_));
-    c->sync =
-        std::make_unique<server::SyncService>(*schema_, *c->store, *c->clock, wall_, c->metrics);
+    c->sync = std::make_unique<server::SyncService>(*c->started_schema, *c->store, *c->clock, wall_,
+                                                    c->metrics);
+    c->live = std::make_unique<server::LiveSchema>(*c->store, std::move(versions.history));
+    c->sync->set_schema_history(&c->live->history());
     c->review = std::make_unique<server::ReviewService>(*c->store, *c->sync, c->metrics);
     c->enrolment = std::make_unique<server::Enrolment>(*c->store, *c->sync, wall_);
     c->auth = std::make_unique<server::Authenticator>(*c->store);
-    c->router = std::make_unique<server::Router>(*schema_, schema_text_, *c->sync, *c->review,
-                                                 *c->enrolment, *c->auth, c->metrics);
+    c->router = std::make_unique<server::Router>(*c->started_schema, c->started_text, *c->sync,
+                                                 *c->review, *c->enrolment, *c->auth, c->metrics);
+    server::SyncService* sync = c->sync.get();
+    c->live->on_publish([](const SchemaHistory&) {},
+                        [sync](const SchemaHistory& h) { sync->set_schema_history(&h); });
+    c->router->set_live_schema(c->live.get());
     cores_[i] = std::move(c);
   }
 

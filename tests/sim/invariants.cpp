@@ -28,7 +28,8 @@ RecordView record_view(const Json& j) {
 
 StateView check_replica(const std::string& name, const Store& store,
                         const std::map<std::string, Json>& server_records,
-                        std::vector<std::string>& failures) {
+                        std::vector<std::string>& failures, const KeptRefusals* kept,
+                        size_t* kept_count) {
   Query q;
   q.collection = "enrolment";
   q.include_deleted = true;
@@ -50,6 +51,26 @@ StateView check_replica(const std::string& name, const Store& store,
   }
   for (auto& [id, rec] : server_records) {
     auto it = mine.find(id);
+    if (it != mine.end() && kept) {
+      // A value the server refused by a newer rule, kept on the laptop: compared as the
+      // server holds that field.
+      Json& fields = it->second["fields"];
+      Json& versions = it->second["versions"];
+      const Json vs = versions;  // iterated while `versions` changes
+      for (const auto& [f, v] : vs.items()) {
+        auto k = kept->find({id, f});
+        if (k == kept->end() || !k->second.count(decode_version(v))) continue;
+        for (Json* side : {&fields, &versions}) {
+          const Json& theirs = rec[side == &fields ? "fields" : "versions"];
+          if (theirs.contains(f)) {
+            (*side)[f] = theirs[f];
+          } else {
+            side->erase(f);
+          }
+        }
+        if (kept_count) ++*kept_count;
+      }
+    }
     if (it == mine.end()) {
       failures.push_back(name + " lacks record " + id);
     } else if (it->second != rec) {
@@ -63,7 +84,16 @@ StateView check_replica(const std::string& name, const Store& store,
 
 void check_oplog(const OplogReader& read_oplog, const std::vector<HarnessWrite>& writes,
                  const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
-                 const Json& refused_queue, std::vector<std::string>& failures) {
+                 const Json& refused_queue, std::vector<std::string>& failures,
+                 const Oracle* names) {
+  auto canon = [names](const std::string& f) { return names ? names->canonical(f) : f; };
+  auto canon_set = [&canon](const Json& set) {
+    Json out = Json::object();
+    if (set.is_object()) {
+      for (const auto& [f, v] : set.items()) out[canon(f)] = v;
+    }
+    return out;
+  };
   for (const auto& [dev, seq] : device_seqs) {
     for (auto& row : admin_devices) {
       if (row["device_id"] == dev && row["acked_seq"].get<uint64_t>() != seq) {
@@ -105,16 +135,29 @@ void check_oplog(const OplogReader& read_oplog, const std::vector<HarnessWrite>&
     }
     // A create is read back from the record when pushed, so it also carries the values of
     // the device's later edits of that record (store.cpp, the changes table).
-    auto later_edit_wrote = [&](const std::string& f, const Json& v) {
+    // `v` null: any later edit of the field.
+    auto later_edit_wrote = [&](const std::string& f, const Json* v) {
       if (!w.is_create) return false;
       return std::any_of(writes.begin(), writes.end(), [&](const HarnessWrite& x) {
-        return x.device == w.device && x.id == w.id && x.seq > w.seq && x.set.contains(f) &&
-               x.set[f] == v;
+        if (x.device != w.device || x.id != w.id || x.seq <= w.seq) return false;
+        const Json xs = canon_set(x.set);
+        return xs.contains(f) && (!v || xs[f] == *v);
       });
     };
-    for (auto& [f, v] : op.set.items()) {
-      if ((!w.set.contains(f) || w.set[f] != v) && !later_edit_wrote(f, v)) {
+    const Json wrote = canon_set(w.set);
+    Json logged = canon_set(op.set);
+    const Json retired_values = canon_set(op.retired);
+    for (auto& [f, v] : retired_values.items()) logged[f] = v;
+    for (auto& [f, v] : logged.items()) {
+      if ((!wrote.contains(f) || wrote[f] != v) && !later_edit_wrote(f, &v)) {
         failures.push_back("oplog " + key + " field " + f + " = " + v.dump() + " was not written");
+      }
+    }
+    // A retired field's value is not live anywhere: the log is where it must be.
+    for (auto& [f, v] : wrote.items()) {
+      if (!names || !names->retired(f) || v.is_null()) continue;
+      if ((!logged.contains(f) || logged[f] != v) && !later_edit_wrote(f, nullptr)) {
+        failures.push_back("oplog " + key + " lost the retired field " + f + " = " + v.dump());
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,22 +31,34 @@ struct HarnessWrite {
 Json record_json(const Record& r);
 RecordView record_view(const Json& record_json);
 
+// (record id, field) -> versions of this device's writes the server refused by a rule a
+// newer schema version tightened: the laptop keeps such a value (its officer is asked to
+// fix it: docs/ARCHITECTURE.md "Schema versions"), so the field may differ from the server.
+using KeptRefusals = std::map<std::pair<std::string, std::string>, std::set<Version>>;
+
 // Invariant 1: `store` holds exactly `server_records` (id -> record_json), values, versions,
-// deletion and tombstones, and nothing unacknowledged. Returns the device's records.
+// deletion and tombstones, and nothing unacknowledged; a field at a version `kept` names is
+// compared as the server holds it (and counted in `kept_count`). Returns the device's
+// records as it holds them.
 StateView check_replica(const std::string& name, const Store& store,
                         const std::map<std::string, Json>& server_records,
-                        std::vector<std::string>& failures);
+                        std::vector<std::string>& failures, const KeptRefusals* kept = nullptr,
+                        size_t* kept_count = nullptr);
 
 // Invariant 2: the server's acked_seq per device (`admin_devices`, GET /v1/admin/devices)
 // equals the number of writes the device made (`device_seqs`); the server's oplog (every row
 // in pos order from `read_oplog`: InProcessServer::read_oplog, on SQLite or PostgreSQL) holds
 // each (device, seq) once, and every write under its (device, seq) with the values written,
-// unless `refused_queue` (GET /v1/refused entries) holds it.
+// unless `refused_queue` (GET /v1/refused entries) holds it. With `names` (schema versions
+// published, Oracle::set_changelog) field names are compared as the newest version names
+// them, and a value of a field retired since is found in the op's set (an op logged before
+// the retirement) or its "ret" (upgraded when pushed): kept in the record's history.
 using OplogReader = std::function<void(
     const std::function<void(uint64_t, const std::string&, uint64_t, const std::string&)>&)>;
 void check_oplog(const OplogReader& read_oplog, const std::vector<HarnessWrite>& writes,
                  const std::map<std::string, uint64_t>& device_seqs, const Json& admin_devices,
-                 const Json& refused_queue, std::vector<std::string>& failures);
+                 const Json& refused_queue, std::vector<std::string>& failures,
+                 const Oracle* names = nullptr);
 
 // Invariant 6: the progress counts the server keeps in each write transaction
 // (`progress`, GET /v1/progress?collection=enrolment&scope=72) equal a count of the live

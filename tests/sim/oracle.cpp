@@ -32,6 +32,47 @@ std::string key_text(const std::string& device, uint64_t seq) {
 
 Oracle::Oracle(const CollectionSchema& schema) : schema_(schema) {}
 
+void Oracle::set_changelog(const Json& changelog) {
+  renames_.clear();
+  retired_.clear();
+  for (const Json& entry : changelog) {
+    for (const Json& step : entry.at("steps")) {
+      const std::string op = step.at("op");
+      if (op == "rename_field") {
+        renames_[step.at("from")] = step.at("to");
+      } else if (op == "retire_field") {
+        retired_.insert(step.at("field").get<std::string>());
+      }
+    }
+  }
+}
+
+std::string Oracle::canonical(const std::string& field) const {
+  std::string name = field;
+  for (size_t hops = 0; hops <= renames_.size(); ++hops) {
+    auto it = renames_.find(name);
+    if (it == renames_.end()) break;
+    name = it->second;
+  }
+  return name;
+}
+
+bool Oracle::retired(const std::string& field) const {
+  return retired_.count(canonical(field)) > 0;
+}
+
+void Oracle::canonical_set(const Json& set, Json& live, Json& retired_out) const {
+  for (const auto& [f, v] : set.items()) {
+    (retired(f) ? retired_out : live)[canonical(f)] = v;
+  }
+}
+
+std::optional<Version> Oracle::version_of(const std::string& device, uint64_t seq) const {
+  const auto i = find({device, seq});
+  if (!i || writes_[*i].hlc == 0) return std::nullopt;
+  return writes_[*i].version();
+}
+
 std::optional<size_t> Oracle::find(const Key& k) const {
   auto it = index_.find(k);
   if (it == index_.end()) return std::nullopt;
@@ -61,7 +102,7 @@ void Oracle::local_write(const std::string& device, uint64_t seq, const std::str
   w.key = k;
   w.record = record;
   w.is_delete = is_delete;
-  w.set = is_delete ? Json::object() : set;
+  if (!is_delete) canonical_set(set, w.set, w.retired);
   w.direct = d.past;
   w.shown = d.seen;
   index_[k] = writes_.size();
@@ -120,7 +161,9 @@ void Oracle::push_answered(const std::string& device, const Json& answer) {
              ": push answer stores values of an op the harness does not know: " + r.dump());
         continue;
       }
-      for (const auto& [f, v] : set->items()) writes_[*i].set[f] = v;
+      for (const auto& [f, v] : set->items()) {
+        (retired(f) ? writes_[*i].retired : writes_[*i].set)[canonical(f)] = v;
+      }
     }
   }
   // Ops the server acknowledged but will never apply: kept in its refused queue.
@@ -273,7 +316,7 @@ void Oracle::server_wrote(const Json& ops, const std::vector<Version>& shown,
     w.is_delete = op.value("del", false);
     if (!w.is_delete) {
       auto set = op.find("set");
-      if (set != op.end() && set->is_object()) w.set = *set;
+      if (set != op.end() && set->is_object()) canonical_set(*set, w.set, w.retired);
     }
     w.why = why;
     w.hlc = *hlc;

@@ -92,6 +92,17 @@ class Oracle {
   // `schema` must outlive the oracle.
   explicit Oracle(const CollectionSchema& schema);
 
+  // --- schema versions (issue 18, lumbung-sim --publications): the changelog of the newest
+  // version the run will publish, read by the oracle itself (never asking the system under
+  // test). Every field name a write carries, whatever version it was written under, is
+  // kept under its name in that version; a retired field's value is kept apart (a record's
+  // history, never checked as live: invariant 2 finds it in the oplog). Names are never
+  // reused across versions (check_successor refuses it), so a name alone tells its field.
+  void set_changelog(const Json& changelog);
+  // `field` as the newest version names it, or the name it was retired under.
+  std::string canonical(const std::string& field) const;
+  bool retired(const std::string& field) const;
+
   // --- what the harness asked for: a device wrote (its change-log seq `seq`) to `record`.
   // `set` is what the harness asked to write (the whole record for a create).
   void local_write(const std::string& device, uint64_t seq, const std::string& record,
@@ -128,6 +139,8 @@ class Oracle {
                                  const std::vector<std::set<std::string>>& outside = {});
 
   size_t writes() const { return writes_.size(); }
+  // The version of write (device, seq) as the link last carried it, if the oracle has it.
+  std::optional<Version> version_of(const std::string& device, uint64_t seq) const;
 
  private:
   using Key = std::pair<std::string, uint64_t>;  // (device, seq); device "server" for its ops
@@ -137,10 +150,11 @@ class Oracle {
     bool is_delete = false;
     std::string why;  // server writes: "resolution", "merge"
     Json set = Json::object();
-    uint64_t hlc = 0;            // 0 until the link carried it
-    WriteSet direct;             // the writer's causal past when it wrote (device writes)
-    std::vector<Version> shown;  // versions seen without their ops: what a reviewer was
-                                 // shown, or whole records a device pulled ("rec" notices)
+    Json retired = Json::object();  // values of fields retired since (set_changelog)
+    uint64_t hlc = 0;               // 0 until the link carried it
+    WriteSet direct;                // the writer's causal past when it wrote (device writes)
+    std::vector<Version> shown;     // versions seen without their ops: what a reviewer was
+                                    // shown, or whole records a device pulled ("rec" notices)
     bool acked = false;
     bool lost_in_restore = false;  // a server write the restore took back (see server_restored)
     std::optional<Json> refused;   // the push answer's refused entry
@@ -187,7 +201,12 @@ class Oracle {
   void check_delete(const Context& cx, size_t w, const RecordView& r, const std::string& where,
                     std::vector<std::string>& out) const;
 
+  // Splits `set` into its live fields (newest names) and its retired ones.
+  void canonical_set(const Json& set, Json& live, Json& retired_out) const;
+
   const CollectionSchema& schema_;
+  std::map<std::string, std::string> renames_;  // from -> to, over every version
+  std::set<std::string> retired_;               // names fields were retired under
   std::vector<Write> writes_;
   std::map<Key, size_t> index_;
   std::map<std::string, Device> devices_;

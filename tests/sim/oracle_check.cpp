@@ -58,7 +58,7 @@ bool Oracle::entry_keeps(const Context& cx, size_t w, const std::string& field) 
   auto it = cx.conflicts_by_record.find(ww.record);
   if (it == cx.conflicts_by_record.end()) return false;
   for (const Json* c : it->second) {
-    const std::string f = str_member(*c, "field");
+    const std::string f = canonical(str_member(*c, "field"));  // an entry of an older version
     // A version-1 update_delete entry names no field and keeps one edited value.
     const bool whole_record = f.empty() && str_member(*c, "kind") == "update_delete";
     if (f != field && !whole_record) continue;

@@ -57,6 +57,18 @@ Simulation::Simulation(const SimOptions& o)
     d->client->set_token(d->token);
     devices_.push_back(std::move(d));
   }
+  if (o.publications) {
+    // The publication steps come from a stream of their own: the schedule's draws stay
+    // as they are. The oracle names fields through the changelog it is given here.
+    std::mt19937_64 pubs(o.seed ^ 0x9FB21C651E98DF25ULL);
+    const int half = std::max(1, o.steps / 2);
+    const int first = static_cast<int>(pubs() % static_cast<uint64_t>(half));
+    const int second =
+        first + 1 +
+        static_cast<int>(pubs() % static_cast<uint64_t>(std::max(1, o.steps - first - 1)));
+    publish_at_ = {first, second};
+    oracle_.set_changelog(sim_schema(kNewestVersion)["changelog"]);
+  }
   // Not one of the devices: it writes nothing valid, and the replicas never hear of it.
   raw_ = std::make_unique<RawClient>(*server_, server_->admin_token(), reviewer_, "raw-0", kBanggai,
                                      o.seed);
@@ -65,6 +77,9 @@ Simulation::Simulation(const SimOptions& o)
 SimOutcome Simulation::run() {
   for (int step = 0; step < o_.steps; ++step) {
     advance_time();
+    for (int v : publish_at_) {
+      if (v == step) publish_next();
+    }
     // Each step draws its choices from its own stream, seeded by one draw of the schedule:
     // a step whose choices depend on what a device holds (which differs when faults fall
     // differently) cannot shift the choices of the steps after it.
@@ -104,6 +119,7 @@ SimOutcome Simulation::run() {
       hostile_pushes();
     }
   }
+  while (!publish_at_.empty() && published_ < kNewestVersion) publish_next();
   // The quiet end: a perfect link, everyone pushes and pulls, twice.
   mode_ = FaultMode::kNone;
   server_->release_held();
@@ -134,7 +150,7 @@ void Simulation::open_device(SimDevice& d) {
   d.store.reset();
   OpenOptions oo;
   oo.path = d.path;
-  oo.schema = test::enrolment_schema();
+  oo.schema = d.schema ? d.schema : test::enrolment_schema();
   oo.device_id = d.id;
   oo.clock = d.wall.get();
   d.store = Store::open(oo);
@@ -173,6 +189,7 @@ void Simulation::create(SimDevice& d) {
   rec["phone"] = phone();
   const bool banggai = d.scope == kBanggai || (d.scope == kProvince && step_() % 4 == 0);
   rec["village_code"] = banggai ? kBanggaiVillage : kSigiVillage;
+  rec = for_version(std::move(rec), d.store->schema().version());
   const uint64_t before = d.store->pending_count();
   HarnessWrite w;
   w.is_create = true;
@@ -190,26 +207,92 @@ std::string Simulation::phone() {
   return p;
 }
 
-Json Simulation::value_for(const std::string& field) {
+Json Simulation::value_for(const std::string& field, int version) {
   static const char* const kNames[] = {"Eko Setiawan", "Eko Setiawan S.", "Siti Rahma",
                                        "Budi Santoso"};
   static const char* const kStatus[] = {"draft", "submitted", "verified", "rejected", "enrolled"};
-  if (field == "phone") return phone();
-  if (field == "monthly_income") return 1000000 + 100000 * static_cast<int64_t>(step_() % 190);
-  if (field == "full_name") return kNames[step_() % 4];
+  if (editable_slot(field) == 0) return phone();
+  if (field == "monthly_income") {
+    // Version 2 lowered the maximum (sim_schemas.h): a laptop on it types within it.
+    const uint64_t steps = version >= 2 ? (kIncomeMaxV2 - 1000000) / 100000 + 1 : 190;
+    return 1000000 + 100000 * static_cast<int64_t>(step_() % steps);
+  }
+  if (field == "full_name") {
+    std::string name = kNames[step_() % 4];
+    if (version >= 3 && name.size() > kNameMaxV3) name = kNames[0];  // version 3's rule
+    return name;
+  }
   if (field == "status") return kStatus[step_() % 5];
+  if (field == "npwp")
+    return step_() % 5 == 0 ? Json() : Json(std::to_string(100000000 + step_() % 900000000));
+  if (field == "mother_name") {
+    static const char* const kMothers[] = {"Siti", "Aminah", "Rahmawati"};
+    return kMothers[step_() % 3];
+  }
   return step_() % 5 == 0 ? Json() : Json("kaur " + std::to_string(step_() % 9));  // position
 }
 
-Json Simulation::random_patch() {
+Json Simulation::random_patch(int version) {
   Json patch = Json::object();
   const int nfields = 1 + static_cast<int>(step_() % 2);
   for (int i = 0; i < nfields; ++i) {
-    static const int kField[] = {0, 0, 1, 2, 3, 4};  // phone twice as often
-    const char* f = kEditable[kField[step_() % 6]];
-    patch[f] = value_for(f);
+    static const int kSlot[] = {0, 0, 1, 2, 3, 4};  // phone twice as often
+    const char* f = editable_field(kSlot[step_() % 6], version);
+    patch[f] = value_for(f, version);
   }
   return patch;
+}
+
+Json Simulation::for_version(Json rec, int version) const {
+  if (!o_.publications) return rec;
+  const std::string nik = rec.value("nik", "");
+  if (version < 3) rec["email"] = "p" + nik.substr(nik.size() - 4) + "@desa.id";  // retired in 3
+  if (version >= 2) {
+    rec["phone_number"] = rec["phone"];
+    rec.erase("phone");
+    rec.erase("position");
+    rec["occupation"] = "penenun";  // the value version 2 added
+  }
+  if (version >= 3) {
+    rec["mobile_phone"] = rec["phone_number"];
+    rec.erase("phone_number");
+    rec["payment_source"] = "CSR";  // the value version 3 added
+  }
+  return rec;
+}
+
+// --- schema versions (--publications)
+void Simulation::publish_next() {
+  const int v = published_ + 1;
+  log("the office publishes schema version %d", v);
+  int status = 0;
+  Json r = call("POST", "/v1/admin/schema", sim_schema(v), server_->admin_token(), &status);
+  if (status != 201) {
+    fail("publishing version " + std::to_string(v) + " answered " + std::to_string(status) + ": " +
+         r.dump());
+    publish_at_.clear();  // nothing more to publish on
+    return;
+  }
+  published_ = v;
+}
+
+void Simulation::learn_schema(SimDevice& d, int server_version) {
+  if (!o_.publications || server_version <= d.store->schema().version()) return;
+  // Fetched as the laptop's tool does (SyncClient::fetch_schema), on a good link: a fault
+  // on this one GET would only exercise the request loop's retries, which syncs do, and its
+  // retries sleep for real.
+  InProcessTransport plain(*server_);
+  SyncClient fetcher(*d.store, plain, d.token);
+  const Json doc = fetcher.fetch_schema();
+  const int was = d.store->schema().version();
+  d.schema = Schema::parse(doc);
+  open_device(d);  // the store moves its records in the opening transaction
+  ++stats_.schema_moves;
+  log("%s moves from schema version %d to %d", d.id.c_str(), was, d.store->schema().version());
+  if (d.store->schema().version() != server_version) {
+    fail(d.id + " fetched schema version " + std::to_string(d.store->schema().version()) +
+         " but the server said it runs " + std::to_string(server_version));
+  }
 }
 
 // The officer on `d` edits record `id` (live on d) with `patch`; a status the store refuses
@@ -222,13 +305,27 @@ void Simulation::edit_record(SimDevice& d, const std::string& id, Json patch) {
   }
   if (patch.empty()) return;
   const uint64_t before = d.store->pending_count();
-  try {
-    d.store->update("enrolment", id, patch);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::kStatusRegression) throw;
-    patch.erase("status");
-    if (patch.empty()) return;
-    d.store->update("enrolment", id, patch);
+  for (int attempt = 0;; ++attempt) {
+    try {
+      d.store->update("enrolment", id, patch);
+      break;
+    } catch (const Error& e) {
+      if (attempt == 2) throw;
+      if (e.code() == ErrorCode::kStatusRegression) {
+        patch.erase("status");
+        if (patch.empty()) return;
+        continue;
+      }
+      // The record holds this laptop's own value the server refused by a newer rule: the
+      // laptop asks it fixed first, and the officer types one the rule accepts.
+      const int version = d.store->schema().version();
+      if (e.code() != ErrorCode::kValidationFailed || patch.contains(e.field()) ||
+          editable_slot(e.field()) < 0) {
+        throw;
+      }
+      patch[e.field()] = value_for(e.field(), version);
+      log("%s must fix %s of %s first", d.id.c_str(), e.field().c_str(), id.c_str());
+    }
   }
   HarnessWrite w;
   w.id = id;
@@ -241,7 +338,7 @@ void Simulation::edit(SimDevice& d) {
   auto ids = live_ids(d);
   if (ids.empty()) return create(d);
   const std::string id = ids[step_() % ids.size()];
-  edit_record(d, id, random_patch());
+  edit_record(d, id, random_patch(d.store->schema().version()));
 }
 
 void Simulation::remove_record(SimDevice& d, const std::string& id) {
@@ -274,6 +371,7 @@ void Simulation::move_region(SimDevice& d) {
   const uint64_t before = d.store->pending_count();
   Json rec = test::sample_enrolment(1 + static_cast<int>(step_() % 9000));
   rec["village_code"] = to;
+  rec = for_version(std::move(rec), d.store->schema().version());
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
       if (attempt == 0) {
@@ -283,7 +381,8 @@ void Simulation::move_region(SimDevice& d) {
       }
       fail(d.id + " (" + d.scope + ") wrote a record into " + to);
     } catch (const Error& e) {
-      if (e.code() != ErrorCode::kOutOfScope) throw;
+      // (Or the record holds a value of this laptop's that the server refused: fixed first.)
+      if (e.code() != ErrorCode::kOutOfScope && e.code() != ErrorCode::kValidationFailed) throw;
     }
   }
   if (d.store->pending_count() != before) fail(d.id + ": a refused out-of-scope write was logged");
@@ -337,8 +436,8 @@ void Simulation::contested_delete() {
   const std::string id = both[step_() % both.size()];
   const int plan = static_cast<int>(step_() % 32);
   log("%s edits %s while %s deletes it (plan %d)", a.id.c_str(), id.c_str(), b.id.c_str(), plan);
-  edit_record(a, id, random_patch());
-  if (plan & 1) edit_record(b, id, random_patch());
+  edit_record(a, id, random_patch(a.store->schema().version()));
+  if (plan & 1) edit_record(b, id, random_patch(b.store->schema().version()));
   if (plan & 2) sync(b);
   if (plan & 4) sync(a);
   if (b.store->get("enrolment", id)) remove_record(b, id);
@@ -368,8 +467,9 @@ bool Simulation::sync_once(SimDevice& d) {
   ++stats_.syncs;
   oracle_.sync_began(d.id, d.store->get_meta("pull_cursor"));
   bool done = false;
+  int server_version = 0;
   try {
-    d.client->sync(sync_options(d));
+    server_version = d.client->sync(sync_options(d)).server_schema_version;
     done = true;
   } catch (const DeviceCrash&) {
     log("%s crashed mid-sync; reopening its store", d.id.c_str());
@@ -381,6 +481,7 @@ bool Simulation::sync_once(SimDevice& d) {
   }
   oracle_.sync_ended(d.id, d.store->get_meta("pull_cursor"), done);
   if (!done) ++stats_.syncs_failed;
+  if (done) learn_schema(d, server_version);
   return done;
 }
 

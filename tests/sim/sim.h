@@ -34,6 +34,11 @@ struct SimOptions {
   // request sent to one of them picked by the seed, a restart restarting one of them.
   bool postgres = false;
   int servers = 1;
+  // The office publishes schema versions 2 and 3 (sim_schemas.h) at two steps drawn from
+  // the seed while the laptops work offline and sync; each learns the newest at a completed
+  // sync and moves its store to it. On SQLite, without restores (a restore to a copy from
+  // before a publication would meet laptops already on the newer version).
+  bool publications = false;
 };
 
 struct SimStats {
@@ -48,8 +53,10 @@ struct SimStats {
   uint64_t server_restores = 0;  // restored from an older copy of its database
   uint64_t held_pushes = 0;      // push transactions held open (PostgreSQL, pg_hold.h)
   uint64_t device_crashes = 0;
-  uint64_t conflicts = 0;   // conflict entries at the end
-  uint64_t duplicates = 0;  // duplicate entries at the end
+  uint64_t conflicts = 0;            // conflict entries at the end
+  uint64_t duplicates = 0;           // duplicate entries at the end
+  uint64_t schema_moves = 0;         // a device store moved to a newer schema version
+  uint64_t newer_rule_refusals = 0;  // refused queue entries "newer_schema_rule" at the end
   void add(const SimStats& o);
 };
 

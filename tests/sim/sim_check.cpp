@@ -40,6 +40,22 @@ void Simulation::check_invariants() {
   }
 
   std::vector<std::string> found;
+  // Values a laptop keeps that the server refused by a newer schema version's rule: by the
+  // oracle's version of the write the refused queue names, and the fields the harness wrote.
+  std::map<std::string, KeptRefusals> kept;
+  if (o_.publications && refused.is_array()) {
+    for (const Json& r : refused) {
+      if (r.value("message", "").rfind("newer_schema_rule", 0) != 0) continue;
+      ++stats_.newer_rule_refusals;
+      const std::string dev = r.value("device_id", "");
+      const uint64_t seq = r.value("seq", uint64_t{0});
+      const auto v = oracle_.version_of(dev, seq);
+      for (const HarnessWrite& w : writes_) {
+        if (w.device != dev || w.seq != seq || !v) continue;
+        for (const auto& [f, _] : w.set.items()) kept[dev][{w.id, oracle_.canonical(f)}].insert(*v);
+      }
+    }
+  }
   // 1. Every replica equals the server: records, values, versions, deletion.
   std::vector<std::string> names;
   std::vector<StateView> replicas;
@@ -58,14 +74,17 @@ void Simulation::check_invariants() {
         outside.back().insert(id);
       }
     }
-    replicas.push_back(check_replica(d->id, *d->store, its_records, found));
+    size_t kept_here = 0;
+    replicas.push_back(
+        check_replica(d->id, *d->store, its_records, found, &kept[d->id], &kept_here));
+    if (kept_here) log("%s keeps %zu value(s) refused by a newer rule", d->id.c_str(), kept_here);
   }
   // 2. No change applied twice or lost on the way: acked_seq and the oplog.
   Json admin_devices = call("GET", "/v1/admin/devices", Json(), server_->admin_token())["devices"];
   std::map<std::string, uint64_t> seqs;
   for (auto& d : devices_) seqs[d->id] = d->seq;
   check_oplog([this](const test::OplogRowFn& fn) { server_->read_oplog(fn); }, writes_, seqs,
-              admin_devices, refused, found);
+              admin_devices, refused, found, o_.publications ? &oracle_ : nullptr);
   // 3. The oracle: every acknowledged write is current, or was overwritten or deleted by a
   //    writer that had seen it, or is kept in a conflict entry.
   StateView server_view;
@@ -75,6 +94,20 @@ void Simulation::check_invariants() {
   // 6. The progress counts kept with every write equal a count of what is served.
   check_progress(call("GET", "/v1/progress?collection=enrolment&scope=72", Json(), reviewer_),
                  server_records, found);
+  // 7. With publications: the server and every laptop end on the newest version.
+  if (o_.publications) {
+    const Json doc = call("GET", "/v1/schema", Json(), reviewer_);
+    if (doc.value("version", 0) != kNewestVersion) {
+      found.push_back("the server runs schema version " + doc.value("version", Json()).dump() +
+                      ", not " + std::to_string(kNewestVersion));
+    }
+    for (auto& d : devices_) {
+      if (d->store->schema().version() != kNewestVersion) {
+        found.push_back(d->id + " ends on schema version " +
+                        std::to_string(d->store->schema().version()));
+      }
+    }
+  }
   for (auto& f : found) fail(f);
 
   // For comparing runs of one schedule.

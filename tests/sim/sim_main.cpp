@@ -5,6 +5,9 @@
 //   lumbung-sim --soak COUNT [--start N]    as --seeds, with progress and seeds/s
 //   --restores (with any of them)           also back the server up and restore it
 //                                           (not in CI: see docs/RELIABILITY.md)
+//   --publications (with any, not --restores/--postgres)
+//                                           the office publishes schema versions 2 and 3
+//                                           meanwhile; laptops learn them at sync
 //   --postgres [--servers N] (with any)     the server on PostgreSQL: N server cores
 //                                           (default 3) on one database per run, in a
 //                                           throwaway cluster or $LUMBUNG_SIM_PG
@@ -27,6 +30,7 @@ namespace {
                "       lumbung-sim --seeds FIRST COUNT\n"
                "       lumbung-sim --soak COUNT [--start FIRST]\n"
                "       (any of them with --restores: also restore the server from a backup)\n"
+               "       (any of them with --publications: schema versions 2 and 3 published)\n"
                "       (any of them with --postgres [--servers N]: N servers on PostgreSQL)\n");
   std::exit(2);
 }
@@ -42,7 +46,7 @@ uint64_t number(const char* s) {
 
 int main(int argc, char** argv) {
   uint64_t first = 1, count = 0;
-  bool verbose = false, soak = false, restores = false, postgres = false;
+  bool verbose = false, soak = false, restores = false, postgres = false, publications = false;
   int servers = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -61,6 +65,8 @@ int main(int argc, char** argv) {
       verbose = true;
     } else if (a == "--restores") {
       restores = true;
+    } else if (a == "--publications") {
+      publications = true;
     } else if (a == "--postgres") {
       postgres = true;
     } else if (a == "--servers" && i + 1 < argc) {
@@ -71,10 +77,12 @@ int main(int argc, char** argv) {
     }
   }
   if (count == 0) usage();
-  if (servers > 0 && !postgres) usage();  // one SQLite file has one server process
+  if (servers > 0 && !postgres) usage();                // one SQLite file has one server process
+  if (publications && (restores || postgres)) usage();  // not simulated yet (sim.h)
   lumbung::sim::SimOptions base;
   base.verbose = verbose;
   base.restores = restores;
+  base.publications = publications;
   base.postgres = postgres;
   base.servers = postgres ? (servers > 0 ? servers : 3) : 1;
 
@@ -93,9 +101,9 @@ int main(int argc, char** argv) {
       for (const auto& f : failures) std::fprintf(stderr, "FAIL %s\n", f.c_str());
       const std::string servers_arg =
           postgres ? " --postgres --servers " + std::to_string(base.servers) : "";
-      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose%s%s\n", argv[0],
+      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose%s%s%s\n", argv[0],
                    static_cast<unsigned long long>(seed), restores ? " --restores" : "",
-                   servers_arg.c_str());
+                   publications ? " --publications" : "", servers_arg.c_str());
     }
     if (soak && elapsed() - last_report >= 30) {
       last_report = elapsed();
@@ -106,6 +114,13 @@ int main(int argc, char** argv) {
     }
   }
   const double secs = elapsed();
+  if (publications) {
+    std::printf(
+        "schema versions 2 and 3 published in every run; %llu device moves, %llu ops "
+        "refused by a newer rule\n",
+        static_cast<unsigned long long>(totals.schema_moves),
+        static_cast<unsigned long long>(totals.newer_rule_refusals));
+  }
   if (postgres) {
     std::printf(
         "PostgreSQL, %d server instances on one database per run; %llu push "

@@ -56,9 +56,9 @@ void Simulation::resolve(const Json& c) {
   Json body;
   const int how = static_cast<int>(step_() % 3);
   const std::string field = c["field"];
-  if (how == 2 && c["kind"] != "update_delete" &&
-      (field == "phone" || field == "monthly_income" || field == "position")) {
-    body = Json{{"value", value_for(field)}};
+  const int slot = editable_slot(field);
+  if (how == 2 && c["kind"] != "update_delete" && (slot == 0 || slot == 1 || slot == 4)) {
+    body = Json{{"value", value_for(field, published_)}};
   } else {
     body = Json{{"keep", how == 0 ? "winner" : "loser"}};
   }
@@ -90,9 +90,8 @@ void Simulation::contested_resolution() {
   auto c = pick_open_conflict();
   if (!c) return;
   const std::string id = (*c)["record_id"];
-  std::string field = (*c)["field"];
-  if (std::find(std::begin(kEditable), std::end(kEditable), field) == std::end(kEditable))
-    field = kEditable[step_() % 5];
+  int slot = editable_slot((*c)["field"]);
+  if (slot < 0) slot = static_cast<int>(step_() % kEditableSlots);
   const size_t first = step_() % devices_.size();
   SimDevice* officer = nullptr;
   for (size_t k = 0; k < devices_.size() && !officer; ++k) {
@@ -100,7 +99,10 @@ void Simulation::contested_resolution() {
     if (cand.store->get("enrolment", id)) officer = &cand;
   }
   const int order = static_cast<int>(step_() % 3);
-  const Json patch{{field, value_for(field)}};
+  // The entry's field as the officer's schema version names it.
+  const int version = officer ? officer->store->schema().version() : published_;
+  const std::string field = editable_field(slot, version);
+  const Json patch{{field, value_for(field, version)}};
   if (!officer) return resolve(*c);
   log("%s edits %s while the reviewer resolves it (order %d)", officer->id.c_str(), id.c_str(),
       order);

@@ -26,6 +26,7 @@
 #include "sim/raw_client.h"
 #include "sim/sim.h"
 #include "sim/sim_postgres.h"
+#include "sim/sim_schemas.h"
 #include "support/enrolment.h"
 #include "support/fake_clock.h"
 #include "support/temp_dir.h"
@@ -51,6 +52,7 @@ struct SimDevice {
   std::string path;
   int64_t skew_ms = 0;  // this laptop's wall clock minus the true time
   std::unique_ptr<FakeWallClock> wall;
+  std::shared_ptr<const Schema> schema;  // the version it works under (learnt at sync)
   std::unique_ptr<Store> store;
   std::unique_ptr<FaultyLink> link;
   std::unique_ptr<SyncClient> client;
@@ -66,8 +68,27 @@ struct SimDevice {
   }
 };
 
-// The fields the officers edit, and what they type into them.
-const char* const kEditable[] = {"phone", "monthly_income", "full_name", "status", "position"};
+// The fields the officers edit, and what they type into them: five slots, named as the
+// schema version the laptop works under names them (sim_schemas.h): the phone renamed
+// twice; position retired in version 2, where npwp (added) takes its slot, and mother_name
+// (added in version 3) after it.
+constexpr int kEditableSlots = 5;
+inline const char* editable_field(int slot, int version) {
+  static const char* const kByVersion[3][kEditableSlots] = {
+      {"phone", "monthly_income", "full_name", "status", "position"},
+      {"phone_number", "monthly_income", "full_name", "status", "npwp"},
+      {"mobile_phone", "monthly_income", "full_name", "status", "mother_name"}};
+  return kByVersion[std::clamp(version, 1, 3) - 1][slot];
+}
+// The slot of `field` as any version names it, or -1.
+inline int editable_slot(const std::string& field) {
+  for (int v = 1; v <= 3; ++v) {
+    for (int s = 0; s < kEditableSlots; ++s) {
+      if (field == editable_field(s, v)) return s;
+    }
+  }
+  return -1;
+}
 
 class Simulation {
  public:
@@ -90,9 +111,21 @@ class Simulation {
 
   std::string phone();
 
-  Json value_for(const std::string& field);
+  // A value of `field` valid under schema `version` (a tightened rule is kept to).
+  Json value_for(const std::string& field, int version);
 
-  Json random_patch();
+  Json random_patch(int version);
+
+  // A whole record as a laptop on `version` enters it (with --publications: the fields of
+  // that version, the added enum values used).
+  Json for_version(Json rec, int version) const;
+
+  // --- schema versions (--publications, issue 18): the office publishes the next version
+  // (POST /v1/admin/schema, straight to the server); a device whose completed sync said the
+  // server runs a newer version fetches the document and reopens its store under it, as
+  // lumbung sync does (tools/cli/lumbung/cmd_sync.cpp learn_schema).
+  void publish_next();
+  void learn_schema(SimDevice& d, int server_version);
 
   // The officer on `d` edits record `id` (live on d) with `patch`; a status the store refuses
   // to move back is left out, as the officer would.
@@ -193,6 +226,8 @@ class Simulation {
   std::vector<int> serials_;
   int records_made_ = 0;
   bool backed_up_ = false;
+  std::vector<int> publish_at_;  // the steps at which versions 2, 3 are published
+  int published_ = 1;            // the newest version published
   std::vector<HarnessWrite> writes_;
   std::vector<std::string> failures_;
   SimStats stats_;
