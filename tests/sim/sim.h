@@ -36,8 +36,9 @@ struct SimOptions {
   int servers = 1;
   // The office publishes schema versions 2 and 3 (sim_schemas.h) at two steps drawn from
   // the seed while the laptops work offline and sync; each learns the newest at a completed
-  // sync and moves its store to it. On SQLite, without restores (a restore to a copy from
-  // before a publication would meet laptops already on the newer version).
+  // sync and moves its store to it. Without restores (a restore to a copy from before a
+  // publication would meet laptops already on the newer version), and on PostgreSQL with
+  // one server core only (another core takes a publication within a second of real time).
   bool publications = false;
 };
 
