@@ -134,12 +134,16 @@ bool unseen_by(const Op& op, const std::string& field, const Version& current) {
     return it == op.base.end() || it->second < current;
   }
   const Version seen = seen_version(op, field);
-  // A base newer than the current version, written by someone else, names a version this
-  // replica never had: one from a history a restore took back. It is no sight of the current
-  // version (tests/sim --restores seed 11316: a lost resolution's stamp sorted just above a
-  // re-stamped edit's and hid it). The writer's own newer version (a change refused, or not
-  // yet here) still counts: it overwrote the current value on the writer's replica.
-  if (current < seen && seen.device != op.version.device) return true;
+  // A base newer than the current version names a version this replica never had, so it is
+  // no sight of the current one: someone else's from a history a restore took back
+  // (tests/sim --restores seed 11316: a lost resolution's stamp sorted just above a
+  // re-stamped edit's and hid it), or the writer's own earlier write that the server refused
+  // (a device's ops arrive in seq order, so its own earlier write is here unless refused).
+  // That refused write had overwritten the current value unseen on the writer's replica; had
+  // it counted as a sight, a later edit or delete based on it buried the current value with
+  // no entry (tests/sim --publications seed 141: a delete after an edit refused by a newer
+  // rule).
+  if (current < seen) return true;
   return seen < current;
 }
 
