@@ -29,9 +29,10 @@ SessionStore::Opened SessionStore::open(const std::string& token_hash, int64_t t
   o.csrf = random_secret();
   o.expires_ms = now_ms + kSessionMaxMs;
   if (token_expires_ms != 0 && token_expires_ms < o.expires_ms) o.expires_ms = token_expires_ms;
-  Session s{token_hash, o.csrf, now_ms, now_ms, o.expires_ms};
+  Session s{token_hash, o.csrf, now_ms, now_ms, o.expires_ms, 0};
   std::lock_guard<std::mutex> lock(mu_);
   evict_locked(now_ms);
+  s.used_order = ++uses_;
   by_hash_[secret_hash(o.cookie)] = std::move(s);
   return o;
 }
@@ -45,7 +46,7 @@ void SessionStore::evict_locked(int64_t now_ms) {
   while (by_hash_.size() >= kMaxSessions) {
     auto oldest = by_hash_.begin();
     for (auto it = by_hash_.begin(); it != by_hash_.end(); ++it) {
-      if (it->second.last_used_ms < oldest->second.last_used_ms) oldest = it;
+      if (it->second.used_order < oldest->second.used_order) oldest = it;
     }
     by_hash_.erase(oldest);
   }
@@ -63,6 +64,7 @@ std::optional<Session> SessionStore::find(const std::string& cookie, int64_t now
     return std::nullopt;
   }
   it->second.last_used_ms = now_ms;
+  it->second.used_order = ++uses_;
   return it->second;
 }
 

@@ -35,6 +35,9 @@ struct Session {
   int64_t created_ms = 0;
   int64_t last_used_ms = 0;
   int64_t expires_ms = 0;  // absolute end (login + kSessionMaxMs, or the token's expiry)
+  // Order of the last use among all sessions: two uses within one millisecond tie on
+  // last_used_ms, and the eviction must still drop the one idle the longest.
+  uint64_t used_order = 0;
 };
 
 class SessionStore {
@@ -56,6 +59,7 @@ class SessionStore {
   void evict_locked(int64_t now_ms);
   mutable std::mutex mu_;
   std::map<std::string, Session> by_hash_;  // SHA-256(cookie) -> session
+  uint64_t uses_ = 0;                       // Session::used_order of the latest use
 };
 
 // The value of cookie `name` in a Cookie header ("" if absent).
