@@ -3,6 +3,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <libpq-fe.h>
 
 #include <filesystem>
 #include <map>
@@ -12,12 +13,8 @@
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/laptop.h"
-
-#ifdef LUMBUNG_TEST_POSTGRES
-#include <libpq-fe.h>
-
 #include "support/pg_cluster.h"
-#endif
+#include "support/test_backend.h"
 
 namespace lumbung::test::restore {
 
@@ -43,8 +40,7 @@ struct Laptop : test::Laptop {
 
 inline Json konawe(int serial) { return test::konawe_enrolment(serial); }
 
-#ifdef LUMBUNG_TEST_POSTGRES
-// Runs `sql` as the cluster's superuser on its maintenance database.
+// Runs `sql` as the cluster's superuser on its maintenance database (PostgreSQL runs).
 inline void pg_admin(const std::string& sql) {
   PGconn* c = PQconnectdb(PgCluster::shared().url("postgres").c_str());
   REQUIRE(PQstatus(c) == CONNECTION_OK);
@@ -56,60 +52,53 @@ inline void pg_admin(const std::string& sql) {
   REQUIRE(ok);
 }
 
-// The operator's backup and restore of the server's PostgreSQL database (the server
-// stopped for both): a copy made with CREATE DATABASE ... TEMPLATE, and the database
-// dropped and made again from that copy, in the same cluster - what a pg_dump and a
-// pg_restore into a new database also give.
-class Backup {
- public:
-  explicit Backup(ServerFixture& f) : f_(f), port_(f.server().port()) {
-    const std::string& url = f.db_url();  // postgresql://lumbung@/<db>?host=...
-    const auto at = url.find("@/") + 2;
-    db_ = url.substr(at, url.find('?') - at);
-    f_.stop();
-    pg_admin("CREATE DATABASE " + db_ + "_bak TEMPLATE " + db_);
-    f_.start(port_);
-  }
-  void restore() {
-    f_.stop();
-    pg_admin("DROP DATABASE " + db_);
-    pg_admin("CREATE DATABASE " + db_ + " TEMPLATE " + db_ + "_bak");
-    f_.start(port_);
-  }
-
- private:
-  ServerFixture& f_;
-  uint16_t port_;
-  std::string db_;  // letters and digits (PgCluster::create_database): nothing to quote
-};
-#else
 // The operator's backup and restore of the server's database (the server stopped for both).
+// SQLite: the database file copied aside and back. PostgreSQL: a copy made with CREATE
+// DATABASE ... TEMPLATE, and the database dropped and made again from that copy, in the same
+// cluster - what a pg_dump and a pg_restore into a new database also give.
 class Backup {
  public:
   explicit Backup(ServerFixture& f)
       : f_(f),
-        db_(fs::path(f.data_dir()) / "lumbung-server.db"),
+        file_(fs::path(f.data_dir()) / "lumbung-server.db"),
         copy_(fs::path(f.data_dir()) / ".." / "restore-test-backup.db"),
         port_(f.server().port()) {
+    if (test_postgres()) {
+      const std::string& url = f.db_url();  // postgresql://lumbung@/<db>?host=...
+      const auto at = url.find("@/") + 2;
+      db_ = url.substr(at, url.find('?') - at);
+    }
     f_.stop();
-    REQUIRE_FALSE((fs::exists(db_.string() + "-wal") && fs::file_size(db_.string() + "-wal") > 0));
-    fs::copy_file(db_, copy_, fs::copy_options::overwrite_existing);
+    if (test_postgres()) {
+      pg_admin("CREATE DATABASE " + db_ + "_bak TEMPLATE " + db_);
+    } else {
+      REQUIRE_FALSE(
+          (fs::exists(file_.string() + "-wal") && fs::file_size(file_.string() + "-wal") > 0));
+      fs::copy_file(file_, copy_, fs::copy_options::overwrite_existing);
+    }
     f_.start(port_);
   }
   void restore() {
     f_.stop();
-    for (const char* ext : {"-wal", "-shm"}) fs::remove(db_.string() + ext);
-    fs::copy_file(copy_, db_, fs::copy_options::overwrite_existing);
+    if (test_postgres()) {
+      pg_admin("DROP DATABASE " + db_);
+      pg_admin("CREATE DATABASE " + db_ + " TEMPLATE " + db_ + "_bak");
+    } else {
+      for (const char* ext : {"-wal", "-shm"}) fs::remove(file_.string() + ext);
+      fs::copy_file(copy_, file_, fs::copy_options::overwrite_existing);
+    }
     f_.start(port_);
   }
-  ~Backup() { fs::remove(copy_); }
+  ~Backup() {
+    if (!test_postgres()) fs::remove(copy_);
+  }
 
  private:
   ServerFixture& f_;
-  fs::path db_, copy_;
+  fs::path file_, copy_;  // SQLite
   uint16_t port_;
+  std::string db_;  // PostgreSQL: letters and digits (PgCluster::create_database), no quoting
 };
-#endif
 
 // The server's live records as id -> fields (what a replica's contents() gives).
 inline std::map<std::string, Json> server_contents(ServerFixture& f, const std::string& reviewer) {

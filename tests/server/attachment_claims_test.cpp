@@ -4,8 +4,8 @@
 // its quota, a reader gets its bytes only through a record it may read whose current value
 // names the file (hash and size), and it is kept while any live record names it; the status
 // of a file tells nothing to a token with no right to it. Laptops are the real Store,
-// AttachmentStore, SyncClient and HTTP transport. Every loop is bounded. Built twice: on
-// SQLite and (server_attachment_claims_pg_test) on PostgreSQL.
+// AttachmentStore, SyncClient and HTTP transport. Every loop is bounded. Run on SQLite
+// and on PostgreSQL ("postgres: ..." in CTest, support/test_backend.h).
 #include <doctest/doctest.h>
 
 #include <chrono>

@@ -1,8 +1,8 @@
 // The server's side of attachments (issue 17), each through the real lumbung-server: the
 // per-device quota, the collection of orphans after 24 h (the server's clock for it moved
 // by --attachment-age-offset-hours, never a sleep), a download over a link cut every 30 KB
-// that resumes, and the sealing of the stored bytes across a restart. Built twice: on the
-// SQLite server (files under the data directory) and, as server_attachments_pg_test, on
+// that resumes, and the sealing of the stored bytes across a restart. Run on the SQLite
+// server (files under the data directory) and, as "postgres: <case>" in CTest, on
 // PostgreSQL (the bytes in the database; server/attachment_backend.h looks at either).
 // Laptops are the real Store, AttachmentStore, SyncClient and HTTP transport; the cut link
 // is the bench's relay (tools/bench/relay.h). Every loop is bounded.
@@ -30,6 +30,7 @@
 #include "support/photo_laptop.h"
 #include "support/sha256_hex.h"
 #include "support/temp_dir.h"
+#include "support/test_backend.h"
 
 using namespace lumbung;
 using bench::LinkProfile;
@@ -221,31 +222,28 @@ TEST_CASE("orphans and unfinished uploads go after 24 h and a referenced file ne
     CHECK(status_of(f, a.token, unfinished_sha).json()["received"] == 10000);
   };
   all_there("now");
-#ifndef LUMBUNG_TEST_POSTGRES
   // What a crash can leave: a start cut before its rename, a .part whose .meta is gone, an
   // unreadable .meta with its .blob; and a file that is not the server's to remove.
+  // (PostgreSQL: a transaction leaves no half-made file for a collection to find.)
+  const bool files = !test::test_postgres();
   const std::string dir = f.data_dir() + "/attachments/";
-  const std::vector<std::string> strays = {
-      std::string(64, 'a') + ".meta.tmp", std::string(64, 'b') + ".part",
-      std::string(64, 'c') + ".meta", std::string(64, 'c') + ".blob"};
-  for (const auto& name : strays) std::ofstream(dir + name) << "{";
-  std::ofstream(dir + "README.txt") << "the operator's note";
+  std::vector<std::string> strays;
+  if (files) {
+    strays = {std::string(64, 'a') + ".meta.tmp", std::string(64, 'b') + ".part",
+              std::string(64, 'c') + ".meta", std::string(64, 'c') + ".blob"};
+    for (const auto& name : strays) std::ofstream(dir + name) << "{";
+    std::ofstream(dir + "README.txt") << "the operator's note";
+  }
   auto strays_left = [&] {
     int n = 0;
     for (const auto& name : strays) n += fs::exists(dir + name) ? 1 : 0;
     return n;
   };
-#else
-  // PostgreSQL: a transaction leaves no half-made file for a collection to find.
-  auto strays_left = [] { return 0; };
-#endif
   // 23 hours later (the collector's clock moved on, the files are the same).
   f.set_extra_args({"--attachment-age-offset-hours", "23"});
   f.restart();
   all_there("23 h later");
-#ifndef LUMBUNG_TEST_POSTGRES
-  CHECK(strays_left() == 4);
-#endif
+  if (files) CHECK(strays_left() == 4);
   CHECK(status_of(f, a.token, std::string(64, 'c')).status == 404);  // never served
 
   // 25 hours later: the orphan and the unfinished upload are gone, files and all; the
@@ -262,9 +260,7 @@ TEST_CASE("orphans and unfinished uploads go after 24 h and a referenced file ne
   CHECK(files_of(f, kept_ref.sha256) == std::set<std::string>{".blob", ".meta"});
   CHECK(f.http().get(content_path(kept_ref.sha256, id), f.admin()).body == kept);
   CHECK(strays_left() == 0);
-#ifndef LUMBUNG_TEST_POSTGRES
-  CHECK(fs::exists(dir + "README.txt"));
-#endif
+  if (files) CHECK(fs::exists(dir + "README.txt"));
   // Long after (a year): still kept while the record names it, after more collections.
   f.set_extra_args({"--attachment-age-offset-hours", "8760"});
   f.restart();
@@ -488,41 +484,41 @@ TEST_CASE("attachment files on the server are sealed and served again after a re
   // there, larger than the photo by its frames' heads and tags.
   auto scan = [&](const char* when) {
     INFO(when);
-#ifdef LUMBUNG_TEST_POSTGRES
-    // The chunks' rows, and every row of the database as text (records, logs, audit).
-    const auto hits = test::pg_query(
-        f.db_url(),
-        "SELECT count(*) FROM attachment_chunks WHERE position($1::bytea in sealed) > 0",
-        {marker.substr(0, 16)});
-    CHECK(hits.at(0).at(0) == "0");
-    const auto chunks = test::pg_query(
-        f.db_url(), "SELECT count(*) FROM attachment_chunks WHERE sha256=$1", {ref.sha256});
-    CHECK(std::stoi(chunks.at(0).at(0)) >= 1);
-    const auto tables =
-        test::pg_query(f.db_url(), "SELECT tablename FROM pg_tables WHERE schemaname='public'", {});
-    CHECK(tables.size() >= 3);
-    for (const auto& t : tables) {
-      if (t[0] == "attachment_chunks") continue;
-      INFO(t[0]);
-      const auto n = test::pg_query(f.db_url(),
-                                    "SELECT count(*) FROM \"" + t[0] +
-                                        "\" x WHERE "
-                                        "position($1 in x::text) > 0",
-                                    {marker.substr(0, 16)});
-      CHECK(n.at(0).at(0) == "0");
+    if (test::test_postgres()) {
+      // The chunks' rows, and every row of the database as text (records, logs, audit).
+      const auto hits = test::pg_query(
+          f.db_url(),
+          "SELECT count(*) FROM attachment_chunks WHERE position($1::bytea in sealed) > 0",
+          {marker.substr(0, 16)});
+      CHECK(hits.at(0).at(0) == "0");
+      const auto chunks = test::pg_query(
+          f.db_url(), "SELECT count(*) FROM attachment_chunks WHERE sha256=$1", {ref.sha256});
+      CHECK(std::stoi(chunks.at(0).at(0)) >= 1);
+      const auto tables = test::pg_query(
+          f.db_url(), "SELECT tablename FROM pg_tables WHERE schemaname='public'", {});
+      CHECK(tables.size() >= 3);
+      for (const auto& t : tables) {
+        if (t[0] == "attachment_chunks") continue;
+        INFO(t[0]);
+        const auto n = test::pg_query(f.db_url(),
+                                      "SELECT count(*) FROM \"" + t[0] +
+                                          "\" x WHERE "
+                                          "position($1 in x::text) > 0",
+                                      {marker.substr(0, 16)});
+        CHECK(n.at(0).at(0) == "0");
+      }
+    } else {
+      int files = 0;
+      std::error_code ec;
+      for (const auto& e : fs::recursive_directory_iterator(f.data_dir(), ec)) {
+        if (!e.is_regular_file()) continue;
+        ++files;
+        const std::string content = read_all(e.path());
+        INFO(e.path().string());
+        CHECK(content.find(marker.substr(0, 16)) == std::string::npos);
+      }
+      CHECK(files >= 3);  // the database, the .meta and the .blob at least
     }
-#else
-    int files = 0;
-    std::error_code ec;
-    for (const auto& e : fs::recursive_directory_iterator(f.data_dir(), ec)) {
-      if (!e.is_regular_file()) continue;
-      ++files;
-      const std::string content = read_all(e.path());
-      INFO(e.path().string());
-      CHECK(content.find(marker.substr(0, 16)) == std::string::npos);
-    }
-    CHECK(files >= 3);  // the database, the .meta and the .blob at least
-#endif
     CHECK(test::stored_bytes(f, ref.sha256) > bytes.size());
   };
   scan("after the upload");

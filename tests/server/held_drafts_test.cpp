@@ -3,7 +3,7 @@
 // held_for_review; a reviewer corrects and applies it (every laptop of the region pulls the
 // record) or dismisses it (the laptop reads the note back); the laptop withdraws a draft it
 // completed itself. Bad input is refused item by item or whole, and changes nothing.
-// Against the real lumbung-server (SQLite here, PostgreSQL in server_held_drafts_pg_test).
+// Against the real lumbung-server (SQLite, and PostgreSQL as "postgres: ..." in CTest).
 #include <doctest/doctest.h>
 
 #include <cstdio>

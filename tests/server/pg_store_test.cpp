@@ -205,7 +205,7 @@ TEST_CASE("a desa laptop's pull on a province server reads its desa - not the lo
 
 // An epoch records which copy of the data it is: the cluster and timeline, then the
 // database's and the oplog table's oids (a restore in the same cluster changes one of them:
-// tests/regressions/restore_test.cpp runs on PostgreSQL as regression_restore_pg_test). An
+// tests/regressions/restore_test.cpp runs on PostgreSQL as "postgres: ..." tests). An
 // epoch recorded by an older server, with only "<system>:<timeline>", is the same copy: a
 // server start names it anew instead of starting a new history (which would make every
 // laptop send and pull everything again).

@@ -6,7 +6,7 @@
 // reviewer's status move on the web page, a restart, a restore from an older copy), both
 // progress answers (/v1/progress and /v1/web/progress) equal a recount from the records the
 // server lists. And a database made before the counts gets them built once at start.
-// Built twice: on SQLite and on PostgreSQL ("postgres: ..." in CTest).
+// Run on SQLite and on PostgreSQL ("postgres: ..." in CTest, support/test_backend.h).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -18,13 +18,11 @@
 #include <thread>
 #include <vector>
 
-#include "server/server_fixture.h"
-
-#ifdef LUMBUNG_TEST_POSTGRES
 #include <libpq-fe.h>
-#else
 #include <sqlite3.h>
-#endif
+
+#include "server/server_fixture.h"
+#include "support/test_backend.h"
 
 using namespace lumbung::test;
 
@@ -144,16 +142,17 @@ json base_of(const std::vector<std::string>& fields, uint64_t hlc, const std::st
 
 // Runs `sql` on the server's database (the server stopped).
 void run_sql(ServerFixture& f, const std::string& sql) {
-#ifdef LUMBUNG_TEST_POSTGRES
-  PGconn* c = PQconnectdb(f.db_url().c_str());
-  REQUIRE(PQstatus(c) == CONNECTION_OK);
-  PGresult* r = PQexec(c, sql.c_str());
-  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  INFO(PQerrorMessage(c));
-  PQclear(r);
-  PQfinish(c);
-  REQUIRE(ok);
-#else
+  if (test_postgres()) {
+    PGconn* c = PQconnectdb(f.db_url().c_str());
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult* r = PQexec(c, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    INFO(PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    REQUIRE(ok);
+    return;
+  }
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open((f.data_dir() + "/lumbung-server.db").c_str(), &db) == SQLITE_OK);
   char* err = nullptr;
@@ -162,7 +161,6 @@ void run_sql(ServerFixture& f, const std::string& sql) {
   sqlite3_free(err);
   sqlite3_close(db);
   REQUIRE(rc == SQLITE_OK);
-#endif
 }
 
 }  // namespace
@@ -341,11 +339,12 @@ TEST_CASE("web progress lists the busiest officers and the latest days") {
   CHECK(wj["by_day"]["2025-05-09"] == 182);          // the latest: records 120..301
 }
 
-#ifdef LUMBUNG_TEST_POSTGRES
 // Two server processes on one database, two laptops pushing at once into the same desa
 // (creates, then moves to another desa and status): every write changes the same count rows
 // from two transactions at a time. A lost update of a count would show in the recount.
-TEST_CASE("concurrent pushes through two servers into one desa keep the counts exact") {
+// PostgreSQL only: a SQLite server takes no second process on its database.
+TEST_CASE("concurrent pushes through two servers into one desa keep the counts exact" *
+          doctest::test_suite(kPostgresOnly)) {
   ServerFixture f;
   // The fixture's directory (its data/ is not made on PostgreSQL: no "data/..").
   const std::string dir = std::filesystem::path(f.data_dir()).parent_path().string();
@@ -390,10 +389,11 @@ TEST_CASE("concurrent pushes through two servers into one desa keep the counts e
   CHECK(e.by_desa.at(kDesa[1]).first == 2 * (kRounds - 1));
   check_progress(f, web_cookie(f, reviewer), "concurrent pushes through two servers");
 }
-#else
+
 // The counts live in the same database file as the records: a restore from an older copy
-// brings back the counts of that copy's records.
-TEST_CASE("after a restore from an older copy the progress counts are the copy's") {
+// brings back the counts of that copy's records. SQLite only: the file copied aside and back.
+TEST_CASE("after a restore from an older copy the progress counts are the copy's" *
+          doctest::test_suite(kSqliteOnly)) {
   namespace fs = std::filesystem;
   ServerFixture f;
   Device a = f.device("dev-a", {"74"});
@@ -426,4 +426,3 @@ TEST_CASE("after a restore from an older copy the progress counts are the copy's
   check_progress(f, web_cookie(f, reviewer), "a create after the restore");
   fs::remove(copy);
 }
-#endif

@@ -1,6 +1,6 @@
 // Issue 16: a record's history (GET /v1/records/{id}/history) and targets per region
-// (/v1/targets, the progress answers), through the real lumbung-server. Built twice: on
-// SQLite and on PostgreSQL ("postgres: ..." in CTest).
+// (/v1/targets, the progress answers), through the real lumbung-server. Run on SQLite
+// and on PostgreSQL ("postgres: ..." in CTest, support/test_backend.h).
 #include <doctest/doctest.h>
 
 #include <string>

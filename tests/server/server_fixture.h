@@ -9,10 +9,9 @@
 
 #include "lumbung/clock.h"
 #include "support/http_test_client.h"
-#include "support/server_process.h"
-#ifdef LUMBUNG_TEST_POSTGRES
 #include "support/pg_cluster.h"
-#endif
+#include "support/server_process.h"
+#include "support/test_backend.h"
 
 namespace lumbung::test {
 
@@ -81,13 +80,14 @@ class ServerFixture {
     std::vector<std::string> args = extra_;
     if (port != 0) args.insert(args.end(), {"--listen", "127.0.0.1:" + std::to_string(port)});
     std::string data = dir_.path() + "/data";
-#ifdef LUMBUNG_TEST_POSTGRES
-    // The same tests on the PostgreSQL store: a new database of the test binary's cluster
-    // per fixture (tests/CMakeLists.txt builds these tests a second time with this macro).
-    if (db_url_.empty()) db_url_ = PgCluster::shared().create_database();
-    args.insert(args.end(), {"--db", db_url_, "--key-file", dir_.path() + "/server.key"});
-    data.clear();
-#endif
+    if (test_postgres()) {
+      // The same tests on the PostgreSQL store: a new database of the test binary's cluster
+      // per fixture (the "postgres: " registration in tests/CMakeLists.txt); the cluster
+      // starts on first use, so a SQLite run never starts one.
+      if (db_url_.empty()) db_url_ = PgCluster::shared().create_database();
+      args.insert(args.end(), {"--db", db_url_, "--key-file", dir_.path() + "/server.key"});
+      data.clear();
+    }
     server_ = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data,
                                               dir_.path() + "/admin-token", args);
     http_ = std::make_unique<HttpTestClient>(server_->base_url());
@@ -101,9 +101,8 @@ class ServerFixture {
   void stop() { server_->stop(); }
   std::string data_dir() const { return dir_.path() + "/data"; }
   std::string dir() const { return dir_.path(); }  // the admin token, the key file
-#ifdef LUMBUNG_TEST_POSTGRES
-  const std::string& db_url() const { return db_url_; }  // the fixture's database
-#endif
+  // The fixture's database on PostgreSQL (empty on SQLite).
+  const std::string& db_url() const { return db_url_; }
 
   HttpTestClient& http() { return *http_; }
   ServerProcess& server() { return *server_; }
@@ -153,7 +152,7 @@ class ServerFixture {
  private:
   TempDir dir_;
   std::vector<std::string> extra_;  // given to every start
-  std::string db_url_;              // PostgreSQL builds only
+  std::string db_url_;              // PostgreSQL runs only
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<HttpTestClient> http_;
   std::string admin_;

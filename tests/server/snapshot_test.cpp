@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/server_fixture.h"
+#include "support/test_backend.h"
 
 using namespace lumbung::test;
 
@@ -119,11 +120,12 @@ TEST_CASE("a snapshot page keeps to max_bytes") {
   CHECK(rec["fields"].size() > 5);
 }
 
-#ifndef LUMBUNG_TEST_POSTGRES
 // Issue 13: the snapshot reads records through the region index records_region (col, scope,
 // id), made when the store opens: a server database from before it gets it at its next start
 // (PostgreSQL makes it the same way, CREATE INDEX IF NOT EXISTS in its schema at start).
-TEST_CASE("a server database from before the region index gets it at its next start") {
+// SQLite only: the database file is opened beside the server.
+TEST_CASE("a server database from before the region index gets it at its next start" *
+          doctest::test_suite(kSqliteOnly)) {
   ServerFixture f;
   Device a = f.device("dev-a", {"7402"});
   REQUIRE(f.push(a, json::array({make_op(1, "rec-1", hlc_now(), konawe_record_1())})).status ==
@@ -154,7 +156,6 @@ TEST_CASE("a server database from before the region index gets it at its next st
   REQUIRE(r.json()["ops"].size() == 1);
   CHECK(r.json()["ops"][0]["rec"]["fields"]["full_name"] == "Wulan Pratama");
 }
-#endif
 
 // A snapshot walks its regions in (scope, id) order through the region index: records of
 // several villages under the device's prefix, pushed in an order that is neither, each come
