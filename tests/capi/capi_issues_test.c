@@ -167,6 +167,8 @@ static void test_refused(test_server* server, const char* dir, const char* schem
   CHECK_OK(err);
   CHECK(refused && strstr(refused, "\"code\":\"out_of_scope\""));
   CHECK(refused && strstr(refused, "\"message_id\":\"Rekaman di luar wilayah"));
+  /* What the change wrote, as typed: here the whole record it created. */
+  CHECK(refused && strstr(refused, "\"values\":{") && strstr(refused, "\"nik\":"));
   printf("refused: %s\n", refused ? refused : "-");
   lb_free(refused);
   /* The laptop knows its regions now: a new record outside them is refused here at once. */

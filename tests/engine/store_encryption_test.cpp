@@ -215,7 +215,7 @@ Made make_store(const std::string& path) {
   remote.set = {{"phone", "081299990002"}};
   remote.base = {{"phone", s->get("enrolment", m.c)->versions.at("nik")}};
   REQUIRE(s->apply_remote({remote}).conflicts.size() == 1);
-  s->record_refused({{1, "enrolment", m.a, "validation_failed", "phone", "not valid", 1}});
+  s->record_refused({{1, "enrolment", m.a, "validation_failed", "phone", "not valid", 1, {}, {}}});
   s->set_secret("device_token", "lbd_token_of_this_laptop");
   s->set_regions({"7242"});
   REQUIRE(s->pending_count() == 4);
@@ -403,7 +403,7 @@ TEST_CASE("every write path leaves rows that read back whole (MACs set on each)"
     gone_c.gone = gone_d.gone = true;
     s->apply_remote({pulled});
     s->apply_remote({gone_c, gone_d});
-    s->record_refused({{2, "enrolment", b, "validation_failed", "", "pesan", 7}});
+    s->record_refused({{2, "enrolment", b, "validation_failed", "", "pesan", 7, {}, {}}});
     s->set_meta("cursor", "v2:9:9");
   }
   auto s = open_store(path, "kunci");

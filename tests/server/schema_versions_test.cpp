@@ -61,6 +61,13 @@ TEST_CASE("a laptop on version 1 syncs after the server moved to version 2: noth
   CHECK(refused[0].message.find("newer_schema_rule") == 0);
   CHECK(refused[0].message.find("tighten_rule enrolment.birth_place in version 2") !=
         std::string::npos);
+  // The record on the laptop holds the server's birth place again, under the server's
+  // version; what the officer typed is in the refused list (and the log).
+  CHECK(refused[0].set["birth_place"] == "Desa Lambuya Kecamatan Konawe");
+  const auto mine = a.store->get("enrolment", id);
+  REQUIRE(mine);
+  CHECK(mine->fields["birth_place"] == "Unaaha");
+  CHECK(mine->versions.at("birth_place") == mine->versions.at("nik"));  // the create's
 
   // Upgraded on the server: the renamed field under its new name, the retired one gone
   // from the live record, the new record whole.
@@ -112,9 +119,8 @@ TEST_CASE("a laptop on version 1 syncs after the server moved to version 2: noth
   CHECK_FALSE(local->fields.contains("phone"));
   CHECK_FALSE(local->fields.contains("position"));
 
-  // Writing under version 2: the renamed field, the added one, the new enum value. The
-  // birth place the server refused is still the laptop's: the tighter rule asks it fixed.
-  CHECK_THROWS_AS(a.store->update("enrolment", id, {{"npwp", "0123456789"}}), Error);
+  // Writing under version 2: the renamed field, the added one, the new enum value, and the
+  // birth place typed again as the tighter rule wants it.
   a.store->update("enrolment", id,
                   {{"phone_number", "081234500003"},
                    {"npwp", "0123456789"},
@@ -133,6 +139,55 @@ TEST_CASE("a laptop on version 1 syncs after the server moved to version 2: noth
   c.reopen(Schema::parse(doc));
   c.sync();
   CHECK(c.contents() == server_records(f, reviewer));
+}
+
+// A value refused by a newer rule does not stay in the laptop's record (where it would
+// take part in the laptop's merges as a write the server has): the push answer gives the
+// server's values back ("held"). Here another officer deletes the record meanwhile: with
+// the refused edit kept, the laptop read that delete as one that had not seen its edit and
+// kept the record alive, while the server had deleted it (tests/sim --publications seed 114).
+TEST_CASE("a value refused by a newer rule leaves the laptop's record and a delete reaches it") {
+  test::TempDir files;
+  const std::string v1 = write_file(files, "v1.json", v1_document());
+  const std::string v2 = write_file(files, "v2.json", v2_document());
+  ServerFixture f({"--schema", v1});
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"});
+  Json person = test::konawe_enrolment(4);
+  person["birth_place"] = "Unaaha";
+  const std::string id = a.store->create("enrolment", person);
+  const std::string kept = a.store->create("enrolment", test::konawe_enrolment(5));
+  a.sync();
+  const uint16_t port = f.server().port();
+  f.stop();
+  f.set_extra_args({"--schema", v2});
+  f.start(port);
+  // Another officer, on version 2, deletes the record...
+  Laptop b(f, "laptop-b", {"74.02"});
+  b.reopen(Schema::parse(b.client->fetch_schema()));
+  b.sync();
+  REQUIRE(b.store->get("enrolment", id));
+  b.store->remove("enrolment", id);
+  b.sync();
+  REQUIRE(server_records(f, reviewer).count(id) == 0);
+  // ...while A, offline on version 1, then writes a birth place version 2 refuses (after
+  // the delete: kept, that write would outrank it) and an edit it accepts.
+  a.store->update("enrolment", id, {{"birth_place", "Desa Lambuya Kecamatan Konawe"}});
+  a.store->update("enrolment", kept, {{"birth_place", "Lambuya"}});
+
+  SyncReport r = a.sync();
+  CHECK(r.refused == 1);
+  const auto refused = a.store->refused_changes();
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].record_id == id);
+  CHECK(refused[0].set["birth_place"] == "Desa Lambuya Kecamatan Konawe");
+  // The delete reached the laptop; the accepted edit landed; once on version 2 (the server's
+  // names), the laptop equals the server.
+  CHECK_FALSE(a.store->get("enrolment", id));
+  CHECK(a.store->get("enrolment", kept)->fields["birth_place"] == "Lambuya");
+  CHECK(a.store->pending_count() == 0);
+  a.reopen(Schema::parse(a.client->fetch_schema()));
+  CHECK(a.contents() == server_records(f, reviewer));
 }
 
 TEST_CASE("a laptop that pulled version 2 values while on version 1 moves to version 2 whole") {

@@ -105,6 +105,46 @@ TEST_CASE("a seq gap is refused with the expected seq") {
   CHECK(ok.json()["acked_seq"] == 2);
 }
 
+// A refused change to a record the server holds: the answer says what the server holds of
+// the fields the change wrote, by the names it used ("held"), so the device can put those
+// back in its record (docs/PROTOCOL.md "Refused ops"); again when the answer was lost and
+// the op is sent again; never for a record outside the device's regions.
+TEST_CASE("a refusal says what the server holds of the refused fields") {
+  ServerFixture f;
+  Device a = f.device("dev-a", {"74.02"});
+  const uint64_t h = hlc_now();
+  REQUIRE(f.push(a, json::array({make_op(1, "rec-1", h, konawe_record_1())})).status == 200);
+  // 5 is no income; the record has no e-mail, and this one is no address.
+  const json bad = make_op(2, "rec-1", hlc_now(1), json{{"monthly_income", 5}, {"email", "x"}},
+                           json{{"monthly_income", json::array({h, "dev-a"})}});
+  const json expect{
+      {"set",
+       {{"monthly_income", json::array({4900000, json::array({h, "dev-a"})})}, {"email", nullptr}}},
+      {"tombstone", nullptr}};
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second: a retry after a lost answer
+    CAPTURE(attempt);
+    auto r = f.push(a, json::array({bad}));
+    REQUIRE(r.status == 200);
+    REQUIRE(r.json()["refused"].size() == 1);
+    CHECK(r.json()["refused"][0]["code"] == "validation_failed");
+    CHECK(r.json()["refused"][0]["held"] == expect);
+  }
+  // Out of the device's regions: nothing of the record is told.
+  Device buton = f.device("dev-buton", {"74.14"});
+  REQUIRE(f.push(buton, json::array({make_op(1, "rec-b1", hlc_now(3), buton_tengah_record())}))
+              .status == 200);
+  auto out =
+      f.push(a, json::array({make_op(3, "rec-b1", hlc_now(4), json{{"phone", "081234567890"}})}));
+  REQUIRE(out.json()["refused"].size() == 1);
+  CHECK(out.json()["refused"][0]["code"] == "out_of_scope");
+  CHECK_FALSE(out.json()["refused"][0].contains("held"));
+  // A refused change to a record the server does not hold: nothing to tell either.
+  auto none =
+      f.push(a, json::array({make_op(4, "rec-9", hlc_now(5), json{{"phone", "081234567890"}})}));
+  REQUIRE(none.json()["refused"].size() == 1);
+  CHECK_FALSE(none.json()["refused"][0].contains("held"));
+}
+
 TEST_CASE("scope: a Konawe device cannot push Buton Tengah and pulls only Konawe") {
   ServerFixture f;
   Device konawe = f.device("dev-konawe", {"74.02"});

@@ -28,8 +28,7 @@ RecordView record_view(const Json& j) {
 
 StateView check_replica(const std::string& name, const Store& store,
                         const std::map<std::string, Json>& server_records,
-                        std::vector<std::string>& failures, const KeptRefusals* kept,
-                        size_t* kept_count) {
+                        std::vector<std::string>& failures) {
   Query q;
   q.collection = "enrolment";
   q.include_deleted = true;
@@ -51,26 +50,6 @@ StateView check_replica(const std::string& name, const Store& store,
   }
   for (auto& [id, rec] : server_records) {
     auto it = mine.find(id);
-    if (it != mine.end() && kept) {
-      // A value the server refused by a newer rule, kept on the laptop: compared as the
-      // server holds that field.
-      Json& fields = it->second["fields"];
-      Json& versions = it->second["versions"];
-      const Json vs = versions;  // iterated while `versions` changes
-      for (const auto& [f, v] : vs.items()) {
-        auto k = kept->find({id, f});
-        if (k == kept->end() || !k->second.count(decode_version(v))) continue;
-        for (Json* side : {&fields, &versions}) {
-          const Json& theirs = rec[side == &fields ? "fields" : "versions"];
-          if (theirs.contains(f)) {
-            (*side)[f] = theirs[f];
-          } else {
-            side->erase(f);
-          }
-        }
-        if (kept_count) ++*kept_count;
-      }
-    }
     if (it == mine.end()) {
       failures.push_back(name + " lacks record " + id);
     } else if (it->second != rec) {

@@ -31,19 +31,13 @@ struct HarnessWrite {
 Json record_json(const Record& r);
 RecordView record_view(const Json& record_json);
 
-// (record id, field) -> versions of this device's writes the server refused by a rule a
-// newer schema version tightened: the laptop keeps such a value (its officer is asked to
-// fix it: docs/ARCHITECTURE.md "Schema versions"), so the field may differ from the server.
-using KeptRefusals = std::map<std::pair<std::string, std::string>, std::set<Version>>;
-
 // Invariant 1: `store` holds exactly `server_records` (id -> record_json), values, versions,
-// deletion and tombstones, and nothing unacknowledged; a field at a version `kept` names is
-// compared as the server holds it (and counted in `kept_count`). Returns the device's
-// records as it holds them.
+// deletion and tombstones, and nothing unacknowledged - values the server refused included
+// (the server's answer gives the laptop its own: docs/PROTOCOL.md "Refused ops"). Returns
+// the device's records as it holds them.
 StateView check_replica(const std::string& name, const Store& store,
                         const std::map<std::string, Json>& server_records,
-                        std::vector<std::string>& failures, const KeptRefusals* kept = nullptr,
-                        size_t* kept_count = nullptr);
+                        std::vector<std::string>& failures);
 
 // Invariant 2: the server's acked_seq per device (`admin_devices`, GET /v1/admin/devices)
 // equals the number of writes the device made (`device_seqs`); the server's oplog (every row

@@ -260,9 +260,10 @@ LB_EXPORT char* lb_store_conflicts(lb_store* store, int include_resolved, lb_err
  * central office, and never hold up the device's other changes. Newest first:
  *   {"refused": [{"seq", "collection", "record_id", "code": "out_of_scope"|
  *                 "validation_failed"|"unknown_field"|"unknown_collection", "field",
- *                 "message", "message_id", "at_ms"}]}
+ *                 "message", "message_id", "values", "at_ms"}]}
  * ("message" is the server's words; "message_id", API 3, an Indonesian sentence for the
- * code, as in the issues of lb_store_validate)
+ * code, as in the issues of lb_store_validate; "values": what the change wrote, as typed,
+ * null for a delete - the record itself holds the server's values again, not these)
  * Returns a new buffer (lb_free) or NULL with err set. Thread-safe. */
 LB_EXPORT char* lb_store_refused(lb_store* store, lb_error* err);
 

@@ -113,6 +113,15 @@ struct RefusedChange {
   std::string field;    // the field at fault, "" if none
   std::string message;  // the server's message
   int64_t at_ms = 0;    // when the device learnt of it
+  // What the server holds of the fields the change wrote, when its answer said so
+  // (docs/PROTOCOL.md "Refused ops": {"set": {field: [value, version] | null}, "tombstone":
+  // version | null}); null if not told. record_refused() puts these back in the record
+  // where it still holds the change's own values, so the refused values are in the change
+  // log and this list only, never in the record.
+  Json held;
+  // The values the change wrote, as its log entry keeps them (refused_changes() fills it;
+  // null for a delete): what the officer typed, to show and type again.
+  Json set;
 };
 
 // The result of applying a remote change set.

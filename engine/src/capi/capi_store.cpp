@@ -268,6 +268,7 @@ char* lb_store_refused(lb_store* store, lb_error* err) {
                       {"message", r.message},
                       {"message_id", issue_json(schema.collection(r.collection), r.field, r.code,
                                                 r.message)["message_id"]},
+                      {"values", r.set},
                       {"at_ms", r.at_ms}});
     }
     out = dup_string(Json{{"refused", std::move(list)}}.dump());

@@ -151,9 +151,9 @@ struct Store::Impl {
     }
   }
 
-  void away_if_outside(uint64_t refused_seq);  // store_sync.cpp
+  void away_if_outside(uint64_t refused_seq);  // store_refused.cpp
   // Keeps one refusal of this device's change (idempotent per seq); caller holds mu and a
-  // transaction. store_sync.cpp.
+  // transaction. store_refused.cpp.
   void insert_refused(const RefusedChange& r);
 
   void throw_if_away(const std::string& id) const {
@@ -474,6 +474,13 @@ struct Store::Impl {
   // rebuild_absent: a record missing from the table is rebuilt from the writes alone.
   void rejoin_own_writes(const std::map<std::string, std::string>& records,
                          bool rebuild_absent = false);
+  // Refused change `seq`: its fields still at its version take what the server holds
+  // (RefusedChange::held), and a refused delete the server's tombstone. store_refused.cpp.
+  void take_held(uint64_t seq, const Json& held);
+  std::optional<Op> logged_change(uint64_t seq) const;  // store_refused.cpp
+  // Today's name of a field a change logged under any older schema version (names are
+  // never reused: check_successor); "" if retired since.
+  std::function<std::string(const std::string&, const std::string&)> current_names() const;
 
   // Log entries after `after_seq` on `records`, written before the server re-stamped this
   // device's versions (`aliases`: old hlc -> new), name the old versions in their base;

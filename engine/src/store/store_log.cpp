@@ -98,14 +98,8 @@ void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& re
   log.reset();
   // The log keeps each change in the names of the version it was written under; a store
   // moved to a newer version since takes them in today's names (a retired field's value
-  // stays in the log only), as the move did to the records (store_migrate.cpp). Read from
-  // version 1: names are never reused (check_successor), so a name of any version maps to
-  // the same current one.
-  std::map<int, std::vector<SchemaStep>> steps;
-  if (schema->version() > 1 && !schema->changelog().is_null()) {
-    steps =
-        parse_changelog(Json{{"version", schema->version()}, {"changelog", schema->changelog()}});
-  }
+  // stays in the log only), as the move did to the records (store_migrate.cpp).
+  const auto name_now = current_names();
   for (const Op& op : own) {
     auto st = load(op.collection, op.id);
     if (!st && !rebuild_absent) continue;
@@ -119,8 +113,7 @@ void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& re
     } else {
       const CollectionSchema& cs = collection(op.collection);
       for (const auto& [written, value] : op.set.items()) {
-        const std::string field =
-            steps.empty() ? written : name_after_steps(steps, op.collection, written, 1);
+        const std::string field = name_now(op.collection, written);
         if (field.empty()) continue;  // retired since it was written
         FieldValue& fv = st->fields[field];
         FieldValue incoming{value, op.version};
@@ -134,6 +127,20 @@ void Store::Impl::rejoin_own_writes(const std::map<std::string, std::string>& re
     }
     if (changed) save(collection(op.collection), op.id, *st);
   }
+}
+
+std::function<std::string(const std::string&, const std::string&)> Store::Impl::current_names()
+    const {
+  // Read from version 1: names are never reused, so a name of any version maps to the same
+  // current one.
+  std::map<int, std::vector<SchemaStep>> steps;
+  if (schema->version() > 1 && !schema->changelog().is_null()) {
+    steps =
+        parse_changelog(Json{{"version", schema->version()}, {"changelog", schema->changelog()}});
+  }
+  return [steps = std::move(steps)](const std::string& collection, const std::string& name) {
+    return steps.empty() ? name : name_after_steps(steps, collection, name, 1);
+  };
 }
 
 void Store::Impl::record_conflicts(const std::vector<Conflict>& conflicts) {

@@ -243,6 +243,7 @@ class SyncClient::Run {
         rc.code = r.value("code", "");
         rc.field = r.value("field", "");
         rc.message = r.value("message", "");
+        if (auto h = r.find("held"); h != r.end() && h->is_object()) rc.held = *h;
         rc.at_ms = store.clock().physical_now_ms();
         refused.push_back(std::move(rc));
       }

@@ -105,6 +105,7 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
            {"field", r.why.field},
            {"message", r.why.message}};
     if (!r.why.rule.empty()) j["rule"] = r.why.rule;  // e.g. newer_schema_rule (op_upgrade.h)
+    if (!r.held.is_null()) j["held"] = r.held;
     out += j.dump();
   }
   out += "],\"stored\":[";

@@ -33,6 +33,24 @@ Refusal refusal_from(uint64_t seq, const std::vector<ValidationIssue>& issues) {
   return r;
 }
 
+// RefusedOp::held: null if the server does not hold the record, or the record lies outside
+// `scope` (a refusal never tells a device of a record it may not see).
+Json held_values(WriteTxn& txn, const CollectionSchema& cs, const Op& op,
+                 const std::vector<std::pair<std::string, std::string>>& names,
+                 const std::vector<std::string>& scope) {
+  const auto st = txn.load_record(op.collection, op.id);
+  if (!st || (!cs.scope_field().empty() && !in_scope(scope_of(cs, *st), scope))) return Json();
+  Json set = Json::object();
+  for (const auto& [written, current] : names) {
+    const auto it = current.empty() ? st->fields.end() : st->fields.find(current);
+    set[written] = it == st->fields.end()
+                       ? Json()
+                       : Json::array({it->second.value, encode_version(it->second.version)});
+  }
+  return Json{{"set", std::move(set)},
+              {"tombstone", st->tombstone.empty() ? Json() : encode_version(st->tombstone)}};
+}
+
 }  // namespace
 
 // Cursor text: base64url("v2:<epoch>:<pos>"); version-1 cursors ("v1:<pos>") are still read.
@@ -257,8 +275,8 @@ PushResult SyncService::push(const Principal& device, Json body) {
         // (An op waiting for its record was acknowledged as accepted: not a refusal.)
         if (auto r = txn->refused(device.device_id + ":" + std::to_string(op.seq));
             r && r->code != kWaitingForRecord) {
-          res.refused.push_back(
-              RefusedOp{op.seq, Refusal{error_code_from_name(r->code), r->field, r->message}});
+          res.refused.push_back(RefusedOp{
+              op.seq, Refusal{error_code_from_name(r->code), r->field, r->message}, Json(), i});
         }
       }
       continue;
@@ -291,12 +309,12 @@ PushResult SyncService::push(const Principal& device, Json body) {
     Checked& c = checked[i];
     if (c.refusal) {
       writer_.refuse(*txn, op, *c.refusal, now);
-      res.refused.push_back(RefusedOp{op.seq, std::move(*c.refusal)});
+      res.refused.push_back(RefusedOp{op.seq, std::move(*c.refusal), Json(), i});
       continue;
     }
     OpOutcome o = writer_.apply(*txn, *c.cs, op, c.ctx, now);
     if (o.refused) {
-      res.refused.push_back(RefusedOp{op.seq, std::move(*o.refused)});
+      res.refused.push_back(RefusedOp{op.seq, std::move(*o.refused), Json(), i});
       continue;
     }
     res.conflicts += o.conflicts;
@@ -310,6 +328,22 @@ PushResult SyncService::push(const Principal& device, Json body) {
     }
   }
   writer_.settle_waiting(*txn, now);
+  for (RefusedOp& r : res.refused) {
+    const Checked& c = checked[r.index];
+    const Op& op = cs.ops[r.index];
+    if (!c.cs || r.why.code == ErrorCode::kOutOfScope) continue;  // out of scope: moved away
+    // The names the device wrote: those of the version it wrote under (op_upgrade.h).
+    std::vector<std::pair<std::string, std::string>> names;  // written -> current ("" retired)
+    if (!op.is_delete) {
+      const bool upgraded = c.written_version > 0;
+      if (upgraded && c.written_version > history_->current_version()) continue;
+      for (const auto& [f, _] : (upgraded ? c.original_set : op.set).items()) {
+        names.emplace_back(
+            f, upgraded ? history_->current_name(op.collection, f, c.written_version) : f);
+      }
+    }
+    r.held = held_values(*txn, *c.cs, op, names, device.scope);
+  }
   txn->update_device_sync(device.device_id, acked, now, report.is_object() ? &report : nullptr);
   txn->set_meta("clock", std::to_string(clock_.last()));
   txn->commit();

@@ -43,6 +43,12 @@ constexpr size_t kPullMaxPageBytes = 8u * 1024 * 1024;
 struct RefusedOp {
   uint64_t seq = 0;
   Refusal why;
+  // What the server holds of the fields the op wrote, by the names the op used:
+  // {"set": {field: [value, version] | null}, "tombstone": version | null}; null when the
+  // server does not hold the record or it lies outside the device's regions. The device
+  // takes these over its own refused values (docs/PROTOCOL.md "Refused ops").
+  Json held;
+  size_t index = 0;  // the op's place in the pushed change set
 };
 
 struct PushResult {

@@ -52,6 +52,7 @@ void add_refused_entries(Catalogue& c) {
        {"rekaman {id} (tidak ada lagi di laptop ini)", "record {id} (no longer on this laptop)"}},
       {"refused.reason_label", {"Alasan", "Why"}},
       {"refused.todo_label", {"Yang perlu dilakukan", "What to do"}},
+      {"refused.typed_label", {"Yang diketik", "What was typed"}},
       {"refused.server_said", {"Keterangan server", "The server said"}},
       {"refused.more",
        {"{shown} dari {n} ditampilkan; --limit 0 untuk semua.",

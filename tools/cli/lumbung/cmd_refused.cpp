@@ -25,6 +25,7 @@ struct Explained {
   std::string title;  // the person's name, "" if unknown
   bool on_laptop = false;
   std::string reason;                // what is wrong, in the current language
+  std::string typed;                 // the refused value of the field at fault, "" if none
   std::string todo;                  // what the officer does next
   bool show_server_message = false;  // the reason above is generic: show the server's words
 };
@@ -42,6 +43,12 @@ Explained explain(Store& store, const RefusedChange& rc) {
   x.on_laptop = rec.has_value();
   if (rec) x.title = record_title(*cs, rec->fields);
   const std::string id = short_id(rc.record_id);
+  if (rc.set.is_object() && !rc.field.empty()) {
+    if (auto it = rc.set.find(rc.field); it != rc.set.end() && !it->is_null()) {
+      x.typed = label_of(cs, rc.field) + " = " +
+                printable(it->is_string() ? it->get<std::string>() : it->dump());
+    }
+  }
 
   if (rc.code == "out_of_scope") {
     const std::string scope_field = cs ? cs->scope_field() : std::string();
@@ -76,7 +83,13 @@ Explained explain(Store& store, const RefusedChange& rc) {
     // The record as this laptop has it, checked whole: the engine's own issue, translated,
     // says best what is wrong.
     if (rec) {
+      // With the values the change wrote: the record holds the server's since the refusal.
       Json fields = rec->fields;
+      if (rc.set.is_object()) {
+        for (const auto& [f, v] : rc.set.items()) {
+          if (cs->field(f)) fields[f] = v;
+        }
+      }
       const auto issues = cs->normalize_and_validate(fields, false);
       const ValidationIssue* pick = nullptr;
       for (const auto& i : issues) {
@@ -147,6 +160,7 @@ int cmd_refused(Context& ctx, Args& args) {
                          {"message", rc.message},
                          {"reason", x.reason},
                          {"todo", x.todo},
+                         {"values", rc.set},
                          {"at_ms", rc.at_ms}});
     }
     print_json(*ctx.out, Json{{"count", list.size()}, {"refused", arr}});
@@ -175,6 +189,7 @@ int cmd_refused(Context& ctx, Args& args) {
                               {"when", local_time(rc.at_ms)}})
       << "\n";
     o << "   " << tr("refused.reason_label") << ": " << x.reason << "\n";
+    if (!x.typed.empty()) o << "   " << tr("refused.typed_label") << ": " << x.typed << "\n";
     if (x.show_server_message && !rc.message.empty()) {
       o << "   " << tr("refused.server_said") << ": " << printable(rc.message) << "\n";
     }
