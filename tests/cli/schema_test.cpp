@@ -137,3 +137,46 @@ TEST_CASE("lumbung sync moves a laptop with an unsent edit and a draft to the se
   CHECK(recs[0]["fields"]["tempat_lahir"] == "Kendari");
   CHECK(recs[0]["fields"]["phone_number"] == "081299990001");
 }
+
+// A value valid when typed under version 1 that version 2's tighter rule refuses: the record
+// on the laptop shows the server's value again, and `lumbung refused` says what was typed.
+TEST_CASE("lumbung refused shows the value a newer rule refused and the record the server's") {
+  CliFixture f;
+  f.init_laptop("awuliti", "74.02", "OFC-0007");
+  CliResult r = f.lumbung("awuliti", lumbung::test::official_flags(
+                                         "7402015203780001", "Siti Rahmawati", "1978-03-12", "P"));
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  r = f.lumbung("awuliti", {"edit", "7402015203780001", "--set", "birth_place=Unaaha"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  const std::string typed = "Desa Lambuya Kecamatan Konawe Selatan";  // 37 characters
+  r = f.lumbung("awuliti", {"edit", "7402015203780001", "--set", "birth_place=" + typed});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+
+  json v2 = version_2(true);
+  for (auto& fd : v2["collections"][0]["fields"]) {
+    if (fd["name"] == "birth_place") fd["max_length"] = 20;
+  }
+  v2["changelog"][0]["steps"].push_back(
+      {{"op", "tighten_rule"}, {"collection", "enrolment"}, {"field", "birth_place"}});
+  REQUIRE(f.admin({"schema", "publish", f.write_file("v2.json", v2.dump())}).exit == 0);
+
+  r = f.lumbung("awuliti", {"sync"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  json shown = f.json_of(f.lumbung("awuliti", {"--json", "show", "7402015203780001"}));
+  CHECK(shown["fields"]["birth_place"] == "Unaaha");
+  json refused = f.json_of(f.lumbung("awuliti", {"--json", "refused"}));
+  REQUIRE(refused["count"] == 1);
+  CHECK(refused["refused"][0]["field"] == "birth_place");
+  CHECK(refused["refused"][0]["values"]["birth_place"] == typed);
+  r = f.lumbung("awuliti", {"refused"});
+  CHECK_MESSAGE(r.out.find("What was typed: ") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find(typed) != std::string::npos, r.out);
+  // Typed again as the new rule wants it, it goes through.
+  r = f.lumbung("awuliti", {"edit", "7402015203780001", "--set", "birth_place=Lambuya"});
+  REQUIRE_MESSAGE(r.exit == 0, r.err);
+  REQUIRE(f.lumbung("awuliti", {"sync"}).exit == 0);
+  json recs = f.server.records(f.server.reviewer());
+  REQUIRE(recs.size() == 1);
+  CHECK(recs[0]["fields"]["birth_place"] == "Lambuya");
+}
