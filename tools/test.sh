@@ -37,14 +37,41 @@ CC=clang CXX=clang++ cmake -S "$LUMBUNG_ROOT" -B build/fuzz -DCMAKE_BUILD_TYPE=R
   -DLUMBUNG_FUZZ=ON -DLUMBUNG_BUILD_TESTS=ON -DLUMBUNG_BUILD_TOOLS=ON >/dev/null
 cmake --build build/fuzz -j"$(nproc)" --target lumbung_fuzz  # the targets only, not every test
 fuzz_seconds=${LUMBUNG_FUZZ_SECONDS:-30}
-for t in changeset changeset_v2 cursor schema router csv; do
-  bin=build/fuzz/tests/fuzz/fuzz_$t
-  [ -x "$bin" ] || { echo "fuzz_$t not built" >&2; continue; }
+# fuzz_one T: fuzz_T on a scratch copy of its corpus, its output in build/fuzz/fuzz_T.log.
+fuzz_one() {
+  local t=$1 bin=build/fuzz/tests/fuzz/fuzz_$1 work rc=0
   work=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$t/." "$work/"
-  say "fuzz_$t for ${fuzz_seconds}s"
   ASAN_OPTIONS=detect_leaks=0 "$bin" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 \
-    -artifact_prefix="build/fuzz/crash-$t-" "$work" 2>&1 | tail -n 3 || { rm -rf "$work"; exit 1; }
+    -artifact_prefix="build/fuzz/crash-$t-" "$work" >"build/fuzz/fuzz_$t.log" 2>&1 || rc=$?
   rm -rf "$work"
+  return "$rc"
+}
+# One target per core at a time (libFuzzer runs on one thread): each still gets
+# fuzz_seconds of a core to itself, and on 2 cores the stage takes half the time.
+fuzz_targets=()
+for t in changeset changeset_v2 cursor schema router csv; do
+  if [ -x "build/fuzz/tests/fuzz/fuzz_$t" ]; then fuzz_targets+=("$t"); else echo "fuzz_$t not built" >&2; fi
+done
+fuzz_jobs=$(nproc)
+for ((i = 0; i < ${#fuzz_targets[@]}; i += fuzz_jobs)); do
+  batch=("${fuzz_targets[@]:i:fuzz_jobs}")
+  say "fuzz: ${batch[*]} for ${fuzz_seconds}s, side by side"
+  pids=()
+  for t in "${batch[@]}"; do
+    fuzz_one "$t" &
+    pids+=($!)
+  done
+  fuzz_failed=0
+  for k in "${!batch[@]}"; do
+    if wait "${pids[$k]}"; then
+      tail -n 3 "build/fuzz/fuzz_${batch[$k]}.log"
+    else
+      echo "fuzz_${batch[$k]} failed:" >&2
+      tail -n 60 "build/fuzz/fuzz_${batch[$k]}.log" >&2
+      fuzz_failed=1
+    fi
+  done
+  [ "$fuzz_failed" -eq 0 ] || exit 1
 done
 say "all tests passed"
