@@ -2,7 +2,7 @@
 // per-device quota, the collection of orphans after 24 h (the server's clock for it moved
 // by --attachment-age-offset-hours, never a sleep), a download over a link cut every 30 KB
 // that resumes, and the sealing of the stored bytes across a restart. Run on the SQLite
-// server (files under the data directory) and, as "postgres: <case>" in CTest, on
+// server (files under the data directory) and, as "postgres:<case>" in CTest, on
 // PostgreSQL (the bytes in the database; server/attachment_backend.h looks at either).
 // Laptops are the real Store, AttachmentStore, SyncClient and HTTP transport; the cut link
 // is the bench's relay (tools/bench/relay.h). Every loop is bounded.

@@ -82,7 +82,7 @@ class ServerFixture {
     std::string data = dir_.path() + "/data";
     if (test_postgres()) {
       // The same tests on the PostgreSQL store: a new database of the test binary's cluster
-      // per fixture (the "postgres: " registration in tests/CMakeLists.txt); the cluster
+      // per fixture (the "postgres:" registration in tests/CMakeLists.txt); the cluster
       // starts on first use, so a SQLite run never starts one.
       if (db_url_.empty()) db_url_ = PgCluster::shared().create_database();
       args.insert(args.end(), {"--db", db_url_, "--key-file", dir_.path() + "/server.key"});

@@ -1,5 +1,5 @@
 // Which server store a test binary's run is on: LUMBUNG_TEST_BACKEND=postgres is the second
-// CTest registration of a server test ("postgres: <case>", tests/CMakeLists.txt), where the
+// CTest registration of a server test ("postgres:<case>", tests/CMakeLists.txt), where the
 // fixture starts a throwaway cluster (support/pg_cluster.h); unset (or "sqlite") is SQLite.
 // One binary serves both, so its files are compiled once per build, not twice.
 //
