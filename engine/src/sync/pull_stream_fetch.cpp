@@ -1,5 +1,6 @@
 #include "sync/pull_stream_fetch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -130,11 +131,13 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
   bool wanted = true;
   const int64_t asked = link.monotonic_ms();  // SyncOptions::monotonic_ms: a simulation's
   std::string at = cursor;
+  int64_t first_ms = -1;
   try {
     for (uint64_t n = 0;;) {
       idle();  // cancelled: no further frame is applied
       Json page;
       if (q.pop(page, 100)) {
+        if (first_ms < 0) first_ms = link.monotonic_ms();
         if (!wanted) continue;
         const Json& next = page.at("next");
         if (page.value("more", false) && next == at && page.at("ops").empty()) {
@@ -159,6 +162,7 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
   }
   StreamResult r = pending.get();  // a failure after the last whole frame, applied above
   r.frames = frames.load();
+  if (first_ms >= 0) r.body_ms = std::max<int64_t>(1, link.monotonic_ms() - first_ms);
   return r;
 }
 

@@ -20,6 +20,9 @@ struct StreamResult {
   Json page;              // that page (an older server ignores stream=1)
   CallInfo info;          // of the last attempt
   uint64_t frames = 0;    // frames handed over, every attempt together
+  // From the first frame's arrival to the end (the link's pace, without the server's time
+  // to build the answer before its first byte), ms; 0 if no frame came.
+  int64_t body_ms = 0;
 };
 
 // `target(cursor)` is the request to send from a cursor. `apply` runs on the calling

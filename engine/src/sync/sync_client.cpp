@@ -333,12 +333,14 @@ class SyncClient::Run {
           [&](Json& reply, int64_t rtt_ms) { return apply(reply, rtt_ms, true); },
           [this] { check_cancel(), tick(false); });
       if (s.info.resent) sizer_.on_cut(s.info.wire_down);
+      // A stream's pace from its first frame on: the time before it is the server's.
       sizer_.on_whole(kPull, s.info.wire_down, s.streamed ? 0 : s.info.answer_text,
-                      s.info.transfer_ms, s.info.wire_up + s.info.wire_down);
+                      s.streamed && s.body_ms > 0 ? s.body_ms : s.info.transfer_ms,
+                      s.info.wire_up + s.info.wire_down);
       if (s.streamed || s.info.v2_answer) server_reads_v2();
       if (!s.streamed && !apply(s.page, s.info.rtt_ms, s.info.v2_answer)) return true;
       if (regions_changed_ || !more) return true;
-      if (!s.streamed) return false;
+      if (!s.streamed || !sizer_.slow_link()) return false;  // a fast link: pages overlap
     }
   }
 
@@ -378,8 +380,13 @@ class SyncClient::Run {
   void pull() {
     progress_.phase = SyncProgress::Phase::kPull;
     Store& store = c_.store_;
-    if (o_.pull_stream && o_.changeset_format != 1 && !no_stream_ && pull_stream()) return;
-    no_stream_ = true;  // this server answers page by page: ask it so for the rest of the sync
+    // Streamed while the link is slow (round trips cost there); on a fast one pages are
+    // read while the one before is applied, and the server's time overlaps the client's.
+    if (o_.pull_stream && o_.changeset_format != 1 && !no_stream_ && sizer_.slow_link() &&
+        pull_stream()) {
+      return;
+    }
+    no_stream_ = true;  // page by page for the rest of the sync
     std::string cursor = store.get_meta("pull_cursor");
     Incoming page = fetch_page(cursor);
     if (page.v2) server_reads_v2();

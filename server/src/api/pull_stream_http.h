@@ -20,9 +20,10 @@ namespace lumbung::server {
 
 // A streamed answer ends after the page that takes it past this many compressed bytes,
 // or that ends past kPullStreamMaxMs after it began (a client then asks again from the
-// last page's cursor): the server's memory for one answer stays a few MB.
+// last page's cursor): the server's memory for one answer stays a few MB, and the time
+// before its first byte (the answer is built first) about a second.
 inline constexpr size_t kPullStreamMaxBytes = 4u * 1024 * 1024;
-inline constexpr int64_t kPullStreamMaxMs = 2000;
+inline constexpr int64_t kPullStreamMaxMs = 1000;
 // At most this many pages in one answer (each examines at most kPullScanRows log rows).
 inline constexpr size_t kPullStreamMaxPages = 256;
 
