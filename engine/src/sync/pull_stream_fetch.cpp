@@ -80,7 +80,22 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
   std::string resume = cursor;
   auto reader = std::make_unique<PullStreamReader>();
   std::atomic<uint64_t> frames{0};
+  // The link's own pace: the span from the first piece to the last minus the time spent
+  // here (decoding, and waiting while two frames wait to be applied), reset per attempt.
+  int64_t first_piece = -1, last_piece = 0, busy = 0;
   auto on_body = [&](std::string_view piece) -> bool {
+    const int64_t entered = link.monotonic_ms();
+    if (first_piece < 0) first_piece = entered;
+    struct Leave {
+      RequestLoop& link;
+      int64_t entered;
+      int64_t& last;
+      int64_t& busy;
+      ~Leave() {
+        last = link.monotonic_ms();
+        busy += last - entered;
+      }
+    } leave{link, entered, last_piece, busy};
     if (piece.empty()) {  // the body ended: without its last frame it was cut short
       if (!reader->complete()) {
         throw Error(ErrorCode::kTransport,
@@ -112,6 +127,8 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
   std::atomic<bool> retried{false};  // then the time since `asked` is no round trip
   auto after_cut = [&](HttpRequest& req, uint64_t partial) {
     retried = true;
+    first_piece = -1;
+    busy = 0;
     on_cut(partial);
     reader = std::make_unique<PullStreamReader>();
     req.target = target(resume);
@@ -131,13 +148,11 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
   bool wanted = true;
   const int64_t asked = link.monotonic_ms();  // SyncOptions::monotonic_ms: a simulation's
   std::string at = cursor;
-  int64_t first_ms = -1;
   try {
     for (uint64_t n = 0;;) {
       idle();  // cancelled: no further frame is applied
       Json page;
       if (q.pop(page, 100)) {
-        if (first_ms < 0) first_ms = link.monotonic_ms();
         if (!wanted) continue;
         const Json& next = page.at("next");
         if (page.value("more", false) && next == at && page.at("ops").empty()) {
@@ -162,7 +177,7 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
   }
   StreamResult r = pending.get();  // a failure after the last whole frame, applied above
   r.frames = frames.load();
-  if (first_ms >= 0) r.body_ms = std::max<int64_t>(1, link.monotonic_ms() - first_ms);
+  if (first_piece >= 0) r.body_ms = std::max<int64_t>(1, last_piece - first_piece - busy);
   return r;
 }
 

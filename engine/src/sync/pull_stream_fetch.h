@@ -20,8 +20,9 @@ struct StreamResult {
   Json page;              // that page (an older server ignores stream=1)
   CallInfo info;          // of the last attempt
   uint64_t frames = 0;    // frames handed over, every attempt together
-  // From the first frame's arrival to the end (the link's pace, without the server's time
-  // to build the answer before its first byte), ms; 0 if no frame came.
+  // The last attempt's body from its first byte to its last, less the time the client
+  // spent on it (decoding, or waiting to apply): the link's pace, without the server's
+  // time to build the answer nor the client's to apply it. ms; 0 if no body came.
   int64_t body_ms = 0;
 };
 

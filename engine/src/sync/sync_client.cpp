@@ -333,7 +333,8 @@ class SyncClient::Run {
           [&](Json& reply, int64_t rtt_ms) { return apply(reply, rtt_ms, true); },
           [this] { check_cancel(), tick(false); });
       if (s.info.resent) sizer_.on_cut(s.info.wire_down);
-      // A stream's pace from its first frame on: the time before it is the server's.
+      // A stream's pace is the link's alone (body_ms): not the server's time to build it
+      // nor the client's to apply it, which would make a fast link look slow.
       sizer_.on_whole(kPull, s.info.wire_down, s.streamed ? 0 : s.info.answer_text,
                       s.streamed && s.body_ms > 0 ? s.body_ms : s.info.transfer_ms,
                       s.info.wire_up + s.info.wire_down);
