@@ -67,7 +67,10 @@ class FaultTransport final : public Transport {
         deliver(request);
         throw Error(ErrorCode::kTransport, "injected: response lost");
       case Fault::kCutResponse: {
-        HttpResponse r = deliver(request);
+        HttpRequest whole = request;  // a streamed pull's body too is read whole, then cut
+        whole.on_body = nullptr;
+        whole.stream_type.clear();
+        HttpResponse r = deliver(whole);
         r.body.resize(r.body.size() / 2);  // the link died halfway through the body
         return r;
       }
@@ -78,6 +81,8 @@ class FaultTransport final : public Transport {
         HttpRequest copy = request;
         copy.on_bytes = nullptr;  // they point into the sync that sent it
         copy.stop = nullptr;
+        copy.on_body = nullptr;
+        copy.stream_type.clear();
         kept_.push_back(std::move(copy));
         break;
       }

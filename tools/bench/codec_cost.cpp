@@ -7,6 +7,7 @@
 
 #include "common/gzip.h"
 #include "lumbung/changeset.h"
+#include "lumbung/pull_stream.h"
 
 namespace lumbung::bench {
 namespace {
@@ -83,6 +84,33 @@ nlohmann::ordered_json measure_codecs(const std::vector<WireChange>& wire,
   out["push_json_bytes_per_record"] = round2(push.size() / static_cast<double>(wire.size()));
   out["push"] = measure(push, true, wire.size());
   out["pull"] = measure(pull, false, wire.size());
+  // The streamed pull (lumbung/pull_stream.h): the same ops as frames of k ops, in one
+  // zstd 19 stream flushed at each frame against each frame its own v2 body; bodies only.
+  nlohmann::ordered_json frames;
+  for (size_t k : {50, 150, 500, 2000}) {
+    PullStreamWriter stream(19);
+    size_t separate = 0;
+    for (size_t at = 0; at < pull_ops.size(); at += k) {
+      Json page{{"ops", Json::array()},
+                {"next", "djI6ZXBvY2g6" + std::to_string(at + k)},
+                {"more", at + k < pull_ops.size()},
+                {"server_time_ms", 1764990000000 + static_cast<int64_t>(at)},
+                {"epoch", "5f0c2a9e1b7d4c3a"},
+                {"acked_seq", 0},
+                {"regions", {"74.02"}},
+                {"schema_version", 1}};
+      for (size_t i = at; i < std::min(at + k, pull_ops.size()); ++i) {
+        page["ops"].push_back(pull_ops[i]);
+      }
+      separate += encode_changeset_v2(page).size();
+      stream.add(std::move(page), at + k >= pull_ops.size());
+    }
+    const double per = static_cast<double>(wire.size());
+    frames[std::to_string(k) + "_ops"] = {
+        {"stream_bytes_per_record", round2(stream.finish().size() / per)},
+        {"separate_bytes_per_record", round2(separate / per)}};
+  }
+  out["pull_frames_zstd19"] = std::move(frames);
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lumbung/store.h"
@@ -39,6 +40,15 @@ struct HttpRequest {
   // returns true send() gives the request up as soon as it can and throws
   // Error(kCancelled).
   std::function<bool()> stop;
+  // Optional, for a body read as it arrives (the streamed pull, pull_stream.h): a 2xx
+  // answer whose Content-Type begins with `stream_type` is not kept in HttpResponse::body
+  // but handed to `on_body` in pieces as they arrive (on the sending thread), then once
+  // with an empty piece when it ended; HttpResponse::streamed says so. on_body returning
+  // false stops reading (the rest is not wanted); what it throws ends send() as a link
+  // failure (Error kTransport). Any other answer is read whole. A transport that reads
+  // every body whole may ignore both: the caller then hands the body over itself.
+  std::string stream_type;
+  std::function<bool(std::string_view piece)> on_body;
 };
 
 struct HttpResponse {
@@ -46,6 +56,7 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;                            // as received (maybe gzip; see headers)
   size_t wire_bytes = 0;                       // bytes received, status line and headers included
+  bool streamed = false;                       // the body went to HttpRequest::on_body
 };
 
 // Where requests go. The HTTP implementation talks to a real server; tests wrap it to drop,
@@ -163,6 +174,12 @@ struct SyncOptions {
   // server refuses a v2 body without naming "changeset_formats", as servers older than v2
   // do); 1 = v1 only; 2 = v2 only (no fallback).
   int changeset_format = 0;
+  // Streamed pull (docs/PROTOCOL.md "Streamed pull"; v2 only): one request carries the
+  // whole pull as frames, each applied with its cursor as it arrives; after a cut the pull
+  // resumes after the last whole frame. Asked for while the link is slow (under 1 MiB/s);
+  // on a faster one, and from a server without it, the rest of the sync pulls page by
+  // page. false: pages, one request each.
+  bool pull_stream = true;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this

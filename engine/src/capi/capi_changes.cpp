@@ -63,10 +63,44 @@ void ChangeWatch::observe(const HttpRequest& req, const HttpResponse& resp) noex
     const bool gz = enc != resp.headers.end() && enc->second.find("gzip") != std::string::npos;
     // A page in change-set format v2 (the client's default where the server offers it) is
     // read with its own decoder; a v1 page is JSON, gzip'ed or not.
+    // A streamed pull read whole by the transport: its frames, each a page.
+    auto type = resp.headers.find("content-type");
+    if (type != resp.headers.end() && type->second.rfind(kPullStreamMediaType, 0) == 0) {
+      PullStreamReader reader;
+      reader.feed(resp.body, [this](Json page, bool) { observe_page(page); });
+      return;
+    }
     const Json page =
         is_changeset_v2(resp.body)
             ? decode_changeset_v2(resp.body, 4 * kMaxBodyBytes)
             : Json::parse(gz ? gzip::decompress(resp.body, 4 * kMaxBodyBytes) : resp.body);
+    observe_page(page);
+  } catch (...) {
+    // A page this watch cannot read is still the sync client's to judge; the app is told
+    // to reload instead of being given a list that may miss records.
+    std::lock_guard<std::mutex> lock(mu_);
+    truncated_ = true;
+  }
+}
+
+bool ChangeWatch::active() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return active_;
+}
+
+void ChangeWatch::observe_stream(PullStreamReader& reader, std::string_view piece) noexcept {
+  try {
+    reader.feed(piece, [this](Json page, bool) { observe_page(page); });
+  } catch (...) {
+    // A bad frame is refused by the sync client too (and asked for again): the list may
+    // miss what the retry brings, so the app is told to reload.
+    std::lock_guard<std::mutex> lock(mu_);
+    truncated_ = true;
+  }
+}
+
+void ChangeWatch::observe_page(const Json& page) {
+  {
     auto ops = page.find("ops");
     if (ops == page.end() || !ops->is_array()) return;
     for (const auto& o : *ops) {
@@ -85,11 +119,6 @@ void ChangeWatch::observe(const HttpRequest& req, const HttpResponse& resp) noex
       std::lock_guard<std::mutex> lock(mu_);
       before_.emplace(key, st.hash);
     }
-  } catch (...) {
-    // A page this watch cannot read is still the sync client's to judge; the app is told
-    // to reload instead of being given a list that may miss records.
-    std::lock_guard<std::mutex> lock(mu_);
-    truncated_ = true;
   }
 }
 
@@ -113,8 +142,21 @@ Json ChangeWatch::collect() {
 }
 
 HttpResponse WatchingTransport::send(const HttpRequest& request) {
-  HttpResponse resp = inner_->send(request);
-  watch_.observe(request, resp);
+  if (!request.on_body || !watch_.active()) {
+    HttpResponse resp = inner_->send(request);
+    watch_.observe(request, resp);
+    return resp;
+  }
+  // A streamed pull: its frames are applied as they arrive, so each is observed here
+  // first, before the sync client's own reader is given the same bytes.
+  HttpRequest r = request;
+  auto reader = std::make_shared<PullStreamReader>();
+  r.on_body = [this, reader, inner = request.on_body](std::string_view piece) {
+    if (!piece.empty()) watch_.observe_stream(*reader, piece);
+    return inner(piece);
+  };
+  HttpResponse resp = inner_->send(r);
+  if (!resp.streamed) watch_.observe(request, resp);
   return resp;
 }
 

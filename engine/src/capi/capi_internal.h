@@ -21,6 +21,7 @@
 #include "lumbung/attachments.h"
 #include "lumbung/error.h"
 #include "lumbung/lumbung.h"
+#include "lumbung/pull_stream.h"
 #include "lumbung/schema.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
@@ -47,6 +48,11 @@ class ChangeWatch {
   void begin(bool active);
   // A request went out and `resp` came back (before the sync client sees it).
   void observe(const HttpRequest& req, const HttpResponse& resp) noexcept;
+  // The next bytes of a streamed pull's body (lumbung/pull_stream.h), before the sync
+  // client reads them: each whole frame is observed as a page is. `reader` is the
+  // answer's own (one per attempt).
+  void observe_stream(PullStreamReader& reader, std::string_view piece) noexcept;
+  bool active();
   // The run ended: {"count", "truncated", "records": [{"collection", "id", "deleted"}]}.
   Json collect();
 
@@ -56,6 +62,7 @@ class ChangeWatch {
     bool live;
   };
   State state_of(const std::string& collection, const std::string& id) const;
+  void observe_page(const Json& page);  // throws on an op it cannot read
   std::shared_ptr<Store> store_;
   std::mutex mu_;
   bool active_ = false;

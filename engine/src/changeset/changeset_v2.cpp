@@ -264,7 +264,9 @@ bool is_changeset_v2(std::string_view bytes) {
   return bytes.size() >= 4 && std::memcmp(bytes.data(), kMagic, 4) == 0;
 }
 
-std::string encode_changeset_v2(const Json& document, const V2EncodeOptions& options) {
+namespace v2_detail {
+
+std::vector<uint8_t> payload_cbor(const Json& document) {
   if (!document.is_object()) throw Error(ErrorCode::kInvalidArgument, "a v2 document is an object");
   Json payload = Json::object();
   auto ops = document.find("ops");
@@ -292,7 +294,13 @@ std::string encode_changeset_v2(const Json& document, const V2EncodeOptions& opt
   } else {
     payload["e"] = document;
   }
-  const std::vector<uint8_t> cbor = Json::to_cbor(payload);
+  return Json::to_cbor(payload);
+}
+
+}  // namespace v2_detail
+
+std::string encode_changeset_v2(const Json& document, const V2EncodeOptions& options) {
+  const std::vector<uint8_t> cbor = v2_detail::payload_cbor(document);
   if (cbor.size() > 0xFFFFFFFFu) throw Error(ErrorCode::kInvalidArgument, "v2 document too large");
   std::string out(kMagic, 4);
   out.push_back(static_cast<char>(options.compression));

@@ -299,7 +299,11 @@ std::vector<Json> decode_group(Json& g, const Json& devs, Budget& budget) {
 }  // namespace
 
 Json decode_changeset_v2(std::string_view bytes, size_t max_output) {
-  Json payload = parse_cbor(inflate(bytes, max_output));
+  return v2_detail::decode_payload(inflate(bytes, max_output), max_output);
+}
+
+Json v2_detail::decode_payload(const std::string& cbor, size_t max_output) {
+  Json payload = parse_cbor(cbor);
   if (!payload.is_object()) bad("the payload must be a map");
   for (const auto& item : payload.items()) {
     if (item.key() != "e" && item.key() != "dv" && item.key() != "g" && item.key() != "o")

@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "lumbung/changeset.h"
 
 #include "lumbung/error.h"
 
@@ -27,6 +30,13 @@ enum Kind : uint64_t {
   kRaw = 512,
 };
 constexpr uint64_t kAllKinds = 1023;
+
+// The CBOR payload of a v2 body (what follows the header once decompressed), and back:
+// shared with the streamed pull (pull_stream.cpp), whose frames are such payloads.
+// `document` must be an object (else Error(kInvalidArgument)).
+std::vector<uint8_t> payload_cbor(const Json& document);
+// As decode_changeset_v2 after decompression; `max_output` bounds the ops' rebuilding.
+Json decode_payload(const std::string& cbor, size_t max_output);
 
 [[noreturn]] inline void bad(const std::string& what) {
   throw Error(ErrorCode::kProtocol, "invalid change set v2: " + what);

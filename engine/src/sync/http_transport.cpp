@@ -177,10 +177,17 @@ class HttpTransport final : public Transport {
     pplx::cancellation_token_source cancel;
     try {
       http::http_response resp = finish(client_.request(req, cancel.get_token()), request, cancel);
-      const std::vector<unsigned char> body = finish(resp.extract_vector(), request, cancel);
       HttpResponse out;
       out.status = resp.status_code();
-      out.body.assign(body.begin(), body.end());
+      size_t body_bytes = 0;
+      if (streams(request, resp)) {
+        body_bytes = read_streamed(resp, request, cancel);
+        out.streamed = true;
+      } else {
+        const std::vector<unsigned char> body = finish(resp.extract_vector(), request, cancel);
+        out.body.assign(body.begin(), body.end());
+        body_bytes = out.body.size();
+      }
       size_t header_bytes = 17;  // "HTTP/1.1 200 OK\r\n"
       for (const auto& [k, v] : resp.headers()) {
         std::string key = k;
@@ -189,7 +196,7 @@ class HttpTransport final : public Transport {
         header_bytes += k.size() + v.size() + 4;
         out.headers[key] = v;
       }
-      out.wire_bytes = header_bytes + 2 + out.body.size();
+      out.wire_bytes = header_bytes + 2 + body_bytes;
       // Answered: its connection goes back to the pool (a failed one is closed instead, so
       // the next request has nothing to wait for).
       previous_ = std::move(done);
@@ -203,6 +210,33 @@ class HttpTransport final : public Transport {
   }
 
  private:
+  static bool streams(const HttpRequest& request, const http::http_response& resp) {
+    if (!request.on_body || request.stream_type.empty()) return false;
+    if (resp.status_code() < 200 || resp.status_code() >= 300) return false;
+    return resp.headers().content_type().rfind(request.stream_type, 0) == 0;
+  }
+
+  // The body as it arrives (HttpRequest::on_body): what is buffered, or at least one byte,
+  // at a time, so every whole frame is handed over before a cut that follows it. Returns
+  // the bytes read.
+  static size_t read_streamed(http::http_response& resp, const HttpRequest& request,
+                              pplx::cancellation_token_source& cancel) {
+    auto buf = resp.body().streambuf();
+    std::vector<uint8_t> piece(16 * 1024);
+    size_t total = 0;
+    for (;;) {
+      const size_t want = std::clamp<size_t>(buf.in_avail(), 1, piece.size());
+      const size_t n = finish(buf.getn(piece.data(), want), request, cancel);
+      if (n == 0) break;
+      total += n;
+      if (!request.on_body(std::string_view(reinterpret_cast<const char*>(piece.data()), n))) {
+        return total;  // nothing more wanted; the connection is dropped with the response
+      }
+    }
+    request.on_body({});
+    return total;
+  }
+
   // Waits for `t`; with a stop predicate, polls it and cancels the request once it holds
   // (a cancelled sync answers within ~50 ms instead of when the link gives up).
   template <class T>
@@ -246,9 +280,14 @@ class HttpTransport final : public Transport {
                                                const std::shared_ptr<TlsState>& tls) {
     http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::milliseconds(options.timeout_ms));
-    // Bodies move in chunks of this size and progress is reported per chunk: 8 KiB is
-    // ~0.7 s on a 2G link, so the progress bar moves at least that often (default 64 KiB).
-    cfg.set_chunksize(8 * 1024);
+    // Bodies move in chunks of this size and progress is reported per chunk: 2 KiB is
+    // ~0.2 s on a 2G link, so the progress bar moves at least that often (default 64 KiB).
+    // cpprestsdk reads an answer a whole chunk at a time (transfer_exactly), and a cut
+    // loses the chunk under way: a streamed pull keeps only the frames it was given whole,
+    // so a frame already received but still in an unfinished 8 KiB chunk was lost with it
+    // (BENCHMARKS.md "A streamed pull": with 8 KiB chunks and smaller frames a 2G pull cut
+    // every 30 KB carried 1.42x a clean one's bytes, with 2 KiB and these frames 1.22x).
+    cfg.set_chunksize(2 * 1024);
     const std::string ca = options.ca_file;
     // The lambda keeps the state alive as long as the client's config.
     cfg.set_ssl_context_callback([ca, tls](boost::asio::ssl::context& ctx) {

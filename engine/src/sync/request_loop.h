@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -36,7 +37,15 @@ struct CallInfo {
   bool resent = false;      // the HTTP stack sent the last attempt again on its own
   bool v2_answer = false;   // the answer came in change-set format v2
   std::map<std::string, std::string> headers;  // the answer's, names in lower case
+  bool streamed = false;  // the answer was a streamed pull, read by call_stream's on_body
 };
+
+// `s` percent-encoded for a query parameter (RFC 3986 unreserved characters kept).
+std::string url_encode(const std::string& s);
+
+// Learns the server's time from an answer's "server_time_ms" so later local versions are
+// near real time (clock.h). Half the round trip approximates when the server read its clock.
+void correct_clock(Store& store, const Json& answer, int64_t rtt_ms);
 
 // The schema key of a registration answer, kept in `store` (schema_fetch.cpp).
 void keep_schema_key(Store& store, const Json& registration_answer);
@@ -58,6 +67,14 @@ class RequestLoop {
   using AfterCut = std::function<void(HttpRequest&, uint64_t partial_bytes)>;
   Json call(const std::string& method, const std::string& target, std::string gzip_body,
             Json* problem = nullptr, CallInfo* info = nullptr, const AfterCut& after_cut = {});
+
+  // A streamed pull (pull_stream_fetch.h): GET `target` asking for the stream; an answer
+  // that streams is handed to `on_body` as it arrives (HttpRequest::on_body; info->streamed,
+  // null returned), any other is decoded and returned as call() does (an older server).
+  // `handed` counts what on_body handed on (whole frames): an attempt that moved it was
+  // no failure in vain, so the count of consecutive failures (max_attempts) starts over.
+  Json call_stream(const std::string& target, std::function<bool(std::string_view)> on_body,
+                   const std::atomic<uint64_t>& handed, CallInfo* info, const AfterCut& after_cut);
 
   // As call(), for a body sent as it is with `headers` (an attachment chunk) and an answer
   // returned as it is (inflated if gzip'ed): an attachment's bytes, or JSON.
@@ -90,7 +107,7 @@ class RequestLoop {
   // The retry loop of call() and call_raw(): a 2xx body, inflated, parsed into *json when
   // given (an answer that does not parse is a link failure), else returned.
   std::string exchange(HttpRequest& req, Json* json, Json* problem, CallInfo* info,
-                       const AfterCut& after_cut);
+                       const AfterCut& after_cut, const std::atomic<uint64_t>* handed = nullptr);
   void backoff(int ms);
   bool on_syncing_thread() const { return std::this_thread::get_id() == syncing_thread_; }
   void tick(bool force = false) {

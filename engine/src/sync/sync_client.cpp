@@ -21,26 +21,12 @@
 #include "lumbung/error.h"
 #include "lumbung/sync.h"
 #include "sync/helper_thread.h"
+#include "sync/pull_stream_fetch.h"
 #include "sync/request_loop.h"
 #include "sync/transfer_sizer.h"
 
 namespace lumbung {
 namespace {
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0xF]);
-    }
-  }
-  return out;
-}
 
 constexpr int kPush = 0, kPull = 1;  // TransferSizer directions
 // Store meta: "1" once the server read a v2 push as v1 (an older server); see Run().
@@ -198,7 +184,7 @@ class SyncClient::Run {
       // re-stamped versions observed after it then stay below every version issued next
       // (in the other order the reset forgot them and the device issued a re-stamped
       // version again as its own next one: soak seed 53097).
-      correct_clock(ack, info.rtt_ms);
+      sync_detail::correct_clock(c_.store_, ack, info.rtt_ms);
       store.apply_restamps(restamps);
       report_.restamped += restamps.size();
       apply_outcomes(ack, first, last);
@@ -289,15 +275,19 @@ class SyncClient::Run {
   // older ones, also those with nothing to push). `zstd_level` once the link has shown it is fast:
   // a v2 page then costs the server less CPU for a few per cent more bytes (a v1 answer, or an
   // older server, ignores it).
-  std::string pull_target(const std::string& cursor) const {
-    return "/v1/pull?limit=" + std::to_string(o_.pull_page) +
-           "&max_bytes=" + std::to_string(sizer_.text_budget(kPull)) + "&refusals=1" +
+  // `stream`: frames of that page size in one answer (pull_stream()), twice the size until
+  // a cut: small frames cost bytes, a cut loses the one under way (BENCHMARKS.md).
+  std::string pull_target(const std::string& cursor, bool stream = false) const {
+    const size_t budget = sizer_.text_budget(kPull) * (stream && !sizer_.cut_seen() ? 2 : 1);
+    return std::string(stream ? "/v1/pull?stream=1&" : "/v1/pull?") +
+           "limit=" + std::to_string(o_.pull_page) + "&max_bytes=" + std::to_string(budget) +
+           "&refusals=1" +
            (sizer_.slow_link() ? "" : "&zstd_level=" + std::to_string(kFastLinkZstdLevel)) +
            "&sv=" + std::to_string(c_.store_.schema().version()) +
            (cursor.empty() ? (!o_.bootstrap_snapshot ? ""
                               : o_.bootstrap_auto    ? "&snapshot=auto"
                                                      : "&snapshot=2")
-                           : "&cursor=" + url_encode(cursor));
+                           : "&cursor=" + sync_detail::url_encode(cursor));
   }
 
   Incoming fetch_page(const std::string& cursor) {
@@ -313,22 +303,95 @@ class SyncClient::Run {
     if (info.resent) sizer_.on_cut(info.wire_down);  // the HTTP stack's own retry: a cut too
     sizer_.on_whole(kPull, info.wire_down, info.answer_text, info.transfer_ms,
                     info.wire_up + info.wire_down);
+    decode_page(in);
+    return in;
+  }
+
+  static void decode_page(Incoming& in) {
     Json& arr = in.reply.at("ops");
     in.ops.reserve(arr.size());
     for (auto& o : arr) in.ops.push_back(decode_op(std::move(o), ""));
     arr = Json();  // the ops are decoded; keep only the small members
     in.next = in.reply.at("next").get<std::string>();
     in.more = in.reply.value("more", false);
-    return in;
+  }
+
+  // The streamed pull (sync/pull_stream_fetch.h): each frame applied as a page as it
+  // arrives. False when the server answered a page instead (older than the stream): that
+  // page is applied, and pull() goes on page by page if it has more.
+  bool pull_stream() {
+    for (;;) {
+      bool more = false;
+      auto apply = [&](Json& reply, int64_t rtt_ms, bool v2) {
+        Incoming page{{}, {}, false, std::move(reply), rtt_ms, v2};
+        decode_page(page);
+        more = page.more;
+        return apply_page(page);
+      };
+      sync_detail::StreamResult s = sync_detail::run_pull_stream(
+          link_, helper_, [this](const std::string& c) { return pull_target(c, true); },
+          c_.store_.get_meta("pull_cursor"), [this](uint64_t n) { sizer_.on_cut(n); },
+          [&](Json& reply, int64_t rtt_ms) { return apply(reply, rtt_ms, true); },
+          [this] { check_cancel(), tick(false); });
+      if (s.info.resent) sizer_.on_cut(s.info.wire_down);
+      // A stream's pace is the link's alone (body_ms): not the server's time to build it
+      // nor the client's to apply it, which would make a fast link look slow.
+      sizer_.on_whole(kPull, s.info.wire_down, s.streamed ? 0 : s.info.answer_text,
+                      s.streamed && s.body_ms > 0 ? s.body_ms : s.info.transfer_ms,
+                      s.info.wire_up + s.info.wire_down);
+      if (s.streamed || s.info.v2_answer) server_reads_v2();
+      if (!s.streamed && !apply(s.page, s.info.rtt_ms, s.info.v2_answer)) return true;
+      if (regions_changed_ || !more) return true;
+      if (!s.streamed || !sizer_.slow_link()) return false;  // a fast link: pages overlap
+    }
+  }
+
+  // A server remembered as reading only v1 pushes that answers in v2 was upgraded.
+  void server_reads_v2() {
+    if (c_.store_.get_meta(kServerPushFormat) == "1") c_.store_.set_meta(kServerPushFormat, "");
+  }
+
+  // One page (or streamed frame) applied with its cursor in one store transaction. False
+  // once the regions changed: the cursor was cleared and the next pull() starts over.
+  bool apply_page(Incoming& page) {
+    Store& store = c_.store_;
+    // The server's time first: a clock running behind would otherwise clamp the versions
+    // observed below (HybridClock::observe), and this laptop's next edit of such a field
+    // would be stamped below the version it replaces and lose everywhere with no entry
+    // (tests/sim --restores seed 4094). A pull-back to now also comes before, not after,
+    // the versions observed.
+    sync_detail::correct_clock(store, page.reply, page.rtt_ms);
+    // The cursor named a history the server lost (restored from an older copy): drop what
+    // only that history held, in one transaction with the replay's first page
+    // (Store::apply_replay).
+    const auto reset = page.reply.find("reset");
+    const bool replay = reset != page.reply.end() && *reset == true;
+    const RemoteApplyResult r = replay ? store.apply_replay(page.ops, {{"pull_cursor", page.next}})
+                                       : store.apply_remote(page.ops, {{"pull_cursor", page.next}});
+    if (replay) resend_restamped();
+    report_.pulled += page.ops.size();
+    report_.applied += r.applied;
+    report_.conflicts += r.conflicts.size();
+    report_.refused += r.refused;
+    progress_.ops_pulled += page.ops.size();
+    learn_from_page(page.reply);
+    emit();
+    return !regions_changed_;
   }
 
   void pull() {
     progress_.phase = SyncProgress::Phase::kPull;
     Store& store = c_.store_;
+    // Streamed while the link is slow (round trips cost there); on a fast one pages are
+    // read while the one before is applied, and the server's time overlaps the client's.
+    if (o_.pull_stream && o_.changeset_format != 1 && !no_stream_ && sizer_.slow_link() &&
+        pull_stream()) {
+      return;
+    }
+    no_stream_ = true;  // page by page for the rest of the sync
     std::string cursor = store.get_meta("pull_cursor");
     Incoming page = fetch_page(cursor);
-    // A server remembered as reading only v1 pushes that answers in v2 was upgraded.
-    if (page.v2 && store.get_meta(kServerPushFormat) == "1") store.set_meta(kServerPushFormat, "");
+    if (page.v2) server_reads_v2();
     for (int pages = 0;; ++pages) {
       check_cancel();
       if (page.more && page.next == cursor && page.ops.empty()) {
@@ -339,34 +402,14 @@ class SyncClient::Run {
       if (page.more) {
         next = helper_.submit([this, c = page.next] { return fetch_page(c); });
       }
-      // The server's time first: a clock running behind would otherwise clamp the versions
-      // observed below (HybridClock::observe), and this laptop's next edit of such a field
-      // would be stamped below the version it replaces and lose everywhere with no entry
-      // (tests/sim --restores seed 4094). A pull-back to now also comes before, not after,
-      // the versions observed.
-      correct_clock(page.reply, page.rtt_ms);
-      RemoteApplyResult r;
+      bool go_on = false;
       try {
-        // The cursor named a history the server lost (restored from an older copy): drop
-        // what only that history held, in one transaction with the replay's first page
-        // (Store::apply_replay).
-        const auto reset = page.reply.find("reset");
-        const bool replay = reset != page.reply.end() && *reset == true;
-        r = replay ? store.apply_replay(page.ops, {{"pull_cursor", page.next}})
-                   : store.apply_remote(page.ops, {{"pull_cursor", page.next}});
-        if (replay) resend_restamped();
+        go_on = apply_page(page);
       } catch (...) {
         if (next.valid()) next.wait();
         throw;
       }
-      report_.pulled += page.ops.size();
-      report_.applied += r.applied;
-      report_.conflicts += r.conflicts.size();
-      report_.refused += r.refused;
-      progress_.ops_pulled += page.ops.size();
-      learn_from_page(page.reply);
-      emit();
-      if (regions_changed_) {  // the cursor was cleared: the next pull() starts over
+      if (!go_on) {  // the cursor was cleared: the next pull() starts over
         if (next.valid()) next.wait();
         break;
       }
@@ -460,24 +503,6 @@ class SyncClient::Run {
       emit();
     }
   }
-  // Learns the server's time so later local versions are near real time (clock.h). Half
-  // the round trip approximates when the server read its clock.
-  void correct_clock(const Json& j, int64_t rtt_ms) {
-    auto it = j.find("server_time_ms");
-    if (it == j.end() || !it->is_number_integer()) return;
-    HybridClock& clock = c_.store_.clock();
-    const int64_t server_now = it->get<int64_t>() + rtt_ms / 2;
-    const int64_t drift = server_now - clock.physical_now_ms();
-    if (drift <= -1000 || drift >= 1000) {  // within a second: leave it
-      const int64_t offset = clock.offset_ms() + drift;
-      clock.set_offset_ms(offset);
-      c_.store_.set_meta("clock_offset_ms", std::to_string(offset));
-    }
-    // Checked even when the offset was right already: a store reopened with a far-ahead
-    // clock value keeps it until told the time again.
-    clock.pull_back_if_ahead_of(server_now);
-  }
-
   SyncClient& c_;
   const SyncOptions& o_;
   std::chrono::steady_clock::time_point start_;
@@ -489,6 +514,7 @@ class SyncClient::Run {
   sync_detail::RequestLoop link_;
   sync_detail::TransferSizer sizer_;
   bool regions_changed_ = false;          // a pull answer gave other regions (learn_from_page)
+  bool no_stream_ = false;                // the server answered a stream=1 pull with a page
   std::atomic<size_t> avg_op_text_{400};  // JSON bytes of one op, as last measured
   std::atomic<bool> v2_push_{o_.changeset_format != 1};  // push batches in format v2
   // Last member: destroyed first, so its queued tasks finish while the rest is alive.

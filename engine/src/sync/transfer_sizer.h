@@ -65,6 +65,11 @@ class TransferSizer {
     std::lock_guard<std::mutex> lock(mu_);
     return bytes_per_sec_ < kSlowLinkBytesPerSec;
   }
+  // A link failure was seen (on_cut) since this sizer began.
+  bool cut_seen() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cut_seen_;
+  }
   // JSON text bytes for that many wire bytes in one direction (0 push, 1 pull).
   size_t text_budget(int direction) const {
     std::lock_guard<std::mutex> lock(mu_);

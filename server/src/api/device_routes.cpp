@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "api/changeset_v2_http.h"
+#include "api/pull_stream_http.h"
 #include "api/route_util.h"
 #include "api/router.h"
 #include "crypto/schema_signature.h"
@@ -134,11 +135,20 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
   // "1", or "2": compact "rec"; "auto": the server chooses (compact) for a first pull.
   const std::string snapshot = query_param(req, "snapshot");
   const std::string cursor = query_param(req, "cursor");
+  const bool stream = wants_pull_stream(req);  // a bad value is refused before any work
   const bool chosen = snapshot == "auto" && cursor.empty() && sync_.snapshot_pays(*who);
-  r.body = sync_.pull(*who, cursor, size_param(req, "limit"), size_param(req, "max_bytes"),
-                      snapshot == "1" || snapshot == "2" || chosen,
-                      query_param(req, "refusals") == "1", snapshot == "2" || chosen);
-  if (accepts_changeset_v2(req)) encode_pull_v2(r, level);
+  const size_t limit = size_param(req, "limit"), max_bytes = size_param(req, "max_bytes");
+  const bool refusals = query_param(req, "refusals") == "1";
+  auto page = [&](const std::string& at) {
+    return sync_.pull(*who, at, limit, max_bytes, snapshot == "1" || snapshot == "2" || chosen,
+                      refusals, snapshot == "2" || chosen);
+  };
+  if (stream) {
+    r = pull_stream_response(cursor, level, page);  // api/pull_stream_http.h
+  } else {
+    r.body = page(cursor);
+    if (accepts_changeset_v2(req)) encode_pull_v2(r, level);
+  }
   r.headers["Vary"] = "Accept, Accept-Encoding";  // the format follows Accept (a cache must know)
   return r;
 }

@@ -17,6 +17,7 @@
 #include "common/gzip.h"
 #include "common/json_input.h"
 #include "lumbung/error.h"
+#include "lumbung/pull_stream.h"
 #include "lumbung/tuning.h"
 #include "sync/op_upgrade.h"
 #include "web/web_app.h"
@@ -175,7 +176,7 @@ Response Router::finish(const Request& req, Response resp, const Admission& a) n
     if (web_) WebApp::decorate(req, resp);
     // A v2 body is compressed already (api/changeset_v2_http.h).
     if (accepts_gzip(req) && resp.body.size() >= kGzipMinBytes &&
-        resp.content_type != kChangesetV2MediaType) {
+        resp.content_type != kChangesetV2MediaType && resp.content_type != kPullStreamMediaType) {
       resp.body = gzip::compress(resp.body, kResponseGzipLevel);
       resp.headers["Content-Encoding"] = "gzip";
     }

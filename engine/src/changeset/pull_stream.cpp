@@ -1,0 +1,181 @@
+// The streamed pull's body (format at the top of lumbung/pull_stream.h).
+
+#include "lumbung/pull_stream.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cstring>
+
+#include "changeset/changeset_v2_format.h"
+#include "lumbung/error.h"
+
+namespace lumbung {
+namespace {
+
+constexpr char kMagic[4] = {'L', 'B', 'S', '1'};
+constexpr uint8_t kZstd = 2;
+constexpr size_t kFrameHead = 8;
+// zstd's window for the decoder: 2^24 bytes at most (level 19 uses 2^23).
+constexpr int kMaxWindowLog = 24;
+
+[[noreturn]] void bad(const std::string& what) {
+  throw Error(ErrorCode::kProtocol, "invalid pull stream: " + what);
+}
+
+uint32_t crc_of(const void* data, size_t n) {
+  return static_cast<uint32_t>(crc32(0L, static_cast<const Bytef*>(data), static_cast<uInt>(n)));
+}
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xFF));
+}
+
+uint32_t get_u32(const char* p) {
+  uint32_t v = 0;
+  for (int b = 0; b < 4; ++b) v |= uint32_t{static_cast<uint8_t>(p[b])} << (8 * b);
+  return v;
+}
+
+}  // namespace
+
+struct PullStreamWriter::Ctx {
+  ZSTD_CCtx* c = nullptr;
+  ~Ctx() { ZSTD_freeCCtx(c); }
+};
+
+PullStreamWriter::PullStreamWriter(int zstd_level) : ctx_(std::make_unique<Ctx>()) {
+  ctx_->c = ZSTD_createCCtx();
+  if (!ctx_->c) throw Error(ErrorCode::kInternal, "zstd context");
+  ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_compressionLevel, zstd_level);
+  ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_checksumFlag, 1);
+  ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, 23);  // within the reader's bound
+  out_.assign(kMagic, 4);
+  out_.push_back(static_cast<char>(kZstd));
+}
+
+PullStreamWriter::~PullStreamWriter() = default;
+
+void PullStreamWriter::compress(std::string_view in, int directive) {
+  ZSTD_inBuffer src{in.data(), in.size(), 0};
+  for (;;) {
+    const size_t at = out_.size();
+    out_.resize(at + ZSTD_CStreamOutSize());
+    ZSTD_outBuffer dst{out_.data() + at, ZSTD_CStreamOutSize(), 0};
+    const size_t left =
+        ZSTD_compressStream2(ctx_->c, &dst, &src, static_cast<ZSTD_EndDirective>(directive));
+    out_.resize(at + dst.pos);
+    if (ZSTD_isError(left)) throw Error(ErrorCode::kInternal, "zstd compression failed");
+    if (left == 0 && src.pos == src.size) return;
+  }
+}
+
+void PullStreamWriter::add(Json page, bool last) {
+  if (!page.is_object()) throw Error(ErrorCode::kInvalidArgument, "a frame is a page object");
+  if (last) page["last"] = true;
+  const std::vector<uint8_t> cbor = v2_detail::payload_cbor(page);
+  if (cbor.empty() || cbor.size() > kPullStreamMaxFrameBytes) {
+    throw Error(ErrorCode::kInvalidArgument, "pull stream frame too large");
+  }
+  std::string frame;
+  frame.reserve(kFrameHead + cbor.size());
+  put_u32(frame, static_cast<uint32_t>(cbor.size()));
+  put_u32(frame, crc_of(cbor.data(), cbor.size()));
+  frame.append(reinterpret_cast<const char*>(cbor.data()), cbor.size());
+  // Flushed: every frame decodes from the bytes so far, with the earlier ones as history.
+  compress(frame, ZSTD_e_flush);
+}
+
+std::string PullStreamWriter::finish() {
+  compress({}, ZSTD_e_end);
+  return std::move(out_);
+}
+
+struct PullStreamReader::Ctx {
+  ZSTD_DCtx* d = nullptr;
+  ~Ctx() { ZSTD_freeDCtx(d); }
+};
+
+PullStreamReader::PullStreamReader(size_t max_frame_bytes)
+    : ctx_(std::make_unique<Ctx>()), max_frame_(max_frame_bytes) {
+  ctx_->d = ZSTD_createDCtx();
+  if (!ctx_->d) throw Error(ErrorCode::kInternal, "zstd context");
+  ZSTD_DCtx_setParameter(ctx_->d, ZSTD_d_windowLogMax, kMaxWindowLog);
+}
+
+PullStreamReader::~PullStreamReader() = default;
+
+void PullStreamReader::feed(std::string_view bytes,
+                            const std::function<void(Json, bool)>& on_frame) {
+  if (bytes.empty()) return;
+  if (ended_) bad("bytes after the end of the stream");
+  if (head_.size() < 5) {
+    const size_t take = std::min(bytes.size(), 5 - head_.size());
+    head_.append(bytes.data(), take);
+    bytes.remove_prefix(take);
+    if (head_.size() < 5) return;
+    if (std::memcmp(head_.data(), kMagic, 4) != 0) bad("no LBS1 header");
+    if (static_cast<uint8_t>(head_[4]) != kZstd) bad("unknown compression");
+  }
+  ZSTD_inBuffer src{bytes.data(), bytes.size(), 0};
+  char buf[16 * 1024];
+  for (;;) {
+    if (ended_) {
+      if (src.pos < src.size) bad("bytes after the end of the stream");
+      return;
+    }
+    ZSTD_outBuffer dst{buf, sizeof buf, 0};
+    const size_t r = ZSTD_decompressStream(ctx_->d, &dst, &src);
+    if (ZSTD_isError(r)) bad(std::string("zstd stream is damaged (") + ZSTD_getErrorName(r) + ")");
+    if (dst.pos > 0) {
+      if (last_seen_) bad("data after the last frame");
+      pending_.append(buf, dst.pos);
+      take_frames(on_frame);
+    }
+    if (r == 0) {  // the zstd frame ended, its checksum verified
+      if (!last_seen_ || !pending_.empty()) bad("the stream ended before its last frame");
+      ended_ = true;
+      continue;
+    }
+    // More output may wait inside zstd while the output buffer came back full.
+    if (src.pos == src.size && dst.pos < dst.size) return;
+  }
+}
+
+void PullStreamReader::take_frames(const std::function<void(Json, bool)>& on_frame) {
+  size_t at = 0;
+  while (pending_.size() - at >= kFrameHead) {
+    if (last_seen_) bad("data after the last frame");
+    const uint32_t n = get_u32(pending_.data() + at);
+    const uint32_t crc = get_u32(pending_.data() + at + 4);
+    if (n == 0) bad("a frame of length 0");
+    if (n > max_frame_) {
+      throw Error(ErrorCode::kBodyTooLarge,
+                  "invalid pull stream: a frame of " + std::to_string(n) + " bytes, over the cap");
+    }
+    if (pending_.size() - at - kFrameHead < n) break;
+    const char* payload = pending_.data() + at + kFrameHead;
+    if (crc_of(payload, n) != crc) bad("frame " + std::to_string(frames_ + 1) + " CRC mismatch");
+    Json page;
+    try {
+      page = v2_detail::decode_payload(std::string(payload, n), max_frame_);
+    } catch (const Error& e) {
+      bad("frame " + std::to_string(frames_ + 1) + ": " + e.what());
+    }
+    if (!page.is_object() || !page.contains("ops") || !page.contains("next")) {
+      bad("frame " + std::to_string(frames_ + 1) + " is not a pull page");
+    }
+    bool last = false;
+    if (auto it = page.find("last"); it != page.end()) {
+      last = *it == true;
+      page.erase(it);
+    }
+    at += kFrameHead + n;
+    ++frames_;
+    last_seen_ = last;
+    on_frame(std::move(page), last);
+  }
+  pending_.erase(0, at);
+}
+
+}  // namespace lumbung
