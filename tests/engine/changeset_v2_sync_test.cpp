@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "lumbung/changeset.h"
-#include "lumbung/pull_stream.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 #include "server/server_fixture.h"
@@ -122,7 +121,7 @@ TEST_CASE("a v2 laptop and a v1 laptop exchange records through one server") {
   CHECK(server == ca);
 
   CHECK(a.saw("/v1/push", kChangesetV2MediaType, "application/json"));
-  CHECK(a.saw("/v1/pull", "", kPullStreamMediaType));  // v2 frames (pull_stream_test.cpp)
+  CHECK(a.saw("/v1/pull", "", kChangesetV2MediaType));
   CHECK_FALSE(a.saw("/v1/pull", "", "application/json"));
   CHECK(b.saw("/v1/push", "application/json", "application/json"));
   CHECK(b.saw("/v1/pull", "", "application/json"));

@@ -271,6 +271,7 @@ struct Laptop {
 
 SyncOptions quick_retries() {
   SyncOptions o;
+  o.pull_stream = true;       // asked for (not yet the default)
   o.initial_backoff_ms = 20;  // the link heals at once: only the count matters here
   o.max_backoff_ms = 100;
   return o;

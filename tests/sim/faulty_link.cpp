@@ -7,6 +7,7 @@
 
 #include "common/gzip.h"
 #include "lumbung/error.h"
+#include "lumbung/pull_stream.h"
 
 namespace lumbung::sim {
 
@@ -34,6 +35,24 @@ HttpResponse FaultyLink::send(const HttpRequest& request) {
     if (auto j = decode(request.body, encoding)) oracle_.push_sent(device_, *j);
   }
   HttpResponse r = deliver(request);
+  auto type = r.headers.find("content-type");
+  if (pull && r.status >= 200 && r.status < 300 && type != r.headers.end() &&
+      type->second.rfind(kPullStreamMediaType, 0) == 0) {
+    // A streamed pull: every frame is a page, from the cursor the frame before it ended
+    // at; the client applies each frame that arrived whole, also those before a cut.
+    std::string at = cursor_of(request.target);
+    PullStreamReader reader;
+    try {
+      reader.feed(r.body, [&](Json page, bool) {
+        std::string next = page.value("next", std::string());
+        oracle_.pull_answered(device_, at, page);
+        at = std::move(next);
+      });
+    } catch (const Error&) {
+      // The frames before the damage were delivered whole; the rest was not.
+    }
+    return r;
+  }
   if ((push || pull) && r.status >= 200 && r.status < 300) {
     auto enc = r.headers.find("content-encoding");
     if (auto j = decode(r.body, enc == r.headers.end() ? std::string() : enc->second)) {

@@ -94,6 +94,9 @@ Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push,
   SyncOptions o;
   o.bootstrap_snapshot = snapshot;
   o.changeset_format = format;
+  // The streamed pull (off by default until lumbung-sim passes with it): what this
+  // scenario measures for the slow links (BENCHMARKS.md "A streamed pull").
+  o.pull_stream = true;
   auto last = std::chrono::steady_clock::now();
   o.on_progress = [&](const SyncProgress&) {
     leg.max_silence_s = std::max(leg.max_silence_s, since(last));

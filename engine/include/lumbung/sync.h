@@ -178,8 +178,10 @@ struct SyncOptions {
   // whole pull as frames, each applied with its cursor as it arrives; after a cut the pull
   // resumes after the last whole frame. Asked for while the link is slow (under 1 MiB/s);
   // on a faster one, and from a server without it, the rest of the sync pulls page by
-  // page. false: pages, one request each.
-  bool pull_stream = true;
+  // page. false (the default for now): pages, one request each. Not yet on by default:
+  // lumbung-sim seed 17 (full faults) loses an overwrite with it, not yet understood
+  // (BENCHMARKS.md "A streamed pull", what is open).
+  bool pull_stream = false;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this

@@ -49,7 +49,17 @@ PullStreamWriter::PullStreamWriter(int zstd_level) : ctx_(std::make_unique<Ctx>(
   if (!ctx_->c) throw Error(ErrorCode::kInternal, "zstd context");
   ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_compressionLevel, zstd_level);
   ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_checksumFlag, 1);
-  ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, 23);  // within the reader's bound
+  // A stream's size is not known up front, so zstd would size its tables for a large
+  // input: 89 MB for one answer at level 19 (1.5.4), allocated and touched per pull. An
+  // answer is at most a few MB and its frames refer back little: 1 MiB of window and
+  // tables of 2^20 entries (~17 MB at level 19, as zstd's own choice for a 1 MiB input).
+  if (zstd_level >= 10) {
+    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, 20);
+    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_hashLog, 20);
+    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_chainLog, 20);
+  } else {
+    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, 21);
+  }
   out_.assign(kMagic, 4);
   out_.push_back(static_cast<char>(kZstd));
 }
