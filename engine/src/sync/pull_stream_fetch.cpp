@@ -125,8 +125,11 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
     return wanted;
   };
   std::atomic<bool> retried{false};  // then the time since `asked` is no round trip
+  // The next frame is the first of an attempt, so the server wrote its time just before.
+  std::atomic<bool> first_of_attempt{true};
   auto after_cut = [&](HttpRequest& req, uint64_t partial) {
     retried = true;
+    first_of_attempt = true;
     first_piece = -1;
     busy = 0;
     on_cut(partial);
@@ -149,7 +152,7 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
   const int64_t asked = link.monotonic_ms();  // SyncOptions::monotonic_ms: a simulation's
   std::string at = cursor;
   try {
-    for (uint64_t n = 0;;) {
+    for (;;) {
       idle();  // cancelled: no further frame is applied
       Json page;
       if (q.pop(page, 100)) {
@@ -159,10 +162,13 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
           throw Error(ErrorCode::kProtocol, "pull cursor did not move");
         }
         at = next.is_string() ? next.get<std::string>() : at;
-        // The clock from the first frame only: the server wrote every frame before the first
-        // went out, so later ones tell an older time (on a slow link, seconds older).
-        if (n++ > 0 || retried) page.erase("server_time_ms");
-        if (!apply(page, link.monotonic_ms() - asked)) {
+        // The clock from the first frame of each attempt only: the server wrote every frame
+        // of an answer before the first went out, so later ones tell an older time (on a
+        // slow link, seconds older). After a cut too: a laptop whose clock runs far behind
+        // would otherwise clamp the versions it observes and stamp its next edit below the
+        // one it replaces (lumbung-sim seed 17 with the stream on: a lost overwrite).
+        if (!first_of_attempt.exchange(false)) page.erase("server_time_ms");
+        if (!apply(page, retried ? 0 : link.monotonic_ms() - asked)) {
           wanted = false;
           q.stop();
         }
