@@ -335,7 +335,7 @@ TEST_CASE("a streamed pull through a link cut every 30 KB completes and keeps ev
   const Carried cp = pull_through(clean, clean_pages, pages);
   const Carried xs = pull_through(cut, cut_stream, quick_retries());
   const Carried xp = pull_through(cut, cut_pages, pages);
-  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(kSlowServer ? 120 : 30));
   for (const Carried* c : {&cs, &cp, &xs, &xp}) CHECK(c->report.pulled == kRecords);
   for (Laptop* l : {&clean_stream, &clean_pages, &cut_stream, &cut_pages}) {
     CHECK(l->records() == kRecords);
@@ -447,7 +447,8 @@ TEST_CASE("a damaged streamed answer changes nothing - a truncated one keeps its
     CHECK(l.records() == kRecords);
     MESSAGE(r.requests << " requests, " << r.retries << " retries");
     CHECK(r.retries == 4);
-    CHECK(r.requests == 5);
+    if (!kSlowServer) CHECK(r.requests == 5);
+    CHECK(r.requests >= 5);  // more where the server's time bound split an answer
   }
 }
 
