@@ -331,3 +331,12 @@ TEST_CASE("a laptop given other regions pulls them from the start and lets the o
   c.sync();
   CHECK(c.contents().at(there)["phone"] == "081277770071");
 }
+
+TEST_CASE(
+    "url_encode keeps RFC 3986's unreserved characters and percent-encodes every other byte") {
+  CHECK(url_encode("") == "");
+  CHECK(url_encode("AZaz09-._~") == "AZaz09-._~");
+  CHECK(url_encode("74.02 01/x?a=b&c#d") == "74.02%2001%2Fx%3Fa%3Db%26c%23d");
+  CHECK(url_encode("c\xC3\xA9+%") == "c%C3%A9%2B%25");  // UTF-8 bytes one by one
+  CHECK(url_encode(std::string_view("\x00\x7F\xFF", 3)) == "%00%7F%FF");
+}

@@ -51,6 +51,10 @@ struct HttpRequest {
   std::function<bool(std::string_view piece)> on_body;
 };
 
+// `s` percent-encoded as one URL path segment or query value, for HttpRequest::target:
+// every byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX.
+std::string url_encode(std::string_view s);
+
 struct HttpResponse {
   int status = 0;
   std::map<std::string, std::string> headers;  // names in lower case

@@ -1,7 +1,6 @@
 #include "sync/request_loop.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <string_view>
 
@@ -39,21 +38,6 @@ size_t text_bytes_header(const std::map<std::string, std::string>& headers) {
 }
 
 }  // namespace
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0xF]);
-    }
-  }
-  return out;
-}
 
 void correct_clock(Store& store, const Json& answer, int64_t rtt_ms) {
   auto it = answer.find("server_time_ms");
@@ -354,3 +338,25 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
 }
 
 }  // namespace lumbung::sync_detail
+
+namespace lumbung {
+
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+}  // namespace lumbung

@@ -40,9 +40,6 @@ struct CallInfo {
   bool streamed = false;  // the answer was a streamed pull, read by call_stream's on_body
 };
 
-// `s` percent-encoded for a query parameter (RFC 3986 unreserved characters kept).
-std::string url_encode(const std::string& s);
-
 // Learns the server's time from an answer's "server_time_ms" so later local versions are
 // near real time (clock.h). Half the round trip approximates when the server read its clock.
 void correct_clock(Store& store, const Json& answer, int64_t rtt_ms);

@@ -287,7 +287,7 @@ class SyncClient::Run {
            (cursor.empty() ? (!o_.bootstrap_snapshot ? ""
                               : o_.bootstrap_auto    ? "&snapshot=auto"
                                                      : "&snapshot=2")
-                           : "&cursor=" + sync_detail::url_encode(cursor));
+                           : "&cursor=" + url_encode(cursor));
   }
 
   Incoming fetch_page(const std::string& cursor) {

@@ -41,7 +41,4 @@ class ApiClient {
 // given, else the system store and no pin.
 HttpTransportOptions transport_options(int timeout_ms = 60000, const Json* config = nullptr);
 
-// Percent-encodes a query parameter value.
-std::string url_encode(const std::string& s);
-
 }  // namespace lumbung::cli
