@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lumbung/changeset.h"
+#include "lumbung/pull_stream.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 #include "server/server_fixture.h"
@@ -121,7 +122,8 @@ TEST_CASE("a v2 laptop and a v1 laptop exchange records through one server") {
   CHECK(server == ca);
 
   CHECK(a.saw("/v1/push", kChangesetV2MediaType, "application/json"));
-  CHECK(a.saw("/v1/pull", "", kChangesetV2MediaType));
+  // Its pulls stream (SyncOptions::pull_stream, on by default): frames of v2 payloads.
+  CHECK(a.saw("/v1/pull", "", kPullStreamMediaType));
   CHECK_FALSE(a.saw("/v1/pull", "", "application/json"));
   CHECK(b.saw("/v1/push", "application/json", "application/json"));
   CHECK(b.saw("/v1/pull", "", "application/json"));

@@ -26,6 +26,7 @@ void SimStats::add(const SimStats& o) {
   syncs += o.syncs;
   syncs_failed += o.syncs_failed;
   requests += o.requests;
+  streamed_pulls += o.streamed_pulls;
   faults += o.faults;
   server_restarts += o.server_restarts;
   server_restores += o.server_restores;

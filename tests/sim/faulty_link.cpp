@@ -38,6 +38,7 @@ HttpResponse FaultyLink::send(const HttpRequest& request) {
   auto type = r.headers.find("content-type");
   if (pull && r.status >= 200 && r.status < 300 && type != r.headers.end() &&
       type->second.rfind(kPullStreamMediaType, 0) == 0) {
+    ++stats_.streamed_pulls;
     // A streamed pull: every frame is a page, from the cursor the frame before it ended
     // at; the client applies each frame that arrived whole, also those before a cut.
     std::string at = cursor_of(request.target);

@@ -458,6 +458,10 @@ SyncOptions Simulation::sync_options(const SimDevice& d) const {
   so.bootstrap_auto = d.id.back() % 4 == 1;
   // And both change-set formats, each with both first pulls: dev-0 and dev-3 speak v1.
   so.changeset_format = (d.id.back() - '0') % 3 == 0 ? 1 : 0;
+  // Of the v2 laptops, dev-1 (snapshot first) and dev-4 (replay first) stream their pulls
+  // (PROTOCOL.md "Streamed pull"; the sim's link never looks fast, so they always do);
+  // dev-2 pulls page by page.
+  so.pull_stream = d.id.back() == '1' || d.id.back() == '4';
   return so;
 }
 

@@ -47,9 +47,10 @@ struct SimStats {
   uint64_t writes = 0;   // local creates, edits, deletes
   uint64_t reviews = 0;  // conflict resolutions and duplicate merges
   uint64_t syncs = 0;
-  uint64_t syncs_failed = 0;  // gave up (kFull) - retried in a later step
-  uint64_t requests = 0;      // requests the devices sent
-  uint64_t faults = 0;        // faults injected
+  uint64_t syncs_failed = 0;    // gave up (kFull) - retried in a later step
+  uint64_t requests = 0;        // requests the devices sent
+  uint64_t streamed_pulls = 0;  // of them, pulls answered as a stream (PROTOCOL.md)
+  uint64_t faults = 0;          // faults injected
   uint64_t server_restarts = 0;
   uint64_t server_restores = 0;  // restored from an older copy of its database
   uint64_t held_pushes = 0;      // push transactions held open (PostgreSQL, pg_hold.h)

@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   std::printf(
       "seeds %llu..%llu: %llu run, %llu failed in %.1f s (%.2f seeds/s)\n"
       "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu "
-      "requests,\n"
+      "requests (%llu streamed pulls),\n"
       "  %llu faults, %llu server restarts, %llu restores from a backup, %llu device crashes; %llu "
       "conflict and %llu duplicate "
       "entries\n",
@@ -144,6 +144,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(totals.syncs),
       static_cast<unsigned long long>(totals.syncs_failed),
       static_cast<unsigned long long>(totals.requests),
+      static_cast<unsigned long long>(totals.streamed_pulls),
       static_cast<unsigned long long>(totals.faults),
       static_cast<unsigned long long>(totals.server_restarts),
       static_cast<unsigned long long>(totals.server_restores),

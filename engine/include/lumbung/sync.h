@@ -180,11 +180,11 @@ struct SyncOptions {
   int changeset_format = 0;
   // Streamed pull (docs/PROTOCOL.md "Streamed pull"; v2 only): one request carries the
   // whole pull as frames, each applied with its cursor as it arrives; after a cut the pull
-  // resumes after the last whole frame. Asked for while the link is slow (under 1 MiB/s);
-  // on a faster one, and from a server without it, the rest of the sync pulls page by
-  // page. false (the default for now): pages, one request each. Not yet on by default:
-  // the simulation has run it over seeds 1-200 only (BENCHMARKS.md "A streamed pull").
-  bool pull_stream = false;
+  // resumes after the last whole frame. Asked for while the link is slow (under 1 MiB/s;
+  // a sync's first pull, before any transfer told the pace, counts as slow); on a faster
+  // one, and from a server without it, the rest of the sync pulls page by page. false:
+  // pages, one request each.
+  bool pull_stream = true;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this
