@@ -84,6 +84,7 @@ Result run_pull(const Options& options, const Workload& workload) {
   const std::string sd = env.server_digest(collection, &live);
   check(live == n && sd == expected, "server digest/count mismatch (" + std::to_string(live) + ")");
   r.extra["server_peak_rss_end_mb"] = env.stop_server().value_or(-1);  // after verification
+  add_baseline_figures(r, options, workload);
   add_server_db_figures(r, env, std::nullopt, n);
   r.server_peak_rss_mb = server_rss_synced;
   r.verified = check.ok();

@@ -79,6 +79,7 @@ Result run_push(const Options& options, const Workload& workload) {
   check(acked == static_cast<int64_t>(n), "server acked_seq " + std::to_string(acked));
   r.extra["acked_seq"] = acked;
   r.extra["server_peak_rss_end_mb"] = env.stop_server().value_or(-1);  // after verification
+  add_baseline_figures(r, options, workload);
   add_server_db_figures(r, env, db_before, n);
   r.server_peak_rss_mb = server_rss_synced;
   r.verified = check.ok();

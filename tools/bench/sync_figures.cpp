@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "cpu.h"
+#include "sqlite_baseline.h"
 #include "sync_support.h"
 
 namespace lumbung::bench {
@@ -70,6 +71,15 @@ void add_server_db_figures(Result& r, const SyncEnv& env, std::optional<uint64_t
     r.extra["server_db_bytes_per_record"] =
         (static_cast<double>(*after) - static_cast<double>(*before)) / records;
   }
+}
+
+void add_baseline_figures(Result& r, const Options& options, const Workload& workload) {
+  const BaselineResult base = run_sqlite_baseline(workload, options.workdir + "/baseline.db",
+                                                  BaselineSetup::kLikeEngine, options.commit_every);
+  const double base_rate = base.seconds > 0 ? base.rows / base.seconds : 0.0;
+  r.extra["baseline_records_per_s"] = base_rate;
+  r.extra["ratio_vs_baseline"] =
+      r.seconds > 0 && r.records > 0 ? base_rate / (r.records / r.seconds) : 0.0;
 }
 
 }  // namespace lumbung::bench

@@ -171,5 +171,10 @@ void fill_cpu_figures(Result& r, const SyncEnv& env, const CpuSample& before,
 // on PostgreSQL server_db_tables: {table: [heap+TOAST bytes, index bytes, live rows, dead rows]}.
 void add_server_db_figures(Result& r, const SyncEnv& env, std::optional<uint64_t> before,
                            size_t records);
+// The plain SQLite rate of the same workload in the same run (sqlite_baseline.h, like for
+// like with the store), so a sync rate compares across machines: baseline_records_per_s and
+// ratio_vs_baseline = that rate / the scenario's (r.records / r.seconds). Call after the
+// timed part.
+void add_baseline_figures(Result& r, const Options& options, const Workload& workload);
 
 }  // namespace lumbung::bench
