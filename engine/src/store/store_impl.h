@@ -192,19 +192,7 @@ struct Store::Impl {
   // The MAC of a row as read back (columns first .. first + n - 1), e.g. to add one to a row
   // written before row MACs; `changed` >= 0 replaces that column by `value`.
   std::string row_mac_of(const sql::Statement& st, const char* domain, int first, int n,
-                         int changed = -1, int64_t value = 0) const {
-    crypto::RowMac& m = keys->row_mac().begin(domain);
-    for (int i = first; i < first + n; ++i) {
-      if (i == changed) {
-        m.add(value);
-      } else if (st.column_is_null(i)) {
-        m.add_null();
-      } else {
-        m.add(st.column_view(i));
-      }
-    }
-    return m.finish();
-  }
+                         int changed = -1, int64_t value = 0) const;
   [[noreturn]] static void throw_tampered(const std::string& what) {
     throw Error(ErrorCode::kCorrupt,
                 what +
@@ -232,26 +220,7 @@ struct Store::Impl {
 
   // Decodes a record row laid out as LB_RECORD_COLS from column `first`, after checking its
   // MAC (unless the caller just did).
-  RecordState decode_row(const sql::Statement& st, int first, bool check = true) const {
-    if (check) check_record_row(st, first);
-    const int doc_col = first + rc::kDoc, ver_col = first + rc::kVer;
-    const int64_t del_hlc = st.column_int(first + rc::kDelHlc);
-    const std::string_view del_dev = st.column_view(first + rc::kDelDev);
-    if (st.column_is_null(first + rc::kSealed)) {
-      if (keys) throw_tampered("record " + st.column_text(first + rc::kId));
-      return decode_state(st.column_view(doc_col), st.column_view(ver_col), del_hlc, del_dev);
-    }
-    const std::string id = st.column_text(first + rc::kId);
-    if (!keys)
-      throw Error(ErrorCode::kCorrupt, "record " + id + " is encrypted but the store is not");
-    Json doc = Json::parse(st.column_view(doc_col), nullptr, false);
-    Json priv = Json::parse(unseal(blob(st, first + rc::kSealed), "rec:" + id), nullptr, false);
-    if (!doc.is_object() || !priv.is_object()) {
-      throw Error(ErrorCode::kCorrupt, "stored record " + id + " is not JSON");
-    }
-    for (auto& [k, v] : priv.items()) doc[k] = std::move(v);
-    return codec::decode_state(doc, st.column_view(ver_col), del_hlc, del_dev);
-  }
+  RecordState decode_row(const sql::Statement& st, int first, bool check = true) const;
 
   const CollectionSchema& collection(const std::string& name) const {
     const CollectionSchema* c = schema->collection(name);
@@ -260,31 +229,9 @@ struct Store::Impl {
   }
 
   // A setting; "" if unset. On an encrypted store its MAC is checked (Error(kCorrupt)).
-  std::string meta(const std::string& key) const {
-    auto& st = db->prepare("SELECT key, value, mac FROM meta WHERE key=?1");
-    st.bind(1, key);
-    std::string out;
-    if (st.step()) {
-      if (keys && !meta_unmacked(key) && !row_intact(st, kMacMeta, 0, 2)) {
-        st.reset();
-        throw_tampered("setting \"" + key + "\"");
-      }
-      out = st.column_text(1);
-    }
-    st.reset();
-    return out;
-  }
-  void put_meta(const std::string& key, const std::string& value) {
-    auto& st = db->prepare(
-        "INSERT INTO meta(key,value,mac) VALUES(?1,?2,?3) ON CONFLICT(key) DO UPDATE SET "
-        "value=?2, mac=?3");
-    st.bind(1, key).bind(2, value);
-    bind_mac(st, 3,
-             keys && !meta_unmacked(key)
-                 ? keys->row_mac().begin(kMacMeta).add(key).add(value).finish()
-                 : std::string());
-    st.run();
-  }
+  std::string meta(const std::string& key) const;
+  // Sets a setting (with its MAC on an encrypted store).
+  void put_meta(const std::string& key, const std::string& value);
 
   void load_regions_and_away();
 

@@ -1,10 +1,74 @@
 // The device store's rows (Store::Impl members declared in store_impl.h): a record saved
-// or inserted (sealed and MAC'd on an encrypted store), a change-log row read back as an op,
-// and the counters and region lists loaded at open.
+// or inserted (sealed and MAC'd on an encrypted store) or read back, a row's MAC, the
+// settings (meta), a change-log row read back as an op, and the counters and region lists
+// loaded at open.
 
 #include "store/store_impl.h"
 
 namespace lumbung {
+
+std::string Store::Impl::row_mac_of(const sql::Statement& st, const char* domain, int first, int n,
+                                    int changed, int64_t value) const {
+  crypto::RowMac& m = keys->row_mac().begin(domain);
+  for (int i = first; i < first + n; ++i) {
+    if (i == changed) {
+      m.add(value);
+    } else if (st.column_is_null(i)) {
+      m.add_null();
+    } else {
+      m.add(st.column_view(i));
+    }
+  }
+  return m.finish();
+}
+
+RecordState Store::Impl::decode_row(const sql::Statement& st, int first, bool check) const {
+  if (check) check_record_row(st, first);
+  const int doc_col = first + rc::kDoc, ver_col = first + rc::kVer;
+  const int64_t del_hlc = st.column_int(first + rc::kDelHlc);
+  const std::string_view del_dev = st.column_view(first + rc::kDelDev);
+  if (st.column_is_null(first + rc::kSealed)) {
+    if (keys) throw_tampered("record " + st.column_text(first + rc::kId));
+    return decode_state(st.column_view(doc_col), st.column_view(ver_col), del_hlc, del_dev);
+  }
+  const std::string id = st.column_text(first + rc::kId);
+  if (!keys)
+    throw Error(ErrorCode::kCorrupt, "record " + id + " is encrypted but the store is not");
+  Json doc = Json::parse(st.column_view(doc_col), nullptr, false);
+  Json priv = Json::parse(unseal(blob(st, first + rc::kSealed), "rec:" + id), nullptr, false);
+  if (!doc.is_object() || !priv.is_object()) {
+    throw Error(ErrorCode::kCorrupt, "stored record " + id + " is not JSON");
+  }
+  for (auto& [k, v] : priv.items()) doc[k] = std::move(v);
+  return codec::decode_state(doc, st.column_view(ver_col), del_hlc, del_dev);
+}
+
+std::string Store::Impl::meta(const std::string& key) const {
+  auto& st = db->prepare("SELECT key, value, mac FROM meta WHERE key=?1");
+  st.bind(1, key);
+  std::string out;
+  if (st.step()) {
+    if (keys && !meta_unmacked(key) && !row_intact(st, kMacMeta, 0, 2)) {
+      st.reset();
+      throw_tampered("setting \"" + key + "\"");
+    }
+    out = st.column_text(1);
+  }
+  st.reset();
+  return out;
+}
+
+void Store::Impl::put_meta(const std::string& key, const std::string& value) {
+  auto& st = db->prepare(
+      "INSERT INTO meta(key,value,mac) VALUES(?1,?2,?3) ON CONFLICT(key) DO UPDATE SET "
+      "value=?2, mac=?3");
+  st.bind(1, key).bind(2, value);
+  bind_mac(st, 3,
+           keys && !meta_unmacked(key)
+               ? keys->row_mac().begin(kMacMeta).add(key).add(value).finish()
+               : std::string());
+  st.run();
+}
 
 void Store::Impl::load_regions_and_away() {
   regions.clear();
