@@ -479,9 +479,10 @@ struct Store::Impl {
   // The hot path of imports and first pulls: a record this replica has never seen gets
   // all its fields at one version. That is exactly what apply_op gives for a set applied to
   // an empty state, written directly (no merge state built, the JSON made once). Returns
-  // false, writing nothing, if the id exists already.
+  // false, writing nothing, if the id exists already. `fields_text`, if given, is
+  // fields.dump() made already (a local create logs that text too): not made again.
   bool insert_fresh(const CollectionSchema& cs, const std::string& id, const Json& fields,
-                    const Version& v);
+                    const Version& v, const std::string* fields_text = nullptr);
 
   // --- rewriting a whole encrypted store (store.cpp; at open, in its transaction) ----------
   void reseal_records(bool checked);

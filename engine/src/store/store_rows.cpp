@@ -151,7 +151,8 @@ void Store::Impl::save(const CollectionSchema& cs, const std::string& id, const 
 // an empty state, written directly (no merge state built, the JSON made once). Returns
 // false, writing nothing, if the id exists already.
 bool Store::Impl::insert_fresh(const CollectionSchema& cs, const std::string& id,
-                               const Json& fields, const Version& v) {
+                               const Json& fields, const Version& v,
+                               const std::string* fields_text) {
   std::string doc, sealed;
   if (keys) {
     Json clear = Json::object(), priv = Json::object();
@@ -161,7 +162,7 @@ bool Store::Impl::insert_fresh(const CollectionSchema& cs, const std::string& id
     doc = clear.dump();
     sealed = seal(priv.dump(), "rec:" + id);
   } else {
-    doc = fields.dump();
+    doc = fields_text ? *fields_text : fields.dump();
   }
   const std::string ver = codec::encode_one_version(v);
   const IndexKeys k =

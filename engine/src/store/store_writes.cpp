@@ -36,13 +36,15 @@ std::string Store::Impl::create(const std::string& col, Json fields, std::string
   op.collection = col;
   op.id = id;
   op.version = {clock->now(), device};
-  if (!insert_fresh(cs, id, fields, op.version)) {
-    throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
-  }
   // The create's own values are logged: read back from the record later, a create would
   // carry values other writers gave it since, under its own version - which a server
   // restored from an older copy takes as this device's (tests/sim --restores, seed 13).
-  const std::string text = encode_op_text(op, false, fields.dump());
+  // Made once: an unencrypted record row holds the same text.
+  const std::string values = fields.dump();
+  if (!insert_fresh(cs, id, fields, op.version, &values)) {
+    throw Error(ErrorCode::kAlreadyExists, "record " + id + " already exists");
+  }
+  const std::string text = encode_op_text(op, false, values);
   log_change(op, &text);
   ++next_seq;
   return id;
