@@ -30,8 +30,8 @@ Json state_of(RequestLoop& link, uint64_t after) {
 }  // namespace
 
 PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t acked,
-                                 const Json& report_base, size_t frame_text, size_t max_ops,
-                                 size_t max_body, int level) {
+                                 const Json& report_base, size_t frame_text, size_t frame_ops,
+                                 size_t max_ops, size_t max_body, int level) {
   PushStreamBody out;
   const std::vector<WireChange> changes = store.pending_wire(max_ops, after);
   if (changes.empty()) return out;
@@ -42,7 +42,10 @@ PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t ac
     std::string text = head;
     const size_t start = i;
     for (; i < changes.size(); ++i) {
-      if (i > start && text.size() + changes[i].json.size() > frame_text) break;
+      if (i > start &&
+          (text.size() + changes[i].json.size() > frame_text || i - start >= frame_ops)) {
+        break;
+      }
       if (i > start) text += ',';
       text += changes[i].json;
     }

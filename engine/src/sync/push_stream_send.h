@@ -23,12 +23,13 @@ struct PushStreamBody {
   uint64_t frames = 0;
 };
 
-// The stream of the unsent ops after `after`: frames of about `frame_text` JSON bytes each,
-// the first with `report` (completed as a push batch's: pending, last_seq, ...), up to
-// `max_ops` ops and about `max_body` compressed bytes in all, at zstd `level`.
+// The stream of the unsent ops after `after`: frames of about `frame_text` JSON bytes and
+// at most `frame_ops` ops each, the first with `report` (completed as a push batch's:
+// pending, last_seq, ...), up to `max_ops` ops and about `max_body` compressed bytes in
+// all, at zstd `level`.
 PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t acked,
-                                 const Json& report, size_t frame_text, size_t max_ops,
-                                 size_t max_body, int level);
+                                 const Json& report, size_t frame_text, size_t frame_ops,
+                                 size_t max_ops, size_t max_body, int level);
 
 // Sends what build(after) returns until it is empty. `take(answer, first, last, info)` takes
 // a push answer in (a whole stream's, or after a cut the state's, then `info` is null) for

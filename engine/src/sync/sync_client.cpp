@@ -226,7 +226,7 @@ class SyncClient::Run {
     auto build = [&](uint64_t after) {
       const size_t frame = sizer_.text_budget(kPush) * (sizer_.cut_seen() ? 1 : 2);
       return sync_detail::build_push_stream(store, after, acked_seq_of(store), report, frame,
-                                            kPushStreamMaxOps, kMaxBodyBytes / 2,
+                                            o_.push_batch, kPushStreamMaxOps, kMaxBodyBytes / 2,
                                             v2_encoding(sizer_.slow_link()).level);
     };
     auto take = [&](const Json& ack, uint64_t first, uint64_t last,
