@@ -1,5 +1,6 @@
 #include "sync/push_stream_send.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "lumbung/error.h"
@@ -11,6 +12,9 @@ namespace {
 // Thrown out of the request's retry loop when, after a cut, the server holds every op of
 // the body: there is nothing left to send again.
 struct AllApplied {};
+
+// Store meta: "0" once the server refused a push stream as an older server does.
+constexpr const char* kServerPushStream = "server_push_stream";
 
 // The state closes its connection: the stream sent next then goes on a new one, which the
 // HTTP stack never sends again by itself after a cut (it does so on a reused connection,
@@ -71,21 +75,33 @@ PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t ac
   return out;
 }
 
-bool run_push_stream(RequestLoop& link, uint64_t acked,
+void note_push_stream_server(Store& store, const CallInfo& info) {
+  const auto h = info.headers.find("lumbung-push-stream");
+  if (h != info.headers.end() && h->second == "1" && store.get_meta(kServerPushStream) == "0") {
+    store.set_meta(kServerPushStream, "");
+  }
+}
+
+bool run_push_stream(RequestLoop& link, Store& store, uint64_t acked,
                      const std::function<PushStreamBody(uint64_t after)>& build,
                      const std::function<uint64_t(const Json&, uint64_t, uint64_t, const CallInfo*,
                                                   const PushStreamBody&)>& take,
                      const std::function<void(uint64_t partial)>& on_cut) {
+  if (store.get_meta(kServerPushStream) == "0") return false;  // an older server
   uint64_t known = acked;  // the server's answers are taken in up to here
   PushStreamBody b = build(known);
   std::atomic<uint64_t> progressed{0};  // ops the server took in despite cuts
-  // What a state answer says: its answers taken in, and whether the server holds less
-  // than this client was told (then batches realign: seq_gap).
+  // What a state answer says: the answers it gives, for (known, answered_seq], taken in
+  // (the ops after those, if the server holds more, are sent again: it answers them from
+  // its store), and false if the server holds less than this client was told (then
+  // batches realign: seq_gap).
   auto learn = [&](const Json& st) {
     const uint64_t server = st.at("acked_seq").get<uint64_t>();
     if (server < known) return false;
-    if (server > known && st.value("complete", false)) {
-      known = take(st, known + 1, server, nullptr, b);
+    const uint64_t answered =
+        std::min(server, st.value("answered_seq", st.value("complete", false) ? server : known));
+    if (answered > known) {
+      known = take(st, known + 1, answered, nullptr, b);
       progressed += 1;
     }
     return true;
@@ -112,7 +128,12 @@ bool run_push_stream(RequestLoop& link, uint64_t acked,
     } catch (const Error& e) {
       if (e.code() == ErrorCode::kSeqGap && problem.is_null()) return false;  // server behind
       if (e.code() == ErrorCode::kCancelled || e.code() == ErrorCode::kTransport) throw;
-      if (!problem.is_object() || !problem.value("push_stream", false)) return false;  // older
+      if (!problem.is_object() || !problem.value("push_stream", false)) {
+        // An older server reads the body as JSON: batches from now on. (Any other refusal
+        // without "push_stream" came before the body: batches this time only.)
+        if (e.code() == ErrorCode::kMalformedJson) store.set_meta(kServerPushStream, "0");
+        return false;
+      }
       // This server refused the body after some frames: take in what they did; batches
       // then realign or report the refusal as for any push.
       learn(state_of(link, known));

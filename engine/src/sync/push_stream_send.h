@@ -37,10 +37,20 @@ PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t ac
 // attempt the link cut. Returns false if the server does not read push streams (nothing was
 // applied by this call then), or refused one (what it applied was taken in): the caller
 // pushes the rest in batches. Throws as RequestLoop::call does.
+//
+// A server that refused a stream as an older one does (without "push_stream") is
+// remembered in the store (meta "server_push_stream" = "0"): later syncs push in batches
+// at once, without sending a whole stream for nothing, until a batch answer says the
+// server reads streams (note_push_stream_server).
 bool run_push_stream(
-    RequestLoop& link, uint64_t acked, const std::function<PushStreamBody(uint64_t after)>& build,
+    RequestLoop& link, Store& store, uint64_t acked,
+    const std::function<PushStreamBody(uint64_t after)>& build,
     const std::function<uint64_t(const Json& answer, uint64_t first, uint64_t last,
                                  const CallInfo* info, const PushStreamBody& sent)>& take,
     const std::function<void(uint64_t partial)>& on_cut);
+
+// A push answer's `Lumbung-Push-Stream: 1` header (servers that read push streams send it
+// on batch answers): forgets that the server was older.
+void note_push_stream_server(Store& store, const CallInfo& info);
 
 }  // namespace lumbung::sync_detail

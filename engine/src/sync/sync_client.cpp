@@ -184,6 +184,7 @@ class SyncClient::Run {
       if (info.resent) sizer_.on_cut(info.wire_up);    // the HTTP stack's own retry: a cut too
       sizer_.on_whole(kPush, info.wire_up, batch.text_bytes, info.transfer_ms,
                       info.wire_up + info.wire_down);
+      sync_detail::note_push_stream_server(store, info);  // upgraded: streams again
       if (take_answer(ack, first, last, info.rtt_ms) == 0) {
         next.wait();
         throw Error(ErrorCode::kProtocol, "server acknowledged nothing of a push batch");
@@ -219,8 +220,7 @@ class SyncClient::Run {
     return t.acknowledged;
   }
 
-  // The streamed push (sync/push_stream_send.h): frames twice the sizer's batch until a
-  // cut, the sizer's after. False: the caller pushes the rest in batches.
+  // The streamed push (sync/push_stream_send.h). False: push the rest in batches.
   bool push_stream(const Json& report) {
     Store& store = c_.store_;
     auto build = [&](uint64_t after) {
@@ -239,7 +239,7 @@ class SyncClient::Run {
       take_answer(ack, first, last, info ? info->rtt_ms : 0);
       return acked_seq_of(store);
     };
-    return sync_detail::run_push_stream(link_, acked_seq_of(store), build, take,
+    return sync_detail::run_push_stream(link_, store, acked_seq_of(store), build, take,
                                         [this](uint64_t n) { sizer_.on_cut(n); });
   }
 

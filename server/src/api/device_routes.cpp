@@ -93,6 +93,8 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
   const PushResult res = push_one(*who, std::move(body));
   Response r;
   r.body = push_answer_json(res, sync_.epoch(), sync_.now_ms());  // api/push_stream_http.h
+  // This server reads push streams: a client that took it for an older one streams again.
+  r.headers["Lumbung-Push-Stream"] = "1";
   return r;
 }
 

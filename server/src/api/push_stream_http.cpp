@@ -147,8 +147,11 @@ PushResult PushLedger::record(const std::string& device, uint64_t first_seq, uin
   for (const auto& x : res.stored) {
     if (fresh(x.first)) e->answers.stored.push_back(x);
   }
-  if (last_seq >= lo) e->lo = std::min(lo, first_seq - 1);  // no gap below the ledger's
-  e->hi = std::max(e->hi, res.acked_seq);
+  // The frame's answers cover its ops up to what the server holds: a frame of ops it held
+  // already (skipped) says nothing of the ops after it, however far acked_seq is.
+  const uint64_t covered = std::min(last_seq, res.acked_seq);
+  if (covered >= lo) e->lo = std::min(lo, first_seq - 1);  // no gap below the ledger's
+  e->hi = std::max(e->hi, covered);
   if (answer_count(e->answers) > kMaxAnswers) {
     e->valid = false;  // too many to keep: the client sends those ops again
     e->answers = PushResult{};
@@ -161,21 +164,28 @@ std::string PushLedger::state(const Principal& device, uint64_t after, SyncServi
   std::lock_guard<std::mutex> lock(e->mu);  // no frame of this device commits meanwhile
   PushResult res;
   res.acked_seq = sync.store().device_acked_seq(device.device_id);
-  // Nothing applied since `after` (or the server holds less: the client's push realigns),
-  // or the ledger holds every answer for (after, acked_seq].
-  const bool complete =
-      res.acked_seq <= after || (e->valid && e->lo <= after && e->hi >= res.acked_seq);
-  if (complete && res.acked_seq > after) {
+  // The answers given cover (after, answered]: all of (after, acked_seq] when nothing was
+  // applied since `after` (or the server holds less: the client's push realigns) or the
+  // ledger holds every answer up to acked_seq, else the ledger's prefix of it (maybe none).
+  uint64_t answered = after;
+  if (res.acked_seq <= after) {
+    answered = res.acked_seq;
+  } else if (e->valid && e->lo <= after && e->hi > after) {
+    answered = std::min(e->hi, res.acked_seq);
+  }
+  const bool complete = answered >= res.acked_seq;
+  if (answered > after) {
     res.restamped = e->answers.restamped;
     res.refused = e->answers.refused;
     res.stored = e->answers.stored;
-    keep_within(res.restamped, after, res.acked_seq, &pair_seq);
-    keep_within(res.refused, after, res.acked_seq, &refused_seq);
-    keep_within(res.stored, after, res.acked_seq, &stored_seq);
+    keep_within(res.restamped, after, answered, &pair_seq);
+    keep_within(res.refused, after, answered, &refused_seq);
+    keep_within(res.stored, after, answered, &stored_seq);
   }
   std::string out = push_answer_json(res, sync.epoch(), sync.now_ms());
   out.pop_back();  // '}'
-  out += std::string(",\"complete\":") + (complete ? "true" : "false") + "}";
+  out += ",\"answered_seq\":" + std::to_string(answered) +
+         ",\"complete\":" + (complete ? "true" : "false") + "}";
   return out;
 }
 
