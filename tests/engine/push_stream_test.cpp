@@ -3,10 +3,18 @@
 // a cut the laptop asks GET /v1/push/state how far it got and what it answered, and sends
 // only the rest. Through the bench's relay (tools/bench/relay.h) on loopback.
 #include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <random>
 #include <string>
@@ -162,6 +170,47 @@ Json push_state(ServerFixture& f, const std::string& token, const std::string& a
   Json j = Json::parse(r.body);
   j["status"] = r.status;
   return j;
+}
+
+// One request written by hand on a plain socket (a chunked body: the HTTP client sends a
+// Content-Length), the answer read until the server closes; bounded to 10 s.
+std::string raw_exchange(uint16_t port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  size_t sent = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sent < request.size() && std::chrono::steady_clock::now() < deadline) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server answered and closed early
+    sent += static_cast<size_t>(n);
+  }
+  std::string got;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
+std::string chunked(const std::string& body, size_t chunk) {
+  std::string out;
+  char size[32];
+  for (size_t at = 0; at < body.size(); at += chunk) {
+    const size_t n = std::min(chunk, body.size() - at);
+    std::snprintf(size, sizeof size, "%zx\r\n", n);
+    out += size + body.substr(at, n) + "\r\n";
+  }
+  return out;
 }
 
 constexpr int kRecords = 2400;
@@ -490,4 +539,40 @@ TEST_CASE("cancelling a streamed push answers at once and loses nothing") {
   again.push(o);
   CHECK(l.store->pending_count() == 0);
   CHECK(pulled_by_new_laptop(f, "laptop-new") == kRecords);
+}
+
+TEST_CASE(
+    "a chunked streamed push is applied as its chunks arrive - an oversized chunk keeps the frames "
+    "before") {
+  ServerFixture f;
+  Laptop l(f, "laptop-chunked");
+  l.create(300, 80000);
+  const auto wire = l.store->pending_wire(300);
+  auto stream = [&](size_t from, size_t to) {
+    PushStreamWriter w(19);
+    for (size_t k = from; k < to; k += 100) {
+      Json ops = Json::array();
+      for (size_t i = k; i < k + 100; ++i) ops.push_back(Json::parse(wire[i].json));
+      w.add(Json{{"device", l.store->device_id()}, {"ops", ops}}, k + 100 >= to);
+    }
+    return w.finish();
+  };
+  const std::string head = "POST /v1/push?stream=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           l.token + "\r\nContent-Type: " + kPushStreamMediaType +
+                           "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  // Two frames in chunks of 700 bytes: one answer for both.
+  std::string got =
+      raw_exchange(f.server().port(), head + chunked(stream(0, 200), 700) + "0\r\n\r\n");
+  INFO(got);
+  REQUIRE(got.rfind("HTTP/1.1 200 ", 0) == 0);
+  CHECK(got.find("\"acked_seq\":200") != std::string::npos);
+  // The third frame, then a chunk announced over the body limit: refused before it is read,
+  // with how far the server got.
+  got = raw_exchange(f.server().port(),
+                     head + chunked(stream(200, 300), 700) + "900000\r\n" + std::string(64, 'x'));
+  INFO(got);
+  CHECK(got.rfind("HTTP/1.1 413 ", 0) == 0);
+  CHECK(got.find("body_too_large") != std::string::npos);
+  CHECK(got.find("\"acked_seq\":300") != std::string::npos);
+  CHECK(push_state(f, l.token, "0").at("acked_seq") == 300);
 }

@@ -340,36 +340,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_stream_bytes() {
     const size_t limit = admission_.max_body_bytes;
     std::string piece;
-    bool done = false;
+    auto st = wire::ChunkedDecoder::Status::kMore;
     if (head_.chunked) {
       size_t used = 0;
-      const auto st = chunked_.feed(in_, used, piece, limit - stream_data_);
+      st = chunked_.feed(in_, used, piece, limit - stream_data_);
       body_received_ += used;
       in_.erase(0, used);
-      if (st == wire::ChunkedDecoder::Status::kTooLarge ||
-          st == wire::ChunkedDecoder::Status::kBad) {
-        const bool large = st == wire::ChunkedDecoder::Status::kTooLarge;
-        return refuse_stream(
-            problem_response(large ? ErrorCode::kBodyTooLarge : ErrorCode::kProtocol,
-                             large ? "request body exceeds " + std::to_string(limit) + " bytes"
-                                   : "bad request: malformed chunked body"));
-      }
-      done = st == wire::ChunkedDecoder::Status::kDone;
     } else {
       const size_t n = std::min<uint64_t>(head_.content_length - stream_data_, in_.size());
       piece.assign(in_, 0, n);
       in_.erase(0, n);
       body_received_ += n;
-      done = stream_data_ + n == head_.content_length;
+      if (stream_data_ + n == head_.content_length) st = wire::ChunkedDecoder::Status::kDone;
     }
     stream_data_ += piece.size();
-    if (!piece.empty()) {
+    if (!piece.empty()) {  // what came before a bad chunk too: its whole frames stay applied
       const auto t0 = Clock::now();
       const bool go_on = sink_->feed(piece);
       body_start_ += Clock::now() - t0;
       if (!go_on) return refuse(take_sink_answer());
     }
-    if (done) return end_stream();
+    if (st == wire::ChunkedDecoder::Status::kTooLarge || st == wire::ChunkedDecoder::Status::kBad) {
+      const bool large = st == wire::ChunkedDecoder::Status::kTooLarge;
+      return refuse_stream(
+          problem_response(large ? ErrorCode::kBodyTooLarge : ErrorCode::kProtocol,
+                           large ? "request body exceeds " + std::to_string(limit) + " bytes"
+                                 : "bad request: malformed chunked body"));
+    }
+    if (st == wire::ChunkedDecoder::Status::kDone) return end_stream();
     arm(body_start_ + std::chrono::milliseconds(transfer_ms(body_received_)));
     read_more(&Connection::on_body_bytes);
   }
