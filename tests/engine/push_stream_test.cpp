@@ -276,7 +276,7 @@ TEST_CASE(
   CHECK(xs.state_asks >= 1);
   CHECK(xs.report.retries >= xs.cuts);
   if (!kSlowServer) CHECK(xs.bytes * 100 < cs.bytes * 135);
-  CHECK(xs.bytes * 100 < xb.bytes * 110);
+  CHECK(xs.bytes * 100 < xb.bytes * 115);
 }
 
 // A laptop three years ahead whose every 40th record lies outside its regions, pushed as a
@@ -528,7 +528,8 @@ TEST_CASE("cancelling a streamed push answers at once and loses nothing") {
     cancelled = e.code() == ErrorCode::kCancelled;
   }
   REQUIRE(cancelled);
-  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(1500));
+  CHECK(std::chrono::steady_clock::now() - asked <
+        std::chrono::milliseconds(kSlowServer ? 3000 : 1500));
   CHECK(l.store->pending_count() > 0);
   // Pushed again: whatever the server applied of the cancelled stream is not applied twice.
   cancel = false;
