@@ -577,3 +577,22 @@ TEST_CASE(
   CHECK(got.find("\"acked_seq\":300") != std::string::npos);
   CHECK(push_state(f, l.token, "0").at("acked_seq") == 300);
 }
+
+// The server writes its time into a streamed push's answer after the body's end: the answer
+// is a one-way delay old when it arrives, not half of the whole upload (which on a slow link
+// is seconds: taken as the round trip, it moved a right clock ~2 s ahead here).
+TEST_CASE("a long streamed push leaves a right clock where it was") {
+  ServerFixture f;
+  Laptop l(f, "laptop-clock");
+  l.create(kRecords, 90000 % 10000);
+  Relay slow(f.server().port(), LinkProfile{128000, 50, 0});  // ~60 KB: ~4 s of upload
+  auto http = make_http_transport(slow.url());
+  SyncClient c(*l.store, *http, l.token);
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(c.push(streamed()).pushed == kRecords);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  MESSAGE("push took " << std::chrono::duration<double>(took).count() << " s, clock offset "
+                       << l.store->clock().offset_ms() << " ms");
+  CHECK(took > std::chrono::seconds(2));
+  CHECK(std::abs(l.store->clock().offset_ms()) < 1000);
+}
