@@ -596,3 +596,32 @@ TEST_CASE("a long streamed push leaves a right clock where it was") {
   CHECK(took > std::chrono::seconds(2));
   CHECK(std::abs(l.store->clock().offset_ms()) < 1000);
 }
+
+// The ledger keeps a device's answers until it pulls (a sync pulls once its push got its
+// answers): then a state of the same range can no longer give them, and says so.
+TEST_CASE("the push state forgets a device's answers once it pulls") {
+  ServerFixture f;
+  Laptop l(f, "laptop-forget");
+  l.create(200, 85000 % 10000);
+  const auto wire = l.store->pending_wire(200);
+  PushStreamWriter w(19);
+  for (size_t k = 0; k < 200; k += 100) {
+    Json ops = Json::array();
+    for (size_t i = k; i < k + 100; ++i) ops.push_back(Json::parse(wire[i].json));
+    w.add(Json{{"device", l.store->device_id()}, {"ops", ops}}, k + 100 >= 200);
+  }
+  REQUIRE(raw_push(f, l.token, w.finish()).status == 200);
+  Json st = push_state(f, l.token, "0");
+  CHECK(st.at("acked_seq") == 200);
+  CHECK(st.at("answered_seq") == 200);
+  CHECK(st.at("complete") == true);
+  CHECK(push_state(f, l.token, "150").at("answered_seq") == 200);
+  auto http = make_http_transport(f.server().base_url());
+  SyncClient c(*l.store, *http, l.token);
+  c.pull();
+  st = push_state(f, l.token, "0");
+  CHECK(st.at("acked_seq") == 200);
+  CHECK(st.at("answered_seq") == 0);
+  CHECK(st.at("complete") == false);
+  CHECK(push_state(f, l.token, "200").at("complete") == true);  // nothing since 200
+}

@@ -106,6 +106,7 @@ Response Router::push_state(const Request& req, const Params&, Json&, const Prin
 
 Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
   const int level = pull_zstd_level(req);  // a bad one is refused before any work
+  ledger_->forget(who->device_id);         // its streamed push is over (push_stream_http.h)
   // The schema version the laptop works under (optional): a laptop that moved to a newer
   // one and has nothing to push is known by its pulls too.
   const size_t sv = size_param(req, "sv");

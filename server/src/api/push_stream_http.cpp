@@ -1,6 +1,7 @@
 #include "api/push_stream_http.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "api/problem.h"
 #include "api/route_util.h"
@@ -102,26 +103,63 @@ std::string push_answer_json(const PushResult& res, const std::string& epoch, in
 
 // --- PushLedger ----------------------------------------------------------------------------
 
+void PushLedger::recount(Entry& e) {
+  const size_t n = answer_count(e.answers);
+  if (n >= e.counted) {
+    total_ += n - e.counted;
+  } else {
+    total_ -= e.counted - n;
+  }
+  e.counted = n;
+}
+
+void PushLedger::drop(Entry& e) {
+  e.valid = false;
+  e.answers = PushResult{};
+  recount(e);
+}
+
 std::shared_ptr<PushLedger::Entry> PushLedger::entry(const std::string& device) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(device);
-  if (it != entries_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second->lru);
-    return it->second;
+  std::shared_ptr<Entry> e, evicted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(device);
+    if (it != entries_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second->lru);
+      return it->second;
+    }
+    if (entries_.size() >= kMaxDevices) {
+      auto victim = entries_.find(lru_.back());
+      evicted = victim->second;  // an Entry in use lives on through its shared_ptr
+      entries_.erase(victim);
+      lru_.pop_back();
+    }
+    e = std::make_shared<Entry>();
+    lru_.push_front(device);
+    e->lru = lru_.begin();
+    entries_.emplace(device, e);
   }
-  if (entries_.size() >= kMaxDevices) {
-    entries_.erase(lru_.back());  // an Entry in use lives on through its shared_ptr
-    lru_.pop_back();
+  if (evicted) {  // its share of the total goes with it (never under mu_: lock order)
+    std::lock_guard<std::mutex> lock(evicted->mu);
+    drop(*evicted);
   }
-  auto e = std::make_shared<Entry>();
-  lru_.push_front(device);
-  e->lru = lru_.begin();
-  entries_.emplace(device, e);
   return e;
 }
 
+void PushLedger::forget(const std::string& device) {
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(device);
+    if (it == entries_.end()) return;
+    e = it->second;
+  }
+  std::lock_guard<std::mutex> lock(e->mu);
+  drop(*e);
+}
+
 PushResult PushLedger::record(const std::string& device, uint64_t first_seq, uint64_t last_seq,
-                              const std::function<PushResult()>& apply) {
+                              bool request_start, const std::function<PushResult()>& apply) {
   std::shared_ptr<Entry> e = entry(device);
   std::lock_guard<std::mutex> lock(e->mu);
   PushResult res = apply();        // committed, or threw and changed nothing
@@ -131,10 +169,16 @@ PushResult PushLedger::record(const std::string& device, uint64_t first_seq, uin
   // store, fill in only what it lacks), or start it again after a gap (ops pushed in
   // batches, which the ledger does not see).
   if (!e->valid || first_seq > e->hi + 1) {
+    drop(*e);
     e->valid = true;
     e->lo = first_seq - 1;
     e->hi = first_seq - 1;
-    e->answers = PushResult{};
+  } else if (request_start && first_seq - 1 > e->lo) {
+    // The client holds the answers before its request's first op: no need to keep them.
+    e->lo = first_seq - 1;
+    keep_within(e->answers.restamped, e->lo, UINT64_MAX, &pair_seq);
+    keep_within(e->answers.refused, e->lo, UINT64_MAX, &refused_seq);
+    keep_within(e->answers.stored, e->lo, UINT64_MAX, &stored_seq);
   }
   const uint64_t lo = e->lo, hi = e->hi;
   auto fresh = [&](uint64_t seq) { return seq <= lo || seq > hi; };
@@ -152,10 +196,9 @@ PushResult PushLedger::record(const std::string& device, uint64_t first_seq, uin
   const uint64_t covered = std::min(last_seq, res.acked_seq);
   if (covered >= lo) e->lo = std::min(lo, first_seq - 1);  // no gap below the ledger's
   e->hi = std::max(e->hi, covered);
-  if (answer_count(e->answers) > kMaxAnswers) {
-    e->valid = false;  // too many to keep: the client sends those ops again
-    e->answers = PushResult{};
-  }
+  recount(*e);
+  // Too many to keep: the client sends those ops again (the server answers from its store).
+  if (e->counted > kMaxAnswers || total_.load() > kMaxTotalAnswers) drop(*e);
   return res;
 }
 
@@ -232,7 +275,7 @@ void PushStreamSink::apply(Json doc) {
     first = seq_of(ops->front());
     last = seq_of(ops->back());
   }
-  PushResult res = router_.ledger_->record(who.device_id, first, last, [&] {
+  PushResult res = router_.ledger_->record(who.device_id, first, last, frames_ == 0, [&] {
     PushResult r;
     router_.run_live(false, [&] { r = router_.push_one(who, std::move(body)); });
     return r;

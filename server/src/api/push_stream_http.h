@@ -16,6 +16,7 @@
 // store: SyncService::push).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -24,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/http_types.h"
 #include "api/router.h"
@@ -48,16 +50,25 @@ std::string push_answer_json(const PushResult& res, const std::string& epoch, in
 class PushLedger {
  public:
   // At most this many devices are remembered (the least recently used is forgotten), each
-  // with at most kMaxAnswers answers (beyond: that device's ledger is dropped).
+  // with at most kMaxAnswers answers, all together at most kMaxTotalAnswers (beyond: that
+  // device's ledger is dropped, its state answers "complete": false). An answer is a few
+  // hundred bytes at most: ~50 MB at the very worst, nothing in the usual case (the
+  // workload's pushes have no answers but acked_seq).
   static constexpr size_t kMaxDevices = 4096;
   static constexpr size_t kMaxAnswers = 20000;
+  static constexpr size_t kMaxTotalAnswers = 200000;
 
   // Runs `apply` (one frame: a push of the ops first_seq..last_seq) under the device's
   // lock, so that state() never sees the store ahead of the ledger, and keeps its answers.
+  // `request_start`: the first frame of a request, which a client starts after the answers
+  // it holds: the ones before it are forgotten.
   PushResult record(const std::string& device, uint64_t first_seq, uint64_t last_seq,
-                    const std::function<PushResult()>& apply);
+                    bool request_start, const std::function<PushResult()>& apply);
   // The state answer (JSON text) for (after, acked_seq].
   std::string state(const Principal& device, uint64_t after, SyncService& sync);
+  // The device pulls: its push is over (a sync pulls after its push got its answers).
+  void forget(const std::string& device);
+  size_t total_answers() const { return total_.load(); }
 
  private:
   struct Entry {
@@ -65,13 +76,19 @@ class PushLedger {
     bool valid = false;
     uint64_t lo = 0, hi = 0;  // answers known for seqs in (lo, hi]
     PushResult answers;       // of those ops only
+    size_t counted = 0;       // its share of total_
     std::list<std::string>::iterator lru;
   };
   std::shared_ptr<Entry> entry(const std::string& device);
+  // Under e.mu: drops its answers (valid = false) and their share of total_.
+  void drop(Entry& e);
+  // Under e.mu: total_ follows e's answers.
+  void recount(Entry& e);
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   std::list<std::string> lru_;  // most recently used first
+  std::atomic<size_t> total_{0};
 };
 
 // Router::open_sink's sink for a streamed push.
