@@ -129,9 +129,12 @@ bool run_push_stream(RequestLoop& link, Store& store, uint64_t acked,
       if (e.code() == ErrorCode::kSeqGap && problem.is_null()) return false;  // server behind
       if (e.code() == ErrorCode::kCancelled || e.code() == ErrorCode::kTransport) throw;
       if (!problem.is_object() || !problem.value("push_stream", false)) {
-        // An older server reads the body as JSON: batches from now on. (Any other refusal
-        // without "push_stream" came before the body: batches this time only.)
-        if (e.code() == ErrorCode::kMalformedJson) store.set_meta(kServerPushStream, "0");
+        // An older server reads the body as JSON and refuses it as JSON (malformed, or
+        // nested too deep by the brackets among the compressed bytes): batches from now on.
+        // (Any other refusal without "push_stream" came before the body: this time only.)
+        if (e.code() == ErrorCode::kMalformedJson || e.code() == ErrorCode::kJsonTooDeep) {
+          store.set_meta(kServerPushStream, "0");
+        }
         return false;
       }
       // This server refused the body after some frames: take in what they did; batches

@@ -1,6 +1,7 @@
 #include "api/push_stream_http.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 
 #include "api/problem.h"
@@ -202,9 +203,26 @@ PushResult PushLedger::record(const std::string& device, uint64_t first_seq, uin
   return res;
 }
 
+void PushLedger::stream_began(const std::string& device) {
+  std::shared_ptr<Entry> e = entry(device);
+  std::lock_guard<std::mutex> lock(e->mu);
+  ++e->streams;
+}
+
+void PushLedger::stream_ended(const std::string& device) {
+  std::shared_ptr<Entry> e = entry(device);
+  std::lock_guard<std::mutex> lock(e->mu);
+  if (e->streams > 0) --e->streams;
+  e->ended.notify_all();
+}
+
 std::string PushLedger::state(const Principal& device, uint64_t after, SyncService& sync) {
   std::shared_ptr<Entry> e = entry(device.device_id);
-  std::lock_guard<std::mutex> lock(e->mu);  // no frame of this device commits meanwhile
+  std::unique_lock<std::mutex> lock(e->mu);  // no frame of this device commits meanwhile
+  // A stream cut on its way may still hold whole frames (read before the cut was seen):
+  // they are applied first, rather than sent again (bounded: a dead peer's stream ends
+  // only with its deadline).
+  e->ended.wait_for(lock, std::chrono::milliseconds(kStateWaitMs), [&] { return e->streams == 0; });
   PushResult res;
   res.acked_seq = sync.store().device_acked_seq(device.device_id);
   // The answers given cover (after, answered]: all of (after, acked_seq] when nothing was
@@ -244,8 +262,19 @@ PushStreamSink::PushStreamSink(Router& router, const Request& head,
   head_.remote_address = head.remote_address;
   try {
     reader_ = std::make_unique<PushStreamReader>();
+    if (admitted_.who) {
+      router_.ledger_->stream_began(admitted_.who->device_id);
+      device_ = admitted_.who->device_id;
+    }
   } catch (...) {
     fail();
+  }
+}
+
+PushStreamSink::~PushStreamSink() {
+  try {
+    if (!device_.empty()) router_.ledger_->stream_ended(device_);
+  } catch (...) {
   }
 }
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -68,6 +69,12 @@ class PushLedger {
   std::string state(const Principal& device, uint64_t after, SyncService& sync);
   // The device pulls: its push is over (a sync pulls after its push got its answers).
   void forget(const std::string& device);
+  // A streamed push of the device begins / ends (its sink made / destroyed). state() waits
+  // (up to kStateWaitMs) for the device's streams to end: a cut one applies the whole
+  // frames it holds before it notices the cut, and those are not sent again.
+  void stream_began(const std::string& device);
+  void stream_ended(const std::string& device);
+  static constexpr int kStateWaitMs = 2000;
   size_t total_answers() const { return total_.load(); }
 
  private:
@@ -77,6 +84,8 @@ class PushLedger {
     uint64_t lo = 0, hi = 0;  // answers known for seqs in (lo, hi]
     PushResult answers;       // of those ops only
     size_t counted = 0;       // its share of total_
+    int streams = 0;          // sinks of the device alive
+    std::condition_variable ended;
     std::list<std::string>::iterator lru;
   };
   std::shared_ptr<Entry> entry(const std::string& device);
@@ -97,6 +106,7 @@ class PushStreamSink final : public BodySink {
   PushStreamSink(Router& router, const Request& head, const Router::Admission& admitted) noexcept;
   bool feed(std::string_view bytes) noexcept override;
   Response answer() noexcept override;
+  ~PushStreamSink() override;
 
  private:
   void apply(Json doc);
@@ -110,6 +120,7 @@ class PushStreamSink final : public BodySink {
   bool any_ = false;                 // a frame was applied
   uint64_t frames_ = 0;              // frames applied
   std::optional<Response> failure_;  // set: the body is refused; no more frames
+  std::string device_;               // registered with the ledger (stream_began)
 };
 
 }  // namespace lumbung::server
