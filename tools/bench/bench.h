@@ -37,6 +37,8 @@ struct Options {
   // pull, slow_link: a fresh device's first pull: snapshot (default, as the engine's
   // SyncOptions::bootstrap_snapshot) or replay
   bool first_pull_snapshot = true;
+  // slow_link: the streamed push asked for (SyncOptions::push_stream); off = batches
+  bool push_stream = true;
 };
 
 struct Result {

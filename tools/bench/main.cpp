@@ -74,7 +74,7 @@ void usage(std::FILE* to) {
       "                     [--server-bin PATH] [--devices K] [--passphrase P]\n"
       "                     [--backend sqlite|postgres] [--server-records N]\n"
       "                     [--first-pull snapshot|replay] [--servers K]\n"
-      "                     [--desa-records M]\n"
+      "                     [--desa-records M] [--push-stream on|off]\n"
       "  --scenario      one of: %s\n"
       "  --data          workload (default %s/../shared/workload/enrolments-100k.ndjson.gz)\n"
       "  --records       use the first N records (default: all; attachments: N photos,\n"
@@ -92,6 +92,8 @@ void usage(std::FILE* to) {
       "  --passphrase    local_write: encrypt personal data at rest (default: none)\n"
       "  --first-pull    pull, slow_link: a fresh device's first pull: snapshot of its\n"
       "                  regions' records (default, as the engine does) or replay of the log\n"
+      "  --push-stream   slow_link: push as one streamed request (on, default) or in\n"
+      "                  batches (off), to compare the two in one session\n"
       "  --server-records  progress, desa_pull: records in the server's database (default\n"
       "                  1000000; the workload's lines again with new ids);\n"
       "                  kabupaten_bootstrap: default 200000 (copy 1 re-keyed into the\n"
@@ -221,6 +223,9 @@ int run(int argc, char** argv) {
     } else if (a == "--first-pull") {
       if (v != "snapshot" && v != "replay") bad_usage("--first-pull is snapshot or replay");
       opt.first_pull_snapshot = v == "snapshot";
+    } else if (a == "--push-stream") {
+      if (v != "on" && v != "off") bad_usage("--push-stream is on or off");
+      opt.push_stream = v == "on";
     } else if (a == "--servers") {
       opt.servers = parse_count(a, v);
       if (opt.servers == 0 || opt.servers > kMaxServers)

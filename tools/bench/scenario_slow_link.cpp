@@ -83,8 +83,8 @@ struct Leg {  // one push or pull over the link
   }
 };
 
-Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push,
-               bool snapshot = false, int format = 0) {
+Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push, bool snapshot,
+               int format, bool push_stream) {
   Leg leg;
   env.relay().reset();
   HttpTransportOptions topt;
@@ -97,6 +97,8 @@ Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push,
   // The streamed pull (off by default until lumbung-sim passes with it): what this
   // scenario measures for the slow links (BENCHMARKS.md "A streamed pull").
   o.pull_stream = true;
+  // The streamed push likewise (--push-stream off: batches, BENCHMARKS.md "A streamed push").
+  o.push_stream = push_stream;
   auto last = std::chrono::steady_clock::now();
   o.on_progress = [&](const SyncProgress&) {
     leg.max_silence_s = std::max(leg.max_silence_s, since(last));
@@ -160,14 +162,15 @@ std::pair<Leg, Leg> push_then_pull(const Options& options, const Workload& workl
   const std::string token_a = register_device(env, *a, scope);
   if (codecs) *codecs = measure_codecs(a->pending_wire(n), "bench-a");
   std::fprintf(stderr, "slow_link %s: pushing %zu records...\n", name.c_str(), n);
-  const Leg push = timed_sync(env, *a, token_a, true, false, format);
+  const Leg push = timed_sync(env, *a, token_a, true, false, format, options.push_stream);
   std::fprintf(stderr, "  push %s\n", push.json().dump().c_str());
   auto b = open_device(env.dir() + "/b.db", schema, "bench-b");
   const std::string token_b = register_device(env, *b, scope);
   Leg pull;
   if (push.completed) {
     std::fprintf(stderr, "slow_link %s: pulling...\n", name.c_str());
-    pull = timed_sync(env, *b, token_b, false, options.first_pull_snapshot, format);
+    pull = timed_sync(env, *b, token_b, false, options.first_pull_snapshot, format,
+                      options.push_stream);
     std::fprintf(stderr, "  pull %s\n", pull.json().dump().c_str());
   }
   uint64_t live = 0;
@@ -199,6 +202,7 @@ Result run_slow_link(const Options& options, const Workload& workload) {
   Result r;
   r.records = n;
   r.extra["first_pull"] = options.first_pull_snapshot ? "snapshot" : "replay";  // device B's
+  r.extra["push_stream"] = options.push_stream;
   r.extra["bare_gzip9_bytes"] = blob.size();
   r.extra["bare_gzip9_bytes_per_record"] = round3(static_cast<double>(blob.size()) / n);
   struct Profile {

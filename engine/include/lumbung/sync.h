@@ -185,6 +185,12 @@ struct SyncOptions {
   // one, and from a server without it, the rest of the sync pulls page by page. false:
   // pages, one request each.
   bool pull_stream = true;
+  // Streamed push (docs/PROTOCOL.md "Streamed push"; v2 only): one request carries the
+  // unsent log as frames, which the server applies each as it arrives; after a cut the
+  // client asks how far the server got (GET /v1/push/state) and sends only the rest.
+  // Asked for while the link is slow; a server without it is pushed in batches. false (the
+  // default for now: the simulation does not run it yet): batches, one request each.
+  bool push_stream = false;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this

@@ -8,6 +8,7 @@
 #include "lumbung/changeset.h"
 #include "lumbung/error.h"
 #include "lumbung/pull_stream.h"
+#include "lumbung/push_stream.h"
 
 namespace lumbung::sync_detail {
 namespace {
@@ -91,7 +92,7 @@ void RequestLoop::fill(SyncProgress& p) const {
 }
 
 // One attempt. On the syncing thread the transport runs on io_ while this thread ticks.
-HttpResponse RequestLoop::send_once(HttpRequest& req) {
+HttpResponse RequestLoop::send_once(HttpRequest& req, bool no_resend) {
   sent_ = 0;
   received_ = 0;
   resent_ = false;
@@ -115,7 +116,9 @@ HttpResponse RequestLoop::send_once(HttpRequest& req) {
       stage_ = Stage::kReceiving;
     }
   };
-  req.stop = [this] { return o_.cancel && o_.cancel->load(); };
+  req.stop = [this, no_resend] {
+    return (o_.cancel && o_.cancel->load()) || (no_resend && resent_);
+  };
   if (!on_syncing_thread()) return transport_.send(req);
   auto pending = io_.submit([this, &req] { return transport_.send(req); });
   wait_ticking(pending);
@@ -187,6 +190,22 @@ Json RequestLoop::call(const std::string& method, const std::string& target, std
   return out;
 }
 
+Json RequestLoop::call_push_stream(const std::string& target, std::string body, Json* problem,
+                                   CallInfo* info, const AfterCut& after_cut,
+                                   const std::atomic<uint64_t>* progressed) {
+  HttpRequest req;
+  req.method = "POST";
+  req.target = target;
+  req.headers = {{"Accept-Encoding", "gzip"},
+                 {"User-Agent", "lumbung"},
+                 {"Content-Type", kPushStreamMediaType}};
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  req.body = std::move(body);
+  Json out;
+  exchange(req, &out, problem, info, after_cut, progressed, /*no_resend=*/true);
+  return out;
+}
+
 std::string RequestLoop::call_raw(const std::string& method, const std::string& target,
                                   std::string body, const Headers& headers, Json* problem,
                                   CallInfo* info, const AfterCut& after_cut) {
@@ -200,7 +219,8 @@ std::string RequestLoop::call_raw(const std::string& method, const std::string& 
 }
 
 std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, CallInfo* info,
-                                  const AfterCut& after_cut, const std::atomic<uint64_t>* handed) {
+                                  const AfterCut& after_cut, const std::atomic<uint64_t>* handed,
+                                  bool no_resend) {
   unsigned failures = 0;
   int backoff_ms = o_.initial_backoff_ms;
   for (;;) {
@@ -215,7 +235,7 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
       const size_t wire_up = request_wire_bytes(req);
       bytes_up_ += wire_up;
       const int64_t sent = monotonic_ms();
-      HttpResponse resp = send_once(req);
+      HttpResponse resp = send_once(req, no_resend);
       stage_ = Stage::kIdle;
       const int64_t took = monotonic_ms() - sent;
       const size_t wire_down = resp.wire_bytes ? resp.wire_bytes : resp.body.size();
@@ -309,7 +329,11 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
       }
     } catch (const Error& e) {
       stage_ = Stage::kIdle;
-      if (e.code() != ErrorCode::kTransport) throw;
+      // A re-send by the HTTP stack that send_once stopped: the link failed (and a retry
+      // follows), the officer did not cancel.
+      const bool stopped = no_resend && resent_ && e.code() == ErrorCode::kCancelled &&
+                           !(o_.cancel && o_.cancel->load());
+      if (e.code() != ErrorCode::kTransport && !stopped) throw;
       // An untrusted certificate or a pin mismatch will not heal by waiting.
       if (std::string_view(e.what()).rfind("TLS:", 0) == 0) throw;
       if (resent_) {  // the HTTP stack's own second attempt failed too
@@ -334,6 +358,10 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
     stage_ = Stage::kIdle;
     backoff_ms = std::min(backoff_ms * 2, o_.max_backoff_ms);
     if (link_failed && after_cut) after_cut(req, partial);
+    if (handed && handed->load() != handed_before) {  // the cut push's ops were taken in
+      failures = 0;
+      backoff_ms = o_.initial_backoff_ms;
+    }
   }
 }
 

@@ -73,6 +73,12 @@ class RequestLoop {
   Json call_stream(const std::string& target, std::function<bool(std::string_view)> on_body,
                    const std::atomic<uint64_t>& handed, CallInfo* info, const AfterCut& after_cut);
 
+  // A streamed push (push_stream_send.h): POST `body`, a push stream, to `target`; the
+  // answer is decoded as call() does. `progressed` as call_stream's `handed`: moved by
+  // `after_cut` when the server took ops in despite the cut.
+  Json call_push_stream(const std::string& target, std::string body, Json* problem, CallInfo* info,
+                        const AfterCut& after_cut, const std::atomic<uint64_t>* progressed);
+
   // As call(), for a body sent as it is with `headers` (an attachment chunk) and an answer
   // returned as it is (inflated if gzip'ed): an attachment's bytes, or JSON.
   using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -100,11 +106,14 @@ class RequestLoop {
   }
 
  private:
-  HttpResponse send_once(HttpRequest& req);
+  // `no_resend`: the HTTP stack may not send the request again by itself (a streamed push:
+  // its body would repeat frames the server applied; RequestLoop asks what it holds).
+  HttpResponse send_once(HttpRequest& req, bool no_resend = false);
   // The retry loop of call() and call_raw(): a 2xx body, inflated, parsed into *json when
   // given (an answer that does not parse is a link failure), else returned.
   std::string exchange(HttpRequest& req, Json* json, Json* problem, CallInfo* info,
-                       const AfterCut& after_cut, const std::atomic<uint64_t>* handed = nullptr);
+                       const AfterCut& after_cut, const std::atomic<uint64_t>* handed = nullptr,
+                       bool no_resend = false);
   void backoff(int ms);
   bool on_syncing_thread() const { return std::this_thread::get_id() == syncing_thread_; }
   void tick(bool force = false) {

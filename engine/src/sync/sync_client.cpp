@@ -22,6 +22,8 @@
 #include "lumbung/sync.h"
 #include "sync/helper_thread.h"
 #include "sync/pull_stream_fetch.h"
+#include "sync/push_answer.h"
+#include "sync/push_stream_send.h"
 #include "sync/request_loop.h"
 #include "sync/transfer_sizer.h"
 
@@ -35,6 +37,9 @@ constexpr const char* kServerPushFormat = "server_push_format";
 // Change-set v2 bodies on a link faster than kSlowLinkBytesPerSec: zstd 3 costs about a
 // third of zstd 19's CPU for ~11% more bytes (docs/BENCHMARKS.md "Change-set format v2").
 constexpr int kFastLinkZstdLevel = 3;
+// Most ops in one streamed push request (each frame is a batch): the server's answer lists
+// each refusal and stored value, and a request this long is minutes on 2G anyway.
+constexpr size_t kPushStreamMaxOps = 20000;
 V2EncodeOptions v2_encoding(bool slow_link) {
   return V2EncodeOptions{V2Compression::kZstd,
                          slow_link ? V2EncodeOptions{}.level : kFastLinkZstdLevel};
@@ -124,6 +129,11 @@ class SyncClient::Run {
     const StoreStats stats = store.stats();
     Json report{{"records", stats.records}, {"open_conflicts", stats.open_conflicts}};
     if (stats.last_sync_ms) report["last_sync_ms"] = *stats.last_sync_ms;
+    // Streamed while the link is slow, to a server that reads v2 (as the pull).
+    if (o_.push_stream && v2_push_ && o_.changeset_format != 1 && sizer_.slow_link() &&
+        store.pending_count() > 0 && push_stream(report)) {
+      return;
+    }
     Outgoing batch = prepare_batch(0, report);
     while (!batch.changes.empty()) {
       check_cancel();
@@ -174,28 +184,11 @@ class SyncClient::Run {
       if (info.resent) sizer_.on_cut(info.wire_up);    // the HTTP stack's own retry: a cut too
       sizer_.on_whole(kPush, info.wire_up, batch.text_bytes, info.transfer_ms,
                       info.wire_up + info.wire_down);
-      const uint64_t acked = ack.at("acked_seq").get<uint64_t>();
-      std::vector<std::pair<uint64_t, uint64_t>> restamps;
-      if (auto it = ack.find("restamped"); it != ack.end() && it->is_array()) {
-        for (const auto& r : *it)
-          restamps.emplace_back(r.at("seq").get<uint64_t>(), r.at("hlc").get<uint64_t>());
-      }
-      // Learn the server's time first: that may pull a far-future clock back to now, and the
-      // re-stamped versions observed after it then stay below every version issued next
-      // (in the other order the reset forgot them and the device issued a re-stamped
-      // version again as its own next one: soak seed 53097).
-      sync_detail::correct_clock(c_.store_, ack, info.rtt_ms);
-      store.apply_restamps(restamps);
-      report_.restamped += restamps.size();
-      apply_outcomes(ack, first, last);
-      const uint64_t done = store.acknowledge(std::min<uint64_t>(acked, last));
-      if (done == 0) {
+      sync_detail::note_push_stream_server(store, info);  // upgraded: streams again
+      if (take_answer(ack, first, last, info.rtt_ms) == 0) {
         next.wait();
         throw Error(ErrorCode::kProtocol, "server acknowledged nothing of a push batch");
       }
-      report_.pushed += done;
-      progress_.ops_pushed += done;
-      emit();
       batch = next.get();
       if (batch.changes.empty() || batch.changes.front().seq != last + 1) {
         // Read after a batch that a cut then shrank (it planned to end later than it did:
@@ -214,44 +207,40 @@ class SyncClient::Run {
     }
   }
 
-  // What the server did with some ops of a push batch other than applying them as sent:
-  // refused them (kept in its refused queue; recorded here for the officer) or stored some
-  // values in normal form (taken over under the same version).
-  void apply_outcomes(const Json& ack, uint64_t first, uint64_t last) {
+  // A push answer for the ops first..last (sync/push_answer.h). Returns how many ops were
+  // newly acknowledged.
+  uint64_t take_answer(const Json& ack, uint64_t first, uint64_t last, int64_t rtt_ms) {
+    const sync_detail::AnswerTaken t =
+        sync_detail::take_push_answer(c_.store_, ack, first, last, rtt_ms);
+    report_.restamped += t.restamped;
+    report_.refused += t.refused;
+    report_.pushed += t.acknowledged;
+    progress_.ops_pushed += t.acknowledged;
+    emit();
+    return t.acknowledged;
+  }
+
+  // The streamed push (sync/push_stream_send.h). False: push the rest in batches.
+  bool push_stream(const Json& report) {
     Store& store = c_.store_;
-    std::vector<RefusedChange> refused;
-    if (auto it = ack.find("refused"); it != ack.end() && it->is_array()) {
-      std::map<uint64_t, const WireChange*> by_seq;
-      for (const auto& r : *it) {
-        RefusedChange rc;
-        rc.seq = r.at("seq").get<uint64_t>();
-        if (rc.seq < first || rc.seq > last) continue;  // not of this batch: ignore
-        rc.code = r.value("code", "");
-        rc.field = r.value("field", "");
-        rc.message = r.value("message", "");
-        if (auto h = r.find("held"); h != r.end() && h->is_object()) rc.held = *h;
-        rc.at_ms = store.clock().physical_now_ms();
-        refused.push_back(std::move(rc));
+    auto build = [&](uint64_t after) {
+      const size_t frame = sizer_.text_budget(kPush) * (sizer_.cut_seen() ? 1 : 2);
+      return sync_detail::build_push_stream(store, after, acked_seq_of(store), report, frame,
+                                            o_.push_batch, kPushStreamMaxOps, kMaxBodyBytes / 2,
+                                            v2_encoding(sizer_.slow_link()).level);
+    };
+    auto take = [&](const Json& ack, uint64_t first, uint64_t last,
+                    const sync_detail::CallInfo* info, const sync_detail::PushStreamBody& b) {
+      if (info) {
+        if (info->resent) sizer_.on_cut(info->wire_up);
+        sizer_.on_whole(kPush, info->wire_up, b.text_bytes, info->transfer_ms,
+                        info->wire_up + info->wire_down);
       }
-    }
-    if (!refused.empty()) {
-      // The record each refused change was about, from the log.
-      for (const PendingChange& p : store.pending_changes(last - first + 1, first - 1)) {
-        for (RefusedChange& rc : refused) {
-          if (rc.seq == p.op.seq) {
-            rc.collection = p.op.collection;
-            rc.record_id = p.op.id;
-          }
-        }
-      }
-      store.record_refused(refused);
-      report_.refused += refused.size();
-    }
-    if (auto it = ack.find("stored"); it != ack.end() && it->is_array() && !it->empty()) {
-      std::vector<std::pair<uint64_t, Json>> stored;
-      for (const auto& s : *it) stored.emplace_back(s.at("seq").get<uint64_t>(), s.at("set"));
-      store.apply_stored(stored);
-    }
+      take_answer(ack, first, last, 0);  // its time is the body's end, not the upload's middle
+      return acked_seq_of(store);
+    };
+    return sync_detail::run_push_stream(link_, store, acked_seq_of(store), build, take,
+                                        [this](uint64_t n) { sizer_.on_cut(n); });
   }
 
   // One pull page, fetched and decoded.

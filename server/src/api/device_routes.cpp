@@ -5,6 +5,7 @@
 
 #include "api/changeset_v2_http.h"
 #include "api/pull_stream_http.h"
+#include "api/push_stream_http.h"
 #include "api/route_util.h"
 #include "api/router.h"
 #include "crypto/schema_signature.h"
@@ -57,7 +58,8 @@ Response Router::drafts(const Request&, const Params&, Json& body, const Princip
   return json_response(out);
 }
 
-Response Router::push(const Request&, const Params&, Json& body, const Principal* who) {
+PushResult Router::push_one(const Principal& who_ref, Json body) {
+  const Principal* who = &who_ref;
   // The newest schema version the device writes under, for the laptops on older versions:
   // what its report says it works under (a laptop that moved sends its older unsent ops
   // first), else its ops' "sv".
@@ -84,46 +86,27 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
                     {"duplicates", res.duplicate_keys},
                     {"restamped", res.restamped.size()},
                     {"refused", res.refused.size()}});
-  // Written by hand: the response stays small and member order fixed.
-  std::string out = "{\"acked_seq\":" + std::to_string(res.acked_seq) +
-                    ",\"applied\":" + std::to_string(res.applied) +
-                    ",\"skipped\":" + std::to_string(res.duplicates) +
-                    ",\"conflicts\":" + std::to_string(res.conflicts) +
-                    // Only pairs inside the device's regions: no NIK oracle (SECURITY.md).
-                    ",\"duplicates\":" + std::to_string(res.duplicate_keys_in_scope) +
-                    ",\"restamped\":[";
-  for (size_t i = 0; i < res.restamped.size(); ++i) {
-    if (i) out += ',';
-    out += "{\"seq\":" + std::to_string(res.restamped[i].first) +
-           ",\"hlc\":" + std::to_string(res.restamped[i].second) + "}";
-  }
-  out += "],\"refused\":[";
-  for (size_t i = 0; i < res.refused.size(); ++i) {
-    if (i) out += ',';
-    const RefusedOp& r = res.refused[i];
-    Json j{{"seq", r.seq},
-           {"code", error_code_name(r.why.code)},
-           {"field", r.why.field},
-           {"message", r.why.message}};
-    if (!r.why.rule.empty()) j["rule"] = r.why.rule;  // e.g. newer_schema_rule (op_upgrade.h)
-    if (!r.held.is_null()) j["held"] = r.held;
-    out += j.dump();
-  }
-  out += "],\"stored\":[";
-  for (size_t i = 0; i < res.stored.size(); ++i) {
-    if (i) out += ',';
-    out += "{\"seq\":" + std::to_string(res.stored[i].first) +
-           ",\"set\":" + res.stored[i].second.dump() + "}";
-  }
-  out += "],\"epoch\":\"" + sync_.epoch() + "\"";
-  out += ",\"server_time_ms\":" + std::to_string(sync_.now_ms()) + "}";
+  return res;
+}
+
+Response Router::push(const Request&, const Params&, Json& body, const Principal* who) {
+  const PushResult res = push_one(*who, std::move(body));
   Response r;
-  r.body = std::move(out);
+  r.body = push_answer_json(res, sync_.epoch(), sync_.now_ms());  // api/push_stream_http.h
+  // This server reads push streams: a client that took it for an older one streams again.
+  r.headers["Lumbung-Push-Stream"] = "1";
+  return r;
+}
+
+Response Router::push_state(const Request& req, const Params&, Json&, const Principal* who) {
+  Response r;
+  r.body = ledger_->state(*who, seq_param(req, "after"), sync_);  // api/push_stream_http.h
   return r;
 }
 
 Response Router::pull(const Request& req, const Params&, Json&, const Principal* who) {
   const int level = pull_zstd_level(req);  // a bad one is refused before any work
+  ledger_->forget(who->device_id);         // its streamed push is over (push_stream_http.h)
   // The schema version the laptop works under (optional): a laptop that moved to a newer
   // one and has nothing to push is known by its pulls too.
   const size_t sv = size_param(req, "sv");

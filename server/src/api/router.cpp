@@ -12,6 +12,7 @@
 
 #include "api/changeset_v2_http.h"
 #include "api/problem.h"
+#include "api/push_stream_http.h"
 #include "api/route_util.h"
 #include "attach/attachment_service.h"
 #include "common/gzip.h"
@@ -56,12 +57,15 @@ Router::Router(const Schema& schema, std::string schema_document, SyncService& s
       review_(review),
       enrolment_(enrolment),
       auth_(auth),
-      metrics_(metrics) {
+      metrics_(metrics),
+      ledger_(std::make_shared<PushLedger>()) {
   routes_ = {
       {"GET", "/v1/health", Access::kPublic, false, &Router::health},
       {"GET", "/metrics", Access::kPublic, false, &Router::metrics},
       {"GET", "/v1/schema", Access::kAnyToken, false, &Router::schema},
       {"POST", "/v1/push", Access::kDevice, true, &Router::push},
+      // After a cut streamed push: how far it got, and the answers since (push_stream_http.h).
+      {"GET", "/v1/push/state", Access::kDevice, false, &Router::push_state},
       {"GET", "/v1/pull", Access::kDevice, false, &Router::pull},
       {"POST", "/v1/devices/register", Access::kPublic, true, &Router::register_device},
       {"POST", "/v1/devices/token/rotate", Access::kDevice, false, &Router::rotate_token},
@@ -136,33 +140,49 @@ Router::Admission Router::admit(const Request& req) noexcept {
 
 Response Router::handle(const Request& req, const Admission& a) noexcept {
   if (a.refusal) return *a.refusal;
+  if (a.streamed) {  // the whole body at once, for callers that hold it
+    std::unique_ptr<BodySink> sink = open_sink(req, a);
+    sink->feed(req.body);
+    return sink->answer();
+  }
   Response resp;
   // A live publication switches the schema between requests, never under one; the
   // publication itself runs outside (sync/op_upgrade.h LiveSchema).
   const bool publishing = !a.web_static && routes_.at(a.route).handler == &Router::publish_schema;
+  try {
+    run_live(publishing, [&] { resp = run(req, a); });
+  } catch (...) {
+    resp = response_for_current_exception();
+  }
+  return finish(req, std::move(resp), a);
+}
+
+void Router::run_live(bool publishing, const std::function<void()>& f) {
   for (int attempt = 0;; ++attempt) {
     try {
       if (live_ && !publishing) live_->catch_up_if_due();
       LiveSchema::Share share = live_ && !publishing ? live_->enter() : LiveSchema::Share();
-      resp = run(req, a);
+      f();
+      return;
     } catch (const SchemaMoved&) {
       // Another server process on the database published a version: nothing was written
       // (the transaction rolled back when it unwound, the Share with it). Switch and run
       // the request again, once.
-      if (attempt == 0) {
+      bool switched = false;
+      if (attempt == 0 && live_) {
         try {
           live_->catch_up(/*wait=*/true);
-          continue;
+          switched = true;
         } catch (...) {
         }
       }
-      resp = response_for_current_exception();
-    } catch (...) {
-      resp = response_for_current_exception();
+      if (!switched) throw;
     }
-    break;
   }
-  return finish(req, std::move(resp), a);
+}
+
+std::unique_ptr<BodySink> Router::open_sink(const Request& head, const Admission& a) noexcept {
+  return std::make_unique<PushStreamSink>(*this, head, a);  // api/push_stream_http.h
 }
 
 Response Router::handle(const Request& req) noexcept {
@@ -298,6 +318,7 @@ void Router::admit_or_throw(const Request& req, Admission& a) {
   // The body limit before the body: the transport reads no byte of a refused one.
   a.max_body_bytes = body_limit(*found);
   check_body_limit(req, a);
+  a.streamed = found->handler == &Router::push && is_push_stream_body(req);
 }
 
 void Router::check_body_limit(const Request& req, const Admission& a) {

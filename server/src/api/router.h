@@ -15,8 +15,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/http_types.h"
@@ -42,6 +45,21 @@ constexpr size_t kGzipMinBytes = 256;
 // 82.9 instead of 82.2 bytes a record on the wire (lumbung-bench --scenario pull).
 constexpr int kResponseGzipLevel = 5;
 
+class PushLedger;      // api/push_stream_http.h
+class PushStreamSink;  // api/push_stream_http.h
+
+// A request body taken as it arrives (the streamed push, api/push_stream_http.h): the
+// transport hands it every body byte (chunked coding removed) instead of collecting the
+// body, and sends its answer at the body's end. Used from one thread at a time.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next bytes of the body. False: read no more, send answer() and close.
+  virtual bool feed(std::string_view bytes) noexcept = 0;
+  // The answer, once: at the body's end, or after feed() returned false.
+  virtual Response answer() noexcept = 0;
+};
+
 class Router {
  public:
   Router(const Schema& schema, std::string schema_document, SyncService& sync,
@@ -53,9 +71,12 @@ class Router {
   struct Admission {
     std::optional<Response> refusal;  // set: send it, read no body, close the connection
     size_t max_body_bytes = 0;        // else: the route's body limit, as sent and inflated
+    // The body goes to open_sink()'s sink as it arrives (a streamed push), not to handle().
+    bool streamed = false;
 
    private:
     friend class Router;
+    friend class PushStreamSink;
     size_t route = 0;
     std::vector<std::string> params;
     std::optional<Principal> who;
@@ -70,7 +91,11 @@ class Router {
   // max_body_bytes): inflate, parse, call the service. Never throws.
   Response handle(const Request& req, const Admission& admitted) noexcept;
   // admit() then handle(): for callers that hold the whole request (tests, simulation).
+  // A streamed request is fed to a sink here too, all at once.
   Response handle(const Request& req) noexcept;
+  // The sink of an admitted request with Admission::streamed. Never throws (a sink that
+  // could not be made answers a 500 at once).
+  std::unique_ptr<BodySink> open_sink(const Request& head, const Admission& admitted) noexcept;
 
   // Optional parts, each may be null (in-process harnesses run without them). Call before
   // the first handle(); the objects must outlive the Router.
@@ -104,7 +129,14 @@ class Router {
     Handler handler;
   };
 
+  friend class PushStreamSink;
   void admit_or_throw(const Request& req, Admission& a);
+  // Runs `f` under the live schema (no publication moves it meanwhile); once again if
+  // another server process published a version under it (SchemaMoved).
+  void run_live(bool publishing, const std::function<void()>& f);
+  // One push change set: SyncService::push plus what the push route adds (the device's
+  // schema version, the audit entry).
+  PushResult push_one(const Principal& who, Json body);
   Response run(const Request& req, const Admission& a);
   // gzip, Vary and metrics of every answer, refusals included.
   Response finish(const Request& req, Response resp, const Admission& a) noexcept;
@@ -116,6 +148,7 @@ class Router {
   Response metrics(const Request&, const Params&, Json&, const Principal*);
   Response schema(const Request&, const Params&, Json&, const Principal*);
   Response push(const Request&, const Params&, Json&, const Principal*);
+  Response push_state(const Request&, const Params&, Json&, const Principal*);  // streamed push
   Response pull(const Request&, const Params&, Json&, const Principal*);
   Response register_device(const Request&, const Params&, Json&, const Principal*);
   Response drafts(const Request&, const Params&, Json&, const Principal*);
@@ -170,6 +203,7 @@ class Router {
   AttachmentService* attachments_ = nullptr;
   LiveSchema* live_ = nullptr;
   const ServerKeys* schema_keys_ = nullptr;
+  std::shared_ptr<PushLedger> ledger_;  // the streamed pushes' answers (push_stream_http.h)
 };
 
 }  // namespace lumbung::server

@@ -28,6 +28,7 @@
 #include "api/problem.h"
 #include "api/router.h"
 #include "http/http_wire.h"
+#include "lumbung/push_stream.h"
 #include "lumbung/tuning.h"
 
 namespace lumbung::server {
@@ -39,6 +40,9 @@ using boost::system::error_code;
 namespace {
 
 size_t g_threads = 4;
+// What a streamed body takes from the budget: one frame and the zstd window at most.
+constexpr size_t kStreamBodyReserve =
+    kPushStreamMaxFrameBytes + (size_t{1} << kPushStreamWindowLog) + 64 * 1024;
 
 // TLS 1.2 suites offered: forward secret (ECDHE) AEAD only. The CBC suites (-SHA,
 // -SHA256) are left out: MAC-then-encrypt is the root of Lucky13-style padding oracles,
@@ -69,47 +73,6 @@ void configure_tls(asio::ssl::context& ctx, const ListenerOptions& o) {
   }
 }
 
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Content Too Large";
-    case 422:
-      return "Unprocessable Content";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
-  }
-}
-
 bool header_safe(const std::string& s) {
   return s.find_first_of("\r\n") == std::string::npos && !s.empty();
 }
@@ -122,7 +85,7 @@ Response headers_too_large(const std::string& detail) {
   r.content_type = "application/problem+json";
   r.body = Json{
       {"type", "urn:lumbung:error:headers_too_large"},
-      {"title", reason_phrase(431)},
+      {"title", wire::reason_phrase(431)},
       {"status", 431},
       {"code", "headers_too_large"},
       {"detail",
@@ -295,8 +258,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (admission_.refusal) return refuse(std::move(*admission_.refusal));
 
     const bool has_body = head_.chunked || (head_.has_length && head_.content_length > 0);
-    if (!has_body) return dispatch();
-    if (head_.has_length) {
+    if (admission_.streamed) {
+      // A body taken as it arrives (a streamed push): it holds one frame and the zstd
+      // window at most, whatever its length.
+      if (!sh_.take_body(kStreamBodyReserve)) return refuse(server_busy());
+      body_reserved_ = kStreamBodyReserve;
+      sink_ = sh_.router.open_sink(req_, admission_);
+      stream_data_ = 0;
+      if (!has_body) return end_stream();
+    } else if (!has_body) {
+      return dispatch();
+    }
+    if (!sink_ && head_.has_length) {
       // admit() checked it against the route's limit; hold its size from the budget.
       const auto n = static_cast<size_t>(head_.content_length);
       if (!sh_.take_body(n)) return refuse(server_busy());
@@ -320,6 +293,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // --- body --------------------------------------------------------------------------------
   void on_body_bytes() {
+    if (sink_) return on_stream_bytes();
     const size_t limit = admission_.max_body_bytes;
     if (head_.chunked) {
       // The most this feed can append, taken from the budget first (in steps, so that a
@@ -361,6 +335,63 @@ class Connection : public std::enable_shared_from_this<Connection> {
     read_more(&Connection::on_body_bytes);
   }
 
+  // A streamed body: each piece to the sink (which applies what is whole while the kernel
+  // receives on); limits as for a collected body; the sink's time moves the deadline.
+  void on_stream_bytes() {
+    const size_t limit = admission_.max_body_bytes;
+    std::string piece;
+    auto st = wire::ChunkedDecoder::Status::kMore;
+    if (head_.chunked) {
+      size_t used = 0;
+      st = chunked_.feed(in_, used, piece, limit - stream_data_);
+      body_received_ += used;
+      in_.erase(0, used);
+    } else {
+      const size_t n = std::min<uint64_t>(head_.content_length - stream_data_, in_.size());
+      piece.assign(in_, 0, n);
+      in_.erase(0, n);
+      body_received_ += n;
+      if (stream_data_ + n == head_.content_length) st = wire::ChunkedDecoder::Status::kDone;
+    }
+    stream_data_ += piece.size();
+    if (!piece.empty()) {  // what came before a bad chunk too: its whole frames stay applied
+      const auto t0 = Clock::now();
+      const bool go_on = sink_->feed(piece);
+      body_start_ += Clock::now() - t0;
+      if (!go_on) return refuse(take_sink_answer());
+    }
+    if (st == wire::ChunkedDecoder::Status::kTooLarge || st == wire::ChunkedDecoder::Status::kBad) {
+      const bool large = st == wire::ChunkedDecoder::Status::kTooLarge;
+      return refuse_stream(
+          problem_response(large ? ErrorCode::kBodyTooLarge : ErrorCode::kProtocol,
+                           large ? "request body exceeds " + std::to_string(limit) + " bytes"
+                                 : "bad request: malformed chunked body"));
+    }
+    if (st == wire::ChunkedDecoder::Status::kDone) return end_stream();
+    arm(body_start_ + std::chrono::milliseconds(transfer_ms(body_received_)));
+    read_more(&Connection::on_body_bytes);
+  }
+  Response take_sink_answer() {
+    Response r = sink_->answer();
+    sink_.reset();
+    release_body();
+    return r;
+  }
+  void end_stream() {
+    disarm();
+    respond(take_sink_answer(), head_.close);
+  }
+  // A body the transport refuses: our code, and how far the sink got.
+  void refuse_stream(Response ours) {
+    const Json theirs = Json::parse(take_sink_answer().body, nullptr, false);
+    Json mine = Json::parse(ours.body, nullptr, false);
+    for (const char* k : {"acked_seq", "frames_applied", "push_stream"}) {
+      if (theirs.is_object() && mine.is_object() && theirs.contains(k)) mine[k] = theirs[k];
+    }
+    if (mine.is_object()) ours.body = mine.dump();
+    refuse(std::move(ours));
+  }
+
   // --- answer ------------------------------------------------------------------------------
   void dispatch() {
     disarm();  // the server's own time is not the client's fault
@@ -377,7 +408,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void respond(Response r, bool close) {
     std::string& h = out_head_;
     h.clear();
-    h += "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
+    h += "HTTP/1.1 " + std::to_string(r.status) + " " + wire::reason_phrase(r.status) + "\r\n";
     if (header_safe(r.content_type)) h += "Content-Type: " + r.content_type + "\r\n";
     for (const auto& [k, v] : r.headers) {
       if (header_safe(k) && header_safe(v)) h += k + ": " + v + "\r\n";
@@ -399,6 +430,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void next_request() {
+    sink_.reset();
     head_ = wire::RequestHead{};
     chunked_ = wire::ChunkedDecoder{};
     admission_ = Router::Admission{};
@@ -447,6 +479,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   wire::ChunkedDecoder chunked_;
   size_t body_reserved_ = 0;
   uint64_t body_received_ = 0;
+  std::unique_ptr<BodySink> sink_;  // a streamed body's (Router::open_sink)
+  uint64_t stream_data_ = 0;        // its bytes so far, chunked coding removed
   Clock::time_point body_start_;
   std::string out_head_;
   std::string out_body_;
@@ -487,39 +521,7 @@ struct HttpListener::Impl {
   }
 };
 
-std::string HttpListener::public_key_pin(const std::string& cert_file) {
-  FILE* f = std::fopen(cert_file.c_str(), "r");
-  if (!f) throw std::runtime_error("cannot read TLS certificate " + cert_file);
-  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  if (!cert) throw std::runtime_error("no PEM certificate in " + cert_file);
-  std::string pin = public_key_pin_sha256(cert);
-  X509_free(cert);
-  if (pin.empty()) throw std::runtime_error("cannot encode the public key of " + cert_file);
-  return pin;
-}
-
 void HttpListener::initialize_threads(size_t n) { g_threads = n == 0 ? 1 : n; }
-
-uint16_t HttpListener::pick_free_port(const std::string& host) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    ::close(fd);
-    throw std::runtime_error("--listen host must be an IPv4 address such as 127.0.0.1");
-  }
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot bind a free port on " + host);
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 HttpListener::HttpListener(std::string host, uint16_t port, Router& router, ListenerOptions options)
     : host_(std::move(host)), port_(port), router_(router), options_(std::move(options)) {}

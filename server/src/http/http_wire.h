@@ -64,4 +64,7 @@ class ChunkedDecoder {
   bool trailer_line_empty_ = true;
 };
 
+// The reason phrase of a status line ("Status" for one not listed).
+const char* reason_phrase(int status);
+
 }  // namespace lumbung::server::wire

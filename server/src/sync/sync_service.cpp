@@ -272,11 +272,21 @@ PushResult SyncService::push(const Principal& device, Json body) {
       // Likewise a refusal: a laptop whose answer was lost must still learn it (found by
       // tests/sim with region moves).
       if (!logged) {
+        const auto r = txn->refused(device.device_id + ":" + std::to_string(op.seq));
         // (An op waiting for its record was acknowledged as accepted: not a refusal.)
-        if (auto r = txn->refused(device.device_id + ":" + std::to_string(op.seq));
-            r && r->code != kWaitingForRecord) {
+        if (r && r->code != kWaitingForRecord) {
           res.refused.push_back(RefusedOp{
               op.seq, Refusal{error_code_from_name(r->code), r->field, r->message}, Json(), i});
+        }
+        // A refused or waiting op is not in the log, but its entry keeps it as stamped
+        // here: its re-stamp is repeated too (a laptop resending after a streamed push's
+        // state could not answer it, tests/engine/push_stream_test.cpp).
+        const Json kept = r ? Json::parse(r->op_text, nullptr, false) : Json();
+        const auto h = kept.is_object() ? kept.find("hlc") : kept.end();
+        if (r && kept.is_object() && h != kept.end() && h->is_number_unsigned() &&
+            h->get<uint64_t>() != op.version.hlc) {
+          res.restamped.emplace_back(op.seq, h->get<uint64_t>());
+          restamped_in_batch[op.version.hlc] = h->get<uint64_t>();
         }
       }
       continue;

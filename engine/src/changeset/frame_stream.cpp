@@ -1,6 +1,7 @@
-// The streamed pull's body (format at the top of lumbung/pull_stream.h).
+// Frame streams (format at the top of lumbung/frame_stream.h) and their two kinds: the
+// streamed pull's and the streamed push's.
 
-#include "lumbung/pull_stream.h"
+#include "lumbung/frame_stream.h"
 
 #include <zlib.h>
 #include <zstd.h>
@@ -9,19 +10,14 @@
 
 #include "changeset/changeset_v2_format.h"
 #include "lumbung/error.h"
+#include "lumbung/pull_stream.h"
+#include "lumbung/push_stream.h"
 
 namespace lumbung {
 namespace {
 
-constexpr char kMagic[4] = {'L', 'B', 'S', '1'};
 constexpr uint8_t kZstd = 2;
 constexpr size_t kFrameHead = 8;
-// zstd's window for the decoder: 2^24 bytes at most (level 19 uses 2^23).
-constexpr int kMaxWindowLog = 24;
-
-[[noreturn]] void bad(const std::string& what) {
-  throw Error(ErrorCode::kProtocol, "invalid pull stream: " + what);
-}
 
 uint32_t crc_of(const void* data, size_t n) {
   return static_cast<uint32_t>(crc32(0L, static_cast<const Bytef*>(data), static_cast<uInt>(n)));
@@ -37,14 +33,32 @@ uint32_t get_u32(const char* p) {
   return v;
 }
 
+bool is_pull_page(const Json& d) { return d.contains("ops") && d.contains("next"); }
+bool is_push_set(const Json& d) { return d.contains("device") && d.contains("ops"); }
+
 }  // namespace
 
-struct PullStreamWriter::Ctx {
+const FrameStreamKind& pull_stream_kind() {
+  // zstd's window for the decoder: 2^24 bytes at most (the server writes 2^20 or 2^21).
+  static const FrameStreamKind k{"LBS1", "pull stream", "pull page", kPullStreamMaxFrameBytes,
+                                 24,     &is_pull_page};
+  return k;
+}
+
+const FrameStreamKind& push_stream_kind() {
+  static const FrameStreamKind k{
+      "LBP1",      "push stream", "push change set", kPushStreamMaxFrameBytes, kPushStreamWindowLog,
+      &is_push_set};
+  return k;
+}
+
+struct FrameStreamWriter::Ctx {
   ZSTD_CCtx* c = nullptr;
   ~Ctx() { ZSTD_freeCCtx(c); }
 };
 
-PullStreamWriter::PullStreamWriter(int zstd_level) : ctx_(std::make_unique<Ctx>()) {
+FrameStreamWriter::FrameStreamWriter(const FrameStreamKind& kind, int zstd_level)
+    : kind_(kind), ctx_(std::make_unique<Ctx>()) {
   ctx_->c = ZSTD_createCCtx();
   if (!ctx_->c) throw Error(ErrorCode::kInternal, "zstd context");
   ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_compressionLevel, zstd_level);
@@ -60,13 +74,13 @@ PullStreamWriter::PullStreamWriter(int zstd_level) : ctx_(std::make_unique<Ctx>(
   } else {
     ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, 21);
   }
-  out_.assign(kMagic, 4);
+  out_.assign(kind_.magic.data(), 4);
   out_.push_back(static_cast<char>(kZstd));
 }
 
-PullStreamWriter::~PullStreamWriter() = default;
+FrameStreamWriter::~FrameStreamWriter() = default;
 
-void PullStreamWriter::compress(std::string_view in, int directive) {
+void FrameStreamWriter::compress(std::string_view in, int directive) {
   ZSTD_inBuffer src{in.data(), in.size(), 0};
   for (;;) {
     const size_t at = out_.size();
@@ -80,12 +94,12 @@ void PullStreamWriter::compress(std::string_view in, int directive) {
   }
 }
 
-void PullStreamWriter::add(Json page, bool last) {
-  if (!page.is_object()) throw Error(ErrorCode::kInvalidArgument, "a frame is a page object");
-  if (last) page["last"] = true;
-  const std::vector<uint8_t> cbor = v2_detail::payload_cbor(page);
-  if (cbor.empty() || cbor.size() > kPullStreamMaxFrameBytes) {
-    throw Error(ErrorCode::kInvalidArgument, "pull stream frame too large");
+void FrameStreamWriter::add(Json doc, bool last) {
+  if (!doc.is_object()) throw Error(ErrorCode::kInvalidArgument, "a frame is an object");
+  if (last) doc["last"] = true;
+  const std::vector<uint8_t> cbor = v2_detail::payload_cbor(doc);
+  if (cbor.empty() || cbor.size() > kind_.max_frame_bytes) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(kind_.name) + " frame too large");
   }
   std::string frame;
   frame.reserve(kFrameHead + cbor.size());
@@ -94,29 +108,34 @@ void PullStreamWriter::add(Json page, bool last) {
   frame.append(reinterpret_cast<const char*>(cbor.data()), cbor.size());
   // Flushed: every frame decodes from the bytes so far, with the earlier ones as history.
   compress(frame, ZSTD_e_flush);
+  ++frames_;
 }
 
-std::string PullStreamWriter::finish() {
+std::string FrameStreamWriter::finish() {
   compress({}, ZSTD_e_end);
   return std::move(out_);
 }
 
-struct PullStreamReader::Ctx {
+struct FrameStreamReader::Ctx {
   ZSTD_DCtx* d = nullptr;
   ~Ctx() { ZSTD_freeDCtx(d); }
 };
 
-PullStreamReader::PullStreamReader(size_t max_frame_bytes)
-    : ctx_(std::make_unique<Ctx>()), max_frame_(max_frame_bytes) {
+FrameStreamReader::FrameStreamReader(const FrameStreamKind& kind, size_t max_frame_bytes)
+    : kind_(kind), ctx_(std::make_unique<Ctx>()), max_frame_(max_frame_bytes) {
   ctx_->d = ZSTD_createDCtx();
   if (!ctx_->d) throw Error(ErrorCode::kInternal, "zstd context");
-  ZSTD_DCtx_setParameter(ctx_->d, ZSTD_d_windowLogMax, kMaxWindowLog);
+  ZSTD_DCtx_setParameter(ctx_->d, ZSTD_d_windowLogMax, kind_.window_log_max);
 }
 
-PullStreamReader::~PullStreamReader() = default;
+FrameStreamReader::~FrameStreamReader() = default;
 
-void PullStreamReader::feed(std::string_view bytes,
-                            const std::function<void(Json, bool)>& on_frame) {
+void FrameStreamReader::bad(const std::string& what) const {
+  throw Error(ErrorCode::kProtocol, "invalid " + std::string(kind_.name) + ": " + what);
+}
+
+void FrameStreamReader::feed(std::string_view bytes,
+                             const std::function<void(Json, bool)>& on_frame) {
   if (bytes.empty()) return;
   if (ended_) bad("bytes after the end of the stream");
   if (head_.size() < 5) {
@@ -124,7 +143,9 @@ void PullStreamReader::feed(std::string_view bytes,
     head_.append(bytes.data(), take);
     bytes.remove_prefix(take);
     if (head_.size() < 5) return;
-    if (std::memcmp(head_.data(), kMagic, 4) != 0) bad("no LBS1 header");
+    if (std::memcmp(head_.data(), kind_.magic.data(), 4) != 0) {
+      bad("no " + std::string(kind_.magic) + " header");
+    }
     if (static_cast<uint8_t>(head_[4]) != kZstd) bad("unknown compression");
   }
   ZSTD_inBuffer src{bytes.data(), bytes.size(), 0};
@@ -136,12 +157,14 @@ void PullStreamReader::feed(std::string_view bytes,
     }
     ZSTD_outBuffer dst{buf, sizeof buf, 0};
     const size_t r = ZSTD_decompressStream(ctx_->d, &dst, &src);
-    if (ZSTD_isError(r)) bad(std::string("zstd stream is damaged (") + ZSTD_getErrorName(r) + ")");
-    if (dst.pos > 0) {
+    // What came out before damage further on is handed over first: each frame's CRC
+    // vouches for it, and a frame that arrived whole is kept.
+    if (dst.pos > 0 && dst.pos <= sizeof buf) {
       if (last_seen_) bad("data after the last frame");
       pending_.append(buf, dst.pos);
       take_frames(on_frame);
     }
+    if (ZSTD_isError(r)) bad(std::string("zstd stream is damaged (") + ZSTD_getErrorName(r) + ")");
     if (r == 0) {  // the zstd frame ended, its checksum verified
       if (!last_seen_ || !pending_.empty()) bad("the stream ended before its last frame");
       ended_ = true;
@@ -152,7 +175,7 @@ void PullStreamReader::feed(std::string_view bytes,
   }
 }
 
-void PullStreamReader::take_frames(const std::function<void(Json, bool)>& on_frame) {
+void FrameStreamReader::take_frames(const std::function<void(Json, bool)>& on_frame) {
   size_t at = 0;
   while (pending_.size() - at >= kFrameHead) {
     if (last_seen_) bad("data after the last frame");
@@ -160,8 +183,8 @@ void PullStreamReader::take_frames(const std::function<void(Json, bool)>& on_fra
     const uint32_t crc = get_u32(pending_.data() + at + 4);
     if (n == 0) bad("a frame of length 0");
     if (n > max_frame_) {
-      throw Error(ErrorCode::kBodyTooLarge,
-                  "invalid pull stream: a frame of " + std::to_string(n) + " bytes, over the cap");
+      throw Error(ErrorCode::kBodyTooLarge, "invalid " + std::string(kind_.name) + ": a frame of " +
+                                                std::to_string(n) + " bytes, over the cap");
     }
     if (pending_.size() - at - kFrameHead < n) break;
     const char* payload = pending_.data() + at + kFrameHead;
@@ -172,8 +195,8 @@ void PullStreamReader::take_frames(const std::function<void(Json, bool)>& on_fra
     } catch (const Error& e) {
       bad("frame " + std::to_string(frames_ + 1) + ": " + e.what());
     }
-    if (!page.is_object() || !page.contains("ops") || !page.contains("next")) {
-      bad("frame " + std::to_string(frames_ + 1) + " is not a pull page");
+    if (!page.is_object() || !kind_.is_document(page)) {
+      bad("frame " + std::to_string(frames_ + 1) + " is not a " + kind_.document);
     }
     bool last = false;
     if (auto it = page.find("last"); it != page.end()) {
