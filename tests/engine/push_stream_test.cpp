@@ -62,7 +62,10 @@ TEST_CASE(
   CHECK(xs.state_asks >= 1);
   CHECK(xs.report.retries >= xs.cuts);
   if (!kSlowServer) CHECK(xs.bytes * 100 < cs.bytes * 135);
-  CHECK(xs.bytes * 100 < xb.bytes * 115);
+  // Under the sanitizers the server applies frames slower than this link brings them, so a
+  // state ask (which waits at most 2 s for the cut stream) finds fewer applied and the
+  // laptop sends more again: 1.87x a clean stream, 1.52x the batches, seen (2026-12-06).
+  CHECK(xs.bytes * 100 < xb.bytes * (kSlowServer ? 200 : 115));
 }
 
 // A laptop three years ahead whose every 40th record lies outside its regions, pushed as a
