@@ -131,7 +131,7 @@ void Oracle::push_sent(const std::string& device, const Json& change_set) {
       note(device + " pushed op seq " + std::to_string(*seq) + " as another write: " + op.dump());
     }
     // The latest the link carried: a re-stamp the device applied travels in its next push.
-    w.hlc = *hlc;
+    w.restamp(*hlc);
   }
 }
 
@@ -147,7 +147,7 @@ void Oracle::push_answered(const std::string& device, const Json& answer) {
         note(device + ": push answer re-stamps an op the harness does not know: " + r.dump());
         continue;
       }
-      writes_[*i].hlc = *hlc;
+      writes_[*i].restamp(*hlc);
     }
   }
   // The server stored a normalised form of some values: that form is the write's value.

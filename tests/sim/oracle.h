@@ -152,9 +152,18 @@ class Oracle {
     Json set = Json::object();
     Json retired = Json::object();  // values of fields retired since (set_changelog)
     uint64_t hlc = 0;               // 0 until the link carried it
-    WriteSet direct;                // the writer's causal past when it wrote (device writes)
-    std::vector<Version> shown;     // versions seen without their ops: what a reviewer was
-                                    // shown, or whole records a device pulled ("rec" notices)
+    // Versions it carried before a re-stamp moved it: what a device was shown at the time
+    // may name one (a create re-stamped once, then again by a server restored from a backup
+    // that a stale copy of the first push reached; tests/sim --restores seed 3315).
+    std::vector<uint64_t> former_hlcs;
+    // Moves the write to `h`, keeping the version it leaves.
+    void restamp(uint64_t h) {
+      if (hlc != 0 && hlc != h) former_hlcs.push_back(hlc);
+      hlc = h;
+    }
+    WriteSet direct;             // the writer's causal past when it wrote (device writes)
+    std::vector<Version> shown;  // versions seen without their ops: what a reviewer was
+                                 // shown, or whole records a device pulled ("rec" notices)
     bool acked = false;
     bool lost_in_restore = false;  // a server write the restore took back (see server_restored)
     std::optional<Json> refused;   // the push answer's refused entry

@@ -13,13 +13,21 @@ namespace lumbung::sim {
 
 struct Oracle::Context {
   std::map<Version, size_t> by_version;
-  std::vector<WriteSet> past;  // transitive causal past of each write's writer
+  std::map<Version, size_t> by_former_version;  // versions writes carried before a re-stamp
+  std::vector<WriteSet> past;                   // transitive causal past of each write's writer
   std::map<std::string, std::vector<size_t>> by_record;
   std::map<std::string, std::vector<const Json*>> conflicts_by_record;
 
   std::optional<size_t> writer(const Version& v) const {
     auto it = by_version.find(v);
     if (it == by_version.end()) return std::nullopt;
+    return it->second;
+  }
+  // Also by a version the write carried before a re-stamp: what a writer was shown.
+  std::optional<size_t> shown_writer(const Version& v) const {
+    if (auto w = writer(v)) return w;
+    auto it = by_former_version.find(v);
+    if (it == by_former_version.end()) return std::nullopt;
     return it->second;
   }
 };
@@ -329,13 +337,17 @@ std::vector<std::string> Oracle::check(const StateView& server,
     auto [it, fresh] = cx.by_version.emplace(w.version(), i);
     if (!fresh) out.push_back(describe(i) + " and " + describe(it->second) + " share a version");
   }
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    for (uint64_t h : writes_[i].former_hlcs)
+      cx.by_former_version.emplace(Version{h, writes_[i].key.first}, i);
+  }
   // Causal pasts, closed: a writer saw what the writers it saw had seen. Every write's
   // direct past is older than itself, so one pass in order suffices.
   cx.past.resize(writes_.size());
   for (size_t i = 0; i < writes_.size(); ++i) {
     WriteSet direct = writes_[i].direct;
     for (const Version& v : writes_[i].shown) {
-      if (const auto j = cx.writer(v)) {
+      if (const auto j = cx.shown_writer(v)) {
         direct.insert(*j);
       } else {
         out.push_back("the writer of " + describe(i) + " was shown " + version_to_string(v) +

@@ -285,4 +285,24 @@ TEST_CASE("oracle: a refusal a restore took back counts when the new history ref
             .empty());
 }
 
+TEST_CASE("oracle: a version a write carried before a second re-stamp still names that write") {
+  // dev-a's write is re-stamped (100 -> 200), dev-b is shown it at 200 (an op known by its
+  // version), then a server restored from a backup re-stamps it again (200 -> 300) from a
+  // stale copy of the push. dev-b's overwrite had seen it (tests/sim --restores seed 3315).
+  Oracle o(enrolment());
+  Dev a{o, "dev-a"}, b{o, "dev-b"};
+  a.write(Json{{"phone", "0811"}}, 100);
+  auto restamp = [&](uint64_t hlc) {
+    o.push_answered("dev-a", Json{{"acked_seq", 1},
+                                  {"restamped", Json::array({Json{{"seq", 1}, {"hlc", hlc}}})}});
+  };
+  restamp(200);
+  b.pull(Json::array({Json{{"col", "enrolment"}, {"id", kRec}, {"hlc", 200}, {"dev", "dev-a"}}}),
+         "", "c1", "c1");
+  restamp(300);
+  b.write(Json{{"phone", "0822"}}, 400);
+  const auto found = check(o, one({{"phone", "0822"}}, {{"phone", {400, "dev-b"}}}), Json::array());
+  CHECK_MESSAGE(found.empty(), joined(found));
+}
+
 }  // namespace lumbung::sim
