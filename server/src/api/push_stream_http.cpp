@@ -56,14 +56,7 @@ uint64_t seq_param(const Request& req, const char* name) {
     throw Error(ErrorCode::kInvalidArgument,
                 std::string(name) + "=SEQ (1 to 18 digits) is required");
   }
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') {
-      throw Error(ErrorCode::kInvalidArgument, std::string(name) + " must be a seq (digits)");
-    }
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return n;
+  return decimal_param_value(v, name);
 }
 
 std::string push_answer_json(const PushResult& res, const std::string& epoch, int64_t now_ms) {

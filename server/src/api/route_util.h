@@ -63,18 +63,24 @@ inline std::string query_param(const Request& req, const char* name, const std::
   return it == q.end() ? def : it->second;
 }
 
-inline size_t size_param(const Request& req, const char* name) {
-  const std::string v = query_param(req, name);
-  if (v.empty()) return 0;
-  if (v.size() > 9) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is too large");
-  size_t n = 0;
+// The value of query parameter `name` as decimal digits (the caller bounds its length, so
+// it cannot overflow); Error(kInvalidArgument) on any other character.
+inline uint64_t decimal_param_value(const std::string& v, const char* name) {
+  uint64_t n = 0;
   for (char c : v) {
     if (c < '0' || c > '9') {
       throw Error(ErrorCode::kInvalidArgument, std::string(name) + " must be a positive integer");
     }
-    n = n * 10 + static_cast<size_t>(c - '0');
+    n = n * 10 + static_cast<uint64_t>(c - '0');
   }
   return n;
+}
+
+inline size_t size_param(const Request& req, const char* name) {
+  const std::string v = query_param(req, name);
+  if (v.empty()) return 0;
+  if (v.size() > 9) throw Error(ErrorCode::kInvalidArgument, std::string(name) + " is too large");
+  return static_cast<size_t>(decimal_param_value(v, name));
 }
 
 inline Response json_response(const Json& j, int status = 200) {
