@@ -47,10 +47,13 @@ class FrameStreamWriter {
   // Appends a frame holding `doc` (an object; "last" is added when `last`), flushed: the
   // bytes so far decode to every frame added. Error(kInvalidArgument) if it is too large.
   void add(Json doc, bool last);
-  // Compressed bytes so far.
-  size_t size() const { return out_.size(); }
+  // Compressed bytes so far (those handed over by take() included).
+  size_t size() const { return taken_ + out_.size(); }
   uint64_t frames() const { return frames_; }
-  // Ends the zstd frame (its checksum) and hands the whole body over.
+  // Hands over the bytes made since the last take(): after an add(), the body so far ends
+  // at a frame's end, so a sender can put it on the wire before the next frame is built.
+  std::string take();
+  // Ends the zstd frame (its checksum) and hands the rest of the body over.
   std::string finish();
 
  private:
@@ -59,6 +62,7 @@ class FrameStreamWriter {
   const FrameStreamKind& kind_;
   std::unique_ptr<Ctx> ctx_;
   std::string out_;
+  size_t taken_ = 0;
   uint64_t frames_ = 0;
 };
 

@@ -111,6 +111,13 @@ void FrameStreamWriter::add(Json doc, bool last) {
   ++frames_;
 }
 
+std::string FrameStreamWriter::take() {
+  taken_ += out_.size();
+  std::string bytes = std::move(out_);
+  out_.clear();
+  return bytes;
+}
+
 std::string FrameStreamWriter::finish() {
   compress({}, ZSTD_e_end);
   return std::move(out_);

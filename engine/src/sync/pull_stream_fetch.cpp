@@ -162,9 +162,10 @@ StreamResult run_pull_stream(RequestLoop& link, HelperThread& helper,
           throw Error(ErrorCode::kProtocol, "pull cursor did not move");
         }
         at = next.is_string() ? next.get<std::string>() : at;
-        // The clock from the first frame of each attempt only: the server wrote every frame
-        // of an answer before the first went out, so later ones tell an older time (on a
-        // slow link, seconds older). After a cut too: a laptop whose clock runs far behind
+        // The clock from the first frame of each attempt only: a later frame waited behind
+        // the ones before it (or, from an older server, was made before the first went
+        // out), so the time since the request is no round trip for it and its time cannot
+        // be corrected for the link. After a cut too: a laptop whose clock runs far behind
         // would otherwise clamp the versions it observes and stamp its next edit below the
         // one it replaces (lumbung-sim seed 17 with the stream on: a lost overwrite).
         if (!first_of_attempt.exchange(false)) page.erase("server_time_ms");

@@ -122,12 +122,16 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
   const bool chosen = snapshot == "auto" && cursor.empty() && sync_.snapshot_pays(*who);
   const size_t limit = size_param(req, "limit"), max_bytes = size_param(req, "max_bytes");
   const bool refusals = query_param(req, "refusals") == "1";
-  auto page = [&](const std::string& at) {
-    return sync_.pull(*who, at, limit, max_bytes, snapshot == "1" || snapshot == "2" || chosen,
-                      refusals, snapshot == "2" || chosen);
+  const bool as_snapshot = snapshot == "1" || snapshot == "2" || chosen;
+  const bool compact = snapshot == "2" || chosen;
+  // By value: a streamed answer reads its later pages after this handler returned.
+  auto page = [this, device = *who, limit, max_bytes, as_snapshot, refusals,
+               compact](const std::string& at) {
+    return sync_.pull(device, at, limit, max_bytes, as_snapshot, refusals, compact);
   };
   if (stream) {
-    r = pull_stream_response(cursor, level, page);  // api/pull_stream_http.h
+    r = pull_stream_response(cursor, level, page,  // api/pull_stream_http.h
+                             [this](const std::function<void()>& read) { run_live(false, read); });
   } else {
     r.body = page(cursor);
     if (accepts_changeset_v2(req)) encode_pull_v2(r, level);

@@ -2,6 +2,7 @@
 // (http/http_listener.cpp converts) and could be driven in-process.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,26 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::map<std::string, std::string> headers;  // extra headers (Content-Encoding, Allow)
+  // An answer whose body goes out while it is being made (the streamed pull): when set,
+  // the body continues after `body`. The listener sends it chunked (RFC 9112 7.1), calling
+  // more(out) after each piece went out, until it returns false (`out` may hold a last
+  // piece then). It runs after Router::handle() returned, on a listener thread, so it owns
+  // what it uses. If it throws, the connection is closed without the last chunk: the
+  // client sees a body cut short. Router::handle(const Request&) drains it into `body`.
+  std::function<bool(std::string& out)> more;
 };
+
+// Calls r.more until it ends, appending every piece to r.body (callers that want the whole
+// body at once: tests, the simulation, an HTTP/1.0 client).
+inline void drain_body(Response& r) {
+  if (!r.more) return;
+  auto more = std::move(r.more);
+  r.more = nullptr;
+  for (bool going = true; going;) {
+    std::string piece;
+    going = more(piece);
+    r.body += piece;
+  }
+}
 
 }  // namespace lumbung::server

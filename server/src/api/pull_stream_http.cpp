@@ -1,6 +1,8 @@
 #include "api/pull_stream_http.h"
 
 #include <chrono>
+#include <memory>
+#include <utility>
 
 #include "api/changeset_v2_http.h"
 #include "api/route_util.h"
@@ -17,28 +19,75 @@ bool wants_pull_stream(const Request& req) {
   return v == "1" && accepts_changeset_v2(req);
 }
 
-Response pull_stream_response(const std::string& cursor, int level,
-                              const std::function<std::string(const std::string&)>& page) {
-  const auto start = std::chrono::steady_clock::now();
-  PullStreamWriter writer(level);
-  std::string at = cursor;
-  for (size_t pages = 1;; ++pages) {
-    Json doc = Json::parse(page(at));
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
+}
+
+// One streamed answer being made: its pages read one at a time, each framed as it comes.
+class PullStreamMaker {
+ public:
+  PullStreamMaker(std::string cursor, int level, PullPageReader page, PullPageGuard guard)
+      : writer_(level), at_(std::move(cursor)), page_(std::move(page)), guard_(std::move(guard)) {}
+
+  // Reads and frames the next page (through the guard when `guarded`). The bounds are
+  // checked before the page is added, so that the page can say it is last.
+  void add_page(bool guarded) {
+    const auto t0 = Clock::now();
+    Json doc;
+    if (guarded && guard_) {
+      guard_([&] { doc = Json::parse(page_(at_)); });
+    } else {
+      doc = Json::parse(page_(at_));
+    }
+    ++pages_;
     const bool more = doc.value("more", false);
     std::string next = doc.value("next", std::string());
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    // The bound is checked before the page is added, so that the page can say it is last.
-    const bool last = !more || writer.size() >= kPullStreamMaxBytes || ms >= kPullStreamMaxMs ||
-                      pages >= kPullStreamMaxPages || next == at;  // a cursor that did not move
-    writer.add(std::move(doc), last);
-    if (last) break;
-    at = std::move(next);
+    making_ms_ += ms_between(t0, Clock::now());
+    done_ = !more || writer_.size() >= kPullStreamMaxBytes || making_ms_ >= kPullStreamMaxMs ||
+            pages_ >= kPullStreamMaxPages || next == at_;  // a cursor that did not move
+    writer_.add(std::move(doc), done_);
+    at_ = std::move(next);
   }
+  bool done() const { return done_; }
+  int64_t age_ms() const { return ms_between(start_, Clock::now()); }
+  std::string take() { return done_ ? writer_.finish() : writer_.take(); }
+
+ private:
+  const Clock::time_point start_ = Clock::now();
+  PullStreamWriter writer_;
+  std::string at_;
+  PullPageReader page_;
+  PullPageGuard guard_;
+  size_t pages_ = 0;
+  int64_t making_ms_ = 0;  // time spent reading and framing pages, not waiting for the client
+  bool done_ = false;
+};
+
+}  // namespace
+
+Response pull_stream_response(const std::string& cursor, int level, PullPageReader page,
+                              PullPageGuard guard) {
+  auto maker = std::make_shared<PullStreamMaker>(cursor, level, std::move(page), std::move(guard));
+  maker->add_page(/*guarded=*/false);  // inside the request: its error is the answer
   Response r;
-  r.body = writer.finish();
   r.content_type = kPullStreamMediaType;
+  r.body = maker->take();
+  if (maker->done()) return r;
+  r.more = [maker](std::string& out) {
+    // For a second the answer goes out as it is made, a page a piece. After that the rest
+    // is made at once: the compressor (~17 MB at level 19) is then freed rather than held
+    // while a slow link drains the body, which the bounds keep to a few MB.
+    const bool rest_now = maker->age_ms() >= kPullStreamMaxMs;
+    do {
+      maker->add_page(/*guarded=*/true);
+    } while (rest_now && !maker->done());
+    out = maker->take();
+    return !maker->done();
+  };
   return r;
 }
 

@@ -4,9 +4,9 @@
 // pull and keeps every page that arrived whole when the link is cut. Without stream=1, or
 // without v2 in Accept, a pull is answered one page at a time as before.
 //
-// Our listener writes an answer with a Content-Length, so the body is built first and then
-// sent: the pages are read and compressed up to the bounds below before the first byte
-// goes out (~0.1 s for 2,000 workload ops at zstd 19).
+// The answer goes out as it is made (Response::more, sent chunked): a page is read,
+// framed and on the wire before the next is read, so the first bytes leave after one page
+// rather than after the whole answer was built (~0.1 s for 2,000 workload ops at zstd 19).
 #pragma once
 
 #include <cstddef>
@@ -19,9 +19,11 @@
 namespace lumbung::server {
 
 // A streamed answer ends after the page that takes it past this many compressed bytes,
-// or that ends past kPullStreamMaxMs after it began (a client then asks again from the
-// last page's cursor): the server's memory for one answer stays a few MB, and the time
-// before its first byte (the answer is built first) about a second.
+// or with which the server's own time making it (reading and framing pages, not waiting
+// for the client) passes kPullStreamMaxMs (a client then asks again from the last page's
+// cursor). An answer older than kPullStreamMaxMs has its remaining pages made at once, so
+// the server's memory for one answer stays a few MB and its compressor is not held while a
+// slow link drains the body.
 inline constexpr size_t kPullStreamMaxBytes = 4u * 1024 * 1024;
 inline constexpr int64_t kPullStreamMaxMs = 1000;
 // At most this many pages in one answer (each examines at most kPullScanRows log rows).
@@ -31,10 +33,18 @@ inline constexpr size_t kPullStreamMaxPages = 256;
 // refused (Error kInvalidArgument) before any work.
 bool wants_pull_stream(const Request& req);
 
-// Builds the streamed answer: `page(cursor)` returns one page's v1 JSON text (the pull
-// answer as SyncService::pull writes it), first from `cursor`, then from each page's
-// "next", until a page says more: false or a bound is reached. Compressed at zstd `level`.
-Response pull_stream_response(const std::string& cursor, int level,
-                              const std::function<std::string(const std::string&)>& page);
+// One page's v1 JSON text from a cursor (the pull answer as SyncService::pull writes it).
+// It runs after the handler returned too (Response::more), so it owns what it uses.
+using PullPageReader = std::function<std::string(const std::string& cursor)>;
+// Runs a page read made after the handler returned (the router's schema share).
+using PullPageGuard = std::function<void(const std::function<void()>& read)>;
+
+// The streamed answer: `page(cursor)` first from `cursor`, then from each page's "next",
+// until a page says more: false or a bound is reached; compressed at zstd `level`. The
+// first page is read here (its error is the request's); the rest as the answer is sent,
+// each through `guard`. A page that fails then ends the body where it stands (the client
+// sees a cut and asks again from the last whole frame).
+Response pull_stream_response(const std::string& cursor, int level, PullPageReader page,
+                              PullPageGuard guard);
 
 }  // namespace lumbung::server

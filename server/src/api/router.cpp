@@ -188,7 +188,12 @@ std::unique_ptr<BodySink> Router::open_sink(const Request& head, const Admission
 Response Router::handle(const Request& req) noexcept {
   Admission a = admit(req);
   if (a.refusal) return std::move(*a.refusal);
-  return handle(req, a);
+  Response r = handle(req, a);
+  try {
+    drain_body(r);
+  } catch (...) {  // as a listener would close the connection: the body ends where it broke
+  }
+  return r;
 }
 
 Response Router::finish(const Request& req, Response resp, const Admission& a) noexcept {
@@ -204,6 +209,14 @@ Response Router::finish(const Request& req, Response resp, const Admission& a) n
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - a.start).count();
     metrics_.observe_request(a.route_name, resp.status, req.body.size(), resp.body.size(), secs);
+    if (resp.more) {  // the rest of the body is counted as it is made
+      resp.more = [more = std::move(resp.more), metrics = &metrics_,
+                   route = a.route_name](std::string& out) {
+        const bool going = more(out);
+        metrics->add_bytes_out(route, out.size());
+        return going;
+      };
+    }
   } catch (...) {
     resp = problem_response(ErrorCode::kInternal, "internal error");
   }

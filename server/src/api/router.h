@@ -91,7 +91,8 @@ class Router {
   // max_body_bytes): inflate, parse, call the service. Never throws.
   Response handle(const Request& req, const Admission& admitted) noexcept;
   // admit() then handle(): for callers that hold the whole request (tests, simulation).
-  // A streamed request is fed to a sink here too, all at once.
+  // A streamed request is fed to a sink here too, all at once, and a streamed answer
+  // (Response::more) comes back whole.
   Response handle(const Request& req) noexcept;
   // The sink of an admitted request with Admission::streamed. Never throws (a sink that
   // could not be made answers a 500 at once).

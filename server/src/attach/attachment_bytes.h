@@ -35,6 +35,15 @@ struct AttachmentEntry {
   bool complete = false;
 };
 
+// True if `s` is a SHA-256 as attachments are named: 64 lowercase hex digits.
+inline bool is_sha256_hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 // The associated data a chunk at `offset` of file `sha` is sealed with (both stores).
 inline std::string attachment_aad(const std::string& sha, uint64_t offset) {
   return std::string("lumbung att v1") + '\0' + sha + '\0' + std::to_string(offset);

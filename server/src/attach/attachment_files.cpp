@@ -29,14 +29,6 @@ constexpr uint32_t kMaxFrameBytes = 16u * 1024 * 1024;
   throw Error(ErrorCode::kStorage, what + ": " + std::strerror(errno));
 }
 
-bool is_sha(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 std::string aad(const std::string& sha, uint64_t offset) { return attachment_aad(sha, offset); }
 
 std::optional<std::string> slurp(const std::string& path) {
@@ -147,7 +139,8 @@ AttachmentFiles::AttachmentFiles(std::string dir, std::string key)
     }
   }
   for (const auto& name : names) {
-    if (name.size() == 69 && name.compare(64, 5, ".meta") == 0 && is_sha(name.substr(0, 64))) {
+    if (name.size() == 69 && name.compare(64, 5, ".meta") == 0 &&
+        is_sha256_hex(name.substr(0, 64))) {
       load(name.substr(0, 64));
     }
   }
@@ -155,7 +148,7 @@ AttachmentFiles::AttachmentFiles(std::string dir, std::string key)
   // (a .part or .blob whose .meta is gone or unreadable). Never served; removed when old.
   for (const auto& name : names) {
     const std::string ext = name.size() > 64 ? name.substr(64) : std::string();
-    const bool ours = is_sha(name.substr(0, 64)) &&
+    const bool ours = is_sha256_hex(name.substr(0, 64)) &&
                       (ext == ".meta" || ext == ".part" || ext == ".blob" || ext == ".meta.tmp");
     if (!ours || index_.count(name.substr(0, 64))) continue;
     strays_[name] = mtime_ms(dir_ + "/" + name);

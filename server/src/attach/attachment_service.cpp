@@ -17,14 +17,6 @@ namespace {
 
 std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
 
-bool is_sha(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 Json status_json(const std::string& sha, const AttachmentEntry& e) {
   return Json{{"sha256", sha},
               {"size", e.size},
@@ -209,7 +201,7 @@ bool AttachmentService::reader_names(const Principal& who, const std::string& sh
 Json AttachmentService::put_chunk(const Principal& who, const std::string& sha, uint64_t offset,
                                   uint64_t size, const std::string& mime, const std::string& chunk,
                                   const std::string& chunk_sha) {
-  if (!is_sha(sha))
+  if (!is_sha256_hex(sha))
     throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 hex digits");
   // The checksum first: a chunk damaged on the way says nothing reliable.
   if (chunk.empty() || sha256_hex(chunk) != chunk_sha) {
@@ -422,7 +414,7 @@ Response AttachmentService::handle(const Request& req, const std::string& route,
                                    const std::string& sha, const Principal& who) {
   const auto q = query_map(req.query);
   if (route == "gc") return json_response(collect_garbage());
-  if (!is_sha(sha))
+  if (!is_sha256_hex(sha))
     throw Error(ErrorCode::kInvalidArgument, "an attachment is named by 64 lower-case hex digits");
   if (route == "status") return json_response(status(who, sha));
   if (route == "content") {

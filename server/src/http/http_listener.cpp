@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "api/problem.h"
 #include "api/router.h"
 #include "http/http_wire.h"
+#include "http/listener_util.h"
 #include "lumbung/push_stream.h"
 #include "lumbung/tuning.h"
 
@@ -71,32 +73,6 @@ void configure_tls(asio::ssl::context& ctx, const ListenerOptions& o) {
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
     throw std::runtime_error("the TLS key does not match the certificate");
   }
-}
-
-bool header_safe(const std::string& s) {
-  return s.find_first_of("\r\n") == std::string::npos && !s.empty();
-}
-
-// 431 is no lumbung::ErrorCode (the request never reaches the Router), so it is written here
-// in the same problem+json shape.
-Response headers_too_large(const std::string& detail) {
-  Response r;
-  r.status = 431;
-  r.content_type = "application/problem+json";
-  r.body = Json{
-      {"type", "urn:lumbung:error:headers_too_large"},
-      {"title", wire::reason_phrase(431)},
-      {"status", 431},
-      {"code", "headers_too_large"},
-      {"detail",
-       detail}}.dump();
-  return r;
-}
-
-Response server_busy() {
-  return problem_response(ErrorCode::kRateLimited,
-                          "the server holds too many request bodies now; retry after 1 s",
-                          Json{{"retry_after_s", 1}});
 }
 
 // What all connections share.
@@ -406,6 +382,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void refuse(Response r) { respond(std::move(r), true); }
 
   void respond(Response r, bool close) {
+    // An answer made as it goes (Response::more) is sent chunked to an HTTP/1.1 client,
+    // whole to anyone else.
+    const bool chunked = r.more && !head_.http10 && head_.method != "HEAD";
+    if (r.more && !chunked) {
+      try {
+        drain_body(r);
+      } catch (...) {
+        return close_now();  // nothing was sent: the client sees the connection end
+      }
+    }
     std::string& h = out_head_;
     h.clear();
     h += "HTTP/1.1 " + std::to_string(r.status) + " " + wire::reason_phrase(r.status) + "\r\n";
@@ -413,20 +399,57 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (const auto& [k, v] : r.headers) {
       if (header_safe(k) && header_safe(v)) h += k + ": " + v + "\r\n";
     }
-    h += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    if (chunked) {
+      h += "Transfer-Encoding: chunked\r\n";
+      out_body_.clear();
+      wire::append_chunk(out_body_, r.body);
+      more_ = std::move(r.more);
+    } else {
+      h += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+      out_body_ = std::move(r.body);
+      if (head_.method == "HEAD") out_body_.clear();  // its Content-Length stays
+    }
     if (close) h += "Connection: close\r\n";
     h += "\r\n";
-    out_body_ = std::move(r.body);
-    if (head_.method == "HEAD") out_body_.clear();  // its Content-Length stays
     arm_after(transfer_ms(h.size() + out_body_.size()));
     const std::array<asio::const_buffer, 2> bufs{asio::buffer(out_head_), asio::buffer(out_body_)};
     write_all(bufs, [self = shared_from_this(), close](const error_code& e, size_t) {
-      if (self->closed_) return;
-      if (e) return self->close_now();
-      std::string().swap(self->out_body_);
-      if (close) return self->linger();
-      self->next_request();
+      self->after_write(e, close);
     });
+  }
+
+  // A piece of the answer went out (or failed): the next piece, the next request, or the end.
+  void after_write(const error_code& e, bool close) {
+    if (closed_) return;
+    if (e) return close_now();
+    if (more_) return send_more(close);
+    std::string().swap(out_body_);
+    if (close) return linger();
+    next_request();
+  }
+
+  // The next piece of a chunked answer, made now that the one before went out.
+  void send_more(bool close) {
+    disarm();  // the server's own time making the piece is not the client's fault
+    std::string piece;
+    bool going = false;
+    try {
+      going = more_(piece);
+    } catch (...) {
+      more_ = nullptr;
+      return close_now();  // no last chunk: the client sees the body cut short
+    }
+    out_body_.clear();
+    wire::append_chunk(out_body_, piece);
+    if (!going) {
+      out_body_ += "0\r\n\r\n";
+      more_ = nullptr;
+    }
+    arm_after(transfer_ms(out_body_.size()));
+    write_all(asio::buffer(out_body_),
+              [self = shared_from_this(), close](const error_code& e, size_t) {
+                self->after_write(e, close);
+              });
   }
 
   void next_request() {
@@ -484,6 +507,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point body_start_;
   std::string out_head_;
   std::string out_body_;
+  std::function<bool(std::string&)> more_;  // the rest of a chunked answer (Response::more)
   size_t lingered_ = 0;
 };
 

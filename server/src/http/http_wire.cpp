@@ -1,6 +1,7 @@
 #include "http/http_wire.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -307,6 +308,15 @@ ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view in, size_t& used, s
   }
   used = i;
   return state_ == State::kDone ? Status::kDone : Status::kMore;
+}
+
+void append_chunk(std::string& out, std::string_view data) {
+  if (data.empty()) return;
+  char size[24];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  out.append(size, static_cast<size_t>(n));
+  out.append(data);
+  out += "\r\n";
 }
 
 const char* reason_phrase(int status) {

@@ -64,6 +64,10 @@ class ChunkedDecoder {
   bool trailer_line_empty_ = true;
 };
 
+// Appends `data` as one chunk of a chunked body (RFC 9112 7.1); nothing when it is empty
+// (a chunk of size 0 ends the body: append "0\r\n\r\n" for that).
+void append_chunk(std::string& out, std::string_view data);
+
 // The reason phrase of a status line ("Status" for one not listed).
 const char* reason_phrase(int status);
 

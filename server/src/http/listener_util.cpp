@@ -12,6 +12,10 @@
 #include <openssl/x509.h>
 
 #include "http/http_listener.h"
+#include "http/listener_util.h"
+
+#include "api/problem.h"
+#include "http/http_wire.h"
 #include "lumbung/tls_pin.h"
 
 namespace lumbung::server {
@@ -46,6 +50,30 @@ uint16_t HttpListener::pick_free_port(const std::string& host) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+bool header_safe(const std::string& s) {
+  return s.find_first_of("\r\n") == std::string::npos && !s.empty();
+}
+
+Response headers_too_large(const std::string& detail) {
+  Response r;
+  r.status = 431;
+  r.content_type = "application/problem+json";
+  r.body = Json{
+      {"type", "urn:lumbung:error:headers_too_large"},
+      {"title", wire::reason_phrase(431)},
+      {"status", 431},
+      {"code", "headers_too_large"},
+      {"detail",
+       detail}}.dump();
+  return r;
+}
+
+Response server_busy() {
+  return problem_response(ErrorCode::kRateLimited,
+                          "the server holds too many request bodies now; retry after 1 s",
+                          Json{{"retry_after_s", 1}});
 }
 
 }  // namespace lumbung::server

@@ -18,6 +18,11 @@ void Metrics::observe_request(const std::string& route, int status, size_t bytes
   r.sum += seconds;
 }
 
+void Metrics::add_bytes_out(const std::string& route, size_t bytes_out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  routes_[route].bytes_out += bytes_out;
+}
+
 std::string Metrics::render() const {
   std::string out;
   auto line = [&out](const std::string& s) { out += s + "\n"; };

@@ -18,6 +18,9 @@ class Metrics {
   void observe_request(const std::string& route, int status, size_t bytes_in, size_t bytes_out,
                        double seconds);
 
+  // Body bytes of an answer sent after its request was observed (a chunked answer's rest).
+  void add_bytes_out(const std::string& route, size_t bytes_out);
+
   void add_ops_applied(uint64_t n) { ops_applied_ += n; }
   void add_ops_pulled(uint64_t n) { ops_pulled_ += n; }
   void add_conflicts_opened(uint64_t n) { conflicts_opened_ += n; }

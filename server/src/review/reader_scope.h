@@ -13,6 +13,11 @@
 
 namespace lumbung::server {
 
+// Who decided, as review resolutions record it.
+inline Json who_json(const Principal& who) {
+  return Json{{"role", role_name(who.role)}, {"label", who.label}};
+}
+
 // The reader's regions; empty = every region.
 inline std::vector<std::string> reader_regions(const Principal& who) {
   return who.role == Role::kReviewer ? who.scope : std::vector<std::string>{};

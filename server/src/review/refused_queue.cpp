@@ -12,10 +12,6 @@
 namespace lumbung::server {
 namespace {
 
-Json who_json(const Principal& who) {
-  return Json{{"role", role_name(who.role)}, {"label", who.label}};
-}
-
 RefusedRow open_row_or_throw(WriteTxn& txn, const std::string& id, const Principal& who) {
   auto row = txn.refused(id);
   if (!row || !reader_sees(who, row->scope)) {

@@ -21,10 +21,6 @@ namespace {
 
 constexpr size_t kMaxNoteBytes = 1000;
 
-Json who_json(const Principal& who) {
-  return Json{{"role", role_name(who.role)}, {"label", who.label}};
-}
-
 // A correction's common members: "replaces" (the number of the decision it replaces, the
 // entry's latest) and an optional "note". The rest are the kind's own (`allowed`).
 struct Correction {

@@ -16,10 +16,6 @@ namespace {
 
 constexpr size_t kListLimit = 1000;
 
-Json who_json(const Principal& who) {
-  return Json{{"role", role_name(who.role)}, {"label", who.label}};
-}
-
 const CollectionSchema& collection_or_throw(const Schema& schema, const std::string& name) {
   const CollectionSchema* cs = schema.collection(name);
   if (!cs) throw Error(ErrorCode::kCorrupt, "a review entry names an unknown collection");
