@@ -30,7 +30,7 @@ if [ -n "${LUMBUNG_PREBUILT:-}" ]; then
   say "using the binaries in $bdir (LUMBUNG_PREBUILT)"
 else
   say "build (Release)"
-  build build/release -DCMAKE_BUILD_TYPE=Release -DLUMBUNG_BUILD_TESTS=OFF
+  build build/release -DCMAKE_BUILD_TYPE=Release -DLUMBUNG_BUILD_TESTS=OFF -DCMAKE_UNITY_BUILD=ON
   bdir="$LUMBUNG_ROOT/build/release"
 fi
 bin="$bdir/tools/cli"

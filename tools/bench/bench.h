@@ -7,6 +7,7 @@
 // and reports human progress on stderr only — stdout carries the one result line.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -17,6 +18,14 @@
 namespace lumbung::bench {
 
 class Workload;
+
+// Seconds from `t` to now, and a figure rounded to 3 decimals for the result line.
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+inline double round3(double v) {
+  return static_cast<double>(static_cast<int64_t>(v * 1000 + 0.5)) / 1000;
+}
 
 struct Options {
   std::string scenario;

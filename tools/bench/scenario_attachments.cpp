@@ -32,11 +32,6 @@ namespace {
 constexpr size_t kPhotoBytes = 300 * 1000;
 constexpr size_t kDefaultPhotos = 5;
 
-double since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-double round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 1000 + 0.5)) / 1000; }
-
 std::string photo(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
@@ -47,7 +42,7 @@ std::string photo(size_t n, unsigned seed) {
   return s;
 }
 
-struct Leg {
+struct UploadLeg {
   bool completed = false;
   double seconds = 0;
   uint64_t up = 0, down = 0, cuts = 0, connections = 0, requests = 0;
@@ -71,7 +66,7 @@ struct Leg {
   }
 };
 
-void take_link(Leg& leg, Relay& relay) {
+void take_link(UploadLeg& leg, Relay& relay) {
   leg.up = relay.bytes_up();
   leg.down = relay.bytes_down();
   leg.cuts = relay.cuts();
@@ -121,7 +116,7 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
   const uint64_t raw = static_cast<uint64_t>(n) * kPhotoBytes;
 
   std::fprintf(stderr, "attachments %s: uploading %zu photos...\n", name.c_str(), n);
-  Leg up;
+  UploadLeg up;
   env.relay().reset();
   {
     auto t = link_transport(env);
@@ -134,7 +129,7 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
     } catch (const std::exception& e) {
       up.error = e.what();
     }
-    up.seconds = since(t0);
+    up.seconds = seconds_since(t0);
     take_link(up, env.relay());
   }
   std::fprintf(stderr, "  upload %s\n", up.json(raw).dump().c_str());
@@ -154,7 +149,7 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
     sync_direct(env, *b, token_b, "pull");
     std::fprintf(stderr, "attachments %s: downloading %zu photos (%s)...\n", name.c_str(), n,
                  one_link ? "one FetchLink" : "each fetch from scratch");
-    Leg down;
+    UploadLeg down;
     env.relay().reset();
     auto link_b = link_transport(env);
     Counting t(*link_b);
@@ -171,7 +166,7 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
     } catch (const std::exception& e) {
       down.error = e.what();
     }
-    down.seconds = since(t0);
+    down.seconds = seconds_since(t0);
     down.requests = t.requests;
     take_link(down, env.relay());
     check(right == n, name + ": " + std::to_string(right) + " of " + std::to_string(n) +
@@ -183,8 +178,8 @@ nlohmann::ordered_json run_profile(const Options& options, const Workload& workl
     std::fprintf(stderr, "  download %s\n", down.json(raw).dump().c_str());
     return down;
   };
-  const Leg down = download("b", true);
-  const Leg fresh = download("c", false);
+  const UploadLeg down = download("b", true);
+  const UploadLeg fresh = download("c", false);
   check(up.completed && down.completed && fresh.completed, name + ": a leg did not complete");
 
   nlohmann::ordered_json j;
@@ -220,7 +215,7 @@ Result run_attachments(const Options& options, const Workload& workload) {
   for (const Profile& p : profiles) {
     r.extra[p.name] = run_profile(options, workload, p.name, p.link, n, check, r);
   }
-  r.seconds = since(start);
+  r.seconds = seconds_since(start);
   r.verified = check.ok();
   return r;
 }

@@ -18,21 +18,13 @@
 #include "rss.h"
 #include "scenarios.h"
 #include "sqlite_baseline.h"
+#include "sync_support.h"
 #include "workload.h"
 
 namespace lumbung::bench {
 namespace {
 
 constexpr const char* kDeviceId = "bench-a";
-
-// The collection the workload records belong to: "enrolment" if the schema has it,
-// otherwise its only collection.
-std::string workload_collection(const Schema& schema) {
-  if (schema.collection("enrolment")) return "enrolment";
-  if (schema.collections().size() == 1) return schema.collections().front().name();
-  throw std::runtime_error("schema " + schema.name() +
-                           " has no \"enrolment\" collection and more than one other");
-}
 
 uint64_t files_bytes(const std::string& path) {
   uint64_t total = 0;

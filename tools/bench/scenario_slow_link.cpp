@@ -34,10 +34,6 @@
 namespace lumbung::bench {
 namespace {
 
-double since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 // gzip -9 (RFC 1952) of `data`, as `gzip -9` makes it.
 std::string gzip9(const std::string& data) {
   z_stream z{};
@@ -55,8 +51,6 @@ std::string gzip9(const std::string& data) {
   if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
   return out;
 }
-
-double round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 1000 + 0.5)) / 1000; }
 
 struct Leg {  // one push or pull over the link
   bool completed = false;
@@ -101,7 +95,7 @@ Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push, 
   o.push_stream = push_stream;
   auto last = std::chrono::steady_clock::now();
   o.on_progress = [&](const SyncProgress&) {
-    leg.max_silence_s = std::max(leg.max_silence_s, since(last));
+    leg.max_silence_s = std::max(leg.max_silence_s, seconds_since(last));
     last = std::chrono::steady_clock::now();
   };
   const auto t0 = std::chrono::steady_clock::now();
@@ -114,7 +108,7 @@ Leg timed_sync(SyncEnv& env, Store& store, const std::string& token, bool push, 
   } catch (const std::exception& e) {
     leg.error = e.what();
   }
-  leg.seconds = since(t0);
+  leg.seconds = seconds_since(t0);
   leg.up = env.relay().bytes_up();
   leg.down = env.relay().bytes_down();
   leg.connections = env.relay().connections();
@@ -140,7 +134,7 @@ double bare_seconds(const std::string& blob, LinkProfile link, bool post) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   const HttpResponse resp = transport->send(req);
-  const double s = since(t0);
+  const double s = seconds_since(t0);
   if (resp.status != 200 || (post && sink.received() != blob.size()) ||
       (!post && resp.body.size() != blob.size())) {
     throw std::runtime_error("bare request did not go through");
@@ -268,7 +262,7 @@ Result run_slow_link(const Options& options, const Workload& workload) {
     r.bytes_down += push.down + pull.down;
     r.requests += push.requests + pull.requests;
   }
-  r.seconds = since(start);
+  r.seconds = seconds_since(start);
   r.verified = check.ok();
   return r;
 }
