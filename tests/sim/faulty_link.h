@@ -47,10 +47,11 @@ struct DeviceCrash {};
 // meets the faults above; a push state request too (its answer lost, cut, ...).
 //
 // Every push the client sends and every push and pull answer it receives whole is shown to
-// the oracle (oracle.h): of a streamed push, each frame that reached the server whole as a
-// push sent, its answer and the push state's answers as push answers (the state's up to
-// its answered_seq, as the client takes it). Used on the simulation's thread or the sync client's
-// helper thread, one at a time (the client talks to its Transport from one thread at a time).
+// the oracle (oracle.h): of a streamed push, each frame as a push sent (of a cut body, the
+// frames that reached the server whole), its answer and the push state's answers as push
+// answers (the state's up to its answered_seq, as the client takes it). Used on the
+// simulation's thread or the sync client's helper thread, one at a time (the client talks
+// to its Transport from one thread at a time).
 class FaultyLink final : public lumbung::Transport {
  public:
   FaultyLink(test::InProcessServer& server, std::mt19937_64& rng, FaultMode mode, SimStats& stats,
