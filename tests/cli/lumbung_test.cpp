@@ -224,8 +224,13 @@ TEST_CASE("sync: a dropped link and a killed sync lose nothing and double nothin
     CHECK(killed.exit == 128 + SIGKILL);
   }
   json st = f.json_of(f.lumbung("a", {"--json", "status"}));
-  INFO("pending after the kill: " << st["pending_changes"]);
-  CHECK(st["pending_changes"].get<int>() < 1500);  // some batches made it
+  // Some of it made it: batches the laptop saw acknowledged, or frames of its streamed push
+  // (SyncOptions::push_stream) the server applied before the kill - the laptop learns of
+  // those at its next sync, which must not apply them twice.
+  const size_t held_after_kill = f.server.records(f.server.reviewer()).size();
+  INFO("pending after the kill: " << st["pending_changes"] << ", on the server "
+                                  << held_after_kill);
+  CHECK((st["pending_changes"].get<int>() < 1500 || held_after_kill > 0));
 
   // The server goes away: the sync gives up with exit 5, nothing is lost.
   f.server.server().stop();

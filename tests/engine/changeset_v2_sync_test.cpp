@@ -7,6 +7,7 @@
 
 #include "lumbung/changeset.h"
 #include "lumbung/pull_stream.h"
+#include "lumbung/push_stream.h"
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
 #include "server/server_fixture.h"
@@ -19,9 +20,10 @@ using test::ServerFixture;
 namespace {
 
 // Passes every request to the real HTTP transport and notes the formats on the wire. With
-// `relabel_v2_push`, the server is seen as one older than v2: a v2 push goes out labelled
-// application/json (the server reads it as a v1 body, exactly as an older server does) and
-// a pull asks for JSON only (an older server answers JSON whatever the Accept).
+// `relabel_v2_push`, the server is seen as one older than v2: a v2 push, batch or stream,
+// goes out labelled application/json (the server reads it as a v1 body, exactly as an
+// older server does) and a pull asks for JSON only (an older server answers JSON whatever
+// the Accept).
 class Tap final : public Transport {
  public:
   explicit Tap(Transport& inner) : inner_(inner) {}
@@ -31,10 +33,14 @@ class Tap final : public Transport {
     for (auto& h : r.headers) {
       if (relabel_v2_push && h.first == "Accept") h.second = "application/json";
       if (h.first != "Content-Type") continue;
-      if (relabel_v2_push && h.second == kChangesetV2MediaType) h.second = "application/json";
+      if (relabel_v2_push &&
+          (h.second == kChangesetV2MediaType || h.second == kPushStreamMediaType)) {
+        h.second = "application/json";
+      }
       type = h.second;
     }
     HttpResponse resp = inner_.send(r);
+    if (relabel_v2_push) resp.headers.erase("lumbung-push-stream");  // an older server's
     auto it = resp.headers.find("content-type");
     seen.push_back(
         {r.target.substr(0, 8), type, it == resp.headers.end() ? "" : it->second, resp.status});
@@ -121,7 +127,9 @@ TEST_CASE("a v2 laptop and a v1 laptop exchange records through one server") {
     if (!r["deleted"].get<bool>()) server[r["id"].get<std::string>()] = r["fields"];
   CHECK(server == ca);
 
-  CHECK(a.saw("/v1/push", kChangesetV2MediaType, "application/json"));
+  // Its pushes stream (SyncOptions::push_stream, on by default): frames of v2 payloads.
+  CHECK(a.saw("/v1/push", kPushStreamMediaType, "application/json"));
+  CHECK_FALSE(a.saw("/v1/push", kChangesetV2MediaType, ""));
   // Its pulls stream (SyncOptions::pull_stream, on by default): frames of v2 payloads.
   CHECK(a.saw("/v1/pull", "", kPullStreamMediaType));
   CHECK_FALSE(a.saw("/v1/pull", "", "application/json"));

@@ -129,19 +129,30 @@ TEST_CASE("a push whose answer is lost is applied once: a cut pull resumes: noth
 }
 
 TEST_CASE("a link that keeps failing gives up with transport_error and loses nothing") {
-  ServerFixture f;
-  Laptop a(f, "laptop-a", {"74.02"});
-  a.store->create("enrolment", konawe(3));
-  a.link.queue(Fault::kDropRequest, 5);  // as many as the attempts allowed
-  try {
-    a.sync();
-    FAIL("expected the sync to give up");
-  } catch (const Error& e) {
-    CHECK(e.code() == ErrorCode::kTransport);
+  // In batches and as a stream, whose push state asked after a cut goes on counting the
+  // stream's attempts (it once had max_attempts of its own: 5 x 5 on a dead link).
+  for (const bool stream : {false, true}) {
+    CAPTURE(stream);
+    ServerFixture f;
+    Laptop a(f, "laptop-a", {"74.02"});
+    a.store->create("enrolment", konawe(3));
+    SyncOptions o;
+    o.sleep = [](int) {};
+    o.max_attempts = 5;
+    o.push_stream = stream;
+    const int before = a.link.requests_seen();
+    a.link.queue(Fault::kDropRequest, 5);  // as many as the attempts allowed
+    try {
+      a.client->sync(o);
+      FAIL("expected the sync to give up");
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::kTransport);
+    }
+    CHECK(a.link.requests_seen() - before == 5);
+    CHECK(a.store->stats().pending_changes == 1);
+    a.client->sync(o);  // the link is back
+    CHECK(a.store->stats().pending_changes == 0);
   }
-  CHECK(a.store->stats().pending_changes == 1);
-  a.sync();  // the link is back
-  CHECK(a.store->stats().pending_changes == 0);
 }
 
 TEST_CASE("scope: a laptop for Konawe cannot push Buton Tengah records and pulls only Konawe") {

@@ -27,6 +27,8 @@ void SimStats::add(const SimStats& o) {
   syncs_failed += o.syncs_failed;
   requests += o.requests;
   streamed_pulls += o.streamed_pulls;
+  streamed_pushes += o.streamed_pushes;
+  cut_pushes += o.cut_pushes;
   faults += o.faults;
   server_restarts += o.server_restarts;
   server_restores += o.server_restores;

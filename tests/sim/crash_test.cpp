@@ -96,6 +96,9 @@ SyncOptions quick(size_t push_batch = kPushBatchOps) {
   o.max_attempts = 3;
   o.push_batch = push_batch;
   o.first_batch_bytes = 1 << 20;  // batches of push_batch ops from the first (not link-sized)
+  // Batches, so that a kill lands between two acknowledged requests (a streamed push is one
+  // request; its cuts are the simulation's: tests/sim/faulty_link.h).
+  o.push_stream = false;
   return o;
 }
 

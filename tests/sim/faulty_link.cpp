@@ -4,10 +4,13 @@
 #include "lumbung/changeset.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/gzip.h"
 #include "lumbung/error.h"
 #include "lumbung/pull_stream.h"
+#include "lumbung/push_stream.h"
 
 namespace lumbung::sim {
 
@@ -23,18 +26,45 @@ FaultyLink::FaultyLink(test::InProcessServer& server, std::mt19937_64& rng, Faul
       device_(std::move(device)),
       oracle_(oracle) {}
 
+namespace {
+
+// Per 1,000 streamed pushes (FaultyLink::deliver_push_stream); the rest meet the faults of
+// any request.
+constexpr int kStreamCutInFrame = 60;
+constexpr int kStreamCutBetween = 120;
+constexpr int kStreamAnswerLost = 170;
+constexpr int kStreamCutRestart = 250;
+
+bool is_push_stream(const HttpRequest& request) {
+  if (request.method != "POST" || request.target.rfind("/v1/push?", 0) != 0) return false;
+  for (const auto& [k, v] : request.headers) {
+    if (test::lower(k) == "content-type" && v.rfind(kPushStreamMediaType, 0) == 0) return true;
+  }
+  return false;
+}
+
+// The `after` of a push state request's target.
+uint64_t after_of(const std::string& target) {
+  const auto a = target.find("after=");
+  return a == std::string::npos ? 0 : std::strtoull(target.c_str() + a + 6, nullptr, 10);
+}
+
+}  // namespace
+
 HttpResponse FaultyLink::send(const HttpRequest& request) {
   ++stats_.requests;
-  const bool push = request.method == "POST" && request.target == "/v1/push";
+  const bool stream = is_push_stream(request);
+  const bool push = request.method == "POST" && (request.target == "/v1/push" || stream);
+  const bool state = request.method == "GET" && request.target.rfind("/v1/push/state", 0) == 0;
   const bool pull = request.method == "GET" && request.target.rfind("/v1/pull", 0) == 0;
-  if (push) {
+  if (push && !stream) {
     std::string encoding;
     for (const auto& [k, v] : request.headers) {
       if (test::lower(k) == "content-encoding") encoding = v;
     }
     if (auto j = decode(request.body, encoding)) oracle_.push_sent(device_, *j);
   }
-  HttpResponse r = deliver(request);
+  HttpResponse r = stream ? deliver_push_stream(request) : deliver(request);
   auto type = r.headers.find("content-type");
   if (pull && r.status >= 200 && r.status < 300 && type != r.headers.end() &&
       type->second.rfind(kPullStreamMediaType, 0) == 0) {
@@ -54,11 +84,22 @@ HttpResponse FaultyLink::send(const HttpRequest& request) {
     }
     return r;
   }
-  if ((push || pull) && r.status >= 200 && r.status < 300) {
+  if ((push || pull || state) && r.status >= 200 && r.status < 300) {
     auto enc = r.headers.find("content-encoding");
     if (auto j = decode(r.body, enc == r.headers.end() ? std::string() : enc->second)) {
       if (push) {
         oracle_.push_answered(device_, *j);
+      } else if (state) {
+        // The client takes the state's answers for (after, answered_seq] and acknowledges
+        // those ops only (push_stream_send.cpp); the ops after them it sends again.
+        const uint64_t after = after_of(request.target);
+        const uint64_t server = j->value("acked_seq", uint64_t{0});
+        const uint64_t answered = std::min(
+            server, j->value("answered_seq", j->value("complete", false) ? server : after));
+        if (server >= after && answered > after) {
+          (*j)["acked_seq"] = answered;
+          oracle_.push_answered(device_, *j);
+        }
       } else {
         oracle_.pull_answered(device_, cursor_of(request.target), *j);
       }
@@ -161,6 +202,64 @@ HttpResponse FaultyLink::deliver(const HttpRequest& request) {
   HttpResponse r = inner_.send(request);
   while (!held_.empty()) deliver_one_held();
   return r;
+}
+
+HttpResponse FaultyLink::deliver_push_stream(const HttpRequest& request) {
+  ++stats_.streamed_pushes;
+  if (mode_ == FaultMode::kNone) {
+    frames_sent(request.body, request.body.size());
+    return inner_.send(request);
+  }
+  const int roll = static_cast<int>(rng_() % 1000);
+  if (roll >= kStreamCutRestart) {
+    // As a batch is shown whatever happens to it next.
+    frames_sent(request.body, request.body.size());
+    return deliver(request);
+  }
+  ++stats_.faults;
+  deliver_some_held();
+  if (roll >= kStreamCutBetween && roll < kStreamAnswerLost) {
+    frames_sent(request.body, request.body.size());
+    inner_.send(request);
+    throw Error(ErrorCode::kTransport, "sim: push stream applied, answer lost");
+  }
+  // A cut: inside a frame, or exactly where one ends (the server holds it whole).
+  size_t cut = request.body.empty() ? 0 : static_cast<size_t>(rng_() % request.body.size());
+  if (roll >= kStreamCutInFrame && (roll < kStreamCutBetween || rng_() % 2 == 0)) {
+    const std::vector<size_t> ends = frame_ends(request.body);
+    if (!ends.empty()) cut = ends[static_cast<size_t>(rng_() % ends.size())];
+  }
+  ++stats_.cut_pushes;
+  frames_sent(request.body, cut);
+  server_.handle_cut(test::to_server_request(request), cut);
+  if (roll >= kStreamAnswerLost) restart_server();  // the ledger of answers is gone
+  throw Error(ErrorCode::kTransport,
+              "sim: push stream cut after " + std::to_string(cut) + " bytes");
+}
+
+void FaultyLink::frames_sent(const std::string& body, size_t bytes) {
+  PushStreamReader reader;
+  try {
+    reader.feed(std::string_view(body).substr(0, bytes),
+                [&](Json frame, bool) { oracle_.push_sent(device_, frame); });
+  } catch (const Error&) {
+    // The frames before the damage reached the server whole; the rest did not.
+  }
+}
+
+std::vector<size_t> FaultyLink::frame_ends(const std::string& body) {
+  std::vector<size_t> ends;
+  PushStreamReader reader;
+  try {
+    // Byte by byte: a frame is whole at the byte that completes its flushed zstd block.
+    for (size_t i = 0; i < body.size(); ++i) {
+      const uint64_t before = reader.frames();
+      reader.feed(std::string_view(body).substr(i, 1), [](Json, bool) {});
+      if (reader.frames() > before) ends.push_back(i + 1);
+    }
+  } catch (const Error&) {
+  }
+  return ends;
 }
 
 HttpResponse FaultyLink::hold_push(const HttpRequest& request) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "lumbung/sync.h"
 #include "sim/in_process_server.h"
@@ -33,10 +34,24 @@ struct DeviceCrash {};
 //   held transaction        PostgreSQL with several server instances only: a push's
 //                           transaction stays open before COMMIT while other requests run
 //                           (pg_hold.h); the client gets no answer
+// and on a streamed push (POST /v1/push?stream=1, drawn from the stream of faults only for
+// those, so runs without one draw as before; per streamed push in kStream*):
+//   cut in a frame          the body stops inside a frame: the server applied the whole
+//                           frames before it, the client sees a link failure
+//   cut between frames      the same, exactly at a frame's end
+//   answer lost             the server applied every frame, its answer is lost
+//   cut and restart         cut, then the server process restarts (its ledger of answers
+//                           is gone: the client must send the ops again)
+// (on PostgreSQL with several instances the push state may be asked of another instance
+// than the one that applied the frames: each request picks one). Any other streamed push
+// meets the faults above; a push state request too (its answer lost, cut, ...).
 //
 // Every push the client sends and every push and pull answer it receives whole is shown to
-// the oracle (oracle.h). Used on the simulation's thread or the sync client's helper thread,
-// one at a time (the client talks to its Transport from one thread at a time).
+// the oracle (oracle.h): of a streamed push, each frame as a push sent (of a cut body, the
+// frames that reached the server whole), its answer and the push state's answers as push
+// answers (the state's up to its answered_seq, as the client takes it). Used on the
+// simulation's thread or the sync client's helper thread, one at a time (the client talks
+// to its Transport from one thread at a time).
 class FaultyLink final : public lumbung::Transport {
  public:
   FaultyLink(test::InProcessServer& server, std::mt19937_64& rng, FaultMode mode, SimStats& stats,
@@ -50,6 +65,11 @@ class FaultyLink final : public lumbung::Transport {
   static std::optional<Json> decode(const std::string& body, const std::string& encoding);
   static std::string cursor_of(const std::string& target);
   HttpResponse deliver(const HttpRequest& request);
+  HttpResponse deliver_push_stream(const HttpRequest& request);
+  // Shows the oracle the frames of a push stream's first `bytes` bytes that are whole.
+  void frames_sent(const std::string& body, size_t bytes);
+  // Where each frame of a push stream ends (bytes of the body after which it is whole).
+  static std::vector<size_t> frame_ends(const std::string& body);
   HttpResponse hold_push(const HttpRequest& request);
   void deliver_one_held();
   void restart_server();

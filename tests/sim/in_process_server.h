@@ -30,6 +30,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sqlite3.h>
@@ -189,6 +190,29 @@ class InProcessServer {
     server::Router& r = *cores_[pick()]->router;
     if (!gate_) return r.handle(req);
     return gate_->run([&r, &req] { return r.handle(req); });
+  }
+
+  // A request whose body was cut on its way after `bytes` bytes; nobody gets an answer. A
+  // streamed push's sink takes the prefix and is dropped unanswered, as the listener drops
+  // it on a cut connection (the whole frames in the prefix stay applied); any other body
+  // never reaches the service (a collected body is handled only once whole).
+  void handle_cut(const server::Request& req, size_t bytes) {
+    server::Router& r = *cores_[pick()]->router;
+    auto cut = [&r, &req, bytes] {
+      server::Request head = req;
+      head.body.clear();
+      const server::Router::Admission a = r.admit(head);
+      if (!a.refusal && a.streamed) {
+        std::unique_ptr<server::BodySink> sink = r.open_sink(head, a);
+        sink->feed(std::string_view(req.body).substr(0, bytes));
+      }
+      return server::Response{};
+    };
+    if (!gate_) {
+      cut();
+    } else {
+      gate_->run(cut);
+    }
   }
 
   // With a gate (set_gate): a push of `dev` (its last op `seq`) whose transaction is held

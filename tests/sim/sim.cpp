@@ -462,6 +462,10 @@ SyncOptions Simulation::sync_options(const SimDevice& d) const {
   // (PROTOCOL.md "Streamed pull"; the sim's link never looks fast, so they always do);
   // dev-2 pulls page by page.
   so.pull_stream = d.id.back() == '1' || d.id.back() == '4';
+  // dev-1 (streamed pull) and dev-2 (paged pull) stream their pushes (PROTOCOL.md
+  // "Streamed push"; always, the link never looks fast); dev-4 pushes v2 batches, dev-0 and
+  // dev-3 v1 batches.
+  so.push_stream = o_.push_stream && (d.id.back() == '1' || d.id.back() == '2');
   return so;
 }
 

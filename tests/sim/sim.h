@@ -27,6 +27,9 @@ struct SimOptions {
   int steps = 60;
   FaultMode faults = FaultMode::kFull;
   bool verbose = false;  // log every step to stderr
+  // dev-1 and dev-2 push as a stream (PROTOCOL.md "Streamed push"); false: in batches, as
+  // before the simulation drove it (the faults are drawn as then: --no-push-stream).
+  bool push_stream = true;
   // Back the server up and restore it from that copy now and then. Off in CI: seeds fail on
   // the open defects listed in docs/RELIABILITY.md "Restore from a backup".
   bool restores = false;
@@ -47,10 +50,12 @@ struct SimStats {
   uint64_t writes = 0;   // local creates, edits, deletes
   uint64_t reviews = 0;  // conflict resolutions and duplicate merges
   uint64_t syncs = 0;
-  uint64_t syncs_failed = 0;    // gave up (kFull) - retried in a later step
-  uint64_t requests = 0;        // requests the devices sent
-  uint64_t streamed_pulls = 0;  // of them, pulls answered as a stream (PROTOCOL.md)
-  uint64_t faults = 0;          // faults injected
+  uint64_t syncs_failed = 0;     // gave up (kFull) - retried in a later step
+  uint64_t requests = 0;         // requests the devices sent
+  uint64_t streamed_pulls = 0;   // of them, pulls answered as a stream (PROTOCOL.md)
+  uint64_t streamed_pushes = 0;  // of them, pushes sent as a stream (PROTOCOL.md)
+  uint64_t cut_pushes = 0;       // of those, cut on their way (the server kept whole frames)
+  uint64_t faults = 0;           // faults injected
   uint64_t server_restarts = 0;
   uint64_t server_restores = 0;  // restored from an older copy of its database
   uint64_t held_pushes = 0;      // push transactions held open (PostgreSQL, pg_hold.h)

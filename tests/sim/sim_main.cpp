@@ -11,6 +11,8 @@
 //   --postgres [--servers N] (with any)     the server on PostgreSQL: N server cores
 //                                           (default 3) on one database per run, in a
 //                                           throwaway cluster or $LUMBUNG_SIM_PG
+//   --no-push-stream (with any)             every laptop pushes in batches (dev-1 and dev-2
+//                                           stream their pushes otherwise)
 //
 // Exit status 0 when every invariant held, 1 otherwise; every failure names its seed and
 // the command that re-runs it alone.
@@ -31,7 +33,8 @@ namespace {
                "       lumbung-sim --soak COUNT [--start FIRST]\n"
                "       (any of them with --restores: also restore the server from a backup)\n"
                "       (any of them with --publications: schema versions 2 and 3 published)\n"
-               "       (any of them with --postgres [--servers N]: N servers on PostgreSQL)\n");
+               "       (any of them with --postgres [--servers N]: N servers on PostgreSQL)\n"
+               "       (any of them with --no-push-stream: every laptop pushes in batches)\n");
   std::exit(2);
 }
 
@@ -47,6 +50,7 @@ uint64_t number(const char* s) {
 int main(int argc, char** argv) {
   uint64_t first = 1, count = 0;
   bool verbose = false, soak = false, restores = false, postgres = false, publications = false;
+  bool push_stream = true;
   int servers = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -67,6 +71,8 @@ int main(int argc, char** argv) {
       restores = true;
     } else if (a == "--publications") {
       publications = true;
+    } else if (a == "--no-push-stream") {
+      push_stream = false;
     } else if (a == "--postgres") {
       postgres = true;
     } else if (a == "--servers" && i + 1 < argc) {
@@ -85,6 +91,7 @@ int main(int argc, char** argv) {
   base.verbose = verbose;
   base.restores = restores;
   base.publications = publications;
+  base.push_stream = push_stream;
   base.postgres = postgres;
   base.servers = postgres ? (servers > 0 ? servers : 3) : 1;
 
@@ -103,9 +110,10 @@ int main(int argc, char** argv) {
       for (const auto& f : failures) std::fprintf(stderr, "FAIL %s\n", f.c_str());
       const std::string servers_arg =
           postgres ? " --postgres --servers " + std::to_string(base.servers) : "";
-      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose%s%s%s\n", argv[0],
+      std::fprintf(stderr, "re-run alone: %s --seed %llu --verbose%s%s%s%s\n", argv[0],
                    static_cast<unsigned long long>(seed), restores ? " --restores" : "",
-                   publications ? " --publications" : "", servers_arg.c_str());
+                   publications ? " --publications" : "", servers_arg.c_str(),
+                   push_stream ? "" : " --no-push-stream");
     }
     if (soak && elapsed() - last_report >= 30) {
       last_report = elapsed();
@@ -132,7 +140,7 @@ int main(int argc, char** argv) {
   std::printf(
       "seeds %llu..%llu: %llu run, %llu failed in %.1f s (%.2f seeds/s)\n"
       "  %llu simulation runs, %llu writes, %llu reviews, %llu syncs (%llu gave up), %llu "
-      "requests (%llu streamed pulls),\n"
+      "requests (%llu streamed pulls, %llu streamed pushes, %llu of them cut),\n"
       "  %llu faults, %llu server restarts, %llu restores from a backup, %llu device crashes; %llu "
       "conflict and %llu duplicate "
       "entries\n",
@@ -145,6 +153,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(totals.syncs_failed),
       static_cast<unsigned long long>(totals.requests),
       static_cast<unsigned long long>(totals.streamed_pulls),
+      static_cast<unsigned long long>(totals.streamed_pushes),
+      static_cast<unsigned long long>(totals.cut_pushes),
       static_cast<unsigned long long>(totals.faults),
       static_cast<unsigned long long>(totals.server_restarts),
       static_cast<unsigned long long>(totals.server_restores),

@@ -188,9 +188,10 @@ struct SyncOptions {
   // Streamed push (docs/PROTOCOL.md "Streamed push"; v2 only): one request carries the
   // unsent log as frames, which the server applies each as it arrives; after a cut the
   // client asks how far the server got (GET /v1/push/state) and sends only the rest.
-  // Asked for while the link is slow; a server without it is pushed in batches. false (the
-  // default for now: the simulation does not run it yet): batches, one request each.
-  bool push_stream = false;
+  // Asked for while the link is slow; a server without it is pushed in batches (the
+  // simulation streams dev-1's and dev-2's pushes, with cuts inside and between frames).
+  // false: batches, one request each.
+  bool push_stream = true;
   unsigned max_attempts = 8;     // consecutive failures before giving up
   int initial_backoff_ms = 500;  // doubled after each failure ...
   int max_backoff_ms = 30000;    // ... up to this

@@ -221,7 +221,11 @@ std::string RequestLoop::call_raw(const std::string& method, const std::string& 
 std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, CallInfo* info,
                                   const AfterCut& after_cut, const std::atomic<uint64_t>* handed,
                                   bool no_resend) {
-  unsigned failures = 0;
+  // A request that an after_cut makes (the push state after a cut stream) goes on with
+  // the count of the request it serves: on a dead link a sync gives up after max_attempts
+  // consecutive failures in all, not max_attempts of each (a streamed push once waited
+  // out max_attempts squared).
+  unsigned failures = in_after_cut_ ? carried_failures_ : 0;
   int backoff_ms = o_.initial_backoff_ms;
   for (;;) {
     check_cancel();
@@ -357,7 +361,21 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
     backoff(std::max(backoff_ms, retry_after_ms));
     stage_ = Stage::kIdle;
     backoff_ms = std::min(backoff_ms * 2, o_.max_backoff_ms);
-    if (link_failed && after_cut) after_cut(req, partial);
+    if (link_failed && after_cut) {
+      const bool outer = in_after_cut_;
+      const unsigned carried = carried_failures_;
+      carried_failures_ = failures;
+      in_after_cut_ = true;
+      try {
+        after_cut(req, partial);
+      } catch (...) {
+        in_after_cut_ = outer;
+        carried_failures_ = carried;
+        throw;
+      }
+      in_after_cut_ = outer;
+      carried_failures_ = carried;
+    }
     if (handed && handed->load() != handed_before) {  // the cut push's ops were taken in
       failures = 0;
       backoff_ms = o_.initial_backoff_ms;

@@ -138,6 +138,10 @@ class RequestLoop {
   std::atomic<unsigned> attempt_{0};
   std::atomic<bool> resent_{false};  // the current attempt was sent again by the HTTP stack
   std::atomic<int64_t> retry_at_ms_{0};
+  // Inside an after_cut (on the calling thread): the consecutive failures of the request
+  // it serves, which a request it makes goes on counting (exchange()).
+  bool in_after_cut_ = false;
+  unsigned carried_failures_ = 0;
   mutable std::mutex mu_;
   std::string last_error_;
   // Runs the syncing thread's requests while that thread ticks. Last: joined first.
