@@ -10,12 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "lumbung/store.h"
 #include "lumbung/sync.h"
+#include "relay.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 
@@ -259,4 +262,70 @@ TEST_CASE(
     "device process killed with SIGKILL mid-streamed-pull: reopened - the pull resumes from the "
     "last applied frame - nothing lost or doubled") {
   kill_mid_pull_and_resume("stream");
+}
+
+TEST_CASE(
+    "server killed with SIGKILL mid-streamed-push: what it had applied survives - the laptop "
+    "sends again - nothing lost or doubled") {
+  test::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data,
+                                                dir.path() + "/admin-token", kNoRateLimits);
+  const std::string admin = test::read_text_file(dir.path() + "/admin-token");
+  auto http = std::make_unique<HttpTestClient>(server->base_url());
+  constexpr uint64_t kRecords = 1000;
+  auto store = open_store(dir.file("laptop.db"), "laptop-stream");
+  create_records(*store, static_cast<int>(kRecords));
+
+  // A 128 kbit/s link: the stream (~55 KB) takes seconds, and the server applies each frame
+  // as it arrives; it is killed once it has applied some frames and not all.
+  bench::Relay slow(server->port(), bench::LinkProfile{128000, 20, 0});
+  std::string token;
+  {
+    auto direct = make_http_transport(server->base_url());
+    SyncClient registrar(*store, *direct, "");
+    token = registrar.register_device(make_code(*http, admin), "laptop");
+  }
+  SyncOptions o;
+  o.sleep = [](int) {};
+  o.max_attempts = 3;
+  o.push_stream = true;
+  uint64_t acked_at_kill = 0;
+  std::thread killer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const uint64_t acked = acked_seq(*http, admin, "laptop-stream");
+      if (acked > 0) {
+        ::kill(server->pid(), SIGKILL);
+        acked_at_kill = acked;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  {
+    auto link = make_http_transport(slow.url());
+    SyncClient client(*store, *link, token);
+    CHECK_THROWS_AS(client.sync(o), Error);  // the server is gone mid-stream
+  }
+  killer.join();
+  MESSAGE("killed with acked_seq " << acked_at_kill << " of " << kRecords);
+  REQUIRE(acked_at_kill > 0);
+  CHECK(acked_at_kill < kRecords);  // the kill landed mid-stream
+
+  // Restarted on the same files: every frame it had applied is there, and the laptop,
+  // which heard no answer, sends again; the server takes each op once.
+  server->stop();
+  server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.path() + "/admin-token",
+                                           kNoRateLimits);
+  http = std::make_unique<HttpTestClient>(server->base_url());
+  CHECK(acked_seq(*http, admin, "laptop-stream") >= acked_at_kill);
+  auto link = make_http_transport(server->base_url());
+  SyncClient client(*store, *link, token);
+  client.sync(o);
+  CHECK(store->pending_count() == 0);
+  CHECK(acked_seq(*http, admin, "laptop-stream") == kRecords);
+  const auto on_server = server_records(*http, admin);
+  CHECK(on_server.size() == kRecords);
+  CHECK(on_server == store_records(*store));
 }
