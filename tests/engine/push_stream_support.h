@@ -4,11 +4,6 @@
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -29,6 +24,7 @@
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
 #include "support/fake_clock.h"
+#include "support/raw_http.h"
 #include "support/temp_dir.h"
 
 using namespace lumbung;
@@ -170,36 +166,6 @@ Json push_state(ServerFixture& f, const std::string& token, const std::string& a
   Json j = Json::parse(r.body);
   j["status"] = r.status;
   return j;
-}
-
-// One request written by hand on a plain socket (a chunked body: the HTTP client sends a
-// Content-Length), the answer read until the server closes; bounded to 10 s.
-std::string raw_exchange(uint16_t port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  size_t sent = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (sent < request.size() && std::chrono::steady_clock::now() < deadline) {
-    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server answered and closed early
-    sent += static_cast<size_t>(n);
-  }
-  std::string got;
-  char buf[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return got;
 }
 
 std::string chunked(const std::string& body, size_t chunk) {

@@ -352,14 +352,14 @@ TEST_CASE(
                            "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   // Two frames in chunks of 700 bytes: one answer for both.
   std::string got =
-      raw_exchange(f.server().port(), head + chunked(stream(0, 200), 700) + "0\r\n\r\n");
+      test::raw_exchange(f.server().port(), head + chunked(stream(0, 200), 700) + "0\r\n\r\n");
   INFO(got);
   REQUIRE(got.rfind("HTTP/1.1 200 ", 0) == 0);
   CHECK(got.find("\"acked_seq\":200") != std::string::npos);
   // The third frame, then a chunk announced over the body limit: refused before it is read,
   // with how far the server got.
-  got = raw_exchange(f.server().port(),
-                     head + chunked(stream(200, 300), 700) + "900000\r\n" + std::string(64, 'x'));
+  got = test::raw_exchange(f.server().port(), head + chunked(stream(200, 300), 700) + "900000\r\n" +
+                                                  std::string(64, 'x'));
   INFO(got);
   CHECK(got.rfind("HTTP/1.1 413 ", 0) == 0);
   CHECK(got.find("body_too_large") != std::string::npos);

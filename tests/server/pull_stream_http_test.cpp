@@ -2,11 +2,7 @@
 // answers): an HTTP/1.1 client gets the frames as they are made, chunked, the first chunk
 // holding the first page's frame alone; an HTTP/1.0 client gets the same stream whole with
 // a Content-Length. Read over a raw socket, so the framing itself is what is checked.
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -17,6 +13,7 @@
 #include "lumbung/pull_stream.h"
 #include "server/server_fixture.h"
 #include "support/enrolment.h"
+#include "support/raw_http.h"
 
 using namespace lumbung;
 using test::ServerFixture;
@@ -42,31 +39,6 @@ test::Device seeded(ServerFixture& f) {
   }
   REQUIRE(f.push(a, ops).status == 200);
   return f.device("laptop-b", {"74"});
-}
-
-// Sends `request` on a new connection and reads the answer until the server closes it
-// (Connection: close) or 20 s pass.
-std::string exchange(uint16_t port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
-  std::string got;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    char buf[16384];
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return got;
 }
 
 std::string pull_request(const std::string& version, const std::string& token) {
@@ -127,7 +99,8 @@ std::string lower(std::string s) {
 TEST_CASE("a streamed pull goes out chunked - a frame a chunk - as its pages are made") {
   ServerFixture f;
   const test::Device b = seeded(f);
-  const std::string answer = exchange(f.server().port(), pull_request("HTTP/1.1", b.token));
+  const std::string answer =
+      test::raw_exchange(f.server().port(), pull_request("HTTP/1.1", b.token));
   const size_t end = answer.find("\r\n\r\n");
   REQUIRE(end != std::string::npos);
   const std::string head = lower(answer.substr(0, end));
@@ -150,7 +123,8 @@ TEST_CASE("a streamed pull goes out chunked - a frame a chunk - as its pages are
 TEST_CASE("an HTTP/1.0 client gets the same streamed pull whole with a Content-Length") {
   ServerFixture f;
   const test::Device b = seeded(f);
-  const std::string answer = exchange(f.server().port(), pull_request("HTTP/1.0", b.token));
+  const std::string answer =
+      test::raw_exchange(f.server().port(), pull_request("HTTP/1.0", b.token));
   const size_t end = answer.find("\r\n\r\n");
   REQUIRE(end != std::string::npos);
   const std::string head = lower(answer.substr(0, end));
