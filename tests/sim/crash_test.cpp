@@ -109,25 +109,43 @@ SyncOptions quick(size_t push_batch = kPushBatchOps) {
 const std::vector<std::string> kNoRateLimits = {"--rate-limit-device", "0/1",
                                                 "--rate-limit-address", "0/1"};
 
+// A server on a data directory of its own, which a test kills and starts again on the same
+// files (a new port each time).
+struct RestartableServer {
+  test::TempDir dir;
+  std::unique_ptr<ServerProcess> process;
+  std::unique_ptr<HttpTestClient> http;
+  std::string admin;
+
+  RestartableServer() {
+    start();
+    admin = test::read_text_file(dir.path() + "/admin-token");
+  }
+  void start() {
+    process = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, dir.path() + "/data",
+                                              dir.path() + "/admin-token", kNoRateLimits);
+    http = std::make_unique<HttpTestClient>(process->base_url());
+  }
+  void restart() {
+    process->stop();
+    start();
+  }
+};
+
 }  // namespace
 
 TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the push completes") {
-  test::TempDir dir;
-  const std::string data = dir.path() + "/data";
-  auto server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data,
-                                                dir.path() + "/admin-token", kNoRateLimits);
-  const std::string admin = test::read_text_file(dir.path() + "/admin-token");
-  auto http = std::make_unique<HttpTestClient>(server->base_url());
+  RestartableServer server;
 
   constexpr int kRecords = 3000;
-  auto store = open_store(dir.file("laptop.db"), "laptop-kill");
+  auto store = open_store(server.dir.file("laptop.db"), "laptop-kill");
   create_records(*store, kRecords);
 
   bool killed = false;
   uint64_t acked_before_kill = 0;
   std::string token;
   {
-    auto link = make_http_transport(server->base_url());
+    auto link = make_http_transport(server.process->base_url());
     HookTransport hook(*link, [&](const HttpRequest& req, const HttpResponse& resp) {
       if (!killed && req.target.rfind("/v1/push", 0) == 0 && resp.status == 200) {
         auto enc = resp.headers.find("content-encoding");
@@ -135,12 +153,12 @@ TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the pus
         acked_before_kill =
             Json::parse(gz ? test::gunzip_bytes(resp.body) : resp.body, nullptr, false)
                 .value("acked_seq", uint64_t{0});
-        ::kill(server->pid(), SIGKILL);  // dies with the next batches unsent
+        ::kill(server.process->pid(), SIGKILL);  // dies with the next batches unsent
         killed = true;
       }
     });
     SyncClient client(*store, hook, "");
-    token = client.register_device(make_code(*http, admin), "laptop");
+    token = client.register_device(make_code(*server.http, server.admin), "laptop");
     client.set_token(token);
     CHECK_THROWS_AS(client.sync(quick(250)), Error);  // the server is gone
   }
@@ -150,18 +168,15 @@ TEST_CASE("server killed with SIGKILL mid-push: restarted on its files - the pus
   CHECK(pending == kRecords - 250);
 
   // Restarted on the same files (a new port), the same laptop finishes its push.
-  server->stop();
-  server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.path() + "/admin-token",
-                                           kNoRateLimits);
-  http = std::make_unique<HttpTestClient>(server->base_url());
-  CHECK(acked_seq(*http, admin, "laptop-kill") == 250);
-  auto link = make_http_transport(server->base_url());
+  server.restart();
+  CHECK(acked_seq(*server.http, server.admin, "laptop-kill") == 250);
+  auto link = make_http_transport(server.process->base_url());
   SyncClient client(*store, *link, token);
   const SyncReport r = client.sync(quick(250));
   CHECK(r.pushed == kRecords - 250);
   CHECK(store->pending_count() == 0);
-  CHECK(acked_seq(*http, admin, "laptop-kill") == kRecords);
-  const auto on_server = server_records(*http, admin);
+  CHECK(acked_seq(*server.http, server.admin, "laptop-kill") == kRecords);
+  const auto on_server = server_records(*server.http, server.admin);
   CHECK(on_server.size() == kRecords);
   CHECK(on_server == store_records(*store));
 }
@@ -267,24 +282,19 @@ TEST_CASE(
 TEST_CASE(
     "server killed with SIGKILL mid-streamed-push: what it had applied survives - the laptop "
     "sends again - nothing lost or doubled") {
-  test::TempDir dir;
-  const std::string data = dir.path() + "/data";
-  auto server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data,
-                                                dir.path() + "/admin-token", kNoRateLimits);
-  const std::string admin = test::read_text_file(dir.path() + "/admin-token");
-  auto http = std::make_unique<HttpTestClient>(server->base_url());
+  RestartableServer server;
   constexpr uint64_t kRecords = 1000;
-  auto store = open_store(dir.file("laptop.db"), "laptop-stream");
+  auto store = open_store(server.dir.file("laptop.db"), "laptop-stream");
   create_records(*store, static_cast<int>(kRecords));
 
   // A 128 kbit/s link: the stream (~55 KB) takes seconds, and the server applies each frame
   // as it arrives; it is killed once it has applied some frames and not all.
-  bench::Relay slow(server->port(), bench::LinkProfile{128000, 20, 0});
+  bench::Relay slow(server.process->port(), bench::LinkProfile{128000, 20, 0});
   std::string token;
   {
-    auto direct = make_http_transport(server->base_url());
+    auto direct = make_http_transport(server.process->base_url());
     SyncClient registrar(*store, *direct, "");
-    token = registrar.register_device(make_code(*http, admin), "laptop");
+    token = registrar.register_device(make_code(*server.http, server.admin), "laptop");
   }
   SyncOptions o;
   o.sleep = [](int) {};
@@ -294,9 +304,9 @@ TEST_CASE(
   std::thread killer([&] {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
-      const uint64_t acked = acked_seq(*http, admin, "laptop-stream");
+      const uint64_t acked = acked_seq(*server.http, server.admin, "laptop-stream");
       if (acked > 0) {
-        ::kill(server->pid(), SIGKILL);
+        ::kill(server.process->pid(), SIGKILL);
         acked_at_kill = acked;
         return;
       }
@@ -315,17 +325,14 @@ TEST_CASE(
 
   // Restarted on the same files: every frame it had applied is there, and the laptop,
   // which heard no answer, sends again; the server takes each op once.
-  server->stop();
-  server = std::make_unique<ServerProcess>(LUMBUNG_SERVER_BIN, data, dir.path() + "/admin-token",
-                                           kNoRateLimits);
-  http = std::make_unique<HttpTestClient>(server->base_url());
-  CHECK(acked_seq(*http, admin, "laptop-stream") >= acked_at_kill);
-  auto link = make_http_transport(server->base_url());
+  server.restart();
+  CHECK(acked_seq(*server.http, server.admin, "laptop-stream") >= acked_at_kill);
+  auto link = make_http_transport(server.process->base_url());
   SyncClient client(*store, *link, token);
   client.sync(o);
   CHECK(store->pending_count() == 0);
-  CHECK(acked_seq(*http, admin, "laptop-stream") == kRecords);
-  const auto on_server = server_records(*http, admin);
+  CHECK(acked_seq(*server.http, server.admin, "laptop-stream") == kRecords);
+  const auto on_server = server_records(*server.http, server.admin);
   CHECK(on_server.size() == kRecords);
   CHECK(on_server == store_records(*store));
 }
