@@ -30,6 +30,7 @@
 #include "api/router.h"
 #include "http/http_wire.h"
 #include "http/listener_util.h"
+#include "http/tls_config.h"
 #include "lumbung/push_stream.h"
 #include "lumbung/tuning.h"
 
@@ -45,35 +46,6 @@ size_t g_threads = 4;
 // What a streamed body takes from the budget: one frame and the zstd window at most.
 constexpr size_t kStreamBodyReserve =
     kPushStreamMaxFrameBytes + (size_t{1} << kPushStreamWindowLog) + 64 * 1024;
-
-// TLS 1.2 suites offered: forward secret (ECDHE) AEAD only. The CBC suites (-SHA,
-// -SHA256) are left out: MAC-then-encrypt is the root of Lucky13-style padding oracles,
-// and every client we support (OpenSSL 1.1+, Android 5+, iOS 9+) has AES-GCM or ChaCha20.
-// TLS 1.3 has only AEAD suites; OpenSSL's default list for it stands.
-constexpr const char* kTls12Ciphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
-// Server side TLS settings: TLS 1.2 (AEAD suites above) or 1.3, the chain and key from
-// files, no renegotiation.
-void configure_tls(asio::ssl::context& ctx, const ListenerOptions& o) {
-  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                  asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
-  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-  if (SSL_CTX_set_cipher_list(ctx.native_handle(), kTls12Ciphers) != 1) {
-    throw std::runtime_error("OpenSSL knows none of the TLS 1.2 AEAD cipher suites");
-  }
-  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                               SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  // Idle connections give their 2 x ~34 KB record buffers back.
-  SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-  ctx.use_certificate_chain_file(o.tls_cert);
-  ctx.use_private_key_file(o.tls_key, asio::ssl::context::pem);
-  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
-    throw std::runtime_error("the TLS key does not match the certificate");
-  }
-}
 
 // What all connections share.
 struct Shared {
@@ -565,7 +537,7 @@ void HttpListener::open() {
     // and every connection shares the context.
     try {
       impl->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-      configure_tls(*impl->tls, options_);
+      configure_tls(impl->tls->native_handle(), options_);
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot load TLS certificate/key (" + options_.tls_cert + ", " +
                                options_.tls_key + "): " + e.what());
