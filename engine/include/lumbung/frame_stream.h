@@ -39,7 +39,10 @@ struct FrameStreamKind {
 // Builds a frame stream in memory.
 class FrameStreamWriter {
  public:
-  FrameStreamWriter(const FrameStreamKind& kind, int zstd_level);
+  // `expected_bytes`: about how much the frames will hold before compression, when known
+  // (0: not known). zstd's window and tables are then sized to it rather than to the
+  // largest stream: a small stream costs a few hundred KB of tables, not ~17 MB.
+  FrameStreamWriter(const FrameStreamKind& kind, int zstd_level, size_t expected_bytes = 0);
   ~FrameStreamWriter();
   FrameStreamWriter(const FrameStreamWriter&) = delete;
   FrameStreamWriter& operator=(const FrameStreamWriter&) = delete;
@@ -50,6 +53,8 @@ class FrameStreamWriter {
   // Compressed bytes so far (those handed over by take() included).
   size_t size() const { return taken_ + out_.size(); }
   uint64_t frames() const { return frames_; }
+  // Bytes the compressor holds (zstd's context: its window and tables).
+  size_t memory() const;
   // Hands over the bytes made since the last take(): after an add(), the body so far ends
   // at a frame's end, so a sender can put it on the wire before the next frame is built.
   std::string take();

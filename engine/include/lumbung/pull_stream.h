@@ -19,7 +19,8 @@ const FrameStreamKind& pull_stream_kind();
 // Builds a streamed pull answer in memory (the server's listener sends one body).
 class PullStreamWriter : public FrameStreamWriter {
  public:
-  explicit PullStreamWriter(int zstd_level) : FrameStreamWriter(pull_stream_kind(), zstd_level) {}
+  explicit PullStreamWriter(int zstd_level, size_t expected_bytes = 0)
+      : FrameStreamWriter(pull_stream_kind(), zstd_level, expected_bytes) {}
 };
 
 // Reads a streamed pull answer as its bytes arrive (errors: "invalid pull stream: ...").

@@ -23,7 +23,8 @@ const FrameStreamKind& push_stream_kind();
 
 class PushStreamWriter : public FrameStreamWriter {
  public:
-  explicit PushStreamWriter(int zstd_level) : FrameStreamWriter(push_stream_kind(), zstd_level) {}
+  explicit PushStreamWriter(int zstd_level, size_t expected_bytes = 0)
+      : FrameStreamWriter(push_stream_kind(), zstd_level, expected_bytes) {}
 };
 
 // Errors: "invalid push stream: ...".

@@ -57,7 +57,8 @@ struct FrameStreamWriter::Ctx {
   ~Ctx() { ZSTD_freeCCtx(c); }
 };
 
-FrameStreamWriter::FrameStreamWriter(const FrameStreamKind& kind, int zstd_level)
+FrameStreamWriter::FrameStreamWriter(const FrameStreamKind& kind, int zstd_level,
+                                     size_t expected_bytes)
     : kind_(kind), ctx_(std::make_unique<Ctx>()) {
   ctx_->c = ZSTD_createCCtx();
   if (!ctx_->c) throw Error(ErrorCode::kInternal, "zstd context");
@@ -67,18 +68,27 @@ FrameStreamWriter::FrameStreamWriter(const FrameStreamKind& kind, int zstd_level
   // input: 89 MB for one answer at level 19 (1.5.4), allocated and touched per pull. An
   // answer is at most a few MB and its frames refer back little: 1 MiB of window and
   // tables of 2^20 entries (~17 MB at level 19, as zstd's own choice for a 1 MiB input).
+  // A stream known to be smaller gets a window (and at high levels tables) that just
+  // hold it, as zstd chooses for an input of known size: every byte can still refer back
+  // to any before it, and setting up the tables no longer dominates a small stream.
+  int log = zstd_level >= 10 ? 20 : 21;
+  if (expected_bytes > 0) {
+    int fit = 10;  // zstd's smallest window
+    while (fit < log && (size_t{1} << fit) < expected_bytes) ++fit;
+    log = fit;
+  }
+  ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, log);
   if (zstd_level >= 10) {
-    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, 20);
-    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_hashLog, 20);
-    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_chainLog, 20);
-  } else {
-    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_windowLog, 21);
+    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_hashLog, log);
+    ZSTD_CCtx_setParameter(ctx_->c, ZSTD_c_chainLog, log);
   }
   out_.assign(kind_.magic.data(), 4);
   out_.push_back(static_cast<char>(kZstd));
 }
 
 FrameStreamWriter::~FrameStreamWriter() = default;
+
+size_t FrameStreamWriter::memory() const { return ZSTD_sizeof_CCtx(ctx_->c); }
 
 void FrameStreamWriter::compress(std::string_view in, int directive) {
   ZSTD_inBuffer src{in.data(), in.size(), 0};

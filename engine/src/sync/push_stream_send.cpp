@@ -39,7 +39,9 @@ PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t ac
   PushStreamBody out;
   const std::vector<WireChange> changes = store.pending_wire(max_ops, after);
   if (changes.empty()) return out;
-  PushStreamWriter w(level);
+  size_t text_total = 1024;  // the frames' heads and the report
+  for (const WireChange& c : changes) text_total += c.json.size() + 1;
+  PushStreamWriter w(level, text_total);
   const std::string head = "{\"device\":" + Json(store.device_id()).dump() + ",\"ops\":[";
   size_t i = 0;
   while (i < changes.size() && w.size() < max_body) {

@@ -31,34 +31,43 @@ int64_t ms_between(Clock::time_point a, Clock::time_point b) {
 class PullStreamMaker {
  public:
   PullStreamMaker(std::string cursor, int level, PullPageReader page, PullPageGuard guard)
-      : writer_(level), at_(std::move(cursor)), page_(std::move(page)), guard_(std::move(guard)) {}
+      : level_(level), at_(std::move(cursor)), page_(std::move(page)), guard_(std::move(guard)) {}
 
   // Reads and frames the next page (through the guard when `guarded`). The bounds are
   // checked before the page is added, so that the page can say it is last.
   void add_page(bool guarded) {
     const auto t0 = Clock::now();
     Json doc;
+    size_t text_bytes = 0;
+    auto read = [&] {
+      const std::string text = page_(at_);
+      text_bytes = text.size();
+      doc = Json::parse(text);
+    };
     if (guarded && guard_) {
-      guard_([&] { doc = Json::parse(page_(at_)); });
+      guard_(read);
     } else {
-      doc = Json::parse(page_(at_));
+      read();
     }
     ++pages_;
     const bool more = doc.value("more", false);
+    // An answer of one page is sized to it (most pulls of a laptop that syncs often).
+    if (!writer_) writer_ = std::make_unique<PullStreamWriter>(level_, more ? 0 : text_bytes);
     std::string next = doc.value("next", std::string());
     making_ms_ += ms_between(t0, Clock::now());
-    done_ = !more || writer_.size() >= kPullStreamMaxBytes || making_ms_ >= kPullStreamMaxMs ||
+    done_ = !more || writer_->size() >= kPullStreamMaxBytes || making_ms_ >= kPullStreamMaxMs ||
             pages_ >= kPullStreamMaxPages || next == at_;  // a cursor that did not move
-    writer_.add(std::move(doc), done_);
+    writer_->add(std::move(doc), done_);
     at_ = std::move(next);
   }
   bool done() const { return done_; }
   int64_t age_ms() const { return ms_between(start_, Clock::now()); }
-  std::string take() { return done_ ? writer_.finish() : writer_.take(); }
+  std::string take() { return done_ ? writer_->finish() : writer_->take(); }
 
  private:
   const Clock::time_point start_ = Clock::now();
-  PullStreamWriter writer_;
+  const int level_;
+  std::unique_ptr<PullStreamWriter> writer_;  // made with the first page, sized by it
   std::string at_;
   PullPageReader page_;
   PullPageGuard guard_;
