@@ -341,7 +341,7 @@ int main(int argc, char** argv) {
     router.set_security(Router::Security{&per_address, &per_principal, &audit});
     router.set_schema_keys(keys.get());
     // The office web page on the same port (docs/DASHBOARD.md); its cookies are Secure under TLS.
-    WebApp web(*schema, *store, sync, review, auth, system_wall_clock());
+    WebApp web(*store, sync, review, auth, system_wall_clock());
     web.set_secure_cookies(!opt.tls_cert.empty());
     web.set_audit(&audit);
     router.set_web(&web);

@@ -204,7 +204,7 @@ TEST_CASE("sync: a dropped link and a killed sync lose nothing and double nothin
   // 1,500 people of Desa Awuliti (serials 0001..1500, all valid).
   std::string csv = "nik,full_name,birth_date,gender,village_code,programs,monthly_income\n";
   for (int i = 1; i <= 1500; ++i) {
-    char nik[17];
+    char nik[32];  // 16 digits; room for any int, so the compiler sees no truncation
     std::snprintf(nik, sizeof nik, "740201120785%04d", i);
     csv += std::string(nik) + ",Warga " + std::to_string(i) +
            ",1985-07-12,L,7402012006,JKK;JKM,2000000\n";

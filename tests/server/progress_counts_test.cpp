@@ -311,7 +311,7 @@ TEST_CASE("web progress lists the busiest officers and the latest days") {
   const uint64_t h0 = hlc_now();
   for (int i = 0; i < 302; ++i) {
     json r = person(i);
-    char officer[16], day[32];
+    char officer[16], day[64];
     // Officer OFC-0000 enrols two people, 300 others one each; 121 days, 2025-01-01 first.
     std::snprintf(officer, sizeof officer, "OFC-%04d", i == 301 ? 0 : i);
     const int d = std::min(i, 120);

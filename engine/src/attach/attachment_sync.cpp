@@ -34,6 +34,12 @@ constexpr int kMaxStalledAnswers = 8;
 // Request and answer heads together, for the size rule below (~450 up, ~250 down).
 constexpr double kChunkRoundTripOverhead = 700;
 
+}  // namespace
+
+// Named rather than anonymous: FetchLink::State holds a ChunkSizer (gcc -Wsubobject-linkage
+// in a unity build).
+namespace attach_detail {
+
 // Chunk bodies sized to the link. Until the first cut: the push sizer's growth (8 KiB on the
 // wire, doubling while chunks arrive whole). After a cut: a chunk cut on its way is lost
 // whole, about half a chunk per cut on average, and every chunk pays its heads, so per byte
@@ -85,6 +91,12 @@ class ChunkSizer {
   uint64_t run_ = 0;    // bytes carried between the last two cuts (0: no cut yet)
   uint64_t since_ = 0;  // ... and since the last one
 };
+
+}  // namespace attach_detail
+
+namespace {
+
+using attach_detail::ChunkSizer;
 
 std::string chunk_target(const AttachmentRef& ref, uint64_t offset) {
   std::string mime;

@@ -40,7 +40,9 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
-namespace {
+// Named rather than anonymous: HttpListener::Impl holds these types, and a class with
+// external linkage must not hold types of no linkage (gcc -Wsubobject-linkage in a unity build).
+namespace listener_detail {
 
 size_t g_threads = 4;
 // What a streamed body takes from the budget: one frame and the zstd window at most.
@@ -483,7 +485,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t lingered_ = 0;
 };
 
-}  // namespace
+}  // namespace listener_detail
+
+using listener_detail::Connection;
+using listener_detail::g_threads;
+using listener_detail::Shared;
 
 struct HttpListener::Impl {
   std::unique_ptr<Shared> shared;

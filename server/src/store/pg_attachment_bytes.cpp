@@ -79,6 +79,12 @@ std::optional<std::string> open_chunk(const std::string& key, const std::string&
   return crypto::open(key, stored, attachment_aad(sha, pos));
 }
 
+}  // namespace
+
+// Named rather than anonymous: PgAttachmentBytes::PgUpload holds a Txn, and a class with
+// external linkage must not hold a type of no linkage (gcc -Wsubobject-linkage, unity build).
+namespace pg_attachment_detail {
+
 // A transaction that rolls back unless committed (the pool's connections must come back
 // idle).
 class Txn {
@@ -102,7 +108,9 @@ class Txn {
   bool done_ = false;
 };
 
-}  // namespace
+}  // namespace pg_attachment_detail
+
+using pg_attachment_detail::Txn;
 
 class PgAttachmentBytes::PgUpload : public AttachmentBytes::Upload {
  public:

@@ -43,8 +43,10 @@ constexpr size_t kWebMaxExportRows = 50000;
 
 class WebApp {
  public:
-  WebApp(const Schema& schema, ServerStore& store, SyncService& sync, ReviewService& review,
-         Authenticator& auth, WallClock& wall);
+  // Pages read the schema from sync.schema(): the active version, which the office may
+  // publish while the server runs.
+  WebApp(ServerStore& store, SyncService& sync, ReviewService& review, Authenticator& auth,
+         WallClock& wall);
 
   // Secure cookies (set when the listener serves TLS).
   void set_secure_cookies(bool on) { secure_ = on; }
@@ -80,7 +82,6 @@ class WebApp {
   Response move_status(const std::string& id, const Json& body, const Principal& who);
   std::string collection() const;
 
-  const Schema& schema_;  // the start's; pages read sync_.schema(), the active version
   ServerStore& store_;
   SyncService& sync_;
   ReviewService& review_;

@@ -3,7 +3,8 @@
 // revoked", "no such device"), said in the catalogue's language. They are recognised by
 // their stable error code and the start of the server's detail, which PROTOCOL.md and the
 // engine keep; anything else is printed as it came (made printable).
-#include <regex>
+#include <cctype>
+#include <optional>
 
 #include "common/i18n.h"
 #include "common/i18n_catalogue.h"
@@ -73,6 +74,32 @@ std::string state_text(const std::string& field, std::string v) {
   return name == key ? "\"" + v + "\"" : name + " (" + v + ")";
 }
 
+// "<field> can only move forward: <old> cannot become <new>[; ...]" (engine store, server
+// review and web status), taken apart: field, old and new.
+struct Regression {
+  std::string field, from, to;
+};
+std::optional<Regression> parse_regression(const std::string& what) {
+  static const std::string kMid = " can only move forward: ", kBecome = " cannot become ";
+  const size_t mid = what.find(kMid);
+  if (mid == 0 || mid == std::string::npos) return std::nullopt;
+  Regression r{what.substr(0, mid), "", ""};
+  for (const unsigned char c : r.field) {
+    if (!std::isalnum(c) && c != '_') return std::nullopt;
+  }
+  const size_t from = mid + kMid.size();
+  const size_t from_end = what.find_first_of(" \t\r\n", from);
+  if (from_end == from || from_end == std::string::npos ||
+      what.compare(from_end, kBecome.size(), kBecome) != 0) {
+    return std::nullopt;
+  }
+  r.from = what.substr(from, from_end - from);
+  const size_t to = from_end + kBecome.size();
+  r.to = what.substr(to, what.find_first_of("; \t\r\n", to) - to);
+  if (r.to.empty()) return std::nullopt;
+  return r;
+}
+
 }  // namespace
 
 std::string error_text(const Error& e) {
@@ -88,16 +115,10 @@ std::string error_text(const Error& e) {
       if (what == "no such device") return tr("error.no_such_device");
       break;
     case ErrorCode::kStatusRegression: {
-      // "<field> can only move forward: <old> cannot become <new>[; ...]" (engine store,
-      // server review and web status).
-      static const std::regex re(
-          R"(^([A-Za-z0-9_]+) can only move forward: (\S+) cannot become ([^;\s]+))");
-      std::smatch m;
-      if (std::regex_search(what, m, re)) {
-        const std::string field = m[1];
-        return tr("error.cannot_move_back", {{"field", field},
-                                             {"from", printable(state_text(field, m[2]))},
-                                             {"to", printable(state_text(field, m[3]))}});
+      if (const auto r = parse_regression(what)) {
+        return tr("error.cannot_move_back", {{"field", r->field},
+                                             {"from", printable(state_text(r->field, r->from))},
+                                             {"to", printable(state_text(r->field, r->to))}});
       }
       break;
     }
