@@ -101,6 +101,7 @@ struct Options {
   double address_rate = lumbung::kAddressRatePerSec;
   double address_burst = lumbung::kAddressRateBurst;
   int slow_client_ms = lumbung::kSlowClientTimeoutMs;
+  bool push_stream = true;                  // --no-push-stream: read no streamed push, and say so
   std::string attachments;                  // "" = <data>/attachments; --db: the database
   int64_t attachment_quota_mb = 0;          // 0 = AttachmentLimits' default
   int64_t attachment_age_offset_hours = 0;  // tests: the collector's clock runs ahead
@@ -128,6 +129,7 @@ bool is_loopback_address(const std::string& host) {
       "         [--admin-token-hours N] [--reviewer-token-hours N]   (0 = never expire)\n"
       "         [--rate-limit-device RATE/BURST] [--rate-limit-address RATE/BURST] (0 = off)\n"
       "         [--slow-client-ms N]   (0 = never cut stalled connections)\n"
+      "         [--no-push-stream]   (refuse streamed pushes as an older server: batches)\n"
       "         [--attachments DIR] [--attachment-quota-mb N]   (per device)\n"
       "         [--attachment-age-offset-hours N]   (tests: attachments look N hours older)\n"
       "         [--attachment-gc-pause-ms N]   (tests: collections wait N ms after their scan)\n",
@@ -189,6 +191,8 @@ Options parse_args(int argc, char** argv) {
       o.tls_key = value();
     } else if (a == "--insecure-http") {
       o.insecure_http = true;
+    } else if (a == "--no-push-stream") {
+      o.push_stream = false;
     } else if (a == "--serve-moved-data") {
       o.serve_moved_data = true;
     } else if (a == "--new-admin-token") {
@@ -340,6 +344,7 @@ int main(int argc, char** argv) {
     RateLimiter per_principal(opt.device_rate, opt.device_burst, kRateLimiterMaxKeys);
     router.set_security(Router::Security{&per_address, &per_principal, &audit});
     router.set_schema_keys(keys.get());
+    router.set_push_stream(opt.push_stream);
     // The office web page on the same port (docs/DASHBOARD.md); its cookies are Secure under TLS.
     WebApp web(*store, sync, review, auth, system_wall_clock());
     web.set_secure_cookies(!opt.tls_cert.empty());

@@ -414,3 +414,94 @@ TEST_CASE("the push state forgets a device's answers once it pulls") {
   CHECK(st.at("complete") == false);
   CHECK(push_state(f, l.token, "200").at("complete") == true);  // nothing since 200
 }
+
+// A first sync against a server older than the stream sent the whole stream for nothing
+// (218,803 B on 2G, BENCHMARKS.md): a laptop streams only once the server said it reads
+// streams (`Lumbung-Push-Stream: 1` on the register, pull and push answers).
+TEST_CASE("a laptop streams only to a server that said it reads streams") {
+  SUBCASE("a server that does not say so gets batches and no stream") {
+    // --no-push-stream: the server reads a stream as an older one does and says nothing.
+    ServerFixture old({"--no-push-stream"});
+    Laptop l(old, "laptop-o");
+    CHECK(l.store->get_meta("server_push_stream").empty());
+    l.create(600, 64000);
+    auto http = make_http_transport(old.server().base_url());
+    Tap tap(*http);
+    SyncClient c(*l.store, tap, l.token);
+    const SyncReport r = c.sync(streamed());
+    CHECK(r.pushed == 600);
+    CHECK(tap.count("/v1/push?stream=1") == 0);
+    CHECK(tap.count("/v1/push") > 1);
+    CHECK(l.store->pending_count() == 0);
+    CHECK(l.store->get_meta("server_push_stream").empty());
+    // It refuses a stream as a server older than the stream does, and applies nothing.
+    l.create(5, 64700);
+    PushStreamWriter w(19);
+    Json ops = Json::array();
+    for (const WireChange& op : l.store->pending_wire(5)) ops.push_back(Json::parse(op.json));
+    w.add(Json{{"device", l.store->device_id()}, {"ops", ops}}, true);
+    const HttpResponse refused = raw_push(old, l.token, w.finish());
+    CHECK(refused.status == 400);
+    CHECK(refused.body.find("malformed_json") != std::string::npos);
+    CHECK(refused.headers.count("lumbung-push-stream") == 0);
+    CHECK(push_state(old, l.token, "0").at("acked_seq") == 600);
+  }
+  SUBCASE("a laptop registered with a server that said so streams its first push") {
+    ServerFixture f;
+    Laptop l(f, "laptop-n");
+    CHECK(l.store->get_meta("server_push_stream") == "1");  // from the register answer
+    l.create(600, 65000);
+    auto http = make_http_transport(f.server().base_url());
+    Tap tap(*http);
+    SyncClient c(*l.store, tap, l.token);
+    CHECK(c.push(streamed()).pushed == 600);
+    CHECK(tap.count("/v1/push?stream=1") == 1);
+    CHECK(tap.count("/v1/push") == 1);
+  }
+  SUBCASE("a laptop registered before the header streams after one batch answer") {
+    ServerFixture f;
+    Laptop l(f, "laptop-r");
+    l.store->set_meta("server_push_stream", "");  // as registered before the server said it
+    l.create(600, 66000);
+    // A slow link (2 Mbit/s, 20 ms one way), so the sizer still streams after the batch.
+    Relay link(f.server().port(), LinkProfile{2000000, 20, 0});
+    auto http = make_http_transport(link.url());
+    Tap tap(*http);
+    SyncClient c(*l.store, tap, l.token);
+    CHECK(c.push(streamed()).pushed == 600);
+    REQUIRE(tap.targets.size() >= 2);
+    CHECK(tap.targets.front() == "/v1/push");          // the first batch, whose answer says so
+    CHECK(tap.targets.back() == "/v1/push?stream=1");  // then the rest in one stream
+    CHECK(tap.count("/v1/push") == 2);
+    CHECK(l.store->pending_count() == 0);
+    // A pull answer says so too: a laptop with nothing to push learns it there.
+    l.store->set_meta("server_push_stream", "");
+    c.pull(streamed());
+    CHECK(l.store->get_meta("server_push_stream") == "1");
+    CHECK(pulled_by_new_laptop(f, "laptop-new") == 600);
+  }
+}
+
+// A cut after which the server took ops in is no failure to wait out: the push asks how far
+// it got and goes on at once (the wait before the state ask cost 500 ms a cut on 3G,
+// BENCHMARKS.md). A dead link's retries still wait (engine_sync_client_test).
+TEST_CASE("a cut streamed push goes on at once after a cut with progress") {
+  ServerFixture f;
+  Laptop l(f, "laptop-w");
+  l.create(kRecords, 4 * kRecords);
+  Relay cut(f.server().port(), LinkProfile{2000000, 20, 30000});
+  SyncOptions o = streamed();
+  o.initial_backoff_ms = 3000;  // each wait would show: the old code waited this a cut
+  o.max_backoff_ms = 3000;
+  const auto t0 = std::chrono::steady_clock::now();
+  const Carried x = push_through(cut, l, o);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE(x.cuts << " cuts, " << x.state_asks << " state asks, " << took << " s");
+  CHECK(x.report.pushed == kRecords);
+  CHECK(l.store->pending_count() == 0);
+  REQUIRE(x.cuts >= 1);
+  CHECK(x.state_asks >= 1);
+  CHECK(x.report.retries >= x.cuts);
+  CHECK(took < 3.0 * static_cast<double>(x.cuts));  // no 3 s wait per cut
+  CHECK(pulled_by_new_laptop(f, "laptop-new") == static_cast<uint64_t>(kRecords));
+}

@@ -13,7 +13,8 @@ namespace {
 // the body: there is nothing left to send again.
 struct AllApplied {};
 
-// Store meta: "0" once the server refused a push stream as an older server does.
+// Store meta: "1" once the server said it reads push streams (its Lumbung-Push-Stream
+// header), "0" once it refused a stream as an older server does; empty: it never said.
 constexpr const char* kServerPushStream = "server_push_stream";
 
 // The state closes its connection: the stream sent next then goes on a new one, which the
@@ -77,11 +78,17 @@ PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t ac
   return out;
 }
 
-void note_push_stream_server(Store& store, const CallInfo& info) {
+bool says_push_stream(const CallInfo& info) {
   const auto h = info.headers.find("lumbung-push-stream");
-  if (h != info.headers.end() && h->second == "1" && store.get_meta(kServerPushStream) == "0") {
-    store.set_meta(kServerPushStream, "");
-  }
+  return h != info.headers.end() && h->second == "1";
+}
+
+void note_push_stream_server(Store& store) {
+  if (store.get_meta(kServerPushStream) != "1") store.set_meta(kServerPushStream, "1");
+}
+
+bool server_reads_push_stream(const Store& store) {
+  return store.get_meta(kServerPushStream) == "1";
 }
 
 bool run_push_stream(RequestLoop& link, Store& store, uint64_t acked,
@@ -89,7 +96,7 @@ bool run_push_stream(RequestLoop& link, Store& store, uint64_t acked,
                      const std::function<uint64_t(const Json&, uint64_t, uint64_t, const CallInfo*,
                                                   const PushStreamBody&)>& take,
                      const std::function<void(uint64_t partial)>& on_cut) {
-  if (store.get_meta(kServerPushStream) == "0") return false;  // an older server
+  if (!server_reads_push_stream(store)) return false;  // it never said so, or refused one
   uint64_t known = acked;  // the server's answers are taken in up to here
   PushStreamBody b = build(known);
   std::atomic<uint64_t> progressed{0};  // ops the server took in despite cuts

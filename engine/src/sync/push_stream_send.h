@@ -3,8 +3,8 @@
 // request that the server applies frame by frame as it arrives. After a cut the client
 // asks `GET /v1/push/state?after=SEQ` how far the server got and what it answered for those
 // ops (re-stamps, refusals, stored values), takes that in as a push answer, and sends only
-// the rest. A server that does not read streams (its refusal does not say "push_stream")
-// makes the caller push in batches.
+// the rest. Only to a server that said it reads streams (server_reads_push_stream); one
+// that refuses a stream anyway (its refusal does not say "push_stream") gets batches.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +40,7 @@ PushStreamBody build_push_stream(const Store& store, uint64_t after, uint64_t ac
 //
 // A server that refused a stream as an older one does (without "push_stream") is
 // remembered in the store (meta "server_push_stream" = "0"): later syncs push in batches
-// at once, without sending a whole stream for nothing, until a batch answer says the
-// server reads streams (note_push_stream_server).
+// until an answer says the server reads streams again (note_push_stream_server).
 bool run_push_stream(
     RequestLoop& link, Store& store, uint64_t acked,
     const std::function<PushStreamBody(uint64_t after)>& build,
@@ -49,8 +48,21 @@ bool run_push_stream(
                                  const CallInfo* info, const PushStreamBody& sent)>& take,
     const std::function<void(uint64_t partial)>& on_cut);
 
-// A push answer's `Lumbung-Push-Stream: 1` header (servers that read push streams send it
-// on batch answers): forgets that the server was older.
-void note_push_stream_server(Store& store, const CallInfo& info);
+// Whether an answer carries `Lumbung-Push-Stream: 1`: servers that read push streams send it
+// on the register, pull and push answers (docs/PROTOCOL.md "Streamed push").
+bool says_push_stream(const CallInfo& info);
+
+// Remembers in the store (meta "server_push_stream" = "1") that the server said it reads
+// push streams, also after it had refused one as an older server (upgraded). Call on the
+// syncing thread.
+void note_push_stream_server(Store& store);
+inline void note_push_stream_server(Store& store, const CallInfo& info) {
+  if (says_push_stream(info)) note_push_stream_server(store);
+}
+
+// True once the server said it reads push streams and has not refused one since: only
+// then may a client stream (a server that never said so gets batches, never a stream sent
+// for nothing).
+bool server_reads_push_stream(const Store& store);
 
 }  // namespace lumbung::sync_detail

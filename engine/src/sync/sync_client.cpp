@@ -62,10 +62,6 @@ class SyncClient::Run {
     last_emit_ = start_;
   }
 
-  Json call(const std::string& method, const std::string& target, std::string gzip_body) {
-    return link_.call(method, target, std::move(gzip_body));
-  }
-
   // One push batch, read from the log and compressed, ready to send.
   struct Outgoing {
     std::vector<WireChange> changes;
@@ -129,11 +125,10 @@ class SyncClient::Run {
     const StoreStats stats = store.stats();
     Json report{{"records", stats.records}, {"open_conflicts", stats.open_conflicts}};
     if (stats.last_sync_ms) report["last_sync_ms"] = *stats.last_sync_ms;
-    // Streamed while the link is slow, to a server that reads v2 (as the pull).
-    if (o_.push_stream && v2_push_ && o_.changeset_format != 1 && sizer_.slow_link() &&
-        store.pending_count() > 0 && push_stream(report)) {
-      return;
-    }
+    if (may_stream() && push_stream(report)) return;
+    // Until the server says it reads streams (a laptop registered before it said so): its
+    // first batch answer does, and the rest goes as a stream.
+    bool stream_later = o_.push_stream && !sync_detail::server_reads_push_stream(store);
     Outgoing batch = prepare_batch(0, report);
     while (!batch.changes.empty()) {
       check_cancel();
@@ -184,12 +179,18 @@ class SyncClient::Run {
       if (info.resent) sizer_.on_cut(info.wire_up);    // the HTTP stack's own retry: a cut too
       sizer_.on_whole(kPush, info.wire_up, batch.text_bytes, info.transfer_ms,
                       info.wire_up + info.wire_down);
-      sync_detail::note_push_stream_server(store, info);  // upgraded: streams again
+      sync_detail::note_push_stream_server(store, info);  // it reads streams (upgraded?)
       if (take_answer(ack, first, last, info.rtt_ms) == 0) {
         next.wait();
         throw Error(ErrorCode::kProtocol, "server acknowledged nothing of a push batch");
       }
       batch = next.get();
+      if (stream_later && may_stream()) {
+        stream_later = false;
+        if (push_stream(report)) return;
+        batch = prepare_batch(0, report);  // refused: batches for the rest
+        continue;
+      }
       if (batch.changes.empty() || batch.changes.front().seq != last + 1) {
         // Read after a batch that a cut then shrank (it planned to end later than it did:
         // empty when it planned to take the log's last op, and the push would end with ops
@@ -218,6 +219,12 @@ class SyncClient::Run {
     progress_.ops_pushed += t.acknowledged;
     emit();
     return t.acknowledged;
+  }
+
+  // Streamed while the link is slow, to a server that said it reads streams and v2 pushes.
+  bool may_stream() const {
+    return o_.push_stream && v2_push_ && o_.changeset_format != 1 && sizer_.slow_link() &&
+           sync_detail::server_reads_push_stream(c_.store_) && c_.store_.pending_count() > 0;
   }
 
   // The streamed push (sync/push_stream_send.h). False: push the rest in batches.
@@ -250,7 +257,8 @@ class SyncClient::Run {
     bool more = false;
     Json reply;  // for server_time_ms
     int64_t rtt_ms = 0;
-    bool v2 = false;  // answered in change-set format v2
+    bool v2 = false;           // answered in change-set format v2
+    bool push_stream = false;  // the server said it reads push streams
   };
 
   // `max_bytes` asks the server for a page whose ops' JSON fits the sizer's budget (a v1
@@ -289,6 +297,7 @@ class SyncClient::Run {
     in.reply = link_.call("GET", pull_target(cursor), "", nullptr, &info, smaller);
     in.rtt_ms = info.rtt_ms;
     in.v2 = info.v2_answer;
+    in.push_stream = sync_detail::says_push_stream(info);
     if (info.resent) sizer_.on_cut(info.wire_down);  // the HTTP stack's own retry: a cut too
     sizer_.on_whole(kPull, info.wire_down, info.answer_text, info.transfer_ms,
                     info.wire_up + info.wire_down);
@@ -329,6 +338,7 @@ class SyncClient::Run {
                       s.streamed && s.body_ms > 0 ? s.body_ms : s.info.transfer_ms,
                       s.info.wire_up + s.info.wire_down);
       if (s.streamed || s.info.v2_answer) server_reads_v2();
+      sync_detail::note_push_stream_server(c_.store_, s.info);
       if (!s.streamed && !apply(s.page, s.info.rtt_ms, s.info.v2_answer)) return true;
       if (regions_changed_ || !more) return true;
       if (!s.streamed || !sizer_.slow_link()) return false;  // a fast link: pages overlap
@@ -381,6 +391,7 @@ class SyncClient::Run {
     std::string cursor = store.get_meta("pull_cursor");
     Incoming page = fetch_page(cursor);
     if (page.v2) server_reads_v2();
+    if (page.push_stream) sync_detail::note_push_stream_server(store);
     for (int pages = 0;; ++pages) {
       check_cancel();
       if (page.more && page.next == cursor && page.ops.empty()) {
@@ -512,47 +523,6 @@ class SyncClient::Run {
 
 SyncClient::SyncClient(Store& store, Transport& transport, std::string token)
     : store_(store), transport_(transport), token_(std::move(token)) {}
-
-std::string SyncClient::register_device(const std::string& code, const std::string& label) {
-  SyncOptions o;
-  Run run(*this, o);
-  Json body{{"code", code}, {"device_id", store_.device_id()}, {"label", label}};
-  Json j = run.call("POST", "/v1/devices/register", gzip::compress(body.dump()));
-  token_ = j.at("token").get<std::string>();
-  sync_detail::keep_schema_key(store_, j);  // schema_fetch.cpp
-  if (auto it = j.find("scope"); it != j.end() && it->is_array()) {
-    std::vector<std::string> regions;
-    for (const auto& r : *it) {
-      if (r.is_string()) regions.push_back(r.get<std::string>());
-    }
-    store_.set_regions(regions);
-  }
-  return token_;
-}
-
-std::string SyncClient::request_new_token() {
-  SyncOptions o;
-  Run run(*this, o);
-  Json j = run.call("POST", "/v1/devices/token/rotate", std::string());
-  const auto it = j.find("token");
-  if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
-    throw Error(ErrorCode::kProtocol, "token rotation answer has no token");
-  }
-  return it->get<std::string>();
-}
-
-void SyncClient::confirm_token(const std::string& next) {
-  std::string current = std::move(token_);
-  token_ = next;
-  try {
-    SyncOptions o;
-    Run run(*this, o);
-    run.call("GET", "/v1/schema", std::string());  // any authenticated call promotes `next`
-  } catch (...) {
-    token_ = std::move(current);
-    throw;
-  }
-}
 
 SyncReport SyncClient::sync(const SyncOptions& options) {
   Run run(*this, options);

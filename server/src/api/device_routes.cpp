@@ -15,6 +15,12 @@
 
 namespace lumbung::server {
 
+// docs/PROTOCOL.md "Streamed push": a client streams only to a server that said it reads
+// streams, so a server older than the stream never gets one sent for nothing.
+void Router::say_push_stream(Response& r) const {
+  if (push_stream_) r.headers["Lumbung-Push-Stream"] = "1";
+}
+
 Response Router::health(const Request&, const Params&, Json&, const Principal*) {
   return json_response(Json{{"status", "ok"},
                             {"server_time_ms", sync_.now_ms()},
@@ -93,8 +99,8 @@ Response Router::push(const Request&, const Params&, Json& body, const Principal
   const PushResult res = push_one(*who, std::move(body));
   Response r;
   r.body = push_answer_json(res, sync_.epoch(), sync_.now_ms());  // api/push_stream_http.h
-  // This server reads push streams: a client that took it for an older one streams again.
-  r.headers["Lumbung-Push-Stream"] = "1";
+  // A client that took this server for an older one streams again.
+  say_push_stream(r);
   return r;
 }
 
@@ -137,6 +143,7 @@ Response Router::pull(const Request& req, const Params&, Json&, const Principal*
     if (accepts_changeset_v2(req)) encode_pull_v2(r, level);
   }
   r.headers["Vary"] = "Accept, Accept-Encoding";  // the format follows Accept (a cache must know)
+  say_push_stream(r);  // a laptop registered before this header was sent learns it here
   return r;
 }
 
@@ -154,7 +161,9 @@ Response Router::register_device(const Request&, const Params&, Json& body, cons
     device.device_id = out["device_id"].get<std::string>();
     audit_record(&device, "register", device.device_id, Json{{"scope", out["scope"]}});
   }
-  return json_response(out, 201);
+  Response r = json_response(out, 201);
+  say_push_stream(r);  // before the first push: a new laptop's first push may stream
+  return r;
 }
 
 Response Router::rotate_token(const Request&, const Params&, Json&, const Principal* who) {

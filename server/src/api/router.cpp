@@ -331,7 +331,7 @@ void Router::admit_or_throw(const Request& req, Admission& a) {
   // The body limit before the body: the transport reads no byte of a refused one.
   a.max_body_bytes = body_limit(*found);
   check_body_limit(req, a);
-  a.streamed = found->handler == &Router::push && is_push_stream_body(req);
+  a.streamed = push_stream_ && found->handler == &Router::push && is_push_stream_body(req);
 }
 
 void Router::check_body_limit(const Request& req, const Admission& a) {

@@ -117,6 +117,11 @@ class Router {
   // Optional: GET /v1/schema answers signed with the keys' schema key, and the registration
   // answer names that key (docs/PROTOCOL.md "Schema versions"). Null = unsigned.
   void set_schema_keys(const ServerKeys* k) { schema_keys_ = k; }
+  // On by default: streamed pushes are read and the answers a device sees before its first
+  // push say so (`Lumbung-Push-Stream: 1`). Off (`lumbung-server --no-push-stream`, e.g.
+  // behind a proxy that buffers request bodies): no header, and a stream is read as JSON
+  // and refused as a server older than the stream refuses it (400 malformed_json).
+  void set_push_stream(bool on) { push_stream_ = on; }
 
  private:
   enum class Access { kPublic, kAnyToken, kDevice, kReviewer, kAdmin };
@@ -150,6 +155,7 @@ class Router {
   Response schema(const Request&, const Params&, Json&, const Principal*);
   Response push(const Request&, const Params&, Json&, const Principal*);
   Response push_state(const Request&, const Params&, Json&, const Principal*);  // streamed push
+  void say_push_stream(Response& r) const;  // the Lumbung-Push-Stream header, if on
   Response pull(const Request&, const Params&, Json&, const Principal*);
   Response register_device(const Request&, const Params&, Json&, const Principal*);
   Response drafts(const Request&, const Params&, Json&, const Principal*);
@@ -204,6 +210,7 @@ class Router {
   AttachmentService* attachments_ = nullptr;
   LiveSchema* live_ = nullptr;
   const ServerKeys* schema_keys_ = nullptr;
+  bool push_stream_ = true;
   std::shared_ptr<PushLedger> ledger_;  // the streamed pushes' answers (push_stream_http.h)
 };
 
