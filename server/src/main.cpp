@@ -70,15 +70,6 @@
 #define LUMBUNG_DEFAULT_SCHEMA "schema/enrolment.schema.json"
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-// cpprestsdk's listener keeps each TLS connection's SSL context until exit, inside
-// libcpprest (no Lumbung frame in the stacks); LeakSanitizer should not report those.
-// Full stacks at malloc (the fast unwinder stops inside libcrypto, which has no frame
-// pointers) so that the suppression can see the libcpprest frames.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libcpprest.so\n"; }
-extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
-#endif
-
 namespace {
 
 struct Options {
