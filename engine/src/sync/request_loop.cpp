@@ -348,7 +348,12 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
       link_failed = true;
       partial = sent_ + received_;
     }
-    if (handed && handed->load() != handed_before) {  // frames arrived whole before the cut
+    // Frames of a streamed pull arrived whole before the cut: the link works, so the next
+    // attempt goes at once from the last of them (the wait is for a link that carried
+    // nothing: it cost 500 ms a cut on 3G, BENCHMARKS.md), on a fresh count of failures.
+    bool progressed = false;
+    if (handed && handed->load() != handed_before) {
+      progressed = link_failed && !no_resend;
       failures = 0;
       backoff_ms = o_.initial_backoff_ms;
     }
@@ -374,10 +379,8 @@ std::string RequestLoop::exchange(HttpRequest& req, Json* json, Json* problem, C
       carried_failures_ = carried;
     };
     // A cut streamed push asks first how far it got (its state): when the server took ops
-    // in, it goes on at once - the wait is for a link that carried nothing (it cost 500 ms
-    // a cut on 3G, BENCHMARKS.md). A dead link's retries still wait (the state ask's own,
-    // on the same count of failures). (A streamed pull still waits: its frames arrived.)
-    bool progressed = false;
+    // in, it goes on at once, as a pull above. A dead link's retries still wait (the state
+    // ask's own, on the same count of failures).
     const bool ask_first = link_failed && after_cut && handed && no_resend;
     if (ask_first) {
       run_after_cut();
