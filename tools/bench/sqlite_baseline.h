@@ -25,6 +25,7 @@ struct BaselineResult {
   size_t rows = 0;     // rows in the table afterwards (checked == workload size)
   double seconds = 0;  // the first BEGIN .. the last COMMIT; opening the file is not timed
   unsigned long long db_bytes = 0;
+  double json_seconds = 0;  // run_engine_rows_floor: of `seconds`, the parse and the dump
 };
 
 // Creates `path` afresh (removing an old file and its -wal/-shm) and fills it. With
@@ -33,5 +34,15 @@ struct BaselineResult {
 BaselineResult run_sqlite_baseline(const Workload& workload, const std::string& path,
                                    BaselineSetup setup = BaselineSetup::kLikeEngine,
                                    size_t commit_every = 0);
+
+// The floor under the engine's local write, to tell what the engine adds from what its data
+// model costs (issue 14's local_write target): each line parsed with nlohmann::json (as the
+// engine's caller must), its "id" taken out, the rest dumped once, and written as the store
+// writes a create - a `records` row under the store's three indexes and a `changes` row
+// holding the op text with the values again - with the store's settings and a commit every
+// `commit_every` rows (0: one for all). No validation, normalisation, clock, or checks.
+// `rows` is the record count, 0 if the log's differs.
+BaselineResult run_engine_rows_floor(const Workload& workload, const std::string& path,
+                                     const std::string& collection, size_t commit_every);
 
 }  // namespace lumbung::bench
