@@ -26,16 +26,6 @@ namespace {
 
 constexpr const char* kDeviceId = "bench-a";
 
-uint64_t files_bytes(const std::string& path) {
-  uint64_t total = 0;
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::error_code ec;
-    const auto n = std::filesystem::file_size(path + suffix, ec);
-    if (!ec) total += n;
-  }
-  return total;
-}
-
 // Indices of the records read back one by one: both ends, the middle, and a spread
 // chosen by a fixed LCG so every run checks the same ones.
 std::vector<size_t> spot_check_indices(size_t n) {
@@ -111,12 +101,13 @@ Result run_local_write(const Options& options, const Workload& workload) {
                                                    BaselineSetup::kSqliteDefaults);
   const BaselineResult floor = run_engine_rows_floor(workload, options.workdir + "/floor.db",
                                                      collection, options.commit_every);
-  std::fprintf(stderr,
-               "local_write: baseline %.3f s (%.0f records/s) with the store's settings, %.3f s "
-               "(%.0f records/s) with SQLite's defaults in one transaction; the engine's rows "
-               "without the engine %.3f s (%.0f records/s, %.2fx the baseline; parse and dump %.3f s)\n",
-               base.seconds, n / base.seconds, plain.seconds, n / plain.seconds, floor.seconds,
-               n / floor.seconds, floor.seconds / base.seconds, floor.json_seconds);
+  std::fprintf(
+      stderr,
+      "local_write: baseline %.3f s (%.0f records/s) with the store's settings, %.3f s "
+      "(%.0f records/s) with SQLite's defaults in one transaction; the engine's rows "
+      "without the engine %.3f s (%.0f records/s, %.2fx the baseline; parse and dump %.3f s)\n",
+      base.seconds, n / base.seconds, plain.seconds, n / plain.seconds, floor.seconds,
+      n / floor.seconds, floor.seconds / base.seconds, floor.json_seconds);
 
   std::fprintf(stderr, "local_write: verifying...\n");
   bool ok = true;
@@ -173,7 +164,7 @@ Result run_local_write(const Options& options, const Workload& workload) {
   r.extra["commit_s"] = commit_s;
   r.extra["baseline_seconds"] = base.seconds;
   r.extra["baseline_db_bytes"] = base.db_bytes;
-  r.db_bytes = files_bytes(path);
+  r.db_bytes = sqlite_files_bytes(path);
   r.verified = ok;
   r.digest = digest;
   return r;

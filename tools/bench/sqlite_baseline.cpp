@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include "bench.h"
 #include "lumbung/tuning.h"
@@ -48,7 +48,7 @@ void open_db(Db& db, const std::string& path, bool like_engine) {
   if (like_engine) db.exec("PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages));
 }
 
-void prepare(Db& db, Stmt& st, const char* sql) {
+void prepare_stmt(Db& db, Stmt& st, const char* sql) {
   if (sqlite3_prepare_v2(db.h, sql, -1, &st.h, nullptr) != SQLITE_OK) {
     throw std::runtime_error(std::string("baseline: prepare failed: ") + sqlite3_errmsg(db.h));
   }
@@ -61,19 +61,9 @@ void step_done(Db& db, Stmt& st) {
   sqlite3_reset(st.h);
 }
 
-unsigned long long files_bytes(const std::string& path) {
-  unsigned long long total = 0;
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::error_code ec;
-    const auto n = std::filesystem::file_size(path + suffix, ec);
-    if (!ec) total += n;
-  }
-  return total;
-}
-
 size_t count_rows(Db& db, const char* table) {
   Stmt count;
-  prepare(db, count, (std::string("SELECT count(*) FROM ") + table).c_str());
+  prepare_stmt(db, count, (std::string("SELECT count(*) FROM ") + table).c_str());
   return sqlite3_step(count.h) == SQLITE_ROW ? static_cast<size_t>(sqlite3_column_int64(count.h, 0))
                                              : 0;
 }
@@ -92,6 +82,16 @@ int64_t digits_of(const nlohmann::json& fields, const char* name) {
 
 }  // namespace
 
+unsigned long long sqlite_files_bytes(const std::string& path) {
+  unsigned long long total = 0;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(path + suffix, ec);
+    if (!ec) total += n;
+  }
+  return total;
+}
+
 BaselineResult run_sqlite_baseline(const Workload& workload, const std::string& path,
                                    BaselineSetup setup, size_t commit_every) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
@@ -103,7 +103,7 @@ BaselineResult run_sqlite_baseline(const Workload& workload, const std::string& 
     open_db(db, path, like_engine);
     db.exec("CREATE TABLE docs(id TEXT PRIMARY KEY, doc TEXT NOT NULL)");
     Stmt ins;
-    prepare(db, ins, "INSERT INTO docs(id, doc) VALUES(?1, ?2)");
+    prepare_stmt(db, ins, "INSERT INTO docs(id, doc) VALUES(?1, ?2)");
 
     const double t0 = now_seconds();
     for (size_t i = 0; i < workload.size(); ++i) {
@@ -118,7 +118,7 @@ BaselineResult run_sqlite_baseline(const Workload& workload, const std::string& 
     out.seconds = now_seconds() - t0;
     out.rows = count_rows(db, "docs");
   }
-  out.db_bytes = files_bytes(path);
+  out.db_bytes = sqlite_files_bytes(path);
   return out;
 }
 
@@ -142,9 +142,10 @@ BaselineResult run_engine_rows_floor(const Workload& workload, const std::string
         "CREATE TABLE changes(seq INTEGER PRIMARY KEY, col TEXT NOT NULL, id TEXT NOT NULL, "
         "hlc INTEGER NOT NULL, wall_ms INTEGER NOT NULL, op TEXT, sealed BLOB, mac BLOB);");
     Stmt rec, log;
-    prepare(db, rec,
-            "INSERT INTO records(col,id,doc,ver,live,scope,nkey) VALUES(?1,?2,?3,?4,1,?5,?6)");
-    prepare(db, log, "INSERT INTO changes(seq,col,id,hlc,wall_ms,op) VALUES(?1,?2,?3,?4,?5,?6)");
+    prepare_stmt(db, rec,
+                 "INSERT INTO records(col,id,doc,ver,live,scope,nkey) VALUES(?1,?2,?3,?4,1,?5,?6)");
+    prepare_stmt(db, log,
+                 "INSERT INTO changes(seq,col,id,hlc,wall_ms,op) VALUES(?1,?2,?3,?4,?5,?6)");
     // A fixed clock: stamps of the engine's size, no clock read per record.
     const int64_t wall_ms = 1765000000000;
     const uint64_t hlc0 = static_cast<uint64_t>(wall_ms) << 16;
@@ -170,8 +171,14 @@ BaselineResult run_engine_rows_floor(const Workload& workload, const std::string
       sqlite3_bind_text(rec.h, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
       sqlite3_bind_text(rec.h, 3, doc.data(), static_cast<int>(doc.size()), SQLITE_STATIC);
       sqlite3_bind_text(rec.h, 4, ver.data(), static_cast<int>(ver.size()), SQLITE_STATIC);
-      if (scope < 0) sqlite3_bind_null(rec.h, 5); else sqlite3_bind_int64(rec.h, 5, scope);
-      if (nkey < 0) sqlite3_bind_null(rec.h, 6); else sqlite3_bind_int64(rec.h, 6, nkey);
+      if (scope < 0)
+        sqlite3_bind_null(rec.h, 5);
+      else
+        sqlite3_bind_int64(rec.h, 5, scope);
+      if (nkey < 0)
+        sqlite3_bind_null(rec.h, 6);
+      else
+        sqlite3_bind_int64(rec.h, 6, nkey);
       step_done(db, rec);
       // The change-log entry of a create (changeset.cpp encode_op_text): its values again.
       const std::string op = "{\"seq\":" + std::to_string(i + 1) + ",\"col\":\"" + collection +
@@ -191,7 +198,7 @@ BaselineResult run_engine_rows_floor(const Workload& workload, const std::string
     out.rows = count_rows(db, "records");
     if (count_rows(db, "changes") != out.rows) out.rows = 0;
   }
-  out.db_bytes = files_bytes(path);
+  out.db_bytes = sqlite_files_bytes(path);
   return out;
 }
 

@@ -35,6 +35,9 @@ BaselineResult run_sqlite_baseline(const Workload& workload, const std::string& 
                                    BaselineSetup setup = BaselineSetup::kLikeEngine,
                                    size_t commit_every = 0);
 
+// The bytes of the SQLite file at `path` with its -wal and -shm.
+unsigned long long sqlite_files_bytes(const std::string& path);
+
 // The floor under the engine's local write, to tell what the engine adds from what its data
 // model costs (issue 14's local_write target): each line parsed with nlohmann::json (as the
 // engine's caller must), its "id" taken out, the rest dumped once, and written as the store
