@@ -125,3 +125,60 @@ TEST_CASE("now_after orders a local write after a version observe had to clamp")
   const uint64_t before = clock.now();
   CHECK(clock.now_after(hlc::make(kToday - 5 * 3600 * 1000, 0)) > before);
 }
+
+TEST_CASE("a unit of work gives back its clock changes when nothing else changed the clock") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall, hlc::make(kToday + 60'000, 4));  // ahead of the wall: counting
+  const uint64_t start = clock.last();
+  HybridClock::Tally tally;
+  const uint64_t stamped = clock.now(&tally);
+  CHECK(stamped == start + 1);
+  clock.observe(hlc::make(kToday + 60'000, 9), &tally);
+  clock.resume_above(hlc::make(kToday + 60'000, 12), &tally);
+  CHECK(clock.now_after(0, &tally) == hlc::make(kToday + 60'000, 13));
+  CHECK(tally.own == 4);
+  clock.observe(hlc::make(kToday, 0), &tally);  // below last(): no change, not counted
+  CHECK(tally.own == 4);
+
+  CHECK(clock.give_back(tally));
+  CHECK(clock.last() == start);
+  CHECK(clock.now() == stamped);  // the value that never left the failed work, again
+
+  HybridClock::Tally unused;
+  CHECK_FALSE(clock.give_back(unused));  // nothing counted: nothing to give back
+}
+
+TEST_CASE("a unit of work gives nothing back once another change came after its own") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall, hlc::make(kToday + 60'000, 0));
+  HybridClock::Tally first, second;
+  clock.now(&first);
+  SUBCASE("an uncounted change") { clock.now(); }
+  SUBCASE("another unit's change") { clock.now(&second); }
+  SUBCASE("an observe raising the clock") { clock.observe(hlc::make(kToday + 60'000, 50)); }
+  SUBCASE("a pull back") {
+    // Only the device does this; counted as a change all the same.
+    HybridClock far(wall, hlc::make(kToday + 2 * kMaxClockSkewMs, 0));
+    HybridClock::Tally t;
+    far.now(&t);
+    CHECK(far.pull_back_if_ahead_of(kToday));
+    CHECK_FALSE(far.give_back(t));
+    clock.now();
+  }
+  const uint64_t after = clock.last();
+  CHECK_FALSE(clock.give_back(first));
+  CHECK(clock.last() == after);
+  CHECK(clock.now() > after);
+}
+
+TEST_CASE("a give back counts as a change: a unit counted since gives nothing back") {
+  FakeWallClock wall(kToday);
+  HybridClock clock(wall, hlc::make(kToday + 60'000, 0));
+  HybridClock::Tally a, b;
+  clock.now(&a);
+  clock.now(&b);  // b starts after a's change
+  CHECK_FALSE(clock.give_back(a));  // b changed the clock after a
+  CHECK(clock.give_back(b));        // b's own change only: taken back
+  const uint64_t after_b = clock.last();
+  CHECK(hlc::counter(after_b) == 1);  // a's stamp stays issued
+}

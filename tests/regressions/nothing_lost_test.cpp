@@ -3,6 +3,7 @@
 // over HTTP). Each failed on the code before the fix.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "lumbung/store.h"
@@ -488,4 +489,68 @@ TEST_CASE("a delete resolution does not bury an edit that arrived after its entr
   REQUIRE(server_record(f, reviewer, id)["fields"]["monthly_income"] == 6000000);
   keep_the_delete(f, reviewer, id, "monthly_income");  // shows 14000000 - not 6000000
   CHECK(kept(conflicts(f, reviewer), "update_delete", id, "monthly_income", 6000000));
+}
+
+// Found by the restore soak (tests/sim --restores seed 18575): a reviewer's resolution the
+// server refused (422, "enrolled" cannot go back to "rejected") had taken a stamp from the
+// server clock before the refusal, and a copy of that request a proxy delivered again took
+// another. The transaction rolled back, the clock stayed ahead: every server op stamped
+// later (a record's move) came one higher than without the copy, and two concurrent writes
+// of the same record were ordered the other way. Fix: a write transaction gives its clock
+// changes back when it rolls back (HybridClock::Tally, WriteTxn::clock_now and friends).
+TEST_CASE("a refused resolution changes nothing, the server clock included") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  // Both laptops run 20 minutes ahead (inside the skew the server accepts unchanged), so
+  // the server's clock stays on their versions' millisecond and counts: each stamp it
+  // takes shows.
+  test::FakeWallClock ahead(system_wall_clock().now_ms() + 20 * 60 * 1000);
+  Laptop a(f, "laptop-a", {"74.02"}, &ahead), b(f, "laptop-b", {"74.02"}, &ahead);
+  const std::string r1 = a.store->create("enrolment", konawe(31));
+  const std::string r2 = a.store->create("enrolment", konawe(32));
+  a.sync();
+  b.sync();
+  a.store->update("enrolment", r1, {{"status", "enrolled"}});
+  a.store->update("enrolment", r2, {{"phone", "081200000031"}});
+  a.sync();
+  b.store->update("enrolment", r1, {{"status", "rejected"}});  // B had not seen either
+  b.store->update("enrolment", r2, {{"phone", "081200000032"}});
+  b.sync();
+  json status_entry, phone_entry;
+  for (const auto& c : conflicts(f, reviewer)) {
+    if (c["record_id"] == r1 && c["field"] == "status") status_entry = c;
+    if (c["record_id"] == r2 && c["field"] == "phone") phone_entry = c;
+  }
+  REQUIRE(status_entry.is_object());
+  REQUIRE(phone_entry.is_object());
+
+  // The highest version the server holds: what its clock stands on.
+  uint64_t highest = 0;
+  for (const auto& rec : f.records(reviewer)) {
+    for (const auto& [field, v] : rec["versions"].items()) {
+      if (v.is_array()) highest = std::max(highest, v[0].get<uint64_t>());
+    }
+  }
+  REQUIRE(hlc::physical_ms(highest) > system_wall_clock().now_ms());  // ahead: counting
+
+  // The rejection cannot be kept, three times over (a reviewer's retries, a proxy's copies).
+  const std::string keep_rejected = status_entry["winner"]["value"] == "rejected" ? "winner"
+                                                                                  : "loser";
+  for (int i = 0; i < 3; ++i) {
+    auto refused = f.http().post("/v1/conflicts/" + status_entry["id"].get<std::string>() +
+                                     "/resolve",
+                                 json{{"keep", keep_rejected}}, reviewer);
+    REQUIRE(refused.status == 422);
+  }
+  // The next server op is stamped right above what the server held, as if those requests
+  // had never come.
+  auto kept_phone = f.http().post(
+      "/v1/conflicts/" + phone_entry["id"].get<std::string>() + "/resolve",
+      json{{"keep", "loser"}}, reviewer);
+  REQUIRE(kept_phone.status == 200);
+  uint64_t stamped = 0;
+  for (const auto& rec : f.records(reviewer)) {
+    if (rec["id"] == r2) stamped = rec["versions"]["phone"][0].get<uint64_t>();
+  }
+  CHECK(stamped == highest + 1);
 }

@@ -61,6 +61,18 @@ struct Version {
 // A hybrid logical clock. Thread-safe: every call takes an internal mutex.
 class HybridClock {
  public:
+  // The changes one unit of work (a server write transaction) made to the clock, counted
+  // by the calls below that take it, so that the work can give them back if it fails:
+  // a refused request then changes nothing, the clock included, and the values the clock
+  // issues next depend on the work that was kept (tests/sim --restores seed 18575: a
+  // reviewer's refused resolution, delivered twice, stamped later server ops one higher).
+  struct Tally {
+    bool started = false;
+    uint64_t before = 0;          // last() before the first change counted
+    uint64_t changes_before = 0;  // the clock's count of changes then
+    uint64_t own = 0;             // changes counted here
+  };
+
   // `last` is the highest value this replica has issued or observed (persisted by the
   // store so the clock stays monotonic across restarts).
   explicit HybridClock(WallClock& wall, uint64_t last = 0);
@@ -68,20 +80,27 @@ class HybridClock {
   // A new value for a local event: greater than every value issued or observed before,
   // even if the wall clock went backwards.
   uint64_t now();
+  uint64_t now(Tally* tally);
 
   // A new value greater than now() would give and than `floor`: the server re-stamping a
   // far-future op takes one after the versions the op replaces (its bases, capped at what
   // the server accepts), or the re-stamped op would lose to what it overwrote.
-  uint64_t now_after(uint64_t floor);
+  uint64_t now_after(uint64_t floor, Tally* tally = nullptr);
 
   // Resumes above `issued`, a value this device issued elsewhere (another process writing
   // the same store): unlike observe(), never clamped, as the constructor's `last`.
-  void resume_above(uint64_t issued);
+  void resume_above(uint64_t issued, Tally* tally = nullptr);
 
   // Absorbs a remote value so that later now() values are greater than it. A remote
   // value whose physical part is more than kMaxClockSkewMs ahead of our wall clock is
   // clamped to wall + kMaxClockSkewMs first; returns true if it was clamped.
-  bool observe(uint64_t remote);
+  bool observe(uint64_t remote, Tally* tally = nullptr);
+
+  // Takes back the changes `tally` counted - last() returns to what it was before the
+  // first of them - if nothing else changed the clock since (otherwise another unit of
+  // work may hold a value issued after them, and nothing is taken back). Only for values
+  // that never left the failed work: they may be issued again. Returns true if it did.
+  bool give_back(const Tally& tally);
 
   // Corrects the physical source by `offset_ms` (what must be added to the wall clock to
   // get the authority's time), learnt at sync and restored when the store reopens. Values
@@ -106,11 +125,14 @@ class HybridClock {
 
  private:
   uint64_t next_locked();  // now(); the caller holds mu_
+  // Counts a change of last_ from `before`, in `tally` if given; the caller holds mu_.
+  void changed_locked(uint64_t before, Tally* tally);
 
   WallClock& wall_;
   mutable std::mutex mu_;
   uint64_t last_;
   int64_t offset_ms_ = 0;
+  uint64_t changes_ = 0;  // how many times last_ changed (Tally, give_back)
 };
 
 }  // namespace lumbung

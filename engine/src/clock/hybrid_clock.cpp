@@ -25,20 +25,51 @@ HybridClock::HybridClock(WallClock& wall, uint64_t last) : wall_(wall), last_(la
 
 int64_t HybridClock::physical_now_ms() const { return wall_.now_ms() + offset_ms_; }
 
-uint64_t HybridClock::now() {
+uint64_t HybridClock::now() { return now(nullptr); }
+
+uint64_t HybridClock::now(Tally* tally) {
   std::lock_guard<std::mutex> lock(mu_);
-  return next_locked();
+  const uint64_t before = last_;
+  const uint64_t h = next_locked();
+  changed_locked(before, tally);
+  return h;
 }
 
-uint64_t HybridClock::now_after(uint64_t floor) {
+uint64_t HybridClock::now_after(uint64_t floor, Tally* tally) {
   std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t before = last_;
   if (floor > last_) last_ = floor;
-  return next_locked();
+  const uint64_t h = next_locked();
+  changed_locked(before, tally);
+  return h;
 }
 
-void HybridClock::resume_above(uint64_t issued) {
+void HybridClock::resume_above(uint64_t issued, Tally* tally) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (issued > last_) last_ = issued;
+  if (issued <= last_) return;
+  const uint64_t before = last_;
+  last_ = issued;
+  changed_locked(before, tally);
+}
+
+void HybridClock::changed_locked(uint64_t before, Tally* tally) {
+  if (tally) {
+    if (!tally->started) {
+      tally->started = true;
+      tally->before = before;
+      tally->changes_before = changes_;
+    }
+    ++tally->own;
+  }
+  ++changes_;
+}
+
+bool HybridClock::give_back(const Tally& tally) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!tally.started || changes_ != tally.changes_before + tally.own) return false;
+  last_ = tally.before;
+  ++changes_;  // a tally taken since sees a change that is not its own: it gives nothing back
+  return true;
 }
 
 uint64_t HybridClock::next_locked() {
@@ -56,7 +87,7 @@ uint64_t HybridClock::next_locked() {
   return last_;
 }
 
-bool HybridClock::observe(uint64_t remote) {
+bool HybridClock::observe(uint64_t remote, Tally* tally) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t limit = physical_now_ms() + kMaxClockSkewMs;
   bool clamped = false;
@@ -64,7 +95,11 @@ bool HybridClock::observe(uint64_t remote) {
     remote = hlc::make(limit, 0);
     clamped = true;
   }
-  if (remote > last_) last_ = remote;
+  if (remote > last_) {
+    const uint64_t before = last_;
+    last_ = remote;
+    changed_locked(before, tally);
+  }
   return clamped;
 }
 
@@ -77,6 +112,7 @@ bool HybridClock::pull_back_if_ahead_of(int64_t authority_now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   if (hlc::physical_ms(last_) <= authority_now_ms + kMaxClockSkewMs) return false;
   last_ = hlc::make(authority_now_ms, 0);
+  ++changes_;
   return true;
 }
 

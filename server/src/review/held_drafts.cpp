@@ -226,7 +226,7 @@ Json RefusedQueue::hold_drafts(const Principal& who, const Json& body) {
     op.seq = rev;
     op.collection = col;
     op.id = record_id;
-    op.version = Version{sync_.clock().now(), who.device_id};
+    op.version = Version{txn->clock_now(sync_.clock()), who.device_id};
     op.set = std::move(fields);
     const std::string note = note_j.get<std::string>();
     RefusedRow r;

@@ -110,7 +110,7 @@ Json RefusedQueue::apply(const std::string& id, const Json& body, const Principa
       throw Error(ErrorCode::kNotFound, "no refused op with this id");
     }
   }
-  sync_.clock().observe(op.version.hlc);
+  txn->clock_observe(sync_.clock(), op.version.hlc);
   OpOutcome o = sync_.writer().apply(*txn, *cs, op, OpContext{}, now);
   Json resolution{{"by", who_json(who)},      {"at_ms", now},
                   {"action", "applied"},      {"op", encode_op(op, true)},

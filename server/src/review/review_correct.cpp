@@ -139,7 +139,7 @@ Json ReviewService::correct_conflict(const std::string& id, const Json& body,
   op.collection = c.collection;
   op.id = c.record_id;
   const Json chosen = build_decision(op, c, cs, st, choice, Sight::of_decision(seen));
-  sync_.clock().observe(op.version.hlc);
+  txn->clock_observe(sync_.clock(), op.version.hlc);
   const OpOutcome o = sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   Json resolution{{"by", who_json(who)},
                   {"at_ms", now},
@@ -200,7 +200,7 @@ Json ReviewService::correct_duplicate(const std::string& id, const Json& body,
   size_t opened = 0;
   Json ops = Json::array();
   auto run = [&](Op op) {
-    sync_.clock().observe(op.version.hlc);
+    txn->clock_observe(sync_.clock(), op.version.hlc);
     opened += sync_.writer().apply(*txn, cs, op, OpContext{}, now).conflicts;
     ops.push_back(encode_op(op, true));
   };
@@ -350,7 +350,7 @@ Json RefusedQueue::correct(const std::string& id, const Json& body, const Princi
       throw Error(ErrorCode::kNotFound, "no refused op with this id");
     }
   }
-  sync_.clock().observe(op.version.hlc);
+  txn->clock_observe(sync_.clock(), op.version.hlc);
   const OpOutcome o = sync_.writer().apply(*txn, *cs, op, OpContext{}, now);
   Json resolution{{"by", who_json(who)},      {"at_ms", now},
                   {"action", "applied"},      {"op", encode_op(op, true)},

@@ -87,7 +87,7 @@ Json ReviewService::resolve_conflict(const std::string& id, const Json& body,
   // The reviewer saw the entry, not whatever the record holds now: a write that arrived
   // after the entry was shown is not overwritten silently but opens an entry of its own.
   const Json chosen = build_decision(op, c, cs, st, choice, Sight::entry());
-  sync_.clock().observe(op.version.hlc);
+  txn->clock_observe(sync_.clock(), op.version.hlc);
   sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   Json resolution{
       {"by", who_json(who)}, {"at_ms", now}, {"value", chosen}, {"op", encode_op(op, true)}};
@@ -196,7 +196,7 @@ Json ReviewService::merge_duplicate(const std::string& id, const Json& body, con
 
   Json ops = Json::array();
   auto run = [&](Op op) {
-    sync_.clock().observe(op.version.hlc);
+    txn->clock_observe(sync_.clock(), op.version.hlc);
     sync_.writer().apply(*txn, cs, op, OpContext{}, now);
     ops.push_back(encode_op(op, true));
   };

@@ -47,6 +47,7 @@ class PgWriteTxn : public PgTxnRows {
   }
 
   ~PgWriteTxn() override {
+    give_back_clock();
     if (open_) {
       try {
         c_.run("ROLLBACK");
@@ -318,6 +319,7 @@ class PgWriteTxn : public PgTxnRows {
     counts_.flush(c_);  // last: the count rows' locks are held the shortest time
     c_.run("COMMIT");
     open_ = false;
+    clock_committed();
   }
 
  private:

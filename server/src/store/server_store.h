@@ -245,6 +245,23 @@ class WriteTxn {
   };
   WaitingScratch waiting_scratch;
 
+  // --- the server clock
+  // Every change a transaction makes to the server clock goes through these (stamps of
+  // server ops and re-stamps, versions observed), counted in the transaction's tally, so
+  // that one that rolls back gives them back (HybridClock::give_back): a refused request
+  // changes nothing, the clock included, and the versions stamped next depend on committed
+  // history only. One clock per transaction (a second one's changes are not counted).
+  uint64_t clock_now(HybridClock& clock) { return clock.now(tally_for(clock)); }
+  uint64_t clock_now_after(HybridClock& clock, uint64_t floor) {
+    return clock.now_after(floor, tally_for(clock));
+  }
+  void clock_observe(HybridClock& clock, uint64_t remote) {
+    clock.observe(remote, tally_for(clock));
+  }
+  void clock_resume_above(HybridClock& clock, uint64_t issued) {
+    clock.resume_above(issued, tally_for(clock));
+  }
+
   // --- records and the log
   // Called by a push after device() and before its first write: locks the records its ops
   // name (`records`: (collection, id); those that exist) in (collection, id) order, then the
@@ -366,6 +383,26 @@ class WriteTxn {
   virtual void set_meta(const std::string& key, const std::string& value) = 0;
 
   virtual void commit() = 0;
+
+ protected:
+  // For the implementations: clock_committed() once commit() succeeded; give_back_clock()
+  // first thing in the destructor, while the writer's lock is still held, so that an
+  // uncommitted transaction's clock changes are taken back before another writer starts.
+  void clock_committed() { clock_ = nullptr; }
+  void give_back_clock() noexcept {
+    if (clock_) clock_->give_back(tally_);
+    clock_ = nullptr;
+  }
+
+ private:
+  HybridClock::Tally* tally_for(HybridClock& clock) {
+    if (clock_ && clock_ != &clock) return nullptr;
+    clock_ = &clock;
+    return &tally_;
+  }
+
+  HybridClock* clock_ = nullptr;  // the clock tally_ counts changes of; nullptr once committed
+  HybridClock::Tally tally_;
 };
 
 class ServerStore {

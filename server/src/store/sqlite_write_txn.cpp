@@ -501,9 +501,12 @@ class SqliteWriteTxn : public WriteTxn {
         .run();
   }
 
+  ~SqliteWriteTxn() override { give_back_clock(); }
+
   void commit() override {
     write_counts(db_, counts_);
     tx_.commit();
+    clock_committed();
   }
 
  private:

@@ -206,7 +206,7 @@ OpOutcome OpWriter::try_waiting(WriteTxn& txn, const CollectionSchema& cs, const
   const std::vector<std::string> scope = writer ? writer->scope : std::vector<std::string>{};
   OpContext ctx;
   ctx.scope = &scope;
-  clock_.observe(op.version.hlc);
+  txn.clock_observe(clock_, op.version.hlc);
   OpOutcome o = apply(txn, cs, op, ctx, now_ms);
   if (!o.refused) {
     txn.resolve_refused(w.id, "applied",
@@ -387,8 +387,10 @@ Op OpWriter::new_server_op(WriteTxn& txn) {
   // processes stamp the same (hlc, "server"), and a resolution made on a process that never
   // saw the versions it decides is stamped below them and never takes effect (tests/sim
   // --postgres --servers 3, seeds 8, 14, 24, 26; found by the simulation on PostgreSQL).
-  if (const std::string c = txn.meta("clock"); !c.empty()) clock_.resume_above(std::stoull(c));
-  op.version = Version{clock_.now(), kServerDevice};
+  if (const std::string c = txn.meta("clock"); !c.empty()) {
+    txn.clock_resume_above(clock_, std::stoull(c));
+  }
+  op.version = Version{txn.clock_now(clock_), kServerDevice};
   txn.set_meta("clock", std::to_string(clock_.last()));
   return op;
 }

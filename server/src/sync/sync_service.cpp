@@ -304,16 +304,16 @@ PushResult SyncService::push(const Principal& device, Json body) {
     for (const auto& [_, v] : op.base) floor = std::max(floor, v.hlc);
     floor = std::min(floor, hlc::make(now + kMaxClockSkewMs, 0));
     uint64_t h = hlc::physical_ms(op.version.hlc) > now + kMaxClockSkewMs
-                     ? restamp_if_future(op.version.hlc, now, clock_.now_after(floor))
+                     ? restamp_if_future(op.version.hlc, now, txn->clock_now_after(clock_, floor))
                      : op.version.hlc;
-    if (h <= own_floor) h = clock_.now_after(std::max(floor, own_floor));
+    if (h <= own_floor) h = txn->clock_now_after(clock_, std::max(floor, own_floor));
     if (h != op.version.hlc) {
       restamped_in_batch[op.version.hlc] = h;
       op.version.hlc = h;
       res.restamped.emplace_back(op.seq, h);
     }
     unalias_base(op);
-    clock_.observe(op.version.hlc);
+    txn->clock_observe(clock_, op.version.hlc);
     acked = op.seq;
     own_floor = std::max(own_floor, op.version.hlc);
     Checked& c = checked[i];

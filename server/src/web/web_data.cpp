@@ -422,7 +422,7 @@ Response WebApp::move_status(const std::string& id, const Json& body, const Prin
   op.set = Json{{"status", want}};
   // The reviewer saw the status as it is now: a laptop's later change is not buried.
   if (cur != st->fields.end()) op.base["status"] = cur->second.version;
-  sync_.clock().observe(op.version.hlc);
+  txn->clock_observe(sync_.clock(), op.version.hlc);
   sync_.writer().apply(*txn, cs, op, OpContext{}, now);
   sync_.writer().settle_waiting(*txn, now);
   // Who moved it, with the op: the record's history names the reviewer.
