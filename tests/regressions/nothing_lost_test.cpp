@@ -498,7 +498,7 @@ TEST_CASE("a delete resolution does not bury an edit that arrived after its entr
 // later (a record's move) came one higher than without the copy, and two concurrent writes
 // of the same record were ordered the other way. Fix: a write transaction gives its clock
 // changes back when it rolls back (HybridClock::Tally, WriteTxn::clock_now and friends).
-TEST_CASE("a refused resolution changes nothing, the server clock included") {
+TEST_CASE("a refused resolution changes nothing - the server clock included") {
   ServerFixture f;
   const std::string reviewer = f.reviewer();
   // Both laptops run 20 minutes ahead (inside the skew the server accepts unchanged), so
