@@ -337,7 +337,7 @@ int main(int argc, char** argv) {
     router.set_schema_keys(keys.get());
     router.set_push_stream(opt.push_stream);
     // The office web page on the same port (docs/DASHBOARD.md); its cookies are Secure under TLS.
-    WebApp web(*store, sync, review, auth, system_wall_clock());
+    WebApp web(*store, sync, auth, system_wall_clock());
     web.set_secure_cookies(!opt.tls_cert.empty());
     web.set_audit(&audit);
     router.set_web(&web);

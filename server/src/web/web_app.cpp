@@ -64,9 +64,8 @@ const AssetIndex& assets() {
 
 }  // namespace
 
-WebApp::WebApp(ServerStore& store, SyncService& sync, ReviewService& review, Authenticator& auth,
-               WallClock& wall)
-    : store_(store), sync_(sync), review_(review), auth_(auth), wall_(wall) {
+WebApp::WebApp(ServerStore& store, SyncService& sync, Authenticator& auth, WallClock& wall)
+    : store_(store), sync_(sync), auth_(auth), wall_(wall) {
   (void)assets();  // hash the files at start, not on the first request
 }
 

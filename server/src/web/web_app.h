@@ -26,7 +26,6 @@
 #include "auth/tokens.h"
 #include "lumbung/clock.h"
 #include "lumbung/schema.h"
-#include "review/review_service.h"
 #include "store/server_store.h"
 #include "sync/sync_service.h"
 #include "web/sessions.h"
@@ -45,8 +44,7 @@ class WebApp {
  public:
   // Pages read the schema from sync.schema(): the active version, which the office may
   // publish while the server runs.
-  WebApp(ServerStore& store, SyncService& sync, ReviewService& review, Authenticator& auth,
-         WallClock& wall);
+  WebApp(ServerStore& store, SyncService& sync, Authenticator& auth, WallClock& wall);
 
   // Secure cookies (set when the listener serves TLS).
   void set_secure_cookies(bool on) { secure_ = on; }
@@ -84,7 +82,6 @@ class WebApp {
 
   ServerStore& store_;
   SyncService& sync_;
-  ReviewService& review_;
   Authenticator& auth_;
   WallClock& wall_;
   AuditLog* audit_ = nullptr;

@@ -7,6 +7,7 @@
 #include "lumbung/changeset.h"
 #include "review/reader_scope.h"
 #include "review/record_history.h"
+#include "review/review_service.h"
 #include "store/record_codec.h"
 #include "sync/op_upgrade.h"
 #include "web/targets.h"
