@@ -176,7 +176,7 @@ TEST_CASE("a give back counts as a change: a unit counted since gives nothing ba
   HybridClock clock(wall, hlc::make(kToday + 60'000, 0));
   HybridClock::Tally a, b;
   clock.now(&a);
-  clock.now(&b);  // b starts after a's change
+  clock.now(&b);                    // b starts after a's change
   CHECK_FALSE(clock.give_back(a));  // b changed the clock after a
   CHECK(clock.give_back(b));        // b's own change only: taken back
   const uint64_t after_b = clock.last();

@@ -534,19 +534,19 @@ TEST_CASE("a refused resolution changes nothing - the server clock included") {
   REQUIRE(hlc::physical_ms(highest) > system_wall_clock().now_ms());  // ahead: counting
 
   // The rejection cannot be kept, three times over (a reviewer's retries, a proxy's copies).
-  const std::string keep_rejected = status_entry["winner"]["value"] == "rejected" ? "winner"
-                                                                                  : "loser";
+  const std::string keep_rejected =
+      status_entry["winner"]["value"] == "rejected" ? "winner" : "loser";
   for (int i = 0; i < 3; ++i) {
-    auto refused = f.http().post("/v1/conflicts/" + status_entry["id"].get<std::string>() +
-                                     "/resolve",
-                                 json{{"keep", keep_rejected}}, reviewer);
+    auto refused =
+        f.http().post("/v1/conflicts/" + status_entry["id"].get<std::string>() + "/resolve",
+                      json{{"keep", keep_rejected}}, reviewer);
     REQUIRE(refused.status == 422);
   }
   // The next server op is stamped right above what the server held, as if those requests
   // had never come.
-  auto kept_phone = f.http().post(
-      "/v1/conflicts/" + phone_entry["id"].get<std::string>() + "/resolve",
-      json{{"keep", "loser"}}, reviewer);
+  auto kept_phone =
+      f.http().post("/v1/conflicts/" + phone_entry["id"].get<std::string>() + "/resolve",
+                    json{{"keep", "loser"}}, reviewer);
   REQUIRE(kept_phone.status == 200);
   uint64_t stamped = 0;
   for (const auto& rec : f.records(reviewer)) {
