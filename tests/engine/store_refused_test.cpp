@@ -43,6 +43,20 @@ Json held_of(const Record& r, const std::vector<std::string>& fields) {
   return Json{{"set", set}, {"tombstone", nullptr}};
 }
 
+// What a record that came back whole looks like in a pull: one "rec" op.
+Op rec_op(const std::string& id, const Record& r, uint64_t hlc) {
+  Json versions = Json::object();
+  for (const auto& [field, v] : r.versions) versions[field] = encode_version(v);
+  return decode_op(
+      Json{{"seq", 9},
+           {"col", "enrolment"},
+           {"id", id},
+           {"hlc", hlc},
+           {"dev", "server"},
+           {"rec", {{"fields", r.fields}, {"versions", versions}, {"tombstone", nullptr}}}},
+      "");
+}
+
 }  // namespace
 
 TEST_CASE("a refused edit's fields take the server's values and versions back") {
@@ -97,6 +111,83 @@ TEST_CASE("a refused delete takes the server's tombstone back") {
   const auto list = s->refused_changes();
   REQUIRE(list.size() == 1);
   CHECK(list[0].set.is_null());  // a delete writes no values
+}
+
+TEST_CASE("an out_of_scope refusal heard again leaves the record that came back since") {
+  // tests/sim --restores seed 25122: a laptop's edit was refused as out of its regions (the
+  // restored server had the record elsewhere), so the record moved away; the record then
+  // moved into the laptop's regions and arrived whole; the push went again (its answer
+  // lost) and was refused again - and that repeat moved the record away for good.
+  test::TempDir dir;
+  auto s = open_store(dir);
+  const std::string id = s->create("enrolment", test::konawe_enrolment(4));  // seq 1
+  s->update("enrolment", id, {{"phone", "081200000004"}});                   // seq 2
+  s->acknowledge(2);
+  const Record before = *s->get("enrolment", id);
+  RefusedChange r = refusal(2, id, Json());
+  r.code = "out_of_scope";
+  s->record_refused({r});
+  REQUIRE_FALSE(s->get("enrolment", id));  // moved away
+
+  s->apply_remote({rec_op(id, before, before.versions.at("phone").hlc + 5)});
+  REQUIRE(s->get("enrolment", id));
+
+  s->record_refused({r});  // the same refusal, heard again
+  const auto kept = s->get("enrolment", id);
+  REQUIRE(kept);
+  CHECK(kept->fields == before.fields);
+  CHECK(s->refused_changes().size() == 1);
+}
+
+TEST_CASE("a refusal the server repeats after a rewind leaves the record as it came back") {
+  // The seed itself (tests/sim --restores 25122): the laptop's delete was refused as out of
+  // its regions; the record came back whole; then the laptop sent its log again from the
+  // start (Store::rewind_acknowledged: its ops had been re-stamped) and the server refused
+  // the delete again. The rewind used to drop the refusal and join the delete into the
+  // record: the record ended deleted on the laptop and live on the server.
+  test::TempDir dir;
+  auto s = open_store(dir);
+  const std::string id = s->create("enrolment", test::konawe_enrolment(5));  // seq 1
+  const Record live = *s->get("enrolment", id);
+  s->remove("enrolment", id);  // seq 2
+  s->acknowledge(2);
+  RefusedChange r = refusal(2, id, Json());
+  r.code = "out_of_scope";
+  s->record_refused({r});
+  s->apply_remote({rec_op(id, live, live.versions.at("phone").hlc + 5)});
+  REQUIRE(s->get("enrolment", id));
+
+  s->rewind_acknowledged(0);
+  CHECK(s->refused_changes().size() == 1);  // kept until judged again
+  // The answer to the log sent again, as take_push_answer applies it.
+  s->record_refused({r});
+  s->settle_refusals(1, 2, {2});
+  s->acknowledge(2);
+  const auto kept = s->get("enrolment", id);
+  REQUIRE(kept);
+  CHECK_FALSE(kept->deleted);
+  CHECK(kept->fields == live.fields);
+  CHECK(s->refused_changes().size() == 1);
+}
+
+TEST_CASE("a refusal the server no longer repeats after a rewind is dropped - the write joins") {
+  // The server lost the history that refused the change and took it this time (tests/sim
+  // --restores seeds 1406, 51849): the refusal goes and the officer's value is the record's.
+  test::TempDir dir;
+  auto s = open_store(dir);
+  const std::string id = s->create("enrolment", test::konawe_enrolment(6));  // seq 1
+  const Record before = *s->get("enrolment", id);
+  s->update("enrolment", id, {{"phone", "081200000006"}});  // seq 2
+  s->acknowledge(2);
+  s->record_refused({refusal(2, id, held_of(before, {"phone"}))});
+  REQUIRE(s->get("enrolment", id)->fields["phone"] == before.fields["phone"]);
+
+  s->rewind_acknowledged(0);
+  s->settle_refusals(1, 2, {});  // acknowledged, refused nothing
+  s->acknowledge(2);
+  CHECK(s->refused_changes().empty());
+  CHECK(s->get("enrolment", id)->fields["phone"] == "081200000006");
+  CHECK(s->pending_count() == 0);
 }
 
 TEST_CASE("a held that is not what the protocol says changes nothing") {

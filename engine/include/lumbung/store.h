@@ -214,8 +214,12 @@ class Store {
   void apply_restamps(const std::vector<std::pair<uint64_t, uint64_t>>& seq_to_hlc);
   // The server holds fewer of our ops than we thought (e.g. it was restored from a backup):
   // entries after `seq` become pending again and are pushed again. Nothing is lost because
-  // the log keeps acknowledged entries.
+  // the log keeps acknowledged entries. Their refusals stay until judged again (below).
   void rewind_acknowledged(uint64_t seq);
+  // A push answer acknowledged changes first..last and refused `repeated` among them: a
+  // refusal this device holds of another of them is gone (the server lost it with a
+  // history, then took the change): it is dropped and its write joins its record again.
+  void settle_refusals(uint64_t first, uint64_t last, const std::vector<uint64_t>& repeated);
   // The server no longer has part of the history this replica pulled (it was restored from
   // an older copy and answered a pull with "reset"). Whatever that history brought may be
   // gone for good (a resolution, a merge, another device's write the restored server now
@@ -225,8 +229,9 @@ class Store {
   // Returns the number of records changed. Idempotent. apply_replay() does this and applies
   // the replay's first page in one transaction: prefer it.
   size_t forget_server_history();
-  // Keeps the server's refusals of pushed changes (each `seq` a logged change; repeated
-  // seqs are kept once).
+  // Keeps the server's refusals of pushed changes (each `seq` a logged change) and acts on
+  // them (an out_of_scope one moves its record away). A seq already kept is the same
+  // refusal heard again (a push re-sent after its answer was lost): ignored, effect included.
   void record_refused(const std::vector<RefusedChange>& refused);
   // Refused changes, newest first.
   std::vector<RefusedChange> refused_changes() const;

@@ -152,7 +152,8 @@ struct Store::Impl {
   }
 
   void away_if_outside(uint64_t refused_seq);  // store_refused.cpp
-  // Keeps one refusal of this device's change (idempotent per seq); caller holds mu and a
+  // Keeps one refusal of this device's change and acts on it (an out_of_scope one moves its
+  // record away); one already kept is ignored, effect included. Caller holds mu and a
   // transaction. store_refused.cpp.
   void insert_refused(const RefusedChange& r);
 

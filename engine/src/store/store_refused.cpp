@@ -5,6 +5,9 @@
 
 #include "lumbung/store.h"
 
+#include <algorithm>
+#include <map>
+
 #include "store/store_impl.h"
 
 namespace lumbung {
@@ -21,8 +24,20 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
 }
 
 void Store::Impl::insert_refused(const RefusedChange& r) {
+  // A refusal this device holds, heard again (a push re-sent after its answer was lost, or
+  // after a rewind, is refused again), says nothing new: acting on it again would move
+  // away a record that came back into this device's regions since (tests/sim --restores
+  // seed 25122). Another reason for the same change replaces it.
+  {
+    auto& old = db->prepare("SELECT code FROM refused WHERE seq=?1");
+    old.bind(1, static_cast<int64_t>(r.seq));
+    const bool same = old.step() && old.column_text(0) == r.code;
+    old.reset();
+    if (same) return;
+    db->prepare("DELETE FROM refused WHERE seq=?1").bind(1, static_cast<int64_t>(r.seq)).run();
+  }
   auto& ins = db->prepare(
-      "INSERT OR IGNORE INTO refused(seq,col,rid,code,field,message,at_ms,sealed,mac) "
+      "INSERT INTO refused(seq,col,rid,code,field,message,at_ms,sealed,mac) "
       "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
   ins.bind(1, static_cast<int64_t>(r.seq))
       .bind(2, r.collection)
@@ -68,6 +83,33 @@ void Store::Impl::away_if_outside(uint64_t seq) {
   if (is_create || !cs || op.base.empty()) return;
   if (!cs->scope_field().empty() && op.set.contains(cs->scope_field())) return;
   move_away(op.collection, op.id);
+}
+
+void Store::settle_refusals(uint64_t first, uint64_t last, const std::vector<uint64_t>& repeated) {
+  if (first > last) return;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::map<std::string, std::string> records;  // record id -> collection
+  std::vector<int64_t> dropped;
+  {
+    auto& st = impl_->db->prepare("SELECT seq, col, rid FROM refused WHERE seq BETWEEN ?1 AND ?2");
+    st.bind(1, static_cast<int64_t>(first)).bind(2, static_cast<int64_t>(last));
+    while (st.step()) {
+      const auto seq = static_cast<uint64_t>(st.column_int(0));
+      if (std::find(repeated.begin(), repeated.end(), seq) != repeated.end()) continue;
+      dropped.push_back(static_cast<int64_t>(seq));
+      records.emplace(st.column_text(2), st.column_text(1));
+    }
+    st.reset();
+  }
+  if (dropped.empty()) return;
+  sql::Transaction txn(*impl_->db);
+  for (int64_t seq : dropped)
+    impl_->db->prepare("DELETE FROM refused WHERE seq=?1").bind(1, seq).run();
+  // A refused write was left out of its record when the record came back whole or was
+  // replayed (rejoin_own_writes): the server took it this time and never sends a device its
+  // own ops, so it joins its record here (tests/sim --restores seed 51849).
+  impl_->rejoin_own_writes(records);
+  txn.commit();
 }
 
 std::vector<RefusedChange> Store::refused_changes() const {

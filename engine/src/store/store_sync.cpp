@@ -282,20 +282,9 @@ void Store::rewind_acknowledged(uint64_t seq) {
   if (seq >= impl_->acked_seq) return;
   sql::Transaction txn(*impl_->db);
   impl_->put_meta("acked_seq", std::to_string(seq));
-  // The server's refusals of these changes went with the history it lost: they are sent
-  // again and judged again (tests/sim --restores seed 1406). A refused write was left out
-  // of its record when the record came back whole or was replayed (rejoin_own_writes): it
-  // joins it again now, since the server may apply it this time and never sends a device
-  // its own ops (seed 51849).
-  std::map<std::string, std::string> records;  // record id -> collection
-  {
-    auto& st = impl_->db->prepare("SELECT col, rid FROM refused WHERE seq>?1");
-    st.bind(1, static_cast<int64_t>(seq));
-    while (st.step()) records.emplace(st.column_text(1), st.column_text(0));
-    st.reset();
-  }
-  impl_->db->prepare("DELETE FROM refused WHERE seq>?1").bind(1, static_cast<int64_t>(seq)).run();
-  impl_->rejoin_own_writes(records);
+  // The refusals of these changes stay until the server judges them again: the answer
+  // that acknowledges them repeats a refusal the server still holds, and settle_refusals()
+  // drops one it does not (tests/sim --restores seeds 1406, 25122).
   txn.commit();
   impl_->acked_seq = seq;
 }

@@ -71,6 +71,12 @@ AnswerTaken take_push_answer(Store& store, const Json& ack, uint64_t first, uint
   store.apply_restamps(restamps);
   t.restamped = restamps.size();
   t.refused = apply_outcomes(store, ack, first, last);
+  // Changes sent again after a rewind may hold refusals of a lost history.
+  std::vector<uint64_t> repeated;
+  if (auto it = ack.find("refused"); it != ack.end() && it->is_array()) {
+    for (const auto& r : *it) repeated.push_back(r.at("seq").get<uint64_t>());
+  }
+  store.settle_refusals(first, std::min<uint64_t>(acked, last), repeated);
   t.acknowledged = store.acknowledge(std::min<uint64_t>(acked, last));
   return t;
 }
