@@ -17,8 +17,9 @@ struct AnswerTaken {
 
 // For the ops first..last: the server's time learnt (`rtt_ms` the round trip, 0 unknown),
 // then its re-stamps applied, its refusals recorded (Store::record_refused) and the values
-// it stored in normal form taken over, and the ops up to its acked_seq (at most `last`)
-// acknowledged. Members about other seqs are ignored.
+// it stored in normal form taken over, refusals kept from before that it does not repeat
+// dropped (Store::settle_refusals: ops sent again after a rewind), and the ops up to its
+// acked_seq (at most `last`) acknowledged. Members about other seqs are ignored.
 AnswerTaken take_push_answer(Store& store, const Json& ack, uint64_t first, uint64_t last,
                              int64_t rtt_ms);
 
