@@ -170,3 +170,61 @@ TEST_CASE(
   REQUIRE(c.store->get("enrolment", id).has_value());
   CHECK(c.contents() == on_server);
 }
+
+// Seed 27481: a laptop's edit went in before the restore. A stale copy of that push reached
+// the restored server after another laptop had moved the record out of the first one's
+// regions, and was refused there (out_of_scope); nobody heard that answer. The laptop, told
+// in the lost history that its edit went in, never sent it again, so it never learned of
+// the refusal: the officer was not told, and the laptop listed nothing. Fix: the server
+// tells every refusal in its writer's pull too (OpWriter::notify_refused).
+TEST_CASE("after a restore a stale copy of a push refused there is told to its laptop") {
+  ServerFixture f;
+  const std::string reviewer = f.reviewer();
+  Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  const std::string id = a.store->create("enrolment", konawe(41));  // in 74.02.01
+  a.sync();
+  c.sync();
+  Backup backup(f);
+  c.store->update("enrolment", id, {{"phone", "081277770041"}});
+  c.link.on("/v1/push", test::Fault::kKeepCopy);
+  CHECK(c.sync().refused == 0);  // accepted, and a copy of the push kept on the way
+  c.link.on("/v1/push", test::Fault::kNone);
+  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});  // out of C's
+  backup.restore();
+  a.sync();               // the move goes in first this time
+  c.link.deliver_kept();  // the stale copy: refused, and its answer dropped
+  const json entries = refused(f, reviewer);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["device_id"] == "laptop-c");
+  CHECK(entries[0]["code"] == "out_of_scope");
+  CHECK(entries[0]["op"]["set"]["phone"] == "081277770041");  // kept whole for the office
+  // C learns of the refusal in its pull, once, and no longer shows the record.
+  CHECK(c.sync().refused == 1);
+  const auto listed = c.store->refused_changes();
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].code == "out_of_scope");
+  CHECK(listed[0].record_id == id);
+  CHECK(c.contents().count(id) == 0);
+  CHECK(c.sync().refused == 0);
+  const auto on_server = server_contents(f, reviewer);
+  REQUIRE(on_server.count(id) == 1);
+  CHECK(on_server.at(id)["phone"] == konawe(41)["phone"]);
+  a.sync();
+  CHECK(a.contents() == on_server);
+}
+
+// A refusal the push answer told is told in the pull as well; heard twice, it is listed
+// once and counted once.
+TEST_CASE("a refusal told in the push answer and again in the pull is counted once") {
+  ServerFixture f;
+  Laptop a(f, "laptop-a", {"74.02"}), c(f, "laptop-c", {"74.02.01"});
+  const std::string id = a.store->create("enrolment", konawe(42));  // in 74.02.01
+  a.sync();
+  c.sync();
+  c.store->update("enrolment", id, {{"phone", "081277770042"}});
+  a.store->update("enrolment", id, {{"village_code", "74.02.02.2001"}});  // out of C's
+  a.sync();
+  CHECK(c.sync().refused == 1);  // the push answer and the pull's notice: one refusal
+  CHECK(c.store->refused_changes().size() == 1);
+  CHECK(c.sync().refused == 0);
+}

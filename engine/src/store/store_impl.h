@@ -155,7 +155,8 @@ struct Store::Impl {
   // Keeps one refusal of this device's change and acts on it (an out_of_scope one moves its
   // record away); one already kept is ignored, effect included. Caller holds mu and a
   // transaction. store_refused.cpp.
-  void insert_refused(const RefusedChange& r);
+  // False if this device held the same refusal already (it changes nothing then).
+  bool insert_refused(const RefusedChange& r);
 
   void throw_if_away(const std::string& id) const {
     if (is_away(id)) {

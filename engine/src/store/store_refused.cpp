@@ -23,7 +23,7 @@ void Store::record_refused(const std::vector<RefusedChange>& refused) {
   txn.commit();
 }
 
-void Store::Impl::insert_refused(const RefusedChange& r) {
+bool Store::Impl::insert_refused(const RefusedChange& r) {
   // A refusal this device holds, heard again (a push re-sent after its answer was lost, or
   // after a rewind, is refused again), says nothing new: acting on it again would move
   // away a record that came back into this device's regions since (tests/sim --restores
@@ -33,7 +33,7 @@ void Store::Impl::insert_refused(const RefusedChange& r) {
     old.bind(1, static_cast<int64_t>(r.seq));
     const bool same = old.step() && old.column_text(0) == r.code;
     old.reset();
-    if (same) return;
+    if (same) return false;
     db->prepare("DELETE FROM refused WHERE seq=?1").bind(1, static_cast<int64_t>(r.seq)).run();
   }
   auto& ins = db->prepare(
@@ -56,6 +56,7 @@ void Store::Impl::insert_refused(const RefusedChange& r) {
   }
   ins.run();
   if (r.code == error_code_name(ErrorCode::kOutOfScope)) away_if_outside(r.seq);
+  return true;
 }
 
 // The server refused change `seq` because its record lies outside this device's regions:

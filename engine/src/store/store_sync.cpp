@@ -355,15 +355,20 @@ RemoteApplyResult Store::apply_page(const std::vector<Op>& ops,
       throw Error(ErrorCode::kProtocol,
                   "remote op for unknown collection \"" + op.collection + "\"");
     }
-    impl_->clock->observe(op.version.hlc);
+    // A refusal notice's hlc is a stamp of the server's log, no version any record holds:
+    // observed, it would drag this clock to the server's by whether the device happened to
+    // pull a notice (every refusal has one), and the next edit's stamp with it.
+    if (op.refusal.is_null()) impl_->clock->observe(op.version.hlc);
     if (op.gone) {
       impl_->move_away(op.collection, op.id);
       ++out.applied;
       continue;
     }
     if (!op.refusal.is_null()) {
-      // A change of ours the server refused after acknowledging it: listed like a refusal
-      // in a push answer (another device's notice is never sent here; ignored if it were).
+      // A change of ours the server refused: listed like a refusal in a push answer, whose
+      // "held" values it may carry too. The server tells every refusal here as well, so
+      // one the push answer told already changes nothing (another device's notice is never
+      // sent here; ignored if it were).
       if (op.refusal.value("device", "") == impl_->device) {
         RefusedChange rc;
         rc.seq = op.refusal.at("seq").get<uint64_t>();
@@ -373,8 +378,11 @@ RemoteApplyResult Store::apply_page(const std::vector<Op>& ops,
         rc.field = op.refusal.value("field", "");
         rc.message = op.refusal.value("message", "");
         rc.at_ms = impl_->clock->physical_now_ms();
-        impl_->insert_refused(rc);
-        ++out.refused;
+        if (impl_->insert_refused(rc)) {
+          if (auto held = op.refusal.find("held"); held != op.refusal.end())
+            impl_->take_held(rc.seq, *held);
+          ++out.refused;
+        }
       }
       continue;
     }

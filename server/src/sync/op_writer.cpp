@@ -238,20 +238,26 @@ void OpWriter::settle_waiting(WriteTxn& txn, int64_t now_ms) {
         Refusal why = std::move(*o.refused);
         why.message += " (after waiting for its record)";
         txn.set_refused_reason(w.id, error_code_name(why.code), why.field, why.message);
-        // The writer's only notice: scope "@device" reaches that device alone (read_log).
-        Op notice = new_server_op(txn);
-        notice.collection = w.collection;
-        notice.id = w.record_id;
-        const Json body{{"device", w.device},
-                        {"seq", w.seq},
-                        {"code", error_code_name(why.code)},
-                        {"field", why.field},
-                        {"message", why.message}};
-        txn.append_op(notice, kDeviceScopePrefix + w.device,
-                      notice_head(notice) + ",\"refused\":" + body.dump() + "}", "");
+        notify_refused(txn, w.device, w.collection, w.record_id,
+                       Json{{"device", w.device},
+                            {"seq", w.seq},
+                            {"code", error_code_name(why.code)},
+                            {"field", why.field},
+                            {"message", why.message}});
       }
     }
   }
+}
+
+void OpWriter::notify_refused(WriteTxn& txn, const std::string& device,
+                              const std::string& collection, const std::string& id,
+                              const Json& body) {
+  // The writer's only notice: scope "@device" reaches that device alone (read_log).
+  Op notice = new_server_op(txn);
+  notice.collection = collection;
+  notice.id = id;
+  txn.append_op(notice, kDeviceScopePrefix + device,
+                notice_head(notice) + ",\"refused\":" + body.dump() + "}", "");
 }
 
 // A record changed region: devices of the new region get the whole record ("rec"), devices

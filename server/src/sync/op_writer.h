@@ -115,6 +115,15 @@ class OpWriter {
   // refusal in its next pull (a "refused" notice only it receives: docs/PROTOCOL.md).
   void settle_waiting(WriteTxn& txn, int64_t now_ms);
 
+  // Tells `device` in its pull that its op `seq` on `collection`/`id` was refused: a notice
+  // only that device receives (scope "@device"), `body` = {"device", "seq", "code", "field",
+  // "message"[, "rule"][, "held"]}. Every refusal gets one, not only those given after the
+  // op was acknowledged: a stale copy of a push, delivered into a restored server's new
+  // history, may be refused there while its device, told in the lost history that the op
+  // was accepted, never sends it again (tests/sim --restores seed 27481).
+  void notify_refused(WriteTxn& txn, const std::string& device, const std::string& collection,
+                      const std::string& id, const Json& body);
+
   // A new op written by the server itself (resolutions, merges, move notices): next server
   // seq, a fresh hlc. The caller fills collection/id/set/base/is_delete.
   Op new_server_op(WriteTxn& txn);

@@ -354,6 +354,20 @@ PushResult SyncService::push(const Principal& device, Json body) {
     }
     r.held = held_values(*txn, *c.cs, op, names, device.scope);
   }
+  // Each refusal is told in the device's pull too (OpWriter::notify_refused), but not for a
+  // collection the device does not have: it could not take the notice.
+  for (const RefusedOp& r : res.refused) {
+    if (!checked[r.index].cs) continue;
+    const Op& op = cs.ops[r.index];
+    Json body{{"device", device.device_id},
+              {"seq", r.seq},
+              {"code", error_code_name(r.why.code)},
+              {"field", r.why.field},
+              {"message", r.why.message}};
+    if (!r.why.rule.empty()) body["rule"] = r.why.rule;
+    if (!r.held.is_null()) body["held"] = r.held;
+    writer_.notify_refused(*txn, device.device_id, op.collection, op.id, body);
+  }
   txn->update_device_sync(device.device_id, acked, now, report.is_object() ? &report : nullptr);
   txn->set_meta("clock", std::to_string(clock_.last()));
   txn->commit();
