@@ -41,12 +41,23 @@ std::string Simulation::content_key(const Json& c) {
          c["kind"].get<std::string>() + "|" + sides[0] + "|" + sides[1];
 }
 
+// The content key and then each side's writer: two open entries can show the same two
+// values (an edit against a delete, and a reviewer's later delete against that edit), and
+// the list's own order (by creation) differs between runs with and without faults.
+std::string Simulation::pick_key(const Json& c) {
+  std::vector<std::pair<std::string, std::string>> sides{
+      {c["winner"]["value"].dump(), decode_version(c["winner"]["version"]).device},
+      {c["loser"]["value"].dump(), decode_version(c["loser"]["version"]).device}};
+  std::sort(sides.begin(), sides.end());
+  return content_key(c) + "|" + sides[0].second + "|" + sides[1].second;
+}
+
 std::optional<Json> Simulation::pick_open_conflict() {
   Json list = call("GET", "/v1/conflicts?status=open", Json(), reviewer_)["conflicts"];
   if (list.empty()) return std::nullopt;
   std::vector<Json> cs(list.begin(), list.end());
   std::sort(cs.begin(), cs.end(),
-            [](const Json& a, const Json& b) { return content_key(a) < content_key(b); });
+            [](const Json& a, const Json& b) { return pick_key(a) < pick_key(b); });
   return cs[step_() % cs.size()];
 }
 

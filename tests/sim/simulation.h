@@ -179,6 +179,7 @@ class Simulation {
   // Review lists sorted by content, not by id or time, so the schedule's choice does not
   // depend on hlc values (which carry a little real time: the client's round-trip estimate).
   static std::string content_key(const Json& c);
+  static std::string pick_key(const Json& c);
 
   std::optional<Json> pick_open_conflict();
 
