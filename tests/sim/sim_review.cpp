@@ -43,7 +43,8 @@ std::string Simulation::content_key(const Json& c) {
 
 // The content key and then each side's writer: two open entries can show the same two
 // values (an edit against a delete, and a reviewer's later delete against that edit), and
-// the list's own order (by creation) differs between runs with and without faults.
+// the list's own order (when found, then id: a hash of the entry's versions, whose stamps
+// carry a little real time) differs between runs with and without faults.
 std::string Simulation::pick_key(const Json& c) {
   std::vector<std::pair<std::string, std::string>> sides{
       {c["winner"]["value"].dump(), decode_version(c["winner"]["version"]).device},
